@@ -1,0 +1,178 @@
+import { z } from 'zod';
+import { availableParallelism } from 'node:os';
+
+// Messages here are the user's: each names what was expected, the loader adds file and key path.
+const posInt = z
+  .number({ error: 'expected a positive integer' })
+  .int({ error: 'expected a positive integer' })
+  .positive({ error: 'expected a positive integer' });
+const nonNegInt = z
+  .number({ error: 'expected a non-negative integer' })
+  .int({ error: 'expected a non-negative integer' })
+  .nonnegative({ error: 'expected a non-negative integer' });
+const posNumber = z
+  .number({ error: 'expected a positive number' })
+  .positive({ error: 'expected a positive number' })
+  .finite({ error: 'expected a positive number' });
+const unitInterval = z
+  .number({ error: 'expected a number in [0, 1]' })
+  .min(0, { error: 'expected a number in [0, 1]' })
+  .max(1, { error: 'expected a number in [0, 1]' });
+const seed = nonNegInt.default(0);
+
+const ascendingPair = (what: string) =>
+  z
+    .tuple([posNumber, posNumber], { error: `expected [low, high], two positive numbers` })
+    .refine(([lo, hi]) => lo < hi, { error: `${what}: low must be below high` });
+
+export const syntheticSchema = z.strictObject({
+  kind: z.enum(['regression', 'classification'], { error: 'expected regression or classification' }),
+  n: posInt,
+  p: posInt,
+  nonzero: nonNegInt.optional(),
+  rho: z
+    .number({ error: 'expected a number in [0, 1)' })
+    .min(0, { error: 'expected a number in [0, 1)' })
+    .lt(1, { error: 'expected a number in [0, 1)' })
+    .default(0),
+  snr: posNumber.default(3),
+  outputs: posInt.default(1),
+  seed,
+});
+
+export const dataSchema = z
+  .strictObject({
+    path: z.string({ error: 'expected a file path' }).min(1).optional(),
+    synthetic: syntheticSchema.optional(),
+    target: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
+        error: 'expected a column name or a list of column names',
+      })
+      .optional(),
+    standardize: z.boolean({ error: 'expected true or false' }).default(true),
+    /** For logistic models: [negative, positive] label values; default is the two values sorted. */
+    classes: z.tuple([z.string(), z.string()], { error: 'expected [negative, positive]' }).optional(),
+  })
+  .superRefine((d, ctx) => {
+    if ((d.path === undefined) === (d.synthetic === undefined))
+      ctx.addIssue({ code: 'custom', message: 'give exactly one of data.path or data.synthetic', path: [] });
+  });
+
+export const validationSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({
+      kind: z.literal('kfold'),
+      folds: posInt.refine((k) => k >= 2, { error: 'expected an integer of at least 2' }).default(5),
+      shuffle: z.boolean({ error: 'expected true or false' }).default(true),
+      seed,
+    }),
+    z.strictObject({
+      kind: z.literal('holdout'),
+      fraction: z
+        .number({ error: 'expected a number in (0, 1)' })
+        .gt(0, { error: 'expected a number in (0, 1)' })
+        .lt(1, { error: 'expected a number in (0, 1)' })
+        .default(0.2),
+      seed,
+    }),
+    z.strictObject({ kind: z.literal('none') }),
+  ],
+  { error: 'expected kind: kfold, holdout or none' },
+);
+
+const solverSettings = {
+  tol: posNumber.default(1e-7),
+  max_iter: posInt.default(100000),
+  solver: z.enum(['cd', 'fista'], { error: 'expected cd or fista' }).default('cd'),
+};
+
+export const modelSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({ kind: z.literal('linear'), ...solverSettings }),
+    z.strictObject({ kind: z.literal('logistic'), ...solverSettings }),
+    z.strictObject({
+      kind: z.literal('mlp'),
+      hidden: z.array(posInt).default([]),
+      optimizer: z.enum(['adam', 'sgd'], { error: 'expected adam or sgd' }).default('adam'),
+      lr: posNumber.default(1e-3),
+      batch: posInt.default(64),
+      epochs: posInt.default(20),
+      momentum: unitInterval.default(0),
+      l2_method: z.enum(['coupled', 'decoupled'], { error: 'expected coupled or decoupled' }).default('coupled'),
+      l1_method: z.enum(['subgradient', 'proximal'], { error: 'expected subgradient or proximal' }).default('proximal'),
+      penalize_bias: z.boolean({ error: 'expected true or false' }).default(false),
+      seed,
+    }),
+  ],
+  { error: 'expected kind: linear, logistic or mlp' },
+);
+
+export const penaltySchema = z.enum(['none', 'l1', 'l2', 'elasticnet'], {
+  error: 'expected none, l1, l2 or elasticnet',
+});
+
+const lambdaGridSchema = z.union(
+  [
+    z.array(z.number({ error: 'expected a non-negative number' }).nonnegative()).min(1),
+    z.strictObject({ log_range: ascendingPair('log_range'), num: posInt }),
+    z.strictObject({
+      auto: posInt,
+      ratio: z
+        .number({ error: 'expected a number in (0, 1)' })
+        .gt(0, { error: 'expected a number in (0, 1)' })
+        .lt(1, { error: 'expected a number in (0, 1)' })
+        .default(1e-3),
+    }),
+  ],
+  { error: 'expected a list of numbers, {log_range: [low, high], num: N} or {auto: N, ratio: r}' },
+);
+
+export const sweepSchema = z.discriminatedUnion(
+  'kind',
+  [
+    z.strictObject({
+      kind: z.literal('grid'),
+      penalty: z.array(penaltySchema).min(1).default(['l1', 'l2', 'elasticnet']),
+      lambda: lambdaGridSchema,
+      l1_ratio: z.array(unitInterval).min(1).default([0.5]),
+    }),
+    z.strictObject({
+      kind: z.literal('random'),
+      trials: posInt,
+      seed,
+      penalty: z.array(penaltySchema).min(1).default(['elasticnet']),
+      lambda: z.strictObject({ log_uniform: ascendingPair('log_uniform') }),
+      l1_ratio: z
+        .strictObject({
+          uniform: z
+            .tuple([unitInterval, unitInterval], { error: 'expected [low, high] in [0, 1]' })
+            .refine(([lo, hi]) => lo <= hi, { error: 'low must not be above high' }),
+        })
+        .default({ uniform: [0, 1] }),
+    }),
+  ],
+  { error: 'expected kind: grid or random' },
+);
+
+export const configSchema = z.strictObject({
+  name: z
+    .string({ error: 'expected a name' })
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'expected letters, digits, ".", "_" or "-"' }),
+  data: dataSchema,
+  validation: validationSchema.default({ kind: 'kfold', folds: 5, shuffle: true, seed: 0 }),
+  model: modelSchema.default({ kind: 'linear', tol: 1e-7, max_iter: 100000, solver: 'cd' }),
+  sweep: sweepSchema,
+  /** |w| below this counts as near zero in the sparsity figures. */
+  near_zero: posNumber.default(1e-3),
+  workers: posInt.default(() => availableParallelism()),
+  output: z.string({ error: 'expected a file path' }).min(1).optional(),
+});
+
+export type SweepConfig = z.infer<typeof configSchema>;
+export type DataConfig = SweepConfig['data'];
+export type ModelConfig = SweepConfig['model'];
+export type ValidationConfig = SweepConfig['validation'];
+export type SweepSpec = SweepConfig['sweep'];
+export type Penalty = z.infer<typeof penaltySchema>;

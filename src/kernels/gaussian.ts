@@ -1,0 +1,188 @@
+import { centerTarget, columnStats } from './columnStats.js';
+import { FitStatus, penaltyWeights, softThreshold, type Design, type PathSolution } from './types.js';
+
+export interface GaussianPathProblem {
+  design: Design;
+  /** Response, length n. */
+  y: Float64Array;
+  /** Observation weights, length n; 0 for rows outside the training part. */
+  weights: Float64Array;
+  standardize: boolean;
+  /** l1_ratio: 1 = lasso, 0 = ridge. */
+  alpha: number;
+  /** Descending; each solution warm-starts the next. */
+  lambdas: Float64Array;
+  /**
+   * Converged when the largest coefficient change of a pass, weighted by sd(x_j) and relative to sd(y), is below
+   * tol (glmnet's rule, whose thresh is this tol squared) and so is the distance to the solution estimated from
+   * the rate at which the changes shrink.
+   */
+  tol: number;
+  /** Passes over the features allowed per λ. */
+  maxIter: number;
+}
+
+/**
+ * Elastic-net path for (1/2W)Σ w_i (y_i − b0 − x_i·b)² + λ(α‖b‖₁ + (1−α)/2‖b‖²) by coordinate descent
+ * with covariance updates (glmnet's "covariance" mode): the gradient of every feature is kept up to date,
+ * so a pass over inactive features and the KKT check cost O(p), and a Gram column ⟨x_j, x_k⟩ is computed
+ * only when feature j first becomes nonzero. Features are centered (and scaled when standardizing) on the
+ * fly from the shared matrix, never copied.
+ */
+export function gaussianPath(problem: GaussianPathProblem): PathSolution {
+  const { design, y, weights, standardize, alpha, lambdas, tol, maxIter } = problem;
+  const { X, n, p } = design;
+  const stats = columnStats(design, weights, standardize);
+  const { weightSum, mean, scale, variance, constant } = stats;
+  const target = centerTarget(y, weights, weightSum);
+
+  // g_j = (1/W) Σ w_i x̃_ij r_i with r the current residual; at b = 0, r = y − ȳ.
+  const grad = new Float64Array(p);
+  for (let j = 0; j < p; j++) {
+    if (constant[j]) continue;
+    const off = j * n;
+    let s = 0;
+    for (let i = 0; i < n; i++) s += target.centered[i] * X[off + i];
+    grad[j] = s / (weightSum * scale[j]);
+  }
+
+  // Lazily computed Gram columns, C_jk = (1/W) Σ w_i x̃_ij x̃_ik, one slot per feature ever nonzero.
+  const slotOf = new Int32Array(p).fill(-1);
+  let gram = new Float64Array(Math.min(p, 32) * p);
+  let slots = 0;
+  const centeredColumn = new Float64Array(n);
+  const gramColumn = (j: number): number => {
+    if (slotOf[j] >= 0) return slotOf[j] * p;
+    if ((slots + 1) * p > gram.length) {
+      const bigger = new Float64Array(Math.min(p, slots * 2 + 1) * p);
+      bigger.set(gram.subarray(0, slots * p));
+      gram = bigger;
+    }
+    const offJ = j * n;
+    const mj = mean[j];
+    for (let i = 0; i < n; i++) centeredColumn[i] = weights[i] * (X[offJ + i] - mj);
+    const base = slots * p;
+    const sj = weightSum * scale[j];
+    for (let k = 0; k < p; k++) {
+      if (constant[k]) {
+        gram[base + k] = 0;
+        continue;
+      }
+      // Σ w (x_j − m_j) x_k equals Σ w (x_j − m_j)(x_k − m_k) because the first factor sums to zero.
+      const offK = k * n;
+      let s = 0;
+      for (let i = 0; i < n; i++) s += centeredColumn[i] * X[offK + i];
+      gram[base + k] = s / (sj * scale[k]);
+    }
+    slotOf[j] = slots++;
+    return base;
+  };
+
+  const beta = new Float64Array(p);
+  const activeList = new Int32Array(p);
+  const isActive = new Uint8Array(p);
+  let activeCount = 0;
+  const threshold = tol * Math.sqrt(target.variance);
+
+  const nLambda = lambdas.length;
+  const solution: PathSolution = {
+    intercepts: new Float64Array(nLambda),
+    coefs: new Float64Array(nLambda * p),
+    iterations: new Int32Array(nLambda),
+    status: new Uint8Array(nLambda),
+    seconds: new Float64Array(nLambda),
+  };
+
+  for (let l = 0; l < nLambda; l++) {
+    const started = performance.now();
+    const { l1, l2 } = penaltyWeights(lambdas[l], alpha);
+    // One coordinate update; returns the weighted squared change (glmnet's convergence measure).
+    const update = (j: number): number => {
+      const bj = beta[j];
+      const vj = variance[j];
+      const bNew = softThreshold(grad[j] + vj * bj, l1) / (vj + l2);
+      if (bNew === bj) return 0;
+      const col = gramColumn(j);
+      const d = bNew - bj;
+      beta[j] = bNew;
+      for (let k = 0; k < p; k++) grad[k] -= d * gram[col + k];
+      if (!isActive[j]) {
+        isActive[j] = 1;
+        activeList[activeCount++] = j;
+      }
+      return vj * d * d;
+    };
+
+    let passes = 0;
+    let status: number = FitStatus.maxIter;
+    outer: while (passes < maxIter) {
+      // A full pass: cheap for features that stay at zero, and it is the KKT check for all of them.
+      let change = 0;
+      for (let j = 0; j < p; j++) if (!constant[j]) change = Math.max(change, update(j));
+      passes++;
+      if (Math.sqrt(change) <= threshold) {
+        status = FitStatus.converged;
+        break;
+      }
+      // Then cycle the active set alone until the estimated distance to its solution is below tol.
+      const estimate = new DistanceEstimate();
+      while (passes < maxIter) {
+        change = 0;
+        for (let a = 0; a < activeCount; a++) change = Math.max(change, update(activeList[a]));
+        passes++;
+        if (!Number.isFinite(change)) {
+          status = FitStatus.diverged;
+          break outer;
+        }
+        if (estimate.next(Math.sqrt(change)) <= threshold) break;
+      }
+    }
+
+    // Back to the original scale: b_j = β_j / s_j, b0 = ȳ − Σ m_j b_j.
+    const row = l * p;
+    let intercept = target.mean;
+    for (let j = 0; j < p; j++) {
+      const b = beta[j] / scale[j];
+      solution.coefs[row + j] = b;
+      intercept -= mean[j] * b;
+    }
+    solution.intercepts[l] = intercept;
+    solution.iterations[l] = passes;
+    solution.status[l] = status;
+    solution.seconds[l] = (performance.now() - started) / 1000;
+  }
+  return solution;
+}
+
+/**
+ * Coordinate descent converges linearly: successive changes shrink by a rate r, and the distance still to go is
+ * about change · r / (1 − r). On correlated features r is close to 1 and the last change alone understates the
+ * error by two orders of magnitude (measured on the diabetes data), so the stopping test uses this estimate.
+ */
+export class DistanceEstimate {
+  private previous = Number.POSITIVE_INFINITY;
+  next(change: number): number {
+    const rate = Number.isFinite(this.previous) && this.previous > 0 ? Math.min(change / this.previous, 0.999) : 0;
+    this.previous = change;
+    return change * Math.max(1, rate / (1 - rate));
+  }
+}
+
+/**
+ * Smallest λ at which every coefficient is zero: max_j |⟨x̃_j, y − ȳ⟩| / (W·α), with α floored at 1e-3 for
+ * ridge as glmnet does (for α = 0 every λ gives nonzero coefficients).
+ */
+export function gaussianLambdaMax(design: Design, y: Float64Array, weights: Float64Array, standardize: boolean, alpha: number): number {
+  const { X, n, p } = design;
+  const { weightSum, scale, constant } = columnStats(design, weights, standardize);
+  const target = centerTarget(y, weights, weightSum);
+  let best = 0;
+  for (let j = 0; j < p; j++) {
+    if (constant[j]) continue;
+    const off = j * n;
+    let s = 0;
+    for (let i = 0; i < n; i++) s += target.centered[i] * X[off + i];
+    best = Math.max(best, Math.abs(s) / (weightSum * scale[j]));
+  }
+  return best / Math.max(alpha, 1e-3);
+}

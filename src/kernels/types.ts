@@ -1,0 +1,32 @@
+/** How one fit ended. Kernels never throw on numerical trouble; they return one of these. */
+export const FitStatus = { converged: 0, maxIter: 1, diverged: 2 } as const;
+export type FitStatusCode = (typeof FitStatus)[keyof typeof FitStatus];
+
+/** Column-major design matrix shared by all tasks; the rows a fit may use are given by weights. */
+export interface Design {
+  X: Float64Array;
+  n: number;
+  p: number;
+}
+
+/** A warm-started path: one solution per λ, λ in the order given (descending). */
+export interface PathSolution {
+  /** Intercept per λ, original scale. */
+  intercepts: Float64Array;
+  /** nλ × p, row l = coefficients at lambdas[l], original scale. */
+  coefs: Float64Array;
+  /** Passes over the features (or epochs, for the network) per λ. */
+  iterations: Int32Array;
+  status: Uint8Array;
+  /** Wall time spent on each λ, in seconds. */
+  seconds: Float64Array;
+}
+
+/** Elastic-net penalty λ·(α‖b‖₁ + (1−α)/2‖b‖²) split into its two weights. */
+export function penaltyWeights(lambda: number, alpha: number): { l1: number; l2: number } {
+  return { l1: lambda * alpha, l2: lambda * (1 - alpha) };
+}
+
+export function softThreshold(z: number, t: number): number {
+  return z > t ? z - t : z < -t ? z + t : 0;
+}

@@ -1,0 +1,50 @@
+import type { ValidationConfig } from '../config/schema.js';
+import { Rng } from '../util/random.js';
+
+/** A fit is either on all rows or on all rows but one validation fold. */
+export type FoldId = number | 'all';
+
+export interface FoldAssignment {
+  /** Per row: the validation fold it belongs to, or −1 when it is never held out. */
+  foldOf: Int32Array;
+  /** Number of validation folds (0 for kind none). */
+  count: number;
+}
+
+/**
+ * k-fold: rows are shuffled with the seed (or kept in order with shuffle: false) and cut into k contiguous
+ * runs, the first n mod k one row longer, as scikit-learn's KFold does. Holdout: the first fraction·n rows
+ * of a seeded permutation are the validation fold.
+ */
+export function assignFolds(n: number, validation: ValidationConfig): FoldAssignment {
+  const foldOf = new Int32Array(n).fill(-1);
+  if (validation.kind === 'none') return { foldOf, count: 0 };
+  if (validation.kind === 'holdout') {
+    const order = new Rng(validation.seed).permutation(n);
+    const held = Math.min(n - 1, Math.max(1, Math.round(validation.fraction * n)));
+    for (let r = 0; r < held; r++) foldOf[order[r]] = 0;
+    return { foldOf, count: 1 };
+  }
+  const k = validation.folds;
+  const order = validation.shuffle ? new Rng(validation.seed).permutation(n) : Int32Array.from({ length: n }, (_, i) => i);
+  const base = Math.floor(n / k);
+  const extra = n % k;
+  let r = 0;
+  for (let f = 0; f < k; f++) {
+    const size = base + (f < extra ? 1 : 0);
+    for (let s = 0; s < size; s++) foldOf[order[r++]] = f;
+  }
+  return { foldOf, count: k };
+}
+
+/** Training weights (1 = fit on this row) and validation mask for one fold. */
+export function foldWeights(foldOf: Int32Array, fold: FoldId): { train: Float64Array; validation: Float64Array } {
+  const n = foldOf.length;
+  const train = new Float64Array(n);
+  const validation = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    if (fold !== 'all' && foldOf[i] === fold) validation[i] = 1;
+    else train[i] = 1;
+  }
+  return { train, validation };
+}

@@ -1,0 +1,52 @@
+import type { ModelConfig } from '../config/schema.js';
+import type { Task } from '../plan/tasks.js';
+
+/** Handed to every worker once; the arrays are views on SharedArrayBuffers, so nothing is copied. */
+export interface SharedData {
+  X: Float64Array;
+  y: Float64Array;
+  n: number;
+  p: number;
+  outputs: number;
+  foldOf: Int32Array;
+}
+
+export interface TaskMessage {
+  task: Task;
+  model: ModelConfig;
+  standardize: boolean;
+  nearZero: number;
+}
+
+export type TrialStatus = 'ok' | 'diverged' | 'failed';
+
+export interface TrialResult {
+  lambda: number;
+  status: TrialStatus;
+  converged: boolean;
+  error: string | null;
+  trainLoss: number | null;
+  valLoss: number | null;
+  nTrain: number;
+  nVal: number;
+  nnz: number;
+  zeroFraction: number;
+  nearZeroFraction: number;
+  l1Norm: number;
+  l2Norm: number;
+  iterations: number;
+  seconds: number;
+  /** Model-specific figures: accuracy and AUC for logistic, the diverging epoch for networks. */
+  metrics: Record<string, number>;
+  /** Validation loss per epoch, for networks (learning curves). */
+  epochs?: { epoch: number; trainLoss: number; valLoss: number | null }[];
+}
+
+export interface TaskResult {
+  taskId: string;
+  trials: TrialResult[];
+  /** nλ × (p · outputs), original scale; moved back from the worker, not copied. */
+  coefs: Float64Array;
+  /** nλ × outputs. */
+  intercepts: Float64Array;
+}

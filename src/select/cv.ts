@@ -1,0 +1,113 @@
+import type { SelectionRow, SummaryRow, TrialRow } from '../store/types.js';
+
+/** A metric users choose by: its name, how to read it off a trial, and whether smaller is better. */
+export interface Metric {
+  name: string;
+  value: (t: TrialRow) => number | null;
+  train?: (t: TrialRow) => number | null;
+  lowerIsBetter: boolean;
+}
+
+export const METRICS: Record<string, Metric> = {
+  val_loss: { name: 'val_loss', value: (t) => t.valLoss, train: (t) => t.trainLoss, lowerIsBetter: true },
+  accuracy: { name: 'accuracy', value: (t) => t.metrics.val_accuracy ?? null, train: (t) => t.metrics.train_accuracy ?? null, lowerIsBetter: false },
+  auc: { name: 'auc', value: (t) => t.metrics.val_auc ?? null, train: (t) => t.metrics.train_auc ?? null, lowerIsBetter: false },
+};
+
+const groupKey = (penalty: string, l1Ratio: number) => `${penalty}\u0000${l1Ratio}`;
+
+/**
+ * Cross-validated mean and standard error per (penalty, l1_ratio, λ), as cv.glmnet computes them: the mean
+ * over folds weighted by fold size, se = sqrt(weighted mean of squared deviations / (K − 1)). Only trials that
+ * finished (status ok) count; a point missing in some folds is averaged over the folds it has.
+ */
+export function summarize(trials: TrialRow[], metric: Metric = METRICS.val_loss): SummaryRow[] {
+  const points = new Map<string, { penalty: string; l1Ratio: number; lambda: number; values: number[]; weights: number[]; train: number[]; nnzAll: number | null }>();
+  for (const t of trials) {
+    const key = `${groupKey(t.penalty, t.l1Ratio)}\u0000${t.lambda}`;
+    let pt = points.get(key);
+    if (!pt) points.set(key, (pt = { penalty: t.penalty, l1Ratio: t.l1Ratio, lambda: t.lambda, values: [], weights: [], train: [], nnzAll: null }));
+    if (t.status !== 'ok') continue;
+    if (t.fold === 'all') {
+      pt.nnzAll = t.nnz;
+      continue;
+    }
+    const v = metric.value(t);
+    if (v === null || !Number.isFinite(v)) continue;
+    pt.values.push(v);
+    pt.weights.push(t.nVal);
+    const tr = metric.train?.(t);
+    if (tr !== null && tr !== undefined && Number.isFinite(tr)) pt.train.push(tr);
+  }
+  const rows: SummaryRow[] = [];
+  for (const pt of points.values()) {
+    const k = pt.values.length;
+    if (k === 0) continue;
+    const wSum = pt.weights.reduce((a, b) => a + b, 0);
+    const mean = pt.values.reduce((s, v, i) => s + v * pt.weights[i], 0) / wSum;
+    const meanSq = pt.values.reduce((s, v, i) => s + (v - mean) ** 2 * pt.weights[i], 0) / wSum;
+    rows.push({
+      penalty: pt.penalty,
+      l1Ratio: pt.l1Ratio,
+      lambda: pt.lambda,
+      metric: metric.name,
+      folds: k,
+      mean,
+      se: k > 1 ? Math.sqrt(meanSq / (k - 1)) : 0,
+      trainMean: pt.train.length ? pt.train.reduce((a, b) => a + b, 0) / pt.train.length : null,
+      nnzAll: pt.nnzAll,
+    });
+  }
+  return rows.sort((a, b) => (a.penalty < b.penalty ? -1 : a.penalty > b.penalty ? 1 : a.l1Ratio - b.l1Ratio || b.lambda - a.lambda));
+}
+
+/**
+ * Per (penalty, l1_ratio): λ_min, the best mean, and λ_1se, the largest λ (the simpler model) whose mean is
+ * within one standard error of the best. Ties for the best go to the larger λ.
+ */
+export function selectLambdas(summary: SummaryRow[], metric: Metric = METRICS.val_loss): SelectionRow[] {
+  const groups = new Map<string, SummaryRow[]>();
+  for (const row of summary) {
+    if (row.metric !== metric.name) continue;
+    const key = groupKey(row.penalty, row.l1Ratio);
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)!.push(row);
+  }
+  const better = (a: number, b: number) => (metric.lowerIsBetter ? a < b : a > b);
+  const selections: SelectionRow[] = [];
+  for (const rows of groups.values()) {
+    rows.sort((a, b) => b.lambda - a.lambda);
+    let best = rows[0];
+    for (const r of rows) if (better(r.mean, best.mean)) best = r;
+    const bound = metric.lowerIsBetter ? best.mean + best.se : best.mean - best.se;
+    const oneSe = rows.find((r) => r.lambda >= best.lambda && (metric.lowerIsBetter ? r.mean <= bound : r.mean >= bound)) ?? best;
+    const edge = rows.length < 2 ? null : best === rows[0] ? 'largest' : best === rows[rows.length - 1] ? 'smallest' : null;
+    selections.push({
+      penalty: best.penalty,
+      l1Ratio: best.l1Ratio,
+      metric: metric.name,
+      lambdaMin: best.lambda,
+      lambda1se: oneSe.lambda,
+      meanMin: best.mean,
+      seMin: best.se,
+      mean1se: oneSe.mean,
+      nnzMin: best.nnzAll,
+      nnz1se: oneSe.nnzAll,
+      edge,
+    });
+  }
+  return selections;
+}
+
+/** The warning a user sees when λ_min sits on the edge of the grid. */
+export function edgeWarning(s: SelectionRow): string | undefined {
+  if (!s.edge) return undefined;
+  const what = s.penalty === 'elasticnet' ? `elasticnet (l1_ratio ${s.l1Ratio})` : s.penalty;
+  return s.edge === 'largest'
+    ? `${what}: the best λ (${fmt(s.lambdaMin)}) is the largest in the grid; extend the grid upward`
+    : `${what}: the best λ (${fmt(s.lambdaMin)}) is the smallest in the grid; extend the grid downward`;
+}
+
+export function fmt(x: number): string {
+  return Number.isInteger(x) ? String(x) : x.toPrecision(4);
+}

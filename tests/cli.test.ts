@@ -1,0 +1,116 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES, ROOT, tempDir, writeFile } from './helpers.js';
+
+const BIN = join(ROOT, 'bin', 'regsweep.js');
+const cli = (args: string[], cwd = ROOT) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8' });
+
+const heavy = (name: string, output: string) => `name: ${name}
+data: {synthetic: {kind: regression, n: 1500, p: 150, nonzero: 15, rho: 0.6, snr: 2, seed: 4}}
+validation: {kind: kfold, folds: 10, seed: 1}
+model: {kind: linear}
+sweep: {kind: grid, penalty: [l1, l2, elasticnet], lambda: {log_range: [1e-4, 10], num: 40}, l1_ratio: [0.3, 0.7]}
+workers: 1
+output: ${output}
+`;
+
+type Row = { penalty: string; l1_ratio: number; lambda: number; fold: string; val_loss: number | null; train_loss: number };
+function trialSet(db: string): Row[] {
+  const conn = new Database(db, { readonly: true });
+  try {
+    return conn.prepare('SELECT penalty, l1_ratio, lambda, fold, val_loss, train_loss FROM trials ORDER BY penalty, l1_ratio, lambda, fold').all() as Row[];
+  } finally {
+    conn.close();
+  }
+}
+function doneTasks(db: string): number {
+  if (!existsSync(db)) return 0;
+  try {
+    const conn = new Database(db, { readonly: true, timeout: 1000 });
+    try {
+      return (conn.prepare(`SELECT count(*) c FROM tasks WHERE status = 'done'`).get() as { c: number }).c;
+    } finally {
+      conn.close();
+    }
+  } catch {
+    return 0; // not created yet
+  }
+}
+
+describe('regsweep CLI', () => {
+  it('a sweep killed with SIGKILL and resumed gives the same trial set as an uninterrupted run, no duplicates', async () => {
+    const dir = tempDir();
+    const killedDb = join(dir, 'killed.db');
+    const config = writeFile(dir, 'killed.yaml', heavy('resume-check', 'killed.db'));
+    const child = spawn(process.execPath, [BIN, 'run', config, '--quiet'], { cwd: dir, stdio: 'ignore' });
+    const totalTasks = 4 * 11;
+    let seen = 0;
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      seen = doneTasks(killedDb);
+      if (seen >= 3) break;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    const atKill = doneTasks(killedDb);
+    expect(atKill).toBeGreaterThanOrEqual(3);
+    expect(atKill).toBeLessThan(totalTasks);
+    // Trials are written with their task in one transaction: no half-written task.
+    expect(trialSet(killedDb).length).toBe(atKill * 40);
+
+    const resumed = cli(['run', config, '--quiet'], dir);
+    expect(resumed.status).toBe(0);
+    const fullConfig = writeFile(dir, 'full.yaml', heavy('resume-check', 'full.db'));
+    expect(cli(['run', fullConfig, '--quiet'], dir).status).toBe(0);
+
+    const a = trialSet(killedDb);
+    const b = trialSet(join(dir, 'full.db'));
+    expect(a.length).toBe(4 * 40 * 11);
+    expect(new Set(a.map((r) => `${r.penalty}/${r.l1_ratio}/${r.lambda}/${r.fold}`)).size).toBe(a.length);
+    expect(a).toEqual(b);
+  });
+
+  it('query --sql refuses a DELETE with exit 2 and leaves the database unchanged', () => {
+    const dir = tempDir();
+    const config = writeFile(dir, 'q.yaml', `name: q\ndata: {path: ${join(FIXTURES, 'diabetes.csv')}}\nsweep: {kind: grid, penalty: [l1], lambda: [10, 1, 0.1]}\nworkers: 1\noutput: q.db\n`);
+    expect(cli(['run', config, '--quiet'], dir).status).toBe(0);
+    const db = join(dir, 'q.db');
+    const before = readFileSync(db);
+    const count = () => cli(['query', db, '--sql', 'SELECT count(*) AS n FROM trials', '--json']);
+    expect(JSON.parse(count().stdout)).toEqual([{ n: 18 }]);
+    const del = cli(['query', db, '--sql', 'DELETE FROM trials']);
+    expect(del.status).toBe(2);
+    expect(del.stderr).toMatch(/only statements that read/);
+    expect(JSON.parse(count().stdout)).toEqual([{ n: 18 }]);
+    expect(readFileSync(db).equals(before)).toBe(true);
+  });
+
+  it('export writes the coefficients CSV with the data header names', () => {
+    const dir = tempDir();
+    const config = writeFile(dir, 'e.yaml', `name: e\ndata: {path: ${join(FIXTURES, 'diabetes.csv')}}\nsweep: {kind: grid, penalty: [l1, l2], lambda: [1, 0.1]}\nworkers: 1\noutput: e.db\n`);
+    expect(cli(['run', config, '--quiet'], dir).status).toBe(0);
+    const out = cli(['export', join(dir, 'e.db'), '--table', 'coefficients', '--fold', 'all', '--format', 'csv']);
+    expect(out.status).toBe(0);
+    const lines = out.stdout.trim().split('\n');
+    expect(lines[0]).toBe('sweep,penalty,lambda,l1_ratio,fold,intercept,age,sex,bmi,bp,s1,s2,s3,s4,s5,s6');
+    expect(lines).toHaveLength(5);
+    expect(lines.slice(1).every((l) => l.split(',')[4] === 'all')).toBe(true);
+    const json = JSON.parse(cli(['export', join(dir, 'e.db'), '--table', 'summary', '--format', 'json']).stdout);
+    expect(json).toHaveLength(4);
+    expect(json[0]).toHaveProperty('mean');
+  });
+
+  it('bad input: exit 2 and one message naming the file and key', () => {
+    const dir = tempDir();
+    const config = writeFile(dir, 'bad.yaml', 'name: bad\ndata: {synthetic: {kind: regression, n: 50, p: 3}}\nsweep: {kind: grid, lambda: {log_range: [1e-3, 1], num: 0}}\n');
+    const r = cli(['run', config], dir);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe(`regsweep: ${config}:3: sweep.lambda.num: expected a positive integer`);
+    expect(cli(['query', join(dir, 'missing.db'), '--best']).status).toBe(2);
+    expect(cli(['frobnicate']).status).toBe(2);
+  });
+});

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { loadCsv } from '../src/data/csv.js';
+import { UserError } from '../src/errors.js';
+import { tempDir, writeFile } from './helpers.js';
+
+const dir = tempDir();
+async function errorOf(text: string, options: Parameters<typeof loadCsv>[1] = {}): Promise<string> {
+  const path = writeFile(dir, 'd.csv', text);
+  try {
+    await loadCsv(path, { displayName: 'd.csv', ...options });
+  } catch (e) {
+    expect(e).toBeInstanceOf(UserError);
+    return (e as Error).message;
+  }
+  throw new Error('expected the CSV to be refused');
+}
+
+describe('CSV loading', () => {
+  it('loads column-major on a SharedArrayBuffer, target last by default', async () => {
+    const data = await loadCsv(writeFile(dir, 'ok.csv', 'a,b,y\n1,2,3\n4,5,6\n\n7,8.5,9\n'));
+    expect(data.X.buffer).toBeInstanceOf(SharedArrayBuffer);
+    expect([data.n, data.p]).toEqual([3, 2]);
+    expect(Array.from(data.X)).toEqual([1, 4, 7, 2, 5, 8.5]);
+    expect(Array.from(data.y)).toEqual([3, 6, 9]);
+    expect(data.featureNames).toEqual(['a', 'b']);
+  });
+
+  it('takes a named target from the middle', async () => {
+    const data = await loadCsv(writeFile(dir, 'mid.csv', 'a,y,b\n1,2,3\n4,5,6\n'), { target: 'y' });
+    expect(data.featureNames).toEqual(['a', 'b']);
+    expect(Array.from(data.y)).toEqual([2, 5]);
+  });
+
+  it('names line and column of a non-numeric cell', async () => {
+    expect(await errorOf('a,b,y\n1,2,3\n4,x5,6\n')).toBe('d.csv:3:2: column "b": "x5" is not a number');
+  });
+  it('names line of a ragged row', async () => {
+    expect(await errorOf('a,b,y\n1,2,3\n4,5\n7,8,9\n')).toBe('d.csv:3: expected 3 fields as in the header, found 2');
+  });
+  it('refuses NaN, Inf and empty cells with their place', async () => {
+    expect(await errorOf('a,b,y\n1,NaN,3\n')).toBe('d.csv:2:2: column "b": NaN is not allowed');
+    expect(await errorOf('a,b,y\n1,2,3\n1,2,-Infinity\n')).toBe('d.csv:3:3: column "y": "-Infinity" is infinite');
+    expect(await errorOf('a,b,y\n1,,3\n')).toMatch(/^d.csv:2:2: column "b": empty cell/);
+  });
+  it('refuses an empty file, a header alone and a missing target', async () => {
+    expect(await errorOf('')).toBe('d.csv: the file is empty');
+    expect(await errorOf('a,b,y\n')).toBe('d.csv: a header but no data rows');
+    expect(await errorOf('a,b,y\n1,2,3\n', { target: 'z' })).toBe('d.csv:1: target column "z" is not in the header (columns: a, b, y)');
+  });
+  it('warns about a constant column and keeps it', async () => {
+    const data = await loadCsv(writeFile(dir, 'c.csv', 'a,k,y\n1,5,3\n2,5,6\n3,5,7\n'));
+    expect(data.p).toBe(2);
+    expect(data.warnings).toEqual([expect.stringContaining('column "k" is constant')]);
+  });
+  it('maps two string labels in sorted order, and refuses three', async () => {
+    const data = await loadCsv(writeFile(dir, 'l.csv', 'a,label\n1,yes\n2,no\n3,yes\n'), { classification: true });
+    expect(data.classes).toEqual(['no', 'yes']);
+    expect(Array.from(data.y)).toEqual([1, 0, 1]);
+    expect(await errorOf('a,label\n1,yes\n2,no\n3,maybe\n', { classification: true })).toMatch(
+      /^d.csv: column "label": a logistic model needs exactly two distinct labels, found 3/,
+    );
+  });
+});

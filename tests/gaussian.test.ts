@@ -1,0 +1,142 @@
+import { describe, expect, it } from 'vitest';
+import { gaussianLambdaMax, gaussianPath } from '../src/kernels/gaussian.js';
+import { FitStatus } from '../src/kernels/types.js';
+import { fixtureData, readFixture, relativeError, type ReferenceFit } from './helpers.js';
+
+const ones = (n: number) => new Float64Array(n).fill(1);
+
+async function solve(ref: ReferenceFit, tol = 1e-9) {
+  const data = await fixtureData(ref.file);
+  const design = { X: data.X, n: data.n, p: data.p };
+  const fit = gaussianPath({ design, y: data.y, weights: ones(data.n), standardize: true, alpha: ref.alpha, lambdas: Float64Array.from(ref.lambda), tol, maxIter: 1e6 });
+  return { data, fit };
+}
+
+describe('gaussian coordinate descent against glmnet (thresh 1e-14, standardize = TRUE)', () => {
+  for (const ref of readFixture<ReferenceFit[]>('glmnet_gaussian.json')) {
+    it(`${ref.name}: coefficients and intercepts within 1e-6 relative on every λ`, async () => {
+      const { data, fit } = await solve(ref);
+      ref.lambda.forEach((_, l) => {
+        const coefs = fit.coefs.subarray(l * data.p, (l + 1) * data.p);
+        expect(relativeError(coefs, ref.coef[l])).toBeLessThan(1e-6);
+        expect(Math.abs(fit.intercepts[l] - ref.intercept[l]) / Math.max(1, Math.abs(ref.intercept[l]))).toBeLessThan(1e-6);
+        expect(fit.status[l]).toBe(FitStatus.converged);
+      });
+      // The path really goes from empty to dense: a reference that is all zeros would prove nothing.
+      expect(ref.coef[0].every((b) => Math.abs(b) < 1e-12)).toBe(true);
+      expect(ref.coef[ref.coef.length - 1].filter((b) => b !== 0).length).toBeGreaterThan(3);
+    });
+  }
+  it('the default tol (1e-7) is already within 1e-6 of glmnet', async () => {
+    const ref = readFixture<ReferenceFit[]>('glmnet_gaussian.json')[0];
+    const { data, fit } = await solve(ref, 1e-7);
+    const last = ref.lambda.length - 1;
+    expect(relativeError(fit.coefs.subarray(last * data.p), ref.coef[last])).toBeLessThan(1e-6);
+  });
+});
+
+describe('gaussian coordinate descent against scikit-learn ElasticNet', () => {
+  for (const ref of readFixture<ReferenceFit[]>('sklearn_enet.json')) {
+    it(`${ref.name}: within 1e-6 relative`, async () => {
+      const { data, fit } = await solve(ref);
+      ref.lambda.forEach((_, l) => {
+        expect(relativeError(fit.coefs.subarray(l * data.p, (l + 1) * data.p), ref.coef[l])).toBeLessThan(1e-6);
+        expect(Math.abs(fit.intercepts[l] - ref.intercept[l]) / Math.abs(ref.intercept[l])).toBeLessThan(1e-6);
+      });
+    });
+  }
+});
+
+describe('ridge (α = 0) equals the closed form', () => {
+  it('(X̃ᵀX̃/n + λI) β = X̃ᵀ(y − ȳ)/n on standardized diabetes data', async () => {
+    const data = await fixtureData('diabetes.csv');
+    const { n, p, X, y } = data;
+    const mean = new Float64Array(p);
+    const sd = new Float64Array(p);
+    for (let j = 0; j < p; j++) {
+      for (let i = 0; i < n; i++) mean[j] += X[j * n + i] / n;
+      for (let i = 0; i < n; i++) sd[j] += (X[j * n + i] - mean[j]) ** 2 / n;
+      sd[j] = Math.sqrt(sd[j]);
+    }
+    const ybar = y.reduce((a, b) => a + b, 0) / n;
+    const xs = (i: number, j: number) => (X[j * n + i] - mean[j]) / sd[j];
+    for (const lambda of [50, 1, 0.01]) {
+      // Normal equations solved by Gaussian elimination (a dense 10 × 10 system).
+      const A = Array.from({ length: p }, (_, j) => Array.from({ length: p + 1 }, (_, k) => {
+        let s = 0;
+        if (k < p) for (let i = 0; i < n; i++) s += xs(i, j) * xs(i, k);
+        else for (let i = 0; i < n; i++) s += xs(i, j) * (y[i] - ybar);
+        return s / n + (k === j ? lambda : 0);
+      }));
+      for (let c = 0; c < p; c++) {
+        for (let r = c + 1; r < p; r++) {
+          const f = A[r][c] / A[c][c];
+          for (let k = c; k <= p; k++) A[r][k] -= f * A[c][k];
+        }
+      }
+      const beta = new Array<number>(p).fill(0);
+      for (let r = p - 1; r >= 0; r--) {
+        let s = A[r][p];
+        for (let k = r + 1; k < p; k++) s -= A[r][k] * beta[k];
+        beta[r] = s / A[r][r];
+      }
+      const expected = beta.map((b, j) => b / sd[j]);
+      const fit = gaussianPath({ design: { X, n, p }, y, weights: ones(n), standardize: true, alpha: 0, lambdas: Float64Array.of(lambda), tol: 1e-10, maxIter: 1e6 });
+      expect(relativeError(fit.coefs, expected)).toBeLessThan(1e-7);
+      const intercept = ybar - expected.reduce((s, b, j) => s + b * mean[j], 0);
+      expect(Math.abs(fit.intercepts[0] - intercept) / Math.abs(intercept)).toBeLessThan(1e-7);
+    }
+  });
+});
+
+describe('λ_max, weights and constant columns', () => {
+  it('at λ_max every coefficient is zero and just below it one is not', async () => {
+    const data = await fixtureData('diabetes.csv');
+    const design = { X: data.X, n: data.n, p: data.p };
+    const lmax = gaussianLambdaMax(design, data.y, ones(data.n), true, 1);
+    const fit = gaussianPath({ design, y: data.y, weights: ones(data.n), standardize: true, alpha: 1, lambdas: Float64Array.of(lmax * 1.0000001, lmax * 0.99), tol: 1e-9, maxIter: 1e5 });
+    expect(fit.coefs.subarray(0, data.p).every((b) => b === 0)).toBe(true);
+    expect(fit.coefs.subarray(data.p).filter((b) => b !== 0).length).toBe(1);
+  });
+
+  it('zero weights are the same as dropping the rows', async () => {
+    const data = await fixtureData('diabetes.csv');
+    const { n, p } = data;
+    const keep = Array.from({ length: n }, (_, i) => i).filter((i) => i % 3 !== 0);
+    const m = keep.length;
+    const Xs = new Float64Array(m * p);
+    for (let j = 0; j < p; j++) keep.forEach((i, r) => (Xs[j * m + r] = data.X[j * n + i]));
+    const ys = Float64Array.from(keep, (i) => data.y[i]);
+    const weights = Float64Array.from({ length: n }, (_, i) => (i % 3 !== 0 ? 1 : 0));
+    const lambdas = Float64Array.of(5, 0.5, 0.05);
+    const a = gaussianPath({ design: { X: data.X, n, p }, y: data.y, weights, standardize: true, alpha: 0.7, lambdas, tol: 1e-10, maxIter: 1e6 });
+    const b = gaussianPath({ design: { X: Xs, n: m, p }, y: ys, weights: ones(m), standardize: true, alpha: 0.7, lambdas, tol: 1e-10, maxIter: 1e6 });
+    expect(relativeError(a.coefs, b.coefs)).toBeLessThan(1e-9);
+    expect(relativeError(a.intercepts, b.intercepts)).toBeLessThan(1e-9);
+  });
+
+  it('a constant column stays in with coefficient 0 and does not disturb the others', async () => {
+    const data = await fixtureData('diabetes.csv');
+    const { n, p } = data;
+    const X = new Float64Array(n * (p + 1));
+    X.set(data.X.subarray(0, 2 * n));
+    X.fill(7.5, 2 * n, 3 * n);
+    X.set(data.X.subarray(2 * n), 3 * n);
+    const lambdas = Float64Array.of(1, 0.1);
+    const withConst = gaussianPath({ design: { X, n, p: p + 1 }, y: data.y, weights: ones(n), standardize: true, alpha: 1, lambdas, tol: 1e-10, maxIter: 1e6 });
+    const without = gaussianPath({ design: { X: data.X, n, p }, y: data.y, weights: ones(n), standardize: true, alpha: 1, lambdas, tol: 1e-10, maxIter: 1e6 });
+    for (let l = 0; l < 2; l++) {
+      const row = Array.from(withConst.coefs.subarray(l * (p + 1), (l + 1) * (p + 1)));
+      expect(row[2]).toBe(0);
+      row.splice(2, 1);
+      expect(relativeError(row, without.coefs.subarray(l * p, (l + 1) * p))).toBeLessThan(1e-12);
+    }
+  });
+
+  it('stops at max_iter and says so instead of looping', async () => {
+    const data = await fixtureData('diabetes.csv');
+    const fit = gaussianPath({ design: { X: data.X, n: data.n, p: data.p }, y: data.y, weights: ones(data.n), standardize: true, alpha: 1, lambdas: Float64Array.of(0.01), tol: 1e-14, maxIter: 2 });
+    expect(fit.status[0]).toBe(FitStatus.maxIter);
+    expect(fit.iterations[0]).toBe(2);
+  });
+});

@@ -1,0 +1,128 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { UserError } from '../src/errors.js';
+import { runSweep } from '../src/pool/coordinator.js';
+import { bestTrials, exportRows, runSql } from '../src/results.js';
+import { FIXTURES, readFixture, relativeError, tempDir, writeFile, type ReferenceFit } from './helpers.js';
+
+const lasso = readFixture<ReferenceFit[]>('glmnet_gaussian.json').find((f) => f.name === 'diabetes-lasso')!;
+
+function diabetesConfig(dir: string, extra = ''): string {
+  return writeFile(
+    dir,
+    'diabetes.yaml',
+    `name: diabetes-lasso
+data: {path: ${join(FIXTURES, 'diabetes.csv')}, target: progression, standardize: true}
+validation: {kind: kfold, folds: 5, seed: 0}
+model: {kind: linear, tol: 1e-7}
+sweep:
+  kind: grid
+  penalty: [l1, l2, elasticnet]
+  lambda: [${lasso.lambda.join(', ')}]
+  l1_ratio: [0.5]
+workers: 2
+output: results.db
+${extra}`,
+  );
+}
+
+function tableCounts(db: string) {
+  const conn = new Database(db, { readonly: true });
+  try {
+    return Object.fromEntries(
+      ['sweeps', 'tasks', 'trials', 'coefficients', 'summary', 'selections'].map((t) => [t, (conn.prepare(`SELECT count(*) c FROM ${t}`).get() as { c: number }).c]),
+    );
+  } finally {
+    conn.close();
+  }
+}
+
+describe('a sweep end to end on a real CSV', () => {
+  const dir = tempDir();
+  const config = diabetesConfig(dir);
+  const db = join(dir, 'results.db');
+
+  it('runs every trial, stores them and the CV summary', async () => {
+    const result = await runSweep(config);
+    expect(result.trials).toBe(3 * 20 * 6);
+    expect(result.tasksRun).toBe(18);
+    const counts = tableCounts(db);
+    expect(counts).toMatchObject({ sweeps: 1, tasks: 18, trials: 360, coefficients: 360, summary: 60, selections: 3 });
+    const mode = new Database(db, { readonly: true }).pragma('journal_mode', { simple: true });
+    expect(mode).toBe('wal');
+  });
+
+  it('exports fold-all coefficients that match glmnet (standardize = TRUE) to 1e-6', () => {
+    const rows = exportRows(db, { table: 'coefficients', fold: 'all' }).filter((r) => r.penalty === 'l1');
+    expect(Object.keys(rows[0])).toEqual(['sweep', 'penalty', 'lambda', 'l1_ratio', 'fold', 'intercept', 'age', 'sex', 'bmi', 'bp', 's1', 's2', 's3', 's4', 's5', 's6']);
+    expect(rows).toHaveLength(20);
+    rows.forEach((row, l) => {
+      expect(row.lambda).toBe(lasso.lambda[l]);
+      const coefs = ['age', 'sex', 'bmi', 'bp', 's1', 's2', 's3', 's4', 's5', 's6'].map((c) => row[c] as number);
+      expect(relativeError(coefs, lasso.coef[l])).toBeLessThan(1e-6);
+      expect(Math.abs((row.intercept as number) - lasso.intercept[l]) / lasso.intercept[l]).toBeLessThan(1e-6);
+    });
+  });
+
+  it('validation losses are the held-out MSE, training losses too, and train < validation at small λ', () => {
+    const trials = exportRows(db, { table: 'trials' });
+    const l1Small = trials.filter((t) => t.penalty === 'l1' && t.lambda === lasso.lambda[19] && t.fold !== 'all');
+    expect(l1Small).toHaveLength(5);
+    for (const t of l1Small) {
+      expect(t.n_train as number).toBeGreaterThan(350);
+      expect((t.n_val as number) + (t.n_train as number)).toBe(442);
+    }
+    const mean = (xs: unknown[]) => xs.reduce((a: number, b) => a + (b as number), 0) / xs.length;
+    expect(mean(l1Small.map((t) => t.train_loss))).toBeLessThan(mean(l1Small.map((t) => t.val_loss)));
+    // At λ_max the lasso is the intercept alone: its training MSE is the variance of y on the training rows.
+    const all = trials.find((t) => t.penalty === 'l1' && t.lambda === lasso.lambda[0] && t.fold === 'all')!;
+    expect(all.nnz).toBe(0);
+    const y = readFileSync(join(FIXTURES, 'diabetes.csv'), 'utf8').trim().split('\n').slice(1).map((l) => Number(l.split(',').at(-1)));
+    const ybar = y.reduce((a, b) => a + b, 0) / y.length;
+    expect(all.train_loss as number).toBeCloseTo(y.reduce((s, v) => s + (v - ybar) ** 2, 0) / y.length, 8);
+  });
+
+  it('query --best gives λ_min and λ_1se per penalty with λ_1se ≥ λ_min', () => {
+    const best = bestTrials(db);
+    expect(best.selections.map((s) => s.penalty).sort()).toEqual(['elasticnet', 'l1', 'l2']);
+    for (const s of best.selections) expect(s.lambda1se).toBeGreaterThanOrEqual(s.lambdaMin);
+  });
+
+  it('a second run finds everything done and changes nothing', async () => {
+    const before = tableCounts(db);
+    const again = await runSweep(config);
+    expect(again.tasksRun).toBe(0);
+    expect(again.tasksSkipped).toBe(18);
+    expect(tableCounts(db)).toEqual(before);
+  });
+
+  it('a changed config is refused, the database as it was; --new starts a second sweep', async () => {
+    const before = tableCounts(db);
+    const changed = diabetesConfig(dir, 'near_zero: 0.01');
+    await expect(runSweep(changed)).rejects.toThrow(/already holds sweep "diabetes-lasso" made from a different config; rerun with --new/);
+    expect(tableCounts(db)).toEqual(before);
+    const fresh = await runSweep(changed, { fresh: true });
+    expect(fresh.sweep.id).toBe(2);
+    expect(tableCounts(db).sweeps).toBe(2);
+  });
+
+  it('a write through --sql is refused and the database is unchanged', () => {
+    const before = tableCounts(db);
+    expect(() => runSql(db, 'DELETE FROM trials')).toThrow(UserError);
+    expect(() => runSql(db, 'DROP TABLE trials')).toThrow(/only statements that read/);
+    expect(tableCounts(db)).toEqual(before);
+    expect(runSql(db, 'SELECT count(*) AS n FROM trials WHERE sweep_id = 1')).toEqual([{ n: 360 }]);
+  });
+});
+
+describe('bad input leaves no database behind', () => {
+  it('a CSV error stops before the database is created', async () => {
+    const dir = tempDir();
+    const csv = writeFile(dir, 'bad.csv', 'a,b,y\n1,2,3\n4,oops,6\n');
+    const config = writeFile(dir, 'c.yaml', `name: bad\ndata: {path: bad.csv}\nsweep: {kind: grid, lambda: [1, 0.1]}\noutput: out.db\n`);
+    await expect(runSweep(config)).rejects.toThrow(`${csv.replace(process.cwd() + '/', '')}:3:2: column "b": "oops" is not a number`);
+    expect(existsSync(join(dir, 'out.db'))).toBe(false);
+  });
+});

@@ -1,0 +1,63 @@
+import { gaussianPath } from '../src/kernels/gaussian.js';
+import { linearPredictor, meanSquaredError, sparsity } from '../src/kernels/metrics.js';
+import { FitStatus, type PathSolution } from '../src/kernels/types.js';
+import { foldWeights } from '../src/plan/folds.js';
+import type { SharedData, TaskMessage, TaskResult, TrialResult } from '../src/pool/protocol.js';
+
+/** Runs one task (a warm-started λ path on one fold) and measures every trial on it. */
+export function fitTask(data: SharedData, message: TaskMessage): TaskResult {
+  const { task, model, standardize, nearZero } = message;
+  const { n, p } = data;
+  const design = { X: data.X, n, p };
+  const { train, validation } = foldWeights(data.foldOf, task.fold);
+  const nTrain = count(train);
+  const nVal = count(validation);
+  const lambdas = Float64Array.from(task.lambdas);
+
+  let solution: PathSolution;
+  switch (model.kind) {
+    case 'linear':
+      solution = gaussianPath({
+        design,
+        y: data.y,
+        weights: train,
+        standardize,
+        alpha: task.alpha,
+        lambdas,
+        tol: model.tol,
+        maxIter: model.max_iter,
+      });
+      break;
+    default:
+      throw new Error(`model kind ${model.kind} is not supported yet`);
+  }
+
+  const eta = new Float64Array(n);
+  const trials: TrialResult[] = [];
+  for (let l = 0; l < lambdas.length; l++) {
+    const coefs = solution.coefs.subarray(l * p, (l + 1) * p);
+    linearPredictor(design, solution.intercepts[l], coefs, eta);
+    const status = solution.status[l];
+    trials.push({
+      lambda: lambdas[l],
+      status: status === FitStatus.diverged ? 'diverged' : 'ok',
+      converged: status === FitStatus.converged,
+      error: status === FitStatus.diverged ? 'coefficients became non-finite' : null,
+      trainLoss: meanSquaredError(data.y, eta, train),
+      valLoss: nVal > 0 ? meanSquaredError(data.y, eta, validation) : null,
+      nTrain,
+      nVal,
+      ...sparsity(coefs, nearZero),
+      iterations: solution.iterations[l],
+      seconds: solution.seconds[l],
+      metrics: {},
+    });
+  }
+  return { taskId: task.id, trials, coefs: solution.coefs, intercepts: solution.intercepts };
+}
+
+function count(weights: Float64Array): number {
+  let c = 0;
+  for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) c++;
+  return c;
+}
