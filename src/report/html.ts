@@ -1,0 +1,102 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { createRequire } from 'node:module';
+import { fmt } from '../select/cv.js';
+import { groupLabel, type ReportData } from './data.js';
+import type { Chart } from './specs.js';
+
+const require = createRequire(import.meta.url);
+
+/** Text from the data or the config goes through here before it reaches the page. */
+export function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+}
+
+/** JSON inside a <script> element: "<" escaped so no value can close the element. */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+}
+
+/** A package's folder (its "exports" hide build/ from require.resolve). */
+function packageDir(name: string): string {
+  let dir = dirname(require.resolve(name));
+  while (!(existsSync(join(dir, 'package.json')) && JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')).name === name)) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`cannot find the folder of package ${name}`);
+    dir = up;
+  }
+  return dir;
+}
+
+/** The UMD builds of vega, vega-lite and vega-embed, inlined so the page works from file:// with no network. */
+function inlineLibraries(): string {
+  return [
+    ['vega', 'build/vega.min.js'],
+    ['vega-lite', 'build/vega-lite.min.js'],
+    ['vega-embed', 'build/vega-embed.min.js'],
+  ]
+    .map(([pkg, file]) => `<script>${readFileSync(join(packageDir(pkg), file), 'utf8').replace(/<\/script/gi, '<\\/script')}</script>`)
+    .join('\n');
+}
+
+export function reportHtml(data: ReportData, charts: Chart[]): string {
+  const { sweep } = data;
+  const config = JSON.parse(sweep.configJson) as { model: { kind: string }; validation: { kind: string; folds?: number } };
+  const done = data.trials.length;
+  const rows = data.selections
+    .map((s) => {
+      const edge = s.edge ? `λ_min on the ${s.edge === 'largest' ? 'upper' : 'lower'} edge: extend the grid` : '';
+      return `<tr><td>${escapeHtml(groupLabel(s.penalty, s.l1Ratio))}</td><td>${fmt(s.lambdaMin)}</td><td>${fmt(s.meanMin)} ± ${fmt(s.seMin)}</td><td>${s.nnzMin ?? ''}</td><td>${fmt(s.lambda1se)}</td><td>${fmt(s.mean1se)}</td><td>${s.nnz1se ?? ''}</td><td>${escapeHtml(edge)}</td></tr>`;
+    })
+    .join('\n');
+  const sections = charts
+    .map(
+      (c, k) => `<section>
+<h2>${escapeHtml(c.title)}</h2>
+<p class="caption">${escapeHtml(c.caption)}</p>
+<div class="chart" id="chart-${k}" data-chart="${escapeHtml(c.id)}"></div>
+<script type="application/json" id="spec-${k}">${scriptJson(c.spec)}</script>
+</section>`,
+    )
+    .join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>regsweep report: ${escapeHtml(sweep.name)}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; padding: 0 1rem; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.7rem; text-align: left; }
+.caption { color: #555; max-width: 60rem; }
+.warning { background: #fff4e0; border-left: 4px solid #e8a33d; padding: 0.4rem 0.8rem; }
+section { margin-top: 2.5rem; }
+</style>
+</head>
+<body>
+<h1>Sweep <code>${escapeHtml(sweep.name)}</code></h1>
+<p>${escapeHtml(config.model.kind)} model on ${sweep.n} rows × ${sweep.p} features (target ${escapeHtml(sweep.targetNames.join(', '))}),
+validation ${escapeHtml(config.validation.kind)}${config.validation.folds ? ` (${config.validation.folds} folds)` : ''};
+status <b>${escapeHtml(sweep.status)}</b>, ${done} of ${sweep.totalTrials} trials recorded.</p>
+<p class="caption">Objective: (1/2n)‖y − Xb − b0‖² (linear) or −(1/n)·log-likelihood (logistic) + λ·(α‖b‖₁ + (1−α)/2·‖b‖²),
+intercept unpenalized; scikit-learn's <code>ElasticNet(alpha=λ, l1_ratio=α)</code>, glmnet's <code>lambda=λ, alpha=α</code>.</p>
+${data.warnings.map((w) => `<p class="warning">${escapeHtml(w)}</p>`).join('\n')}
+<h2>Best λ per penalty</h2>
+<table>
+<thead><tr><th>penalty</th><th>λ_min</th><th>validation loss ± se</th><th>nonzero</th><th>λ_1se</th><th>loss at λ_1se</th><th>nonzero</th><th></th></tr></thead>
+<tbody>
+${rows || '<tr><td colspan="8">no validation results yet</td></tr>'}
+</tbody>
+</table>
+${sections}
+${inlineLibraries()}
+<script>
+window.regsweepCharts = Promise.all(Array.from(document.querySelectorAll('.chart')).map(function (el, k) {
+  var spec = JSON.parse(document.getElementById('spec-' + k).textContent);
+  return vegaEmbed(el, spec, { actions: false, renderer: 'svg' });
+}));
+</script>
+</body>
+</html>
+`;
+}

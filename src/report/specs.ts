@@ -1,0 +1,339 @@
+// Vega-Lite specs, built as typed objects from the report data; each is rendered to SVG/PNG and embedded in the page.
+import type { TopLevelSpec } from 'vega-lite';
+import { groupLabel, type ReportData } from './data.js';
+
+export interface Chart {
+  /** File stem: fit.vl.json, fit.svg, fit.png. */
+  id: string;
+  title: string;
+  /** One sentence under the title saying how to read it. */
+  caption: string;
+  spec: TopLevelSpec;
+}
+
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+const lambdaAxis = { field: 'lambda', type: 'quantitative', scale: { type: 'log' }, title: 'λ (log scale)', axis: { format: '.0e' } } as const;
+const PANEL = { width: 260, height: 180 };
+
+/** Every chart that has data in this sweep, in reading order. */
+export function buildCharts(data: ReportData): Chart[] {
+  const charts = [fitChart(data), sparsityChart(data), pathChart(data), l1VsL2Chart(data), alphaLambdaChart(data), learningCurveChart(data)];
+  return charts.filter((c): c is Chart => c !== undefined);
+}
+
+/** 1. Train and validation loss vs λ, ±1 se band, λ_min and λ_1se, under- and overfitting sides labelled. */
+export function fitChart(data: ReportData): Chart | undefined {
+  const rows: Record<string, unknown>[] = [];
+  const hasValidation = data.summary.length > 0;
+  if (hasValidation) {
+    for (const s of data.summary) {
+      const group = groupLabel(s.penalty, s.l1Ratio);
+      rows.push({ group, lambda: s.lambda, series: 'validation', loss: s.mean, lo: s.mean - s.se, hi: s.mean + s.se, folds: s.folds });
+      if (s.trainMean !== null) rows.push({ group, lambda: s.lambda, series: 'train', loss: s.trainMean });
+    }
+  } else {
+    for (const t of data.trials) if (t.fold === 'all' && t.status === 'ok' && t.lambda > 0) rows.push({ group: groupLabel(t.penalty, t.l1Ratio), lambda: t.lambda, series: 'train', loss: t.trainLoss });
+  }
+  if (rows.length === 0) return undefined;
+  const groups = new Map<string, number[]>();
+  for (const r of rows) {
+    const g = r.group as string;
+    if (!groups.has(g)) groups.set(g, []);
+    groups.get(g)!.push(r.lambda as number);
+  }
+  for (const [group, lambdas] of groups) {
+    const positive = lambdas.filter((l) => l > 0);
+    if (positive.length < 2) continue;
+    rows.push({ group, lambda: Math.max(...positive), series: 'label', text: 'underfitting →', align: 'right' });
+    rows.push({ group, lambda: Math.min(...positive), series: 'label', text: '← overfitting', align: 'left' });
+  }
+  for (const s of data.selections) {
+    const group = groupLabel(s.penalty, s.l1Ratio);
+    rows.push({ group, lambda: s.lambdaMin, series: 'λ_min', loss: s.meanMin });
+    rows.push({ group, lambda: s.lambda1se, series: 'λ_1se', loss: s.mean1se });
+  }
+  const positiveOnly = { filter: 'datum.lambda > 0' };
+  return {
+    id: 'fit',
+    title: 'Under- vs overfitting: loss vs λ',
+    caption: hasValidation
+      ? 'Validation loss (mean over folds, band ±1 standard error) and training loss per λ. Large λ on the right underfits (both losses high); small λ on the left overfits (training loss keeps falling, validation loss rises). Solid rule: λ_min; dashed rule: λ_1se, the simplest model within one standard error.'
+      : 'Training loss per λ (validation kind none: no held-out data, so no validation curve).',
+    spec: {
+      $schema: SCHEMA,
+      data: { values: rows },
+      transform: [positiveOnly],
+      facet: { field: 'group', type: 'nominal', title: null },
+      columns: 3,
+      spec: {
+        ...PANEL,
+        layer: [
+          {
+            transform: [{ filter: "datum.series === 'validation'" }],
+            mark: { type: 'area', opacity: 0.2, color: '#e45756' },
+            encoding: { x: lambdaAxis, y: { field: 'lo', type: 'quantitative', scale: { zero: false }, title: 'loss' }, y2: { field: 'hi' } },
+          },
+          {
+            transform: [{ filter: "datum.series === 'validation' || datum.series === 'train'" }],
+            mark: { type: 'line', point: { size: 12 } },
+            encoding: {
+              x: lambdaAxis,
+              y: { field: 'loss', type: 'quantitative', scale: { zero: false }, title: 'loss' },
+              color: { field: 'series', type: 'nominal', scale: { domain: ['train', 'validation'], range: ['#4c78a8', '#e45756'] }, title: null },
+              tooltip: [
+                { field: 'series', type: 'nominal' },
+                { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ' },
+                { field: 'loss', type: 'quantitative', format: '.5g' },
+              ],
+            },
+          },
+          {
+            transform: [{ filter: "datum.series === 'λ_min' || datum.series === 'λ_1se'" }],
+            mark: { type: 'rule', strokeWidth: 1.5 },
+            encoding: {
+              x: lambdaAxis,
+              strokeDash: { field: 'series', type: 'nominal', scale: { domain: ['λ_min', 'λ_1se'], range: [[1, 0], [5, 3]] }, title: null },
+              color: { value: '#333' },
+              tooltip: [
+                { field: 'series', type: 'nominal', title: 'marker' },
+                { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ' },
+                { field: 'loss', type: 'quantitative', format: '.5g', title: 'validation loss' },
+              ],
+            },
+          },
+          ...(['right', 'left'] as const).map((align) => ({
+            transform: [{ filter: `datum.series === 'label' && datum.align === '${align}'` }],
+            mark: { type: 'text' as const, align, baseline: 'top' as const, dy: 2, fontSize: 10, color: '#666' },
+            encoding: { x: lambdaAxis, y: { value: 0 }, text: { field: 'text' } },
+          })),
+        ],
+      },
+    } as TopLevelSpec,
+  };
+}
+
+/** Fits on all rows when the sweep has them (the model users keep), else fold 0. */
+function referenceFits(data: ReportData) {
+  const all = data.trials.filter((t) => t.fold === 'all' && t.status === 'ok');
+  return all.length ? all : data.trials.filter((t) => t.fold === '0' && t.status === 'ok');
+}
+
+/** 2. Fraction of exact-zero and near-zero weights vs λ, per penalty. */
+export function sparsityChart(data: ReportData): Chart | undefined {
+  const rows = referenceFits(data)
+    .filter((t) => t.lambda > 0)
+    .flatMap((t) => [
+      { group: groupLabel(t.penalty, t.l1Ratio), lambda: t.lambda, measure: 'exact zeros', fraction: t.zeroFraction, nnz: t.nnz },
+      { group: groupLabel(t.penalty, t.l1Ratio), lambda: t.lambda, measure: 'near zero', fraction: t.nearZeroFraction, nnz: t.nnz },
+    ]);
+  if (rows.length === 0) return undefined;
+  const nearZero = (JSON.parse(data.sweep.configJson) as { near_zero?: number }).near_zero ?? 1e-3;
+  return {
+    id: 'sparsity',
+    title: 'Sparsity vs λ',
+    caption: `Fraction of weights that are exactly zero (solid) and near zero, |w| < ${nearZero} (dashed), in the fit on all rows. L1 reaches exact zeros; L2 shrinks weights toward zero without reaching it.`,
+    spec: {
+      $schema: SCHEMA,
+      ...PANEL,
+      width: 420,
+      data: { values: rows },
+      mark: { type: 'line', point: { size: 10 } },
+      encoding: {
+        x: lambdaAxis,
+        y: { field: 'fraction', type: 'quantitative', scale: { domain: [0, 1] }, axis: { format: '%' }, title: 'fraction of weights' },
+        color: { field: 'group', type: 'nominal', title: 'penalty' },
+        strokeDash: { field: 'measure', type: 'nominal', scale: { domain: ['exact zeros', 'near zero'], range: [[1, 0], [4, 3]] }, title: null },
+        tooltip: [
+          { field: 'group', title: 'penalty' },
+          { field: 'measure' },
+          { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ' },
+          { field: 'fraction', type: 'quantitative', format: '.1%' },
+          { field: 'nnz', type: 'quantitative', title: 'nonzero' },
+        ],
+      },
+    },
+  };
+}
+
+const MAX_PATH_FEATURES = 30;
+
+/** 3. Each feature's coefficient vs λ (glmnet's plot), one panel per penalty, feature names on hover. */
+export function pathChart(data: ReportData): Chart | undefined {
+  const names = coefficientNames(data);
+  const fits = data.coefficients.filter((c) => c.lambda > 0);
+  if (fits.length === 0) return undefined;
+  // With many features, draw the ones that ever get large: the rest is an unreadable band at zero.
+  const peak = new Float64Array(names.length);
+  for (const c of fits) for (let j = 0; j < names.length; j++) peak[j] = Math.max(peak[j], Math.abs(c.coefs[j]));
+  const shown = names.map((_, j) => j).sort((a, b) => peak[b] - peak[a]).slice(0, MAX_PATH_FEATURES).sort((a, b) => a - b);
+  const rows = fits.flatMap((c) => shown.map((j) => ({ group: groupLabel(c.penalty, c.l1Ratio), lambda: c.lambda, feature: names[j], coef: c.coefs[j] })));
+  return {
+    id: 'paths',
+    title: 'Coefficient paths',
+    caption:
+      `Each feature's coefficient (original scale) in the fit on all rows, as λ goes from large (right, all zero for L1) to small (left).` +
+      (shown.length < names.length ? ` The ${shown.length} features with the largest coefficients of ${names.length} are drawn.` : ''),
+    spec: {
+      $schema: SCHEMA,
+      data: { values: rows },
+      facet: { field: 'group', type: 'nominal', title: null },
+      columns: 3,
+      resolve: { scale: { y: 'independent' } },
+      spec: {
+        ...PANEL,
+        mark: { type: 'line', strokeWidth: 1.2 },
+        encoding: {
+          x: lambdaAxis,
+          y: { field: 'coef', type: 'quantitative', title: 'coefficient' },
+          color: { field: 'feature', type: 'nominal', legend: shown.length <= 12 ? {} : null },
+          tooltip: [
+            { field: 'feature' },
+            { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ' },
+            { field: 'coef', type: 'quantitative', format: '.5g', title: 'coefficient' },
+          ],
+        },
+      },
+    } as TopLevelSpec,
+  };
+}
+
+function coefficientNames(data: ReportData): string[] {
+  const { featureNames, targetNames } = data.sweep;
+  return targetNames.length === 1 ? featureNames : targetNames.flatMap((t) => featureNames.map((f) => `${t}:${f}`));
+}
+
+/** 4. L1 vs L2 at each one's λ_min: weight histogram (sparse vs diffuse) and validation loss ± se. */
+export function l1VsL2Chart(data: ReportData): Chart | undefined {
+  const picks = data.selections.filter((s) => s.penalty === 'l1' || s.penalty === 'l2' || s.penalty === 'elasticnet');
+  if (picks.length < 2) return undefined;
+  const weights: Record<string, unknown>[] = [];
+  for (const s of picks) {
+    const fit = data.coefficients.find((c) => c.penalty === s.penalty && c.l1Ratio === s.l1Ratio && c.lambda === s.lambdaMin);
+    if (!fit) continue;
+    for (const w of fit.coefs) weights.push({ group: groupLabel(s.penalty, s.l1Ratio), weight: w });
+  }
+  const losses = picks.map((s) => ({ group: groupLabel(s.penalty, s.l1Ratio), loss: s.meanMin, lo: s.meanMin - s.seMin, hi: s.meanMin + s.seMin, lambda: s.lambdaMin, nnz: s.nnzMin }));
+  return {
+    id: 'l1-vs-l2',
+    title: 'L1 vs L2 at each one’s best λ',
+    caption: 'Left: the weights of the fit on all rows at each penalty’s λ_min (L1: a spike at zero and a few large weights; L2: many small ones). Right: the validation loss at λ_min with ±1 standard error.',
+    spec: {
+      $schema: SCHEMA,
+      hconcat: [
+        {
+          data: { values: weights },
+          facet: { row: { field: 'group', type: 'nominal', title: null } },
+          spec: {
+            width: 300,
+            height: 90,
+            mark: 'bar',
+            encoding: {
+              x: { field: 'weight', type: 'quantitative', bin: { maxbins: 40 }, title: 'weight (original scale)' },
+              y: { aggregate: 'count', type: 'quantitative', title: 'features' },
+              color: { field: 'group', type: 'nominal', legend: null },
+              tooltip: [{ field: 'group', title: 'penalty' }, { aggregate: 'count', type: 'quantitative', title: 'features' }],
+            },
+          },
+        },
+        {
+          data: { values: losses },
+          width: 220,
+          height: 90 * picks.length,
+          layer: [
+            {
+              mark: 'bar',
+              encoding: {
+                y: { field: 'group', type: 'nominal', title: null },
+                x: { field: 'loss', type: 'quantitative', title: 'validation loss at λ_min' },
+                color: { field: 'group', type: 'nominal', legend: null },
+                tooltip: [
+                  { field: 'group', title: 'penalty' },
+                  { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ_min' },
+                  { field: 'loss', type: 'quantitative', format: '.5g', title: 'validation loss' },
+                  { field: 'nnz', type: 'quantitative', title: 'nonzero weights' },
+                ],
+              },
+            },
+            { mark: { type: 'rule', color: '#222' }, encoding: { y: { field: 'group', type: 'nominal' }, x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' } } },
+          ],
+        },
+      ],
+    } as TopLevelSpec,
+  };
+}
+
+/** 5. α × λ heatmap of validation loss (grid sweeps), or a scatter coloured by it (random sweeps). */
+export function alphaLambdaChart(data: ReportData): Chart | undefined {
+  const rows = data.summary.filter((s) => s.penalty !== 'none' && s.lambda > 0).map((s) => ({ l1_ratio: s.l1Ratio, lambda: s.lambda, loss: s.mean, se: s.se, penalty: s.penalty }));
+  const alphas = new Set(rows.map((r) => r.l1_ratio));
+  if (alphas.size < 2) return undefined;
+  const random = (JSON.parse(data.sweep.configJson) as { sweep: { kind: string } }).sweep.kind === 'random';
+  const tooltip = [
+    { field: 'penalty' },
+    { field: 'l1_ratio', type: 'quantitative', title: 'α (l1_ratio)' },
+    { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ' },
+    { field: 'loss', type: 'quantitative', format: '.5g', title: 'validation loss' },
+    { field: 'se', type: 'quantitative', format: '.3g', title: 'se' },
+  ] as const;
+  const color = { field: 'loss', type: 'quantitative', scale: { scheme: 'viridis' }, title: 'validation loss' } as const;
+  const spec: TopLevelSpec = random
+    ? {
+        $schema: SCHEMA,
+        width: 420,
+        height: 260,
+        data: { values: rows },
+        mark: { type: 'point', filled: true, size: 50 },
+        encoding: { x: lambdaAxis, y: { field: 'l1_ratio', type: 'quantitative', title: 'α (l1_ratio: 0 = L2, 1 = L1)' }, color, tooltip: [...tooltip] },
+      }
+    : {
+        $schema: SCHEMA,
+        width: 520,
+        height: Math.max(120, 28 * alphas.size),
+        data: { values: rows.map((r) => ({ ...r, lambdaLabel: r.lambda.toPrecision(3) })) },
+        mark: 'rect',
+        encoding: {
+          x: { field: 'lambdaLabel', type: 'ordinal', sort: { field: 'lambda', order: 'ascending' }, title: 'λ', axis: { labelAngle: -60, labelOverlap: 'greedy' } },
+          y: { field: 'l1_ratio', type: 'ordinal', sort: 'descending', title: 'α (l1_ratio: 0 = L2, 1 = L1)' },
+          color,
+          tooltip: [...tooltip],
+        },
+      };
+  return {
+    id: 'alpha-lambda',
+    title: random ? 'Random sweep: validation loss over α and λ' : 'α × λ: validation loss',
+    caption: 'Mean validation loss over folds for each l1_ratio α and λ; darker is better. α = 1 is the lasso (L1), α = 0 ridge (L2).',
+    spec,
+  };
+}
+
+/** 6. Validation loss per epoch for network trials. */
+export function learningCurveChart(data: ReportData): Chart | undefined {
+  const rows = data.epochs.filter((e) => e.valLoss !== null && e.fold === '0').map((e) => ({ group: groupLabel(e.penalty, e.l1Ratio), lambda: e.lambda, epoch: e.epoch, loss: e.valLoss }));
+  if (rows.length === 0) return undefined;
+  return {
+    id: 'learning-curves',
+    title: 'Learning curves',
+    caption: 'Validation loss per epoch (first validation fold), one line per λ; colour from small λ (light) to large λ (dark).',
+    spec: {
+      $schema: SCHEMA,
+      data: { values: rows },
+      facet: { field: 'group', type: 'nominal', title: null },
+      columns: 3,
+      spec: {
+        ...PANEL,
+        mark: { type: 'line' },
+        encoding: {
+          x: { field: 'epoch', type: 'quantitative' },
+          y: { field: 'loss', type: 'quantitative', scale: { zero: false }, title: 'validation loss' },
+          color: { field: 'lambda', type: 'quantitative', scale: { type: 'log', scheme: 'blues' }, title: 'λ' },
+          detail: { field: 'lambda', type: 'quantitative' },
+          tooltip: [
+            { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ' },
+            { field: 'epoch', type: 'quantitative' },
+            { field: 'loss', type: 'quantitative', format: '.5g' },
+          ],
+        },
+      },
+    } as TopLevelSpec,
+  };
+}
