@@ -1,6 +1,6 @@
 // Reading a results database: the library side of `regsweep query` and `regsweep export`.
 import { UserError } from './errors.js';
-import { METRICS, edgeWarning, selectLambdas, summarize } from './select/cv.js';
+import { METRICS, edgeWarning, selectLambdas, selectionsToShow, summarize } from './select/cv.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { SelectionRow, SweepRecord } from './store/types.js';
 
@@ -49,7 +49,8 @@ export function bestTrials(dbPath: string, options: { sweep?: string; metric?: s
   return withResults(dbPath, options.sweep, ({ store, sweep }) => {
     const trials = store.trials(sweep.id);
     // Computed from the trials, not read from the summary table, so a running sweep can be asked too.
-    const selections = selectLambdas(summarize(trials, metric), metric);
+    const kind = (JSON.parse(sweep.configJson) as { sweep: { kind: string } }).sweep.kind;
+    const selections = selectionsToShow(selectLambdas(summarize(trials, metric), metric), kind, metric);
     const warnings = selections.map(edgeWarning).filter((w): w is string => w !== undefined);
     if (selections.length === 0)
       warnings.push(`no validation results for ${metricName} (validation kind none, or no fold finished yet)`);

@@ -1,5 +1,6 @@
 import { gaussianPath } from '../src/kernels/gaussian.js';
-import { linearPredictor, meanSquaredError, sparsity } from '../src/kernels/metrics.js';
+import { accuracy, linearPredictor, logLoss, meanSquaredError, rocAuc, sparsity } from '../src/kernels/metrics.js';
+import { gaussianNaivePath, logisticPath } from '../src/kernels/naive.js';
 import { FitStatus, type PathSolution } from '../src/kernels/types.js';
 import { foldWeights } from '../src/plan/folds.js';
 import type { SharedData, TaskMessage, TaskResult, TrialResult } from '../src/pool/protocol.js';
@@ -14,23 +15,13 @@ export function fitTask(data: SharedData, message: TaskMessage): TaskResult {
   const nVal = count(validation);
   const lambdas = Float64Array.from(task.lambdas);
 
-  let solution: PathSolution;
-  switch (model.kind) {
-    case 'linear':
-      solution = gaussianPath({
-        design,
-        y: data.y,
-        weights: train,
-        standardize,
-        alpha: task.alpha,
-        lambdas,
-        tol: model.tol,
-        maxIter: model.max_iter,
-      });
-      break;
-    default:
-      throw new Error(`model kind ${model.kind} is not supported yet`);
-  }
+  if (model.kind === 'mlp') throw new Error('mlp tasks are run by fitNetworkTask');
+  const problem = { design, y: data.y, weights: train, standardize, alpha: task.alpha, lambdas, tol: model.tol, maxIter: model.max_iter };
+  // glmnet's choice: covariance updates while the p × p Gram is cheaper than passes over n rows, naive otherwise.
+  const solution: PathSolution =
+    model.kind === 'logistic' ? logisticPath(problem) : nTrain > p ? gaussianPath(problem) : gaussianNaivePath(problem);
+  const logistic = model.kind === 'logistic';
+  const loss = logistic ? logLoss : meanSquaredError;
 
   const eta = new Float64Array(n);
   const trials: TrialResult[] = [];
@@ -43,17 +34,26 @@ export function fitTask(data: SharedData, message: TaskMessage): TaskResult {
       status: status === FitStatus.diverged ? 'diverged' : 'ok',
       converged: status === FitStatus.converged,
       error: status === FitStatus.diverged ? 'coefficients became non-finite' : null,
-      trainLoss: meanSquaredError(data.y, eta, train),
-      valLoss: nVal > 0 ? meanSquaredError(data.y, eta, validation) : null,
+      trainLoss: loss(data.y, eta, train),
+      valLoss: nVal > 0 ? loss(data.y, eta, validation) : null,
       nTrain,
       nVal,
       ...sparsity(coefs, nearZero),
       iterations: solution.iterations[l],
       seconds: solution.seconds[l],
-      metrics: {},
+      metrics: logistic ? classificationMetrics(data.y, eta, train, validation, nVal) : {},
     });
   }
   return { taskId: task.id, trials, coefs: solution.coefs, intercepts: solution.intercepts };
+}
+
+function classificationMetrics(y: Float64Array, eta: Float64Array, train: Float64Array, validation: Float64Array, nVal: number) {
+  const m: Record<string, number> = { train_accuracy: accuracy(y, eta, train), train_auc: rocAuc(y, eta, train) };
+  if (nVal > 0) {
+    m.val_accuracy = accuracy(y, eta, validation);
+    m.val_auc = rocAuc(y, eta, validation);
+  }
+  return m;
 }
 
 function count(weights: Float64Array): number {

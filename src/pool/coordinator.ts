@@ -13,7 +13,7 @@ import { UserError } from '../errors.js';
 import { gaussianLambdaMax } from '../kernels/gaussian.js';
 import { assignFolds, foldWeights } from '../plan/folds.js';
 import { planTasks, trialCount, type Task } from '../plan/tasks.js';
-import { edgeWarning, selectLambdas, summarize } from '../select/cv.js';
+import { edgeWarning, selectLambdas, selectionsToShow, summarize } from '../select/cv.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { SelectionRow, Store, SweepRecord } from '../store/types.js';
 import type { SharedData, TaskMessage, TaskResult, TrialResult } from './protocol.js';
@@ -140,6 +140,7 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
       selections = selectLambdas(summary);
       store.writeSummary(sweep.id, summary, selections);
       store.setSweepStatus(sweep.id, 'done');
+      selections = selectionsToShow(selections, config.sweep.kind);
       for (const s of selections) {
         const w = edgeWarning(s);
         if (w) {
@@ -211,7 +212,8 @@ function lambdaMaxFor(config: SweepConfig, data: Dataset): (alpha: number) => nu
   return (alpha) => {
     let v = cache.get(alpha);
     if (v === undefined) {
-      if (config.model.kind !== 'linear') throw new UserError(`sweep.lambda.auto is not available for model.kind ${config.model.kind} yet`);
+      if (config.model.kind === 'mlp') throw new UserError(`sweep.lambda.auto: λ_max is defined for linear and logistic models; give the network a list or log_range`);
+      // For 0/1 labels the logistic λ_max has the same form: max_j |⟨x̃_j, y − ȳ⟩| / (n α).
       v = gaussianLambdaMax(design, data.y, all, config.data.standardize, alpha);
       if (!(v > 0)) throw new UserError(`sweep.lambda.auto: the target is constant, so every λ gives the same (empty) model`);
       cache.set(alpha, v);

@@ -43,7 +43,7 @@ export function reportHtml(data: ReportData, charts: Chart[]): string {
   const { sweep } = data;
   const config = JSON.parse(sweep.configJson) as { model: { kind: string }; validation: { kind: string; folds?: number } };
   const done = data.trials.length;
-  const rows = data.selections
+  const rows = data.shownSelections
     .map((s) => {
       const edge = s.edge ? `λ_min on the ${s.edge === 'largest' ? 'upper' : 'lower'} edge: extend the grid` : '';
       return `<tr><td>${escapeHtml(groupLabel(s.penalty, s.l1Ratio))}</td><td>${fmt(s.lambdaMin)}</td><td>${fmt(s.meanMin)} ± ${fmt(s.seMin)}</td><td>${s.nnzMin ?? ''}</td><td>${fmt(s.lambda1se)}</td><td>${fmt(s.mean1se)}</td><td>${s.nnz1se ?? ''}</td><td>${escapeHtml(edge)}</td></tr>`;

@@ -23,7 +23,7 @@ export function buildCharts(data: ReportData): Chart[] {
 
 /** 1. Train and validation loss vs λ, ±1 se band, λ_min and λ_1se, under- and overfitting sides labelled. */
 export function fitChart(data: ReportData): Chart | undefined {
-  const rows: Record<string, unknown>[] = [];
+  let rows: Record<string, unknown>[] = [];
   const hasValidation = data.summary.length > 0;
   if (hasValidation) {
     for (const s of data.summary) {
@@ -41,6 +41,13 @@ export function fitChart(data: ReportData): Chart | undefined {
     if (!groups.has(g)) groups.set(g, []);
     groups.get(g)!.push(r.lambda as number);
   }
+  // A random sweep's elastic-net points each have their own α: one-point panels say nothing (the α × λ chart shows them).
+  const paths = [...groups].filter(([, lambdas]) => new Set(lambdas).size >= 2).map(([g]) => g);
+  if (paths.length > 0 && paths.length < groups.size) {
+    const keep = new Set(paths);
+    for (const g of [...groups.keys()]) if (!keep.has(g)) groups.delete(g);
+    rows = rows.filter((r) => keep.has(r.group as string));
+  }
   for (const [group, lambdas] of groups) {
     const positive = lambdas.filter((l) => l > 0);
     if (positive.length < 2) continue;
@@ -49,6 +56,7 @@ export function fitChart(data: ReportData): Chart | undefined {
   }
   for (const s of data.selections) {
     const group = groupLabel(s.penalty, s.l1Ratio);
+    if (!groups.has(group)) continue;
     rows.push({ group, lambda: s.lambdaMin, series: 'λ_min', loss: s.meanMin });
     rows.push({ group, lambda: s.lambda1se, series: 'λ_1se', loss: s.mean1se });
   }
@@ -65,6 +73,8 @@ export function fitChart(data: ReportData): Chart | undefined {
       transform: [positiveOnly],
       facet: { field: 'group', type: 'nominal', title: null },
       columns: 3,
+      // Each penalty has its own λ range (auto grids start at its own λ_max).
+      resolve: { scale: { x: 'independent' } },
       spec: {
         ...PANEL,
         layer: [
@@ -178,7 +188,7 @@ export function pathChart(data: ReportData): Chart | undefined {
       data: { values: rows },
       facet: { field: 'group', type: 'nominal', title: null },
       columns: 3,
-      resolve: { scale: { y: 'independent' } },
+      resolve: { scale: { x: 'independent', y: 'independent' } },
       spec: {
         ...PANEL,
         mark: { type: 'line', strokeWidth: 1.2 },

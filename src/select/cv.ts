@@ -111,3 +111,21 @@ export function edgeWarning(s: SelectionRow): string | undefined {
 export function fmt(x: number): string {
   return Number.isInteger(x) ? String(x) : x.toPrecision(4);
 }
+
+/**
+ * Random sweeps give every elastic-net point its own l1_ratio, so one selection per (penalty, α) would list each
+ * point; this keeps the best (penalty, α) per penalty instead.
+ */
+export function bestPerPenalty(selections: SelectionRow[], metric: Metric = METRICS.val_loss): SelectionRow[] {
+  const best = new Map<string, SelectionRow>();
+  for (const s of selections) {
+    const current = best.get(s.penalty);
+    if (!current || (metric.lowerIsBetter ? s.meanMin < current.meanMin : s.meanMin > current.meanMin)) best.set(s.penalty, s);
+  }
+  return [...best.values()];
+}
+
+/** The selections a person reads: per (penalty, α) for grids, per penalty for random sweeps. */
+export function selectionsToShow(selections: SelectionRow[], sweepKind: string, metric: Metric = METRICS.val_loss): SelectionRow[] {
+  return sweepKind === 'random' ? bestPerPenalty(selections, metric) : selections;
+}
