@@ -1,6 +1,9 @@
 import { gaussianPath } from '../src/kernels/gaussian.js';
 import { accuracy, linearPredictor, logLoss, meanSquaredError, rocAuc, sparsity } from '../src/kernels/metrics.js';
 import { gaussianNaivePath, logisticPath } from '../src/kernels/naive.js';
+import { columnStats } from '../src/kernels/columnStats.js';
+import { trainNetwork } from '../src/kernels/network.js';
+import { penaltyWeights } from '../src/kernels/types.js';
 import { FitStatus, type PathSolution } from '../src/kernels/types.js';
 import { foldWeights } from '../src/plan/folds.js';
 import type { SharedData, TaskMessage, TaskResult, TrialResult } from '../src/pool/protocol.js';
@@ -15,7 +18,7 @@ export function fitTask(data: SharedData, message: TaskMessage): TaskResult {
   const nVal = count(validation);
   const lambdas = Float64Array.from(task.lambdas);
 
-  if (model.kind === 'mlp') throw new Error('mlp tasks are run by fitNetworkTask');
+  if (model.kind === 'mlp') return fitNetworkTask(data, message, train, validation);
   const problem = { design, y: data.y, weights: train, standardize, alpha: task.alpha, lambdas, tol: model.tol, maxIter: model.max_iter };
   // glmnet's choice: covariance updates while the p × p Gram is cheaper than passes over n rows, naive otherwise.
   const solution: PathSolution =
@@ -45,6 +48,78 @@ export function fitTask(data: SharedData, message: TaskMessage): TaskResult {
     });
   }
   return { taskId: task.id, trials, coefs: solution.coefs, intercepts: solution.intercepts };
+}
+
+/** Each λ trains a network from the same initialization; L2 and L1 as the model config says. */
+function fitNetworkTask(data: SharedData, message: TaskMessage, train: Float64Array, validation: Float64Array): TaskResult {
+  const { task, model, standardize, nearZero } = message;
+  if (model.kind !== 'mlp') throw new Error('not a network task');
+  const { n, p, outputs } = data;
+  const stats = columnStats({ X: data.X, n, p }, train, standardize);
+  const mean = standardize ? stats.mean : new Float64Array(p);
+  const trainRows = rowsWhere(train);
+  const valRows = rowsWhere(validation);
+  // Coefficients are stored for the single-layer case (p × outputs, original scale, like a linear model's).
+  const linear = model.hidden.length === 0;
+  const coefs = new Float64Array(linear ? task.lambdas.length * p * outputs : 0);
+  const intercepts = new Float64Array(linear ? task.lambdas.length * outputs : 0);
+  const trials: TrialResult[] = task.lambdas.map((lambda, l) => {
+    const started = performance.now();
+    const { l1, l2 } = penaltyWeights(lambda, task.alpha);
+    const r = trainNetwork({
+      X: data.X, Y: data.y, n, p, outputs, trainRows, valRows, mean, scale: stats.scale,
+      hidden: model.hidden, optimizer: model.optimizer, lr: model.lr, batch: model.batch, epochs: model.epochs,
+      momentum: model.momentum, seed: model.seed, l1, l2, l2Method: model.l2_method, l1Method: model.l1_method,
+      penalizeBias: model.penalize_bias,
+    });
+    const seconds = (performance.now() - started) / 1000;
+    const allWeights = concat(r.weights);
+    if (linear) {
+      // Layer weights are (outputs × p) on the scaled inputs: back to the original scale, column-major per output.
+      const w = r.weights[0];
+      for (let k = 0; k < outputs; k++) {
+        let b0 = r.biases[0][k];
+        for (let j = 0; j < p; j++) {
+          const b = w[k * p + j] / stats.scale[j];
+          coefs[l * p * outputs + k * p + j] = b;
+          b0 -= b * mean[j];
+        }
+        intercepts[l * outputs + k] = b0;
+      }
+    }
+    return {
+      lambda,
+      status: r.status,
+      converged: r.status === 'ok',
+      error: r.status === 'diverged' ? `loss not finite at epoch ${r.divergedEpoch}` : null,
+      trainLoss: Number.isFinite(r.trainLoss) ? r.trainLoss : null,
+      valLoss: valRows.length && Number.isFinite(r.valLoss) ? r.valLoss : null,
+      nTrain: trainRows.length,
+      nVal: valRows.length,
+      ...sparsity(allWeights, nearZero),
+      iterations: r.epochsRun,
+      seconds,
+      metrics: { seconds_per_epoch: seconds / Math.max(1, r.epochsRun), ...(r.divergedEpoch ? { diverged_epoch: r.divergedEpoch } : {}) },
+      epochs: Array.from(r.epochTrain, (trainLoss, e) => ({ epoch: e + 1, trainLoss, valLoss: valRows.length ? r.epochVal[e] : null })),
+    };
+  });
+  return { taskId: task.id, trials, coefs, intercepts };
+}
+
+function rowsWhere(weights: Float64Array): Int32Array {
+  const rows: number[] = [];
+  for (let i = 0; i < weights.length; i++) if (weights[i] !== 0) rows.push(i);
+  return Int32Array.from(rows);
+}
+
+function concat(parts: Float64Array[]): Float64Array {
+  const out = new Float64Array(parts.reduce((s, a) => s + a.length, 0));
+  let off = 0;
+  for (const a of parts) {
+    out.set(a, off);
+    off += a.length;
+  }
+  return out;
 }
 
 function classificationMetrics(y: Float64Array, eta: Float64Array, train: Float64Array, validation: Float64Array, nVal: number) {

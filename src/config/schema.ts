@@ -36,6 +36,8 @@ export const syntheticSchema = z.strictObject({
     .lt(1, { error: 'expected a number in [0, 1)' })
     .default(0),
   snr: posNumber.default(3),
+  /** A fixed noise sd instead of one set by snr. */
+  noise_sd: z.number({ error: 'expected a non-negative number' }).nonnegative({ error: 'expected a non-negative number' }).optional(),
   outputs: posInt.default(1),
   seed,
 });
@@ -69,6 +71,8 @@ export const validationSchema = z.discriminatedUnion(
     }),
     z.strictObject({
       kind: z.literal('holdout'),
+      /** false: the last fraction of the rows (in file order) is held out, e.g. for time-ordered data. */
+      shuffle: z.boolean({ error: 'expected true or false' }).default(true),
       fraction: z
         .number({ error: 'expected a number in (0, 1)' })
         .gt(0, { error: 'expected a number in (0, 1)' })

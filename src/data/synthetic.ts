@@ -12,6 +12,8 @@ export interface SyntheticSpec {
   rho: number;
   /** Signal variance / noise variance (regression). */
   snr: number;
+  /** Noise sd; overrides snr. */
+  noise_sd?: number;
   outputs: number;
   seed: number;
 }
@@ -59,7 +61,7 @@ export function syntheticDataset(spec: SyntheticSpec): Dataset {
       let variance = 0;
       for (let i = 0; i < n; i++) variance += (signal[i] - mean) ** 2;
       variance /= n;
-      const noiseSd = Math.sqrt(variance / spec.snr) || 1;
+      const noiseSd = spec.noise_sd ?? (Math.sqrt(variance / spec.snr) || 1);
       for (let i = 0; i < n; i++) y[k * n + i] = signal[i] + noiseSd * rng.normal();
     }
   }

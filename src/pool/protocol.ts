@@ -39,7 +39,7 @@ export interface TrialResult {
   /** Model-specific figures: accuracy and AUC for logistic, the diverging epoch for networks. */
   metrics: Record<string, number>;
   /** Validation loss per epoch, for networks (learning curves). */
-  epochs?: { epoch: number; trainLoss: number; valLoss: number | null }[];
+  epochs?: { epoch: number; trainLoss: number | null; valLoss: number | null }[];
 }
 
 export interface TaskResult {

@@ -318,12 +318,14 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
 
 /** 6. Validation loss per epoch for network trials. */
 export function learningCurveChart(data: ReportData): Chart | undefined {
-  const rows = data.epochs.filter((e) => e.valLoss !== null && e.fold === '0').map((e) => ({ group: groupLabel(e.penalty, e.l1Ratio), lambda: e.lambda, epoch: e.epoch, loss: e.valLoss }));
+  const rows = data.epochs
+    .filter((e) => e.valLoss !== null && e.fold === '0')
+    .map((e) => ({ group: groupLabel(e.penalty, e.l1Ratio), lambda: e.lambda, lambdaLabel: e.lambda.toPrecision(2), epoch: e.epoch, loss: e.valLoss }));
   if (rows.length === 0) return undefined;
   return {
     id: 'learning-curves',
     title: 'Learning curves',
-    caption: 'Validation loss per epoch (first validation fold), one line per λ; colour from small λ (light) to large λ (dark).',
+    caption: 'Validation loss per epoch (first validation fold), one line per λ (colour by λ).',
     spec: {
       $schema: SCHEMA,
       data: { values: rows },
@@ -335,8 +337,7 @@ export function learningCurveChart(data: ReportData): Chart | undefined {
         encoding: {
           x: { field: 'epoch', type: 'quantitative' },
           y: { field: 'loss', type: 'quantitative', scale: { zero: false }, title: 'validation loss' },
-          color: { field: 'lambda', type: 'quantitative', scale: { type: 'log', scheme: 'blues' }, title: 'λ' },
-          detail: { field: 'lambda', type: 'quantitative' },
+          color: { field: 'lambdaLabel', type: 'ordinal', sort: { field: 'lambda', order: 'ascending' }, scale: { scheme: 'viridis' }, title: 'λ' },
           tooltip: [
             { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ' },
             { field: 'epoch', type: 'quantitative' },

@@ -79,7 +79,7 @@ CREATE TABLE IF NOT EXISTS coefficients (
 CREATE TABLE IF NOT EXISTS epochs (
   trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,
   epoch INTEGER NOT NULL,
-  train_loss REAL NOT NULL,
+  train_loss REAL,
   val_loss REAL,
   PRIMARY KEY (trial_id, epoch)
 );
@@ -214,7 +214,7 @@ export class SqliteStore implements Store {
           metrics: JSON.stringify(t.metrics),
         });
         const trialId = Number(info.lastInsertRowid);
-        if (coefs && intercepts && t.status !== 'failed') {
+        if (coefs && intercepts && width > 0 && t.status !== 'failed') {
           const row = coefs.slice(l * width, (l + 1) * width);
           insertCoef.run(trialId, JSON.stringify(Array.from(intercepts.subarray(l * outputs, (l + 1) * outputs))), Buffer.from(row.buffer));
         }

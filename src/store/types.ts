@@ -99,7 +99,7 @@ export interface EpochRow {
   l1Ratio: number;
   fold: string;
   epoch: number;
-  trainLoss: number;
+  trainLoss: number | null;
   valLoss: number | null;
 }
 

@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest';
+import { syntheticDataset } from '../src/data/synthetic.js';
+import { trainNetwork, type NetworkProblem } from '../src/kernels/network.js';
+import { SEEDS_SPEC } from '../bench/data.js';
+import { readFixture } from './helpers.js';
+
+type TorchFixture = Record<'none' | 'l2' | 'l1', { lambda: number; val_mse: number[] }>;
+const torch = readFixture<TorchFixture>('torch_seeds.json');
+const seeds = syntheticDataset(SEEDS_SPEC);
+const range = (from: number, to: number) => Int32Array.from({ length: to - from }, (_, i) => from + i);
+const base: NetworkProblem = {
+  X: seeds.X, Y: seeds.y, n: seeds.n, p: 50, outputs: 20, trainRows: range(0, 8000), valRows: range(8000, 10000),
+  mean: new Float64Array(50), scale: new Float64Array(50).fill(1), hidden: [], optimizer: 'adam', lr: 1e-3, batch: 64,
+  epochs: 20, momentum: 0, seed: 0, l1: 0, l2: 0, l2Method: 'coupled', l1Method: 'subgradient', penalizeBias: false,
+};
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+describe("the seeds' network case against PyTorch (nn.Linear(50, 20), Adam lr 1e-3, batch 64, 20 epochs)", () => {
+  it('no penalty, L2 as weight_decay and L1 added to the loss: validation MSE within 5% of PyTorch', () => {
+    for (const [kind, settings] of [
+      ['none', {}],
+      ['l2', { l2: torch.l2.lambda, l2Method: 'coupled' }],
+      ['l1', { l1: torch.l1.lambda, l1Method: 'subgradient' }],
+    ] as const) {
+      const r = trainNetwork({ ...base, ...settings });
+      const reference = mean(torch[kind].val_mse);
+      expect(Math.abs(r.valLoss - reference) / reference, kind).toBeLessThan(0.05);
+      expect(r.epochVal).toHaveLength(20);
+      expect(r.epochVal[19]).toBeLessThan(r.epochVal[0]);
+    }
+  });
+
+  it('proximal L1 gives exact zeros where the subgradient gives none, at the same λ', () => {
+    const sub = trainNetwork({ ...base, epochs: 10, l1: 0.1, l1Method: 'subgradient' });
+    const prox = trainNetwork({ ...base, epochs: 10, l1: 0.1, l1Method: 'proximal' });
+    const zeros = (w: Float64Array) => w.filter((x) => x === 0).length / w.length;
+    expect(zeros(prox.weights[0])).toBeGreaterThan(0.1);
+    expect(zeros(sub.weights[0])).toBeLessThan(0.01);
+    // The true weights are 80% zero: proximal zeros fall mostly on them.
+    const truth = seeds.trueCoefficients!;
+    let onTrueZero = 0;
+    let total = 0;
+    prox.weights[0].forEach((w, t) => {
+      if (w !== 0) return;
+      total++;
+      const k = Math.floor(t / 50);
+      const j = t % 50;
+      if (truth[k * 50 + j] === 0) onTrueZero++;
+    });
+    expect(onTrueZero / total).toBeGreaterThan(0.95);
+  });
+});
+
+describe('network training', () => {
+  it('full-batch gradient descent on one linear layer converges to least squares (closed form)', () => {
+    const n = 60;
+    const X = Float64Array.from({ length: 2 * n }, (_, t) => Math.sin(1.3 * t) + (t < n ? 0 : 0.5 * Math.cos(t)));
+    const Y = Float64Array.from({ length: n }, (_, i) => 1.5 * X[i] - 2 * X[n + i] + 0.3 + 0.1 * Math.sin(7 * i));
+    const r = trainNetwork({ ...base, X, Y, n, p: 2, outputs: 1, trainRows: range(0, n), valRows: range(0, 0), mean: new Float64Array(2), scale: Float64Array.of(1, 1), optimizer: 'sgd', lr: 0.3, batch: n, epochs: 4000 });
+    // Normal equations for [1, x1, x2].
+    const cols = [Array(n).fill(1), Array.from(X.subarray(0, n)), Array.from(X.subarray(n))];
+    const A = cols.map((a) => cols.map((b) => a.reduce((s, v, i) => s + v * b[i], 0)));
+    const rhs = cols.map((a) => a.reduce((s, v, i) => s + v * Y[i], 0));
+    for (let c = 0; c < 3; c++)
+      for (let r2 = c + 1; r2 < 3; r2++) {
+        const f = A[r2][c] / A[c][c];
+        for (let k = c; k < 3; k++) A[r2][k] -= f * A[c][k];
+        rhs[r2] -= f * rhs[c];
+      }
+    const sol = [0, 0, 0];
+    for (let r2 = 2; r2 >= 0; r2--) sol[r2] = (rhs[r2] - A[r2].slice(r2 + 1).reduce((s, v, k) => s + v * sol[r2 + 1 + k], 0)) / A[r2][r2];
+    expect(r.biases[0][0]).toBeCloseTo(sol[0], 6);
+    expect(r.weights[0][0]).toBeCloseTo(sol[1], 6);
+    expect(r.weights[0][1]).toBeCloseTo(sol[2], 6);
+  });
+
+  it('a hidden ReLU layer fits what a linear layer cannot (y = |x|)', () => {
+    const n = 400;
+    const X = Float64Array.from({ length: n }, (_, i) => -2 + (4 * i) / (n - 1));
+    const Y = X.map(Math.abs);
+    const rows = range(0, n);
+    const common = { ...base, X, Y, n, p: 1, outputs: 1, trainRows: rows, valRows: rows, mean: new Float64Array(1), scale: Float64Array.of(1), lr: 1e-2, batch: 32, epochs: 150 };
+    const linear = trainNetwork(common);
+    const relu = trainNetwork({ ...common, hidden: [16] });
+    expect(relu.valLoss).toBeLessThan(0.02);
+    expect(linear.valLoss).toBeGreaterThan(0.3);
+  });
+
+  it('a diverging run stops as diverged, with its epoch', () => {
+    const r = trainNetwork({ ...base, trainRows: range(0, 2000), valRows: range(8000, 8500), optimizer: 'sgd', lr: 50, epochs: 5 });
+    expect(r.status).toBe('diverged');
+    expect(r.divergedEpoch).toBeGreaterThanOrEqual(1);
+    expect(r.divergedEpoch).toBeLessThan(5);
+    expect(r.epochsRun).toBe(r.divergedEpoch);
+    expect(Number.isNaN(r.valLoss)).toBe(true);
+  });
+});
