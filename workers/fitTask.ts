@@ -3,6 +3,7 @@ import { accuracy, linearPredictor, logLoss, meanSquaredError, rocAuc, sparsity 
 import { gaussianNaivePath, logisticPath } from '../src/kernels/naive.js';
 import { columnStats } from '../src/kernels/columnStats.js';
 import { trainNetwork } from '../src/kernels/network.js';
+import { fistaPath } from '../src/kernels/fista.js';
 import { penaltyWeights } from '../src/kernels/types.js';
 import { FitStatus, type PathSolution } from '../src/kernels/types.js';
 import { foldWeights } from '../src/plan/folds.js';
@@ -22,7 +23,13 @@ export function fitTask(data: SharedData, message: TaskMessage): TaskResult {
   const problem = { design, y: data.y, weights: train, standardize, alpha: task.alpha, lambdas, tol: model.tol, maxIter: model.max_iter };
   // glmnet's choice: covariance updates while the p × p Gram is cheaper than passes over n rows, naive otherwise.
   const solution: PathSolution =
-    model.kind === 'logistic' ? logisticPath(problem) : nTrain > p ? gaussianPath(problem) : gaussianNaivePath(problem);
+    model.solver === 'fista'
+      ? fistaPath(problem, model.kind === 'logistic' ? 'binomial' : 'gaussian')
+      : model.kind === 'logistic'
+        ? logisticPath(problem)
+        : nTrain > p
+          ? gaussianPath(problem)
+          : gaussianNaivePath(problem);
   const logistic = model.kind === 'logistic';
   const loss = logistic ? logLoss : meanSquaredError;
 
