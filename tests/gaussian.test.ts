@@ -140,3 +140,22 @@ describe('λ_max, weights and constant columns', () => {
     expect(fit.iterations[0]).toBe(2);
   });
 });
+
+describe('Gram columns shared between paths on the same fold', () => {
+  it('a path on a Gram filled by another α gives bit-identical coefficients', async () => {
+    const { LazyGram } = await import('../src/kernels/gram.js');
+    const { columnStats } = await import('../src/kernels/columnStats.js');
+    const data = await fixtureData('wide.csv');
+    // 60 rows × 150 features, half the rows: covariance mode on a p > n fold still has to be exact.
+    const design = { X: data.X, n: data.n, p: data.p };
+    const weights = Float64Array.from({ length: data.n }, (_, i) => (i % 5 === 0 ? 0 : 1));
+    const lambdas = Float64Array.of(1, 0.5, 0.25, 0.12);
+    const args = { design, y: data.y, weights, standardize: true, lambdas, tol: 1e-9, maxIter: 1e6 };
+    const shared = new LazyGram(design, weights, columnStats(design, weights, true));
+    gaussianPath({ ...args, alpha: 0.2, gram: shared });
+    const reused = gaussianPath({ ...args, alpha: 1, gram: shared });
+    const fresh = gaussianPath({ ...args, alpha: 1 });
+    expect(shared.slots).toBeGreaterThan(8);
+    expect(Array.from(reused.coefs)).toEqual(Array.from(fresh.coefs));
+  });
+});

@@ -4,8 +4,10 @@ import { gaussianNaivePath, logisticPath } from '../src/kernels/naive.js';
 import { columnStats } from '../src/kernels/columnStats.js';
 import { trainNetwork } from '../src/kernels/network.js';
 import { fistaPath } from '../src/kernels/fista.js';
+import { LazyGram } from '../src/kernels/gram.js';
+import type { FoldId } from '../src/plan/folds.js';
 import { penaltyWeights } from '../src/kernels/types.js';
-import { FitStatus, type PathSolution } from '../src/kernels/types.js';
+import { FitStatus, type Design, type PathSolution } from '../src/kernels/types.js';
 import { foldWeights } from '../src/plan/folds.js';
 import type { SharedData, TaskMessage, TaskResult, TrialResult } from '../src/pool/protocol.js';
 
@@ -28,7 +30,7 @@ export function fitTask(data: SharedData, message: TaskMessage): TaskResult {
       : model.kind === 'logistic'
         ? logisticPath(problem)
         : nTrain > p
-          ? gaussianPath(problem)
+          ? gaussianPath({ ...problem, gram: gramFor(design, task.fold, train, standardize) })
           : gaussianNaivePath(problem);
   const logistic = model.kind === 'logistic';
   const loss = logistic ? logLoss : meanSquaredError;
@@ -111,6 +113,21 @@ function fitNetworkTask(data: SharedData, message: TaskMessage, train: Float64Ar
     };
   });
   return { taskId: task.id, trials, coefs, intercepts };
+}
+
+/**
+ * The Gram columns of the last two (fold, standardization) pairs this worker saw: the paths for other α on the
+ * same fold reuse them instead of recomputing the p × p products (the coordinator queues tasks fold by fold).
+ */
+const gramCache: { key: string; gram: LazyGram }[] = [];
+function gramFor(design: Design, fold: FoldId, train: Float64Array, standardize: boolean): LazyGram {
+  const key = `${fold}/${standardize}/${design.n}x${design.p}`;
+  const hit = gramCache.find((e) => e.key === key && e.gram.design.X === design.X);
+  if (hit) return hit.gram;
+  const gram = new LazyGram(design, train, columnStats(design, train, standardize));
+  gramCache.unshift({ key, gram });
+  gramCache.length = Math.min(gramCache.length, 2);
+  return gram;
 }
 
 function rowsWhere(weights: Float64Array): Int32Array {

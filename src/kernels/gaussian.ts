@@ -1,4 +1,5 @@
 import { centerTarget, columnStats } from './columnStats.js';
+import { LazyGram } from './gram.js';
 import { FitStatus, penaltyWeights, softThreshold, type Design, type PathSolution } from './types.js';
 
 export interface GaussianPathProblem {
@@ -20,6 +21,11 @@ export interface GaussianPathProblem {
   tol: number;
   /** Passes over the features allowed per λ. */
   maxIter: number;
+  /**
+   * Gram columns already computed for the same design, weights and standardization (another α on the same
+   * fold): reused, and extended in place. Made here when not given.
+   */
+  gram?: LazyGram;
 }
 
 /**
@@ -32,7 +38,8 @@ export interface GaussianPathProblem {
 export function gaussianPath(problem: GaussianPathProblem): PathSolution {
   const { design, y, weights, standardize, alpha, lambdas, tol, maxIter } = problem;
   const { X, n, p } = design;
-  const stats = columnStats(design, weights, standardize);
+  const gram = problem.gram ?? new LazyGram(design, weights, columnStats(design, weights, standardize));
+  const stats = gram.stats;
   const { weightSum, mean, scale, variance, constant } = stats;
   const target = centerTarget(y, weights, weightSum);
 
@@ -46,42 +53,14 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
     grad[j] = s / (weightSum * scale[j]);
   }
 
-  // Lazily computed Gram columns, C_jk = (1/W) Σ w_i x̃_ij x̃_ik, one slot per feature ever nonzero.
-  const slotOf = new Int32Array(p).fill(-1);
-  let gram = new Float64Array(Math.min(p, 32) * p);
-  let slots = 0;
-  const centeredColumn = new Float64Array(n);
-  const gramColumn = (j: number): number => {
-    if (slotOf[j] >= 0) return slotOf[j] * p;
-    if ((slots + 1) * p > gram.length) {
-      const bigger = new Float64Array(Math.min(p, slots * 2 + 1) * p);
-      bigger.set(gram.subarray(0, slots * p));
-      gram = bigger;
-    }
-    const offJ = j * n;
-    const mj = mean[j];
-    for (let i = 0; i < n; i++) centeredColumn[i] = weights[i] * (X[offJ + i] - mj);
-    const base = slots * p;
-    const sj = weightSum * scale[j];
-    for (let k = 0; k < p; k++) {
-      if (constant[k]) {
-        gram[base + k] = 0;
-        continue;
-      }
-      // Σ w (x_j − m_j) x_k equals Σ w (x_j − m_j)(x_k − m_k) because the first factor sums to zero.
-      const offK = k * n;
-      let s = 0;
-      for (let i = 0; i < n; i++) s += centeredColumn[i] * X[offK + i];
-      gram[base + k] = s / (sj * scale[k]);
-    }
-    slotOf[j] = slots++;
-    return base;
-  };
+  // The likeliest features to enter next are those with the largest gradients: their columns come in the same block.
+  const likelyNext = () => Array.from({ length: p }, (_, k) => k).sort((a, b) => Math.abs(grad[b]) - Math.abs(grad[a]));
 
   const beta = new Float64Array(p);
   const activeList = new Int32Array(p);
   const isActive = new Uint8Array(p);
   let activeCount = 0;
+  const pending = new Float64Array(p);
   const threshold = tol * Math.sqrt(target.variance);
 
   const nLambda = lambdas.length;
@@ -96,21 +75,45 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
   for (let l = 0; l < nLambda; l++) {
     const started = performance.now();
     const { l1, l2 } = penaltyWeights(lambdas[l], alpha);
-    // One coordinate update; returns the weighted squared change (glmnet's convergence measure).
-    const update = (j: number): number => {
+    /**
+     * One coordinate update; returns the weighted squared change (glmnet's convergence measure). Inside the
+     * active-set cycle only active gradients are kept current (|A| instead of p work per update); the changes
+     * are remembered in `pending` and applied to the other gradients once, before the next full pass.
+     */
+    const update = (j: number, activeOnly: boolean): number => {
       const bj = beta[j];
       const vj = variance[j];
       const bNew = softThreshold(grad[j] + vj * bj, l1) / (vj + l2);
       if (bNew === bj) return 0;
-      const col = gramColumn(j);
+      const col = gram.column(j, likelyNext);
+      const C = gram.data;
       const d = bNew - bj;
       beta[j] = bNew;
-      for (let k = 0; k < p; k++) grad[k] -= d * gram[col + k];
       if (!isActive[j]) {
         isActive[j] = 1;
         activeList[activeCount++] = j;
       }
+      if (activeOnly) {
+        for (let a = 0; a < activeCount; a++) {
+          const k = activeList[a];
+          grad[k] -= d * C[col + k];
+        }
+        pending[j] += d;
+      } else {
+        for (let k = 0; k < p; k++) grad[k] -= d * C[col + k];
+      }
       return vj * d * d;
+    };
+    const syncInactive = () => {
+      const C = gram.data;
+      for (let a = 0; a < activeCount; a++) {
+        const j = activeList[a];
+        const d = pending[j];
+        if (d === 0) continue;
+        pending[j] = 0;
+        const col = gram.column(j);
+        for (let k = 0; k < p; k++) if (!isActive[k]) grad[k] -= d * C[col + k];
+      }
     };
 
     let passes = 0;
@@ -118,7 +121,7 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
     outer: while (passes < maxIter) {
       // A full pass: cheap for features that stay at zero, and it is the KKT check for all of them.
       let change = 0;
-      for (let j = 0; j < p; j++) if (!constant[j]) change = Math.max(change, update(j));
+      for (let j = 0; j < p; j++) if (!constant[j]) change = Math.max(change, update(j, false));
       passes++;
       if (Math.sqrt(change) <= threshold) {
         status = FitStatus.converged;
@@ -128,7 +131,9 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
       const estimate = new DistanceEstimate();
       while (passes < maxIter) {
         change = 0;
-        for (let a = 0; a < activeCount; a++) change = Math.max(change, update(activeList[a]));
+        // Gathering |A| gradients beats the contiguous sweep over p only while the active set is small.
+        const activeOnly = activeCount * 3 < p;
+        for (let a = 0; a < activeCount; a++) change = Math.max(change, update(activeList[a], activeOnly));
         passes++;
         if (!Number.isFinite(change)) {
           status = FitStatus.diverged;
@@ -136,6 +141,7 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
         }
         if (estimate.next(Math.sqrt(change)) <= threshold) break;
       }
+      syncInactive();
     }
 
     // Back to the original scale: b_j = β_j / s_j, b0 = ȳ − Σ m_j b_j.
