@@ -217,7 +217,7 @@ async function networkWorkload() {
   }
 }
 
-/** cv-enet on n 20 000 × p 2 000 at 1 and 2 workers, each in a fresh process so its peak RSS is its own. */
+/** cv-enet (20 λ) on n 20 000 × p 2 000 at 1 and 2 workers, each in a fresh process so its peak RSS is its own. */
 function scaleWorkload() {
   const results: Record<number, { seconds: number; maxRssMb: number }> = {};
   for (const workers of [1, 2]) {

@@ -74,6 +74,38 @@ describe('regsweep CLI', () => {
     expect(a).toEqual(b);
   });
 
+  it('Ctrl-C (SIGINT) stops with exit 130, marks the sweep interrupted, reports what is there, and a rerun finishes it', async () => {
+    const dir = tempDir();
+    const db = join(dir, 'int.db');
+    const config = writeFile(dir, 'int.yaml', heavy('interrupt-check', 'int.db'));
+    const child = spawn(process.execPath, [BIN, 'run', config], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (b) => (stderr += b));
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && doneTasks(db) < 2) await new Promise((r) => setTimeout(r, 20));
+    child.kill('SIGINT');
+    const code = await new Promise((r) => child.once('exit', r));
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/rerun to resume/);
+    const conn = new Database(db, { readonly: true });
+    const status = (conn.prepare('SELECT status FROM sweeps').get() as { status: string }).status;
+    conn.close();
+    expect(status).toBe('interrupted');
+    const partial = doneTasks(db);
+    expect(partial).toBeLessThan(44);
+
+    // The report of a sweep that is not finished says so.
+    const report = cli(['report', db, '--out', join(dir, 'rep'), '--no-png']);
+    expect(report.status).toBe(0);
+    expect(report.stderr).toMatch(new RegExp(`is interrupted: ${partial * 40} of ${44 * 40} trials recorded`));
+    expect(readFileSync(join(dir, 'rep', 'report.html'), 'utf8')).toContain(`${partial * 40} of ${44 * 40} trials recorded`);
+
+    const resumed = cli(['run', config, '--quiet'], dir);
+    expect(resumed.status).toBe(0);
+    expect(doneTasks(db)).toBe(44);
+    expect(trialSet(db)).toHaveLength(44 * 40);
+  });
+
   it('query --sql refuses a DELETE with exit 2 and leaves the database unchanged', () => {
     const dir = tempDir();
     const config = writeFile(dir, 'q.yaml', `name: q\ndata: {path: ${join(FIXTURES, 'diabetes.csv')}}\nsweep: {kind: grid, penalty: [l1], lambda: [10, 1, 0.1]}\nworkers: 1\noutput: q.db\n`);

@@ -15,18 +15,31 @@ export interface CsvOptions {
   displayName?: string;
 }
 
-/** Growable row-major buffer: we learn n only at the end of the file. */
-class RowBuffer {
-  data = new Float64Array(1 << 16);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const bigger = new Float64Array(this.data.length * 2);
-      bigger.set(this.data);
-      this.data = bigger;
-    }
-    this.data[this.length++] = v;
+/**
+ * Data rows, counted before parsing so that the shared matrix is allocated once at its final size (a growing
+ * buffer would hold up to three copies of the data at its peak). Exact for plain numeric CSV; a quoted field
+ * spanning lines makes it an overestimate, handled by one compacting copy at the end.
+ */
+function countDataLines(bytes: Buffer): number {
+  let lines = 0;
+  let blank = true;
+  for (let k = 0; k < bytes.length; k++) {
+    const c = bytes[k];
+    if (c === 10) {
+      if (!blank) lines++;
+      blank = true;
+    } else if (blank && c !== 13 && c !== 32 && c !== 9) blank = false;
   }
+  if (!blank) lines++;
+  return Math.max(0, lines - 1);
+}
+
+/** The first `rows` rows of a column-major matrix allocated with `capacity` rows. */
+function compact(m: Float64Array, capacity: number, rows: number, columns: number): Float64Array {
+  if (rows === capacity) return m;
+  const out = sharedFloat64(rows * columns);
+  for (let j = 0; j < columns; j++) out.set(m.subarray(j * capacity, j * capacity + rows), j * rows);
+  return out;
 }
 
 /**
@@ -44,12 +57,13 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
   if (bytes.toString('utf8').trim() === '') throw new UserError(`${name}: the file is empty`);
   const hash = createHash('sha256').update(bytes).digest('hex');
 
+  const capacity = countDataLines(bytes);
   const parser = parse(bytes, { info: true, trim: true, skip_empty_lines: true, relax_column_count: true, bom: true });
   let header: string[] | undefined;
   let targetIdx: number[] = [];
   let featureIdx: number[] = [];
-  const features = new RowBuffer();
-  const targets = new RowBuffer();
+  let X: Float64Array = sharedFloat64(0);
+  let y: Float64Array = sharedFloat64(0);
   const labels: string[] = [];
   let rows = 0;
   try {
@@ -58,17 +72,20 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
       if (!header) {
         header = record;
         ({ targetIdx, featureIdx } = resolveColumns(header, options.target, `${name}:${line}`));
+        X = sharedFloat64(capacity * featureIdx.length);
+        y = sharedFloat64(capacity * targetIdx.length);
         continue;
       }
       if (record.length !== header.length)
         throw new UserError(`${name}:${line}: expected ${header.length} fields as in the header, found ${record.length}`);
-      for (const j of featureIdx) features.push(parseCell(record[j], name, line, j, header[j]));
+      if (rows === capacity) throw new Error(`${name}: more records than lines`);
+      featureIdx.forEach((j, f) => (X[f * capacity + rows] = parseCell(record[j], name, line, j, header![j])));
       if (options.classification) {
         const cell = record[targetIdx[0]];
         if (cell === '') throw new UserError(`${name}:${line}:${targetIdx[0] + 1}: column "${header[targetIdx[0]]}": empty label`);
         labels.push(cell);
       } else {
-        for (const j of targetIdx) targets.push(parseCell(record[j], name, line, j, header[j]));
+        targetIdx.forEach((j, k) => (y[k * capacity + rows] = parseCell(record[j], name, line, j, header![j])));
       }
       rows++;
     }
@@ -84,17 +101,14 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
 
   const p = featureIdx.length;
   const n = rows;
-  const X = sharedFloat64(n * p);
-  for (let i = 0; i < n; i++) for (let j = 0; j < p; j++) X[j * n + i] = features.data[i * p + j];
+  X = compact(X, capacity, n, p);
   const outputs = targetIdx.length;
-  const y = sharedFloat64(n * outputs);
+  y = compact(y, capacity, n, outputs);
   let classes: [string, string] | undefined;
   if (options.classification) {
     const targetName = header[targetIdx[0]];
     classes = binaryClasses(labels, options.classes, `${name}: column "${targetName}"`);
     for (let i = 0; i < n; i++) y[i] = labels[i] === classes[1] ? 1 : 0;
-  } else {
-    for (let i = 0; i < n; i++) for (let k = 0; k < outputs; k++) y[k * n + i] = targets.data[i * outputs + k];
   }
   const featureNames = featureIdx.map((j) => header![j]);
   const warnings: string[] = [];

@@ -1,6 +1,5 @@
 import { centerTarget, columnStats } from './columnStats.js';
-import { FitStatus, penaltyWeights, softThreshold, type PathSolution } from './types.js';
-import type { NaivePathProblem } from './naive.js';
+import { FitStatus, penaltyWeights, softThreshold, type PathProblem, type PathSolution } from './types.js';
 
 /**
  * A second solver, for cross-checks: FISTA (accelerated proximal gradient, Beck & Teboulle 2009) with adaptive
@@ -9,7 +8,7 @@ import type { NaivePathProblem } from './naive.js';
  * with L from a power iteration on X̃ᵀWX̃/W (a quarter of it for the logistic loss). Stops when the prox-gradient
  * step — a measure of how far the KKT conditions are from holding — is below tol (in units of sd(y) for linear).
  */
-export function fistaPath(problem: NaivePathProblem, family: 'gaussian' | 'binomial'): PathSolution {
+export function fistaPath(problem: PathProblem, family: 'gaussian' | 'binomial'): PathSolution {
   const { design, y, weights, standardize, alpha, lambdas, tol, maxIter } = problem;
   const { X, n, p } = design;
   const { weightSum: W, mean, scale, constant } = columnStats(design, weights, standardize);

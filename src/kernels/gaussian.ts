@@ -1,26 +1,8 @@
 import { centerTarget, columnStats } from './columnStats.js';
 import { LazyGram } from './gram.js';
-import { FitStatus, penaltyWeights, softThreshold, type Design, type PathSolution } from './types.js';
+import { FitStatus, penaltyWeights, softThreshold, type Design, type PathProblem, type PathSolution } from './types.js';
 
-export interface GaussianPathProblem {
-  design: Design;
-  /** Response, length n. */
-  y: Float64Array;
-  /** Observation weights, length n; 0 for rows outside the training part. */
-  weights: Float64Array;
-  standardize: boolean;
-  /** l1_ratio: 1 = lasso, 0 = ridge. */
-  alpha: number;
-  /** Descending; each solution warm-starts the next. */
-  lambdas: Float64Array;
-  /**
-   * Converged when the largest coefficient change of a pass, weighted by sd(x_j) and relative to sd(y), is below
-   * tol (glmnet's rule, whose thresh is this tol squared) and so is the distance to the solution estimated from
-   * the rate at which the changes shrink.
-   */
-  tol: number;
-  /** Passes over the features allowed per λ. */
-  maxIter: number;
+export interface GaussianPathProblem extends PathProblem {
   /**
    * Gram columns already computed for the same design, weights and standardization (another α on the same
    * fold): reused, and extended in place. Made here when not given.
@@ -72,50 +54,53 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
     seconds: new Float64Array(nLambda),
   };
 
+  // The current λ's penalty weights, read by update().
+  let l1 = 0;
+  let l2 = 0;
+  /**
+   * One coordinate update; returns the weighted squared change (glmnet's convergence measure). Inside the
+   * active-set cycle only active gradients are kept current (|A| instead of p work per update); the changes
+   * are remembered in `pending` and applied to the other gradients once, before the next full pass.
+   */
+  const update = (j: number, activeOnly: boolean): number => {
+    const bj = beta[j];
+    const vj = variance[j];
+    const bNew = softThreshold(grad[j] + vj * bj, l1) / (vj + l2);
+    if (bNew === bj) return 0;
+    const col = gram.column(j, likelyNext);
+    const C = gram.data;
+    const d = bNew - bj;
+    beta[j] = bNew;
+    if (!isActive[j]) {
+      isActive[j] = 1;
+      activeList[activeCount++] = j;
+    }
+    if (activeOnly) {
+      for (let a = 0; a < activeCount; a++) {
+        const k = activeList[a];
+        grad[k] -= d * C[col + k];
+      }
+      pending[j] += d;
+    } else {
+      for (let k = 0; k < p; k++) grad[k] -= d * C[col + k];
+    }
+    return vj * d * d;
+  };
+  const syncInactive = () => {
+    const C = gram.data;
+    for (let a = 0; a < activeCount; a++) {
+      const j = activeList[a];
+      const d = pending[j];
+      if (d === 0) continue;
+      pending[j] = 0;
+      const col = gram.column(j);
+      for (let k = 0; k < p; k++) if (!isActive[k]) grad[k] -= d * C[col + k];
+    }
+  };
+
   for (let l = 0; l < nLambda; l++) {
     const started = performance.now();
-    const { l1, l2 } = penaltyWeights(lambdas[l], alpha);
-    /**
-     * One coordinate update; returns the weighted squared change (glmnet's convergence measure). Inside the
-     * active-set cycle only active gradients are kept current (|A| instead of p work per update); the changes
-     * are remembered in `pending` and applied to the other gradients once, before the next full pass.
-     */
-    const update = (j: number, activeOnly: boolean): number => {
-      const bj = beta[j];
-      const vj = variance[j];
-      const bNew = softThreshold(grad[j] + vj * bj, l1) / (vj + l2);
-      if (bNew === bj) return 0;
-      const col = gram.column(j, likelyNext);
-      const C = gram.data;
-      const d = bNew - bj;
-      beta[j] = bNew;
-      if (!isActive[j]) {
-        isActive[j] = 1;
-        activeList[activeCount++] = j;
-      }
-      if (activeOnly) {
-        for (let a = 0; a < activeCount; a++) {
-          const k = activeList[a];
-          grad[k] -= d * C[col + k];
-        }
-        pending[j] += d;
-      } else {
-        for (let k = 0; k < p; k++) grad[k] -= d * C[col + k];
-      }
-      return vj * d * d;
-    };
-    const syncInactive = () => {
-      const C = gram.data;
-      for (let a = 0; a < activeCount; a++) {
-        const j = activeList[a];
-        const d = pending[j];
-        if (d === 0) continue;
-        pending[j] = 0;
-        const col = gram.column(j);
-        for (let k = 0; k < p; k++) if (!isActive[k]) grad[k] -= d * C[col + k];
-      }
-    };
-
+    ({ l1, l2 } = penaltyWeights(lambdas[l], alpha));
     let passes = 0;
     let status: number = FitStatus.maxIter;
     outer: while (passes < maxIter) {

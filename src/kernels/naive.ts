@@ -1,6 +1,6 @@
 import { columnStats, type ColumnStats } from './columnStats.js';
 import { DistanceEstimate } from './gaussian.js';
-import { FitStatus, penaltyWeights, softThreshold, type Design, type PathSolution } from './types.js';
+import { FitStatus, penaltyWeights, softThreshold, type Design, type PathProblem, type PathSolution } from './types.js';
 
 /**
  * Weighted least squares by coordinate descent with "naive" updates (glmnet's mode for p ≥ n and for the
@@ -167,17 +167,6 @@ class NaiveSolver {
   }
 }
 
-export interface NaivePathProblem {
-  design: Design;
-  y: Float64Array;
-  weights: Float64Array;
-  standardize: boolean;
-  alpha: number;
-  lambdas: Float64Array;
-  tol: number;
-  maxIter: number;
-}
-
 function newSolution(nLambda: number, p: number): PathSolution {
   return {
     intercepts: new Float64Array(nLambda),
@@ -240,7 +229,7 @@ class StrongSet {
 }
 
 /** Gaussian elastic-net path with naive updates and strong rules: the mode for p ≥ n (no p × p Gram matrix). */
-export function gaussianNaivePath(problem: NaivePathProblem): PathSolution {
+export function gaussianNaivePath(problem: PathProblem): PathSolution {
   const { design, y, weights, standardize, alpha, lambdas, tol, maxIter } = problem;
   const stats = columnStats(design, weights, standardize);
   const solver = new NaiveSolver(design, stats);
@@ -295,7 +284,7 @@ const MAX_NEWTON_STEPS = 100;
  * coefficients grow without bound as λ → 0: the Newton steps are capped and the trial marked max_iter (or
  * diverged if a value stops being finite) instead of looping.
  */
-export function logisticPath(problem: NaivePathProblem): PathSolution {
+export function logisticPath(problem: PathProblem): PathSolution {
   const { design, y, weights, standardize, alpha, lambdas, tol, maxIter } = problem;
   const { n, p } = design;
   const stats = columnStats(design, weights, standardize);

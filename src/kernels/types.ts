@@ -9,6 +9,28 @@ export interface Design {
   p: number;
 }
 
+/** One warm-started λ path to fit: the shared design, the fold's weights and the solver settings. */
+export interface PathProblem {
+  design: Design;
+  /** Response, length n (0/1 labels for the logistic family). */
+  y: Float64Array;
+  /** Observation weights, length n; 0 for rows outside the training part. */
+  weights: Float64Array;
+  standardize: boolean;
+  /** l1_ratio: 1 = lasso, 0 = ridge. */
+  alpha: number;
+  /** Descending; each solution warm-starts the next. */
+  lambdas: Float64Array;
+  /**
+   * Converged when the largest coefficient change of a pass, weighted by sd(x_j) and relative to sd(y), is below
+   * tol (glmnet's rule, whose thresh is this tol squared) and so is the distance to the solution estimated from
+   * the rate at which the changes shrink.
+   */
+  tol: number;
+  /** Passes over the features allowed per λ. */
+  maxIter: number;
+}
+
 /** A warm-started path: one solution per λ, λ in the order given (descending). */
 export interface PathSolution {
   /** Intercept per λ, original scale. */

@@ -24,31 +24,15 @@ export interface SweepRecord {
 
 export type NewSweep = Omit<SweepRecord, 'id' | 'status' | 'createdAt' | 'finishedAt'>;
 
-/** A trial as stored: one (penalty, l1_ratio, λ) on one fold. */
-export interface TrialRow {
+/** A trial as stored: one (penalty, l1_ratio, λ) on one fold, with what the worker measured. */
+export interface TrialRow extends Omit<TrialResult, 'epochs'> {
   id: number;
   sweepId: number;
   taskId: string;
   penalty: string;
-  lambda: number;
   l1Ratio: number;
   /** "all" or the validation fold's index. */
   fold: string;
-  status: TrialResult['status'];
-  converged: boolean;
-  error: string | null;
-  trainLoss: number | null;
-  valLoss: number | null;
-  nTrain: number;
-  nVal: number;
-  nnz: number;
-  zeroFraction: number;
-  nearZeroFraction: number;
-  l1Norm: number;
-  l2Norm: number;
-  iterations: number;
-  seconds: number;
-  metrics: Record<string, number>;
 }
 
 export interface CoefficientRow {
