@@ -11,8 +11,11 @@ import { FitStatus, type Design, type PathSolution } from '../src/kernels/types.
 import { foldWeights } from '../src/plan/folds.js';
 import type { SharedData, TaskMessage, TaskResult, TrialResult } from '../src/pool/protocol.js';
 
+/** One path of a batch, with the batch's settings. */
+export type PathMessage = Omit<TaskMessage, 'tasks'> & { task: TaskMessage['tasks'][number] };
+
 /** Runs one task (a warm-started λ path on one fold) and measures every trial on it. */
-export function fitTask(data: SharedData, message: TaskMessage): TaskResult {
+export function fitTask(data: SharedData, message: PathMessage): TaskResult {
   const { task, model, standardize, nearZero } = message;
   const { n, p } = data;
   const design = { X: data.X, n, p };
@@ -60,7 +63,7 @@ export function fitTask(data: SharedData, message: TaskMessage): TaskResult {
 }
 
 /** Each λ trains a network from the same initialization; L2 and L1 as the model config says. */
-function fitNetworkTask(data: SharedData, message: TaskMessage, train: Float64Array, validation: Float64Array): TaskResult {
+function fitNetworkTask(data: SharedData, message: PathMessage, train: Float64Array, validation: Float64Array): TaskResult {
   const { task, model, standardize, nearZero } = message;
   if (model.kind !== 'mlp') throw new Error('not a network task');
   const { n, p, outputs } = data;

@@ -1,15 +1,21 @@
-// Piscina worker: the shared data arrive once in workerData; each call runs one task.
+// Piscina worker: the shared data arrive once in workerData; each call runs a batch of paths.
 import Piscina from 'piscina';
-import type { SharedData, TaskMessage, TaskResult } from '../src/pool/protocol.js';
+import type { BatchResult, SharedData, TaskMessage } from '../src/pool/protocol.js';
 import { fitTask } from './fitTask.js';
 
 const shared = Piscina.workerData as SharedData;
 
-export default function runTask(message: TaskMessage) {
-  const result: TaskResult = fitTask(shared, message);
-  // Hand the coefficient buffers back by transfer, not by copy (piscina's Transferable interface).
-  return Piscina.move({
-    [Piscina.transferableSymbol]: [result.coefs.buffer, result.intercepts.buffer],
-    [Piscina.valueSymbol]: result,
+export default function runBatch(message: TaskMessage) {
+  const { tasks, ...settings } = message;
+  // A path that throws fails alone; the others of the batch are still returned.
+  const results: BatchResult = tasks.map((task) => {
+    try {
+      return fitTask(shared, { ...settings, task });
+    } catch (e) {
+      return { taskId: task.id, error: e instanceof Error ? e.message : String(e) };
+    }
   });
+  const buffers = results.flatMap((r) => ('coefs' in r ? [r.coefs.buffer, r.intercepts.buffer] : []));
+  // Hand the coefficient buffers back by transfer, not by copy (piscina's Transferable interface).
+  return Piscina.move({ [Piscina.transferableSymbol]: buffers, [Piscina.valueSymbol]: results });
 }

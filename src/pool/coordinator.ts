@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { setMaxListeners } from 'node:events';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Piscina } from 'piscina';
+import { ArrayTaskQueue, Piscina } from 'piscina';
 import { loadConfig, displayPath, type LoadedConfig } from '../config/load.js';
 import type { SweepConfig } from '../config/schema.js';
 import { loadData } from '../data/load.js';
@@ -16,7 +15,7 @@ import { planTasks, trialCount, type Task } from '../plan/tasks.js';
 import { edgeWarning, selectLambdas, selectionsToShow, summarize } from '../select/cv.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { SelectionRow, Store, SweepRecord } from '../store/types.js';
-import type { SharedData, TaskMessage, TaskResult, TrialResult } from './protocol.js';
+import type { BatchResult, SharedData, TaskMessage, TrialResult } from './protocol.js';
 
 export interface RunOptions {
   workers?: number;
@@ -84,44 +83,48 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
     maxThreads: config.workers,
     minThreads: Math.min(config.workers, todo.length || 1),
     idleTimeout: 1000,
+    // The order scheduleOrder chose is the order workers pick tasks up in: a plain FIFO, and a task the pool could
+    // not hand out yet goes back to the head of the queue, not (piscina's default) to its tail.
+    taskQueue: new ArrayTaskQueue(),
+    stricterFIFO: true,
     workerData: shared,
   });
 
   let tasksFailed = 0;
   let interrupted = false;
-  const abort = new AbortController();
-  // Every queued task listens on this one signal.
-  setMaxListeners(Infinity, abort.signal);
+  // No abort signal on the tasks themselves: piscina queues signalled tasks apart, last in first out, which
+  // would undo scheduleOrder. Stopping destroys the pool instead; queued and running tasks then reject.
   const onAbort = () => {
     interrupted = true;
-    abort.abort();
+    void pool.destroy();
   };
   if (options.signal?.aborted) onAbort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   store.setSweepStatus(sweep.id, 'running');
   try {
-    // Largest paths first, so the last task to finish is a short one.
-    const order = [...todo].sort((a, b) => b.lambdas.length - a.lambdas.length);
+    const settings = { model: config.model, standardize: config.data.standardize, nearZero: config.near_zero };
+    const recordFailure = (task: Task, error: string) => {
+      tasksFailed++;
+      log(`task ${task.id} failed: ${error}`);
+      store.recordTask(sweep.id, task, failedTrials(task, error), null, null, data.outputs);
+    };
     await Promise.all(
-      order.map(async (task) => {
-        const message: TaskMessage = { task, model: config.model, standardize: config.data.standardize, nearZero: config.near_zero };
-        let result: TaskResult;
+      scheduleBatches(todo, config.workers, sharesGram(config, folds.foldOf, data.p)).map(async (batch) => {
+        let results: BatchResult;
         try {
-          result = (await pool.run(message, { signal: abort.signal })) as TaskResult;
+          results = (await pool.run({ tasks: batch, ...settings } satisfies TaskMessage)) as BatchResult;
         } catch (e) {
           if (interrupted) return;
-          // A task that throws is recorded as failed trials; the sweep goes on and a resume retries it.
-          tasksFailed++;
-          const error = e instanceof Error ? e.message : String(e);
-          log(`task ${task.id} failed: ${error}`);
-          store.recordTask(sweep.id, task, failedTrials(task, error), null, null, data.outputs);
-          finished += task.lambdas.length;
-          options.onProgress?.({ done: finished, total });
-          return;
+          // A worker that dies fails its whole batch; the sweep goes on and a resume retries it.
+          results = batch.map((task) => ({ taskId: task.id, error: e instanceof Error ? e.message : String(e) }));
         }
         if (interrupted) return;
-        store.recordTask(sweep.id, task, result.trials, result.coefs, result.intercepts, data.outputs);
-        finished += task.lambdas.length;
+        results.forEach((result, k) => {
+          const task = batch[k];
+          if ('error' in result) recordFailure(task, result.error);
+          else store.recordTask(sweep.id, task, result.trials, result.coefs, result.intercepts, data.outputs);
+        });
+        finished += trialCount(batch);
         options.onProgress?.({ done: finished, total });
       }),
     );
@@ -170,6 +173,32 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
     selections,
     warnings,
   };
+}
+
+/**
+ * Batches of tasks in the order the workers should take them. Linear paths in covariance mode spend most of their
+ * time on the fold's Gram columns, which a worker caches: all paths of a fold then go to one worker as one batch,
+ * so each fold's Gram is computed once and the folds run side by side (when there are at least as many folds as
+ * workers). Otherwise every task is its own batch, fold by fold, longer paths first.
+ */
+export function scheduleBatches(tasks: Task[], workers: number, bundleFolds: boolean): Task[][] {
+  const byFold = new Map<string, Task[]>();
+  for (const t of tasks) {
+    const key = String(t.fold);
+    if (!byFold.has(key)) byFold.set(key, []);
+    byFold.get(key)!.push(t);
+  }
+  const folds = [...byFold.values()].map((ts) => ts.sort((a, b) => b.lambdas.length - a.lambdas.length));
+  if (bundleFolds && folds.length >= workers) return folds;
+  return folds.flat().map((t) => [t]);
+}
+
+/** Whether the paths of one fold share Gram columns (coordinate descent in covariance mode: every fold has n_train > p). */
+function sharesGram(config: SweepConfig, foldOf: Int32Array, p: number): boolean {
+  const sizes = new Map<number, number>();
+  for (const f of foldOf) if (f >= 0) sizes.set(f, (sizes.get(f) ?? 0) + 1);
+  const smallestTrain = foldOf.length - Math.max(0, ...sizes.values());
+  return config.model.kind === 'linear' && config.model.solver === 'cd' && smallestTrain > p;
 }
 
 /** Finds the sweep to continue, or makes a new one; refuses a changed config unless asked for a new sweep. */

@@ -11,8 +11,9 @@ export interface SharedData {
   foldOf: Int32Array;
 }
 
+/** One call to a worker: a batch of paths, run one after the other (several when they share a fold's Gram). */
 export interface TaskMessage {
-  task: Task;
+  tasks: Task[];
   model: ModelConfig;
   standardize: boolean;
   nearZero: number;
@@ -50,3 +51,11 @@ export interface TaskResult {
   /** nλ × outputs. */
   intercepts: Float64Array;
 }
+
+/** A path that threw: recorded as failed trials, retried on resume. */
+export interface TaskFailure {
+  taskId: string;
+  error: string;
+}
+
+export type BatchResult = (TaskResult | TaskFailure)[];
