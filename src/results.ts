@@ -3,6 +3,12 @@ import { UserError } from './errors.js';
 import { METRICS, edgeWarning, selectLambdas, selectionsToShow, summarize } from './select/cv.js';
 import { SqliteStore } from './store/sqlite.js';
 import type { SelectionRow, SweepRecord } from './store/types.js';
+import type { SweepConfig } from './config/schema.js';
+
+/** The validated config a sweep was run with (stored as JSON with the sweep). */
+export function sweepConfig(sweep: SweepRecord): SweepConfig {
+  return JSON.parse(sweep.configJson) as SweepConfig;
+}
 
 export interface ResultsHandle {
   store: SqliteStore;
@@ -49,8 +55,7 @@ export function bestTrials(dbPath: string, options: { sweep?: string; metric?: s
   return withResults(dbPath, options.sweep, ({ store, sweep }) => {
     const trials = store.trials(sweep.id);
     // Computed from the trials, not read from the summary table, so a running sweep can be asked too.
-    const kind = (JSON.parse(sweep.configJson) as { sweep: { kind: string } }).sweep.kind;
-    const selections = selectionsToShow(selectLambdas(summarize(trials, metric), metric), kind, metric);
+    const selections = selectionsToShow(selectLambdas(summarize(trials, metric), metric), sweepConfig(sweep).sweep.kind, metric);
     const warnings = selections.map(edgeWarning).filter((w): w is string => w !== undefined);
     if (selections.length === 0)
       warnings.push(`no validation results for ${metricName} (validation kind none, or no fold finished yet)`);

@@ -119,8 +119,9 @@ function fitNetworkTask(data: SharedData, message: PathMessage, train: Float64Ar
 }
 
 /**
- * The Gram columns of the last two (fold, standardization) pairs this worker saw: the paths for other α on the
- * same fold reuse them instead of recomputing the p × p products (the coordinator queues tasks fold by fold).
+ * The Gram columns of the last (fold, standardization) pair this worker saw: the paths for other α on the same
+ * fold reuse them instead of recomputing the p × p products (the coordinator sends a fold's paths as one batch,
+ * so one entry is enough; each more would cost up to p² · 8 bytes per worker).
  */
 const gramCache: { key: string; gram: LazyGram }[] = [];
 function gramFor(design: Design, fold: FoldId, train: Float64Array, standardize: boolean): LazyGram {
@@ -129,7 +130,7 @@ function gramFor(design: Design, fold: FoldId, train: Float64Array, standardize:
   if (hit) return hit.gram;
   const gram = new LazyGram(design, train, columnStats(design, train, standardize));
   gramCache.unshift({ key, gram });
-  gramCache.length = Math.min(gramCache.length, 2);
+  gramCache.length = 1;
   return gram;
 }
 

@@ -41,7 +41,7 @@ function inlineLibraries(): string {
 
 export function reportHtml(data: ReportData, charts: Chart[]): string {
   const { sweep } = data;
-  const config = JSON.parse(sweep.configJson) as { model: { kind: string }; validation: { kind: string; folds?: number } };
+  const { config } = data;
   const done = data.trials.length;
   const rows = data.shownSelections
     .map((s) => {
@@ -76,7 +76,7 @@ section { margin-top: 2.5rem; }
 <body>
 <h1>Sweep <code>${escapeHtml(sweep.name)}</code></h1>
 <p>${escapeHtml(config.model.kind)} model on ${sweep.n} rows × ${sweep.p} features (target ${escapeHtml(sweep.targetNames.join(', '))}),
-validation ${escapeHtml(config.validation.kind)}${config.validation.folds ? ` (${config.validation.folds} folds)` : ''};
+validation ${escapeHtml(config.validation.kind)}${config.validation.kind === 'kfold' ? ` (${config.validation.folds} folds)` : ''};
 status <b>${escapeHtml(sweep.status)}</b>, ${done} of ${sweep.totalTrials} trials recorded.</p>
 <p class="caption">Objective: (1/2n)‖y − Xb − b0‖² (linear) or −(1/n)·log-likelihood (logistic) + λ·(α‖b‖₁ + (1−α)/2·‖b‖²),
 intercept unpenalized; scikit-learn's <code>ElasticNet(alpha=λ, l1_ratio=α)</code>, glmnet's <code>lambda=λ, alpha=α</code>.</p>

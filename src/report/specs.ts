@@ -137,7 +137,7 @@ export function sparsityChart(data: ReportData): Chart | undefined {
       { group: groupLabel(t.penalty, t.l1Ratio), lambda: t.lambda, measure: 'near zero', fraction: t.nearZeroFraction, nnz: t.nnz },
     ]);
   if (rows.length === 0) return undefined;
-  const nearZero = (JSON.parse(data.sweep.configJson) as { near_zero?: number }).near_zero ?? 1e-3;
+  const nearZero = data.config.near_zero;
   return {
     id: 'sparsity',
     title: 'Sparsity vs λ',
@@ -277,7 +277,7 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
   const rows = data.summary.filter((s) => s.penalty !== 'none' && s.lambda > 0).map((s) => ({ l1_ratio: s.l1Ratio, lambda: s.lambda, loss: s.mean, se: s.se, penalty: s.penalty }));
   const alphas = new Set(rows.map((r) => r.l1_ratio));
   if (alphas.size < 2) return undefined;
-  const random = (JSON.parse(data.sweep.configJson) as { sweep: { kind: string } }).sweep.kind === 'random';
+  const random = data.config.sweep.kind === 'random';
   const tooltip = [
     { field: 'penalty' },
     { field: 'l1_ratio', type: 'quantitative', title: 'α (l1_ratio)' },
