@@ -1,14 +1,12 @@
+import { columnStats } from '../src/kernels/columnStats.js';
+import { fistaPath } from '../src/kernels/fista.js';
 import { gaussianPath } from '../src/kernels/gaussian.js';
+import { LazyGram } from '../src/kernels/gram.js';
 import { accuracy, linearPredictor, logLoss, meanSquaredError, rocAuc, sparsity } from '../src/kernels/metrics.js';
 import { gaussianNaivePath, logisticPath } from '../src/kernels/naive.js';
-import { columnStats } from '../src/kernels/columnStats.js';
 import { trainNetwork } from '../src/kernels/network.js';
-import { fistaPath } from '../src/kernels/fista.js';
-import { LazyGram } from '../src/kernels/gram.js';
-import type { FoldId } from '../src/plan/folds.js';
-import { penaltyWeights } from '../src/kernels/types.js';
-import { FitStatus, type Design, type PathSolution } from '../src/kernels/types.js';
-import { foldWeights } from '../src/plan/folds.js';
+import { FitStatus, penaltyWeights, type Design, type PathSolution } from '../src/kernels/types.js';
+import { foldWeights, type FoldId } from '../src/plan/folds.js';
 import type { SharedData, TaskMessage, TaskResult, TrialResult } from '../src/pool/protocol.js';
 
 /** One path of a batch, with the batch's settings. */
