@@ -63,3 +63,23 @@ export function centerTarget(y: Float64Array, weights: Float64Array, weightSum: 
   }
   return { mean, centered, variance: variance / weightSum };
 }
+
+/**
+ * out_j = (1/W) Σ_i r_i x̃_ij for every non-constant feature (0 for constant ones), with x̃ the centered and scaled
+ * feature: (Σ r_i x_ij − m_j Σ r_i) / (W s_j). Gradients, λ_max and power iterations are all this product.
+ */
+export function featureProducts({ X, n, p }: Design, stats: ColumnStats, r: Float64Array, out: Float64Array): Float64Array {
+  let rSum = 0;
+  for (let i = 0; i < n; i++) rSum += r[i];
+  for (let j = 0; j < p; j++) {
+    if (stats.constant[j]) {
+      out[j] = 0;
+      continue;
+    }
+    const off = j * n;
+    let s = 0;
+    for (let i = 0; i < n; i++) s += r[i] * X[off + i];
+    out[j] = (s - stats.mean[j] * rSum) / (stats.weightSum * stats.scale[j]);
+  }
+  return out;
+}

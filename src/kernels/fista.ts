@@ -1,4 +1,4 @@
-import { centerTarget, columnStats } from './columnStats.js';
+import { centerTarget, columnStats, featureProducts } from './columnStats.js';
 import { FitStatus, penaltyWeights, softThreshold, type PathProblem, type PathSolution } from './types.js';
 
 /**
@@ -11,7 +11,8 @@ import { FitStatus, penaltyWeights, softThreshold, type PathProblem, type PathSo
 export function fistaPath(problem: PathProblem, family: 'gaussian' | 'binomial'): PathSolution {
   const { design, y, weights, standardize, alpha, lambdas, tol, maxIter } = problem;
   const { X, n, p } = design;
-  const { weightSum: W, mean, scale, constant } = columnStats(design, weights, standardize);
+  const stats = columnStats(design, weights, standardize);
+  const { weightSum: W, mean, scale, constant } = stats;
   const target = centerTarget(y, weights, W);
 
   /** η = b0 + Σ β_j (x_j − m_j)/s_j */
@@ -37,16 +38,7 @@ export function fistaPath(problem: PathProblem, family: 'gaussian' | 'binomial')
       resid[i] = weights[i] * (mu - y[i]);
       rsum += resid[i];
     }
-    for (let j = 0; j < p; j++) {
-      if (constant[j]) {
-        out[j] = 0;
-        continue;
-      }
-      const off = j * n;
-      let s = 0;
-      for (let i = 0; i < n; i++) s += resid[i] * X[off + i];
-      out[j] = (s - mean[j] * rsum) / (W * scale[j]);
-    }
+    featureProducts(design, stats, resid, out);
     return rsum / W;
   };
 
@@ -61,17 +53,12 @@ export function fistaPath(problem: PathProblem, family: 'gaussian' | 'binomial')
       let mu = 0;
       for (let i = 0; i < n; i++) mu += weights[i] * u[i];
       mu /= W;
-      for (let j = 0; j < p; j++) {
-        if (constant[j]) {
-          Av[j] = 0;
-          continue;
-        }
-        const off = j * n;
-        let s = 0;
-        for (let i = 0; i < n; i++) s += weights[i] * (u[i] - mu) * (X[off + i] - mean[j]);
-        Av[j] = s / (W * scale[j]);
-      }
-      const norm = Math.hypot(...Av);
+      for (let i = 0; i < n; i++) u[i] = weights[i] * (u[i] - mu);
+      featureProducts(design, stats, u, Av);
+      // A loop, not Math.hypot(...Av): spreading p arguments overflows the stack for large p.
+      let sq = 0;
+      for (let j = 0; j < p; j++) sq += Av[j] * Av[j];
+      const norm = Math.sqrt(sq);
       if (norm === 0) break;
       lipschitz = norm;
       v = Av.map((a) => a / norm);

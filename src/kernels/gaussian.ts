@@ -1,4 +1,4 @@
-import { centerTarget, columnStats } from './columnStats.js';
+import { centerTarget, columnStats, featureProducts } from './columnStats.js';
 import { LazyGram } from './gram.js';
 import { FitStatus, penaltyWeights, softThreshold, type Design, type PathProblem, type PathSolution } from './types.js';
 
@@ -19,21 +19,14 @@ export interface GaussianPathProblem extends PathProblem {
  */
 export function gaussianPath(problem: GaussianPathProblem): PathSolution {
   const { design, y, weights, standardize, alpha, lambdas, tol, maxIter } = problem;
-  const { X, n, p } = design;
+  const { p } = design;
   const gram = problem.gram ?? new LazyGram(design, weights, columnStats(design, weights, standardize));
   const stats = gram.stats;
   const { weightSum, mean, scale, variance, constant } = stats;
   const target = centerTarget(y, weights, weightSum);
 
   // g_j = (1/W) Σ w_i x̃_ij r_i with r the current residual; at b = 0, r = y − ȳ.
-  const grad = new Float64Array(p);
-  for (let j = 0; j < p; j++) {
-    if (constant[j]) continue;
-    const off = j * n;
-    let s = 0;
-    for (let i = 0; i < n; i++) s += target.centered[i] * X[off + i];
-    grad[j] = s / (weightSum * scale[j]);
-  }
+  const grad = featureProducts(design, stats, target.centered, new Float64Array(p));
 
   // The likeliest features to enter next are those with the largest gradients: their columns come in the same block.
   const likelyNext = () => Array.from({ length: p }, (_, k) => k).sort((a, b) => Math.abs(grad[b]) - Math.abs(grad[a]));
@@ -164,16 +157,9 @@ export class DistanceEstimate {
  * ridge as glmnet does (for α = 0 every λ gives nonzero coefficients).
  */
 export function gaussianLambdaMax(design: Design, y: Float64Array, weights: Float64Array, standardize: boolean, alpha: number): number {
-  const { X, n, p } = design;
-  const { weightSum, scale, constant } = columnStats(design, weights, standardize);
-  const target = centerTarget(y, weights, weightSum);
+  const stats = columnStats(design, weights, standardize);
+  const target = centerTarget(y, weights, stats.weightSum);
   let best = 0;
-  for (let j = 0; j < p; j++) {
-    if (constant[j]) continue;
-    const off = j * n;
-    let s = 0;
-    for (let i = 0; i < n; i++) s += target.centered[i] * X[off + i];
-    best = Math.max(best, Math.abs(s) / (weightSum * scale[j]));
-  }
+  for (const g of featureProducts(design, stats, target.centered, new Float64Array(design.p))) best = Math.max(best, Math.abs(g));
   return best / Math.max(alpha, 1e-3);
 }

@@ -1,4 +1,4 @@
-import { columnStats, type ColumnStats } from './columnStats.js';
+import { columnStats, featureProducts, type ColumnStats } from './columnStats.js';
 import { DistanceEstimate } from './gaussian.js';
 import { FitStatus, penaltyWeights, softThreshold, type Design, type PathProblem, type PathSolution } from './types.js';
 
@@ -26,7 +26,7 @@ class NaiveSolver {
   private readonly isActive: Uint8Array;
 
   constructor(
-    private readonly design: Design,
+    readonly design: Design,
     readonly stats: ColumnStats,
   ) {
     const { n, p } = design;
@@ -209,7 +209,7 @@ class StrongSet {
 
   /** Every feature's gradient at the solver's current point. */
   refresh(solver: NaiveSolver): void {
-    for (let j = 0; j < this.p; j++) if (!this.constant[j]) this.gradient[j] = solver.gradient(j);
+    featureProducts(solver.design, solver.stats, solver.residual, this.gradient);
   }
 
   /** Refreshes every feature's gradient; returns how many outside the set violate KKT (and adds them). */
