@@ -127,8 +127,8 @@ function gramFor(design: Design, fold: FoldId, train: Float64Array, standardize:
   const hit = gramCache.find((e) => e.key === key && e.gram.design.X === design.X);
   if (hit) return hit.gram;
   const gram = new LazyGram(design, train, columnStats(design, train, standardize));
-  gramCache.unshift({ key, gram });
-  gramCache.length = 1;
+  for (const old of gramCache.splice(0)) old.gram.dispose();
+  gramCache.push({ key, gram });
   return gram;
 }
 

@@ -20,20 +20,28 @@ export interface GaussianPathProblem extends PathProblem {
 export function gaussianPath(problem: GaussianPathProblem): PathSolution {
   const { design, y, weights, standardize, alpha, lambdas, tol, maxIter } = problem;
   const { p } = design;
+  const ownGram = problem.gram === undefined;
   const gram = problem.gram ?? new LazyGram(design, weights, columnStats(design, weights, standardize));
   const stats = gram.stats;
   const { weightSum, mean, scale, variance, constant } = stats;
   const target = centerTarget(y, weights, weightSum);
 
+  // The gradients, and 1/0 for inactive/active features, live in kernel memory beside the Gram columns so the
+  // SIMD axpy can update them. No allocation happens until the end, so these views stay valid.
+  const heap = gram.heap;
+  const gradStart = heap.alloc(p);
+  const keepStart = heap.alloc(p);
+  const { axpy } = heap.kernels;
+  const C = heap.f64;
   // g_j = (1/W) Σ w_i x̃_ij r_i with r the current residual; at b = 0, r = y − ȳ.
-  const grad = featureProducts(design, stats, target.centered, new Float64Array(p));
+  const grad = featureProducts(design, stats, target.centered, C.subarray(gradStart, gradStart + p));
+  const inactive = C.subarray(keepStart, keepStart + p).fill(1);
 
   // The likeliest features to enter next are those with the largest gradients: their columns come in the same block.
   const likelyNext = () => Array.from({ length: p }, (_, k) => k).sort((a, b) => Math.abs(grad[b]) - Math.abs(grad[a]));
 
   const beta = new Float64Array(p);
   const activeList = new Int32Array(p);
-  const isActive = new Uint8Array(p);
   let activeCount = 0;
   const pending = new Float64Array(p);
   const threshold = tol * Math.sqrt(target.variance);
@@ -61,11 +69,10 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
     const bNew = softThreshold(grad[j] + vj * bj, l1) / (vj + l2);
     if (bNew === bj) return 0;
     const col = gram.column(j, likelyNext);
-    const C = gram.data;
     const d = bNew - bj;
     beta[j] = bNew;
-    if (!isActive[j]) {
-      isActive[j] = 1;
+    if (inactive[j]) {
+      inactive[j] = 0;
       activeList[activeCount++] = j;
     }
     if (activeOnly) {
@@ -75,22 +82,21 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
       }
       pending[j] += d;
     } else {
-      for (let k = 0; k < p; k++) grad[k] -= d * C[col + k];
+      axpy(gradStart * 8, col * 8, d, 0, p);
     }
     return vj * d * d;
   };
   const syncInactive = () => {
-    const C = gram.data;
     for (let a = 0; a < activeCount; a++) {
       const j = activeList[a];
       const d = pending[j];
       if (d === 0) continue;
       pending[j] = 0;
-      const col = gram.column(j);
-      for (let k = 0; k < p; k++) if (!isActive[k]) grad[k] -= d * C[col + k];
+      axpy(gradStart * 8, gram.column(j) * 8, d, keepStart * 8, p);
     }
   };
 
+  try {
   for (let l = 0; l < nLambda; l++) {
     const started = performance.now();
     ({ l1, l2 } = penaltyWeights(lambdas[l], alpha));
@@ -134,6 +140,11 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
     solution.iterations[l] = passes;
     solution.status[l] = status;
     solution.seconds[l] = (performance.now() - started) / 1000;
+  }
+  } finally {
+    heap.release(gradStart);
+    heap.release(keepStart);
+    if (ownGram) gram.dispose();
   }
   return solution;
 }

@@ -1,22 +1,36 @@
 import type { ColumnStats } from './columnStats.js';
 import type { Design } from './types.js';
+import { wasmHeap, type WasmHeap } from './wasm/heap.js';
 
-/** How many Gram columns are computed per sweep over X: one pass over the data serves them all. */
-const BLOCK = 8;
+/** Columns per block, smallest and largest: a block costs one pass over X, so it grows with the active set. */
+const MIN_BLOCK = 8;
+const MAX_BLOCK = 64;
+/** Partner columns copied into kernel memory per call. */
+const PARTNERS = 16;
+
+/** Gram storage that a forgotten LazyGram (never disposed) still gives back when it is collected. */
+const unreleased = new FinalizationRegistry<{ heap: WasmHeap; blocks: number[] }>(({ heap, blocks }) => {
+  for (const b of blocks) heap.release(b);
+});
 
 /**
  * Gram columns C_jk = (1/W) Σ w_i x̃_ij x̃_ik, computed only for features that become nonzero (glmnet's
  * covariance mode), a block at a time: the feature asked for plus the likeliest next ones, so the matrix is
  * streamed once per block instead of once per column. Entries whose partner column is already known are
- * copied (the matrix is symmetric) instead of recomputed.
+ * copied (the matrix is symmetric) instead of recomputed. The columns live in the thread's kernel memory
+ * (`heap.f64`, column of slot s at `base + s·p`), where the SIMD kernels read them.
  */
 export class LazyGram {
-  /** slot × p, row s holds the column of the feature in that slot. */
-  data: Float64Array;
   readonly slotOf: Int32Array;
   slots = 0;
-  private readonly centered: Float64Array;
-  private readonly sums = new Float64Array(BLOCK);
+  readonly heap = wasmHeap();
+  /** Start of the p × p column store in `heap.f64` (reserved whole; pages are touched only as columns fill). */
+  readonly base: number;
+  private readonly block: number;
+  private readonly partners: number;
+  private readonly means: number;
+  private readonly out: number;
+  private readonly owned: { heap: WasmHeap; blocks: number[] };
 
   constructor(
     readonly design: Design,
@@ -25,86 +39,97 @@ export class LazyGram {
   ) {
     const { n, p } = design;
     this.slotOf = new Int32Array(p).fill(-1);
-    this.data = new Float64Array(Math.min(p, 64) * p);
-    this.centered = new Float64Array(BLOCK * n);
+    const heap = this.heap;
+    this.base = heap.alloc(p * p);
+    this.block = heap.alloc(Math.min(MAX_BLOCK, (p + 3) & ~3) * n);
+    this.partners = heap.alloc(Math.min(PARTNERS, (p + 1) & ~1) * n);
+    this.means = heap.alloc(PARTNERS);
+    this.out = heap.alloc(PARTNERS * MAX_BLOCK);
+    this.owned = { heap, blocks: [this.base, this.block, this.partners, this.means, this.out] };
+    unreleased.register(this, this.owned, this);
+  }
+
+  /** The kernel memory holding the columns; read it again after constructing another LazyGram. */
+  get data(): Float64Array {
+    return this.heap.f64;
+  }
+
+  /** Gives the storage back to the thread's kernel memory; the object must not be used afterwards. */
+  dispose(): void {
+    unreleased.unregister(this);
+    for (const b of this.owned.blocks) this.heap.release(b);
+    this.owned.blocks = [];
   }
 
   /**
-   * Offset of feature j's column in `data`. When it is missing, it is computed together with up to BLOCK − 1
-   * features from `next` (in order, skipping known and constant ones).
+   * Offset of feature j's column in `data`. When it is missing, it is computed together with features from
+   * `next` (in order, skipping known and constant ones), as many as the block size allows.
    */
   column(j: number, next?: () => Iterable<number>): number {
-    if (this.slotOf[j] >= 0) return this.slotOf[j] * this.design.p;
+    if (this.slotOf[j] >= 0) return this.base + this.slotOf[j] * this.design.p;
+    const size = Math.min(MAX_BLOCK, Math.max(MIN_BLOCK, this.slots >> 1));
     const block = [j];
     if (next) {
       for (const k of next()) {
-        if (block.length === BLOCK) break;
+        if (block.length === size) break;
         if (k !== j && this.slotOf[k] < 0 && !this.stats.constant[k]) block.push(k);
       }
     }
     this.computeBlock(block);
-    return this.slotOf[j] * this.design.p;
+    return this.base + this.slotOf[j] * this.design.p;
   }
 
   private computeBlock(block: number[]): void {
     const { X, n, p } = this.design;
     const { mean, scale, constant, weightSum } = this.stats;
     const w = this.weights;
+    const F = this.heap.f64;
+    const { gram } = this.heap.kernels;
     const m = block.length;
-    if ((this.slots + m) * p > this.data.length) {
-      const bigger = new Float64Array(Math.min(p, Math.max(this.slots + m, this.slots * 2)) * p);
-      bigger.set(this.data.subarray(0, this.slots * p));
-      this.data = bigger;
-    }
-    const c = this.centered;
+    const m4 = (m + 3) & ~3;
+    // The block's columns, weighted and centered; padding columns are zero.
     for (let t = 0; t < m; t++) {
       const off = block[t] * n;
       const mt = mean[block[t]];
-      for (let i = 0; i < n; i++) c[t * n + i] = w[i] * (X[off + i] - mt);
+      const c = this.block + t * n;
+      for (let i = 0; i < n; i++) F[c + i] = w[i] * (X[off + i] - mt);
     }
-    const base = this.slots;
-    const data = this.data;
-    const sums = this.sums;
+    F.fill(0, this.block + m * n, this.block + m4 * n);
+
+    const base = this.base + this.slots * p;
+    const todo: number[] = [];
     for (let k = 0; k < p; k++) {
       if (constant[k]) {
-        for (let t = 0; t < m; t++) data[(base + t) * p + k] = 0;
+        for (let t = 0; t < m; t++) F[base + t * p + k] = 0;
         continue;
       }
       const known = this.slotOf[k];
       if (known >= 0) {
         // Symmetry: C_jk was computed when k got its slot.
-        for (let t = 0; t < m; t++) data[(base + t) * p + k] = data[known * p + block[t]];
+        for (let t = 0; t < m; t++) F[base + t * p + k] = F[this.base + known * p + block[t]];
         continue;
       }
-      // Both factors centered: with 0/1 fold weights each product is then the same number whichever of the two
-      // columns is computed first, so a copied entry equals a computed one to the bit and a path's result does
-      // not depend on which other paths filled this cache before it (resumed sweeps reproduce exactly).
-      const offK = k * n;
-      const mk = mean[k];
-      for (let t0 = 0; t0 < m; t0 += 4) {
-        const c0 = t0 * n;
-        const c1 = Math.min(t0 + 1, m - 1) * n;
-        const c2 = Math.min(t0 + 2, m - 1) * n;
-        const c3 = Math.min(t0 + 3, m - 1) * n;
-        let s0 = 0;
-        let s1 = 0;
-        let s2 = 0;
-        let s3 = 0;
-        for (let i = 0; i < n; i++) {
-          const x = X[offK + i] - mk;
-          s0 += c[c0 + i] * x;
-          s1 += c[c1 + i] * x;
-          s2 += c[c2 + i] * x;
-          s3 += c[c3 + i] * x;
-        }
-        sums[t0] = s0;
-        if (t0 + 1 < m) sums[t0 + 1] = s1;
-        if (t0 + 2 < m) sums[t0 + 2] = s2;
-        if (t0 + 3 < m) sums[t0 + 3] = s3;
-      }
-      for (let t = 0; t < m; t++) data[(base + t) * p + k] = sums[t] / (weightSum * (scale[block[t]] * scale[k]));
+      todo.push(k);
     }
-    for (let t = 0; t < m; t++) this.slotOf[block[t]] = base + t;
+    for (let g = 0; g < todo.length; g += PARTNERS) {
+      const group = todo.slice(g, g + PARTNERS);
+      // The kernel takes partners in pairs: an odd group repeats its last column.
+      const K = (group.length + 1) & ~1;
+      for (let s = 0; s < K; s++) {
+        const k = group[Math.min(s, group.length - 1)];
+        F.set(X.subarray(k * n, k * n + n), this.partners + s * n);
+        F[this.means + s] = mean[k];
+      }
+      gram(this.block * 8, m4, this.partners * 8, K, this.means * 8, n, this.out * 8);
+      // Both factors centered and the sum order fixed by the row index alone (see kernels.wat): with 0/1 fold
+      // weights C_jk and C_kj are the same number to the bit, so a copied entry equals a computed one and a
+      // path's result does not depend on which other paths filled this cache first (resumed sweeps reproduce).
+      for (let s = 0; s < group.length; s++) {
+        const k = group[s];
+        for (let t = 0; t < m; t++) F[base + t * p + k] = F[this.out + s * m4 + t] / (weightSum * (scale[block[t]] * scale[k]));
+      }
+    }
+    for (let t = 0; t < m; t++) this.slotOf[block[t]] = this.slots + t;
     this.slots += m;
   }
 }

@@ -1,0 +1,91 @@
+import { KERNELS_WASM_BASE64 } from './kernels.wasm.js';
+
+/** The exported functions of kernels.wat; pointers are byte offsets into its memory. */
+interface KernelExports {
+  memory: WebAssembly.Memory;
+  gram(c: number, m: number, x: number, K: number, means: number, n: number, out: number): void;
+  axpy(y: number, x: number, a: number, keep: number, len: number): void;
+}
+
+const PAGE_DOUBLES = 65536 / 8;
+/** wasm32 addresses 4 GiB. */
+const MAX_DOUBLES = 65536 * PAGE_DOUBLES;
+/** Offset 0 means "no keep array" to axpy, so allocations start after it. */
+const RESERVED = 2;
+
+/**
+ * The SIMD kernels and the memory they work in, one per thread. Blocks are handed out by `alloc` (in doubles,
+ * 16-byte aligned) and given back with `free`; the memory grows when no free block fits. Growing replaces the
+ * underlying buffer, so `f64` must be read again after any `alloc`; between allocations it stays valid.
+ */
+export class WasmHeap {
+  readonly kernels: KernelExports;
+  f64: Float64Array;
+  /** Free blocks as start → length, in doubles. */
+  private readonly free = new Map<number, number>();
+  private readonly sizes = new Map<number, number>();
+
+  constructor() {
+    const module = new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
+    this.kernels = new WebAssembly.Instance(module).exports as unknown as KernelExports;
+    const size = this.kernels.memory.buffer.byteLength / 8;
+    this.free.set(RESERVED, size - RESERVED);
+    this.f64 = new Float64Array(this.kernels.memory.buffer);
+  }
+
+  /** Start (in doubles) of a fresh block of `count` doubles; its contents are not cleared. */
+  alloc(count: number): number {
+    const size = Math.max(2, count + (count & 1));
+    for (const [start, length] of this.free) {
+      if (length < size) continue;
+      this.free.delete(start);
+      if (length > size) this.free.set(start + size, length - size);
+      this.sizes.set(start, size);
+      return start;
+    }
+    const before = this.f64.length;
+    // The free block at the end of memory (if any) is extended rather than left behind.
+    let tailStart = before;
+    for (const [start, length] of this.free) if (start + length === before) tailStart = start;
+    const needed = tailStart + size - before;
+    const pages = Math.ceil(Math.max(needed, before / 2) / PAGE_DOUBLES);
+    if (before + pages * PAGE_DOUBLES > MAX_DOUBLES) {
+      throw new RangeError(`kernel memory: ${((count * 8) / 2 ** 20).toFixed(0)} MB more would exceed the 4 GB WebAssembly limit`);
+    }
+    this.kernels.memory.grow(pages);
+    this.f64 = new Float64Array(this.kernels.memory.buffer);
+    this.free.delete(tailStart);
+    this.free.set(tailStart, this.f64.length - tailStart);
+    return this.alloc(count);
+  }
+
+  release(start: number): void {
+    const size = this.sizes.get(start);
+    if (size === undefined) return;
+    this.sizes.delete(start);
+    let begin = start;
+    let length = size;
+    // Merge with the free neighbours so large blocks can be handed out again.
+    const after = this.free.get(start + size);
+    if (after !== undefined) {
+      this.free.delete(start + size);
+      length += after;
+    }
+    for (const [s, l] of this.free) {
+      if (s + l === start) {
+        this.free.delete(s);
+        begin = s;
+        length += l;
+        break;
+      }
+    }
+    this.free.set(begin, length);
+  }
+}
+
+let heap: WasmHeap | undefined;
+/** This thread's heap, made on first use. */
+export function wasmHeap(): WasmHeap {
+  heap ??= new WasmHeap();
+  return heap;
+}

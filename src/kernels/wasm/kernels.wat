@@ -1,0 +1,150 @@
+;; Hand-written SIMD kernels for the covariance-mode coordinate descent (f64x2: two rows or two features per
+;; instruction). Compiled to kernels.wasm.ts by `npm run build:wasm`; tests check that the two agree.
+;; Every pointer is a byte offset into the module's own memory; the caller copies data in and out.
+(module
+  (memory (export "memory") 1)
+
+  ;; Rows per chunk: 64 block columns × 512 rows × 8 bytes stay in the L2 cache while two data columns stream by.
+  (global $CHUNK_BYTES i32 (i32.const 4096))
+
+  ;; out[k·m + t] = Σ_i c_t[i] · (x_k[i] − mean_k) for t < m (a multiple of 4) and k < K (a multiple of 2).
+  ;; c_t starts at c + t·n·8, x_k at x + k·n·8, mean_k at means + k·8. The sum runs over row chunks in order and,
+  ;; inside a chunk, over even and odd rows in two lanes added at the end: the same order whichever column plays
+  ;; c and which plays x, so C_jk and C_kj come out equal to the bit (the Gram cache relies on it).
+  (func (export "gram") (param $c i32) (param $m i32) (param $x i32) (param $K i32) (param $means i32) (param $n i32) (param $out i32)
+    (local $stride i32) (local $evenEnd i32) (local $r0 i32) (local $r1 i32) (local $k i32) (local $t i32)
+    (local $x0 i32) (local $o i32) (local $i i32) (local $last f64)
+    (local.set $stride (i32.shl (local.get $n) (i32.const 3)))
+    (local.set $evenEnd (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 3)))
+    ;; out = 0
+    (memory.fill (local.get $out) (i32.const 0) (i32.shl (i32.mul (local.get $m) (local.get $K)) (i32.const 3)))
+    (local.set $r0 (i32.const 0))
+    (block $chunksDone
+      (loop $chunks
+        (br_if $chunksDone (i32.ge_u (local.get $r0) (local.get $evenEnd)))
+        (local.set $r1 (i32.add (local.get $r0) (global.get $CHUNK_BYTES)))
+        (if (i32.gt_u (local.get $r1) (local.get $evenEnd)) (then (local.set $r1 (local.get $evenEnd))))
+        (local.set $k (i32.const 0))
+        (loop $pairs
+          (local.set $x0 (i32.add (local.get $x) (i32.mul (local.get $k) (local.get $stride))))
+          (local.set $t (i32.const 0))
+          (loop $quads
+            (call $tile
+              (i32.add (local.get $c) (i32.mul (local.get $t) (local.get $stride)))
+              (local.get $stride)
+              (local.get $x0)
+              (f64x2.splat (f64.load (i32.add (local.get $means) (i32.shl (local.get $k) (i32.const 3)))))
+              (f64x2.splat (f64.load offset=8 (i32.add (local.get $means) (i32.shl (local.get $k) (i32.const 3)))))
+              (local.get $r0) (local.get $r1)
+              (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $m)) (local.get $t)) (i32.const 3)))
+              (i32.shl (local.get $m) (i32.const 3)))
+            (local.set $t (i32.add (local.get $t) (i32.const 4)))
+            (br_if $quads (i32.lt_u (local.get $t) (local.get $m))))
+          (local.set $k (i32.add (local.get $k) (i32.const 2)))
+          (br_if $pairs (i32.lt_u (local.get $k) (local.get $K))))
+        (local.set $r0 (local.get $r1))
+        (br $chunks)))
+    ;; An odd row count leaves the last row, added after the chunks.
+    (if (i32.and (local.get $n) (i32.const 1))
+      (then
+        (local.set $k (i32.const 0))
+        (loop $ks
+          (local.set $last
+            (f64.sub
+              (f64.load (i32.add (i32.add (local.get $x) (i32.mul (local.get $k) (local.get $stride))) (local.get $evenEnd)))
+              (f64.load (i32.add (local.get $means) (i32.shl (local.get $k) (i32.const 3))))))
+          (local.set $t (i32.const 0))
+          (loop $ts
+            (local.set $o (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $m)) (local.get $t)) (i32.const 3))))
+            (f64.store (local.get $o)
+              (f64.add (f64.load (local.get $o))
+                (f64.mul
+                  (f64.load (i32.add (i32.add (local.get $c) (i32.mul (local.get $t) (local.get $stride))) (local.get $evenEnd)))
+                  (local.get $last))))
+            (local.set $t (i32.add (local.get $t) (i32.const 1)))
+            (br_if $ts (i32.lt_u (local.get $t) (local.get $m))))
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br_if $ks (i32.lt_u (local.get $k) (local.get $K)))))))
+
+  ;; Four c columns (c, c+stride, …) against two x columns (x0, x0+stride) over the byte range [r0, r1) of rows;
+  ;; the eight chunk sums are added to out[0..3] (x0) and out[outStride..+3] (x1).
+  (func $tile (param $c i32) (param $stride i32) (param $x0 i32) (param $mv0 v128) (param $mv1 v128)
+              (param $r0 i32) (param $r1 i32) (param $out i32) (param $outStride i32)
+    (local $i i32) (local $x1 i32) (local $c1 i32) (local $c2 i32) (local $c3 i32)
+    (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128)
+    (local $a20 v128) (local $a21 v128) (local $a30 v128) (local $a31 v128)
+    (local $v0 v128) (local $v1 v128) (local $ct v128) (local $o1 i32)
+    (local.set $x1 (i32.add (local.get $x0) (local.get $stride)))
+    (local.set $c1 (i32.add (local.get $c) (local.get $stride)))
+    (local.set $c2 (i32.add (local.get $c1) (local.get $stride)))
+    (local.set $c3 (i32.add (local.get $c2) (local.get $stride)))
+    (local.set $i (local.get $r0))
+    (loop $rows
+      (local.set $v0 (f64x2.sub (v128.load (i32.add (local.get $x0) (local.get $i))) (local.get $mv0)))
+      (local.set $v1 (f64x2.sub (v128.load (i32.add (local.get $x1) (local.get $i))) (local.get $mv1)))
+      (local.set $ct (v128.load (i32.add (local.get $c) (local.get $i))))
+      (local.set $a00 (f64x2.add (local.get $a00) (f64x2.mul (local.get $ct) (local.get $v0))))
+      (local.set $a01 (f64x2.add (local.get $a01) (f64x2.mul (local.get $ct) (local.get $v1))))
+      (local.set $ct (v128.load (i32.add (local.get $c1) (local.get $i))))
+      (local.set $a10 (f64x2.add (local.get $a10) (f64x2.mul (local.get $ct) (local.get $v0))))
+      (local.set $a11 (f64x2.add (local.get $a11) (f64x2.mul (local.get $ct) (local.get $v1))))
+      (local.set $ct (v128.load (i32.add (local.get $c2) (local.get $i))))
+      (local.set $a20 (f64x2.add (local.get $a20) (f64x2.mul (local.get $ct) (local.get $v0))))
+      (local.set $a21 (f64x2.add (local.get $a21) (f64x2.mul (local.get $ct) (local.get $v1))))
+      (local.set $ct (v128.load (i32.add (local.get $c3) (local.get $i))))
+      (local.set $a30 (f64x2.add (local.get $a30) (f64x2.mul (local.get $ct) (local.get $v0))))
+      (local.set $a31 (f64x2.add (local.get $a31) (f64x2.mul (local.get $ct) (local.get $v1))))
+      (local.set $i (i32.add (local.get $i) (i32.const 16)))
+      (br_if $rows (i32.lt_u (local.get $i) (local.get $r1))))
+    (local.set $o1 (i32.add (local.get $out) (local.get $outStride)))
+    (call $addLanes (local.get $out) (local.get $a00))
+    (call $addLanes (i32.add (local.get $out) (i32.const 8)) (local.get $a10))
+    (call $addLanes (i32.add (local.get $out) (i32.const 16)) (local.get $a20))
+    (call $addLanes (i32.add (local.get $out) (i32.const 24)) (local.get $a30))
+    (call $addLanes (local.get $o1) (local.get $a01))
+    (call $addLanes (i32.add (local.get $o1) (i32.const 8)) (local.get $a11))
+    (call $addLanes (i32.add (local.get $o1) (i32.const 16)) (local.get $a21))
+    (call $addLanes (i32.add (local.get $o1) (i32.const 24)) (local.get $a31)))
+
+  ;; *p += lane0 + lane1
+  (func $addLanes (param $p i32) (param $v v128)
+    (f64.store (local.get $p)
+      (f64.add (f64.load (local.get $p)) (f64.add (f64x2.extract_lane 0 (local.get $v)) (f64x2.extract_lane 1 (local.get $v))))))
+
+  ;; y[k] −= a · x[k] for k < len; with a keep array (pointer ≠ 0) only where keep[k] is 1, not where it is 0.
+  (func (export "axpy") (param $y i32) (param $x i32) (param $a f64) (param $keep i32) (param $len i32)
+    (local $i i32) (local $end i32) (local $av v128)
+    (local.set $av (f64x2.splat (local.get $a)))
+    (local.set $end (i32.shl (i32.and (local.get $len) (i32.const -2)) (i32.const 3)))
+    (if (i32.eqz (local.get $keep))
+      (then
+        (if (local.get $end)
+          (then
+            (loop $plain
+              (v128.store (i32.add (local.get $y) (local.get $i))
+                (f64x2.sub (v128.load (i32.add (local.get $y) (local.get $i)))
+                  (f64x2.mul (local.get $av) (v128.load (i32.add (local.get $x) (local.get $i))))))
+              (local.set $i (i32.add (local.get $i) (i32.const 16)))
+              (br_if $plain (i32.lt_u (local.get $i) (local.get $end))))))
+        (if (i32.and (local.get $len) (i32.const 1))
+          (then
+            (f64.store (i32.add (local.get $y) (local.get $end))
+              (f64.sub (f64.load (i32.add (local.get $y) (local.get $end)))
+                (f64.mul (local.get $a) (f64.load (i32.add (local.get $x) (local.get $end))))))))
+        (return)))
+    (if (local.get $end)
+      (then
+        (loop $masked
+          (v128.store (i32.add (local.get $y) (local.get $i))
+            (f64x2.sub (v128.load (i32.add (local.get $y) (local.get $i)))
+              (f64x2.mul (v128.load (i32.add (local.get $keep) (local.get $i)))
+                (f64x2.mul (local.get $av) (v128.load (i32.add (local.get $x) (local.get $i)))))))
+          (local.set $i (i32.add (local.get $i) (i32.const 16)))
+          (br_if $masked (i32.lt_u (local.get $i) (local.get $end))))))
+    (if (i32.and (local.get $len) (i32.const 1))
+      (then
+        (f64.store (i32.add (local.get $y) (local.get $end))
+          (f64.sub (f64.load (i32.add (local.get $y) (local.get $end)))
+            (f64.mul (f64.load (i32.add (local.get $keep) (local.get $end)))
+              (f64.mul (local.get $a) (f64.load (i32.add (local.get $x) (local.get $end))))))))))
+)

@@ -1,0 +1,85 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { columnStats } from '../src/kernels/columnStats.js';
+import { LazyGram } from '../src/kernels/gram.js';
+import { KERNELS_WASM_BASE64 } from '../src/kernels/wasm/kernels.wasm.js';
+import { WasmHeap } from '../src/kernels/wasm/heap.js';
+
+/** Deterministic pseudo-random numbers (mulberry32) so a failure can be reproduced. */
+function random(seed: number) {
+  return () => {
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+describe('WebAssembly kernels', () => {
+  it('the committed binary is the compiled kernels.wat', async () => {
+    // @ts-expect-error plain ESM build script without type declarations
+    const { compileKernels } = await import('../scripts/build-wasm.mjs');
+    expect(await compileKernels()).toBe(KERNELS_WASM_BASE64);
+    expect(readFileSync(new URL('../src/kernels/wasm/kernels.wat', import.meta.url), 'utf8')).toContain('(func (export "gram")');
+  });
+
+  it('Gram columns equal the plain sums, and C_jk equals C_kj to the bit', () => {
+    const rand = random(7);
+    // Odd n (the kernel's tail row), more rows than one 512-row chunk, p not a multiple of the block or pair sizes.
+    const n = 1037;
+    const p = 45;
+    const X = Float64Array.from({ length: n * p }, () => rand() * 4 - 1 + (rand() < 0.1 ? 50 : 0));
+    const weights = Float64Array.from({ length: n }, () => (rand() < 0.2 ? 0 : 1));
+    const design = { X, n, p };
+    const stats = columnStats(design, weights, true);
+    const gram = new LazyGram(design, weights, stats);
+    // Columns in an order that puts every feature both in a block and among the partners of another block.
+    for (const j of [3, 40, 7, 0, 44, 21]) gram.column(j, () => Array.from({ length: p }, (_, k) => (k * 17 + j) % p));
+    for (let j = 0; j < p; j++) gram.column(j);
+    const C = gram.data;
+    let worst = 0;
+    for (let j = 0; j < p; j++) {
+      for (let k = 0; k < p; k++) {
+        let s = 0;
+        for (let i = 0; i < n; i++) s += weights[i] * (X[j * n + i] - stats.mean[j]) * (X[k * n + i] - stats.mean[k]);
+        const exact = s / (stats.weightSum * stats.scale[j] * stats.scale[k]);
+        const got = C[gram.column(j) + k];
+        worst = Math.max(worst, Math.abs(got - exact) / Math.max(1, Math.abs(exact)));
+        expect(Object.is(got, C[gram.column(k) + j])).toBe(true);
+      }
+    }
+    expect(worst).toBeLessThan(1e-12);
+    gram.dispose();
+  });
+
+  it('axpy updates every entry, or only those marked to keep, with odd lengths', () => {
+    const heap = new WasmHeap();
+    const len = 11;
+    const y = heap.alloc(len);
+    const x = heap.alloc(len);
+    const keep = heap.alloc(len);
+    const F = heap.f64;
+    for (let k = 0; k < len; k++) {
+      F[y + k] = k;
+      F[x + k] = 2 * k + 1;
+      F[keep + k] = k % 3 === 0 ? 0 : 1;
+    }
+    heap.kernels.axpy(y * 8, x * 8, 0.5, 0, len);
+    expect(Array.from(F.subarray(y, y + len))).toEqual(Array.from({ length: len }, (_, k) => k - 0.5 * (2 * k + 1)));
+    heap.kernels.axpy(y * 8, x * 8, 0.5, keep * 8, len);
+    expect(Array.from(F.subarray(y, y + len))).toEqual(Array.from({ length: len }, (_, k) => k - (k % 3 === 0 ? 1 : 2) * 0.5 * (2 * k + 1)));
+  });
+
+  it('the heap grows when nothing fits, and released blocks are handed out again', () => {
+    const heap = new WasmHeap();
+    const doublesBefore = heap.f64.length;
+    const a = heap.alloc(doublesBefore); // more than the initial page
+    expect(heap.f64.length).toBeGreaterThan(doublesBefore);
+    const b = heap.alloc(100);
+    expect(b >= a + doublesBefore || b + 100 <= a).toBe(true);
+    heap.release(a);
+    const grown = heap.f64.length;
+    expect(heap.alloc(doublesBefore)).toBe(a);
+    expect(heap.f64.length).toBe(grown);
+  });
+});
