@@ -159,3 +159,22 @@ describe('Gram columns shared between paths on the same fold', () => {
     expect(Array.from(reused.coefs)).toEqual(Array.from(fresh.coefs));
   });
 });
+
+describe('training MSE from the gradients (covariance mode)', () => {
+  it('equals the mean squared residual of the predictions, on a fold with zero-weight rows', async () => {
+    const { linearPredictor, meanSquaredError } = await import('../src/kernels/metrics.js');
+    const ref = readFixture<ReferenceFit[]>('glmnet_gaussian.json')[0];
+    const data = await fixtureData(ref.file);
+    const design = { X: data.X, n: data.n, p: data.p };
+    const weights = Float64Array.from({ length: data.n }, (_, i) => (i % 5 === 2 ? 0 : 1));
+    const fit = gaussianPath({ design, y: data.y, weights, standardize: true, alpha: 0.7, lambdas: Float64Array.from(ref.lambda), tol: 1e-9, maxIter: 1e6 });
+    const eta = new Float64Array(data.n);
+    ref.lambda.forEach((_, l) => {
+      linearPredictor(design, fit.intercepts[l], fit.coefs.subarray(l * data.p, (l + 1) * data.p), eta);
+      const direct = meanSquaredError(data.y, eta, weights);
+      expect(Math.abs(fit.trainMse![l] - direct) / direct).toBeLessThan(1e-10);
+    });
+    // From the null model (MSE = var y) down to a fit that explains most of it: both ends are checked above.
+    expect(fit.trainMse![ref.lambda.length - 1]).toBeLessThan(0.6 * fit.trainMse![0]);
+  });
+});

@@ -2,7 +2,7 @@ import { columnStats } from '../src/kernels/columnStats.js';
 import { fistaPath } from '../src/kernels/fista.js';
 import { gaussianPath } from '../src/kernels/gaussian.js';
 import { LazyGram } from '../src/kernels/gram.js';
-import { accuracy, linearPredictor, logLoss, meanSquaredError, rocAuc, sparsity } from '../src/kernels/metrics.js';
+import { accuracy, linearPredictor, logLoss, meanSquaredError, rocAuc, selectRows, sparsity } from '../src/kernels/metrics.js';
 import { gaussianNaivePath, logisticPath } from '../src/kernels/naive.js';
 import { trainNetwork } from '../src/kernels/network.js';
 import { FitStatus, penaltyWeights, type Design, type PathSolution } from '../src/kernels/types.js';
@@ -36,19 +36,36 @@ export function fitTask(data: SharedData, message: PathMessage): TaskResult {
   const logistic = model.kind === 'logistic';
   const loss = logistic ? logLoss : meanSquaredError;
 
+  // Covariance mode hands back the training MSE, so only the validation rows need predictions (a fifth of the
+  // work on 5 folds, none on the refit on all rows); elsewhere every row is predicted.
+  const validationOnly = solution.trainMse !== undefined;
+  const valRows = rowsWhere(validation);
+  const valDesign = validationOnly ? selectRows(design, valRows) : design;
+  const valY = validationOnly ? Float64Array.from(valRows, (i) => data.y[i]) : data.y;
+  const valWeights = validationOnly ? new Float64Array(valRows.length).fill(1) : validation;
   const eta = new Float64Array(n);
   const trials: TrialResult[] = [];
   for (let l = 0; l < lambdas.length; l++) {
     const coefs = solution.coefs.subarray(l * p, (l + 1) * p);
-    linearPredictor(design, solution.intercepts[l], coefs, eta);
+    const intercept = solution.intercepts[l];
+    let trainLoss = solution.trainMse?.[l] ?? Number.NaN;
+    let valLoss: number | null = null;
+    if (Number.isNaN(trainLoss)) {
+      linearPredictor(design, intercept, coefs, eta);
+      trainLoss = loss(data.y, eta, train);
+      if (nVal > 0) valLoss = loss(data.y, eta, validation);
+    } else if (nVal > 0) {
+      const etaVal = linearPredictor(valDesign, intercept, coefs, eta.subarray(0, valRows.length));
+      valLoss = loss(valY, etaVal, valWeights);
+    }
     const status = solution.status[l];
     trials.push({
       lambda: lambdas[l],
       status: status === FitStatus.diverged ? 'diverged' : 'ok',
       converged: status === FitStatus.converged,
       error: status === FitStatus.diverged ? 'coefficients became non-finite' : null,
-      trainLoss: loss(data.y, eta, train),
-      valLoss: nVal > 0 ? loss(data.y, eta, validation) : null,
+      trainLoss,
+      valLoss,
       nTrain,
       nVal,
       ...sparsity(coefs, nearZero),

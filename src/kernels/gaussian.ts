@@ -36,6 +36,7 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
   // g_j = (1/W) Σ w_i x̃_ij r_i with r the current residual; at b = 0, r = y − ȳ.
   const grad = featureProducts(design, stats, target.centered, C.subarray(gradStart, gradStart + p));
   const inactive = C.subarray(keepStart, keepStart + p).fill(1);
+  const initialGrad = Float64Array.from(grad);
 
   // The likeliest features to enter next are those with the largest gradients: their columns come in the same block.
   const likelyNext = () => Array.from({ length: p }, (_, k) => k).sort((a, b) => Math.abs(grad[b]) - Math.abs(grad[a]));
@@ -53,6 +54,7 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
     iterations: new Int32Array(nLambda),
     status: new Uint8Array(nLambda),
     seconds: new Float64Array(nLambda),
+    trainMse: new Float64Array(nLambda),
   };
 
   // The current λ's penalty weights, read by update().
@@ -137,6 +139,7 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
       intercept -= mean[j] * b;
     }
     solution.intercepts[l] = intercept;
+    solution.trainMse![l] = trainMse(target.variance, initialGrad, grad, beta, activeList, activeCount);
     solution.iterations[l] = passes;
     solution.status[l] = status;
     solution.seconds[l] = (performance.now() - started) / 1000;
@@ -147,6 +150,21 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
     if (ownGram) gram.dispose();
   }
   return solution;
+}
+
+/**
+ * (1/W) Σ w_i r_i² without the residuals: with c = X̃ᵀỹ/W (the gradient at β = 0), g = c − Gβ the current gradient
+ * and G the Gram matrix, ‖r‖²/W = var(y) − 2βᵀc + βᵀGβ = var(y) − βᵀ(c + g), an O(|A|) sum. NaN below
+ * 1e-10·var(y), where the subtraction would leave fewer than six correct digits.
+ */
+function trainMse(varianceY: number, initialGrad: Float64Array, grad: Float64Array, beta: Float64Array, active: Int32Array, count: number): number {
+  let explained = 0;
+  for (let a = 0; a < count; a++) {
+    const j = active[a];
+    explained += beta[j] * (initialGrad[j] + grad[j]);
+  }
+  const mse = varianceY - explained;
+  return mse > 1e-10 * varianceY ? mse : Number.NaN;
 }
 
 /**

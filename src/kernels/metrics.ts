@@ -12,6 +12,17 @@ export function linearPredictor({ X, n, p }: Design, intercept: number, coefs: F
   return out;
 }
 
+/** The given rows of a design as a compact column-major copy (predictions on a validation part touch only it). */
+export function selectRows({ X, n, p }: Design, rows: Int32Array): Design {
+  const m = rows.length;
+  const out = new Float64Array(m * p);
+  for (let j = 0; j < p; j++) {
+    const off = j * n;
+    for (let r = 0; r < m; r++) out[j * m + r] = X[off + rows[r]];
+  }
+  return { X: out, n: m, p };
+}
+
 /** Weighted mean of squared errors over the rows whose weight is nonzero. */
 export function meanSquaredError(y: Float64Array, eta: Float64Array, weights: Float64Array): number {
   let s = 0;

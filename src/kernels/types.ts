@@ -42,6 +42,11 @@ export interface PathSolution {
   status: Uint8Array;
   /** Wall time spent on each λ, in seconds. */
   seconds: Float64Array;
+  /**
+   * Weighted mean squared training residual per λ when the solver gets it for free (covariance mode, from the
+   * gradients it keeps); NaN where that would lose precision. Absent: compute it from predictions.
+   */
+  trainMse?: Float64Array;
 }
 
 /** Elastic-net penalty λ·(α‖b‖₁ + (1−α)/2‖b‖²) split into its two weights. */
