@@ -70,6 +70,28 @@ describe('WebAssembly kernels', () => {
     expect(Array.from(F.subarray(y, y + len))).toEqual(Array.from({ length: len }, (_, k) => k - (k % 3 === 0 ? 1 : 2) * 0.5 * (2 * k + 1)));
   });
 
+  it('dot products, plain and weighted, for every length remainder', () => {
+    const heap = new WasmHeap();
+    const rand = random(3);
+    for (const len of [0, 1, 2, 3, 4, 5, 6, 7, 101]) {
+      const x = heap.alloc(len);
+      const y = heap.alloc(len);
+      const w = heap.alloc(len);
+      const F = heap.f64;
+      let plain = 0;
+      let weighted = 0;
+      for (let k = 0; k < len; k++) {
+        F[x + k] = rand() - 0.5;
+        F[y + k] = rand() * 3;
+        F[w + k] = rand() < 0.3 ? 0 : rand();
+        plain += F[x + k] * F[y + k];
+        weighted += F[w + k] * F[x + k] * F[y + k];
+      }
+      expect(heap.kernels.dot(x * 8, y * 8, 0, len)).toBeCloseTo(plain, 13);
+      expect(heap.kernels.dot(x * 8, y * 8, w * 8, len)).toBeCloseTo(weighted, 13);
+    }
+  });
+
   it('the heap grows when nothing fits, and released blocks are handed out again', () => {
     const heap = new WasmHeap();
     const doublesBefore = heap.f64.length;

@@ -99,51 +99,51 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
   };
 
   try {
-  for (let l = 0; l < nLambda; l++) {
-    const started = performance.now();
-    ({ l1, l2 } = penaltyWeights(lambdas[l], alpha));
-    let passes = 0;
-    let status: number = FitStatus.maxIter;
-    outer: while (passes < maxIter) {
-      // A full pass: cheap for features that stay at zero, and it is the KKT check for all of them.
-      let change = 0;
-      for (let j = 0; j < p; j++) if (!constant[j]) change = Math.max(change, update(j, false));
-      passes++;
-      if (Math.sqrt(change) <= threshold) {
-        status = FitStatus.converged;
-        break;
-      }
-      // Then cycle the active set alone until the estimated distance to its solution is below tol.
-      const estimate = new DistanceEstimate();
-      while (passes < maxIter) {
-        change = 0;
-        // Gathering |A| gradients beats the contiguous sweep over p only while the active set is small.
-        const activeOnly = activeCount * 3 < p;
-        for (let a = 0; a < activeCount; a++) change = Math.max(change, update(activeList[a], activeOnly));
+    for (let l = 0; l < nLambda; l++) {
+      const started = performance.now();
+      ({ l1, l2 } = penaltyWeights(lambdas[l], alpha));
+      let passes = 0;
+      let status: number = FitStatus.maxIter;
+      outer: while (passes < maxIter) {
+        // A full pass: cheap for features that stay at zero, and it is the KKT check for all of them.
+        let change = 0;
+        for (let j = 0; j < p; j++) if (!constant[j]) change = Math.max(change, update(j, false));
         passes++;
-        if (!Number.isFinite(change)) {
-          status = FitStatus.diverged;
-          break outer;
+        if (Math.sqrt(change) <= threshold) {
+          status = FitStatus.converged;
+          break;
         }
-        if (estimate.next(Math.sqrt(change)) <= threshold) break;
+        // Then cycle the active set alone until the estimated distance to its solution is below tol.
+        const estimate = new DistanceEstimate();
+        while (passes < maxIter) {
+          change = 0;
+          // Gathering |A| gradients beats the contiguous sweep over p only while the active set is small.
+          const activeOnly = activeCount * 3 < p;
+          for (let a = 0; a < activeCount; a++) change = Math.max(change, update(activeList[a], activeOnly));
+          passes++;
+          if (!Number.isFinite(change)) {
+            status = FitStatus.diverged;
+            break outer;
+          }
+          if (estimate.next(Math.sqrt(change)) <= threshold) break;
+        }
+        syncInactive();
       }
-      syncInactive();
-    }
 
-    // Back to the original scale: b_j = β_j / s_j, b0 = ȳ − Σ m_j b_j.
-    const row = l * p;
-    let intercept = target.mean;
-    for (let j = 0; j < p; j++) {
-      const b = beta[j] / scale[j];
-      solution.coefs[row + j] = b;
-      intercept -= mean[j] * b;
+      // Back to the original scale: b_j = β_j / s_j, b0 = ȳ − Σ m_j b_j.
+      const row = l * p;
+      let intercept = target.mean;
+      for (let j = 0; j < p; j++) {
+        const b = beta[j] / scale[j];
+        solution.coefs[row + j] = b;
+        intercept -= mean[j] * b;
+      }
+      solution.intercepts[l] = intercept;
+      solution.trainMse![l] = trainMse(target.variance, initialGrad, grad, beta, activeList, activeCount);
+      solution.iterations[l] = passes;
+      solution.status[l] = status;
+      solution.seconds[l] = (performance.now() - started) / 1000;
     }
-    solution.intercepts[l] = intercept;
-    solution.trainMse![l] = trainMse(target.variance, initialGrad, grad, beta, activeList, activeCount);
-    solution.iterations[l] = passes;
-    solution.status[l] = status;
-    solution.seconds[l] = (performance.now() - started) / 1000;
-  }
   } finally {
     heap.release(gradStart);
     heap.release(keepStart);

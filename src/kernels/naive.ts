@@ -1,21 +1,30 @@
-import { columnStats, featureProducts, type ColumnStats } from './columnStats.js';
+import { columnStats, type ColumnStats } from './columnStats.js';
 import { DistanceEstimate } from './gaussian.js';
+import { wasmHeap } from './wasm/heap.js';
 import { FitStatus, penaltyWeights, softThreshold, type Design, type PathProblem, type PathSolution } from './types.js';
 
 /**
  * Weighted least squares by coordinate descent with "naive" updates (glmnet's mode for p ≥ n and for the
- * logistic family): a residual vector is kept and each coordinate update costs O(n). Features are centered and
- * scaled on the fly from the shared matrix. The linear predictor is η = b0 + Σ_j β_j (x_j − m_j)/s_j.
+ * logistic family): a residual vector is kept and each coordinate update costs O(n). The training rows are
+ * copied once, centered, into kernel memory, where SIMD dot products and axpys do the O(n) work (rows outside
+ * the training part cost nothing). The linear predictor is η = b0 + Σ_j β_j (x_j − m_j)/s_j.
  *
  * Minimizes (1/2W) Σ v_i (z_i − η_i)² + λ(α‖β‖₁ + (1−α)/2‖β‖²), with the residual stored as r_i = v_i (z_i − η_i).
+ * Every per-row vector is indexed by position in `rows`.
  */
 class NaiveSolver {
   readonly beta: Float64Array;
   intercept = 0;
+  /** The training rows (nonzero weight), in order. */
+  readonly rows: Int32Array;
+  /** Their observation weights. */
+  readonly w: Float64Array;
   /** r_i = v_i (z_i − η_i). */
   readonly residual: Float64Array;
   /** Row weights of the current quadratic problem (observation weight × IRLS weight). */
   readonly v: Float64Array;
+  /** Scratch for η on the training rows. */
+  readonly eta: Float64Array;
   vSum = 0;
   /** (1/W) Σ v_i x̃_ij², computed when feature j is first touched in a quadratic problem. */
   private readonly curvature: Float64Array;
@@ -24,19 +33,52 @@ class NaiveSolver {
   readonly active: Int32Array;
   activeCount = 0;
   private readonly isActive: Uint8Array;
+  private readonly heap = wasmHeap();
+  /** Starts in kernel memory: centered training columns (m × p), residual, v, η (m each). */
+  private readonly columns: number;
+  private readonly vectors: number;
 
   constructor(
     readonly design: Design,
     readonly stats: ColumnStats,
+    weights: Float64Array,
   ) {
-    const { n, p } = design;
+    const { X, n, p } = design;
     this.beta = new Float64Array(p);
-    this.residual = new Float64Array(n);
-    this.v = new Float64Array(n);
+    const rows: number[] = [];
+    for (let i = 0; i < n; i++) if (weights[i] !== 0) rows.push(i);
+    this.rows = Int32Array.from(rows);
+    const m = rows.length;
+    this.w = Float64Array.from(this.rows, (i) => weights[i]);
+    this.columns = this.heap.alloc(m * p);
+    this.vectors = this.heap.alloc(3 * m + 6);
+    // Views only after the last allocation: growing the memory would detach them.
+    const F = this.heap.f64;
+    for (let j = 0; j < p; j++) {
+      const off = j * n;
+      const base = this.columns + j * m;
+      const mj = stats.mean[j];
+      for (let r = 0; r < m; r++) F[base + r] = X[off + this.rows[r]] - mj;
+    }
+    // Each vector starts 16-byte aligned (m rounded up to even).
+    const stride = m + (m & 1);
+    this.residual = F.subarray(this.vectors, this.vectors + m);
+    this.v = F.subarray(this.vectors + stride, this.vectors + stride + m);
+    this.eta = F.subarray(this.vectors + 2 * stride, this.vectors + 2 * stride + m);
     this.curvature = new Float64Array(p);
     this.curvatureStamp = new Int32Array(p);
     this.active = new Int32Array(p);
     this.isActive = new Uint8Array(p);
+  }
+
+  /** Gives the kernel memory back; the solver must not be used afterwards. */
+  dispose(): void {
+    this.heap.release(this.columns);
+    this.heap.release(this.vectors);
+  }
+
+  private column(j: number): number {
+    return (this.columns + j * this.rows.length) * 8;
   }
 
   /** Call after changing v (a new quadratic approximation): curvatures are recomputed lazily. */
@@ -49,16 +91,9 @@ class NaiveSolver {
 
   curvatureOf(j: number): number {
     if (this.curvatureStamp[j] === this.stamp) return this.curvature[j];
-    const { X, n } = this.design;
-    const off = j * n;
-    const m = this.stats.mean[j];
     const s = this.stats.scale[j];
-    let acc = 0;
-    for (let i = 0; i < n; i++) {
-      const d = X[off + i] - m;
-      acc += this.v[i] * d * d;
-    }
-    const c = acc / (this.stats.weightSum * s * s);
+    const x = this.column(j);
+    const c = this.heap.kernels.dot(x, x, this.v.byteOffset, this.rows.length) / (this.stats.weightSum * s * s);
     this.curvature[j] = c;
     this.curvatureStamp[j] = this.stamp;
     return c;
@@ -66,16 +101,13 @@ class NaiveSolver {
 
   /** (1/W) Σ r_i x̃_ij. */
   gradient(j: number): number {
-    const { X, n } = this.design;
-    const off = j * n;
-    const r = this.residual;
-    let acc = 0;
-    let rsum = 0;
-    for (let i = 0; i < n; i++) {
-      acc += r[i] * X[off + i];
-      rsum += r[i];
-    }
-    return (acc - this.stats.mean[j] * rsum) / (this.stats.weightSum * this.stats.scale[j]);
+    return this.heap.kernels.dot(this.residual.byteOffset, this.column(j), 0, this.rows.length) / (this.stats.weightSum * this.stats.scale[j]);
+  }
+
+  /** Every feature's gradient (0 for constant ones). */
+  gradients(out: Float64Array): Float64Array {
+    for (let j = 0; j < out.length; j++) out[j] = this.stats.constant[j] ? 0 : this.gradient(j);
+    return out;
   }
 
   /** One coordinate update; returns curvature · change² (glmnet's convergence measure). */
@@ -87,13 +119,8 @@ class NaiveSolver {
     if (bNew === bj) return 0;
     const d = bNew - bj;
     this.beta[j] = bNew;
-    const { X, n } = this.design;
-    const off = j * n;
-    const m = this.stats.mean[j];
-    const f = d / this.stats.scale[j];
-    const r = this.residual;
-    const v = this.v;
-    for (let i = 0; i < n; i++) r[i] -= v[i] * f * (X[off + i] - m);
+    // r −= v ∘ (d/s_j) x̃_j
+    this.heap.kernels.axpy(this.residual.byteOffset, this.column(j), d / this.stats.scale[j], this.v.byteOffset, this.rows.length);
     if (!this.isActive[j]) {
       this.isActive[j] = 1;
       this.active[this.activeCount++] = j;
@@ -138,20 +165,15 @@ class NaiveSolver {
     return { passes, converged: false };
   }
 
-  /** η_i for every row from the current coefficients (O(n · nnz)). */
-  linearPredictor(out: Float64Array): Float64Array {
-    const { X, n, p } = this.design;
-    let base = this.intercept;
-    for (let j = 0; j < p; j++) if (this.beta[j] !== 0) base -= (this.beta[j] * this.stats.mean[j]) / this.stats.scale[j];
-    out.fill(base);
-    for (let j = 0; j < p; j++) {
+  /** η on the training rows from the current coefficients (O(n · nnz)), in `eta`. */
+  predictTraining(): Float64Array {
+    this.eta.fill(this.intercept);
+    for (let j = 0; j < this.beta.length; j++) {
       const b = this.beta[j];
-      if (b === 0) continue;
-      const f = b / this.stats.scale[j];
-      const off = j * n;
-      for (let i = 0; i < n; i++) out[i] += f * X[off + i];
+      // η −= (−b/s_j) x̃_j
+      if (b !== 0) this.heap.kernels.axpy(this.eta.byteOffset, this.column(j), -b / this.stats.scale[j], 0, this.rows.length);
     }
-    return out;
+    return this.eta;
   }
 
   /** Writes coefficients on the original scale into row l of the solution. */
@@ -209,7 +231,7 @@ class StrongSet {
 
   /** Every feature's gradient at the solver's current point. */
   refresh(solver: NaiveSolver): void {
-    featureProducts(solver.design, solver.stats, solver.residual, this.gradient);
+    solver.gradients(this.gradient);
   }
 
   /** Refreshes every feature's gradient; returns how many outside the set violate KKT (and adds them). */
@@ -232,45 +254,50 @@ class StrongSet {
 export function gaussianNaivePath(problem: PathProblem): PathSolution {
   const { design, y, weights, standardize, alpha, lambdas, tol, maxIter } = problem;
   const stats = columnStats(design, weights, standardize);
-  const solver = new NaiveSolver(design, stats);
-  const n = design.n;
-  let ySum = 0;
-  for (let i = 0; i < n; i++) ySum += weights[i] * y[i];
-  const yMean = ySum / stats.weightSum;
-  let yVar = 0;
-  for (let i = 0; i < n; i++) {
-    solver.v[i] = weights[i];
-    solver.residual[i] = weights[i] * (y[i] - yMean);
-    yVar += weights[i] * (y[i] - yMean) ** 2;
-  }
-  yVar /= stats.weightSum;
-  solver.intercept = yMean;
-  solver.newQuadratic();
-  const thresholdSq = tol * tol * yVar;
-  const strong = new StrongSet(design.p, stats.constant);
-  strong.refresh(solver);
-  const solution = newSolution(lambdas.length, design.p);
-  for (let l = 0; l < lambdas.length; l++) {
-    const started = performance.now();
-    const { l1, l2 } = penaltyWeights(lambdas[l], alpha);
-    strong.screen(alpha, lambdas[l], l === 0 ? lambdas[l] : lambdas[l - 1], solver);
-    let passes = 0;
-    let status: number = FitStatus.converged;
-    for (;;) {
-      const r = solver.solve(strong.members, strong.count, l1, l2, thresholdSq, maxIter - passes);
-      passes += r.passes;
-      if (!r.converged) {
-        status = Number.isFinite(solver.residual[0]) ? FitStatus.maxIter : FitStatus.diverged;
-        break;
-      }
-      if (strong.checkKkt(alpha, lambdas[l], solver) === 0) break;
+  const solver = new NaiveSolver(design, stats, weights);
+  try {
+    const { rows, w } = solver;
+    let ySum = 0;
+    for (let r = 0; r < rows.length; r++) ySum += w[r] * y[rows[r]];
+    const yMean = ySum / stats.weightSum;
+    let yVar = 0;
+    for (let r = 0; r < rows.length; r++) {
+      const d = y[rows[r]] - yMean;
+      solver.v[r] = w[r];
+      solver.residual[r] = w[r] * d;
+      yVar += w[r] * d * d;
     }
-    solver.store(solution, l);
-    solution.iterations[l] = passes;
-    solution.status[l] = status;
-    solution.seconds[l] = (performance.now() - started) / 1000;
+    yVar /= stats.weightSum;
+    solver.intercept = yMean;
+    solver.newQuadratic();
+    const thresholdSq = tol * tol * yVar;
+    const strong = new StrongSet(design.p, stats.constant);
+    strong.refresh(solver);
+    const solution = newSolution(lambdas.length, design.p);
+    for (let l = 0; l < lambdas.length; l++) {
+      const started = performance.now();
+      const { l1, l2 } = penaltyWeights(lambdas[l], alpha);
+      strong.screen(alpha, lambdas[l], l === 0 ? lambdas[l] : lambdas[l - 1], solver);
+      let passes = 0;
+      let status: number = FitStatus.converged;
+      for (;;) {
+        const r = solver.solve(strong.members, strong.count, l1, l2, thresholdSq, maxIter - passes);
+        passes += r.passes;
+        if (!r.converged) {
+          status = Number.isFinite(solver.residual[0]) ? FitStatus.maxIter : FitStatus.diverged;
+          break;
+        }
+        if (strong.checkKkt(alpha, lambdas[l], solver) === 0) break;
+      }
+      solver.store(solution, l);
+      solution.iterations[l] = passes;
+      solution.status[l] = status;
+      solution.seconds[l] = (performance.now() - started) / 1000;
+    }
+    return solution;
+  } finally {
+    solver.dispose();
   }
-  return solution;
 }
 
 /** glmnet keeps fitted probabilities this far from 0 and 1 so that IRLS weights never vanish. */
@@ -288,84 +315,88 @@ export function logisticPath(problem: PathProblem): PathSolution {
   const { design, y, weights, standardize, alpha, lambdas, tol, maxIter } = problem;
   const { n, p } = design;
   const stats = columnStats(design, weights, standardize);
-  const solver = new NaiveSolver(design, stats);
-  let yMean = 0;
-  for (let i = 0; i < n; i++) yMean += weights[i] * y[i];
-  yMean /= stats.weightSum;
-  solver.intercept = Math.log(yMean / (1 - yMean));
-  const eta = new Float64Array(n);
-  const start = new Float64Array(p);
-  const thresholdSq = tol * tol;
+  const solver = new NaiveSolver(design, stats, weights);
+  try {
+    const { rows, w } = solver;
+    let yMean = 0;
+    for (let r = 0; r < rows.length; r++) yMean += w[r] * y[rows[r]];
+    yMean /= stats.weightSum;
+    solver.intercept = Math.log(yMean / (1 - yMean));
+    const start = new Float64Array(p);
+    const thresholdSq = tol * tol;
 
-  // Working residual r = w (y − p), IRLS weights v = w p (1 − p), at the current coefficients.
-  const linearize = () => {
-    solver.linearPredictor(eta);
-    for (let i = 0; i < n; i++) {
-      const prob = 1 / (1 + Math.exp(-eta[i]));
-      // The floor applies to the curvature only; the residual keeps the true probability so the fixed point is exact.
-      const floored = Math.min(Math.max(prob, PROBABILITY_FLOOR), 1 - PROBABILITY_FLOOR);
-      solver.v[i] = weights[i] * floored * (1 - floored);
-      solver.residual[i] = weights[i] * (y[i] - prob);
-    }
-    solver.newQuadratic();
-  };
+    // Working residual r = w (y − p), IRLS weights v = w p (1 − p), at the current coefficients.
+    const linearize = () => {
+      const eta = solver.predictTraining();
+      for (let r = 0; r < rows.length; r++) {
+        const prob = 1 / (1 + Math.exp(-eta[r]));
+        // The floor applies to the curvature only; the residual keeps the true probability so the fixed point is exact.
+        const floored = Math.min(Math.max(prob, PROBABILITY_FLOOR), 1 - PROBABILITY_FLOOR);
+        solver.v[r] = w[r] * floored * (1 - floored);
+        solver.residual[r] = w[r] * (y[rows[r]] - prob);
+      }
+      solver.newQuadratic();
+    };
 
-  const strong = new StrongSet(p, stats.constant);
-  linearize();
-  strong.refresh(solver);
-  const solution = newSolution(lambdas.length, p);
-  for (let l = 0; l < lambdas.length; l++) {
-    const started = performance.now();
-    const lambda = lambdas[l];
-    const { l1, l2 } = penaltyWeights(lambda, alpha);
-    strong.screen(alpha, lambda, l === 0 ? lambda : lambdas[l - 1], solver);
-    let passes = 0;
-    let status: number = FitStatus.maxIter;
-    kkt: for (;;) {
-      let newtonConverged = false;
-      // Inexact Newton: early steps are solved only as far as the step is still moving things.
-      let lastMove = 1e-4;
-      for (let step = 0; step < MAX_NEWTON_STEPS && passes < maxIter; step++) {
-        linearize();
-        start.set(solver.beta);
-        const startIntercept = solver.intercept;
-        const innerSq = Math.max(thresholdSq, Math.min(1e-6, 1e-4 * lastMove));
-        const r = solver.solve(strong.members, strong.count, l1, l2, innerSq, maxIter - passes);
-        passes += r.passes;
-        if (!Number.isFinite(solver.intercept) || !r.converged) break;
-        // Converged when a whole Newton step moved no coefficient by more than tol (weighted by its curvature).
-        let moved = ((solver.vSum / stats.weightSum) * (solver.intercept - startIntercept) ** 2) as number;
-        for (let k = 0; k < strong.count; k++) {
-          const j = strong.members[k];
-          const d = solver.beta[j] - start[j];
-          if (d !== 0) moved = Math.max(moved, solver.curvatureOf(j) * d * d);
+    const strong = new StrongSet(p, stats.constant);
+    linearize();
+    strong.refresh(solver);
+    const solution = newSolution(lambdas.length, p);
+    for (let l = 0; l < lambdas.length; l++) {
+      const started = performance.now();
+      const lambda = lambdas[l];
+      const { l1, l2 } = penaltyWeights(lambda, alpha);
+      strong.screen(alpha, lambda, l === 0 ? lambda : lambdas[l - 1], solver);
+      let passes = 0;
+      let status: number = FitStatus.maxIter;
+      kkt: for (;;) {
+        let newtonConverged = false;
+        // Inexact Newton: early steps are solved only as far as the step is still moving things.
+        let lastMove = 1e-4;
+        for (let step = 0; step < MAX_NEWTON_STEPS && passes < maxIter; step++) {
+          linearize();
+          start.set(solver.beta);
+          const startIntercept = solver.intercept;
+          const innerSq = Math.max(thresholdSq, Math.min(1e-6, 1e-4 * lastMove));
+          const r = solver.solve(strong.members, strong.count, l1, l2, innerSq, maxIter - passes);
+          passes += r.passes;
+          if (!Number.isFinite(solver.intercept) || !r.converged) break;
+          // Converged when a whole Newton step moved no coefficient by more than tol (weighted by its curvature).
+          let moved = ((solver.vSum / stats.weightSum) * (solver.intercept - startIntercept) ** 2) as number;
+          for (let k = 0; k < strong.count; k++) {
+            const j = strong.members[k];
+            const d = solver.beta[j] - start[j];
+            if (d !== 0) moved = Math.max(moved, solver.curvatureOf(j) * d * d);
+          }
+          if (moved <= thresholdSq && innerSq === thresholdSq) {
+            newtonConverged = true;
+            break;
+          }
+          lastMove = moved;
         }
-        if (moved <= thresholdSq && innerSq === thresholdSq) {
-          newtonConverged = true;
+        if (!Number.isFinite(solver.intercept) || solver.beta.some((b) => !Number.isFinite(b))) {
+          status = FitStatus.diverged;
           break;
         }
-        lastMove = moved;
+        if (!newtonConverged) break;
+        linearize();
+        if (strong.checkKkt(alpha, lambda, solver) === 0) {
+          status = FitStatus.converged;
+          break kkt;
+        }
       }
-      if (!Number.isFinite(solver.intercept) || solver.beta.some((b) => !Number.isFinite(b))) {
-        status = FitStatus.diverged;
+      solver.store(solution, l);
+      solution.iterations[l] = passes;
+      solution.status[l] = status;
+      solution.seconds[l] = (performance.now() - started) / 1000;
+      if (status === FitStatus.diverged) {
+        // Nothing sensible to warm-start from: the rest of the path is marked diverged too.
+        for (let k = l + 1; k < lambdas.length; k++) solution.status[k] = FitStatus.diverged;
         break;
       }
-      if (!newtonConverged) break;
-      linearize();
-      if (strong.checkKkt(alpha, lambda, solver) === 0) {
-        status = FitStatus.converged;
-        break kkt;
-      }
     }
-    solver.store(solution, l);
-    solution.iterations[l] = passes;
-    solution.status[l] = status;
-    solution.seconds[l] = (performance.now() - started) / 1000;
-    if (status === FitStatus.diverged) {
-      // Nothing sensible to warm-start from: the rest of the path is marked diverged too.
-      for (let k = l + 1; k < lambdas.length; k++) solution.status[k] = FitStatus.diverged;
-      break;
-    }
+    return solution;
+  } finally {
+    solver.dispose();
   }
-  return solution;
 }

@@ -5,6 +5,7 @@ interface KernelExports {
   memory: WebAssembly.Memory;
   gram(c: number, m: number, x: number, K: number, means: number, n: number, out: number): void;
   axpy(y: number, x: number, a: number, keep: number, len: number): void;
+  dot(x: number, y: number, w: number, len: number): number;
 }
 
 const PAGE_DOUBLES = 65536 / 8;

@@ -147,4 +147,57 @@
           (f64.sub (f64.load (i32.add (local.get $y) (local.get $end)))
             (f64.mul (f64.load (i32.add (local.get $keep) (local.get $end)))
               (f64.mul (local.get $a) (f64.load (i32.add (local.get $x) (local.get $end))))))))))
+  ;; Σ x[k]·y[k] for k < len, or Σ w[k]·x[k]·y[k] when w ≠ 0. Four rows per step in two lane pairs, added at the end.
+  (func (export "dot") (param $x i32) (param $y i32) (param $w i32) (param $len i32) (result f64)
+    (local $i i32) (local $end4 i32) (local $end2 i32) (local $a0 v128) (local $a1 v128) (local $s f64)
+    (local.set $end4 (i32.shl (i32.and (local.get $len) (i32.const -4)) (i32.const 3)))
+    (local.set $end2 (i32.shl (i32.and (local.get $len) (i32.const -2)) (i32.const 3)))
+    (if (i32.eqz (local.get $w))
+      (then
+        (if (local.get $end4)
+          (then
+            (loop $plain
+              (local.set $a0 (f64x2.add (local.get $a0)
+                (f64x2.mul (v128.load (i32.add (local.get $x) (local.get $i))) (v128.load (i32.add (local.get $y) (local.get $i))))))
+              (local.set $a1 (f64x2.add (local.get $a1)
+                (f64x2.mul (v128.load offset=16 (i32.add (local.get $x) (local.get $i))) (v128.load offset=16 (i32.add (local.get $y) (local.get $i))))))
+              (local.set $i (i32.add (local.get $i) (i32.const 32)))
+              (br_if $plain (i32.lt_u (local.get $i) (local.get $end4))))))
+        (if (i32.lt_u (local.get $i) (local.get $end2))
+          (then
+            (local.set $a0 (f64x2.add (local.get $a0)
+              (f64x2.mul (v128.load (i32.add (local.get $x) (local.get $i))) (v128.load (i32.add (local.get $y) (local.get $i))))))))
+        (local.set $s (f64.add
+          (f64.add (f64x2.extract_lane 0 (local.get $a0)) (f64x2.extract_lane 1 (local.get $a0)))
+          (f64.add (f64x2.extract_lane 0 (local.get $a1)) (f64x2.extract_lane 1 (local.get $a1)))))
+        (if (i32.and (local.get $len) (i32.const 1))
+          (then
+            (local.set $s (f64.add (local.get $s)
+              (f64.mul (f64.load (i32.add (local.get $x) (local.get $end2))) (f64.load (i32.add (local.get $y) (local.get $end2))))))))
+        (return (local.get $s))))
+    (if (local.get $end4)
+      (then
+        (loop $weighted
+          (local.set $a0 (f64x2.add (local.get $a0)
+            (f64x2.mul (v128.load (i32.add (local.get $w) (local.get $i)))
+              (f64x2.mul (v128.load (i32.add (local.get $x) (local.get $i))) (v128.load (i32.add (local.get $y) (local.get $i)))))))
+          (local.set $a1 (f64x2.add (local.get $a1)
+            (f64x2.mul (v128.load offset=16 (i32.add (local.get $w) (local.get $i)))
+              (f64x2.mul (v128.load offset=16 (i32.add (local.get $x) (local.get $i))) (v128.load offset=16 (i32.add (local.get $y) (local.get $i)))))))
+          (local.set $i (i32.add (local.get $i) (i32.const 32)))
+          (br_if $weighted (i32.lt_u (local.get $i) (local.get $end4))))))
+    (if (i32.lt_u (local.get $i) (local.get $end2))
+      (then
+        (local.set $a0 (f64x2.add (local.get $a0)
+          (f64x2.mul (v128.load (i32.add (local.get $w) (local.get $i)))
+            (f64x2.mul (v128.load (i32.add (local.get $x) (local.get $i))) (v128.load (i32.add (local.get $y) (local.get $i)))))))))
+    (local.set $s (f64.add
+      (f64.add (f64x2.extract_lane 0 (local.get $a0)) (f64x2.extract_lane 1 (local.get $a0)))
+      (f64.add (f64x2.extract_lane 0 (local.get $a1)) (f64x2.extract_lane 1 (local.get $a1)))))
+    (if (i32.and (local.get $len) (i32.const 1))
+      (then
+        (local.set $s (f64.add (local.get $s)
+          (f64.mul (f64.load (i32.add (local.get $w) (local.get $end2)))
+            (f64.mul (f64.load (i32.add (local.get $x) (local.get $end2))) (f64.load (i32.add (local.get $y) (local.get $end2)))))))))
+    (local.get $s))
 )
