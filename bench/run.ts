@@ -23,6 +23,9 @@ const DATA = join(ROOT, 'bench', '.data');
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const quick = process.argv.includes('--quick');
 const REPEATS = quick ? 1 : 3;
+/** The looser tolerance each path and CV workload is also timed at (the default is 1e-7). */
+const LOOSE_TOL = 1e-5;
+const LOOSE = LOOSE_TOL.toExponential();
 
 interface Row {
   workload: string;
@@ -115,14 +118,15 @@ async function pathWorkload(name: string, family: 'gaussian' | 'binomial', data:
   const fit = (tol: number) => (family === 'gaussian' ? gaussianPath({ ...problem, tol }) : logisticPath({ ...problem, tol }));
   const ours = await timeIt(REPEATS, () => fit(1e-7));
   rows.push({ workload: name, tool: 'regsweep', seconds: ours.seconds, note: 'default tol 1e-7, one thread' });
-  // The anchors stop at their own defaults (sklearn tol 1e-4 on the duality gap, glmnet thresh 1e-7 ≈ our 3e-4):
-  // the same path at a comparable tolerance, with its objective below, so the speed ratio compares like with like.
-  const loose = await timeIt(REPEATS, () => fit(1e-4));
-  rows.push({ workload: name, tool: 'regsweep, tol 1e-4', seconds: loose.seconds, note: 'one thread' });
+  // The anchors stop at their own defaults (sklearn tol 1e-4 on the duality gap, glmnet thresh 1e-7). The issue's
+  // accuracy bar is the objective at the last λ within 1e-7 of the better anchor: tol 1e-5 clears it by orders of
+  // magnitude (see the objectives below), so that row compares speed at the accuracy asked for.
+  const loose = await timeIt(REPEATS, () => fit(LOOSE_TOL));
+  rows.push({ workload: name, tool: `regsweep, tol ${LOOSE}`, seconds: loose.seconds, note: 'one thread' });
   const last = nLambda - 1;
   const objectives: Record<string, number> = {
     regsweep: objective(loaded, family, ours.result.intercepts[last], ours.result.coefs.subarray(last * loaded.p), lambdas[last], alpha),
-    'regsweep tol 1e-4': objective(loaded, family, loose.result.intercepts[last], loose.result.coefs.subarray(last * loaded.p), lambdas[last], alpha),
+    [`regsweep tol ${LOOSE}`]: objective(loaded, family, loose.result.intercepts[last], loose.result.coefs.subarray(last * loaded.p), lambdas[last], alpha),
   };
   const params = JSON.stringify({ lambdas, alpha, repeats: REPEATS });
   const tools: [string, ReturnType<typeof anchor>][] = [
@@ -141,7 +145,7 @@ async function pathWorkload(name: string, family: 'gaussian' | 'binomial', data:
         .join(', ') +
       (Number.isFinite(best)
         ? `; (regsweep − best anchor) / best = ${((objectives.regsweep - best) / Math.abs(best)).toExponential(2)} at tol 1e-7, ` +
-          `${((objectives['regsweep tol 1e-4'] - best) / Math.abs(best)).toExponential(2)} at tol 1e-4 (target ≤ 1e-7)`
+          `${((objectives[`regsweep tol ${LOOSE}`] - best) / Math.abs(best)).toExponential(2)} at tol ${LOOSE} (target ≤ 1e-7)`
         : ''),
   );
 }
@@ -158,14 +162,17 @@ async function cvWorkload() {
   const csv = await csvFor('reg-2000x500', data);
   const loaded = await loadCsv(csv);
   const alphas = [0.1, 0.5, 0.9, 1];
-  const yaml = `name: cv-enet
+  const yaml = (tol: number) => `name: cv-enet
 data: {path: x.csv, standardize: false}
+model: {kind: linear, tol: ${tol}}
 validation: {kind: kfold, folds: 5, seed: 0}
 sweep: {kind: grid, penalty: [elasticnet], lambda: {auto: 100, ratio: 1e-3}, l1_ratio: [${alphas.join(', ')}]}
 workers: 2
 `;
-  const ours = await timeIt(REPEATS, () => sweepTime(yaml, loaded, 'cv-enet'));
-  rows.push({ workload: 'cv-enet', tool: 'regsweep', seconds: ours.seconds, note: '2 workers, incl. SQLite writes' });
+  const ours = await timeIt(REPEATS, () => sweepTime(yaml(1e-7), loaded, 'cv-enet'));
+  rows.push({ workload: 'cv-enet', tool: 'regsweep', seconds: ours.seconds, note: 'default tol 1e-7, 2 workers, incl. SQLite writes' });
+  const loose = await timeIt(REPEATS, () => sweepTime(yaml(LOOSE_TOL), loaded, 'cv-enet'));
+  rows.push({ workload: 'cv-enet', tool: `regsweep, tol ${LOOSE}`, seconds: loose.seconds, note: '2 workers, incl. SQLite writes' });
   const foldid = Array.from(assignFolds(loaded.n, { kind: 'kfold', folds: 5, shuffle: true, seed: 0 }).foldOf);
   const params = JSON.stringify({ alphas, repeats: REPEATS, foldid });
   record('cv-enet', 'sklearn ElasticNetCV (n_jobs 2)', anchor(PYTHON, [join(ANCHORS, 'sklearn_bench.py'), 'cv-enet', csv, params]));

@@ -98,10 +98,32 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
     }
   };
 
+  /**
+   * A better warm start than the last solution: on an unchanged active set and signs the lasso path is linear in
+   * λ (and the elastic net's nearly so), so the last two solutions extrapolated to the next λ land close to it
+   * and coordinate descent starts orders of magnitude nearer. A coefficient that would change sign stops at 0.
+   */
+  const previousBeta = new Float64Array(p);
+  const extrapolateStart = (ratio: number) => {
+    for (let a = 0; a < activeCount; a++) {
+      const j = activeList[a];
+      const b = beta[j];
+      if (b === 0) continue;
+      let target = b + ratio * (b - previousBeta[j]);
+      if (target * b < 0) target = 0;
+      const d = target - b;
+      if (d === 0) continue;
+      beta[j] = target;
+      axpy(gradStart * 8, gram.column(j) * 8, d, 0, p);
+    }
+  };
+
   try {
     for (let l = 0; l < nLambda; l++) {
       const started = performance.now();
       ({ l1, l2 } = penaltyWeights(lambdas[l], alpha));
+      if (l >= 2) extrapolateStart((lambdas[l] - lambdas[l - 1]) / (lambdas[l - 1] - lambdas[l - 2]));
+      previousBeta.set(beta);
       let passes = 0;
       let status: number = FitStatus.maxIter;
       outer: while (passes < maxIter) {
