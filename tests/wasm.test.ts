@@ -25,8 +25,9 @@ describe('WebAssembly kernels', () => {
 
   it('Gram columns equal the plain sums, and C_jk equals C_kj to the bit', () => {
     const rand = random(7);
-    // Odd n (the kernel's tail row), more rows than one 512-row chunk, p not a multiple of the block or pair sizes.
-    const n = 1037;
+    // Odd n split into row chunks of 2048, 2048 and 7 (the kernel's tail row in the last), and p not a multiple
+    // of the block or pair sizes.
+    const n = 4103;
     const p = 45;
     const X = Float64Array.from({ length: n * p }, () => rand() * 4 - 1 + (rand() < 0.1 ? 50 : 0));
     const weights = Float64Array.from({ length: n }, () => (rand() < 0.2 ? 0 : 1));

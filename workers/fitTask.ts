@@ -2,7 +2,7 @@ import { columnStats } from '../src/kernels/columnStats.js';
 import { fistaPath } from '../src/kernels/fista.js';
 import { gaussianPath } from '../src/kernels/gaussian.js';
 import { LazyGram } from '../src/kernels/gram.js';
-import { accuracy, linearPredictor, logLoss, meanSquaredError, rocAuc, selectRows, sparsity } from '../src/kernels/metrics.js';
+import { accuracy, linearPredictor, linearPredictorRows, logLoss, meanSquaredError, rocAuc, sparsity } from '../src/kernels/metrics.js';
 import { gaussianNaivePath, logisticPath } from '../src/kernels/naive.js';
 import { trainNetwork } from '../src/kernels/network.js';
 import { FitStatus, penaltyWeights, type Design, type PathSolution } from '../src/kernels/types.js';
@@ -37,12 +37,11 @@ export function fitTask(data: SharedData, message: PathMessage): TaskResult {
   const loss = logistic ? logLoss : meanSquaredError;
 
   // Covariance mode hands back the training MSE, so only the validation rows need predictions (a fifth of the
-  // work on 5 folds, none on the refit on all rows); elsewhere every row is predicted.
-  const validationOnly = solution.trainMse !== undefined;
+  // work on 5 folds, none on the refit on all rows; read in place, a copy would cost memory on large data);
+  // elsewhere every row is predicted.
   const valRows = rowsWhere(validation);
-  const valDesign = validationOnly ? selectRows(design, valRows) : design;
-  const valY = validationOnly ? Float64Array.from(valRows, (i) => data.y[i]) : data.y;
-  const valWeights = validationOnly ? new Float64Array(valRows.length).fill(1) : validation;
+  const valY = Float64Array.from(valRows, (i) => data.y[i]);
+  const valWeights = new Float64Array(valRows.length).fill(1);
   const eta = new Float64Array(n);
   const trials: TrialResult[] = [];
   for (let l = 0; l < lambdas.length; l++) {
@@ -55,7 +54,7 @@ export function fitTask(data: SharedData, message: PathMessage): TaskResult {
       trainLoss = loss(data.y, eta, train);
       if (nVal > 0) valLoss = loss(data.y, eta, validation);
     } else if (nVal > 0) {
-      const etaVal = linearPredictor(valDesign, intercept, coefs, eta.subarray(0, valRows.length));
+      const etaVal = linearPredictorRows(design, intercept, coefs, valRows, eta.subarray(0, valRows.length));
       valLoss = loss(valY, etaVal, valWeights);
     }
     const status = solution.status[l];

@@ -7,6 +7,10 @@ const MIN_BLOCK = 8;
 const MAX_BLOCK = 64;
 /** Partner columns copied into kernel memory per call. */
 const PARTNERS = 16;
+/** Rows per call (even): the staged pieces of the block and partner columns stay small and in cache. */
+const CHUNK = 2048;
+/** Distance between staged columns: 64 bytes more than CHUNK rows, so they do not all fall on the same cache sets. */
+const LD = CHUNK + 8;
 
 /** Gram storage that a forgotten LazyGram (never disposed) still gives back when it is collected. */
 const unreleased = new FinalizationRegistry<{ heap: WasmHeap; blocks: number[] }>(({ heap, blocks }) => {
@@ -41,10 +45,10 @@ export class LazyGram {
     this.slotOf = new Int32Array(p).fill(-1);
     const heap = this.heap;
     this.base = heap.alloc(p * p);
-    this.block = heap.alloc(Math.min(MAX_BLOCK, (p + 3) & ~3) * n);
-    this.partners = heap.alloc(Math.min(PARTNERS, (p + 1) & ~1) * n);
+    this.block = heap.alloc(MAX_BLOCK * LD);
+    this.partners = heap.alloc(PARTNERS * LD);
     this.means = heap.alloc(PARTNERS);
-    this.out = heap.alloc(PARTNERS * MAX_BLOCK);
+    this.out = heap.alloc((p + PARTNERS) * MAX_BLOCK);
     this.owned = { heap, blocks: [this.base, this.block, this.partners, this.means, this.out] };
     unreleased.register(this, this.owned, this);
   }
@@ -87,15 +91,6 @@ export class LazyGram {
     const { gram } = this.heap.kernels;
     const m = block.length;
     const m4 = (m + 3) & ~3;
-    // The block's columns, weighted and centered; padding columns are zero.
-    for (let t = 0; t < m; t++) {
-      const off = block[t] * n;
-      const mt = mean[block[t]];
-      const c = this.block + t * n;
-      for (let i = 0; i < n; i++) F[c + i] = w[i] * (X[off + i] - mt);
-    }
-    F.fill(0, this.block + m * n, this.block + m4 * n);
-
     const base = this.base + this.slots * p;
     const todo: number[] = [];
     for (let k = 0; k < p; k++) {
@@ -111,23 +106,38 @@ export class LazyGram {
       }
       todo.push(k);
     }
-    for (let g = 0; g < todo.length; g += PARTNERS) {
-      const group = todo.slice(g, g + PARTNERS);
-      // The kernel takes partners in pairs: an odd group repeats its last column.
-      const K = (group.length + 1) & ~1;
-      for (let s = 0; s < K; s++) {
-        const k = group[Math.min(s, group.length - 1)];
-        F.set(X.subarray(k * n, k * n + n), this.partners + s * n);
-        F[this.means + s] = mean[k];
+    const groups = Math.ceil(todo.length / PARTNERS);
+    F.fill(0, this.out, this.out + groups * PARTNERS * m4);
+    // Row chunk by row chunk: the block's columns (weighted, centered; padding columns zero) and each group of
+    // partner columns are staged for those rows only, and the kernel adds the chunk's sums to `out`.
+    for (let r0 = 0; r0 < n; r0 += CHUNK) {
+      const rows = Math.min(CHUNK, n - r0);
+      for (let t = 0; t < m; t++) {
+        const off = block[t] * n + r0;
+        const mt = mean[block[t]];
+        const c = this.block + t * LD;
+        for (let i = 0; i < rows; i++) F[c + i] = w[r0 + i] * (X[off + i] - mt);
       }
-      gram(this.block * 8, m4, this.partners * 8, K, this.means * 8, n, this.out * 8);
-      // Both factors centered and the sum order fixed by the row index alone (see kernels.wat): with 0/1 fold
-      // weights C_jk and C_kj are the same number to the bit, so a copied entry equals a computed one and a
-      // path's result does not depend on which other paths filled this cache first (resumed sweeps reproduce).
-      for (let s = 0; s < group.length; s++) {
-        const k = group[s];
-        for (let t = 0; t < m; t++) F[base + t * p + k] = F[this.out + s * m4 + t] / (weightSum * (scale[block[t]] * scale[k]));
+      F.fill(0, this.block + m * LD, this.block + m4 * LD);
+      for (let g = 0; g < groups; g++) {
+        const first = g * PARTNERS;
+        const count = Math.min(PARTNERS, todo.length - first);
+        // The kernel takes partners in pairs: an odd group repeats its last column.
+        const K = (count + 1) & ~1;
+        for (let s = 0; s < K; s++) {
+          const k = todo[first + Math.min(s, count - 1)];
+          F.set(X.subarray(k * n + r0, k * n + r0 + rows), this.partners + s * LD);
+          F[this.means + s] = mean[k];
+        }
+        gram(this.block * 8, m4, this.partners * 8, K, this.means * 8, rows, LD, (this.out + first * m4) * 8);
       }
+    }
+    // Both factors centered and the sum order fixed by the row index alone (see kernels.wat): with 0/1 fold weights
+    // C_jk and C_kj are the same number to the bit, so a copied entry equals a computed one and a path's result
+    // does not depend on which other paths filled this cache first (resumed sweeps reproduce).
+    for (let s = 0; s < todo.length; s++) {
+      const k = todo[s];
+      for (let t = 0; t < m; t++) F[base + t * p + k] = F[this.out + s * m4 + t] / (weightSum * (scale[block[t]] * scale[k]));
     }
     for (let t = 0; t < m; t++) this.slotOf[block[t]] = this.slots + t;
     this.slots += m;

@@ -12,15 +12,17 @@ export function linearPredictor({ X, n, p }: Design, intercept: number, coefs: F
   return out;
 }
 
-/** The given rows of a design as a compact column-major copy (predictions on a validation part touch only it). */
-export function selectRows({ X, n, p }: Design, rows: Int32Array): Design {
+/** η_r = b0 + x_{rows[r]}·b for the given rows only (out has one entry per row; zero coefficients skipped). */
+export function linearPredictorRows({ X, n, p }: Design, intercept: number, coefs: Float64Array, rows: Int32Array, out: Float64Array): Float64Array {
+  out.fill(intercept);
   const m = rows.length;
-  const out = new Float64Array(m * p);
   for (let j = 0; j < p; j++) {
+    const b = coefs[j];
+    if (b === 0) continue;
     const off = j * n;
-    for (let r = 0; r < m; r++) out[j * m + r] = X[off + rows[r]];
+    for (let r = 0; r < m; r++) out[r] += b * X[off + rows[r]];
   }
-  return { X: out, n: m, p };
+  return out;
 }
 
 /** Weighted mean of squared errors over the rows whose weight is nonzero. */

@@ -3,7 +3,7 @@ import { KERNELS_WASM_BASE64 } from './kernels.wasm.js';
 /** The exported functions of kernels.wat; pointers are byte offsets into its memory. */
 interface KernelExports {
   memory: WebAssembly.Memory;
-  gram(c: number, m: number, x: number, K: number, means: number, n: number, out: number): void;
+  gram(c: number, m: number, x: number, K: number, means: number, n: number, ld: number, out: number): void;
   axpy(y: number, x: number, a: number, keep: number, len: number): void;
   dot(x: number, y: number, w: number, len: number): number;
 }

@@ -7,17 +7,17 @@
   ;; Rows per chunk: 64 block columns × 512 rows × 8 bytes stay in the L2 cache while two data columns stream by.
   (global $CHUNK_BYTES i32 (i32.const 4096))
 
-  ;; out[k·m + t] = Σ_i c_t[i] · (x_k[i] − mean_k) for t < m (a multiple of 4) and k < K (a multiple of 2).
-  ;; c_t starts at c + t·n·8, x_k at x + k·n·8, mean_k at means + k·8. The sum runs over row chunks in order and,
+  ;; out[k·m + t] += Σ_i c_t[i] · (x_k[i] − mean_k) for t < m (a multiple of 4) and k < K (a multiple of 2).
+  ;; c_t starts at c + t·ld·8, x_k at x + k·ld·8 (ld ≥ n: a leading dimension a little over a power of two keeps
+  ;; the columns off the same cache sets), mean_k at means + k·8. The sum runs over row chunks in order and,
   ;; inside a chunk, over even and odd rows in two lanes added at the end: the same order whichever column plays
-  ;; c and which plays x, so C_jk and C_kj come out equal to the bit (the Gram cache relies on it).
-  (func (export "gram") (param $c i32) (param $m i32) (param $x i32) (param $K i32) (param $means i32) (param $n i32) (param $out i32)
+  ;; c and which plays x, so C_jk and C_kj come out equal to the bit (the Gram cache relies on it). Callers that
+  ;; split the rows into several calls keep that property as long as every call but the last has an even count.
+  (func (export "gram") (param $c i32) (param $m i32) (param $x i32) (param $K i32) (param $means i32) (param $n i32) (param $ld i32) (param $out i32)
     (local $stride i32) (local $evenEnd i32) (local $r0 i32) (local $r1 i32) (local $k i32) (local $t i32)
     (local $x0 i32) (local $o i32) (local $i i32) (local $last f64)
-    (local.set $stride (i32.shl (local.get $n) (i32.const 3)))
+    (local.set $stride (i32.shl (local.get $ld) (i32.const 3)))
     (local.set $evenEnd (i32.shl (i32.and (local.get $n) (i32.const -2)) (i32.const 3)))
-    ;; out = 0
-    (memory.fill (local.get $out) (i32.const 0) (i32.shl (i32.mul (local.get $m) (local.get $K)) (i32.const 3)))
     (local.set $r0 (i32.const 0))
     (block $chunksDone
       (loop $chunks
