@@ -67,15 +67,27 @@ export function trainNetwork(problem: NetworkProblem): NetworkResult {
   const acts = sizes.map((units) => new Float64Array(maxBatch * units));
   const grads = sizes.map((units) => new Float64Array(maxBatch * units));
   const targets = new Float64Array(maxBatch * outputs);
-  const order = Int32Array.from(trainRows);
-
-  const loadBatch = (rows: Int32Array, start: number, count: number) => {
+  // Row-major, standardized copies of the training and validation rows: minibatches visit rows in random order,
+  // and gathering a row from the column-major matrix would touch p + outputs cache lines per sample.
+  const gather = (rows: Int32Array) => {
     const { X, Y, n, mean, scale } = problem;
-    const a0 = acts[0];
+    const x = new Float64Array(rows.length * p);
+    const y = new Float64Array(rows.length * outputs);
+    for (let j = 0; j < p; j++) for (let r = 0; r < rows.length; r++) x[r * p + j] = (X[j * n + rows[r]] - mean[j]) / scale[j];
+    for (let k = 0; k < outputs; k++) for (let r = 0; r < rows.length; r++) y[r * outputs + k] = Y[k * n + rows[r]];
+    return { x, y, count: rows.length };
+  };
+  const trainSet = gather(trainRows);
+  const valSet = gather(valRows);
+  type RowSet = typeof trainSet;
+  /** Positions in trainSet, reshuffled every epoch. */
+  const order = Int32Array.from({ length: trainRows.length }, (_, i) => i);
+
+  const loadBatch = (set: RowSet, positions: Int32Array | null, start: number, count: number) => {
     for (let b = 0; b < count; b++) {
-      const row = rows[start + b];
-      for (let j = 0; j < p; j++) a0[b * p + j] = (X[j * n + row] - mean[j]) / scale[j];
-      for (let k = 0; k < outputs; k++) targets[b * outputs + k] = Y[k * n + row];
+      const at = positions ? positions[start + b] : start + b;
+      acts[0].set(set.x.subarray(at * p, (at + 1) * p), b * p);
+      targets.set(set.y.subarray(at * outputs, (at + 1) * outputs), b * outputs);
     }
   };
   const forward = (count: number) => {
@@ -102,16 +114,16 @@ export function trainNetwork(problem: NetworkProblem): NetworkResult {
     for (let t = 0; t < count * outputs; t++) s += (out[t] - targets[t]) ** 2;
     return s;
   };
-  const evaluate = (rows: Int32Array): number => {
-    if (rows.length === 0) return NaN;
+  const evaluate = (set: RowSet): number => {
+    if (set.count === 0) return NaN;
     let sse = 0;
-    for (let start = 0; start < rows.length; start += maxBatch) {
-      const count = Math.min(maxBatch, rows.length - start);
-      loadBatch(rows, start, count);
+    for (let start = 0; start < set.count; start += maxBatch) {
+      const count = Math.min(maxBatch, set.count - start);
+      loadBatch(set, null, start, count);
       forward(count);
       sse += batchSse(count);
     }
-    return sse / (rows.length * outputs);
+    return sse / (set.count * outputs);
   };
 
   const beta1 = 0.9;
@@ -164,7 +176,7 @@ export function trainNetwork(problem: NetworkProblem): NetworkResult {
     let sse = 0;
     for (let start = 0; start < order.length; start += maxBatch) {
       const count = Math.min(maxBatch, order.length - start);
-      loadBatch(order, start, count);
+      loadBatch(trainSet, order, start, count);
       forward(count);
       const batchLoss = batchSse(count);
       if (Number.isNaN(firstBatchLoss)) firstBatchLoss = batchLoss / (count * outputs);
@@ -178,16 +190,18 @@ export function trainNetwork(problem: NetworkProblem): NetworkResult {
         const L = layers[k];
         const gOut = grads[k + 1];
         const input = acts[k];
-        L.gw.fill(0);
-        L.gb.fill(0);
+        // Locals, not L's fields, in the hot loop: V8 reloads a field after every typed-array store.
+        const { gw, gb, in: units, out: outs } = L;
+        gw.fill(0);
+        gb.fill(0);
         for (let b = 0; b < count; b++) {
-          for (let o = 0; o < L.out; o++) {
-            const g = gOut[b * L.out + o];
+          for (let o = 0; o < outs; o++) {
+            const g = gOut[b * outs + o];
             if (g === 0) continue;
-            L.gb[o] += g;
-            const wOff = o * L.in;
-            const aOff = b * L.in;
-            for (let i = 0; i < L.in; i++) L.gw[wOff + i] += g * input[aOff + i];
+            gb[o] += g;
+            const wOff = o * units;
+            const aOff = b * units;
+            for (let i = 0; i < units; i++) gw[wOff + i] += g * input[aOff + i];
           }
         }
         if (k > 0) {
@@ -214,15 +228,15 @@ export function trainNetwork(problem: NetworkProblem): NetworkResult {
     }
     epochsRun = epoch + 1;
     epochTrain[epoch] = sse / (order.length * outputs);
-    epochVal[epoch] = evaluate(valRows);
+    epochVal[epoch] = evaluate(valSet);
     if (epoch === 0) initialLoss = Math.max(firstBatchLoss, 1e-12);
     if (exploded(epochTrain[epoch]) || (valRows.length > 0 && exploded(epochVal[epoch]))) divergedEpoch = epoch + 1;
   }
   return {
     weights: layers.map((L) => L.w),
     biases: layers.map((L) => L.b),
-    trainLoss: divergedEpoch ? NaN : evaluate(trainRows),
-    valLoss: divergedEpoch ? NaN : evaluate(valRows),
+    trainLoss: divergedEpoch ? NaN : evaluate(trainSet),
+    valLoss: divergedEpoch ? NaN : evaluate(valSet),
     epochTrain: epochTrain.subarray(0, epochsRun),
     epochVal: epochVal.subarray(0, epochsRun),
     status: divergedEpoch ? 'diverged' : 'ok',
