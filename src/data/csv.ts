@@ -34,6 +34,16 @@ function countDataLines(bytes: Buffer): number {
   return Math.max(0, lines - 1);
 }
 
+/** Nothing but whitespace (and a UTF-8 byte order mark), checked on the bytes: a string copy of a large file is not free. */
+function isBlank(bytes: Buffer): boolean {
+  const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  for (let k = start; k < bytes.length; k++) {
+    const c = bytes[k];
+    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return false;
+  }
+  return true;
+}
+
 /** The first `rows` rows of a column-major matrix allocated with `capacity` rows. */
 function compact(m: Float64Array, capacity: number, rows: number, columns: number): Float64Array {
   if (rows === capacity) return m;
@@ -54,7 +64,7 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
   } catch (e) {
     throw new UserError(`${name}: cannot read the data file (${(e as NodeJS.ErrnoException).code ?? e})`);
   }
-  if (bytes.toString('utf8').trim() === '') throw new UserError(`${name}: the file is empty`);
+  if (isBlank(bytes)) throw new UserError(`${name}: the file is empty`);
   const hash = createHash('sha256').update(bytes).digest('hex');
 
   const capacity = countDataLines(bytes);

@@ -48,11 +48,13 @@ export class WasmHeap {
     // The free block at the end of memory (if any) is extended rather than left behind.
     let tailStart = before;
     for (const [start, length] of this.free) if (start + length === before) tailStart = start;
-    const needed = tailStart + size - before;
-    const pages = Math.ceil(Math.max(needed, before / 2) / PAGE_DOUBLES);
-    if (before + pages * PAGE_DOUBLES > MAX_DOUBLES) {
+    const needed = Math.ceil((tailStart + size - before) / PAGE_DOUBLES);
+    const room = (MAX_DOUBLES - before) / PAGE_DOUBLES;
+    if (needed > room) {
       throw new RangeError(`kernel memory: ${((count * 8) / 2 ** 20).toFixed(0)} MB more would exceed the 4 GB WebAssembly limit`);
     }
+    // Grown by half at least (fewer, larger steps; pages not yet written cost no memory), never past the limit.
+    const pages = Math.min(room, Math.max(needed, Math.ceil(before / 2 / PAGE_DOUBLES)));
     this.kernels.memory.grow(pages);
     this.f64 = new Float64Array(this.kernels.memory.buffer);
     this.free.delete(tailStart);
