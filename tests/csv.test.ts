@@ -37,6 +37,16 @@ describe('CSV loading', () => {
   it('names line of a ragged row', async () => {
     expect(await errorOf('a,b,y\n1,2,3\n4,5\n7,8,9\n')).toBe('d.csv:3: expected 3 fields as in the header, found 2');
   });
+  it('counts lines past blank lines, whitespace-only lines and quoted line breaks', async () => {
+    expect(await errorOf('a,b,y\n1,2,3\n\n  \n4,  ,1\n')).toMatch(/^d.csv:5:2: column "b": empty cell/);
+    expect(await errorOf('a,"b\nc",y\n1,2,3\n4,z,6\n')).toBe('d.csv:4:2: column "b\nc": "z" is not a number');
+    expect(await errorOf('a,b,y\n1,2,3\n4,"5,6\n7,8,9\n')).toBe('d.csv:3: malformed CSV: Quoted field unterminated');
+  });
+  it('trims spaces around names and numbers, and reads a UTF-8 byte order mark', async () => {
+    const data = await loadCsv(writeFile(dir, 'bom.csv', '\ufeff a , b ,y\n 1 , 2.5,3\n'));
+    expect(data.featureNames).toEqual(['a', 'b']);
+    expect(Array.from(data.X)).toEqual([1, 2.5]);
+  });
   it('refuses NaN, Inf and empty cells with their place', async () => {
     expect(await errorOf('a,b,y\n1,NaN,3\n')).toBe('d.csv:2:2: column "b": NaN is not allowed');
     expect(await errorOf('a,b,y\n1,2,3\n1,2,-Infinity\n')).toBe('d.csv:3:3: column "y": "-Infinity" is infinite');

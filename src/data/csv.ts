@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { parse, CsvError } from 'csv-parse';
+import { Readable } from 'node:stream';
+import { StringDecoder } from 'node:string_decoder';
+import Papa from 'papaparse';
 import { UserError } from '../errors.js';
 import { sharedFloat64, type Dataset } from './dataset.js';
 
@@ -32,6 +34,32 @@ function countDataLines(bytes: Buffer): number {
   }
   if (!blank) lines++;
   return Math.max(0, lines - 1);
+}
+
+/** The file as text in pieces of 8 MB (a single string is limited to 512 MB), without a byte order mark. */
+function* decodedChunks(bytes: Buffer): Generator<string> {
+  const decoder = new StringDecoder('utf8');
+  const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  for (let offset = start; offset < bytes.length; offset += 1 << 23) yield decoder.write(bytes.subarray(offset, offset + (1 << 23)));
+  const rest = decoder.end();
+  if (rest) yield rest;
+}
+
+/**
+ * 1-based line of the first non-blank character at or after character `position` of the decoded text (where a
+ * record starts once the blank lines the parser skipped are passed). Runs over the file once; for messages only.
+ */
+function lineAt(bytes: Buffer, position: number): number {
+  let line = 1;
+  let seen = 0;
+  for (const chunk of decodedChunks(bytes)) {
+    for (let k = 0; k < chunk.length; k++, seen++) {
+      const c = chunk.charCodeAt(k);
+      if (seen >= position && c !== 10 && c !== 13 && c !== 32 && c !== 9) return line;
+      if (c === 10) line++;
+    }
+  }
+  return line;
 }
 
 /** Nothing but whitespace (and a UTF-8 byte order mark), checked on the bytes: a string copy of a large file is not free. */
@@ -68,7 +96,6 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
   const hash = createHash('sha256').update(bytes).digest('hex');
 
   const capacity = countDataLines(bytes);
-  const parser = parse(bytes, { info: true, trim: true, skip_empty_lines: true, relax_column_count: true, bom: true });
   let header: string[] | undefined;
   let targetIdx: number[] = [];
   let featureIdx: number[] = [];
@@ -76,36 +103,55 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
   let y: Float64Array = sharedFloat64(0);
   const labels: string[] = [];
   let rows = 0;
-  try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      const line = info.lines;
-      if (!header) {
-        header = record;
-        ({ targetIdx, featureIdx } = resolveColumns(header, options.target, `${name}:${line}`));
-        X = sharedFloat64(capacity * featureIdx.length);
-        y = sharedFloat64(capacity * targetIdx.length);
-        continue;
-      }
-      if (record.length !== header.length)
-        throw new UserError(`${name}:${line}: expected ${header.length} fields as in the header, found ${record.length}`);
-      if (rows === capacity) throw new Error(`${name}: more records than lines`);
-      featureIdx.forEach((j, f) => (X[f * capacity + rows] = parseCell(record[j], name, line, j, header![j])));
-      if (options.classification) {
-        const cell = record[targetIdx[0]];
-        if (cell === '') throw new UserError(`${name}:${line}:${targetIdx[0] + 1}: column "${header[targetIdx[0]]}": empty label`);
-        labels.push(cell);
-      } else {
-        targetIdx.forEach((j, k) => (y[k * capacity + rows] = parseCell(record[j], name, line, j, header![j])));
-      }
-      rows++;
+  // Papa Parse reports where each record ends (in characters); the line number is worked out from that only when a
+  // message needs it, so the common path pays nothing for it.
+  let recordStart = 0;
+  const handle = (record: string[], errors: Papa.ParseError[]) => {
+    const line = () => lineAt(bytes, recordStart);
+    if (errors.length) throw new UserError(`${name}:${line()}: malformed CSV: ${errors[0].message}`);
+    if (!header) {
+      header = record.map((h) => h.trim());
+      ({ targetIdx, featureIdx } = resolveColumns(header, options.target, `${name}:${line()}`));
+      X = sharedFloat64(capacity * featureIdx.length);
+      y = sharedFloat64(capacity * targetIdx.length);
+      return;
     }
-  } catch (e) {
-    if (e instanceof CsvError) {
-      const line = (e as CsvError & { lines?: number }).lines;
-      throw new UserError(`${name}${line ? `:${line}` : ''}: malformed CSV: ${e.message}`);
+    if (record.length !== header.length)
+      throw new UserError(`${name}:${line()}: expected ${header.length} fields as in the header, found ${record.length}`);
+    if (rows === capacity) throw new Error(`${name}: more records than lines`);
+    for (let f = 0; f < featureIdx.length; f++) {
+      const j = featureIdx[f];
+      X[f * capacity + rows] = parseCell(record[j], name, line, j, header[j]);
     }
-    throw e;
-  }
+    if (options.classification) {
+      const cell = record[targetIdx[0]].trim();
+      if (cell === '') throw new UserError(`${name}:${line()}:${targetIdx[0] + 1}: column "${header[targetIdx[0]]}": empty label`);
+      labels.push(cell);
+    } else {
+      for (let k = 0; k < targetIdx.length; k++) y[k * capacity + rows] = parseCell(record[targetIdx[k]], name, line, targetIdx[k], header[targetIdx[k]]);
+    }
+    rows++;
+  };
+  await new Promise<void>((resolve, reject) => {
+    let failed = false;
+    Papa.parse<string[]>(Readable.from(decodedChunks(bytes)) as unknown as Papa.LocalFile, {
+      skipEmptyLines: 'greedy',
+      step(result, parser) {
+        if (failed) return;
+        try {
+          handle(result.data, result.errors);
+          recordStart = result.meta.cursor;
+        } catch (e) {
+          failed = true;
+          // Rejected before abort(), which calls complete() at once.
+          reject(e);
+          parser.abort();
+        }
+      },
+      complete: () => resolve(),
+      error: (e) => reject(e),
+    });
+  });
   if (!header) throw new UserError(`${name}: the file is empty`);
   if (rows === 0) throw new UserError(`${name}: a header but no data rows`);
 
@@ -162,10 +208,14 @@ function resolveColumns(header: string[], target: string | string[] | undefined,
   return { targetIdx, featureIdx };
 }
 
-function parseCell(cell: string, file: string, line: number, j: number, column: string): number {
-  const where = `${file}:${line}:${j + 1}: column "${column}"`;
-  if (cell === '') throw new UserError(`${where}: empty cell (missing values are not supported; impute or drop the row)`);
+/** A cell as a number; `line` is asked for only when there is something to report. */
+function parseCell(cell: string, file: string, line: () => number, j: number, column: string): number {
   const v = Number(cell);
+  // Number() reads surrounding spaces as part of the number, and a blank cell as 0.
+  if (Number.isFinite(v) && (v !== 0 || cell.trim() !== '')) return v;
+  const where = `${file}:${line()}:${j + 1}: column "${column}"`;
+  cell = cell.trim();
+  if (cell === '') throw new UserError(`${where}: empty cell (missing values are not supported; impute or drop the row)`);
   if (Number.isNaN(v)) {
     if (/^[+-]?nan$/i.test(cell)) throw new UserError(`${where}: NaN is not allowed`);
     throw new UserError(`${where}: "${cell}" is not a number`);
