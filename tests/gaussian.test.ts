@@ -178,3 +178,19 @@ describe('training MSE from the gradients (covariance mode)', () => {
     expect(fit.trainMse![ref.lambda.length - 1]).toBeLessThan(0.6 * fit.trainMse![0]);
   });
 });
+
+describe('warm starts extrapolated along the path', () => {
+  it('a repeated or uneven λ grid gives the same solutions as fitting each λ on its own', async () => {
+    const ref = readFixture<ReferenceFit[]>('glmnet_gaussian.json')[0];
+    const data = await fixtureData(ref.file);
+    const design = { X: data.X, n: data.n, p: data.p };
+    const base = { design, y: data.y, weights: ones(data.n), standardize: true, alpha: 0.5, tol: 1e-9, maxIter: 1e6 };
+    const grid = [ref.lambda[3], ref.lambda[10], ref.lambda[10], ref.lambda[11], ref.lambda[30], ref.lambda[31]];
+    const path = gaussianPath({ ...base, lambdas: Float64Array.from(grid) });
+    grid.forEach((lambda, l) => {
+      const alone = gaussianPath({ ...base, lambdas: Float64Array.of(lambda) });
+      expect(path.status[l]).toBe(FitStatus.converged);
+      expect(relativeError(path.coefs.subarray(l * data.p, (l + 1) * data.p), Array.from(alone.coefs))).toBeLessThan(1e-6);
+    });
+  });
+});

@@ -122,7 +122,9 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
     for (let l = 0; l < nLambda; l++) {
       const started = performance.now();
       ({ l1, l2 } = penaltyWeights(lambdas[l], alpha));
-      if (l >= 2) extrapolateStart((lambdas[l] - lambdas[l - 1]) / (lambdas[l - 1] - lambdas[l - 2]));
+      // Only along an ordinary descending grid (a repeated λ would give an infinite ratio).
+      const ratio = l >= 2 ? (lambdas[l] - lambdas[l - 1]) / (lambdas[l - 1] - lambdas[l - 2]) : 0;
+      if (ratio > 0 && ratio <= 2) extrapolateStart(ratio);
       previousBeta.set(beta);
       let passes = 0;
       let status: number = FitStatus.maxIter;
