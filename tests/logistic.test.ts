@@ -56,3 +56,25 @@ describe('naive updates with strong rules agree with covariance updates', () => 
     ref.lambda.forEach((_, l) => expect(relativeError(fit.coefs.subarray(l * data.p, (l + 1) * data.p), ref.coef[l])).toBeLessThan(1e-6));
   });
 });
+
+describe('training columns in a bounded cache', () => {
+  it('with room for 3 of the columns, evicting and copying again, the path is identical to the bit', async () => {
+    const { columnCacheSettings } = await import('../src/kernels/columnCache.js');
+    const ref = readFixture<ReferenceFit[]>('glmnet_binomial.json')[0];
+    const data = await fixtureData(ref.file, true);
+    // A fold with rows left out, so the copies gather a subset of rows.
+    const weights = Float64Array.from({ length: data.n }, (_, i) => (i % 4 === 1 ? 0 : 1));
+    const problem = { design: { X: data.X, n: data.n, p: data.p }, y: data.y, weights, standardize: true, alpha: 0.5, lambdas: Float64Array.from(ref.lambda.slice(0, 12)), tol: 1e-7, maxIter: 1e5 };
+    const full = logisticPath(problem);
+    const saved = columnCacheSettings.bytes;
+    columnCacheSettings.bytes = 3 * 8 * weights.filter((w) => w !== 0).length;
+    try {
+      const small = logisticPath(problem);
+      expect(Array.from(small.coefs)).toEqual(Array.from(full.coefs));
+      expect(Array.from(small.intercepts)).toEqual(Array.from(full.intercepts));
+    } finally {
+      columnCacheSettings.bytes = saved;
+    }
+    expect(full.coefs.subarray(11 * data.p).filter((b) => b !== 0).length).toBeGreaterThan(3);
+  });
+});

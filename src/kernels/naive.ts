@@ -1,13 +1,14 @@
 import { columnStats, type ColumnStats } from './columnStats.js';
 import { DistanceEstimate } from './gaussian.js';
+import { ColumnCache } from './columnCache.js';
 import { wasmHeap } from './wasm/heap.js';
 import { FitStatus, penaltyWeights, softThreshold, type Design, type PathProblem, type PathSolution } from './types.js';
 
 /**
  * Weighted least squares by coordinate descent with "naive" updates (glmnet's mode for p ≥ n and for the
  * logistic family): a residual vector is kept and each coordinate update costs O(n). The training rows are
- * copied once, centered, into kernel memory, where SIMD dot products and axpys do the O(n) work (rows outside
- * the training part cost nothing). The linear predictor is η = b0 + Σ_j β_j (x_j − m_j)/s_j.
+ * copied, centered, into kernel memory (ColumnCache), where SIMD dot products and axpys do the O(n) work (rows
+ * outside the training part cost nothing). The linear predictor is η = b0 + Σ_j β_j (x_j − m_j)/s_j.
  *
  * Minimizes (1/2W) Σ v_i (z_i − η_i)² + λ(α‖β‖₁ + (1−α)/2‖β‖²), with the residual stored as r_i = v_i (z_i − η_i).
  * Every per-row vector is indexed by position in `rows`.
@@ -34,8 +35,8 @@ class NaiveSolver {
   activeCount = 0;
   private readonly isActive: Uint8Array;
   private readonly heap = wasmHeap();
-  /** Starts in kernel memory: centered training columns (m × p), residual, v, η (m each). */
-  private readonly columns: number;
+  /** Centered training columns, and the start of residual, v and η (m each) in kernel memory. */
+  private readonly columns: ColumnCache;
   private readonly vectors: number;
 
   constructor(
@@ -43,23 +44,17 @@ class NaiveSolver {
     readonly stats: ColumnStats,
     weights: Float64Array,
   ) {
-    const { X, n, p } = design;
+    const { n, p } = design;
     this.beta = new Float64Array(p);
     const rows: number[] = [];
     for (let i = 0; i < n; i++) if (weights[i] !== 0) rows.push(i);
     this.rows = Int32Array.from(rows);
     const m = rows.length;
     this.w = Float64Array.from(this.rows, (i) => weights[i]);
-    this.columns = this.heap.alloc(m * p);
     this.vectors = this.heap.alloc(3 * m + 6);
+    this.columns = new ColumnCache(design, stats.mean, this.rows);
     // Views only after the last allocation: growing the memory would detach them.
     const F = this.heap.f64;
-    for (let j = 0; j < p; j++) {
-      const off = j * n;
-      const base = this.columns + j * m;
-      const mj = stats.mean[j];
-      for (let r = 0; r < m; r++) F[base + r] = X[off + this.rows[r]] - mj;
-    }
     // Each vector starts 16-byte aligned (m rounded up to even).
     const stride = m + (m & 1);
     this.residual = F.subarray(this.vectors, this.vectors + m);
@@ -73,12 +68,12 @@ class NaiveSolver {
 
   /** Gives the kernel memory back; the solver must not be used afterwards. */
   dispose(): void {
-    this.heap.release(this.columns);
+    this.columns.dispose();
     this.heap.release(this.vectors);
   }
 
   private column(j: number): number {
-    return (this.columns + j * this.rows.length) * 8;
+    return this.columns.offset(j);
   }
 
   /** Call after changing v (a new quadratic approximation): curvatures are recomputed lazily. */
