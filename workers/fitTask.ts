@@ -12,6 +12,9 @@ import type { SharedData, TaskMessage, TaskResult, TrialResult } from '../src/po
 /** One path of a batch, with the batch's settings. */
 export type PathMessage = Omit<TaskMessage, 'tasks'> & { task: TaskMessage['tasks'][number] };
 
+/** Covariance mode keeps a p × p Gram matrix in kernel memory (4 GB at most): 2 GB is its limit. */
+const COVARIANCE_MAX_FEATURES = 16_384;
+
 /** Runs one task (a warm-started λ path on one fold) and measures every trial on it. */
 export function fitTask(data: SharedData, message: PathMessage): TaskResult {
   const { task, model, standardize, nearZero } = message;
@@ -30,7 +33,7 @@ export function fitTask(data: SharedData, message: PathMessage): TaskResult {
       ? fistaPath(problem, model.kind === 'logistic' ? 'binomial' : 'gaussian')
       : model.kind === 'logistic'
         ? logisticPath(problem)
-        : nTrain > p
+        : nTrain > p && p <= COVARIANCE_MAX_FEATURES
           ? gaussianPath({ ...problem, gram: gramFor(design, task.fold, train, standardize) })
           : gaussianNaivePath(problem);
   const logistic = model.kind === 'logistic';
