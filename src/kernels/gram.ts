@@ -41,7 +41,7 @@ export class LazyGram {
     readonly weights: Float64Array,
     readonly stats: ColumnStats,
   ) {
-    const { n, p } = design;
+    const { p } = design;
     this.slotOf = new Int32Array(p).fill(-1);
     const heap = this.heap;
     this.base = heap.alloc(p * p);
@@ -53,7 +53,7 @@ export class LazyGram {
     unreleased.register(this, this.owned, this);
   }
 
-  /** The kernel memory holding the columns; read it again after constructing another LazyGram. */
+  /** The kernel memory holding the columns; read it again after anything else allocates kernel memory. */
   get data(): Float64Array {
     return this.heap.f64;
   }
