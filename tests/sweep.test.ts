@@ -126,3 +126,48 @@ describe('bad input leaves no database behind', () => {
     expect(existsSync(join(dir, 'out.db'))).toBe(false);
   });
 });
+
+describe('a logistic sweep end to end (naive mode in the workers)', () => {
+  const dir = tempDir();
+  const lassoLogit = readFixture<ReferenceFit[]>('glmnet_binomial.json').find((f) => f.name === 'breast-cancer-lasso')!;
+  const config = writeFile(
+    dir,
+    'cancer.yaml',
+    `name: cancer
+data: {path: ${join(FIXTURES, 'breast_cancer.csv')}, target: diagnosis, standardize: true}
+validation: {kind: kfold, folds: 5, seed: 0}
+model: {kind: logistic, tol: 1e-7}
+sweep: {kind: grid, penalty: [l1], lambda: [${lassoLogit.lambda.join(', ')}]}
+workers: 2
+output: cancer.db
+`,
+  );
+  const db = join(dir, 'cancer.db');
+
+  it('stores fold-all coefficients equal to glmnet binomial to 1e-5, and the null log-loss at λ_max', async () => {
+    const result = await runSweep(config);
+    expect(result.trials).toBe(lassoLogit.lambda.length * 6);
+    const rows = exportRows(db, { table: 'coefficients', fold: 'all' });
+    expect(rows).toHaveLength(lassoLogit.lambda.length);
+    const names = Object.keys(rows[0]).slice(6);
+    expect(names).toHaveLength(30);
+    rows.forEach((row, l) => {
+      expect(relativeError(names.map((c) => row[c] as number), lassoLogit.coef[l])).toBeLessThan(1e-5);
+      expect(Math.abs((row.intercept as number) - lassoLogit.intercept[l]) / Math.max(1, Math.abs(lassoLogit.intercept[l]))).toBeLessThan(1e-5);
+    });
+    const trials = exportRows(db, { table: 'trials' });
+    expect(trials.every((t) => t.status === 'ok')).toBe(true);
+    const labels = readFileSync(join(FIXTURES, 'breast_cancer.csv'), 'utf8').trim().split('\n').slice(1).map((line) => (line.endsWith('malignant') ? 1 : 0));
+    const rate = labels.reduce((a: number, b) => a + b, 0) / labels.length;
+    const nullLoss = -(rate * Math.log(rate) + (1 - rate) * Math.log(1 - rate));
+    const first = trials.find((t) => t.fold === 'all' && t.lambda === lassoLogit.lambda[0])!;
+    expect(first.train_loss as number).toBeCloseTo(nullLoss, 6);
+    // Held-out folds: accuracy and AUC recorded, and a fitted model beats chance on its validation rows.
+    const held = trials.filter((t) => t.fold !== 'all' && t.lambda === lassoLogit.lambda.at(-1));
+    expect(held).toHaveLength(5);
+    for (const t of held) {
+      expect(t.val_auc as number).toBeGreaterThan(0.9);
+      expect(t.val_accuracy as number).toBeGreaterThan(0.85);
+    }
+  });
+});
