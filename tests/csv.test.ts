@@ -42,6 +42,9 @@ describe('CSV loading', () => {
     expect(await errorOf('a,"b\nc",y\n1,2,3\n4,z,6\n')).toBe('d.csv:4:2: column "b\nc": "z" is not a number');
     expect(await errorOf('a,b,y\n1,2,3\n4,"5,6\n7,8,9\n')).toBe('d.csv:3: malformed CSV: Quoted field unterminated');
   });
+  it('reads commas only: a semicolon file is one column per line, refused as such', async () => {
+    expect(await errorOf('a;b;y\n1;2;3\n4;5;6\n')).toBe('d.csv:1: no feature columns besides the target');
+  });
   it('trims spaces around names and numbers, and reads a UTF-8 byte order mark', async () => {
     const data = await loadCsv(writeFile(dir, 'bom.csv', '\ufeff a , b ,y\n 1 , 2.5,3\n'));
     expect(data.featureNames).toEqual(['a', 'b']);

@@ -135,6 +135,8 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
   await new Promise<void>((resolve, reject) => {
     let failed = false;
     Papa.parse<string[]>(Readable.from(decodedChunks(bytes)) as unknown as Papa.LocalFile, {
+      // Comma-separated, as before: Papa Parse would otherwise guess the delimiter from the first rows.
+      delimiter: ',',
       skipEmptyLines: 'greedy',
       step(result, parser) {
         if (failed) return;
