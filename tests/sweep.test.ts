@@ -171,3 +171,43 @@ output: cancer.db
     }
   });
 });
+
+describe('a network sweep end to end (the seeds case, small)', () => {
+  const dir = tempDir();
+  const config = writeFile(
+    dir,
+    'net.yaml',
+    `name: net
+data:
+  synthetic: {kind: regression, n: 3000, p: 50, outputs: 20, nonzero: 10, rho: 0, noise_sd: 0.5, seed: 0}
+  standardize: false
+validation: {kind: holdout, fraction: 0.2, shuffle: false}
+model: {kind: mlp, hidden: [], optimizer: adam, lr: 2e-2, batch: 64, epochs: 8, seed: 0, l2_method: coupled, l1_method: proximal}
+sweep: {kind: grid, penalty: [none, l1], lambda: [1e-1, 1e-4]}
+workers: 2
+output: net.db
+`,
+  );
+  const db = join(dir, 'net.db');
+
+  it('stores learning curves and coefficients, and proximal L1 zeroes weights that no penalty leaves', async () => {
+    const result = await runSweep(config);
+    const trials = exportRows(db, { table: 'trials' }).filter((t) => t.fold !== 'all');
+    expect(trials.length).toBeGreaterThanOrEqual(3);
+    // Held-out MSE near the noise variance (0.25), far below the variance of the targets (about 11).
+    expect(trials.every((t) => t.status === 'ok' && (t.val_loss as number) < 1)).toBe(true);
+    expect(result.trials).toBeGreaterThanOrEqual(trials.length);
+    const curves = runSql(db, 'SELECT count(*) AS c, max(epoch) AS last FROM epochs')[0] as { c: number; last: number };
+    expect(curves.last).toBe(8);
+    expect(curves.c).toBe(8 * result.trials);
+    const coefs = exportRows(db, { table: 'coefficients' });
+    const zeroFraction = (row: Record<string, unknown>) => {
+      const values = Object.entries(row).filter(([k]) => k.includes('x')).map(([, v]) => v as number);
+      return values.filter((v) => v === 0).length / values.length;
+    };
+    const strongL1 = coefs.find((r) => r.penalty === 'l1' && r.lambda === 0.1)!;
+    const none = coefs.find((r) => r.penalty === 'none')!;
+    expect(zeroFraction(strongL1)).toBeGreaterThan(0.1);
+    expect(zeroFraction(none)).toBe(0);
+  });
+});

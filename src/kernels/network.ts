@@ -1,5 +1,6 @@
 import { Rng } from '../util/random.js';
 import { softThreshold } from './types.js';
+import { wasmHeap } from './wasm/heap.js';
 
 export interface NetworkProblem {
   /** Column-major n × p inputs and n × outputs targets. */
@@ -54,18 +55,55 @@ export interface NetworkResult {
 export function trainNetwork(problem: NetworkProblem): NetworkResult {
   const { p, outputs, hidden, trainRows, valRows, lr, epochs } = problem;
   const sizes = [p, ...hidden, outputs];
+  // Every layer width padded to a multiple of 4 for the SIMD kernel; padding weights, biases and activations are
+  // zero and stay zero (their gradients are zero, and every penalty and optimizer step keeps 0 at 0).
+  const padded = sizes.map((units) => (units + 3) & ~3);
+  const maxBatch = Math.max(1, Math.min(problem.batch, trainRows.length));
+  // The kernel takes batch rows in pairs.
+  const rowsCap = (maxBatch + 1) & ~1;
+  const heap = wasmHeap();
+  const { gram } = heap.kernels;
+  const blocks: [start: number, length: number][] = [];
+  const take = (count: number) => {
+    const start = heap.alloc(count);
+    blocks.push([start, count]);
+    return start;
+  };
+  const zeros = take(Math.max(rowsCap, ...padded));
+  const layerBlocks = sizes.slice(1).map((_, k) => ({
+    w: take(padded[k + 1] * padded[k]),
+    gw: take(padded[k + 1] * padded[k]),
+    // Wᵀ, for the gradient flowing back to a hidden layer.
+    wt: take(padded[k] * padded[k + 1]),
+  }));
+  const actBlocks = padded.map((units) => take(rowsCap * units));
+  const gradBlocks = padded.map((units) => take(rowsCap * units));
+  const transposedBlocks = padded.map((units) => take(units * rowsCap));
+  // Views only after the last allocation (growing the memory detaches them); all blocks start zeroed.
+  const F = heap.f64;
+  for (const [start, length] of blocks) F.fill(0, start, start + length);
+  try {
+  const view = (start: number, length: number) => F.subarray(start, start + length);
+
   const rng = new Rng(problem.seed);
   const layers = sizes.slice(1).map((out, k) => {
     const fanIn = sizes[k];
+    const inStride = padded[k];
     const bound = 1 / Math.sqrt(fanIn);
-    const w = Float64Array.from({ length: out * fanIn }, () => (2 * rng.uniform() - 1) * bound);
-    const b = Float64Array.from({ length: out }, () => (2 * rng.uniform() - 1) * bound);
-    return { in: fanIn, out, w, b, gw: new Float64Array(w.length), gb: new Float64Array(out), mw: new Float64Array(w.length), vw: new Float64Array(w.length), mb: new Float64Array(out), vb: new Float64Array(out) };
+    // Drawn in nn.Linear's order (weights row by row, then biases), stored with padded rows.
+    const w = view(layerBlocks[k].w, padded[k + 1] * inStride);
+    for (let o = 0; o < out; o++) for (let i = 0; i < fanIn; i++) w[o * inStride + i] = (2 * rng.uniform() - 1) * bound;
+    const b = new Float64Array(padded[k + 1]);
+    for (let o = 0; o < out; o++) b[o] = (2 * rng.uniform() - 1) * bound;
+    const size = w.length;
+    return {
+      in: fanIn, out, inStride, outStride: padded[k + 1], w, b,
+      gwView: view(layerBlocks[k].gw, size), wtView: view(layerBlocks[k].wt, size), gb: new Float64Array(padded[k + 1]),
+      mw: new Float64Array(size), vw: new Float64Array(size), mb: new Float64Array(padded[k + 1]), vb: new Float64Array(padded[k + 1]),
+    };
   });
-  const maxBatch = Math.max(1, Math.min(problem.batch, trainRows.length));
-  // Activations per layer (batch × units) and their gradients.
-  const acts = sizes.map((units) => new Float64Array(maxBatch * units));
-  const grads = sizes.map((units) => new Float64Array(maxBatch * units));
+  const acts = padded.map((units, k) => view(actBlocks[k], rowsCap * units));
+  const grads = padded.map((units, k) => view(gradBlocks[k], rowsCap * units));
   const targets = new Float64Array(maxBatch * outputs);
   // Row-major, standardized copies of the training and validation rows: minibatches visit rows in random order,
   // and gathering a row from the column-major matrix would touch p + outputs cache lines per sample.
@@ -84,34 +122,37 @@ export function trainNetwork(problem: NetworkProblem): NetworkResult {
   const order = Int32Array.from({ length: trainRows.length }, (_, i) => i);
 
   const loadBatch = (set: RowSet, positions: Int32Array | null, start: number, count: number) => {
+    const stride = padded[0];
+    const a0 = acts[0];
+    const { x, y } = set;
+    // Plain loops: rows are short, and a subarray per row would cost more than the copy.
     for (let b = 0; b < count; b++) {
       const at = positions ? positions[start + b] : start + b;
-      acts[0].set(set.x.subarray(at * p, (at + 1) * p), b * p);
-      targets.set(set.y.subarray(at * outputs, (at + 1) * outputs), b * outputs);
+      for (let j = 0; j < p; j++) a0[b * stride + j] = x[at * p + j];
+      for (let k = 0; k < outputs; k++) targets[b * outputs + k] = y[at * outputs + k];
     }
   };
+  /** out (rows × cols, row-major) → its transpose in `into` (cols × rowsCap). */
+  const transpose = (from: Float64Array, rows: number, cols: number, into: number) => {
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) F[into + c * rowsCap + r] = from[r * cols + c];
+  };
   const forward = (count: number) => {
+    const pairs = (count + 1) & ~1;
     for (let k = 0; k < layers.length; k++) {
       const L = layers[k];
-      const input = acts[k];
       const output = acts[k + 1];
-      const relu = k < layers.length - 1;
-      for (let b = 0; b < count; b++) {
-        for (let o = 0; o < L.out; o++) {
-          let s = L.b[o];
-          const wOff = o * L.in;
-          const aOff = b * L.in;
-          for (let i = 0; i < L.in; i++) s += L.w[wOff + i] * input[aOff + i];
-          output[b * L.out + o] = relu && s < 0 ? 0 : s;
-        }
-      }
+      // Each row starts at the bias; the kernel adds Σ_i w_oi · a_bi (rows of W against rows of the batch).
+      for (let b = 0; b < pairs; b++) output.set(L.b, b * L.outStride);
+      gram(L.w.byteOffset, L.outStride, acts[k].byteOffset, pairs, zeros * 8, L.in, L.inStride, output.byteOffset);
+      if (k < layers.length - 1) for (let t = 0; t < count * L.outStride; t++) if (output[t] < 0) output[t] = 0;
     }
   };
   /** Sum of squared errors over the batch (all outputs). */
   const batchSse = (count: number) => {
     const out = acts[layers.length];
+    const stride = padded[layers.length];
     let s = 0;
-    for (let t = 0; t < count * outputs; t++) s += (out[t] - targets[t]) ** 2;
+    for (let b = 0; b < count; b++) for (let o = 0; o < outputs; o++) s += (out[b * stride + o] - targets[b * outputs + o]) ** 2;
     return s;
   };
   const evaluate = (set: RowSet): number => {
@@ -182,47 +223,36 @@ export function trainNetwork(problem: NetworkProblem): NetworkResult {
       if (Number.isNaN(firstBatchLoss)) firstBatchLoss = batchLoss / (count * outputs);
       sse += batchLoss;
       if (!Number.isFinite(batchLoss)) break;
-      // d(mean squared error)/d(output)
+      // d(mean squared error)/d(output); padding outputs get 0.
       const top = layers.length;
+      const topStride = padded[top];
       const scaleOut = 2 / (count * outputs);
-      for (let t = 0; t < count * outputs; t++) grads[top][t] = scaleOut * (acts[top][t] - targets[t]);
+      grads[top].fill(0);
+      for (let b = 0; b < count; b++)
+        for (let o = 0; o < outputs; o++) grads[top][b * topStride + o] = scaleOut * (acts[top][b * topStride + o] - targets[b * outputs + o]);
       for (let k = layers.length - 1; k >= 0; k--) {
         const L = layers[k];
         const gOut = grads[k + 1];
-        const input = acts[k];
-        // Locals, not L's fields, in the hot loop: V8 reloads a field after every typed-array store.
-        const { gw, gb, in: units, out: outs } = L;
-        gw.fill(0);
-        gb.fill(0);
-        for (let b = 0; b < count; b++) {
-          for (let o = 0; o < outs; o++) {
-            const g = gOut[b * outs + o];
-            if (g === 0) continue;
-            gb[o] += g;
-            const wOff = o * units;
-            const aOff = b * units;
-            for (let i = 0; i < units; i++) gw[wOff + i] += g * input[aOff + i];
-          }
-        }
+        // gW[o, i] = Σ_b gOut[b, o] · a[b, i]: columns of the batch against each other, so both go in transposed.
+        transpose(acts[k], count, L.inStride, transposedBlocks[k]);
+        transpose(gOut, count, L.outStride, transposedBlocks[k + 1]);
+        L.gwView.fill(0);
+        gram(transposedBlocks[k] * 8, L.inStride, transposedBlocks[k + 1] * 8, L.outStride, zeros * 8, count, rowsCap, L.gwView.byteOffset);
+        L.gb.fill(0);
+        for (let b = 0; b < count; b++) for (let o = 0; o < L.out; o++) L.gb[o] += gOut[b * L.outStride + o];
         if (k > 0) {
-          // Back through the weights and the ReLU of the layer below.
+          // Back through the weights (rows of Wᵀ against rows of gOut) and the ReLU of the layer below.
           const gIn = grads[k];
-          for (let b = 0; b < count; b++) {
-            for (let i = 0; i < L.in; i++) {
-              if (input[b * L.in + i] <= 0) {
-                gIn[b * L.in + i] = 0;
-                continue;
-              }
-              let s = 0;
-              for (let o = 0; o < L.out; o++) s += gOut[b * L.out + o] * L.w[o * L.in + i];
-              gIn[b * L.in + i] = s;
-            }
-          }
+          for (let o = 0; o < L.outStride; o++) for (let i = 0; i < L.inStride; i++) L.wtView[i * L.outStride + o] = L.w[o * L.inStride + i];
+          gIn.fill(0);
+          gram(L.wtView.byteOffset, L.inStride, gOut.byteOffset, (count + 1) & ~1, zeros * 8, L.outStride, L.outStride, gIn.byteOffset);
+          const input = acts[k];
+          for (let t = 0; t < count * L.inStride; t++) if (input[t] <= 0) gIn[t] = 0;
         }
       }
       step++;
       for (const L of layers) {
-        applyUpdate(L.w, L.gw, L.mw, L.vw, true);
+        applyUpdate(L.w, L.gwView, L.mw, L.vw, true);
         applyUpdate(L.b, L.gb, L.mb, L.vb, problem.penalizeBias);
       }
     }
@@ -233,14 +263,18 @@ export function trainNetwork(problem: NetworkProblem): NetworkResult {
     if (exploded(epochTrain[epoch]) || (valRows.length > 0 && exploded(epochVal[epoch]))) divergedEpoch = epoch + 1;
   }
   return {
-    weights: layers.map((L) => L.w),
-    biases: layers.map((L) => L.b),
+    // Without the padding: (units out × units in), row-major.
+    weights: layers.map((L) => Float64Array.from({ length: L.out * L.in }, (_, t) => L.w[Math.floor(t / L.in) * L.inStride + (t % L.in)])),
+    biases: layers.map((L) => L.b.slice(0, L.out)),
     trainLoss: divergedEpoch ? NaN : evaluate(trainSet),
     valLoss: divergedEpoch ? NaN : evaluate(valSet),
-    epochTrain: epochTrain.subarray(0, epochsRun),
-    epochVal: epochVal.subarray(0, epochsRun),
+    epochTrain: epochTrain.slice(0, epochsRun),
+    epochVal: epochVal.slice(0, epochsRun),
     status: divergedEpoch ? 'diverged' : 'ok',
     divergedEpoch,
     epochsRun,
   };
+  } finally {
+    for (const [start] of blocks) heap.release(start);
+  }
 }
