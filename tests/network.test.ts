@@ -86,6 +86,49 @@ describe('network training', () => {
     expect(linear.valLoss).toBeGreaterThan(0.3);
   });
 
+  it('back-propagation through two hidden ReLU layers equals finite differences of the loss', () => {
+    // One full-batch SGD step with a tiny learning rate recovers the gradient: g = (w0 − w1) / lr. The loss is
+    // recomputed here by hand (MSE averaged over outputs) and differentiated numerically.
+    const n = 37;
+    const p = 5;
+    const outputs = 3;
+    const hiddenUnits = [6, 7];
+    const X = Float64Array.from({ length: n * p }, (_, t) => Math.sin(0.7 * t + 1) + 0.3 * Math.cos(2.1 * t));
+    const Y = Float64Array.from({ length: n * outputs }, (_, t) => Math.cos(0.37 * t) - 0.5);
+    const common = { ...base, X, Y, n, p, outputs, hidden: hiddenUnits, trainRows: range(0, n), valRows: range(0, 0), mean: new Float64Array(p), scale: new Float64Array(p).fill(1), optimizer: 'sgd' as const, batch: n };
+    const lr = 1e-7;
+    const w0 = trainNetwork({ ...common, epochs: 0 });
+    const w1 = trainNetwork({ ...common, epochs: 1, lr });
+    const loss = (weights: Float64Array[], biases: Float64Array[]) => {
+      const sizes = [p, ...hiddenUnits, outputs];
+      let sse = 0;
+      for (let i = 0; i < n; i++) {
+        let a = Array.from({ length: p }, (_, j) => X[j * n + i]);
+        for (let k = 0; k < weights.length; k++) {
+          const next = Array.from({ length: sizes[k + 1] }, (_, o) => biases[k][o] + a.reduce((s, v, j) => s + weights[k][o * sizes[k] + j] * v, 0));
+          a = k < weights.length - 1 ? next.map((v) => Math.max(v, 0)) : next;
+        }
+        for (let o = 0; o < outputs; o++) sse += (a[o] - Y[o * n + i]) ** 2;
+      }
+      return sse / (n * outputs);
+    };
+    let checked = 0;
+    for (let k = 0; k < 3; k++) {
+      for (let t = 0; t < w0.weights[k].length; t += 5) {
+        const h = 1e-6;
+        const plus = w0.weights.map((w) => w.slice());
+        const minus = w0.weights.map((w) => w.slice());
+        plus[k][t] += h;
+        minus[k][t] -= h;
+        const numeric = (loss(plus, w0.biases) - loss(minus, w0.biases)) / (2 * h);
+        const backprop = (w0.weights[k][t] - w1.weights[k][t]) / lr;
+        expect(Math.abs(backprop - numeric)).toBeLessThan(1e-5 * Math.max(1, Math.abs(numeric)));
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThan(15);
+  });
+
   it('a diverging run stops as diverged, with its epoch', () => {
     const r = trainNetwork({ ...base, trainRows: range(0, 2000), valRows: range(8000, 8500), optimizer: 'sgd', lr: 50, epochs: 5 });
     expect(r.status).toBe('diverged');
