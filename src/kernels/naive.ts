@@ -308,7 +308,7 @@ const MAX_NEWTON_STEPS = 100;
  */
 export function logisticPath(problem: PathProblem): PathSolution {
   const { design, y, weights, standardize, alpha, lambdas, tol, maxIter } = problem;
-  const { n, p } = design;
+  const { p } = design;
   const stats = columnStats(design, weights, standardize);
   const solver = new NaiveSolver(design, stats, weights);
   try {
