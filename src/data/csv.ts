@@ -36,10 +36,15 @@ function countDataLines(bytes: Buffer): number {
   return Math.max(0, lines - 1);
 }
 
+/** 3 when the bytes start with a UTF-8 byte order mark, else 0. */
+function byteOrderMarkLength(bytes: Buffer): number {
+  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+}
+
 /** The file as text in pieces of 8 MB (a single string is limited to 512 MB), without a byte order mark. */
 function* decodedChunks(bytes: Buffer): Generator<string> {
   const decoder = new StringDecoder('utf8');
-  const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  const start = byteOrderMarkLength(bytes);
   for (let offset = start; offset < bytes.length; offset += 1 << 23) yield decoder.write(bytes.subarray(offset, offset + (1 << 23)));
   const rest = decoder.end();
   if (rest) yield rest;
@@ -64,7 +69,7 @@ function lineAt(bytes: Buffer, position: number): number {
 
 /** Nothing but whitespace (and a UTF-8 byte order mark), checked on the bytes: a string copy of a large file is not free. */
 function isBlank(bytes: Buffer): boolean {
-  const start = bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
+  const start = byteOrderMarkLength(bytes);
   for (let k = start; k < bytes.length; k++) {
     const c = bytes[k];
     if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return false;

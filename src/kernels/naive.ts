@@ -1,4 +1,4 @@
-import { columnStats, type ColumnStats } from './columnStats.js';
+import { centerTarget, columnStats, type ColumnStats } from './columnStats.js';
 import { DistanceEstimate } from './gaussian.js';
 import { ColumnCache } from './columnCache.js';
 import { wasmHeap } from './wasm/heap.js';
@@ -252,18 +252,13 @@ export function gaussianNaivePath(problem: PathProblem): PathSolution {
   const solver = new NaiveSolver(design, stats, weights);
   try {
     const { rows, w } = solver;
-    let ySum = 0;
-    for (let r = 0; r < rows.length; r++) ySum += w[r] * y[rows[r]];
-    const yMean = ySum / stats.weightSum;
-    let yVar = 0;
+    const target = centerTarget(y, weights, stats.weightSum);
     for (let r = 0; r < rows.length; r++) {
-      const d = y[rows[r]] - yMean;
       solver.v[r] = w[r];
-      solver.residual[r] = w[r] * d;
-      yVar += w[r] * d * d;
+      solver.residual[r] = target.centered[rows[r]];
     }
-    yVar /= stats.weightSum;
-    solver.intercept = yMean;
+    const yVar = target.variance;
+    solver.intercept = target.mean;
     solver.newQuadratic();
     const thresholdSq = tol * tol * yVar;
     const strong = new StrongSet(design.p, stats.constant);
@@ -313,9 +308,7 @@ export function logisticPath(problem: PathProblem): PathSolution {
   const solver = new NaiveSolver(design, stats, weights);
   try {
     const { rows, w } = solver;
-    let yMean = 0;
-    for (let r = 0; r < rows.length; r++) yMean += w[r] * y[rows[r]];
-    yMean /= stats.weightSum;
+    const yMean = centerTarget(y, weights, stats.weightSum).mean;
     solver.intercept = Math.log(yMean / (1 - yMean));
     const start = new Float64Array(p);
     const thresholdSq = tol * tol;

@@ -132,9 +132,9 @@ export function trainNetwork(problem: NetworkProblem): NetworkResult {
       for (let k = 0; k < outputs; k++) targets[b * outputs + k] = y[at * outputs + k];
     }
   };
-  /** out (rows × cols, row-major) → its transpose in `into` (cols × rowsCap). */
-  const transpose = (from: Float64Array, rows: number, cols: number, into: number) => {
-    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) F[into + c * rowsCap + r] = from[r * cols + c];
+  /** from (rows × cols, row-major) → its transpose at kernel-memory start `into`, rows `stride` apart. */
+  const transpose = (from: Float64Array, rows: number, cols: number, into: number, stride = rowsCap) => {
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) F[into + c * stride + r] = from[r * cols + c];
   };
   const forward = (count: number) => {
     const pairs = (count + 1) & ~1;
@@ -243,7 +243,7 @@ export function trainNetwork(problem: NetworkProblem): NetworkResult {
         if (k > 0) {
           // Back through the weights (rows of Wᵀ against rows of gOut) and the ReLU of the layer below.
           const gIn = grads[k];
-          for (let o = 0; o < L.outStride; o++) for (let i = 0; i < L.inStride; i++) L.wtView[i * L.outStride + o] = L.w[o * L.inStride + i];
+          transpose(L.w, L.outStride, L.inStride, layerBlocks[k].wt, L.outStride);
           gIn.fill(0);
           gram(L.wtView.byteOffset, L.inStride, gOut.byteOffset, (count + 1) & ~1, zeros * 8, L.outStride, L.outStride, gIn.byteOffset);
           const input = acts[k];
