@@ -83,197 +83,197 @@ export function trainNetwork(problem: NetworkProblem): NetworkResult {
   const F = heap.f64;
   for (const [start, length] of blocks) F.fill(0, start, start + length);
   try {
-  const view = (start: number, length: number) => F.subarray(start, start + length);
+    const view = (start: number, length: number) => F.subarray(start, start + length);
 
-  const rng = new Rng(problem.seed);
-  const layers = sizes.slice(1).map((out, k) => {
-    const fanIn = sizes[k];
-    const inStride = padded[k];
-    const bound = 1 / Math.sqrt(fanIn);
-    // Drawn in nn.Linear's order (weights row by row, then biases), stored with padded rows.
-    const w = view(layerBlocks[k].w, padded[k + 1] * inStride);
-    for (let o = 0; o < out; o++) for (let i = 0; i < fanIn; i++) w[o * inStride + i] = (2 * rng.uniform() - 1) * bound;
-    const b = new Float64Array(padded[k + 1]);
-    for (let o = 0; o < out; o++) b[o] = (2 * rng.uniform() - 1) * bound;
-    const size = w.length;
-    return {
-      in: fanIn, out, inStride, outStride: padded[k + 1], w, b,
-      gwView: view(layerBlocks[k].gw, size), wtView: view(layerBlocks[k].wt, size), gb: new Float64Array(padded[k + 1]),
-      mw: new Float64Array(size), vw: new Float64Array(size), mb: new Float64Array(padded[k + 1]), vb: new Float64Array(padded[k + 1]),
+    const rng = new Rng(problem.seed);
+    const layers = sizes.slice(1).map((out, k) => {
+      const fanIn = sizes[k];
+      const inStride = padded[k];
+      const bound = 1 / Math.sqrt(fanIn);
+      // Drawn in nn.Linear's order (weights row by row, then biases), stored with padded rows.
+      const w = view(layerBlocks[k].w, padded[k + 1] * inStride);
+      for (let o = 0; o < out; o++) for (let i = 0; i < fanIn; i++) w[o * inStride + i] = (2 * rng.uniform() - 1) * bound;
+      const b = new Float64Array(padded[k + 1]);
+      for (let o = 0; o < out; o++) b[o] = (2 * rng.uniform() - 1) * bound;
+      const size = w.length;
+      return {
+        in: fanIn, out, inStride, outStride: padded[k + 1], w, b,
+        gwView: view(layerBlocks[k].gw, size), wtView: view(layerBlocks[k].wt, size), gb: new Float64Array(padded[k + 1]),
+        mw: new Float64Array(size), vw: new Float64Array(size), mb: new Float64Array(padded[k + 1]), vb: new Float64Array(padded[k + 1]),
+      };
+    });
+    const acts = padded.map((units, k) => view(actBlocks[k], rowsCap * units));
+    const grads = padded.map((units, k) => view(gradBlocks[k], rowsCap * units));
+    const targets = new Float64Array(maxBatch * outputs);
+    // Row-major, standardized copies of the training and validation rows: minibatches visit rows in random order,
+    // and gathering a row from the column-major matrix would touch p + outputs cache lines per sample.
+    const gather = (rows: Int32Array) => {
+      const { X, Y, n, mean, scale } = problem;
+      const x = new Float64Array(rows.length * p);
+      const y = new Float64Array(rows.length * outputs);
+      for (let j = 0; j < p; j++) for (let r = 0; r < rows.length; r++) x[r * p + j] = (X[j * n + rows[r]] - mean[j]) / scale[j];
+      for (let k = 0; k < outputs; k++) for (let r = 0; r < rows.length; r++) y[r * outputs + k] = Y[k * n + rows[r]];
+      return { x, y, count: rows.length };
     };
-  });
-  const acts = padded.map((units, k) => view(actBlocks[k], rowsCap * units));
-  const grads = padded.map((units, k) => view(gradBlocks[k], rowsCap * units));
-  const targets = new Float64Array(maxBatch * outputs);
-  // Row-major, standardized copies of the training and validation rows: minibatches visit rows in random order,
-  // and gathering a row from the column-major matrix would touch p + outputs cache lines per sample.
-  const gather = (rows: Int32Array) => {
-    const { X, Y, n, mean, scale } = problem;
-    const x = new Float64Array(rows.length * p);
-    const y = new Float64Array(rows.length * outputs);
-    for (let j = 0; j < p; j++) for (let r = 0; r < rows.length; r++) x[r * p + j] = (X[j * n + rows[r]] - mean[j]) / scale[j];
-    for (let k = 0; k < outputs; k++) for (let r = 0; r < rows.length; r++) y[r * outputs + k] = Y[k * n + rows[r]];
-    return { x, y, count: rows.length };
-  };
-  const trainSet = gather(trainRows);
-  const valSet = gather(valRows);
-  type RowSet = typeof trainSet;
-  /** Positions in trainSet, reshuffled every epoch. */
-  const order = Int32Array.from({ length: trainRows.length }, (_, i) => i);
+    const trainSet = gather(trainRows);
+    const valSet = gather(valRows);
+    type RowSet = typeof trainSet;
+    /** Positions in trainSet, reshuffled every epoch. */
+    const order = Int32Array.from({ length: trainRows.length }, (_, i) => i);
 
-  const loadBatch = (set: RowSet, positions: Int32Array | null, start: number, count: number) => {
-    const stride = padded[0];
-    const a0 = acts[0];
-    const { x, y } = set;
-    // Plain loops: rows are short, and a subarray per row would cost more than the copy.
-    for (let b = 0; b < count; b++) {
-      const at = positions ? positions[start + b] : start + b;
-      for (let j = 0; j < p; j++) a0[b * stride + j] = x[at * p + j];
-      for (let k = 0; k < outputs; k++) targets[b * outputs + k] = y[at * outputs + k];
-    }
-  };
-  /** from (rows × cols, row-major) → its transpose at kernel-memory start `into`, rows `stride` apart. */
-  const transpose = (from: Float64Array, rows: number, cols: number, into: number, stride = rowsCap) => {
-    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) F[into + c * stride + r] = from[r * cols + c];
-  };
-  const forward = (count: number) => {
-    const pairs = (count + 1) & ~1;
-    for (let k = 0; k < layers.length; k++) {
-      const L = layers[k];
-      const output = acts[k + 1];
-      // Each row starts at the bias; the kernel adds Σ_i w_oi · a_bi (rows of W against rows of the batch).
-      for (let b = 0; b < pairs; b++) output.set(L.b, b * L.outStride);
-      gram(L.w.byteOffset, L.outStride, acts[k].byteOffset, pairs, zeros * 8, L.in, L.inStride, output.byteOffset);
-      if (k < layers.length - 1) for (let t = 0; t < count * L.outStride; t++) if (output[t] < 0) output[t] = 0;
-    }
-  };
-  /** Sum of squared errors over the batch (all outputs). */
-  const batchSse = (count: number) => {
-    const out = acts[layers.length];
-    const stride = padded[layers.length];
-    let s = 0;
-    for (let b = 0; b < count; b++) for (let o = 0; o < outputs; o++) s += (out[b * stride + o] - targets[b * outputs + o]) ** 2;
-    return s;
-  };
-  const evaluate = (set: RowSet): number => {
-    if (set.count === 0) return NaN;
-    let sse = 0;
-    for (let start = 0; start < set.count; start += maxBatch) {
-      const count = Math.min(maxBatch, set.count - start);
-      loadBatch(set, null, start, count);
-      forward(count);
-      sse += batchSse(count);
-    }
-    return sse / (set.count * outputs);
-  };
-
-  const beta1 = 0.9;
-  const beta2 = 0.999;
-  const eps = 1e-8;
-  let step = 0;
-  const applyUpdate = (param: Float64Array, grad: Float64Array, m: Float64Array, v: Float64Array, penalized: boolean) => {
-    const { l1, l2 } = problem;
-    const coupledL2 = penalized && problem.l2Method === 'coupled' ? l2 : 0;
-    const subgradientL1 = penalized && problem.l1Method === 'subgradient' ? l1 : 0;
-    const decay = penalized && problem.l2Method === 'decoupled' ? 1 - lr * l2 : 1;
-    const shrink = penalized && problem.l1Method === 'proximal' ? lr * l1 : 0;
-    const c1 = 1 - Math.pow(beta1, step);
-    const c2 = 1 - Math.pow(beta2, step);
-    for (let t = 0; t < param.length; t++) {
-      let g = grad[t];
-      if (coupledL2) g += coupledL2 * param[t];
-      if (subgradientL1) g += subgradientL1 * Math.sign(param[t]);
-      let w = param[t] * decay;
-      if (problem.optimizer === 'adam') {
-        m[t] = beta1 * m[t] + (1 - beta1) * g;
-        v[t] = beta2 * v[t] + (1 - beta2) * g * g;
-        w -= (lr * (m[t] / c1)) / (Math.sqrt(v[t] / c2) + eps);
-      } else if (problem.momentum > 0) {
-        m[t] = problem.momentum * m[t] + g;
-        w -= lr * m[t];
-      } else {
-        w -= lr * g;
+    const loadBatch = (set: RowSet, positions: Int32Array | null, start: number, count: number) => {
+      const stride = padded[0];
+      const a0 = acts[0];
+      const { x, y } = set;
+      // Plain loops: rows are short, and a subarray per row would cost more than the copy.
+      for (let b = 0; b < count; b++) {
+        const at = positions ? positions[start + b] : start + b;
+        for (let j = 0; j < p; j++) a0[b * stride + j] = x[at * p + j];
+        for (let k = 0; k < outputs; k++) targets[b * outputs + k] = y[at * outputs + k];
       }
-      param[t] = shrink ? softThreshold(w, shrink) : w;
-    }
-  };
-
-  const epochTrain = new Float64Array(epochs);
-  const epochVal = new Float64Array(epochs);
-  let divergedEpoch = 0;
-  let epochsRun = 0;
-  // Diverged: a loss that is not finite, or that grew ten orders of magnitude past where training started.
-  let firstBatchLoss = NaN;
-  let initialLoss = Infinity;
-  const exploded = (loss: number) => !Number.isFinite(loss) || loss > 1e10 * initialLoss;
-  for (let epoch = 0; epoch < epochs && !divergedEpoch; epoch++) {
-    // Shuffle the training rows each epoch (Fisher–Yates with the run's own stream).
-    for (let i = order.length - 1; i > 0; i--) {
-      const j = rng.int(i + 1);
-      const t = order[i];
-      order[i] = order[j];
-      order[j] = t;
-    }
-    let sse = 0;
-    for (let start = 0; start < order.length; start += maxBatch) {
-      const count = Math.min(maxBatch, order.length - start);
-      loadBatch(trainSet, order, start, count);
-      forward(count);
-      const batchLoss = batchSse(count);
-      if (Number.isNaN(firstBatchLoss)) firstBatchLoss = batchLoss / (count * outputs);
-      sse += batchLoss;
-      if (!Number.isFinite(batchLoss)) break;
-      // d(mean squared error)/d(output); padding outputs get 0.
-      const top = layers.length;
-      const topStride = padded[top];
-      const scaleOut = 2 / (count * outputs);
-      grads[top].fill(0);
-      for (let b = 0; b < count; b++)
-        for (let o = 0; o < outputs; o++) grads[top][b * topStride + o] = scaleOut * (acts[top][b * topStride + o] - targets[b * outputs + o]);
-      for (let k = layers.length - 1; k >= 0; k--) {
+    };
+    /** from (rows × cols, row-major) → its transpose at kernel-memory start `into`, rows `stride` apart. */
+    const transpose = (from: Float64Array, rows: number, cols: number, into: number, stride = rowsCap) => {
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) F[into + c * stride + r] = from[r * cols + c];
+    };
+    const forward = (count: number) => {
+      const pairs = (count + 1) & ~1;
+      for (let k = 0; k < layers.length; k++) {
         const L = layers[k];
-        const gOut = grads[k + 1];
-        // gW[o, i] = Σ_b gOut[b, o] · a[b, i]: columns of the batch against each other, so both go in transposed.
-        transpose(acts[k], count, L.inStride, transposedBlocks[k]);
-        transpose(gOut, count, L.outStride, transposedBlocks[k + 1]);
-        L.gwView.fill(0);
-        gram(transposedBlocks[k] * 8, L.inStride, transposedBlocks[k + 1] * 8, L.outStride, zeros * 8, count, rowsCap, L.gwView.byteOffset);
-        L.gb.fill(0);
-        for (let b = 0; b < count; b++) for (let o = 0; o < L.out; o++) L.gb[o] += gOut[b * L.outStride + o];
-        if (k > 0) {
-          // Back through the weights (rows of Wᵀ against rows of gOut) and the ReLU of the layer below.
-          const gIn = grads[k];
-          transpose(L.w, L.outStride, L.inStride, layerBlocks[k].wt, L.outStride);
-          gIn.fill(0);
-          gram(L.wtView.byteOffset, L.inStride, gOut.byteOffset, (count + 1) & ~1, zeros * 8, L.outStride, L.outStride, gIn.byteOffset);
-          const input = acts[k];
-          for (let t = 0; t < count * L.inStride; t++) if (input[t] <= 0) gIn[t] = 0;
+        const output = acts[k + 1];
+        // Each row starts at the bias; the kernel adds Σ_i w_oi · a_bi (rows of W against rows of the batch).
+        for (let b = 0; b < pairs; b++) output.set(L.b, b * L.outStride);
+        gram(L.w.byteOffset, L.outStride, acts[k].byteOffset, pairs, zeros * 8, L.in, L.inStride, output.byteOffset);
+        if (k < layers.length - 1) for (let t = 0; t < count * L.outStride; t++) if (output[t] < 0) output[t] = 0;
+      }
+    };
+    /** Sum of squared errors over the batch (all outputs). */
+    const batchSse = (count: number) => {
+      const out = acts[layers.length];
+      const stride = padded[layers.length];
+      let s = 0;
+      for (let b = 0; b < count; b++) for (let o = 0; o < outputs; o++) s += (out[b * stride + o] - targets[b * outputs + o]) ** 2;
+      return s;
+    };
+    const evaluate = (set: RowSet): number => {
+      if (set.count === 0) return NaN;
+      let sse = 0;
+      for (let start = 0; start < set.count; start += maxBatch) {
+        const count = Math.min(maxBatch, set.count - start);
+        loadBatch(set, null, start, count);
+        forward(count);
+        sse += batchSse(count);
+      }
+      return sse / (set.count * outputs);
+    };
+
+    const beta1 = 0.9;
+    const beta2 = 0.999;
+    const eps = 1e-8;
+    let step = 0;
+    const applyUpdate = (param: Float64Array, grad: Float64Array, m: Float64Array, v: Float64Array, penalized: boolean) => {
+      const { l1, l2 } = problem;
+      const coupledL2 = penalized && problem.l2Method === 'coupled' ? l2 : 0;
+      const subgradientL1 = penalized && problem.l1Method === 'subgradient' ? l1 : 0;
+      const decay = penalized && problem.l2Method === 'decoupled' ? 1 - lr * l2 : 1;
+      const shrink = penalized && problem.l1Method === 'proximal' ? lr * l1 : 0;
+      const c1 = 1 - Math.pow(beta1, step);
+      const c2 = 1 - Math.pow(beta2, step);
+      for (let t = 0; t < param.length; t++) {
+        let g = grad[t];
+        if (coupledL2) g += coupledL2 * param[t];
+        if (subgradientL1) g += subgradientL1 * Math.sign(param[t]);
+        let w = param[t] * decay;
+        if (problem.optimizer === 'adam') {
+          m[t] = beta1 * m[t] + (1 - beta1) * g;
+          v[t] = beta2 * v[t] + (1 - beta2) * g * g;
+          w -= (lr * (m[t] / c1)) / (Math.sqrt(v[t] / c2) + eps);
+        } else if (problem.momentum > 0) {
+          m[t] = problem.momentum * m[t] + g;
+          w -= lr * m[t];
+        } else {
+          w -= lr * g;
+        }
+        param[t] = shrink ? softThreshold(w, shrink) : w;
+      }
+    };
+
+    const epochTrain = new Float64Array(epochs);
+    const epochVal = new Float64Array(epochs);
+    let divergedEpoch = 0;
+    let epochsRun = 0;
+    // Diverged: a loss that is not finite, or that grew ten orders of magnitude past where training started.
+    let firstBatchLoss = NaN;
+    let initialLoss = Infinity;
+    const exploded = (loss: number) => !Number.isFinite(loss) || loss > 1e10 * initialLoss;
+    for (let epoch = 0; epoch < epochs && !divergedEpoch; epoch++) {
+      // Shuffle the training rows each epoch (Fisher–Yates with the run's own stream).
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        const t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+      }
+      let sse = 0;
+      for (let start = 0; start < order.length; start += maxBatch) {
+        const count = Math.min(maxBatch, order.length - start);
+        loadBatch(trainSet, order, start, count);
+        forward(count);
+        const batchLoss = batchSse(count);
+        if (Number.isNaN(firstBatchLoss)) firstBatchLoss = batchLoss / (count * outputs);
+        sse += batchLoss;
+        if (!Number.isFinite(batchLoss)) break;
+        // d(mean squared error)/d(output); padding outputs get 0.
+        const top = layers.length;
+        const topStride = padded[top];
+        const scaleOut = 2 / (count * outputs);
+        grads[top].fill(0);
+        for (let b = 0; b < count; b++)
+          for (let o = 0; o < outputs; o++) grads[top][b * topStride + o] = scaleOut * (acts[top][b * topStride + o] - targets[b * outputs + o]);
+        for (let k = layers.length - 1; k >= 0; k--) {
+          const L = layers[k];
+          const gOut = grads[k + 1];
+          // gW[o, i] = Σ_b gOut[b, o] · a[b, i]: columns of the batch against each other, so both go in transposed.
+          transpose(acts[k], count, L.inStride, transposedBlocks[k]);
+          transpose(gOut, count, L.outStride, transposedBlocks[k + 1]);
+          L.gwView.fill(0);
+          gram(transposedBlocks[k] * 8, L.inStride, transposedBlocks[k + 1] * 8, L.outStride, zeros * 8, count, rowsCap, L.gwView.byteOffset);
+          L.gb.fill(0);
+          for (let b = 0; b < count; b++) for (let o = 0; o < L.out; o++) L.gb[o] += gOut[b * L.outStride + o];
+          if (k > 0) {
+            // Back through the weights (rows of Wᵀ against rows of gOut) and the ReLU of the layer below.
+            const gIn = grads[k];
+            transpose(L.w, L.outStride, L.inStride, layerBlocks[k].wt, L.outStride);
+            gIn.fill(0);
+            gram(L.wtView.byteOffset, L.inStride, gOut.byteOffset, (count + 1) & ~1, zeros * 8, L.outStride, L.outStride, gIn.byteOffset);
+            const input = acts[k];
+            for (let t = 0; t < count * L.inStride; t++) if (input[t] <= 0) gIn[t] = 0;
+          }
+        }
+        step++;
+        for (const L of layers) {
+          applyUpdate(L.w, L.gwView, L.mw, L.vw, true);
+          applyUpdate(L.b, L.gb, L.mb, L.vb, problem.penalizeBias);
         }
       }
-      step++;
-      for (const L of layers) {
-        applyUpdate(L.w, L.gwView, L.mw, L.vw, true);
-        applyUpdate(L.b, L.gb, L.mb, L.vb, problem.penalizeBias);
-      }
+      epochsRun = epoch + 1;
+      epochTrain[epoch] = sse / (order.length * outputs);
+      epochVal[epoch] = evaluate(valSet);
+      if (epoch === 0) initialLoss = Math.max(firstBatchLoss, 1e-12);
+      if (exploded(epochTrain[epoch]) || (valRows.length > 0 && exploded(epochVal[epoch]))) divergedEpoch = epoch + 1;
     }
-    epochsRun = epoch + 1;
-    epochTrain[epoch] = sse / (order.length * outputs);
-    epochVal[epoch] = evaluate(valSet);
-    if (epoch === 0) initialLoss = Math.max(firstBatchLoss, 1e-12);
-    if (exploded(epochTrain[epoch]) || (valRows.length > 0 && exploded(epochVal[epoch]))) divergedEpoch = epoch + 1;
-  }
-  return {
-    // Without the padding: (units out × units in), row-major.
-    weights: layers.map((L) => Float64Array.from({ length: L.out * L.in }, (_, t) => L.w[Math.floor(t / L.in) * L.inStride + (t % L.in)])),
-    biases: layers.map((L) => L.b.slice(0, L.out)),
-    trainLoss: divergedEpoch ? NaN : evaluate(trainSet),
-    valLoss: divergedEpoch ? NaN : evaluate(valSet),
-    epochTrain: epochTrain.slice(0, epochsRun),
-    epochVal: epochVal.slice(0, epochsRun),
-    status: divergedEpoch ? 'diverged' : 'ok',
-    divergedEpoch,
-    epochsRun,
-  };
+    return {
+      // Without the padding: (units out × units in), row-major.
+      weights: layers.map((L) => Float64Array.from({ length: L.out * L.in }, (_, t) => L.w[Math.floor(t / L.in) * L.inStride + (t % L.in)])),
+      biases: layers.map((L) => L.b.slice(0, L.out)),
+      trainLoss: divergedEpoch ? NaN : evaluate(trainSet),
+      valLoss: divergedEpoch ? NaN : evaluate(valSet),
+      epochTrain: epochTrain.slice(0, epochsRun),
+      epochVal: epochVal.slice(0, epochsRun),
+      status: divergedEpoch ? 'diverged' : 'ok',
+      divergedEpoch,
+      epochsRun,
+    };
   } finally {
     for (const [start] of blocks) heap.release(start);
   }
