@@ -111,8 +111,8 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
   // Papa Parse reports where each record ends (in characters); the line number is worked out from that only when a
   // message needs it, so the common path pays nothing for it.
   let recordStart = 0;
+  const line = () => lineAt(bytes, recordStart);
   const handle = (record: string[], errors: Papa.ParseError[]) => {
-    const line = () => lineAt(bytes, recordStart);
     if (errors.length) throw new UserError(`${name}:${line()}: malformed CSV: ${errors[0].message}`);
     if (!header) {
       header = record.map((h) => h.trim());
