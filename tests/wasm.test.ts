@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { columnStats } from '../src/kernels/columnStats.js';
 import { LazyGram } from '../src/kernels/gram.js';
+import { pathPredictions } from '../src/kernels/predict.js';
 import { KERNELS_WASM_BASE64 } from '../src/kernels/wasm/kernels.wasm.js';
 import { WasmHeap } from '../src/kernels/wasm/heap.js';
 
@@ -51,6 +52,34 @@ describe('WebAssembly kernels', () => {
     }
     expect(worst).toBeLessThan(1e-12);
     gram.dispose();
+  });
+
+  it('path predictions equal x_i·b_l + b0_l row by row, for chosen rows or all, over any λ range', () => {
+    const rand = random(11);
+    // Odd p (the kernel's tail feature), 301 rows over three staging chunks with an odd last one, 7 λ (not a
+    // multiple of 4), zero coefficients among them.
+    const n = 301;
+    const p = 37;
+    const nLambda = 7;
+    const X = Float64Array.from({ length: n * p }, () => rand() * 2 - 1);
+    const coefs = Float64Array.from({ length: nLambda * p }, () => (rand() < 0.3 ? 0 : rand() * 4 - 2));
+    const intercepts = Float64Array.from({ length: nLambda }, () => rand() * 10);
+    const rows = Int32Array.from({ length: n }, (_, i) => i).filter((i) => i % 3 !== 1);
+    const exact = (l: number, i: number) => {
+      let s = intercepts[l];
+      for (let j = 0; j < p; j++) s += X[j * n + i] * coefs[l * p + j];
+      return s;
+    };
+    for (const [chosen, first, last] of [[rows, 0, 7], [null, 2, 7], [rows, 5, 6]] as const) {
+      const out = pathPredictions({ X, n, p }, chosen, coefs, intercepts, first, last);
+      const m = chosen ? chosen.length : n;
+      expect(out.length).toBe((last - first) * m);
+      let worst = 0;
+      for (let l = first; l < last; l++) {
+        for (let r = 0; r < m; r++) worst = Math.max(worst, Math.abs(out[(l - first) * m + r] - exact(l, chosen ? chosen[r] : r)));
+      }
+      expect(worst).toBeLessThan(1e-12);
+    }
   });
 
   it('axpy updates every entry, or only those marked to keep, with odd lengths', () => {

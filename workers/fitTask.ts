@@ -2,9 +2,10 @@ import { columnStats } from '../src/kernels/columnStats.js';
 import { fistaPath } from '../src/kernels/fista.js';
 import { gaussianPath } from '../src/kernels/gaussian.js';
 import { LazyGram } from '../src/kernels/gram.js';
-import { accuracy, linearPredictor, linearPredictorRows, logLoss, meanSquaredError, rocAuc, sparsity } from '../src/kernels/metrics.js';
+import { accuracy, logLoss, meanSquaredError, rocAuc, sparsity } from '../src/kernels/metrics.js';
 import { gaussianNaivePath, logisticPath } from '../src/kernels/naive.js';
 import { trainNetwork } from '../src/kernels/network.js';
+import { pathPredictions } from '../src/kernels/predict.js';
 import { FitStatus, penaltyWeights, type Design, type PathSolution } from '../src/kernels/types.js';
 import { foldWeights, type FoldId } from '../src/plan/folds.js';
 import type { SharedData, TaskMessage, TaskResult, TrialResult } from '../src/pool/protocol.js';
@@ -14,6 +15,8 @@ export type PathMessage = Omit<TaskMessage, 'tasks'> & { task: TaskMessage['task
 
 /** Covariance mode keeps a p × p Gram matrix in kernel memory (4 GB at most): 2 GB is its limit. */
 const COVARIANCE_MAX_FEATURES = 16_384;
+/** Predictions held at once (doubles): 32 MB. */
+const MAX_PREDICTION_DOUBLES = 1 << 22;
 
 /** Runs one task (a warm-started λ path on one fold) and measures every trial on it. */
 export function fitTask(data: SharedData, message: PathMessage): TaskResult {
@@ -40,26 +43,26 @@ export function fitTask(data: SharedData, message: PathMessage): TaskResult {
   const loss = logistic ? logLoss : meanSquaredError;
 
   // Covariance mode hands back the training MSE, so only the validation rows need predictions (a fifth of the
-  // work on 5 folds, none on the refit on all rows; read in place, a copy would cost memory on large data);
-  // elsewhere every row is predicted.
-  const valRows = rowsWhere(validation);
-  const valY = Float64Array.from(valRows, (i) => data.y[i]);
-  const valWeights = new Float64Array(valRows.length).fill(1);
-  const eta = new Float64Array(n);
+  // work on 5 folds, none on the refit on all rows); elsewhere every row is predicted. Predictions come a group of
+  // λ at a time (one matrix product each), the group sized so they take at most 32 MB.
+  const trainMse = solution.trainMse;
+  const validationOnly = trainMse !== undefined && !trainMse.some(Number.isNaN);
+  const rows = validationOnly ? rowsWhere(validation) : null;
+  const m = rows ? rows.length : n;
+  const y = rows ? Float64Array.from(rows, (i) => data.y[i]) : data.y;
+  const trainWeights = rows ? null : train;
+  const valWeights = rows ? new Float64Array(m).fill(1) : validation;
+  const group = Math.max(4, Math.floor(MAX_PREDICTION_DOUBLES / Math.max(1, m)) & ~3);
+  let predictions: Float64Array = new Float64Array(0);
   const trials: TrialResult[] = [];
   for (let l = 0; l < lambdas.length; l++) {
     const coefs = solution.coefs.subarray(l * p, (l + 1) * p);
-    const intercept = solution.intercepts[l];
-    let trainLoss = solution.trainMse?.[l] ?? Number.NaN;
-    let valLoss: number | null = null;
-    if (Number.isNaN(trainLoss)) {
-      linearPredictor(design, intercept, coefs, eta);
-      trainLoss = loss(data.y, eta, train);
-      if (nVal > 0) valLoss = loss(data.y, eta, validation);
-    } else if (nVal > 0) {
-      const etaVal = linearPredictorRows(design, intercept, coefs, valRows, eta.subarray(0, valRows.length));
-      valLoss = loss(valY, etaVal, valWeights);
+    if (l % group === 0 && (nVal > 0 || trainWeights)) {
+      predictions = pathPredictions(design, rows, solution.coefs, solution.intercepts, l, Math.min(lambdas.length, l + group));
     }
+    const eta = predictions.subarray((l % group) * m, (l % group + 1) * m);
+    const trainLoss = trainWeights ? loss(y, eta, trainWeights) : trainMse![l];
+    const valLoss = nVal > 0 ? loss(y, eta, valWeights) : null;
     const status = solution.status[l];
     trials.push({
       lambda: lambdas[l],
@@ -73,7 +76,7 @@ export function fitTask(data: SharedData, message: PathMessage): TaskResult {
       ...sparsity(coefs, nearZero),
       iterations: solution.iterations[l],
       seconds: solution.seconds[l],
-      metrics: logistic ? classificationMetrics(data.y, eta, train, validation, nVal) : {},
+      metrics: logistic ? classificationMetrics(y, eta, train, validation, nVal) : {},
     });
   }
   return { taskId: task.id, trials, coefs: solution.coefs, intercepts: solution.intercepts };

@@ -12,19 +12,6 @@ export function linearPredictor({ X, n, p }: Design, intercept: number, coefs: F
   return out;
 }
 
-/** η_r = b0 + x_{rows[r]}·b for the given rows only (out has one entry per row; zero coefficients skipped). */
-export function linearPredictorRows({ X, n, p }: Design, intercept: number, coefs: Float64Array, rows: Int32Array, out: Float64Array): Float64Array {
-  out.fill(intercept);
-  const m = rows.length;
-  for (let j = 0; j < p; j++) {
-    const b = coefs[j];
-    if (b === 0) continue;
-    const off = j * n;
-    for (let r = 0; r < m; r++) out[r] += b * X[off + rows[r]];
-  }
-  return out;
-}
-
 /** Weighted mean of squared errors over the rows whose weight is nonzero. */
 export function meanSquaredError(y: Float64Array, eta: Float64Array, weights: Float64Array): number {
   let s = 0;
