@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { columnStats } from '../src/kernels/columnStats.js';
 import { LazyGram } from '../src/kernels/gram.js';
 import { pathPredictions } from '../src/kernels/predict.js';
-import { KERNELS_WASM_BASE64 } from '../src/kernels/wasm/kernels.wasm.js';
-import { WasmHeap } from '../src/kernels/wasm/heap.js';
+import { KERNELS_FUSED_WASM_BASE64, KERNELS_PLAIN_WASM_BASE64 } from '../src/kernels/wasm/kernels.wasm.js';
+import { STAGED_STRIDE, WasmHeap } from '../src/kernels/wasm/heap.js';
 
 /** Deterministic pseudo-random numbers (mulberry32) so a failure can be reproduced. */
 function random(seed: number) {
@@ -17,11 +17,60 @@ function random(seed: number) {
 }
 
 describe('WebAssembly kernels', () => {
-  it('the committed binary is the compiled kernels.wat', async () => {
+  it('the committed binaries are the compiled kernels.wat, with and without relaxed SIMD', async () => {
     // @ts-expect-error plain ESM build script without type declarations
-    const { compileKernels } = await import('../scripts/build-wasm.mjs');
-    expect(await compileKernels()).toBe(KERNELS_WASM_BASE64);
-    expect(readFileSync(new URL('../src/kernels/wasm/kernels.wat', import.meta.url), 'utf8')).toContain('(func (export "gram")');
+    const { compileKernels, withoutRelaxedSimd } = await import('../scripts/build-wasm.mjs');
+    expect(await compileKernels()).toEqual({ fused: KERNELS_FUSED_WASM_BASE64, plain: KERNELS_PLAIN_WASM_BASE64 });
+    const source = readFileSync(new URL('../src/kernels/wasm/kernels.wat', import.meta.url), 'utf8');
+    expect(source).toContain('(func (export "gramStaged")');
+    expect(source).toContain('f64x2.relaxed_madd');
+    expect(withoutRelaxedSimd(source)).not.toMatch(/\(f64x2\.relaxed/);
+    expect(withoutRelaxedSimd('(f64x2.relaxed_nmadd (local.get $a) (v128.load (i32.add (local.get $x) (local.get $i))) (local.get $y))')).toBe(
+      '(f64x2.sub (local.get $y) (f64x2.mul (local.get $a) (v128.load (i32.add (local.get $x) (local.get $i)))))',
+    );
+  });
+
+  it('the fused and the plain build compute the same Gram sums, axpy and dot products', () => {
+    const fused = new WasmHeap();
+    const plain = new WasmHeap({ fused: false });
+    // Node 20 gets relaxed SIMD from a V8 flag, Node 22 has it on: either way the fused build must load here.
+    expect(fused.fused).toBe(true);
+    expect(plain.fused).toBe(false);
+    const run = (heap: WasmHeap) => {
+      const rand = random(5);
+      const m = 8;
+      const K = 6;
+      const n = 1030; // three 512-row chunks inside the kernel, the last one short
+      const c = heap.alloc(m * STAGED_STRIDE);
+      const x = heap.alloc(K * STAGED_STRIDE);
+      const out = heap.alloc(m * K);
+      const y = heap.alloc(n);
+      const F = heap.f64;
+      for (let t = 0; t < m; t++) for (let i = 0; i < n; i++) F[c + t * STAGED_STRIDE + i] = rand() - 0.3;
+      for (let k = 0; k < K; k++) for (let i = 0; i < n; i++) F[x + k * STAGED_STRIDE + i] = rand() * 2 - 1;
+      for (let i = 0; i < n; i++) F[y + i] = rand();
+      F.fill(0, out, out + m * K);
+      heap.kernels.gramStaged(c * 8, m, x * 8, K, n, out * 8);
+      const sums = Array.from(F.subarray(out, out + m * K));
+      let worst = 0;
+      for (let k = 0; k < K; k++) {
+        for (let t = 0; t < m; t++) {
+          let s = 0;
+          for (let i = 0; i < n; i++) s += F[c + t * STAGED_STRIDE + i] * F[x + k * STAGED_STRIDE + i];
+          worst = Math.max(worst, Math.abs(sums[k * m + t] - s));
+        }
+      }
+      heap.kernels.axpy(y * 8, x * 8, 0.75, 0, n);
+      const dot = heap.kernels.dot(x * 8, y * 8, 0, n);
+      return { sums, worst, y: Array.from(F.subarray(y, y + n)), dot };
+    };
+    const a = run(fused);
+    const b = run(plain);
+    expect(a.worst).toBeLessThan(1e-12);
+    expect(b.worst).toBeLessThan(1e-12);
+    for (let k = 0; k < a.sums.length; k++) expect(Math.abs(a.sums[k] - b.sums[k])).toBeLessThan(1e-12);
+    for (let i = 0; i < a.y.length; i++) expect(Math.abs(a.y[i] - b.y[i])).toBeLessThan(1e-15);
+    expect(Math.abs(a.dot - b.dot)).toBeLessThan(1e-12);
   });
 
   it('Gram columns equal the plain sums, and C_jk equals C_kj to the bit', () => {

@@ -1,11 +1,40 @@
-import { KERNELS_WASM_BASE64 } from './kernels.wasm.js';
+import { setFlagsFromString } from 'node:v8';
+import { KERNELS_FUSED_WASM_BASE64, KERNELS_PLAIN_WASM_BASE64 } from './kernels.wasm.js';
 
 /** The exported functions of kernels.wat; pointers are byte offsets into its memory. */
 interface KernelExports {
   memory: WebAssembly.Memory;
   gram(c: number, m: number, x: number, K: number, means: number, n: number, ld: number, out: number): void;
+  gramStaged(c: number, m: number, x: number, K: number, n: number, out: number): void;
   axpy(y: number, x: number, a: number, keep: number, len: number): void;
+  subtract(y: number, a: number, len: number): void;
   dot(x: number, y: number, w: number, len: number): number;
+}
+
+/** gramStaged's fixed distance between staged columns, in doubles (STAGED_STRIDE in kernels.wat). */
+export const STAGED_STRIDE = 2056;
+
+const compiled = new Map<boolean, { module: WebAssembly.Module; fused: boolean }>();
+/**
+ * The kernels with fused multiply-adds when the engine accepts relaxed SIMD, else the plain-SIMD build. Node 20's
+ * V8 has relaxed SIMD complete but behind a flag (Node 22 ships it on), so the flag is set first where needed; its
+ * fused multiply-add gives the Gram kernel about a third more speed on CPUs with FMA.
+ */
+function kernelModule(fused: boolean): { module: WebAssembly.Module; fused: boolean } {
+  const known = compiled.get(fused);
+  if (known) return known;
+  const fusedBinary = Buffer.from(KERNELS_FUSED_WASM_BASE64, 'base64');
+  if (fused && !WebAssembly.validate(fusedBinary)) {
+    try {
+      setFlagsFromString('--experimental-wasm-relaxed-simd');
+    } catch {
+      // No such flag: the plain build below.
+    }
+  }
+  const useFused = fused && WebAssembly.validate(fusedBinary);
+  const module = new WebAssembly.Module(useFused ? fusedBinary : Buffer.from(KERNELS_PLAIN_WASM_BASE64, 'base64'));
+  compiled.set(fused, { module, fused: useFused });
+  return { module, fused: useFused };
 }
 
 const PAGE_DOUBLES = 65536 / 8;
@@ -21,14 +50,18 @@ const RESERVED = 2;
  */
 export class WasmHeap {
   readonly kernels: KernelExports;
+  /** Whether these kernels use fused multiply-adds (relaxed SIMD). */
+  readonly fused: boolean;
   f64: Float64Array;
   /** Free blocks as start → length, in doubles. */
   private readonly free = new Map<number, number>();
   private readonly sizes = new Map<number, number>();
 
-  constructor() {
-    const module = new WebAssembly.Module(Buffer.from(KERNELS_WASM_BASE64, 'base64'));
-    this.kernels = new WebAssembly.Instance(module).exports as unknown as KernelExports;
+  /** `fused: false` forces the plain-SIMD build (tests compare the two). */
+  constructor({ fused = true }: { fused?: boolean } = {}) {
+    const chosen = kernelModule(fused);
+    this.fused = chosen.fused;
+    this.kernels = new WebAssembly.Instance(chosen.module).exports as unknown as KernelExports;
     const size = this.kernels.memory.buffer.byteLength / 8;
     this.free.set(RESERVED, size - RESERVED);
     this.f64 = new Float64Array(this.kernels.memory.buffer);
