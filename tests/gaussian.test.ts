@@ -180,6 +180,32 @@ describe('training MSE from the gradients (covariance mode)', () => {
 });
 
 describe('warm starts extrapolated along the path', () => {
+  it('on a fixed active set the extrapolated start is the lasso solution: one pass per λ', () => {
+    // Lasso on a fixed active set and signs is linear in λ, so the last two solutions extrapolated to the next λ
+    // are exact up to their own tolerance and the first (checking) pass changes nothing. Five strong, correlated
+    // features stay active over the whole grid.
+    const n = 300;
+    const p = 5;
+    let seed = 3;
+    const rand = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+    const X = new Float64Array(n * p);
+    const y = new Float64Array(n);
+    for (let i = 0; i < n; i++) {
+      const common = rand();
+      for (let j = 0; j < p; j++) X[j * n + i] = common + rand();
+      for (let j = 0; j < p; j++) y[i] += (j + 1) * X[j * n + i];
+      y[i] += 0.1 * rand();
+    }
+    const design = { X, n, p };
+    const lambdas = Float64Array.from({ length: 8 }, (_, k) => 0.01 * Math.pow(0.8, k));
+    const fit = gaussianPath({ design, y, weights: ones(n), standardize: false, alpha: 1, lambdas, tol: 1e-9, maxIter: 1e6 });
+    for (let l = 0; l < lambdas.length; l++) expect(fit.coefs.subarray(l * p, (l + 1) * p).every((b) => b > 0)).toBe(true);
+    expect(Array.from(fit.iterations.subarray(2))).toEqual(new Array(lambdas.length - 2).fill(1));
+    // And they are the solutions: the same as each λ fitted from zero.
+    const alone = gaussianPath({ design, y, weights: ones(n), standardize: false, alpha: 1, lambdas: lambdas.subarray(7), tol: 1e-9, maxIter: 1e6 });
+    expect(relativeError(fit.coefs.subarray(7 * p), Array.from(alone.coefs))).toBeLessThan(1e-7);
+  });
+
   it('a repeated or uneven λ grid gives the same solutions as fitting each λ on its own', async () => {
     const ref = readFixture<ReferenceFit[]>('glmnet_gaussian.json')[0];
     const data = await fixtureData(ref.file);

@@ -104,12 +104,15 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
    * and coordinate descent starts orders of magnitude nearer. A coefficient that would change sign stops at 0.
    */
   const previousBeta = new Float64Array(p);
+  /** Moves β from the last solution towards the next; `previousBeta` holds the one before and becomes the last. */
   const extrapolateStart = (ratio: number) => {
     for (let a = 0; a < activeCount; a++) {
       const j = activeList[a];
       const b = beta[j];
+      const before = previousBeta[j];
+      previousBeta[j] = b;
       if (b === 0) continue;
-      let target = b + ratio * (b - previousBeta[j]);
+      let target = b + ratio * (b - before);
       if (target * b < 0) target = 0;
       const d = target - b;
       if (d === 0) continue;
@@ -125,7 +128,7 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
       // Only along an ordinary descending grid (a repeated λ would give an infinite ratio).
       const ratio = l >= 2 ? (lambdas[l] - lambdas[l - 1]) / (lambdas[l - 1] - lambdas[l - 2]) : 0;
       if (ratio > 0 && ratio <= 2) extrapolateStart(ratio);
-      previousBeta.set(beta);
+      else previousBeta.set(beta);
       let passes = 0;
       let status: number = FitStatus.maxIter;
       outer: while (passes < maxIter) {
