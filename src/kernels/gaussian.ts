@@ -26,12 +26,15 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
   const { weightSum, mean, scale, variance, constant } = stats;
   const target = centerTarget(y, weights, weightSum);
 
-  // The gradients, and 1/0 for inactive/active features, live in kernel memory beside the Gram columns so the
-  // SIMD axpy can update them. No allocation happens until the end, so these views stay valid.
+  // The solver's state lives in kernel memory beside the Gram columns, where the SIMD kernels and the active-set
+  // pass (cdPass) work on it: gradients, 1/0 for inactive/active features, β, the feature variances, the active
+  // list and each active feature's Gram column offset (both i32), pending gradient changes. No allocation happens
+  // until the end, so these views stay valid.
   const heap = gram.heap;
-  const gradStart = heap.alloc(p);
-  const keepStart = heap.alloc(p);
-  const { axpy } = heap.kernels;
+  const stride = p + (p & 1); // keeps each array 16-byte aligned for the SIMD loads
+  const state = heap.alloc(6 * stride);
+  const [gradStart, keepStart, betaStart, varianceStart, pendingStart, indexStart] = [0, 1, 2, 3, 4, 5].map((k) => state + k * stride);
+  const { axpy, cdPass } = heap.kernels;
   const C = heap.f64;
   // g_j = (1/W) Σ w_i x̃_ij r_i with r the current residual; at b = 0, r = y − ȳ.
   const grad = featureProducts(design, stats, target.centered, C.subarray(gradStart, gradStart + p));
@@ -41,10 +44,13 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
   // The likeliest features to enter next are those with the largest gradients: their columns come in the same block.
   const likelyNext = () => Array.from({ length: p }, (_, k) => k).sort((a, b) => Math.abs(grad[b]) - Math.abs(grad[a]));
 
-  const beta = new Float64Array(p);
-  const activeList = new Int32Array(p);
+  const beta = C.subarray(betaStart, betaStart + p).fill(0);
+  C.set(variance, varianceStart);
+  const pending = C.subarray(pendingStart, pendingStart + p).fill(0);
+  // Two i32 arrays in the last p doubles.
+  const activeList = new Int32Array(C.buffer, indexStart * 8, p);
+  const colOf = new Int32Array(C.buffer, indexStart * 8 + p * 4, p);
   let activeCount = 0;
-  const pending = new Float64Array(p);
   const threshold = tol * Math.sqrt(target.variance);
 
   const nLambda = lambdas.length;
@@ -57,15 +63,17 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
     trainMse: new Float64Array(nLambda),
   };
 
-  // The current λ's penalty weights, read by update().
+  // The current λ's penalty weights, read by update() and passed to cdPass.
   let l1 = 0;
   let l2 = 0;
   /**
-   * One coordinate update; returns the weighted squared change (glmnet's convergence measure). Inside the
-   * active-set cycle only active gradients are kept current (|A| instead of p work per update); the changes
+   * One coordinate update of a full pass (every gradient kept current); returns the weighted squared change
+   * (glmnet's convergence measure). A feature that becomes nonzero joins the active list, its Gram column
+   * computed here if it is new. Inside the active-set cycle cdPass does the same updates in the kernel, keeping
+   * only active gradients current (|A| instead of p work per update) while the active set is small; the changes
    * are remembered in `pending` and applied to the other gradients once, before the next full pass.
    */
-  const update = (j: number, activeOnly: boolean): number => {
+  const update = (j: number): number => {
     const bj = beta[j];
     const vj = variance[j];
     const bNew = softThreshold(grad[j] + vj * bj, l1) / (vj + l2);
@@ -75,17 +83,10 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
     beta[j] = bNew;
     if (inactive[j]) {
       inactive[j] = 0;
+      colOf[j] = col * 8;
       activeList[activeCount++] = j;
     }
-    if (activeOnly) {
-      for (let a = 0; a < activeCount; a++) {
-        const k = activeList[a];
-        grad[k] -= d * C[col + k];
-      }
-      pending[j] += d;
-    } else {
-      axpy(gradStart * 8, col * 8, d, 0, p);
-    }
+    axpy(gradStart * 8, col * 8, d, 0, p);
     return vj * d * d;
   };
   const syncInactive = () => {
@@ -134,7 +135,7 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
       outer: while (passes < maxIter) {
         // A full pass: cheap for features that stay at zero, and it is the KKT check for all of them.
         let change = 0;
-        for (let j = 0; j < p; j++) if (!constant[j]) change = Math.max(change, update(j, false));
+        for (let j = 0; j < p; j++) if (!constant[j]) change = Math.max(change, update(j));
         passes++;
         if (Math.sqrt(change) <= threshold) {
           status = FitStatus.converged;
@@ -143,10 +144,9 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
         // Then cycle the active set alone until the estimated distance to its solution is below tol.
         const estimate = new DistanceEstimate();
         while (passes < maxIter) {
-          change = 0;
           // Gathering |A| gradients beats the contiguous sweep over p only while the active set is small.
           const activeOnly = activeCount * 3 < p;
-          for (let a = 0; a < activeCount; a++) change = Math.max(change, update(activeList[a], activeOnly));
+          change = cdPass(activeList.byteOffset, activeCount, betaStart * 8, gradStart * 8, varianceStart * 8, colOf.byteOffset, l1, l2, p, activeOnly ? 1 : 0, pendingStart * 8);
           passes++;
           if (!Number.isFinite(change)) {
             status = FitStatus.diverged;
@@ -172,8 +172,7 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
       solution.seconds[l] = (performance.now() - started) / 1000;
     }
   } finally {
-    heap.release(gradStart);
-    heap.release(keepStart);
+    heap.release(state);
     if (ownGram) gram.dispose();
   }
   return solution;

@@ -8,6 +8,10 @@ interface KernelExports {
   gramStaged(c: number, m: number, x: number, K: number, n: number, out: number): void;
   axpy(y: number, x: number, a: number, keep: number, len: number): void;
   subtract(y: number, a: number, len: number): void;
+  cdPass(
+    list: number, count: number, beta: number, grad: number, variance: number, colOf: number,
+    l1: number, l2: number, p: number, activeOnly: number, pending: number,
+  ): number;
   dot(x: number, y: number, w: number, len: number): number;
 }
 

@@ -201,8 +201,57 @@
         (f64.store (i32.add (local.get $y) (local.get $end))
           (f64.sub (f64.load (i32.add (local.get $y) (local.get $end))) (local.get $a))))))
 
+  ;; One coordinate-descent pass over the active set of the covariance-mode solver (gaussian.ts), so that a pass costs
+  ;; no call out of the kernel per coordinate. For each j = list[a], a < count (i32 indices):
+  ;;   β_new = S(g_j + v_j β_j, l1) / (v_j + l2), S the soft threshold; if it differs from β_j, d = β_new − β_j and
+  ;;   every gradient g_k −= d · C_jk, C_j the Gram column at byte offset colOf[j] (i32), or with activeOnly only
+  ;;   the gradients of the active set, the change then added to pending[j] for the caller to apply to the rest.
+  ;; Returns max v_j d² (NaN if anything became NaN), glmnet's convergence measure.
+  (func (export "cdPass") (param $list i32) (param $count i32) (param $beta i32) (param $grad i32) (param $variance i32)
+                          (param $colOf i32) (param $l1 f64) (param $l2 f64) (param $p i32) (param $activeOnly i32)
+                          (param $pending i32) (result f64)
+    (local $a i32) (local $b i32) (local $j i32) (local $k i32) (local $col i32) (local $at i32)
+    (local $bj f64) (local $vj f64) (local $z f64) (local $bNew f64) (local $d f64) (local $change f64)
+    (if (i32.eqz (local.get $count)) (then (return (f64.const 0))))
+    (loop $coordinates
+      (local.set $j (i32.load (i32.add (local.get $list) (i32.shl (local.get $a) (i32.const 2)))))
+      (local.set $at (i32.shl (local.get $j) (i32.const 3)))
+      (local.set $bj (f64.load (i32.add (local.get $beta) (local.get $at))))
+      (local.set $vj (f64.load (i32.add (local.get $variance) (local.get $at))))
+      (local.set $z (f64.add (f64.load (i32.add (local.get $grad) (local.get $at))) (f64.mul (local.get $vj) (local.get $bj))))
+      (local.set $bNew
+        (f64.div
+          (if (result f64) (f64.gt (local.get $z) (local.get $l1))
+            (then (f64.sub (local.get $z) (local.get $l1)))
+            (else (if (result f64) (f64.lt (local.get $z) (f64.neg (local.get $l1)))
+              (then (f64.add (local.get $z) (local.get $l1)))
+              (else (f64.const 0)))))
+          (f64.add (local.get $vj) (local.get $l2))))
+      (if (f64.ne (local.get $bNew) (local.get $bj))
+        (then
+          (local.set $d (f64.sub (local.get $bNew) (local.get $bj)))
+          (f64.store (i32.add (local.get $beta) (local.get $at)) (local.get $bNew))
+          (local.set $col (i32.load (i32.add (local.get $colOf) (i32.shl (local.get $j) (i32.const 2)))))
+          (if (local.get $activeOnly)
+            (then
+              (local.set $b (i32.const 0))
+              (loop $gather
+                (local.set $k (i32.shl (i32.load (i32.add (local.get $list) (i32.shl (local.get $b) (i32.const 2)))) (i32.const 3)))
+                (f64.store (i32.add (local.get $grad) (local.get $k))
+                  (f64.sub (f64.load (i32.add (local.get $grad) (local.get $k)))
+                    (f64.mul (local.get $d) (f64.load (i32.add (local.get $col) (local.get $k))))))
+                (local.set $b (i32.add (local.get $b) (i32.const 1)))
+                (br_if $gather (i32.lt_u (local.get $b) (local.get $count))))
+              (f64.store (i32.add (local.get $pending) (local.get $at))
+                (f64.add (f64.load (i32.add (local.get $pending) (local.get $at))) (local.get $d))))
+            (else (call $axpy (local.get $grad) (local.get $col) (local.get $d) (i32.const 0) (local.get $p))))
+          (local.set $change (f64.max (local.get $change) (f64.mul (local.get $vj) (f64.mul (local.get $d) (local.get $d)))))))
+      (local.set $a (i32.add (local.get $a) (i32.const 1)))
+      (br_if $coordinates (i32.lt_u (local.get $a) (local.get $count))))
+    (local.get $change))
+
   ;; y[k] −= a · x[k] for k < len; with a keep array (pointer ≠ 0) only where keep[k] is 1, not where it is 0.
-  (func (export "axpy") (param $y i32) (param $x i32) (param $a f64) (param $keep i32) (param $len i32)
+  (func $axpy (export "axpy") (param $y i32) (param $x i32) (param $a f64) (param $keep i32) (param $len i32)
     (local $i i32) (local $end i32) (local $av v128)
     (local.set $av (f64x2.splat (local.get $a)))
     (local.set $end (i32.shl (i32.and (local.get $len) (i32.const -2)) (i32.const 3)))
