@@ -252,19 +252,30 @@
 
   ;; y[k] −= a · x[k] for k < len; with a keep array (pointer ≠ 0) only where keep[k] is 1, not where it is 0.
   (func $axpy (export "axpy") (param $y i32) (param $x i32) (param $a f64) (param $keep i32) (param $len i32)
-    (local $i i32) (local $end i32) (local $av v128)
+    (local $i i32) (local $end i32) (local $av v128) (local $py i32) (local $px i32) (local $end4 i32)
     (local.set $av (f64x2.splat (local.get $a)))
     (local.set $end (i32.shl (i32.and (local.get $len) (i32.const -2)) (i32.const 3)))
     (if (i32.eqz (local.get $keep))
       (then
-        (if (local.get $end)
+        ;; Four entries per step through two moving pointers and constant offsets: half the address arithmetic
+        ;; of indexing both arrays (the gradient update is most of a coordinate-descent pass).
+        (local.set $py (local.get $y))
+        (local.set $px (local.get $x))
+        (local.set $end4 (i32.add (local.get $y) (i32.shl (i32.and (local.get $len) (i32.const -4)) (i32.const 3))))
+        (if (i32.lt_u (local.get $py) (local.get $end4))
           (then
-            (loop $plain
-              (v128.store (i32.add (local.get $y) (local.get $i))
-                (f64x2.relaxed_nmadd (local.get $av) (v128.load (i32.add (local.get $x) (local.get $i)))
-                  (v128.load (i32.add (local.get $y) (local.get $i)))))
-              (local.set $i (i32.add (local.get $i) (i32.const 16)))
-              (br_if $plain (i32.lt_u (local.get $i) (local.get $end))))))
+            (loop $four
+              (v128.store (local.get $py)
+                (f64x2.relaxed_nmadd (local.get $av) (v128.load (local.get $px)) (v128.load (local.get $py))))
+              (v128.store offset=16 (local.get $py)
+                (f64x2.relaxed_nmadd (local.get $av) (v128.load offset=16 (local.get $px)) (v128.load offset=16 (local.get $py))))
+              (local.set $py (i32.add (local.get $py) (i32.const 32)))
+              (local.set $px (i32.add (local.get $px) (i32.const 32)))
+              (br_if $four (i32.lt_u (local.get $py) (local.get $end4))))))
+        (if (i32.and (local.get $len) (i32.const 2))
+          (then
+            (v128.store (local.get $py)
+              (f64x2.relaxed_nmadd (local.get $av) (v128.load (local.get $px)) (v128.load (local.get $py))))))
         (if (i32.and (local.get $len) (i32.const 1))
           (then
             (f64.store (i32.add (local.get $y) (local.get $end))
