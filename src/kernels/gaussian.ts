@@ -37,9 +37,10 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
   const { axpy, cdPass } = heap.kernels;
   const C = heap.f64;
   // g_j = (1/W) Σ w_i x̃_ij r_i with r the current residual; at b = 0, r = y − ȳ.
-  const grad = featureProducts(design, stats, target.centered, C.subarray(gradStart, gradStart + p));
+  const initialGrad = gram.initialGradient(y, target.centered);
+  const grad = C.subarray(gradStart, gradStart + p);
+  grad.set(initialGrad);
   const inactive = C.subarray(keepStart, keepStart + p).fill(1);
-  const initialGrad = Float64Array.from(grad);
 
   // The likeliest features to enter next are those with the largest gradients: their columns come in the same block.
   const likelyNext = () => Array.from({ length: p }, (_, k) => k).sort((a, b) => Math.abs(grad[b]) - Math.abs(grad[a]));

@@ -1,4 +1,4 @@
-import type { ColumnStats } from './columnStats.js';
+import { featureProducts, type ColumnStats } from './columnStats.js';
 import type { Design } from './types.js';
 import { STAGED_STRIDE, wasmHeap, type WasmHeap } from './wasm/heap.js';
 
@@ -49,6 +49,16 @@ export class LazyGram {
     this.out = heap.alloc((p + PARTNERS) * MAX_BLOCK);
     this.owned = { heap, blocks: [this.base, this.block, this.partners, this.out] };
     unreleased.register(this, this.owned, this);
+  }
+
+  private initial?: { y: Float64Array; gradient: Float64Array };
+  /**
+   * X̃ᵀ(w ∘ (y − ȳ))/W, the gradient at β = 0 (`centered` is w ∘ (y − ȳ)): the same for every α on this fold, so
+   * computed once per target. Read-only.
+   */
+  initialGradient(y: Float64Array, centered: Float64Array): Float64Array {
+    if (this.initial?.y !== y) this.initial = { y, gradient: featureProducts(this.design, this.stats, centered, new Float64Array(this.design.p)) };
+    return this.initial.gradient;
   }
 
   /** The kernel memory holding the columns; read it again after anything else allocates kernel memory. */
