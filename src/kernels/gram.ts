@@ -3,7 +3,7 @@ import type { Design } from './types.js';
 import { STAGED_STRIDE, wasmHeap, type WasmHeap } from './wasm/heap.js';
 
 /** Columns per block, smallest and largest: a block costs one pass over X, so it grows with the active set. */
-const MIN_BLOCK = 8;
+const MIN_BLOCK = 16;
 const MAX_BLOCK = 64;
 /** Partner columns copied into kernel memory per call. */
 const PARTNERS = 16;
