@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { columnStats } from '../src/kernels/columnStats.js';
-import { LazyGram } from '../src/kernels/gram.js';
+import { gramCacheSettings, LazyGram } from '../src/kernels/gram.js';
 import { pathPredictions } from '../src/kernels/predict.js';
 import { KERNELS_FUSED_WASM_BASE64, KERNELS_PLAIN_WASM_BASE64 } from '../src/kernels/wasm/kernels.wasm.js';
 import { STAGED_STRIDE, WasmHeap } from '../src/kernels/wasm/heap.js';
@@ -42,26 +42,30 @@ describe('WebAssembly kernels', () => {
       const K = 6;
       const n = 1030; // three 512-row chunks inside the kernel, the last one short
       const c = heap.alloc(m * STAGED_STRIDE);
-      const x = heap.alloc(K * STAGED_STRIDE);
+      // Partner columns anywhere: here n + 2 apart, listed in reverse order.
+      const x = heap.alloc(K * (n + 2));
+      const list = heap.alloc(K);
       const out = heap.alloc(m * K);
       const y = heap.alloc(n);
       const F = heap.f64;
+      const column = (k: number) => x + (K - 1 - k) * (n + 2);
+      new Int32Array(F.buffer, list * 8, K).set(Array.from({ length: K }, (_, k) => column(k) * 8));
       for (let t = 0; t < m; t++) for (let i = 0; i < n; i++) F[c + t * STAGED_STRIDE + i] = rand() - 0.3;
-      for (let k = 0; k < K; k++) for (let i = 0; i < n; i++) F[x + k * STAGED_STRIDE + i] = rand() * 2 - 1;
+      for (let k = 0; k < K; k++) for (let i = 0; i < n; i++) F[column(k) + i] = rand() * 2 - 1;
       for (let i = 0; i < n; i++) F[y + i] = rand();
       F.fill(0, out, out + m * K);
-      heap.kernels.gramStaged(c * 8, m, x * 8, K, n, out * 8);
+      heap.kernels.gramStaged(c * 8, m, list * 8, K, n, out * 8);
       const sums = Array.from(F.subarray(out, out + m * K));
       let worst = 0;
       for (let k = 0; k < K; k++) {
         for (let t = 0; t < m; t++) {
           let s = 0;
-          for (let i = 0; i < n; i++) s += F[c + t * STAGED_STRIDE + i] * F[x + k * STAGED_STRIDE + i];
+          for (let i = 0; i < n; i++) s += F[c + t * STAGED_STRIDE + i] * F[column(k) + i];
           worst = Math.max(worst, Math.abs(sums[k * m + t] - s));
         }
       }
-      heap.kernels.axpy(y * 8, x * 8, 0.75, 0, n);
-      const dot = heap.kernels.dot(x * 8, y * 8, 0, n);
+      heap.kernels.axpy(y * 8, column(0) * 8, 0.75, 0, n);
+      const dot = heap.kernels.dot(column(0) * 8, y * 8, 0, n);
       return { sums, worst, y: Array.from(F.subarray(y, y + n)), dot };
     };
     const a = run(fused);
@@ -100,6 +104,20 @@ describe('WebAssembly kernels', () => {
       }
     }
     expect(worst).toBeLessThan(1e-12);
+    // Without room for the centered copy of the rows, every block copies its partner columns from X: the same sums
+    // in the same order, so the same numbers to the bit.
+    const room = gramCacheSettings.bytes;
+    gramCacheSettings.bytes = 0;
+    try {
+      const staged = new LazyGram(design, weights, stats);
+      for (let j = p - 1; j >= 0; j--) staged.column(j, () => Array.from({ length: p }, (_, k) => k));
+      for (let j = 0; j < p; j++) {
+        for (let k = 0; k < p; k++) expect(Object.is(staged.data[staged.column(j) + k], gram.data[gram.column(j) + k])).toBe(true);
+      }
+      staged.dispose();
+    } finally {
+      gramCacheSettings.bytes = room;
+    }
     gram.dispose();
   });
 

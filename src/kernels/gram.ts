@@ -12,6 +12,13 @@ const CHUNK = 2048;
 /** Distance between staged columns, fixed by the kernel: room for CHUNK rows and 64 bytes more. */
 const LD = STAGED_STRIDE;
 
+/**
+ * Kernel memory per thread for a centered copy of the training rows (bytes). When the rows fit, they are copied
+ * once per fold and every block reads its partner columns there; otherwise each block copies them from X again
+ * (blocks × p × n copies in all, about a third of the Gram's time). Settable for tests.
+ */
+export const gramCacheSettings = { bytes: 128 * 2 ** 20 };
+
 /** Gram storage that a forgotten LazyGram (never disposed) still gives back when it is collected. */
 const unreleased = new FinalizationRegistry<{ heap: WasmHeap; blocks: number[] }>(({ heap, blocks }) => {
   for (const b of blocks) heap.release(b);
@@ -33,6 +40,16 @@ export class LazyGram {
   private readonly block: number;
   private readonly partners: number;
   private readonly out: number;
+  /** Byte offsets of the partner columns for gramStaged (i32, p + 2 of them). */
+  private readonly partnerList: number;
+  /** The rows with nonzero weight and their weights (their order is the sum order). */
+  private readonly rows: Int32Array;
+  private readonly rowWeights: Float64Array;
+  /**
+   * Start of the centered copy of those rows, or 0 without one: chunk r of feature k (CHUNK rows, then a zero) at
+   * `cache + (r·p + k)·LD`.
+   */
+  private readonly cache: number = 0;
   private readonly owned: { heap: WasmHeap; blocks: number[] };
 
   constructor(
@@ -40,15 +57,43 @@ export class LazyGram {
     readonly weights: Float64Array,
     readonly stats: ColumnStats,
   ) {
-    const { p } = design;
+    const { X, n, p } = design;
     this.slotOf = new Int32Array(p).fill(-1);
     const heap = this.heap;
     this.base = heap.alloc(p * p);
     this.block = heap.alloc(MAX_BLOCK * LD);
     this.partners = heap.alloc(PARTNERS * LD);
     this.out = heap.alloc((p + PARTNERS) * MAX_BLOCK);
-    this.owned = { heap, blocks: [this.base, this.block, this.partners, this.out] };
+    this.partnerList = heap.alloc((p >> 1) + 2);
+    this.owned = { heap, blocks: [this.base, this.block, this.partners, this.out, this.partnerList] };
     unreleased.register(this, this.owned, this);
+
+    // Rows of zero weight (another fold's) add nothing to any sum: left out, they cost no work.
+    const kept: number[] = [];
+    for (let i = 0; i < n; i++) if (weights[i] !== 0) kept.push(i);
+    this.rows = Int32Array.from(kept);
+    this.rowWeights = Float64Array.from(kept, (i) => weights[i]);
+    const chunks = Math.ceil(kept.length / CHUNK);
+    if (chunks * p * LD * 8 > gramCacheSettings.bytes) return;
+    this.cache = heap.alloc(chunks * p * LD);
+    this.owned.blocks.push(this.cache);
+    const F = heap.f64;
+    const allRows = kept.length === n;
+    for (let k = 0; k < p; k++) {
+      if (stats.constant[k]) continue; // never a block or a partner column
+      const mk = stats.mean[k];
+      for (let r = 0, r0 = 0; r0 < kept.length; r++, r0 += CHUNK) {
+        const count = Math.min(CHUNK, kept.length - r0);
+        const at = this.cache + (r * p + k) * LD;
+        if (allRows) {
+          F.set(X.subarray(k * n + r0, k * n + r0 + count), at);
+          heap.kernels.subtract(at * 8, mk, count);
+        } else {
+          for (let i = 0; i < count; i++) F[at + i] = X[k * n + kept[r0 + i]] - mk;
+        }
+        F[at + count] = 0;
+      }
+    }
   }
 
   private initial?: { y: Float64Array; gradient: Float64Array };
@@ -94,9 +139,9 @@ export class LazyGram {
   private computeBlock(block: number[]): void {
     const { X, n, p } = this.design;
     const { mean, scale, constant, weightSum } = this.stats;
-    const w = this.weights;
     const F = this.heap.f64;
     const { gramStaged, subtract } = this.heap.kernels;
+    const partnerList = new Int32Array(F.buffer, this.partnerList * 8, p + 2);
     const m = block.length;
     const m4 = (m + 3) & ~3;
     const base = this.base + this.slots * p;
@@ -114,38 +159,44 @@ export class LazyGram {
       }
       todo.push(k);
     }
-    const groups = Math.ceil(todo.length / PARTNERS);
-    F.fill(0, this.out, this.out + groups * PARTNERS * m4);
-    // Row chunk by row chunk: the block's columns (weighted, centered; padding columns zero) and each group of
-    // partner columns (centered) are staged for those rows only, and the kernel adds the chunk's sums to `out`. An
-    // odd row count gets a zero row, as the kernel takes rows in pairs.
-    for (let r0 = 0; r0 < n; r0 += CHUNK) {
-      const rows = Math.min(CHUNK, n - r0);
-      const even = (rows + 1) & ~1;
+    // The kernel takes partners in pairs: an odd count repeats the last column (its sums are not read).
+    const pairs = (todo.length + 1) & ~1;
+    F.fill(0, this.out, this.out + pairs * m4);
+    const { rows, rowWeights } = this;
+    const allRows = rows.length === n;
+    // Chunk by chunk of the rows: the block's columns (weighted, centered; padding columns zero) are staged, and
+    // the kernel adds the chunk's sums against the partner columns (centered) to `out`. An odd row count ends in
+    // a zero row, as the kernel takes rows in pairs.
+    for (let r = 0, r0 = 0; r0 < rows.length; r++, r0 += CHUNK) {
+      const count = Math.min(CHUNK, rows.length - r0);
+      const even = (count + 1) & ~1;
       for (let t = 0; t < m; t++) {
-        const off = block[t] * n + r0;
-        const mt = mean[block[t]];
         const c = this.block + t * LD;
-        for (let i = 0; i < rows; i++) F[c + i] = w[r0 + i] * (X[off + i] - mt);
-        F[c + rows] = 0;
+        const mt = mean[block[t]];
+        const off = block[t] * n;
+        if (allRows) for (let i = 0; i < count; i++) F[c + i] = rowWeights[r0 + i] * (X[off + r0 + i] - mt);
+        else for (let i = 0; i < count; i++) F[c + i] = rowWeights[r0 + i] * (X[off + rows[r0 + i]] - mt);
+        F[c + count] = 0;
       }
       F.fill(0, this.block + m * LD, this.block + m4 * LD);
-      for (let g = 0; g < groups; g++) {
-        const first = g * PARTNERS;
-        const count = Math.min(PARTNERS, todo.length - first);
-        // The kernel takes partners in pairs: an odd group repeats its last column.
-        const K = (count + 1) & ~1;
+      // Partners a group at a time, so that the group's chunk stays in the L2 cache while the block goes by.
+      for (let first = 0; first < pairs; first += PARTNERS) {
+        const K = Math.min(PARTNERS, pairs - first);
         for (let s = 0; s < K; s++) {
-          const k = todo[first + Math.min(s, count - 1)];
-          const off = k * n + r0;
-          const mk = mean[k];
+          const k = todo[Math.min(first + s, todo.length - 1)];
+          if (this.cache) {
+            partnerList[s] = (this.cache + (r * p + k) * LD) * 8;
+            continue;
+          }
           const x = this.partners + s * LD;
           // A copy and a SIMD subtraction: twice as fast as one JS loop that does both.
-          F.set(X.subarray(off, off + rows), x);
-          subtract(x * 8, mk, rows);
-          F[x + rows] = 0;
+          if (allRows) F.set(X.subarray(k * n + r0, k * n + r0 + count), x);
+          else for (let i = 0; i < count; i++) F[x + i] = X[k * n + rows[r0 + i]];
+          subtract(x * 8, mean[k], count);
+          F[x + count] = 0;
+          partnerList[s] = x * 8;
         }
-        gramStaged(this.block * 8, m4, this.partners * 8, K, even, (this.out + first * m4) * 8);
+        gramStaged(this.block * 8, m4, this.partnerList * 8, K, even, (this.out + first * m4) * 8);
       }
     }
     // Both factors centered and the sum order fixed by the row index alone (see kernels.wat): with 0/1 fold weights

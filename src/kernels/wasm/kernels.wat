@@ -114,15 +114,15 @@
     (f64.store offset=16 (local.get $o1) (f64.add (f64.load offset=16 (local.get $o1)) (f64.add (f64x2.extract_lane 0 (local.get $a21)) (f64x2.extract_lane 1 (local.get $a21)))))
     (f64.store offset=24 (local.get $o1) (f64.add (f64.load offset=24 (local.get $o1)) (f64.add (f64x2.extract_lane 0 (local.get $a31)) (f64x2.extract_lane 1 (local.get $a31))))))
 
-  ;; The Gram kernel for columns staged by the caller at a fixed distance of STAGED_STRIDE bytes (2056 doubles, so
-  ;; up to 2048 rows each), the partner columns already centered: out[k·m + t] += Σ_{i<n} c_t[i] · x_k[i] for t < m (a
-  ;; multiple of 4) and k < K (even), n even (callers pad an odd count with a zero row). The fixed distance lets every
-  ;; load in the inner loop address its column by a constant offset from one pointer, and with no subtraction left
-  ;; the loop is six loads and eight multiply-adds (11 G multiply-adds/s measured, against 9 for `gram`). Each
-  ;; group of four c columns (16 KB of a chunk) stays in the L1 cache while the x pairs go by. Sums run over
-  ;; 512-row chunks in order, even and odd rows in two lanes: the same order whichever column is c and which is x,
-  ;; so C_jk and C_kj agree to the bit.
-  (func (export "gramStaged") (param $c i32) (param $m i32) (param $x i32) (param $K i32) (param $n i32) (param $out i32)
+;; The Gram kernel for block columns staged by the caller at a fixed distance of STAGED_STRIDE bytes (2056
+  ;; doubles, so up to 2048 rows each) and partner columns anywhere, already centered: out[k·m + t] += Σ_{i<n} c_t[i] ·
+  ;; x_k[i] for t < m (a multiple of 4) and k < K (even), x_k at the byte offset xs[k] (an i32 array), n even (callers
+  ;; pad an odd count with a zero row). The fixed distance lets the four c loads of the inner loop address their
+  ;; columns by constant offsets from one pointer, and with no subtraction left the loop is six loads and eight
+  ;; multiply-adds (11 G multiply-adds/s measured, against 9 for `gram`). Each group of four c columns (16 KB of a
+  ;; chunk) stays in the L1 cache while the x pairs go by. Sums run over 512-row chunks in order, even and odd rows
+  ;; in two lanes: the same order whichever column is c and which is x, so C_jk and C_kj agree to the bit.
+  (func (export "gramStaged") (param $c i32) (param $m i32) (param $xs i32) (param $K i32) (param $n i32) (param $out i32)
     (local $end i32) (local $r0 i32) (local $r1 i32) (local $k i32) (local $t i32)
     (local.set $end (i32.shl (local.get $n) (i32.const 3)))
     (block $chunksDone
@@ -136,7 +136,8 @@
           (loop $pairs
             (call $stagedTile
               (i32.add (local.get $c) (i32.mul (local.get $t) (global.get $STAGED_STRIDE)))
-              (i32.add (local.get $x) (i32.mul (local.get $k) (global.get $STAGED_STRIDE)))
+              (i32.load (i32.add (local.get $xs) (i32.shl (local.get $k) (i32.const 2))))
+              (i32.load offset=4 (i32.add (local.get $xs) (i32.shl (local.get $k) (i32.const 2))))
               (local.get $r0) (local.get $r1)
               (i32.add (local.get $out) (i32.shl (i32.add (i32.mul (local.get $k) (local.get $m)) (local.get $t)) (i32.const 3)))
               (i32.shl (local.get $m) (i32.const 3)))
@@ -147,17 +148,19 @@
         (local.set $r0 (local.get $r1))
         (br $chunks))))
 
-  ;; gramStaged's 4 × 2 tile over the byte range [r0, r1) of rows (offsets 16448 = STAGED_STRIDE, and its multiples).
-  (func $stagedTile (param $c i32) (param $x i32) (param $r0 i32) (param $r1 i32) (param $out i32) (param $outStride i32)
-    (local $i i32) (local $pc i32) (local $px i32) (local $v0 v128) (local $v1 v128) (local $ct v128) (local $o1 i32)
+  ;; gramStaged's 4 × 2 tile over the byte range [r0, r1) of rows (c offsets 16448 = STAGED_STRIDE, and its multiples).
+  (func $stagedTile (param $c i32) (param $x0 i32) (param $x1 i32) (param $r0 i32) (param $r1 i32) (param $out i32) (param $outStride i32)
+    (local $end i32) (local $pc i32) (local $p0 i32) (local $p1 i32) (local $v0 v128) (local $v1 v128) (local $ct v128) (local $o1 i32)
     (local $a00 v128) (local $a01 v128) (local $a10 v128) (local $a11 v128)
     (local $a20 v128) (local $a21 v128) (local $a30 v128) (local $a31 v128)
-    (local.set $i (local.get $r0))
+    ;; Three moving pointers and an end: few integer registers live in the loop, so none spills.
+    (local.set $pc (i32.add (local.get $c) (local.get $r0)))
+    (local.set $p0 (i32.add (local.get $x0) (local.get $r0)))
+    (local.set $p1 (i32.add (local.get $x1) (local.get $r0)))
+    (local.set $end (i32.add (local.get $c) (local.get $r1)))
     (loop $rows
-      (local.set $pc (i32.add (local.get $c) (local.get $i)))
-      (local.set $px (i32.add (local.get $x) (local.get $i)))
-      (local.set $v0 (v128.load (local.get $px)))
-      (local.set $v1 (v128.load offset=16448 (local.get $px)))
+      (local.set $v0 (v128.load (local.get $p0)))
+      (local.set $v1 (v128.load (local.get $p1)))
       (local.set $ct (v128.load (local.get $pc)))
       (local.set $a00 (f64x2.relaxed_madd (local.get $ct) (local.get $v0) (local.get $a00)))
       (local.set $a01 (f64x2.relaxed_madd (local.get $ct) (local.get $v1) (local.get $a01)))
@@ -170,8 +173,10 @@
       (local.set $ct (v128.load offset=49344 (local.get $pc)))
       (local.set $a30 (f64x2.relaxed_madd (local.get $ct) (local.get $v0) (local.get $a30)))
       (local.set $a31 (f64x2.relaxed_madd (local.get $ct) (local.get $v1) (local.get $a31)))
-      (local.set $i (i32.add (local.get $i) (i32.const 16)))
-      (br_if $rows (i32.lt_u (local.get $i) (local.get $r1))))
+      (local.set $pc (i32.add (local.get $pc) (i32.const 16)))
+      (local.set $p0 (i32.add (local.get $p0) (i32.const 16)))
+      (local.set $p1 (i32.add (local.get $p1) (i32.const 16)))
+      (br_if $rows (i32.lt_u (local.get $pc) (local.get $end))))
     (local.set $o1 (i32.add (local.get $out) (local.get $outStride)))
     ;; Lane sums added to out, written inline: a call here makes V8 spill the accumulators inside the loop (2.2×
     ;; slower, measured).
