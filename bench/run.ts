@@ -13,6 +13,7 @@ import type { Dataset } from '../src/data/dataset.js';
 import { gaussianLambdaMax, gaussianPath } from '../src/kernels/gaussian.js';
 import { logisticPath } from '../src/kernels/naive.js';
 import { trainNetwork } from '../src/kernels/network.js';
+import { wasmHeap } from '../src/kernels/wasm/heap.js';
 import { runLoadedSweep } from '../src/pool/coordinator.js';
 import { assignFolds } from '../src/plan/folds.js';
 import { benchSpec, SEEDS_SPEC, writeCsv } from './data.js';
@@ -280,6 +281,10 @@ const md = `${table()}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
 process.stdout.write(`\n${md}\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 const outDir = join(ROOT, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
-const meta = { date: new Date().toISOString(), node: process.version, quick, repeats: REPEATS };
+const meta = { date: new Date().toISOString(), node: process.version, quick, repeats: REPEATS, fusedKernels: wasmHeap().fused };
 writeFileSync(join(outDir, 'latest.json'), JSON.stringify({ ...meta, rows, notes }, null, 1));
-writeFileSync(join(outDir, 'latest.md'), `Run ${meta.date} on ${process.version}, ${REPEATS} repeat(s) per figure (\`npm run bench${quick ? ' -- --quick' : ''}\`).\n\n${md}`);
+writeFileSync(
+  join(outDir, 'latest.md'),
+  `Run ${meta.date} on ${process.version}, ${REPEATS} repeat(s) per figure (\`npm run bench${quick ? ' -- --quick' : ''}\`); ` +
+    `kernels with fused multiply-adds (relaxed SIMD): ${meta.fusedKernels ? 'yes' : 'no'}.\n\n${md}`,
+);
