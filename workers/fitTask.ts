@@ -44,7 +44,7 @@ export function fitTask(data: SharedData, message: PathMessage): TaskResult {
 
   // Covariance mode hands back the training MSE, so only the validation rows need predictions (a fifth of the
   // work on 5 folds, none on the refit on all rows); elsewhere every row is predicted. Predictions come a group of
-  // λ at a time (one matrix product each), the group sized so they take at most 32 MB.
+  // λ at a time (one matrix product each), groups of 32 MB (four λ at least).
   const trainMse = solution.trainMse;
   const validationOnly = trainMse !== undefined && !trainMse.some(Number.isNaN);
   const rows = validationOnly ? rowsWhere(validation) : null;

@@ -5,7 +5,7 @@ import { STAGED_STRIDE, wasmHeap, type WasmHeap } from './wasm/heap.js';
 /** Columns per block, smallest and largest: a block costs one pass over X, so it grows with the active set. */
 const MIN_BLOCK = 16;
 const MAX_BLOCK = 64;
-/** Partner columns copied into kernel memory per call. */
+/** Partner columns per kernel call: their chunk stays in the L2 cache while the block goes by. */
 const PARTNERS = 16;
 /** Rows per call (even): the staged pieces of the block and partner columns stay small and in cache. */
 const CHUNK = 2048;

@@ -37,17 +37,19 @@ export function pathPredictions(
     F.fill(0, coefBase, coefBase + lambdas4 * ld);
     for (let l = 0; l < count; l++) F.set(coefs.subarray((first + l) * p, (first + l + 1) * p), coefBase + l * ld);
     F.fill(0, zeros, zeros + ROW_CHUNK);
+    const source = new Int32Array(ROW_CHUNK);
     for (let r0 = 0; r0 < m; r0 += ROW_CHUNK) {
       const chunk = Math.min(ROW_CHUNK, m - r0);
       // The kernel takes rows in pairs: an odd chunk repeats its last row (its sums are not read).
       const pairs = (chunk + 1) & ~1;
+      for (let r = 0; r < pairs; r++) {
+        const row = r0 + Math.min(r, chunk - 1);
+        source[r] = rows ? rows[row] : row;
+      }
       // Feature-major loop: reads nearby entries of one column, writes one entry into each of ≤ 128 staged rows.
       for (let j = 0; j < p; j++) {
         const col = j * n;
-        for (let r = 0; r < pairs; r++) {
-          const row = r0 + Math.min(r, chunk - 1);
-          F[rowBase + r * ld + j] = X[col + (rows ? rows[row] : row)];
-        }
+        for (let r = 0, at = rowBase + j; r < pairs; r++, at += ld) F[at] = X[col + source[r]];
       }
       F.fill(0, sums, sums + pairs * lambdas4);
       gram(coefBase * 8, lambdas4, rowBase * 8, pairs, zeros * 8, p, ld, sums * 8);

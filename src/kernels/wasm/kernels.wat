@@ -1,5 +1,5 @@
-;; Hand-written SIMD kernels for the covariance-mode coordinate descent (f64x2: two rows or two features per
-;; instruction). Compiled to kernels.wasm.ts by `npm run build:wasm`; tests check that the two agree.
+;; Hand-written SIMD kernels (f64x2: two rows or two features per instruction) for coordinate descent in covariance
+;; and naive mode, the network's layers and path predictions. Compiled to kernels.wasm.ts by `npm run build:wasm`; tests check that the two agree.
 ;; Every pointer is a byte offset into the module's own memory; the caller copies data in and out.
 ;; Multiply-adds are written as relaxed SIMD's f64x2.relaxed_madd / relaxed_nmadd, one fused instruction where the
 ;; CPU has FMA; the build also emits a plain-SIMD binary with each rewritten as a multiply and an add/subtract, for
@@ -10,15 +10,16 @@
   ;; Rows per chunk (512): a chunk of the columns a call multiplies stays in the L2 cache while the tiles run over it.
   (global $CHUNK_BYTES i32 (i32.const 4096))
   ;; gramStaged's distance between columns: 2056 doubles (2048 rows and 64 bytes more, so that the columns do not
-  ;; all fall on the same cache sets). gram.ts stages with the same number.
+  ;; all fall on the same cache sets); heap.ts exports it in doubles for the callers.
   (global $STAGED_STRIDE i32 (i32.const 16448))
 
+  ;; The general matrix product (the network's layers, path predictions):
   ;; out[k·m + t] += Σ_i c_t[i] · (x_k[i] − mean_k) for t < m (a multiple of 4) and k < K (a multiple of 2).
   ;; c_t starts at c + t·ld·8, x_k at x + k·ld·8 (ld ≥ n: a leading dimension a little over a power of two keeps
   ;; the columns off the same cache sets), mean_k at means + k·8. The sum runs over row chunks in order and,
   ;; inside a chunk, over even and odd rows in two lanes added at the end: the same order whichever column plays
-  ;; c and which plays x, so C_jk and C_kj come out equal to the bit (the Gram cache relies on it). Callers that
-  ;; split the rows into several calls keep that property as long as every call but the last has an even count.
+  ;; c and which plays x, so a symmetric product comes out symmetric to the bit. Callers that split the rows into
+  ;; several calls keep that property as long as every call but the last has an even count.
   (func (export "gram") (param $c i32) (param $m i32) (param $x i32) (param $K i32) (param $means i32) (param $n i32) (param $ld i32) (param $out i32)
     (local $stride i32) (local $evenEnd i32) (local $r0 i32) (local $r1 i32) (local $k i32) (local $t i32)
     (local $x0 i32) (local $o i32) (local $i i32) (local $last f64)
