@@ -20,6 +20,21 @@ describe('logistic regression against glmnet family = "binomial" (polished to KK
     });
   }
 
+  it('warm starts extrapolated along the path: an uneven or repeated λ grid gives each λ fitted alone', async () => {
+    const ref = readFixture<ReferenceFit[]>('glmnet_binomial.json')[0];
+    const data = await fixtureData(ref.file, true);
+    const base = { design: { X: data.X, n: data.n, p: data.p }, y: data.y, weights: ones(data.n), standardize: true, alpha: ref.alpha, tol: 1e-9, maxIter: 1e5 };
+    const last = ref.lambda.length - 1;
+    const grid = [2, 9, 9, 10, last - 1, last].map((k) => ref.lambda[k]);
+    const path = logisticPath({ ...base, lambdas: Float64Array.from(grid) });
+    grid.forEach((lambda, l) => {
+      const alone = logisticPath({ ...base, lambdas: Float64Array.of(lambda) });
+      expect(path.status[l]).toBe(FitStatus.converged);
+      expect(relativeError(path.coefs.subarray(l * data.p, (l + 1) * data.p), Array.from(alone.coefs))).toBeLessThan(1e-6);
+      expect(Math.abs(path.intercepts[l] - alone.intercepts[0])).toBeLessThan(1e-6);
+    });
+  });
+
   it('separable data at tiny λ ends with a status instead of hanging', async () => {
     const n = 40;
     const X = Float64Array.from({ length: n }, (_, i) => i - n / 2 + 0.5);

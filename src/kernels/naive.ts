@@ -123,6 +123,21 @@ class NaiveSolver {
     return c * d * d;
   }
 
+  /** Sets β_j, keeping the residual consistent (r −= v ∘ (d/s_j) x̃_j). */
+  setCoefficient(j: number, value: number): void {
+    const d = value - this.beta[j];
+    if (d === 0) return;
+    this.beta[j] = value;
+    this.heap.kernels.axpy(this.residual.byteOffset, this.column(j), d / this.stats.scale[j], this.v.byteOffset, this.rows.length);
+  }
+
+  /** Sets the intercept, keeping the residual consistent (r −= v · d). */
+  setIntercept(value: number): void {
+    const d = value - this.intercept;
+    this.intercept = value;
+    for (let i = 0; i < this.residual.length; i++) this.residual[i] -= this.v[i] * d;
+  }
+
   /** Unpenalized intercept: the weighted mean of the working residual. */
   updateIntercept(): number {
     if (this.vSum === 0) return 0;
@@ -264,10 +279,12 @@ export function gaussianNaivePath(problem: PathProblem): PathSolution {
     const strong = new StrongSet(design.p, stats.constant);
     strong.refresh(solver);
     const solution = newSolution(lambdas.length, design.p);
+    const previous = { beta: new Float64Array(design.p), intercept: solver.intercept };
     for (let l = 0; l < lambdas.length; l++) {
       const started = performance.now();
       const { l1, l2 } = penaltyWeights(lambdas[l], alpha);
       strong.screen(alpha, lambdas[l], l === 0 ? lambdas[l] : lambdas[l - 1], solver);
+      extrapolate(solver, previous, stepRatio(lambdas, l));
       let passes = 0;
       let status: number = FitStatus.converged;
       for (;;) {
@@ -288,6 +305,31 @@ export function gaussianNaivePath(problem: PathProblem): PathSolution {
   } finally {
     solver.dispose();
   }
+}
+
+/**
+ * Moves the solver's β and intercept from the last solution by `ratio` times its step from the one before (held in
+ * `previous`, which then becomes the last); a coefficient that would change sign stops at 0. Ratio 0 only records.
+ */
+function extrapolate(solver: NaiveSolver, previous: { beta: Float64Array; intercept: number }, ratio: number): void {
+  const { beta } = solver;
+  for (let j = 0; j < beta.length; j++) {
+    const b = beta[j];
+    const before = previous.beta[j];
+    previous.beta[j] = b;
+    if (b === 0 || ratio === 0) continue;
+    const target = b + ratio * (b - before);
+    solver.setCoefficient(j, target * b > 0 ? target : 0);
+  }
+  const b0 = solver.intercept;
+  if (ratio !== 0) solver.setIntercept(b0 + ratio * (b0 - previous.intercept));
+  previous.intercept = b0;
+}
+
+/** Along an ordinary descending grid, the step ratio (λ_l − λ_{l−1}) / (λ_{l−1} − λ_{l−2}); else 0 (no extrapolation). */
+function stepRatio(lambdas: Float64Array, l: number): number {
+  const ratio = l >= 2 ? (lambdas[l] - lambdas[l - 1]) / (lambdas[l - 1] - lambdas[l - 2]) : 0;
+  return ratio > 0 && ratio <= 2 ? ratio : 0;
 }
 
 /** glmnet keeps fitted probabilities this far from 0 and 1 so that IRLS weights never vanish. */
@@ -330,11 +372,15 @@ export function logisticPath(problem: PathProblem): PathSolution {
     linearize();
     strong.refresh(solver);
     const solution = newSolution(lambdas.length, p);
+    const previous = { beta: new Float64Array(p), intercept: solver.intercept };
     for (let l = 0; l < lambdas.length; l++) {
       const started = performance.now();
       const lambda = lambdas[l];
       const { l1, l2 } = penaltyWeights(lambda, alpha);
       strong.screen(alpha, lambda, l === 0 ? lambda : lambdas[l - 1], solver);
+      // Start from the last two solutions extrapolated to this λ (the path is smooth between changes of the active
+      // set), as the covariance mode does.
+      extrapolate(solver, previous, stepRatio(lambdas, l));
       let passes = 0;
       let status: number = FitStatus.maxIter;
       kkt: for (;;) {
