@@ -1,6 +1,6 @@
 import { centerTarget, columnStats, featureProducts } from './columnStats.js';
 import { LazyGram } from './gram.js';
-import { FitStatus, penaltyWeights, softThreshold, type Design, type PathProblem, type PathSolution } from './types.js';
+import { FitStatus, penaltyWeights, softThreshold, stepRatio, type Design, type PathProblem, type PathSolution } from './types.js';
 
 export interface GaussianPathProblem extends PathProblem {
   /**
@@ -127,9 +127,8 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
     for (let l = 0; l < nLambda; l++) {
       const started = performance.now();
       ({ l1, l2 } = penaltyWeights(lambdas[l], alpha));
-      // Only along an ordinary descending grid (a repeated λ would give an infinite ratio).
-      const ratio = l >= 2 ? (lambdas[l] - lambdas[l - 1]) / (lambdas[l - 1] - lambdas[l - 2]) : 0;
-      if (ratio > 0 && ratio <= 2) extrapolateStart(ratio);
+      const ratio = stepRatio(lambdas, l);
+      if (ratio > 0) extrapolateStart(ratio);
       else previousBeta.set(beta);
       let passes = 0;
       let status: number = FitStatus.maxIter;

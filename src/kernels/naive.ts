@@ -2,7 +2,7 @@ import { centerTarget, columnStats, type ColumnStats } from './columnStats.js';
 import { DistanceEstimate } from './gaussian.js';
 import { ColumnCache } from './columnCache.js';
 import { wasmHeap } from './wasm/heap.js';
-import { FitStatus, penaltyWeights, softThreshold, type Design, type PathProblem, type PathSolution } from './types.js';
+import { FitStatus, penaltyWeights, softThreshold, stepRatio, type Design, type PathProblem, type PathSolution } from './types.js';
 
 /**
  * Weighted least squares by coordinate descent with "naive" updates (glmnet's mode for p ≥ n and for the
@@ -324,12 +324,6 @@ function extrapolate(solver: NaiveSolver, previous: { beta: Float64Array; interc
   const b0 = solver.intercept;
   if (ratio !== 0) solver.setIntercept(b0 + ratio * (b0 - previous.intercept));
   previous.intercept = b0;
-}
-
-/** Along an ordinary descending grid, the step ratio (λ_l − λ_{l−1}) / (λ_{l−1} − λ_{l−2}); else 0 (no extrapolation). */
-function stepRatio(lambdas: Float64Array, l: number): number {
-  const ratio = l >= 2 ? (lambdas[l] - lambdas[l - 1]) / (lambdas[l - 1] - lambdas[l - 2]) : 0;
-  return ratio > 0 && ratio <= 2 ? ratio : 0;
 }
 
 /** glmnet keeps fitted probabilities this far from 0 and 1 so that IRLS weights never vanish. */

@@ -57,3 +57,13 @@ export function penaltyWeights(lambda: number, alpha: number): { l1: number; l2:
 export function softThreshold(z: number, t: number): number {
   return z > t ? z - t : z < -t ? z + t : 0;
 }
+
+/**
+ * How far the next λ is from the last, in units of the step before: (λ_l − λ_{l−1}) / (λ_{l−1} − λ_{l−2}), for
+ * extrapolating warm starts. 0 (no extrapolation) for the first two λ and off an ordinary descending grid (a
+ * repeated λ would give an infinite ratio).
+ */
+export function stepRatio(lambdas: Float64Array, l: number): number {
+  const ratio = l >= 2 ? (lambdas[l] - lambdas[l - 1]) / (lambdas[l - 1] - lambdas[l - 2]) : 0;
+  return ratio > 0 && ratio <= 2 ? ratio : 0;
+}
