@@ -5,7 +5,7 @@ import { KERNELS_FUSED_WASM_BASE64, KERNELS_PLAIN_WASM_BASE64 } from './kernels.
 interface KernelExports {
   memory: WebAssembly.Memory;
   gram(c: number, m: number, x: number, K: number, means: number, n: number, ld: number, out: number): void;
-  gramStaged(c: number, m: number, x: number, K: number, n: number, out: number): void;
+  gramStaged(c: number, m: number, xs: number, K: number, n: number, out: number): void;
   axpy(y: number, x: number, a: number, keep: number, len: number): void;
   subtract(y: number, a: number, len: number): void;
   cdPass(
