@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { gaussianLambdaMax, gaussianPath } from '../src/kernels/gaussian.js';
 import { FitStatus } from '../src/kernels/types.js';
-import { fixtureData, readFixture, relativeError, type ReferenceFit } from './helpers.js';
+import { expectPathEqualsSingleFits, fixtureData, readFixture, relativeError, type ReferenceFit } from './helpers.js';
 
 const ones = (n: number) => new Float64Array(n).fill(1);
 
@@ -213,11 +213,6 @@ describe('warm starts extrapolated along the path', () => {
     const base = { design, y: data.y, weights: ones(data.n), standardize: true, alpha: 0.5, tol: 1e-9, maxIter: 1e6 };
     const last = ref.lambda.length - 1;
     const grid = [3, 10, 10, 11, last - 1, last].map((k) => ref.lambda[k]);
-    const path = gaussianPath({ ...base, lambdas: Float64Array.from(grid) });
-    grid.forEach((lambda, l) => {
-      const alone = gaussianPath({ ...base, lambdas: Float64Array.of(lambda) });
-      expect(path.status[l]).toBe(FitStatus.converged);
-      expect(relativeError(path.coefs.subarray(l * data.p, (l + 1) * data.p), Array.from(alone.coefs))).toBeLessThan(1e-6);
-    });
+    expectPathEqualsSingleFits((lambdas) => gaussianPath({ ...base, lambdas }), grid, data.p);
   });
 });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { logisticPath, gaussianNaivePath } from '../src/kernels/naive.js';
 import { gaussianPath } from '../src/kernels/gaussian.js';
 import { FitStatus } from '../src/kernels/types.js';
-import { fixtureData, readFixture, relativeError, type ReferenceFit } from './helpers.js';
+import { expectPathEqualsSingleFits, fixtureData, readFixture, relativeError, type ReferenceFit } from './helpers.js';
 
 const ones = (n: number) => new Float64Array(n).fill(1);
 
@@ -26,13 +26,7 @@ describe('logistic regression against glmnet family = "binomial" (polished to KK
     const base = { design: { X: data.X, n: data.n, p: data.p }, y: data.y, weights: ones(data.n), standardize: true, alpha: ref.alpha, tol: 1e-9, maxIter: 1e5 };
     const last = ref.lambda.length - 1;
     const grid = [2, 9, 9, 10, last - 1, last].map((k) => ref.lambda[k]);
-    const path = logisticPath({ ...base, lambdas: Float64Array.from(grid) });
-    grid.forEach((lambda, l) => {
-      const alone = logisticPath({ ...base, lambdas: Float64Array.of(lambda) });
-      expect(path.status[l]).toBe(FitStatus.converged);
-      expect(relativeError(path.coefs.subarray(l * data.p, (l + 1) * data.p), Array.from(alone.coefs))).toBeLessThan(1e-6);
-      expect(Math.abs(path.intercepts[l] - alone.intercepts[0])).toBeLessThan(1e-6);
-    });
+    expectPathEqualsSingleFits((lambdas) => logisticPath({ ...base, lambdas }), grid, data.p);
   });
 
   it('separable data at tiny λ ends with a status instead of hanging', async () => {

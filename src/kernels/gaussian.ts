@@ -1,6 +1,6 @@
 import { centerTarget, columnStats, featureProducts } from './columnStats.js';
 import { LazyGram } from './gram.js';
-import { FitStatus, penaltyWeights, softThreshold, stepRatio, type Design, type PathProblem, type PathSolution } from './types.js';
+import { extrapolated, FitStatus, penaltyWeights, softThreshold, stepRatio, type Design, type PathProblem, type PathSolution } from './types.js';
 
 export interface GaussianPathProblem extends PathProblem {
   /**
@@ -14,8 +14,8 @@ export interface GaussianPathProblem extends PathProblem {
  * Elastic-net path for (1/2W)Σ w_i (y_i − b0 − x_i·b)² + λ(α‖b‖₁ + (1−α)/2‖b‖²) by coordinate descent
  * with covariance updates (glmnet's "covariance" mode): the gradient of every feature is kept up to date,
  * so a pass over inactive features and the KKT check cost O(p), and a Gram column ⟨x_j, x_k⟩ is computed
- * only when feature j first becomes nonzero. Features are centered (and scaled when standardizing) on the
- * fly from the shared matrix, never copied.
+ * only when feature j first becomes nonzero (see LazyGram for how the training rows are read). Features are scaled
+ * when standardizing through their column statistics, not by rewriting the data.
  */
 export function gaussianPath(problem: GaussianPathProblem): PathSolution {
   const { design, y, weights, standardize, alpha, lambdas, tol, maxIter } = problem;
@@ -114,8 +114,7 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
       const before = previousBeta[j];
       previousBeta[j] = b;
       if (b === 0) continue;
-      let target = b + ratio * (b - before);
-      if (target * b < 0) target = 0;
+      const target = extrapolated(b, before, ratio);
       const d = target - b;
       if (d === 0) continue;
       beta[j] = target;

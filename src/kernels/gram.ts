@@ -57,7 +57,7 @@ export class LazyGram {
     readonly weights: Float64Array,
     readonly stats: ColumnStats,
   ) {
-    const { X, n, p } = design;
+    const { n, p } = design;
     this.slotOf = new Int32Array(p).fill(-1);
     const heap = this.heap;
     this.base = heap.alloc(p * p);
@@ -77,23 +77,26 @@ export class LazyGram {
     if (chunks * p * LD * 8 > gramCacheSettings.bytes) return;
     this.cache = heap.alloc(chunks * p * LD);
     this.owned.blocks.push(this.cache);
-    const F = heap.f64;
-    const allRows = kept.length === n;
     for (let k = 0; k < p; k++) {
       if (stats.constant[k]) continue; // never a block or a partner column
-      const mk = stats.mean[k];
       for (let r = 0, r0 = 0; r0 < kept.length; r++, r0 += CHUNK) {
-        const count = Math.min(CHUNK, kept.length - r0);
-        const at = this.cache + (r * p + k) * LD;
-        if (allRows) {
-          F.set(X.subarray(k * n + r0, k * n + r0 + count), at);
-          heap.kernels.subtract(at * 8, mk, count);
-        } else {
-          for (let i = 0; i < count; i++) F[at + i] = X[k * n + kept[r0 + i]] - mk;
-        }
-        F[at + count] = 0;
+        this.stageCentered(k, r0, Math.min(CHUNK, kept.length - r0), this.cache + (r * p + k) * LD);
       }
     }
+  }
+
+  /**
+   * Feature k, centered, on the kept rows r0 … r0 + count − 1, into kernel memory at `at`, and a zero after them (the
+   * kernel takes rows in pairs). All rows kept: a copy and a SIMD subtraction, twice as fast as one JS loop that
+   * does both; else a gather before the subtraction.
+   */
+  private stageCentered(k: number, r0: number, count: number, at: number): void {
+    const { X, n } = this.design;
+    const F = this.heap.f64;
+    if (this.rows.length === n) F.set(X.subarray(k * n + r0, k * n + r0 + count), at);
+    else for (let i = 0; i < count; i++) F[at + i] = X[k * n + this.rows[r0 + i]];
+    this.heap.kernels.subtract(at * 8, this.stats.mean[k], count);
+    F[at + count] = 0;
   }
 
   private initial?: { y: Float64Array; gradient: Float64Array };
@@ -140,7 +143,7 @@ export class LazyGram {
     const { X, n, p } = this.design;
     const { mean, scale, constant, weightSum } = this.stats;
     const F = this.heap.f64;
-    const { gramStaged, subtract } = this.heap.kernels;
+    const { gramStaged } = this.heap.kernels;
     const partnerList = new Int32Array(F.buffer, this.partnerList * 8, p + 2);
     const m = block.length;
     const m4 = (m + 3) & ~3;
@@ -189,11 +192,7 @@ export class LazyGram {
             continue;
           }
           const x = this.partners + s * LD;
-          // A copy and a SIMD subtraction: twice as fast as one JS loop that does both.
-          if (allRows) F.set(X.subarray(k * n + r0, k * n + r0 + count), x);
-          else for (let i = 0; i < count; i++) F[x + i] = X[k * n + rows[r0 + i]];
-          subtract(x * 8, mean[k], count);
-          F[x + count] = 0;
+          this.stageCentered(k, r0, count, x);
           partnerList[s] = x * 8;
         }
         gramStaged(this.block * 8, m4, this.partnerList * 8, K, even, (this.out + first * m4) * 8);

@@ -2,7 +2,7 @@ import { centerTarget, columnStats, type ColumnStats } from './columnStats.js';
 import { DistanceEstimate } from './gaussian.js';
 import { ColumnCache } from './columnCache.js';
 import { wasmHeap } from './wasm/heap.js';
-import { FitStatus, penaltyWeights, softThreshold, stepRatio, type Design, type PathProblem, type PathSolution } from './types.js';
+import { extrapolated, FitStatus, penaltyWeights, softThreshold, stepRatio, type Design, type PathProblem, type PathSolution } from './types.js';
 
 /**
  * Weighted least squares by coordinate descent with "naive" updates (glmnet's mode for p ≥ n and for the
@@ -318,8 +318,7 @@ function extrapolate(solver: NaiveSolver, previous: { beta: Float64Array; interc
     const before = previous.beta[j];
     previous.beta[j] = b;
     if (b === 0 || ratio === 0) continue;
-    const target = b + ratio * (b - before);
-    solver.setCoefficient(j, target * b > 0 ? target : 0);
+    solver.setCoefficient(j, extrapolated(b, before, ratio));
   }
   const b0 = solver.intercept;
   if (ratio !== 0) solver.setIntercept(b0 + ratio * (b0 - previous.intercept));

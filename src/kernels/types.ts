@@ -67,3 +67,9 @@ export function stepRatio(lambdas: Float64Array, l: number): number {
   const ratio = l >= 2 ? (lambdas[l] - lambdas[l - 1]) / (lambdas[l - 1] - lambdas[l - 2]) : 0;
   return ratio > 0 && ratio <= 2 ? ratio : 0;
 }
+
+/** The next value on the line through `before` and `last` (`ratio` steps on), or 0 where that would change sign. */
+export function extrapolated(last: number, before: number, ratio: number): number {
+  const next = last + ratio * (last - before);
+  return next * last > 0 ? next : 0;
+}

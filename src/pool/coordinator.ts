@@ -83,7 +83,7 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
     maxThreads: config.workers,
     minThreads: Math.min(config.workers, todo.length || 1),
     idleTimeout: 1000,
-    // The order scheduleOrder chose is the order workers pick tasks up in: a plain FIFO, and a task the pool could
+    // The order scheduleBatches chose is the order workers pick tasks up in: a plain FIFO, and a task the pool could
     // not hand out yet goes back to the head of the queue, not (piscina's default) to its tail.
     taskQueue: new ArrayTaskQueue(),
     stricterFIFO: true,
@@ -93,7 +93,7 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
   let tasksFailed = 0;
   let interrupted = false;
   // No abort signal on the tasks themselves: piscina queues signalled tasks apart, last in first out, which
-  // would undo scheduleOrder. Stopping destroys the pool instead; queued and running tasks then reject.
+  // would undo scheduleBatches. Stopping destroys the pool instead; queued and running tasks then reject.
   const onAbort = () => {
     interrupted = true;
     void pool.destroy();
@@ -176,10 +176,10 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
 }
 
 /**
- * Batches of tasks in the order the workers should take them. Linear paths in covariance mode spend most of their
- * time on the fold's Gram columns, which a worker caches: all paths of a fold then go to one worker as one batch,
- * so each fold's Gram is computed once and the folds run side by side (when there are at least as many folds as
- * workers). Otherwise every task is its own batch, fold by fold, longer paths first.
+ * Batches of tasks in the order the workers should take them. Linear paths in covariance mode spend a large share
+ * of their time on the fold's Gram columns, which a worker caches: all paths of a fold then go to one worker as one
+ * batch, so each fold's Gram is computed once and the folds run side by side (when there are at least as many folds
+ * as workers). Otherwise every task is its own batch, fold by fold, longer paths first.
  */
 export function scheduleBatches(tasks: Task[], workers: number, bundleFolds: boolean): Task[][] {
   const byFold = new Map<string, Task[]>();
