@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { gaussianLambdaMax, gaussianPath } from '../src/kernels/gaussian.js';
+import { syntheticDataset } from '../src/data/synthetic.js';
+import { compactSettings, gaussianLambdaMax, gaussianPath } from '../src/kernels/gaussian.js';
 import { FitStatus } from '../src/kernels/types.js';
 import { expectPathEqualsSingleFits, fixtureData, readFixture, relativeError, type ReferenceFit } from './helpers.js';
 
@@ -214,5 +215,34 @@ describe('warm starts extrapolated along the path', () => {
     const last = ref.lambda.length - 1;
     const grid = [3, 10, 10, 11, last - 1, last].map((k) => ref.lambda[k]);
     expectPathEqualsSingleFits((lambdas) => gaussianPath({ ...base, lambdas }), grid, data.p);
+  });
+});
+
+describe('active-set cycles on the compact copy of the Gram block', () => {
+  it('give the same path as cycles over full Gram columns, on a path whose active set grows to all features', () => {
+    const data = syntheticDataset({ kind: 'regression', n: 400, p: 60, nonzero: 6, rho: 0.5, snr: 3, outputs: 1, seed: 7 });
+    const design = { X: data.X, n: data.n, p: data.p };
+    const weights = Float64Array.from({ length: data.n }, (_, i) => (i % 5 === 0 ? 0 : 1));
+    const lmax = gaussianLambdaMax(design, data.y, weights, true, 0.7);
+    const lambdas = Float64Array.from({ length: 40 }, (_, k) => lmax * Math.pow(1e-4, k / 39));
+    const problem = { design, y: data.y, weights, standardize: true, alpha: 0.7, lambdas, tol: 1e-10, maxIter: 1e6 };
+    const compact = gaussianPath(problem);
+    const room = compactSettings.bytes;
+    compactSettings.bytes = 0;
+    let columns;
+    try {
+      columns = gaussianPath(problem);
+    } finally {
+      compactSettings.bytes = room;
+    }
+    // Both sizes of active set occur: a part of p (compact cycles) and nearly all of it (full columns).
+    const active = (l: number) => compact.coefs.subarray(l * data.p, (l + 1) * data.p).filter((b) => b !== 0).length;
+    expect(active(5)).toBeLessThan(data.p / 2);
+    expect(active(39)).toBeGreaterThan(0.9 * data.p);
+    for (let l = 0; l < lambdas.length; l++) {
+      expect(relativeError(compact.coefs.subarray(l * data.p, (l + 1) * data.p), Array.from(columns.coefs.subarray(l * data.p, (l + 1) * data.p)))).toBeLessThan(1e-9);
+      expect(Math.abs(compact.intercepts[l] - columns.intercepts[l])).toBeLessThan(1e-9 * Math.max(1, Math.abs(columns.intercepts[l])));
+    }
+    expect(Array.from(compact.status).every((s) => s === FitStatus.converged)).toBe(true);
   });
 });

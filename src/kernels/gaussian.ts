@@ -1,5 +1,8 @@
 import { centerTarget, columnStats, featureProducts } from './columnStats.js';
 import { LazyGram } from './gram.js';
+
+/** Kernel memory per path for the compact copy of the active set's Gram block (bytes). Settable for tests. */
+export const compactSettings = { bytes: 8 * 2 ** 20 };
 import { extrapolated, FitStatus, penaltyWeights, softThreshold, stepRatio, type Design, type PathProblem, type PathSolution } from './types.js';
 
 export interface GaussianPathProblem extends PathProblem {
@@ -32,8 +35,12 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
   // until the end, so these views stay valid.
   const heap = gram.heap;
   const stride = p + (p & 1); // keeps each array 16-byte aligned for the SIMD loads
-  const state = heap.alloc(6 * stride);
+  // The compact copy of the active set's Gram block (see cycleCompact), capped so that it costs at most
+  // compactSettings.bytes; untouched pages of it cost nothing.
+  const cap = Math.min(stride, Math.floor(Math.sqrt(compactSettings.bytes / 8)) & ~1);
+  const state = heap.alloc(11 * stride + cap * cap);
   const [gradStart, keepStart, betaStart, varianceStart, pendingStart, indexStart] = [0, 1, 2, 3, 4, 5].map((k) => state + k * stride);
+  const [gradA, betaA, varianceA, beforeA, compactIndex, compactStart] = [6, 7, 8, 9, 10, 11].map((k) => state + k * stride);
   const { axpy, cdPass } = heap.kernels;
   const C = heap.f64;
   // g_j = (1/W) Σ w_i x̃_ij r_i with r the current residual; at b = 0, r = y − ȳ.
@@ -52,7 +59,17 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
   const activeList = new Int32Array(C.buffer, indexStart * 8, p);
   const colOf = new Int32Array(C.buffer, indexStart * 8 + p * 4, p);
   let activeCount = 0;
+  // For the compact cycle: the identity list 0..cap−1 and the byte offset of each compact column (i32 each).
+  const identity = new Int32Array(C.buffer, compactIndex * 8, p);
+  const compactColOf = new Int32Array(C.buffer, compactIndex * 8 + p * 4, p);
+  for (let q = 0; q < cap; q++) {
+    identity[q] = q;
+    compactColOf[q] = (compactStart + q * cap) * 8;
+  }
+  let compactFilled = 0;
   const threshold = tol * Math.sqrt(target.variance);
+  let candidates = 0;
+  for (let j = 0; j < p; j++) if (!constant[j]) candidates++;
 
   const nLambda = lambdas.length;
   const solution: PathSolution = {
@@ -68,11 +85,10 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
   let l1 = 0;
   let l2 = 0;
   /**
-   * One coordinate update of a full pass (every gradient kept current); returns the weighted squared change
-   * (glmnet's convergence measure). A feature that becomes nonzero joins the active list, its Gram column
-   * computed here if it is new. Inside the active-set cycle cdPass does the same updates in the kernel, keeping
-   * only active gradients current (|A| instead of p work per update) while the active set is small; the changes
-   * are remembered in `pending` and applied to the other gradients once, before the next full pass.
+   * One coordinate update with every gradient kept current (the KKT check over the features never active); returns
+   * the weighted squared change (glmnet's convergence measure). A feature that becomes nonzero joins the active
+   * list, its Gram column computed here if it is new. The active-set cycle makes the same updates in the kernel
+   * (cdPass), on the compact copy of the active block or, with pending changes, on the active gradients alone.
    */
   const update = (j: number): number => {
     const bj = beta[j];
@@ -98,6 +114,48 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
       pending[j] = 0;
       axpy(gradStart * 8, gram.column(j) * 8, d, keepStart * 8, p);
     }
+  };
+
+  /**
+   * One pass over the active set on a compact copy of its Gram block (entry (q, r) = C between the q-th and r-th
+   * active features, in active-list order) with its gradients, β and variances gathered beside it: each update
+   * then reads |A| contiguous entries instead of a Gram column of p (or |A| scattered ones), which is most of a
+   * cycle's memory traffic once the active set is a sizeable part of p. The other gradients are brought up to
+   * date once, after the cycle. The caller gathers before and scatters after.
+   */
+  const fillCompact = () => {
+    const F = C;
+    // New columns whole, then the new rows of the old columns (read from the symmetric Gram entries).
+    for (let q = compactFilled; q < activeCount; q++) {
+      const col = colOf[activeList[q]] / 8;
+      const out = compactStart + q * cap;
+      for (let r = 0; r < activeCount; r++) F[out + r] = F[col + activeList[r]];
+    }
+    for (let r = 0; r < compactFilled; r++) {
+      const col = colOf[activeList[r]] / 8;
+      const out = compactStart + r * cap;
+      for (let q = compactFilled; q < activeCount; q++) F[out + q] = F[col + activeList[q]];
+    }
+    compactFilled = activeCount;
+  };
+  const gatherCompact = () => {
+    for (let q = 0; q < activeCount; q++) {
+      const j = activeList[q];
+      C[gradA + q] = grad[j];
+      C[betaA + q] = C[beforeA + q] = beta[j];
+      C[varianceA + q] = variance[j];
+    }
+  };
+  /** Back from the compact copy: β, the other gradients moved by each feature's total change, then the active ones. */
+  const scatterCompact = () => {
+    for (let q = 0; q < activeCount; q++) {
+      const j = activeList[q];
+      const d = C[betaA + q] - C[beforeA + q];
+      if (d === 0) continue;
+      beta[j] = C[betaA + q];
+      axpy(gradStart * 8, colOf[j], d, 0, p);
+    }
+    for (let q = 0; q < activeCount; q++) grad[activeList[q]] = C[gradA + q];
   };
 
   /**
@@ -131,29 +189,45 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
       else previousBeta.set(beta);
       let passes = 0;
       let status: number = FitStatus.maxIter;
-      outer: while (passes < maxIter) {
-        // A full pass: cheap for features that stay at zero, and it is the KKT check for all of them.
-        let change = 0;
-        for (let j = 0; j < p; j++) if (!constant[j]) change = Math.max(change, update(j));
-        passes++;
-        if (Math.sqrt(change) <= threshold) {
+      // Whether the active set has been cycled to convergence since the last feature entered.
+      let activeConverged = false;
+      while (passes < maxIter) {
+        // The KKT check over the features never active (their gradients are current): one that violates it
+        // enters, its update made here. With none entering and the active set converged, λ is done.
+        let entered = 0;
+        if (activeCount < candidates) {
+          for (let j = 0; j < p; j++) if (inactive[j] && !constant[j]) entered = Math.max(entered, update(j));
+          passes++;
+        }
+        if (Math.sqrt(entered) <= threshold && activeConverged) {
           status = FitStatus.converged;
           break;
         }
-        // Then cycle the active set alone until the estimated distance to its solution is below tol.
+        // Cycle the active set until the estimated distance to its solution is below tol, then check again.
         const estimate = new DistanceEstimate();
-        while (passes < maxIter) {
-          // Gathering |A| gradients beats the contiguous sweep over p only while the active set is small.
-          const activeOnly = activeCount * 3 < p;
-          change = cdPass(activeList.byteOffset, activeCount, betaStart * 8, gradStart * 8, varianceStart * 8, colOf.byteOffset, l1, l2, p, activeOnly ? 1 : 0, pendingStart * 8);
+        activeConverged = false;
+        // The compact copy pays while the active set leaves a good part of p out; near p, the Gram columns do.
+        const compact = activeCount <= cap && activeCount * 10 < p * 9;
+        // Past the compact copy's size, gathering |A| gradients still beats the sweep over p while |A| < p/3.
+        const activeOnly = !compact && activeCount * 3 < p ? 1 : 0;
+        if (compact) {
+          fillCompact();
+          gatherCompact();
+        }
+        while (!activeConverged && passes < maxIter) {
+          const change = compact
+            ? cdPass(identity.byteOffset, activeCount, betaA * 8, gradA * 8, varianceA * 8, compactColOf.byteOffset, l1, l2, activeCount, 0, 0)
+            : cdPass(activeList.byteOffset, activeCount, betaStart * 8, gradStart * 8, varianceStart * 8, colOf.byteOffset, l1, l2, p, activeOnly, pendingStart * 8);
           passes++;
           if (!Number.isFinite(change)) {
             status = FitStatus.diverged;
-            break outer;
+            break;
           }
-          if (estimate.next(Math.sqrt(change)) <= threshold) break;
+          activeConverged = estimate.next(Math.sqrt(change)) <= threshold;
         }
+        if (compact) scatterCompact();
         syncInactive();
+        if (status === FitStatus.diverged) break;
       }
 
       // Back to the original scale: b_j = β_j / s_j, b0 = ȳ − Σ m_j b_j.
