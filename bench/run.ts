@@ -15,6 +15,7 @@ import { logisticPath } from '../src/kernels/naive.js';
 import { trainNetwork } from '../src/kernels/network.js';
 import { wasmHeap } from '../src/kernels/wasm/heap.js';
 import { runLoadedSweep } from '../src/pool/coordinator.js';
+import { startGramHelper } from '../src/pool/gramHelper.js';
 import { assignFolds } from '../src/plan/folds.js';
 import { benchSpec, SEEDS_SPEC, writeCsv } from './data.js';
 
@@ -108,6 +109,20 @@ function objective(data: Dataset, family: 'gaussian' | 'binomial', intercept: nu
   return loss + lambda * (alpha * l1 + ((1 - alpha) / 2) * l2);
 }
 
+/** "regsweep row: seconds / the faster anchor's" for each of a workload's regsweep rows (the target's ratio). */
+function ratiosToFasterAnchor(workload: string): string {
+  const own = rows.filter((r) => r.workload === workload);
+  const anchors = own.filter((r) => !r.tool.startsWith('regsweep') && r.seconds !== null && !r.tool.includes('liblinear'));
+  if (anchors.length === 0) return '';
+  const fastest = anchors.reduce((a, b) => (b.seconds! < a.seconds! ? b : a));
+  const ours = own.filter((r) => r.tool.startsWith('regsweep') && r.seconds !== null);
+  return `${workload}: regsweep / ${fastest.tool} (the faster anchor) — ` + ours.map((r) => `${r.tool.replace(/^regsweep,? ?/, '') || 'default'} ${(r.seconds! / fastest.seconds!).toFixed(2)}`).join(', ');
+}
+
+function sameCoefficients(a: Float64Array, b: Float64Array): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
 async function pathWorkload(name: string, family: 'gaussian' | 'binomial', data: Dataset, alpha: number, nLambda: number, ratio: number) {
   const csv = await csvFor(name.startsWith('path-logit') ? 'logit-2000x500' : 'reg-4000x1000', data);
   const loaded = await loadCsv(csv, { classification: family === 'binomial' });
@@ -124,6 +139,20 @@ async function pathWorkload(name: string, family: 'gaussian' | 'binomial', data:
   // magnitude (see the objectives below), so that row compares speed at the accuracy asked for.
   const loose = await timeIt(REPEATS, () => fit(LOOSE_TOL));
   rows.push({ workload: name, tool: `regsweep, tol ${LOOSE}`, seconds: loose.seconds, note: 'one thread' });
+  if (family === 'gaussian') {
+    // The Gram blocks split with a helper thread, as scikit-learn's BLAS uses both cores for its Gram matrix. The
+    // coefficients are the same to the bit (every sum is made in the same order by whichever thread).
+    const helper = await startGramHelper();
+    try {
+      const two = await timeIt(REPEATS, () => fit(1e-7));
+      rows.push({ workload: name, tool: 'regsweep, Gram on 2 threads', seconds: two.seconds, note: 'default tol 1e-7' });
+      const twoLoose = await timeIt(REPEATS, () => fit(LOOSE_TOL));
+      rows.push({ workload: name, tool: `regsweep, tol ${LOOSE}, Gram on 2 threads`, seconds: twoLoose.seconds, note: '' });
+      if (!sameCoefficients(two.result.coefs, ours.result.coefs)) notes.push(`${name}: the 2-thread Gram changed the coefficients (it should not)`);
+    } finally {
+      await helper.stop();
+    }
+  }
   const last = nLambda - 1;
   const objectives: Record<string, number> = {
     regsweep: objective(loaded, family, ours.result.intercepts[last], ours.result.coefs.subarray(last * loaded.p), lambdas[last], alpha),
@@ -138,6 +167,7 @@ async function pathWorkload(name: string, family: 'gaussian' | 'binomial', data:
     record(name, tool, out);
     if (!('skipped' in out)) objectives[tool] = objective(loaded, family, out.intercept as number, out.coef as number[], lambdas[last], alpha);
   }
+  notes.push(ratiosToFasterAnchor(name));
   const best = Math.min(...Object.entries(objectives).filter(([t]) => !t.startsWith('regsweep') && !t.includes('liblinear')).map(([, v]) => v));
   notes.push(
     `${name}: objective at the last λ — ` +
@@ -178,6 +208,7 @@ workers: 2
   const params = JSON.stringify({ alphas, repeats: REPEATS, foldid });
   record('cv-enet', 'sklearn ElasticNetCV (n_jobs 2)', anchor(PYTHON, [join(ANCHORS, 'sklearn_bench.py'), 'cv-enet', csv, params]));
   record('cv-enet', 'cv.glmnet × 4 α (1 core)', anchor('Rscript', [join(ANCHORS, 'glmnet_bench.R'), 'cv-enet', csv, params]));
+  notes.push(ratiosToFasterAnchor('cv-enet'));
 }
 
 async function gridWorkload() {

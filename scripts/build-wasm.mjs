@@ -44,8 +44,9 @@ export function withoutRelaxedSimd(source) {
 }
 
 function compile(tools, source, relaxed) {
-  const module = tools.parseWat('kernels.wat', source, { simd: true, bulk_memory: true, relaxed_simd: relaxed });
-  module.validate();
+  const features = { simd: true, bulk_memory: true, threads: true, relaxed_simd: relaxed };
+  const module = tools.parseWat('kernels.wat', source, features);
+  module.validate(features);
   const { buffer } = module.toBinary({});
   module.destroy();
   return Buffer.from(buffer).toString('base64');

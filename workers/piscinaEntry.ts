@@ -1,12 +1,17 @@
 // Piscina worker: the shared data arrive once in workerData; each call runs a batch of paths.
 import Piscina from 'piscina';
 import type { BatchResult, SharedData, TaskMessage } from '../src/pool/protocol.js';
+import { startGramHelper } from '../src/pool/gramHelper.js';
 import { fitTask } from './fitTask.js';
 
 const shared = Piscina.workerData as SharedData;
 
-export default function runBatch(message: TaskMessage) {
+let helper: Promise<unknown> | undefined;
+
+export default async function runBatch(message: TaskMessage) {
   const { tasks, ...settings } = message;
+  // Started once and kept: it ends with this worker.
+  if (settings.gramHelper) await (helper ??= startGramHelper());
   // A path that throws fails alone; the others of the batch are still returned.
   const results: BatchResult = tasks.map((task) => {
     try {

@@ -1,6 +1,6 @@
 import { featureProducts, type ColumnStats } from './columnStats.js';
 import type { Design } from './types.js';
-import { STAGED_STRIDE, wasmHeap, type WasmHeap } from './wasm/heap.js';
+import { runGramShare, STAGED_STRIDE, wasmHeap, type WasmHeap } from './wasm/heap.js';
 
 /** Columns per block, smallest and largest: a block costs one pass over X, so it grows with the active set. */
 const MIN_BLOCK = 16;
@@ -183,16 +183,22 @@ export class LazyGram {
       }
       F.fill(0, this.block + m * LD, this.block + m4 * LD);
       // Partners a group at a time, so that the group's chunk stays in the L2 cache while the block goes by.
+      if (this.cache) {
+        // Every partner is in the per-fold copy: one list for the chunk, and with a helper thread it takes the
+        // second half of the partners while this thread does the first (their sums go to separate places).
+        for (let s = 0; s < pairs; s++) partnerList[s] = (this.cache + (r * p + todo[Math.min(s, todo.length - 1)]) * LD) * 8;
+        const share = { block: this.block * 8, m4, list: this.partnerList * 8, first: 0, end: pairs, group: PARTNERS, rows: even, out: this.out };
+        const split = pairs >= 4 * PARTNERS ? (pairs >> 1) & ~1 : pairs;
+        const helped = split < pairs && this.heap.helper?.start({ ...share, first: split }) === true;
+        runGramShare(this.heap.kernels, helped ? { ...share, end: split } : share);
+        if (helped) this.heap.helper!.wait();
+        continue;
+      }
       for (let first = 0; first < pairs; first += PARTNERS) {
         const K = Math.min(PARTNERS, pairs - first);
         for (let s = 0; s < K; s++) {
-          const k = todo[Math.min(first + s, todo.length - 1)];
-          if (this.cache) {
-            partnerList[s] = (this.cache + (r * p + k) * LD) * 8;
-            continue;
-          }
           const x = this.partners + s * LD;
-          this.stageCentered(k, r0, count, x);
+          this.stageCentered(todo[Math.min(first + s, todo.length - 1)], r0, count, x);
           partnerList[s] = x * 8;
         }
         gramStaged(this.block * 8, m4, this.partnerList * 8, K, even, (this.out + first * m4) * 8);

@@ -41,6 +41,8 @@ export interface RunResult {
   interrupted: boolean;
   selections: SelectionRow[];
   warnings: string[];
+  /** Whether the workers split their Gram blocks with helper threads (fewer batches than cores). */
+  gramHelper: boolean;
 }
 
 /** Runs (or resumes) the sweep a config file describes; the library entry point behind `regsweep run`. */
@@ -78,10 +80,16 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
   const foldOf = sharedInt32(data.n);
   foldOf.set(folds.foldOf);
   const shared: SharedData = { X: data.X, y: data.y, n: data.n, p: data.p, outputs: data.outputs, foldOf };
+  const covariance = sharesGram(config, folds.foldOf, data.p);
+  const batches = scheduleBatches(todo, config.workers, covariance);
+  // Fewer batches than workers would leave cores idle: a worker then splits its Gram blocks with a helper thread
+  // (when there is a core for each helper), and no more workers start than there are batches.
+  const threads = Math.max(1, Math.min(config.workers, batches.length));
+  const gramHelper = covariance && batches.length > 0 && batches.length * 2 <= config.workers;
   const pool = new Piscina({
     filename: workerFile(),
-    maxThreads: config.workers,
-    minThreads: Math.min(config.workers, todo.length || 1),
+    maxThreads: threads,
+    minThreads: threads,
     idleTimeout: 1000,
     // The order scheduleBatches chose is the order workers pick tasks up in: a plain FIFO, and a task the pool could
     // not hand out yet goes back to the head of the queue, not (piscina's default) to its tail.
@@ -102,14 +110,14 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
   options.signal?.addEventListener('abort', onAbort, { once: true });
   store.setSweepStatus(sweep.id, 'running');
   try {
-    const settings = { model: config.model, standardize: config.data.standardize, nearZero: config.near_zero };
+    const settings = { model: config.model, standardize: config.data.standardize, nearZero: config.near_zero, gramHelper };
     const recordFailure = (task: Task, error: string) => {
       tasksFailed++;
       log(`task ${task.id} failed: ${error}`);
       store.recordTask(sweep.id, task, failedTrials(task, error), null, null, data.outputs);
     };
     await Promise.all(
-      scheduleBatches(todo, config.workers, sharesGram(config, folds.foldOf, data.p)).map(async (batch) => {
+      batches.map(async (batch) => {
         let results: BatchResult;
         try {
           results = (await pool.run({ tasks: batch, ...settings } satisfies TaskMessage)) as BatchResult;
@@ -172,6 +180,7 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
     interrupted,
     selections,
     warnings,
+    gramHelper,
   };
 }
 

@@ -17,6 +17,8 @@ export interface TaskMessage {
   model: ModelConfig;
   standardize: boolean;
   nearZero: number;
+  /** Split Gram blocks with a helper thread: the sweep has fewer batches than cores (see gramHelper.ts). */
+  gramHelper: boolean;
 }
 
 export type TrialStatus = 'ok' | 'diverged' | 'failed';

@@ -2,7 +2,7 @@ import { setFlagsFromString } from 'node:v8';
 import { KERNELS_FUSED_WASM_BASE64, KERNELS_PLAIN_WASM_BASE64 } from './kernels.wasm.js';
 
 /** The exported functions of kernels.wat; pointers are byte offsets into its memory. */
-interface KernelExports {
+export interface KernelExports {
   memory: WebAssembly.Memory;
   gram(c: number, m: number, x: number, K: number, means: number, n: number, ld: number, out: number): void;
   gramStaged(c: number, m: number, xs: number, K: number, n: number, out: number): void;
@@ -13,6 +13,37 @@ interface KernelExports {
     l1: number, l2: number, p: number, activeOnly: number, pending: number,
   ): number;
   dot(x: number, y: number, w: number, len: number): number;
+}
+
+/**
+ * gramStaged over partners [first, end) of the i32 list at byte offset `list` (first and end even), `group` per
+ * call, the sums of partner s going to doubles `out + s·m4`: a share of one chunk of a LazyGram block, which a
+ * helper thread can take. `block` and `list` are byte offsets, `out` is in doubles, `rows` is even.
+ */
+export interface GramShare {
+  block: number;
+  m4: number;
+  list: number;
+  first: number;
+  end: number;
+  group: number;
+  rows: number;
+  out: number;
+}
+
+/** Another thread running kernels on this heap's (shared) memory; pool/gramHelper.ts makes one. */
+export interface KernelHelper {
+  /** Starts a share of a Gram block on the helper; false when it is not ready (the caller then does it all). */
+  start(share: GramShare): boolean;
+  /** Returns once the share started last is done. */
+  wait(): void;
+}
+
+/** Runs a share of a Gram block with these kernels (the helper thread and tests call it). */
+export function runGramShare(kernels: Pick<KernelExports, 'gramStaged'>, s: GramShare): void {
+  for (let first = s.first; first < s.end; first += s.group) {
+    kernels.gramStaged(s.block, s.m4, s.list + first * 4, Math.min(s.group, s.end - first), s.rows, (s.out + first * s.m4) * 8);
+  }
 }
 
 /** gramStaged's fixed distance between staged columns, in doubles (STAGED_STRIDE in kernels.wat). */
@@ -54,6 +85,10 @@ const RESERVED = 2;
  */
 export class WasmHeap {
   readonly kernels: KernelExports;
+  /** The compiled kernels, for a helper thread to instantiate on `kernels.memory`. */
+  readonly module: WebAssembly.Module;
+  /** A second thread for the Gram blocks, when the caller has a spare core (see pool/gramHelper.ts). */
+  helper: KernelHelper | undefined;
   /** Whether these kernels use fused multiply-adds (relaxed SIMD). */
   readonly fused: boolean;
   f64: Float64Array;
@@ -65,7 +100,11 @@ export class WasmHeap {
   constructor({ fused = true }: { fused?: boolean } = {}) {
     const chosen = kernelModule(fused);
     this.fused = chosen.fused;
-    this.kernels = new WebAssembly.Instance(chosen.module).exports as unknown as KernelExports;
+    // Shared, so that a helper thread can run a kernel on the same memory (pool/gramHelper.ts); its maximum is
+    // wasm32's 4 GB, reserved as address space only.
+    const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_DOUBLES / PAGE_DOUBLES, shared: true });
+    this.module = chosen.module;
+    this.kernels = new WebAssembly.Instance(chosen.module, { env: { memory } }).exports as unknown as KernelExports;
     const size = this.kernels.memory.buffer.byteLength / 8;
     this.free.set(RESERVED, size - RESERVED);
     this.f64 = new Float64Array(this.kernels.memory.buffer);

@@ -5,7 +5,9 @@
 ;; CPU has FMA; the build also emits a plain-SIMD binary with each rewritten as a multiply and an add/subtract, for
 ;; engines without relaxed SIMD.
 (module
-  (memory (export "memory") 1)
+  ;; Imported, and shared: a helper thread (pool/gramHelper.ts) may run a kernel on the same memory.
+  (import "env" "memory" (memory 1 65536 shared))
+  (export "memory" (memory 0))
 
   ;; Rows per chunk (512): a chunk of the columns a call multiplies stays in the L2 cache while the tiles run over it.
   (global $CHUNK_BYTES i32 (i32.const 4096))

@@ -1,0 +1,72 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { wasmHeap, type GramShare, type KernelHelper, type WasmHeap } from '../kernels/wasm/heap.js';
+
+/** Control words in the shared kernel memory: the state, then a GramShare's fields in FIELDS order. */
+export const STATE = 0;
+export const enum HelperState {
+  starting = 0,
+  idle = 1,
+  working = 2,
+  stopping = 3,
+}
+export const FIELDS: (keyof GramShare)[] = ['block', 'm4', 'list', 'first', 'end', 'group', 'rows', 'out'];
+const WORDS = 1 + FIELDS.length;
+
+/**
+ * A second thread for this thread's Gram blocks (LazyGram splits each chunk's partners with it), for a caller that
+ * has a core to spare: a single path run in-process, a sweep with fewer paths than workers. The helper instantiates
+ * the same kernels on the same shared memory; the two threads hand over a share through Atomics on a few words of
+ * that memory, with no message per block. Resolves once the helper is ready; `stop()` ends it.
+ */
+export async function startGramHelper(heap: WasmHeap = wasmHeap()): Promise<{ stop: () => Promise<void> }> {
+  if (heap.helper) throw new Error('this kernel heap already has a helper thread');
+  const words = heap.alloc(Math.ceil(WORDS / 2));
+  const control = () => new Int32Array(heap.kernels.memory.buffer, words * 8, WORDS);
+  control().fill(0);
+  const worker = new Worker(helperFile(), { workerData: { module: heap.module, memory: heap.kernels.memory, control: words * 8 } });
+  worker.unref();
+  const failed = new Promise<never>((_, reject) => worker.once('error', reject));
+  await Promise.race([new Promise((resolve) => worker.once('message', resolve)), failed]);
+
+  const helper: KernelHelper = {
+    start(share) {
+      const c = control();
+      if (Atomics.load(c, STATE) !== HelperState.idle) return false;
+      FIELDS.forEach((f, k) => (c[1 + k] = share[f]));
+      Atomics.store(c, STATE, HelperState.working);
+      Atomics.notify(c, STATE);
+      return true;
+    },
+    wait() {
+      const c = control();
+      while (Atomics.load(c, STATE) === HelperState.working) Atomics.wait(c, STATE, HelperState.working);
+    },
+  };
+  heap.helper = helper;
+  return {
+    stop: async () => {
+      heap.helper = undefined;
+      const c = control();
+      Atomics.store(c, STATE, HelperState.stopping);
+      Atomics.notify(c, STATE);
+      await worker.terminate();
+      heap.release(words);
+    },
+  };
+}
+
+/** The built thread module (a worker needs JavaScript), found from the package root so tests of src/ use it too. */
+function helperFile(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) break;
+    dir = up;
+  }
+  const file = join(dir, 'dist', 'src', 'pool', 'gramHelperThread.js');
+  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first`);
+  return file;
+}

@@ -1,0 +1,88 @@
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { syntheticDataset } from '../src/data/synthetic.js';
+import { gaussianLambdaMax, gaussianPath } from '../src/kernels/gaussian.js';
+import { wasmHeap, type KernelHelper } from '../src/kernels/wasm/heap.js';
+import { runSweep } from '../src/pool/coordinator.js';
+import { startGramHelper } from '../src/pool/gramHelper.js';
+import { tempDir, writeFile } from './helpers.js';
+
+const data = syntheticDataset({ kind: 'regression', n: 700, p: 160, nonzero: 8, rho: 0.5, snr: 3, outputs: 1, seed: 11 });
+
+describe('Gram blocks split with a helper thread', () => {
+  let stop: () => Promise<void>;
+  beforeAll(async () => {
+    ({ stop } = await startGramHelper());
+  });
+  afterAll(async () => stop());
+
+  it('give the same path to the bit as one thread, and the helper does take shares', () => {
+    const design = { X: data.X, n: data.n, p: data.p };
+    const weights = Float64Array.from({ length: data.n }, (_, i) => (i % 4 === 1 ? 0 : 1));
+    const lmax = gaussianLambdaMax(design, data.y, weights, true, 0.8);
+    const lambdas = Float64Array.from({ length: 30 }, (_, k) => lmax * Math.pow(1e-3, k / 29));
+    const problem = { design, y: data.y, weights, standardize: true, alpha: 0.8, lambdas, tol: 1e-8, maxIter: 1e6 };
+    const heap = wasmHeap();
+    const helper = heap.helper!;
+    let shares = 0;
+    const counting: KernelHelper = { start: (share) => helper.start(share) && ++shares > 0, wait: () => helper.wait() };
+    heap.helper = counting;
+    let two;
+    try {
+      two = gaussianPath(problem);
+    } finally {
+      heap.helper = helper;
+    }
+    expect(shares).toBeGreaterThan(0);
+    heap.helper = undefined;
+    let one;
+    try {
+      one = gaussianPath(problem);
+    } finally {
+      heap.helper = helper;
+    }
+    expect(Array.from(two.coefs)).toEqual(Array.from(one.coefs));
+    expect(Array.from(two.intercepts)).toEqual(Array.from(one.intercepts));
+    expect(one.coefs.subarray(29 * data.p).filter((b) => b !== 0).length).toBeGreaterThan(100);
+  });
+});
+
+describe('a sweep with fewer paths than workers', () => {
+  const dir = tempDir();
+  const header = [...data.featureNames, ...data.targetNames].join(',');
+  const lines = Array.from({ length: data.n }, (_, i) => [...Array.from({ length: data.p }, (_, j) => data.X[j * data.n + i]), data.y[i]].join(','));
+  const csv = writeFile(dir, 'data.csv', [header, ...lines].join('\n') + '\n');
+  const config = (workers: number, validation: string) =>
+    writeFile(
+      dir,
+      `w${workers}.yaml`,
+      `name: helper
+data: {path: ${csv}, standardize: true}
+validation: ${validation}
+model: {kind: linear, tol: 1e-8}
+sweep: {kind: grid, penalty: [elasticnet], lambda: {auto: 25, ratio: 1e-3}, l1_ratio: [0.8]}
+workers: ${workers}
+output: w${workers}.db
+`,
+    );
+  const coefficients = (db: string) => {
+    const conn = new Database(db, { readonly: true });
+    try {
+      return conn.prepare('SELECT t.lambda, c.coef FROM trials t JOIN coefficients c ON c.trial_id = t.id ORDER BY t.lambda DESC').all();
+    } finally {
+      conn.close();
+    }
+  };
+
+  it('splits the Gram with a helper when a core would idle, with the same results as one worker', async () => {
+    const two = await runSweep(config(2, '{kind: none}'));
+    const one = await runSweep(config(1, '{kind: none}'));
+    expect(two.gramHelper).toBe(true);
+    expect(one.gramHelper).toBe(false);
+    expect(coefficients(join(dir, 'w2.db'))).toEqual(coefficients(join(dir, 'w1.db')));
+    // A 5-fold sweep keeps both workers busy: no helper.
+    const cv = await runSweep(config(2, '{kind: kfold, folds: 5, seed: 0}'), { fresh: true, out: join(dir, 'cv.db') });
+    expect(cv.gramHelper).toBe(false);
+  });
+});
