@@ -19,17 +19,41 @@ export function columnStats({ X, n, p }: Design, weights: Float64Array, standard
   const scale = new Float64Array(p);
   const variance = new Float64Array(p);
   const constant = new Uint8Array(p);
+  const n4 = n & ~3;
   for (let j = 0; j < p; j++) {
     const off = j * n;
-    let m = 0;
-    for (let i = 0; i < n; i++) m += weights[i] * X[off + i];
-    m /= weightSum;
-    let v = 0;
-    for (let i = 0; i < n; i++) {
-      const d = X[off + i] - m;
-      v += weights[i] * d * d;
+    // Four partial sums: four independent chains of additions run about three times faster than one.
+    let m0 = 0;
+    let m1 = 0;
+    let m2 = 0;
+    let m3 = 0;
+    for (let i = 0; i < n4; i += 4) {
+      m0 += weights[i] * X[off + i];
+      m1 += weights[i + 1] * X[off + i + 1];
+      m2 += weights[i + 2] * X[off + i + 2];
+      m3 += weights[i + 3] * X[off + i + 3];
     }
-    v /= weightSum;
+    for (let i = n4; i < n; i++) m0 += weights[i] * X[off + i];
+    const m = (m0 + m1 + (m2 + m3)) / weightSum;
+    let v0 = 0;
+    let v1 = 0;
+    let v2 = 0;
+    let v3 = 0;
+    for (let i = 0; i < n4; i += 4) {
+      const d0 = X[off + i] - m;
+      const d1 = X[off + i + 1] - m;
+      const d2 = X[off + i + 2] - m;
+      const d3 = X[off + i + 3] - m;
+      v0 += weights[i] * d0 * d0;
+      v1 += weights[i + 1] * d1 * d1;
+      v2 += weights[i + 2] * d2 * d2;
+      v3 += weights[i + 3] * d3 * d3;
+    }
+    for (let i = n4; i < n; i++) {
+      const d = X[off + i] - m;
+      v0 += weights[i] * d * d;
+    }
+    const v = (v0 + v1 + (v2 + v3)) / weightSum;
     const sd = Math.sqrt(v);
     mean[j] = m;
     // Relative test: a column of 5s may come out with sd ~1e-16 from rounding.
@@ -71,14 +95,25 @@ export function centerTarget(y: Float64Array, weights: Float64Array, weightSum: 
 export function featureProducts({ X, n, p }: Design, stats: ColumnStats, r: Float64Array, out: Float64Array): Float64Array {
   let rSum = 0;
   for (let i = 0; i < n; i++) rSum += r[i];
+  const n4 = n & ~3;
   for (let j = 0; j < p; j++) {
     if (stats.constant[j]) {
       out[j] = 0;
       continue;
     }
     const off = j * n;
-    let s = 0;
-    for (let i = 0; i < n; i++) s += r[i] * X[off + i];
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let s3 = 0;
+    for (let i = 0; i < n4; i += 4) {
+      s0 += r[i] * X[off + i];
+      s1 += r[i + 1] * X[off + i + 1];
+      s2 += r[i + 2] * X[off + i + 2];
+      s3 += r[i + 3] * X[off + i + 3];
+    }
+    for (let i = n4; i < n; i++) s0 += r[i] * X[off + i];
+    const s = s0 + s1 + (s2 + s3);
     out[j] = (s - stats.mean[j] * rSum) / (stats.weightSum * stats.scale[j]);
   }
   return out;

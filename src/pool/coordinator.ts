@@ -242,21 +242,21 @@ function openSweep(store: Store, loaded: LoadedConfig, data: Dataset, configHash
   });
 }
 
-/** λ_max per l1_ratio on all rows; cached because every fold and the auto grid share it. */
+/**
+ * λ_max per l1_ratio on all rows: max_j |⟨x̃_j, y − ȳ⟩| / (n · max(α, 1e-3)). The maximum does not depend on α,
+ * so it is computed once (a pass over X) for every α and the auto grid.
+ */
 function lambdaMaxFor(config: SweepConfig, data: Dataset): (alpha: number) => number {
-  const cache = new Map<number, number>();
-  const all = foldWeights(new Int32Array(data.n).fill(-1), 'all').train;
-  const design = { X: data.X, n: data.n, p: data.p };
+  let largest: number | undefined;
   return (alpha) => {
-    let v = cache.get(alpha);
-    if (v === undefined) {
-      if (config.model.kind === 'mlp') throw new UserError(`sweep.lambda.auto: λ_max is defined for linear and logistic models; give the network a list or log_range`);
-      // For 0/1 labels the logistic λ_max has the same form: max_j |⟨x̃_j, y − ȳ⟩| / (n α).
-      v = gaussianLambdaMax(design, data.y, all, config.data.standardize, alpha);
-      if (!(v > 0)) throw new UserError(`sweep.lambda.auto: the target is constant, so every λ gives the same (empty) model`);
-      cache.set(alpha, v);
+    if (config.model.kind === 'mlp') throw new UserError(`sweep.lambda.auto: λ_max is defined for linear and logistic models; give the network a list or log_range`);
+    if (largest === undefined) {
+      const all = foldWeights(new Int32Array(data.n).fill(-1), 'all').train;
+      // For 0/1 labels the logistic λ_max has the same form.
+      largest = gaussianLambdaMax({ X: data.X, n: data.n, p: data.p }, data.y, all, config.data.standardize, 1);
+      if (!(largest > 0)) throw new UserError(`sweep.lambda.auto: the target is constant, so every λ gives the same (empty) model`);
     }
-    return v;
+    return largest / Math.max(alpha, 1e-3);
   };
 }
 
