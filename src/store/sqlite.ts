@@ -192,34 +192,31 @@ export class SqliteStore implements Store {
   }
 
   recordTask(sweepId: number, task: Task, trials: TrialResult[], coefs: Float64Array | null, intercepts: Float64Array | null, outputs: number): void {
+    // Positional parameters and coefficient blobs that view the worker's buffer: this runs on the coordinator's
+    // thread while the workers compute, so its time is taken from them on a machine with as many cores as workers.
     const insertTrial = this.db.prepare(
       `INSERT INTO trials (sweep_id, task_id, penalty, lambda, l1_ratio, fold, status, converged, error, train_loss, val_loss, n_train, n_val,
          nnz, zero_frac, near_zero_frac, l1_norm, l2_norm, iterations, seconds, metrics)
-       VALUES (@sweepId, @taskId, @penalty, @lambda, @l1Ratio, @fold, @status, @converged, @error, @trainLoss, @valLoss, @nTrain, @nVal,
-         @nnz, @zeroFraction, @nearZeroFraction, @l1Norm, @l2Norm, @iterations, @seconds, @metrics)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertCoef = this.db.prepare('INSERT INTO coefficients (trial_id, intercept, coef) VALUES (?, ?, ?)');
     const insertEpoch = this.db.prepare('INSERT INTO epochs (trial_id, epoch, train_loss, val_loss) VALUES (?, ?, ?, ?)');
     const width = coefs && trials.length ? coefs.length / trials.length : 0;
     const failed = trials.some((t) => t.status === 'failed');
+    const fold = String(task.fold);
     this.db.transaction(() => {
       // A task that failed before is replaced whole.
       this.db.prepare('DELETE FROM trials WHERE sweep_id = ? AND task_id = ?').run(sweepId, task.id);
       trials.forEach((t, l) => {
-        const info = insertTrial.run({
-          sweepId,
-          taskId: task.id,
-          penalty: task.penalty,
-          l1Ratio: task.alpha,
-          fold: String(task.fold),
-          ...t,
-          converged: t.converged ? 1 : 0,
-          metrics: JSON.stringify(t.metrics),
-        });
+        const metrics = Object.keys(t.metrics).length === 0 ? '{}' : JSON.stringify(t.metrics);
+        const info = insertTrial.run(
+          sweepId, task.id, task.penalty, t.lambda, task.alpha, fold, t.status, t.converged ? 1 : 0, t.error, t.trainLoss, t.valLoss,
+          t.nTrain, t.nVal, t.nnz, t.zeroFraction, t.nearZeroFraction, t.l1Norm, t.l2Norm, t.iterations, t.seconds, metrics,
+        );
         const trialId = Number(info.lastInsertRowid);
         if (coefs && intercepts && width > 0 && t.status !== 'failed') {
-          const row = coefs.slice(l * width, (l + 1) * width);
-          insertCoef.run(trialId, JSON.stringify(Array.from(intercepts.subarray(l * outputs, (l + 1) * outputs))), Buffer.from(row.buffer));
+          const row = Buffer.from(coefs.buffer, coefs.byteOffset + l * width * 8, width * 8);
+          insertCoef.run(trialId, JSON.stringify(Array.from(intercepts.subarray(l * outputs, (l + 1) * outputs))), row);
         }
         for (const e of t.epochs ?? []) insertEpoch.run(trialId, e.epoch, e.trainLoss, e.valLoss);
       });
