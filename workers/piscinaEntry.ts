@@ -10,8 +10,9 @@ let helper: Promise<unknown> | undefined;
 
 export default async function runBatch(message: TaskMessage) {
   const { tasks, ...settings } = message;
-  // Started once and kept: it ends with this worker.
-  if (settings.gramHelper) await (helper ??= startGramHelper());
+  // Started once and kept: it ends with this worker. Without it (a thread that would not start) the results are
+  // the same, only the Gram blocks take one thread.
+  if (settings.gramHelper) await (helper ??= startGramHelper().catch(() => undefined));
   // A path that throws fails alone; the others of the batch are still returned.
   const results: BatchResult = tasks.map((task) => {
     try {

@@ -1,9 +1,9 @@
 import { centerTarget, columnStats, featureProducts } from './columnStats.js';
 import { LazyGram } from './gram.js';
+import { extrapolated, FitStatus, penaltyWeights, softThreshold, stepRatio, type Design, type PathProblem, type PathSolution } from './types.js';
 
 /** Kernel memory per path for the compact copy of the active set's Gram block (bytes). Settable for tests. */
 export const compactSettings = { bytes: 8 * 2 ** 20 };
-import { extrapolated, FitStatus, penaltyWeights, softThreshold, stepRatio, type Design, type PathProblem, type PathSolution } from './types.js';
 
 export interface GaussianPathProblem extends PathProblem {
   /**
@@ -35,8 +35,9 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
   // until the end, so these views stay valid.
   const heap = gram.heap;
   const stride = p + (p & 1); // keeps each array 16-byte aligned for the SIMD loads
-  // The compact copy of the active set's Gram block (see cycleCompact), capped so that it costs at most
-  // compactSettings.bytes; untouched pages of it cost nothing.
+  // Then the compact copy of the active set (see fillCompact): gradients, β, variances and β before the cycle, the
+  // identity list and compact column offsets (i32), the block itself, capped at compactSettings.bytes (pages not
+  // written cost nothing).
   const cap = Math.min(stride, Math.floor(Math.sqrt(compactSettings.bytes / 8)) & ~1);
   const state = heap.alloc(11 * stride + cap * cap);
   const [gradStart, keepStart, betaStart, varianceStart, pendingStart, indexStart] = [0, 1, 2, 3, 4, 5].map((k) => state + k * stride);
@@ -117,11 +118,11 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
   };
 
   /**
-   * One pass over the active set on a compact copy of its Gram block (entry (q, r) = C between the q-th and r-th
-   * active features, in active-list order) with its gradients, β and variances gathered beside it: each update
-   * then reads |A| contiguous entries instead of a Gram column of p (or |A| scattered ones), which is most of a
-   * cycle's memory traffic once the active set is a sizeable part of p. The other gradients are brought up to
-   * date once, after the cycle. The caller gathers before and scatters after.
+   * The active-set cycle can run on a compact copy of the active set's Gram block (entry (q, r) = C between the
+   * q-th and r-th active features, in active-list order) with their gradients, β and variances gathered beside it:
+   * each update then reads |A| contiguous entries instead of a Gram column of p (or |A| scattered ones), which is
+   * most of a cycle's memory traffic once the active set is a sizeable part of p; the other gradients are brought
+   * up to date once, after the cycle. The active list only grows, so the block is extended, never rebuilt.
    */
   const fillCompact = () => {
     const F = C;

@@ -45,6 +45,8 @@ export class LazyGram {
   /** The rows with nonzero weight and their weights (their order is the sum order). */
   private readonly rows: Int32Array;
   private readonly rowWeights: Float64Array;
+  /** Whether every kept row has weight 1 (folds of a CV): block columns are then plain copies. */
+  private readonly unitWeights: boolean;
   /**
    * Start of the centered copy of those rows, or 0 without one: chunk r of feature k (CHUNK rows, then a zero) at
    * `cache + (r·p + k)·LD`.
@@ -73,6 +75,7 @@ export class LazyGram {
     for (let i = 0; i < n; i++) if (weights[i] !== 0) kept.push(i);
     this.rows = Int32Array.from(kept);
     this.rowWeights = Float64Array.from(kept, (i) => weights[i]);
+    this.unitWeights = this.rowWeights.every((w) => w === 1);
     const chunks = Math.ceil(kept.length / CHUNK);
     if (chunks * p * LD * 8 > gramCacheSettings.bytes) return;
     this.cache = heap.alloc(chunks * p * LD);
@@ -177,7 +180,13 @@ export class LazyGram {
         const c = this.block + t * LD;
         const mt = mean[block[t]];
         const off = block[t] * n;
-        if (allRows) for (let i = 0; i < count; i++) F[c + i] = rowWeights[r0 + i] * (X[off + r0 + i] - mt);
+        if (this.cache) {
+          // The centered rows are in the per-fold copy already (the same numbers as x − m here): a copy, and the
+          // weights only where they are not all 1.
+          const from = this.cache + (r * p + block[t]) * LD;
+          F.copyWithin(c, from, from + count);
+          if (!this.unitWeights) for (let i = 0; i < count; i++) F[c + i] *= rowWeights[r0 + i];
+        } else if (allRows) for (let i = 0; i < count; i++) F[c + i] = rowWeights[r0 + i] * (X[off + r0 + i] - mt);
         else for (let i = 0; i < count; i++) F[c + i] = rowWeights[r0 + i] * (X[off + rows[r0 + i]] - mt);
         F[c + count] = 0;
       }
