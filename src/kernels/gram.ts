@@ -1,6 +1,6 @@
 import { featureProducts, type ColumnStats } from './columnStats.js';
 import type { Design } from './types.js';
-import { runGramShare, STAGED_STRIDE, wasmHeap, type WasmHeap } from './wasm/heap.js';
+import { runGramShare, STAGED_STRIDE, wasmHeap, type GramShare, type KernelHelper, type WasmHeap } from './wasm/heap.js';
 
 /** Columns per block, smallest and largest: a block costs one pass over X, so it grows with the active set. */
 const MIN_BLOCK = 16;
@@ -42,6 +42,8 @@ export class LazyGram {
   private readonly out: number;
   /** Byte offsets of the partner columns for gramStaged (i32, p + 2 of them). */
   private readonly partnerList: number;
+  /** Two i32: the next partner group of a block shared with the helper thread (runGramShare), one per share. */
+  private readonly counter: number;
   /** The rows with nonzero weight and their weights (their order is the sum order). */
   private readonly rows: Int32Array;
   private readonly rowWeights: Float64Array;
@@ -53,6 +55,13 @@ export class LazyGram {
    */
   private readonly cache: number = 0;
   private readonly owned: { heap: WasmHeap; blocks: number[] };
+  /**
+   * With a helper thread and the per-fold copy: room to compute the next likely block on the helper while this
+   * thread runs coordinate descent (block columns of every chunk, one partner list per chunk, the sums), and the
+   * block under way there.
+   */
+  private readonly ahead: { block: number; lists: number; out: number } | undefined;
+  private pending: { block: number[]; todo: number[]; helper: KernelHelper; share: GramShare } | undefined;
 
   constructor(
     readonly design: Design,
@@ -67,7 +76,8 @@ export class LazyGram {
     this.partners = heap.alloc(PARTNERS * LD);
     this.out = heap.alloc((p + PARTNERS) * MAX_BLOCK);
     this.partnerList = heap.alloc((p >> 1) + 2);
-    this.owned = { heap, blocks: [this.base, this.block, this.partners, this.out, this.partnerList] };
+    this.counter = heap.alloc(2);
+    this.owned = { heap, blocks: [this.base, this.block, this.partners, this.out, this.partnerList, this.counter] };
     unreleased.register(this, this.owned, this);
 
     // Rows of zero weight (another fold's) add nothing to any sum: left out, they cost no work.
@@ -80,6 +90,10 @@ export class LazyGram {
     if (chunks * p * LD * 8 > gramCacheSettings.bytes) return;
     this.cache = heap.alloc(chunks * p * LD);
     this.owned.blocks.push(this.cache);
+    if (heap.helper) {
+      this.ahead = { block: heap.alloc(chunks * MAX_BLOCK * LD), lists: heap.alloc(chunks * ((p >> 1) + 2)), out: heap.alloc((p + PARTNERS) * MAX_BLOCK) };
+      this.owned.blocks.push(this.ahead.block, this.ahead.lists, this.ahead.out);
+    }
     for (let k = 0; k < p; k++) {
       if (stats.constant[k]) continue; // never a block or a partner column
       for (let r = 0, r0 = 0; r0 < kept.length; r++, r0 += CHUNK) {
@@ -119,6 +133,9 @@ export class LazyGram {
 
   /** Gives the storage back to the thread's kernel memory; the object must not be used afterwards. */
   dispose(): void {
+    // The helper may still be writing a block computed ahead into this storage.
+    this.pending?.helper.wait();
+    this.pending = undefined;
     unreleased.unregister(this);
     for (const b of this.owned.blocks) this.heap.release(b);
     this.owned.blocks = [];
@@ -130,77 +147,114 @@ export class LazyGram {
    */
   column(j: number, next?: () => Iterable<number>): number {
     if (this.slotOf[j] >= 0) return this.base + this.slotOf[j] * this.design.p;
-    const size = Math.min(MAX_BLOCK, Math.max(MIN_BLOCK, this.slots >> 1));
-    const block = [j];
-    if (next) {
-      for (const k of next()) {
-        if (block.length === size) break;
-        if (k !== j && this.slotOf[k] < 0 && !this.stats.constant[k]) block.push(k);
+    // A block computed ahead is taken first: it may hold j, and the helper is free again for the next.
+    this.settleAhead();
+    if (this.slotOf[j] < 0) {
+      const size = Math.min(MAX_BLOCK, Math.max(MIN_BLOCK, this.slots >> 1));
+      const block = [j];
+      if (next) {
+        for (const k of next()) {
+          if (block.length === size) break;
+          if (k !== j && this.slotOf[k] < 0 && !this.stats.constant[k]) block.push(k);
+        }
       }
+      this.computeBlock(block);
     }
-    this.computeBlock(block);
+    if (next) this.computeAhead(next);
     return this.base + this.slotOf[j] * this.design.p;
   }
 
+  /**
+   * Starts the next likely block (the first features of `next` without a column) on the helper thread, against every
+   * feature without a column, all row chunks in one share; settleAhead stores it. The sums are made in the same order
+   * as computeBlock's, so a column is the same to the bit whichever way it was computed.
+   */
+  private computeAhead(next: () => Iterable<number>): void {
+    const helper = this.heap.helper;
+    if (!this.ahead || !helper || this.pending) return;
+    const { p } = this.design;
+    const { constant } = this.stats;
+    const block: number[] = [];
+    for (const k of next()) {
+      if (block.length === MAX_BLOCK) break;
+      if (this.slotOf[k] < 0 && !constant[k]) block.push(k);
+    }
+    if (block.length === 0) return;
+    const todo: number[] = [];
+    for (let k = 0; k < p; k++) if (this.slotOf[k] < 0 && !constant[k]) todo.push(k);
+    const m = block.length;
+    const m4 = (m + 3) & ~3;
+    const pairs = (todo.length + 1) & ~1;
+    const F = this.heap.f64;
+    const listLength = 2 * ((p >> 1) + 2);
+    const lists = new Int32Array(F.buffer, this.ahead.lists * 8, listLength * Math.ceil(this.rows.length / CHUNK));
+    for (let r = 0, r0 = 0; r0 < this.rows.length; r++, r0 += CHUNK) {
+      const count = Math.min(CHUNK, this.rows.length - r0);
+      const at = this.ahead.block + r * MAX_BLOCK * LD;
+      for (let t = 0; t < m; t++) this.stageBlockColumn(block[t], r, r0, count, at + t * LD);
+      F.fill(0, at + m * LD, at + m4 * LD);
+      for (let s = 0; s < pairs; s++) lists[r * listLength + s] = (this.cache + (r * p + todo[Math.min(s, todo.length - 1)]) * LD) * 8;
+    }
+    F.fill(0, this.ahead.out, this.ahead.out + pairs * m4);
+    const chunks = Math.ceil(this.rows.length / CHUNK);
+    const lastCount = this.rows.length - (chunks - 1) * CHUNK;
+    const share = {
+      block: this.ahead.block * 8, m4, list: this.ahead.lists * 8, first: 0, end: pairs, group: PARTNERS, rows: CHUNK, out: this.ahead.out,
+      chunks, blockStep: MAX_BLOCK * LD * 8, listStep: listLength * 4, lastRows: (lastCount + 1) & ~1, counter: this.counter * 8,
+    };
+    Atomics.store(new Int32Array(F.buffer, this.counter * 8, 1), 0, 0);
+    if (helper.start(share)) this.pending = { block, todo, helper, share };
+  }
+
+  /** Waits for the block computed ahead, if any, and stores its columns as computeBlock would. */
+  private settleAhead(): void {
+    const pending = this.pending;
+    if (!pending || !this.ahead) return;
+    // This thread takes the groups the helper has not reached yet.
+    runGramShare(this.heap.kernels, pending.share);
+    pending.helper.wait();
+    this.pending = undefined;
+    this.storeBlock(pending.block, pending.todo, this.ahead.out);
+  }
+
+  /** Runs a share on this thread, with the helper taking groups too when `split` and it is free. */
+  private runShared(share: GramShare, split: boolean): void {
+    Atomics.store(new Int32Array(this.heap.f64.buffer, share.counter, 1), 0, 0);
+    const helper = split ? this.heap.helper : undefined;
+    const helped = helper?.start(share) === true;
+    runGramShare(this.heap.kernels, share);
+    if (helped) helper!.wait();
+  }
+
   private computeBlock(block: number[]): void {
-    const { X, n, p } = this.design;
-    const { mean, scale, constant, weightSum } = this.stats;
+    const { p } = this.design;
+    const { constant } = this.stats;
     const F = this.heap.f64;
     const { gramStaged } = this.heap.kernels;
     const partnerList = new Int32Array(F.buffer, this.partnerList * 8, p + 2);
     const m = block.length;
     const m4 = (m + 3) & ~3;
-    const base = this.base + this.slots * p;
+    // Partners: every feature without a column yet (the others come by symmetry, in storeBlock).
     const todo: number[] = [];
-    for (let k = 0; k < p; k++) {
-      if (constant[k]) {
-        for (let t = 0; t < m; t++) F[base + t * p + k] = 0;
-        continue;
-      }
-      const known = this.slotOf[k];
-      if (known >= 0) {
-        // Symmetry: C_jk was computed when k got its slot.
-        for (let t = 0; t < m; t++) F[base + t * p + k] = F[this.base + known * p + block[t]];
-        continue;
-      }
-      todo.push(k);
-    }
+    for (let k = 0; k < p; k++) if (this.slotOf[k] < 0 && !constant[k]) todo.push(k);
     // The kernel takes partners in pairs: an odd count repeats the last column (its sums are not read).
     const pairs = (todo.length + 1) & ~1;
     F.fill(0, this.out, this.out + pairs * m4);
-    const { rows, rowWeights } = this;
-    const allRows = rows.length === n;
+    const { rows } = this;
     // Chunk by chunk of the rows: the block's columns (weighted, centered; padding columns zero) are staged, and
     // the kernel adds the chunk's sums against the partner columns (centered) to `out`. An odd row count ends in
     // a zero row, as the kernel takes rows in pairs.
     for (let r = 0, r0 = 0; r0 < rows.length; r++, r0 += CHUNK) {
       const count = Math.min(CHUNK, rows.length - r0);
       const even = (count + 1) & ~1;
-      for (let t = 0; t < m; t++) {
-        const c = this.block + t * LD;
-        const mt = mean[block[t]];
-        const off = block[t] * n;
-        if (this.cache) {
-          // The centered rows are in the per-fold copy already (the same numbers as x − m here): a copy, and the
-          // weights only where they are not all 1.
-          const from = this.cache + (r * p + block[t]) * LD;
-          F.copyWithin(c, from, from + count);
-          if (!this.unitWeights) for (let i = 0; i < count; i++) F[c + i] *= rowWeights[r0 + i];
-        } else if (allRows) for (let i = 0; i < count; i++) F[c + i] = rowWeights[r0 + i] * (X[off + r0 + i] - mt);
-        else for (let i = 0; i < count; i++) F[c + i] = rowWeights[r0 + i] * (X[off + rows[r0 + i]] - mt);
-        F[c + count] = 0;
-      }
+      for (let t = 0; t < m; t++) this.stageBlockColumn(block[t], r, r0, count, this.block + t * LD);
       F.fill(0, this.block + m * LD, this.block + m4 * LD);
       // Partners a group at a time, so that the group's chunk stays in the L2 cache while the block goes by.
       if (this.cache) {
-        // Every partner is in the per-fold copy: one list for the chunk, and with a helper thread it takes the
-        // second half of the partners while this thread does the first (their sums go to separate places).
+        // Every partner is in the per-fold copy: one list for the chunk, and with a helper thread both threads take
+        // groups of partners from a shared counter (their sums go to separate places).
         for (let s = 0; s < pairs; s++) partnerList[s] = (this.cache + (r * p + todo[Math.min(s, todo.length - 1)]) * LD) * 8;
-        const share = { block: this.block * 8, m4, list: this.partnerList * 8, first: 0, end: pairs, group: PARTNERS, rows: even, out: this.out };
-        const split = pairs >= 4 * PARTNERS ? (pairs >> 1) & ~1 : pairs;
-        const helped = split < pairs && this.heap.helper?.start({ ...share, first: split }) === true;
-        runGramShare(this.heap.kernels, helped ? { ...share, end: split } : share);
-        if (helped) this.heap.helper!.wait();
+        this.runShared({ block: this.block * 8, m4, list: this.partnerList * 8, first: 0, end: pairs, group: PARTNERS, rows: even, out: this.out, chunks: 1, blockStep: 0, listStep: 0, lastRows: even, counter: this.counter * 8 }, pairs >= 4 * PARTNERS);
         continue;
       }
       for (let first = 0; first < pairs; first += PARTNERS) {
@@ -213,12 +267,50 @@ export class LazyGram {
         gramStaged(this.block * 8, m4, this.partnerList * 8, K, even, (this.out + first * m4) * 8);
       }
     }
+    this.storeBlock(block, todo, this.out);
+  }
+
+  /** Feature k on row chunk r (rows r0 … r0 + count − 1), weighted and centered, into kernel memory at `at`, a zero after. */
+  private stageBlockColumn(k: number, r: number, r0: number, count: number, at: number): void {
+    const { X, n, p } = this.design;
+    const F = this.heap.f64;
+    const { rows, rowWeights } = this;
+    const mk = this.stats.mean[k];
+    const off = k * n;
+    if (this.cache) {
+      // The centered rows are in the per-fold copy already (the same numbers as x − m here): a copy, and the
+      // weights only where they are not all 1.
+      const from = this.cache + (r * p + k) * LD;
+      F.copyWithin(at, from, from + count);
+      if (!this.unitWeights) for (let i = 0; i < count; i++) F[at + i] *= rowWeights[r0 + i];
+    } else if (rows.length === n) for (let i = 0; i < count; i++) F[at + i] = rowWeights[r0 + i] * (X[off + r0 + i] - mk);
+    else for (let i = 0; i < count; i++) F[at + i] = rowWeights[r0 + i] * (X[off + rows[r0 + i]] - mk);
+    F[at + count] = 0;
+  }
+
+  /**
+   * The block's columns from the kernel's sums against `todo` (at `out`, partner s at `out + s·m4`), the entries of
+   * features that already had a column by symmetry and those of constant features 0; then the block's slots.
+   */
+  private storeBlock(block: number[], todo: number[], out: number): void {
+    const { p } = this.design;
+    const { scale, constant, weightSum } = this.stats;
+    const F = this.heap.f64;
+    const m = block.length;
+    const m4 = (m + 3) & ~3;
+    const base = this.base + this.slots * p;
+    for (let k = 0; k < p; k++) {
+      const known = this.slotOf[k];
+      if (constant[k]) for (let t = 0; t < m; t++) F[base + t * p + k] = 0;
+      // Symmetry: C_jk was computed when k got its slot.
+      else if (known >= 0) for (let t = 0; t < m; t++) F[base + t * p + k] = F[this.base + known * p + block[t]];
+    }
     // Both factors centered and the sum order fixed by the row index alone (see kernels.wat): with 0/1 fold weights
     // C_jk and C_kj are the same number to the bit, so a copied entry equals a computed one and a path's result
-    // does not depend on which other paths filled this cache first (resumed sweeps reproduce).
+    // does not depend on which other paths filled this cache first, nor on which thread computed a block.
     for (let s = 0; s < todo.length; s++) {
       const k = todo[s];
-      for (let t = 0; t < m; t++) F[base + t * p + k] = F[this.out + s * m4 + t] / (weightSum * (scale[block[t]] * scale[k]));
+      for (let t = 0; t < m; t++) F[base + t * p + k] = F[out + s * m4 + t] / (weightSum * (scale[block[t]] * scale[k]));
     }
     for (let t = 0; t < m; t++) this.slotOf[block[t]] = this.slots + t;
     this.slots += m;

@@ -12,7 +12,7 @@ export const enum HelperState {
   working = 2,
   stopping = 3,
 }
-export const FIELDS: (keyof GramShare)[] = ['block', 'm4', 'list', 'first', 'end', 'group', 'rows', 'out'];
+export const FIELDS: (keyof GramShare)[] = ['block', 'm4', 'list', 'first', 'end', 'group', 'rows', 'out', 'chunks', 'blockStep', 'listStep', 'lastRows', 'counter'];
 const WORDS = 1 + FIELDS.length;
 
 /**
@@ -49,6 +49,8 @@ export async function startGramHelper(heap: WasmHeap = wasmHeap()): Promise<{ st
   return {
     stop: async () => {
       heap.helper = undefined;
+      // A share still running (a block computed ahead) finishes first, so that no caller waits on it forever.
+      helper.wait();
       const c = control();
       Atomics.store(c, STATE, HelperState.stopping);
       Atomics.notify(c, STATE);

@@ -16,9 +16,12 @@ export interface KernelExports {
 }
 
 /**
- * gramStaged over partners [first, end) of the i32 list at byte offset `list` (first and end even), `group` per
- * call, the sums of partner s going to doubles `out + s·m4`: a share of one chunk of a LazyGram block, which a
- * helper thread can take. `block` and `list` are byte offsets, `out` is in doubles, `rows` is even.
+ * gramStaged over partners [first, end) of the i32 list at byte offset `list` (first and end even), the sums of
+ * partner s added to doubles `out + s·m4`: a LazyGram block, which two threads can share. The partners go in groups
+ * of `group`, each group over all `chunks` row chunks in order (chunk c's block columns at byte offset
+ * `block + c·blockStep`, its partner list at `list + c·listStep`, `rows` rows each but the last, of `lastRows`; all
+ * even). Each thread takes the next group from the i32 counter at byte offset `counter` until none is left, so a
+ * group's sums are made by one thread in the same order as by one thread alone.
  */
 export interface GramShare {
   block: number;
@@ -29,20 +32,32 @@ export interface GramShare {
   group: number;
   rows: number;
   out: number;
+  chunks: number;
+  blockStep: number;
+  listStep: number;
+  lastRows: number;
+  counter: number;
 }
 
 /** Another thread running kernels on this heap's (shared) memory; pool/gramHelper.ts makes one. */
 export interface KernelHelper {
-  /** Starts a share of a Gram block on the helper; false when it is not ready (the caller then does it all). */
+  /** Starts the helper on a shared block (runGramShare); false when it is busy or not ready. */
   start(share: GramShare): boolean;
-  /** Returns once the share started last is done. */
+  /** Returns once the helper has no group left to take and has finished the ones it took. */
   wait(): void;
 }
 
-/** Runs a share of a Gram block with these kernels (the helper thread and tests call it). */
-export function runGramShare(kernels: Pick<KernelExports, 'gramStaged'>, s: GramShare): void {
-  for (let first = s.first; first < s.end; first += s.group) {
-    kernels.gramStaged(s.block, s.m4, s.list + first * 4, Math.min(s.group, s.end - first), s.rows, (s.out + first * s.m4) * 8);
+/** Takes groups of a Gram block until none is left (the helper thread and LazyGram both call it on the same share). */
+export function runGramShare(kernels: Pick<KernelExports, 'gramStaged' | 'memory'>, s: GramShare): void {
+  const counter = new Int32Array(kernels.memory.buffer, s.counter, 1);
+  for (;;) {
+    const first = s.first + Atomics.add(counter, 0, 1) * s.group;
+    if (first >= s.end) return;
+    const K = Math.min(s.group, s.end - first);
+    for (let c = 0; c < s.chunks; c++) {
+      const rows = c === s.chunks - 1 ? s.lastRows : s.rows;
+      kernels.gramStaged(s.block + c * s.blockStep, s.m4, s.list + c * s.listStep + first * 4, K, rows, (s.out + first * s.m4) * 8);
+    }
   }
 }
 
