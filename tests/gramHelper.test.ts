@@ -8,7 +8,8 @@ import { runSweep } from '../src/pool/coordinator.js';
 import { startGramHelper } from '../src/pool/gramHelper.js';
 import { tempDir, writeFile } from './helpers.js';
 
-const data = syntheticDataset({ kind: 'regression', n: 700, p: 160, nonzero: 8, rho: 0.5, snr: 3, outputs: 1, seed: 11 });
+// 2 250 training rows: two row chunks of the Gram kernel, so a block computed ahead runs over both.
+const data = syntheticDataset({ kind: 'regression', n: 3000, p: 160, nonzero: 8, rho: 0.5, snr: 3, outputs: 1, seed: 11 });
 
 describe('Gram blocks split with a helper thread', () => {
   let stop: () => Promise<void>;
@@ -17,7 +18,7 @@ describe('Gram blocks split with a helper thread', () => {
   });
   afterAll(async () => stop());
 
-  it('give the same path to the bit as one thread, and the helper does take shares', () => {
+  it('give the same path to the bit as one thread; the helper takes shares and computes blocks ahead', () => {
     const design = { X: data.X, n: data.n, p: data.p };
     const weights = Float64Array.from({ length: data.n }, (_, i) => (i % 4 === 1 ? 0 : 1));
     const lmax = gaussianLambdaMax(design, data.y, weights, true, 0.8);
@@ -25,8 +26,18 @@ describe('Gram blocks split with a helper thread', () => {
     const problem = { design, y: data.y, weights, standardize: true, alpha: 0.8, lambdas, tol: 1e-8, maxIter: 1e6 };
     const heap = wasmHeap();
     const helper = heap.helper!;
-    let shares = 0;
-    const counting: KernelHelper = { start: (share) => helper.start(share) && ++shares > 0, wait: () => helper.wait() };
+    // Shares of a block this thread needs now (one chunk) and blocks computed ahead (every chunk).
+    let split = 0;
+    let ahead = 0;
+    const counting: KernelHelper = {
+      start: (share) => {
+        const started = helper.start(share);
+        if (started && share.chunks > 1) ahead++;
+        else if (started) split++;
+        return started;
+      },
+      wait: () => helper.wait(),
+    };
     heap.helper = counting;
     let two;
     try {
@@ -34,7 +45,8 @@ describe('Gram blocks split with a helper thread', () => {
     } finally {
       heap.helper = helper;
     }
-    expect(shares).toBeGreaterThan(0);
+    expect(split).toBeGreaterThan(0);
+    expect(ahead).toBeGreaterThan(0);
     heap.helper = undefined;
     let one;
     try {
