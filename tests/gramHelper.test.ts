@@ -38,22 +38,19 @@ describe('Gram blocks split with a helper thread', () => {
       },
       wait: () => helper.wait(),
     };
-    heap.helper = counting;
-    let two;
-    try {
-      two = gaussianPath(problem);
-    } finally {
-      heap.helper = helper;
-    }
+    // The path with the given helper (none: one thread), the started one put back after.
+    const fitWith = (h: KernelHelper | undefined) => {
+      heap.helper = h;
+      try {
+        return gaussianPath(problem);
+      } finally {
+        heap.helper = helper;
+      }
+    };
+    const two = fitWith(counting);
     expect(split).toBeGreaterThan(0);
     expect(ahead).toBeGreaterThan(0);
-    heap.helper = undefined;
-    let one;
-    try {
-      one = gaussianPath(problem);
-    } finally {
-      heap.helper = helper;
-    }
+    const one = fitWith(undefined);
     expect(Array.from(two.coefs)).toEqual(Array.from(one.coefs));
     expect(Array.from(two.intercepts)).toEqual(Array.from(one.intercepts));
     expect(one.coefs.subarray(29 * data.p).filter((b) => b !== 0).length).toBeGreaterThan(100);

@@ -22,19 +22,7 @@ export function columnStats({ X, n, p }: Design, weights: Float64Array, standard
   const n4 = n & ~3;
   for (let j = 0; j < p; j++) {
     const off = j * n;
-    // Four partial sums: four independent chains of additions run about three times faster than one.
-    let m0 = 0;
-    let m1 = 0;
-    let m2 = 0;
-    let m3 = 0;
-    for (let i = 0; i < n4; i += 4) {
-      m0 += weights[i] * X[off + i];
-      m1 += weights[i + 1] * X[off + i + 1];
-      m2 += weights[i + 2] * X[off + i + 2];
-      m3 += weights[i + 3] * X[off + i + 3];
-    }
-    for (let i = n4; i < n; i++) m0 += weights[i] * X[off + i];
-    const m = (m0 + m1 + (m2 + m3)) / weightSum;
+    const m = productSum(weights, X, off, n) / weightSum;
     let v0 = 0;
     let v1 = 0;
     let v2 = 0;
@@ -95,26 +83,29 @@ export function centerTarget(y: Float64Array, weights: Float64Array, weightSum: 
 export function featureProducts({ X, n, p }: Design, stats: ColumnStats, r: Float64Array, out: Float64Array): Float64Array {
   let rSum = 0;
   for (let i = 0; i < n; i++) rSum += r[i];
-  const n4 = n & ~3;
   for (let j = 0; j < p; j++) {
     if (stats.constant[j]) {
       out[j] = 0;
       continue;
     }
-    const off = j * n;
-    let s0 = 0;
-    let s1 = 0;
-    let s2 = 0;
-    let s3 = 0;
-    for (let i = 0; i < n4; i += 4) {
-      s0 += r[i] * X[off + i];
-      s1 += r[i + 1] * X[off + i + 1];
-      s2 += r[i + 2] * X[off + i + 2];
-      s3 += r[i + 3] * X[off + i + 3];
-    }
-    for (let i = n4; i < n; i++) s0 += r[i] * X[off + i];
-    const s = s0 + s1 + (s2 + s3);
-    out[j] = (s - stats.mean[j] * rSum) / (stats.weightSum * stats.scale[j]);
+    out[j] = (productSum(r, X, j * n, n) - stats.mean[j] * rSum) / (stats.weightSum * stats.scale[j]);
   }
   return out;
+}
+
+/** Σ a[i]·X[off + i] for i < n in four partial sums: four independent chains of additions run about three times faster than one. */
+function productSum(a: Float64Array, X: Float64Array, off: number, n: number): number {
+  const n4 = n & ~3;
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  for (let i = 0; i < n4; i += 4) {
+    s0 += a[i] * X[off + i];
+    s1 += a[i + 1] * X[off + i + 1];
+    s2 += a[i + 2] * X[off + i + 2];
+    s3 += a[i + 3] * X[off + i + 3];
+  }
+  for (let i = n4; i < n; i++) s0 += a[i] * X[off + i];
+  return s0 + s1 + (s2 + s3);
 }

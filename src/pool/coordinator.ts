@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { ArrayTaskQueue, Piscina } from 'piscina';
 import { loadConfig, displayPath, type LoadedConfig } from '../config/load.js';
 import type { SweepConfig } from '../config/schema.js';
@@ -15,6 +14,7 @@ import { planTasks, trialCount, type Task } from '../plan/tasks.js';
 import { edgeWarning, selectLambdas, selectionsToShow, summarize } from '../select/cv.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { SelectionRow, Store, SweepRecord } from '../store/types.js';
+import { builtFile } from './builtFile.js';
 import type { BatchResult, SharedData, TaskMessage, TrialResult } from './protocol.js';
 
 export interface RunOptions {
@@ -297,15 +297,7 @@ function failedTrials(task: Task, error: string): TrialResult[] {
   }));
 }
 
-/** The built worker module (piscina needs JavaScript); found from the package root so tests of src/ use it too. */
+/** The built worker module (piscina needs JavaScript). */
 function workerFile(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  const file = join(dir, 'dist', 'workers', 'piscinaEntry.js');
-  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first`);
-  return pathToFileURL(file).href;
+  return pathToFileURL(builtFile(join('workers', 'piscinaEntry.js'))).href;
 }

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { wasmHeap, type GramShare, type KernelHelper, type WasmHeap } from '../kernels/wasm/heap.js';
+import { builtFile } from './builtFile.js';
 
 /** Control words in the shared kernel memory: the state, then a GramShare's fields in FIELDS order. */
 export const STATE = 0;
@@ -26,7 +25,7 @@ export async function startGramHelper(heap: WasmHeap = wasmHeap()): Promise<{ st
   const words = heap.alloc(Math.ceil(WORDS / 2));
   const control = () => new Int32Array(heap.kernels.memory.buffer, words * 8, WORDS);
   control().fill(0);
-  const worker = new Worker(helperFile(), { workerData: { module: heap.module, memory: heap.kernels.memory, control: words * 8 } });
+  const worker = new Worker(builtFile(join('src', 'pool', 'gramHelperThread.js')), { workerData: { module: heap.module, memory: heap.kernels.memory, control: words * 8 } });
   worker.unref();
   const failed = new Promise<never>((_, reject) => worker.once('error', reject));
   await Promise.race([new Promise((resolve) => worker.once('message', resolve)), failed]);
@@ -58,17 +57,4 @@ export async function startGramHelper(heap: WasmHeap = wasmHeap()): Promise<{ st
       heap.release(words);
     },
   };
-}
-
-/** The built thread module (a worker needs JavaScript), found from the package root so tests of src/ use it too. */
-function helperFile(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'package.json'))) {
-    const up = dirname(dir);
-    if (up === dir) break;
-    dir = up;
-  }
-  const file = join(dir, 'dist', 'src', 'pool', 'gramHelperThread.js');
-  if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first`);
-  return file;
 }
