@@ -42,7 +42,7 @@ export class LazyGram {
   private readonly out: number;
   /** Byte offsets of the partner columns for gramStaged (i32, p + 2 of them). */
   private readonly partnerList: number;
-  /** Two i32: the next partner group of a block shared with the helper thread (runGramShare), one per share. */
+  /** An i32: the next partner group of a block shared with the helper thread (runGramShare), reset per share. */
   private readonly counter: number;
   /** The rows with nonzero weight and their weights (their order is the sum order). */
   private readonly rows: Int32Array;
@@ -133,9 +133,13 @@ export class LazyGram {
 
   /** Gives the storage back to the thread's kernel memory; the object must not be used afterwards. */
   dispose(): void {
-    // The helper may still be writing a block computed ahead into this storage.
-    this.pending?.helper.wait();
-    this.pending = undefined;
+    // The helper may still be writing a block computed ahead into this storage: no group is left for it to take
+    // (the counter past the end), and the one it is on is waited for.
+    if (this.pending) {
+      Atomics.store(new Int32Array(this.heap.f64.buffer, this.counter * 8, 1), 0, 1 << 30);
+      this.pending.helper.wait();
+      this.pending = undefined;
+    }
     unreleased.unregister(this);
     for (const b of this.owned.blocks) this.heap.release(b);
     this.owned.blocks = [];
