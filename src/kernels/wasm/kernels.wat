@@ -1,6 +1,6 @@
 ;; Hand-written SIMD kernels (f64x2: two rows or two features per instruction) for coordinate descent in covariance
 ;; and naive mode, the network's layers and path predictions. Compiled to kernels.wasm.ts by `npm run build:wasm`; tests check that the two agree.
-;; Every pointer is a byte offset into the module's own memory; the caller copies data in and out.
+;; Every pointer is a byte offset into the module's memory (imported and shared, see heap.ts); the caller copies data in and out.
 ;; Multiply-adds are written as relaxed SIMD's f64x2.relaxed_madd / relaxed_nmadd, one fused instruction where the
 ;; CPU has FMA; the build also emits a plain-SIMD binary with each rewritten as a multiply and an add/subtract, for
 ;; engines without relaxed SIMD.
