@@ -226,8 +226,9 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
           }
           activeConverged = estimate.next(Math.sqrt(change)) <= threshold;
         }
+        // The other gradients: every change at once after a compact cycle, the pending ones after an active-only one.
         if (compact) scatterCompact();
-        syncInactive();
+        else syncInactive();
         if (status === FitStatus.diverged) break;
       }
 

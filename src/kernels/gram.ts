@@ -184,29 +184,25 @@ export class LazyGram {
       if (this.slotOf[k] < 0 && !constant[k]) block.push(k);
     }
     if (block.length === 0) return;
-    const todo: number[] = [];
-    for (let k = 0; k < p; k++) if (this.slotOf[k] < 0 && !constant[k]) todo.push(k);
+    const todo = this.withoutColumn();
     const m = block.length;
     const m4 = (m + 3) & ~3;
     const pairs = (todo.length + 1) & ~1;
     const F = this.heap.f64;
+    const chunks = Math.ceil(this.rows.length / CHUNK);
     const listLength = 2 * ((p >> 1) + 2);
-    const lists = new Int32Array(F.buffer, this.ahead.lists * 8, listLength * Math.ceil(this.rows.length / CHUNK));
+    const lists = new Int32Array(F.buffer, this.ahead.lists * 8, listLength * chunks);
     for (let r = 0, r0 = 0; r0 < this.rows.length; r++, r0 += CHUNK) {
-      const count = Math.min(CHUNK, this.rows.length - r0);
-      const at = this.ahead.block + r * MAX_BLOCK * LD;
-      for (let t = 0; t < m; t++) this.stageBlockColumn(block[t], r, r0, count, at + t * LD);
-      F.fill(0, at + m * LD, at + m4 * LD);
-      for (let s = 0; s < pairs; s++) lists[r * listLength + s] = (this.cache + (r * p + todo[Math.min(s, todo.length - 1)]) * LD) * 8;
+      this.stageBlock(block, r, r0, Math.min(CHUNK, this.rows.length - r0), this.ahead.block + r * MAX_BLOCK * LD);
+      this.listCachedPartners(todo, r, lists, r * listLength);
     }
     F.fill(0, this.ahead.out, this.ahead.out + pairs * m4);
-    const chunks = Math.ceil(this.rows.length / CHUNK);
     const lastCount = this.rows.length - (chunks - 1) * CHUNK;
     const share = {
       block: this.ahead.block * 8, m4, list: this.ahead.lists * 8, first: 0, end: pairs, group: PARTNERS, rows: CHUNK, out: this.ahead.out,
       chunks, blockStep: MAX_BLOCK * LD * 8, listStep: listLength * 4, lastRows: (lastCount + 1) & ~1, counter: this.counter * 8,
     };
-    Atomics.store(new Int32Array(F.buffer, this.counter * 8, 1), 0, 0);
+    this.resetCounter();
     if (helper.start(share)) this.pending = { block, todo, helper, share };
   }
 
@@ -223,7 +219,7 @@ export class LazyGram {
 
   /** Runs a share on this thread, with the helper taking groups too when `split` and it is free. */
   private runShared(share: GramShare, split: boolean): void {
-    Atomics.store(new Int32Array(this.heap.f64.buffer, share.counter, 1), 0, 0);
+    this.resetCounter();
     const helper = split ? this.heap.helper : undefined;
     const helped = helper?.start(share) === true;
     runGramShare(this.heap.kernels, share);
@@ -232,15 +228,13 @@ export class LazyGram {
 
   private computeBlock(block: number[]): void {
     const { p } = this.design;
-    const { constant } = this.stats;
     const F = this.heap.f64;
     const { gramStaged } = this.heap.kernels;
     const partnerList = new Int32Array(F.buffer, this.partnerList * 8, p + 2);
     const m = block.length;
     const m4 = (m + 3) & ~3;
     // Partners: every feature without a column yet (the others come by symmetry, in storeBlock).
-    const todo: number[] = [];
-    for (let k = 0; k < p; k++) if (this.slotOf[k] < 0 && !constant[k]) todo.push(k);
+    const todo = this.withoutColumn();
     // The kernel takes partners in pairs: an odd count repeats the last column (its sums are not read).
     const pairs = (todo.length + 1) & ~1;
     F.fill(0, this.out, this.out + pairs * m4);
@@ -251,13 +245,12 @@ export class LazyGram {
     for (let r = 0, r0 = 0; r0 < rows.length; r++, r0 += CHUNK) {
       const count = Math.min(CHUNK, rows.length - r0);
       const even = (count + 1) & ~1;
-      for (let t = 0; t < m; t++) this.stageBlockColumn(block[t], r, r0, count, this.block + t * LD);
-      F.fill(0, this.block + m * LD, this.block + m4 * LD);
+      this.stageBlock(block, r, r0, count, this.block);
       // Partners a group at a time, so that the group's chunk stays in the L2 cache while the block goes by.
       if (this.cache) {
         // Every partner is in the per-fold copy: one list for the chunk, and with a helper thread both threads take
         // groups of partners from a shared counter (their sums go to separate places).
-        for (let s = 0; s < pairs; s++) partnerList[s] = (this.cache + (r * p + todo[Math.min(s, todo.length - 1)]) * LD) * 8;
+        this.listCachedPartners(todo, r, partnerList, 0);
         this.runShared({ block: this.block * 8, m4, list: this.partnerList * 8, first: 0, end: pairs, group: PARTNERS, rows: even, out: this.out, chunks: 1, blockStep: 0, listStep: 0, lastRows: even, counter: this.counter * 8 }, pairs >= 4 * PARTNERS);
         continue;
       }
@@ -272,6 +265,34 @@ export class LazyGram {
       }
     }
     this.storeBlock(block, todo, this.out);
+  }
+
+  /** Features that have no column yet and are not constant: a block's partners. */
+  private withoutColumn(): number[] {
+    const todo: number[] = [];
+    for (let k = 0; k < this.design.p; k++) if (this.slotOf[k] < 0 && !this.stats.constant[k]) todo.push(k);
+    return todo;
+  }
+
+  /**
+   * Byte offsets of the partners' row chunk r in the per-fold copy, into `list` from index `from`; an odd count is
+   * padded with the last partner again (the kernel takes partners in pairs; those sums are not read).
+   */
+  private listCachedPartners(todo: number[], r: number, list: Int32Array, from: number): void {
+    const pairs = (todo.length + 1) & ~1;
+    for (let s = 0; s < pairs; s++) list[from + s] = (this.cache + (r * this.design.p + todo[Math.min(s, todo.length - 1)]) * LD) * 8;
+  }
+
+  /** The block's columns on row chunk r at `at` (LD apart), zero columns after them up to a multiple of four. */
+  private stageBlock(block: number[], r: number, r0: number, count: number, at: number): void {
+    const m = block.length;
+    for (let t = 0; t < m; t++) this.stageBlockColumn(block[t], r, r0, count, at + t * LD);
+    this.heap.f64.fill(0, at + m * LD, at + ((m + 3) & ~3) * LD);
+  }
+
+  /** The shared counter of partner groups back to 0, before a share starts. */
+  private resetCounter(): void {
+    Atomics.store(new Int32Array(this.heap.f64.buffer, this.counter * 8, 1), 0, 0);
   }
 
   /** Feature k on row chunk r (rows r0 … r0 + count − 1), weighted and centered, into kernel memory at `at`, a zero after. */
