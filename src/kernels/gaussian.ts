@@ -36,13 +36,13 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
   const heap = gram.heap;
   const stride = p + (p & 1); // keeps each array 16-byte aligned for the SIMD loads
   // Then the compact copy of the active set (see fillCompact): gradients, β, variances and β before the cycle, the
-  // identity list and compact column offsets (i32), the block itself, capped at compactSettings.bytes (pages not
-  // written cost nothing).
+  // identity list and compact column offsets (i32), room for syncInactive (one value per active feature), the block
+  // itself, capped at compactSettings.bytes (pages not written cost nothing).
   const cap = Math.min(stride, Math.floor(Math.sqrt(compactSettings.bytes / 8)) & ~1);
-  const state = heap.alloc(11 * stride + cap * cap);
+  const state = heap.alloc(12 * stride + cap * cap);
   const [gradStart, keepStart, betaStart, varianceStart, pendingStart, indexStart] = [0, 1, 2, 3, 4, 5].map((k) => state + k * stride);
-  const [gradA, betaA, varianceA, beforeA, compactIndex, compactStart] = [6, 7, 8, 9, 10, 11].map((k) => state + k * stride);
-  const { axpy, cdPass } = heap.kernels;
+  const [gradA, betaA, varianceA, beforeA, compactIndex, pendingA, compactStart] = [6, 7, 8, 9, 10, 11, 12].map((k) => state + k * stride);
+  const { axpy, cdPass, gatherDot } = heap.kernels;
   const C = heap.f64;
   // g_j = (1/W) Σ w_i x̃_ij r_i with r the current residual; at b = 0, r = y − ȳ.
   const initialGrad = gram.initialGradient(y, target.centered);
@@ -107,15 +107,47 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
     axpy(gradStart * 8, col * 8, d, 0, p);
     return vj * d * d;
   };
+  /**
+   * Brings the gradients of the features never active up to date with the pending changes of the active ones. Either
+   * each changed active feature's Gram column moves every gradient (masked to the inactive ones), or, when fewer
+   * features are inactive than active ones changed and all have their columns, each inactive feature's own column is
+   * read at the active positions (C is symmetric): the cost is min(|A|, |I|) columns instead of |A|.
+   */
+  // Whether every feature never active has its Gram column (read across the other columns, an entry costs a cache miss).
+  let allColumns = false;
+  const inactiveHaveColumns = () => {
+    if (!allColumns) {
+      allColumns = true;
+      for (let k = 0; k < p && allColumns; k++) if (inactive[k] && !constant[k] && gram.computedColumn(k) < 0) allColumns = false;
+    }
+    return allColumns;
+  };
   const syncInactive = () => {
+    let changed = 0;
+    for (let a = 0; a < activeCount; a++) if (pending[activeList[a]] !== 0) changed++;
+    if (changed === 0) return;
+    if (candidates - activeCount < changed && inactiveHaveColumns()) {
+      for (let a = 0; a < activeCount; a++) {
+        C[pendingA + a] = pending[activeList[a]];
+        pending[activeList[a]] = 0;
+      }
+      for (let k = 0; k < p; k++) {
+        if (inactive[k] && !constant[k]) grad[k] -= gatherDot(gram.computedColumn(k) * 8, activeList.byteOffset, pendingA * 8, activeCount);
+      }
+      return;
+    }
+    // Plain axpys move every gradient; the active ones, current already, are put back after (cheaper than a mask).
+    for (let a = 0; a < activeCount; a++) C[pendingA + a] = grad[activeList[a]];
     for (let a = 0; a < activeCount; a++) {
       const j = activeList[a];
       const d = pending[j];
       if (d === 0) continue;
       pending[j] = 0;
-      axpy(gradStart * 8, gram.column(j) * 8, d, keepStart * 8, p);
+      axpy(gradStart * 8, colOf[j], d, 0, p);
     }
+    for (let a = 0; a < activeCount; a++) grad[activeList[a]] = C[pendingA + a];
   };
+
 
   /**
    * The active-set cycle can run on a compact copy of the active set's Gram block (entry (q, r) = C between the
@@ -147,16 +179,16 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
       C[varianceA + q] = variance[j];
     }
   };
-  /** Back from the compact copy: β, the other gradients moved by each feature's total change, then the active ones. */
+  /** Back from the compact copy: β and the active gradients; each feature's total change left pending for syncInactive. */
   const scatterCompact = () => {
     for (let q = 0; q < activeCount; q++) {
       const j = activeList[q];
       const d = C[betaA + q] - C[beforeA + q];
+      grad[j] = C[gradA + q];
       if (d === 0) continue;
       beta[j] = C[betaA + q];
-      axpy(gradStart * 8, colOf[j], d, 0, p);
+      pending[j] += d;
     }
-    for (let q = 0; q < activeCount; q++) grad[activeList[q]] = C[gradA + q];
   };
 
   /**
@@ -165,19 +197,33 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
    * and coordinate descent starts orders of magnitude nearer. A coefficient that would change sign stops at 0.
    */
   const previousBeta = new Float64Array(p);
-  /** Moves β from the last solution towards the next; `previousBeta` holds the one before and becomes the last. */
+  const previousGrad = new Float64Array(p);
+  /** The last solution and its gradients become the one before. */
+  const rememberSolution = () => {
+    previousBeta.set(beta);
+    previousGrad.set(grad);
+  };
+  /**
+   * Moves β from the last solution towards the next; `previousBeta` and `previousGrad` hold the one before and become
+   * the last. The gradient is linear in β, so moving every β_j by ratio·(β_j − before_j) moves the gradients by
+   * ratio·(g − g_before): O(p), where a Gram column per active feature costs O(|A|·p). Only the coefficients that
+   * stop at 0 instead (see extrapolated) take their Gram column, for the part of the move they do not make.
+   */
   const extrapolateStart = (ratio: number) => {
+    for (let k = 0; k < p; k++) {
+      const g = grad[k];
+      grad[k] = g + ratio * (g - previousGrad[k]);
+      previousGrad[k] = g;
+    }
     for (let a = 0; a < activeCount; a++) {
       const j = activeList[a];
       const b = beta[j];
       const before = previousBeta[j];
       previousBeta[j] = b;
-      if (b === 0) continue;
+      const onLine = b + ratio * (b - before);
       const target = extrapolated(b, before, ratio);
-      const d = target - b;
-      if (d === 0) continue;
       beta[j] = target;
-      axpy(gradStart * 8, gram.column(j) * 8, d, 0, p);
+      if (target !== onLine) axpy(gradStart * 8, colOf[j], target - onLine, 0, p);
     }
   };
 
@@ -187,7 +233,7 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
       ({ l1, l2 } = penaltyWeights(lambdas[l], alpha));
       const ratio = stepRatio(lambdas, l);
       if (ratio > 0) extrapolateStart(ratio);
-      else previousBeta.set(beta);
+      else rememberSolution();
       let passes = 0;
       let status: number = FitStatus.maxIter;
       // Whether the active set has been cycled to convergence since the last feature entered.
@@ -226,9 +272,9 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
           }
           activeConverged = estimate.next(Math.sqrt(change)) <= threshold;
         }
-        // The other gradients: every change at once after a compact cycle, the pending ones after an active-only one.
+        // The gradients of the features never active, before the KKT check reads them.
         if (compact) scatterCompact();
-        else syncInactive();
+        syncInactive();
         if (status === FitStatus.diverged) break;
       }
 

@@ -13,6 +13,7 @@ export interface KernelExports {
     l1: number, l2: number, p: number, activeOnly: number, pending: number,
   ): number;
   dot(x: number, y: number, w: number, len: number): number;
+  gatherDot(x: number, idx: number, v: number, count: number): number;
 }
 
 /**
