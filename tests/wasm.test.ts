@@ -189,6 +189,23 @@ describe('WebAssembly kernels', () => {
     }
   });
 
+  it('nextViolator finds the first kept feature with |g| > l1 from a start index, and p when there is none', () => {
+    const heap = new WasmHeap();
+    const p = 7;
+    const g = heap.alloc(p);
+    const keep = heap.alloc(p);
+    const F = heap.f64;
+    F.set([0.5, -2, 1, 3, -1.5, 1, 0.2], g);
+    F.set([1, 0, 1, 1, 1, 1, 1], keep);
+    const next = (from: number, l1: number) => heap.kernels.nextViolator(g * 8, keep * 8, from, p, l1);
+    expect(next(0, 1)).toBe(3); // −2 is not kept; 1 is not above 1
+    expect(next(4, 1)).toBe(4); // −1.5 < −1
+    expect(next(5, 1)).toBe(p);
+    expect(next(0, 0.4)).toBe(0);
+    expect(next(0, 5)).toBe(p);
+    expect(next(p, 0)).toBe(p);
+  });
+
   it('gathered dot products Σ x[idx[q]]·v[q], for odd and even counts and repeated indices', () => {
     const heap = new WasmHeap();
     const rand = random(4);

@@ -1,5 +1,6 @@
 import { centerTarget, columnStats, featureProducts } from './columnStats.js';
 import { LazyGram } from './gram.js';
+import type { WasmHeap } from './wasm/heap.js';
 import { extrapolated, FitStatus, penaltyWeights, softThreshold, stepRatio, type Design, type PathProblem, type PathSolution } from './types.js';
 
 /** Kernel memory per path for the compact copy of the active set's Gram block (bytes). Settable for tests. */
@@ -25,52 +26,11 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
   const { p } = design;
   const ownGram = problem.gram === undefined;
   const gram = problem.gram ?? new LazyGram(design, weights, columnStats(design, weights, standardize));
-  const stats = gram.stats;
-  const { weightSum, mean, scale, variance, constant } = stats;
-  const target = centerTarget(y, weights, weightSum);
-
-  // The solver's state lives in kernel memory beside the Gram columns, where the SIMD kernels and the active-set
-  // pass (cdPass) work on it: gradients, 1/0 for inactive/active features, β, the feature variances, the active
-  // list and each active feature's Gram column offset (both i32), pending gradient changes. No allocation happens
-  // until the end, so these views stay valid.
-  const heap = gram.heap;
-  const stride = p + (p & 1); // keeps each array 16-byte aligned for the SIMD loads
-  // Then the compact copy of the active set (see fillCompact): gradients, β, variances and β before the cycle, the
-  // identity list and compact column offsets (i32), room for syncInactive (one value per active feature), the block
-  // itself, capped at compactSettings.bytes (pages not written cost nothing).
-  const cap = Math.min(stride, Math.floor(Math.sqrt(compactSettings.bytes / 8)) & ~1);
-  const state = heap.alloc(12 * stride + cap * cap);
-  const [gradStart, keepStart, betaStart, varianceStart, pendingStart, indexStart] = [0, 1, 2, 3, 4, 5].map((k) => state + k * stride);
-  const [gradA, betaA, varianceA, beforeA, compactIndex, pendingA, compactStart] = [6, 7, 8, 9, 10, 11, 12].map((k) => state + k * stride);
-  const { axpy, cdPass, gatherDot } = heap.kernels;
-  const C = heap.f64;
+  const { mean, scale } = gram.stats;
+  const target = centerTarget(y, weights, gram.stats.weightSum);
   // g_j = (1/W) Σ w_i x̃_ij r_i with r the current residual; at b = 0, r = y − ȳ.
   const initialGrad = gram.initialGradient(y, target.centered);
-  const grad = C.subarray(gradStart, gradStart + p);
-  grad.set(initialGrad);
-  const inactive = C.subarray(keepStart, keepStart + p).fill(1);
-
-  // The likeliest features to enter next are those with the largest gradients: their columns come in the same block.
-  const likelyNext = () => Array.from({ length: p }, (_, k) => k).sort((a, b) => Math.abs(grad[b]) - Math.abs(grad[a]));
-
-  const beta = C.subarray(betaStart, betaStart + p).fill(0);
-  C.set(variance, varianceStart);
-  const pending = C.subarray(pendingStart, pendingStart + p).fill(0);
-  // Two i32 arrays in the last p doubles.
-  const activeList = new Int32Array(C.buffer, indexStart * 8, p);
-  const colOf = new Int32Array(C.buffer, indexStart * 8 + p * 4, p);
-  let activeCount = 0;
-  // For the compact cycle: the identity list 0..cap−1 and the byte offset of each compact column (i32 each).
-  const identity = new Int32Array(C.buffer, compactIndex * 8, p);
-  const compactColOf = new Int32Array(C.buffer, compactIndex * 8 + p * 4, p);
-  for (let q = 0; q < cap; q++) {
-    identity[q] = q;
-    compactColOf[q] = (compactStart + q * cap) * 8;
-  }
-  let compactFilled = 0;
-  const threshold = tol * Math.sqrt(target.variance);
-  let candidates = 0;
-  for (let j = 0; j < p; j++) if (!constant[j]) candidates++;
+  const solver = new CovarianceDescent(gram, initialGrad, tol * Math.sqrt(target.variance));
 
   const nLambda = lambdas.length;
   const solution: PathSolution = {
@@ -81,58 +41,269 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
     seconds: new Float64Array(nLambda),
     trainMse: new Float64Array(nLambda),
   };
+  try {
+    for (let l = 0; l < nLambda; l++) {
+      const started = performance.now();
+      const { l1, l2 } = penaltyWeights(lambdas[l], alpha);
+      const { passes, status } = solver.solve(l1, l2, stepRatio(lambdas, l), maxIter);
+      // Back to the original scale: b_j = β_j / s_j, b0 = ȳ − Σ m_j b_j.
+      const { beta, grad } = solver;
+      const row = l * p;
+      let intercept = target.mean;
+      for (let j = 0; j < p; j++) {
+        const b = beta[j] / scale[j];
+        solution.coefs[row + j] = b;
+        intercept -= mean[j] * b;
+      }
+      solution.intercepts[l] = intercept;
+      solution.trainMse![l] = trainMse(target.variance, initialGrad, grad, beta, solver.activeList, solver.activeCount);
+      solution.iterations[l] = passes;
+      solution.status[l] = status;
+      solution.seconds[l] = (performance.now() - started) / 1000;
+    }
+  } finally {
+    solver.release();
+    if (ownGram) gram.dispose();
+  }
+  return solution;
+}
 
-  // The current λ's penalty weights, read by update() and passed to cdPass.
-  let l1 = 0;
-  let l2 = 0;
+/**
+ * The state of one covariance-mode path and the steps of a λ. A class, not closures in gaussianPath: its methods are
+ * compiled once per thread, where closures made anew for every path had the JIT compile them again for each (half a
+ * second of compile time in a worker's first CV batches, measured).
+ *
+ * The state lives in kernel memory beside the Gram columns, where the SIMD kernels and the active-set pass (cdPass)
+ * work on it: gradients, 1/0 for features never active / active, β, the feature variances, pending gradient changes,
+ * the active list and each active feature's Gram column offset (both i32); then the compact copy of the active set
+ * (see fillCompact): gradients, β, variances and β before the cycle, the identity list and compact column offsets
+ * (i32), room for syncInactive (one value per active feature), the block itself, capped at compactSettings.bytes
+ * (pages not written cost nothing). No kernel memory is allocated while the path runs, so the views stay valid.
+ */
+class CovarianceDescent {
+  readonly grad: Float64Array;
+  readonly beta: Float64Array;
+  readonly activeList: Int32Array;
+  activeCount = 0;
+  private readonly p: number;
+  private readonly heap: WasmHeap;
+  private readonly state: number;
+  private readonly variance: Float64Array;
+  /** 1 for a feature that has never been active (and is not constant), else 0: the KKT check's candidates. */
+  private readonly inactive: Float64Array;
+  private readonly pending: Float64Array;
+  private readonly colOf: Int32Array;
+  private readonly identity: Int32Array;
+  private readonly compactColOf: Int32Array;
+  /** Offsets (in doubles) of the arrays above in kernel memory and of the compact copy's. */
+  private readonly at: { grad: number; keep: number; beta: number; variance: number; pending: number; gradA: number; betaA: number; varianceA: number; beforeA: number; pendingA: number; compact: number };
+  private readonly cap: number;
+  private compactFilled = 0;
+  /** Features that are not constant: the active set is complete when it has them all. */
+  private readonly candidates: number;
+  /** Whether every feature never active has its Gram column (see inactiveHaveColumns). */
+  private allColumns = false;
+  private readonly previousBeta: Float64Array;
+  private readonly previousGrad: Float64Array;
+  /** The current λ's penalty weights. */
+  private l1 = 0;
+  private l2 = 0;
+  /** The likeliest features to enter next are those with the largest gradients: their columns come in the same block. */
+  private readonly likelyNext = () => this.byGradient();
+
+  constructor(
+    private readonly gram: LazyGram,
+    initialGrad: Float64Array,
+    /** Convergence threshold on the weighted coefficient change (tol · sd(y)). */
+    private readonly threshold: number,
+  ) {
+    const p = gram.design.p;
+    this.p = p;
+    const heap = (this.heap = gram.heap);
+    const stride = p + (p & 1); // keeps each array 16-byte aligned for the SIMD loads
+    const cap = (this.cap = Math.min(stride, Math.floor(Math.sqrt(compactSettings.bytes / 8)) & ~1));
+    const state = (this.state = heap.alloc(12 * stride + cap * cap));
+    const [grad, keep, beta, variance, pending, index, gradA, betaA, varianceA, beforeA, compactIndex, pendingA, compact] = Array.from({ length: 13 }, (_, k) => state + k * stride);
+    this.at = { grad, keep, beta, variance, pending, gradA, betaA, varianceA, beforeA, pendingA, compact };
+    const C = heap.f64;
+    const { constant } = gram.stats;
+    this.grad = C.subarray(grad, grad + p);
+    this.grad.set(initialGrad);
+    this.inactive = C.subarray(keep, keep + p);
+    let candidates = 0;
+    for (let j = 0; j < p; j++) {
+      this.inactive[j] = constant[j] ? 0 : 1;
+      if (!constant[j]) candidates++;
+    }
+    this.candidates = candidates;
+    this.beta = C.subarray(beta, beta + p).fill(0);
+    this.variance = C.subarray(variance, variance + p);
+    this.variance.set(gram.stats.variance);
+    this.pending = C.subarray(pending, pending + p).fill(0);
+    // Two i32 arrays in p doubles each.
+    this.activeList = new Int32Array(C.buffer, index * 8, p);
+    this.colOf = new Int32Array(C.buffer, index * 8 + p * 4, p);
+    // For the compact cycle: the identity list 0..cap−1 and the byte offset of each compact column.
+    this.identity = new Int32Array(C.buffer, compactIndex * 8, p);
+    this.compactColOf = new Int32Array(C.buffer, compactIndex * 8 + p * 4, p);
+    for (let q = 0; q < cap; q++) {
+      this.identity[q] = q;
+      this.compactColOf[q] = (compact + q * cap) * 8;
+    }
+    this.previousBeta = new Float64Array(p);
+    this.previousGrad = new Float64Array(p);
+  }
+
+  release(): void {
+    this.heap.release(this.state);
+  }
+
+  /**
+   * One λ from the last solution: KKT check over the features never active (their gradients are current; one that
+   * violates it enters) → active-set cycle to convergence → KKT check, until none enters. `ratio` > 0 extrapolates
+   * the start from the last two solutions (see extrapolateStart).
+   */
+  solve(l1: number, l2: number, ratio: number, maxIter: number): { passes: number; status: number } {
+    this.l1 = l1;
+    this.l2 = l2;
+    if (ratio > 0) this.extrapolateStart(ratio);
+    else this.rememberSolution();
+    let passes = 0;
+    let status: number = FitStatus.maxIter;
+    // Whether the active set has been cycled to convergence since the last feature entered.
+    let activeConverged = false;
+    while (passes < maxIter) {
+      let entered = 0;
+      if (this.activeCount < this.candidates) {
+        entered = this.kktCheck();
+        passes++;
+      }
+      if (Math.sqrt(entered) <= this.threshold && activeConverged) {
+        status = FitStatus.converged;
+        break;
+      }
+      const cycle = this.cycle(maxIter - passes);
+      passes += cycle.passes;
+      activeConverged = cycle.converged;
+      if (cycle.diverged) {
+        status = FitStatus.diverged;
+        break;
+      }
+    }
+    return { passes, status };
+  }
+
+  /**
+   * The KKT check: every feature never active whose gradient exceeds the L1 weight (β_j = 0, so exactly those whose
+   * update is nonzero) enters, in index order; returns the largest change. The scan over p runs in the kernel.
+   */
+  private kktCheck(): number {
+    const { p, l1 } = this;
+    const { grad, keep } = this.at;
+    const { nextViolator } = this.heap.kernels;
+    let entered = 0;
+    for (let j = nextViolator(grad * 8, keep * 8, 0, p, l1); j < p; j = nextViolator(grad * 8, keep * 8, j + 1, p, l1)) {
+      entered = Math.max(entered, this.update(j));
+    }
+    return entered;
+  }
+
+  /**
+   * Cycles the active set until the estimated distance to its solution is below the threshold (at most `passes`
+   * passes), then brings the other gradients up to date.
+   */
+  private cycle(passes: number): { passes: number; converged: boolean; diverged: boolean } {
+    const { activeCount, p, at, l1, l2 } = this;
+    const { cdPass } = this.heap.kernels;
+    const estimate = new DistanceEstimate();
+    // The compact copy pays while the active set leaves a good part of p out; near p, the Gram columns do.
+    const compact = activeCount <= this.cap && activeCount * 10 < p * 9;
+    // Past the compact copy's size, gathering |A| gradients still beats the sweep over p while |A| < p/3.
+    const activeOnly = !compact && activeCount * 3 < p ? 1 : 0;
+    if (compact) {
+      this.fillCompact();
+      this.gatherCompact();
+    }
+    let done = 0;
+    let converged = false;
+    let diverged = false;
+    while (!converged && done < passes) {
+      const change = compact
+        ? cdPass(this.identity.byteOffset, activeCount, at.betaA * 8, at.gradA * 8, at.varianceA * 8, this.compactColOf.byteOffset, l1, l2, activeCount, 0, 0)
+        : cdPass(this.activeList.byteOffset, activeCount, at.beta * 8, at.grad * 8, at.variance * 8, this.colOf.byteOffset, l1, l2, p, activeOnly, at.pending * 8);
+      done++;
+      if (!Number.isFinite(change)) {
+        diverged = true;
+        break;
+      }
+      converged = estimate.next(Math.sqrt(change)) <= this.threshold;
+    }
+    // The gradients of the features never active, before the KKT check reads them.
+    if (compact) this.scatterCompact();
+    this.syncInactive();
+    return { passes: done, converged, diverged };
+  }
+
   /**
    * One coordinate update with every gradient kept current (the KKT check over the features never active); returns
    * the weighted squared change (glmnet's convergence measure). A feature that becomes nonzero joins the active
    * list, its Gram column computed here if it is new. The active-set cycle makes the same updates in the kernel
    * (cdPass), on the compact copy of the active block or, with pending changes, on the active gradients alone.
    */
-  const update = (j: number): number => {
+  private update(j: number): number {
+    const { beta, variance, grad } = this;
     const bj = beta[j];
     const vj = variance[j];
-    const bNew = softThreshold(grad[j] + vj * bj, l1) / (vj + l2);
+    const bNew = softThreshold(grad[j] + vj * bj, this.l1) / (vj + this.l2);
     if (bNew === bj) return 0;
-    const col = gram.column(j, likelyNext);
+    const col = this.gram.column(j, this.likelyNext);
     const d = bNew - bj;
     beta[j] = bNew;
-    if (inactive[j]) {
-      inactive[j] = 0;
-      colOf[j] = col * 8;
-      activeList[activeCount++] = j;
+    if (this.inactive[j]) {
+      this.inactive[j] = 0;
+      this.colOf[j] = col * 8;
+      this.activeList[this.activeCount++] = j;
     }
-    axpy(gradStart * 8, col * 8, d, 0, p);
+    this.heap.kernels.axpy(this.at.grad * 8, col * 8, d, 0, this.p);
     return vj * d * d;
-  };
+  }
+
+  /** Features by decreasing |gradient|. */
+  private byGradient(): number[] {
+    const { grad } = this;
+    return Array.from({ length: this.p }, (_, k) => k).sort((a, b) => Math.abs(grad[b]) - Math.abs(grad[a]));
+  }
+
+  /** Whether every feature never active has its Gram column (read across the other columns, an entry costs a cache miss). */
+  private inactiveHaveColumns(): boolean {
+    if (!this.allColumns) {
+      this.allColumns = true;
+      for (let k = 0; k < this.p && this.allColumns; k++) if (this.inactive[k] && this.gram.computedColumn(k) < 0) this.allColumns = false;
+    }
+    return this.allColumns;
+  }
+
   /**
    * Brings the gradients of the features never active up to date with the pending changes of the active ones. Either
-   * each changed active feature's Gram column moves every gradient (masked to the inactive ones), or, when fewer
-   * features are inactive than active ones changed and all have their columns, each inactive feature's own column is
-   * read at the active positions (C is symmetric): the cost is min(|A|, |I|) columns instead of |A|.
+   * each changed active feature's Gram column moves every gradient, or, when fewer features are inactive than active
+   * ones changed and all have their columns, each inactive feature's own column is read at the active positions (C
+   * is symmetric): the cost is min(|A|, |I|) columns instead of |A|.
    */
-  // Whether every feature never active has its Gram column (read across the other columns, an entry costs a cache miss).
-  let allColumns = false;
-  const inactiveHaveColumns = () => {
-    if (!allColumns) {
-      allColumns = true;
-      for (let k = 0; k < p && allColumns; k++) if (inactive[k] && !constant[k] && gram.computedColumn(k) < 0) allColumns = false;
-    }
-    return allColumns;
-  };
-  const syncInactive = () => {
+  private syncInactive(): void {
+    const { activeList, activeCount, pending, grad, p } = this;
+    const C = this.heap.f64;
+    const { axpy, gatherDot } = this.heap.kernels;
+    const { pendingA } = this.at;
     let changed = 0;
     for (let a = 0; a < activeCount; a++) if (pending[activeList[a]] !== 0) changed++;
     if (changed === 0) return;
-    if (candidates - activeCount < changed && inactiveHaveColumns()) {
+    if (this.candidates - activeCount < changed && this.inactiveHaveColumns()) {
       for (let a = 0; a < activeCount; a++) {
         C[pendingA + a] = pending[activeList[a]];
         pending[activeList[a]] = 0;
       }
       for (let k = 0; k < p; k++) {
-        if (inactive[k] && !constant[k]) grad[k] -= gatherDot(gram.computedColumn(k) * 8, activeList.byteOffset, pendingA * 8, activeCount);
+        if (this.inactive[k]) grad[k] -= gatherDot(this.gram.computedColumn(k) * 8, activeList.byteOffset, pendingA * 8, activeCount);
       }
       return;
     }
@@ -143,11 +314,10 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
       const d = pending[j];
       if (d === 0) continue;
       pending[j] = 0;
-      axpy(gradStart * 8, colOf[j], d, 0, p);
+      axpy(this.at.grad * 8, this.colOf[j], d, 0, p);
     }
     for (let a = 0; a < activeCount; a++) grad[activeList[a]] = C[pendingA + a];
-  };
-
+  }
 
   /**
    * The active-set cycle can run on a compact copy of the active set's Gram block (entry (q, r) = C between the
@@ -156,32 +326,42 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
    * most of a cycle's memory traffic once the active set is a sizeable part of p; the other gradients are brought
    * up to date once, after the cycle. The active list only grows, so the block is extended, never rebuilt.
    */
-  const fillCompact = () => {
-    const F = C;
+  private fillCompact(): void {
+    const F = this.heap.f64;
+    const { activeList, activeCount, colOf, cap, compactFilled } = this;
+    const start = this.at.compact;
     // New columns whole, then the new rows of the old columns (read from the symmetric Gram entries).
     for (let q = compactFilled; q < activeCount; q++) {
       const col = colOf[activeList[q]] / 8;
-      const out = compactStart + q * cap;
+      const out = start + q * cap;
       for (let r = 0; r < activeCount; r++) F[out + r] = F[col + activeList[r]];
     }
     for (let r = 0; r < compactFilled; r++) {
       const col = colOf[activeList[r]] / 8;
-      const out = compactStart + r * cap;
+      const out = start + r * cap;
       for (let q = compactFilled; q < activeCount; q++) F[out + q] = F[col + activeList[q]];
     }
-    compactFilled = activeCount;
-  };
-  const gatherCompact = () => {
-    for (let q = 0; q < activeCount; q++) {
+    this.compactFilled = activeCount;
+  }
+
+  private gatherCompact(): void {
+    const C = this.heap.f64;
+    const { activeList, grad, beta, variance } = this;
+    const { gradA, betaA, beforeA, varianceA } = this.at;
+    for (let q = 0; q < this.activeCount; q++) {
       const j = activeList[q];
       C[gradA + q] = grad[j];
       C[betaA + q] = C[beforeA + q] = beta[j];
       C[varianceA + q] = variance[j];
     }
-  };
+  }
+
   /** Back from the compact copy: β and the active gradients; each feature's total change left pending for syncInactive. */
-  const scatterCompact = () => {
-    for (let q = 0; q < activeCount; q++) {
+  private scatterCompact(): void {
+    const C = this.heap.f64;
+    const { activeList, grad, beta, pending } = this;
+    const { gradA, betaA, beforeA } = this.at;
+    for (let q = 0; q < this.activeCount; q++) {
       const j = activeList[q];
       const d = C[betaA + q] - C[beforeA + q];
       grad[j] = C[gradA + q];
@@ -189,33 +369,31 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
       beta[j] = C[betaA + q];
       pending[j] += d;
     }
-  };
+  }
+
+  /** The last solution and its gradients become the one before. */
+  private rememberSolution(): void {
+    this.previousBeta.set(this.beta);
+    this.previousGrad.set(this.grad);
+  }
 
   /**
    * A better warm start than the last solution: on an unchanged active set and signs the lasso path is linear in
    * λ (and the elastic net's nearly so), so the last two solutions extrapolated to the next λ land close to it
    * and coordinate descent starts orders of magnitude nearer. A coefficient that would change sign stops at 0.
+   * `previousBeta` and `previousGrad` hold the solution before the last and become the last. The gradient is linear
+   * in β, so moving every β_j by ratio·(β_j − before_j) moves the gradients by ratio·(g − g_before): O(p), where a
+   * Gram column per active feature costs O(|A|·p). Only the coefficients that stop at 0 instead (see extrapolated)
+   * take their Gram column, for the part of the move they do not make.
    */
-  const previousBeta = new Float64Array(p);
-  const previousGrad = new Float64Array(p);
-  /** The last solution and its gradients become the one before. */
-  const rememberSolution = () => {
-    previousBeta.set(beta);
-    previousGrad.set(grad);
-  };
-  /**
-   * Moves β from the last solution towards the next; `previousBeta` and `previousGrad` hold the one before and become
-   * the last. The gradient is linear in β, so moving every β_j by ratio·(β_j − before_j) moves the gradients by
-   * ratio·(g − g_before): O(p), where a Gram column per active feature costs O(|A|·p). Only the coefficients that
-   * stop at 0 instead (see extrapolated) take their Gram column, for the part of the move they do not make.
-   */
-  const extrapolateStart = (ratio: number) => {
-    for (let k = 0; k < p; k++) {
+  private extrapolateStart(ratio: number): void {
+    const { grad, beta, previousBeta, previousGrad, activeList } = this;
+    for (let k = 0; k < this.p; k++) {
       const g = grad[k];
       grad[k] = g + ratio * (g - previousGrad[k]);
       previousGrad[k] = g;
     }
-    for (let a = 0; a < activeCount; a++) {
+    for (let a = 0; a < this.activeCount; a++) {
       const j = activeList[a];
       const b = beta[j];
       const before = previousBeta[j];
@@ -223,80 +401,9 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
       const onLine = b + ratio * (b - before);
       const target = extrapolated(b, before, ratio);
       beta[j] = target;
-      if (target !== onLine) axpy(gradStart * 8, colOf[j], target - onLine, 0, p);
+      if (target !== onLine) this.heap.kernels.axpy(this.at.grad * 8, this.colOf[j], target - onLine, 0, this.p);
     }
-  };
-
-  try {
-    for (let l = 0; l < nLambda; l++) {
-      const started = performance.now();
-      ({ l1, l2 } = penaltyWeights(lambdas[l], alpha));
-      const ratio = stepRatio(lambdas, l);
-      if (ratio > 0) extrapolateStart(ratio);
-      else rememberSolution();
-      let passes = 0;
-      let status: number = FitStatus.maxIter;
-      // Whether the active set has been cycled to convergence since the last feature entered.
-      let activeConverged = false;
-      while (passes < maxIter) {
-        // The KKT check over the features never active (their gradients are current): one that violates it
-        // enters, its update made here. With none entering and the active set converged, λ is done.
-        let entered = 0;
-        if (activeCount < candidates) {
-          for (let j = 0; j < p; j++) if (inactive[j] && !constant[j]) entered = Math.max(entered, update(j));
-          passes++;
-        }
-        if (Math.sqrt(entered) <= threshold && activeConverged) {
-          status = FitStatus.converged;
-          break;
-        }
-        // Cycle the active set until the estimated distance to its solution is below tol, then check again.
-        const estimate = new DistanceEstimate();
-        activeConverged = false;
-        // The compact copy pays while the active set leaves a good part of p out; near p, the Gram columns do.
-        const compact = activeCount <= cap && activeCount * 10 < p * 9;
-        // Past the compact copy's size, gathering |A| gradients still beats the sweep over p while |A| < p/3.
-        const activeOnly = !compact && activeCount * 3 < p ? 1 : 0;
-        if (compact) {
-          fillCompact();
-          gatherCompact();
-        }
-        while (!activeConverged && passes < maxIter) {
-          const change = compact
-            ? cdPass(identity.byteOffset, activeCount, betaA * 8, gradA * 8, varianceA * 8, compactColOf.byteOffset, l1, l2, activeCount, 0, 0)
-            : cdPass(activeList.byteOffset, activeCount, betaStart * 8, gradStart * 8, varianceStart * 8, colOf.byteOffset, l1, l2, p, activeOnly, pendingStart * 8);
-          passes++;
-          if (!Number.isFinite(change)) {
-            status = FitStatus.diverged;
-            break;
-          }
-          activeConverged = estimate.next(Math.sqrt(change)) <= threshold;
-        }
-        // The gradients of the features never active, before the KKT check reads them.
-        if (compact) scatterCompact();
-        syncInactive();
-        if (status === FitStatus.diverged) break;
-      }
-
-      // Back to the original scale: b_j = β_j / s_j, b0 = ȳ − Σ m_j b_j.
-      const row = l * p;
-      let intercept = target.mean;
-      for (let j = 0; j < p; j++) {
-        const b = beta[j] / scale[j];
-        solution.coefs[row + j] = b;
-        intercept -= mean[j] * b;
-      }
-      solution.intercepts[l] = intercept;
-      solution.trainMse![l] = trainMse(target.variance, initialGrad, grad, beta, activeList, activeCount);
-      solution.iterations[l] = passes;
-      solution.status[l] = status;
-      solution.seconds[l] = (performance.now() - started) / 1000;
-    }
-  } finally {
-    heap.release(state);
-    if (ownGram) gram.dispose();
   }
-  return solution;
 }
 
 /**

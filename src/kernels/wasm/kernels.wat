@@ -258,7 +258,24 @@
       (br_if $coordinates (i32.lt_u (local.get $a) (local.get $count))))
     (local.get $change))
 
-;; Σ_q x[idx[q]] · v[q] for q < count (idx: i32 element indices): one inactive feature's Gram column read at the active
+;; The first j in [from, p) with keep[j] ≠ 0 and |g[j]| > l1 (g, keep: f64 arrays), or p: the next feature never active
+  ;; that violates the KKT condition at β_j = 0 (gaussian.ts), found without a JavaScript loop over p.
+  (func (export "nextViolator") (param $g i32) (param $keep i32) (param $from i32) (param $p i32) (param $l1 f64) (result i32)
+    (local $j i32) (local $gj f64) (local $neg f64)
+    (local.set $neg (f64.neg (local.get $l1)))
+    (local.set $j (local.get $from))
+    (block $done
+      (loop $scan
+        (br_if $done (i32.ge_u (local.get $j) (local.get $p)))
+        (if (f64.ne (f64.load (i32.add (local.get $keep) (i32.shl (local.get $j) (i32.const 3)))) (f64.const 0))
+          (then
+            (local.set $gj (f64.load (i32.add (local.get $g) (i32.shl (local.get $j) (i32.const 3)))))
+            (br_if $done (i32.or (f64.gt (local.get $gj) (local.get $l1)) (f64.lt (local.get $gj) (local.get $neg))))))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $scan)))
+    (local.get $j))
+
+  ;; Σ_q x[idx[q]] · v[q] for q < count (idx: i32 element indices): one inactive feature's Gram column read at the active
   ;; features' positions against their pending changes (gaussian.ts), in two sums so that the gathers overlap.
   (func (export "gatherDot") (param $x i32) (param $idx i32) (param $v i32) (param $count i32) (result f64)
     (local $q i32) (local $s0 f64) (local $s1 f64)
