@@ -26,7 +26,6 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
   const { p } = design;
   const ownGram = problem.gram === undefined;
   const gram = problem.gram ?? new LazyGram(design, weights, columnStats(design, weights, standardize));
-  const { mean, scale } = gram.stats;
   const target = centerTarget(y, weights, gram.stats.weightSum);
   // g_j = (1/W) Σ w_i x̃_ij r_i with r the current residual; at b = 0, r = y − ȳ.
   const initialGrad = gram.initialGradient(y, target.centered);
@@ -46,17 +45,8 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
       const started = performance.now();
       const { l1, l2 } = penaltyWeights(lambdas[l], alpha);
       const { passes, status } = solver.solve(l1, l2, stepRatio(lambdas, l), maxIter);
-      // Back to the original scale: b_j = β_j / s_j, b0 = ȳ − Σ m_j b_j.
-      const { beta, grad } = solver;
-      const row = l * p;
-      let intercept = target.mean;
-      for (let j = 0; j < p; j++) {
-        const b = beta[j] / scale[j];
-        solution.coefs[row + j] = b;
-        intercept -= mean[j] * b;
-      }
-      solution.intercepts[l] = intercept;
-      solution.trainMse![l] = trainMse(target.variance, initialGrad, grad, beta, solver.activeList, solver.activeCount);
+      solution.intercepts[l] = solver.storeCoefficients(solution.coefs, l * p, target.mean);
+      solution.trainMse![l] = trainMse(target.variance, initialGrad, solver.grad, solver.beta, solver.activeList, solver.activeCount);
       solution.iterations[l] = passes;
       solution.status[l] = status;
       solution.seconds[l] = (performance.now() - started) / 1000;
@@ -156,6 +146,23 @@ class CovarianceDescent {
 
   release(): void {
     this.heap.release(this.state);
+  }
+
+  /**
+   * The current solution on the original scale into `coefs` from `row` (b_j = β_j / s_j); returns the intercept
+   * b0 = ȳ − Σ m_j b_j. (A method of its own, like every loop here: a loop inside gaussianPath made the JIT compile
+   * that function again on every path.)
+   */
+  storeCoefficients(coefs: Float64Array, row: number, meanY: number): number {
+    const { beta } = this;
+    const { mean, scale } = this.gram.stats;
+    let intercept = meanY;
+    for (let j = 0; j < this.p; j++) {
+      const b = beta[j] / scale[j];
+      coefs[row + j] = b;
+      intercept -= mean[j] * b;
+    }
+    return intercept;
   }
 
   /**
@@ -290,34 +297,47 @@ class CovarianceDescent {
    * is symmetric): the cost is min(|A|, |I|) columns instead of |A|.
    */
   private syncInactive(): void {
-    const { activeList, activeCount, pending, grad, p } = this;
-    const C = this.heap.f64;
-    const { axpy, gatherDot } = this.heap.kernels;
-    const { pendingA } = this.at;
+    const { activeList, activeCount, pending } = this;
     let changed = 0;
     for (let a = 0; a < activeCount; a++) if (pending[activeList[a]] !== 0) changed++;
     if (changed === 0) return;
-    if (this.candidates - activeCount < changed && this.inactiveHaveColumns()) {
-      for (let a = 0; a < activeCount; a++) {
-        C[pendingA + a] = pending[activeList[a]];
-        pending[activeList[a]] = 0;
-      }
-      for (let k = 0; k < p; k++) {
-        if (this.inactive[k]) grad[k] -= gatherDot(this.gram.computedColumn(k) * 8, activeList.byteOffset, pendingA * 8, activeCount);
-      }
-      return;
-    }
-    // Plain axpys move every gradient; the active ones, current already, are put back after (cheaper than a mask).
+    if (this.candidates - activeCount < changed && this.inactiveHaveColumns()) this.syncFromInactiveColumns();
+    else this.syncFromActiveColumns();
+  }
+
+  /** Each changed active feature's Gram column moves every gradient; the active ones, current already, are put back. */
+  private syncFromActiveColumns(): void {
+    const { activeList, activeCount, pending, grad, colOf, p } = this;
+    const C = this.heap.f64;
+    const { axpy } = this.heap.kernels;
+    const { pendingA } = this.at;
+    // Plain axpys and the active gradients restored after: cheaper than a masked axpy.
     for (let a = 0; a < activeCount; a++) C[pendingA + a] = grad[activeList[a]];
     for (let a = 0; a < activeCount; a++) {
       const j = activeList[a];
       const d = pending[j];
       if (d === 0) continue;
       pending[j] = 0;
-      axpy(this.at.grad * 8, this.colOf[j], d, 0, p);
+      axpy(this.at.grad * 8, colOf[j], d, 0, p);
     }
     for (let a = 0; a < activeCount; a++) grad[activeList[a]] = C[pendingA + a];
   }
+
+  /** Each inactive feature's own Gram column read at the active positions against their pending changes. */
+  private syncFromInactiveColumns(): void {
+    const { activeList, activeCount, pending, grad, inactive, gram, p } = this;
+    const C = this.heap.f64;
+    const { gatherDot } = this.heap.kernels;
+    const { pendingA } = this.at;
+    for (let a = 0; a < activeCount; a++) {
+      C[pendingA + a] = pending[activeList[a]];
+      pending[activeList[a]] = 0;
+    }
+    for (let k = 0; k < p; k++) {
+      if (inactive[k]) grad[k] -= gatherDot(gram.computedColumn(k) * 8, activeList.byteOffset, pendingA * 8, activeCount);
+    }
+  }
+
 
   /**
    * The active-set cycle can run on a compact copy of the active set's Gram block (entry (q, r) = C between the

@@ -46,18 +46,11 @@ export function pathPredictions(
         const row = r0 + Math.min(r, chunk - 1);
         source[r] = rows ? rows[row] : row;
       }
-      // Feature-major loop: reads nearby entries of one column, writes one entry into each of ≤ 128 staged rows.
-      for (let j = 0; j < p; j++) {
-        const col = j * n;
-        for (let r = 0, at = rowBase + j; r < pairs; r++, at += ld) F[at] = X[col + source[r]];
-      }
+      // Feature-major: reads nearby entries of one column, writes one entry into each of ≤ 128 staged rows.
+      for (let j = 0; j < p; j++) stageFeature(F, rowBase + j, ld, X, j * n, source, pairs);
       F.fill(0, sums, sums + pairs * lambdas4);
       gram(coefBase * 8, lambdas4, rowBase * 8, pairs, zeros * 8, p, ld, sums * 8);
-      for (let l = 0; l < count; l++) {
-        const b0 = intercepts[first + l];
-        const o = l * m + r0;
-        for (let r = 0; r < chunk; r++) out[o + r] = b0 + F[sums + r * lambdas4 + l];
-      }
+      for (let l = 0; l < count; l++) addIntercept(out, l * m + r0, intercepts[first + l], F, sums + l, lambdas4, chunk);
     }
   } finally {
     heap.release(coefBase);
@@ -66,4 +59,17 @@ export function pathPredictions(
     heap.release(sums);
   }
   return out;
+}
+
+// The loops over rows as small functions called many times: the JIT optimizes each once, where loops inline in
+// pathPredictions (called once per path) had it compiled again at every call.
+
+/** F[at + r·ld] = X[col + source[r]] for r < count: one feature into each staged row. */
+function stageFeature(F: Float64Array, at: number, ld: number, X: Float64Array, col: number, source: Int32Array, count: number): void {
+  for (let r = 0; r < count; r++, at += ld) F[at] = X[col + source[r]];
+}
+
+/** out[o + r] = b0 + F[from + r·step] for r < count: one λ's sums for a chunk of rows, plus its intercept. */
+function addIntercept(out: Float64Array, o: number, b0: number, F: Float64Array, from: number, step: number, count: number): void {
+  for (let r = 0; r < count; r++) out[o + r] = b0 + F[from + r * step];
 }

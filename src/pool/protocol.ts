@@ -48,7 +48,7 @@ export interface TrialResult {
 export interface TaskResult {
   taskId: string;
   trials: TrialResult[];
-  /** nλ × (p · outputs), original scale; moved back from the worker, not copied. */
+  /** nλ × (p · outputs), original scale (copied back from the worker, see piscinaEntry.ts). */
   coefs: Float64Array;
   /** nλ × outputs. */
   intercepts: Float64Array;
