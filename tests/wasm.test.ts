@@ -206,27 +206,6 @@ describe('WebAssembly kernels', () => {
     expect(next(p, 0)).toBe(p);
   });
 
-  it('gathered dot products Σ x[idx[q]]·v[q], for odd and even counts and repeated indices', () => {
-    const heap = new WasmHeap();
-    const rand = random(4);
-    const size = 50;
-    for (const count of [0, 1, 2, 3, 8, 33]) {
-      const x = heap.alloc(size);
-      const v = heap.alloc(count);
-      const idxAt = heap.alloc(Math.ceil(count / 2) + 1);
-      const F = heap.f64;
-      const idx = new Int32Array(F.buffer, idxAt * 8, count);
-      for (let k = 0; k < size; k++) F[x + k] = rand() - 0.5;
-      let expected = 0;
-      for (let q = 0; q < count; q++) {
-        idx[q] = Math.floor(rand() * size);
-        F[v + q] = rand() * 2 - 1;
-        expected += F[x + idx[q]] * F[v + q];
-      }
-      expect(heap.kernels.gatherDot(x * 8, idxAt * 8, v * 8, count)).toBeCloseTo(expected, 14);
-    }
-  });
-
   it('the heap grows when nothing fits, and released blocks are handed out again', () => {
     const heap = new WasmHeap();
     const doublesBefore = heap.f64.length;

@@ -67,7 +67,7 @@ export function gaussianPath(problem: GaussianPathProblem): PathSolution {
  * work on it: gradients, 1/0 for features never active / active, β, the feature variances, pending gradient changes,
  * the active list and each active feature's Gram column offset (both i32); then the compact copy of the active set
  * (see fillCompact): gradients, β, variances and β before the cycle, the identity list and compact column offsets
- * (i32), room for syncInactive (one value per active feature), the block itself, capped at compactSettings.bytes
+ * (i32), room for syncInactive (one gradient per active feature), the block itself, capped at compactSettings.bytes
  * (pages not written cost nothing). No kernel memory is allocated while the path runs, so the views stay valid.
  */
 class CovarianceDescent {
@@ -91,8 +91,6 @@ class CovarianceDescent {
   private compactFilled = 0;
   /** Features that are not constant: the active set is complete when it has them all. */
   private readonly candidates: number;
-  /** Whether every feature never active has its Gram column (see inactiveHaveColumns). */
-  private allColumns = false;
   private readonly previousBeta: Float64Array;
   private readonly previousGrad: Float64Array;
   /** The current λ's penalty weights. */
@@ -281,37 +279,19 @@ class CovarianceDescent {
     return Array.from({ length: this.p }, (_, k) => k).sort((a, b) => Math.abs(grad[b]) - Math.abs(grad[a]));
   }
 
-  /** Whether every feature never active has its Gram column (read across the other columns, an entry costs a cache miss). */
-  private inactiveHaveColumns(): boolean {
-    if (!this.allColumns) {
-      this.allColumns = true;
-      for (let k = 0; k < this.p && this.allColumns; k++) if (this.inactive[k] && this.gram.computedColumn(k) < 0) this.allColumns = false;
-    }
-    return this.allColumns;
-  }
-
   /**
-   * Brings the gradients of the features never active up to date with the pending changes of the active ones. Either
-   * each changed active feature's Gram column moves every gradient, or, when fewer features are inactive than active
-   * ones changed and all have their columns, each inactive feature's own column is read at the active positions (C
-   * is symmetric): the cost is min(|A|, |I|) columns instead of |A|.
+   * Brings the gradients of the features never active up to date with the pending changes of the active ones: each
+   * changed active feature's Gram column moves every gradient (plain axpys, cheaper than a masked one), and the
+   * active gradients, current already, are put back.
    */
   private syncInactive(): void {
-    const { activeList, activeCount, pending } = this;
-    let changed = 0;
-    for (let a = 0; a < activeCount; a++) if (pending[activeList[a]] !== 0) changed++;
-    if (changed === 0) return;
-    if (this.candidates - activeCount < changed && this.inactiveHaveColumns()) this.syncFromInactiveColumns();
-    else this.syncFromActiveColumns();
-  }
-
-  /** Each changed active feature's Gram column moves every gradient; the active ones, current already, are put back. */
-  private syncFromActiveColumns(): void {
     const { activeList, activeCount, pending, grad, colOf, p } = this;
     const C = this.heap.f64;
     const { axpy } = this.heap.kernels;
     const { pendingA } = this.at;
-    // Plain axpys and the active gradients restored after: cheaper than a masked axpy.
+    let changed = 0;
+    for (let a = 0; a < activeCount; a++) if (pending[activeList[a]] !== 0) changed++;
+    if (changed === 0) return;
     for (let a = 0; a < activeCount; a++) C[pendingA + a] = grad[activeList[a]];
     for (let a = 0; a < activeCount; a++) {
       const j = activeList[a];
@@ -322,22 +302,6 @@ class CovarianceDescent {
     }
     for (let a = 0; a < activeCount; a++) grad[activeList[a]] = C[pendingA + a];
   }
-
-  /** Each inactive feature's own Gram column read at the active positions against their pending changes. */
-  private syncFromInactiveColumns(): void {
-    const { activeList, activeCount, pending, grad, inactive, gram, p } = this;
-    const C = this.heap.f64;
-    const { gatherDot } = this.heap.kernels;
-    const { pendingA } = this.at;
-    for (let a = 0; a < activeCount; a++) {
-      C[pendingA + a] = pending[activeList[a]];
-      pending[activeList[a]] = 0;
-    }
-    for (let k = 0; k < p; k++) {
-      if (inactive[k]) grad[k] -= gatherDot(gram.computedColumn(k) * 8, activeList.byteOffset, pendingA * 8, activeCount);
-    }
-  }
-
 
   /**
    * The active-set cycle can run on a compact copy of the active set's Gram block (entry (q, r) = C between the

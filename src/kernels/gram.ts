@@ -145,12 +145,6 @@ export class LazyGram {
     this.owned.blocks = [];
   }
 
-  /** Offset of feature k's column in `data` if it has been computed, else −1 (nothing is computed). */
-  computedColumn(k: number): number {
-    const slot = this.slotOf[k];
-    return slot >= 0 ? this.base + slot * this.design.p : -1;
-  }
-
   /**
    * Offset of feature j's column in `data`. When it is missing, it is computed together with features from
    * `next` (in order, skipping known and constant ones), as many as the block size allows.

@@ -13,7 +13,6 @@ export interface KernelExports {
     l1: number, l2: number, p: number, activeOnly: number, pending: number,
   ): number;
   dot(x: number, y: number, w: number, len: number): number;
-  gatherDot(x: number, idx: number, v: number, count: number): number;
   nextViolator(g: number, keep: number, from: number, p: number, l1: number): number;
 }
 

@@ -275,31 +275,6 @@
         (br $scan)))
     (local.get $j))
 
-  ;; Σ_q x[idx[q]] · v[q] for q < count (idx: i32 element indices): one inactive feature's Gram column read at the active
-  ;; features' positions against their pending changes (gaussian.ts), in two sums so that the gathers overlap.
-  (func (export "gatherDot") (param $x i32) (param $idx i32) (param $v i32) (param $count i32) (result f64)
-    (local $q i32) (local $s0 f64) (local $s1 f64)
-    (block $done
-      (loop $pairs
-        (br_if $done (i32.ge_u (i32.add (local.get $q) (i32.const 1)) (local.get $count)))
-        (local.set $s0 (f64.add (local.get $s0)
-          (f64.mul
-            (f64.load (i32.add (local.get $x) (i32.shl (i32.load (i32.add (local.get $idx) (i32.shl (local.get $q) (i32.const 2)))) (i32.const 3))))
-            (f64.load (i32.add (local.get $v) (i32.shl (local.get $q) (i32.const 3)))))))
-        (local.set $s1 (f64.add (local.get $s1)
-          (f64.mul
-            (f64.load (i32.add (local.get $x) (i32.shl (i32.load offset=4 (i32.add (local.get $idx) (i32.shl (local.get $q) (i32.const 2)))) (i32.const 3))))
-            (f64.load offset=8 (i32.add (local.get $v) (i32.shl (local.get $q) (i32.const 3)))))))
-        (local.set $q (i32.add (local.get $q) (i32.const 2)))
-        (br $pairs)))
-    (if (i32.lt_u (local.get $q) (local.get $count))
-      (then
-        (local.set $s0 (f64.add (local.get $s0)
-          (f64.mul
-            (f64.load (i32.add (local.get $x) (i32.shl (i32.load (i32.add (local.get $idx) (i32.shl (local.get $q) (i32.const 2)))) (i32.const 3))))
-            (f64.load (i32.add (local.get $v) (i32.shl (local.get $q) (i32.const 3)))))))))
-    (f64.add (local.get $s0) (local.get $s1)))
-
   ;; y[k] −= a · x[k] for k < len; with a keep array (pointer ≠ 0) only where keep[k] is 1, not where it is 0.
   (func $axpy (export "axpy") (param $y i32) (param $x i32) (param $a f64) (param $keep i32) (param $len i32)
     (local $i i32) (local $end i32) (local $av v128) (local $py i32) (local $px i32) (local $end4 i32)
