@@ -86,7 +86,7 @@ class CovarianceDescent {
   private readonly identity: Int32Array;
   private readonly compactColOf: Int32Array;
   /** Offsets (in doubles) of the arrays above in kernel memory and of the compact copy's. */
-  private readonly at: { grad: number; keep: number; beta: number; variance: number; pending: number; gradA: number; betaA: number; varianceA: number; beforeA: number; pendingA: number; compact: number };
+  private readonly at: { grad: number; keep: number; beta: number; variance: number; pending: number; gradA: number; betaA: number; varianceA: number; beforeA: number; savedA: number; compact: number };
   private readonly cap: number;
   private compactFilled = 0;
   /** Features that are not constant: the active set is complete when it has them all. */
@@ -111,8 +111,8 @@ class CovarianceDescent {
     const stride = p + (p & 1); // keeps each array 16-byte aligned for the SIMD loads
     const cap = (this.cap = Math.min(stride, Math.floor(Math.sqrt(compactSettings.bytes / 8)) & ~1));
     const state = (this.state = heap.alloc(12 * stride + cap * cap));
-    const [grad, keep, beta, variance, pending, index, gradA, betaA, varianceA, beforeA, compactIndex, pendingA, compact] = Array.from({ length: 13 }, (_, k) => state + k * stride);
-    this.at = { grad, keep, beta, variance, pending, gradA, betaA, varianceA, beforeA, pendingA, compact };
+    const [grad, keep, beta, variance, pending, index, gradA, betaA, varianceA, beforeA, compactIndex, savedA, compact] = Array.from({ length: 13 }, (_, k) => state + k * stride);
+    this.at = { grad, keep, beta, variance, pending, gradA, betaA, varianceA, beforeA, savedA, compact };
     const C = heap.f64;
     const { constant } = gram.stats;
     this.grad = C.subarray(grad, grad + p);
@@ -288,11 +288,11 @@ class CovarianceDescent {
     const { activeList, activeCount, pending, grad, colOf, p } = this;
     const C = this.heap.f64;
     const { axpy } = this.heap.kernels;
-    const { pendingA } = this.at;
+    const { savedA } = this.at;
     let changed = 0;
     for (let a = 0; a < activeCount; a++) if (pending[activeList[a]] !== 0) changed++;
     if (changed === 0) return;
-    for (let a = 0; a < activeCount; a++) C[pendingA + a] = grad[activeList[a]];
+    for (let a = 0; a < activeCount; a++) C[savedA + a] = grad[activeList[a]];
     for (let a = 0; a < activeCount; a++) {
       const j = activeList[a];
       const d = pending[j];
@@ -300,7 +300,7 @@ class CovarianceDescent {
       pending[j] = 0;
       axpy(this.at.grad * 8, colOf[j], d, 0, p);
     }
-    for (let a = 0; a < activeCount; a++) grad[activeList[a]] = C[pendingA + a];
+    for (let a = 0; a < activeCount; a++) grad[activeList[a]] = C[savedA + a];
   }
 
   /**
