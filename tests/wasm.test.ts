@@ -189,6 +189,22 @@ describe('WebAssembly kernels', () => {
     }
   });
 
+  it('gather copies src[idx[r]] in index-list order, repeated and out-of-order indices included', () => {
+    const heap = new WasmHeap();
+    const src = heap.alloc(10);
+    const dst = heap.alloc(6);
+    const idxAt = heap.alloc(3);
+    const F = heap.f64;
+    for (let k = 0; k < 10; k++) F[src + k] = k * 1.5;
+    const idx = new Int32Array(F.buffer, idxAt * 8, 6);
+    idx.set([9, 0, 4, 4, 2, 7]);
+    F.fill(-1, dst, dst + 6);
+    heap.kernels.gather(dst * 8, src * 8, idxAt * 8, 5);
+    expect(Array.from(F.subarray(dst, dst + 6))).toEqual([13.5, 0, 6, 6, 3, -1]);
+    heap.kernels.gather(dst * 8, src * 8, idxAt * 8, 0);
+    expect(F[dst]).toBe(13.5);
+  });
+
   it('nextViolator finds the first kept feature with |g| > l1 from a start index, and p when there is none', () => {
     const heap = new WasmHeap();
     const p = 7;

@@ -93,6 +93,7 @@ class CovarianceDescent {
   private readonly candidates: number;
   private readonly previousBeta: Float64Array;
   private readonly previousGrad: Float64Array;
+  private readonly sortKeys: Float64Array;
   /** The current λ's penalty weights. */
   private l1 = 0;
   private l2 = 0;
@@ -140,6 +141,7 @@ class CovarianceDescent {
     }
     this.previousBeta = new Float64Array(p);
     this.previousGrad = new Float64Array(p);
+    this.sortKeys = new Float64Array(p);
   }
 
   release(): void {
@@ -273,10 +275,14 @@ class CovarianceDescent {
     return vj * d * d;
   }
 
-  /** Features by decreasing |gradient|. */
-  private byGradient(): number[] {
-    const { grad } = this;
-    return Array.from({ length: this.p }, (_, k) => k).sort((a, b) => Math.abs(grad[b]) - Math.abs(grad[a]));
+  /** Features by decreasing |gradient| (the sort keys computed once, not in every comparison). */
+  private byGradient(): Int32Array {
+    const { grad, p } = this;
+    const keys = this.sortKeys;
+    for (let k = 0; k < p; k++) keys[k] = -Math.abs(grad[k]);
+    const order = new Int32Array(p);
+    for (let k = 0; k < p; k++) order[k] = k;
+    return order.sort((a, b) => keys[a] - keys[b]);
   }
 
   /**
@@ -311,33 +317,26 @@ class CovarianceDescent {
    * up to date once, after the cycle. The active list only grows, so the block is extended, never rebuilt.
    */
   private fillCompact(): void {
-    const F = this.heap.f64;
     const { activeList, activeCount, colOf, cap, compactFilled } = this;
+    const { gather } = this.heap.kernels;
     const start = this.at.compact;
+    const list = activeList.byteOffset;
     // New columns whole, then the new rows of the old columns (read from the symmetric Gram entries).
-    for (let q = compactFilled; q < activeCount; q++) {
-      const col = colOf[activeList[q]] / 8;
-      const out = start + q * cap;
-      for (let r = 0; r < activeCount; r++) F[out + r] = F[col + activeList[r]];
-    }
-    for (let r = 0; r < compactFilled; r++) {
-      const col = colOf[activeList[r]] / 8;
-      const out = start + r * cap;
-      for (let q = compactFilled; q < activeCount; q++) F[out + q] = F[col + activeList[q]];
-    }
+    for (let q = compactFilled; q < activeCount; q++) gather((start + q * cap) * 8, colOf[activeList[q]], list, activeCount);
+    const added = activeCount - compactFilled;
+    for (let r = 0; r < compactFilled; r++) gather((start + r * cap + compactFilled) * 8, colOf[activeList[r]], list + compactFilled * 4, added);
     this.compactFilled = activeCount;
   }
 
+  /** The active features' gradients, β (also kept as β before the cycle) and variances, in active-list order. */
   private gatherCompact(): void {
-    const C = this.heap.f64;
-    const { activeList, grad, beta, variance } = this;
-    const { gradA, betaA, beforeA, varianceA } = this.at;
-    for (let q = 0; q < this.activeCount; q++) {
-      const j = activeList[q];
-      C[gradA + q] = grad[j];
-      C[betaA + q] = C[beforeA + q] = beta[j];
-      C[varianceA + q] = variance[j];
-    }
+    const { gather } = this.heap.kernels;
+    const { at, activeCount } = this;
+    const list = this.activeList.byteOffset;
+    gather(at.gradA * 8, at.grad * 8, list, activeCount);
+    gather(at.betaA * 8, at.beta * 8, list, activeCount);
+    gather(at.varianceA * 8, at.variance * 8, list, activeCount);
+    this.heap.f64.copyWithin(at.beforeA, at.betaA, at.betaA + activeCount);
   }
 
   /** Back from the compact copy: β and the active gradients; each feature's total change left pending for syncInactive. */

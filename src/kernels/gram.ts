@@ -19,6 +19,12 @@ const LD = STAGED_STRIDE;
  */
 export const gramCacheSettings = { bytes: 128 * 2 ** 20 };
 
+/**
+ * Block features in index order: storeBlock then reads each known column at increasing positions (the block's rows
+ * of it, by symmetry), which the hardware prefetches, instead of at scattered ones. The order changes no value.
+ */
+const byIndex = (a: number, b: number) => a - b;
+
 /** Gram storage that a forgotten LazyGram (never disposed) still gives back when it is collected. */
 const unreleased = new FinalizationRegistry<{ heap: WasmHeap; blocks: number[] }>(({ heap, blocks }) => {
   for (const b of blocks) heap.release(b);
@@ -162,7 +168,7 @@ export class LazyGram {
           if (k !== j && this.slotOf[k] < 0 && !this.stats.constant[k]) block.push(k);
         }
       }
-      this.computeBlock(block);
+      this.computeBlock(block.sort(byIndex));
     }
     if (next) this.computeAhead(next);
     return this.base + this.slotOf[j] * this.design.p;
@@ -184,6 +190,7 @@ export class LazyGram {
       if (this.slotOf[k] < 0 && !constant[k]) block.push(k);
     }
     if (block.length === 0) return;
+    block.sort(byIndex);
     const todo = this.withoutColumn();
     const m = block.length;
     const m4 = (m + 3) & ~3;

@@ -14,6 +14,7 @@ export interface KernelExports {
   ): number;
   dot(x: number, y: number, w: number, len: number): number;
   nextViolator(g: number, keep: number, from: number, p: number, l1: number): number;
+  gather(dst: number, src: number, idx: number, count: number): void;
 }
 
 /**

@@ -258,7 +258,21 @@
       (br_if $coordinates (i32.lt_u (local.get $a) (local.get $count))))
     (local.get $change))
 
-;; The first j in [from, p) with keep[j] ≠ 0 and |g[j]| > l1 (g, keep: f64 arrays), or p: the next feature never active
+;; dst[r] = src[idx[r]] for r < count (f64 arrays, idx i32 element indices): rows of a Gram column or entries of a
+  ;; per-feature array in active-list order, for the compact copy of the active set (gaussian.ts).
+  (func (export "gather") (param $dst i32) (param $src i32) (param $idx i32) (param $count i32)
+    (local $end i32)
+    (local.set $end (i32.add (local.get $idx) (i32.shl (local.get $count) (i32.const 2))))
+    (block $done
+      (loop $entries
+        (br_if $done (i32.ge_u (local.get $idx) (local.get $end)))
+        (f64.store (local.get $dst)
+          (f64.load (i32.add (local.get $src) (i32.shl (i32.load (local.get $idx)) (i32.const 3)))))
+        (local.set $dst (i32.add (local.get $dst) (i32.const 8)))
+        (local.set $idx (i32.add (local.get $idx) (i32.const 4)))
+        (br $entries))))
+
+  ;; The first j in [from, p) with keep[j] ≠ 0 and |g[j]| > l1 (g, keep: f64 arrays), or p: the next feature never active
   ;; that violates the KKT condition at β_j = 0 (gaussian.ts), found without a JavaScript loop over p.
   (func (export "nextViolator") (param $g i32) (param $keep i32) (param $from i32) (param $p i32) (param $l1 f64) (result i32)
     (local $j i32) (local $gj f64) (local $neg f64)
