@@ -23,7 +23,7 @@ export default async function runBatch(message: TaskMessage) {
   });
   // Copied back, not transferred: a transfer detaches the worker's buffers, and the first detached buffer in a
   // thread throws away all its optimized typed-array code (V8's detach protector), which the JIT then compiles again
-  // (measured with --trace-opt: 58 such deoptimizations in a CV sweep, 10 without; a batch's coefficients are a
-  // few MB, copied in about a millisecond).
+  // (measured with --trace-opt: 58 such deoptimizations in a CV sweep, 10 without). The bench's CV batch hands back
+  // 1.6 MB of coefficients; structuredClone copies that in 1.4–3.3 ms.
   return results;
 }

@@ -258,7 +258,7 @@
       (br_if $coordinates (i32.lt_u (local.get $a) (local.get $count))))
     (local.get $change))
 
-;; dst[r] = src[idx[r]] for r < count (f64 arrays, idx i32 element indices): rows of a Gram column or entries of a
+  ;; dst[r] = src[idx[r]] for r < count (f64 arrays, idx i32 element indices): rows of a Gram column or entries of a
   ;; per-feature array in active-list order, for the compact copy of the active set (gaussian.ts).
   (func (export "gather") (param $dst i32) (param $src i32) (param $idx i32) (param $count i32)
     (local $end i32)
