@@ -304,20 +304,15 @@ export class LazyGram {
 
   /** Feature k on row chunk r (rows r0 … r0 + count − 1), weighted and centered, into kernel memory at `at`, a zero after. */
   private stageBlockColumn(k: number, r: number, r0: number, count: number, at: number): void {
-    const { X, n, p } = this.design;
     const F = this.heap.f64;
-    const { rows, rowWeights } = this;
-    const mk = this.stats.mean[k];
-    const off = k * n;
     if (this.cache) {
-      // The centered rows are in the per-fold copy already (the same numbers as x − m here): a copy, and the
-      // weights only where they are not all 1.
-      const from = this.cache + (r * p + k) * LD;
+      // The centered rows are in the per-fold copy already: a copy.
+      const from = this.cache + (r * this.design.p + k) * LD;
       F.copyWithin(at, from, from + count);
-      if (!this.unitWeights) for (let i = 0; i < count; i++) F[at + i] *= rowWeights[r0 + i];
-    } else if (rows.length === n) for (let i = 0; i < count; i++) F[at + i] = rowWeights[r0 + i] * (X[off + r0 + i] - mk);
-    else for (let i = 0; i < count; i++) F[at + i] = rowWeights[r0 + i] * (X[off + rows[r0 + i]] - mk);
-    F[at + count] = 0;
+      F[at + count] = 0;
+    } else this.stageCentered(k, r0, count, at);
+    // The weights only where they are not all 1.
+    if (!this.unitWeights) for (let i = 0; i < count; i++) F[at + i] *= this.rowWeights[r0 + i];
   }
 
   /**

@@ -192,8 +192,9 @@ export class SqliteStore implements Store {
   }
 
   recordTask(sweepId: number, task: Task, trials: TrialResult[], coefs: Float64Array | null, intercepts: Float64Array | null, outputs: number): void {
-    // Positional parameters and coefficient blobs that view the worker's buffer: this runs on the coordinator's
-    // thread while the workers compute, so its time is taken from them on a machine with as many cores as workers.
+    // Positional parameters and coefficient blobs that view the task's coefficient array (no copy per trial): this
+    // runs on the coordinator's thread while the workers compute, so its time is taken from them on a machine with as
+    // many cores as workers.
     const insertTrial = this.db.prepare(
       `INSERT INTO trials (sweep_id, task_id, penalty, lambda, l1_ratio, fold, status, converged, error, train_loss, val_loss, n_train, n_val,
          nnz, zero_frac, near_zero_frac, l1_norm, l2_norm, iterations, seconds, metrics)
