@@ -1,7 +1,8 @@
 // `npm run bench`: regsweep side by side with scikit-learn, R glmnet, Optuna and PyTorch on the same CSV, in the same
 // run. Fit time only (CSV loading is outside every timer), medians of repeated runs, ratios regsweep / anchor.
 // A missing anchor is reported as skipped. Results: bench/results/latest.json and latest.md.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -25,6 +26,8 @@ const DATA = join(ROOT, 'bench', '.data');
 const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 const quick = process.argv.includes('--quick');
 const REPEATS = quick ? 1 : 3;
+/** Paired rounds of the gaussian path workloads (see pathWorkload). */
+const PATH_ROUNDS = quick ? 1 : 7;
 /**
  * The looser tolerances each path and CV workload is also timed at (the default is 1e-7). The anchors stop at their
  * own defaults (sklearn tol 1e-4 on the duality gap, glmnet thresh 1e-7); the issue's accuracy bar is the objective
@@ -66,6 +69,45 @@ function anchor(command: string, args: string[]): { times: number[]; [k: string]
     return { skipped: why.slice(0, 160) };
   }
   return JSON.parse(r.stdout.trim().split('\n').at(-1)!);
+}
+
+/**
+ * An anchor script kept running between regsweep's timed fits (its "paired" mode): `fit()` has it make one more timed
+ * fit and resolves to its seconds; `close()` ends its input and resolves to its closing JSON line. The script makes
+ * one untimed fit before it says it is ready, as regsweep's first fits warm its JIT before they are timed.
+ */
+async function pairedAnchor(command: string, args: string[]): Promise<{ fit: () => Promise<number>; close: () => Promise<ReturnType<typeof anchor>> } | { skipped: string }> {
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();
+  const exited = new Promise<number | null>((resolve) => child.once('close', resolve));
+  const failure = async (): Promise<{ skipped: string }> => {
+    const status = await exited;
+    return { skipped: stderr.trim().split('\n').filter(Boolean).at(-1)?.slice(0, 160) ?? `exit ${status}` };
+  };
+  const spawned = await new Promise<boolean>((resolve) => {
+    child.once('spawn', () => resolve(true));
+    child.once('error', () => resolve(false));
+  });
+  if (!spawned) return { skipped: `${command} not found` };
+  const first = await lines.next();
+  if (first.done || first.value !== 'ready') return failure();
+  return {
+    fit: async () => {
+      child.stdin.write('fit\n');
+      const line = await lines.next();
+      if (line.done) throw new Error(`${command} ${args[0]} ended: ${(await failure()).skipped}`);
+      return (JSON.parse(line.value) as { seconds: number }).seconds;
+    },
+    close: async () => {
+      child.stdin.end();
+      let last: string | undefined;
+      for (let line = await lines.next(); !line.done; line = await lines.next()) last = line.value;
+      if ((await exited) !== 0 || last === undefined) return failure();
+      return JSON.parse(last);
+    },
+  };
 }
 
 function record(workload: string, tool: string, out: ReturnType<typeof anchor>, note = ''): number | null {
@@ -140,36 +182,54 @@ async function pathWorkload(name: string, family: 'gaussian' | 'binomial', data:
   const fit = (tol: number) => (family === 'gaussian' ? gaussianPath({ ...problem, tol }) : logisticPath({ ...problem, tol }));
   // Ours: one thread at every tolerance, then (gaussian) the Gram blocks split with a helper thread, as scikit-learn's
   // BLAS uses both cores for its Gram matrix; the coefficients are the same to the bit either way.
-  const runs: { tool: string; tol: number; result: ReturnType<typeof fit> }[] = [];
-  const ours = async (tol: number, threads: 1 | 2) => {
-    const timed = await timeIt(REPEATS, () => fit(tol));
-    const tool = `regsweep${tol === 1e-7 ? '' : `, tol ${tolLabel(tol)}`}${threads === 2 ? ', Gram on 2 threads' : ''}`;
-    rows.push({ workload: name, tool, seconds: timed.seconds, note: tol === 1e-7 ? `default tol 1e-7${threads === 1 ? ', one thread' : ''}` : threads === 1 ? 'one thread' : '' });
-    runs.push({ tool, tol, result: timed.result });
-  };
-  for (const tol of [1e-7, ...LOOSE_TOLS]) await ours(tol, 1);
-  if (family === 'gaussian') {
-    const helper = await startGramHelper();
+  const configs = [1e-7, ...LOOSE_TOLS].map((tol) => ({ tol, threads: 1 })).concat(family === 'gaussian' ? LOOSE_TOLS.map((tol) => ({ tol, threads: 2 })) : []);
+  const toolOf = ({ tol, threads }: { tol: number; threads: number }) => `regsweep${tol === 1e-7 ? '' : `, tol ${tolLabel(tol)}`}${threads === 2 ? ', Gram on 2 threads' : ''}`;
+  const runs = configs.map((c) => ({ ...c, tool: toolOf(c), times: [] as number[], result: undefined as ReturnType<typeof fit> | undefined }));
+  const params = JSON.stringify({ lambdas, alpha, repeats: REPEATS });
+  // The gaussian paths are timed in paired rounds: every configuration of ours once, then scikit-learn once, so that
+  // the machine's drift in a run (this shared machine's speed wanders by 2× within minutes) moves both alike.
+  const paired = family === 'gaussian' ? await pairedAnchor(PYTHON, [join(ANCHORS, 'sklearn_bench.py'), name, csv, JSON.stringify({ lambdas, alpha, paired: true })]) : undefined;
+  const anchorTimes: number[] = [];
+  for (let round = 0; round < (family === 'gaussian' ? PATH_ROUNDS : REPEATS); round++) {
+    let helper: Awaited<ReturnType<typeof startGramHelper>> | undefined;
     try {
-      for (const tol of LOOSE_TOLS) await ours(tol, 2);
+      for (const run of runs) {
+        if (run.threads === 2) helper ??= await startGramHelper();
+        const t = performance.now();
+        run.result = fit(run.tol);
+        run.times.push((performance.now() - t) / 1000);
+      }
     } finally {
-      await helper.stop();
+      await helper?.stop();
     }
-    const split = runs.find((r) => r.tool.endsWith('2 threads'))!;
-    const single = runs.find((r) => r.tol === split.tol)!;
-    if (!sameCoefficients(split.result.coefs, single.result.coefs)) notes.push(`${name}: the 2-thread Gram changed the coefficients (it should not)`);
+    if (paired && 'fit' in paired) anchorTimes.push(await paired.fit());
+  }
+  for (const run of runs) {
+    rows.push({ workload: name, tool: run.tool, seconds: median(run.times), note: run.tol === 1e-7 ? `default tol 1e-7${run.threads === 1 ? ', one thread' : ''}` : run.threads === 1 ? 'one thread' : '' });
+  }
+  if (family === 'gaussian') {
+    const split = runs.find((r) => r.threads === 2)!;
+    const single = runs.find((r) => r.tol === split.tol && r.threads === 1)!;
+    if (!sameCoefficients(split.result!.coefs, single.result!.coefs)) notes.push(`${name}: the 2-thread Gram changed the coefficients (it should not)`);
   }
   const last = nLambda - 1;
   const objectives: Record<string, number> = {};
   for (const r of runs) {
     const key = `regsweep tol ${tolLabel(r.tol)}`;
-    objectives[key] ??= objective(loaded, family, r.result.intercepts[last], r.result.coefs.subarray(last * loaded.p), lambdas[last], alpha);
+    objectives[key] ??= objective(loaded, family, r.result!.intercepts[last], r.result!.coefs.subarray(last * loaded.p), lambdas[last], alpha);
   }
-  const params = JSON.stringify({ lambdas, alpha, repeats: REPEATS });
+  const sklearnRun = paired === undefined ? anchor(PYTHON, [join(ANCHORS, 'sklearn_bench.py'), name, csv, params]) : 'fit' in paired ? await paired.close() : paired;
   const tools: [string, ReturnType<typeof anchor>][] = [
-    [family === 'gaussian' ? 'sklearn enet_path' : 'sklearn liblinear (warm start)', anchor(PYTHON, [join(ANCHORS, 'sklearn_bench.py'), name, csv, params])],
+    [family === 'gaussian' ? 'sklearn enet_path' : 'sklearn liblinear (warm start)', sklearnRun],
     [family === 'gaussian' ? 'glmnet' : 'glmnet binomial', anchor('Rscript', [join(ANCHORS, 'glmnet_bench.R'), name, csv, params])],
   ];
+  if (anchorTimes.length > 0) {
+    notes.push(
+      `${name}: paired rounds (regsweep's / scikit-learn's time in the same round, median of ${anchorTimes.length}; scikit-learn's rounds ` +
+        `${anchorTimes.map((t) => t.toFixed(3)).join(', ')} s) — ` +
+        runs.map((r) => `${r.tool.replace(/^regsweep,? ?/, '') || 'default'} ${median(r.times.map((t, k) => t / anchorTimes[k])).toFixed(2)}`).join(', '),
+    );
+  }
   for (const [tool, out] of tools) {
     record(name, tool, out);
     if (!('skipped' in out)) objectives[tool] = objective(loaded, family, out.intercept as number, out.coef as number[], lambdas[last], alpha);

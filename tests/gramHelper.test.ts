@@ -26,18 +26,21 @@ describe('Gram blocks split with a helper thread', () => {
     const problem = { design, y: data.y, weights, standardize: true, alpha: 0.8, lambdas, tol: 1e-8, maxIter: 1e6 };
     const heap = wasmHeap();
     const helper = heap.helper!;
-    // Shares of a block this thread needs now (one chunk) and blocks computed ahead (every chunk).
+    // Shares of a block this thread needs now (one chunk) and blocks computed ahead (every chunk). The helper computes
+    // ahead whenever it is free, so the shares of a needed block are seen with a helper that takes no block ahead.
     let split = 0;
     let ahead = 0;
-    const counting: KernelHelper = {
+    const counting = (takesAhead: boolean): KernelHelper => ({
       start: (share) => {
+        if (share.chunks > 1 && !takesAhead) return false;
         const started = helper.start(share);
         if (started && share.chunks > 1) ahead++;
         else if (started) split++;
         return started;
       },
       wait: () => helper.wait(),
-    };
+      done: () => helper.done(),
+    });
     // The path with the given helper (none: one thread), the started one put back after.
     const fitWith = (h: KernelHelper | undefined) => {
       heap.helper = h;
@@ -47,12 +50,15 @@ describe('Gram blocks split with a helper thread', () => {
         heap.helper = helper;
       }
     };
-    const two = fitWith(counting);
-    expect(split).toBeGreaterThan(0);
+    const two = fitWith(counting(true));
     expect(ahead).toBeGreaterThan(0);
+    const shared = fitWith(counting(false));
+    expect(split).toBeGreaterThan(0);
     const one = fitWith(undefined);
-    expect(Array.from(two.coefs)).toEqual(Array.from(one.coefs));
-    expect(Array.from(two.intercepts)).toEqual(Array.from(one.intercepts));
+    for (const other of [two, shared]) {
+      expect(Array.from(other.coefs)).toEqual(Array.from(one.coefs));
+      expect(Array.from(other.intercepts)).toEqual(Array.from(one.intercepts));
+    }
     expect(one.coefs.subarray(29 * data.p).filter((b) => b !== 0).length).toBeGreaterThan(100);
   });
 });

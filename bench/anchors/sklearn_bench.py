@@ -15,10 +15,27 @@ if workload in ("path-lasso", "path-enet"):
     from sklearn.linear_model import enet_path
     # Centered by hand (enet_path fits no intercept), no standardization, the given λ grid.
     Xc, yc = X - X.mean(0), y - y.mean()
-    for _ in range(repeats):
+
+    def fit():
         t = time.perf_counter()
         _, coefs, _ = enet_path(Xc, yc, alphas=params["lambdas"], l1_ratio=params["alpha"])
         out["times"].append(time.perf_counter() - t)
+        return coefs
+
+    if params.get("paired"):
+        # Paired rounds: one untimed fit, then one timed fit per "fit" line on stdin (the bench times regsweep in
+        # between), each answered with its seconds; the closing JSON line once stdin ends.
+        coefs = fit()
+        out["times"].clear()
+        print("ready", flush=True)
+        for line in sys.stdin:
+            if line.strip() != "fit":
+                break
+            coefs = fit()
+            print(json.dumps({"seconds": out["times"][-1]}), flush=True)
+    else:
+        for _ in range(repeats):
+            coefs = fit()
     b = coefs[:, -1]
     out["coef"], out["intercept"] = b.tolist(), float(y.mean() - X.mean(0) @ b)
 elif workload == "cv-enet":

@@ -240,6 +240,7 @@ class CovarianceDescent {
         ? cdPass(this.identity.byteOffset, activeCount, at.betaA * 8, at.gradA * 8, at.varianceA * 8, this.compactColOf.byteOffset, l1, l2, activeCount, 0, 0)
         : cdPass(this.activeList.byteOffset, activeCount, at.beta * 8, at.grad * 8, at.variance * 8, this.colOf.byteOffset, l1, l2, p, activeOnly, at.pending * 8);
       done++;
+      this.gram.lookAhead(this.likelyNext);
       if (!Number.isFinite(change)) {
         diverged = true;
         break;

@@ -68,6 +68,8 @@ export class LazyGram {
    */
   private readonly ahead: { block: number; lists: number; out: number } | undefined;
   private pending: { block: number[]; todo: number[]; helper: KernelHelper; share: GramShare } | undefined;
+  /** Features that are not constant: once they all have a column there is nothing left to compute ahead. */
+  private readonly candidates: number;
 
   constructor(
     readonly design: Design,
@@ -76,6 +78,7 @@ export class LazyGram {
   ) {
     const { n, p } = design;
     this.slotOf = new Int32Array(p).fill(-1);
+    this.candidates = stats.constant.reduce((count, c) => count + (c ? 0 : 1), 0);
     const heap = this.heap;
     this.base = heap.alloc(p * p);
     this.block = heap.alloc(MAX_BLOCK * LD);
@@ -181,7 +184,7 @@ export class LazyGram {
    */
   private computeAhead(next: () => Iterable<number>): void {
     const helper = this.heap.helper;
-    if (!this.ahead || !helper || this.pending) return;
+    if (!this.ahead || !helper || this.pending || this.slots === this.candidates) return;
     const { p } = this.design;
     const { constant } = this.stats;
     const block: number[] = [];
@@ -211,6 +214,21 @@ export class LazyGram {
     };
     this.resetCounter();
     if (helper.start(share)) this.pending = { block, todo, helper, share };
+  }
+
+  /**
+   * Keeps the helper thread computing ahead while coordinate descent runs: when its block is finished, stores it and
+   * starts the next likely one (nothing happens while it is still busy, or without a helper). Asked for between
+   * passes, so the helper does not wait for the next missing column to be given work; which thread computed a
+   * column, and when, changes none of its bits.
+   */
+  lookAhead(next: () => Iterable<number>): void {
+    if (!this.ahead) return;
+    if (this.pending) {
+      if (!this.pending.helper.done()) return;
+      this.settleAhead();
+    }
+    this.computeAhead(next);
   }
 
   /** Waits for the block computed ahead, if any, and stores its columns as computeBlock would. */

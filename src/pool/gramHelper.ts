@@ -43,6 +43,7 @@ export async function startGramHelper(heap: WasmHeap = wasmHeap()): Promise<{ st
       const c = control();
       while (Atomics.load(c, STATE) === HelperState.working) Atomics.wait(c, STATE, HelperState.working);
     },
+    done: () => Atomics.load(control(), STATE) !== HelperState.working,
   };
   heap.helper = helper;
   return {

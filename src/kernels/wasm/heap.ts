@@ -47,6 +47,8 @@ export interface KernelHelper {
   start(share: GramShare): boolean;
   /** Returns once the helper has no group left to take and has finished the ones it took. */
   wait(): void;
+  /** Whether the share it was last started on is finished (no wait). */
+  done(): boolean;
 }
 
 /** Takes groups of a Gram block until none is left (the helper thread and LazyGram both call it on the same share). */
