@@ -383,10 +383,11 @@ const md = `${table()}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
 process.stdout.write(`\n${md}\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 const outDir = join(ROOT, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
-const meta = { date: new Date().toISOString(), node: process.version, quick, repeats: REPEATS, fusedKernels: wasmHeap().fused };
+const meta = { date: new Date().toISOString(), node: process.version, quick, repeats: REPEATS, fusedKernels: wasmHeap().fused, nativeGram: wasmHeap().native };
 writeFileSync(join(outDir, 'latest.json'), JSON.stringify({ ...meta, rows, notes }, null, 1));
 writeFileSync(
   join(outDir, 'latest.md'),
   `Run ${meta.date} on ${process.version}, ${REPEATS} repeat(s) per figure (\`npm run bench${quick ? ' -- --quick' : ''}\`); ` +
-    `kernels with fused multiply-adds (relaxed SIMD): ${meta.fusedKernels ? 'yes' : 'no'}.\n\n${md}`,
+    `kernels with fused multiply-adds (relaxed SIMD): ${meta.fusedKernels ? 'yes' : 'no'}; Gram kernel: ${meta.nativeGram ? 'native AVX2' : 'WebAssembly'}; ` +
+    `gaussian paths in ${PATH_ROUNDS} paired rounds.\n\n${md}`,
 );

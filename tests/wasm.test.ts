@@ -31,8 +31,8 @@ describe('WebAssembly kernels', () => {
   });
 
   it('the fused and the plain build compute the same Gram sums, axpy and dot products', () => {
-    const fused = new WasmHeap();
-    const plain = new WasmHeap({ fused: false });
+    const fused = new WasmHeap({ native: false });
+    const plain = new WasmHeap({ fused: false, native: false });
     // Node 20 gets relaxed SIMD from a V8 flag, Node 22 has it on: either way the fused build must load here.
     expect(fused.fused).toBe(true);
     expect(plain.fused).toBe(false);
@@ -75,6 +75,37 @@ describe('WebAssembly kernels', () => {
     for (let k = 0; k < a.sums.length; k++) expect(Math.abs(a.sums[k] - b.sums[k])).toBeLessThan(1e-12);
     for (let i = 0; i < a.y.length; i++) expect(Math.abs(a.y[i] - b.y[i])).toBeLessThan(1e-15);
     expect(Math.abs(a.dot - b.dot)).toBeLessThan(1e-12);
+  });
+
+  it('the native Gram kernel (AVX2) gives the WebAssembly kernel\'s sums, and refuses offsets outside the memory', (context) => {
+    const native = new WasmHeap();
+    if (!native.native) context.skip(); // not built here (no C compiler) or no AVX2: the WebAssembly kernel runs
+    const wasm = new WasmHeap({ native: false });
+    const run = (heap: WasmHeap, m: number, K: number, n: number) => {
+      const rand = random(m * 1000 + n);
+      const c = heap.alloc(m * STAGED_STRIDE);
+      const x = heap.alloc(K * (n + 2));
+      const list = heap.alloc(K);
+      const out = heap.alloc(m * K);
+      const F = heap.f64;
+      new Int32Array(F.buffer, list * 8, K).set(Array.from({ length: K }, (_, k) => (x + (K - 1 - k) * (n + 2)) * 8));
+      for (let t = 0; t < m; t++) for (let i = 0; i < n; i++) F[c + t * STAGED_STRIDE + i] = rand() - 0.3;
+      for (let i = 0; i < K * (n + 2); i++) F[x + i] = rand() * 2 - 1;
+      F.fill(0.5, out, out + m * K); // sums are added to what is there
+      heap.kernels.gramStaged(c * 8, m, list * 8, K, n, out * 8);
+      return { sums: Array.from(F.subarray(out, out + m * K)), c, list, out };
+    };
+    // Row counts that end a 512-row chunk on 0, 2 mod 4 (the two-row tail) and a whole chunk.
+    for (const [m, K, n] of [[8, 6, 1030], [4, 2, 2], [12, 16, 2048], [4, 4, 514]]) {
+      const a = run(native, m, K, n);
+      const b = run(wasm, m, K, n);
+      for (let k = 0; k < a.sums.length; k++) expect(Math.abs(a.sums[k] - b.sums[k])).toBeLessThan(1e-12 * Math.max(1, Math.abs(b.sums[k])));
+    }
+    const { c, list, out } = run(native, 4, 2, 8);
+    const bytes = native.f64.byteLength;
+    expect(() => native.kernels.gramStaged(c * 8, 4, list * 8, 2, 8, bytes)).toThrow(/outside the kernel memory/);
+    expect(() => native.kernels.gramStaged(bytes - 64, 4, list * 8, 2, 8, out * 8)).toThrow(/outside the kernel memory/);
+    expect(() => native.kernels.gramStaged(c * 8, 3, list * 8, 2, 8, out * 8)).toThrow(/outside the kernel memory/);
   });
 
   it('Gram columns equal the plain sums, and C_jk equals C_kj to the bit', () => {

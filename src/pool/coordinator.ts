@@ -14,7 +14,7 @@ import { planTasks, trialCount, type Task } from '../plan/tasks.js';
 import { edgeWarning, selectLambdas, selectionsToShow, summarize } from '../select/cv.js';
 import { SqliteStore } from '../store/sqlite.js';
 import type { SelectionRow, Store, SweepRecord } from '../store/types.js';
-import { builtFile } from './builtFile.js';
+import { builtFile } from '../builtFile.js';
 import type { BatchResult, SharedData, TaskMessage, TrialResult } from './protocol.js';
 
 export interface RunOptions {

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { wasmHeap, type GramShare, type KernelHelper, type WasmHeap } from '../kernels/wasm/heap.js';
-import { builtFile } from './builtFile.js';
+import { builtFile } from '../builtFile.js';
 
 /** Control words in the shared kernel memory: the state, then a GramShare's fields in FIELDS order. */
 export const STATE = 0;
@@ -25,7 +25,7 @@ export async function startGramHelper(heap: WasmHeap = wasmHeap()): Promise<{ st
   const words = heap.alloc(Math.ceil(WORDS / 2));
   const control = () => new Int32Array(heap.kernels.memory.buffer, words * 8, WORDS);
   control().fill(0);
-  const worker = new Worker(builtFile(join('src', 'pool', 'gramHelperThread.js')), { workerData: { module: heap.module, memory: heap.kernels.memory, control: words * 8 } });
+  const worker = new Worker(builtFile(join('src', 'pool', 'gramHelperThread.js')), { workerData: { module: heap.module, memory: heap.kernels.memory, control: words * 8, native: heap.native } });
   worker.unref();
   const failed = new Promise<never>((_, reject) => worker.once('error', reject));
   await Promise.race([new Promise((resolve) => worker.once('message', resolve)), failed]);

@@ -1,10 +1,11 @@
 // The helper thread of gramHelper.ts: the kernels on the caller's shared memory, one Gram share at a time.
 import { parentPort, workerData } from 'node:worker_threads';
-import { runGramShare, type GramShare, type KernelExports } from '../kernels/wasm/heap.js';
+import { kernelsOf, runGramShare, type GramShare } from '../kernels/wasm/heap.js';
 import { FIELDS, HelperState, STATE } from './gramHelper.js';
 
-const { module, memory, control } = workerData as { module: WebAssembly.Module; memory: WebAssembly.Memory; control: number };
-const kernels = new WebAssembly.Instance(module, { env: { memory } }).exports as unknown as KernelExports;
+const { module, memory, control, native } = workerData as { module: WebAssembly.Module; memory: WebAssembly.Memory; control: number; native: boolean };
+// The same Gram kernel as the thread it helps (native or not), so that a column's bits do not depend on the thread.
+const kernels = kernelsOf(new WebAssembly.Instance(module, { env: { memory } }), native);
 // The control words sit below any later growth of the memory, so this view stays valid.
 const c = new Int32Array(memory.buffer, control, 1 + FIELDS.length);
 Atomics.store(c, STATE, HelperState.idle);

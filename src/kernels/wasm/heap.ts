@@ -1,4 +1,8 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
+import { builtPath } from '../../builtFile.js';
 import { KERNELS_FUSED_WASM_BASE64, KERNELS_PLAIN_WASM_BASE64 } from './kernels.wasm.js';
 
 /** The exported functions of kernels.wat; pointers are byte offsets into its memory. */
@@ -91,6 +95,50 @@ function kernelModule(fused: boolean): { module: WebAssembly.Module; fused: bool
   return { module, fused: useFused };
 }
 
+type NativeGram = (memory: Uint8Array, c: number, m: number, xs: number, K: number, n: number, out: number) => void;
+let native: NativeGram | null | undefined;
+/**
+ * gramStaged in C with 256-bit AVX2 vectors (native/gram.c, built by `npm run build` when a C compiler is there):
+ * twice the multiply-adds per instruction of the WebAssembly kernel. Undefined when it was not built, when the CPU
+ * lacks AVX2 or FMA (the module then exports nothing), or with REGSWEEP_NATIVE=0.
+ */
+function nativeGram(): NativeGram | undefined {
+  if (native === undefined) {
+    native = null;
+    const file = builtPath(join('native', 'gram.node'));
+    if (process.env.REGSWEEP_NATIVE !== '0' && existsSync(file)) {
+      try {
+        native = (createRequire(import.meta.url)(file) as { gramStaged?: NativeGram }).gramStaged ?? null;
+      } catch {
+        // Built for another Node or machine: the WebAssembly kernel.
+      }
+    }
+  }
+  return native ?? undefined;
+}
+
+/**
+ * The kernels of an instance, with gramStaged replaced by the native one when there is one (`useNative`). Every
+ * thread on a memory must make the same choice (the helper thread asks the heap): the two kernels' sums differ in
+ * rounding, and a Gram column must not depend on which thread computed it.
+ */
+export function kernelsOf(instance: WebAssembly.Instance, useNative: boolean): KernelExports {
+  const exports = instance.exports as unknown as KernelExports;
+  const gramStaged = useNative ? nativeGram() : undefined;
+  if (!gramStaged) return exports;
+  const { memory } = exports;
+  let buffer = memory.buffer;
+  let bytes = new Uint8Array(buffer);
+  return {
+    ...exports,
+    gramStaged: (c, m, xs, K, n, out) => {
+      // A grown memory comes with a new buffer (of a shared memory: the same addresses, longer).
+      if (memory.buffer !== buffer) bytes = new Uint8Array((buffer = memory.buffer));
+      gramStaged(bytes, c, m, xs, K, n, out);
+    },
+  };
+}
+
 const PAGE_DOUBLES = 65536 / 8;
 /** wasm32 addresses 4 GiB. */
 const MAX_DOUBLES = 65536 * PAGE_DOUBLES;
@@ -110,20 +158,23 @@ export class WasmHeap {
   helper: KernelHelper | undefined;
   /** Whether these kernels use fused multiply-adds (relaxed SIMD). */
   readonly fused: boolean;
+  /** Whether gramStaged is the native AVX2 kernel (a helper thread on this memory must use the same). */
+  readonly native: boolean;
   f64: Float64Array;
   /** Free blocks as start → length, in doubles. */
   private readonly free = new Map<number, number>();
   private readonly sizes = new Map<number, number>();
 
-  /** `fused: false` forces the plain-SIMD build (tests compare the two). */
-  constructor({ fused = true }: { fused?: boolean } = {}) {
+  /** `fused: false` forces the plain-SIMD build, `native: false` the WebAssembly Gram kernel (tests compare them). */
+  constructor({ fused = true, native = true }: { fused?: boolean; native?: boolean } = {}) {
     const chosen = kernelModule(fused);
     this.fused = chosen.fused;
     // Shared, so that a helper thread can run a kernel on the same memory (pool/gramHelper.ts); its maximum is
     // wasm32's 4 GB, reserved as address space only.
     const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_DOUBLES / PAGE_DOUBLES, shared: true });
     this.module = chosen.module;
-    this.kernels = new WebAssembly.Instance(chosen.module, { env: { memory } }).exports as unknown as KernelExports;
+    this.native = native && nativeGram() !== undefined;
+    this.kernels = kernelsOf(new WebAssembly.Instance(chosen.module, { env: { memory } }), this.native);
     const size = this.kernels.memory.buffer.byteLength / 8;
     this.free.set(RESERVED, size - RESERVED);
     this.f64 = new Float64Array(this.kernels.memory.buffer);

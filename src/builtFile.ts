@@ -2,18 +2,20 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/**
- * A built module under dist/ (worker threads need JavaScript), found from the package root so that tests of src/
- * use it too.
- */
-export function builtFile(relative: string): string {
+/** Where a built file under dist/ is, found from the package root so that tests of src/ use it too. */
+export function builtPath(relative: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const up = dirname(dir);
     if (up === dir) break;
     dir = up;
   }
-  const file = join(dir, 'dist', relative);
+  return join(dir, 'dist', relative);
+}
+
+/** A built module under dist/ (worker threads need JavaScript); an error that says how to build it when missing. */
+export function builtFile(relative: string): string {
+  const file = builtPath(relative);
   if (!existsSync(file)) throw new Error(`${file} is missing: run \`npm run build\` first`);
   return file;
 }
