@@ -106,6 +106,16 @@ describe('WebAssembly kernels', () => {
     expect(() => native.kernels.gramStaged(c * 8, 4, list * 8, 2, 8, bytes)).toThrow(/outside the kernel memory/);
     expect(() => native.kernels.gramStaged(bytes - 64, 4, list * 8, 2, 8, out * 8)).toThrow(/outside the kernel memory/);
     expect(() => native.kernels.gramStaged(c * 8, 3, list * 8, 2, 8, out * 8)).toThrow(/outside the kernel memory/);
+
+    // The gather that stages a fold's rows: the same bits as the JavaScript gather and the kernel's subtraction.
+    const rand = random(3);
+    const X = Float64Array.from({ length: 3 * 101 }, () => rand() * 10 - 5);
+    const rows = Int32Array.from({ length: 60 }, (_, i) => (i * 37) % 101);
+    const at = native.alloc(64);
+    native.gatherCentered!(X, 101, rows, 5, 50, at, 0.3125);
+    for (let i = 0; i < 50; i++) expect(Object.is(native.f64[at + i], X[101 + rows[5 + i]] - 0.3125)).toBe(true);
+    expect(() => native.gatherCentered!(X, 2 * 101 + 50, rows, 0, 60, at, 0)).toThrow(/a row outside X/);
+    expect(() => native.gatherCentered!(X, 0, rows, 20, 50, at, 0)).toThrow(/outside its array/);
   });
 
   it('Gram columns equal the plain sums, and C_jk equals C_kj to the bit', () => {

@@ -114,14 +114,18 @@ export class LazyGram {
   /**
    * Feature k, centered, on the kept rows r0 … r0 + count − 1, into kernel memory at `at`, and a zero after them (the
    * kernel takes rows in pairs). All rows kept: a copy and a SIMD subtraction, twice as fast as one JS loop that
-   * does both; else a gather before the subtraction.
+   * does both; else a gather before the subtraction, both in the native kernel where there is one.
    */
   private stageCentered(k: number, r0: number, count: number, at: number): void {
     const { X, n } = this.design;
     const F = this.heap.f64;
-    if (this.rows.length === n) F.set(X.subarray(k * n + r0, k * n + r0 + count), at);
-    else for (let i = 0; i < count; i++) F[at + i] = X[k * n + this.rows[r0 + i]];
-    this.heap.kernels.subtract(at * 8, this.stats.mean[k], count);
+    const { gatherCentered } = this.heap;
+    if (this.rows.length !== n && gatherCentered) gatherCentered(X, k * n, this.rows, r0, count, at, this.stats.mean[k]);
+    else {
+      if (this.rows.length === n) F.set(X.subarray(k * n + r0, k * n + r0 + count), at);
+      else for (let i = 0; i < count; i++) F[at + i] = X[k * n + this.rows[r0 + i]];
+      this.heap.kernels.subtract(at * 8, this.stats.mean[k], count);
+    }
     F[at + count] = 0;
   }
 

@@ -96,25 +96,42 @@ function kernelModule(fused: boolean): { module: WebAssembly.Module; fused: bool
 }
 
 type NativeGram = (memory: Uint8Array, c: number, m: number, xs: number, K: number, n: number, out: number) => void;
-let native: NativeGram | null | undefined;
+type NativeGather = (X: Float64Array, from: number, rows: Int32Array, r0: number, count: number, memory: Uint8Array, at: number, mean: number) => void;
+interface NativeKernels {
+  gramStaged: NativeGram;
+  gatherCentered: NativeGather;
+}
+let native: NativeKernels | null | undefined;
 /**
  * gramStaged in C with 256-bit AVX2 vectors (native/gram.c, built by `npm run build` when a C compiler is there):
- * twice the multiply-adds per instruction of the WebAssembly kernel. Undefined when it was not built, when the CPU
- * lacks AVX2 or FMA (the module then exports nothing), or with REGSWEEP_NATIVE=0.
+ * twice the multiply-adds per instruction of the WebAssembly kernel; and the gather of a fold's rows that stages
+ * partner columns. Undefined when it was not built, when the CPU lacks AVX2 or FMA (the module then exports
+ * nothing), or with REGSWEEP_NATIVE=0.
  */
-function nativeGram(): NativeGram | undefined {
+function nativeKernels(): NativeKernels | undefined {
   if (native === undefined) {
     native = null;
     const file = builtPath(join('native', 'gram.node'));
     if (process.env.REGSWEEP_NATIVE !== '0' && existsSync(file)) {
       try {
-        native = (createRequire(import.meta.url)(file) as { gramStaged?: NativeGram }).gramStaged ?? null;
+        const loaded = createRequire(import.meta.url)(file) as Partial<NativeKernels>;
+        if (loaded.gramStaged && loaded.gatherCentered) native = loaded as NativeKernels;
       } catch {
         // Built for another Node or machine: the WebAssembly kernel.
       }
     }
   }
   return native ?? undefined;
+}
+
+/** The memory's bytes, viewed again when it has grown (a grown shared memory comes with a new, longer buffer). */
+function bytesOf(memory: WebAssembly.Memory): () => Uint8Array {
+  let buffer = memory.buffer;
+  let bytes = new Uint8Array(buffer);
+  return () => {
+    if (memory.buffer !== buffer) bytes = new Uint8Array((buffer = memory.buffer));
+    return bytes;
+  };
 }
 
 /**
@@ -124,19 +141,10 @@ function nativeGram(): NativeGram | undefined {
  */
 export function kernelsOf(instance: WebAssembly.Instance, useNative: boolean): KernelExports {
   const exports = instance.exports as unknown as KernelExports;
-  const gramStaged = useNative ? nativeGram() : undefined;
+  const gramStaged = useNative ? nativeKernels()?.gramStaged : undefined;
   if (!gramStaged) return exports;
-  const { memory } = exports;
-  let buffer = memory.buffer;
-  let bytes = new Uint8Array(buffer);
-  return {
-    ...exports,
-    gramStaged: (c, m, xs, K, n, out) => {
-      // A grown memory comes with a new buffer (of a shared memory: the same addresses, longer).
-      if (memory.buffer !== buffer) bytes = new Uint8Array((buffer = memory.buffer));
-      gramStaged(bytes, c, m, xs, K, n, out);
-    },
-  };
+  const bytes = bytesOf(exports.memory);
+  return { ...exports, gramStaged: (c, m, xs, K, n, out) => gramStaged(bytes(), c, m, xs, K, n, out) };
 }
 
 const PAGE_DOUBLES = 65536 / 8;
@@ -160,6 +168,11 @@ export class WasmHeap {
   readonly fused: boolean;
   /** Whether gramStaged is the native AVX2 kernel (a helper thread on this memory must use the same). */
   readonly native: boolean;
+  /**
+   * With the native kernels: X[from + rows[r0 + i]] − mean for i < count into the memory from double `at` (the
+   * WebAssembly way: a JavaScript gather, then `subtract`; the same bits).
+   */
+  readonly gatherCentered: ((X: Float64Array, from: number, rows: Int32Array, r0: number, count: number, at: number, mean: number) => void) | undefined;
   f64: Float64Array;
   /** Free blocks as start → length, in doubles. */
   private readonly free = new Map<number, number>();
@@ -173,8 +186,11 @@ export class WasmHeap {
     // wasm32's 4 GB, reserved as address space only.
     const memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_DOUBLES / PAGE_DOUBLES, shared: true });
     this.module = chosen.module;
-    this.native = native && nativeGram() !== undefined;
+    const nativeOnes = native ? nativeKernels() : undefined;
+    this.native = nativeOnes !== undefined;
     this.kernels = kernelsOf(new WebAssembly.Instance(chosen.module, { env: { memory } }), this.native);
+    const bytes = bytesOf(memory);
+    this.gatherCentered = nativeOnes && ((X, from, rows, r0, count, at, mean) => nativeOnes.gatherCentered(X, from, rows, r0, count, bytes(), at * 8, mean));
     const size = this.kernels.memory.buffer.byteLength / 8;
     this.free.set(RESERVED, size - RESERVED);
     this.f64 = new Float64Array(this.kernels.memory.buffer);
