@@ -160,6 +160,89 @@ static napi_value gather_centered_js(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+// y[k] −= a · x[k] for k < len, each entry as kernels.wat's axpy makes it: one fused multiply-add (relaxed_nmadd is
+// vfnmadd on a CPU with FMA), but an odd last entry, which the .wat multiplies and subtracts separately (this file
+// is compiled with -ffp-contract=off, so a * b - c stays two roundings where it is written so).
+__attribute__((target("avx2,fma"))) static void axpy(double *y, const double *x, double a, size_t len) {
+  const __m256d av = _mm256_set1_pd(a);
+  const size_t end4 = len & ~(size_t)3;
+  for (size_t k = 0; k < end4; k += 4) _mm256_storeu_pd(y + k, _mm256_fnmadd_pd(av, _mm256_loadu_pd(x + k), _mm256_loadu_pd(y + k)));
+  if (len & 2) _mm_storeu_pd(y + end4, _mm_fnmadd_pd(_mm256_castpd256_pd128(av), _mm_loadu_pd(x + end4), _mm_loadu_pd(y + end4)));
+  if (len & 1) y[len - 1] = y[len - 1] - a * x[len - 1];
+}
+
+// kernels.wat's cdPass (one coordinate-descent pass over the active set of the covariance-mode solver), operation for
+// operation, so that its results are the same to the bit: for each j = list[a], a < count,
+//   β_new = S(g_j + v_j β_j, l1) / (v_j + l2); if it differs from β_j, d = β_new − β_j and every gradient g_k −= d·C_jk
+//   (C_j at byte offset colOf[j]), or with activeOnly those of the active set only, d then added to pending[j].
+// Returns max v_j d² (NaN if anything became NaN, as f64.max does).
+__attribute__((target("avx2,fma"))) static double cd_pass(uint8_t *mem, const int32_t *list, size_t count, double *beta,
+                                                           double *grad, const double *variance, const int32_t *colOf,
+                                                           double l1, double l2, size_t p, int activeOnly, double *pending) {
+  double change = 0;
+  for (size_t a = 0; a < count; a++) {
+    const int32_t j = list[a];
+    const double bj = beta[j], vj = variance[j];
+    const double z = grad[j] + vj * bj;
+    const double bNew = (z > l1 ? z - l1 : z < -l1 ? z + l1 : 0.0) / (vj + l2);
+    if (bNew == bj) continue;
+    const double d = bNew - bj;
+    beta[j] = bNew;
+    const double *col = (const double *)(mem + (uint32_t)colOf[j]);
+    if (activeOnly) {
+      for (size_t b = 0; b < count; b++) {
+        const int32_t k = list[b];
+        grad[k] = grad[k] - d * col[k];
+      }
+      pending[j] = pending[j] + d;
+    } else axpy(grad, col, d, p);
+    const double v = vj * (d * d);
+    if (v != v || change != change) change = v != v ? v : change;
+    else if (v > change) change = v;
+  }
+  return change;
+}
+
+static napi_value cd_pass_js(napi_env env, napi_callback_info info) {
+  size_t argc = 12;
+  napi_value argv[12];
+  napi_typedarray_type type;
+  size_t length;
+  void *data;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 12 ||
+      napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
+    napi_throw_type_error(env, NULL, "cdPass(memory, list, count, beta, grad, variance, colOf, l1, l2, p, activeOnly, pending)");
+    return NULL;
+  }
+  double a[11];
+  for (int k = 0; k < 11; k++) {
+    if (napi_get_value_double(env, argv[k + 1], &a[k]) != napi_ok) {
+      napi_throw_type_error(env, NULL, "cdPass: offsets, counts and weights are numbers");
+      return NULL;
+    }
+  }
+  uint8_t *mem = data;
+  const size_t list = (size_t)a[0], count = (size_t)a[1], beta = (size_t)a[2], grad = (size_t)a[3], variance = (size_t)a[4];
+  const size_t colOf = (size_t)a[5], p = (size_t)a[8], pending = (size_t)a[10];
+  const int activeOnly = a[9] != 0;
+  // Every address the pass can touch inside the memory: the arrays of p, the list and, for each listed feature, its
+  // column (the WebAssembly kernel would trap; this one must not read or write past the memory).
+  int inside = list + count * 4 <= length && beta + p * 8 <= length && grad + p * 8 <= length &&
+               variance + p * 8 <= length && colOf + p * 4 <= length && (!activeOnly || pending + p * 8 <= length);
+  for (size_t q = 0; inside && q < count; q++) {
+    const int32_t j = ((const int32_t *)(mem + list))[q];
+    inside = j >= 0 && (size_t)j < p && (uint32_t)((const int32_t *)(mem + colOf))[j] + p * 8 <= length;
+  }
+  if (!inside) {
+    napi_throw_range_error(env, NULL, "cdPass: an offset or count outside the kernel memory");
+    return NULL;
+  }
+  napi_value out;
+  napi_create_double(env, cd_pass(mem, (const int32_t *)(mem + list), count, (double *)(mem + beta), (double *)(mem + grad), (const double *)(mem + variance),
+                                  (const int32_t *)(mem + colOf), a[6], a[7], p, activeOnly, (double *)(mem + pending)), &out);
+  return out;
+}
+
 NAPI_MODULE_INIT() {
   // Only where the CPU runs AVX2 and FMA: elsewhere the module exports nothing and the WebAssembly kernel is used.
   __builtin_cpu_init();
@@ -169,5 +252,7 @@ NAPI_MODULE_INIT() {
   napi_set_named_property(env, exports, "gramStaged", fn);
   napi_create_function(env, "gatherCentered", NAPI_AUTO_LENGTH, gather_centered_js, NULL, &fn);
   napi_set_named_property(env, exports, "gatherCentered", fn);
+  napi_create_function(env, "cdPass", NAPI_AUTO_LENGTH, cd_pass_js, NULL, &fn);
+  napi_set_named_property(env, exports, "cdPass", fn);
   return exports;
 }

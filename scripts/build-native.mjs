@@ -25,7 +25,7 @@ if (!headers) {
 }
 mkdirSync(dirname(target), { recursive: true });
 const cc = process.env.CC || 'cc';
-const r = spawnSync(cc, ['-O3', '-shared', '-fPIC', '-Wall', '-o', target, source, `-I${headers}`], { encoding: 'utf8' });
+const r = spawnSync(cc, ['-O3', '-ffp-contract=off', '-shared', '-fPIC', '-Wall', '-o', target, source, `-I${headers}`], { encoding: 'utf8' });
 if (r.error || r.status !== 0) {
   const why = r.error ? `${cc}: ${r.error.message}` : (r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}`);
   console.log(`native Gram kernel not built (${why}): the WebAssembly kernel is used`);

@@ -4,7 +4,7 @@ import { columnStats } from '../src/kernels/columnStats.js';
 import { gramCacheSettings, LazyGram } from '../src/kernels/gram.js';
 import { pathPredictions } from '../src/kernels/predict.js';
 import { KERNELS_FUSED_WASM_BASE64, KERNELS_PLAIN_WASM_BASE64 } from '../src/kernels/wasm/kernels.wasm.js';
-import { STAGED_STRIDE, WasmHeap } from '../src/kernels/wasm/heap.js';
+import { STAGED_STRIDE, WasmHeap, wasmHeap, type KernelExports } from '../src/kernels/wasm/heap.js';
 
 /** Deterministic pseudo-random numbers (mulberry32) so a failure can be reproduced. */
 function random(seed: number) {
@@ -120,6 +120,45 @@ describe('WebAssembly kernels', () => {
     for (let i = 0; i < 50; i++) expect(Object.is(native.f64[at + i], X[101 + rows[5 + i]] - 0.3125)).toBe(true);
     expect(() => native.gatherCentered!(X, 2 * 101 + 50, rows, 0, 60, at, 0)).toThrow(/a row outside X/);
     expect(() => native.gatherCentered!(X, 0, rows, 20, 50, at, 0)).toThrow(/outside its array/);
+  });
+
+  it('the native cdPass gives the WebAssembly cdPass\'s bits, over full columns, the active set only, odd p', (context) => {
+    const heap = wasmHeap();
+    if (!heap.native) {
+      if (process.env.CI) throw new Error('the native kernels were not built (see scripts/build-native.mjs)');
+      context.skip();
+    }
+    const wasm = (new WebAssembly.Instance(heap.module, { env: { memory: heap.kernels.memory } }).exports as unknown as KernelExports).cdPass;
+    for (const [p, activeOnly] of [[37, 0], [37, 1], [64, 0], [3, 0]]) {
+      const rand = random(p * 10 + activeOnly);
+      const count = Math.max(1, p - 5);
+      // Kernel memory for the state and the columns: written once, then copied for each kernel's run.
+      const size = 6 * p + 2 + count * p;
+      const start = heap.alloc(size);
+      const [list, beta, grad, variance, colOf, pending, cols] = [0, 1, 2, 3, 4, 5, 6].map((k) => start + k * p);
+      const F = heap.f64;
+      const ints = new Int32Array(F.buffer);
+      for (let a = 0; a < count; a++) ints[list * 2 + a] = (a * 7) % p; // distinct features, out of order
+      for (let k = 0; k < p; k++) {
+        F[beta + k] = rand() < 0.3 ? 0 : rand() - 0.5;
+        F[grad + k] = rand() * 0.4 - 0.2;
+        F[variance + k] = 0.5 + rand();
+        F[pending + k] = 0;
+        ints[colOf * 2 + k] = (cols + (k % count) * p) * 8;
+      }
+      for (let i = 0; i < count * p; i++) F[cols + i] = rand() - 0.5;
+      const before = Float64Array.from(F.subarray(start, start + size));
+      const run = (pass: KernelExports['cdPass']) => {
+        F.set(before, start);
+        const changes = [0, 1, 2].map(() => pass(list * 8, count, beta * 8, grad * 8, variance * 8, colOf * 8, 0.01, 0.05, p, activeOnly, pending * 8));
+        return { changes, state: Array.from(F.subarray(beta, cols)) };
+      };
+      const a = run(wasm);
+      const b = run(heap.kernels.cdPass);
+      expect(a.changes[0]).toBeGreaterThan(0);
+      expect(b).toEqual(a);
+      heap.release(start);
+    }
   });
 
   it('Gram columns equal the plain sums, and C_jk equals C_kj to the bit', () => {

@@ -97,15 +97,18 @@ function kernelModule(fused: boolean): { module: WebAssembly.Module; fused: bool
 
 type NativeGram = (memory: Uint8Array, c: number, m: number, xs: number, K: number, n: number, out: number) => void;
 type NativeGather = (X: Float64Array, from: number, rows: Int32Array, r0: number, count: number, memory: Uint8Array, at: number, mean: number) => void;
+type NativeCdPass = (memory: Uint8Array, ...args: Parameters<KernelExports['cdPass']>) => number;
 interface NativeKernels {
   gramStaged: NativeGram;
   gatherCentered: NativeGather;
+  cdPass: NativeCdPass;
 }
 let native: NativeKernels | null | undefined;
 /**
  * gramStaged in C with 256-bit AVX2 vectors (native/gram.c, built by `npm run build` when a C compiler is there):
- * twice the multiply-adds per instruction of the WebAssembly kernel; and the gather of a fold's rows that stages
- * partner columns. Undefined when it was not built, when the CPU lacks AVX2 or FMA (the module then exports
+ * twice the multiply-adds per instruction of the WebAssembly kernel; the gather of a fold's rows that stages
+ * partner columns; and cdPass, whose gradient axpys take four entries per instruction (the same bits as the
+ * WebAssembly cdPass). Undefined when it was not built, when the CPU lacks AVX2 or FMA (the module then exports
  * nothing), or with REGSWEEP_NATIVE=0.
  */
 function nativeKernels(): NativeKernels | undefined {
@@ -115,7 +118,7 @@ function nativeKernels(): NativeKernels | undefined {
     if (process.env.REGSWEEP_NATIVE !== '0' && existsSync(file)) {
       try {
         const loaded = createRequire(import.meta.url)(file) as Partial<NativeKernels>;
-        if (loaded.gramStaged && loaded.gatherCentered) native = loaded as NativeKernels;
+        if (loaded.gramStaged && loaded.gatherCentered && loaded.cdPass) native = loaded as NativeKernels;
       } catch {
         // Built for another Node or machine: the WebAssembly kernel.
       }
@@ -135,16 +138,23 @@ function bytesOf(memory: WebAssembly.Memory): () => Uint8Array {
 }
 
 /**
- * The kernels of an instance, with gramStaged replaced by the native one when there is one (`useNative`). Every
- * thread on a memory must make the same choice (the helper thread asks the heap): the two kernels' sums differ in
- * rounding, and a Gram column must not depend on which thread computed it.
+ * The kernels of an instance, with gramStaged and cdPass replaced by the native ones when there are (`useNative`).
+ * Every thread on a memory must make the same choice (the helper thread asks the heap): the two Gram kernels' sums
+ * differ in rounding, and a Gram column must not depend on which thread computed it. (The native cdPass gives the
+ * WebAssembly one's bits.)
  */
 export function kernelsOf(instance: WebAssembly.Instance, useNative: boolean): KernelExports {
   const exports = instance.exports as unknown as KernelExports;
-  const gramStaged = useNative ? nativeKernels()?.gramStaged : undefined;
-  if (!gramStaged) return exports;
+  const native = useNative ? nativeKernels() : undefined;
+  if (!native) return exports;
   const bytes = bytesOf(exports.memory);
-  return { ...exports, gramStaged: (c, m, xs, K, n, out) => gramStaged(bytes(), c, m, xs, K, n, out) };
+  const { gramStaged, cdPass } = native;
+  return {
+    ...exports,
+    gramStaged: (c, m, xs, K, n, out) => gramStaged(bytes(), c, m, xs, K, n, out),
+    cdPass: (list, count, beta, grad, variance, colOf, l1, l2, p, activeOnly, pending) =>
+      cdPass(bytes(), list, count, beta, grad, variance, colOf, l1, l2, p, activeOnly, pending),
+  };
 }
 
 const PAGE_DOUBLES = 65536 / 8;
