@@ -1,7 +1,11 @@
-// The Gram kernel of kernels.wat's gramStaged with 256-bit AVX2 vectors and fused multiply-adds: four rows per
-// instruction where WebAssembly SIMD has two, about twice the multiply-adds per cycle. Built by
-// scripts/build-native.mjs when a C compiler and Node's headers are there; without it (or on a CPU without AVX2 and
-// FMA) the WebAssembly kernel runs instead. Same arguments as gramStaged: byte offsets into the kernel memory.
+// Native versions of three hot kernels, for CPUs with AVX2 and FMA (N-API; built by scripts/build-native.mjs when a C
+// compiler and Node's headers are there; without it, or on another CPU, the WebAssembly kernels run instead):
+//   gramStaged      kernels.wat's Gram kernel with 256-bit vectors: four rows per instruction where WebAssembly SIMD
+//                   has two, about 1.5× the multiply-adds per second measured here;
+//   gatherCentered  a fold's kept rows of a feature, centered, staged for it (a JavaScript loop before);
+//   cdPass          kernels.wat's active-set pass, operation for operation (the same bits), its axpys 4 wide.
+// Arguments are byte offsets into the WebAssembly kernel memory, as for the WebAssembly kernels; each function checks
+// them against the memory's length first (where the WebAssembly kernels would trap).
 #include <node_api.h>
 #include <stddef.h>
 #include <stdint.h>
