@@ -1,6 +1,6 @@
-// `npm run build` ends here: compiles native/gram.c (the AVX2 Gram kernel) into dist/native/gram.node with the
+// `npm run build` ends here: compiles native/gram.c (the AVX2 kernels) into dist/native/gram.node with the
 // machine's C compiler and Node's headers. Optional: where either is missing, or the compile fails, it says so and
-// the WebAssembly kernel runs instead (the same results to within rounding, about two thirds of the speed here).
+// the WebAssembly kernels run instead (the same results to within rounding, about two thirds of the speed here).
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
@@ -20,7 +20,7 @@ const headers = headerDirs.find((dir) => existsSync(join(dir, 'node_api.h')));
 
 if (existsSync(target) && statSync(target).mtimeMs > statSync(source).mtimeMs) process.exit(0);
 if (!headers) {
-  console.log(`native Gram kernel not built (no node_api.h in ${headerDirs.join(', ')}): the WebAssembly kernel is used`);
+  console.log(`native kernels not built (no node_api.h in ${headerDirs.join(', ')}): the WebAssembly kernels are used`);
   process.exit(0);
 }
 mkdirSync(dirname(target), { recursive: true });
@@ -28,5 +28,5 @@ const cc = process.env.CC || 'cc';
 const r = spawnSync(cc, ['-O3', '-ffp-contract=off', '-shared', '-fPIC', '-Wall', '-o', target, source, `-I${headers}`], { encoding: 'utf8' });
 if (r.error || r.status !== 0) {
   const why = r.error ? `${cc}: ${r.error.message}` : (r.stderr.trim().split('\n').at(-1) ?? `exit ${r.status}`);
-  console.log(`native Gram kernel not built (${why}): the WebAssembly kernel is used`);
+  console.log(`native kernels not built (${why}): the WebAssembly kernels are used`);
 }
