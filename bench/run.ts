@@ -388,6 +388,6 @@ writeFileSync(join(outDir, 'latest.json'), JSON.stringify({ ...meta, rows, notes
 writeFileSync(
   join(outDir, 'latest.md'),
   `Run ${meta.date} on ${process.version}, ${REPEATS} repeat(s) per figure (\`npm run bench${quick ? ' -- --quick' : ''}\`); ` +
-    `kernels with fused multiply-adds (relaxed SIMD): ${meta.fusedKernels ? 'yes' : 'no'}; Gram kernel: ${meta.nativeGram ? 'native AVX2' : 'WebAssembly'}; ` +
+    `kernels with fused multiply-adds (relaxed SIMD): ${meta.fusedKernels ? 'yes' : 'no'}; native AVX2 kernels: ${meta.nativeGram ? 'yes' : 'no'}; ` +
     `gaussian paths in ${PATH_ROUNDS} paired rounds.\n\n${md}`,
 );

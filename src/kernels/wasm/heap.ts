@@ -176,7 +176,7 @@ export class WasmHeap {
   helper: KernelHelper | undefined;
   /** Whether these kernels use fused multiply-adds (relaxed SIMD). */
   readonly fused: boolean;
-  /** Whether gramStaged is the native AVX2 kernel (a helper thread on this memory must use the same). */
+  /** Whether gramStaged and cdPass are the native AVX2 kernels (a helper thread on this memory must make the same choice). */
   readonly native: boolean;
   /**
    * With the native kernels: X[from + rows[r0 + i]] − mean for i < count into the memory from double `at` (the
@@ -188,7 +188,7 @@ export class WasmHeap {
   private readonly free = new Map<number, number>();
   private readonly sizes = new Map<number, number>();
 
-  /** `fused: false` forces the plain-SIMD build, `native: false` the WebAssembly Gram kernel (tests compare them). */
+  /** `fused: false` forces the plain-SIMD build, `native: false` the WebAssembly kernels only (tests compare them). */
   constructor({ fused = true, native = true }: { fused?: boolean; native?: boolean } = {}) {
     const chosen = kernelModule(fused);
     this.fused = chosen.fused;
