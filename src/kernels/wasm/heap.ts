@@ -176,7 +176,7 @@ export class WasmHeap {
   helper: KernelHelper | undefined;
   /** Whether these kernels use fused multiply-adds (relaxed SIMD). */
   readonly fused: boolean;
-  /** Whether gramStaged and cdPass are the native AVX2 kernels (a helper thread on this memory must make the same choice). */
+  /** Whether gramStaged and cdPass are the native AVX2 kernels (a helper thread on this memory makes the same choice). */
   readonly native: boolean;
   /**
    * With the native kernels: X[from + rows[r0 + i]] − mean for i < count into the memory from double `at` (the
