@@ -105,10 +105,10 @@ interface NativeKernels {
 }
 let native: NativeKernels | null | undefined;
 /**
- * gramStaged in C with 256-bit AVX2 vectors (native/gram.c, built by `npm run build` when a C compiler is there):
- * twice the multiply-adds per instruction of the WebAssembly kernel; the gather of a fold's rows that stages
- * partner columns; and cdPass, whose gradient axpys take four entries per instruction (the same bits as the
- * WebAssembly cdPass). Undefined when it was not built, when the CPU lacks AVX2 or FMA (the module then exports
+ * The native kernels (native/gram.c, built by `npm run build` when a C compiler is there): gramStaged with 256-bit
+ * AVX2 vectors, twice the multiply-adds per instruction of the WebAssembly kernel; the gather of a fold's rows that
+ * stages partner columns; and cdPass, whose gradient axpys take four entries per instruction (the same bits as the
+ * WebAssembly cdPass). Undefined when they were not built, when the CPU lacks AVX2 or FMA (the module then exports
  * nothing), or with REGSWEEP_NATIVE=0.
  */
 function nativeKernels(): NativeKernels | undefined {
@@ -120,7 +120,7 @@ function nativeKernels(): NativeKernels | undefined {
         const loaded = createRequire(import.meta.url)(file) as Partial<NativeKernels>;
         if (loaded.gramStaged && loaded.gatherCentered && loaded.cdPass) native = loaded as NativeKernels;
       } catch {
-        // Built for another Node or machine: the WebAssembly kernel.
+        // Built for another Node or machine: the WebAssembly kernels.
       }
     }
   }
