@@ -84,27 +84,48 @@ __attribute__((target("avx2,fma"))) static void gram_staged(uint8_t *mem, size_t
   }
 }
 
-static napi_value gram_staged_js(napi_env env, napi_callback_info info) {
-  size_t argc = 7;
-  napi_value argv[7];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 7) {
-    napi_throw_type_error(env, NULL, "gramStaged(memory, c, m, xs, K, n, out)");
-    return NULL;
-  }
-  napi_typedarray_type type;
-  size_t length;
-  void *data;
-  if (napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
-    napi_throw_type_error(env, NULL, "gramStaged: the kernel memory as a Uint8Array");
-    return NULL;
-  }
-  uint32_t a[6];
-  for (int k = 0; k < 6; k++) {
-    if (napi_get_value_uint32(env, argv[k + 1], &a[k]) != napi_ok) {
-      napi_throw_type_error(env, NULL, "gramStaged: byte offsets and counts are numbers");
-      return NULL;
+// The call's arguments, exactly `count` of them; false, with a TypeError giving `usage`, otherwise.
+static int arguments(napi_env env, napi_callback_info info, size_t count, napi_value *argv, const char *usage) {
+  size_t argc = count;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) == napi_ok && argc == count) return 1;
+  napi_throw_type_error(env, NULL, usage);
+  return 0;
+}
+
+// The data and length (in elements) of a typed array of the given type; false, with a TypeError giving `usage`,
+// otherwise.
+static int typed(napi_env env, napi_value value, napi_typedarray_type type, void **data, size_t *length, const char *usage) {
+  napi_typedarray_type actual;
+  if (napi_get_typedarray_info(env, value, &actual, length, data, NULL, NULL) == napi_ok && actual == type) return 1;
+  napi_throw_type_error(env, NULL, usage);
+  return 0;
+}
+
+// `count` numbers from argv into out; the first `offsets` of them are byte offsets or counts and must be whole
+// numbers from 0 to 2^32 − 1 (so that converting them to size_t is exact). False, with an error thrown, otherwise.
+static int numbers(napi_env env, const napi_value *argv, size_t count, size_t offsets, double *out, const char *usage) {
+  for (size_t k = 0; k < count; k++) {
+    if (napi_get_value_double(env, argv[k], &out[k]) != napi_ok) {
+      napi_throw_type_error(env, NULL, usage);
+      return 0;
+    }
+    if (k < offsets && !(out[k] >= 0 && out[k] <= 4294967295.0 && out[k] == (double)(uint64_t)out[k])) {
+      napi_throw_range_error(env, NULL, usage);
+      return 0;
     }
   }
+  return 1;
+}
+
+static napi_value gram_staged_js(napi_env env, napi_callback_info info) {
+  const char *usage = "gramStaged(memory: Uint8Array, c, m, xs, K, n, out: byte offsets and counts)";
+  napi_value argv[7];
+  void *data;
+  size_t length;
+  double a[6];
+  if (!arguments(env, info, 7, argv, usage) || !typed(env, argv[0], napi_uint8_array, &data, &length, usage) ||
+      !numbers(env, argv + 1, 6, 6, a, usage))
+    return NULL;
   // Every address the kernel will touch inside the memory (the WebAssembly kernel would trap; this one must not
   // read or write past it).
   const size_t c = a[0], m = a[1], xs = a[2], K = a[3], n = a[4], out = a[5];
@@ -123,31 +144,18 @@ static napi_value gram_staged_js(napi_env env, napi_callback_info info) {
 // (LazyGram.stageCentered when the rows of a fold are not all kept). The same subtraction as the WebAssembly path's,
 // so the same bits; a third of a large sweep's worker time was this gather in JavaScript.
 static napi_value gather_centered_js(napi_env env, napi_callback_info info) {
-  size_t argc = 8;
+  const char *usage = "gatherCentered(X: Float64Array, rows: Int32Array, memory: Uint8Array, from, r0, count, at, mean)";
   napi_value argv[8];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 8) {
-    napi_throw_type_error(env, NULL, "gatherCentered(X, from, rows, r0, count, memory, at, mean)");
-    return NULL;
-  }
-  napi_typedarray_type xt, rt, mt;
-  size_t xn, rn, mn;
   void *xd, *rd, *md;
-  if (napi_get_typedarray_info(env, argv[0], &xt, &xn, &xd, NULL, NULL) != napi_ok || xt != napi_float64_array ||
-      napi_get_typedarray_info(env, argv[2], &rt, &rn, &rd, NULL, NULL) != napi_ok || rt != napi_int32_array ||
-      napi_get_typedarray_info(env, argv[5], &mt, &mn, &md, NULL, NULL) != napi_ok || mt != napi_uint8_array) {
-    napi_throw_type_error(env, NULL, "gatherCentered: X a Float64Array, rows an Int32Array, the memory a Uint8Array");
-    return NULL;
-  }
+  size_t xn, rn, mn;
   double a[5];
-  for (int k = 0; k < 5; k++) {
-    if (napi_get_value_double(env, argv[(int[]){1, 3, 4, 6, 7}[k]], &a[k]) != napi_ok) {
-      napi_throw_type_error(env, NULL, "gatherCentered: offsets, counts and the mean are numbers");
-      return NULL;
-    }
-  }
+  if (!arguments(env, info, 8, argv, usage) || !typed(env, argv[0], napi_float64_array, &xd, &xn, usage) ||
+      !typed(env, argv[1], napi_int32_array, &rd, &rn, usage) || !typed(env, argv[2], napi_uint8_array, &md, &mn, usage) ||
+      !numbers(env, argv + 3, 5, 4, a, usage))
+    return NULL;
   const size_t from = (size_t)a[0], r0 = (size_t)a[1], count = (size_t)a[2], at = (size_t)a[3];
   const double mean = a[4];
-  if (a[0] < 0 || a[1] < 0 || a[2] < 0 || a[3] < 0 || r0 + count > rn || at + count * 8 > mn) {
+  if (r0 + count > rn || at + count * 8 > mn) {
     napi_throw_range_error(env, NULL, "gatherCentered: an offset or count outside its array");
     return NULL;
   }
@@ -208,23 +216,16 @@ __attribute__((target("avx2,fma"))) static double cd_pass(uint8_t *mem, const in
 }
 
 static napi_value cd_pass_js(napi_env env, napi_callback_info info) {
-  size_t argc = 12;
+  const char *usage = "cdPass(memory: Uint8Array, list, count, beta, grad, variance, colOf, l1, l2, p, activeOnly, pending: byte offsets and counts but l1, l2)";
   napi_value argv[12];
-  napi_typedarray_type type;
-  size_t length;
   void *data;
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc != 12 ||
-      napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_uint8_array) {
-    napi_throw_type_error(env, NULL, "cdPass(memory, list, count, beta, grad, variance, colOf, l1, l2, p, activeOnly, pending)");
-    return NULL;
-  }
+  size_t length;
   double a[11];
-  for (int k = 0; k < 11; k++) {
-    if (napi_get_value_double(env, argv[k + 1], &a[k]) != napi_ok) {
-      napi_throw_type_error(env, NULL, "cdPass: offsets, counts and weights are numbers");
-      return NULL;
-    }
-  }
+  // The offsets and counts are arguments 1–6 and 9–11; l1 and l2 (7, 8) are weights.
+  if (!arguments(env, info, 12, argv, usage) || !typed(env, argv[0], napi_uint8_array, &data, &length, usage) ||
+      !numbers(env, argv + 1, 6, 6, a, usage) || !numbers(env, argv + 7, 2, 0, a + 6, usage) ||
+      !numbers(env, argv + 9, 3, 3, a + 8, usage))
+    return NULL;
   uint8_t *mem = data;
   const size_t list = (size_t)a[0], count = (size_t)a[1], beta = (size_t)a[2], grad = (size_t)a[3], variance = (size_t)a[4];
   const size_t colOf = (size_t)a[5], p = (size_t)a[8], pending = (size_t)a[10];

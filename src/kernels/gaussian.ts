@@ -90,8 +90,6 @@ class CovarianceDescent {
   private readonly at: { grad: number; keep: number; beta: number; variance: number; pending: number; gradA: number; betaA: number; varianceA: number; beforeA: number; savedA: number; compact: number };
   private readonly cap: number;
   private compactFilled = 0;
-  /** Features that are not constant: the active set is complete when it has them all. */
-  private readonly candidates: number;
   private readonly previousBeta: Float64Array;
   private readonly previousGrad: Float64Array;
   private readonly sortKeys: Float64Array;
@@ -120,12 +118,7 @@ class CovarianceDescent {
     this.grad = C.subarray(grad, grad + p);
     this.grad.set(initialGrad);
     this.inactive = C.subarray(keep, keep + p);
-    let candidates = 0;
-    for (let j = 0; j < p; j++) {
-      this.inactive[j] = constant[j] ? 0 : 1;
-      if (!constant[j]) candidates++;
-    }
-    this.candidates = candidates;
+    for (let j = 0; j < p; j++) this.inactive[j] = constant[j] ? 0 : 1;
     this.beta = C.subarray(beta, beta + p).fill(0);
     this.variance = C.subarray(variance, variance + p);
     this.variance.set(gram.stats.variance);
@@ -182,7 +175,8 @@ class CovarianceDescent {
     let activeConverged = false;
     while (passes < maxIter) {
       let entered = 0;
-      if (this.activeCount < this.candidates) {
+      // The active set is complete once it holds every feature that is not constant.
+      if (this.activeCount < this.gram.candidates) {
         entered = this.kktCheck();
         passes++;
       }

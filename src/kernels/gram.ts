@@ -69,7 +69,7 @@ export class LazyGram {
   private readonly ahead: { block: number; lists: number; out: number } | undefined;
   private pending: { block: number[]; todo: number[]; helper: KernelHelper; share: GramShare } | undefined;
   /** Features that are not constant: once they all have a column there is nothing left to compute ahead. */
-  private readonly candidates: number;
+  readonly candidates: number;
 
   constructor(
     readonly design: Design,

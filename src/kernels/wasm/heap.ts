@@ -96,7 +96,7 @@ function kernelModule(fused: boolean): { module: WebAssembly.Module; fused: bool
 }
 
 type NativeGram = (memory: Uint8Array, c: number, m: number, xs: number, K: number, n: number, out: number) => void;
-type NativeGather = (X: Float64Array, from: number, rows: Int32Array, r0: number, count: number, memory: Uint8Array, at: number, mean: number) => void;
+type NativeGather = (X: Float64Array, rows: Int32Array, memory: Uint8Array, from: number, r0: number, count: number, at: number, mean: number) => void;
 type NativeCdPass = (memory: Uint8Array, ...args: Parameters<KernelExports['cdPass']>) => number;
 interface NativeKernels {
   gramStaged: NativeGram;
@@ -200,7 +200,7 @@ export class WasmHeap {
     this.native = nativeOnes !== undefined;
     this.kernels = kernelsOf(new WebAssembly.Instance(chosen.module, { env: { memory } }), this.native);
     const bytes = bytesOf(memory);
-    this.gatherCentered = nativeOnes && ((X, from, rows, r0, count, at, mean) => nativeOnes.gatherCentered(X, from, rows, r0, count, bytes(), at * 8, mean));
+    this.gatherCentered = nativeOnes && ((X, from, rows, r0, count, at, mean) => nativeOnes.gatherCentered(X, rows, bytes(), from, r0, count, at * 8, mean));
     const size = this.kernels.memory.buffer.byteLength / 8;
     this.free.set(RESERVED, size - RESERVED);
     this.f64 = new Float64Array(this.kernels.memory.buffer);
