@@ -11,13 +11,14 @@ import { parseConfig } from '../src/config/load.js';
 import { loadCsv } from '../src/data/csv.js';
 import { syntheticDataset } from '../src/data/synthetic.js';
 import type { Dataset } from '../src/data/dataset.js';
-import { gaussianLambdaMax, gaussianPath } from '../src/kernels/gaussian.js';
-import { logisticPath } from '../src/kernels/naive.js';
-import { trainNetwork } from '../src/kernels/network.js';
-import { wasmHeap } from '../src/kernels/wasm/heap.js';
+import { binomialPath } from '../src/fitting/point/binomial.js';
+import { gaussianCovariancePath } from '../src/fitting/point/gaussianCovariance.js';
+import { trainNetwork } from '../src/fitting/point/network.js';
 import { runLoadedSweep } from '../src/pool/coordinator.js';
-import { startGramHelper } from '../src/pool/gramHelper.js';
 import { assignFolds } from '../src/plan/folds.js';
+import { lambdaMaxFor, lassoLambdaMax } from '../src/plan/grid.js';
+import { startGramHelper } from '../workers/gramHelper.js';
+import { threadKernelContext } from '../workers/kernelContext.js';
 import { benchSpec, SEEDS_SPEC, writeCsv } from './data.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -176,10 +177,11 @@ async function pathWorkload(name: string, family: 'gaussian' | 'binomial', data:
   const loaded = await loadCsv(csv, { classification: family === 'binomial' });
   const design = { X: loaded.X, n: loaded.n, p: loaded.p };
   const weights = new Float64Array(loaded.n).fill(1);
-  const lmax = gaussianLambdaMax(design, loaded.y, weights, false, alpha);
+  const lmax = lambdaMaxFor(lassoLambdaMax(design, loaded.y, false, weights), alpha);
   const lambdas = Array.from({ length: nLambda }, (_, k) => lmax * Math.pow(ratio, k / (nLambda - 1)));
-  const problem = { design, y: loaded.y, weights, standardize: false, alpha, lambdas: Float64Array.from(lambdas), tol: 1e-7, maxIter: 1e6 };
-  const fit = (tol: number) => (family === 'gaussian' ? gaussianPath({ ...problem, tol }) : logisticPath({ ...problem, tol }));
+  const problem = { design, y: loaded.y, weights, standardize: false, l1Ratio: alpha, lambdas: Float64Array.from(lambdas), tol: 1e-7, maxIter: 1e6 };
+  const context = threadKernelContext();
+  const fit = (tol: number) => (family === 'gaussian' ? gaussianCovariancePath(context, { ...problem, tol }) : binomialPath(context, { ...problem, tol }));
   // Ours: one thread at every tolerance, then (gaussian) the Gram blocks split with a helper thread, as scikit-learn's
   // BLAS uses both cores for its Gram matrix; the coefficients are the same to the bit either way.
   const configs = [1e-7, ...LOOSE_TOLS].map((tol) => ({ tol, threads: 1 })).concat(family === 'gaussian' ? LOOSE_TOLS.map((tol) => ({ tol, threads: 2 })) : []);
@@ -194,7 +196,7 @@ async function pathWorkload(name: string, family: 'gaussian' | 'binomial', data:
     let helper: Awaited<ReturnType<typeof startGramHelper>> | undefined;
     try {
       for (const run of runs) {
-        if (run.threads === 2) helper ??= await startGramHelper();
+        if (run.threads === 2) helper ??= await startGramHelper(context);
         const t = performance.now();
         run.result = fit(run.tol);
         run.times.push((performance.now() - t) / 1000);
@@ -320,7 +322,7 @@ async function networkWorkload() {
   };
   const torch = anchor(PYTHON, [join(ANCHORS, 'torch_epochs.py'), csv]);
   for (const [kind, l1, l2] of [['none', 0, 0], ['l2', 0, 1e-3], ['l1', 1e-4, 0]] as const) {
-    const ours = await timeIt(REPEATS, () => trainNetwork({ ...base, l1, l2 }));
+    const ours = await timeIt(REPEATS, () => trainNetwork(threadKernelContext().heap, { ...base, l1, l2 }));
     rows.push({ workload: `nn-${kind} (per epoch)`, tool: 'regsweep', seconds: ours.seconds / 20, note: 'Adam, batch 64, one thread' });
     if ('skipped' in torch) rows.push({ workload: `nn-${kind} (per epoch)`, tool: 'PyTorch (1 thread)', seconds: null, note: `skipped: ${torch.skipped}` });
     else rows.push({ workload: `nn-${kind} (per epoch)`, tool: 'PyTorch (1 thread)', seconds: (torch.seconds_per_epoch as Record<string, number>)[kind], note: '' });
@@ -383,7 +385,7 @@ const md = `${table()}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
 process.stdout.write(`\n${md}\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
 const outDir = join(ROOT, 'bench', 'results');
 mkdirSync(outDir, { recursive: true });
-const meta = { date: new Date().toISOString(), node: process.version, quick, repeats: REPEATS, fusedKernels: wasmHeap().fused, nativeGram: wasmHeap().native };
+const meta = { date: new Date().toISOString(), node: process.version, quick, repeats: REPEATS, fusedKernels: threadKernelContext().heap.fused, nativeGram: threadKernelContext().heap.native };
 writeFileSync(join(outDir, 'latest.json'), JSON.stringify({ ...meta, rows, notes }, null, 1));
 writeFileSync(
   join(outDir, 'latest.md'),

@@ -1,4 +1,4 @@
-// Compiles src/kernels/wasm/kernels.wat into src/kernels/wasm/kernels.wasm.ts (two binaries as base64), so the
+// Compiles src/fitting/kernels/wasm/kernels.wat into src/fitting/kernels/wasm/kernels.wasm.ts (two binaries as base64), so the
 // package needs no WebAssembly tool chain at install or run time. `npm run build:wasm` after editing the .wat;
 // tests/wasm.test.ts fails while the two disagree.
 //  - fused: as written, with relaxed SIMD's fused multiply-adds (Node 22 has them; Node 20 behind a V8 flag);
@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import wabt from 'wabt';
 
-const DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'kernels', 'wasm');
+const DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'src', 'fitting', 'kernels', 'wasm');
 
 /** End index (exclusive) of the balanced s-expression starting at `source[start]` (an opening parenthesis). */
 function expressionEnd(source, start) {
@@ -68,5 +68,5 @@ export function generatedSource({ fused, plain }) {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   writeFileSync(join(DIR, 'kernels.wasm.ts'), generatedSource(await compileKernels()));
-  console.log('wrote src/kernels/wasm/kernels.wasm.ts');
+  console.log('wrote src/fitting/kernels/wasm/kernels.wasm.ts');
 }

@@ -2,15 +2,20 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Where a built file under dist/ is, found from the package root so that tests of src/ use it too. */
-export function builtPath(relative: string): string {
+/** A file of the package, found from its root (the folder with package.json above this module). */
+export function packagePath(relative: string): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(dir, 'package.json'))) {
     const up = dirname(dir);
     if (up === dir) break;
     dir = up;
   }
-  return join(dir, 'dist', relative);
+  return join(dir, relative);
+}
+
+/** Where a built file under dist/ is, found from the package root so that tests of src/ use it too. */
+export function builtPath(relative: string): string {
+  return packagePath(join('dist', relative));
 }
 
 /** A built module under dist/ (worker threads need JavaScript); an error that says how to build it when missing. */

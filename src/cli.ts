@@ -1,15 +1,26 @@
-// The command line: a thin shell over the library (runSweep, bestTrials, runSql, exportRows, writeReport).
-import { writeFileSync } from 'node:fs';
+// The command line: a thin shell over the library (runSweep, bestTrials, listSweeps, runSql, exportRows, writeReport).
+import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import cliProgress from 'cli-progress';
-import { EXIT, UserError } from './errors.js';
-import { displayPath } from './config/load.js';
+import { EXIT, OutsideError, UserError } from './errors.js';
+import { displayPath, isStoreUrl } from './config/load.js';
+import type { Selection } from './domain.js';
 import { runSweep, type RunResult } from './pool/coordinator.js';
-import { bestTrials, exportRows, runSql, toCsv, type ExportTable } from './results.js';
+import { bestTrials, listSweeps, runSql } from './results/best.js';
+import { csvLines, EXPORT_TABLES, exportRows, type ExportTable } from './results/export.js';
+import { selectionRecord, sweepRecord } from './results/records.js';
+import { countsLine } from './select/counts.js';
 import { fmt } from './select/cv.js';
-import type { SelectionRow } from './store/types.js';
+import type { SweepSelector } from './store/contract.js';
+import { packagePath } from './builtFile.js';
+import { databaseFiles, refuseProtectedOutput, writeFileAtomic } from './util/files.js';
 
 export async function main(argv: string[]): Promise<void> {
+  // A closed pipe (`regsweep export … | head`) ends the command quietly.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(EXIT.ok);
+    throw e;
+  });
   let exitCode: number = EXIT.ok;
   try {
     exitCode = await dispatch(argv);
@@ -17,12 +28,42 @@ export async function main(argv: string[]): Promise<void> {
     if (e instanceof UserError) {
       process.stderr.write(`regsweep: ${e.message}\n`);
       exitCode = EXIT.badInput;
+    } else if (e instanceof OutsideError) {
+      process.stderr.write(`regsweep: ${e.message}\n`);
+      exitCode = EXIT.failed;
     } else {
       process.stderr.write(`regsweep: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-      exitCode = EXIT.internal;
+      exitCode = EXIT.failed;
     }
   }
   process.exitCode = exitCode;
+}
+
+function version(): string {
+  try {
+    return (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
+  } catch {
+    return 'unknown';
+  }
+}
+
+/** --sweep NAME (NAME@K for the K-th of that name) or --sweep-id N. */
+function selectorOf(args: { sweep?: string; 'sweep-id'?: number }): SweepSelector | undefined {
+  if (args['sweep-id'] !== undefined && args.sweep !== undefined) throw new UserError('--sweep and --sweep-id: give one');
+  if (args['sweep-id'] !== undefined) {
+    if (!Number.isInteger(args['sweep-id'])) throw new UserError('--sweep-id: expected a whole number (see query --list)');
+    return { id: args['sweep-id'] };
+  }
+  return args.sweep !== undefined ? { name: args.sweep } : undefined;
+}
+
+const sweepOptions = {
+  sweep: { type: 'string', describe: 'sweep name (default: the latest); NAME@K for the K-th sweep of that name' },
+  'sweep-id': { type: 'number', describe: 'sweep id (see query --list)' },
+} as const;
+
+function positiveNumber(name: string, value: number | undefined): void {
+  if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new UserError(`${name}: expected a positive number`);
 }
 
 async function dispatch(argv: string[]): Promise<number> {
@@ -45,11 +86,28 @@ async function dispatch(argv: string[]): Promise<number> {
           .option('out', { type: 'string', describe: 'database path (default: the config output)' })
           .option('resume', { type: 'boolean', default: false, describe: 'continue the sweep already in the database (the default when the config is unchanged)' })
           .option('new', { type: 'boolean', default: false, describe: 'start a new sweep even if the database holds one of the same name' })
-          .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' }),
+          .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })
+          .option('max-trials', { type: 'number', describe: 'refuse sweeps with more trials (default 10 000 000)' })
+          .option('max-db-gb', { type: 'number', describe: 'refuse sweeps whose database would be larger (default 8)' })
+          .option('lock-timeout', { type: 'number', default: 10, describe: 'seconds a write waits for a lock held by another process' }),
       async (args) => {
         if (args.workers !== undefined && !(Number.isInteger(args.workers) && args.workers > 0)) throw new UserError('--workers: expected a positive integer');
         if (args.resume && args.new) throw new UserError('--resume and --new contradict each other; give one');
-        result = await runCommand(args.config, { workers: args.workers, out: args.out, resume: args.resume, fresh: args.new, quiet: args.quiet });
+        positiveNumber('--max-trials', args['max-trials']);
+        positiveNumber('--max-db-gb', args['max-db-gb']);
+        positiveNumber('--lock-timeout', args['lock-timeout']);
+        result = await runCommand(args.config, {
+          workers: args.workers,
+          out: args.out,
+          resume: args.resume,
+          fresh: args.new,
+          quiet: args.quiet,
+          limits: {
+            ...(args['max-trials'] !== undefined ? { maxTrials: args['max-trials'] } : {}),
+            ...(args['max-db-gb'] !== undefined ? { maxBytes: args['max-db-gb'] * 2 ** 30 } : {}),
+          },
+          lockTimeoutMs: args['lock-timeout'] * 1000,
+        });
       },
     )
     .command(
@@ -59,24 +117,32 @@ async function dispatch(argv: string[]): Promise<number> {
         y
           .positional('db', { type: 'string', demandOption: true })
           .option('best', { type: 'boolean', default: false, describe: 'best λ (and λ_1se) per penalty and l1_ratio' })
+          .option('list', { type: 'boolean', default: false, describe: 'every sweep in the database, with id, status and trial counts' })
           .option('metric', { type: 'string', default: 'val_loss', describe: 'val_loss, accuracy or auc' })
           .option('sql', { type: 'string', describe: 'a read-only SQL statement' })
-          .option('sweep', { type: 'string', describe: 'sweep name (default: the latest)' })
+          .option('timeout', { type: 'number', default: 30, describe: 'seconds a --sql statement may run' })
+          .options(sweepOptions)
           .option('json', { type: 'boolean', default: false }),
-      (args) => {
+      async (args) => {
+        if ([args.best, args.list, args.sql !== undefined].filter(Boolean).length > 1) throw new UserError('query: give one of --best, --list or --sql');
         if (args.sql !== undefined) {
-          print(runSql(args.db, args.sql), args.json);
+          positiveNumber('--timeout', args.timeout);
+          await print(await runSql(args.db, args.sql, args.timeout * 1000), args.json);
           return;
         }
-        if (!args.best) throw new UserError('query: give --best or --sql "SELECT ..."');
-        const best = bestTrials(args.db, { sweep: args.sweep, metric: args.metric });
-        if (args.json) {
-          process.stdout.write(JSON.stringify({ sweep: best.sweep.name, metric: best.metric, best: best.selections, warnings: best.warnings }, null, 2) + '\n');
-        } else {
-          process.stdout.write(`sweep ${best.sweep.name} (${best.sweep.status}), metric ${best.metric}\n`);
-          process.stdout.write(selectionTable(best.selections));
+        if (args.list) {
+          await print((await listSweeps(args.db)).map(({ sweep, trialsDone }) => sweepRecord(sweep, trialsDone)), args.json);
+          return;
         }
-        for (const w of best.warnings) process.stderr.write(`warning: ${w}\n`);
+        if (!args.best) throw new UserError('query: give --best, --list or --sql "SELECT ..."');
+        const best = await bestTrials(args.db, { sweep: selectorOf(args), metric: args.metric });
+        if (args.json) {
+          await write(JSON.stringify({ sweep: best.sweep.name, sweep_id: best.sweep.id, status: best.sweep.status, metric: best.metric, best: best.selections.map((s) => selectionRecord(best.sweep, s)), notes: best.notes }, null, 2) + '\n');
+        } else {
+          await write(`sweep ${best.sweep.name} (id ${best.sweep.id}, ${best.sweep.status}), metric ${best.metric}\n`);
+          if (best.selections.length) await write(selectionTable(best.selections));
+          for (const note of best.notes) await write(`note: ${note}\n`);
+        }
       },
     )
     .command(
@@ -85,16 +151,17 @@ async function dispatch(argv: string[]): Promise<number> {
       (y) =>
         y
           .positional('db', { type: 'string', demandOption: true })
-          .option('table', { choices: ['trials', 'summary', 'selections', 'coefficients'] as const, demandOption: true })
+          .option('table', { choices: EXPORT_TABLES, demandOption: true })
           .option('fold', { type: 'string', describe: '"all" (the fit on all rows) or a fold index' })
           .option('format', { choices: ['csv', 'json'] as const, default: 'csv' as const })
-          .option('sweep', { type: 'string', describe: 'sweep name (default: the latest)' })
+          .options(sweepOptions)
           .option('out', { type: 'string', describe: 'file to write (default: standard output)' }),
-      (args) => {
-        const rows = exportRows(args.db, { table: args.table as ExportTable, fold: args.fold, sweep: args.sweep });
-        const text = args.format === 'json' ? JSON.stringify(rows, null, 1) + '\n' : toCsv(rows);
-        if (args.out) writeFileSync(args.out, text);
-        else process.stdout.write(text);
+      async (args) => {
+        if (args.out !== undefined && !isStoreUrl(args.db)) refuseProtectedOutput(args.out, databaseFiles(args.db), '--out');
+        const rows = await exportRows(args.db, { table: args.table as ExportTable, fold: args.fold, sweep: selectorOf(args) });
+        const parts = args.format === 'json' ? [JSON.stringify(rows, null, 1) + '\n'] : csvLines(rows);
+        if (args.out !== undefined) writeFileAtomic(args.out, parts);
+        else for (const part of parts) await write(part);
       },
     )
     .command(
@@ -103,32 +170,33 @@ async function dispatch(argv: string[]): Promise<number> {
       (y) =>
         y
           .positional('db', { type: 'string', demandOption: true })
-          .option('sweep', { type: 'string', describe: 'sweep name (default: the latest)' })
+          .options(sweepOptions)
           .option('out', { type: 'string', describe: 'folder (default: <db name>-report beside the database)' })
           .option('png', { type: 'boolean', default: true, describe: 'also write PNG files' }),
       async (args) => {
         const { writeReport } = await import('./report/write.js');
-        const report = await writeReport(args.db, { sweep: args.sweep, outDir: args.out, png: args.png });
-        for (const w of report.warnings) process.stderr.write(`warning: ${w}\n`);
-        process.stdout.write(`report: ${report.htmlPath}\n`);
+        const report = await writeReport(args.db, { sweep: selectorOf(args), outDir: args.out, png: args.png });
+        for (const note of report.notes) await write(`note: ${note}\n`);
+        await write(`report: ${report.htmlPath}\n`);
       },
     )
     .help()
-    .version(false);
+    .version(version());
   await parser.parseAsync();
   return result;
 }
 
-async function runCommand(config: string, opts: { workers?: number; out?: string; resume: boolean; fresh: boolean; quiet: boolean }): Promise<number> {
+async function runCommand(config: string, opts: Parameters<typeof runSweep>[1] & { quiet: boolean }): Promise<number> {
   const abort = new AbortController();
   let interrupts = 0;
-  const onSigint = () => {
+  const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
     if (interrupts > 1) process.exit(EXIT.interrupted);
-    process.stderr.write('\nstopping: finished tasks are saved; run the same command again to resume (Ctrl-C again to quit now)\n');
+    process.stderr.write(`\nstopping (${signal}): finished tasks are saved; run the same command again to resume${signal === 'SIGINT' ? ' (Ctrl-C again to quit now)' : ''}\n`);
     abort.abort();
   };
-  process.on('SIGINT', onSigint);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   const progress = makeProgress(opts.quiet);
   let result: RunResult;
   try {
@@ -145,20 +213,26 @@ async function runCommand(config: string, opts: { workers?: number; out?: string
     });
   } finally {
     progress.stop();
-    process.off('SIGINT', onSigint);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
-  const db = displayPath(result.dbPath);
+  const db = displayPath(result.location);
   if (result.interrupted) {
     process.stderr.write(`interrupted: ${db} holds every finished task; rerun to resume\n`);
     return EXIT.interrupted;
   }
-  if (!opts.quiet) {
-    process.stdout.write(`results: ${db}${result.tasksSkipped ? ` (${result.tasksSkipped} tasks were already done)` : ''}\n`);
-    if (result.selections.length) process.stdout.write(selectionTable(result.selections));
-    if (result.tasksFailed) process.stdout.write(`${result.tasksFailed} task(s) failed; their trials are recorded with status failed and rerun on resume\n`);
-    process.stdout.write(`next: regsweep query ${db} --best   |   regsweep report ${db}\n`);
+  const { counts } = result;
+  const noneUsable = counts.total > 0 && counts.usable === 0;
+  if (!opts.quiet || noneUsable) {
+    const out = noneUsable ? process.stderr : process.stdout;
+    out.write(`results: ${db}${result.tasksSkipped ? ` (${result.tasksSkipped} tasks were already done)` : ''}\n`);
+    if (result.selections.length) out.write(selectionTable(result.selections));
+    for (const note of result.notes) out.write(`note: ${note}\n`);
+    if (result.tasksFailed) out.write(`${result.tasksFailed} task(s) failed; their trials are recorded with status failed and run again on resume\n`);
+    if (noneUsable) out.write(`regsweep: ${countsLine(counts)}\n`);
+    else out.write(`next: regsweep query ${db} --best   |   regsweep report ${db}\n`);
   }
-  return EXIT.ok;
+  return noneUsable ? EXIT.failed : EXIT.ok;
 }
 
 /** A bar on a terminal; plain lines (every 10%) in logs and CI. */
@@ -203,7 +277,7 @@ function makeProgress(quiet: boolean) {
   };
 }
 
-function selectionTable(rows: SelectionRow[]): string {
+function selectionTable(rows: Selection[]): string {
   const lines = rows.map((s) => ({
     penalty: s.penalty,
     l1_ratio: s.penalty === 'elasticnet' ? fmt(s.l1Ratio) : '',
@@ -226,7 +300,16 @@ function table(rows: Record<string, unknown>[]): string {
   return [line(cols), ...text.map(line)].join('\n') + '\n';
 }
 
-function print(rows: Record<string, unknown>[], json: boolean) {
-  if (json) process.stdout.write(JSON.stringify(rows, null, 1) + '\n');
-  else process.stdout.write(table(rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Buffer.isBuffer(v) ? `<${v.length} bytes>` : v])))));
+/** Writes to standard output, waiting when the reader is slower (a large export is not buffered whole). */
+function write(text: string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(text)) resolve();
+    else process.stdout.once('drain', resolve);
+  });
+}
+
+async function print(rows: Record<string, unknown>[], json: boolean) {
+  const shown = rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, v instanceof Uint8Array ? `<${v.length} bytes>` : v])));
+  if (json) await write(JSON.stringify(shown, null, 1) + '\n');
+  else await write(table(shown));
 }

@@ -1,15 +1,20 @@
 // The library API: what the CLI and the tests call.
+export * from './domain.js';
 export { loadConfig, parseConfig, type LoadedConfig } from './config/load.js';
 export { configSchema, type SweepConfig } from './config/schema.js';
 export { loadCsv } from './data/csv.js';
 export { syntheticDataset } from './data/synthetic.js';
 export { loadData } from './data/load.js';
 export type { Dataset } from './data/dataset.js';
-export { planTasks, sweepGroups, trialCount, type Task } from './plan/tasks.js';
-export { assignFolds, foldWeights } from './plan/folds.js';
+export { planSweep, type SweepPlan } from './plan/plan.js';
+export { planTasks, trialCount } from './plan/tasks.js';
+export { sweepGroups } from './plan/grid.js';
+export { assignFolds } from './plan/folds.js';
 export { runSweep, runLoadedSweep, hashConfig, type RunOptions, type RunResult } from './pool/coordinator.js';
-export { bestTrials, exportRows, runSql, toCsv, openResults } from './results.js';
+export { bestTrials, listSweeps, runSql } from './results/best.js';
+export { exportRows, toCsv } from './results/export.js';
+export { withResults } from './results/open.js';
 export { summarize, selectLambdas } from './select/cv.js';
-export { SqliteStore } from './store/sqlite.js';
-export type { Store } from './store/types.js';
-export { UserError, EXIT } from './errors.js';
+export { openStore } from './store/open.js';
+export type { Store, SweepSelector } from './store/contract.js';
+export { UserError, OutsideError, EXIT } from './errors.js';

@@ -97,7 +97,8 @@ describe('regsweep CLI', () => {
     // The report of a sweep that is not finished says so.
     const report = cli(['report', db, '--out', join(dir, 'rep'), '--no-png']);
     expect(report.status).toBe(0);
-    expect(report.stderr).toMatch(new RegExp(`is interrupted: ${partial * 40} of ${44 * 40} trials recorded`));
+    expect(report.stdout).toMatch(new RegExp(`note: sweep "interrupt-check" is interrupted: ${partial * 40} of ${44 * 40} trials recorded`));
+    expect(report.stderr).toBe('');
     expect(readFileSync(join(dir, 'rep', 'report.html'), 'utf8')).toContain(`${partial * 40} of ${44 * 40} trials recorded`);
 
     const resumed = cli(['run', config, '--quiet'], dir);
@@ -141,7 +142,7 @@ describe('regsweep CLI', () => {
     const config = writeFile(dir, 'bad.yaml', 'name: bad\ndata: {synthetic: {kind: regression, n: 50, p: 3}}\nsweep: {kind: grid, lambda: {log_range: [1e-3, 1], num: 0}}\n');
     const r = cli(['run', config], dir);
     expect(r.status).toBe(2);
-    expect(r.stderr.trim()).toBe(`regsweep: ${config}:3: sweep.lambda.num: expected a positive integer`);
+    expect(r.stderr.trim()).toBe(`regsweep: ${config}:3: sweep.lambda.num: expected a positive integer, found 0`);
     expect(cli(['query', join(dir, 'missing.db'), '--best']).status).toBe(2);
     expect(cli(['frobnicate']).status).toBe(2);
   });

@@ -46,11 +46,11 @@ describe('sweep config', () => {
 
   it('names the file, line and key path of a wrong value', () => {
     const msg = errorOf(valid.replace('num: 50', 'num: -3'));
-    expect(msg).toBe('sweeps/x.yaml:12: sweep.lambda.num: expected a positive integer');
+    expect(msg).toBe('sweeps/x.yaml:12: sweep.lambda.num: expected a positive integer, found -3');
   });
 
   it('names an unknown key', () => {
-    expect(errorOf(valid.replace('standardize: true', 'standardise: true'))).toBe('sweeps/x.yaml:6: data.standardise: unknown key');
+    expect(errorOf(valid.replace('standardize: true', 'standardise: true'))).toBe('sweeps/x.yaml:6: data.standardise: unknown key; did you mean standardize?');
   });
 
   it('names a missing key', () => {

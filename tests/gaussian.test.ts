@@ -1,24 +1,45 @@
 import { describe, expect, it } from 'vitest';
 import { syntheticDataset } from '../src/data/synthetic.js';
-import { compactSettings, gaussianLambdaMax, gaussianPath } from '../src/kernels/gaussian.js';
-import { FitStatus } from '../src/kernels/types.js';
-import { expectPathEqualsSingleFits, fixtureData, readFixture, relativeError, type ReferenceFit } from './helpers.js';
+import { FitStatus } from '../src/domain.js';
+import { gaussianCovariancePath } from '../src/fitting/point/gaussianCovariance.js';
+import { LazyGram } from '../src/fitting/shared/lazyGram.js';
+import { columnStats } from '../src/fitting/shared/columnStats.js';
+import { linearPredictor, meanSquaredError } from '../src/fitting/shared/metrics.js';
+import { lambdaMaxFor, lassoLambdaMax } from '../src/plan/grid.js';
+import { createKernelContext } from '../workers/kernelContext.js';
+import { coefsAt, expectPathEqualsSingleFits, fixtureData, kernels, pathProblem, readFixture, relativeError, solve, type ReferenceFit } from './helpers.js';
 
-const ones = (n: number) => new Float64Array(n).fill(1);
-
-async function solve(ref: ReferenceFit, tol = 1e-9) {
+async function fitReference(ref: ReferenceFit, tol = 1e-9) {
   const data = await fixtureData(ref.file);
-  const design = { X: data.X, n: data.n, p: data.p };
-  const fit = gaussianPath({ design, y: data.y, weights: ones(data.n), standardize: true, alpha: ref.alpha, lambdas: Float64Array.from(ref.lambda), tol, maxIter: 1e6 });
+  const fit = solve.covariance(pathProblem(data, { l1Ratio: ref.alpha, lambdas: ref.lambda, tol }));
   return { data, fit };
 }
+
+describe('a lasso small enough to solve on paper', () => {
+  // Two orthogonal features with mean 0 and variance 1, y with mean 0: X̃ᵀX̃/n = I, so each coefficient is its own
+  // soft-threshold, c_j = x_jᵀy/n = (2, 1): lasso β_j = max(c_j − λ, 0), elastic net S(c_j, λr)/(1 + λ(1 − r)).
+  const toy = { X: Float64Array.of(1, 1, -1, -1, 1, -1, 1, -1), n: 4, p: 2, y: Float64Array.of(3, 1, -1, -3) };
+  it.each([
+    [1, 0.5, [1.5, 0.5]],
+    [1, 1.5, [0.5, 0]],
+    [1, 2.5, [0, 0]],
+    [0.5, 1, [1.5 / 1.5, 0.5 / 1.5]],
+    [0, 1, [1, 0.5]],
+  ])('l1_ratio %s, λ %s: β = %j, intercept 0', (l1Ratio, lambda, expected) => {
+    for (const fit of [solve.covariance, solve.naive, solve.fistaGaussian].map((f) => f(pathProblem(toy, { l1Ratio, lambdas: [lambda], tol: 1e-12 })))) {
+      expect(fit.status[0]).toBe(FitStatus.converged);
+      expected.forEach((b, j) => expect(fit.coefs[j]).toBeCloseTo(b, 10));
+      expect(Math.abs(fit.intercepts[0])).toBeLessThan(1e-12);
+    }
+  });
+});
 
 describe('gaussian coordinate descent against glmnet (thresh 1e-14, standardize = TRUE)', () => {
   for (const ref of readFixture<ReferenceFit[]>('glmnet_gaussian.json')) {
     it(`${ref.name}: coefficients and intercepts within 1e-6 relative on every λ`, async () => {
-      const { data, fit } = await solve(ref);
+      const { data, fit } = await fitReference(ref);
       ref.lambda.forEach((_, l) => {
-        const coefs = fit.coefs.subarray(l * data.p, (l + 1) * data.p);
+        const coefs = coefsAt(fit, l, data.p);
         expect(relativeError(coefs, ref.coef[l])).toBeLessThan(1e-6);
         expect(Math.abs(fit.intercepts[l] - ref.intercept[l]) / Math.max(1, Math.abs(ref.intercept[l]))).toBeLessThan(1e-6);
         expect(fit.status[l]).toBe(FitStatus.converged);
@@ -30,7 +51,7 @@ describe('gaussian coordinate descent against glmnet (thresh 1e-14, standardize 
   }
   it('the default tol (1e-7) is already within 1e-6 of glmnet', async () => {
     const ref = readFixture<ReferenceFit[]>('glmnet_gaussian.json')[0];
-    const { data, fit } = await solve(ref, 1e-7);
+    const { data, fit } = await fitReference(ref, 1e-7);
     const last = ref.lambda.length - 1;
     expect(relativeError(fit.coefs.subarray(last * data.p), ref.coef[last])).toBeLessThan(1e-6);
   });
@@ -39,9 +60,9 @@ describe('gaussian coordinate descent against glmnet (thresh 1e-14, standardize 
 describe('gaussian coordinate descent against scikit-learn ElasticNet', () => {
   for (const ref of readFixture<ReferenceFit[]>('sklearn_enet.json')) {
     it(`${ref.name}: within 1e-6 relative`, async () => {
-      const { data, fit } = await solve(ref);
+      const { data, fit } = await fitReference(ref);
       ref.lambda.forEach((_, l) => {
-        expect(relativeError(fit.coefs.subarray(l * data.p, (l + 1) * data.p), ref.coef[l])).toBeLessThan(1e-6);
+        expect(relativeError(coefsAt(fit, l, data.p), ref.coef[l])).toBeLessThan(1e-6);
         expect(Math.abs(fit.intercepts[l] - ref.intercept[l]) / Math.abs(ref.intercept[l])).toBeLessThan(1e-6);
       });
     });
@@ -82,7 +103,7 @@ describe('ridge (α = 0) equals the closed form', () => {
         beta[r] = s / A[r][r];
       }
       const expected = beta.map((b, j) => b / sd[j]);
-      const fit = gaussianPath({ design: { X, n, p }, y, weights: ones(n), standardize: true, alpha: 0, lambdas: Float64Array.of(lambda), tol: 1e-10, maxIter: 1e6 });
+      const fit = solve.covariance(pathProblem(data, { l1Ratio: 0, lambdas: [lambda], tol: 1e-10 }));
       expect(relativeError(fit.coefs, expected)).toBeLessThan(1e-7);
       const intercept = ybar - expected.reduce((s, b, j) => s + b * mean[j], 0);
       expect(Math.abs(fit.intercepts[0] - intercept) / Math.abs(intercept)).toBeLessThan(1e-7);
@@ -93,9 +114,8 @@ describe('ridge (α = 0) equals the closed form', () => {
 describe('λ_max, weights and constant columns', () => {
   it('at λ_max every coefficient is zero and just below it one is not', async () => {
     const data = await fixtureData('diabetes.csv');
-    const design = { X: data.X, n: data.n, p: data.p };
-    const lmax = gaussianLambdaMax(design, data.y, ones(data.n), true, 1);
-    const fit = gaussianPath({ design, y: data.y, weights: ones(data.n), standardize: true, alpha: 1, lambdas: Float64Array.of(lmax * 1.0000001, lmax * 0.99), tol: 1e-9, maxIter: 1e5 });
+    const lmax = lassoLambdaMax(data, data.y, true);
+    const fit = solve.covariance(pathProblem(data, { lambdas: [lmax * 1.0000001, lmax * 0.99] }));
     expect(fit.coefs.subarray(0, data.p).every((b) => b === 0)).toBe(true);
     expect(fit.coefs.subarray(data.p).filter((b) => b !== 0).length).toBe(1);
   });
@@ -109,9 +129,9 @@ describe('λ_max, weights and constant columns', () => {
     for (let j = 0; j < p; j++) keep.forEach((i, r) => (Xs[j * m + r] = data.X[j * n + i]));
     const ys = Float64Array.from(keep, (i) => data.y[i]);
     const weights = Float64Array.from({ length: n }, (_, i) => (i % 3 !== 0 ? 1 : 0));
-    const lambdas = Float64Array.of(5, 0.5, 0.05);
-    const a = gaussianPath({ design: { X: data.X, n, p }, y: data.y, weights, standardize: true, alpha: 0.7, lambdas, tol: 1e-10, maxIter: 1e6 });
-    const b = gaussianPath({ design: { X: Xs, n: m, p }, y: ys, weights: ones(m), standardize: true, alpha: 0.7, lambdas, tol: 1e-10, maxIter: 1e6 });
+    const lambdas = [5, 0.5, 0.05];
+    const a = solve.covariance(pathProblem(data, { weights, l1Ratio: 0.7, lambdas, tol: 1e-10 }));
+    const b = solve.covariance(pathProblem({ X: Xs, n: m, p, y: ys }, { l1Ratio: 0.7, lambdas, tol: 1e-10 }));
     expect(relativeError(a.coefs, b.coefs)).toBeLessThan(1e-9);
     expect(relativeError(a.intercepts, b.intercepts)).toBeLessThan(1e-9);
   });
@@ -123,9 +143,9 @@ describe('λ_max, weights and constant columns', () => {
     X.set(data.X.subarray(0, 2 * n));
     X.fill(7.5, 2 * n, 3 * n);
     X.set(data.X.subarray(2 * n), 3 * n);
-    const lambdas = Float64Array.of(1, 0.1);
-    const withConst = gaussianPath({ design: { X, n, p: p + 1 }, y: data.y, weights: ones(n), standardize: true, alpha: 1, lambdas, tol: 1e-10, maxIter: 1e6 });
-    const without = gaussianPath({ design: { X: data.X, n, p }, y: data.y, weights: ones(n), standardize: true, alpha: 1, lambdas, tol: 1e-10, maxIter: 1e6 });
+    const lambdas = [1, 0.1];
+    const withConst = solve.covariance(pathProblem({ X, n, p: p + 1, y: data.y }, { lambdas, tol: 1e-10 }));
+    const without = solve.covariance(pathProblem(data, { lambdas, tol: 1e-10 }));
     for (let l = 0; l < 2; l++) {
       const row = Array.from(withConst.coefs.subarray(l * (p + 1), (l + 1) * (p + 1)));
       expect(row[2]).toBe(0);
@@ -136,7 +156,7 @@ describe('λ_max, weights and constant columns', () => {
 
   it('stops at max_iter and says so instead of looping', async () => {
     const data = await fixtureData('diabetes.csv');
-    const fit = gaussianPath({ design: { X: data.X, n: data.n, p: data.p }, y: data.y, weights: ones(data.n), standardize: true, alpha: 1, lambdas: Float64Array.of(0.01), tol: 1e-14, maxIter: 2 });
+    const fit = solve.covariance(pathProblem(data, { lambdas: [0.01], tol: 1e-14, maxIter: 2 }));
     expect(fit.status[0]).toBe(FitStatus.maxIter);
     expect(fit.iterations[0]).toBe(2);
   });
@@ -144,18 +164,15 @@ describe('λ_max, weights and constant columns', () => {
 
 describe('Gram columns shared between paths on the same fold', () => {
   it('a path on a Gram filled by another α gives bit-identical coefficients', async () => {
-    const { LazyGram } = await import('../src/kernels/gram.js');
-    const { columnStats } = await import('../src/kernels/columnStats.js');
     const data = await fixtureData('wide.csv');
     // 60 rows × 150 features, half the rows: covariance mode on a p > n fold still has to be exact.
     const design = { X: data.X, n: data.n, p: data.p };
     const weights = Float64Array.from({ length: data.n }, (_, i) => (i % 5 === 0 ? 0 : 1));
-    const lambdas = Float64Array.of(1, 0.5, 0.25, 0.12);
-    const args = { design, y: data.y, weights, standardize: true, lambdas, tol: 1e-9, maxIter: 1e6 };
-    const shared = new LazyGram(design, weights, columnStats(design, weights, true));
-    gaussianPath({ ...args, alpha: 0.2, gram: shared });
-    const reused = gaussianPath({ ...args, alpha: 1, gram: shared });
-    const fresh = gaussianPath({ ...args, alpha: 1 });
+    const lambdas = [1, 0.5, 0.25, 0.12];
+    const shared = new LazyGram(kernels, design, weights, columnStats(design, weights, true));
+    gaussianCovariancePath(kernels, pathProblem(data, { weights, l1Ratio: 0.2, lambdas }), shared);
+    const reused = gaussianCovariancePath(kernels, pathProblem(data, { weights, lambdas }), shared);
+    const fresh = solve.covariance(pathProblem(data, { weights, lambdas }));
     expect(shared.slots).toBeGreaterThan(8);
     expect(Array.from(reused.coefs)).toEqual(Array.from(fresh.coefs));
   });
@@ -163,15 +180,14 @@ describe('Gram columns shared between paths on the same fold', () => {
 
 describe('training MSE from the gradients (covariance mode)', () => {
   it('equals the mean squared residual of the predictions, on a fold with zero-weight rows', async () => {
-    const { linearPredictor, meanSquaredError } = await import('../src/kernels/metrics.js');
     const ref = readFixture<ReferenceFit[]>('glmnet_gaussian.json')[0];
     const data = await fixtureData(ref.file);
     const design = { X: data.X, n: data.n, p: data.p };
     const weights = Float64Array.from({ length: data.n }, (_, i) => (i % 5 === 2 ? 0 : 1));
-    const fit = gaussianPath({ design, y: data.y, weights, standardize: true, alpha: 0.7, lambdas: Float64Array.from(ref.lambda), tol: 1e-9, maxIter: 1e6 });
+    const fit = solve.covariance(pathProblem(data, { weights, l1Ratio: 0.7, lambdas: ref.lambda }));
     const eta = new Float64Array(data.n);
     ref.lambda.forEach((_, l) => {
-      linearPredictor(design, fit.intercepts[l], fit.coefs.subarray(l * data.p, (l + 1) * data.p), eta);
+      linearPredictor(design, fit.intercepts[l], coefsAt(fit, l, data.p), eta);
       const direct = meanSquaredError(data.y, eta, weights);
       expect(Math.abs(fit.trainMse![l] - direct) / direct).toBeLessThan(1e-10);
     });
@@ -197,44 +213,33 @@ describe('warm starts extrapolated along the path', () => {
       for (let j = 0; j < p; j++) y[i] += (j + 1) * X[j * n + i];
       y[i] += 0.1 * rand();
     }
-    const design = { X, n, p };
     const lambdas = Float64Array.from({ length: 8 }, (_, k) => 0.01 * Math.pow(0.8, k));
-    const fit = gaussianPath({ design, y, weights: ones(n), standardize: false, alpha: 1, lambdas, tol: 1e-9, maxIter: 1e6 });
+    const fit = solve.covariance(pathProblem({ X, n, p, y }, { standardize: false, lambdas }));
     for (let l = 0; l < lambdas.length; l++) expect(fit.coefs.subarray(l * p, (l + 1) * p).every((b) => b > 0)).toBe(true);
     expect(Array.from(fit.iterations.subarray(2))).toEqual(new Array(lambdas.length - 2).fill(1));
     // And they are the solutions: the same as each λ fitted from zero.
-    const alone = gaussianPath({ design, y, weights: ones(n), standardize: false, alpha: 1, lambdas: lambdas.subarray(7), tol: 1e-9, maxIter: 1e6 });
+    const alone = solve.covariance(pathProblem({ X, n, p, y }, { standardize: false, lambdas: lambdas.subarray(7) }));
     expect(relativeError(fit.coefs.subarray(7 * p), Array.from(alone.coefs))).toBeLessThan(1e-7);
   });
 
   it('a repeated or uneven λ grid gives the same solutions as fitting each λ on its own', async () => {
     const ref = readFixture<ReferenceFit[]>('glmnet_gaussian.json')[0];
     const data = await fixtureData(ref.file);
-    const design = { X: data.X, n: data.n, p: data.p };
-    const base = { design, y: data.y, weights: ones(data.n), standardize: true, alpha: 0.5, tol: 1e-9, maxIter: 1e6 };
     const last = ref.lambda.length - 1;
     const grid = [3, 10, 10, 11, last - 1, last].map((k) => ref.lambda[k]);
-    expectPathEqualsSingleFits((lambdas) => gaussianPath({ ...base, lambdas }), grid, data.p);
+    expectPathEqualsSingleFits((lambdas) => solve.covariance(pathProblem(data, { l1Ratio: 0.5, lambdas })), grid, data.p);
   });
 });
 
 describe('active-set cycles on the compact copy of the Gram block', () => {
   it('give the same path as cycles over full Gram columns, on a path whose active set grows to all features', () => {
     const data = syntheticDataset({ kind: 'regression', n: 400, p: 60, nonzero: 6, rho: 0.5, snr: 3, outputs: 1, seed: 7 });
-    const design = { X: data.X, n: data.n, p: data.p };
     const weights = Float64Array.from({ length: data.n }, (_, i) => (i % 5 === 0 ? 0 : 1));
-    const lmax = gaussianLambdaMax(design, data.y, weights, true, 0.7);
+    const lmax = lambdaMaxFor(lassoLambdaMax(data, data.y, true, weights), 0.7);
     const lambdas = Float64Array.from({ length: 40 }, (_, k) => lmax * Math.pow(1e-4, k / 39));
-    const problem = { design, y: data.y, weights, standardize: true, alpha: 0.7, lambdas, tol: 1e-10, maxIter: 1e6 };
-    const compact = gaussianPath(problem);
-    const room = compactSettings.bytes;
-    compactSettings.bytes = 0;
-    let columns;
-    try {
-      columns = gaussianPath(problem);
-    } finally {
-      compactSettings.bytes = room;
-    }
+    const problem = pathProblem(data, { weights, l1Ratio: 0.7, lambdas, tol: 1e-10 });
+    const compact = solve.covariance(problem);
+    const columns = solve.covariance(problem, createKernelContext({ limits: { compactBytes: 0 } }));
     // Both sizes of active set occur: a part of p (compact cycles) and nearly all of it (full columns).
     const active = (l: number) => compact.coefs.subarray(l * data.p, (l + 1) * data.p).filter((b) => b !== 0).length;
     expect(active(5)).toBeLessThan(data.p / 2);

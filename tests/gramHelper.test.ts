@@ -2,30 +2,30 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { syntheticDataset } from '../src/data/synthetic.js';
-import { gaussianLambdaMax, gaussianPath } from '../src/kernels/gaussian.js';
-import { wasmHeap, type KernelHelper } from '../src/kernels/wasm/heap.js';
+import type { KernelHelper } from '../src/fitting/kernels/gramShare.js';
+import { lambdaMaxFor, lassoLambdaMax } from '../src/plan/grid.js';
 import { runSweep } from '../src/pool/coordinator.js';
-import { startGramHelper } from '../src/pool/gramHelper.js';
-import { tempDir, writeFile } from './helpers.js';
+import { startGramHelper } from '../workers/gramHelper.js';
+import { createKernelContext } from '../workers/kernelContext.js';
+import { pathProblem, solve, tempDir, writeFile } from './helpers.js';
 
 // 2 250 training rows: two row chunks of the Gram kernel, so a block computed ahead runs over both.
 const data = syntheticDataset({ kind: 'regression', n: 3000, p: 160, nonzero: 8, rho: 0.5, snr: 3, outputs: 1, seed: 11 });
 
 describe('Gram blocks split with a helper thread', () => {
+  const context = createKernelContext();
   let stop: () => Promise<void>;
   beforeAll(async () => {
-    ({ stop } = await startGramHelper());
+    ({ stop } = await startGramHelper(context));
   });
   afterAll(async () => stop());
 
   it('give the same path to the bit as one thread; the helper takes shares and computes blocks ahead', () => {
-    const design = { X: data.X, n: data.n, p: data.p };
     const weights = Float64Array.from({ length: data.n }, (_, i) => (i % 4 === 1 ? 0 : 1));
-    const lmax = gaussianLambdaMax(design, data.y, weights, true, 0.8);
+    const lmax = lambdaMaxFor(lassoLambdaMax(data, data.y, true, weights), 0.8);
     const lambdas = Float64Array.from({ length: 30 }, (_, k) => lmax * Math.pow(1e-3, k / 29));
-    const problem = { design, y: data.y, weights, standardize: true, alpha: 0.8, lambdas, tol: 1e-8, maxIter: 1e6 };
-    const heap = wasmHeap();
-    const helper = heap.helper!;
+    const problem = pathProblem(data, { weights, l1Ratio: 0.8, lambdas, tol: 1e-8 });
+    const helper = context.helper!;
     // Shares of a block this thread needs now (one chunk) and blocks computed ahead (every chunk). The helper computes
     // ahead whenever it is free, so the shares of a needed block are seen with a helper that takes no block ahead.
     let split = 0;
@@ -43,11 +43,11 @@ describe('Gram blocks split with a helper thread', () => {
     });
     // The path with the given helper (none: one thread), the started one put back after.
     const fitWith = (h: KernelHelper | undefined) => {
-      heap.helper = h;
+      context.helper = h;
       try {
-        return gaussianPath(problem);
+        return solve.covariance(problem, context);
       } finally {
-        heap.helper = helper;
+        context.helper = helper;
       }
     };
     const two = fitWith(counting(true));

@@ -3,10 +3,20 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { expect } from 'vitest';
 import { loadCsv } from '../src/data/csv.js';
-import { FitStatus, type PathSolution } from '../src/kernels/types.js';
+import { FitStatus } from '../src/domain.js';
+import type { KernelContext } from '../src/fitting/context.js';
+import type { PathProblem, PathSolution } from '../src/fitting/path/types.js';
+import { binomialPath } from '../src/fitting/point/binomial.js';
+import { fistaPath } from '../src/fitting/point/fista.js';
+import { gaussianCovariancePath } from '../src/fitting/point/gaussianCovariance.js';
+import { gaussianNaivePath } from '../src/fitting/point/gaussianNaive.js';
+import { createKernelContext } from '../workers/kernelContext.js';
 
 export const FIXTURES = resolve(__dirname, 'fixtures');
 export const ROOT = resolve(__dirname, '..');
+
+/** The kernel context of this test file's thread (tests that change limits or helpers make their own). */
+export const kernels: KernelContext = createKernelContext();
 
 export function tempDir(prefix = 'regsweep-'): string {
   return mkdtempSync(join(tmpdir(), prefix));
@@ -35,6 +45,45 @@ export async function fixtureData(file: string, classification = false) {
   return loadCsv(join(FIXTURES, file), { classification });
 }
 
+/** Data a path is fitted on: a column-major design and a response. */
+export interface PathData {
+  X: Float64Array;
+  n: number;
+  p: number;
+  y: Float64Array;
+}
+
+/**
+ * The problem every path test starts from: all rows with weight 1, standardized features, the lasso, a tight tol
+ * (1e-9) and room for every pass; a test states only what it changes.
+ */
+export function pathProblem(data: PathData, o: Partial<Omit<PathProblem, 'lambdas' | 'design' | 'y'>> & { lambdas: ArrayLike<number> }): PathProblem {
+  return {
+    design: { X: data.X, n: data.n, p: data.p },
+    y: data.y,
+    weights: o.weights ?? new Float64Array(data.n).fill(1),
+    standardize: o.standardize ?? true,
+    l1Ratio: o.l1Ratio ?? 1,
+    lambdas: Float64Array.from(o.lambdas),
+    tol: o.tol ?? 1e-9,
+    maxIter: o.maxIter ?? 1e6,
+  };
+}
+
+/** Every path solver by name, on this file's kernel context unless another is given. */
+export const solve = {
+  covariance: (problem: PathProblem, context = kernels) => gaussianCovariancePath(context, problem),
+  naive: (problem: PathProblem, context = kernels) => gaussianNaivePath(context, problem),
+  binomial: (problem: PathProblem, context = kernels) => binomialPath(context, problem),
+  fistaGaussian: (problem: PathProblem) => fistaPath(problem, 'gaussian'),
+  fistaBinomial: (problem: PathProblem) => fistaPath(problem, 'binomial'),
+};
+
+/** Row l of a path's coefficients. */
+export function coefsAt(solution: PathSolution, l: number, p: number): Float64Array {
+  return solution.coefs.subarray(l * p, (l + 1) * p);
+}
+
 /** max |a − b| / max(|b|∞, floor): the relative error we promise against references. */
 export function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>, floor = 1e-8): number {
   let diff = 0;
@@ -55,7 +104,7 @@ export function expectPathEqualsSingleFits(fit: (lambdas: Float64Array) => PathS
   grid.forEach((lambda, l) => {
     const alone = fit(Float64Array.of(lambda));
     expect(path.status[l]).toBe(FitStatus.converged);
-    expect(relativeError(path.coefs.subarray(l * p, (l + 1) * p), Array.from(alone.coefs))).toBeLessThan(1e-6);
+    expect(relativeError(coefsAt(path, l, p), Array.from(alone.coefs))).toBeLessThan(1e-6);
     expect(Math.abs(path.intercepts[l] - alone.intercepts[0])).toBeLessThan(1e-6);
   });
 }

@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { syntheticDataset } from '../src/data/synthetic.js';
-import { trainNetwork, type NetworkProblem } from '../src/kernels/network.js';
+import { trainNetwork as train, type NetworkProblem } from '../src/fitting/point/network.js';
 import { SEEDS_SPEC } from '../bench/data.js';
-import { readFixture } from './helpers.js';
+import { kernels, readFixture } from './helpers.js';
+
+const trainNetwork = (problem: NetworkProblem) => train(kernels.heap, problem);
 
 type TorchFixture = Record<'none' | 'l2' | 'l1', { lambda: number; val_mse: number[] }>;
 const torch = readFixture<TorchFixture>('torch_seeds.json');

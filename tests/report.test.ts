@@ -4,7 +4,7 @@ import Ajv from 'ajv';
 import { compile } from 'vega-lite';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runSweep } from '../src/pool/coordinator.js';
-import { openResults } from '../src/results.js';
+import { withResults } from '../src/results/open.js';
 import { readReportData } from '../src/report/data.js';
 import { buildCharts } from '../src/report/specs.js';
 import { writeReport } from '../src/report/write.js';
@@ -40,10 +40,8 @@ describe('report specs', () => {
   const schema = JSON.parse(readFileSync(join(ROOT, 'node_modules/vega-lite/build/vega-lite-schema.json'), 'utf8'));
   const validate = new Ajv({ strict: false, allowUnionTypes: true }).compile(schema);
 
-  it('every chart validates against the Vega-Lite schema and compiles to Vega', () => {
-    const { store, sweep } = openResults(db);
-    const charts = buildCharts(readReportData(store, sweep));
-    store.close();
+  it('every chart validates against the Vega-Lite schema and compiles to Vega', async () => {
+    const charts = buildCharts(await withResults(db, undefined, ({ store, sweep }) => readReportData(store, sweep)));
     expect(charts.map((c) => c.id)).toEqual(['fit', 'sparsity', 'paths', 'l1-vs-l2', 'alpha-lambda']);
     for (const c of charts) {
       expect(validate(c.spec), `${c.id}: ${JSON.stringify(validate.errors?.slice(0, 2))}`).toBe(true);
@@ -51,15 +49,13 @@ describe('report specs', () => {
     }
   });
 
-  it('the λ_min and λ_1se marked on the fit chart are the database’s', () => {
-    const { store, sweep } = openResults(db);
-    const selections = store.selections(sweep.id);
-    store.close();
+  it('the λ_min and λ_1se marked on the fit chart are the database’s', async () => {
+    const selections = await withResults(db, undefined, ({ store, sweep }) => store.selections(sweep.id));
     const spec = JSON.parse(readFileSync(join(outDir, 'fit.vl.json'), 'utf8'));
     const marked = spec.data.values.filter((r: { series: string }) => r.series === 'λ_min' || r.series === 'λ_1se');
     expect(selections).toHaveLength(4);
     for (const s of selections) {
-      const group = s.penalty === 'elasticnet' ? `elasticnet α=${s.l1Ratio}` : s.penalty;
+      const group = s.penalty === 'elasticnet' ? `elasticnet l1_ratio=${s.l1Ratio}` : s.penalty;
       expect(marked.find((r: { group: string; series: string }) => r.group === group && r.series === 'λ_min').lambda).toBe(s.lambdaMin);
       expect(marked.find((r: { group: string; series: string }) => r.group === group && r.series === 'λ_1se').lambda).toBe(s.lambda1se);
     }

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { selectLambdas, summarize } from '../src/select/cv.js';
-import type { TrialRow } from '../src/store/types.js';
+import type { Trial } from '../src/domain.js';
 
-function trial(lambda: number, fold: string, valLoss: number, nVal = 10, nnz = 3): TrialRow {
+function trial(lambda: number, fold: string, valLoss: number, nVal = 10, nnz = 3): Trial {
   return {
     id: 0, sweepId: 1, taskId: '', penalty: 'l1', lambda, l1Ratio: 1, fold, status: 'ok', converged: true, error: null,
     trainLoss: valLoss / 2, valLoss, nTrain: 40, nVal, nnz, zeroFraction: 0, nearZeroFraction: 0, l1Norm: 0, l2Norm: 0,
-    iterations: 1, seconds: 0, metrics: {},
+    passes: 1, epochsRun: 0, seconds: 0, metrics: {},
   };
 }
 

@@ -4,7 +4,8 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { UserError } from '../src/errors.js';
 import { runSweep } from '../src/pool/coordinator.js';
-import { bestTrials, exportRows, runSql } from '../src/results.js';
+import { bestTrials, runSql } from '../src/results/best.js';
+import { exportRows } from '../src/results/export.js';
 import { FIXTURES, readFixture, relativeError, tempDir, writeFile, type ReferenceFit } from './helpers.js';
 
 const lasso = readFixture<ReferenceFit[]>('glmnet_gaussian.json').find((f) => f.name === 'diabetes-lasso')!;
@@ -54,8 +55,8 @@ describe('a sweep end to end on a real CSV', () => {
     expect(mode).toBe('wal');
   });
 
-  it('exports fold-all coefficients that match glmnet (standardize = TRUE) to 1e-6', () => {
-    const rows = exportRows(db, { table: 'coefficients', fold: 'all' }).filter((r) => r.penalty === 'l1');
+  it('exports fold-all coefficients that match glmnet (standardize = TRUE) to 1e-6', async () => {
+    const rows = (await exportRows(db, { table: 'coefficients', fold: 'all' })).filter((r) => r.penalty === 'l1');
     expect(Object.keys(rows[0])).toEqual(['sweep', 'penalty', 'lambda', 'l1_ratio', 'fold', 'intercept', 'age', 'sex', 'bmi', 'bp', 's1', 's2', 's3', 's4', 's5', 's6']);
     expect(rows).toHaveLength(20);
     rows.forEach((row, l) => {
@@ -66,8 +67,8 @@ describe('a sweep end to end on a real CSV', () => {
     });
   });
 
-  it('validation losses are the held-out MSE, training losses too, and train < validation at small λ', () => {
-    const trials = exportRows(db, { table: 'trials' });
+  it('validation losses are the held-out MSE, training losses too, and train < validation at small λ', async () => {
+    const trials = await exportRows(db, { table: 'trials' });
     const l1Small = trials.filter((t) => t.penalty === 'l1' && t.lambda === lasso.lambda[19] && t.fold !== 'all');
     expect(l1Small).toHaveLength(5);
     for (const t of l1Small) {
@@ -84,8 +85,8 @@ describe('a sweep end to end on a real CSV', () => {
     expect(all.train_loss as number).toBeCloseTo(y.reduce((s, v) => s + (v - ybar) ** 2, 0) / y.length, 8);
   });
 
-  it('query --best gives λ_min and λ_1se per penalty with λ_1se ≥ λ_min', () => {
-    const best = bestTrials(db);
+  it('query --best gives λ_min and λ_1se per penalty with λ_1se ≥ λ_min', async () => {
+    const best = await bestTrials(db);
     expect(best.selections.map((s) => s.penalty).sort()).toEqual(['elasticnet', 'l1', 'l2']);
     for (const s of best.selections) expect(s.lambda1se).toBeGreaterThanOrEqual(s.lambdaMin);
   });
@@ -108,12 +109,12 @@ describe('a sweep end to end on a real CSV', () => {
     expect(tableCounts(db).sweeps).toBe(2);
   });
 
-  it('a write through --sql is refused and the database is unchanged', () => {
+  it('a write through --sql is refused and the database is unchanged', async () => {
     const before = tableCounts(db);
-    expect(() => runSql(db, 'DELETE FROM trials')).toThrow(UserError);
-    expect(() => runSql(db, 'DROP TABLE trials')).toThrow(/only statements that read/);
+    await expect(runSql(db, 'DELETE FROM trials')).rejects.toThrow(UserError);
+    await expect(runSql(db, 'DROP TABLE trials')).rejects.toThrow(/only statements that read/);
     expect(tableCounts(db)).toEqual(before);
-    expect(runSql(db, 'SELECT count(*) AS n FROM trials WHERE sweep_id = 1')).toEqual([{ n: 360 }]);
+    expect(await runSql(db, 'SELECT count(*) AS n FROM trials WHERE sweep_id = 1')).toEqual([{ n: 360 }]);
   });
 });
 
@@ -147,7 +148,7 @@ output: cancer.db
   it('stores fold-all coefficients equal to glmnet binomial to 1e-5, and the null log-loss at λ_max', async () => {
     const result = await runSweep(config);
     expect(result.trials).toBe(lassoLogit.lambda.length * 6);
-    const rows = exportRows(db, { table: 'coefficients', fold: 'all' });
+    const rows = await exportRows(db, { table: 'coefficients', fold: 'all' });
     expect(rows).toHaveLength(lassoLogit.lambda.length);
     const names = Object.keys(rows[0]).slice(6);
     expect(names).toHaveLength(30);
@@ -155,7 +156,7 @@ output: cancer.db
       expect(relativeError(names.map((c) => row[c] as number), lassoLogit.coef[l])).toBeLessThan(1e-5);
       expect(Math.abs((row.intercept as number) - lassoLogit.intercept[l]) / Math.max(1, Math.abs(lassoLogit.intercept[l]))).toBeLessThan(1e-5);
     });
-    const trials = exportRows(db, { table: 'trials' });
+    const trials = await exportRows(db, { table: 'trials' });
     expect(trials.every((t) => t.status === 'ok')).toBe(true);
     const labels = readFileSync(join(FIXTURES, 'breast_cancer.csv'), 'utf8').trim().split('\n').slice(1).map((line) => (line.endsWith('malignant') ? 1 : 0));
     const rate = labels.reduce((a: number, b) => a + b, 0) / labels.length;
@@ -192,15 +193,15 @@ output: net.db
 
   it('stores learning curves and coefficients, and proximal L1 zeroes weights that no penalty leaves', async () => {
     const result = await runSweep(config);
-    const trials = exportRows(db, { table: 'trials' }).filter((t) => t.fold !== 'all');
+    const trials = (await exportRows(db, { table: 'trials' })).filter((t) => t.fold !== 'all');
     expect(trials.length).toBeGreaterThanOrEqual(3);
     // Held-out MSE near the noise variance (0.25), far below the variance of the targets (about 11).
     expect(trials.every((t) => t.status === 'ok' && (t.val_loss as number) < 1)).toBe(true);
     expect(result.trials).toBeGreaterThanOrEqual(trials.length);
-    const curves = runSql(db, 'SELECT count(*) AS c, max(epoch) AS last FROM epochs')[0] as { c: number; last: number };
+    const curves = (await runSql(db, 'SELECT count(*) AS c, max(epoch) AS last FROM epochs'))[0] as { c: number; last: number };
     expect(curves.last).toBe(8);
     expect(curves.c).toBe(8 * result.trials);
-    const coefs = exportRows(db, { table: 'coefficients' });
+    const coefs = await exportRows(db, { table: 'coefficients' });
     const zeroFraction = (row: Record<string, unknown>) => {
       const values = Object.entries(row).filter(([k]) => k.includes('x')).map(([, v]) => v as number);
       return values.filter((v) => v === 0).length / values.length;

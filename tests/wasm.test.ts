@@ -1,10 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { columnStats } from '../src/kernels/columnStats.js';
-import { gramCacheSettings, LazyGram } from '../src/kernels/gram.js';
-import { pathPredictions } from '../src/kernels/predict.js';
-import { KERNELS_FUSED_WASM_BASE64, KERNELS_PLAIN_WASM_BASE64 } from '../src/kernels/wasm/kernels.wasm.js';
-import { STAGED_STRIDE, WasmHeap, wasmHeap, type KernelExports } from '../src/kernels/wasm/heap.js';
+import { STAGED_STRIDE } from '../src/fitting/kernels/gramShare.js';
+import { WasmHeap as Heap, type KernelExports } from '../src/fitting/kernels/heap.js';
+import { KERNELS_FUSED_WASM_BASE64, KERNELS_PLAIN_WASM_BASE64 } from '../src/fitting/kernels/wasm/kernels.wasm.js';
+import { columnStats } from '../src/fitting/shared/columnStats.js';
+import { LazyGram } from '../src/fitting/shared/lazyGram.js';
+import { pathPredictions } from '../src/fitting/shared/predict.js';
+import { createKernelContext, heapSource } from '../workers/kernelContext.js';
+
+/** A heap on this thread's kernels; `fused: false` and `native: false` force the plainer builds. */
+class WasmHeap extends Heap {
+  constructor(options: { fused?: boolean; native?: boolean } = {}) {
+    super(heapSource(options));
+  }
+}
 
 /** Deterministic pseudo-random numbers (mulberry32) so a failure can be reproduced. */
 function random(seed: number) {
@@ -21,7 +30,7 @@ describe('WebAssembly kernels', () => {
     // @ts-expect-error plain ESM build script without type declarations
     const { compileKernels, withoutRelaxedSimd } = await import('../scripts/build-wasm.mjs');
     expect(await compileKernels()).toEqual({ fused: KERNELS_FUSED_WASM_BASE64, plain: KERNELS_PLAIN_WASM_BASE64 });
-    const source = readFileSync(new URL('../src/kernels/wasm/kernels.wat', import.meta.url), 'utf8');
+    const source = readFileSync(new URL('../src/fitting/kernels/wasm/kernels.wat', import.meta.url), 'utf8');
     expect(source).toContain('(func (export "gramStaged")');
     expect(source).toContain('f64x2.relaxed_madd');
     expect(withoutRelaxedSimd(source)).not.toMatch(/\(f64x2\.relaxed/);
@@ -123,7 +132,7 @@ describe('WebAssembly kernels', () => {
   });
 
   it('the native cdPass gives the WebAssembly cdPass\'s bits, over full columns, the active set only, odd p', (context) => {
-    const heap = wasmHeap();
+    const heap = new WasmHeap();
     if (!heap.native) {
       if (process.env.CI) throw new Error('the native kernels were not built (see scripts/build-native.mjs)');
       context.skip();
@@ -171,7 +180,7 @@ describe('WebAssembly kernels', () => {
     const weights = Float64Array.from({ length: n }, () => (rand() < 0.2 ? 0 : 1));
     const design = { X, n, p };
     const stats = columnStats(design, weights, true);
-    const gram = new LazyGram(design, weights, stats);
+    const gram = new LazyGram(createKernelContext(), design, weights, stats);
     // Columns in an order that puts every feature both in a block and among the partners of another block.
     for (const j of [3, 40, 7, 0, 44, 21]) gram.column(j, () => Array.from({ length: p }, (_, k) => (k * 17 + j) % p));
     for (let j = 0; j < p; j++) gram.column(j);
@@ -190,18 +199,12 @@ describe('WebAssembly kernels', () => {
     expect(worst).toBeLessThan(1e-12);
     // Without room for the centered copy of the rows, every block copies its partner columns from X: the same sums
     // in the same order, so the same numbers to the bit.
-    const room = gramCacheSettings.bytes;
-    gramCacheSettings.bytes = 0;
-    try {
-      const staged = new LazyGram(design, weights, stats);
-      for (let j = p - 1; j >= 0; j--) staged.column(j, () => Array.from({ length: p }, (_, k) => k));
-      for (let j = 0; j < p; j++) {
-        for (let k = 0; k < p; k++) expect(Object.is(staged.data[staged.column(j) + k], gram.data[gram.column(j) + k])).toBe(true);
-      }
-      staged.dispose();
-    } finally {
-      gramCacheSettings.bytes = room;
+    const staged = new LazyGram(createKernelContext({ limits: { gramCacheBytes: 0 } }), design, weights, stats);
+    for (let j = p - 1; j >= 0; j--) staged.column(j, () => Array.from({ length: p }, (_, k) => k));
+    for (let j = 0; j < p; j++) {
+      for (let k = 0; k < p; k++) expect(Object.is(staged.data[staged.column(j) + k], gram.data[gram.column(j) + k])).toBe(true);
     }
+    staged.dispose();
     gram.dispose();
   });
 
@@ -222,7 +225,7 @@ describe('WebAssembly kernels', () => {
       return s;
     };
     for (const [chosen, first, last] of [[rows, 0, 7], [null, 2, 7], [rows, 5, 6]] as const) {
-      const out = pathPredictions({ X, n, p }, chosen, coefs, intercepts, first, last);
+      const out = pathPredictions(new WasmHeap(), { X, n, p }, chosen, coefs, intercepts, first, last);
       const m = chosen ? chosen.length : n;
       expect(out.length).toBe((last - first) * m);
       let worst = 0;

@@ -1,28 +1,41 @@
 import { readFileSync } from 'node:fs';
 import { dirname, resolve, relative, isAbsolute } from 'node:path';
-import { LineCounter, parseDocument, isNode } from 'yaml';
-import type { z } from 'zod';
+import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { UserError } from '../errors.js';
+import { requireRegularFile } from '../util/files.js';
+import { describeIssue, type KeyPath } from './messages.js';
 import { configSchema, type SweepConfig } from './schema.js';
 
 export interface LoadedConfig {
   config: SweepConfig;
   /** The config file as given (for messages). */
   file: string;
-  /** Absolute path of the CSV, when the data come from a file. */
+  /** Absolute path of the data file, when the data come from a file. */
   dataPath?: string;
-  /** Absolute path of the SQLite database. */
+  /** Where the results go: an absolute database path, or a store URL (postgres://…). */
   outputPath: string;
+  /**
+   * "file:line" of the deepest part of a key path that the file has (just "file" when none): for errors found
+   * after parsing, which name the key they are about as parse errors do.
+   */
+  where(path: KeyPath): string;
 }
 
 /** Shown path: relative to the working directory when that is shorter. */
 export function displayPath(path: string): string {
+  if (/^[a-z]+:\/\//i.test(path)) return path;
   const rel = relative(process.cwd(), path);
   return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
 }
 
+/** Whether an output names a store by URL rather than a database file. */
+export function isStoreUrl(output: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(output);
+}
+
 /** Reads, parses and validates a sweep file (YAML or JSON); every problem becomes one UserError naming file, line and key. */
 export function loadConfig(file: string, overrides: { output?: string; workers?: number } = {}): LoadedConfig {
+  requireRegularFile(file, file, 'sweep file');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -32,6 +45,9 @@ export function loadConfig(file: string, overrides: { output?: string; workers?:
   return parseConfig(text, file, overrides);
 }
 
+/** Aliases a YAML file may use before its expansion is refused (a "billion laughs" file expands exponentially). */
+const MAX_ALIASES = 1000;
+
 export function parseConfig(text: string, file: string, overrides: { output?: string; workers?: number } = {}): LoadedConfig {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
@@ -40,47 +56,52 @@ export function parseConfig(text: string, file: string, overrides: { output?: st
     const { line, col } = lineCounter.linePos(err.pos[0]);
     throw new UserError(`${file}:${line}:${col}: not valid YAML: ${err.message.split('\n')[0]}`);
   }
-  const raw = doc.toJS();
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIASES });
+  } catch (e) {
+    const why = e instanceof ReferenceError && /alias/i.test(e.message) ? `more than ${MAX_ALIASES} YAML aliases to expand (an alias bomb?); write the values out` : (e as Error).message;
+    throw new UserError(`${file}: not a usable sweep file: ${why}`);
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     throw new UserError(`${file}: expected a mapping with name, data, sweep, ...`);
+  const where = (path: KeyPath) => {
+    const line = lineOf(doc, lineCounter, path);
+    return `${file}${line ? `:${line}` : ''}`;
+  };
 
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const { path, message } = describeIssue(issue);
-    const where = lineOf(doc, lineCounter, path);
+    const { path, message } = describeIssue(parsed.error.issues[0], raw, configSchema);
     const key = path.length ? path.join('.') : '(top level)';
-    throw new UserError(`${file}${where ? `:${where}` : ''}: ${key}: ${message}`);
+    throw new UserError(`${where(path)}: ${key}: ${message}`);
   }
   const config = parsed.data;
   if (overrides.workers !== undefined) config.workers = overrides.workers;
 
   const base = dirname(resolve(file));
   const dataPath = config.data.path !== undefined ? resolve(base, config.data.path) : undefined;
-  const outputPath = overrides.output
-    ? resolve(overrides.output)
-    : config.output
-      ? resolve(base, config.output)
-      : resolve('results', `${config.name}.db`);
-  return { config, file, dataPath, outputPath };
+  const output = overrides.output ?? config.output;
+  // Paths in the sweep file are relative to its folder, the default one too; --out is relative to where it is typed.
+  const outputPath =
+    output === undefined
+      ? resolve(base, 'results', `${config.name}.db`)
+      : isStoreUrl(output)
+        ? output
+        : overrides.output !== undefined
+          ? resolve(output)
+          : resolve(base, output);
+  return { config, file, dataPath, outputPath, where };
 }
 
-/** One issue → the key path it is about and a sentence; unknown keys name themselves and what is allowed. */
-function describeIssue(issue: z.core.$ZodIssue): { path: (string | number)[]; message: string } {
-  const path = issue.path.map((k) => (typeof k === 'symbol' ? String(k) : k));
-  if (issue.code === 'unrecognized_keys') {
-    return { path: [...path, issue.keys[0]], message: `unknown key${issue.keys.length > 1 ? ` (also: ${issue.keys.slice(1).join(', ')})` : ''}` };
-  }
-  if (issue.code === 'invalid_type' && issue.input === undefined) {
-    return { path, message: 'missing' + (issue.message.startsWith('expected') ? `: ${issue.message}` : '') };
-  }
-  return { path, message: issue.message };
-}
-
-/** Line number of the deepest node of the path that exists in the document. */
-function lineOf(doc: ReturnType<typeof parseDocument>, lc: LineCounter, path: (string | number)[]): number | undefined {
+/** Line number of the deepest node of the path that exists in the document (an old key spelling counts). */
+function lineOf(doc: Document, lc: LineCounter, path: KeyPath): number | undefined {
+  const aliases: Record<string, string> = { points: 'trials' };
   for (let depth = path.length; depth >= 0; depth--) {
-    const node = depth === 0 ? doc.contents : doc.getIn(path.slice(0, depth), true);
+    const part = path.slice(0, depth);
+    let node = depth === 0 ? doc.contents : doc.getIn(part, true);
+    const last = part.at(-1);
+    if (!isNode(node) && typeof last === 'string' && aliases[last]) node = doc.getIn([...part.slice(0, -1), aliases[last]], true);
     if (isNode(node) && node.range) return lc.linePos(node.range[0]).line;
   }
   return undefined;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { availableParallelism } from 'node:os';
+import { PENALTIES } from '../domain.js';
 
 // Messages here are the user's: each names what was expected, the loader adds file and key path.
 const posInt = z
@@ -113,9 +114,20 @@ export const modelSchema = z.discriminatedUnion(
   { error: 'expected kind: linear, logistic or mlp' },
 );
 
-export const penaltySchema = z.enum(['none', 'l1', 'l2', 'elasticnet'], {
-  error: 'expected none, l1, l2 or elasticnet',
-});
+export const penaltySchema = z.enum(PENALTIES, { error: 'expected none, l1, l2 or elasticnet' });
+
+/** A single value where a list is expected is read as a one-element list (`penalty: l1`). */
+const listOf = <T extends z.ZodType>(item: T) => z.preprocess((v) => (v !== undefined && v !== null && !Array.isArray(v) ? [v] : v), z.array(item).min(1, { error: 'expected a non-empty list' }));
+
+/** Renames an old key to its new name before validation (the old spelling stays accepted). */
+const renamed = <T extends z.ZodType>(from: string, to: string, schema: T) =>
+  z.preprocess((v) => {
+    if (v && typeof v === 'object' && !Array.isArray(v) && from in v && !(to in v)) {
+      const { [from]: value, ...rest } = v as Record<string, unknown>;
+      return { ...rest, [to]: value };
+    }
+    return v;
+  }, schema);
 
 const lambdaGridSchema = z.union(
   [
@@ -133,20 +145,21 @@ const lambdaGridSchema = z.union(
   { error: 'expected a list of numbers, {log_range: [low, high], num: N} or {auto: N, ratio: r}' },
 );
 
-export const sweepSchema = z.discriminatedUnion(
+const sweepKinds = z.discriminatedUnion(
   'kind',
   [
     z.strictObject({
       kind: z.literal('grid'),
-      penalty: z.array(penaltySchema).min(1).default(['l1', 'l2', 'elasticnet']),
+      penalty: listOf(penaltySchema).default(['l1', 'l2', 'elasticnet']),
       lambda: lambdaGridSchema,
-      l1_ratio: z.array(unitInterval).min(1).default([0.5]),
+      l1_ratio: listOf(unitInterval).default([0.5]),
     }),
     z.strictObject({
       kind: z.literal('random'),
-      trials: posInt,
+      /** Points of the sweep to draw; each is fitted once per fold (`trials:` is the old name). */
+      points: posInt,
       seed,
-      penalty: z.array(penaltySchema).min(1).default(['elasticnet']),
+      penalty: listOf(penaltySchema).default(['elasticnet']),
       lambda: z.strictObject({ log_uniform: ascendingPair('log_uniform') }),
       l1_ratio: z
         .strictObject({
@@ -159,6 +172,7 @@ export const sweepSchema = z.discriminatedUnion(
   ],
   { error: 'expected kind: grid or random' },
 );
+export const sweepSchema = renamed('trials', 'points', sweepKinds);
 
 export const configSchema = z.strictObject({
   name: z
@@ -179,4 +193,4 @@ export type DataConfig = SweepConfig['data'];
 export type ModelConfig = SweepConfig['model'];
 export type ValidationConfig = SweepConfig['validation'];
 export type SweepSpec = SweepConfig['sweep'];
-export type Penalty = z.infer<typeof penaltySchema>;
+export type { Penalty } from '../domain.js';

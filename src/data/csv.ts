@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
 import Papa from 'papaparse';
 import { UserError } from '../errors.js';
-import { sharedFloat64, type Dataset } from './dataset.js';
+import { requireRegularFile } from '../util/files.js';
+import { constantColumnsNote, sharedFloat64, type Dataset } from './dataset.js';
 
 export interface CsvOptions {
   /** Target column(s); default: the last column. */
@@ -91,6 +93,7 @@ function compact(m: Float64Array, capacity: number, rows: number, columns: numbe
  */
 export async function loadCsv(path: string, options: CsvOptions = {}): Promise<Dataset> {
   const name = options.displayName ?? path;
+  requireRegularFile(path, name, 'data file');
   let bytes: Buffer;
   try {
     bytes = readFileSync(path);
@@ -175,12 +178,9 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
   }
   const featureNames = featureIdx.map((j) => header![j]);
   const warnings: string[] = [];
-  for (let j = 0; j < p; j++) {
-    const first = X[j * n];
-    let constant = true;
-    for (let i = 1; i < n && constant; i++) constant = X[j * n + i] === first;
-    if (constant) warnings.push(`${name}: column "${featureNames[j]}" is constant; it stays in with coefficient 0`);
-  }
+  if (!isUtf8(bytes)) warnings.push(`${name}:${firstInvalidUtf8Line(bytes)}: not valid UTF-8 (read as U+FFFD); save the file as UTF-8`);
+  const constantNote = constantColumnsNote(X, n, featureNames);
+  if (constantNote) warnings.push(`${name}: ${constantNote}`);
   return {
     n,
     p,
@@ -215,13 +215,21 @@ function resolveColumns(header: string[], target: string | string[] | undefined,
   return { targetIdx, featureIdx };
 }
 
+/** Past this magnitude a column's sum of squares overflows double precision (its sd would be infinite). */
+const LARGEST_VALUE = 1e150;
+/** Number() also reads hexadecimal, octal and binary literals; a data cell is decimal. */
+const NOT_DECIMAL = /[xXoObB]/;
+
 /** A cell as a number; `line` is asked for only when there is something to report. */
 function parseCell(cell: string, file: string, line: () => number, j: number, column: string): number {
   const v = Number(cell);
   // Number() reads surrounding spaces as part of the number, and a blank cell as 0.
-  if (Number.isFinite(v) && (v !== 0 || cell.trim() !== '')) return v;
+  if (Number.isFinite(v) && (v !== 0 || cell.trim() !== '') && Math.abs(v) < LARGEST_VALUE && !NOT_DECIMAL.test(cell)) return v;
   const where = `${file}:${line()}:${j + 1}: column "${column}"`;
   cell = cell.trim();
+  if (Number.isFinite(v) && NOT_DECIMAL.test(cell)) throw new UserError(`${where}: "${cell}" is not a decimal number`);
+  if (Number.isFinite(v) && Math.abs(v) >= LARGEST_VALUE)
+    throw new UserError(`${where}: ${cell} is too large in magnitude (at most 1e150: its square would overflow); rescale the column`);
   if (cell === '') throw new UserError(`${where}: empty cell (missing values are not supported; impute or drop the row)`);
   if (Number.isNaN(v)) {
     if (/^[+-]?nan$/i.test(cell)) throw new UserError(`${where}: NaN is not allowed`);
@@ -229,6 +237,23 @@ function parseCell(cell: string, file: string, line: () => number, j: number, co
   }
   if (!Number.isFinite(v)) throw new UserError(`${where}: "${cell}" is infinite`);
   return v;
+}
+
+/** 1-based line of the first byte sequence that is not UTF-8. */
+function firstInvalidUtf8Line(bytes: Buffer): number {
+  // Bisect on the longest valid prefix (a prefix may end inside a character: back off up to 3 bytes).
+  let lo = 0;
+  let hi = bytes.length;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    let ok = false;
+    for (let back = 0; back < 4 && !ok; back++) ok = mid - back >= lo && isUtf8(bytes.subarray(0, mid - back));
+    if (ok) lo = mid;
+    else hi = mid;
+  }
+  let line = 1;
+  for (let k = 0; k < lo; k++) if (bytes[k] === 10) line++;
+  return line;
 }
 
 /** Two distinct labels → [negative, positive]. Numeric 0/1 keep their meaning; otherwise sorted order, as R's factor levels. */

@@ -9,8 +9,8 @@ export interface Dataset {
   outputs: number;
   featureNames: string[];
   targetNames: string[];
-  /** For classification targets: the label shown for 0 and for 1. */
-  classes?: [string, string];
+  /** For classification targets: the label of each coded class (0, 1, …). */
+  classes?: string[];
   /** What the data came from, for messages ("data/x.csv" or "synthetic regression n=... p=..."). */
   source: string;
   /** Content hash, so a resumed sweep can tell that its data changed. */
@@ -26,4 +26,21 @@ export function sharedFloat64(length: number): Float64Array {
 
 export function sharedInt32(length: number): Int32Array {
   return new Int32Array(new SharedArrayBuffer(length * Int32Array.BYTES_PER_ELEMENT));
+}
+
+/**
+ * One line for every constant feature column ("3 constant columns: a, b, c (kept with coefficient 0)"), or
+ * undefined when there is none: a data set with many gets one line, not one per column.
+ */
+export function constantColumnsNote(X: Float64Array, n: number, featureNames: string[]): string | undefined {
+  const constant: string[] = [];
+  for (let j = 0; j < featureNames.length; j++) {
+    const first = X[j * n];
+    let same = true;
+    for (let i = 1; i < n && same; i++) same = X[j * n + i] === first;
+    if (same) constant.push(featureNames[j]);
+  }
+  if (constant.length === 0) return undefined;
+  const shown = constant.slice(0, 8).map((c) => `"${c}"`).join(', ') + (constant.length > 8 ? ', …' : '');
+  return `${constant.length} constant column${constant.length > 1 ? 's' : ''}: ${shown} (kept with coefficient 0)`;
 }

@@ -1,9 +1,6 @@
 import type { ValidationConfig } from '../config/schema.js';
 import { Rng } from '../util/random.js';
 
-/** A fit is either on all rows or on all rows but one validation fold. */
-export type FoldId = number | 'all';
-
 export interface FoldAssignment {
   /** Per row: the validation fold it belongs to, or −1 when it is never held out. */
   foldOf: Int32Array;
@@ -39,16 +36,4 @@ export function assignFolds(n: number, validation: ValidationConfig): FoldAssign
     for (let s = 0; s < size; s++) foldOf[order[r++]] = f;
   }
   return { foldOf, count: k };
-}
-
-/** Training weights (1 = fit on this row) and validation mask for one fold. */
-export function foldWeights(foldOf: Int32Array, fold: FoldId): { train: Float64Array; validation: Float64Array } {
-  const n = foldOf.length;
-  const train = new Float64Array(n);
-  const validation = new Float64Array(n);
-  for (let i = 0; i < n; i++) {
-    if (fold !== 'all' && foldOf[i] === fold) validation[i] = 1;
-    else train[i] = 1;
-  }
-  return { train, validation };
 }

@@ -78,9 +78,9 @@ section { margin-top: 2.5rem; }
 <p>${escapeHtml(config.model.kind)} model on ${sweep.n} rows × ${sweep.p} features (target ${escapeHtml(sweep.targetNames.join(', '))}),
 validation ${escapeHtml(config.validation.kind)}${config.validation.kind === 'kfold' ? ` (${config.validation.folds} folds)` : ''};
 status <b>${escapeHtml(sweep.status)}</b>, ${done} of ${sweep.totalTrials} trials recorded.</p>
-<p class="caption">Objective: (1/2n)‖y − Xb − b0‖² (linear) or −(1/n)·log-likelihood (logistic) + λ·(α‖b‖₁ + (1−α)/2·‖b‖²),
-intercept unpenalized; scikit-learn's <code>ElasticNet(alpha=λ, l1_ratio=α)</code>, glmnet's <code>lambda=λ, alpha=α</code>.</p>
-${data.warnings.map((w) => `<p class="warning">${escapeHtml(w)}</p>`).join('\n')}
+<p class="caption">Objective: (1/2n)‖y − Xb − b0‖² (linear) or −(1/n)·log-likelihood (logistic) + λ·(r‖b‖₁ + (1−r)/2·‖b‖²) with r the l1_ratio,
+intercept unpenalized; scikit-learn's <code>ElasticNet(alpha=λ, l1_ratio=r)</code>, glmnet's <code>lambda=λ, alpha=r</code>.</p>
+${data.notes.map((w) => `<p class="warning">${escapeHtml(w)}</p>`).join('\n')}
 <h2>Best λ per penalty</h2>
 <table>
 <thead><tr><th>penalty</th><th>λ_min</th><th>validation loss ± se</th><th>nonzero</th><th>λ_1se</th><th>loss at λ_1se</th><th>nonzero</th><th></th></tr></thead>

@@ -41,7 +41,7 @@ export function fitChart(data: ReportData): Chart | undefined {
     if (!groups.has(g)) groups.set(g, []);
     groups.get(g)!.push(r.lambda as number);
   }
-  // A random sweep's elastic-net points each have their own α: one-point panels say nothing (the α × λ chart shows them).
+  // A random sweep's elastic-net points each have their own l1 ratio: one-point panels say nothing (the l1 ratio × λ chart shows them).
   const paths = [...groups].filter(([, lambdas]) => new Set(lambdas).size >= 2).map(([g]) => g);
   if (paths.length > 0 && paths.length < groups.size) {
     const keep = new Set(paths);
@@ -272,7 +272,7 @@ export function l1VsL2Chart(data: ReportData): Chart | undefined {
   };
 }
 
-/** 5. α × λ heatmap of validation loss (grid sweeps), or a scatter coloured by it (random sweeps). */
+/** 5. l1 ratio × λ heatmap of validation loss (grid sweeps), or a scatter coloured by it (random sweeps). */
 export function alphaLambdaChart(data: ReportData): Chart | undefined {
   const rows = data.summary.filter((s) => s.penalty !== 'none' && s.lambda > 0).map((s) => ({ l1_ratio: s.l1Ratio, lambda: s.lambda, loss: s.mean, se: s.se, penalty: s.penalty }));
   const alphas = new Set(rows.map((r) => r.l1_ratio));
@@ -280,7 +280,7 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
   const random = data.config.sweep.kind === 'random';
   const tooltip = [
     { field: 'penalty' },
-    { field: 'l1_ratio', type: 'quantitative', title: 'α (l1_ratio)' },
+    { field: 'l1_ratio', type: 'quantitative', title: 'l1_ratio' },
     { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ' },
     { field: 'loss', type: 'quantitative', format: '.5g', title: 'validation loss' },
     { field: 'se', type: 'quantitative', format: '.3g', title: 'se' },
@@ -293,7 +293,7 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
         height: 260,
         data: { values: rows },
         mark: { type: 'point', filled: true, size: 50 },
-        encoding: { x: lambdaAxis, y: { field: 'l1_ratio', type: 'quantitative', title: 'α (l1_ratio: 0 = L2, 1 = L1)' }, color, tooltip: [...tooltip] },
+        encoding: { x: lambdaAxis, y: { field: 'l1_ratio', type: 'quantitative', title: 'l1_ratio (0 = L2, 1 = L1)' }, color, tooltip: [...tooltip] },
       }
     : {
         $schema: SCHEMA,
@@ -303,15 +303,15 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
         mark: 'rect',
         encoding: {
           x: { field: 'lambdaLabel', type: 'ordinal', sort: { field: 'lambda', order: 'ascending' }, title: 'λ', axis: { labelAngle: -60, labelOverlap: 'greedy' } },
-          y: { field: 'l1_ratio', type: 'ordinal', sort: 'descending', title: 'α (l1_ratio: 0 = L2, 1 = L1)' },
+          y: { field: 'l1_ratio', type: 'ordinal', sort: 'descending', title: 'l1_ratio (0 = L2, 1 = L1)' },
           color,
           tooltip: [...tooltip],
         },
       };
   return {
     id: 'alpha-lambda',
-    title: random ? 'Random sweep: validation loss over α and λ' : 'α × λ: validation loss',
-    caption: 'Mean validation loss over folds for each l1_ratio α and λ; darker is better. α = 1 is the lasso (L1), α = 0 ridge (L2).',
+    title: random ? 'Random sweep: validation loss over l1_ratio and λ' : 'l1_ratio × λ: validation loss',
+    caption: 'Mean validation loss over folds for each l1_ratio and λ; darker is better. l1_ratio 1 is the lasso (L1), 0 ridge (L2).',
     spec,
   };
 }

@@ -1,15 +1,16 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { displayPath } from '../config/load.js';
-import { withResults } from '../results.js';
+import { displayPath, isStoreUrl } from '../config/load.js';
+import type { SweepSelector } from '../store/contract.js';
+import { withResults } from '../results/open.js';
+import { databaseFiles, ensureFolder, refuseProtectedOutput, writeFileAtomic } from '../util/files.js';
 import { readReportData } from './data.js';
 import { reportHtml } from './html.js';
 import { renderSvg, svgToPng } from './render.js';
 import { buildCharts } from './specs.js';
 
 export interface ReportOptions {
-  sweep?: string;
-  /** Folder to write into; default: "<db name>-report" beside the database. */
+  sweep?: SweepSelector;
+  /** Folder to write into; default: "<db name>-report" beside the database (or in the working folder for a URL). */
   outDir?: string;
   png?: boolean;
 }
@@ -18,19 +19,29 @@ export interface ReportResult {
   htmlPath: string;
   files: string[];
   charts: string[];
-  warnings: string[];
+  notes: string[];
 }
 
-/** Writes report.html plus <chart>.vl.json / .svg / .png for every chart, from the database alone. */
-export async function writeReport(dbPath: string, options: ReportOptions = {}): Promise<ReportResult> {
-  const data = withResults(dbPath, options.sweep, ({ store, sweep }) => readReportData(store, sweep));
+/** The folder a report goes to when none is given. */
+export function defaultReportDir(location: string): string {
+  if (isStoreUrl(location)) return resolve('regsweep-report');
+  return join(dirname(location), `${basename(location, extname(location))}-report`);
+}
+
+/**
+ * Writes report.html plus <chart>.vl.json / .svg / .png for every chart, from the store alone. The folder must not
+ * be the database (or its companion files); each file is written beside its place and renamed into it.
+ */
+export async function writeReport(location: string, options: ReportOptions = {}): Promise<ReportResult> {
+  const outDir = resolve(options.outDir ?? defaultReportDir(location));
+  if (!isStoreUrl(location)) refuseProtectedOutput(outDir, databaseFiles(location), '--out');
+  const data = await withResults(location, options.sweep, ({ store, sweep }) => readReportData(store, sweep));
+  ensureFolder(outDir, '--out');
   const charts = buildCharts(data);
-  const outDir = resolve(options.outDir ?? join(dirname(dbPath), `${basename(dbPath, extname(dbPath))}-report`));
-  mkdirSync(outDir, { recursive: true });
   const files: string[] = [];
-  const write = (name: string, content: string | Buffer) => {
+  const write = (name: string, content: string | Uint8Array) => {
     const path = join(outDir, name);
-    writeFileSync(path, content);
+    writeFileAtomic(path, content, '--out');
     files.push(path);
   };
   for (const chart of charts) {
@@ -40,5 +51,5 @@ export async function writeReport(dbPath: string, options: ReportOptions = {}): 
     if (options.png !== false) write(`${chart.id}.png`, svgToPng(svg));
   }
   write('report.html', reportHtml(data, charts));
-  return { htmlPath: displayPath(join(outDir, 'report.html')), files, charts: charts.map((c) => c.id), warnings: data.warnings };
+  return { htmlPath: displayPath(join(outDir, 'report.html')), files, charts: charts.map((c) => c.id), notes: data.notes };
 }

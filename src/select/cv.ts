@@ -1,10 +1,10 @@
-import type { SelectionRow, SummaryRow, TrialRow } from '../store/types.js';
+import type { CvPoint, Penalty, Selection, Trial } from '../domain.js';
 
 /** A metric users choose by: its name, how to read it off a trial, and whether smaller is better. */
 export interface Metric {
   name: string;
-  value: (t: TrialRow) => number | null;
-  train?: (t: TrialRow) => number | null;
+  value: (t: Trial) => number | null;
+  train?: (t: Trial) => number | null;
   lowerIsBetter: boolean;
 }
 
@@ -21,8 +21,8 @@ const groupKey = (penalty: string, l1Ratio: number) => `${penalty}\u0000${l1Rati
  * over folds weighted by fold size, se = sqrt(weighted mean of squared deviations / (K − 1)). Only trials that
  * finished (status ok) count; a point missing in some folds is averaged over the folds it has.
  */
-export function summarize(trials: TrialRow[], metric: Metric = METRICS.val_loss): SummaryRow[] {
-  const points = new Map<string, { penalty: string; l1Ratio: number; lambda: number; values: number[]; weights: number[]; train: number[]; nnzAll: number | null }>();
+export function summarize(trials: Trial[], metric: Metric = METRICS.val_loss): CvPoint[] {
+  const points = new Map<string, { penalty: Penalty; l1Ratio: number; lambda: number; values: number[]; weights: number[]; train: number[]; nnzAll: number | null }>();
   for (const t of trials) {
     const key = `${groupKey(t.penalty, t.l1Ratio)}\u0000${t.lambda}`;
     let pt = points.get(key);
@@ -39,7 +39,7 @@ export function summarize(trials: TrialRow[], metric: Metric = METRICS.val_loss)
     const tr = metric.train?.(t);
     if (tr !== null && tr !== undefined && Number.isFinite(tr)) pt.train.push(tr);
   }
-  const rows: SummaryRow[] = [];
+  const rows: CvPoint[] = [];
   for (const pt of points.values()) {
     const k = pt.values.length;
     if (k === 0) continue;
@@ -65,8 +65,8 @@ export function summarize(trials: TrialRow[], metric: Metric = METRICS.val_loss)
  * Per (penalty, l1_ratio): λ_min, the best mean, and λ_1se, the largest λ (the simpler model) whose mean is
  * within one standard error of the best. Ties for the best go to the larger λ.
  */
-export function selectLambdas(summary: SummaryRow[], metric: Metric = METRICS.val_loss): SelectionRow[] {
-  const groups = new Map<string, SummaryRow[]>();
+export function selectLambdas(summary: CvPoint[], metric: Metric = METRICS.val_loss): Selection[] {
+  const groups = new Map<string, CvPoint[]>();
   for (const row of summary) {
     if (row.metric !== metric.name) continue;
     const key = groupKey(row.penalty, row.l1Ratio);
@@ -74,7 +74,7 @@ export function selectLambdas(summary: SummaryRow[], metric: Metric = METRICS.va
     groups.get(key)!.push(row);
   }
   const better = (a: number, b: number) => (metric.lowerIsBetter ? a < b : a > b);
-  const selections: SelectionRow[] = [];
+  const selections: Selection[] = [];
   for (const rows of groups.values()) {
     rows.sort((a, b) => b.lambda - a.lambda);
     let best = rows[0];
@@ -100,7 +100,7 @@ export function selectLambdas(summary: SummaryRow[], metric: Metric = METRICS.va
 }
 
 /** The warning a user sees when λ_min sits on the edge of the grid. */
-export function edgeWarning(s: SelectionRow): string | undefined {
+export function edgeWarning(s: Selection): string | undefined {
   if (!s.edge) return undefined;
   const what = s.penalty === 'elasticnet' ? `elasticnet (l1_ratio ${s.l1Ratio})` : s.penalty;
   return s.edge === 'largest'
@@ -116,8 +116,8 @@ export function fmt(x: number): string {
  * Random sweeps give every elastic-net point its own l1_ratio, so one selection per (penalty, α) would list each
  * point; this keeps the best (penalty, α) per penalty instead.
  */
-export function bestPerPenalty(selections: SelectionRow[], metric: Metric = METRICS.val_loss): SelectionRow[] {
-  const best = new Map<string, SelectionRow>();
+export function bestPerPenalty(selections: Selection[], metric: Metric = METRICS.val_loss): Selection[] {
+  const best = new Map<string, Selection>();
   for (const s of selections) {
     const current = best.get(s.penalty);
     if (!current || (metric.lowerIsBetter ? s.meanMin < current.meanMin : s.meanMin > current.meanMin)) best.set(s.penalty, s);
@@ -126,6 +126,6 @@ export function bestPerPenalty(selections: SelectionRow[], metric: Metric = METR
 }
 
 /** The selections a person reads: per (penalty, α) for grids, per penalty for random sweeps. */
-export function selectionsToShow(selections: SelectionRow[], sweepKind: string, metric: Metric = METRICS.val_loss): SelectionRow[] {
+export function selectionsToShow(selections: Selection[], sweepKind: string, metric: Metric = METRICS.val_loss): Selection[] {
   return sweepKind === 'random' ? bestPerPenalty(selections, metric) : selections;
 }

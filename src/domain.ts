@@ -1,0 +1,176 @@
+// The vocabulary the stages pass to each other: config → plan → pool → fitting → store → select → report.
+// Types and a few one-line rules only; every stage imports this module and none of the stages' own.
+
+export const PENALTIES = ['none', 'l1', 'l2', 'elasticnet'] as const;
+export type Penalty = (typeof PENALTIES)[number];
+
+/** A fit is either on all rows ("all": the model users keep) or on all rows but one validation fold. */
+export type FoldId = number | 'all';
+
+/** The l1 ratio a penalty fits with: 1 for l1, 0 for l2 and none, the given one for elasticnet. */
+export function l1RatioOf(penalty: Penalty, l1Ratio: number): number {
+  return penalty === 'l1' ? 1 : penalty === 'elasticnet' ? l1Ratio : 0;
+}
+
+/** One warm-started λ path: every trial of one (penalty, l1 ratio) on one fold. The unit of work and of storage. */
+export interface Task {
+  /** Deterministic, so a resumed sweep finds what is done: "l1/a=1/fold=all". */
+  id: string;
+  penalty: Penalty;
+  /** 1 for l1, 0 for l2 and none. */
+  l1Ratio: number;
+  fold: FoldId;
+  /** Descending; each solution warm-starts the next. */
+  lambdas: number[];
+}
+
+/** The tasks one worker takes together: all paths of a fold share its Gram columns. */
+export type Batch = Task[];
+
+/** How one fit ended, as the kernels report it: they never throw on numerical trouble. */
+export const FitStatus = { converged: 0, maxIter: 1, diverged: 2 } as const;
+export type FitStatusCode = (typeof FitStatus)[keyof typeof FitStatus];
+
+/** How a trial ended, as stored: ok (converged or not), diverged (a value stopped being finite), failed (it threw). */
+export type TrialStatus = 'ok' | 'diverged' | 'failed';
+
+/** What a worker measures for one λ of a task. */
+export interface TrialFigures {
+  lambda: number;
+  status: TrialStatus;
+  converged: boolean;
+  error: string | null;
+  trainLoss: number | null;
+  valLoss: number | null;
+  nTrain: number;
+  nVal: number;
+  nnz: number;
+  zeroFraction: number;
+  nearZeroFraction: number;
+  l1Norm: number;
+  l2Norm: number;
+  /** Passes over the features (coordinate descent, FISTA); 0 for networks. */
+  passes: number;
+  /** Epochs trained (networks); 0 for the other models. */
+  epochsRun: number;
+  seconds: number;
+  /** Model-specific figures: accuracy and AUC for logistic models, the diverging epoch for networks. */
+  metrics: Record<string, number>;
+  /** Losses per epoch, for networks (learning curves). */
+  epochs?: EpochLoss[];
+}
+
+export interface EpochLoss {
+  epoch: number;
+  trainLoss: number | null;
+  valLoss: number | null;
+}
+
+/** A task's results as a worker hands them back: figures per λ and the coefficients of every λ. */
+export interface TaskResult {
+  taskId: string;
+  trials: TrialFigures[];
+  /** nλ × (p · outputs), original scale; empty for networks with hidden layers. */
+  coefs: Float64Array;
+  /** nλ × outputs. */
+  intercepts: Float64Array;
+}
+
+/** A task whose computation threw: recorded as failed trials, run again on resume. */
+export interface TaskFailure {
+  taskId: string;
+  error: string;
+}
+
+export type TaskOutcome = TaskResult | TaskFailure;
+
+/** A stored trial: one λ of one task, with what the worker measured. `id` increases in the order trials were stored. */
+export interface Trial extends Omit<TrialFigures, 'epochs'> {
+  id: number;
+  sweepId: number;
+  taskId: string;
+  penalty: Penalty;
+  l1Ratio: number;
+  /** "all" or the validation fold's index. */
+  fold: string;
+}
+
+export type SweepStatus = 'running' | 'interrupted' | 'done';
+
+/** A sweep as stored: its config, the data's shape and hash, and how far it got. */
+export interface Sweep {
+  id: number;
+  name: string;
+  configJson: string;
+  configHash: string;
+  dataHash: string;
+  /** As stored; a "running" sweep whose writer is gone is shown as interrupted (see the store's sweep readers). */
+  status: SweepStatus;
+  createdAt: string;
+  finishedAt: string | null;
+  n: number;
+  p: number;
+  modelKind: string;
+  featureNames: string[];
+  targetNames: string[];
+  /** Class labels in the order of the coded target (0, 1, …), for classification models. */
+  classes: string[] | null;
+  totalTasks: number;
+  totalTrials: number;
+  /** Things a user should know about the data or the run, one line per kind ("3 constant columns: a, b, c"). */
+  notes: string[];
+  /** The process writing it while it runs: "pid@host". */
+  writer: string | null;
+}
+
+export type NewSweep = Omit<Sweep, 'id' | 'status' | 'createdAt' | 'finishedAt' | 'writer'>;
+
+/** The coefficients of one stored trial, on the original scale. */
+export interface TrialCoefficients {
+  trialId: number;
+  penalty: Penalty;
+  lambda: number;
+  l1Ratio: number;
+  fold: string;
+  intercept: number[];
+  /** p × outputs, column-major per output. */
+  coefs: Float64Array;
+}
+
+export interface TrialEpoch extends EpochLoss {
+  trialId: number;
+  penalty: Penalty;
+  lambda: number;
+  l1Ratio: number;
+  fold: string;
+}
+
+/** The cross-validated figure of one point of the sweep (penalty, l1 ratio, λ): mean and standard error over folds. */
+export interface CvPoint {
+  penalty: Penalty;
+  l1Ratio: number;
+  lambda: number;
+  metric: string;
+  folds: number;
+  mean: number;
+  se: number;
+  trainMean: number | null;
+  /** Nonzero coefficients of the fit on all rows. */
+  nnzAll: number | null;
+}
+
+/** λ_min and λ_1se for one (penalty, l1 ratio). */
+export interface Selection {
+  penalty: Penalty;
+  l1Ratio: number;
+  metric: string;
+  lambdaMin: number;
+  lambda1se: number;
+  meanMin: number;
+  seMin: number;
+  mean1se: number;
+  nnzMin: number | null;
+  nnz1se: number | null;
+  /** Where λ_min sits on the edge of the grid: the grid should be extended that way. */
+  edge: 'largest' | 'smallest' | null;
+}

@@ -1,0 +1,91 @@
+import { FitStatus } from '../../domain.js';
+import type { ColumnStats } from '../shared/columnStats.js';
+import { penaltyWeights, stepRatio } from '../shared/penalty.js';
+import type { PathSolution, PointSolver } from './types.js';
+
+export interface PathSettings {
+  /** Descending. */
+  lambdas: Float64Array;
+  l1Ratio: number;
+  /** Passes allowed per λ. */
+  maxIter: number;
+}
+
+export interface DriverOptions {
+  /** Keep the solver's own training loss per λ (covariance mode has it for free). */
+  trainLoss?: boolean;
+  /** A diverged λ leaves nothing sensible to warm-start from: mark the rest of the path diverged and stop. */
+  stopAfterDivergence?: boolean;
+  /** Called after each λ is solved and stored, for figures a solver keeps beside the coefficients. */
+  afterPoint?: (index: number) => void;
+}
+
+/**
+ * The λ loop every path solver shares (glmnet's path layer): for each λ, the warm start, the point solver, the
+ * back-transform of its solution to the original scale, the passes, the status and the time. The solver is
+ * released when the path ends, whether it finished or threw.
+ */
+export function solvePath(settings: PathSettings, solver: PointSolver, options: DriverOptions = {}): PathSolution {
+  const { lambdas, l1Ratio, maxIter } = settings;
+  const nLambda = lambdas.length;
+  const width = solver.beta.length;
+  const outputs = solver.outputs ?? 1;
+  const solution: PathSolution = {
+    intercepts: new Float64Array(nLambda * outputs),
+    coefs: new Float64Array(nLambda * width),
+    iterations: new Int32Array(nLambda),
+    status: new Uint8Array(nLambda),
+    seconds: new Float64Array(nLambda),
+    ...(options.trainLoss ? { trainMse: new Float64Array(nLambda) } : {}),
+  };
+  try {
+    for (let l = 0; l < nLambda; l++) {
+      const started = performance.now();
+      const lambda = lambdas[l];
+      const { l1, l2 } = penaltyWeights(lambda, l1Ratio);
+      solver.warmStart(stepRatio(lambdas, l));
+      const { passes, status } = solver.solve({ index: l, lambda, previousLambda: l === 0 ? lambda : lambdas[l - 1], l1Ratio, l1, l2 }, maxIter);
+      storeOriginalScale(solver, solution, l);
+      if (solution.trainMse) solution.trainMse[l] = solver.trainLoss!();
+      solution.iterations[l] = passes;
+      solution.status[l] = status;
+      solution.seconds[l] = (performance.now() - started) / 1000;
+      options.afterPoint?.(l);
+      if (status === FitStatus.diverged && options.stopAfterDivergence) {
+        for (let k = l + 1; k < nLambda; k++) solution.status[k] = FitStatus.diverged;
+        break;
+      }
+    }
+  } finally {
+    solver.release();
+  }
+  return solution;
+}
+
+/** Row l of the solution from the solver's state: per output, b_j = β_j / s_j and b0 = intercept − Σ m_j b_j. */
+function storeOriginalScale(solver: PointSolver, solution: PathSolution, l: number): void {
+  const outputs = solver.outputs ?? 1;
+  const width = solver.beta.length;
+  if (width === 0) return;
+  const intercepts = solver.intercepts();
+  const p = width / outputs;
+  for (let k = 0; k < outputs; k++) {
+    solution.intercepts[l * outputs + k] = toOriginalScale(solver.beta, k * p, intercepts[k], solver.stats, solution.coefs, l * width + k * p);
+  }
+}
+
+/**
+ * β[from … from + p) on the scaled, centered features → the original scale into coefs[row …]; returns the intercept.
+ * A function of its own, called per λ: a loop inline in a function called once per path is compiled again by the
+ * JIT at every call.
+ */
+export function toOriginalScale(beta: Float64Array, from: number, intercept: number, stats: Pick<ColumnStats, 'mean' | 'scale'>, coefs: Float64Array, row: number): number {
+  const { mean, scale } = stats;
+  const p = mean.length;
+  for (let j = 0; j < p; j++) {
+    const b = beta[from + j] / scale[j];
+    coefs[row + j] = b;
+    intercept -= mean[j] * b;
+  }
+  return intercept;
+}

@@ -1,0 +1,88 @@
+import type { FitStatusCode } from '../../domain.js';
+import type { ColumnStats } from '../shared/columnStats.js';
+
+/** Column-major design matrix shared by all tasks; the rows a fit may use are given by weights. */
+export interface Design {
+  X: Float64Array;
+  n: number;
+  p: number;
+}
+
+/** One warm-started λ path to fit: the shared design, the fold's weights and the solver settings. */
+export interface PathProblem {
+  design: Design;
+  /** Response, length n (0/1 labels for the binomial family). */
+  y: Float64Array;
+  /** Observation weights, length n; 0 for rows outside the training part. */
+  weights: Float64Array;
+  standardize: boolean;
+  /** 1 = lasso, 0 = ridge. */
+  l1Ratio: number;
+  /** Descending; each solution warm-starts the next. */
+  lambdas: Float64Array;
+  /**
+   * Converged when the largest coefficient change of a pass, weighted by sd(x_j) and relative to sd(y), is below
+   * tol (glmnet's rule, whose thresh is this tol squared) and so is the distance to the solution estimated from
+   * the rate at which the changes shrink.
+   */
+  tol: number;
+  /** Passes over the features allowed per λ. */
+  maxIter: number;
+}
+
+/** A warm-started path: one solution per λ, λ in the order given (descending). */
+export interface PathSolution {
+  /** Intercept per λ (× outputs), original scale. */
+  intercepts: Float64Array;
+  /** nλ × (p · outputs), row l = coefficients at lambdas[l], original scale. */
+  coefs: Float64Array;
+  /** Passes over the features (epochs, for the network) per λ. */
+  iterations: Int32Array;
+  status: Uint8Array;
+  /** Wall time spent on each λ, in seconds. */
+  seconds: Float64Array;
+  /**
+   * Weighted mean squared training residual per λ when the solver gets it for free (covariance mode, from the
+   * gradients it keeps); NaN where that would lose precision. Absent: compute it from predictions.
+   */
+  trainMse?: Float64Array;
+}
+
+/** One λ of a path as a point solver sees it. */
+export interface PathPoint {
+  /** Position on the path. */
+  index: number;
+  lambda: number;
+  /** The λ before (the same λ for the first). */
+  previousLambda: number;
+  l1Ratio: number;
+  /** Penalty weights λ·l1Ratio and λ·(1 − l1Ratio). */
+  l1: number;
+  l2: number;
+}
+
+/**
+ * A solver for one family and mode at one λ at a time, keeping its state between λ (the warm start). The path
+ * driver owns the λ loop, the timing, the status bookkeeping and the back-transform to the original scale.
+ */
+export interface PointSolver {
+  /** Centering and scaling of the features on the training rows (for the back-transform). */
+  readonly stats: Pick<ColumnStats, 'mean' | 'scale'>;
+  /** Targets fitted at once (1 unless a network has several outputs). */
+  readonly outputs?: number;
+  /** Moves the start for the next λ: `ratio` > 0 extrapolates from the last two solutions (see stepRatio). */
+  warmStart(ratio: number): void;
+  /** Solves at one λ from the current state, in at most `maxIter` passes. */
+  solve(point: PathPoint, maxIter: number): { passes: number; status: FitStatusCode };
+  /**
+   * Coefficients on the fitting scale (feature j divided by its scale), p per output, output after output; empty when
+   * the model has none to report (a network with hidden layers).
+   */
+  readonly beta: Float64Array;
+  /** The intercept per output, for centered features. */
+  intercepts(): ArrayLike<number>;
+  /** The training loss at the current solution when the solver has it for free; NaN when it would be imprecise. */
+  trainLoss?(): number;
+  /** Gives kernel memory back. */
+  release(): void;
+}

@@ -1,0 +1,72 @@
+import { FitStatus, type FitStatusCode } from '../../domain.js';
+import type { KernelContext } from '../context.js';
+import { solvePath } from '../path/driver.js';
+import type { PathPoint, PathProblem, PathSolution, PointSolver } from '../path/types.js';
+import { centerTarget, columnStats, type ColumnStats } from '../shared/columnStats.js';
+import { StrongSet } from '../shared/strongRules.js';
+import { extrapolate, WlsSolver } from '../shared/weightedLeastSquares.js';
+
+/** Gaussian elastic-net path with naive updates and strong rules: the mode for p ≥ n (no p × p Gram matrix). */
+export function gaussianNaivePath(context: KernelContext, problem: PathProblem): PathSolution {
+  const { lambdas, l1Ratio, maxIter } = problem;
+  return solvePath({ lambdas, l1Ratio, maxIter }, new GaussianNaive(context, problem));
+}
+
+/**
+ * glmnet's "naive" mode at one λ: coordinate descent on a residual vector (O(n) per update, see WlsSolver) over the
+ * strong set, then a KKT check over every feature, until none is violated.
+ */
+class GaussianNaive implements PointSolver {
+  readonly stats: ColumnStats;
+  private readonly solver: WlsSolver;
+  private readonly strong: StrongSet;
+  private readonly thresholdSq: number;
+  /** The last solution (β and intercept), for the extrapolated warm start. */
+  private readonly previous: { beta: Float64Array; intercept: number };
+
+  constructor(context: KernelContext, problem: PathProblem) {
+    const { design, y, weights, standardize, tol } = problem;
+    const stats = (this.stats = columnStats(design, weights, standardize));
+    const solver = (this.solver = new WlsSolver(context, design, stats, weights));
+    const { rows, w } = solver;
+    const target = centerTarget(y, weights, stats.weightSum);
+    for (let r = 0; r < rows.length; r++) {
+      solver.v[r] = w[r];
+      solver.residual[r] = target.centered[rows[r]];
+    }
+    solver.intercept = target.mean;
+    solver.newQuadratic();
+    this.thresholdSq = tol * tol * target.variance;
+    this.strong = new StrongSet(design.p, stats.constant);
+    this.strong.refresh(solver);
+    this.previous = { beta: new Float64Array(design.p), intercept: solver.intercept };
+  }
+
+  get beta(): Float64Array {
+    return this.solver.beta;
+  }
+
+  intercepts(): number[] {
+    return [this.solver.intercept];
+  }
+
+  warmStart(ratio: number): void {
+    extrapolate(this.solver, this.previous, ratio);
+  }
+
+  solve({ lambda, previousLambda, l1Ratio, l1, l2 }: PathPoint, maxIter: number): { passes: number; status: FitStatusCode } {
+    const { solver, strong } = this;
+    strong.screen(l1Ratio, lambda, previousLambda, solver);
+    let passes = 0;
+    for (;;) {
+      const r = solver.solve(strong.members, strong.count, l1, l2, this.thresholdSq, maxIter - passes);
+      passes += r.passes;
+      if (!r.converged) return { passes, status: Number.isFinite(solver.residual[0]) ? FitStatus.maxIter : FitStatus.diverged };
+      if (strong.checkKkt(l1Ratio, lambda, solver) === 0) return { passes, status: FitStatus.converged };
+    }
+  }
+
+  release(): void {
+    this.solver.dispose();
+  }
+}

@@ -1,0 +1,331 @@
+import { FitStatus, type FitStatusCode } from '../../domain.js';
+import { Rng } from '../../util/random.js';
+import type { KernelContext } from '../context.js';
+import type { WasmHeap } from '../kernels/heap.js';
+import { solvePath } from '../path/driver.js';
+import type { PathPoint, PathSolution, PointSolver } from '../path/types.js';
+import { softThreshold } from '../shared/penalty.js';
+
+export interface NetworkProblem {
+  /** Column-major n × p inputs and n × outputs targets. */
+  X: Float64Array;
+  Y: Float64Array;
+  n: number;
+  p: number;
+  outputs: number;
+  trainRows: Int32Array;
+  valRows: Int32Array;
+  /** Input centering and scaling (fitted on the training rows by the caller); identity when not standardizing. */
+  mean: Float64Array;
+  scale: Float64Array;
+  hidden: number[];
+  optimizer: 'adam' | 'sgd';
+  lr: number;
+  batch: number;
+  epochs: number;
+  momentum: number;
+  seed: number;
+  /** Penalty λ·(α‖W‖₁ + (1−α)/2‖W‖²) as its two weights. */
+  l1: number;
+  l2: number;
+  /** coupled: l2·w added to the gradient (torch Adam weight_decay); decoupled: AdamW's w ← w − lr·l2·w. */
+  l2Method: 'coupled' | 'decoupled';
+  /** subgradient: l1·sign(w) added to the gradient; proximal: soft-threshold by lr·l1 after each step (exact zeros). */
+  l1Method: 'subgradient' | 'proximal';
+  penalizeBias: boolean;
+}
+
+export interface NetworkResult {
+  /** Per layer, row-major (units out × units in). */
+  weights: Float64Array[];
+  biases: Float64Array[];
+  trainLoss: number;
+  valLoss: number;
+  /** Mean training batch loss and validation loss after each epoch. */
+  epochTrain: Float64Array;
+  epochVal: Float64Array;
+  status: 'ok' | 'diverged';
+  /** 1-based epoch whose loss was not finite, or 0. */
+  divergedEpoch: number;
+  epochsRun: number;
+}
+
+/**
+ * A multilayer perceptron (ReLU hidden layers, linear output, MSE averaged over outputs as nn.MSELoss) trained by
+ * minibatch Adam or SGD on the training rows, with L1 and L2 penalties on the weights (biases too when asked).
+ * Initialization as torch.nn.Linear: U(−1/√fan_in, 1/√fan_in). A loss that stops being finite ends the run as
+ * diverged (so does one that grows ten orders of magnitude). Pure: everything it needs comes in the problem.
+ */
+export function trainNetwork(heap: WasmHeap, problem: NetworkProblem): NetworkResult {
+  const { p, outputs, hidden, trainRows, valRows, lr, epochs } = problem;
+  const sizes = [p, ...hidden, outputs];
+  // Every layer width padded to a multiple of 4 for the SIMD kernel; padding weights, biases and activations are
+  // zero and stay zero (their gradients are zero, and every penalty and optimizer step keeps 0 at 0).
+  const padded = sizes.map((units) => (units + 3) & ~3);
+  const maxBatch = Math.max(1, Math.min(problem.batch, trainRows.length));
+  // The kernel takes batch rows in pairs.
+  const rowsCap = (maxBatch + 1) & ~1;
+  const { gram } = heap.kernels;
+  const blocks: [start: number, length: number][] = [];
+  const take = (count: number) => {
+    const start = heap.alloc(count);
+    blocks.push([start, count]);
+    return start;
+  };
+  const zeros = take(Math.max(rowsCap, ...padded));
+  const layerBlocks = sizes.slice(1).map((_, k) => ({
+    w: take(padded[k + 1] * padded[k]),
+    gw: take(padded[k + 1] * padded[k]),
+    // Wᵀ, for the gradient flowing back to a hidden layer.
+    wt: take(padded[k] * padded[k + 1]),
+  }));
+  const actBlocks = padded.map((units) => take(rowsCap * units));
+  const gradBlocks = padded.map((units) => take(rowsCap * units));
+  const transposedBlocks = padded.map((units) => take(units * rowsCap));
+  // Views only after the last allocation (growing the memory detaches them); all blocks start zeroed.
+  const F = heap.f64;
+  for (const [start, length] of blocks) F.fill(0, start, start + length);
+  try {
+    const view = (start: number, length: number) => F.subarray(start, start + length);
+
+    const rng = new Rng(problem.seed);
+    const layers = sizes.slice(1).map((out, k) => {
+      const fanIn = sizes[k];
+      const inStride = padded[k];
+      const bound = 1 / Math.sqrt(fanIn);
+      // Drawn in nn.Linear's order (weights row by row, then biases), stored with padded rows.
+      const w = view(layerBlocks[k].w, padded[k + 1] * inStride);
+      for (let o = 0; o < out; o++) for (let i = 0; i < fanIn; i++) w[o * inStride + i] = (2 * rng.uniform() - 1) * bound;
+      const b = new Float64Array(padded[k + 1]);
+      for (let o = 0; o < out; o++) b[o] = (2 * rng.uniform() - 1) * bound;
+      const size = w.length;
+      return {
+        in: fanIn, out, inStride, outStride: padded[k + 1], w, b,
+        gwView: view(layerBlocks[k].gw, size), wtView: view(layerBlocks[k].wt, size), gb: new Float64Array(padded[k + 1]),
+        mw: new Float64Array(size), vw: new Float64Array(size), mb: new Float64Array(padded[k + 1]), vb: new Float64Array(padded[k + 1]),
+      };
+    });
+    const acts = padded.map((units, k) => view(actBlocks[k], rowsCap * units));
+    const grads = padded.map((units, k) => view(gradBlocks[k], rowsCap * units));
+    const targets = new Float64Array(maxBatch * outputs);
+    // Row-major, standardized copies of the training and validation rows: minibatches visit rows in random order,
+    // and gathering a row from the column-major matrix would touch p + outputs cache lines per sample.
+    const gather = (rows: Int32Array) => {
+      const { X, Y, n, mean, scale } = problem;
+      const x = new Float64Array(rows.length * p);
+      const y = new Float64Array(rows.length * outputs);
+      for (let j = 0; j < p; j++) for (let r = 0; r < rows.length; r++) x[r * p + j] = (X[j * n + rows[r]] - mean[j]) / scale[j];
+      for (let k = 0; k < outputs; k++) for (let r = 0; r < rows.length; r++) y[r * outputs + k] = Y[k * n + rows[r]];
+      return { x, y, count: rows.length };
+    };
+    const trainSet = gather(trainRows);
+    const valSet = gather(valRows);
+    type RowSet = typeof trainSet;
+    /** Positions in trainSet, reshuffled every epoch. */
+    const order = Int32Array.from({ length: trainRows.length }, (_, i) => i);
+
+    const loadBatch = (set: RowSet, positions: Int32Array | null, start: number, count: number) => {
+      const stride = padded[0];
+      const a0 = acts[0];
+      const { x, y } = set;
+      // Plain loops: rows are short, and a subarray per row would cost more than the copy.
+      for (let b = 0; b < count; b++) {
+        const at = positions ? positions[start + b] : start + b;
+        for (let j = 0; j < p; j++) a0[b * stride + j] = x[at * p + j];
+        for (let k = 0; k < outputs; k++) targets[b * outputs + k] = y[at * outputs + k];
+      }
+    };
+    /** from (rows × cols, row-major) → its transpose at kernel-memory start `into`, rows `stride` apart. */
+    const transpose = (from: Float64Array, rows: number, cols: number, into: number, stride = rowsCap) => {
+      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) F[into + c * stride + r] = from[r * cols + c];
+    };
+    const forward = (count: number) => {
+      const pairs = (count + 1) & ~1;
+      for (let k = 0; k < layers.length; k++) {
+        const L = layers[k];
+        const output = acts[k + 1];
+        // Each row starts at the bias; the kernel adds Σ_i w_oi · a_bi (rows of W against rows of the batch).
+        for (let b = 0; b < pairs; b++) output.set(L.b, b * L.outStride);
+        gram(L.w.byteOffset, L.outStride, acts[k].byteOffset, pairs, zeros * 8, L.in, L.inStride, output.byteOffset);
+        if (k < layers.length - 1) for (let t = 0; t < count * L.outStride; t++) if (output[t] < 0) output[t] = 0;
+      }
+    };
+    /** Sum of squared errors over the batch (all outputs). */
+    const batchSse = (count: number) => {
+      const out = acts[layers.length];
+      const stride = padded[layers.length];
+      let s = 0;
+      for (let b = 0; b < count; b++) for (let o = 0; o < outputs; o++) s += (out[b * stride + o] - targets[b * outputs + o]) ** 2;
+      return s;
+    };
+    const evaluate = (set: RowSet): number => {
+      if (set.count === 0) return NaN;
+      let sse = 0;
+      for (let start = 0; start < set.count; start += maxBatch) {
+        const count = Math.min(maxBatch, set.count - start);
+        loadBatch(set, null, start, count);
+        forward(count);
+        sse += batchSse(count);
+      }
+      return sse / (set.count * outputs);
+    };
+
+    const beta1 = 0.9;
+    const beta2 = 0.999;
+    const eps = 1e-8;
+    let step = 0;
+    const applyUpdate = (param: Float64Array, grad: Float64Array, m: Float64Array, v: Float64Array, penalized: boolean) => {
+      const { l1, l2 } = problem;
+      const coupledL2 = penalized && problem.l2Method === 'coupled' ? l2 : 0;
+      const subgradientL1 = penalized && problem.l1Method === 'subgradient' ? l1 : 0;
+      const decay = penalized && problem.l2Method === 'decoupled' ? 1 - lr * l2 : 1;
+      const shrink = penalized && problem.l1Method === 'proximal' ? lr * l1 : 0;
+      const c1 = 1 - Math.pow(beta1, step);
+      const c2 = 1 - Math.pow(beta2, step);
+      for (let t = 0; t < param.length; t++) {
+        let g = grad[t];
+        if (coupledL2) g += coupledL2 * param[t];
+        if (subgradientL1) g += subgradientL1 * Math.sign(param[t]);
+        let w = param[t] * decay;
+        if (problem.optimizer === 'adam') {
+          m[t] = beta1 * m[t] + (1 - beta1) * g;
+          v[t] = beta2 * v[t] + (1 - beta2) * g * g;
+          w -= (lr * (m[t] / c1)) / (Math.sqrt(v[t] / c2) + eps);
+        } else if (problem.momentum > 0) {
+          m[t] = problem.momentum * m[t] + g;
+          w -= lr * m[t];
+        } else {
+          w -= lr * g;
+        }
+        param[t] = shrink ? softThreshold(w, shrink) : w;
+      }
+    };
+
+    const epochTrain = new Float64Array(epochs);
+    const epochVal = new Float64Array(epochs);
+    let divergedEpoch = 0;
+    let epochsRun = 0;
+    // Diverged: a loss that is not finite, or that grew ten orders of magnitude past where training started.
+    let firstBatchLoss = NaN;
+    let initialLoss = Infinity;
+    const exploded = (loss: number) => !Number.isFinite(loss) || loss > 1e10 * initialLoss;
+    for (let epoch = 0; epoch < epochs && !divergedEpoch; epoch++) {
+      // Shuffle the training rows each epoch (Fisher–Yates with the run's own stream).
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        const t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+      }
+      let sse = 0;
+      for (let start = 0; start < order.length; start += maxBatch) {
+        const count = Math.min(maxBatch, order.length - start);
+        loadBatch(trainSet, order, start, count);
+        forward(count);
+        const batchLoss = batchSse(count);
+        if (Number.isNaN(firstBatchLoss)) firstBatchLoss = batchLoss / (count * outputs);
+        sse += batchLoss;
+        if (!Number.isFinite(batchLoss)) break;
+        // d(mean squared error)/d(output); padding outputs get 0.
+        const top = layers.length;
+        const topStride = padded[top];
+        const scaleOut = 2 / (count * outputs);
+        grads[top].fill(0);
+        for (let b = 0; b < count; b++)
+          for (let o = 0; o < outputs; o++) grads[top][b * topStride + o] = scaleOut * (acts[top][b * topStride + o] - targets[b * outputs + o]);
+        for (let k = layers.length - 1; k >= 0; k--) {
+          const L = layers[k];
+          const gOut = grads[k + 1];
+          // gW[o, i] = Σ_b gOut[b, o] · a[b, i]: columns of the batch against each other, so both go in transposed.
+          transpose(acts[k], count, L.inStride, transposedBlocks[k]);
+          transpose(gOut, count, L.outStride, transposedBlocks[k + 1]);
+          L.gwView.fill(0);
+          gram(transposedBlocks[k] * 8, L.inStride, transposedBlocks[k + 1] * 8, L.outStride, zeros * 8, count, rowsCap, L.gwView.byteOffset);
+          L.gb.fill(0);
+          for (let b = 0; b < count; b++) for (let o = 0; o < L.out; o++) L.gb[o] += gOut[b * L.outStride + o];
+          if (k > 0) {
+            // Back through the weights (rows of Wᵀ against rows of gOut) and the ReLU of the layer below.
+            const gIn = grads[k];
+            transpose(L.w, L.outStride, L.inStride, layerBlocks[k].wt, L.outStride);
+            gIn.fill(0);
+            gram(L.wtView.byteOffset, L.inStride, gOut.byteOffset, (count + 1) & ~1, zeros * 8, L.outStride, L.outStride, gIn.byteOffset);
+            const input = acts[k];
+            for (let t = 0; t < count * L.inStride; t++) if (input[t] <= 0) gIn[t] = 0;
+          }
+        }
+        step++;
+        for (const L of layers) {
+          applyUpdate(L.w, L.gwView, L.mw, L.vw, true);
+          applyUpdate(L.b, L.gb, L.mb, L.vb, problem.penalizeBias);
+        }
+      }
+      epochsRun = epoch + 1;
+      epochTrain[epoch] = sse / (order.length * outputs);
+      epochVal[epoch] = evaluate(valSet);
+      if (epoch === 0) initialLoss = Math.max(firstBatchLoss, 1e-12);
+      if (exploded(epochTrain[epoch]) || (valRows.length > 0 && exploded(epochVal[epoch]))) divergedEpoch = epoch + 1;
+    }
+    return {
+      // Without the padding: (units out × units in), row-major.
+      weights: layers.map((L) => Float64Array.from({ length: L.out * L.in }, (_, t) => L.w[Math.floor(t / L.in) * L.inStride + (t % L.in)])),
+      biases: layers.map((L) => L.b.slice(0, L.out)),
+      trainLoss: divergedEpoch ? NaN : evaluate(trainSet),
+      valLoss: divergedEpoch ? NaN : evaluate(valSet),
+      epochTrain: epochTrain.slice(0, epochsRun),
+      epochVal: epochVal.slice(0, epochsRun),
+      status: divergedEpoch ? 'diverged' : 'ok',
+      divergedEpoch,
+      epochsRun,
+    };
+  } finally {
+    for (const [start] of blocks) heap.release(start);
+  }
+}
+
+/** A network path's settings: the problem without its penalty (set per λ) and the λ grid. */
+export type NetworkPathProblem = Omit<NetworkProblem, 'l1' | 'l2'> & { lambdas: Float64Array; l1Ratio: number };
+
+/**
+ * One network per λ, each trained from the same seed (no warm start: a network's path is not smooth in λ). The
+ * solutions hold the coefficients of a network without hidden layers (original scale, like a linear model's);
+ * `results` has each λ's losses and learning curves.
+ */
+export function networkPath(context: KernelContext, problem: NetworkPathProblem): { solution: PathSolution; results: NetworkResult[] } {
+  const solver = new NetworkPerLambda(context.heap, problem);
+  const results: NetworkResult[] = [];
+  const solution = solvePath({ lambdas: problem.lambdas, l1Ratio: problem.l1Ratio, maxIter: problem.epochs }, solver, {
+    afterPoint: () => results.push(solver.last!),
+  });
+  return { solution, results };
+}
+
+class NetworkPerLambda implements PointSolver {
+  readonly stats: { mean: Float64Array; scale: Float64Array };
+  readonly outputs: number;
+  /** The single layer's weights (outputs × p, row-major: p per output), or empty with hidden layers. */
+  readonly beta: Float64Array;
+  last: NetworkResult | undefined;
+
+  constructor(
+    private readonly heap: WasmHeap,
+    private readonly problem: NetworkPathProblem,
+  ) {
+    this.stats = { mean: problem.mean, scale: problem.scale };
+    this.outputs = problem.outputs;
+    this.beta = new Float64Array(problem.hidden.length === 0 ? problem.p * problem.outputs : 0);
+  }
+
+  warmStart(): void {}
+
+  solve({ l1, l2 }: PathPoint): { passes: number; status: FitStatusCode } {
+    const r = (this.last = trainNetwork(this.heap, { ...this.problem, l1, l2 }));
+    if (this.beta.length) this.beta.set(r.weights[0]);
+    return { passes: r.epochsRun, status: r.status === 'ok' ? FitStatus.converged : FitStatus.diverged };
+  }
+
+  intercepts(): Float64Array {
+    return this.last!.biases.at(-1)!;
+  }
+
+  release(): void {}
+}

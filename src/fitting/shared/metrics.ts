@@ -1,0 +1,101 @@
+import type { Design } from '../path/types.js';
+
+/** η_i = b0 + x_i·b for every row (n · nnz work: zero coefficients are skipped). */
+export function linearPredictor({ X, n, p }: Design, intercept: number, coefs: Float64Array, out: Float64Array): Float64Array {
+  out.fill(intercept);
+  for (let j = 0; j < p; j++) {
+    const b = coefs[j];
+    if (b === 0) continue;
+    const off = j * n;
+    for (let i = 0; i < n; i++) out[i] += b * X[off + i];
+  }
+  return out;
+}
+
+/** Weighted mean of squared errors over the rows whose weight is nonzero. */
+export function meanSquaredError(y: Float64Array, eta: Float64Array, weights: Float64Array): number {
+  let s = 0;
+  let w = 0;
+  for (let i = 0; i < eta.length; i++) {
+    const wi = weights[i];
+    if (wi === 0) continue;
+    const d = y[i] - eta[i];
+    s += wi * d * d;
+    w += wi;
+  }
+  return s / w;
+}
+
+/** Mean negative log-likelihood of 0/1 labels given log-odds η (stable for large |η|). */
+export function logLoss(y: Float64Array, eta: Float64Array, weights: Float64Array): number {
+  let s = 0;
+  let w = 0;
+  for (let i = 0; i < eta.length; i++) {
+    const wi = weights[i];
+    if (wi === 0) continue;
+    const e = eta[i];
+    // log(1 + exp(e)) − y e, written so that exp never overflows.
+    const softplus = e > 0 ? e + Math.log1p(Math.exp(-e)) : Math.log1p(Math.exp(e));
+    s += wi * (softplus - y[i] * e);
+    w += wi;
+  }
+  return s / w;
+}
+
+export function accuracy(y: Float64Array, eta: Float64Array, weights: Float64Array): number {
+  let right = 0;
+  let w = 0;
+  for (let i = 0; i < eta.length; i++) {
+    const wi = weights[i];
+    if (wi === 0) continue;
+    if ((eta[i] > 0 ? 1 : 0) === y[i]) right += wi;
+    w += wi;
+  }
+  return right / w;
+}
+
+/** Area under the ROC curve (Mann–Whitney U with mid-ranks for ties); NaN when one class is absent. */
+export function rocAuc(y: Float64Array, eta: Float64Array, weights: Float64Array): number {
+  const idx: number[] = [];
+  for (let i = 0; i < eta.length; i++) if (weights[i] !== 0) idx.push(i);
+  idx.sort((a, b) => eta[a] - eta[b]);
+  let rankSumPositive = 0;
+  let positives = 0;
+  for (let start = 0; start < idx.length; ) {
+    let end = start;
+    while (end + 1 < idx.length && eta[idx[end + 1]] === eta[idx[start]]) end++;
+    const midRank = (start + end) / 2 + 1;
+    for (let k = start; k <= end; k++) if (y[idx[k]] === 1) {
+      rankSumPositive += midRank;
+      positives++;
+    }
+    start = end + 1;
+  }
+  const negatives = idx.length - positives;
+  if (positives === 0 || negatives === 0) return NaN;
+  return (rankSumPositive - (positives * (positives + 1)) / 2) / (positives * negatives);
+}
+
+export interface Sparsity {
+  nnz: number;
+  zeroFraction: number;
+  nearZeroFraction: number;
+  l1Norm: number;
+  l2Norm: number;
+}
+
+export function sparsity(coefs: Float64Array, nearZero: number): Sparsity {
+  let nnz = 0;
+  let near = 0;
+  let l1 = 0;
+  let l2 = 0;
+  for (let j = 0; j < coefs.length; j++) {
+    const a = Math.abs(coefs[j]);
+    if (a !== 0) nnz++;
+    if (a < nearZero) near++;
+    l1 += a;
+    l2 += a * a;
+  }
+  const m = coefs.length || 1;
+  return { nnz, zeroFraction: (coefs.length - nnz) / m, nearZeroFraction: near / m, l1Norm: l1, l2Norm: Math.sqrt(l2) };
+}

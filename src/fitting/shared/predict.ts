@@ -1,0 +1,75 @@
+import type { WasmHeap } from '../kernels/heap.js';
+import type { Design } from '../path/types.js';
+
+/** Rows staged row-major per kernel call (even): rows × p doubles, a few MB at most, whatever n is. */
+const ROW_CHUNK = 128;
+
+/**
+ * Linear predictors of a whole λ path at once: out[(l − first)·m + r] = b0_l + x_{rows[r]}·b_l for l in
+ * [first, last) and the given rows (every row when `rows` is null). A path's predictions are one matrix product
+ * (rows × p times p × λ), so they run on the SIMD Gram kernel with sums over features instead of rows: the rows
+ * are copied row-major a chunk at a time, the coefficient vectors once. Cheaper than one pass over the rows per λ
+ * (each of which gathers scattered rows from column-major X) by the width of the kernel and its cache reuse.
+ */
+export function pathPredictions(
+  heap: WasmHeap,
+  { X, n, p }: Design,
+  rows: Int32Array | null,
+  coefs: Float64Array,
+  intercepts: Float64Array,
+  first: number,
+  last: number,
+): Float64Array {
+  const m = rows ? rows.length : n;
+  const count = last - first;
+  const out = new Float64Array(count * m);
+  if (m === 0 || count === 0) return out;
+  // Leading dimension ≥ p, even (16-byte rows), a little past it so rows do not share cache sets.
+  const ld = ((p + 1) & ~1) + 8;
+  const lambdas4 = (count + 3) & ~3;
+  const coefBase = heap.alloc(lambdas4 * ld);
+  const rowBase = heap.alloc(ROW_CHUNK * ld);
+  const zeros = heap.alloc(ROW_CHUNK);
+  const sums = heap.alloc(ROW_CHUNK * lambdas4);
+  try {
+    const F = heap.f64;
+    const { gram } = heap.kernels;
+    F.fill(0, coefBase, coefBase + lambdas4 * ld);
+    for (let l = 0; l < count; l++) F.set(coefs.subarray((first + l) * p, (first + l + 1) * p), coefBase + l * ld);
+    F.fill(0, zeros, zeros + ROW_CHUNK);
+    const source = new Int32Array(ROW_CHUNK);
+    for (let r0 = 0; r0 < m; r0 += ROW_CHUNK) {
+      const chunk = Math.min(ROW_CHUNK, m - r0);
+      // The kernel takes rows in pairs: an odd chunk repeats its last row (its sums are not read).
+      const pairs = (chunk + 1) & ~1;
+      for (let r = 0; r < pairs; r++) {
+        const row = r0 + Math.min(r, chunk - 1);
+        source[r] = rows ? rows[row] : row;
+      }
+      // Feature-major: reads nearby entries of one column, writes one entry into each of ≤ 128 staged rows.
+      for (let j = 0; j < p; j++) stageFeature(F, rowBase + j, ld, X, j * n, source, pairs);
+      F.fill(0, sums, sums + pairs * lambdas4);
+      gram(coefBase * 8, lambdas4, rowBase * 8, pairs, zeros * 8, p, ld, sums * 8);
+      for (let l = 0; l < count; l++) addIntercept(out, l * m + r0, intercepts[first + l], F, sums + l, lambdas4, chunk);
+    }
+  } finally {
+    heap.release(coefBase);
+    heap.release(rowBase);
+    heap.release(zeros);
+    heap.release(sums);
+  }
+  return out;
+}
+
+// The loops over rows as small functions called many times: the JIT optimizes each once, where loops inline in
+// pathPredictions (called once per path) had it compiled again at every call.
+
+/** F[at + r·ld] = X[col + source[r]] for r < count: one feature into each staged row. */
+function stageFeature(F: Float64Array, at: number, ld: number, X: Float64Array, col: number, source: Int32Array, count: number): void {
+  for (let r = 0; r < count; r++, at += ld) F[at] = X[col + source[r]];
+}
+
+/** out[o + r] = b0 + F[from + r·step] for r < count: one λ's sums for a chunk of rows, plus its intercept. */
+function addIntercept(out: Float64Array, o: number, b0: number, F: Float64Array, from: number, step: number, count: number): void {
+  for (let r = 0; r < count; r++) out[o + r] = b0 + F[from + r * step];
+}

@@ -1,0 +1,211 @@
+import type { KernelContext } from '../context.js';
+import type { WasmHeap } from '../kernels/heap.js';
+import type { Design } from '../path/types.js';
+import { ColumnCache } from './columnCache.js';
+import type { ColumnStats } from './columnStats.js';
+import { DistanceEstimate } from './convergence.js';
+import { extrapolated, softThreshold } from './penalty.js';
+
+/**
+ * Weighted least squares by coordinate descent with "naive" updates (glmnet's mode for p ≥ n and for the
+ * logistic family): a residual vector is kept and each coordinate update costs O(n). The training rows are
+ * copied, centered, into kernel memory (ColumnCache), where SIMD dot products and axpys do the O(n) work (rows
+ * outside the training part cost nothing). The linear predictor is η = b0 + Σ_j β_j (x_j − m_j)/s_j.
+ *
+ * Minimizes (1/2W) Σ v_i (z_i − η_i)² + λ(α‖β‖₁ + (1−α)/2‖β‖²), with the residual stored as r_i = v_i (z_i − η_i).
+ * Every per-row vector is indexed by position in `rows`.
+ */
+export class WlsSolver {
+  readonly beta: Float64Array;
+  intercept = 0;
+  /** The training rows (nonzero weight), in order. */
+  readonly rows: Int32Array;
+  /** Their observation weights. */
+  readonly w: Float64Array;
+  /** r_i = v_i (z_i − η_i). */
+  readonly residual: Float64Array;
+  /** Row weights of the current quadratic problem (observation weight × IRLS weight). */
+  readonly v: Float64Array;
+  /** Scratch for η on the training rows. */
+  readonly eta: Float64Array;
+  vSum = 0;
+  /** (1/W) Σ v_i x̃_ij², computed when feature j is first touched in a quadratic problem. */
+  private readonly curvature: Float64Array;
+  private readonly curvatureStamp: Int32Array;
+  private stamp = 1;
+  readonly active: Int32Array;
+  activeCount = 0;
+  private readonly isActive: Uint8Array;
+  private readonly heap: WasmHeap;
+  /** Centered training columns, and the start of residual, v and η (m each) in kernel memory. */
+  private readonly columns: ColumnCache;
+  private readonly vectors: number;
+
+  constructor(
+    context: KernelContext,
+    readonly design: Design,
+    readonly stats: ColumnStats,
+    weights: Float64Array,
+  ) {
+    this.heap = context.heap;
+    const { n, p } = design;
+    this.beta = new Float64Array(p);
+    const rows: number[] = [];
+    for (let i = 0; i < n; i++) if (weights[i] !== 0) rows.push(i);
+    this.rows = Int32Array.from(rows);
+    const m = rows.length;
+    this.w = Float64Array.from(this.rows, (i) => weights[i]);
+    this.vectors = this.heap.alloc(3 * m + 6);
+    this.columns = new ColumnCache(context, design, stats.mean, this.rows);
+    // Views only after the last allocation: growing the memory would detach them.
+    const F = this.heap.f64;
+    // Each vector starts 16-byte aligned (m rounded up to even).
+    const stride = m + (m & 1);
+    this.residual = F.subarray(this.vectors, this.vectors + m);
+    this.v = F.subarray(this.vectors + stride, this.vectors + stride + m);
+    this.eta = F.subarray(this.vectors + 2 * stride, this.vectors + 2 * stride + m);
+    this.curvature = new Float64Array(p);
+    this.curvatureStamp = new Int32Array(p);
+    this.active = new Int32Array(p);
+    this.isActive = new Uint8Array(p);
+  }
+
+  /** Gives the kernel memory back; the solver must not be used afterwards. */
+  dispose(): void {
+    this.columns.dispose();
+    this.heap.release(this.vectors);
+  }
+
+  private column(j: number): number {
+    return this.columns.offset(j);
+  }
+
+  /** Call after changing v (a new quadratic approximation): curvatures are recomputed lazily. */
+  newQuadratic(): void {
+    this.stamp++;
+    let s = 0;
+    for (let i = 0; i < this.v.length; i++) s += this.v[i];
+    this.vSum = s;
+  }
+
+  curvatureOf(j: number): number {
+    if (this.curvatureStamp[j] === this.stamp) return this.curvature[j];
+    const s = this.stats.scale[j];
+    const x = this.column(j);
+    const c = this.heap.kernels.dot(x, x, this.v.byteOffset, this.rows.length) / (this.stats.weightSum * s * s);
+    this.curvature[j] = c;
+    this.curvatureStamp[j] = this.stamp;
+    return c;
+  }
+
+  /** (1/W) Σ r_i x̃_ij. */
+  gradient(j: number): number {
+    return this.heap.kernels.dot(this.residual.byteOffset, this.column(j), 0, this.rows.length) / (this.stats.weightSum * this.stats.scale[j]);
+  }
+
+  /** Every feature's gradient (0 for constant ones). */
+  gradients(out: Float64Array): Float64Array {
+    for (let j = 0; j < out.length; j++) out[j] = this.stats.constant[j] ? 0 : this.gradient(j);
+    return out;
+  }
+
+  /** One coordinate update; returns curvature · change² (glmnet's convergence measure). */
+  update(j: number, l1: number, l2: number): number {
+    const c = this.curvatureOf(j);
+    if (c === 0) return 0;
+    const bj = this.beta[j];
+    const bNew = softThreshold(this.gradient(j) + c * bj, l1) / (c + l2);
+    if (bNew === bj) return 0;
+    const d = bNew - bj;
+    this.beta[j] = bNew;
+    // r −= v ∘ (d/s_j) x̃_j
+    this.heap.kernels.axpy(this.residual.byteOffset, this.column(j), d / this.stats.scale[j], this.v.byteOffset, this.rows.length);
+    if (!this.isActive[j]) {
+      this.isActive[j] = 1;
+      this.active[this.activeCount++] = j;
+    }
+    return c * d * d;
+  }
+
+  /** Sets β_j, keeping the residual consistent (r −= v ∘ (d/s_j) x̃_j). */
+  setCoefficient(j: number, value: number): void {
+    const d = value - this.beta[j];
+    if (d === 0) return;
+    this.beta[j] = value;
+    this.heap.kernels.axpy(this.residual.byteOffset, this.column(j), d / this.stats.scale[j], this.v.byteOffset, this.rows.length);
+  }
+
+  /** Sets the intercept, keeping the residual consistent (r −= v · d). */
+  setIntercept(value: number): void {
+    const d = value - this.intercept;
+    this.intercept = value;
+    for (let i = 0; i < this.residual.length; i++) this.residual[i] -= this.v[i] * d;
+  }
+
+  /** Unpenalized intercept: the weighted mean of the working residual. */
+  updateIntercept(): number {
+    if (this.vSum === 0) return 0;
+    let rsum = 0;
+    for (let i = 0; i < this.residual.length; i++) rsum += this.residual[i];
+    const d = rsum / this.vSum;
+    if (d === 0) return 0;
+    this.intercept += d;
+    for (let i = 0; i < this.residual.length; i++) this.residual[i] -= this.v[i] * d;
+    return (this.vSum / this.stats.weightSum) * d * d;
+  }
+
+  /**
+   * Solves the current quadratic problem over the candidate features: full passes over the candidates, then the
+   * active set cycled until the estimated distance to its solution is below threshold². Returns passes used.
+   */
+  solve(candidates: Int32Array, candidateCount: number, l1: number, l2: number, thresholdSq: number, maxPasses: number): { passes: number; converged: boolean } {
+    let passes = 0;
+    while (passes < maxPasses) {
+      let change = this.updateIntercept();
+      for (let k = 0; k < candidateCount; k++) change = Math.max(change, this.update(candidates[k], l1, l2));
+      passes++;
+      if (!Number.isFinite(change)) return { passes, converged: false };
+      if (change <= thresholdSq) return { passes, converged: true };
+      const estimate = new DistanceEstimate();
+      const threshold = Math.sqrt(thresholdSq);
+      while (passes < maxPasses) {
+        change = this.updateIntercept();
+        for (let a = 0; a < this.activeCount; a++) change = Math.max(change, this.update(this.active[a], l1, l2));
+        passes++;
+        if (!Number.isFinite(change)) return { passes, converged: false };
+        if (estimate.next(Math.sqrt(change)) <= threshold) break;
+      }
+    }
+    return { passes, converged: false };
+  }
+
+  /** η on the training rows from the current coefficients (O(n · nnz)), in `eta`. */
+  predictTraining(): Float64Array {
+    this.eta.fill(this.intercept);
+    for (let j = 0; j < this.beta.length; j++) {
+      const b = this.beta[j];
+      // η −= (−b/s_j) x̃_j
+      if (b !== 0) this.heap.kernels.axpy(this.eta.byteOffset, this.column(j), -b / this.stats.scale[j], 0, this.rows.length);
+    }
+    return this.eta;
+  }
+}
+
+/**
+ * Moves the solver's β and intercept from the last solution by `ratio` times its step from the one before (held in
+ * `previous`, which then becomes the last); a coefficient that would change sign stops at 0. Ratio 0 only records.
+ */
+export function extrapolate(solver: WlsSolver, previous: { beta: Float64Array; intercept: number }, ratio: number): void {
+  const { beta } = solver;
+  for (let j = 0; j < beta.length; j++) {
+    const b = beta[j];
+    const before = previous.beta[j];
+    previous.beta[j] = b;
+    if (b === 0 || ratio === 0) continue;
+    solver.setCoefficient(j, extrapolated(b, before, ratio));
+  }
+  const b0 = solver.intercept;
+  if (ratio !== 0) solver.setIntercept(b0 + ratio * (b0 - previous.intercept));
+  previous.intercept = b0;
+}
+

@@ -1,0 +1,78 @@
+// The stored figures as flat records with one name per thing (snake_case, as in the database and the config):
+// export, query --json and the report's tables all use these.
+import type { CvPoint, Selection, Sweep, Trial } from '../domain.js';
+
+export function trialRecord(sweep: Sweep, t: Trial): Record<string, unknown> {
+  return {
+    sweep: sweep.name,
+    trial_id: t.id,
+    task_id: t.taskId,
+    penalty: t.penalty,
+    lambda: t.lambda,
+    l1_ratio: t.l1Ratio,
+    fold: t.fold,
+    status: t.status,
+    converged: t.converged,
+    error: t.error,
+    train_loss: t.trainLoss,
+    val_loss: t.valLoss,
+    n_train: t.nTrain,
+    n_val: t.nVal,
+    nnz: t.nnz,
+    zero_fraction: t.zeroFraction,
+    near_zero_fraction: t.nearZeroFraction,
+    l1_norm: t.l1Norm,
+    l2_norm: t.l2Norm,
+    passes: t.passes,
+    epochs_run: t.epochsRun,
+    seconds: t.seconds,
+    ...t.metrics,
+  };
+}
+
+export function cvPointRecord(sweep: Sweep, s: CvPoint): Record<string, unknown> {
+  return {
+    sweep: sweep.name,
+    penalty: s.penalty,
+    l1_ratio: s.l1Ratio,
+    lambda: s.lambda,
+    metric: s.metric,
+    folds: s.folds,
+    mean: s.mean,
+    se: s.se,
+    train_mean: s.trainMean,
+    nnz_all: s.nnzAll,
+  };
+}
+
+export function selectionRecord(sweep: Sweep, s: Selection): Record<string, unknown> {
+  return {
+    sweep: sweep.name,
+    penalty: s.penalty,
+    l1_ratio: s.l1Ratio,
+    metric: s.metric,
+    lambda_min: s.lambdaMin,
+    lambda_1se: s.lambda1se,
+    mean_min: s.meanMin,
+    se_min: s.seMin,
+    mean_1se: s.mean1se,
+    nnz_min: s.nnzMin,
+    nnz_1se: s.nnz1se,
+    edge: s.edge,
+  };
+}
+
+export function sweepRecord(s: Sweep, trialsDone: number): Record<string, unknown> {
+  return {
+    id: s.id,
+    name: s.name,
+    status: s.status,
+    trials: trialsDone,
+    of: s.totalTrials,
+    model: s.modelKind,
+    rows: s.n,
+    features: s.p,
+    created_at: s.createdAt,
+    finished_at: s.finishedAt,
+  };
+}

@@ -1,0 +1,33 @@
+import type { Trial } from '../domain.js';
+
+/** Trials by how they ended, and the first error or divergence a user should hear about. */
+export interface TrialCounts {
+  total: number;
+  usable: number;
+  diverged: number;
+  failed: number;
+  /** Why trials were not usable: the first error, and what to change. */
+  reason?: string;
+}
+
+/** Trials by status; `modelKind` decides the advice for diverged ones. */
+export function countTrials(trials: Trial[], modelKind: string): TrialCounts {
+  const diverged = trials.filter((t) => t.status === 'diverged');
+  const failed = trials.filter((t) => t.status === 'failed');
+  const counts: TrialCounts = { total: trials.length, usable: trials.length - diverged.length - failed.length, diverged: diverged.length, failed: failed.length };
+  if (failed.length) counts.reason = failed[0].error ?? 'failed';
+  else if (diverged.length) {
+    const epochs = diverged.map((t) => t.metrics.diverged_epoch).filter((e): e is number => e !== undefined);
+    counts.reason =
+      modelKind === 'mlp'
+        ? `first at epoch ${epochs.length ? Math.min(...epochs) : '?'}; lower model.lr`
+        : 'coefficients became non-finite; check the scale of the target and features';
+  }
+  return counts;
+}
+
+/** "0 of 24 trials usable: 24 diverged (first at epoch 1; lower model.lr)". */
+export function countsLine(c: TrialCounts): string {
+  const parts = [c.diverged ? `${c.diverged} diverged` : '', c.failed ? `${c.failed} failed` : ''].filter(Boolean).join(', ');
+  return `${c.usable} of ${c.total} trials usable${parts ? `: ${parts}` : ''}${c.reason ? ` (${c.reason})` : ''}`;
+}

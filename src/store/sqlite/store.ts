@@ -1,0 +1,454 @@
+import type Database from 'better-sqlite3';
+import { fork } from 'node:child_process';
+import { join } from 'node:path';
+import { builtFile } from '../../builtFile.js';
+import type { CvPoint, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch } from '../../domain.js';
+import { OutsideError, UserError, errorCode } from '../../errors.js';
+import { fileIdentity } from '../../util/files.js';
+import { isAlive, thisProcess } from '../../util/process.js';
+import { failedTrials, parseSweepName, type OpenOptions, type ReadOnlyQueryOptions, type Store, type SweepSelector, type TrialFilter } from '../contract.js';
+import { openForReading, openForWriting, sqliteError } from './file.js';
+
+/** How long one attempt waits for a lock inside SQLite before the store backs off and tries again (ms). */
+const BUSY_SLICE_MS = 250;
+export const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const isBusy = (e: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(errorCode(e) ?? '');
+
+/**
+ * SQLite store: WAL, one writer (the coordinator), readers opened read-only. Writes that meet a lock held by another
+ * process are retried with backoff up to the lock timeout, then fail with that cause.
+ */
+export class SqliteStore implements Store {
+  readonly location: string;
+  private readonly identity: { dev: number; ino: number } | undefined;
+  private readonly lockTimeoutMs: number;
+
+  private constructor(
+    readonly path: string,
+    readonly db: Database.Database,
+    private readonly writable: boolean,
+    lockTimeoutMs: number,
+  ) {
+    this.location = path;
+    this.lockTimeoutMs = lockTimeoutMs;
+    this.identity = writable ? fileIdentity(path) : undefined;
+  }
+
+  /** Opens (creating when absent) a database to write sweeps into; see openForWriting for what is refused. */
+  static async openForWrite(path: string, options: Partial<OpenOptions> & { mustExist?: boolean } = {}): Promise<SqliteStore> {
+    const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
+    const db = await retryBusy(path, lockTimeoutMs, () => openForWriting(path, Math.min(BUSY_SLICE_MS, lockTimeoutMs), options));
+    return new SqliteStore(path, db, true, lockTimeoutMs);
+  }
+
+  /** Opens an existing database read-only: query, export and report cannot change it. */
+  static openReadOnly(path: string): SqliteStore {
+    return new SqliteStore(path, openForReading(path), false, 0);
+  }
+
+  private write<T>(doing: string, fn: () => T): Promise<T> {
+    if (!this.writable) throw new Error('this store was opened for reading');
+    return retryBusy(this.path, this.lockTimeoutMs, fn, doing);
+  }
+
+  private read<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (e) {
+      throw sqliteError(this.path, e, 'read the database');
+    }
+  }
+
+  async listSweeps(): Promise<Sweep[]> {
+    return this.read(() => (this.db.prepare('SELECT * FROM sweeps ORDER BY id').all() as Record<string, unknown>[]).map(toSweep));
+  }
+
+  async latestSweep(name: string): Promise<Sweep | undefined> {
+    const row = this.read(() => this.db.prepare('SELECT * FROM sweeps WHERE name = ? ORDER BY id DESC LIMIT 1').get(name));
+    return row ? toSweep(row as Record<string, unknown>) : undefined;
+  }
+
+  async findSweep(selector: SweepSelector = {}): Promise<Sweep> {
+    return pickSweep(this.location, await this.listSweeps(), selector);
+  }
+
+  async createSweep(s: NewSweep, tasks: Task[]): Promise<Sweep> {
+    const me = thisProcess();
+    const id = await this.write('create the sweep', () =>
+      this.db.transaction(() => {
+        const info = this.db
+          .prepare(
+            `INSERT INTO sweeps (name, config_json, config_hash, data_hash, status, created_at, n, p, model, feature_names, target_names, classes,
+               total_tasks, total_trials, notes, writer_pid, writer_host, writer_started)
+             VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            s.name, s.configJson, s.configHash, s.dataHash, new Date().toISOString(), s.n, s.p, s.modelKind, JSON.stringify(s.featureNames),
+            JSON.stringify(s.targetNames), s.classes ? JSON.stringify(s.classes) : null, s.totalTasks, s.totalTrials, JSON.stringify(s.notes),
+            me.pid, me.host, me.started,
+          );
+        const sweepId = Number(info.lastInsertRowid);
+        this.insertTasks(sweepId, tasks);
+        return sweepId;
+      })(),
+    );
+    return this.sweepById(id);
+  }
+
+  async addTasks(sweepId: number, tasks: Task[]): Promise<void> {
+    await this.write('add tasks', () => this.db.transaction(() => this.insertTasks(sweepId, tasks))());
+  }
+
+  private insertTasks(sweepId: number, tasks: Task[]): void {
+    const insert = this.db.prepare(`INSERT OR IGNORE INTO tasks (sweep_id, task_id, penalty, l1_ratio, fold, lambdas, status) VALUES (?, ?, ?, ?, ?, ?, 'pending')`);
+    for (const t of tasks) insert.run(sweepId, t.id, t.penalty, t.l1Ratio, String(t.fold), t.lambdas.length);
+  }
+
+  private sweepById(id: number): Sweep {
+    return toSweep(this.read(() => this.db.prepare('SELECT * FROM sweeps WHERE id = ?').get(id)) as Record<string, unknown>);
+  }
+
+  async beginWriting(sweepId: number): Promise<void> {
+    const me = thisProcess();
+    await this.write('mark the sweep as running', () =>
+      this.db.transaction(() => {
+        const row = this.db.prepare('SELECT * FROM sweeps WHERE id = ?').get(sweepId) as Record<string, unknown>;
+        const writer = writerOf(row);
+        if (row.status === 'running' && writer && !(writer.pid === me.pid && writer.host === me.host) && isAlive(writer))
+          throw new UserError(
+            `${this.location}: sweep "${row.name}" is being run by process ${writer.pid} on ${writer.host}; wait for it to finish, or stop it and run again`,
+          );
+        this.db
+          .prepare(`UPDATE sweeps SET status = 'running', finished_at = NULL, writer_pid = ?, writer_host = ?, writer_started = ? WHERE id = ?`)
+          .run(me.pid, me.host, me.started, sweepId);
+      })(),
+    );
+  }
+
+  async setSweepStatus(sweepId: number, status: SweepStatus): Promise<void> {
+    await this.write('record the sweep status', () =>
+      this.db
+        .prepare(status === 'running' ? 'UPDATE sweeps SET status = ?, finished_at = ? WHERE id = ?' : 'UPDATE sweeps SET status = ?, finished_at = ?, writer_pid = NULL, writer_host = NULL, writer_started = NULL WHERE id = ?')
+        .run(status, status === 'done' ? new Date().toISOString() : null, sweepId),
+    );
+  }
+
+  async setNotes(sweepId: number, notes: string[]): Promise<void> {
+    await this.write('record the notes', () => this.db.prepare('UPDATE sweeps SET notes = ? WHERE id = ?').run(JSON.stringify(notes), sweepId));
+  }
+
+  async finishedTaskIds(sweepId: number): Promise<Set<string>> {
+    const rows = this.read(() => this.db.prepare(`SELECT task_id FROM tasks WHERE sweep_id = ? AND status = 'done'`).all(sweepId)) as { task_id: string }[];
+    return new Set(rows.map((r) => r.task_id));
+  }
+
+  async recordTask(sweepId: number, task: Task, outcome: TaskOutcome, outputs: number): Promise<void> {
+    const failure = 'error' in outcome ? outcome.error : null;
+    const trials = failure !== null ? failedTrials(task, failure) : (outcome as Exclude<TaskOutcome, { error: string }>).trials;
+    const coefs = failure !== null ? null : (outcome as Exclude<TaskOutcome, { error: string }>).coefs;
+    const intercepts = failure !== null ? null : (outcome as Exclude<TaskOutcome, { error: string }>).intercepts;
+    await this.write('record a task', () => {
+      const insertTrial = this.db.prepare(
+        `INSERT INTO trials (sweep_id, task_id, penalty, lambda, l1_ratio, fold, status, converged, error, train_loss, val_loss, n_train, n_val,
+           nnz, zero_fraction, near_zero_fraction, l1_norm, l2_norm, passes, epochs_run, seconds, metrics)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      );
+      const insertCoef = this.db.prepare('INSERT INTO coefficients (trial_id, intercept, coef) VALUES (?, ?, ?)');
+      const insertEpoch = this.db.prepare('INSERT INTO epochs (trial_id, epoch, train_loss, val_loss) VALUES (?, ?, ?, ?)');
+      const width = coefs && trials.length ? coefs.length / trials.length : 0;
+      const failed = trials.some((t) => t.status === 'failed');
+      const fold = String(task.fold);
+      this.db.transaction(() => {
+        // A task that failed before is replaced whole.
+        this.db.prepare('DELETE FROM trials WHERE sweep_id = ? AND task_id = ?').run(sweepId, task.id);
+        trials.forEach((t, l) => {
+          const metrics = Object.keys(t.metrics).length === 0 ? '{}' : JSON.stringify(t.metrics);
+          const info = insertTrial.run(
+            sweepId, task.id, task.penalty, t.lambda, task.l1Ratio, fold, t.status, t.converged ? 1 : 0, t.error, t.trainLoss, t.valLoss,
+            t.nTrain, t.nVal, t.nnz, t.zeroFraction, t.nearZeroFraction, t.l1Norm, t.l2Norm, t.passes, t.epochsRun, t.seconds, metrics,
+          );
+          const trialId = Number(info.lastInsertRowid);
+          if (coefs && intercepts && width > 0 && t.status !== 'failed') {
+            const row = Buffer.from(coefs.buffer, coefs.byteOffset + l * width * 8, width * 8);
+            insertCoef.run(trialId, JSON.stringify(Array.from(intercepts.subarray(l * outputs, (l + 1) * outputs))), row);
+          }
+          for (const e of ('epochs' in t ? t.epochs : undefined) ?? []) insertEpoch.run(trialId, e.epoch, e.trainLoss, e.valLoss);
+        });
+        this.db
+          .prepare(
+            `INSERT INTO tasks (sweep_id, task_id, penalty, l1_ratio, fold, lambdas, status, attempt, error, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
+             ON CONFLICT (sweep_id, task_id) DO UPDATE SET status = excluded.status, attempt = tasks.attempt + 1, error = excluded.error, finished_at = excluded.finished_at`,
+          )
+          .run(sweepId, task.id, task.penalty, task.l1Ratio, fold, task.lambdas.length, failed ? 'failed' : 'done', failure, new Date().toISOString());
+      })();
+    });
+  }
+
+  async ensureIntact(): Promise<void> {
+    const now = fileIdentity(this.path);
+    if (!this.identity) return;
+    if (!now) throw new OutsideError(`${this.location}: the database file was deleted while the sweep ran; the results are lost (run the sweep again)`);
+    if (now.dev !== this.identity.dev || now.ino !== this.identity.ino)
+      throw new OutsideError(`${this.location}: the database file was replaced by another file while the sweep ran; the results went to the old one`);
+  }
+
+  async trials(sweepId: number, filter: TrialFilter = {}): Promise<Trial[]> {
+    const { where, params } = trialWhere(sweepId, filter);
+    const rows = this.read(() => this.db.prepare(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, lambda DESC, fold`).all(...params)) as Record<string, unknown>[];
+    return rows.map(toTrial);
+  }
+
+  async trialCount(sweepId: number): Promise<number> {
+    return (this.read(() => this.db.prepare('SELECT count(*) AS c FROM trials WHERE sweep_id = ?').get(sweepId)) as { c: number }).c;
+  }
+
+  async coefficients(sweepId: number, filter: TrialFilter = {}): Promise<TrialCoefficients[]> {
+    const { where, params } = trialWhere(sweepId, filter, 't.');
+    const rows = this.read(() =>
+      this.db
+        .prepare(
+          `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.fold, c.intercept, c.coef FROM trials t JOIN coefficients c ON c.trial_id = t.id
+           WHERE ${where} ORDER BY t.penalty, t.l1_ratio, t.lambda DESC, t.fold`,
+        )
+        .all(...params),
+    ) as { id: number; penalty: Penalty; lambda: number; l1_ratio: number; fold: string; intercept: string; coef: Buffer }[];
+    return rows.map((r) => ({
+      trialId: r.id,
+      penalty: r.penalty,
+      lambda: r.lambda,
+      l1Ratio: r.l1_ratio,
+      fold: r.fold,
+      intercept: JSON.parse(r.intercept) as number[],
+      // Copied out of the Buffer's pool so the alignment is right for a Float64Array.
+      coefs: new Float64Array(r.coef.buffer.slice(r.coef.byteOffset, r.coef.byteOffset + r.coef.byteLength)),
+    }));
+  }
+
+  async epochs(sweepId: number): Promise<TrialEpoch[]> {
+    const rows = this.read(() =>
+      this.db
+        .prepare(
+          `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.fold, e.epoch, e.train_loss, e.val_loss FROM epochs e JOIN trials t ON t.id = e.trial_id
+           WHERE t.sweep_id = ? ORDER BY t.id, e.epoch`,
+        )
+        .all(sweepId),
+    ) as Record<string, number | string | null>[];
+    return rows.map((r) => ({
+      trialId: r.id as number,
+      penalty: r.penalty as Penalty,
+      lambda: r.lambda as number,
+      l1Ratio: r.l1_ratio as number,
+      fold: r.fold as string,
+      epoch: r.epoch as number,
+      trainLoss: r.train_loss as number | null,
+      valLoss: r.val_loss as number | null,
+    }));
+  }
+
+  async writeSummary(sweepId: number, points: CvPoint[], selections: Selection[]): Promise<void> {
+    await this.write('record the summary', () => {
+      const insertSummary = this.db.prepare(
+        `INSERT INTO summary (sweep_id, penalty, l1_ratio, lambda, metric, folds, mean, se, train_mean, nnz_all)
+         VALUES (@sweepId, @penalty, @l1Ratio, @lambda, @metric, @folds, @mean, @se, @trainMean, @nnzAll)`,
+      );
+      const insertSelection = this.db.prepare(
+        `INSERT INTO selections (sweep_id, penalty, l1_ratio, metric, lambda_min, lambda_1se, mean_min, se_min, mean_1se, nnz_min, nnz_1se, edge)
+         VALUES (@sweepId, @penalty, @l1Ratio, @metric, @lambdaMin, @lambda1se, @meanMin, @seMin, @mean1se, @nnzMin, @nnz1se, @edge)`,
+      );
+      this.db.transaction(() => {
+        this.db.prepare('DELETE FROM summary WHERE sweep_id = ?').run(sweepId);
+        this.db.prepare('DELETE FROM selections WHERE sweep_id = ?').run(sweepId);
+        for (const s of points) insertSummary.run({ sweepId, ...s });
+        for (const s of selections) insertSelection.run({ sweepId, ...s });
+      })();
+    });
+  }
+
+  async summary(sweepId: number): Promise<CvPoint[]> {
+    const rows = this.read(() => this.db.prepare('SELECT * FROM summary WHERE sweep_id = ? ORDER BY penalty, l1_ratio, lambda DESC').all(sweepId)) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      penalty: r.penalty as Penalty,
+      l1Ratio: r.l1_ratio as number,
+      lambda: r.lambda as number,
+      metric: r.metric as string,
+      folds: r.folds as number,
+      mean: r.mean as number,
+      se: r.se as number,
+      trainMean: r.train_mean as number | null,
+      nnzAll: r.nnz_all as number | null,
+    }));
+  }
+
+  async selections(sweepId: number): Promise<Selection[]> {
+    const rows = this.read(() => this.db.prepare('SELECT * FROM selections WHERE sweep_id = ? ORDER BY penalty, l1_ratio').all(sweepId)) as Record<string, unknown>[];
+    return rows.map((r) => ({
+      penalty: r.penalty as Penalty,
+      l1Ratio: r.l1_ratio as number,
+      metric: r.metric as string,
+      lambdaMin: r.lambda_min as number,
+      lambda1se: r.lambda_1se as number,
+      meanMin: r.mean_min as number,
+      seMin: r.se_min as number,
+      mean1se: r.mean_1se as number,
+      nnzMin: r.nnz_min as number | null,
+      nnz1se: r.nnz_1se as number | null,
+      edge: r.edge as Selection['edge'],
+    }));
+  }
+
+  /**
+   * Runs in a child process that opens the file read-only, so a statement that never ends (a recursive CTE without a
+   * bound) is stopped by ending the process: SQLite's own interrupt is not reachable from here.
+   */
+  async readOnlyQuery(sql: string, { timeoutMs }: ReadOnlyQueryOptions): Promise<Record<string, unknown>[]> {
+    const child = fork(builtFile(join('src', 'store', 'sqlite', 'queryProcess.js')), [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    let stderr = '';
+    child.stderr!.on('data', (b) => (stderr += b));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new UserError(`--sql: stopped after ${timeoutMs / 1000} s (--timeout); the statement may not end (a recursive query without a bound?)`));
+      }, timeoutMs);
+      child.once('message', (m: { rows?: Record<string, unknown>[]; error?: string; user?: boolean }) => {
+        clearTimeout(timer);
+        child.kill();
+        if (m.rows) resolve(m.rows);
+        else reject(m.user ? new UserError(m.error!) : new Error(m.error));
+      });
+      child.once('exit', (code) => {
+        clearTimeout(timer);
+        reject(new Error(`the query process ended (exit ${code}): ${stderr.trim().split('\n').at(-1) ?? ''}`));
+      });
+      child.send({ path: this.path, sql });
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** Runs fn, retrying while another process holds the lock, until `timeoutMs`; then fails with that cause. */
+async function retryBusy<T>(path: string, timeoutMs: number, fn: () => T, doing = 'open the database'): Promise<T> {
+  const started = Date.now();
+  let wait = 50;
+  for (;;) {
+    try {
+      return fn();
+    } catch (e) {
+      const waited = Date.now() - started;
+      if (!isBusy(e)) throw sqliteError(path, e, doing);
+      if (waited >= timeoutMs)
+        throw new OutsideError(`${path}: the database is locked by another process (waited ${Math.round(waited / 1000)} s); finished work is kept, run again to resume`);
+      await sleep(Math.min(wait, timeoutMs - waited));
+      wait = Math.min(wait * 2, 1000);
+    }
+  }
+}
+
+/** The sweep a selector means, or one line saying which sweeps there are. */
+export function pickSweep(location: string, sweeps: Sweep[], selector: SweepSelector): Sweep {
+  const available = () => {
+    const counts = new Map<string, number>();
+    for (const s of sweeps) counts.set(s.name, (counts.get(s.name) ?? 0) + 1);
+    const seen = new Map<string, number>();
+    return sweeps.map((s) => {
+      const k = (seen.get(s.name) ?? 0) + 1;
+      seen.set(s.name, k);
+      return counts.get(s.name)! > 1 ? `${s.name}@${k} (id ${s.id})` : `${s.name} (id ${s.id})`;
+    }).join(', ') || 'none';
+  };
+  if (selector.id !== undefined) {
+    const hit = sweeps.find((s) => s.id === selector.id);
+    if (!hit) throw new UserError(`${location}: no sweep with id ${selector.id} (sweeps: ${available()})`);
+    return hit;
+  }
+  if (selector.name !== undefined) {
+    const { name, ordinal } = parseSweepName(selector.name);
+    const named = sweeps.filter((s) => s.name === name);
+    const hit = ordinal !== undefined ? named[ordinal - 1] : named.at(-1);
+    if (!hit) throw new UserError(`${location}: no sweep ${ordinal !== undefined ? `"${name}" number ${ordinal}` : `named "${name}"`} (sweeps: ${available()})`);
+    return hit;
+  }
+  const latest = sweeps.at(-1);
+  if (!latest) throw new UserError(`${location}: the database holds no sweep yet`);
+  return latest;
+}
+
+function trialWhere(sweepId: number, filter: TrialFilter, prefix = '') {
+  const clauses = [`${prefix}sweep_id = ?`];
+  const params: (string | number)[] = [sweepId];
+  if (filter.fold !== undefined) {
+    clauses.push(`${prefix}fold = ?`);
+    params.push(filter.fold);
+  }
+  if (filter.penalty !== undefined) {
+    clauses.push(`${prefix}penalty = ?`);
+    params.push(filter.penalty);
+  }
+  if (filter.afterId !== undefined) {
+    clauses.push(`${prefix}id > ?`);
+    params.push(filter.afterId);
+  }
+  return { where: clauses.join(' AND '), params };
+}
+
+function writerOf(r: Record<string, unknown>) {
+  return r.writer_pid === null || r.writer_pid === undefined ? undefined : { pid: r.writer_pid as number, host: r.writer_host as string, started: (r.writer_started as string | null) ?? null };
+}
+
+function toSweep(r: Record<string, unknown>): Sweep {
+  const writer = writerOf(r);
+  // A sweep left "running" by a process that is gone (killed, crashed) was interrupted.
+  const status = r.status === 'running' && writer && !isAlive(writer) ? 'interrupted' : (r.status as SweepStatus);
+  return {
+    id: r.id as number,
+    name: r.name as string,
+    configJson: r.config_json as string,
+    configHash: r.config_hash as string,
+    dataHash: r.data_hash as string,
+    status,
+    createdAt: r.created_at as string,
+    finishedAt: r.finished_at as string | null,
+    n: r.n as number,
+    p: r.p as number,
+    modelKind: r.model as string,
+    featureNames: JSON.parse(r.feature_names as string),
+    targetNames: JSON.parse(r.target_names as string),
+    classes: r.classes ? JSON.parse(r.classes as string) : null,
+    totalTasks: r.total_tasks as number,
+    totalTrials: r.total_trials as number,
+    notes: JSON.parse((r.notes as string | undefined) ?? '[]'),
+    writer: writer ? `${writer.pid}@${writer.host}` : null,
+  };
+}
+
+function toTrial(r: Record<string, unknown>): Trial {
+  return {
+    id: r.id as number,
+    sweepId: r.sweep_id as number,
+    taskId: r.task_id as string,
+    penalty: r.penalty as Penalty,
+    lambda: r.lambda as number,
+    l1Ratio: r.l1_ratio as number,
+    fold: r.fold as string,
+    status: r.status as Trial['status'],
+    converged: r.converged === 1,
+    error: r.error as string | null,
+    trainLoss: r.train_loss as number | null,
+    valLoss: r.val_loss as number | null,
+    nTrain: r.n_train as number,
+    nVal: r.n_val as number,
+    nnz: r.nnz as number,
+    zeroFraction: r.zero_fraction as number,
+    nearZeroFraction: r.near_zero_fraction as number,
+    l1Norm: r.l1_norm as number,
+    l2Norm: r.l2_norm as number,
+    passes: r.passes as number,
+    epochsRun: r.epochs_run as number,
+    seconds: r.seconds as number,
+    metrics: JSON.parse(r.metrics as string),
+  };
+}

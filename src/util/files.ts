@@ -1,0 +1,129 @@
+// Writing outputs so that no failure leaves a half-written file and no output replaces an input.
+import { closeSync, fsyncSync, mkdirSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { UserError, errorCode, fileError } from '../errors.js';
+
+/** The file's device and inode, or undefined when there is none (identity survives renames and other spellings). */
+export function fileIdentity(path: string): { dev: number; ino: number } | undefined {
+  try {
+    const s = statSync(path);
+    return { dev: s.dev, ino: s.ino };
+  } catch {
+    return undefined;
+  }
+}
+
+function statOrUndefined(path: string): Stats | undefined {
+  try {
+    return statSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The path with symbolic links resolved as far as it exists (an output may not exist yet). */
+function canonical(path: string): string {
+  const absolute = resolve(path);
+  try {
+    return realpathSync(absolute);
+  } catch {
+    const parent = dirname(absolute);
+    return parent === absolute ? absolute : join(canonical(parent), basename(absolute));
+  }
+}
+
+/** A file the command reads or keeps, which no output may replace: `what` names it in the message ("the database"). */
+export interface ProtectedFile {
+  path: string;
+  what: string;
+}
+
+/** The database and the two files SQLite keeps beside it in WAL mode. */
+export function databaseFiles(db: string): ProtectedFile[] {
+  return [
+    { path: db, what: 'the database' },
+    { path: `${db}-wal`, what: "the database's write-ahead log" },
+    { path: `${db}-shm`, what: "the database's shared-memory file" },
+  ];
+}
+
+/**
+ * Refuses an output path that is one of the protected files (same path after resolving links, or the same inode):
+ * `export --out results.db` must not replace the database. `option` names the flag or key in the message.
+ */
+export function refuseProtectedOutput(output: string, protectedFiles: ProtectedFile[], option: string): void {
+  const out = canonical(output);
+  const outId = fileIdentity(output);
+  for (const f of protectedFiles) {
+    const id = fileIdentity(f.path);
+    if (canonical(f.path) === out || (id && outId && id.dev === outId.dev && id.ino === outId.ino))
+      throw new UserError(`${option} ${output}: that is ${f.what}; choose another path (nothing was written)`);
+  }
+}
+
+/** Creates the folder (and its parents) an output goes into; one clear line when a file stands in the way. */
+export function ensureFolder(dir: string, option: string): void {
+  const s = statOrUndefined(dir);
+  if (s) {
+    if (!s.isDirectory()) throw new UserError(`${option} ${dir}: is a file, not a folder`);
+    return;
+  }
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw fileError(dir, e, 'create the folder');
+  }
+}
+
+/** Checks an output file's path before anything is computed: its folder can be made, and it is not a folder itself. */
+export function checkOutputFile(path: string, option: string): void {
+  const s = statOrUndefined(path);
+  if (s && s.isDirectory()) throw new UserError(`${option} ${path}: is a folder; give a file name`);
+  if (s && !s.isFile()) throw new UserError(`${option} ${path}: is not a regular file (a device or pipe); give a file name`);
+  ensureFolder(dirname(resolve(path)), option);
+}
+
+/**
+ * Writes `content` to a temporary file beside `path`, flushes it to disk and renames it into place: a reader sees
+ * the old file or the whole new one, and a failed write (disk full, read-only) leaves the old file as it was.
+ */
+export function writeFileAtomic(path: string, content: string | Uint8Array | Iterable<string | Uint8Array>, option = '--out'): void {
+  checkOutputFile(path, option);
+  const target = resolve(path);
+  const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  let fd: number | undefined;
+  try {
+    fd = openSync(temp, 'wx', 0o644);
+    const parts = typeof content === 'string' || content instanceof Uint8Array ? [content] : content;
+    for (const part of parts) {
+      const bytes = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
+      for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, bytes.length - offset);
+    }
+    fsyncSync(fd);
+    closeSync(fd);
+    fd = undefined;
+    renameSync(temp, target);
+  } catch (e) {
+    if (fd !== undefined) closeSync(fd);
+    try {
+      unlinkSync(temp);
+    } catch {
+      // Never created, or gone already.
+    }
+    throw fileError(path, e, 'write');
+  }
+}
+
+/** Refuses anything but a regular file as input (a FIFO or /dev/zero would be read forever). */
+export function requireRegularFile(path: string, shownAs: string, what: string): Stats {
+  let s: Stats;
+  try {
+    s = statSync(path);
+  } catch (e) {
+    throw new UserError(`${shownAs}: cannot read the ${what} (${errorCode(e) === 'ENOENT' ? 'no such file' : (errorCode(e) ?? String(e))})`);
+  }
+  if (s.isDirectory()) throw new UserError(`${shownAs}: is a folder, not a ${what}`);
+  if (!s.isFile()) throw new UserError(`${shownAs}: is not a regular file (a device, pipe or socket); give the ${what} as a file`);
+  return s;
+}

@@ -1,0 +1,9 @@
+/** A byte count for a message: "1.5 GB", "2.0 TB". */
+export function gigabytes(bytes: number): string {
+  return bytes >= 2 ** 40 ? `${(bytes / 2 ** 40).toFixed(1)} TB` : `${(bytes / 2 ** 30).toFixed(1)} GB`;
+}
+
+/** A count for a message: "12 000 000", or "1.80e10" when it is huge. */
+export function count(x: number): string {
+  return x >= 1e9 ? x.toExponential(2).replace('e+', 'e') : Math.round(x).toLocaleString('en-US').replace(/,/g, ' ');
+}
