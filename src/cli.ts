@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import cliProgress from 'cli-progress';
 import { EXIT, OutsideError, UserError } from './errors.js';
-import { displayPath, isStoreUrl } from './config/load.js';
+import { displayPath, isStoreUrl } from './util/paths.js';
 import type { Selection } from './domain.js';
 import { runSweep, type RunResult } from './pool/coordinator.js';
 import { bestTrials, listSweeps, runSql } from './results/best.js';
@@ -227,7 +227,7 @@ async function runCommand(config: string, opts: Parameters<typeof runSweep>[1] &
     const out = noneUsable ? process.stderr : process.stdout;
     out.write(`results: ${db}${result.tasksSkipped ? ` (${result.tasksSkipped} tasks were already done)` : ''}\n`);
     if (result.selections.length) out.write(selectionTable(result.selections));
-    for (const note of result.notes) out.write(`note: ${note}\n`);
+    for (const note of result.notes) if (!noneUsable || note !== countsLine(counts)) out.write(`note: ${note}\n`);
     if (result.tasksFailed) out.write(`${result.tasksFailed} task(s) failed; their trials are recorded with status failed and run again on resume\n`);
     if (noneUsable) out.write(`regsweep: ${countsLine(counts)}\n`);
     else out.write(`next: regsweep query ${db} --best   |   regsweep report ${db}\n`);

@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { dirname, resolve, relative, isAbsolute } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
 import { UserError } from '../errors.js';
 import { requireRegularFile } from '../util/files.js';
+import { isStoreUrl } from '../util/paths.js';
 import { describeIssue, type KeyPath } from './messages.js';
 import { configSchema, type SweepConfig } from './schema.js';
 
@@ -19,18 +20,8 @@ export interface LoadedConfig {
    * after parsing, which name the key they are about as parse errors do.
    */
   where(path: KeyPath): string;
-}
-
-/** Shown path: relative to the working directory when that is shorter. */
-export function displayPath(path: string): string {
-  if (/^[a-z]+:\/\//i.test(path)) return path;
-  const rel = relative(process.cwd(), path);
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : path;
-}
-
-/** Whether an output names a store by URL rather than a database file. */
-export function isStoreUrl(output: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(output);
+  /** Whether the file gives a key (or takes its default). */
+  gives(path: KeyPath): boolean;
 }
 
 /** Reads, parses and validates a sweep file (YAML or JSON); every problem becomes one UserError naming file, line and key. */
@@ -69,10 +60,13 @@ export function parseConfig(text: string, file: string, overrides: { output?: st
     const line = lineOf(doc, lineCounter, path);
     return `${file}${line ? `:${line}` : ''}`;
   };
+  const gives = (path: KeyPath) => doc.hasIn(path);
 
   const parsed = configSchema.safeParse(raw);
   if (!parsed.success) {
-    const { path, message } = describeIssue(parsed.error.issues[0], raw, configSchema);
+    // A misspelled key usually also leaves a required one missing: the misspelling is the thing to fix.
+    const issues = parsed.error.issues;
+    const { path, message } = describeIssue(issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0], raw, configSchema);
     const key = path.length ? path.join('.') : '(top level)';
     throw new UserError(`${where(path)}: ${key}: ${message}`);
   }
@@ -91,15 +85,15 @@ export function parseConfig(text: string, file: string, overrides: { output?: st
         : overrides.output !== undefined
           ? resolve(output)
           : resolve(base, output);
-  return { config, file, dataPath, outputPath, where };
+  return { config, file, dataPath, outputPath, where, gives };
 }
 
 /** Line number of the deepest node of the path that exists in the document (an old key spelling counts). */
 function lineOf(doc: Document, lc: LineCounter, path: KeyPath): number | undefined {
   const aliases: Record<string, string> = { points: 'trials' };
-  for (let depth = path.length; depth >= 0; depth--) {
+  for (let depth = path.length; depth >= 1; depth--) {
     const part = path.slice(0, depth);
-    let node = depth === 0 ? doc.contents : doc.getIn(part, true);
+    let node = doc.getIn(part, true);
     const last = part.at(-1);
     if (!isNode(node) && typeof last === 'string' && aliases[last]) node = doc.getIn([...part.slice(0, -1), aliases[last]], true);
     if (isNode(node) && node.range) return lc.linePos(node.range[0]).line;

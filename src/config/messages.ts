@@ -108,7 +108,7 @@ export function describeIssue(issue: z.core.$ZodIssue, raw: unknown, schema: unk
   }
   // A renamed key is validated under its new name: the value is found under either.
   const value = valueAt(raw, path) ?? (path.at(-1) === 'points' ? valueAt(raw, [...path.slice(0, -1), 'trials']) : undefined);
-  if (value === undefined && issue.code === 'invalid_type') {
+  if (value === undefined && (issue.code === 'invalid_type' || issue.code === 'invalid_union')) {
     return { path, message: 'missing' + (issue.message.startsWith('expected') ? `: ${issue.message}` : '') };
   }
   const found = value === undefined || (typeof value === 'object' && value !== null && !Array.isArray(value) && issue.code !== 'invalid_type') ? '' : `, found ${describeValue(value)}`;

@@ -1,6 +1,6 @@
 import { totalmem } from 'node:os';
 import type { LoadedConfig } from '../config/load.js';
-import { displayPath } from '../config/load.js';
+import { displayPath } from '../util/paths.js';
 import { UserError } from '../errors.js';
 import { gigabytes } from '../util/format.js';
 import { loadCsv } from './csv.js';

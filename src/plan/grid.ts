@@ -13,7 +13,7 @@ export function logSpaceDescending(high: number, low: number, num: number): numb
 
 /**
  * The largest |⟨x̃_j, y − ȳ⟩| / n over the features on all rows: the lasso's λ_max, the smallest λ at which every
- * coefficient is zero. For an l1 ratio α the λ_max is this over max(α, 1e-3) (glmnet floors α for ridge, where
+ * coefficient is zero. For an l1 ratio r the λ_max is this over max(r, 1e-3) (glmnet floors r for ridge, where
  * every λ gives nonzero coefficients). For 0/1 labels the logistic λ_max has the same form.
  */
 export function lassoLambdaMax(design: Design, y: Float64Array, standardize: boolean, weights = new Float64Array(design.n).fill(1)): number {

@@ -44,30 +44,54 @@ export function planSweep(loaded: LoadedConfig, data: PlanData, limits: PlanLimi
   if (planned > limits.maxTrials)
     throw new UserError(
       `${where(sizeKey)}: ${sizeKey.join('.')}: the sweep would have ${count(planned)} trials (${count(planned / fits)} points × ${fits} fits), ` +
-        `over the limit of ${count(limits.maxTrials)}; make the grid smaller, or allow it with --max-trials ${Math.ceil(planned)}`,
+        `over the limit of ${count(limits.maxTrials)}; make the sweep smaller, or allow it with --max-trials ${Math.ceil(planned)}`,
     );
   const bytes = planned * (TRIAL_BYTES + 8 * data.p * data.outputs);
   if (bytes > limits.maxBytes)
     throw new UserError(
       `${where(sizeKey)}: ${sizeKey.join('.')}: the sweep's ${count(planned)} trials would take about ${gigabytes(bytes)} of database ` +
-        `(${data.p} coefficients each), over the limit of ${gigabytes(limits.maxBytes)}; make the grid smaller, or allow it with --max-db-gb ${Math.ceil(bytes / 2 ** 30)}`,
+        `(${data.p} coefficients each), over the limit of ${gigabytes(limits.maxBytes)}; make the sweep smaller, or allow it with --max-db-gb ${Math.ceil(bytes / 2 ** 30)}`,
     );
+  checkNetworkSize(loaded, data);
   const tasks = planTasks(config.sweep, folds.count, lambdaMaxOnAllRows(loaded, data));
   return { folds, tasks, totalTrials: trialCount(tasks) };
 }
 
 /** Folds that would be empty, or leave fewer than two rows to train on, are a config error. */
 function checkRows(loaded: LoadedConfig, n: number): void {
-  const { config, where } = loaded;
+  const { config, where, gives } = loaded;
   const v = config.validation;
+  const rows = `${n} row${n === 1 ? '' : 's'}`;
   if (v.kind === 'kfold') {
+    const key = ['validation', 'folds'];
+    const folds = `${v.folds} folds${gives(key) ? '' : ' (the default)'}`;
     const largestFold = Math.ceil(n / v.folds);
-    if (v.folds > n) throw new UserError(`${where(['validation', 'folds'])}: validation.folds: ${v.folds} folds but the data have ${n} rows; every fold needs a row`);
+    if (v.folds > n) throw new UserError(`${where(key)}: validation.folds: ${folds}, but the data have ${rows}: every fold needs a row`);
     if (n - largestFold < 2)
-      throw new UserError(`${where(['validation', 'folds'])}: validation.folds: with ${n} rows, ${v.folds} folds leave ${n - largestFold} row(s) to train on; at least 2 are needed`);
+      throw new UserError(`${where(key)}: validation.folds: with ${rows}, ${folds} leave ${n - largestFold} row(s) to train on; at least 2 are needed`);
   } else if (v.kind === 'holdout') {
-    if (n < 3) throw new UserError(`${where(['validation'])}: validation: a holdout needs at least 3 rows (2 to train on, 1 to validate); the data have ${n}`);
-  } else if (n < 2) throw new UserError(`${where(['data'])}: data: the data have ${n} row; at least 2 are needed to fit`);
+    if (n < 3) throw new UserError(`${where(['validation'])}: validation: a holdout needs at least 3 rows (2 to train on, 1 to validate); the data have ${rows}`);
+  } else if (n < 2) throw new UserError(`${where(['data'])}: data: the data have ${rows}; at least 2 are needed to fit`);
+}
+
+/** A thread's kernel memory is one wasm32 memory. */
+const KERNEL_MEMORY_BYTES = 4 * 2 ** 30;
+
+/** A network whose layers cannot fit in a thread's kernel memory is refused before any thread starts. */
+function checkNetworkSize(loaded: LoadedConfig, data: PlanData): void {
+  const { config, where } = loaded;
+  if (config.model.kind !== 'mlp') return;
+  const pad = (units: number) => (units + 3) & ~3;
+  const sizes = [data.p, ...config.model.hidden, data.outputs].map(pad);
+  const rows = (Math.min(config.model.batch, data.n) + 1) & ~1;
+  let doubles = 0;
+  for (let k = 1; k < sizes.length; k++) doubles += 3 * sizes[k] * sizes[k - 1];
+  for (const units of sizes) doubles += 3 * rows * units;
+  const bytes = 8 * doubles;
+  if (bytes > KERNEL_MEMORY_BYTES)
+    throw new UserError(
+      `${where(['model', 'hidden'])}: model.hidden: layers of ${[data.p, ...config.model.hidden, data.outputs].join(' → ')} units need ${gigabytes(bytes)} of kernel memory per worker; the limit is 4 GB`,
+    );
 }
 
 /** Points of the sweep before folds, counted without building them (a grid of a billion λ is refused, not made). */

@@ -1,5 +1,6 @@
 // Running a sweep's tasks on a worker pool and recording each as it comes back. A failing store stops the run with
 // its cause; no task is recorded as failed for a cause that was not its own.
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ArrayTaskQueue, Piscina } from 'piscina';
@@ -45,6 +46,9 @@ export async function runBatches(input: BatchRunInput): Promise<BatchRun> {
   const { store, sweepId, tasks, shared, settings, log } = input;
   const batches = scheduleBatches(tasks, input.workers, input.covariance);
   const { threads, gramHelper } = threadsFor(batches.length, input.workers, input.covariance);
+  const cores = availableParallelism();
+  if (input.workers > cores)
+    log(`warning: workers: ${input.workers} on ${cores} cores; more threads than cores only take more memory (starting ${threads}: no more than there are batches of tasks)`);
   const result: BatchRun = { tasksPlanned: tasks.length, tasksRun: 0, tasksFailed: 0, interrupted: false, gramHelper };
   if (batches.length === 0) return result;
   const pool = new Piscina({
@@ -59,6 +63,11 @@ export async function runBatches(input: BatchRunInput): Promise<BatchRun> {
     workerData: shared,
   });
   let stopping = false;
+  // A worker that finishes while the pool is being destroyed answers a task the pool has dropped; piscina reports
+  // that as an error event, which is expected then.
+  pool.on('error', (e: Error) => {
+    if (!stopping) log(`warning: worker pool: ${e.message}`);
+  });
   const unwritten: Unwritten[] = [];
   // No abort signal on the tasks themselves: piscina queues signalled tasks apart, last in first out, which would
   // undo scheduleBatches. Stopping destroys the pool instead; queued and running tasks then reject, and are not
@@ -76,9 +85,14 @@ export async function runBatches(input: BatchRunInput): Promise<BatchRun> {
   input.signal?.addEventListener('abort', onAbort, { once: true });
 
   const record = async (batch: Batch, outcomes: TaskOutcome[]) => {
-    for (let k = 0; k < batch.length; k++) await store.recordTask(sweepId, batch[k], outcomes[k], shared.outputs);
+    for (let k = 0; k < batch.length; k++) {
+      // Once the store has failed, later results wait for the one more try at the end instead of each timing out.
+      if (result.stoppedBy && !retrying) throw result.stoppedBy;
+      await store.recordTask(sweepId, batch[k], outcomes[k], shared.outputs);
+    }
     await store.ensureIntact();
   };
+  let retrying = false;
   try {
     await Promise.all(
       batches.map(async (batch) => {
@@ -120,6 +134,7 @@ export async function runBatches(input: BatchRunInput): Promise<BatchRun> {
   // Results computed before the store failed are written once more: a lock may be gone by now. What still fails is
   // computed again on resume.
   if (result.stoppedBy) {
+    retrying = true;
     for (const u of unwritten) {
       try {
         await record(u.batch, u.outcomes);

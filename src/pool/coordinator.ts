@@ -1,8 +1,8 @@
 // The coordinator: plan → open or resume the sweep in its store → run the batches on a worker pool → finalize.
 // The only writer of a sweep; every input problem is found before the store is opened.
-import { availableParallelism } from 'node:os';
 import { createHash } from 'node:crypto';
-import { loadConfig, displayPath, type LoadedConfig } from '../config/load.js';
+import { loadConfig, type LoadedConfig } from '../config/load.js';
+import { displayPath } from '../util/paths.js';
 import { configSchema, type SweepConfig } from '../config/schema.js';
 import { loadData } from '../data/load.js';
 import type { Dataset } from '../data/dataset.js';
@@ -75,8 +75,6 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
   const { config } = loaded;
   const log = options.log ?? (() => {});
   const plan = planSweep(loaded, data, { ...DEFAULT_PLAN_LIMITS, ...options.limits });
-  const cores = availableParallelism();
-  if (config.workers > cores) log(`warning: ${config.workers} workers on ${cores} cores: more workers than cores only takes more memory`);
   for (const w of data.warnings) log(`warning: ${w}`);
 
   const store = await openStore(loaded.outputPath, { mode: 'write', lockTimeoutMs: options.lockTimeoutMs, mustExist: options.resume });
@@ -86,7 +84,10 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
     const alreadyDone = trialCount(plan.tasks.filter((t) => done.has(t.id)));
     options.onStart?.({ sweep, total, alreadyDone, tasks: todo.length });
     const run = await runTasks(store, sweep, todo, plan, data, config, { ...options, alreadyDone, total });
-    return await finalize(store, sweep, loaded, data, plan, run);
+    const result = await finalize(store, sweep, loaded, data, plan, run);
+    // The last word: results written to a database file that was deleted or replaced meanwhile are lost.
+    await store.ensureIntact();
+    return result;
   } finally {
     await store.close();
   }
@@ -167,7 +168,6 @@ async function finalize(store: Store, sweep: Sweep, loaded: LoadedConfig, data: 
     await store.setSweepStatus(sweep.id, 'interrupted').catch(() => undefined);
     throw run.stoppedBy;
   }
-  await store.ensureIntact();
   if (run.interrupted) {
     await store.setSweepStatus(sweep.id, 'interrupted');
   } else {

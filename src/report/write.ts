@@ -1,5 +1,5 @@
 import { basename, dirname, extname, join, resolve } from 'node:path';
-import { displayPath, isStoreUrl } from '../config/load.js';
+import { displayPath, isStoreUrl } from '../util/paths.js';
 import type { SweepSelector } from '../store/contract.js';
 import { withResults } from '../results/open.js';
 import { databaseFiles, ensureFolder, refuseProtectedOutput, writeFileAtomic } from '../util/files.js';
@@ -34,9 +34,9 @@ export function defaultReportDir(location: string): string {
  */
 export async function writeReport(location: string, options: ReportOptions = {}): Promise<ReportResult> {
   const outDir = resolve(options.outDir ?? defaultReportDir(location));
-  if (!isStoreUrl(location)) refuseProtectedOutput(outDir, databaseFiles(location), '--out');
+  if (!isStoreUrl(location)) refuseProtectedOutput(outDir, databaseFiles(location), '--out', options.outDir);
   const data = await withResults(location, options.sweep, ({ store, sweep }) => readReportData(store, sweep));
-  ensureFolder(outDir, '--out');
+  ensureFolder(outDir, '--out', options.outDir ?? displayPath(outDir));
   const charts = buildCharts(data);
   const files: string[] = [];
   const write = (name: string, content: string | Uint8Array) => {

@@ -113,8 +113,8 @@ export function fmt(x: number): string {
 }
 
 /**
- * Random sweeps give every elastic-net point its own l1_ratio, so one selection per (penalty, α) would list each
- * point; this keeps the best (penalty, α) per penalty instead.
+ * Random sweeps give every elastic-net point its own l1_ratio, so one selection per (penalty, l1 ratio) would list each
+ * point; this keeps the best (penalty, l1 ratio) per penalty instead.
  */
 export function bestPerPenalty(selections: Selection[], metric: Metric = METRICS.val_loss): Selection[] {
   const best = new Map<string, Selection>();
@@ -125,7 +125,7 @@ export function bestPerPenalty(selections: Selection[], metric: Metric = METRICS
   return [...best.values()];
 }
 
-/** The selections a person reads: per (penalty, α) for grids, per penalty for random sweeps. */
+/** The selections a person reads: per (penalty, l1 ratio) for grids, per penalty for random sweeps. */
 export function selectionsToShow(selections: Selection[], sweepKind: string, metric: Metric = METRICS.val_loss): Selection[] {
   return sweepKind === 'random' ? bestPerPenalty(selections, metric) : selections;
 }

@@ -1,4 +1,4 @@
-import { isStoreUrl } from '../config/load.js';
+import { isStoreUrl } from '../util/paths.js';
 import { UserError } from '../errors.js';
 import type { OpenOptions, Store } from './contract.js';
 import { SqliteStore } from './sqlite/store.js';

@@ -1,5 +1,5 @@
 // Writing outputs so that no failure leaves a half-written file and no output replaces an input.
-import { closeSync, fsyncSync, mkdirSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, fsyncSync, mkdirSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { UserError, errorCode, fileError } from '../errors.js';
@@ -52,27 +52,55 @@ export function databaseFiles(db: string): ProtectedFile[] {
  * Refuses an output path that is one of the protected files (same path after resolving links, or the same inode):
  * `export --out results.db` must not replace the database. `option` names the flag or key in the message.
  */
-export function refuseProtectedOutput(output: string, protectedFiles: ProtectedFile[], option: string): void {
+export function refuseProtectedOutput(output: string, protectedFiles: ProtectedFile[], option: string, shown = output): void {
   const out = canonical(output);
   const outId = fileIdentity(output);
   for (const f of protectedFiles) {
     const id = fileIdentity(f.path);
     if (canonical(f.path) === out || (id && outId && id.dev === outId.dev && id.ino === outId.ino))
-      throw new UserError(`${option} ${output}: that is ${f.what}; choose another path (nothing was written)`);
+      throw new UserError(`${option} ${shown}: that is ${f.what}; choose another path (nothing was written)`);
   }
 }
 
 /** Creates the folder (and its parents) an output goes into; one clear line when a file stands in the way. */
-export function ensureFolder(dir: string, option: string): void {
+export function ensureFolder(dir: string, option: string, shown = dir): void {
   const s = statOrUndefined(dir);
   if (s) {
-    if (!s.isDirectory()) throw new UserError(`${option} ${dir}: is a file, not a folder`);
+    if (!s.isDirectory()) throw new UserError(`${option} ${shown}: is a file, not a folder`);
     return;
   }
   try {
     mkdirSync(dir, { recursive: true });
   } catch (e) {
-    throw fileError(dir, e, 'create the folder');
+    throw fileError(shown, realCause(dir, e), 'create the folder');
+  }
+}
+
+/**
+ * The cause of a failed recursive mkdir, which says ENOENT on a read-only file system: the deepest existing parent
+ * is asked whether it can be written.
+ */
+function realCause(dir: string, e: unknown): unknown {
+  if (errorCode(e) !== 'ENOENT') return e;
+  let parent = dirname(resolve(dir));
+  while (!statOrUndefined(parent) && dirname(parent) !== parent) parent = dirname(parent);
+  try {
+    accessSync(parent, constants.W_OK);
+  } catch (cause) {
+    return cause;
+  }
+  return e;
+}
+
+/** Refuses a database path whose file or folder cannot be written (a read-only file system, no permission). */
+export function requireWritable(path: string, shown = path): void {
+  const target = statOrUndefined(path) ? path : dirname(resolve(path));
+  try {
+    accessSync(target, constants.W_OK);
+    // WAL mode makes two files beside the database.
+    if (target === path) accessSync(dirname(resolve(path)), constants.W_OK);
+  } catch (e) {
+    throw fileError(shown, e, 'write the database');
   }
 }
 
@@ -81,7 +109,7 @@ export function checkOutputFile(path: string, option: string): void {
   const s = statOrUndefined(path);
   if (s && s.isDirectory()) throw new UserError(`${option} ${path}: is a folder; give a file name`);
   if (s && !s.isFile()) throw new UserError(`${option} ${path}: is not a regular file (a device or pipe); give a file name`);
-  ensureFolder(dirname(resolve(path)), option);
+  ensureFolder(dirname(resolve(path)), option, dirname(path));
 }
 
 /**

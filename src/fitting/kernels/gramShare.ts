@@ -1,4 +1,4 @@
-import type { KernelExports } from './heap.js';
+import type { KernelExports } from './exports.js';
 
 /**
  * gramStaged over partners [first, end) of the i32 list at byte offset `list` (first and end even), the sums of

@@ -1,4 +1,4 @@
-import type { KernelExports } from './heap.js';
+import type { KernelExports } from './exports.js';
 
 type NativeGram = (memory: Uint8Array, c: number, m: number, xs: number, K: number, n: number, out: number) => void;
 type NativeGather = (X: Float64Array, rows: Int32Array, memory: Uint8Array, from: number, r0: number, count: number, at: number, mean: number) => void;

@@ -1,12 +1,9 @@
 import type { FitStatusCode } from '../../domain.js';
 import type { ColumnStats } from '../shared/columnStats.js';
 
-/** Column-major design matrix shared by all tasks; the rows a fit may use are given by weights. */
-export interface Design {
-  X: Float64Array;
-  n: number;
-  p: number;
-}
+import type { Design } from '../shared/design.js';
+
+export type { Design };
 
 /** One warm-started λ path to fit: the shared design, the fold's weights and the solver settings. */
 export interface PathProblem {

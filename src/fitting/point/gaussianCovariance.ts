@@ -9,7 +9,7 @@ import { LazyGram } from '../shared/lazyGram.js';
 import { extrapolated, softThreshold } from '../shared/penalty.js';
 
 /**
- * Elastic-net path for (1/2W)Σ w_i (y_i − b0 − x_i·b)² + λ(α‖b‖₁ + (1−α)/2‖b‖²) by coordinate descent
+ * Elastic-net path for (1/2W)Σ w_i (y_i − b0 − x_i·b)² + λ(r‖b‖₁ + (1−r)/2‖b‖²) (r the l1 ratio) by coordinate descent
  * with covariance updates (glmnet's "covariance" mode): the gradient of every feature is kept up to date,
  * so a pass over inactive features and the KKT check cost O(p), and a Gram column ⟨x_j, x_k⟩ is computed
  * only when feature j first becomes nonzero (see LazyGram for how the training rows are read). Features are scaled

@@ -25,7 +25,7 @@ export interface NetworkProblem {
   epochs: number;
   momentum: number;
   seed: number;
-  /** Penalty λ·(α‖W‖₁ + (1−α)/2‖W‖²) as its two weights. */
+  /** Penalty λ·(r‖W‖₁ + (1−r)/2‖W‖²) (r the l1 ratio) as its two weights. */
   l1: number;
   l2: number;
   /** coupled: l2·w added to the gradient (torch Adam weight_decay); decoupled: AdamW's w ← w − lr·l2·w. */

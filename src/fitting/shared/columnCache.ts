@@ -1,6 +1,6 @@
 import type { KernelContext } from '../context.js';
 import type { WasmHeap } from '../kernels/heap.js';
-import type { Design } from '../path/types.js';
+import type { Design } from './design.js';
 
 /**
  * Centered training columns x_ij − m_j (rows with nonzero weight only) copied into the thread's kernel memory,

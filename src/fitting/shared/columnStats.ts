@@ -1,4 +1,4 @@
-import type { Design } from '../path/types.js';
+import type { Design } from './design.js';
 
 /** Per-feature weighted mean and scale for one training part; constant features are flagged, not dropped. */
 export interface ColumnStats {

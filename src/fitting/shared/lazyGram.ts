@@ -1,7 +1,7 @@
 import type { KernelContext } from '../context.js';
 import { runGramShare, STAGED_STRIDE, type GramShare, type KernelHelper } from '../kernels/gramShare.js';
 import type { WasmHeap } from '../kernels/heap.js';
-import type { Design } from '../path/types.js';
+import type { Design } from './design.js';
 import { featureProducts, type ColumnStats } from './columnStats.js';
 
 /** Columns per block, smallest and largest: a block costs one pass over X, so it grows with the active set. */
@@ -133,7 +133,7 @@ export class LazyGram {
 
   private initial?: { y: Float64Array; gradient: Float64Array };
   /**
-   * X̃ᵀ(w ∘ (y − ȳ))/W, the gradient at β = 0 (`centered` is w ∘ (y − ȳ)): the same for every α on this fold, so
+   * X̃ᵀ(w ∘ (y − ȳ))/W, the gradient at β = 0 (`centered` is w ∘ (y − ȳ)): the same for every l1 ratio on this fold, so
    * computed once per target. Read-only.
    */
   initialGradient(y: Float64Array, centered: Float64Array): Float64Array {

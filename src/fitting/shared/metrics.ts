@@ -1,4 +1,4 @@
-import type { Design } from '../path/types.js';
+import type { Design } from './design.js';
 
 /** η_i = b0 + x_i·b for every row (n · nnz work: zero coefficients are skipped). */
 export function linearPredictor({ X, n, p }: Design, intercept: number, coefs: Float64Array, out: Float64Array): Float64Array {

@@ -1,5 +1,5 @@
 import type { WasmHeap } from '../kernels/heap.js';
-import type { Design } from '../path/types.js';
+import type { Design } from './design.js';
 
 /** Rows staged row-major per kernel call (even): rows × p doubles, a few MB at most, whatever n is. */
 const ROW_CHUNK = 128;

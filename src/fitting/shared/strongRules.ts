@@ -1,9 +1,9 @@
 import type { WlsSolver } from './weightedLeastSquares.js';
 
 /**
- * Sequential strong rule (Tibshirani et al. 2012, as glmnet): at λ_k only features with |g_j| ≥ α(2λ_k − λ_{k−1})
+ * Sequential strong rule (Tibshirani et al. 2012, as glmnet): at λ_k only features with |g_j| ≥ r(2λ_k − λ_{k−1}) (r the l1 ratio)
  * at the previous solution, plus those already nonzero, are cycled; after convergence every other feature's KKT
- * condition |g_j| ≤ λα is checked and violators are added before solving again.
+ * condition |g_j| ≤ λr is checked and violators are added before solving again.
  */
 export class StrongSet {
   readonly members: Int32Array;

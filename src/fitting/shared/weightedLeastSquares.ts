@@ -1,6 +1,6 @@
 import type { KernelContext } from '../context.js';
 import type { WasmHeap } from '../kernels/heap.js';
-import type { Design } from '../path/types.js';
+import type { Design } from './design.js';
 import { ColumnCache } from './columnCache.js';
 import type { ColumnStats } from './columnStats.js';
 import { DistanceEstimate } from './convergence.js';
@@ -12,7 +12,7 @@ import { extrapolated, softThreshold } from './penalty.js';
  * copied, centered, into kernel memory (ColumnCache), where SIMD dot products and axpys do the O(n) work (rows
  * outside the training part cost nothing). The linear predictor is η = b0 + Σ_j β_j (x_j − m_j)/s_j.
  *
- * Minimizes (1/2W) Σ v_i (z_i − η_i)² + λ(α‖β‖₁ + (1−α)/2‖β‖²), with the residual stored as r_i = v_i (z_i − η_i).
+ * Minimizes (1/2W) Σ v_i (z_i − η_i)² + λ(r‖β‖₁ + (1−r)/2‖β‖²) (r the l1 ratio), with the residual stored as r_i = v_i (z_i − η_i).
  * Every per-row vector is indexed by position in `rows`.
  */
 export class WlsSolver {

@@ -2,8 +2,8 @@
 import Database from 'better-sqlite3';
 import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { OutsideError, UserError, errorCode } from '../../errors.js';
-import { ensureFolder } from '../../util/files.js';
+import { OutsideError, UserError, errorCode, fileError } from '../../errors.js';
+import { ensureFolder, requireWritable } from '../../util/files.js';
 import { REGSWEEP_TABLES, SCHEMA_VERSION, applySchema } from './schema.js';
 
 const HEADER = 'SQLite format 3\u0000';
@@ -15,7 +15,8 @@ export function sqliteError(path: string, e: unknown, doing = 'use the database'
   const message = e instanceof Error ? e.message : String(e);
   if (code === 'SQLITE_FULL') return new OutsideError(`${path}: the disk is full; finished work is kept, free some space and run again`);
   if (code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED')) return new OutsideError(`${path}: the database is locked by another process`);
-  if (code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT_') || code === 'SQLITE_NOTADB')
+  // A stored value that does not parse (JSON that was cut or bit-flipped) is damage SQLite's checks cannot see.
+  if (code === 'SQLITE_CORRUPT' || code.startsWith('SQLITE_CORRUPT_') || code === 'SQLITE_NOTADB' || e instanceof SyntaxError)
     return new UserError(`${path}: database disk image is malformed; to save what can be saved: sqlite3 ${path} ".recover" | sqlite3 recovered.db`);
   if (code.startsWith('SQLITE_READONLY')) return new UserError(`${path}: cannot ${doing}: the file or its folder is read-only`);
   if (code.startsWith('SQLITE_IOERR')) return new OutsideError(`${path}: input/output error while trying to ${doing} (${message})`);
@@ -42,7 +43,7 @@ function inspect(path: string): 'absent' | 'empty' | 'sqlite' {
     s = statSync(path);
   } catch (e) {
     if (errorCode(e) === 'ENOENT') return 'absent';
-    throw new UserError(`${path}: cannot read it (${errorCode(e) ?? e})`);
+    throw fileError(path, e, 'open it');
   }
   if (s.isDirectory()) throw new UserError(`${path}: is a folder, not a database file`);
   if (!s.isFile()) throw new UserError(`${path}: is not a regular file (a device, pipe or socket), not a database`);
@@ -143,6 +144,7 @@ export function openForWriting(path: string, busyTimeoutMs: number, options: { m
     }
   }
   if (found === 'absent') ensureFolder(dirname(path), 'output');
+  requireWritable(path);
   let db: Database.Database | undefined;
   try {
     db = new Database(path, { fileMustExist: found !== 'absent', timeout: busyTimeoutMs });

@@ -5,6 +5,7 @@ import { builtFile } from '../../builtFile.js';
 import type { CvPoint, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch } from '../../domain.js';
 import { OutsideError, UserError, errorCode } from '../../errors.js';
 import { fileIdentity } from '../../util/files.js';
+import { displayPath } from '../../util/paths.js';
 import { isAlive, thisProcess } from '../../util/process.js';
 import { failedTrials, parseSweepName, type OpenOptions, type ReadOnlyQueryOptions, type Store, type SweepSelector, type TrialFilter } from '../contract.js';
 import { openForReading, openForWriting, sqliteError } from './file.js';
@@ -37,20 +38,27 @@ export class SqliteStore implements Store {
   }
 
   /** Opens (creating when absent) a database to write sweeps into; see openForWriting for what is refused. */
-  static async openForWrite(path: string, options: Partial<OpenOptions> & { mustExist?: boolean } = {}): Promise<SqliteStore> {
+  static async openForWrite(location: string, options: Partial<OpenOptions> & { mustExist?: boolean } = {}): Promise<SqliteStore> {
+    // Relative to the working folder when that is shorter: it opens the same file and reads better in messages.
+    const path = displayPath(location);
     const lockTimeoutMs = options.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     const db = await retryBusy(path, lockTimeoutMs, () => openForWriting(path, Math.min(BUSY_SLICE_MS, lockTimeoutMs), options));
     return new SqliteStore(path, db, true, lockTimeoutMs);
   }
 
   /** Opens an existing database read-only: query, export and report cannot change it. */
-  static openReadOnly(path: string): SqliteStore {
+  static openReadOnly(location: string): SqliteStore {
+    const path = displayPath(location);
     return new SqliteStore(path, openForReading(path), false, 0);
   }
 
+  /** Writes run one at a time in call order: each waits for a lock on its own, not behind others' busy waits. */
+  private writes: Promise<unknown> = Promise.resolve();
   private write<T>(doing: string, fn: () => T): Promise<T> {
     if (!this.writable) throw new Error('this store was opened for reading');
-    return retryBusy(this.path, this.lockTimeoutMs, fn, doing);
+    const next = this.writes.then(() => retryBusy(this.path, this.lockTimeoutMs, fn, doing));
+    this.writes = next.catch(() => undefined);
+    return next;
   }
 
   private read<T>(fn: () => T): T {
@@ -66,8 +74,10 @@ export class SqliteStore implements Store {
   }
 
   async latestSweep(name: string): Promise<Sweep | undefined> {
-    const row = this.read(() => this.db.prepare('SELECT * FROM sweeps WHERE name = ? ORDER BY id DESC LIMIT 1').get(name));
-    return row ? toSweep(row as Record<string, unknown>) : undefined;
+    return this.read(() => {
+      const row = this.db.prepare('SELECT * FROM sweeps WHERE name = ? ORDER BY id DESC LIMIT 1').get(name);
+      return row ? toSweep(row as Record<string, unknown>) : undefined;
+    });
   }
 
   async findSweep(selector: SweepSelector = {}): Promise<Sweep> {
@@ -107,7 +117,7 @@ export class SqliteStore implements Store {
   }
 
   private sweepById(id: number): Sweep {
-    return toSweep(this.read(() => this.db.prepare('SELECT * FROM sweeps WHERE id = ?').get(id)) as Record<string, unknown>);
+    return this.read(() => toSweep(this.db.prepare('SELECT * FROM sweeps WHERE id = ?').get(id) as Record<string, unknown>));
   }
 
   async beginWriting(sweepId: number): Promise<void> {
@@ -196,8 +206,7 @@ export class SqliteStore implements Store {
 
   async trials(sweepId: number, filter: TrialFilter = {}): Promise<Trial[]> {
     const { where, params } = trialWhere(sweepId, filter);
-    const rows = this.read(() => this.db.prepare(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, lambda DESC, fold`).all(...params)) as Record<string, unknown>[];
-    return rows.map(toTrial);
+    return this.read(() => (this.db.prepare(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, lambda DESC, fold`).all(...params) as Record<string, unknown>[]).map(toTrial));
   }
 
   async trialCount(sweepId: number): Promise<number> {
@@ -206,15 +215,15 @@ export class SqliteStore implements Store {
 
   async coefficients(sweepId: number, filter: TrialFilter = {}): Promise<TrialCoefficients[]> {
     const { where, params } = trialWhere(sweepId, filter, 't.');
-    const rows = this.read(() =>
-      this.db
-        .prepare(
-          `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.fold, c.intercept, c.coef FROM trials t JOIN coefficients c ON c.trial_id = t.id
-           WHERE ${where} ORDER BY t.penalty, t.l1_ratio, t.lambda DESC, t.fold`,
-        )
-        .all(...params),
-    ) as { id: number; penalty: Penalty; lambda: number; l1_ratio: number; fold: string; intercept: string; coef: Buffer }[];
-    return rows.map((r) => ({
+    return this.read(() =>
+      (
+        this.db
+          .prepare(
+            `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.fold, c.intercept, c.coef FROM trials t JOIN coefficients c ON c.trial_id = t.id
+             WHERE ${where} ORDER BY t.penalty, t.l1_ratio, t.lambda DESC, t.fold`,
+          )
+          .all(...params) as { id: number; penalty: Penalty; lambda: number; l1_ratio: number; fold: string; intercept: string; coef: Buffer }[]
+      ).map((r) => ({
       trialId: r.id,
       penalty: r.penalty,
       lambda: r.lambda,
@@ -223,7 +232,8 @@ export class SqliteStore implements Store {
       intercept: JSON.parse(r.intercept) as number[],
       // Copied out of the Buffer's pool so the alignment is right for a Float64Array.
       coefs: new Float64Array(r.coef.buffer.slice(r.coef.byteOffset, r.coef.byteOffset + r.coef.byteLength)),
-    }));
+    })),
+    );
   }
 
   async epochs(sweepId: number): Promise<TrialEpoch[]> {
@@ -303,7 +313,7 @@ export class SqliteStore implements Store {
    * bound) is stopped by ending the process: SQLite's own interrupt is not reachable from here.
    */
   async readOnlyQuery(sql: string, { timeoutMs }: ReadOnlyQueryOptions): Promise<Record<string, unknown>[]> {
-    const child = fork(builtFile(join('src', 'store', 'sqlite', 'queryProcess.js')), [], { serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(builtFile(join('src', 'store', 'sqlite', 'queryProcess.js')), [], { execArgv: [], serialization: 'advanced', stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
     let stderr = '';
     child.stderr!.on('data', (b) => (stderr += b));
     return new Promise((resolve, reject) => {

@@ -1,11 +1,11 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runSweep } from '../src/pool/coordinator.js';
-import { writeReport } from '../src/report/write.js';
-import { ROOT, tempDir, writeFile } from './helpers.js';
+import { runSweep } from '../../src/pool/coordinator.js';
+import { writeReport } from '../../src/report/write.js';
+import { tempDir, writeFile } from '../helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 const XSS = '<img src=x onerror=alert(1)>';
@@ -15,9 +15,10 @@ const haveBrowser = existsSync(CHROMIUM) || process.env.CI === 'true';
 describe.runIf(haveBrowser)('report.html in a real browser (Debian chromium, file:// URL, no network)', () => {
   let browser: Browser;
   let page: string;
+  let dir: string;
 
   beforeAll(async () => {
-    const dir = tempDir();
+    dir = tempDir();
     const rows = [`a,${JSON.stringify(XSS).slice(1, -1)},c,y`];
     for (let i = 0; i < 90; i++) {
       const x = [Math.sin(i), Math.cos(3 * i), Math.sin(7 * i + 1)];
@@ -69,8 +70,7 @@ output: b.db
     await point!.hover({ force: true });
     await tab.waitForSelector('#vg-tooltip-element.visible', { timeout: 5000 });
 
-    mkdirSync(join(ROOT, 'results'), { recursive: true });
-    await tab.screenshot({ path: join(ROOT, 'results', 'report-screenshot.png'), fullPage: true });
+    await tab.screenshot({ path: join(dir, 'report-screenshot.png'), fullPage: true });
     expect(dialog).toBe(false);
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);

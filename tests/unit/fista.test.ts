@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { FitStatus } from '../src/domain.js';
-import { coefsAt, fixtureData, pathProblem, relativeError, solve } from './helpers.js';
+import { FitStatus } from '../../src/domain.js';
+import { coefsAt, fixtureData, pathProblem, relativeError, solve } from '../helpers.js';
 
 describe('FISTA agrees with coordinate descent to 1e-6', () => {
   it.each([

@@ -3,12 +3,12 @@ import { join } from 'node:path';
 import Ajv from 'ajv';
 import { compile } from 'vega-lite';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runSweep } from '../src/pool/coordinator.js';
-import { withResults } from '../src/results/open.js';
-import { readReportData } from '../src/report/data.js';
-import { buildCharts } from '../src/report/specs.js';
-import { writeReport } from '../src/report/write.js';
-import { tempDir, writeFile, ROOT } from './helpers.js';
+import { runSweep } from '../../src/pool/coordinator.js';
+import { withResults } from '../../src/results/open.js';
+import { readReportData } from '../../src/report/data.js';
+import { buildCharts } from '../../src/report/specs.js';
+import { writeReport } from '../../src/report/write.js';
+import { tempDir, writeFile, ROOT } from '../helpers.js';
 
 const XSS = '<img src=x onerror=alert(1)>';
 const dir = tempDir();

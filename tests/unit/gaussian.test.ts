@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { syntheticDataset } from '../src/data/synthetic.js';
-import { FitStatus } from '../src/domain.js';
-import { gaussianCovariancePath } from '../src/fitting/point/gaussianCovariance.js';
-import { LazyGram } from '../src/fitting/shared/lazyGram.js';
-import { columnStats } from '../src/fitting/shared/columnStats.js';
-import { linearPredictor, meanSquaredError } from '../src/fitting/shared/metrics.js';
-import { lambdaMaxFor, lassoLambdaMax } from '../src/plan/grid.js';
-import { createKernelContext } from '../workers/kernelContext.js';
-import { coefsAt, expectPathEqualsSingleFits, fixtureData, kernels, pathProblem, readFixture, relativeError, solve, type ReferenceFit } from './helpers.js';
+import { syntheticDataset } from '../../src/data/synthetic.js';
+import { FitStatus } from '../../src/domain.js';
+import { gaussianCovariancePath } from '../../src/fitting/point/gaussianCovariance.js';
+import { LazyGram } from '../../src/fitting/shared/lazyGram.js';
+import { columnStats } from '../../src/fitting/shared/columnStats.js';
+import { linearPredictor, meanSquaredError } from '../../src/fitting/shared/metrics.js';
+import { lambdaMaxFor, lassoLambdaMax } from '../../src/plan/grid.js';
+import { createKernelContext } from '../../workers/kernelContext.js';
+import { coefsAt, expectPathEqualsSingleFits, fixtureData, kernels, pathProblem, readFixture, relativeError, solve, type ReferenceFit } from '../helpers.js';
 
 async function fitReference(ref: ReferenceFit, tol = 1e-9) {
   const data = await fixtureData(ref.file);

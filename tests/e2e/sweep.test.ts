@@ -2,11 +2,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { UserError } from '../src/errors.js';
-import { runSweep } from '../src/pool/coordinator.js';
-import { bestTrials, runSql } from '../src/results/best.js';
-import { exportRows } from '../src/results/export.js';
-import { FIXTURES, readFixture, relativeError, tempDir, writeFile, type ReferenceFit } from './helpers.js';
+import { UserError } from '../../src/errors.js';
+import { runSweep } from '../../src/pool/coordinator.js';
+import { bestTrials, runSql } from '../../src/results/best.js';
+import { exportRows } from '../../src/results/export.js';
+import { FIXTURES, readFixture, relativeError, tempDir, writeFile, type ReferenceFit } from '../helpers.js';
 
 const lasso = readFixture<ReferenceFit[]>('glmnet_gaussian.json').find((f) => f.name === 'diabetes-lasso')!;
 

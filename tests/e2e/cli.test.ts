@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, ROOT, tempDir, writeFile } from './helpers.js';
+import { FIXTURES, ROOT, tempDir, writeFile } from '../helpers.js';
 
 const BIN = join(ROOT, 'bin', 'regsweep.js');
 const cli = (args: string[], cwd = ROOT) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8' });

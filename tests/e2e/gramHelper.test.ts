@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { syntheticDataset } from '../src/data/synthetic.js';
-import type { KernelHelper } from '../src/fitting/kernels/gramShare.js';
-import { lambdaMaxFor, lassoLambdaMax } from '../src/plan/grid.js';
-import { runSweep } from '../src/pool/coordinator.js';
-import { startGramHelper } from '../workers/gramHelper.js';
-import { createKernelContext } from '../workers/kernelContext.js';
-import { pathProblem, solve, tempDir, writeFile } from './helpers.js';
+import { syntheticDataset } from '../../src/data/synthetic.js';
+import type { KernelHelper } from '../../src/fitting/kernels/gramShare.js';
+import { lambdaMaxFor, lassoLambdaMax } from '../../src/plan/grid.js';
+import { runSweep } from '../../src/pool/coordinator.js';
+import { startGramHelper } from '../../workers/gramHelper.js';
+import { createKernelContext } from '../../workers/kernelContext.js';
+import { pathProblem, solve, tempDir, writeFile } from '../helpers.js';
 
 // 2 250 training rows: two row chunks of the Gram kernel, so a block computed ahead runs over both.
 const data = syntheticDataset({ kind: 'regression', n: 3000, p: 160, nonzero: 8, rho: 0.5, snr: 3, outputs: 1, seed: 11 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config/load.js';
-import { UserError } from '../src/errors.js';
+import { parseConfig } from '../../src/config/load.js';
+import { UserError } from '../../src/errors.js';
 
 const valid = `
 name: diabetes-enet

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { loadCsv } from '../src/data/csv.js';
-import { UserError } from '../src/errors.js';
-import { tempDir, writeFile } from './helpers.js';
+import { loadCsv } from '../../src/data/csv.js';
+import { UserError } from '../../src/errors.js';
+import { tempDir, writeFile } from '../helpers.js';
 
 const dir = tempDir();
 async function errorOf(text: string, options: Parameters<typeof loadCsv>[1] = {}): Promise<string> {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { selectLambdas, summarize } from '../src/select/cv.js';
-import type { Trial } from '../src/domain.js';
+import { selectLambdas, summarize } from '../../src/select/cv.js';
+import type { Trial } from '../../src/domain.js';
 
 function trial(lambda: number, fold: string, valLoss: number, nVal = 10, nnz = 3): Trial {
   return {

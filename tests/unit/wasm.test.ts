@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { STAGED_STRIDE } from '../src/fitting/kernels/gramShare.js';
-import { WasmHeap as Heap, type KernelExports } from '../src/fitting/kernels/heap.js';
-import { KERNELS_FUSED_WASM_BASE64, KERNELS_PLAIN_WASM_BASE64 } from '../src/fitting/kernels/wasm/kernels.wasm.js';
-import { columnStats } from '../src/fitting/shared/columnStats.js';
-import { LazyGram } from '../src/fitting/shared/lazyGram.js';
-import { pathPredictions } from '../src/fitting/shared/predict.js';
-import { createKernelContext, heapSource } from '../workers/kernelContext.js';
+import { STAGED_STRIDE } from '../../src/fitting/kernels/gramShare.js';
+import { WasmHeap as Heap, type KernelExports } from '../../src/fitting/kernels/heap.js';
+import { KERNELS_FUSED_WASM_BASE64, KERNELS_PLAIN_WASM_BASE64 } from '../../src/fitting/kernels/wasm/kernels.wasm.js';
+import { columnStats } from '../../src/fitting/shared/columnStats.js';
+import { LazyGram } from '../../src/fitting/shared/lazyGram.js';
+import { pathPredictions } from '../../src/fitting/shared/predict.js';
+import { createKernelContext, heapSource } from '../../workers/kernelContext.js';
 
 /** A heap on this thread's kernels; `fused: false` and `native: false` force the plainer builds. */
 class WasmHeap extends Heap {
@@ -28,9 +28,9 @@ function random(seed: number) {
 describe('WebAssembly kernels', () => {
   it('the committed binaries are the compiled kernels.wat, with and without relaxed SIMD', async () => {
     // @ts-expect-error plain ESM build script without type declarations
-    const { compileKernels, withoutRelaxedSimd } = await import('../scripts/build-wasm.mjs');
+    const { compileKernels, withoutRelaxedSimd } = await import('../../scripts/build-wasm.mjs');
     expect(await compileKernels()).toEqual({ fused: KERNELS_FUSED_WASM_BASE64, plain: KERNELS_PLAIN_WASM_BASE64 });
-    const source = readFileSync(new URL('../src/fitting/kernels/wasm/kernels.wat', import.meta.url), 'utf8');
+    const source = readFileSync(new URL('../../src/fitting/kernels/wasm/kernels.wat', import.meta.url), 'utf8');
     expect(source).toContain('(func (export "gramStaged")');
     expect(source).toContain('f64x2.relaxed_madd');
     expect(withoutRelaxedSimd(source)).not.toMatch(/\(f64x2\.relaxed/);
@@ -84,90 +84,6 @@ describe('WebAssembly kernels', () => {
     for (let k = 0; k < a.sums.length; k++) expect(Math.abs(a.sums[k] - b.sums[k])).toBeLessThan(1e-12);
     for (let i = 0; i < a.y.length; i++) expect(Math.abs(a.y[i] - b.y[i])).toBeLessThan(1e-15);
     expect(Math.abs(a.dot - b.dot)).toBeLessThan(1e-12);
-  });
-
-  it('the native Gram kernel (AVX2) gives the WebAssembly kernel\'s sums, and refuses offsets outside the memory', (context) => {
-    const native = new WasmHeap();
-    if (!native.native) {
-      // CI's machine has the compiler and the CPU for it; elsewhere the WebAssembly kernel runs.
-      if (process.env.CI) throw new Error('the native Gram kernel was not built (see scripts/build-native.mjs)');
-      context.skip();
-    }
-    const wasm = new WasmHeap({ native: false });
-    const run = (heap: WasmHeap, m: number, K: number, n: number) => {
-      const rand = random(m * 1000 + n);
-      const c = heap.alloc(m * STAGED_STRIDE);
-      const x = heap.alloc(K * (n + 2));
-      const list = heap.alloc(K);
-      const out = heap.alloc(m * K);
-      const F = heap.f64;
-      new Int32Array(F.buffer, list * 8, K).set(Array.from({ length: K }, (_, k) => (x + (K - 1 - k) * (n + 2)) * 8));
-      for (let t = 0; t < m; t++) for (let i = 0; i < n; i++) F[c + t * STAGED_STRIDE + i] = rand() - 0.3;
-      for (let i = 0; i < K * (n + 2); i++) F[x + i] = rand() * 2 - 1;
-      F.fill(0.5, out, out + m * K); // sums are added to what is there
-      heap.kernels.gramStaged(c * 8, m, list * 8, K, n, out * 8);
-      return { sums: Array.from(F.subarray(out, out + m * K)), c, list, out };
-    };
-    // Row counts that end a 512-row chunk on 0, 2 mod 4 (the two-row tail) and a whole chunk.
-    for (const [m, K, n] of [[8, 6, 1030], [4, 2, 2], [12, 16, 2048], [4, 4, 514]]) {
-      const a = run(native, m, K, n);
-      const b = run(wasm, m, K, n);
-      for (let k = 0; k < a.sums.length; k++) expect(Math.abs(a.sums[k] - b.sums[k])).toBeLessThan(1e-12 * Math.max(1, Math.abs(b.sums[k])));
-    }
-    const { c, list, out } = run(native, 4, 2, 8);
-    const bytes = native.f64.byteLength;
-    expect(() => native.kernels.gramStaged(c * 8, 4, list * 8, 2, 8, bytes)).toThrow(/outside the kernel memory/);
-    expect(() => native.kernels.gramStaged(bytes - 64, 4, list * 8, 2, 8, out * 8)).toThrow(/outside the kernel memory/);
-    expect(() => native.kernels.gramStaged(c * 8, 3, list * 8, 2, 8, out * 8)).toThrow(/outside the kernel memory/);
-
-    // The gather that stages a fold's rows: the same bits as the JavaScript gather and the kernel's subtraction.
-    const rand = random(3);
-    const X = Float64Array.from({ length: 3 * 101 }, () => rand() * 10 - 5);
-    const rows = Int32Array.from({ length: 60 }, (_, i) => (i * 37) % 101);
-    const at = native.alloc(64);
-    native.gatherCentered!(X, 101, rows, 5, 50, at, 0.3125);
-    for (let i = 0; i < 50; i++) expect(Object.is(native.f64[at + i], X[101 + rows[5 + i]] - 0.3125)).toBe(true);
-    expect(() => native.gatherCentered!(X, 2 * 101 + 50, rows, 0, 60, at, 0)).toThrow(/a row outside X/);
-    expect(() => native.gatherCentered!(X, 0, rows, 20, 50, at, 0)).toThrow(/outside its array/);
-  });
-
-  it('the native cdPass gives the WebAssembly cdPass\'s bits, over full columns, the active set only, odd p', (context) => {
-    const heap = new WasmHeap();
-    if (!heap.native) {
-      if (process.env.CI) throw new Error('the native kernels were not built (see scripts/build-native.mjs)');
-      context.skip();
-    }
-    const wasm = (new WebAssembly.Instance(heap.module, { env: { memory: heap.kernels.memory } }).exports as unknown as KernelExports).cdPass;
-    for (const [p, activeOnly] of [[37, 0], [37, 1], [64, 0], [3, 0]]) {
-      const rand = random(p * 10 + activeOnly);
-      const count = Math.max(1, p - 5);
-      // Kernel memory for the state and the columns: written once, then copied for each kernel's run.
-      const size = 6 * p + 2 + count * p;
-      const start = heap.alloc(size);
-      const [list, beta, grad, variance, colOf, pending, cols] = [0, 1, 2, 3, 4, 5, 6].map((k) => start + k * p);
-      const F = heap.f64;
-      const ints = new Int32Array(F.buffer);
-      for (let a = 0; a < count; a++) ints[list * 2 + a] = (a * 7) % p; // distinct features, out of order
-      for (let k = 0; k < p; k++) {
-        F[beta + k] = rand() < 0.3 ? 0 : rand() - 0.5;
-        F[grad + k] = rand() * 0.4 - 0.2;
-        F[variance + k] = 0.5 + rand();
-        F[pending + k] = 0;
-        ints[colOf * 2 + k] = (cols + (k % count) * p) * 8;
-      }
-      for (let i = 0; i < count * p; i++) F[cols + i] = rand() - 0.5;
-      const before = Float64Array.from(F.subarray(start, start + size));
-      const run = (pass: KernelExports['cdPass']) => {
-        F.set(before, start);
-        const changes = [0, 1, 2].map(() => pass(list * 8, count, beta * 8, grad * 8, variance * 8, colOf * 8, 0.01, 0.05, p, activeOnly, pending * 8));
-        return { changes, state: Array.from(F.subarray(beta, cols)) };
-      };
-      const a = run(wasm);
-      const b = run(heap.kernels.cdPass);
-      expect(a.changes[0]).toBeGreaterThan(0);
-      expect(b).toEqual(a);
-      heap.release(start);
-    }
   });
 
   it('Gram columns equal the plain sums, and C_jk equals C_kj to the bit', () => {

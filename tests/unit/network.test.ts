@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { syntheticDataset } from '../src/data/synthetic.js';
-import { trainNetwork as train, type NetworkProblem } from '../src/fitting/point/network.js';
-import { SEEDS_SPEC } from '../bench/data.js';
-import { kernels, readFixture } from './helpers.js';
+import { syntheticDataset } from '../../src/data/synthetic.js';
+import { trainNetwork as train, type NetworkProblem } from '../../src/fitting/point/network.js';
+import { SEEDS_SPEC } from '../../bench/data.js';
+import { kernels, readFixture } from '../helpers.js';
 
 const trainNetwork = (problem: NetworkProblem) => train(kernels.heap, problem);
 

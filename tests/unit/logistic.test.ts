@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { FitStatus } from '../src/domain.js';
-import { createKernelContext } from '../workers/kernelContext.js';
-import { coefsAt, expectPathEqualsSingleFits, fixtureData, pathProblem, readFixture, relativeError, solve, type ReferenceFit } from './helpers.js';
+import { FitStatus } from '../../src/domain.js';
+import { createKernelContext } from '../../workers/kernelContext.js';
+import { coefsAt, expectPathEqualsSingleFits, fixtureData, pathProblem, readFixture, relativeError, solve, type ReferenceFit } from '../helpers.js';
 
 describe('a logistic regression small enough to solve on paper', () => {
   it('one 0/1 feature, no penalty: the intercept is logit(p0) and the coefficient logit(p1) − logit(p0)', () => {

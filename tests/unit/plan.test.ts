@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { parseConfig } from '../src/config/load.js';
-import { assignFolds } from '../src/plan/folds.js';
-import { sweepGroups } from '../src/plan/grid.js';
-import { planTasks, trialCount } from '../src/plan/tasks.js';
+import { parseConfig } from '../../src/config/load.js';
+import { assignFolds } from '../../src/plan/folds.js';
+import { sweepGroups } from '../../src/plan/grid.js';
+import { planTasks, trialCount } from '../../src/plan/tasks.js';
 
 const sweepOf = (yaml: string) => parseConfig(`name: t\ndata: {synthetic: {kind: regression, n: 10, p: 2}}\n${yaml}`, 't.yaml').config.sweep;
 const noLambdaMax = () => {

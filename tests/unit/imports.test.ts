@@ -1,0 +1,38 @@
+// The import rules (.dependency-cruiser.cjs) hold for the code, and a deliberate bad import is caught.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, tempDir } from '../helpers.js';
+
+const depcruise = (cwd: string) =>
+  spawnSync(process.execPath, [join(ROOT, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs'), 'src', 'workers', '--config', '.dependency-cruiser.cjs'], { cwd, encoding: 'utf8' });
+
+describe('import rules', () => {
+  it('the code keeps them', () => {
+    const r = depcruise(ROOT);
+    expect(r.stdout + r.stderr).toMatch(/no dependency violations found/);
+    expect(r.status).toBe(0);
+  });
+
+  it('catch a solver that reads a file, a selection that opens SQLite, a report that bypasses the store contract', () => {
+    const dir = tempDir('regsweep-rules-');
+    copyFileSync(join(ROOT, '.dependency-cruiser.cjs'), join(dir, '.dependency-cruiser.cjs'));
+    writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { module: 'NodeNext', moduleResolution: 'NodeNext' } }));
+    const file = (path: string, text: string) => {
+      mkdirSync(join(dir, path, '..'), { recursive: true });
+      writeFileSync(join(dir, path), text);
+    };
+    file('workers/entry.ts', "export const w = 1;\n");
+    file('src/store/sqlite/store.ts', 'export const store = 1;\n');
+    file('src/fitting/point/solver.ts', "import { readFileSync } from 'node:fs';\nexport const s = readFileSync;\n");
+    file('src/select/cv.ts', "import { store } from '../store/sqlite/store.js';\nexport const c = store;\n");
+    file('src/report/write.ts', "import { store } from '../store/sqlite/store.js';\nexport const r = store;\n");
+    const r = depcruise(dir);
+    expect(r.status).not.toBe(0);
+    const output = r.stdout + r.stderr;
+    expect(output).toMatch(/fitting-is-pure: src\/fitting\/point\/solver\.ts → (node:)?fs/);
+    expect(output).toMatch(/select-is-pure: src\/select\/cv\.ts → src\/store\/sqlite\/store\.ts/);
+    expect(output).toMatch(/readers-use-the-contract: src\/report\/write\.ts → src\/store\/sqlite\/store\.ts/);
+  });
+});
