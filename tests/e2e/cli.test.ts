@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { FIXTURES, ROOT, tempDir, writeFile } from '../helpers.js';
 
 const BIN = join(ROOT, 'bin', 'regsweep.js');
-const cli = (args: string[], cwd = ROOT) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8' });
+const cli = (args: string[], cwd = ROOT) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
 
 const heavy = (name: string, output: string) => `name: ${name}
 data: {synthetic: {kind: regression, n: 1500, p: 150, nonzero: 15, rho: 0.6, snr: 2, seed: 4}}

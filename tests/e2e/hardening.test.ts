@@ -10,7 +10,7 @@ import { FIXTURES, ROOT, tempDir, writeFile } from '../helpers.js';
 const BIN = join(ROOT, 'bin', 'regsweep.js');
 const dir = tempDir('regsweep-hard-');
 const run = (args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}) =>
-  spawnSync(process.execPath, [BIN, ...args], { cwd: options.cwd ?? dir, encoding: 'utf8', env: { ...process.env, ...options.env } });
+  spawnSync(process.execPath, [BIN, ...args], { cwd: options.cwd ?? dir, encoding: 'utf8', env: { ...process.env, ...options.env }, timeout: 120_000 });
 const digest = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 /** One line on stderr, no stack trace. */
 const oneLine = (r: SpawnSyncReturns<string>) => {
