@@ -1,7 +1,7 @@
 // Native versions of three hot kernels, for CPUs with AVX2 and FMA (N-API; built by scripts/build-native.mjs when a C
 // compiler and Node's headers are there; without it, or on another CPU, the WebAssembly kernels run instead):
 //   gramStaged      kernels.wat's Gram kernel with 256-bit vectors: four rows per instruction where WebAssembly SIMD
-//                   has two, about 1.5× the multiply-adds per second measured here;
+//                   has two;
 //   gatherCentered  a fold's kept rows of a feature, centered, staged for it (a JavaScript loop before);
 //   cdPass          kernels.wat's active-set pass, operation for operation (the same bits), its axpys 4 wide.
 // Arguments are byte offsets into the WebAssembly kernel memory, as for the WebAssembly kernels; each function checks

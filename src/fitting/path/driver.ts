@@ -76,8 +76,7 @@ function storeOriginalScale(solver: PointSolver, solution: PathSolution, l: numb
 
 /**
  * β[from … from + p) on the scaled, centered features → the original scale into coefs[row …]; returns the intercept.
- * A function of its own, called per λ: a loop inline in a function called once per path is compiled again by the
- * JIT at every call.
+ * A function of its own, so the JIT compiles it once (docs/performance.md, "JIT").
  */
 export function toOriginalScale(beta: Float64Array, from: number, intercept: number, stats: Pick<ColumnStats, 'mean' | 'scale'>, coefs: Float64Array, row: number): number {
   const { mean, scale } = stats;

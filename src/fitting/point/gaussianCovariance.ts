@@ -29,15 +29,10 @@ export function gaussianCovariancePath(context: KernelContext, problem: PathProb
 }
 
 /**
- * The state of one covariance-mode path and the steps of a λ. A class, not closures made per path: its methods are
- * compiled once per thread (docs/performance.md, "JIT").
- *
- * The state lives in kernel memory beside the Gram columns, where the SIMD kernels and the active-set pass (cdPass)
- * work on it: gradients, 1/0 for features never active / active, β, the feature variances, pending gradient changes,
- * the active list and each active feature's Gram column offset (both i32); then the compact copy of the active set
- * (see fillCompact): gradients, β, variances and β before the cycle, the identity list and compact column offsets
- * (i32), room for syncInactive (one gradient per active feature), the block itself, capped at `compactBytes`
- * (pages not written cost nothing). No kernel memory is allocated while the path runs, so the views stay valid.
+ * The state of one covariance-mode path and the steps of a λ. A class, not closures made per path, so its methods are
+ * compiled once per thread (docs/performance.md, "JIT"). The state lives in kernel memory beside the Gram columns,
+ * where the kernels work on it; its layout is in docs/architecture.md ("Memory layout"). No kernel memory is allocated
+ * while the path runs, so the views stay valid.
  */
 class CovarianceDescent implements PointSolver {
   readonly grad: Float64Array;

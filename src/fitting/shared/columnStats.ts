@@ -75,9 +75,8 @@ export function featureProducts({ X, n, p }: Design, stats: ColumnStats, r: Floa
 }
 
 /**
- * Σ w[i]·(X[off + i] − m)² for i < n, in four partial sums. The loops over rows are small functions of their own,
- * called once per feature: the JIT optimizes them once, where a loop inline in a function called once per fold had
- * it compiled again (on-stack) at every call.
+ * Σ w[i]·(X[off + i] − m)² for i < n, in four partial sums. The loops over rows are small functions of their own so
+ * that the JIT compiles them once (docs/performance.md, "JIT").
  */
 function centeredSquareSum(w: Float64Array, X: Float64Array, off: number, n: number, m: number): number {
   const n4 = n & ~3;
@@ -102,7 +101,7 @@ function centeredSquareSum(w: Float64Array, X: Float64Array, off: number, n: num
   return v0 + v1 + (v2 + v3);
 }
 
-/** Σ a[i]·X[off + i] for i < n in four partial sums: four independent chains of additions run about three times faster than one. */
+/** Σ a[i]·X[off + i] for i < n in four partial sums: four independent chains of additions instead of one. */
 function productSum(a: Float64Array, X: Float64Array, off: number, n: number): number {
   const n4 = n & ~3;
   let s0 = 0;

@@ -69,7 +69,7 @@ export class LazyGram {
   /**
    * When the training rows fit in `context.limits.gramCacheBytes`, they are copied once per fold, centered, and every
    * block reads its partner columns there; otherwise each block copies them from X again (blocks × p × n copies in
-   * all, about a third of the Gram's time).
+   * all).
    */
   constructor(
     readonly context: KernelContext,
@@ -115,8 +115,8 @@ export class LazyGram {
 
   /**
    * Feature k, centered, on the kept rows r0 … r0 + count − 1, into kernel memory at `at`, and a zero after them (the
-   * kernel takes rows in pairs). All rows kept: a copy and a SIMD subtraction, twice as fast as one JS loop that
-   * does both; else a gather before the subtraction, both in the native kernel where there is one.
+   * kernel takes rows in pairs). All rows kept: a copy and a SIMD subtraction (faster than one JS loop doing
+   * both); else a gather before the subtraction, both in the native kernel where there is one.
    */
   private stageCentered(k: number, r0: number, count: number, at: number): void {
     const { X, n } = this.design;

@@ -61,8 +61,7 @@ export function pathPredictions(
   return out;
 }
 
-// The loops over rows as small functions called many times: the JIT optimizes each once, where loops inline in
-// pathPredictions (called once per path) had it compiled again at every call.
+// The loops over rows as small functions, compiled once by the JIT (docs/performance.md, "JIT").
 
 /** F[at + r·ld] = X[col + source[r]] for r < count: one feature into each staged row. */
 function stageFeature(F: Float64Array, at: number, ld: number, X: Float64Array, col: number, source: Int32Array, count: number): void {

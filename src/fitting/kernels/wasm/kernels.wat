@@ -106,8 +106,7 @@
       (local.set $i (i32.add (local.get $i) (i32.const 16)))
       (br_if $rows (i32.lt_u (local.get $i) (local.get $r1))))
     (local.set $o1 (i32.add (local.get $out) (local.get $outStride)))
-    ;; Lane sums added to out, written inline: a call here makes V8 spill the accumulators inside the loop (2.2×
-    ;; slower, measured).
+    ;; Lane sums added to out, written inline: a call here makes V8 spill the accumulators inside the loop.
     (f64.store (local.get $out) (f64.add (f64.load (local.get $out)) (f64.add (f64x2.extract_lane 0 (local.get $a00)) (f64x2.extract_lane 1 (local.get $a00)))))
     (f64.store offset=8 (local.get $out) (f64.add (f64.load offset=8 (local.get $out)) (f64.add (f64x2.extract_lane 0 (local.get $a10)) (f64x2.extract_lane 1 (local.get $a10)))))
     (f64.store offset=16 (local.get $out) (f64.add (f64.load offset=16 (local.get $out)) (f64.add (f64x2.extract_lane 0 (local.get $a20)) (f64x2.extract_lane 1 (local.get $a20)))))
@@ -122,7 +121,7 @@
   ;; x_k[i] for t < m (a multiple of 4) and k < K (even), x_k at the byte offset xs[k] (an i32 array), n even (callers
   ;; pad an odd count with a zero row). The fixed distance lets the four c loads of the inner loop address their
   ;; columns by constant offsets from one pointer, and with no subtraction left the loop is six loads and eight
-  ;; multiply-adds (11 G multiply-adds/s measured, against 9 for `gram`). Each group of four c columns (16 KB of a
+  ;; multiply-adds. Each group of four c columns (16 KB of a
   ;; chunk) stays in the L1 cache while the x pairs go by. Sums run over 512-row chunks in order, even and odd rows
   ;; in two lanes: the same order whichever column is c and which is x, so C_jk and C_kj agree to the bit.
   (func (export "gramStaged") (param $c i32) (param $m i32) (param $xs i32) (param $K i32) (param $n i32) (param $out i32)
@@ -181,8 +180,7 @@
       (local.set $p1 (i32.add (local.get $p1) (i32.const 16)))
       (br_if $rows (i32.lt_u (local.get $pc) (local.get $end))))
     (local.set $o1 (i32.add (local.get $out) (local.get $outStride)))
-    ;; Lane sums added to out, written inline: a call here makes V8 spill the accumulators inside the loop (2.2×
-    ;; slower, measured).
+    ;; Lane sums added to out, written inline: a call here makes V8 spill the accumulators inside the loop.
     (f64.store (local.get $out) (f64.add (f64.load (local.get $out)) (f64.add (f64x2.extract_lane 0 (local.get $a00)) (f64x2.extract_lane 1 (local.get $a00)))))
     (f64.store offset=8 (local.get $out) (f64.add (f64.load offset=8 (local.get $out)) (f64.add (f64x2.extract_lane 0 (local.get $a10)) (f64x2.extract_lane 1 (local.get $a10)))))
     (f64.store offset=16 (local.get $out) (f64.add (f64.load offset=16 (local.get $out)) (f64.add (f64x2.extract_lane 0 (local.get $a20)) (f64x2.extract_lane 1 (local.get $a20)))))
