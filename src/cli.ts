@@ -6,6 +6,7 @@ import { EXIT, OutsideError, UserError } from './errors.js';
 import { displayPath, isStoreUrl } from './util/paths.js';
 import type { Selection } from './domain.js';
 import { runSweep, type RunResult } from './pool/coordinator.js';
+import { runWorker, type WorkerOptions } from './pool/worker.js';
 import { bestTrials, listSweeps, runSql } from './results/best.js';
 import { csvLines, EXPORT_TABLES, exportRows, type ExportTable } from './results/export.js';
 import { selectionRecord, sweepRecord } from './results/records.js';
@@ -62,6 +63,16 @@ const sweepOptions = {
   'sweep-id': { type: 'number', describe: 'sweep id (see query --list)' },
 } as const;
 
+const queueOptions = {
+  lease: { type: 'number', default: 30, describe: 'seconds a claimed task is held without renewal (renewed every third of it)' },
+  'max-attempts': { type: 'number', default: 3, describe: 'attempts a task that throws gets before it is recorded as failed' },
+} as const;
+
+function checkQueueOptions(args: { lease: number; 'max-attempts': number }): void {
+  positiveNumber('--lease', args.lease);
+  if (!(Number.isInteger(args['max-attempts']) && args['max-attempts'] > 0)) throw new UserError('--max-attempts: expected a positive integer');
+}
+
 function positiveNumber(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new UserError(`${name}: expected a positive number`);
 }
@@ -71,7 +82,7 @@ async function dispatch(argv: string[]): Promise<number> {
   const parser = yargs(argv)
     .scriptName('regsweep')
     .strict()
-    .demandCommand(1, 'name a command: run, query, export or report')
+    .demandCommand(1, 'name a command: run, worker, query, export or report')
     .fail((msg, err) => {
       if (err) throw err;
       throw new UserError(msg);
@@ -83,22 +94,30 @@ async function dispatch(argv: string[]): Promise<number> {
         y
           .positional('config', { type: 'string', demandOption: true, describe: 'sweep file (YAML or JSON)' })
           .option('workers', { type: 'number', describe: 'worker threads (default: config, else the number of cores)' })
-          .option('out', { type: 'string', describe: 'database path (default: the config output)' })
+          .option('out', { type: 'string', describe: 'database path or store URL (default: the config output)' })
+          .option('store', { type: 'string', describe: 'a shared store to run the sweep in: postgres://user@host:5432/db (the same as --out)' })
           .option('resume', { type: 'boolean', default: false, describe: 'continue the sweep already in the database (the default when the config is unchanged)' })
           .option('new', { type: 'boolean', default: false, describe: 'start a new sweep even if the database holds one of the same name' })
           .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })
           .option('max-trials', { type: 'number', describe: 'refuse sweeps with more trials (default 10 000 000)' })
           .option('max-db-gb', { type: 'number', describe: 'refuse sweeps whose database would be larger (default 8)' })
-          .option('lock-timeout', { type: 'number', default: 10, describe: 'seconds a write waits for a lock held by another process' }),
+          .option('lock-timeout', { type: 'number', default: 10, describe: 'seconds a write waits for a lock held by another process' })
+          .options(queueOptions)
+          .option('retry-failed', { type: 'boolean', default: false, describe: 'queue the tasks that failed in an earlier run again' }),
       async (args) => {
         if (args.workers !== undefined && !(Number.isInteger(args.workers) && args.workers > 0)) throw new UserError('--workers: expected a positive integer');
         if (args.resume && args.new) throw new UserError('--resume and --new contradict each other; give one');
         positiveNumber('--max-trials', args['max-trials']);
         positiveNumber('--max-db-gb', args['max-db-gb']);
         positiveNumber('--lock-timeout', args['lock-timeout']);
+        checkQueueOptions(args);
+        if (args.store !== undefined && args.out !== undefined) throw new UserError('--store and --out name the same thing; give one');
         result = await runCommand(args.config, {
           workers: args.workers,
-          out: args.out,
+          out: args.store ?? args.out,
+          leaseMs: args.lease * 1000,
+          maxAttempts: args['max-attempts'],
+          retryFailed: args['retry-failed'],
           resume: args.resume,
           fresh: args.new,
           quiet: args.quiet,
@@ -107,6 +126,32 @@ async function dispatch(argv: string[]): Promise<number> {
             ...(args['max-db-gb'] !== undefined ? { maxBytes: args['max-db-gb'] * 2 ** 30 } : {}),
           },
           lockTimeoutMs: args['lock-timeout'] * 1000,
+        });
+      },
+    )
+    .command(
+      'worker <store>',
+      'join the sweeps of a shared store (postgres://…) with this machine\'s cores until they are complete',
+      (y) =>
+        y
+          .positional('store', { type: 'string', demandOption: true, describe: 'postgres://user@host:5432/db' })
+          .options(sweepOptions)
+          .option('workers', { type: 'number', describe: 'worker threads (default: the sweep\'s workers, else the number of cores)' })
+          .option('wait', { type: 'boolean', default: false, describe: 'after the sweeps are complete, wait for new ones' })
+          .option('data', { type: 'string', describe: 'the sweep\'s data file on this machine (checked against the sweep\'s hash) instead of fetching it' })
+          .options(queueOptions)
+          .option('quiet', { type: 'boolean', default: false }),
+      async (args) => {
+        if (args.workers !== undefined && !(Number.isInteger(args.workers) && args.workers > 0)) throw new UserError('--workers: expected a positive integer');
+        checkQueueOptions(args);
+        result = await workerCommand(args.store, {
+          sweep: selectorOf(args),
+          workers: args.workers,
+          wait: args.wait,
+          dataPath: args.data,
+          leaseMs: args.lease * 1000,
+          maxAttempts: args['max-attempts'],
+          quiet: args.quiet,
         });
       },
     )
@@ -233,6 +278,30 @@ async function runCommand(config: string, opts: Parameters<typeof runSweep>[1] &
     else out.write(`next: regsweep query ${db} --best   |   regsweep report ${db}\n`);
   }
   return noneUsable ? EXIT.failed : EXIT.ok;
+}
+
+async function workerCommand(store: string, opts: WorkerOptions & { quiet: boolean }): Promise<number> {
+  const abort = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\nstopping (${signal}): claimed tasks go back to the queue\n`);
+    abort.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const r = await runWorker(store, { ...opts, signal: abort.signal, log: (m) => (!opts.quiet || m.startsWith('warning') ? process.stderr.write(m + '\n') : undefined) });
+    for (const run of r.results) {
+      if (run.interrupted) continue;
+      if (!opts.quiet) {
+        process.stdout.write(`sweep ${run.sweep.name} (id ${run.sweep.id}): ${run.sweep.status}\n`);
+        if (run.selections.length) process.stdout.write(selectionTable(run.selections));
+      }
+    }
+    return r.interrupted ? EXIT.interrupted : EXIT.ok;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
 /** A bar on a terminal; plain lines (every 10%) in logs and CI. */

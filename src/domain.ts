@@ -117,7 +117,7 @@ export interface Sweep {
   classes: string[] | null;
   totalTasks: number;
   totalTrials: number;
-  /** Things a user should know about the data or the run, one line per kind ("3 constant columns: a, b, c"). */
+  /** Things a user should know about the data, then about the run, one line per kind ("3 constant columns: a, b, c"). */
   notes: string[];
   /** The process writing it while it runs: "pid@host". */
   writer: string | null;

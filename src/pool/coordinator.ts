@@ -1,22 +1,23 @@
-// The coordinator: plan → open or resume the sweep in its store → run the batches on a worker pool → finalize.
-// The only writer of a sweep; every input problem is found before the store is opened.
+// `run`: plan → open or resume the sweep in its store → work on it (pool/work.ts) → finish it. Every input problem is
+// found before the store is opened.
 import { createHash } from 'node:crypto';
 import { loadConfig, type LoadedConfig } from '../config/load.js';
-import { displayPath } from '../util/paths.js';
 import { configSchema, type SweepConfig } from '../config/schema.js';
 import { loadData } from '../data/load.js';
 import type { Dataset } from '../data/dataset.js';
 import { sharedInt32 } from '../data/dataset.js';
-import type { Selection, Sweep, Task } from '../domain.js';
+import { toStoredDataset } from '../data/stored.js';
+import type { Selection, Sweep, Trial } from '../domain.js';
 import { UserError } from '../errors.js';
 import { DEFAULT_PLAN_LIMITS, planSweep, type PlanLimits, type SweepPlan } from '../plan/plan.js';
-import { trialCount } from '../plan/tasks.js';
-import { countsLine, countTrials, type TrialCounts } from '../select/counts.js';
-import { edgeWarning, selectLambdas, selectionsToShow, summarize } from '../select/cv.js';
+import { countTrials, type TrialCounts } from '../select/counts.js';
+import { selectionsToShow } from '../select/cv.js';
+import { summarizeSweep } from '../select/summary.js';
 import type { Store } from '../store/contract.js';
 import { openStore } from '../store/open.js';
 import { databaseFiles, refuseProtectedOutput } from '../util/files.js';
-import { runBatches, type BatchRun } from './batches.js';
+import { displayPath, isStoreUrl, maskedLocation } from '../util/paths.js';
+import { workOn, type WorkResult } from './work.js';
 
 export interface RunOptions {
   workers?: number;
@@ -24,17 +25,26 @@ export interface RunOptions {
   out?: string;
   /** Require an existing sweep to continue. */
   resume?: boolean;
-  /** Start a new sweep even if the database holds one of the same name. */
+  /** Start a new sweep even if the store holds one of the same name. */
   fresh?: boolean;
+  /** Queue the sweep's failed tasks again before working. */
+  retryFailed?: boolean;
   signal?: AbortSignal;
   onStart?: (info: { sweep: Sweep; total: number; alreadyDone: number; tasks: number }) => void;
   onProgress?: (info: { done: number; total: number }) => void;
   log?: (message: string) => void;
   /** Planned-size limits (--max-trials, --max-db-gb). */
   limits?: Partial<PlanLimits>;
-  /** How long a write waits for a lock held by another process (ms). */
+  /** How long a write waits for a lock held by another process (ms; SQLite). */
   lockTimeoutMs?: number;
+  /** How long a claim holds without renewal (ms). */
+  leaseMs?: number;
+  /** Attempts a task that throws gets before it is recorded as failed. */
+  maxAttempts?: number;
 }
+
+export const DEFAULT_LEASE_MS = 30_000;
+export const DEFAULT_MAX_ATTEMPTS = 3;
 
 export interface RunResult {
   sweep: Sweep;
@@ -46,7 +56,7 @@ export interface RunResult {
   counts: TrialCounts;
   interrupted: boolean;
   selections: Selection[];
-  /** Notes from the run, one line per kind: grid edges, trials not converged or not usable (stored with the sweep, after the data's notes, which were logged when the run started). */
+  /** Notes from the run, one line per kind: grid edges, trials not converged or not usable. */
   notes: string[];
   /** Whether the workers split their Gram blocks with helper threads (fewer batches than cores). */
   gramHelper: boolean;
@@ -62,7 +72,7 @@ export async function runSweep(configPath: string, options: RunOptions = {}): Pr
 
 /** The output must not be the sweep file, the data, or a database's companion file. */
 function guardOutput(loaded: LoadedConfig, configPath: string, options: RunOptions): void {
-  if (/^[a-z]+:\/\//i.test(loaded.outputPath)) return;
+  if (isStoreUrl(loaded.outputPath)) return;
   const option = options.out !== undefined ? '--out' : 'output:';
   const inputs = [{ path: configPath, what: 'the sweep file' }, ...(loaded.dataPath ? [{ path: loaded.dataPath, what: 'the data file' }] : [])];
   refuseProtectedOutput(loaded.outputPath, inputs, option);
@@ -79,12 +89,28 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
 
   const store = await openStore(loaded.outputPath, { mode: 'write', lockTimeoutMs: options.lockTimeoutMs, mustExist: options.resume });
   try {
-    const { sweep, todo, done } = await openOrResume(store, loaded, data, plan, options);
-    const total = plan.totalTrials;
-    const alreadyDone = trialCount(plan.tasks.filter((t) => done.has(t.id)));
-    options.onStart?.({ sweep, total, alreadyDone, tasks: todo.length });
-    const run = await runTasks(store, sweep, todo, plan, data, config, { ...options, alreadyDone, total });
-    const result = await finalize(store, sweep, loaded, data, plan, run);
+    const sweep = await openOrResume(store, loaded, data, plan, options);
+    if (options.retryFailed) {
+      const queued = await store.requeueFailed(sweep.id);
+      if (queued) log(`${queued} failed task(s) queued again`);
+    }
+    const before = await store.taskCounts(sweep.id);
+    const alreadyDone = before.trialsRecorded;
+    options.onStart?.({ sweep, total: plan.totalTrials, alreadyDone, tasks: before.pending + before.running });
+    const work = await workOn({
+      store,
+      sweepId: sweep.id,
+      shared: sharedData(data, plan),
+      settings: { model: config.model, standardize: config.data.standardize, nearZero: config.near_zero },
+      workers: config.workers,
+      covariance: sharesGram(config, plan.folds.foldOf, data.p),
+      leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+      maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      signal: options.signal,
+      log,
+      onProgress: (counts) => options.onProgress?.({ done: counts.trialsRecorded, total: plan.totalTrials }),
+    });
+    const result = await finish(store, sweep, work, { tasksSkipped: before.done + before.failed, totalTrials: plan.totalTrials });
     // The last word: results written to a database file that was deleted or replaced meanwhile are lost.
     await store.ensureIntact();
     return result;
@@ -93,13 +119,19 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
   }
 }
 
+/** The data every worker reads, with the fold of every row. */
+export function sharedData(data: Pick<Dataset, 'X' | 'y' | 'n' | 'p' | 'outputs'>, plan: Pick<SweepPlan, 'folds'>) {
+  const foldOf = sharedInt32(data.n);
+  foldOf.set(plan.folds.foldOf);
+  return { X: data.X, y: data.y, n: data.n, p: data.p, outputs: data.outputs, foldOf };
+}
+
 /** Finds the sweep to continue, or makes a new one; refuses a changed config unless asked for a new sweep. */
-async function openOrResume(store: Store, loaded: LoadedConfig, data: Dataset, plan: SweepPlan, options: RunOptions) {
+async function openOrResume(store: Store, loaded: LoadedConfig, data: Dataset, plan: SweepPlan, options: RunOptions): Promise<Sweep> {
   const { config } = loaded;
   const configHash = hashConfig(config);
   const existing = await store.latestSweep(config.name);
   const db = displayPath(store.location);
-  let sweep: Sweep;
   if (existing && !options.fresh) {
     if (!sameConfig(existing, configHash) || existing.dataHash !== data.hash) {
       const what = existing.dataHash !== data.hash ? 'different data' : 'a different config';
@@ -110,100 +142,73 @@ async function openOrResume(store: Store, loaded: LoadedConfig, data: Dataset, p
     }
     await store.beginWriting(existing.id);
     await store.addTasks(existing.id, plan.tasks);
-    sweep = existing;
-  } else {
-    if (options.resume) throw new UserError(`--resume: ${db} holds no sweep named "${config.name}"`);
-    sweep = await store.createSweep(
-      {
-        name: config.name,
-        configJson: JSON.stringify(config),
-        configHash,
-        dataHash: data.hash,
-        n: data.n,
-        p: data.p,
-        modelKind: config.model.kind,
-        featureNames: data.featureNames,
-        targetNames: data.targetNames,
-        classes: data.classes ?? null,
-        totalTasks: plan.tasks.length,
-        totalTrials: plan.totalTrials,
-        notes: data.warnings,
-      },
-      plan.tasks,
-    );
+    return existing;
   }
-  const done = await store.finishedTaskIds(sweep.id);
-  return { sweep, done, todo: plan.tasks.filter((t) => !done.has(t.id)) };
-}
-
-async function runTasks(store: Store, sweep: Sweep, todo: Task[], plan: SweepPlan, data: Dataset, config: SweepConfig, options: RunOptions & { alreadyDone: number; total: number }): Promise<BatchRun> {
-  const foldOf = sharedInt32(data.n);
-  foldOf.set(plan.folds.foldOf);
-  let finished = options.alreadyDone;
-  return runBatches({
-    store,
-    sweepId: sweep.id,
-    tasks: todo,
-    shared: { X: data.X, y: data.y, n: data.n, p: data.p, outputs: data.outputs, foldOf },
-    settings: { model: config.model, standardize: config.data.standardize, nearZero: config.near_zero },
-    workers: config.workers,
-    covariance: sharesGram(config, plan.folds.foldOf, data.p),
-    signal: options.signal,
-    log: options.log ?? (() => {}),
-    onBatch: (batch) => {
-      finished += trialCount(batch);
-      options.onProgress?.({ done: finished, total: options.total });
+  if (options.resume) throw new UserError(`--resume: ${db} holds no sweep named "${config.name}"`);
+  return store.createSweep(
+    {
+      name: config.name,
+      // A store URL in the config keeps its password out of the database.
+      configJson: JSON.stringify(config.output && isStoreUrl(config.output) ? { ...config, output: maskedLocation(config.output) } : config),
+      configHash,
+      dataHash: data.hash,
+      n: data.n,
+      p: data.p,
+      modelKind: config.model.kind,
+      featureNames: data.featureNames,
+      targetNames: data.targetNames,
+      classes: data.classes ?? null,
+      totalTasks: plan.tasks.length,
+      totalTrials: plan.totalTrials,
+      notes: data.warnings,
     },
-  });
+    plan.tasks,
+    store.shared ? toStoredDataset(data) : undefined,
+  );
 }
 
-/** The summary, the selections and the notes once every task ran; the sweep left interrupted otherwise. */
-async function finalize(store: Store, sweep: Sweep, loaded: LoadedConfig, data: Dataset, plan: SweepPlan, run: BatchRun): Promise<RunResult> {
-  const { config } = loaded;
-  let selections: Selection[] = [];
-  const notes: string[] = [];
-  let counts: TrialCounts = { total: 0, usable: 0, diverged: 0, failed: 0 };
-  if (run.stoppedBy) {
-    // The store failed (disk full, a lock held too long, the file deleted): say so once, keep what was recorded.
-    await store.setSweepStatus(sweep.id, 'interrupted').catch(() => undefined);
-    throw run.stoppedBy;
+/**
+ * After this process's work: the sweep finished (summary and selections, by whichever process gets there first),
+ * or left interrupted when the user stopped it; a failing store's cause is thrown after the sweep is marked.
+ */
+export async function finish(store: Store, sweep: Sweep, work: WorkResult, figures: { tasksSkipped: number; totalTrials: number }): Promise<RunResult> {
+  const config = JSON.parse(sweep.configJson) as SweepConfig;
+  if (work.stoppedBy) {
+    if (!store.shared) await store.setSweepStatus(sweep.id, 'interrupted').catch(() => undefined);
+    throw work.stoppedBy;
   }
-  if (run.interrupted) {
-    await store.setSweepStatus(sweep.id, 'interrupted');
-  } else {
-    const trials = await store.trials(sweep.id);
-    const summary = summarize(trials);
-    selections = selectLambdas(summary);
-    await store.writeSummary(sweep.id, summary, selections);
-    selections = selectionsToShow(selections, config.sweep.kind);
-    for (const s of selections) {
-      const w = edgeWarning(s);
-      if (w) notes.push(w);
-    }
-    counts = countTrials(trials, config.model.kind);
-    const notConverged = trials.filter((t) => t.status === 'ok' && !t.converged).length;
-    if (notConverged) notes.push(`${notConverged} trial(s) stopped at max_iter before converging (column converged = 0); raise model.max_iter or tol`);
-    if (counts.usable < counts.total) notes.push(countsLine(counts));
-    await store.setNotes(sweep.id, [...data.warnings, ...notes]);
-    await store.setSweepStatus(sweep.id, 'done');
+  // What the run says about its trials: from the trials summarized here, or (when another process finished the
+  // sweep, or it was stopped) read back.
+  let seen: { counts: TrialCounts; notes: string[] } | undefined;
+  const summarize = (trials: Trial[], s: Sweep) => {
+    const summary = summarizeSweep(trials, { modelKind: s.modelKind, sweepKind: config.sweep.kind });
+    seen = { counts: countTrials(trials, s.modelKind), notes: summary.notes };
+    return summary;
+  };
+  if (work.interrupted) {
+    // On a shared store other processes may still be working on the sweep; it stays as it is there.
+    if (!store.shared) await store.setSweepStatus(sweep.id, 'interrupted');
+  } else if (!(await store.finishSweep(sweep.id, summarize))) {
+    summarize(await store.trials(sweep.id), sweep);
   }
+  const now = await store.findSweep({ id: sweep.id });
   return {
-    sweep: (await store.latestSweep(sweep.name)) ?? sweep,
+    sweep: now,
     location: store.location,
-    tasksRun: run.interrupted ? 0 : run.tasksRun,
-    tasksSkipped: plan.tasks.length - run.tasksPlanned,
-    tasksFailed: run.tasksFailed,
-    trials: plan.totalTrials,
-    counts,
-    interrupted: run.interrupted,
-    selections,
-    notes,
-    gramHelper: run.gramHelper,
+    tasksRun: work.interrupted ? 0 : work.tasksRun,
+    tasksSkipped: figures.tasksSkipped,
+    tasksFailed: work.tasksFailed,
+    trials: figures.totalTrials,
+    counts: seen?.counts ?? { total: 0, usable: 0, diverged: 0, failed: 0 },
+    interrupted: work.interrupted,
+    selections: work.interrupted ? [] : selectionsToShow(await store.selections(sweep.id), config.sweep.kind),
+    notes: seen?.notes ?? [],
+    gramHelper: work.gramHelper,
   };
 }
 
 /** Whether the paths of one fold share Gram columns (coordinate descent in covariance mode: every fold has n_train > p). */
-function sharesGram(config: SweepConfig, foldOf: Int32Array, p: number): boolean {
+export function sharesGram(config: SweepConfig, foldOf: Int32Array, p: number): boolean {
   const sizes = new Map<number, number>();
   for (const f of foldOf) if (f >= 0) sizes.set(f, (sizes.get(f) ?? 0) + 1);
   const smallestTrain = foldOf.length - Math.max(0, ...sizes.values());
@@ -235,4 +240,3 @@ function canonicalJson(value: unknown): string {
       .join(',')}}`;
   return JSON.stringify(value);
 }
-

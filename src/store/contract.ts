@@ -20,20 +20,80 @@ export interface ReadOnlyQueryOptions {
   timeoutMs: number;
 }
 
+/** A claimed task and the attempt number that fences its result: only the latest claim's result is recorded. */
+export interface Claim {
+  task: Task;
+  attempt: number;
+  owner: string;
+}
+
+export interface ClaimOptions {
+  /** Who claims ("host:pid:nonce"); the same string renews and completes. */
+  owner: string;
+  /** How long a claim holds without renewal (milliseconds, on the store's clock). */
+  leaseMs: number;
+  /** Claim a fold's pending tasks together: they share the fold's Gram columns. */
+  bundleFolds: boolean;
+  /** At most this many batches (Infinity: every pending one). */
+  batches: number;
+}
+
+export interface TaskCounts {
+  total: number;
+  pending: number;
+  /** Claimed and not yet finished (their leases may have expired). */
+  running: number;
+  done: number;
+  failed: number;
+  /** Trials of the done and failed tasks. */
+  trialsRecorded: number;
+  /** Folds that still have pending or running tasks. */
+  openFolds: number;
+}
+
+/** What finishing a sweep computes from its trials: stored with the sweep in the same transaction. */
+export interface SweepSummary {
+  points: CvPoint[];
+  selections: Selection[];
+  /** The run's notes (grid edges, trials not converged or not usable), after the data's. */
+  notes: string[];
+}
+
+/** The data of a sweep as stored for other machines: the shape, the names and the column-major values. */
+export interface StoredDataset {
+  hash: string;
+  n: number;
+  p: number;
+  outputs: number;
+  featureNames: string[];
+  targetNames: string[];
+  classes: string[] | null;
+  /** n × p, column-major. */
+  X: Float64Array;
+  /** n × outputs, column-major. */
+  y: Float64Array;
+}
+
 /**
  * What must hold, whichever store:
- * - A task's trials, coefficients and learning curves are recorded in one transaction with the task's status: after a
- *   crash a task is either fully recorded or absent. A task recorded as done never changes; one recorded as failed is
- *   replaced whole when it is run again.
- * - Trial ids increase in the order trials are stored, so "what is new since id N" is a range read.
+ * - Tasks are rows, made with the sweep; no process invents work. A claim takes pending tasks (or tasks whose lease
+ *   has expired), sets their owner and lease on the store's clock, and increments their attempt.
+ * - A task's result is recorded only if its attempt is still the one claimed (fencing): a process that was paused
+ *   past its lease cannot write a second copy. Trials, coefficients, learning curves and the task's status are
+ *   recorded in one transaction: after a crash a task is either fully recorded or absent. A done task never changes;
+ *   a failed one is replaced whole when it runs again.
+ * - Trial ids increase, within a sweep, in the order trials were recorded, so "what is new since id N" misses nothing.
+ * - A sweep is finished (summary, selections, status done) exactly once, by whichever process finishes it.
  * - A store opened for reading never writes, and refuses SQL that would.
- * - A failure outside the caller's control (disk full, a lock held too long, a lost connection) rejects with an
- *   OutsideError naming its cause; a bad location or a file that is not a regsweep store with a UserError. Nothing
- *   already recorded is lost either way.
+ * - A failure outside the caller's control (disk full, a lock held too long, a lost connection that does not come
+ *   back) rejects with an OutsideError naming its cause; a bad location or a store that is not regsweep's with a
+ *   UserError. Nothing already recorded is lost either way.
  */
 export interface Store {
-  /** The location as a user would type it (a path or a URL without its password). */
+  /** The location as a user would type it (a path, or a URL without its password). */
   readonly location: string;
+  /** Whether other processes may work on the same sweeps (claims then compete, and leases matter). */
+  readonly shared: boolean;
 
   /** Every sweep, oldest first; a running sweep whose writer is gone shows as interrupted. */
   listSweeps(): Promise<Sweep[]>;
@@ -42,23 +102,46 @@ export interface Store {
   /** The latest sweep of a name, if any. */
   latestSweep(name: string): Promise<Sweep | undefined>;
 
-  /** Creates a sweep and its task rows (status pending). */
-  createSweep(sweep: NewSweep, tasks: Task[]): Promise<Sweep>;
+  /** Creates a sweep and its task rows (pending); a shared store also keeps the data, for other machines. */
+  createSweep(sweep: NewSweep, tasks: Task[], dataset?: StoredDataset): Promise<Sweep>;
   /** Adds the task rows a sweep lacks (a sweep made by an older version has none for its unfinished tasks). */
   addTasks(sweepId: number, tasks: Task[]): Promise<void>;
   /**
-   * Marks this process as the sweep's writer and the sweep as running. Refuses (UserError) when another live
-   * process is writing it.
+   * This process works on the sweep from now: the sweep is running again. A store with one writer refuses (UserError)
+   * when another live process is writing it, and gives the tasks a dead process had claimed back to the queue.
    */
   beginWriting(sweepId: number): Promise<void>;
   setSweepStatus(sweepId: number, status: SweepStatus): Promise<void>;
-  /** Replaces the sweep's notes (one line per kind of thing a user should know). */
+  /** Replaces the notes about the sweep's data (one line per kind); the run's notes are stored by finishSweep. */
   setNotes(sweepId: number, notes: string[]): Promise<void>;
+  /** The data a sweep was made with, as stored (shared stores); undefined where the store does not keep data. */
+  loadDataset(hash: string): Promise<StoredDataset | undefined>;
+
+  /** Claims up to `batches` batches of claimable tasks, in the order they should run (fold by fold, longer paths first). */
+  claimBatches(sweepId: number, options: ClaimOptions): Promise<Claim[][]>;
+  /** Extends the leases of claims this owner still holds; returns the ones it no longer holds. */
+  renewLeases(sweepId: number, owner: string, claims: Claim[], leaseMs: number): Promise<Claim[]>;
+  /**
+   * Records a claimed task's outcome, fenced by its attempt. A result is recorded; a failure goes back to the queue
+   * while attempts remain (`maxAttempts`), else is recorded as failed trials with its error. "fenced": the claim was
+   * lost (its lease expired and another process claimed the task), and nothing was written.
+   */
+  completeTask(sweepId: number, claim: Claim, outcome: TaskOutcome, outputs: number, maxAttempts: number): Promise<'recorded' | 'retry' | 'fenced'>;
+  /** Gives claims back to the queue unfinished (a run stopped by the user). */
+  releaseClaims(sweepId: number, owner: string, claims: Claim[]): Promise<void>;
+  /** Failed tasks back to pending, attempts reset (run --retry-failed); returns how many. */
+  requeueFailed(sweepId: number): Promise<number>;
+  taskCounts(sweepId: number): Promise<TaskCounts>;
+  /** Resolves when the sweep's tasks may have changed (another process finished one), or after `timeoutMs`. */
+  waitForChange(sweepId: number, timeoutMs: number): Promise<void>;
+  /**
+   * Finishes the sweep exactly once: when every task is done or failed and the sweep is not done yet, computes the
+   * summary from the trials and stores it with status done in one transaction. Returns whether this call did it.
+   */
+  finishSweep(sweepId: number, summarize: (trials: Trial[], sweep: Sweep) => SweepSummary): Promise<boolean>;
 
   /** Ids of the tasks whose trials are all recorded (failed ones are run again on resume). */
   finishedTaskIds(sweepId: number): Promise<Set<string>>;
-  /** Records a task's outcome atomically: its trials, coefficients and learning curves, or failed trials with the error. */
-  recordTask(sweepId: number, task: Task, outcome: TaskOutcome, outputs: number): Promise<void>;
   /** Rejects with an OutsideError when the store is gone (a database file deleted or replaced under a running sweep). */
   ensureIntact(): Promise<void>;
 
@@ -67,7 +150,6 @@ export interface Store {
   trialCount(sweepId: number): Promise<number>;
   coefficients(sweepId: number, filter?: TrialFilter): Promise<TrialCoefficients[]>;
   epochs(sweepId: number): Promise<TrialEpoch[]>;
-  writeSummary(sweepId: number, points: CvPoint[], selections: Selection[]): Promise<void>;
   summary(sweepId: number): Promise<CvPoint[]>;
   selections(sweepId: number): Promise<Selection[]>;
 

@@ -1,6 +1,7 @@
 import { isStoreUrl } from '../util/paths.js';
 import { UserError } from '../errors.js';
 import type { OpenOptions, Store } from './contract.js';
+import { PostgresStore } from './postgres/store.js';
 import { SqliteStore } from './sqlite/store.js';
 
 /**
@@ -8,6 +9,7 @@ import { SqliteStore } from './sqlite/store.js';
  * creates what is missing (a new SQLite file, the tables) after checking that what is there is a regsweep store.
  */
 export async function openStore(location: string, options: OpenOptions & { mustExist?: boolean }): Promise<Store> {
-  if (isStoreUrl(location)) throw new UserError(`${location}: PostgreSQL stores are not available in this version`);
+  if (isStoreUrl(location)) return PostgresStore.open(location, options.mode);
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location)) throw new UserError(`${location}: not a store location (a database file path or a postgres:// URL)`);
   return options.mode === 'read' ? SqliteStore.openReadOnly(location) : SqliteStore.openForWrite(location, options);
 }

@@ -1,4 +1,5 @@
-// The store contract (src/store/contract.ts), the same tests for every implementation.
+// The store contract (src/store/contract.ts): the same tests for every implementation — SQLite, and PostgreSQL when
+// REGSWEEP_TEST_PG_URL names a server (.ci/run starts one; in CI a missing server fails the run).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -6,22 +7,20 @@ import type { NewSweep, Task, TaskResult, TrialFigures } from '../../src/domain.
 import { OutsideError, UserError } from '../../src/errors.js';
 import type { Store } from '../../src/store/contract.js';
 import { openStore } from '../../src/store/open.js';
+import { freshPostgresDatabase, postgresUrl } from '../postgres.js';
 import { ROOT, tempDir } from '../helpers.js';
 
-/** A store implementation under test: a fresh empty location each time. */
 interface StoreUnderTest {
   name: string;
+  /** A fresh, empty location. */
   location: () => Promise<string>;
-  /** A command line that counts trials and their tasks in a loop, for the concurrent-reader test. */
-  readerScript?: (location: string) => string;
+  /** Whether several processes work on one sweep (leases and fencing matter). */
+  shared: boolean;
 }
 
-export const STORES: StoreUnderTest[] = [
-  {
-    name: 'SQLite',
-    location: async () => join(tempDir('regsweep-contract-'), 'c.db'),
-  },
-];
+const STORES: StoreUnderTest[] = [{ name: 'SQLite', location: async () => join(tempDir('regsweep-contract-'), 'c.db'), shared: false }];
+if (postgresUrl()) STORES.push({ name: 'PostgreSQL', location: freshPostgresDatabase, shared: true });
+else if (process.env.CI) throw new Error('REGSWEEP_TEST_PG_URL is not set: the PostgreSQL store cannot be tested (see scripts/test-postgres.sh)');
 
 const newSweep = (name: string, tasks: Task[]): NewSweep => ({
   name,
@@ -39,7 +38,13 @@ const newSweep = (name: string, tasks: Task[]): NewSweep => ({
   notes: ['a note'],
 });
 
-const task = (fold: number | 'all', lambdas = [1, 0.5, 0.25]): Task => ({ id: `l1/a=1/fold=${fold}`, penalty: 'l1', l1Ratio: 1, fold, lambdas });
+const task = (fold: number | 'all', lambdas = [1, 0.5, 0.25], penalty: 'l1' | 'l2' = 'l1'): Task => ({
+  id: `${penalty}/a=${penalty === 'l1' ? 1 : 0}/fold=${fold}`,
+  penalty,
+  l1Ratio: penalty === 'l1' ? 1 : 0,
+  fold,
+  lambdas,
+});
 
 function figures(lambda: number, valLoss: number | null): TrialFigures {
   return {
@@ -48,14 +53,19 @@ function figures(lambda: number, valLoss: number | null): TrialFigures {
   };
 }
 
-function result(t: Task, valLoss = (l: number) => l + 1): TaskResult {
+function result(t: Task): TaskResult {
   return {
     taskId: t.id,
-    trials: t.lambdas.map((lambda) => figures(lambda, t.fold === 'all' ? null : valLoss(lambda))),
+    trials: t.lambdas.map((lambda) => figures(lambda, t.fold === 'all' ? null : lambda + 1)),
     coefs: Float64Array.from({ length: t.lambdas.length * 3 }, (_, k) => k + 0.5),
     intercepts: Float64Array.from(t.lambdas, (l) => -l),
   };
 }
+
+const lease = { leaseMs: 60_000, bundleFolds: false, batches: Infinity };
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+/** Claims every claimable task as `owner`, one batch per task. */
+const claimAll = async (s: Store, sweepId: number, owner = 'me') => (await s.claimBatches(sweepId, { ...lease, owner })).flat();
 
 for (const impl of STORES) {
   describe(`store contract: ${impl.name}`, () => {
@@ -75,6 +85,7 @@ for (const impl of STORES) {
       const { location, store } = await writable();
       const tasks = [task('all'), task(0), task(1)];
       await use(store, async (s) => {
+        expect(s.shared).toBe(impl.shared);
         const first = await s.createSweep(newSweep('sw', tasks), tasks);
         expect(first).toMatchObject({ name: 'sw', status: 'running', totalTasks: 3, totalTrials: 9, notes: ['a note'], featureNames: ['a', 'b', 'c'] });
         const second = await s.createSweep(newSweep('sw', tasks), tasks);
@@ -84,37 +95,62 @@ for (const impl of STORES) {
         expect((await s.findSweep({ id: first.id })).id).toBe(first.id);
         expect((await s.findSweep()).id).toBe(second.id);
         await expect(s.findSweep({ name: 'other' })).rejects.toThrow(new UserError(`${s.location}: no sweep named "other" (sweeps: sw@1 (id ${first.id}), sw@2 (id ${second.id}))`));
-        expect(await s.finishedTaskIds(first.id)).toEqual(new Set());
-        await s.recordTask(first.id, tasks[1], result(tasks[1]), 1);
+        expect(await s.taskCounts(first.id)).toEqual({ total: 3, pending: 3, running: 0, done: 0, failed: 0, trialsRecorded: 0, openFolds: 3 });
+        const [claim] = (await s.claimBatches(first.id, { ...lease, owner: 'me', batches: 1 })).flat();
+        expect(claim.task).toEqual(tasks[0]);
+        expect(await s.completeTask(first.id, claim, result(claim.task), 1, 3)).toBe('recorded');
         await s.setSweepStatus(first.id, 'interrupted');
       });
       // Reopened: the finished task is there, the others are not; the sweep resumes.
       await use(await openStore(location, { mode: 'write' }), async (s) => {
         const sweep = await s.findSweep({ name: 'sw@1' });
         expect(sweep.status).toBe('interrupted');
-        expect(await s.finishedTaskIds(sweep.id)).toEqual(new Set([tasks[1].id]));
+        expect(await s.finishedTaskIds(sweep.id)).toEqual(new Set([tasks[0].id]));
         await s.beginWriting(sweep.id);
         expect((await s.findSweep({ id: sweep.id })).status).toBe('running');
+        expect((await claimAll(s, sweep.id)).map((c) => c.task.id)).toEqual([tasks[1].id, tasks[2].id]);
       });
     });
 
-    it('records a task atomically: trials, coefficients and status, or nothing; trial ids increase', async () => {
+    it('claims in order (fold by fold, longer paths first), a fold as one batch when asked, never the same task twice', async () => {
+      const { store } = await writable();
+      const tasks = [task('all', [1, 0.5]), task('all', [1, 0.5, 0.2], 'l2'), task(0, [1]), task(0, [1, 0.3], 'l2'), task(1), task(1, [2], 'l2')];
+      await use(store, async (s) => {
+        const sweep = await s.createSweep(newSweep('order', tasks), tasks);
+        const bundled = await s.claimBatches(sweep.id, { ...lease, owner: 'a', bundleFolds: true, batches: 2 });
+        expect(bundled.map((b) => b.map((c) => c.task.id))).toEqual([
+          ['l2/a=0/fold=all', 'l1/a=1/fold=all'],
+          ['l2/a=0/fold=0', 'l1/a=1/fold=0'],
+        ]);
+        expect(bundled.flat().every((c) => c.attempt === 1)).toBe(true);
+        // Claimers racing for the rest get disjoint tasks.
+        const raced = (await Promise.all(['b', 'c', 'd', 'e'].map((owner) => s.claimBatches(sweep.id, { ...lease, owner, batches: 1 })))).flat(2);
+        expect(raced.map((c) => c.task.id).sort()).toEqual(['l1/a=1/fold=1', 'l2/a=0/fold=1']);
+        expect(await s.claimBatches(sweep.id, { ...lease, owner: 'f' })).toEqual([]);
+        expect(await s.taskCounts(sweep.id)).toMatchObject({ pending: 0, running: 6, openFolds: 3 });
+      });
+    });
+
+    it('records a task atomically under its claim: trials, coefficients and status, or nothing; trial ids increase', async () => {
       const { store } = await writable();
       const tasks = [task('all'), task(0), task(1)];
       await use(store, async (s) => {
         const sweep = await s.createSweep(newSweep('atomic', tasks), tasks);
-        await s.recordTask(sweep.id, tasks[0], result(tasks[0]), 1);
-        const bad = result(tasks[1]);
+        const [c0, c1] = await claimAll(s, sweep.id);
+        expect(await s.completeTask(sweep.id, c0, result(c0.task), 1, 3)).toBe('recorded');
+        const bad = result(c1.task);
         // A figure that cannot be stored (NOT NULL) in the last trial: the whole task must stay absent.
-        (bad.trials[2] as { l1Norm: number | null }).l1Norm = null;
-        await expect(s.recordTask(sweep.id, tasks[1], bad, 1)).rejects.toThrow();
-        expect(await s.finishedTaskIds(sweep.id)).toEqual(new Set([tasks[0].id]));
+        (bad.trials[2] as { nTrain: number | null }).nTrain = null;
+        await expect(s.completeTask(sweep.id, c1, bad, 1, 3)).rejects.toThrow();
+        expect(await s.finishedTaskIds(sweep.id)).toEqual(new Set([c0.task.id]));
         expect(await s.trialCount(sweep.id)).toBe(3);
-        await s.recordTask(sweep.id, tasks[1], result(tasks[1]), 1);
+        expect(await s.completeTask(sweep.id, c1, result(c1.task), 1, 3)).toBe('recorded');
+        // The same claim completed once more (a retry after a lost connection): recorded already, nothing written twice.
+        expect(await s.completeTask(sweep.id, c1, result(c1.task), 1, 3)).toBe('recorded');
         const trials = await s.trials(sweep.id);
         expect(trials).toHaveLength(6);
-        const firstTask = trials.filter((t) => t.taskId === tasks[0].id).map((t) => t.id);
-        const secondTask = trials.filter((t) => t.taskId === tasks[1].id).map((t) => t.id);
+        const firstTask = trials.filter((t) => t.taskId === c0.task.id).map((t) => t.id);
+        const secondTask = trials.filter((t) => t.taskId === c1.task.id).map((t) => t.id);
         expect(Math.min(...secondTask)).toBeGreaterThan(Math.max(...firstTask));
         expect(await s.trials(sweep.id, { afterId: Math.max(...firstTask) })).toHaveLength(3);
         const t = trials.find((x) => x.fold === '0' && x.lambda === 0.5)!;
@@ -125,40 +161,95 @@ for (const impl of STORES) {
           [0.5, [-0.5], [3.5, 4.5, 5.5]],
           [0.25, [-0.25], [6.5, 7.5, 8.5]],
         ]);
+        expect(await s.taskCounts(sweep.id)).toMatchObject({ done: 2, running: 1, trialsRecorded: 6 });
+        expect(await s.trialCount(sweep.id)).toBe(6);
       });
     });
 
-    it('a failed task is stored as failed trials, not finished, and replaced whole when run again', async () => {
+    it('a task that throws is queued again until its attempts run out, then stored as failed; --retry-failed queues it again', async () => {
       const { store } = await writable();
       const tasks = [task(0)];
       await use(store, async (s) => {
         const sweep = await s.createSweep(newSweep('failing', tasks), tasks);
-        await s.recordTask(sweep.id, tasks[0], { taskId: tasks[0].id, error: 'boom' }, 1);
-        expect(await s.finishedTaskIds(sweep.id)).toEqual(new Set());
+        const boom = { taskId: tasks[0].id, error: 'boom' };
+        for (const attempt of [1, 2]) {
+          const [c] = await claimAll(s, sweep.id);
+          expect(c.attempt).toBe(attempt);
+          expect(await s.completeTask(sweep.id, c, boom, 1, 3)).toBe('retry');
+          expect(await s.trialCount(sweep.id)).toBe(0);
+        }
+        const [last] = await claimAll(s, sweep.id);
+        expect(await s.completeTask(sweep.id, last, boom, 1, 3)).toBe('recorded');
         expect((await s.trials(sweep.id)).map((t) => [t.status, t.error])).toEqual([
           ['failed', 'boom'],
           ['failed', 'boom'],
           ['failed', 'boom'],
         ]);
-        await s.recordTask(sweep.id, tasks[0], result(tasks[0]), 1);
-        expect(await s.finishedTaskIds(sweep.id)).toEqual(new Set([tasks[0].id]));
+        expect(await s.taskCounts(sweep.id)).toMatchObject({ failed: 1, pending: 0 });
+        expect(await claimAll(s, sweep.id)).toEqual([]);
+        expect(await s.requeueFailed(sweep.id)).toBe(1);
+        const [again] = await claimAll(s, sweep.id);
+        expect(again.attempt).toBe(1);
+        expect(await s.completeTask(sweep.id, again, result(again.task), 1, 3)).toBe('recorded');
         expect((await s.trials(sweep.id)).map((t) => t.status)).toEqual(['ok', 'ok', 'ok']);
         expect(await s.coefficients(sweep.id)).toHaveLength(3);
       });
     });
 
-    it('stores the summary and the selections, replacing the ones before', async () => {
+    it('fencing: a claim whose lease ran out and was taken over cannot record; renewal keeps a claim', async () => {
       const { store } = await writable();
+      const tasks = [task(0), task(1)];
       await use(store, async (s) => {
-        const sweep = await s.createSweep(newSweep('summary', []), []);
-        const point = { penalty: 'l1' as const, l1Ratio: 1, lambda: 0.5, metric: 'val_loss', folds: 2, mean: 1.5, se: 0.1, trainMean: 1, nnzAll: 2 };
-        const selection = { penalty: 'l1' as const, l1Ratio: 1, metric: 'val_loss', lambdaMin: 0.5, lambda1se: 1, meanMin: 1.5, seMin: 0.1, mean1se: 1.55, nnzMin: 2, nnz1se: 1, edge: null };
-        await s.writeSummary(sweep.id, [point, { ...point, lambda: 1, mean: 1.55 }], [selection]);
-        await s.writeSummary(sweep.id, [point], [{ ...selection, edge: 'smallest' }]);
+        const sweep = await s.createSweep(newSweep('fenced', tasks), tasks);
+        const short = { leaseMs: 300, bundleFolds: false, batches: 1 };
+        const [late] = (await s.claimBatches(sweep.id, { ...short, owner: 'paused' })).flat();
+        const [kept] = (await s.claimBatches(sweep.id, { ...short, owner: 'alive' })).flat();
+        for (let k = 0; k < 5; k++) {
+          await sleep(150);
+          expect(await s.renewLeases(sweep.id, 'alive', [kept], 300)).toEqual([]);
+        }
+        // The paused owner's lease ran out: another process takes its task (attempt 2); the renewed one is not free.
+        const [taken] = (await s.claimBatches(sweep.id, { ...short, owner: 'other', batches: 5 })).flat();
+        expect([taken.task.id, taken.attempt]).toEqual([late.task.id, 2]);
+        expect(await s.renewLeases(sweep.id, 'paused', [late], 300)).toEqual([late]);
+        expect(await s.completeTask(sweep.id, late, result(late.task), 1, 3)).toBe('fenced');
+        expect(await s.trialCount(sweep.id)).toBe(0);
+        expect(await s.completeTask(sweep.id, taken, result(taken.task), 1, 3)).toBe('recorded');
+        expect(await s.completeTask(sweep.id, kept, result(kept.task), 1, 3)).toBe('recorded');
+        expect(await s.trialCount(sweep.id)).toBe(6);
+        // Released claims go back to the queue at once.
+        const more = [task('all')];
+        await s.addTasks(sweep.id, more);
+        const [c] = await claimAll(s, sweep.id, 'quitter');
+        await s.releaseClaims(sweep.id, 'quitter', [c]);
+        expect(await s.taskCounts(sweep.id)).toMatchObject({ pending: 1, running: 0 });
+      });
+    });
+
+    it('finishes a sweep exactly once, when no task is open, with its summary, selections and notes', async () => {
+      const { store } = await writable();
+      const tasks = [task(0)];
+      await use(store, async (s) => {
+        const sweep = await s.createSweep(newSweep('summary', tasks), tasks);
+        const point = { penalty: 'l1' as const, l1Ratio: 1, lambda: 0.5, metric: 'val_loss', folds: 1, mean: 1.5, se: 0, trainMean: 1, nnzAll: null };
+        const selection = { penalty: 'l1' as const, l1Ratio: 1, metric: 'val_loss', lambdaMin: 0.5, lambda1se: 0.5, meanMin: 1.5, seMin: 0, mean1se: 1.5, nnzMin: null, nnz1se: null, edge: null };
+        let calls = 0;
+        const summarize = (trials: unknown[]) => {
+          calls++;
+          expect(trials).toHaveLength(3);
+          return { points: [point], selections: [selection], notes: ['run note'] };
+        };
+        expect(await s.finishSweep(sweep.id, summarize)).toBe(false);
+        const [c] = await claimAll(s, sweep.id);
+        await s.completeTask(sweep.id, c, result(c.task), 1, 3);
+        const finished = await Promise.all([s.finishSweep(sweep.id, summarize), s.finishSweep(sweep.id, summarize)]);
+        expect(finished.filter(Boolean)).toHaveLength(1);
+        expect(calls).toBe(1);
         expect(await s.summary(sweep.id)).toEqual([point]);
-        expect(await s.selections(sweep.id)).toEqual([{ ...selection, edge: 'smallest' }]);
-        await s.setNotes(sweep.id, ['one', 'two']);
-        expect((await s.findSweep({ id: sweep.id })).notes).toEqual(['one', 'two']);
+        expect(await s.selections(sweep.id)).toEqual([selection]);
+        expect(await s.findSweep({ id: sweep.id })).toMatchObject({ status: 'done', notes: ['a note', 'run note'] });
+        await s.setNotes(sweep.id, ['data note']);
+        expect((await s.findSweep({ id: sweep.id })).notes).toEqual(['data note', 'run note']);
       });
     });
 
@@ -167,13 +258,15 @@ for (const impl of STORES) {
       const tasks = [task(0)];
       const sweepId = await use(store, async (s) => {
         const sweep = await s.createSweep(newSweep('ro', tasks), tasks);
-        await s.recordTask(sweep.id, tasks[0], result(tasks[0]), 1);
+        const [c] = await claimAll(s, sweep.id);
+        await s.completeTask(sweep.id, c, result(c.task), 1, 3);
         return sweep.id;
       });
       await use(await openStore(location, { mode: 'read' }), async (s) => {
-        for (const statement of ['DELETE FROM trials', 'DROP TABLE trials', 'UPDATE sweeps SET name = 1', 'INSERT INTO notes VALUES (1)'])
+        for (const statement of ['DELETE FROM trials', 'DROP TABLE trials', 'UPDATE sweeps SET name = 1', "INSERT INTO tasks (sweep_id, task_id, status) VALUES (1, 'x', 'done')"])
           await expect(s.readOnlyQuery(statement, { timeoutMs: 10_000 })).rejects.toThrow(UserError);
         expect(await s.readOnlyQuery(`SELECT count(*) AS n FROM trials WHERE sweep_id = ${sweepId}`, { timeoutMs: 10_000 })).toEqual([{ n: 3 }]);
+        await expect(s.readOnlyQuery('WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c', { timeoutMs: 500 })).rejects.toThrow(/stopped after 0.5 s/);
         expect(await s.trialCount(sweepId)).toBe(3);
       });
     });
@@ -182,7 +275,7 @@ for (const impl of STORES) {
       const { location, store } = await writable();
       const tasks = Array.from({ length: 40 }, (_, k) => task(k, Array.from({ length: 25 }, (_, l) => 1 / (l + 1))));
       const sweep = await store.createSweep(newSweep('concurrent', tasks), tasks);
-      // A reader process counts trials and done tasks in one read, over and over, until told to stop.
+      // A reader process counts trials and done tasks in one statement, over and over, until told to stop.
       const reader = spawn(
         process.execPath,
         ['--input-type=module', '-e', `
@@ -193,7 +286,7 @@ for (const impl of STORES) {
           while (!stop) {
             const s = await openStore(${JSON.stringify(location)}, { mode: 'read' });
             const [row] = await s.readOnlyQuery("SELECT (SELECT count(*) FROM trials) AS trials, (SELECT count(*) FROM tasks WHERE status = 'done') AS done", { timeoutMs: 10000 });
-            seen.push([row.trials, row.done]);
+            seen.push([Number(row.trials), Number(row.done)]);
             await s.close();
             await new Promise((r) => setTimeout(r, 5));
           }
@@ -203,9 +296,9 @@ for (const impl of STORES) {
       );
       let out = '';
       reader.stdout.on('data', (b) => (out += b));
-      for (const t of tasks) {
-        await store.recordTask(sweep.id, t, result(t), 1);
-        await new Promise((r) => setTimeout(r, 25));
+      for (const c of await claimAll(store, sweep.id)) {
+        await store.completeTask(sweep.id, c, result(c.task), 1, 3);
+        await sleep(25);
       }
       reader.stdin.write('stop\n');
       await new Promise((r) => reader.once('exit', r));
@@ -215,12 +308,11 @@ for (const impl of STORES) {
       for (const [trials, done] of seen) expect(trials).toBe(25 * done);
     });
 
-    it('refuses to begin writing a sweep that another live process is writing; a gone writer leaves it interrupted', async () => {
+    it(impl.shared ? 'several processes may write one sweep' : 'refuses to begin writing a sweep that another live process is writing; a gone writer leaves it interrupted', async () => {
       const { location, store } = await writable();
       const sweep = await store.createSweep(newSweep('owned', [task(0)]), [task(0)]);
       await store.setSweepStatus(sweep.id, 'interrupted');
       await store.close();
-      // Another process takes the sweep over and stays alive.
       const other = spawn(
         process.execPath,
         ['--input-type=module', '-e', `
@@ -233,21 +325,22 @@ for (const impl of STORES) {
       );
       await new Promise((r) => other.stdout.once('data', r));
       await use(await openStore(location, { mode: 'write' }), async (s) => {
-        await expect(s.beginWriting(sweep.id)).rejects.toThrow(new RegExp(`sweep "owned" is being run by process ${other.pid}`));
+        if (impl.shared) await s.beginWriting(sweep.id);
+        else await expect(s.beginWriting(sweep.id)).rejects.toThrow(new RegExp(`sweep "owned" is being run by process ${other.pid}`));
         other.kill('SIGKILL');
         await new Promise((r) => other.once('exit', r));
-        expect((await s.findSweep({ id: sweep.id })).status).toBe('interrupted');
+        if (!impl.shared) expect((await s.findSweep({ id: sweep.id })).status).toBe('interrupted');
         await s.beginWriting(sweep.id);
       });
     });
 
-    it('a missing location for reading, and a store deleted under a writer, say so', async () => {
+    it('a missing location for reading is a user error; a file store deleted under a writer is an outside failure', async () => {
       const location = await impl.location();
-      await expect(openStore(location, { mode: 'read' })).rejects.toThrow(UserError);
+      if (!impl.shared) await expect(openStore(location, { mode: 'read' })).rejects.toThrow(UserError);
       const { store } = await writable();
       await use(store, async (s) => {
         await s.ensureIntact();
-        if (impl.name === 'SQLite') {
+        if (!impl.shared) {
           const { rmSync } = await import('node:fs');
           rmSync(s.location);
           await expect(s.ensureIntact()).rejects.toThrow(OutsideError);
@@ -256,3 +349,4 @@ for (const impl of STORES) {
     });
   });
 }
+

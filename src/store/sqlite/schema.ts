@@ -25,6 +25,7 @@ CREATE TABLE IF NOT EXISTS sweeps (
   total_tasks INTEGER NOT NULL,
   total_trials INTEGER NOT NULL,
   notes TEXT NOT NULL DEFAULT '[]',
+  run_notes TEXT NOT NULL DEFAULT '[]',
   writer_pid INTEGER,
   writer_host TEXT,
   writer_started TEXT
@@ -32,16 +33,20 @@ CREATE TABLE IF NOT EXISTS sweeps (
 CREATE TABLE IF NOT EXISTS tasks (
   sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
   task_id TEXT NOT NULL,
+  position INTEGER,
   penalty TEXT,
   l1_ratio REAL,
   fold TEXT,
-  lambdas INTEGER,
+  lambdas TEXT,
   status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
   attempt INTEGER NOT NULL DEFAULT 0,
+  owner TEXT,
+  lease_until REAL,
   error TEXT,
   finished_at TEXT,
   PRIMARY KEY (sweep_id, task_id)
 );
+CREATE INDEX IF NOT EXISTS tasks_by_status ON tasks (sweep_id, status);
 CREATE TABLE IF NOT EXISTS trials (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
@@ -60,8 +65,8 @@ CREATE TABLE IF NOT EXISTS trials (
   nnz INTEGER NOT NULL,
   zero_fraction REAL NOT NULL,
   near_zero_fraction REAL NOT NULL,
-  l1_norm REAL NOT NULL,
-  l2_norm REAL NOT NULL,
+  l1_norm REAL,
+  l2_norm REAL,
   passes INTEGER NOT NULL,
   epochs_run INTEGER NOT NULL DEFAULT 0,
   seconds REAL NOT NULL,
@@ -128,6 +133,7 @@ function createTableAs(table: string, as: string): string {
 function migrate1to2(db: Database.Database): void {
   db.exec(`
 ALTER TABLE sweeps ADD COLUMN notes TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE sweeps ADD COLUMN run_notes TEXT NOT NULL DEFAULT '[]';
 ALTER TABLE sweeps ADD COLUMN writer_pid INTEGER;
 ALTER TABLE sweeps ADD COLUMN writer_host TEXT;
 ALTER TABLE sweeps ADD COLUMN writer_started TEXT;

@@ -7,7 +7,21 @@ import { OutsideError, UserError, errorCode } from '../../errors.js';
 import { fileIdentity } from '../../util/files.js';
 import { displayPath } from '../../util/paths.js';
 import { isAlive, thisProcess } from '../../util/process.js';
-import { failedTrials, parseSweepName, type OpenOptions, type ReadOnlyQueryOptions, type Store, type SweepSelector, type TrialFilter } from '../contract.js';
+import {
+  failedTrials,
+  type Claim,
+  type ClaimOptions,
+  type OpenOptions,
+  type ReadOnlyQueryOptions,
+  type StoredDataset,
+  type Store,
+  type SweepSelector,
+  type SweepSummary,
+  type TaskCounts,
+  type TrialFilter,
+} from '../contract.js';
+import { inClaimOrder, toTaskRow } from '../taskOrder.js';
+import { pickSweep, sortedMetrics, storableFigures } from '../common.js';
 import { openForReading, openForWriting, sqliteError } from './file.js';
 
 /** How long one attempt waits for a lock inside SQLite before the store backs off and tries again (ms). */
@@ -23,6 +37,7 @@ const isBusy = (e: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(errorCode(e) ?? '');
  */
 export class SqliteStore implements Store {
   readonly location: string;
+  readonly shared = false;
   private readonly identity: { dev: number; ino: number } | undefined;
   private readonly lockTimeoutMs: number;
 
@@ -111,9 +126,14 @@ export class SqliteStore implements Store {
     await this.write('add tasks', () => this.db.transaction(() => this.insertTasks(sweepId, tasks))());
   }
 
+  /** Task rows for a sweep; rows that exist keep their status (a migrated row gets its definition). */
   private insertTasks(sweepId: number, tasks: Task[]): void {
-    const insert = this.db.prepare(`INSERT OR IGNORE INTO tasks (sweep_id, task_id, penalty, l1_ratio, fold, lambdas, status) VALUES (?, ?, ?, ?, ?, ?, 'pending')`);
-    for (const t of tasks) insert.run(sweepId, t.id, t.penalty, t.l1Ratio, String(t.fold), t.lambdas.length);
+    const insert = this.db.prepare(
+      `INSERT INTO tasks (sweep_id, task_id, position, penalty, l1_ratio, fold, lambdas, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')
+       ON CONFLICT (sweep_id, task_id) DO UPDATE SET position = excluded.position, penalty = excluded.penalty, l1_ratio = excluded.l1_ratio,
+         fold = excluded.fold, lambdas = excluded.lambdas WHERE tasks.lambdas IS NULL`,
+    );
+    tasks.forEach((t, k) => insert.run(sweepId, t.id, k, t.penalty, t.l1Ratio, String(t.fold), JSON.stringify(t.lambdas)));
   }
 
   private sweepById(id: number): Sweep {
@@ -133,6 +153,8 @@ export class SqliteStore implements Store {
         this.db
           .prepare(`UPDATE sweeps SET status = 'running', finished_at = NULL, writer_pid = ?, writer_host = ?, writer_started = ? WHERE id = ?`)
           .run(me.pid, me.host, me.started, sweepId);
+        // Tasks claimed by a process that is gone (one writer at a time) go back to the queue.
+        this.db.prepare(`UPDATE tasks SET status = 'pending', owner = NULL, lease_until = NULL WHERE sweep_id = ? AND status = 'running'`).run(sweepId);
       })(),
     );
   }
@@ -154,46 +176,150 @@ export class SqliteStore implements Store {
     return new Set(rows.map((r) => r.task_id));
   }
 
-  async recordTask(sweepId: number, task: Task, outcome: TaskOutcome, outputs: number): Promise<void> {
-    const failure = 'error' in outcome ? outcome.error : null;
-    const trials = failure !== null ? failedTrials(task, failure) : (outcome as Exclude<TaskOutcome, { error: string }>).trials;
-    const coefs = failure !== null ? null : (outcome as Exclude<TaskOutcome, { error: string }>).coefs;
-    const intercepts = failure !== null ? null : (outcome as Exclude<TaskOutcome, { error: string }>).intercepts;
-    await this.write('record a task', () => {
-      const insertTrial = this.db.prepare(
-        `INSERT INTO trials (sweep_id, task_id, penalty, lambda, l1_ratio, fold, status, converged, error, train_loss, val_loss, n_train, n_val,
-           nnz, zero_fraction, near_zero_fraction, l1_norm, l2_norm, passes, epochs_run, seconds, metrics)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-      );
-      const insertCoef = this.db.prepare('INSERT INTO coefficients (trial_id, intercept, coef) VALUES (?, ?, ?)');
-      const insertEpoch = this.db.prepare('INSERT INTO epochs (trial_id, epoch, train_loss, val_loss) VALUES (?, ?, ?, ?)');
-      const width = coefs && trials.length ? coefs.length / trials.length : 0;
-      const failed = trials.some((t) => t.status === 'failed');
-      const fold = String(task.fold);
+  async loadDataset(): Promise<StoredDataset | undefined> {
+    return undefined;
+  }
+
+  async claimBatches(sweepId: number, { owner, leaseMs, bundleFolds, batches }: ClaimOptions): Promise<Claim[][]> {
+    return this.write('claim tasks', () =>
       this.db.transaction(() => {
-        // A task that failed before is replaced whole.
-        this.db.prepare('DELETE FROM trials WHERE sweep_id = ? AND task_id = ?').run(sweepId, task.id);
-        trials.forEach((t, l) => {
-          const metrics = Object.keys(t.metrics).length === 0 ? '{}' : JSON.stringify(t.metrics);
-          const info = insertTrial.run(
-            sweepId, task.id, task.penalty, t.lambda, task.l1Ratio, fold, t.status, t.converged ? 1 : 0, t.error, t.trainLoss, t.valLoss,
-            t.nTrain, t.nVal, t.nnz, t.zeroFraction, t.nearZeroFraction, t.l1Norm, t.l2Norm, t.passes, t.epochsRun, t.seconds, metrics,
-          );
-          const trialId = Number(info.lastInsertRowid);
-          if (coefs && intercepts && width > 0 && t.status !== 'failed') {
-            const row = Buffer.from(coefs.buffer, coefs.byteOffset + l * width * 8, width * 8);
-            insertCoef.run(trialId, JSON.stringify(Array.from(intercepts.subarray(l * outputs, (l + 1) * outputs))), row);
-          }
-          for (const e of ('epochs' in t ? t.epochs : undefined) ?? []) insertEpoch.run(trialId, e.epoch, e.trainLoss, e.valLoss);
-        });
-        this.db
-          .prepare(
-            `INSERT INTO tasks (sweep_id, task_id, penalty, l1_ratio, fold, lambdas, status, attempt, error, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?)
-             ON CONFLICT (sweep_id, task_id) DO UPDATE SET status = excluded.status, attempt = tasks.attempt + 1, error = excluded.error, finished_at = excluded.finished_at`,
-          )
-          .run(sweepId, task.id, task.penalty, task.l1Ratio, fold, task.lambdas.length, failed ? 'failed' : 'done', failure, new Date().toISOString());
-      })();
+        const now = Date.now();
+        const rows = this.db
+          .prepare(`SELECT * FROM tasks WHERE sweep_id = ? AND (status = 'pending' OR (status = 'running' AND lease_until < ?))`)
+          .all(sweepId, now) as Record<string, unknown>[];
+        const chosen = inClaimOrder(rows.map(toTaskRow), bundleFolds).slice(0, batches);
+        const claim = this.db.prepare(`UPDATE tasks SET status = 'running', owner = ?, lease_until = ?, attempt = attempt + 1 WHERE sweep_id = ? AND task_id = ?`);
+        return chosen.map((batch) =>
+          batch.map((row) => {
+            claim.run(owner, now + leaseMs, sweepId, row.task.id);
+            return { task: row.task, attempt: row.attempt + 1, owner };
+          }),
+        );
+      })(),
+    );
+  }
+
+  async renewLeases(sweepId: number, owner: string, claims: Claim[], leaseMs: number): Promise<Claim[]> {
+    return this.write('renew leases', () =>
+      this.db.transaction(() => {
+        const renew = this.db.prepare(`UPDATE tasks SET lease_until = ? WHERE sweep_id = ? AND task_id = ? AND owner = ? AND attempt = ? AND status = 'running'`);
+        return claims.filter((c) => renew.run(Date.now() + leaseMs, sweepId, c.task.id, owner, c.attempt).changes === 0);
+      })(),
+    );
+  }
+
+  async completeTask(sweepId: number, claim: Claim, outcome: TaskOutcome, outputs: number, maxAttempts: number): Promise<'recorded' | 'retry' | 'fenced'> {
+    const { task } = claim;
+    return this.write('record a task', () =>
+      this.db.transaction(() => {
+        const row = this.db.prepare('SELECT status, attempt, owner FROM tasks WHERE sweep_id = ? AND task_id = ?').get(sweepId, task.id) as
+          | { status: string; attempt: number; owner: string | null }
+          | undefined;
+        if (!row || row.attempt !== claim.attempt || row.owner !== claim.owner) return 'fenced';
+        // The same claim completed again (a retry whose first try went through): recorded already.
+        if (row.status === 'done' || row.status === 'failed') return 'recorded';
+        if (row.status !== 'running') return 'fenced';
+        if ('error' in outcome && claim.attempt < maxAttempts) {
+          this.db.prepare(`UPDATE tasks SET status = 'pending', owner = NULL, lease_until = NULL, error = ? WHERE sweep_id = ? AND task_id = ?`).run(outcome.error, sweepId, task.id);
+          return 'retry';
+        }
+        this.recordOutcome(sweepId, task, outcome, outputs);
+        return 'recorded';
+      })(),
+    );
+  }
+
+  /** A task's trials, coefficients and learning curves, and its status (inside the caller's transaction). */
+  private recordOutcome(sweepId: number, task: Task, outcome: TaskOutcome, outputs: number): void {
+    const failure = 'error' in outcome ? outcome.error : null;
+    const result = 'error' in outcome ? undefined : outcome;
+    const trials = result ? result.trials : failedTrials(task, failure!);
+    const insertTrial = this.db.prepare(
+      `INSERT INTO trials (sweep_id, task_id, penalty, lambda, l1_ratio, fold, status, converged, error, train_loss, val_loss, n_train, n_val,
+         nnz, zero_fraction, near_zero_fraction, l1_norm, l2_norm, passes, epochs_run, seconds, metrics)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    const insertCoef = this.db.prepare('INSERT INTO coefficients (trial_id, intercept, coef) VALUES (?, ?, ?)');
+    const insertEpoch = this.db.prepare('INSERT INTO epochs (trial_id, epoch, train_loss, val_loss) VALUES (?, ?, ?, ?)');
+    const width = result && trials.length ? result.coefs.length / trials.length : 0;
+    const fold = String(task.fold);
+    // A task that failed before is replaced whole.
+    this.db.prepare('DELETE FROM trials WHERE sweep_id = ? AND task_id = ?').run(sweepId, task.id);
+    trials.forEach((figures, l) => {
+      const t = storableFigures(figures);
+      const metrics = Object.keys(t.metrics).length === 0 ? '{}' : JSON.stringify(t.metrics);
+      const info = insertTrial.run(
+        sweepId, task.id, task.penalty, t.lambda, task.l1Ratio, fold, t.status, t.converged ? 1 : 0, t.error, t.trainLoss, t.valLoss,
+        t.nTrain, t.nVal, t.nnz, t.zeroFraction, t.nearZeroFraction, t.l1Norm, t.l2Norm, t.passes, t.epochsRun, t.seconds, metrics,
+      );
+      const trialId = Number(info.lastInsertRowid);
+      if (result && width > 0 && t.status !== 'failed') {
+        const row = Buffer.from(result.coefs.buffer, result.coefs.byteOffset + l * width * 8, width * 8);
+        insertCoef.run(trialId, JSON.stringify(Array.from(result.intercepts.subarray(l * outputs, (l + 1) * outputs))), row);
+      }
+      for (const e of ('epochs' in t ? t.epochs : undefined) ?? []) insertEpoch.run(trialId, e.epoch, e.trainLoss, e.valLoss);
     });
+    const failed = trials.some((t) => t.status === 'failed');
+    this.db
+      .prepare(`UPDATE tasks SET status = ?, lease_until = NULL, error = ?, finished_at = ? WHERE sweep_id = ? AND task_id = ?`)
+      .run(failed ? 'failed' : 'done', failure, new Date().toISOString(), sweepId, task.id);
+  }
+
+  async releaseClaims(sweepId: number, owner: string, claims: Claim[]): Promise<void> {
+    await this.write('give tasks back', () =>
+      this.db.transaction(() => {
+        const release = this.db.prepare(`UPDATE tasks SET status = 'pending', owner = NULL, lease_until = NULL WHERE sweep_id = ? AND task_id = ? AND owner = ? AND attempt = ? AND status = 'running'`);
+        for (const c of claims) release.run(sweepId, c.task.id, owner, c.attempt);
+      })(),
+    );
+  }
+
+  async requeueFailed(sweepId: number): Promise<number> {
+    return this.write('queue failed tasks again', () => this.db.prepare(`UPDATE tasks SET status = 'pending', attempt = 0, error = NULL WHERE sweep_id = ? AND status = 'failed'`).run(sweepId).changes);
+  }
+
+  async taskCounts(sweepId: number): Promise<TaskCounts> {
+    return this.read(() => {
+      const rows = this.db.prepare('SELECT status, count(*) AS c FROM tasks WHERE sweep_id = ? GROUP BY status').all(sweepId) as { status: string; c: number }[];
+      const by = Object.fromEntries(rows.map((r) => [r.status, r.c]));
+      const trials = (this.db.prepare(`SELECT coalesce(sum(json_array_length(lambdas)), 0) AS c FROM tasks WHERE sweep_id = ? AND status IN ('done', 'failed')`).get(sweepId) as { c: number }).c;
+      const folds = (this.db.prepare(`SELECT count(DISTINCT fold) AS c FROM tasks WHERE sweep_id = ? AND status IN ('pending', 'running')`).get(sweepId) as { c: number }).c;
+      const counts = { pending: by.pending ?? 0, running: by.running ?? 0, done: by.done ?? 0, failed: by.failed ?? 0 };
+      return { ...counts, total: counts.pending + counts.running + counts.done + counts.failed, trialsRecorded: trials, openFolds: folds };
+    });
+  }
+
+  async waitForChange(_sweepId: number, timeoutMs: number): Promise<void> {
+    // One writer: nothing changes the tasks but this process; a claim whose lease ran out is all there is to wait for.
+    await sleep(timeoutMs);
+  }
+
+  async finishSweep(sweepId: number, summarize: (trials: Trial[], sweep: Sweep) => SweepSummary): Promise<boolean> {
+    return this.write('record the summary', () =>
+      this.db.transaction(() => {
+        const sweep = this.sweepById(sweepId);
+        const open = (this.db.prepare(`SELECT count(*) AS c FROM tasks WHERE sweep_id = ? AND status IN ('pending', 'running')`).get(sweepId) as { c: number }).c;
+        if (open > 0 || (sweep.status === 'done' && sweep.finishedAt)) return false;
+        const trials = (this.db.prepare('SELECT * FROM trials WHERE sweep_id = ? ORDER BY penalty, l1_ratio, lambda DESC, fold').all(sweepId) as Record<string, unknown>[]).map(toTrial);
+        const { points, selections, notes } = summarize(trials, sweep);
+        const insertSummary = this.db.prepare(
+          `INSERT INTO summary (sweep_id, penalty, l1_ratio, lambda, metric, folds, mean, se, train_mean, nnz_all)
+           VALUES (@sweepId, @penalty, @l1Ratio, @lambda, @metric, @folds, @mean, @se, @trainMean, @nnzAll)`,
+        );
+        const insertSelection = this.db.prepare(
+          `INSERT INTO selections (sweep_id, penalty, l1_ratio, metric, lambda_min, lambda_1se, mean_min, se_min, mean_1se, nnz_min, nnz_1se, edge)
+           VALUES (@sweepId, @penalty, @l1Ratio, @metric, @lambdaMin, @lambda1se, @meanMin, @seMin, @mean1se, @nnzMin, @nnz1se, @edge)`,
+        );
+        this.db.prepare('DELETE FROM summary WHERE sweep_id = ?').run(sweepId);
+        this.db.prepare('DELETE FROM selections WHERE sweep_id = ?').run(sweepId);
+        for (const p of points) insertSummary.run({ sweepId, ...p });
+        for (const s of selections) insertSelection.run({ sweepId, ...s });
+        this.db
+          .prepare(`UPDATE sweeps SET status = 'done', finished_at = ?, run_notes = ?, writer_pid = NULL, writer_host = NULL, writer_started = NULL WHERE id = ?`)
+          .run(new Date().toISOString(), JSON.stringify(notes), sweepId);
+        return true;
+      })(),
+    );
   }
 
   async ensureIntact(): Promise<void> {
@@ -255,25 +381,6 @@ export class SqliteStore implements Store {
       trainLoss: r.train_loss as number | null,
       valLoss: r.val_loss as number | null,
     }));
-  }
-
-  async writeSummary(sweepId: number, points: CvPoint[], selections: Selection[]): Promise<void> {
-    await this.write('record the summary', () => {
-      const insertSummary = this.db.prepare(
-        `INSERT INTO summary (sweep_id, penalty, l1_ratio, lambda, metric, folds, mean, se, train_mean, nnz_all)
-         VALUES (@sweepId, @penalty, @l1Ratio, @lambda, @metric, @folds, @mean, @se, @trainMean, @nnzAll)`,
-      );
-      const insertSelection = this.db.prepare(
-        `INSERT INTO selections (sweep_id, penalty, l1_ratio, metric, lambda_min, lambda_1se, mean_min, se_min, mean_1se, nnz_min, nnz_1se, edge)
-         VALUES (@sweepId, @penalty, @l1Ratio, @metric, @lambdaMin, @lambda1se, @meanMin, @seMin, @mean1se, @nnzMin, @nnz1se, @edge)`,
-      );
-      this.db.transaction(() => {
-        this.db.prepare('DELETE FROM summary WHERE sweep_id = ?').run(sweepId);
-        this.db.prepare('DELETE FROM selections WHERE sweep_id = ?').run(sweepId);
-        for (const s of points) insertSummary.run({ sweepId, ...s });
-        for (const s of selections) insertSelection.run({ sweepId, ...s });
-      })();
-    });
   }
 
   async summary(sweepId: number): Promise<CvPoint[]> {
@@ -358,35 +465,6 @@ async function retryBusy<T>(path: string, timeoutMs: number, fn: () => T, doing 
   }
 }
 
-/** The sweep a selector means, or one line saying which sweeps there are. */
-export function pickSweep(location: string, sweeps: Sweep[], selector: SweepSelector): Sweep {
-  const available = () => {
-    const counts = new Map<string, number>();
-    for (const s of sweeps) counts.set(s.name, (counts.get(s.name) ?? 0) + 1);
-    const seen = new Map<string, number>();
-    return sweeps.map((s) => {
-      const k = (seen.get(s.name) ?? 0) + 1;
-      seen.set(s.name, k);
-      return counts.get(s.name)! > 1 ? `${s.name}@${k} (id ${s.id})` : `${s.name} (id ${s.id})`;
-    }).join(', ') || 'none';
-  };
-  if (selector.id !== undefined) {
-    const hit = sweeps.find((s) => s.id === selector.id);
-    if (!hit) throw new UserError(`${location}: no sweep with id ${selector.id} (sweeps: ${available()})`);
-    return hit;
-  }
-  if (selector.name !== undefined) {
-    const { name, ordinal } = parseSweepName(selector.name);
-    const named = sweeps.filter((s) => s.name === name);
-    const hit = ordinal !== undefined ? named[ordinal - 1] : named.at(-1);
-    if (!hit) throw new UserError(`${location}: no sweep ${ordinal !== undefined ? `"${name}" number ${ordinal}` : `named "${name}"`} (sweeps: ${available()})`);
-    return hit;
-  }
-  const latest = sweeps.at(-1);
-  if (!latest) throw new UserError(`${location}: the database holds no sweep yet`);
-  return latest;
-}
-
 function trialWhere(sweepId: number, filter: TrialFilter, prefix = '') {
   const clauses = [`${prefix}sweep_id = ?`];
   const params: (string | number)[] = [sweepId];
@@ -430,7 +508,7 @@ function toSweep(r: Record<string, unknown>): Sweep {
     classes: r.classes ? JSON.parse(r.classes as string) : null,
     totalTasks: r.total_tasks as number,
     totalTrials: r.total_trials as number,
-    notes: JSON.parse((r.notes as string | undefined) ?? '[]'),
+    notes: [...JSON.parse((r.notes as string | undefined) ?? '[]'), ...JSON.parse((r.run_notes as string | undefined) ?? '[]')],
     writer: writer ? `${writer.pid}@${writer.host}` : null,
   };
 }
@@ -454,11 +532,11 @@ function toTrial(r: Record<string, unknown>): Trial {
     nnz: r.nnz as number,
     zeroFraction: r.zero_fraction as number,
     nearZeroFraction: r.near_zero_fraction as number,
-    l1Norm: r.l1_norm as number,
-    l2Norm: r.l2_norm as number,
+    l1Norm: (r.l1_norm as number | null) ?? NaN,
+    l2Norm: (r.l2_norm as number | null) ?? NaN,
     passes: r.passes as number,
     epochsRun: r.epochs_run as number,
     seconds: r.seconds as number,
-    metrics: JSON.parse(r.metrics as string),
+    metrics: sortedMetrics(JSON.parse(r.metrics as string)),
   };
 }

@@ -1,0 +1,38 @@
+import type { StoredDataset } from '../store/contract.js';
+import { sharedFloat64, type Dataset } from './dataset.js';
+
+/** A dataset as a shared store keeps it, for workers on other machines. */
+export function toStoredDataset(data: Dataset): StoredDataset {
+  return {
+    hash: data.hash,
+    n: data.n,
+    p: data.p,
+    outputs: data.outputs,
+    featureNames: data.featureNames,
+    targetNames: data.targetNames,
+    classes: data.classes ?? null,
+    X: data.X,
+    y: data.y,
+  };
+}
+
+/** A stored dataset back on SharedArrayBuffers, ready for the workers. */
+export function fromStoredDataset(stored: StoredDataset, source: string): Dataset {
+  const X = sharedFloat64(stored.X.length);
+  X.set(stored.X);
+  const y = sharedFloat64(stored.y.length);
+  y.set(stored.y);
+  return {
+    n: stored.n,
+    p: stored.p,
+    X,
+    y,
+    outputs: stored.outputs,
+    featureNames: stored.featureNames,
+    targetNames: stored.targetNames,
+    classes: stored.classes ?? undefined,
+    source,
+    hash: stored.hash,
+    warnings: [],
+  };
+}

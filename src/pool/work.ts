@@ -1,0 +1,242 @@
+// Working on a sweep: claim batches of tasks from the store, run them on a worker pool, record each result under its
+// claim. The same loop serves `run` (SQLite: this process claims everything) and every process on a shared store
+// (PostgreSQL: claims compete, leases are renewed, a task whose lease runs out is taken over).
+import { randomBytes } from 'node:crypto';
+import { hostname, availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { ArrayTaskQueue, Piscina } from 'piscina';
+import { builtFile } from '../builtFile.js';
+import type { TaskOutcome } from '../domain.js';
+import type { BatchMessage, FitSettings, SharedData } from '../fitting/fitTask.js';
+import { threadsFor } from '../plan/schedule.js';
+import type { Claim, Store, TaskCounts } from '../store/contract.js';
+
+export interface WorkInput {
+  store: Store;
+  sweepId: number;
+  shared: SharedData;
+  settings: FitSettings;
+  workers: number;
+  /** Whether a fold's paths share Gram columns (then a fold is claimed as one batch when there are enough folds). */
+  covariance: boolean;
+  /** How long a claim holds without renewal (ms); renewed every third of it. */
+  leaseMs: number;
+  /** Attempts a task that throws gets before it is recorded as failed. */
+  maxAttempts: number;
+  signal?: AbortSignal;
+  log: (message: string) => void;
+  /** After every recorded task, and while waiting for other processes. */
+  onProgress?: (counts: TaskCounts) => void;
+}
+
+export interface WorkResult {
+  /** Tasks this process recorded (done or failed). */
+  tasksRun: number;
+  tasksFailed: number;
+  /** Results not recorded because another process had taken the task over (its lease had run out). */
+  fenced: number;
+  /** Stopped by the user (Ctrl-C, SIGTERM). */
+  interrupted: boolean;
+  /** Stopped because the store failed: the cause, said once. */
+  stoppedBy?: Error;
+  gramHelper: boolean;
+}
+
+/** "host:pid:nonce": who holds a claim. */
+export function ownerId(): string {
+  return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function workOn(input: WorkInput): Promise<WorkResult> {
+  const { store, sweepId, shared, settings, log, leaseMs } = input;
+  const owner = ownerId();
+  const result: WorkResult = { tasksRun: 0, tasksFailed: 0, fenced: 0, interrupted: false, gramHelper: false };
+  const start = await store.taskCounts(sweepId);
+  const open = start.pending + start.running;
+  if (open === 0) return result;
+  // A fold's paths go together when there are folds enough to keep every worker busy; otherwise one task a batch.
+  const bundleFolds = input.covariance && start.openFolds >= input.workers;
+  const batchCount = bundleFolds ? start.openFolds : open;
+  const { threads, gramHelper } = threadsFor(batchCount, input.workers, input.covariance);
+  result.gramHelper = gramHelper;
+  const cores = availableParallelism();
+  if (input.workers > cores)
+    log(`warning: workers: ${input.workers} on ${cores} cores; more threads than cores only take more memory (starting ${threads}: no more than there are batches of tasks)`);
+
+  const pool = new Piscina({
+    filename: pathToFileURL(builtFile(join('workers', 'piscinaEntry.js'))).href,
+    maxThreads: threads,
+    minThreads: threads,
+    idleTimeout: 1000,
+    // Batches run in the order they were claimed: a plain FIFO, and a task the pool could not hand out yet goes back
+    // to the head of the queue, not (piscina's default) to its tail.
+    taskQueue: new ArrayTaskQueue(),
+    stricterFIFO: true,
+    workerData: shared,
+  });
+  let stopping = false;
+  // A worker that finishes while the pool is being destroyed answers a task the pool has dropped; piscina reports
+  // that as an error event, which is expected then.
+  pool.on('error', (e: Error) => {
+    if (!stopping) log(`warning: worker pool: ${e.message}`);
+  });
+  const stop = () => {
+    if (stopping) return;
+    stopping = true;
+    void pool.destroy();
+  };
+  const onAbort = () => {
+    result.interrupted = true;
+    stop();
+    wake();
+  };
+  // The loop sleeps until a batch comes back, the user stops it, or it is time to look at the queue again; a wake-up
+  // that comes while the loop is busy is kept for its next sleep.
+  let woke = false;
+  let resolveWake: (() => void) | undefined;
+  const wake = () => {
+    woke = true;
+    resolveWake?.();
+  };
+  const woken = () =>
+    new Promise<void>((resolve) => {
+      if (woke) resolve();
+      resolveWake = resolve;
+    }).then(() => {
+      woke = false;
+      resolveWake = undefined;
+    });
+  if (input.signal?.aborted) onAbort();
+  input.signal?.addEventListener('abort', onAbort, { once: true });
+
+  // Progress: counted here when this process is alone on the store; asked of the store (at most twice a second)
+  // when other processes record tasks too.
+  let recordedHere = 0;
+  let lastAsked = 0;
+  const reportProgress = () => {
+    if (!input.onProgress) return;
+    if (!store.shared) return input.onProgress({ ...start, trialsRecorded: start.trialsRecorded + recordedHere });
+    if (Date.now() - lastAsked < 500) return;
+    lastAsked = Date.now();
+    void store.taskCounts(sweepId).then((c) => input.onProgress?.(c), () => undefined);
+  };
+  const inFlight = new Set<Claim[]>();
+  const unwritten: { claim: Claim; outcome: TaskOutcome }[] = [];
+  const record = async (claim: Claim, outcome: TaskOutcome) => {
+    const done = await store.completeTask(sweepId, claim, outcome, shared.outputs, input.maxAttempts);
+    if (done === 'fenced') {
+      result.fenced++;
+      log(`task ${claim.task.id}: its lease ran out and another process took it over; this result was not recorded`);
+    } else if (done === 'retry') {
+      log(`task ${claim.task.id} failed (attempt ${claim.attempt} of ${input.maxAttempts}), queued again: ${'error' in outcome ? outcome.error : ''}`);
+    } else {
+      result.tasksRun++;
+      recordedHere += claim.task.lambdas.length;
+      if ('error' in outcome) {
+        result.tasksFailed++;
+        log(`task ${claim.task.id} failed after ${claim.attempt} attempt(s): ${outcome.error}`);
+      }
+    }
+  };
+  const dispatch = (batch: Claim[]) => {
+    inFlight.add(batch);
+    void (async () => {
+      let outcomes: TaskOutcome[];
+      try {
+        outcomes = (await pool.run({ tasks: batch.map((c) => c.task), gramHelper, ...settings } satisfies BatchMessage)) as TaskOutcome[];
+      } catch (e) {
+        if (stopping) return;
+        // A worker that dies (out of memory, a crash in native code) fails its whole batch; each task is tried again
+        // until its attempts run out.
+        outcomes = batch.map((c) => ({ taskId: c.task.id, error: e instanceof Error ? e.message : String(e) }));
+      }
+      for (const [k, claim] of batch.entries()) {
+        if (result.stoppedBy) {
+          unwritten.push({ claim, outcome: outcomes[k] });
+          continue;
+        }
+        try {
+          await record(claim, outcomes[k]);
+        } catch (e) {
+          // The store failed, not the task: keep the result to try once more, and stop claiming work.
+          unwritten.push({ claim, outcome: outcomes[k] });
+          result.stoppedBy ??= e as Error;
+          stop();
+        }
+      }
+      if (!result.stoppedBy) await store.ensureIntact().catch((e) => ((result.stoppedBy ??= e as Error), stop()));
+    })().finally(() => {
+      inFlight.delete(batch);
+      wake();
+      if (!result.stoppedBy && !stopping) reportProgress();
+    });
+  };
+
+  // Leases are renewed for every claim in flight (queued in the pool or running), a third of a lease apart.
+  const renewal = setInterval(() => {
+    const claims = [...inFlight].flat();
+    if (claims.length === 0 || stopping) return;
+    store.renewLeases(sweepId, owner, claims, leaseMs).then(
+      (lost) => {
+        for (const c of lost) log(`warning: task ${c.task.id}: lease lost (another process may take it over)`);
+      },
+      (e) => log(`warning: could not renew leases: ${(e as Error).message}`),
+    );
+  }, Math.max(100, leaseMs / 3));
+  renewal.unref();
+
+  try {
+    while (!stopping) {
+      const free = threads - inFlight.size;
+      let claimed = 0;
+      if (free > 0) {
+        try {
+          const batches = await store.claimBatches(sweepId, { owner, leaseMs, bundleFolds, batches: store.shared ? free : Infinity });
+          claimed = batches.length;
+          for (const batch of batches) dispatch(batch);
+        } catch (e) {
+          result.stoppedBy ??= e as Error;
+          stop();
+          break;
+        }
+      }
+      if (inFlight.size === 0 && claimed === 0) {
+        const counts = await store.taskCounts(sweepId);
+        input.onProgress?.(counts);
+        if (counts.pending + counts.running === 0) break;
+        // Other processes hold the rest: wait for one to finish a task, or for a lease to run out.
+        await Promise.race([store.waitForChange(sweepId, Math.min(leaseMs / 3, 2000)), woken()]);
+        continue;
+      }
+      await Promise.race([woken(), store.shared ? sleep(Math.min(leaseMs / 3, 2000)) : new Promise(() => {})]);
+    }
+  } finally {
+    clearInterval(renewal);
+    input.signal?.removeEventListener('abort', onAbort);
+    await pool.destroy();
+    while (inFlight.size > 0) await sleep(5);
+  }
+  if (result.interrupted && !result.stoppedBy) {
+    // Claims not finished go back to the queue, so that a resumed run or another process takes them at once.
+    await store.releaseClaims(sweepId, owner, unfinishedClaims(inFlight, unwritten)).catch(() => undefined);
+  }
+  if (result.stoppedBy) {
+    // Results computed before the store failed are written once more: a lock may be gone by now. What still fails is
+    // computed again on resume.
+    for (const u of unwritten) {
+      try {
+        await record(u.claim, u.outcome);
+      } catch {
+        break;
+      }
+    }
+  }
+  return result;
+}
+
+function unfinishedClaims(inFlight: Set<Claim[]>, unwritten: { claim: Claim }[]): Claim[] {
+  return [...[...inFlight].flat(), ...unwritten.map((u) => u.claim)];
+}

@@ -1,0 +1,113 @@
+// `regsweep worker URL`: join the sweeps of a shared store with this machine's cores, until they are complete (or,
+// with --wait, for every sweep that comes after).
+import type { SweepConfig } from '../config/schema.js';
+import { readCachedDataset, writeCachedDataset } from '../data/cache.js';
+import { loadCsv } from '../data/csv.js';
+import type { Dataset } from '../data/dataset.js';
+import { fromStoredDataset } from '../data/stored.js';
+import type { Sweep } from '../domain.js';
+import { UserError } from '../errors.js';
+import { assignFolds } from '../plan/folds.js';
+import type { Store, SweepSelector } from '../store/contract.js';
+import { openStore } from '../store/open.js';
+import { DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, finish, sharedData, sharesGram, type RunResult } from './coordinator.js';
+import { workOn } from './work.js';
+
+export interface WorkerOptions {
+  sweep?: SweepSelector;
+  workers?: number;
+  /** After the sweeps are complete, wait for new ones instead of exiting. */
+  wait?: boolean;
+  leaseMs?: number;
+  maxAttempts?: number;
+  /** A local copy of the data (checked against the sweep's hash) instead of fetching it from the store. */
+  dataPath?: string;
+  signal?: AbortSignal;
+  log?: (message: string) => void;
+}
+
+export interface WorkerResult {
+  results: RunResult[];
+  interrupted: boolean;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export async function runWorker(location: string, options: WorkerOptions = {}): Promise<WorkerResult> {
+  const log = options.log ?? (() => {});
+  const store = await openStore(location, { mode: 'write' });
+  const results: RunResult[] = [];
+  try {
+    if (!store.shared) throw new UserError(`${store.location}: a database file has one writer; regsweep worker joins a shared store (postgres://…). Use regsweep run here`);
+    if (options.sweep) await store.findSweep(options.sweep);
+    for (;;) {
+      if (options.signal?.aborted) return { results, interrupted: true };
+      const sweep = await nextSweep(store, options.sweep);
+      if (!sweep) {
+        if (!options.wait) {
+          if (results.length === 0) log(`${store.location}: no sweep with tasks left to run`);
+          return { results, interrupted: false };
+        }
+        await sleep(2000);
+        continue;
+      }
+      log(`sweep ${sweep.name} (id ${sweep.id}): joining`);
+      const result = await workOnSweep(store, sweep, options, log);
+      results.push(result);
+      if (result.interrupted) return { results, interrupted: true };
+      if (options.sweep && !options.wait) return { results, interrupted: false };
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/** The named sweep while it has open tasks, else the oldest sweep that has. */
+async function nextSweep(store: Store, selector: SweepSelector | undefined): Promise<Sweep | undefined> {
+  const candidates = selector ? [await store.findSweep(selector)] : await store.listSweeps();
+  for (const sweep of candidates) {
+    const counts = await store.taskCounts(sweep.id);
+    if (counts.pending + counts.running > 0) return sweep;
+    // A sweep whose last task finished but was never summarized (its finisher died): finish it here.
+    if (counts.total > 0 && sweep.status !== 'done') return sweep;
+  }
+  return undefined;
+}
+
+async function workOnSweep(store: Store, sweep: Sweep, options: WorkerOptions, log: (m: string) => void): Promise<RunResult> {
+  const config = JSON.parse(sweep.configJson) as SweepConfig;
+  const data = await sweepData(store, sweep, config, options.dataPath);
+  const folds = assignFolds(data.n, config.validation);
+  await store.beginWriting(sweep.id);
+  const before = await store.taskCounts(sweep.id);
+  const work = await workOn({
+    store,
+    sweepId: sweep.id,
+    shared: sharedData(data, { folds }),
+    settings: { model: config.model, standardize: config.data.standardize, nearZero: config.near_zero },
+    workers: options.workers ?? config.workers,
+    covariance: sharesGram(config, folds.foldOf, data.p),
+    leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    signal: options.signal,
+    log,
+  });
+  const result = await finish(store, sweep, work, { tasksSkipped: before.done + before.failed, totalTrials: sweep.totalTrials });
+  log(`sweep ${sweep.name} (id ${sweep.id}): ${work.interrupted ? 'stopped' : 'complete'}; this worker recorded ${work.tasksRun} task(s)${work.fenced ? `, ${work.fenced} result(s) fenced off` : ''}`);
+  return result;
+}
+
+/** The sweep's data: a local file checked against its hash, the disk cache, or the store (then cached). */
+async function sweepData(store: Store, sweep: Sweep, config: SweepConfig, dataPath: string | undefined): Promise<Dataset> {
+  if (dataPath) {
+    const data = await loadCsv(dataPath, { target: config.data.target, classification: config.model.kind === 'logistic', classes: config.data.classes });
+    if (data.hash !== sweep.dataHash) throw new UserError(`--data ${dataPath}: not the data of sweep "${sweep.name}" (its content differs from the data the sweep was made with)`);
+    return data;
+  }
+  const cached = readCachedDataset(sweep.dataHash);
+  if (cached) return fromStoredDataset(cached, `cache ${sweep.dataHash.slice(0, 12)}`);
+  const stored = await store.loadDataset(sweep.dataHash);
+  if (!stored) throw new UserError(`${store.location}: sweep "${sweep.name}" has no stored data; start it with regsweep run, or give its data with --data`);
+  writeCachedDataset(stored);
+  return fromStoredDataset(stored, `${store.location} ${sweep.dataHash.slice(0, 12)}`);
+}

@@ -1,0 +1,49 @@
+// What every store shares: picking a sweep by selector, and figures as a database can hold them.
+import type { Sweep, TrialFigures } from '../domain.js';
+import { UserError } from '../errors.js';
+import { parseSweepName, type SweepSelector } from './contract.js';
+
+/** The sweep a selector means, or one line saying which sweeps there are. */
+export function pickSweep(location: string, sweeps: Sweep[], selector: SweepSelector): Sweep {
+  const available = () => {
+    const counts = new Map<string, number>();
+    for (const s of sweeps) counts.set(s.name, (counts.get(s.name) ?? 0) + 1);
+    const seen = new Map<string, number>();
+    return sweeps.map((s) => {
+      const k = (seen.get(s.name) ?? 0) + 1;
+      seen.set(s.name, k);
+      return counts.get(s.name)! > 1 ? `${s.name}@${k} (id ${s.id})` : `${s.name} (id ${s.id})`;
+    }).join(', ') || 'none';
+  };
+  if (selector.id !== undefined) {
+    const hit = sweeps.find((s) => s.id === selector.id);
+    if (!hit) throw new UserError(`${location}: no sweep with id ${selector.id} (sweeps: ${available()})`);
+    return hit;
+  }
+  if (selector.name !== undefined) {
+    const { name, ordinal } = parseSweepName(selector.name);
+    const named = sweeps.filter((s) => s.name === name);
+    const hit = ordinal !== undefined ? named[ordinal - 1] : named.at(-1);
+    if (!hit) throw new UserError(`${location}: no sweep ${ordinal !== undefined ? `"${name}" number ${ordinal}` : `named "${name}"`} (sweeps: ${available()})`);
+    return hit;
+  }
+  const latest = sweeps.at(-1);
+  if (!latest) throw new UserError(`${location}: the database holds no sweep yet`);
+  return latest;
+}
+
+
+/**
+ * A trial's figures as stored: a loss that is not finite (a diverged fit) is stored as missing; a norm that is not
+ * finite stays NaN (read back as NaN from a store that cannot hold it).
+ */
+export function storableFigures(t: TrialFigures): TrialFigures {
+  const finite = (x: number | null) => x === null || Number.isFinite(x);
+  if (finite(t.trainLoss) && finite(t.valLoss)) return t;
+  return { ...t, trainLoss: finite(t.trainLoss) ? t.trainLoss : null, valLoss: finite(t.valLoss) ? t.valLoss : null };
+}
+
+/** Metrics with their keys in one order, whichever store kept them (PostgreSQL's jsonb reorders keys). */
+export function sortedMetrics(metrics: Record<string, number>): Record<string, number> {
+  return Object.fromEntries(Object.keys(metrics).sort().map((k) => [k, metrics[k]]));
+}

@@ -1,0 +1,131 @@
+// regsweep's tables in a schema of their own ("regsweep"), so that a database can hold other things too.
+export const SCHEMA_VERSION = 1;
+
+export const SCHEMA = `
+CREATE SCHEMA IF NOT EXISTS regsweep;
+CREATE TABLE IF NOT EXISTS regsweep.meta (key text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE IF NOT EXISTS regsweep.datasets (
+  hash text PRIMARY KEY,
+  n integer NOT NULL,
+  p integer NOT NULL,
+  outputs integer NOT NULL,
+  feature_names jsonb NOT NULL,
+  target_names jsonb NOT NULL,
+  classes jsonb,
+  chunks integer NOT NULL,
+  created_at timestamptz NOT NULL DEFAULT now()
+);
+CREATE TABLE IF NOT EXISTS regsweep.dataset_chunks (
+  hash text NOT NULL REFERENCES regsweep.datasets(hash) ON DELETE CASCADE,
+  seq integer NOT NULL,
+  data bytea NOT NULL,
+  PRIMARY KEY (hash, seq)
+);
+CREATE TABLE IF NOT EXISTS regsweep.sweeps (
+  id bigserial PRIMARY KEY,
+  name text NOT NULL,
+  config_json text NOT NULL,
+  config_hash text NOT NULL,
+  data_hash text NOT NULL,
+  status text NOT NULL CHECK (status IN ('running', 'interrupted', 'done')),
+  created_at timestamptz NOT NULL DEFAULT now(),
+  finished_at timestamptz,
+  n integer NOT NULL,
+  p integer NOT NULL,
+  model text NOT NULL,
+  feature_names jsonb NOT NULL,
+  target_names jsonb NOT NULL,
+  classes jsonb,
+  total_tasks integer NOT NULL,
+  total_trials integer NOT NULL,
+  notes jsonb NOT NULL DEFAULT '[]',
+  run_notes jsonb NOT NULL DEFAULT '[]'
+);
+CREATE TABLE IF NOT EXISTS regsweep.tasks (
+  sweep_id bigint NOT NULL REFERENCES regsweep.sweeps(id) ON DELETE CASCADE,
+  task_id text NOT NULL,
+  position integer NOT NULL,
+  penalty text NOT NULL,
+  l1_ratio double precision NOT NULL,
+  fold text NOT NULL,
+  fold_rank integer NOT NULL,
+  lambdas double precision[] NOT NULL,
+  n_lambdas integer NOT NULL,
+  status text NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
+  attempt integer NOT NULL DEFAULT 0,
+  owner text,
+  lease_until timestamptz,
+  error text,
+  finished_at timestamptz,
+  PRIMARY KEY (sweep_id, task_id)
+);
+CREATE INDEX IF NOT EXISTS tasks_claimable ON regsweep.tasks (sweep_id, status, fold_rank);
+CREATE TABLE IF NOT EXISTS regsweep.trials (
+  id bigserial PRIMARY KEY,
+  sweep_id bigint NOT NULL REFERENCES regsweep.sweeps(id) ON DELETE CASCADE,
+  task_id text NOT NULL,
+  penalty text NOT NULL,
+  lambda double precision NOT NULL,
+  l1_ratio double precision NOT NULL,
+  fold text NOT NULL,
+  status text NOT NULL CHECK (status IN ('ok', 'diverged', 'failed')),
+  converged boolean NOT NULL,
+  error text,
+  train_loss double precision,
+  val_loss double precision,
+  n_train integer NOT NULL,
+  n_val integer NOT NULL,
+  nnz integer NOT NULL,
+  zero_fraction double precision NOT NULL,
+  near_zero_fraction double precision NOT NULL,
+  l1_norm double precision NOT NULL,
+  l2_norm double precision NOT NULL,
+  passes integer NOT NULL,
+  epochs_run integer NOT NULL,
+  seconds double precision NOT NULL,
+  metrics jsonb NOT NULL DEFAULT '{}',
+  UNIQUE (sweep_id, penalty, l1_ratio, lambda, fold)
+);
+CREATE INDEX IF NOT EXISTS trials_by_sweep ON regsweep.trials (sweep_id, id);
+CREATE INDEX IF NOT EXISTS trials_by_task ON regsweep.trials (sweep_id, task_id);
+CREATE TABLE IF NOT EXISTS regsweep.coefficients (
+  trial_id bigint PRIMARY KEY REFERENCES regsweep.trials(id) ON DELETE CASCADE,
+  intercept double precision[] NOT NULL,
+  coef bytea NOT NULL
+);
+CREATE TABLE IF NOT EXISTS regsweep.epochs (
+  trial_id bigint NOT NULL REFERENCES regsweep.trials(id) ON DELETE CASCADE,
+  epoch integer NOT NULL,
+  train_loss double precision,
+  val_loss double precision,
+  PRIMARY KEY (trial_id, epoch)
+);
+CREATE TABLE IF NOT EXISTS regsweep.summary (
+  sweep_id bigint NOT NULL REFERENCES regsweep.sweeps(id) ON DELETE CASCADE,
+  penalty text NOT NULL,
+  l1_ratio double precision NOT NULL,
+  lambda double precision NOT NULL,
+  metric text NOT NULL,
+  folds integer NOT NULL,
+  mean double precision NOT NULL,
+  se double precision NOT NULL,
+  train_mean double precision,
+  nnz_all integer,
+  PRIMARY KEY (sweep_id, penalty, l1_ratio, lambda, metric)
+);
+CREATE TABLE IF NOT EXISTS regsweep.selections (
+  sweep_id bigint NOT NULL REFERENCES regsweep.sweeps(id) ON DELETE CASCADE,
+  penalty text NOT NULL,
+  l1_ratio double precision NOT NULL,
+  metric text NOT NULL,
+  lambda_min double precision NOT NULL,
+  lambda_1se double precision NOT NULL,
+  mean_min double precision NOT NULL,
+  se_min double precision NOT NULL,
+  mean_1se double precision NOT NULL,
+  nnz_min integer,
+  nnz_1se integer,
+  edge text,
+  PRIMARY KEY (sweep_id, penalty, l1_ratio, metric)
+);
+`;

@@ -1,0 +1,594 @@
+// PostgreSQL: the results store and the work queue of a sweep that many machines share. Tasks are rows made with the
+// sweep; a claim takes them with FOR UPDATE SKIP LOCKED and a lease on the server's clock; a result is recorded only
+// under the claim's attempt (fencing); the data travel in the database.
+import pg from 'pg';
+import type { CvPoint, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch } from '../../domain.js';
+import { UserError, errorCode } from '../../errors.js';
+import { pickSweep, sortedMetrics, storableFigures } from '../common.js';
+import {
+  failedTrials,
+  type Claim,
+  type ClaimOptions,
+  type ReadOnlyQueryOptions,
+  type Store,
+  type StoredDataset,
+  type SweepSelector,
+  type SweepSummary,
+  type TaskCounts,
+  type TrialFilter,
+} from '../contract.js';
+import { foldRank, inClaimOrder, toTaskRow } from '../taskOrder.js';
+import { isConnectionError, lostConnection, makePool, maskedLocation, openingError } from './connection.js';
+import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+
+/** How long an operation waits for a lost connection to come back before the run gives up. */
+const RECONNECT_MS = 120_000;
+/** Bytes per stored data chunk. */
+const CHUNK_BYTES = 16 * 2 ** 20;
+const CHANNEL = 'regsweep';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+type Query = pg.Pool | pg.PoolClient;
+
+export class PostgresStore implements Store {
+  readonly location: string;
+  readonly shared = true;
+  private listener: pg.Client | undefined;
+  private readonly waiters = new Map<number, Set<() => void>>();
+
+  private constructor(
+    private readonly url: string,
+    private readonly pool: pg.Pool,
+    private readonly writable: boolean,
+  ) {
+    this.location = maskedLocation(url);
+  }
+
+  /** Connects and checks the database: regsweep's schema, or an empty database (given the schema when writable). */
+  static async open(url: string, mode: 'read' | 'write'): Promise<PostgresStore> {
+    const location = maskedLocation(url);
+    const pool = makePool(url, mode === 'read');
+    const store = new PostgresStore(url, pool, mode === 'write');
+    try {
+      await store.checkSchema(mode);
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      throw e instanceof UserError ? e : openingError(location, e);
+    }
+    return store;
+  }
+
+  private async checkSchema(mode: 'read' | 'write'): Promise<void> {
+    const client = await this.pool.connect();
+    try {
+      const hasSchema = (await client.query(`SELECT 1 FROM information_schema.tables WHERE table_schema = 'regsweep' AND table_name = 'meta'`)).rowCount! > 0;
+      if (hasSchema) {
+        const version = Number((await client.query(`SELECT value FROM regsweep.meta WHERE key = 'schema_version'`)).rows[0]?.value ?? 0);
+        if (version > SCHEMA_VERSION) throw new UserError(`${this.location}: made by a newer regsweep (schema ${version}; this one reads up to ${SCHEMA_VERSION}); upgrade regsweep`);
+        return;
+      }
+      const others = (
+        await client.query(`SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1 LIMIT 6`)
+      ).rows.map((r) => r.t as string);
+      if (others.length > 0) throw new UserError(`${this.location}: not a regsweep database (it has tables: ${others.join(', ')}); give an empty database (createdb regsweep)`);
+      if (mode === 'read') throw new UserError(`${this.location}: the database holds no sweep yet (run one: regsweep run <config> --store ${this.location})`);
+      await client.query('BEGIN');
+      // Two processes starting on an empty database at once: one makes the tables.
+      await client.query(`SELECT pg_advisory_xact_lock(hashtext('regsweep schema'))`);
+      await client.query(SCHEMA);
+      await client.query(`INSERT INTO regsweep.meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING`, [String(SCHEMA_VERSION)]);
+      await client.query('COMMIT');
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    } finally {
+      client.release();
+    }
+  }
+
+  /** Runs an operation, waiting (with backoff) for a lost connection to come back; gives up after RECONNECT_MS. */
+  private async retrying<T>(fn: () => Promise<T>): Promise<T> {
+    const started = Date.now();
+    let wait = 200;
+    for (;;) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!isConnectionError(e)) throw e;
+        const waited = Date.now() - started;
+        if (waited > RECONNECT_MS) throw lostConnection(this.location, e, waited);
+        await sleep(wait);
+        wait = Math.min(wait * 2, 5000);
+      }
+    }
+  }
+
+  /** One transaction on one client; retried whole after a lost connection (every write here is fenced or idempotent). */
+  private transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.retrying(async () => {
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN');
+        const result = await fn(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        client.release();
+      }
+    });
+  }
+
+  private query(text: string, values: unknown[] = [], on: Query = this.pool) {
+    return this.retrying(() => on.query(text, values));
+  }
+
+  async listSweeps(): Promise<Sweep[]> {
+    return (await this.query(`${SWEEP_SELECT} ORDER BY s.id`)).rows.map(toSweep);
+  }
+
+  async latestSweep(name: string): Promise<Sweep | undefined> {
+    const row = (await this.query(`${SWEEP_SELECT} WHERE s.name = $1 ORDER BY s.id DESC LIMIT 1`, [name])).rows[0];
+    return row ? toSweep(row) : undefined;
+  }
+
+  async findSweep(selector: SweepSelector = {}): Promise<Sweep> {
+    return pickSweep(this.location, await this.listSweeps(), selector);
+  }
+
+  private async sweepById(id: number, on: Query = this.pool): Promise<Sweep> {
+    return toSweep((await this.query(`${SWEEP_SELECT} WHERE s.id = $1`, [id], on)).rows[0]);
+  }
+
+  async createSweep(s: NewSweep, tasks: Task[], dataset?: StoredDataset): Promise<Sweep> {
+    if (dataset) await this.saveDataset(dataset);
+    const id = await this.transaction(async (c) => {
+      const row = await c.query(
+        `INSERT INTO sweeps (name, config_json, config_hash, data_hash, status, n, p, model, feature_names, target_names, classes, total_tasks, total_trials, notes)
+         VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+        [s.name, s.configJson, s.configHash, s.dataHash, s.n, s.p, s.modelKind, JSON.stringify(s.featureNames), JSON.stringify(s.targetNames), s.classes ? JSON.stringify(s.classes) : null, s.totalTasks, s.totalTrials, JSON.stringify(s.notes)],
+      );
+      const sweepId = Number(row.rows[0].id);
+      await insertTasks(c, sweepId, tasks);
+      return sweepId;
+    });
+    return this.sweepById(id);
+  }
+
+  /** The dataset once per hash, in chunks: X then y as little-endian float64. */
+  private async saveDataset(d: StoredDataset): Promise<void> {
+    const bytes = Buffer.concat([Buffer.from(d.X.buffer, d.X.byteOffset, d.X.byteLength), Buffer.from(d.y.buffer, d.y.byteOffset, d.y.byteLength)]);
+    const chunks = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
+    await this.transaction(async (c) => {
+      const inserted = await c.query(
+        `INSERT INTO datasets (hash, n, p, outputs, feature_names, target_names, classes, chunks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (hash) DO NOTHING`,
+        [d.hash, d.n, d.p, d.outputs, JSON.stringify(d.featureNames), JSON.stringify(d.targetNames), d.classes ? JSON.stringify(d.classes) : null, chunks],
+      );
+      if (inserted.rowCount === 0) return;
+      for (let k = 0; k < chunks; k++) await c.query('INSERT INTO dataset_chunks (hash, seq, data) VALUES ($1, $2, $3)', [d.hash, k, bytes.subarray(k * CHUNK_BYTES, (k + 1) * CHUNK_BYTES)]);
+    });
+  }
+
+  async loadDataset(hash: string): Promise<StoredDataset | undefined> {
+    const head = (await this.query('SELECT * FROM datasets WHERE hash = $1', [hash])).rows[0];
+    if (!head) return undefined;
+    const parts: Buffer[] = [];
+    for (let k = 0; k < head.chunks; k++) parts.push((await this.query('SELECT data FROM dataset_chunks WHERE hash = $1 AND seq = $2', [hash, k])).rows[0].data as Buffer);
+    const bytes = Buffer.concat(parts);
+    const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    const xLength = head.n * head.p;
+    return {
+      hash,
+      n: head.n,
+      p: head.p,
+      outputs: head.outputs,
+      featureNames: head.feature_names,
+      targetNames: head.target_names,
+      classes: head.classes ?? null,
+      X: values.subarray(0, xLength),
+      y: values.subarray(xLength, xLength + head.n * head.outputs),
+    };
+  }
+
+  async addTasks(sweepId: number, tasks: Task[]): Promise<void> {
+    await this.transaction((c) => insertTasks(c, sweepId, tasks));
+  }
+
+  async beginWriting(sweepId: number): Promise<void> {
+    // Many processes may work on a sweep here; their leases, not a single writer, keep them apart.
+    await this.query(`UPDATE sweeps SET status = 'running', finished_at = NULL WHERE id = $1 AND status <> 'running'`, [sweepId]);
+  }
+
+  async setSweepStatus(sweepId: number, status: SweepStatus): Promise<void> {
+    await this.query(`UPDATE sweeps SET status = $1, finished_at = CASE WHEN $1 = 'done' THEN now() ELSE NULL END WHERE id = $2`, [status, sweepId]);
+  }
+
+  async setNotes(sweepId: number, notes: string[]): Promise<void> {
+    await this.query('UPDATE sweeps SET notes = $1 WHERE id = $2', [JSON.stringify(notes), sweepId]);
+  }
+
+  async claimBatches(sweepId: number, { owner, leaseMs, bundleFolds, batches }: ClaimOptions): Promise<Claim[][]> {
+    const claimable = `sweep_id = $1 AND (status = 'pending' OR (status = 'running' AND lease_until < now()))`;
+    const claim = (c: Query, fold: string | null, limit: number) =>
+      c.query(
+        `WITH picked AS (SELECT task_id FROM tasks WHERE ${claimable} AND ($4::text IS NULL OR fold = $4)
+                         ORDER BY fold_rank, n_lambdas DESC, position LIMIT $5 FOR UPDATE SKIP LOCKED)
+         UPDATE tasks t SET status = 'running', owner = $2, lease_until = now() + $3 * interval '1 millisecond', attempt = t.attempt + 1
+         FROM picked WHERE t.sweep_id = $1 AND t.task_id = picked.task_id RETURNING t.*`,
+        [sweepId, owner, leaseMs, fold, limit],
+      );
+    const asClaims = (batch: ReturnType<typeof toTaskRow>[]) => batch.map((r) => ({ task: r.task, attempt: r.attempt, owner }));
+    if (!bundleFolds) {
+      const rows = (await this.transaction((c) => claim(c, null, Number.isFinite(batches) ? batches : 1_000_000))).rows;
+      return inClaimOrder(rows.map(toTaskRow), false).map(asClaims);
+    }
+    // A fold's tasks as one batch, so its Gram columns are computed once: a fold is taken by one process at a time
+    // (an advisory lock for the claim's transaction), the next claimer goes to the next fold.
+    const folds = (await this.query(`SELECT fold FROM tasks WHERE ${claimable} GROUP BY fold, fold_rank ORDER BY fold_rank`, [sweepId])).rows.map((r) => r.fold as string);
+    const out: Claim[][] = [];
+    for (const fold of folds) {
+      if (out.length >= batches) break;
+      const rows = await this.transaction(async (c) => {
+        const locked = (await c.query('SELECT pg_try_advisory_xact_lock($1::int, hashtext($2)) AS ok', [sweepId, fold])).rows[0].ok as boolean;
+        return locked ? (await claim(c, fold, 1_000_000)).rows : [];
+      });
+      if (rows.length) out.push(asClaims(inClaimOrder(rows.map(toTaskRow), true)[0]));
+    }
+    return out;
+  }
+
+  async renewLeases(sweepId: number, owner: string, claims: Claim[], leaseMs: number): Promise<Claim[]> {
+    if (claims.length === 0) return [];
+    const held = await this.query(
+      `UPDATE tasks SET lease_until = now() + $3 * interval '1 millisecond'
+       WHERE sweep_id = $1 AND owner = $2 AND status = 'running' AND (task_id, attempt) IN (SELECT * FROM unnest($4::text[], $5::int[]))
+       RETURNING task_id`,
+      [sweepId, owner, leaseMs, claims.map((c) => c.task.id), claims.map((c) => c.attempt)],
+    );
+    const kept = new Set(held.rows.map((r) => r.task_id as string));
+    return claims.filter((c) => !kept.has(c.task.id));
+  }
+
+  async completeTask(sweepId: number, claim: Claim, outcome: TaskOutcome, outputs: number, maxAttempts: number): Promise<'recorded' | 'retry' | 'fenced'> {
+    const { task } = claim;
+    return this.transaction(async (c) => {
+      // Completions of one sweep go one at a time, so that trial ids increase in the order trials are recorded.
+      await c.query('SELECT id FROM sweeps WHERE id = $1 FOR UPDATE', [sweepId]);
+      const row = (await c.query('SELECT status, attempt, owner FROM tasks WHERE sweep_id = $1 AND task_id = $2 FOR UPDATE', [sweepId, task.id])).rows[0];
+      if (!row || row.attempt !== claim.attempt || row.owner !== claim.owner) return 'fenced';
+      // A retry after a lost connection may find its own result already recorded.
+      if (row.status === 'done' || row.status === 'failed') return 'recorded';
+      if (row.status !== 'running') return 'fenced';
+      if ('error' in outcome && claim.attempt < maxAttempts) {
+        await c.query(`UPDATE tasks SET status = 'pending', owner = NULL, lease_until = NULL, error = $3 WHERE sweep_id = $1 AND task_id = $2`, [sweepId, task.id, outcome.error]);
+        await c.query(`SELECT pg_notify($1, $2)`, [CHANNEL, String(sweepId)]);
+        return 'retry';
+      }
+      await recordOutcome(c, sweepId, task, outcome, outputs);
+      await c.query(`SELECT pg_notify($1, $2)`, [CHANNEL, String(sweepId)]);
+      return 'recorded';
+    });
+  }
+
+  async releaseClaims(sweepId: number, owner: string, claims: Claim[]): Promise<void> {
+    if (claims.length === 0) return;
+    await this.query(
+      `UPDATE tasks SET status = 'pending', owner = NULL, lease_until = NULL
+       WHERE sweep_id = $1 AND owner = $2 AND status = 'running' AND (task_id, attempt) IN (SELECT * FROM unnest($3::text[], $4::int[]))`,
+      [sweepId, owner, claims.map((c) => c.task.id), claims.map((c) => c.attempt)],
+    );
+    await this.query(`SELECT pg_notify($1, $2)`, [CHANNEL, String(sweepId)]);
+  }
+
+  async requeueFailed(sweepId: number): Promise<number> {
+    return (await this.query(`UPDATE tasks SET status = 'pending', attempt = 0, error = NULL WHERE sweep_id = $1 AND status = 'failed'`, [sweepId])).rowCount ?? 0;
+  }
+
+  async taskCounts(sweepId: number): Promise<TaskCounts> {
+    const row = (
+      await this.query(
+        `SELECT count(*) FILTER (WHERE status = 'pending') AS pending, count(*) FILTER (WHERE status = 'running') AS running,
+                count(*) FILTER (WHERE status = 'done') AS done, count(*) FILTER (WHERE status = 'failed') AS failed,
+                count(DISTINCT fold) FILTER (WHERE status IN ('pending', 'running')) AS open_folds,
+                coalesce(sum(n_lambdas) FILTER (WHERE status IN ('done', 'failed')), 0) AS recorded
+         FROM tasks WHERE sweep_id = $1`,
+        [sweepId],
+      )
+    ).rows[0];
+    const counts = { pending: Number(row.pending), running: Number(row.running), done: Number(row.done), failed: Number(row.failed) };
+    return { ...counts, total: counts.pending + counts.running + counts.done + counts.failed, trialsRecorded: Number(row.recorded), openFolds: Number(row.open_folds) };
+  }
+
+  /** Resolves on a NOTIFY for the sweep (a task finished or was given back), or after the timeout. */
+  async waitForChange(sweepId: number, timeoutMs: number): Promise<void> {
+    await this.listen().catch(() => undefined);
+    await new Promise<void>((resolve) => {
+      const waiters = this.waiters.get(sweepId) ?? new Set();
+      this.waiters.set(sweepId, waiters);
+      const done = () => {
+        clearTimeout(timer);
+        waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      waiters.add(done);
+    });
+  }
+
+  private async listen(): Promise<void> {
+    if (this.listener) return;
+    const client = new pg.Client({ connectionString: this.url });
+    this.listener = client;
+    client.on('error', () => {
+      // The server went away: a new listener is made on the next wait.
+      if (this.listener === client) this.listener = undefined;
+    });
+    client.on('notification', (m) => {
+      for (const wake of this.waiters.get(Number(m.payload)) ?? []) wake();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+    } catch (e) {
+      this.listener = undefined;
+      await client.end().catch(() => undefined);
+      throw e;
+    }
+  }
+
+  async finishSweep(sweepId: number, summarize: (trials: Trial[], sweep: Sweep) => SweepSummary): Promise<boolean> {
+    return this.transaction(async (c) => {
+      const status = (await c.query('SELECT status FROM sweeps WHERE id = $1 FOR UPDATE', [sweepId])).rows[0]?.status;
+      if (status === 'done') return false;
+      const open = Number((await c.query(`SELECT count(*) AS c FROM tasks WHERE sweep_id = $1 AND status IN ('pending', 'running')`, [sweepId])).rows[0].c);
+      if (open > 0) return false;
+      const trials = (await c.query(`SELECT * FROM trials WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, lambda DESC, fold`, [sweepId])).rows.map(toTrial);
+      const { points, selections, notes } = summarize(trials, await this.sweepById(sweepId, c));
+      await c.query('DELETE FROM summary WHERE sweep_id = $1', [sweepId]);
+      await c.query('DELETE FROM selections WHERE sweep_id = $1', [sweepId]);
+      for (const p of points)
+        await c.query(`INSERT INTO summary (sweep_id, penalty, l1_ratio, lambda, metric, folds, mean, se, train_mean, nnz_all) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
+          sweepId, p.penalty, p.l1Ratio, p.lambda, p.metric, p.folds, p.mean, p.se, p.trainMean, p.nnzAll,
+        ]);
+      for (const s of selections)
+        await c.query(
+          `INSERT INTO selections (sweep_id, penalty, l1_ratio, metric, lambda_min, lambda_1se, mean_min, se_min, mean_1se, nnz_min, nnz_1se, edge) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+          [sweepId, s.penalty, s.l1Ratio, s.metric, s.lambdaMin, s.lambda1se, s.meanMin, s.seMin, s.mean1se, s.nnzMin, s.nnz1se, s.edge],
+        );
+      await c.query(`UPDATE sweeps SET status = 'done', finished_at = now(), run_notes = $2 WHERE id = $1`, [sweepId, JSON.stringify(notes)]);
+      await c.query(`SELECT pg_notify($1, $2)`, [CHANNEL, String(sweepId)]);
+      return true;
+    });
+  }
+
+  async finishedTaskIds(sweepId: number): Promise<Set<string>> {
+    return new Set((await this.query(`SELECT task_id FROM tasks WHERE sweep_id = $1 AND status = 'done'`, [sweepId])).rows.map((r) => r.task_id as string));
+  }
+
+  async ensureIntact(): Promise<void> {
+    await this.query('SELECT 1');
+  }
+
+  async trials(sweepId: number, filter: TrialFilter = {}): Promise<Trial[]> {
+    const { where, values } = trialWhere(sweepId, filter);
+    return (await this.query(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, lambda DESC, fold`, values)).rows.map(toTrial);
+  }
+
+  async trialCount(sweepId: number): Promise<number> {
+    return Number((await this.query('SELECT count(*) AS c FROM trials WHERE sweep_id = $1', [sweepId])).rows[0].c);
+  }
+
+  async coefficients(sweepId: number, filter: TrialFilter = {}): Promise<TrialCoefficients[]> {
+    const { where, values } = trialWhere(sweepId, filter, 't.');
+    const rows = (
+      await this.query(
+        `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.fold, c.intercept, c.coef FROM trials t JOIN coefficients c ON c.trial_id = t.id
+         WHERE ${where} ORDER BY t.penalty, t.l1_ratio, t.lambda DESC, t.fold`,
+        values,
+      )
+    ).rows;
+    return rows.map((r) => {
+      const coef = r.coef as Buffer;
+      return {
+        trialId: Number(r.id),
+        penalty: r.penalty as Penalty,
+        lambda: r.lambda,
+        l1Ratio: r.l1_ratio,
+        fold: r.fold,
+        intercept: (r.intercept as number[]).map(Number),
+        coefs: new Float64Array(coef.buffer.slice(coef.byteOffset, coef.byteOffset + coef.byteLength)),
+      };
+    });
+  }
+
+  async epochs(sweepId: number): Promise<TrialEpoch[]> {
+    const rows = (
+      await this.query(
+        `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.fold, e.epoch, e.train_loss, e.val_loss FROM epochs e JOIN trials t ON t.id = e.trial_id
+         WHERE t.sweep_id = $1 ORDER BY t.id, e.epoch`,
+        [sweepId],
+      )
+    ).rows;
+    return rows.map((r) => ({ trialId: Number(r.id), penalty: r.penalty, lambda: r.lambda, l1Ratio: r.l1_ratio, fold: r.fold, epoch: r.epoch, trainLoss: r.train_loss, valLoss: r.val_loss }));
+  }
+
+  async summary(sweepId: number): Promise<CvPoint[]> {
+    const rows = (await this.query('SELECT * FROM summary WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, lambda DESC', [sweepId])).rows;
+    return rows.map((r) => ({ penalty: r.penalty, l1Ratio: r.l1_ratio, lambda: r.lambda, metric: r.metric, folds: r.folds, mean: r.mean, se: r.se, trainMean: r.train_mean, nnzAll: r.nnz_all }));
+  }
+
+  async selections(sweepId: number): Promise<Selection[]> {
+    const rows = (await this.query('SELECT * FROM selections WHERE sweep_id = $1 ORDER BY penalty, l1_ratio', [sweepId])).rows;
+    return rows.map((r) => ({
+      penalty: r.penalty, l1Ratio: r.l1_ratio, metric: r.metric, lambdaMin: r.lambda_min, lambda1se: r.lambda_1se, meanMin: r.mean_min, seMin: r.se_min,
+      mean1se: r.mean_1se, nnzMin: r.nnz_min, nnz1se: r.nnz_1se, edge: r.edge,
+    }));
+  }
+
+  /**
+   * In a read-only transaction with a statement timeout; the extended query protocol takes one statement only, so a
+   * "COMMIT; DELETE …" cannot leave the transaction.
+   */
+  async readOnlyQuery(sql: string, { timeoutMs }: ReadOnlyQueryOptions): Promise<Record<string, unknown>[]> {
+    const client = await this.retrying(() => this.pool.connect());
+    try {
+      await client.query('BEGIN READ ONLY');
+      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
+      const result = await client.query({ text: sql, queryMode: 'extended', types: { getTypeParser: readableTypes } } as pg.QueryConfig);
+      return result.rows;
+    } catch (e) {
+      const code = errorCode(e);
+      if (code === '25006') throw new UserError('--sql: only statements that read (SELECT ...) are allowed; the database was not changed');
+      if (code === '57014') throw new UserError(`--sql: stopped after ${timeoutMs / 1000} s (--timeout); the statement may not end (a recursive query without a bound?)`);
+      if (isConnectionError(e)) throw e;
+      throw new UserError(`--sql: ${(e as Error).message}`);
+    } finally {
+      await client.query('ROLLBACK').catch(() => undefined);
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const waiters of this.waiters.values()) for (const wake of waiters) wake();
+    await this.listener?.end().catch(() => undefined);
+    this.listener = undefined;
+    await this.pool.end().catch(() => undefined);
+  }
+}
+
+/** A sweep row with its status as a reader should see it: "running" with no live lease and open tasks was interrupted. */
+const SWEEP_SELECT = `SELECT s.*,
+  CASE WHEN s.status = 'running'
+        AND EXISTS (SELECT 1 FROM tasks o WHERE o.sweep_id = s.id AND o.status IN ('pending', 'running'))
+        AND NOT EXISTS (SELECT 1 FROM tasks l WHERE l.sweep_id = s.id AND l.status = 'running' AND l.lease_until > now())
+        AND s.created_at < now() - interval '10 seconds'
+       THEN 'interrupted' ELSE s.status END AS shown_status
+  FROM sweeps s`;
+
+async function insertTasks(c: pg.PoolClient, sweepId: number, tasks: Task[]): Promise<void> {
+  if (tasks.length === 0) return;
+  await c.query(
+    `INSERT INTO tasks (sweep_id, task_id, position, penalty, l1_ratio, fold, fold_rank, lambdas, n_lambdas, status)
+     SELECT $1, t.id, t.position, t.penalty, t.l1_ratio, t.fold, t.fold_rank, ARRAY(SELECT jsonb_array_elements_text(t.lambdas)::float8), jsonb_array_length(t.lambdas), 'pending'
+     FROM jsonb_to_recordset($2::jsonb) AS t(id text, position int, penalty text, l1_ratio float8, fold text, fold_rank int, lambdas jsonb)
+     ON CONFLICT (sweep_id, task_id) DO NOTHING`,
+    [sweepId, JSON.stringify(tasks.map((t, k) => ({ id: t.id, position: k, penalty: t.penalty, l1_ratio: t.l1Ratio, fold: String(t.fold), fold_rank: foldRank(t.fold), lambdas: t.lambdas })))],
+  );
+}
+
+/** A task's trials, coefficients and learning curves, and its status (inside the caller's transaction). */
+async function recordOutcome(c: pg.PoolClient, sweepId: number, task: Task, outcome: TaskOutcome, outputs: number): Promise<void> {
+  const failure = 'error' in outcome ? outcome.error : null;
+  const result = 'error' in outcome ? undefined : outcome;
+  const trials = (result ? result.trials : failedTrials(task, failure!)).map(storableFigures);
+  const fold = String(task.fold);
+  await c.query('DELETE FROM trials WHERE sweep_id = $1 AND task_id = $2', [sweepId, task.id]);
+  const column = <K extends keyof (typeof trials)[number]>(k: K) => trials.map((t) => t[k]);
+  const inserted = await c.query(
+    `INSERT INTO trials (sweep_id, task_id, penalty, lambda, l1_ratio, fold, status, converged, error, train_loss, val_loss, n_train, n_val,
+       nnz, zero_fraction, near_zero_fraction, l1_norm, l2_norm, passes, epochs_run, seconds, metrics)
+     SELECT $1, $2, $3, u.lambda, $4, $5, u.status, u.converged, u.error, u.train_loss, u.val_loss, u.n_train, u.n_val, u.nnz, u.zero_fraction,
+       u.near_zero_fraction, u.l1_norm, u.l2_norm, u.passes, u.epochs_run, u.seconds, u.metrics
+     FROM unnest($6::float8[], $7::text[], $8::bool[], $9::text[], $10::float8[], $11::float8[], $12::int[], $13::int[], $14::int[], $15::float8[],
+       $16::float8[], $17::float8[], $18::float8[], $19::int[], $20::int[], $21::float8[], $22::jsonb[])
+       AS u(lambda, status, converged, error, train_loss, val_loss, n_train, n_val, nnz, zero_fraction, near_zero_fraction, l1_norm, l2_norm,
+            passes, epochs_run, seconds, metrics)
+     RETURNING id, lambda`,
+    [
+      sweepId, task.id, task.penalty, task.l1Ratio, fold, column('lambda'), column('status'), column('converged'), column('error'), column('trainLoss'),
+      column('valLoss'), column('nTrain'), column('nVal'), column('nnz'), column('zeroFraction'), column('nearZeroFraction'), column('l1Norm'),
+      column('l2Norm'), column('passes'), column('epochsRun'), column('seconds'), trials.map((t) => JSON.stringify(t.metrics)),
+    ],
+  );
+  const idOf = new Map(inserted.rows.map((r) => [r.lambda as number, Number(r.id)]));
+  if (result && result.coefs.length > 0) {
+    const width = result.coefs.length / trials.length;
+    const ids: number[] = [];
+    const intercepts: string[] = [];
+    const blobs: Buffer[] = [];
+    trials.forEach((t, l) => {
+      if (t.status === 'failed') return;
+      ids.push(idOf.get(t.lambda)!);
+      intercepts.push(`{${Array.from(result.intercepts.subarray(l * outputs, (l + 1) * outputs)).join(',')}}`);
+      blobs.push(Buffer.from(result.coefs.buffer, result.coefs.byteOffset + l * width * 8, width * 8));
+    });
+    await c.query(`INSERT INTO coefficients (trial_id, intercept, coef) SELECT u.id, u.intercept::float8[], u.coef FROM unnest($1::bigint[], $2::text[], $3::bytea[]) AS u(id, intercept, coef)`, [
+      ids, intercepts, blobs,
+    ]);
+  }
+  const epochs = trials.flatMap((t) => ('epochs' in t ? (t.epochs ?? []) : []).map((e) => [idOf.get(t.lambda)!, e.epoch, e.trainLoss, e.valLoss] as const));
+  if (epochs.length)
+    await c.query(`INSERT INTO epochs (trial_id, epoch, train_loss, val_loss) SELECT * FROM unnest($1::bigint[], $2::int[], $3::float8[], $4::float8[])`, [
+      epochs.map((e) => e[0]), epochs.map((e) => e[1]), epochs.map((e) => e[2]), epochs.map((e) => e[3]),
+    ]);
+  const failed = trials.some((t) => t.status === 'failed');
+  await c.query(`UPDATE tasks SET status = $3, lease_until = NULL, error = $4, finished_at = now() WHERE sweep_id = $1 AND task_id = $2`, [sweepId, task.id, failed ? 'failed' : 'done', failure]);
+}
+
+/** Query results as a reader expects them: a bigint (count(*)) as a number while it is exact, else as text. */
+function readableTypes(oid: number, format?: string) {
+  if (oid === pg.types.builtins.INT8) return (text: string) => (Number.isSafeInteger(Number(text)) ? Number(text) : text);
+  return pg.types.getTypeParser(oid, format as 'text');
+}
+
+function trialWhere(sweepId: number, filter: TrialFilter, prefix = '') {
+  const clauses = [`${prefix}sweep_id = $1`];
+  const values: unknown[] = [sweepId];
+  if (filter.fold !== undefined) clauses.push(`${prefix}fold = $${values.push(filter.fold)}`);
+  if (filter.penalty !== undefined) clauses.push(`${prefix}penalty = $${values.push(filter.penalty)}`);
+  if (filter.afterId !== undefined) clauses.push(`${prefix}id > $${values.push(filter.afterId)}`);
+  return { where: clauses.join(' AND '), values };
+}
+
+function toSweep(r: Record<string, unknown>): Sweep {
+  return {
+    id: Number(r.id),
+    name: r.name as string,
+    configJson: r.config_json as string,
+    configHash: r.config_hash as string,
+    dataHash: r.data_hash as string,
+    status: r.shown_status as SweepStatus,
+    createdAt: (r.created_at as Date).toISOString(),
+    finishedAt: r.finished_at ? (r.finished_at as Date).toISOString() : null,
+    n: r.n as number,
+    p: r.p as number,
+    modelKind: r.model as string,
+    featureNames: r.feature_names as string[],
+    targetNames: r.target_names as string[],
+    classes: (r.classes as string[] | null) ?? null,
+    totalTasks: r.total_tasks as number,
+    totalTrials: r.total_trials as number,
+    notes: [...(r.notes as string[]), ...(r.run_notes as string[])],
+    writer: null,
+  };
+}
+
+function toTrial(r: Record<string, unknown>): Trial {
+  return {
+    id: Number(r.id),
+    sweepId: Number(r.sweep_id),
+    taskId: r.task_id as string,
+    penalty: r.penalty as Penalty,
+    lambda: r.lambda as number,
+    l1Ratio: r.l1_ratio as number,
+    fold: r.fold as string,
+    status: r.status as Trial['status'],
+    converged: r.converged as boolean,
+    error: r.error as string | null,
+    trainLoss: r.train_loss as number | null,
+    valLoss: r.val_loss as number | null,
+    nTrain: r.n_train as number,
+    nVal: r.n_val as number,
+    nnz: r.nnz as number,
+    zeroFraction: r.zero_fraction as number,
+    nearZeroFraction: r.near_zero_fraction as number,
+    l1Norm: r.l1_norm as number,
+    l2Norm: r.l2_norm as number,
+    passes: r.passes as number,
+    epochsRun: r.epochs_run as number,
+    seconds: r.seconds as number,
+    metrics: sortedMetrics(r.metrics as Record<string, number>),
+  };
+}
