@@ -20,6 +20,7 @@ import { lambdaMaxFor, lassoLambdaMax } from '../src/plan/grid.js';
 import { startGramHelper } from '../workers/gramHelper.js';
 import { threadKernelContext } from '../workers/kernelContext.js';
 import { benchSpec, SEEDS_SPEC, writeCsv } from './data.js';
+import { distributedWorkload } from './distributed.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ANCHORS = join(ROOT, 'bench', 'anchors');
@@ -350,6 +351,23 @@ function scaleWorkload() {
   }
 }
 
+async function distributed() {
+  const r = await distributedWorkload(ROOT, quick);
+  if ('skipped' in r) {
+    rows.push({ workload: 'distributed', tool: 'regsweep', seconds: null, note: `skipped: ${r.skipped}` });
+    return;
+  }
+  rows.push({ workload: 'distributed', tool: 'regsweep, SQLite, 1 process', seconds: r.sqlite, note: 'scale sweep, 1 worker thread' });
+  rows.push({ workload: 'distributed', tool: 'regsweep, PostgreSQL, 1 process', seconds: r.onePostgres, note: 'the same sweep; data stored in the database' });
+  rows.push({ workload: 'distributed', tool: 'regsweep, PostgreSQL, 2 processes', seconds: r.twoPostgres, note: 'run + worker, 1 thread each' });
+  rows.push({ workload: 'distributed', tool: 'regsweep, SQLite, 2 independent copies at once', seconds: r.twoIndependent, note: "twice the work: the machine's ceiling for two processes" });
+  rows.push({ workload: 'claims', tool: 'regsweep, PostgreSQL, 48 claimers', seconds: r.claims.seconds, note: `${r.claims.tasks} one-λ tasks, ${r.claims.throughput.toFixed(0)} tasks/s; doubled ${r.claims.doubled}, lost ${r.claims.lost}` });
+  notes.push(
+    `distributed: speed-up with 2 processes ${(r.onePostgres / r.twoPostgres).toFixed(2)}× (this machine gives two independent processes ${((2 * r.sqlite) / r.twoIndependent).toFixed(2)}× the throughput of one); PostgreSQL's overhead against SQLite for one process ${((r.onePostgres / r.sqlite - 1) * 100).toFixed(0)}%; ` +
+      `claim throughput ${r.claims.throughput.toFixed(0)} tasks/s with 48 concurrent claimers`,
+  );
+}
+
 function table(): string {
   const byWorkload = new Map<string, Row[]>();
   for (const r of rows) {
@@ -380,6 +398,7 @@ if (want('cv')) await cvWorkload();
 if (want('grid')) await gridWorkload();
 if (want('nn')) await networkWorkload();
 if (want('scale')) scaleWorkload();
+if (only.includes('distributed')) await distributed();
 
 const md = `${table()}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
 process.stdout.write(`\n${md}\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s\n`);

@@ -287,6 +287,7 @@ for (const impl of STORES) {
             const s = await openStore(${JSON.stringify(location)}, { mode: 'read' });
             const [row] = await s.readOnlyQuery("SELECT (SELECT count(*) FROM trials) AS trials, (SELECT count(*) FROM tasks WHERE status = 'done') AS done", { timeoutMs: 10000 });
             seen.push([Number(row.trials), Number(row.done)]);
+            if (seen.length === 1) console.log('ready');
             await s.close();
             await new Promise((r) => setTimeout(r, 5));
           }
@@ -296,6 +297,8 @@ for (const impl of STORES) {
       );
       let out = '';
       reader.stdout.on('data', (b) => (out += b));
+      // The writer starts once the reader reads (a loaded machine starts a process slowly).
+      while (!out.includes('ready')) await sleep(10);
       for (const c of await claimAll(store, sweep.id)) {
         await store.completeTask(sweep.id, c, result(c.task), 1, 3);
         await sleep(25);
@@ -303,7 +306,7 @@ for (const impl of STORES) {
       reader.stdin.write('stop\n');
       await new Promise((r) => reader.once('exit', r));
       await store.close();
-      const seen = JSON.parse(out) as [number, number][];
+      const seen = JSON.parse(out.split('\n').filter(Boolean).at(-1)!) as [number, number][];
       expect(seen.length).toBeGreaterThan(2);
       for (const [trials, done] of seen) expect(trials).toBe(25 * done);
     });

@@ -21,6 +21,8 @@ CREATE TABLE IF NOT EXISTS regsweep.dataset_chunks (
   data bytea NOT NULL,
   PRIMARY KEY (hash, seq)
 );
+-- Float64 values do not compress: stored as they are, read without decompressing.
+ALTER TABLE regsweep.dataset_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS regsweep.sweeps (
   id bigserial PRIMARY KEY,
   name text NOT NULL,
@@ -93,6 +95,7 @@ CREATE TABLE IF NOT EXISTS regsweep.coefficients (
   intercept double precision[] NOT NULL,
   coef bytea NOT NULL
 );
+ALTER TABLE regsweep.coefficients ALTER COLUMN coef SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS regsweep.epochs (
   trial_id bigint NOT NULL REFERENCES regsweep.trials(id) ON DELETE CASCADE,
   epoch integer NOT NULL,

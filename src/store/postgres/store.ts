@@ -19,6 +19,7 @@ import {
 } from '../contract.js';
 import { foldRank, inClaimOrder, toTaskRow } from '../taskOrder.js';
 import { isConnectionError, lostConnection, makePool, maskedLocation, openingError } from './connection.js';
+import { copyChunksIn, copyChunksOut } from './copy.js';
 import { SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 /** How long an operation waits for a lost connection to come back before the run gives up. */
@@ -160,25 +161,31 @@ export class PostgresStore implements Store {
   /** The dataset once per hash, in chunks: X then y as little-endian float64. */
   private async saveDataset(d: StoredDataset): Promise<void> {
     const bytes = Buffer.concat([Buffer.from(d.X.buffer, d.X.byteOffset, d.X.byteLength), Buffer.from(d.y.buffer, d.y.byteOffset, d.y.byteLength)]);
-    const chunks = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
+    const count = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
     await this.transaction(async (c) => {
       const inserted = await c.query(
         `INSERT INTO datasets (hash, n, p, outputs, feature_names, target_names, classes, chunks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (hash) DO NOTHING`,
-        [d.hash, d.n, d.p, d.outputs, JSON.stringify(d.featureNames), JSON.stringify(d.targetNames), d.classes ? JSON.stringify(d.classes) : null, chunks],
+        [d.hash, d.n, d.p, d.outputs, JSON.stringify(d.featureNames), JSON.stringify(d.targetNames), d.classes ? JSON.stringify(d.classes) : null, count],
       );
       if (inserted.rowCount === 0) return;
-      for (let k = 0; k < chunks; k++) await c.query('INSERT INTO dataset_chunks (hash, seq, data) VALUES ($1, $2, $3)', [d.hash, k, bytes.subarray(k * CHUNK_BYTES, (k + 1) * CHUNK_BYTES)]);
+      await copyChunksIn(c, d.hash, Array.from({ length: count }, (_, k) => bytes.subarray(k * CHUNK_BYTES, (k + 1) * CHUNK_BYTES)));
     });
   }
 
   async loadDataset(hash: string): Promise<StoredDataset | undefined> {
     const head = (await this.query('SELECT * FROM datasets WHERE hash = $1', [hash])).rows[0];
     if (!head) return undefined;
-    const parts: Buffer[] = [];
-    for (let k = 0; k < head.chunks; k++) parts.push((await this.query('SELECT data FROM dataset_chunks WHERE hash = $1 AND seq = $2', [hash, k])).rows[0].data as Buffer);
-    const bytes = Buffer.concat(parts);
-    const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
     const xLength = head.n * head.p;
+    const total = 8 * (xLength + head.n * head.outputs);
+    const bytes = await this.retrying(async () => {
+      const client = await this.pool.connect();
+      try {
+        return await copyChunksOut(client, hash, total);
+      } finally {
+        client.release();
+      }
+    });
+    const values = new Float64Array(bytes.buffer, bytes.byteOffset, total / 8);
     return {
       hash,
       n: head.n,
