@@ -1,5 +1,4 @@
 // The command line: a thin shell over the library (runSweep, bestTrials, listSweeps, runSql, exportRows, writeReport).
-import { readFileSync } from 'node:fs';
 import yargs from 'yargs';
 import cliProgress from 'cli-progress';
 import { EXIT, OutsideError, UserError } from './errors.js';
@@ -12,8 +11,10 @@ import { csvLines, EXPORT_TABLES, exportRows, type ExportTable } from './results
 import { selectionRecord, sweepRecord } from './results/records.js';
 import { countsLine } from './select/counts.js';
 import { fmt } from './select/cv.js';
+import { parsePenalty, parseSelectRule, ruleLabel, type ModelRequest, type SelectRule } from './select/model.js';
 import type { SweepSelector } from './store/contract.js';
-import { packagePath } from './builtFile.js';
+import type { Comparison } from './results/compare.js';
+import { packageVersion } from './builtFile.js';
 import { databaseFiles, refuseProtectedOutput, writeFileAtomic } from './util/files.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -40,14 +41,6 @@ export async function main(argv: string[]): Promise<void> {
   process.exitCode = exitCode;
 }
 
-function version(): string {
-  try {
-    return (JSON.parse(readFileSync(packagePath('package.json'), 'utf8')) as { version: string }).version;
-  } catch {
-    return 'unknown';
-  }
-}
-
 /** --sweep NAME (NAME@K for the K-th of that name) or --sweep-id N. */
 function selectorOf(args: { sweep?: string; 'sweep-id'?: number }): SweepSelector | undefined {
   if (args['sweep-id'] !== undefined && args.sweep !== undefined) throw new UserError('--sweep and --sweep-id: give one');
@@ -62,6 +55,26 @@ const sweepOptions = {
   sweep: { type: 'string', describe: 'sweep name (default: the latest); NAME@K for the K-th sweep of that name' },
   'sweep-id': { type: 'number', describe: 'sweep id (see query --list)' },
 } as const;
+
+const modelOptions = {
+  penalty: { type: 'string', describe: 'the model\'s penalty: l1, l2, elasticnet or none (default: the best by validation loss)' },
+  'l1-ratio': { type: 'number', describe: 'the elastic net\'s l1 ratio (default: its best)' },
+  select: { type: 'string', describe: 'the λ: min, 1se (default: the largest λ within one standard error of the best) or lambda=VALUE (the nearest grid λ)' },
+} as const;
+
+/** --penalty, --l1-ratio and --select as a model request. */
+function modelRequest(args: { penalty?: string; 'l1-ratio'?: number; select?: string }): ModelRequest {
+  if (args['l1-ratio'] !== undefined && !(Number.isFinite(args['l1-ratio']) && args['l1-ratio'] >= 0 && args['l1-ratio'] <= 1)) throw new UserError('--l1-ratio: expected a number in [0, 1]');
+  return {
+    ...(args.penalty !== undefined ? { penalty: parsePenalty(args.penalty) } : {}),
+    ...(args['l1-ratio'] !== undefined ? { l1Ratio: args['l1-ratio'] } : {}),
+    ...(args.select !== undefined ? { select: parseSelectRule(args.select) } : {}),
+  };
+}
+
+function describeModel(m: { penalty: string; l1Ratio: number; lambda: number; rule: SelectRule }): string {
+  return `${m.penalty === 'elasticnet' ? `elasticnet l1_ratio ${fmt(m.l1Ratio)}` : m.penalty}, λ ${m.lambda} by --select ${ruleLabel(m.rule)}`;
+}
 
 const queueOptions = {
   lease: { type: 'number', default: 30, describe: 'seconds a claimed task is held without renewal (renewed every third of it)' },
@@ -82,7 +95,7 @@ async function dispatch(argv: string[]): Promise<number> {
   const parser = yargs(argv)
     .scriptName('regsweep')
     .strict()
-    .demandCommand(1, 'name a command: run, worker, query, export or report')
+    .demandCommand(1, 'name a command: run, worker, query, export, predict, compare or report')
     .fail((msg, err) => {
       if (err) throw err;
       throw new UserError(msg);
@@ -192,21 +205,97 @@ async function dispatch(argv: string[]): Promise<number> {
     )
     .command(
       'export <db>',
-      'write a table as CSV or JSON',
+      'write a table as CSV or JSON, or the chosen model as a model card (json), a scikit-learn or an R script',
       (y) =>
         y
           .positional('db', { type: 'string', demandOption: true })
-          .option('table', { choices: EXPORT_TABLES, demandOption: true })
+          .option('table', { choices: EXPORT_TABLES, describe: 'the table to write' })
+          .option('model', { type: 'boolean', default: false, describe: 'write the chosen model instead of a table (see --select)' })
           .option('fold', { type: 'string', describe: '"all" (the fit on all rows) or a fold index' })
-          .option('format', { choices: ['csv', 'json'] as const, default: 'csv' as const })
+          .option('format', { choices: ['csv', 'json', 'sklearn', 'glmnet'] as const, describe: 'tables: csv (default) or json; --model: json (default), sklearn or glmnet' })
           .options(sweepOptions)
+          .options(modelOptions)
           .option('out', { type: 'string', describe: 'file to write (default: standard output)' }),
       async (args) => {
         if (args.out !== undefined && !isStoreUrl(args.db)) refuseProtectedOutput(args.out, databaseFiles(args.db), '--out');
-        const rows = await exportRows(args.db, { table: args.table as ExportTable, fold: args.fold, sweep: selectorOf(args) });
-        const parts = args.format === 'json' ? [JSON.stringify(rows, null, 1) + '\n'] : csvLines(rows);
+        if (args.model === (args.table !== undefined)) throw new UserError('export: give --table NAME or --model');
+        let parts: Iterable<string>;
+        if (args.model) {
+          if (args.fold !== undefined) throw new UserError('--fold applies to --table; the model is the fit on all rows');
+          const format = args.format ?? 'json';
+          if (format === 'csv') throw new UserError('--model --format csv: a model is written as json, sklearn (Python) or glmnet (R); the coefficients as CSV are in --table coefficients');
+          const { exportModel } = await import('./model/export.js');
+          const { text, model } = await exportModel(args.db, format, { sweep: selectorOf(args), ...modelRequest(args) });
+          for (const n of model.notes) process.stderr.write(`note: ${n}\n`);
+          parts = [text];
+        } else {
+          const format = args.format ?? 'csv';
+          if (format !== 'csv' && format !== 'json') throw new UserError(`--format ${format}: applies to --model; a table is csv or json`);
+          if (args.penalty !== undefined || args['l1-ratio'] !== undefined || args.select !== undefined) throw new UserError('--penalty, --l1-ratio and --select choose a model: they apply to --model (use --sql or the CSV to filter a table)');
+          const rows = await exportRows(args.db, { table: args.table as ExportTable, fold: args.fold, sweep: selectorOf(args) });
+          parts = format === 'json' ? [JSON.stringify(rows, null, 1) + '\n'] : csvLines(rows);
+        }
         if (args.out !== undefined) writeFileAtomic(args.out, parts);
         else for (const part of parts) await write(part);
+      },
+    )
+    .command(
+      'predict <db>',
+      'apply the chosen model to the rows of a CSV (features by name) and write the predictions as CSV',
+      (y) =>
+        y
+          .positional('db', { type: 'string', demandOption: true })
+          .option('data', { type: 'string', demandOption: true, describe: 'CSV with the model\'s feature columns (any order; others ignored)' })
+          .option('out', { type: 'string', describe: 'file to write (default: standard output)' })
+          .option('keep', { type: 'string', array: true, describe: 'a column of the data to copy to the output (an id); may be repeated' })
+          .options(sweepOptions)
+          .options(modelOptions),
+      async (args) => {
+        const { predict } = await import('./model/predict.js');
+        const result = await predict(args.db, {
+          data: args.data,
+          out: args.out,
+          keep: args.keep,
+          output: write,
+          sweep: selectorOf(args),
+          ...modelRequest(args),
+          onNote: (n) => process.stderr.write(`note: ${n}\n`),
+        });
+        if (args.out !== undefined) process.stderr.write(`predictions: ${result.rows} rows → ${args.out} (${describeModel(result.model)})\n`);
+      },
+    )
+    .command(
+      'compare <first> [second]',
+      'two sweeps side by side (two databases, or two sweeps of one): the best of each penalty, and a report with their validation curves overlaid',
+      (y) =>
+        y
+          .positional('first', { type: 'string', demandOption: true, describe: 'database (or store URL) of sweep A' })
+          .positional('second', { type: 'string', describe: 'database of sweep B (default: the same as A)' })
+          .option('sweep', { type: 'string', array: true, describe: 'sweep name, once per sweep (A then B); default: the latest (the two latest with one database)' })
+          .option('sweep-id', { type: 'number', array: true, describe: 'sweep id instead of a name, once per sweep' })
+          .option('metric', { type: 'string', default: 'val_loss', describe: 'val_loss, accuracy or auc' })
+          .option('json', { type: 'boolean', default: false })
+          .option('out', { type: 'string', describe: 'report folder (default: A-vs-B-compare beside the first database)' })
+          .option('report', { type: 'boolean', default: true, describe: 'write the report (--no-report: the table only)' })
+          .option('png', { type: 'boolean', default: true, describe: 'also write PNG files' }),
+      async (args) => {
+        if (args.sweep !== undefined && args['sweep-id'] !== undefined) throw new UserError('--sweep and --sweep-id: give one kind');
+        const selectors = args['sweep-id'] !== undefined ? args['sweep-id'].map((id) => selectorOf({ 'sweep-id': id })!) : (args.sweep ?? []).map((name) => ({ name }));
+        const { compareSweeps } = await import('./results/compare.js');
+        const c = await compareSweeps(args.first, args.second, { sweeps: selectors, metric: args.metric });
+        let page: string | undefined;
+        if (args.report) {
+          const { writeCompareReport, defaultCompareDir } = await import('./report/compare.js');
+          page = await writeCompareReport(c, args.out ?? defaultCompareDir(args.first, c), [args.first, ...(args.second ? [args.second] : [])], args.png);
+        }
+        if (args.json) {
+          await write(JSON.stringify(comparisonRecord(c, page), null, 1) + '\n');
+          return;
+        }
+        for (const s of c.sweeps) await write(`${s.label}: sweep ${s.sweep.name} (id ${s.sweep.id}) in ${s.location}; ${s.sweep.modelKind}, ${s.sweep.n} × ${s.sweep.p}, data ${s.sweep.dataHash.slice(0, 12)}…\n`);
+        await write(comparisonTable(c));
+        for (const n of c.notes) await write(`note: ${n}\n`);
+        if (page) await write(`report: ${page}\n`);
       },
     )
     .command(
@@ -216,17 +305,18 @@ async function dispatch(argv: string[]): Promise<number> {
         y
           .positional('db', { type: 'string', demandOption: true })
           .options(sweepOptions)
+          .options(modelOptions)
           .option('out', { type: 'string', describe: 'folder (default: <db name>-report beside the database)' })
           .option('png', { type: 'boolean', default: true, describe: 'also write PNG files' }),
       async (args) => {
         const { writeReport } = await import('./report/write.js');
-        const report = await writeReport(args.db, { sweep: selectorOf(args), outDir: args.out, png: args.png });
+        const report = await writeReport(args.db, { sweep: selectorOf(args), outDir: args.out, png: args.png, model: modelRequest(args) });
         for (const note of report.notes) await write(`note: ${note}\n`);
         await write(`report: ${report.htmlPath}\n`);
       },
     )
     .help()
-    .version(version());
+    .version(packageVersion());
   await parser.parseAsync();
   return result;
 }
@@ -358,6 +448,26 @@ function selectionTable(rows: Selection[]): string {
     note: s.edge ? `λ_min on the ${s.edge === 'largest' ? 'upper' : 'lower'} edge of the grid` : '',
   }));
   return table(lines);
+}
+
+function comparisonTable(c: Comparison): string {
+  const side = (label: string, sel: Selection | null) => ({
+    [`${label}: lambda_min`]: sel ? fmt(sel.lambdaMin) + (sel.penalty === 'elasticnet' ? ` (l1_ratio ${fmt(sel.l1Ratio)})` : '') : '—',
+    [`${label}: ${c.metric}`]: sel ? `${fmt(sel.meanMin)} ± ${fmt(sel.seMin)}` : '—',
+    [`${label}: nnz`]: sel?.nnzMin ?? '',
+  });
+  return table(c.rows.map((r) => ({ penalty: r.penalty, ...side('A', r.a), ...side('B', r.b), better: r.verdict })));
+}
+
+function comparisonRecord(c: Comparison, report: string | undefined): Record<string, unknown> {
+  return {
+    metric: c.metric,
+    same_data: c.sameData,
+    sweeps: c.sweeps.map((s) => ({ label: s.label, database: s.location, name: s.sweep.name, id: s.sweep.id, model: s.sweep.modelKind, rows: s.sweep.n, features: s.sweep.p, data_hash: s.sweep.dataHash })),
+    best: c.rows.map((r) => ({ penalty: r.penalty, A: r.a && selectionRecord(c.sweeps[0].sweep, r.a), B: r.b && selectionRecord(c.sweeps[1].sweep, r.b), better: r.verdict || null })),
+    notes: c.notes,
+    ...(report ? { report } : {}),
+  };
 }
 
 function table(rows: Record<string, unknown>[]): string {

@@ -18,3 +18,8 @@ export { summarize, selectLambdas } from './select/cv.js';
 export { openStore } from './store/open.js';
 export type { Store, SweepSelector } from './store/contract.js';
 export { UserError, OutsideError, EXIT } from './errors.js';
+export { loadModel, type Model, type ModelOptions } from './model/load.js';
+export { predict, type PredictOptions, type PredictResult } from './model/predict.js';
+export { exportModel, type ModelFormat } from './model/export.js';
+export { compareSweeps, type Comparison } from './results/compare.js';
+export { chooseModel, parseSelectRule, type SelectRule, type ModelRequest } from './select/model.js';

@@ -196,13 +196,19 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
   };
 }
 
-function resolveColumns(header: string[], target: string | string[] | undefined, where: string) {
+/** Column name → index; an empty or repeated name is an error at `where` (file:line). */
+export function headerIndex(header: string[], where: string): Map<string, number> {
   const seen = new Map<string, number>();
   header.forEach((h, j) => {
     if (h === '') throw new UserError(`${where}:${j + 1}: the header has an empty column name`);
     if (seen.has(h)) throw new UserError(`${where}:${j + 1}: column name "${h}" appears twice in the header`);
     seen.set(h, j);
   });
+  return seen;
+}
+
+function resolveColumns(header: string[], target: string | string[] | undefined, where: string) {
+  const seen = headerIndex(header, where);
   const wanted = target === undefined ? [header[header.length - 1]] : Array.isArray(target) ? target : [target];
   const targetIdx = wanted.map((t) => {
     const j = seen.get(t);
@@ -221,7 +227,7 @@ const LARGEST_VALUE = 1e150;
 const NOT_DECIMAL = /[xXoObB]/;
 
 /** A cell as a number; `line` is asked for only when there is something to report. */
-function parseCell(cell: string, file: string, line: () => number, j: number, column: string): number {
+export function parseCell(cell: string, file: string, line: () => number, j: number, column: string): number {
   const v = Number(cell);
   // Number() reads surrounding spaces as part of the number, and a blank cell as 0.
   if (Number.isFinite(v) && (v !== 0 || cell.trim() !== '') && Math.abs(v) < LARGEST_VALUE && !NOT_DECIMAL.test(cell)) return v;

@@ -4,6 +4,9 @@ import { sweepConfig } from '../results/open.js';
 import { countsLine, countTrials } from '../select/counts.js';
 import { METRICS, edgeWarning, selectLambdas, selectionsToShow, summarize } from '../select/cv.js';
 import type { Store } from '../store/contract.js';
+import { readModel, type Model } from '../model/load.js';
+import type { ModelRequest } from '../select/model.js';
+import { UserError } from '../errors.js';
 
 /** Everything the charts need, read from the store alone (no re-training). */
 export interface ReportData {
@@ -19,9 +22,11 @@ export interface ReportData {
   epochs: TrialEpoch[];
   /** What a reader should know: the data's notes, grid edges, trials left out, a sweep not finished. */
   notes: string[];
+  /** The model `predict` and `export --model` would use with the same options; why there is none otherwise. */
+  model: Model | { missing: string };
 }
 
-export async function readReportData(store: Store, sweep: Sweep): Promise<ReportData> {
+export async function readReportData(store: Store, sweep: Sweep, request: ModelRequest = {}): Promise<ReportData> {
   const trials = await store.trials(sweep.id);
   // Recomputed from the trials so that a sweep still running can be reported from what is there.
   const summary = summarize(trials, METRICS.val_loss);
@@ -46,6 +51,10 @@ export async function readReportData(store: Store, sweep: Sweep): Promise<Report
     coefficients: await store.coefficients(sweep.id, { fold: 'all' }),
     epochs: await store.epochs(sweep.id),
     notes,
+    model: await readModel(store, sweep, request).catch((e: unknown) => {
+      if (e instanceof UserError) return { missing: e.message };
+      throw e;
+    }),
   };
 }
 

@@ -13,7 +13,7 @@ export function escapeHtml(text: string): string {
 }
 
 /** JSON inside a <script> element: "<" escaped so no value can close the element. */
-function scriptJson(value: unknown): string {
+export function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
@@ -29,7 +29,7 @@ function packageDir(name: string): string {
 }
 
 /** The UMD builds of vega, vega-lite and vega-embed, inlined so the page works from file:// with no network. */
-function inlineLibraries(): string {
+export function inlineLibraries(): string {
   return [
     ['vega', 'build/vega.min.js'],
     ['vega-lite', 'build/vega-lite.min.js'],
@@ -39,7 +39,31 @@ function inlineLibraries(): string {
     .join('\n');
 }
 
-export function reportHtml(data: ReportData, charts: Chart[]): string {
+const MAX_SHOWN_COEFFICIENTS = 25;
+
+/** The chosen model: how it was chosen, its figures, its largest coefficients, and how to use it. */
+function modelSection(data: ReportData, location: string): string {
+  const m = data.model;
+  if ('missing' in m) return `<h2>The model</h2>\n<p class="caption">No model to use: ${escapeHtml(m.missing)}</p>`;
+  const what = m.penalty === 'elasticnet' ? `elasticnet, l1_ratio ${fmt(m.l1Ratio)}` : m.penalty;
+  const terms = m.targets.flatMap((t, k) => m.features.map((f, j) => ({ name: m.targets.length > 1 ? `${t}:${f}` : f, value: m.coefs[k][j] })));
+  const shown = terms.filter((t) => t.value !== 0).sort((a, b) => Math.abs(b.value) - Math.abs(a.value)).slice(0, MAX_SHOWN_COEFFICIENTS);
+  const rule = m.rule.kind === '1se' ? 'λ_1se, the largest λ within one standard error of the best' : m.rule.kind === 'min' ? 'λ_min, the best mean' : `the grid λ nearest to ${m.rule.value}`;
+  const db = escapeHtml(location);
+  return `<h2>The model</h2>
+<p>${escapeHtml(what)} at λ = ${m.lambda.toPrecision(6)} (${escapeHtml(rule)})${m.cv ? `: validation loss ${fmt(m.cv.mean)} ± ${fmt(m.cv.se)}` : ''}; ${m.nonzero} nonzero of ${terms.length} coefficients, intercept ${m.intercepts.map((b) => b.toPrecision(6)).join(', ')}; fit on ${m.trial.nTrain} rows.</p>
+${m.notes.map((n) => `<p class="warning">${escapeHtml(n)}</p>`).join('\n')}
+<table>
+<thead><tr><th>feature</th><th>coefficient (original scale)</th></tr></thead>
+<tbody>
+${shown.map((t) => `<tr><td>${escapeHtml(t.name)}</td><td>${t.value.toPrecision(6)}</td></tr>`).join('\n') || '<tr><td colspan="2">every coefficient is zero</td></tr>'}
+</tbody>
+</table>
+${shown.length < m.nonzero ? `<p class="caption">The ${shown.length} largest of ${m.nonzero} nonzero coefficients; all of them: <code>regsweep export ${db} --model</code>.</p>` : ''}
+<p class="caption">Use it: <code>regsweep predict ${db} --data new.csv</code>; hand it on: <code>regsweep export ${db} --model --format sklearn</code> (or <code>glmnet</code>, <code>json</code>). Another choice: <code>--penalty</code>, <code>--l1-ratio</code>, <code>--select min|1se|lambda=VALUE</code>.</p>`;
+}
+
+export function reportHtml(data: ReportData, charts: Chart[], location = 'results.db'): string {
   const { sweep } = data;
   const { config } = data;
   const done = data.trials.length;
@@ -88,6 +112,7 @@ ${data.notes.map((w) => `<p class="warning">${escapeHtml(w)}</p>`).join('\n')}
 ${rows || '<tr><td colspan="8">no validation results yet</td></tr>'}
 </tbody>
 </table>
+${modelSection(data, location)}
 ${sections}
 ${inlineLibraries()}
 <script>

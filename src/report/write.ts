@@ -1,6 +1,7 @@
 import { basename, dirname, extname, join, resolve } from 'node:path';
 import { displayPath, isStoreUrl } from '../util/paths.js';
 import type { SweepSelector } from '../store/contract.js';
+import type { ModelRequest } from '../select/model.js';
 import { withResults } from '../results/open.js';
 import { databaseFiles, ensureFolder, refuseProtectedOutput, writeFileAtomic } from '../util/files.js';
 import { readReportData } from './data.js';
@@ -13,6 +14,8 @@ export interface ReportOptions {
   /** Folder to write into; default: "<db name>-report" beside the database (or in the working folder for a URL). */
   outDir?: string;
   png?: boolean;
+  /** The model the summary names (--penalty, --l1-ratio, --select). */
+  model?: ModelRequest;
 }
 
 export interface ReportResult {
@@ -35,7 +38,7 @@ export function defaultReportDir(location: string): string {
 export async function writeReport(location: string, options: ReportOptions = {}): Promise<ReportResult> {
   const outDir = resolve(options.outDir ?? defaultReportDir(location));
   if (!isStoreUrl(location)) refuseProtectedOutput(outDir, databaseFiles(location), '--out', options.outDir);
-  const data = await withResults(location, options.sweep, ({ store, sweep }) => readReportData(store, sweep));
+  const data = await withResults(location, options.sweep, ({ store, sweep }) => readReportData(store, sweep, options.model));
   ensureFolder(outDir, '--out', options.outDir ?? displayPath(outDir));
   const charts = buildCharts(data);
   const files: string[] = [];
@@ -50,6 +53,6 @@ export async function writeReport(location: string, options: ReportOptions = {})
     write(`${chart.id}.svg`, svg);
     if (options.png !== false) write(`${chart.id}.png`, svgToPng(svg));
   }
-  write('report.html', reportHtml(data, charts));
+  write('report.html', reportHtml(data, charts, displayPath(location)));
   return { htmlPath: displayPath(join(outDir, 'report.html')), files, charts: charts.map((c) => c.id), notes: data.notes };
 }

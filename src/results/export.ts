@@ -58,7 +58,7 @@ export function coefficientColumns(sweep: Sweep): string[] {
   return sweep.targetNames.flatMap((t) => sweep.featureNames.map((f) => `${t}:${f}`));
 }
 
-function csvCell(v: unknown): string {
+export function csvCell(v: unknown): string {
   if (v === null || v === undefined) return '';
   const s = typeof v === 'boolean' ? (v ? '1' : '0') : String(v);
   return /[",\n\r]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;

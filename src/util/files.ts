@@ -112,35 +112,72 @@ export function checkOutputFile(path: string, option: string): void {
   ensureFolder(dirname(resolve(path)), option, dirname(path));
 }
 
-/**
- * Writes `content` to a temporary file beside `path`, flushes it to disk and renames it into place: a reader sees
- * the old file or the whole new one, and a failed write (disk full, read-only) leaves the old file as it was.
- */
-export function writeFileAtomic(path: string, content: string | Uint8Array | Iterable<string | Uint8Array>, option = '--out'): void {
+/** A file written beside its place and renamed into it on commit: readers never see half of it. */
+export interface AtomicFile {
+  write(part: string | Uint8Array): void;
+  /** Flushes to disk and renames into place. */
+  commit(): void;
+  /** Removes the temporary file; the old file stays as it was. */
+  abort(): void;
+}
+
+/** Opens a temporary file beside `path` for an output that is written in parts (a large export, predictions). */
+export function openAtomicFile(path: string, option = '--out'): AtomicFile {
   checkOutputFile(path, option);
   const target = resolve(path);
   const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
   let fd: number | undefined;
-  try {
-    fd = openSync(temp, 'wx', 0o644);
-    const parts = typeof content === 'string' || content instanceof Uint8Array ? [content] : content;
-    for (const part of parts) {
-      const bytes = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
-      for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd, bytes, offset, bytes.length - offset);
-    }
-    fsyncSync(fd);
-    closeSync(fd);
-    fd = undefined;
-    renameSync(temp, target);
-  } catch (e) {
+  const abort = () => {
     if (fd !== undefined) closeSync(fd);
+    fd = undefined;
     try {
       unlinkSync(temp);
     } catch {
       // Never created, or gone already.
     }
-    throw fileError(path, e, 'write');
+  };
+  const guard = <T>(step: () => T): T => {
+    try {
+      return step();
+    } catch (e) {
+      abort();
+      throw fileError(path, e, 'write');
+    }
+  };
+  fd = guard(() => openSync(temp, 'wx', 0o644));
+  return {
+    write(part) {
+      guard(() => {
+        const bytes = typeof part === 'string' ? Buffer.from(part, 'utf8') : part;
+        for (let offset = 0; offset < bytes.length; ) offset += writeSync(fd!, bytes, offset, bytes.length - offset);
+      });
+    },
+    commit() {
+      guard(() => {
+        fsyncSync(fd!);
+        closeSync(fd!);
+        fd = undefined;
+        renameSync(temp, target);
+      });
+    },
+    abort,
+  };
+}
+
+/**
+ * Writes `content` to a temporary file beside `path`, flushes it to disk and renames it into place: a reader sees
+ * the old file or the whole new one, and a failed write (disk full, read-only) leaves the old file as it was.
+ */
+export function writeFileAtomic(path: string, content: string | Uint8Array | Iterable<string | Uint8Array>, option = '--out'): void {
+  const file = openAtomicFile(path, option);
+  try {
+    const parts = typeof content === 'string' || content instanceof Uint8Array ? [content] : content;
+    for (const part of parts) file.write(part);
+  } catch (e) {
+    file.abort();
+    throw e;
   }
+  file.commit();
 }
 
 /** Refuses anything but a regular file as input (a FIFO or /dev/zero would be read forever). */

@@ -1,0 +1,125 @@
+// `regsweep predict`: the chosen model applied to new rows, read and written a chunk at a time so that a file larger
+// than memory works. Features are found by name; the coefficients are on the original scale, so the rows are used as
+// they are (the standardization of the fit is folded into the coefficients and the intercept).
+import { headerIndex, parseCell } from '../data/csv.js';
+import { streamCsv } from '../data/csvRows.js';
+import { UserError } from '../errors.js';
+import { csvCell } from '../results/export.js';
+import { displayPath, isStoreUrl } from '../util/paths.js';
+import { databaseFiles, openAtomicFile, refuseProtectedOutput, type ProtectedFile } from '../util/files.js';
+import { loadModel, type Model, type ModelOptions } from './load.js';
+
+export interface PredictOptions extends ModelOptions {
+  /** The CSV of rows to predict (a header with the model's feature names; other columns are ignored). */
+  data: string;
+  /** File to write; without it, every chunk goes to `output`. */
+  out?: string;
+  /** Where the CSV text goes when there is no `out` (standard output in the CLI); may return a promise to slow the reader. */
+  output?: (text: string) => void | Promise<void>;
+  /** Columns of the input copied to the output first (an id). */
+  keep?: string[];
+  /** Rows per chunk. */
+  chunkRows?: number;
+  /** Said once each: columns ignored, the choice of λ. */
+  onNote?: (note: string) => void;
+}
+
+export interface PredictResult {
+  model: Model;
+  rows: number;
+  columns: string[];
+}
+
+/** The output columns of a model: one prediction per target, or the probability and label of a binomial model. */
+export function predictionColumns(model: Pick<Model, 'family' | 'targets'>): string[] {
+  if (model.family === 'binomial') return ['probability', 'label'];
+  return model.targets.length === 1 ? ['prediction'] : model.targets.map((t) => `prediction:${t}`);
+}
+
+/** The prediction cells of one row from its linear predictors η (one per target). */
+export function predictionCells(model: Pick<Model, 'family' | 'classes'>, eta: Float64Array): string[] {
+  if (model.family === 'binomial') {
+    const probability = 1 / (1 + Math.exp(-eta[0]));
+    return [String(probability), csvCell(eta[0] > 0 ? model.classes![1] : model.classes![0])];
+  }
+  return Array.from(eta, String);
+}
+
+export async function predict(location: string, options: PredictOptions): Promise<PredictResult> {
+  const dataName = displayPath(options.data);
+  const protectedFiles: ProtectedFile[] = [{ path: options.data, what: 'the data file' }, ...(isStoreUrl(location) ? [] : databaseFiles(location))];
+  if (options.out !== undefined) refuseProtectedOutput(options.out, protectedFiles, '--out');
+  const model = await loadModel(location, options);
+  const note = options.onNote ?? (() => undefined);
+  for (const n of model.notes) note(n);
+  const p = model.features.length;
+  const outputs = model.targets.length;
+  const chunkRows = options.chunkRows ?? 4096;
+  const keep = options.keep ?? [];
+  const columns = [...keep, ...predictionColumns(model)];
+
+  let featureAt: number[] = [];
+  let keepAt: number[] = [];
+  let header: string[] = [];
+  const X = new Float64Array(chunkRows * p);
+  const kept: string[][] = [];
+  let filled = 0;
+  const eta = new Float64Array(outputs);
+
+  const file = options.out !== undefined ? openAtomicFile(options.out) : undefined;
+  const emit = (text: string) => (file ? file.write(text) : options.output?.(text));
+  /** The chunk's predictions as CSV text (row by row: η = b0 + Σ x_j b_j, the sum in feature order). */
+  const flush = () => {
+    let text = '';
+    for (let r = 0; r < filled; r++) {
+      const row = X.subarray(r * p, (r + 1) * p);
+      for (let k = 0; k < outputs; k++) {
+        const b = model.coefs[k];
+        let s = model.intercepts[k];
+        for (let j = 0; j < p; j++) s += row[j] * b[j];
+        eta[k] = s;
+      }
+      text += [...kept[r], ...predictionCells(model, eta)].join(',') + '\n';
+    }
+    filled = 0;
+    kept.length = 0;
+    return emit(text);
+  };
+
+  try {
+    emit(columns.map(csvCell).join(',') + '\n');
+    const rows = await streamCsv(options.data, dataName, {
+      header(names, where) {
+        header = names;
+        const index = headerIndex(names, where);
+        const missing = model.features.filter((f) => !index.has(f));
+        if (missing.length)
+          throw new UserError(`${where}: the model's feature${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not a column (the model needs ${model.features.join(', ')})`);
+        const absentKeep = keep.filter((k) => !index.has(k));
+        if (absentKeep.length) throw new UserError(`--keep ${absentKeep.join(', ')}: not a column of ${dataName} (columns: ${names.join(', ')})`);
+        featureAt = model.features.map((f) => index.get(f)!);
+        keepAt = keep.map((k) => index.get(k)!);
+        const used = new Set([...featureAt, ...keepAt]);
+        const targets = names.filter((n, j) => !used.has(j) && model.targets.includes(n));
+        const others = names.filter((n, j) => !used.has(j) && !model.targets.includes(n));
+        if (targets.length) note(`${dataName}: column ${targets.map((t) => `"${t}"`).join(', ')} is the model's target; predictions do not read it`);
+        if (others.length) note(`${dataName}: ignored ${others.length} column${others.length > 1 ? 's' : ''} that the model does not use: ${others.join(', ')}`);
+      },
+      record(fields, line) {
+        const row = X.subarray(filled * p, (filled + 1) * p);
+        for (let f = 0; f < p; f++) {
+          const j = featureAt[f];
+          row[f] = parseCell(fields[j], dataName, () => line, j, header[j]);
+        }
+        kept.push(keepAt.map((j) => csvCell(fields[j])));
+        if (++filled === chunkRows) return flush() ?? undefined;
+      },
+    });
+    if (filled > 0) await flush();
+    file?.commit();
+    return { model, rows, columns };
+  } catch (e) {
+    file?.abort();
+    throw e;
+  }
+}

@@ -1,0 +1,158 @@
+// The compare report: the two sweeps' validation curves overlaid per penalty, and the table of their best λ.
+import { dirname, join, resolve } from 'node:path';
+import type { TopLevelSpec } from 'vega-lite';
+import type { Comparison, ComparedSweep } from '../results/compare.js';
+import { fmt } from '../select/cv.js';
+import { ensureFolder, refuseProtectedOutput, databaseFiles, writeFileAtomic } from '../util/files.js';
+import { displayPath, isStoreUrl } from '../util/paths.js';
+import { escapeHtml, inlineLibraries, scriptJson } from './html.js';
+import { renderSvg, svgToPng } from './render.js';
+import type { Chart } from './specs.js';
+
+const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
+const lambdaAxis = { field: 'lambda', type: 'quantitative', scale: { type: 'log' }, title: 'λ (log scale)', axis: { format: '.0e' } } as const;
+
+/** "A: diabetes (l1_ratio 0.5)": the legend entry of one sweep's curve in a penalty's panel. */
+function seriesName(s: ComparedSweep, penalty: string, l1Ratio: number): string {
+  return `${s.label}: ${s.sweep.name}${penalty === 'elasticnet' ? ` (l1_ratio ${fmt(l1Ratio)})` : ''}`;
+}
+
+export function overlayChart(c: Comparison): Chart | undefined {
+  const rows: Record<string, unknown>[] = [];
+  for (const s of c.sweeps) {
+    for (const p of s.curves) {
+      if (p.lambda <= 0) continue;
+      rows.push({ penalty: p.penalty, sweep: s.label, series: seriesName(s, p.penalty, p.l1Ratio), lambda: p.lambda, mean: p.mean, lo: p.mean - p.se, hi: p.mean + p.se });
+    }
+    for (const b of s.best) rows.push({ penalty: b.penalty, sweep: s.label, series: seriesName(s, b.penalty, b.l1Ratio), lambda: b.lambdaMin, marker: 'λ_min', mean: b.meanMin });
+  }
+  if (rows.length === 0) return undefined;
+  const color = { field: 'sweep', type: 'nominal', scale: { domain: ['A', 'B'], range: ['#4c78a8', '#e45756'] }, title: 'sweep' } as const;
+  const [a, b] = c.sweeps;
+  return {
+    id: 'compare-fit',
+    title: c.sameData ? 'Validation loss vs λ, both sweeps' : 'Validation loss vs λ, both sweeps — on different data',
+    caption:
+      `Mean validation ${c.metric} over folds (band ±1 standard error) for A (${a.sweep.name}) and B (${b.sweep.name}), one panel per penalty; ` +
+      `the vertical rules mark each sweep's λ_min.` +
+      (c.sameData ? '' : ' The sweeps were run on different data, so the curves are not on the same rows.'),
+    spec: {
+      $schema: SCHEMA,
+      data: { values: rows },
+      facet: { field: 'penalty', type: 'nominal', title: null },
+      columns: 3,
+      resolve: { scale: { x: 'independent', y: 'independent' } },
+      spec: {
+        width: 280,
+        height: 190,
+        layer: [
+          {
+            transform: [{ filter: 'datum.marker == null' }],
+            mark: { type: 'area', opacity: 0.15 },
+            encoding: { x: lambdaAxis, y: { field: 'lo', type: 'quantitative', scale: { zero: false }, title: `validation ${c.metric}` }, y2: { field: 'hi' }, color: { ...color, legend: null } },
+          },
+          {
+            transform: [{ filter: 'datum.marker == null' }],
+            mark: { type: 'line', point: { size: 12 } },
+            encoding: {
+              x: lambdaAxis,
+              y: { field: 'mean', type: 'quantitative', scale: { zero: false } },
+              color,
+              detail: { field: 'series' },
+              tooltip: [
+                { field: 'series', title: 'sweep' },
+                { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ' },
+                { field: 'mean', type: 'quantitative', format: '.5g', title: c.metric },
+              ],
+            },
+          },
+          {
+            transform: [{ filter: "datum.marker === 'λ_min'" }],
+            mark: { type: 'rule', strokeDash: [4, 3] },
+            encoding: {
+              x: lambdaAxis,
+              color,
+              tooltip: [
+                { field: 'series', title: 'sweep' },
+                { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ_min' },
+                { field: 'mean', type: 'quantitative', format: '.5g', title: c.metric },
+              ],
+            },
+          },
+        ],
+      },
+    } as TopLevelSpec,
+  };
+}
+
+function compareHtml(c: Comparison, charts: Chart[]): string {
+  const cell = (s: ComparedSweep['best'][number] | null) =>
+    s ? `<td>${fmt(s.lambdaMin)}${s.penalty === 'elasticnet' ? ` (l1_ratio ${fmt(s.l1Ratio)})` : ''}</td><td>${fmt(s.meanMin)} ± ${fmt(s.seMin)}</td><td>${s.nnzMin ?? ''}</td>` : '<td colspan="3">—</td>';
+  const table = c.rows.map((r) => `<tr><td>${escapeHtml(r.penalty)}</td>${cell(r.a)}${cell(r.b)}<td>${escapeHtml(r.verdict)}</td></tr>`).join('\n');
+  const who = c.sweeps
+    .map((s) => `<li><b>${s.label}</b>: sweep <code>${escapeHtml(s.sweep.name)}</code> (id ${s.sweep.id}) in <code>${escapeHtml(s.location)}</code> — ${escapeHtml(s.sweep.modelKind)}, ${s.sweep.n} rows × ${s.sweep.p} features, data sha256 <code>${s.sweep.dataHash.slice(0, 16)}…</code></li>`)
+    .join('\n');
+  const sections = charts
+    .map((ch, k) => `<section><h2>${escapeHtml(ch.title)}</h2><p class="caption">${escapeHtml(ch.caption)}</p><div class="chart" id="chart-${k}"></div><script type="application/json" id="spec-${k}">${scriptJson(ch.spec)}</script></section>`)
+    .join('\n');
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>regsweep compare: ${escapeHtml(c.sweeps[0].sweep.name)} vs ${escapeHtml(c.sweeps[1].sweep.name)}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; padding: 0 1rem; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.7rem; text-align: left; }
+.caption { color: #555; max-width: 60rem; }
+.warning { background: #fff4e0; border-left: 4px solid #e8a33d; padding: 0.4rem 0.8rem; }
+</style>
+</head>
+<body>
+<h1>Compare two sweeps</h1>
+<ul>
+${who}
+</ul>
+${c.notes.map((n) => `<p class="warning">${escapeHtml(n)}</p>`).join('\n')}
+<h2>Best λ per penalty (validation ${escapeHtml(c.metric)})</h2>
+<table>
+<thead><tr><th>penalty</th><th>A: λ_min</th><th>A: ${escapeHtml(c.metric)} ± se</th><th>A: nonzero</th><th>B: λ_min</th><th>B: ${escapeHtml(c.metric)} ± se</th><th>B: nonzero</th><th>better</th></tr></thead>
+<tbody>
+${table || '<tr><td colspan="8">no validation results</td></tr>'}
+</tbody>
+</table>
+${sections}
+${inlineLibraries()}
+<script>
+window.regsweepCharts = Promise.all(Array.from(document.querySelectorAll('.chart')).map(function (el, k) {
+  return vegaEmbed(el, JSON.parse(document.getElementById('spec-' + k).textContent), { actions: false, renderer: 'svg' });
+}));
+</script>
+</body>
+</html>
+`;
+}
+
+/** "A-vs-B-compare" beside the first database (in the working folder for a store URL). */
+export function defaultCompareDir(first: string, c: Comparison): string {
+  const name = `${c.sweeps[0].sweep.name}-vs-${c.sweeps[1].sweep.name}-compare`;
+  return isStoreUrl(first) ? resolve(name) : join(dirname(resolve(first)), name);
+}
+
+/** Writes compare.html and the overlay chart (.vl.json, .svg, .png) into `outDir`; returns the page's path. */
+export async function writeCompareReport(c: Comparison, outDir: string, locations: string[], png = true): Promise<string> {
+  const dir = resolve(outDir);
+  for (const location of locations) if (!isStoreUrl(location)) refuseProtectedOutput(dir, databaseFiles(location), '--out', outDir);
+  ensureFolder(dir, '--out', outDir);
+  const chart = overlayChart(c);
+  const charts = chart ? [chart] : [];
+  for (const ch of charts) {
+    writeFileAtomic(join(dir, `${ch.id}.vl.json`), JSON.stringify(ch.spec, null, 1));
+    const svg = await renderSvg(ch.spec);
+    writeFileAtomic(join(dir, `${ch.id}.svg`), svg);
+    if (png) writeFileAtomic(join(dir, `${ch.id}.png`), svgToPng(svg));
+  }
+  const page = join(dir, 'compare.html');
+  writeFileAtomic(page, compareHtml(c, charts));
+  return displayPath(page);
+}
