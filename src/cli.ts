@@ -344,7 +344,7 @@ async function runCommand(config: string, opts: Parameters<typeof runSweep>[1] &
         progress.log(`sweep ${sweep.name}: ${total} trials in ${sweep.totalTasks} tasks (${tasks} to run${resumed})`);
         progress.start(total, alreadyDone);
       },
-      onProgress: ({ done }) => progress.update(done),
+      onProgress: ({ done, total }) => progress.update(done, total),
     });
   } finally {
     progress.stop();
@@ -415,7 +415,12 @@ function makeProgress(quiet: boolean) {
       startValue = done;
       bar?.start(t, done, { rate: '0' });
     },
-    update(done: number) {
+    update(done: number, t: number) {
+      // An extended grid adds trials to the total while the sweep runs.
+      if (t !== total) {
+        total = t;
+        bar?.setTotal(t);
+      }
       if (bar) bar.update(done, { rate: rate(done) });
       else if (!quiet) {
         const decile = Math.floor((10 * done) / Math.max(1, total));

@@ -22,6 +22,8 @@ export interface Task {
   fold: FoldId;
   /** Descending; each solution warm-starts the next. */
   lambdas: number[];
+  /** A λ solved first and not recorded, to warm-start the path (a grid extended below its edge starts at the edge). */
+  warmFrom?: number;
 }
 
 /** The tasks one worker takes together: all paths of a fold share its Gram columns. */
@@ -121,6 +123,29 @@ export interface Sweep {
   notes: string[];
   /** The process writing it while it runs: "pid@host". */
   writer: string | null;
+}
+
+/** What a sweep fits, told by its model kind and its data's shape. */
+export type SweepFamily = 'gaussian' | 'mgaussian' | 'binomial' | 'multinomial' | 'poisson' | 'network';
+
+export function sweepFamily(sweep: Pick<Sweep, 'modelKind' | 'targetNames' | 'classes'>): SweepFamily {
+  switch (sweep.modelKind) {
+    case 'poisson':
+      return 'poisson';
+    case 'multinomial':
+      return 'multinomial';
+    case 'logistic':
+      return (sweep.classes?.length ?? 2) > 2 ? 'multinomial' : 'binomial';
+    case 'mlp':
+      return 'network';
+    default:
+      return sweep.targetNames.length > 1 ? 'mgaussian' : 'gaussian';
+  }
+}
+
+/** The names of a sweep's coefficient vectors: one per class of a multinomial model, else one per target. */
+export function outputNames(sweep: Pick<Sweep, 'modelKind' | 'targetNames' | 'classes'>): string[] {
+  return sweepFamily(sweep) === 'multinomial' ? sweep.classes! : sweep.targetNames;
 }
 
 export type NewSweep = Omit<Sweep, 'id' | 'status' | 'createdAt' | 'finishedAt' | 'writer'>;

@@ -1,12 +1,14 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import Papa from 'papaparse';
 import { expect } from 'vitest';
 import { loadCsv } from '../src/data/csv.js';
 import { FitStatus } from '../src/domain.js';
 import type { KernelContext } from '../src/fitting/context.js';
 import type { PathProblem, PathSolution } from '../src/fitting/path/types.js';
-import { binomialPath } from '../src/fitting/point/binomial.js';
+import { binomialPath } from '../src/fitting/point/glm.js';
 import { fistaPath } from '../src/fitting/point/fista.js';
 import { gaussianCovariancePath } from '../src/fitting/point/gaussianCovariance.js';
 import { gaussianNaivePath } from '../src/fitting/point/gaussianNaive.js';
@@ -17,6 +19,21 @@ export const ROOT = resolve(__dirname, '..');
 
 /** The kernel context of this test file's thread (tests that change limits or helpers make their own). */
 export const kernels: KernelContext = createKernelContext();
+
+/** Debian's python3 has scikit-learn; a python3 earlier on PATH (pyenv) may not. */
+export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+
+/** Runs an outside program (python3, Rscript) that must succeed; its standard output. */
+export function runTool(cmd: string, args: string[], cwd: string): string {
+  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exit ${r.status}: ${r.stderr || r.error}`);
+  return r.stdout;
+}
+
+/** A CSV with a header, as rows of strings by column name. */
+export function csvRows(csv: string): Record<string, string>[] {
+  return Papa.parse<Record<string, string>>(csv.trim(), { header: true }).data;
+}
 
 export function tempDir(prefix = 'regsweep-'): string {
   return mkdtempSync(join(tmpdir(), prefix));

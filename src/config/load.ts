@@ -5,7 +5,7 @@ import { UserError } from '../errors.js';
 import { requireRegularFile } from '../util/files.js';
 import { isStoreUrl } from '../util/paths.js';
 import { describeIssue, type KeyPath } from './messages.js';
-import { configSchema, type SweepConfig } from './schema.js';
+import { HIDDEN_SCHEMAS, configSchema, type SweepConfig } from './schema.js';
 
 export interface LoadedConfig {
   config: SweepConfig;
@@ -66,7 +66,7 @@ export function parseConfig(text: string, file: string, overrides: { output?: st
   if (!parsed.success) {
     // A misspelled key usually also leaves a required one missing: the misspelling is the thing to fix.
     const issues = parsed.error.issues;
-    const { path, message } = describeIssue(issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0], raw, configSchema);
+    const { path, message } = describeIssue(issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0], raw, [configSchema, ...HIDDEN_SCHEMAS]);
     const key = path.length ? path.join('.') : '(top level)';
     throw new UserError(`${where(path)}: ${key}: ${message}`);
   }

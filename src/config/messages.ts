@@ -40,6 +40,10 @@ let knownKeys: string[] | undefined;
 function allKeys(schema: unknown, into = new Set<string>(), seen = new Set<unknown>()): Set<string> {
   if (!schema || typeof schema !== 'object' || seen.has(schema)) return into;
   seen.add(schema);
+  if (Array.isArray(schema)) {
+    for (const s of schema) allKeys(s, into, seen);
+    return into;
+  }
   const def = (schema as { _zod?: { def?: Record<string, unknown> } })._zod?.def;
   if (!def) return into;
   if (def.shape && typeof def.shape === 'object') {

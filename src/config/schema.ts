@@ -27,7 +27,9 @@ const ascendingPair = (what: string) =>
     .refine(([lo, hi]) => lo < hi, { error: `${what}: low must be below high` });
 
 export const syntheticSchema = z.strictObject({
-  kind: z.enum(['regression', 'classification'], { error: 'expected regression or classification' }),
+  kind: z.enum(['regression', 'classification', 'counts'], { error: 'expected regression, classification or counts' }),
+  /** Classes of classification data (more than two: a multinomial target). */
+  classes: posInt.refine((k) => k >= 2, { error: 'expected an integer of at least 2' }).default(2),
   n: posInt,
   p: posInt,
   nonzero: nonNegInt.optional(),
@@ -53,8 +55,13 @@ export const dataSchema = z
       })
       .optional(),
     standardize: z.boolean({ error: 'expected true or false' }).default(true),
-    /** For logistic models: [negative, positive] label values; default is the two values sorted. */
-    classes: z.tuple([z.string(), z.string()], { error: 'expected [negative, positive]' }).optional(),
+    /**
+     * For classification: the labels in the order of the coded classes ([negative, positive] for two); default: the
+     * labels sorted (numeric 0/1 keep their meaning).
+     */
+    classes: z.array(z.string(), { error: 'expected a list of labels, e.g. [negative, positive]' }).min(2, { error: 'expected at least two labels' }).optional(),
+    /** For poisson models: a column added to the linear predictor (log exposure); not a feature. */
+    offset: z.string({ error: 'expected a column name' }).min(1).optional(),
   })
   .superRefine((d, ctx) => {
     if ((d.path === undefined) === (d.synthetic === undefined))
@@ -68,7 +75,16 @@ export const validationSchema = z.discriminatedUnion(
       kind: z.literal('kfold'),
       folds: posInt.refine((k) => k >= 2, { error: 'expected an integer of at least 2' }).default(5),
       shuffle: z.boolean({ error: 'expected true or false' }).default(true),
+      /** Keep each class's share in every fold (classification), as scikit-learn's StratifiedKFold. */
+      stratify: z.boolean({ error: 'expected true or false' }).default(false),
+      /** Repeated cross-validation: the folds drawn again this many times with seeds seed, seed + 1, …. */
+      repeats: posInt.default(1),
       seed,
+    }),
+    z.strictObject({
+      kind: z.literal('column'),
+      /** A column of the data holding each row's fold (integers or strings); it is not a feature. */
+      column: z.string({ error: 'expected a column name' }).min(1),
     }),
     z.strictObject({
       kind: z.literal('holdout'),
@@ -83,7 +99,7 @@ export const validationSchema = z.discriminatedUnion(
     }),
     z.strictObject({ kind: z.literal('none') }),
   ],
-  { error: 'expected kind: kfold, holdout or none' },
+  { error: 'expected kind: kfold, holdout, column or none' },
 );
 
 const solverSettings = {
@@ -96,7 +112,14 @@ export const modelSchema = z.discriminatedUnion(
   'kind',
   [
     z.strictObject({ kind: z.literal('linear'), ...solverSettings }),
-    z.strictObject({ kind: z.literal('logistic'), ...solverSettings }),
+    z.strictObject({
+      kind: z.literal('logistic'),
+      ...solverSettings,
+      /** With more than two classes: one group per feature across the classes (glmnet's type.multinomial = "grouped"). */
+      grouped: z.boolean({ error: 'expected true or false' }).default(false),
+    }),
+    z.strictObject({ kind: z.literal('multinomial'), ...solverSettings, grouped: z.boolean({ error: 'expected true or false' }).default(false) }),
+    z.strictObject({ kind: z.literal('poisson'), ...solverSettings }),
     z.strictObject({
       kind: z.literal('mlp'),
       hidden: z.array(posInt).default([]),
@@ -111,7 +134,7 @@ export const modelSchema = z.discriminatedUnion(
       seed,
     }),
   ],
-  { error: 'expected kind: linear, logistic or mlp' },
+  { error: 'expected kind: linear, logistic, multinomial, poisson or mlp' },
 );
 
 export const penaltySchema = z.enum(PENALTIES, { error: 'expected none, l1, l2 or elasticnet' });
@@ -145,14 +168,36 @@ const lambdaGridSchema = z.union(
   { error: 'expected a list of numbers, {log_range: [low, high], num: N} or {auto: N, ratio: r}' },
 );
 
+const perPenaltyGridSchema = z
+  .strictObject({ l1: lambdaGridSchema.optional(), l2: lambdaGridSchema.optional(), elasticnet: lambdaGridSchema.optional() })
+  .refine((m) => Object.keys(m).length > 0, { error: 'expected a grid for at least one penalty' });
+
+const isPerPenalty = (v: unknown) => !!v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).some((k) => k === 'l1' || k === 'l2' || k === 'elasticnet');
+
+/**
+ * One grid for every penalty, or a grid per penalty ({l1: {auto: 100}, l2: {log_range: [1e-2, 1e4], num: 50}}): the
+ * form is told by the keys, so a mistake is reported against the form that was meant.
+ */
+const lambdaSchema = z.unknown().transform((value, ctx): z.infer<typeof lambdaGridSchema> | z.infer<typeof perPenaltyGridSchema> => {
+  const result = isPerPenalty(value) ? perPenaltyGridSchema.safeParse(value) : lambdaGridSchema.safeParse(value);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) ctx.addIssue(issue as Parameters<typeof ctx.addIssue>[0]);
+  return z.NEVER;
+});
+
+/** Schemas reached only through a transform, for the key names "did you mean" knows. */
+export const HIDDEN_SCHEMAS = [perPenaltyGridSchema];
+
 const sweepKinds = z.discriminatedUnion(
   'kind',
   [
     z.strictObject({
       kind: z.literal('grid'),
       penalty: listOf(penaltySchema).default(['l1', 'l2', 'elasticnet']),
-      lambda: lambdaGridSchema,
+      lambda: lambdaSchema,
       l1_ratio: listOf(unitInterval).default([0.5]),
+      /** When λ_min sits on an edge of the grid after a run, extend the grid past it by a decade, up to this many times. */
+      extend: nonNegInt.default(2),
     }),
     z.strictObject({
       kind: z.literal('random'),
@@ -179,7 +224,7 @@ export const configSchema = z.strictObject({
     .string({ error: 'expected a name' })
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'expected letters, digits, ".", "_" or "-"' }),
   data: dataSchema,
-  validation: validationSchema.default({ kind: 'kfold', folds: 5, shuffle: true, seed: 0 }),
+  validation: validationSchema.default({ kind: 'kfold', folds: 5, shuffle: true, stratify: false, repeats: 1, seed: 0 }),
   model: modelSchema.default({ kind: 'linear', tol: 1e-7, max_iter: 100000, solver: 'cd' }),
   sweep: sweepSchema,
   /** |w| below this counts as near zero in the sparsity figures. */
@@ -193,4 +238,5 @@ export type DataConfig = SweepConfig['data'];
 export type ModelConfig = SweepConfig['model'];
 export type ValidationConfig = SweepConfig['validation'];
 export type SweepSpec = SweepConfig['sweep'];
+export type LambdaGrid = z.infer<typeof lambdaGridSchema>;
 export type { Penalty } from '../domain.js';

@@ -16,11 +16,14 @@ export function readCachedDataset(hash: string): StoredDataset | undefined {
   try {
     const bytes = readFileSync(file);
     const headerLength = bytes.readUInt32LE(0);
-    const head = JSON.parse(bytes.subarray(4, 4 + headerLength).toString('utf8')) as Omit<StoredDataset, 'X' | 'y'>;
+    const head = JSON.parse(bytes.subarray(4, 4 + headerLength).toString('utf8')) as Omit<StoredDataset, 'X' | 'y' | 'offset'> & { hasOffset?: boolean };
     const start = 4 + headerLength;
     const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length));
-    if (head.hash !== hash || values.length !== head.n * (head.p + head.outputs)) return undefined;
-    return { ...head, X: values.subarray(0, head.n * head.p), y: values.subarray(head.n * head.p) };
+    const offsetLength = head.hasOffset ? head.n : 0;
+    if (head.hash !== hash || values.length !== head.n * (head.p + head.outputs) + offsetLength) return undefined;
+    const yEnd = head.n * (head.p + head.outputs);
+    const { hasOffset: _hasOffset, ...rest } = head;
+    return { ...rest, X: values.subarray(0, head.n * head.p), y: values.subarray(head.n * head.p, yEnd), offset: offsetLength ? values.subarray(yEnd) : null };
   } catch {
     return undefined;
   }
@@ -30,15 +33,15 @@ export function readCachedDataset(hash: string): StoredDataset | undefined {
 export function writeCachedDataset(d: StoredDataset): void {
   try {
     mkdirSync(cacheDir(), { recursive: true });
-    const { X, y, ...head } = d;
-    const header = Buffer.from(JSON.stringify(head), 'utf8');
+    const { X, y, offset, ...rest } = d;
+    const header = Buffer.from(JSON.stringify({ ...rest, hasOffset: offset !== null }), 'utf8');
     const length = Buffer.alloc(4);
     length.writeUInt32LE(header.length, 0);
     // The header is padded so that the values start 8-byte aligned.
     const pad = Buffer.alloc((8 - ((4 + header.length) % 8)) % 8, 32);
     const padded = Buffer.concat([header, pad]);
     length.writeUInt32LE(padded.length, 0);
-    writeFileAtomic(join(cacheDir(), `${d.hash}.bin`), [length, padded, Buffer.from(X.buffer, X.byteOffset, X.byteLength), Buffer.from(y.buffer, y.byteOffset, y.byteLength)]);
+    writeFileAtomic(join(cacheDir(), `${d.hash}.bin`), [length, padded, Buffer.from(X.buffer, X.byteOffset, X.byteLength), Buffer.from(y.buffer, y.byteOffset, y.byteLength), ...(offset ? [Buffer.from(offset.buffer, offset.byteOffset, offset.byteLength)] : [])]);
   } catch {
     // Not cached.
   }

@@ -11,10 +11,18 @@ import { constantColumnsNote, sharedFloat64, type Dataset } from './dataset.js';
 export interface CsvOptions {
   /** Target column(s); default: the last column. */
   target?: string | string[];
-  /** Binary labels: two distinct values mapped to 0 and 1. */
+  /** Class labels: K distinct values mapped to 0 … K − 1. */
   classification?: boolean;
-  /** [negative, positive] labels; default: the two values in sorted order (numeric 0/1 stay as they are). */
-  classes?: [string, string];
+  /** The labels in class order ([negative, positive] for two); default: sorted (numeric 0/1 stay as they are). */
+  classes?: string[];
+  /** Exactly two classes (a binomial model): more is an error. */
+  binary?: boolean;
+  /** The target holds counts: non-negative integers. */
+  counts?: boolean;
+  /** A column read as the offset (not a feature). */
+  offset?: string;
+  /** A column read as each row's fold label (not a feature). */
+  foldColumn?: string;
   /** The name used in messages; default: the path. */
   displayName?: string;
 }
@@ -107,6 +115,10 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
   let header: string[] | undefined;
   let targetIdx: number[] = [];
   let featureIdx: number[] = [];
+  let offsetIdx = -1;
+  let foldIdx = -1;
+  let offset: Float64Array | undefined;
+  const foldLabels: string[] = [];
   let X: Float64Array = sharedFloat64(0);
   let y: Float64Array = sharedFloat64(0);
   const labels: string[] = [];
@@ -119,9 +131,10 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
     if (errors.length) throw new UserError(`${name}:${line()}: malformed CSV: ${errors[0].message}`);
     if (!header) {
       header = record.map((h) => h.trim());
-      ({ targetIdx, featureIdx } = resolveColumns(header, options.target, `${name}:${line()}`));
+      ({ targetIdx, featureIdx, offsetIdx, foldIdx } = resolveColumns(header, options, `${name}:${line()}`));
       X = sharedFloat64(capacity * featureIdx.length);
       y = sharedFloat64(capacity * targetIdx.length);
+      if (offsetIdx >= 0) offset = sharedFloat64(capacity);
       return;
     }
     if (record.length !== header.length)
@@ -136,7 +149,18 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
       if (cell === '') throw new UserError(`${name}:${line()}:${targetIdx[0] + 1}: column "${header[targetIdx[0]]}": empty label`);
       labels.push(cell);
     } else {
-      for (let k = 0; k < targetIdx.length; k++) y[k * capacity + rows] = parseCell(record[targetIdx[k]], name, line, targetIdx[k], header[targetIdx[k]]);
+      for (let k = 0; k < targetIdx.length; k++) {
+        const j = targetIdx[k];
+        const v = (y[k * capacity + rows] = parseCell(record[j], name, line, j, header[j]));
+        if (options.counts && !(Number.isInteger(v) && v >= 0))
+          throw new UserError(`${name}:${line()}:${j + 1}: column "${header[j]}": ${record[j].trim()} is not a count (a poisson model needs non-negative integers)`);
+      }
+    }
+    if (offset) offset[rows] = parseCell(record[offsetIdx], name, line, offsetIdx, header[offsetIdx]);
+    if (foldIdx >= 0) {
+      const cell = record[foldIdx].trim();
+      if (cell === '') throw new UserError(`${name}:${line()}:${foldIdx + 1}: column "${header[foldIdx]}": empty fold label`);
+      foldLabels.push(cell);
     }
     rows++;
   };
@@ -170,11 +194,12 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
   X = compact(X, capacity, n, p);
   const outputs = targetIdx.length;
   y = compact(y, capacity, n, outputs);
-  let classes: [string, string] | undefined;
+  let classes: string[] | undefined;
   if (options.classification) {
     const targetName = header[targetIdx[0]];
-    classes = binaryClasses(labels, options.classes, `${name}: column "${targetName}"`);
-    for (let i = 0; i < n; i++) y[i] = labels[i] === classes[1] ? 1 : 0;
+    classes = classLabels(labels, options.classes, `${name}: column "${targetName}"`, n, options.binary ?? false);
+    const code = new Map(classes.map((c, k) => [c, k]));
+    for (let i = 0; i < n; i++) y[i] = code.get(labels[i])!;
   }
   const featureNames = featureIdx.map((j) => header![j]);
   const warnings: string[] = [];
@@ -190,6 +215,8 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
     featureNames,
     targetNames: targetIdx.map((j) => header![j]),
     classes,
+    ...(offset ? { offset: compact(offset, capacity, n, 1) } : {}),
+    ...(foldIdx >= 0 ? { foldLabels } : {}),
     source: name,
     hash,
     warnings,
@@ -207,18 +234,24 @@ export function headerIndex(header: string[], where: string): Map<string, number
   return seen;
 }
 
-function resolveColumns(header: string[], target: string | string[] | undefined, where: string) {
+function resolveColumns(header: string[], options: CsvOptions, where: string) {
   const seen = headerIndex(header, where);
-  const wanted = target === undefined ? [header[header.length - 1]] : Array.isArray(target) ? target : [target];
-  const targetIdx = wanted.map((t) => {
-    const j = seen.get(t);
-    if (j === undefined)
-      throw new UserError(`${where}: target column "${t}" is not in the header (columns: ${header.join(', ')})`);
+  const target = options.target;
+  const column = (name: string, what: string) => {
+    const j = seen.get(name);
+    if (j === undefined) throw new UserError(`${where}: ${what} column "${name}" is not in the header (columns: ${header.join(', ')})`);
     return j;
-  });
-  const featureIdx = header.map((_, j) => j).filter((j) => !targetIdx.includes(j));
+  };
+  const wanted = target === undefined ? [header[header.length - 1]] : Array.isArray(target) ? target : [target];
+  const targetIdx = wanted.map((t) => column(t, 'target'));
+  const offsetIdx = options.offset !== undefined ? column(options.offset, 'offset (data.offset)') : -1;
+  const foldIdx = options.foldColumn !== undefined ? column(options.foldColumn, 'fold (validation.column)') : -1;
+  for (const [idx, what] of [[offsetIdx, 'data.offset'], [foldIdx, 'validation.column']] as const)
+    if (idx >= 0 && targetIdx.includes(idx)) throw new UserError(`${where}: ${what} names "${header[idx]}", which is the target`);
+  if (offsetIdx >= 0 && offsetIdx === foldIdx) throw new UserError(`${where}: data.offset and validation.column name the same column "${header[offsetIdx]}"`);
+  const featureIdx = header.map((_, j) => j).filter((j) => !targetIdx.includes(j) && j !== offsetIdx && j !== foldIdx);
   if (featureIdx.length === 0) throw new UserError(`${where}: no feature columns besides the target`);
-  return { targetIdx, featureIdx };
+  return { targetIdx, featureIdx, offsetIdx, foldIdx };
 }
 
 /** Past this magnitude a column's sum of squares overflows double precision (its sd would be infinite). */
@@ -262,21 +295,31 @@ function firstInvalidUtf8Line(bytes: Buffer): number {
   return line;
 }
 
-/** Two distinct labels → [negative, positive]. Numeric 0/1 keep their meaning; otherwise sorted order, as R's factor levels. */
-function binaryClasses(labels: string[], given: [string, string] | undefined, where: string): [string, string] {
+/** A classification target has a few labels; more looks like a numeric column given to a classifier. */
+const MAX_CLASSES = 100;
+
+/**
+ * Distinct labels in class order. Given classes must be exactly the labels in the column. Otherwise numeric 0/1 keep
+ * their meaning, numbers sort by value, and other labels in sorted order, as R's factor levels.
+ */
+export function classLabels(labels: string[], given: string[] | undefined, where: string, n: number, binary: boolean): string[] {
   const distinct = [...new Set(labels)];
-  if (distinct.length !== 2) {
-    const shown = distinct.slice(0, 5).map((v) => `"${v}"`).join(', ');
-    throw new UserError(
-      `${where}: a logistic model needs exactly two distinct labels, found ${distinct.length}${distinct.length ? ` (${shown}${distinct.length > 5 ? ', ...' : ''})` : ''}`,
-    );
-  }
+  const shown = distinct.slice(0, 5).map((v) => `"${v}"`).join(', ') + (distinct.length > 5 ? ', ...' : '');
+  if (distinct.length < 2) throw new UserError(`${where}: a classification model needs at least two distinct labels, found ${distinct.length}${distinct.length ? ` (${shown})` : ''}`);
+  if (binary && distinct.length !== 2)
+    throw new UserError(`${where}: a binomial model needs exactly two distinct labels, found ${distinct.length} (${shown}); model.kind logistic fits more than two as multinomial`);
+  if (distinct.length > 2 && distinct.length > Math.min(MAX_CLASSES, n / 2))
+    throw new UserError(`${where}: ${distinct.length} distinct labels in ${n} rows (${shown}): a classification target has a few; for a numeric target use model.kind linear or poisson`);
   if (given) {
     for (const g of given)
       if (!distinct.includes(g)) throw new UserError(`${where}: data.classes names "${g}", which is not a label in the column (labels: ${distinct.join(', ')})`);
-    return given;
+    const missing = distinct.filter((d) => !given.includes(d));
+    if (missing.length) throw new UserError(`${where}: label${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} of the column ${missing.length > 1 ? 'are' : 'is'} not in data.classes (${given.join(', ')})`);
+    if (new Set(given).size !== given.length) throw new UserError(`${where}: data.classes names a label twice`);
+    return [...given];
   }
   const numeric = distinct.map(Number);
-  if (numeric.every((v) => v === 0 || v === 1)) return numeric[0] === 0 ? [distinct[0], distinct[1]] : [distinct[1], distinct[0]];
-  return [...distinct].sort() as [string, string];
+  if (distinct.length === 2 && numeric.every((v) => v === 0 || v === 1)) return numeric[0] === 0 ? [distinct[0], distinct[1]] : [distinct[1], distinct[0]];
+  if (distinct.every((d) => d.trim() !== '' && Number.isFinite(Number(d)))) return [...distinct].sort((a, b) => Number(a) - Number(b));
+  return [...distinct].sort();
 }

@@ -11,6 +11,10 @@ export interface Dataset {
   targetNames: string[];
   /** For classification targets: the label of each coded class (0, 1, …). */
   classes?: string[];
+  /** Per row, added to the linear predictor (data.offset), on a SharedArrayBuffer. */
+  offset?: Float64Array;
+  /** Per row, the fold label of validation kind column. */
+  foldLabels?: string[];
   /** What the data came from, for messages ("data/x.csv" or "synthetic regression n=... p=..."). */
   source: string;
   /** Content hash, so a resumed sweep can tell that its data changed. */

@@ -3,31 +3,51 @@ import type { LoadedConfig } from '../config/load.js';
 import { displayPath } from '../util/paths.js';
 import { UserError } from '../errors.js';
 import { gigabytes } from '../util/format.js';
-import { loadCsv } from './csv.js';
+import { loadCsv, type CsvOptions } from './csv.js';
+import type { SweepConfig } from '../config/schema.js';
 import type { Dataset } from './dataset.js';
 import { syntheticDataset } from './synthetic.js';
 
 /** The share of the machine's memory generated data may take (the workers and the kernels need the rest). */
 const MEMORY_SHARE = 0.75;
 
-/** The data a sweep file names, checked against its model (labels for logistic, one target unless mlp). */
+/** How a sweep's CSV is read: its target, labels or counts, and the columns that are not features. */
+export function csvOptions(config: SweepConfig): CsvOptions {
+  const kind = config.model.kind;
+  return {
+    target: config.data.target,
+    classification: kind === 'logistic' || kind === 'multinomial',
+    classes: config.data.classes,
+    counts: kind === 'poisson',
+    offset: config.data.offset,
+    foldColumn: config.validation.kind === 'column' ? config.validation.column : undefined,
+  };
+}
+
+/** The data a sweep file names, checked against its model (labels for classifiers, counts for poisson, one target unless linear or mlp). */
 export async function loadData(loaded: LoadedConfig): Promise<Dataset> {
   const { config, where } = loaded;
-  const classification = config.model.kind === 'logistic';
+  const kind = config.model.kind;
+  const classification = kind === 'logistic' || kind === 'multinomial';
+  if (config.data.offset !== undefined && kind !== 'poisson')
+    throw new UserError(`${where(['data', 'offset'])}: data.offset: applies to poisson models (model.kind is ${kind})`);
+  if (config.data.classes !== undefined && !classification)
+    throw new UserError(`${where(['data', 'classes'])}: data.classes: applies to logistic and multinomial models (model.kind is ${kind})`);
+  const foldColumn = config.validation.kind === 'column' ? config.validation.column : undefined;
   let data: Dataset;
   if (loaded.dataPath) {
-    data = await loadCsv(loaded.dataPath, {
-      target: config.data.target,
-      classification,
-      classes: config.data.classes,
-      displayName: displayPath(loaded.dataPath),
-    });
+    data = await loadCsv(loaded.dataPath, { ...csvOptions(config), displayName: displayPath(loaded.dataPath) });
   } else {
     const s = config.data.synthetic!;
-    if (classification !== (s.kind === 'classification'))
-      throw new UserError(`${where(['data', 'synthetic', 'kind'])}: data.synthetic.kind: a ${config.model.kind} model needs ${classification ? 'classification' : 'regression'} data`);
-    if (s.kind === 'classification' && s.outputs !== 1)
-      throw new UserError(`${where(['data', 'synthetic', 'outputs'])}: data.synthetic.outputs: classification data have one output`);
+    const wanted = classification ? 'classification' : kind === 'poisson' ? 'counts' : 'regression';
+    if (kind !== 'mlp' && s.kind !== wanted)
+      throw new UserError(`${where(['data', 'synthetic', 'kind'])}: data.synthetic.kind: a ${kind} model needs ${wanted} data`);
+    if (kind === 'mlp' && s.kind !== 'regression')
+      throw new UserError(`${where(['data', 'synthetic', 'kind'])}: data.synthetic.kind: a network (mlp) fits regression data`);
+    if (s.kind !== 'regression' && s.outputs !== 1)
+      throw new UserError(`${where(['data', 'synthetic', 'outputs'])}: data.synthetic.outputs: ${s.kind} data have one output`);
+    if (foldColumn !== undefined) throw new UserError(`${where(['validation', 'column'])}: validation.column: synthetic data have no columns to take folds from`);
+    if (config.data.offset !== undefined) throw new UserError(`${where(['data', 'offset'])}: data.offset: synthetic data have no offset column`);
     const bytes = 8 * s.n * (s.p + s.outputs);
     if (bytes > MEMORY_SHARE * totalmem())
       throw new UserError(
@@ -35,7 +55,12 @@ export async function loadData(loaded: LoadedConfig): Promise<Dataset> {
       );
     data = syntheticDataset(s);
   }
-  if (data.outputs > 1 && config.model.kind !== 'mlp')
-    throw new UserError(`${where(['data', 'target'])}: data.target: several target columns need model.kind mlp (multi-output); ${config.model.kind} takes one`);
+  if (data.outputs > 1 && kind !== 'mlp' && kind !== 'linear')
+    throw new UserError(`${where(['data', 'target'])}: data.target: several target columns need model.kind linear (multi-response gaussian) or mlp; ${kind} takes one`);
+  if (kind === 'poisson') {
+    let total = 0;
+    for (let i = 0; i < data.n; i++) total += data.y[i];
+    if (total === 0) throw new UserError(`${where(['data', 'target'])}: data.target: every count is 0, so there is nothing to fit`);
+  }
   return data;
 }

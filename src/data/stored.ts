@@ -13,6 +13,7 @@ export function toStoredDataset(data: Dataset): StoredDataset {
     classes: data.classes ?? null,
     X: data.X,
     y: data.y,
+    offset: data.offset ?? null,
   };
 }
 
@@ -22,6 +23,11 @@ export function fromStoredDataset(stored: StoredDataset, source: string): Datase
   X.set(stored.X);
   const y = sharedFloat64(stored.y.length);
   y.set(stored.y);
+  let offset: Float64Array | undefined;
+  if (stored.offset) {
+    offset = sharedFloat64(stored.offset.length);
+    offset.set(stored.offset);
+  }
   return {
     n: stored.n,
     p: stored.p,
@@ -31,6 +37,7 @@ export function fromStoredDataset(stored: StoredDataset, source: string): Datase
     featureNames: stored.featureNames,
     targetNames: stored.targetNames,
     classes: stored.classes ?? undefined,
+    ...(offset ? { offset } : {}),
     source,
     hash: stored.hash,
     warnings: [],

@@ -3,7 +3,9 @@
 import { FitStatus, type Batch, type FoldId, type Task, type TaskResult, type TrialFigures } from '../domain.js';
 import type { KernelContext } from './context.js';
 import type { Design, PathSolution } from './path/types.js';
-import { binomialPath } from './point/binomial.js';
+import { binomialPath, poissonPath } from './point/glm.js';
+import { mgaussianPath } from './point/mgaussian.js';
+import { multinomialPath } from './point/multinomial.js';
 import { fistaPath } from './point/fista.js';
 import { gaussianCovariancePath } from './point/gaussianCovariance.js';
 import { gaussianNaivePath } from './point/gaussianNaive.js';
@@ -20,13 +22,22 @@ export interface SharedData {
   n: number;
   p: number;
   outputs: number;
-  /** Per row: its validation fold, or −1 when it is never held out. */
+  /**
+   * Per repeat of the cross-validation, per row: its validation fold within the repeat, or −1 when it is never held
+   * out (n × repeats, repeat after repeat). Fold f of a task is fold f mod foldsPerRepeat of repeat ⌊f / foldsPerRepeat⌋.
+   */
   foldOf: Int32Array;
+  /** Folds of one repeat (1 for a holdout). */
+  foldsPerRepeat: number;
+  /** Classes of a classification target (y holds 0 … classes − 1); 0 for other targets. */
+  classes: number;
+  /** Added to each row's linear predictor (Poisson exposure on the log scale), or null. */
+  offset: Float64Array | null;
 }
 
 /** What a model needs to know to fit, as the config gives it (the worker message carries it). */
 export type ModelSettings =
-  | { kind: 'linear' | 'logistic'; tol: number; max_iter: number; solver: 'cd' | 'fista' }
+  | { kind: 'linear' | 'logistic' | 'multinomial' | 'poisson'; tol: number; max_iter: number; solver: 'cd' | 'fista'; grouped?: boolean }
   | {
       kind: 'mlp';
       hidden: number[];
@@ -55,16 +66,29 @@ export interface BatchMessage extends FitSettings {
   gramHelper: boolean;
 }
 
-/** Training weights (1 = fit on this row) and validation mask for one fold. */
-export function foldWeights(foldOf: Int32Array, fold: FoldId): { train: Float64Array; validation: Float64Array } {
-  const n = foldOf.length;
+/** Training weights (1 = fit on this row) and validation mask for one fold (of one repeat). */
+export function foldWeights(data: Pick<SharedData, 'foldOf' | 'foldsPerRepeat' | 'n'>, fold: FoldId): { train: Float64Array; validation: Float64Array } {
+  const { n, foldOf } = data;
   const train = new Float64Array(n);
   const validation = new Float64Array(n);
+  const perRepeat = Math.max(1, data.foldsPerRepeat);
+  const from = fold === 'all' ? 0 : Math.floor(fold / perRepeat) * n;
+  const within = fold === 'all' ? -2 : fold % perRepeat;
   for (let i = 0; i < n; i++) {
-    if (fold !== 'all' && foldOf[i] === fold) validation[i] = 1;
+    if (foldOf[from + i] === within) validation[i] = 1;
     else train[i] = 1;
   }
   return { train, validation };
+}
+
+/** The model a task fits, from the model kind and the data's shape. */
+export type Family = 'gaussian' | 'mgaussian' | 'binomial' | 'multinomial' | 'poisson';
+
+export function familyOf(kind: 'linear' | 'logistic' | 'multinomial' | 'poisson', data: Pick<SharedData, 'outputs' | 'classes'>): Family {
+  if (kind === 'poisson') return 'poisson';
+  if (kind === 'multinomial') return 'multinomial';
+  if (kind === 'logistic') return data.classes > 2 ? 'multinomial' : 'binomial';
+  return data.outputs > 1 ? 'mgaussian' : 'gaussian';
 }
 
 /**
@@ -83,13 +107,22 @@ function gramFor(context: KernelContext, design: Design, fold: FoldId, train: Fl
   return gram;
 }
 
-/** Runs one task and measures every trial on it. */
+/** Runs one task and measures every trial on it; a task that warm-starts from a λ solves that one first, unrecorded. */
 export function fitTask(context: KernelContext, data: SharedData, task: Task, settings: FitSettings): TaskResult {
+  if (task.warmFrom === undefined) return fitPath(context, data, task, settings);
+  const steps = task.lambdas.length + 1;
+  const r = fitPath(context, data, { ...task, lambdas: [task.warmFrom, ...task.lambdas] }, settings);
+  return { taskId: task.id, trials: r.trials.slice(1), coefs: r.coefs.slice(r.coefs.length / steps), intercepts: r.intercepts.slice(r.intercepts.length / steps) };
+}
+
+function fitPath(context: KernelContext, data: SharedData, task: Task, settings: FitSettings): TaskResult {
   const { model, standardize, nearZero } = settings;
   const { n, p } = data;
   const design = { X: data.X, n, p };
-  const { train, validation } = foldWeights(data.foldOf, task.fold);
+  const { train, validation } = foldWeights(data, task.fold);
   if (model.kind === 'mlp') return fitNetworkTask(context, data, task, settings, train, validation);
+  const family = familyOf(model.kind, data);
+  if (family === 'mgaussian' || family === 'multinomial' || family === 'poisson') return fitGlmTask(context, data, task, settings, family, train, validation);
   const nTrain = count(train);
   const nVal = count(validation);
   const lambdas = Float64Array.from(task.lambdas);
@@ -127,24 +160,148 @@ export function fitTask(context: KernelContext, data: SharedData, task: Task, se
     const eta = predictions.subarray((l % group) * m, (l % group + 1) * m);
     const trainLoss = trainWeights ? loss(y, eta, trainWeights) : trainMse![l];
     const valLoss = nVal > 0 ? loss(y, eta, valWeights) : null;
-    const status = solution.status[l];
-    trials.push({
-      lambda: lambdas[l],
-      status: status === FitStatus.diverged ? 'diverged' : 'ok',
-      converged: status === FitStatus.converged,
-      error: status === FitStatus.diverged ? 'coefficients became non-finite' : null,
-      trainLoss,
-      valLoss,
-      nTrain,
-      nVal,
-      ...sparsity(coefs, nearZero),
-      passes: solution.iterations[l],
-      epochsRun: 0,
-      seconds: solution.seconds[l],
-      metrics: logistic ? classificationMetrics(y, eta, train, validation, nVal) : {},
-    });
+    trials.push(
+      trialAt(solution, lambdas[l], l, coefs, nearZero, { nTrain, nVal }, {
+        trainLoss,
+        valLoss,
+        metrics: logistic ? classificationMetrics(y, eta, train, validation, nVal) : {},
+      }),
+    );
   }
   return { taskId: task.id, trials, coefs: solution.coefs, intercepts: solution.intercepts };
+}
+
+/** The figures of the trial at λ index l of a path: its status, the losses and metrics given, sparsity, passes, time. */
+function trialAt(
+  solution: Pick<PathSolution, 'status' | 'iterations' | 'seconds'>,
+  lambda: number,
+  l: number,
+  coefs: Float64Array,
+  nearZero: number,
+  rows: { nTrain: number; nVal: number },
+  figures: { trainLoss: number | null; valLoss: number | null; metrics: Record<string, number> },
+): TrialFigures {
+  const status = solution.status[l];
+  const diverged = status === FitStatus.diverged;
+  return {
+    lambda,
+    status: diverged ? 'diverged' : 'ok',
+    converged: status === FitStatus.converged,
+    error: diverged ? 'coefficients became non-finite' : null,
+    ...figures,
+    ...rows,
+    ...sparsity(coefs, nearZero),
+    passes: solution.iterations[l],
+    epochsRun: 0,
+    seconds: solution.seconds[l],
+  };
+}
+
+/**
+ * The families beyond the first two (several responses, several classes, counts): the path from their solver, then
+ * per λ one product of predictions (K linear predictors per row), the family's loss on the training and the
+ * validation rows, and its metrics.
+ */
+function fitGlmTask(context: KernelContext, data: SharedData, task: Task, settings: FitSettings, family: 'mgaussian' | 'multinomial' | 'poisson', train: Float64Array, validation: Float64Array): TaskResult {
+  const { model, standardize, nearZero } = settings;
+  if (model.kind === 'mlp') throw new Error('not a generalized linear model');
+  const { n, p } = data;
+  const design = { X: data.X, n, p };
+  const nTrain = count(train);
+  const nVal = count(validation);
+  const lambdas = Float64Array.from(task.lambdas);
+  const problem = { design, y: data.y, weights: train, standardize, l1Ratio: task.l1Ratio, lambdas, tol: model.tol, maxIter: model.max_iter, ...(data.offset ? { offset: data.offset } : {}) };
+  const K = family === 'multinomial' ? data.classes : family === 'mgaussian' ? data.outputs : 1;
+  const solution =
+    family === 'poisson' ? poissonPath(context, problem) : family === 'multinomial' ? multinomialPath(context, problem, K, model.grouped ?? false) : mgaussianPath(context, problem, K);
+  const loss = familyLoss[family];
+  const trials: TrialFigures[] = [];
+  for (let l = 0; l < lambdas.length; l++) {
+    const coefs = solution.coefs.subarray(l * p * K, (l + 1) * p * K);
+    // K linear predictors of every row, response after response; offsets added.
+    const eta = pathPredictions(context.heap, design, null, solution.coefs, solution.intercepts, l * K, (l + 1) * K);
+    if (data.offset) for (let i = 0; i < n; i++) eta[i] += data.offset[i];
+    const finite = solution.status[l] !== FitStatus.diverged;
+    trials.push(
+      trialAt(solution, lambdas[l], l, coefs, nearZero, { nTrain, nVal }, {
+        trainLoss: finite ? loss(data, eta, train) : null,
+        valLoss: finite && nVal > 0 ? loss(data, eta, validation) : null,
+        metrics: finite && family === 'multinomial' ? multinomialMetrics(data, eta, train, validation, nVal) : {},
+      }),
+    );
+  }
+  return { taskId: task.id, trials, coefs: solution.coefs, intercepts: solution.intercepts };
+}
+
+/** Each family's loss on the rows a weight vector selects, from the K linear predictors of every row. */
+const familyLoss: Record<'mgaussian' | 'multinomial' | 'poisson', (data: SharedData, eta: Float64Array, weights: Float64Array) => number> = {
+  /** Squared errors summed over the responses, averaged over rows (cv.glmnet's mse for mgaussian). */
+  mgaussian: ({ y, n, outputs }, eta, w) => {
+    let s = 0;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      if (w[i] === 0) continue;
+      let e = 0;
+      for (let k = 0; k < outputs; k++) e += (y[k * n + i] - eta[k * n + i]) ** 2;
+      s += w[i] * e;
+      total += w[i];
+    }
+    return s / total;
+  },
+  /** Mean negative log-probability of the observed class. */
+  multinomial: ({ y, n, classes }, eta, w) => {
+    let s = 0;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      if (w[i] === 0) continue;
+      let top = -Infinity;
+      for (let k = 0; k < classes; k++) top = Math.max(top, eta[k * n + i]);
+      let sum = 0;
+      for (let k = 0; k < classes; k++) sum += Math.exp(eta[k * n + i] - top);
+      s += w[i] * (top + Math.log(sum) - eta[y[i] * n + i]);
+      total += w[i];
+    }
+    return s / total;
+  },
+  /** Mean Poisson deviance 2[y log(y/μ) − (y − μ)] (y log y = 0 at y = 0). */
+  poisson: ({ y, n }, eta, w) => {
+    let s = 0;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      if (w[i] === 0) continue;
+      const mu = Math.exp(eta[i]);
+      const yi = y[i];
+      s += w[i] * 2 * ((yi > 0 ? yi * (Math.log(yi) - eta[i]) : 0) - (yi - mu));
+      total += w[i];
+    }
+    return s / total;
+  },
+};
+
+/** Accuracy on the training and validation rows, and the validation confusion counts (val_confusion_<true>_<predicted>). */
+function multinomialMetrics({ y, n, classes }: SharedData, eta: Float64Array, train: Float64Array, validation: Float64Array, nVal: number): Record<string, number> {
+  const predicted = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    let best = 0;
+    for (let k = 1; k < classes; k++) if (eta[k * n + i] > eta[best * n + i]) best = k;
+    predicted[i] = best;
+  }
+  const accuracyOn = (w: Float64Array) => {
+    let right = 0;
+    let total = 0;
+    for (let i = 0; i < n; i++) if (w[i] !== 0) {
+      total += w[i];
+      if (predicted[i] === y[i]) right += w[i];
+    }
+    return right / total;
+  };
+  const m: Record<string, number> = { train_accuracy: accuracyOn(train) };
+  if (nVal > 0) {
+    m.val_accuracy = accuracyOn(validation);
+    for (let t = 0; t < classes; t++) for (let q = 0; q < classes; q++) m[`val_confusion_${t}_${q}`] = 0;
+    for (let i = 0; i < n; i++) if (validation[i] !== 0) m[`val_confusion_${y[i]}_${predicted[i]}`] += 1;
+  }
+  return m;
 }
 
 /** Each λ trains a network from the same initialization; L2 and L1 as the model settings say. */

@@ -5,14 +5,26 @@ import { ruleLabel } from '../select/model.js';
 import type { Model } from './load.js';
 
 /** The objective the model minimizes, in the notation of the docs. */
-export function objectiveText(model: Pick<Model, 'family'>): string {
-  const loss = model.family === 'binomial' ? '-(1/n)·loglik(y; b0 + Xb)' : '(1/2n)·||y - b0 - Xb||²';
-  return `${loss} + lambda·(l1_ratio·||b||₁ + (1 - l1_ratio)/2·||b||²), intercept not penalized`;
+export function objectiveText(model: Pick<Model, 'family' | 'outputs' | 'grouped'>): string {
+  const several = model.outputs.length > 1;
+  const loss =
+    model.family === 'binomial' || model.family === 'multinomial'
+      ? '-(1/n)·loglik(y; b0 + Xb)'
+      : model.family === 'poisson'
+        ? '-(1/n)·Σ(y·η - exp(η)), η = b0 + Xb (+ offset)'
+        : several
+          ? '(1/2n)·Σ_i ||y_i - b0 - B x_i||²'
+          : '(1/2n)·||y - b0 - Xb||²';
+  const grouped = (model.family === 'gaussian' && several) || model.grouped;
+  const penalty = grouped
+    ? "lambda·Σ_j (l1_ratio·||b_j||₂ + (1 - l1_ratio)/2·||b_j||²), b_j a feature's coefficients across outputs"
+    : `lambda·(l1_ratio·||b||₁ + (1 - l1_ratio)/2·||b||²)${several ? ' summed over outputs' : ''}`;
+  return `${loss} + ${penalty}, intercepts not penalized`;
 }
 
-/** Per target (one entry per output), or the value itself for a single target. */
-function perTarget<T>(model: Model, value: (k: number) => T): T | Record<string, T> {
-  return model.targets.length === 1 ? value(0) : Object.fromEntries(model.targets.map((t, k) => [t, value(k)]));
+/** Per output (a target, or a class of a multinomial model), or the value itself for a single one. */
+function perOutput<T>(model: Model, value: (k: number) => T): T | Record<string, T> {
+  return model.outputs.length === 1 ? value(0) : Object.fromEntries(model.outputs.map((t, k) => [t, value(k)]));
 }
 
 export function modelCard(model: Model, location: string): Record<string, unknown> {
@@ -59,10 +71,12 @@ export function modelCard(model: Model, location: string): Record<string, unknow
       epochs: trial.epochsRun,
     },
     features: model.features,
-    target: perTarget(model, (k) => model.targets[k]),
-    ...(model.classes ? { classes: { negative: model.classes[0], positive: model.classes[1] } } : {}),
-    intercept: perTarget(model, (k) => model.intercepts[k]),
-    coefficients: perTarget(model, (k) => Object.fromEntries(model.features.map((f, j) => [f, model.coefs[k][j]]))),
+    target: model.targets.length === 1 ? model.targets[0] : model.targets,
+    ...(model.family === 'binomial' ? { classes: { negative: model.classes![0], positive: model.classes![1] } } : model.classes ? { classes: model.classes } : {}),
+    ...(model.offset ? { offset: model.offset } : {}),
+    ...(model.family === 'multinomial' ? { grouped: model.grouped } : {}),
+    intercept: perOutput(model, (k) => model.intercepts[k]),
+    coefficients: perOutput(model, (k) => Object.fromEntries(model.features.map((f, j) => [f, model.coefs[k][j]]))),
     nonzero: model.nonzero,
     notes: model.notes,
   };

@@ -1,13 +1,16 @@
 // The chosen model of a stored sweep, with its coefficients: what predict, export --model and compare hand on.
 import type { SweepConfig } from '../config/schema.js';
-import type { Penalty, Sweep } from '../domain.js';
+import { outputNames, sweepFamily, type Penalty, type Sweep } from '../domain.js';
 import { UserError } from '../errors.js';
 import { chooseModel, type ModelChoice, type ModelRequest } from '../select/model.js';
 import type { Store, SweepSelector } from '../store/contract.js';
 import { sweepConfig, withResults } from '../results/open.js';
 
-/** How predictions come from the linear predictor η = b0 + x·b: as they are, or through the logistic function. */
-export type ModelFamily = 'gaussian' | 'binomial';
+/**
+ * How predictions come from the linear predictors η = b0 + x·b: as they are (gaussian, one or several responses),
+ * through the logistic function (binomial) or the softmax (multinomial), or as the count e^η (poisson).
+ */
+export type ModelFamily = 'gaussian' | 'binomial' | 'multinomial' | 'poisson';
 
 export interface Model extends ModelChoice {
   sweep: Sweep;
@@ -15,12 +18,18 @@ export interface Model extends ModelChoice {
   family: ModelFamily;
   features: string[];
   targets: string[];
-  /** [negative, positive] labels of a binomial model. */
+  /** The labels in class order ([negative, positive] for a binomial model). */
   classes: string[] | null;
-  /** One per target. */
+  /** What each coefficient vector predicts: the targets, or the classes of a multinomial model. */
+  outputs: string[];
+  /** One per output. */
   intercepts: number[];
-  /** Per target, the coefficients of every feature on the original scale. */
+  /** Per output, the coefficients of every feature on the original scale. */
   coefs: Float64Array[];
+  /** The column added to η (data.offset of a poisson model), if any. */
+  offset: string | null;
+  /** A multinomial model with one group per feature across classes. */
+  grouped: boolean;
   nonzero: number;
 }
 
@@ -41,18 +50,22 @@ export async function readModel(store: Store, sweep: Sweep, request: ModelReques
   const stored = (await store.coefficients(sweep.id, { fold: modelFold, penalty: choice.penalty })).find((c) => c.trialId === choice.trial.id);
   if (!stored) throw new UserError(`sweep "${sweep.name}": the coefficients of trial ${choice.trial.id} are not stored`);
   const p = sweep.p;
-  const outputs = sweep.targetNames.length;
-  const coefs = Array.from({ length: outputs }, (_, k) => stored.coefs.slice(k * p, (k + 1) * p));
+  const outputs = outputNames(sweep);
+  const coefs = Array.from({ length: outputs.length }, (_, k) => stored.coefs.slice(k * p, (k + 1) * p));
+  const family = sweepFamily(sweep);
   return {
     ...choice,
     sweep,
     config,
-    family: config.model.kind === 'logistic' ? 'binomial' : 'gaussian',
+    family: family === 'network' || family === 'mgaussian' ? 'gaussian' : family,
     features: sweep.featureNames,
     targets: sweep.targetNames,
     classes: sweep.classes,
+    outputs,
     intercepts: stored.intercept,
     coefs,
+    offset: config.data.offset ?? null,
+    grouped: (config.model.kind === 'logistic' || config.model.kind === 'multinomial') && config.model.grouped,
     nonzero: coefs.reduce((s, c) => s + c.reduce((m, v) => m + (v !== 0 ? 1 : 0), 0), 0),
   };
 }

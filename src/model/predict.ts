@@ -30,19 +30,33 @@ export interface PredictResult {
   columns: string[];
 }
 
-/** The output columns of a model: one prediction per target, or the probability and label of a binomial model. */
-export function predictionColumns(model: Pick<Model, 'family' | 'targets'>): string[] {
+/**
+ * The output columns of a model: one prediction per target (the expected count for poisson), the probability and
+ * label of a binomial model, or a probability per class and the label of a multinomial one.
+ */
+export function predictionColumns(model: Pick<Model, 'family' | 'outputs'>): string[] {
   if (model.family === 'binomial') return ['probability', 'label'];
-  return model.targets.length === 1 ? ['prediction'] : model.targets.map((t) => `prediction:${t}`);
+  if (model.family === 'multinomial') return [...model.outputs.map((c) => `probability:${c}`), 'label'];
+  return model.outputs.length === 1 ? ['prediction'] : model.outputs.map((t) => `prediction:${t}`);
 }
 
-/** The prediction cells of one row from its linear predictors η (one per target). */
+/** The prediction cells of one row from its linear predictors η (one per output, offset included). */
 export function predictionCells(model: Pick<Model, 'family' | 'classes'>, eta: Float64Array): string[] {
-  if (model.family === 'binomial') {
-    const probability = 1 / (1 + Math.exp(-eta[0]));
-    return [String(probability), csvCell(eta[0] > 0 ? model.classes![1] : model.classes![0])];
+  switch (model.family) {
+    case 'binomial':
+      return [String(1 / (1 + Math.exp(-eta[0]))), csvCell(eta[0] > 0 ? model.classes![1] : model.classes![0])];
+    case 'multinomial': {
+      let top = 0;
+      for (let k = 1; k < eta.length; k++) if (eta[k] > eta[top]) top = k;
+      let sum = 0;
+      for (let k = 0; k < eta.length; k++) sum += Math.exp(eta[k] - eta[top]);
+      return [...Array.from(eta, (e) => String(Math.exp(e - eta[top]) / sum)), csvCell(model.classes![top])];
+    }
+    case 'poisson':
+      return [String(Math.exp(eta[0]))];
+    default:
+      return Array.from(eta, String);
   }
-  return Array.from(eta, String);
 }
 
 export async function predict(location: string, options: PredictOptions): Promise<PredictResult> {
@@ -53,13 +67,15 @@ export async function predict(location: string, options: PredictOptions): Promis
   const note = options.onNote ?? (() => undefined);
   for (const n of model.notes) note(n);
   const p = model.features.length;
-  const outputs = model.targets.length;
+  const outputs = model.outputs.length;
   const chunkRows = options.chunkRows ?? 4096;
   const keep = options.keep ?? [];
   const columns = [...keep, ...predictionColumns(model)];
 
   let featureAt: number[] = [];
   let keepAt: number[] = [];
+  let offsetAt = -1;
+  const offsets = new Float64Array(chunkRows);
   let header: string[] = [];
   const X = new Float64Array(chunkRows * p);
   const kept: string[][] = [];
@@ -75,7 +91,7 @@ export async function predict(location: string, options: PredictOptions): Promis
       const row = X.subarray(r * p, (r + 1) * p);
       for (let k = 0; k < outputs; k++) {
         const b = model.coefs[k];
-        let s = model.intercepts[k];
+        let s = model.intercepts[k] + offsets[r];
         for (let j = 0; j < p; j++) s += row[j] * b[j];
         eta[k] = s;
       }
@@ -95,11 +111,15 @@ export async function predict(location: string, options: PredictOptions): Promis
         const missing = model.features.filter((f) => !index.has(f));
         if (missing.length)
           throw new UserError(`${where}: the model's feature${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not a column (the model needs ${model.features.join(', ')})`);
+        if (model.offset !== null) {
+          if (!index.has(model.offset)) throw new UserError(`${where}: the model's offset column "${model.offset}" (data.offset) is not a column; it is added to every prediction's log`);
+          offsetAt = index.get(model.offset)!;
+        }
         const absentKeep = keep.filter((k) => !index.has(k));
         if (absentKeep.length) throw new UserError(`--keep ${absentKeep.join(', ')}: not a column of ${dataName} (columns: ${names.join(', ')})`);
         featureAt = model.features.map((f) => index.get(f)!);
         keepAt = keep.map((k) => index.get(k)!);
-        const used = new Set([...featureAt, ...keepAt]);
+        const used = new Set([...featureAt, ...keepAt, offsetAt]);
         const targets = names.filter((n, j) => !used.has(j) && model.targets.includes(n));
         const others = names.filter((n, j) => !used.has(j) && !model.targets.includes(n));
         if (targets.length) note(`${dataName}: column ${targets.map((t) => `"${t}"`).join(', ')} is the model's target; predictions do not read it`);
@@ -111,6 +131,7 @@ export async function predict(location: string, options: PredictOptions): Promis
           const j = featureAt[f];
           row[f] = parseCell(fields[j], dataName, () => line, j, header[j]);
         }
+        offsets[filled] = offsetAt >= 0 ? parseCell(fields[offsetAt], dataName, () => line, offsetAt, header[offsetAt]) : 0;
         kept.push(keepAt.map((j) => csvCell(fields[j])));
         if (++filled === chunkRows) return flush() ?? undefined;
       },

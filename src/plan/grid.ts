@@ -1,8 +1,9 @@
-import type { SweepSpec } from '../config/schema.js';
+import type { LambdaGrid, SweepSpec } from '../config/schema.js';
 import { l1RatioOf, type Penalty } from '../domain.js';
 import type { Design } from '../fitting/path/types.js';
 import { centerTarget, columnStats, featureProducts } from '../fitting/shared/columnStats.js';
 import { Rng } from '../util/random.js';
+import { symmetricEigenvalues } from './spectrum.js';
 
 /** Evenly spaced on a log scale, from high down to low. */
 export function logSpaceDescending(high: number, low: number, num: number): number[] {
@@ -36,12 +37,20 @@ export interface SweepGroup {
   lambdas: number[];
 }
 
+/** The grid a penalty uses: the sweep's one grid, or its own from a grid per penalty (undefined when it has none). */
+export function gridOf(spec: Extract<SweepSpec, { kind: 'grid' }>, penalty: Penalty): LambdaGrid | undefined {
+  const lambda = spec.lambda;
+  if (Array.isArray(lambda) || 'log_range' in lambda || 'auto' in lambda) return lambda;
+  return penalty === 'none' ? undefined : lambda[penalty];
+}
+
 /**
  * The (penalty, l1 ratio) groups of a sweep and their λ values, descending. `lambdaMax(l1Ratio)` is the data's λ_max
  * (computed once on all rows, so every fold walks the same λ sequence, as cv.glmnet does); it is called only for
- * automatic grids.
+ * automatic grids. `ridgeGrid(num, ratio)` gives the automatic grid of the l2 penalty (spanning its effective degrees
+ * of freedom); undefined there falls back to λ_max's rule.
  */
-export function sweepGroups(spec: SweepSpec, lambdaMax: (l1Ratio: number) => number): Map<string, SweepGroup> {
+export function sweepGroups(spec: SweepSpec, lambdaMax: (l1Ratio: number) => number, ridgeGrid?: (num: number, ratio: number) => number[] | undefined): Map<string, SweepGroup> {
   const groups = new Map<string, SweepGroup>();
   const add = (penalty: Penalty, l1Ratio: number, lambda: number) => {
     const key = `${penalty}/${l1Ratio}`;
@@ -55,13 +64,16 @@ export function sweepGroups(spec: SweepSpec, lambdaMax: (l1Ratio: number) => num
         add('none', 0, 0);
         continue;
       }
+      const grid = gridOf(spec, penalty);
+      if (!grid) throw new Error(`no λ grid for penalty ${penalty}`);
       const ratios = penalty === 'elasticnet' ? [...new Set(spec.l1_ratio)] : [l1RatioOf(penalty, 1)];
       for (const l1Ratio of ratios) {
-        const lambdas = Array.isArray(spec.lambda)
-          ? spec.lambda
-          : 'log_range' in spec.lambda
-            ? logSpaceDescending(spec.lambda.log_range[1], spec.lambda.log_range[0], spec.lambda.num)
-            : logSpaceDescending(lambdaMax(l1Ratio), lambdaMax(l1Ratio) * spec.lambda.ratio, spec.lambda.auto);
+        const lambdas = Array.isArray(grid)
+          ? grid
+          : 'log_range' in grid
+            ? logSpaceDescending(grid.log_range[1], grid.log_range[0], grid.num)
+            : ((penalty === 'l2' ? ridgeGrid?.(grid.auto, grid.ratio) : undefined) ??
+              logSpaceDescending(lambdaMax(l1Ratio), lambdaMax(l1Ratio) * grid.ratio, grid.auto));
         for (const lambda of lambdas) add(penalty, l1Ratio, lambda);
       }
     }
@@ -79,4 +91,123 @@ export function sweepGroups(spec: SweepSpec, lambdaMax: (l1Ratio: number) => num
   }
   for (const g of groups.values()) g.lambdas = [...new Set(g.lambdas)].sort((a, b) => b - a);
   return groups;
+}
+
+/** What λ_max and the ridge grid read of the data: the design, the target and what the family makes of it. */
+export interface GridData extends Design {
+  y: Float64Array;
+  outputs: number;
+  /** Classes of a classification target (y holds 0 … K − 1), else 0. */
+  classes: number;
+  offset?: Float64Array;
+}
+
+export type GridFamily = 'gaussian' | 'mgaussian' | 'binomial' | 'multinomial' | 'poisson';
+
+/**
+ * The lasso's λ_max for a family: the largest gradient of the loss at the model without features (intercepts only),
+ * over the features — its absolute value, or for grouped penalties (mgaussian, grouped multinomial) the norm of a
+ * feature's gradient across responses. Also the mean IRLS weight there, the curvature the ridge grid scales with.
+ */
+export function nullModelFigures(family: GridFamily, data: GridData, standardize: boolean, grouped: boolean): { lassoMax: number; curvature: number } {
+  const { n, p } = data;
+  const weights = new Float64Array(n).fill(1);
+  const stats = columnStats(data, weights, standardize);
+  const residuals: Float64Array[] = [];
+  let curvature = 1;
+  if (family === 'gaussian' || family === 'binomial') {
+    const target = centerTarget(data.y, weights, stats.weightSum);
+    residuals.push(target.centered);
+    if (family === 'binomial') curvature = target.mean * (1 - target.mean);
+  } else if (family === 'mgaussian') {
+    for (let k = 0; k < data.outputs; k++) residuals.push(centerTarget(data.y.subarray(k * n, (k + 1) * n), weights, stats.weightSum).centered);
+  } else if (family === 'multinomial') {
+    const K = data.classes;
+    const share = new Float64Array(K);
+    for (let i = 0; i < n; i++) share[data.y[i]] += 1 / n;
+    curvature = 0;
+    for (let k = 0; k < K; k++) {
+      residuals.push(Float64Array.from(data.y, (c) => (c === k ? 1 : 0) - share[k]));
+      curvature += (share[k] * (1 - share[k])) / K;
+    }
+  } else {
+    let counts = 0;
+    let exposure = 0;
+    for (let i = 0; i < n; i++) {
+      counts += data.y[i];
+      exposure += Math.exp(data.offset?.[i] ?? 0);
+    }
+    const b0 = Math.log(counts / exposure);
+    residuals.push(Float64Array.from(data.y, (yi, i) => yi - Math.exp(b0 + (data.offset?.[i] ?? 0))));
+    curvature = counts / n;
+  }
+  const g = residuals.map((r) => featureProducts(data, stats, r, new Float64Array(p)));
+  let lassoMax = 0;
+  for (let j = 0; j < p; j++) {
+    if (grouped || family === 'mgaussian') lassoMax = Math.max(lassoMax, Math.sqrt(g.reduce((s, gk) => s + gk[j] ** 2, 0)));
+    else for (const gk of g) lassoMax = Math.max(lassoMax, Math.abs(gk[j]));
+  }
+  return { lassoMax, curvature };
+}
+
+/** Past this many rows and columns both, the ridge grid comes from the trace instead of the eigenvalues. */
+const SPECTRUM_SIZE = 500;
+/** Rows the feature covariance is estimated from when there are more (a seeded sample: the grid is the same each run). */
+const SPECTRUM_ROWS = 5000;
+
+/**
+ * The automatic ridge grid: `num` λ, log-spaced, from where the effective degrees of freedom
+ * df(λ) = Σ_j c·e_j / (c·e_j + λ) are 0.5 down to where they are r − 0.5, with e_j the eigenvalues of the (standardized)
+ * feature covariance, r its rank and c the loss's curvature at the model without features (1 for least squares). The
+ * largest λ leaves half a degree of freedom, the smallest all but half of one: the whole range from the null model to
+ * the unpenalized one. When min(n, p) is past 500 the eigenvalues are not computed: λ_hi = 2c·tr(covariance)
+ * (df ≤ tr/λ), and λ_lo = λ_hi · ratio, with the grid's extension to cover the rest.
+ */
+export function ridgeLambdas(data: Design, standardize: boolean, curvature: number, num: number, ratio: number): number[] {
+  const { X, n, p } = data;
+  const stats = columnStats(data, new Float64Array(n).fill(1), standardize);
+  const rows = n > SPECTRUM_ROWS ? Array.from(new Rng(0).permutation(n).subarray(0, SPECTRUM_ROWS)).sort((a, b) => a - b) : Array.from({ length: n }, (_, i) => i);
+  const m = rows.length;
+  const live = Array.from({ length: p }, (_, j) => j).filter((j) => !stats.constant[j]);
+  const trace = live.reduce((s, j) => s + stats.variance[j], 0);
+  const hi = 2 * curvature * trace;
+  if (Math.min(m, live.length) > SPECTRUM_SIZE || live.length === 0) return logSpaceDescending(hi, hi * ratio, num);
+  // The smaller of the two Gram matrices: features × features, or rows × rows (the same nonzero eigenvalues).
+  const scaled = live.map((j) => Float64Array.from(rows, (i) => (X[j * n + i] - stats.mean[j]) / stats.scale[j]));
+  const byFeatures = live.length <= m;
+  const size = byFeatures ? live.length : m;
+  const gram = new Float64Array(size * size);
+  if (byFeatures) {
+    for (let a = 0; a < size; a++)
+      for (let b = 0; b <= a; b++) {
+        let s = 0;
+        for (let i = 0; i < m; i++) s += scaled[a][i] * scaled[b][i];
+        gram[a * size + b] = gram[b * size + a] = s / m;
+      }
+  } else {
+    for (const column of scaled)
+      for (let a = 0; a < m; a++) {
+        const xa = column[a] / m;
+        if (xa === 0) continue;
+        for (let b = 0; b <= a; b++) gram[a * size + b] += xa * column[b];
+      }
+    for (let a = 0; a < size; a++) for (let b = 0; b < a; b++) gram[b * size + a] = gram[a * size + b];
+  }
+  const eigen = Array.from(symmetricEigenvalues(gram, size));
+  const top = Math.max(...eigen);
+  const positive = eigen.filter((e) => e > 1e-10 * top).map((e) => curvature * e);
+  const df = (lambda: number) => positive.reduce((s, e) => s + e / (e + lambda), 0);
+  const solve = (target: number) => {
+    let lo = Math.log(Math.min(...positive)) - 40;
+    let up = Math.log(hi) + 5;
+    for (let k = 0; k < 200 && up - lo > 1e-10; k++) {
+      const mid = (lo + up) / 2;
+      if (df(Math.exp(mid)) > target) lo = mid;
+      else up = mid;
+    }
+    return Math.exp((lo + up) / 2);
+  };
+  const high = solve(0.5);
+  const low = solve(Math.max(0.5, positive.length - 0.5));
+  return logSpaceDescending(high, Math.min(low, high * 0.5), num);
 }

@@ -7,7 +7,7 @@ import { UserError } from '../errors.js';
 import { count, gigabytes } from '../util/format.js';
 import type { Design } from '../fitting/path/types.js';
 import { assignFolds, type FoldAssignment } from './folds.js';
-import { lambdaMaxFor, lassoLambdaMax } from './grid.js';
+import { gridOf, lambdaMaxFor, nullModelFigures, ridgeLambdas, type GridFamily } from './grid.js';
 import { planTasks, trialCount } from './tasks.js';
 
 /** Planned-size limits; a sweep past either is refused with its size and the option that allows more. */
@@ -25,10 +25,24 @@ export interface SweepPlan {
   totalTrials: number;
 }
 
-/** The data a plan needs: the shape, and X and y for an automatic λ grid's λ_max. */
+/** The data a plan needs: the shape, X and y for automatic λ grids, class codes for stratified folds, a fold column. */
 export interface PlanData extends Design {
   y: Float64Array;
   outputs: number;
+  /** Class labels of a classification target. */
+  classes?: string[];
+  offset?: Float64Array;
+  foldLabels?: string[];
+}
+
+/** The family a config fits on data of this shape. */
+export function planFamily(config: SweepConfig, data: Pick<PlanData, 'outputs' | 'classes'>): GridFamily | 'network' {
+  const kind = config.model.kind;
+  if (kind === 'mlp') return 'network';
+  if (kind === 'poisson') return 'poisson';
+  if (kind === 'multinomial') return 'multinomial';
+  if (kind === 'logistic') return (data.classes?.length ?? 2) > 2 ? 'multinomial' : 'binomial';
+  return data.outputs > 1 ? 'mgaussian' : 'gaussian';
 }
 
 /** Bytes a stored trial takes besides its coefficients (its row, index entries, the coefficient row's header). */
@@ -36,8 +50,11 @@ const TRIAL_BYTES = 220;
 
 export function planSweep(loaded: LoadedConfig, data: PlanData, limits: PlanLimits = DEFAULT_PLAN_LIMITS): SweepPlan {
   const { config, where } = loaded;
-  checkRows(loaded, data.n);
-  const folds = assignFolds(data.n, config.validation);
+  checkValidation(loaded, data);
+  checkSolver(loaded, data);
+  const folds = assignFolds(data.n, config.validation, { classOf: data.classes ? data.y : undefined, foldLabels: data.foldLabels });
+  checkFolds(loaded, data.n, folds);
+  checkGrids(loaded);
   const fits = folds.count + 1;
   const planned = plannedTrials(config) * fits;
   const sizeKey = config.sweep.kind === 'random' ? ['sweep', 'points'] : sweepSizeKey(config);
@@ -46,15 +63,71 @@ export function planSweep(loaded: LoadedConfig, data: PlanData, limits: PlanLimi
       `${where(sizeKey)}: ${sizeKey.join('.')}: the sweep would have ${count(planned)} trials (${count(planned / fits)} points × ${fits} fits), ` +
         `over the limit of ${count(limits.maxTrials)}; make the sweep smaller, or allow it with --max-trials ${Math.ceil(planned)}`,
     );
-  const bytes = planned * (TRIAL_BYTES + 8 * data.p * data.outputs);
+  const outputs = planFamily(config, data) === 'multinomial' ? (data.classes?.length ?? 1) : data.outputs;
+  const bytes = planned * (TRIAL_BYTES + 8 * data.p * outputs);
   if (bytes > limits.maxBytes)
     throw new UserError(
       `${where(sizeKey)}: ${sizeKey.join('.')}: the sweep's ${count(planned)} trials would take about ${gigabytes(bytes)} of database ` +
         `(${data.p} coefficients each), over the limit of ${gigabytes(limits.maxBytes)}; make the sweep smaller, or allow it with --max-db-gb ${Math.ceil(bytes / 2 ** 30)}`,
     );
   checkNetworkSize(loaded, data);
-  const tasks = planTasks(config.sweep, folds.count, lambdaMaxOnAllRows(loaded, data));
+  const auto = autoGrids(loaded, data);
+  const tasks = planTasks(config.sweep, folds.count, auto.lambdaMax, auto.ridge);
   return { folds, tasks, totalTrials: trialCount(tasks) };
+}
+
+/** Options that need a kind of data: stratify a class target, repeats a shuffle. */
+function checkValidation(loaded: LoadedConfig, data: PlanData): void {
+  const { config, where } = loaded;
+  const v = config.validation;
+  checkRows(loaded, data.n);
+  if (v.kind !== 'kfold') return;
+  if (v.stratify && !data.classes)
+    throw new UserError(`${where(['validation', 'stratify'])}: validation.stratify: keeps class shares in the folds of a classification target; model.kind ${config.model.kind} has none`);
+  if (v.stratify && data.classes) {
+    // As scikit-learn's StratifiedKFold: a class must be able to fill every fold at least once.
+    const counts = new Array<number>(data.classes.length).fill(0);
+    for (const c of data.y) counts[c]++;
+    const largest = Math.max(...counts);
+    if (v.folds > largest)
+      throw new UserError(`${where(['validation', 'folds'])}: validation.folds: ${v.folds} stratified folds, but the largest class ("${data.classes[counts.indexOf(largest)]}") has ${largest} rows; use at most ${largest} folds`);
+  }
+  if (v.repeats > 1 && !v.shuffle)
+    throw new UserError(`${where(['validation', 'repeats'])}: validation.repeats: ${v.repeats} repeats of unshuffled folds are the same folds; set shuffle: true`);
+}
+
+/** FISTA is written for one linear or two-class logistic output; grouped is a multinomial option. */
+function checkSolver(loaded: LoadedConfig, data: PlanData): void {
+  const { config, where, gives } = loaded;
+  const model = config.model;
+  if (model.kind === 'mlp') return;
+  const family = planFamily(config, data);
+  if (model.solver === 'fista' && family !== 'gaussian' && family !== 'binomial')
+    throw new UserError(`${where(['model', 'solver'])}: model.solver: fista fits one linear or two-class logistic output; this sweep is ${family}: use solver cd`);
+  if ((model.kind === 'logistic' || model.kind === 'multinomial') && model.grouped && family !== 'multinomial' && gives(['model', 'grouped']))
+    throw new UserError(`${where(['model', 'grouped'])}: model.grouped: groups a feature's coefficients across classes; the target has two classes, so there is one coefficient per feature`);
+}
+
+/** Every fold of a column must leave two rows to train on, and there must be two folds. */
+function checkFolds(loaded: LoadedConfig, n: number, folds: FoldAssignment): void {
+  const { config, where } = loaded;
+  if (config.validation.kind !== 'column') return;
+  const key = ['validation', 'column'];
+  if (folds.count < 2) throw new UserError(`${where(key)}: validation.column: column "${config.validation.column}" holds ${folds.count} fold label; cross-validation needs at least 2`);
+  const sizes = new Int32Array(folds.count);
+  for (const f of folds.foldOf) sizes[f]++;
+  const largest = Math.max(...sizes);
+  if (n - largest < 2) throw new UserError(`${where(key)}: validation.column: fold "${folds.labels![sizes.indexOf(largest)]}" holds ${largest} of ${n} rows, leaving ${n - largest} to train on; at least 2 are needed`);
+}
+
+/** A grid per penalty must name every penalty the sweep has (none needs no grid). */
+function checkGrids(loaded: LoadedConfig): void {
+  const { config, where } = loaded;
+  const spec = config.sweep;
+  if (spec.kind !== 'grid') return;
+  for (const penalty of spec.penalty)
+    if (penalty !== 'none' && !gridOf(spec, penalty))
+      throw new UserError(`${where(['sweep', 'lambda'])}: sweep.lambda: no grid for penalty ${penalty}; give sweep.lambda.${penalty}, or one grid for every penalty`);
 }
 
 /** Folds that would be empty, or leave fewer than two rows to train on, are a config error. */
@@ -62,7 +135,9 @@ function checkRows(loaded: LoadedConfig, n: number): void {
   const { config, where, gives } = loaded;
   const v = config.validation;
   const rows = `${n} row${n === 1 ? '' : 's'}`;
-  if (v.kind === 'kfold') {
+  if (v.kind === 'column') {
+    if (n < 3) throw new UserError(`${where(['validation'])}: validation: cross-validation needs at least 3 rows; the data have ${rows}`);
+  } else if (v.kind === 'kfold') {
     const key = ['validation', 'folds'];
     const folds = `${v.folds} folds${gives(key) ? '' : ' (the default)'}`;
     const largestFold = Math.ceil(n / v.folds);
@@ -98,30 +173,41 @@ function checkNetworkSize(loaded: LoadedConfig, data: PlanData): void {
 function plannedTrials(config: SweepConfig): number {
   const spec = config.sweep;
   if (spec.kind === 'random') return spec.points;
-  const perGroup = Array.isArray(spec.lambda) ? new Set(spec.lambda).size : 'num' in spec.lambda ? spec.lambda.num : spec.lambda.auto;
-  return spec.penalty.reduce((sum, penalty) => sum + (penalty === 'none' ? 1 : penalty === 'elasticnet' ? new Set(spec.l1_ratio).size * perGroup : perGroup), 0);
+  const perGroup = (penalty: Exclude<(typeof spec.penalty)[number], 'none'>) => {
+    const grid = gridOf(spec, penalty);
+    if (!grid) return 0;
+    return Array.isArray(grid) ? new Set(grid).size : 'num' in grid ? grid.num : grid.auto;
+  };
+  return spec.penalty.reduce((sum, penalty) => sum + (penalty === 'none' ? 1 : penalty === 'elasticnet' ? new Set(spec.l1_ratio).size * perGroup(penalty) : perGroup(penalty)), 0);
 }
 
 function sweepSizeKey(config: SweepConfig): string[] {
   const spec = config.sweep;
-  if (spec.kind === 'random' || Array.isArray(spec.lambda)) return ['sweep', 'lambda'];
-  return ['sweep', 'lambda', 'num' in spec.lambda ? 'num' : 'auto'];
+  const grid = spec.kind === 'grid' ? gridOf(spec, spec.penalty.find((q) => q !== 'none') ?? 'l1') : undefined;
+  if (spec.kind === 'random' || !grid || Array.isArray(grid) || grid !== spec.lambda) return ['sweep', 'lambda'];
+  return ['sweep', 'lambda', 'num' in grid ? 'num' : 'auto'];
 }
 
 /**
- * λ_max per l1 ratio, computed once on all rows (a pass over X) when an automatic grid asks for it, so every fold
+ * λ_max per l1 ratio and the ridge grid, computed once on all rows when an automatic grid asks for them, so every fold
  * walks the same λ sequence, as cv.glmnet does.
  */
-function lambdaMaxOnAllRows(loaded: LoadedConfig, data: PlanData): (l1Ratio: number) => number {
+function autoGrids(loaded: LoadedConfig, data: PlanData) {
   const { config, where } = loaded;
-  let largest: number | undefined;
-  return (l1Ratio) => {
-    if (config.model.kind === 'mlp')
-      throw new UserError(`${where(['sweep', 'lambda', 'auto'])}: sweep.lambda.auto: λ_max is defined for linear and logistic models; give the network a list or log_range`);
-    if (largest === undefined) {
-      largest = lassoLambdaMax(data, data.y, config.data.standardize);
-      if (!(largest > 0)) throw new UserError(`${where(['sweep', 'lambda', 'auto'])}: sweep.lambda.auto: the target is constant, so every λ gives the same (empty) model`);
+  const family = planFamily(config, data);
+  let figures: { lassoMax: number; curvature: number } | undefined;
+  const nullModel = () => {
+    if (family === 'network')
+      throw new UserError(`${where(['sweep', 'lambda', 'auto'])}: sweep.lambda.auto: λ_max is defined for linear, logistic and poisson models; give the network a list or log_range`);
+    if (!figures) {
+      const grouped = (config.model.kind === 'logistic' || config.model.kind === 'multinomial') && config.model.grouped;
+      figures = nullModelFigures(family, { ...data, classes: data.classes?.length ?? 0 }, config.data.standardize, grouped);
+      if (!(figures.lassoMax > 0)) throw new UserError(`${where(['sweep', 'lambda', 'auto'])}: sweep.lambda.auto: the target is constant, so every λ gives the same (empty) model`);
     }
-    return lambdaMaxFor(largest, l1Ratio);
+    return figures;
+  };
+  return {
+    lambdaMax: (l1Ratio: number) => lambdaMaxFor(nullModel().lassoMax, l1Ratio),
+    ridge: (num: number, ratio: number) => ridgeLambdas(data, config.data.standardize, nullModel().curvature, num, ratio),
   };
 }

@@ -8,10 +8,10 @@ export function taskId(penalty: Penalty, l1Ratio: number, fold: FoldId): string 
 }
 
 /** Every group × every fold ("all" first: it is the fit users keep). */
-export function planTasks(spec: SweepSpec, foldCount: number, lambdaMax: (l1Ratio: number) => number): Task[] {
+export function planTasks(spec: SweepSpec, foldCount: number, lambdaMax: (l1Ratio: number) => number, ridgeGrid?: (num: number, ratio: number) => number[] | undefined): Task[] {
   const folds: FoldId[] = ['all', ...Array.from({ length: foldCount }, (_, k) => k)];
   const tasks: Task[] = [];
-  const groups = [...sweepGroups(spec, lambdaMax).values()];
+  const groups = [...sweepGroups(spec, lambdaMax, ridgeGrid).values()];
   for (const fold of folds)
     for (const g of groups) tasks.push({ id: taskId(g.penalty, g.l1Ratio, fold), penalty: g.penalty, l1Ratio: g.l1Ratio, fold, lambdas: g.lambdas });
   return tasks;

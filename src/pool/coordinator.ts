@@ -13,11 +13,15 @@ import { DEFAULT_PLAN_LIMITS, planSweep, type PlanLimits, type SweepPlan } from 
 import { countTrials, type TrialCounts } from '../select/counts.js';
 import { selectionsToShow } from '../select/cv.js';
 import { summarizeSweep } from '../select/summary.js';
-import type { Store } from '../store/contract.js';
+import type { Store, StoredFolds } from '../store/contract.js';
 import { openStore } from '../store/open.js';
 import { databaseFiles, refuseProtectedOutput } from '../util/files.js';
 import { displayPath, isStoreUrl, maskedLocation } from '../util/paths.js';
 import { workOn, type WorkResult } from './work.js';
+import { extensionsDone, extensionTasks } from './extend.js';
+import type { SharedData } from '../fitting/fitTask.js';
+import type { FoldAssignment } from '../plan/folds.js';
+import { selectLambdas, summarize } from '../select/cv.js';
 
 export interface RunOptions {
   workers?: number;
@@ -97,20 +101,37 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
     const before = await store.taskCounts(sweep.id);
     const alreadyDone = before.trialsRecorded;
     options.onStart?.({ sweep, total: plan.totalTrials, alreadyDone, tasks: before.pending + before.running });
-    const work = await workOn({
-      store,
-      sweepId: sweep.id,
-      shared: sharedData(data, plan),
-      settings: { model: config.model, standardize: config.data.standardize, nearZero: config.near_zero },
-      workers: config.workers,
-      covariance: sharesGram(config, plan.folds.foldOf, data.p),
-      leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
-      maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
-      signal: options.signal,
-      log,
-      onProgress: (counts) => options.onProgress?.({ done: counts.trialsRecorded, total: plan.totalTrials }),
-    });
-    const result = await finish(store, sweep, work, { tasksSkipped: before.done + before.failed, totalTrials: plan.totalTrials });
+    const shared = sharedData(data, plan.folds);
+    let total = Math.max(plan.totalTrials, sweep.totalTrials);
+    const work = () =>
+      workOn({
+        store,
+        sweepId: sweep.id,
+        shared,
+        settings: { model: config.model, standardize: config.data.standardize, nearZero: config.near_zero },
+        workers: config.workers,
+        covariance: sharesGram(config, plan.folds, data.p),
+        leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
+        maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+        signal: options.signal,
+        log,
+        onProgress: (counts) => options.onProgress?.({ done: counts.trialsRecorded, total }),
+      });
+    let result = await finish(store, sweep, await work(), { tasksSkipped: before.done + before.failed, totalTrials: total });
+    // A best λ on the edge of the grid: the grid grows past it, a decade at a time, up to sweep.extend times.
+    const spec = config.sweep;
+    while (!result.interrupted && spec.kind === 'grid' && result.sweep.status === 'done') {
+      const trials = await store.trials(sweep.id);
+      const round = extensionsDone(trials) + 1;
+      if (round > spec.extend) break;
+      const extension = extensionTasks(trials, selectLambdas(summarize(trials)), plan.folds.count, round);
+      if (extension.tasks.length === 0) break;
+      for (const note of extension.notes) log(note);
+      await store.addTasks(sweep.id, extension.tasks);
+      await store.reopenSweep(sweep.id);
+      total = (await store.findSweep({ id: sweep.id })).totalTrials;
+      result = await finish(store, sweep, await work(), { tasksSkipped: result.tasksSkipped, totalTrials: total });
+    }
     // The last word: results written to a database file that was deleted or replaced meanwhile are lost.
     await store.ensureIntact();
     return result;
@@ -119,11 +140,16 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
   }
 }
 
-/** The data every worker reads, with the fold of every row. */
-export function sharedData(data: Pick<Dataset, 'X' | 'y' | 'n' | 'p' | 'outputs'>, plan: Pick<SweepPlan, 'folds'>) {
-  const foldOf = sharedInt32(data.n);
-  foldOf.set(plan.folds.foldOf);
-  return { X: data.X, y: data.y, n: data.n, p: data.p, outputs: data.outputs, foldOf };
+/** The data every worker reads, with the folds of every row. */
+export function sharedData(data: Pick<Dataset, 'X' | 'y' | 'n' | 'p' | 'outputs' | 'classes' | 'offset'>, folds: Pick<FoldAssignment, 'foldOf' | 'perRepeat'>): SharedData {
+  const foldOf = sharedInt32(folds.foldOf.length);
+  foldOf.set(folds.foldOf);
+  return { X: data.X, y: data.y, n: data.n, p: data.p, outputs: data.outputs, foldOf, foldsPerRepeat: folds.perRepeat, classes: data.classes?.length ?? 0, offset: data.offset ?? null };
+}
+
+/** The folds as a store keeps them. */
+export function storedFolds(folds: FoldAssignment): StoredFolds {
+  return { foldOf: folds.foldOf, perRepeat: folds.perRepeat, repeats: folds.repeats, labels: folds.labels ?? null };
 }
 
 /** Finds the sweep to continue, or makes a new one; refuses a changed config unless asked for a new sweep. */
@@ -164,6 +190,7 @@ async function openOrResume(store: Store, loaded: LoadedConfig, data: Dataset, p
     },
     plan.tasks,
     store.shared ? toStoredDataset(data) : undefined,
+    storedFolds(plan.folds),
   );
 }
 
@@ -207,12 +234,20 @@ export async function finish(store: Store, sweep: Sweep, work: WorkResult, figur
   };
 }
 
-/** Whether the paths of one fold share Gram columns (coordinate descent in covariance mode: every fold has n_train > p). */
-export function sharesGram(config: SweepConfig, foldOf: Int32Array, p: number): boolean {
+/**
+ * Whether the paths of one fold share Gram columns (coordinate descent in covariance mode: a single-response linear
+ * model, and every fold has n_train > p).
+ */
+export function sharesGram(config: SweepConfig, folds: Pick<FoldAssignment, 'foldOf' | 'repeats'>, p: number): boolean {
+  const n = folds.foldOf.length / Math.max(1, folds.repeats);
   const sizes = new Map<number, number>();
-  for (const f of foldOf) if (f >= 0) sizes.set(f, (sizes.get(f) ?? 0) + 1);
-  const smallestTrain = foldOf.length - Math.max(0, ...sizes.values());
-  return config.model.kind === 'linear' && config.model.solver === 'cd' && smallestTrain > p;
+  for (let i = 0; i < n; i++) {
+    const f = folds.foldOf[i];
+    if (f >= 0) sizes.set(f, (sizes.get(f) ?? 0) + 1);
+  }
+  const smallestTrain = n - Math.max(0, ...sizes.values());
+  const single = !config.data.target || !Array.isArray(config.data.target) || config.data.target.length === 1;
+  return config.model.kind === 'linear' && config.model.solver === 'cd' && smallestTrain > p && single;
 }
 
 /** The settings that change results; workers and output do not. Keys sorted so key order in the file does not matter. */

@@ -126,7 +126,9 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
   const inFlight = new Set<Claim[]>();
   const unwritten: { claim: Claim; outcome: TaskOutcome }[] = [];
   const record = async (claim: Claim, outcome: TaskOutcome) => {
-    const done = await store.completeTask(sweepId, claim, outcome, shared.outputs, input.maxAttempts);
+    // Coefficient vectors per λ: one per response or class (the result says how many), none for hidden layers.
+    const outputs = 'error' in outcome ? shared.outputs : outcome.intercepts.length / Math.max(1, outcome.trials.length);
+    const done = await store.completeTask(sweepId, claim, outcome, outputs, input.maxAttempts);
     if (done === 'fenced') {
       result.fenced++;
       log(`task ${claim.task.id}: its lease ran out and another process took it over; this result was not recorded`);

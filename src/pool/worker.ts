@@ -8,6 +8,7 @@ import { fromStoredDataset } from '../data/stored.js';
 import type { Sweep } from '../domain.js';
 import { UserError } from '../errors.js';
 import { assignFolds } from '../plan/folds.js';
+import { csvOptions } from '../data/load.js';
 import type { Store, SweepSelector } from '../store/contract.js';
 import { openStore } from '../store/open.js';
 import { DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, finish, sharedData, sharesGram, type RunResult } from './coordinator.js';
@@ -77,16 +78,18 @@ async function nextSweep(store: Store, selector: SweepSelector | undefined): Pro
 async function workOnSweep(store: Store, sweep: Sweep, options: WorkerOptions, log: (m: string) => void): Promise<RunResult> {
   const config = JSON.parse(sweep.configJson) as SweepConfig;
   const data = await sweepData(store, sweep, config, options.dataPath);
-  const folds = assignFolds(data.n, config.validation);
+  // The folds the sweep was made with; a sweep made before they were kept draws them again (kfold, holdout).
+  const stored = await store.folds(sweep.id);
+  const folds = stored ? { ...stored, count: stored.perRepeat * stored.repeats } : assignFolds(data.n, config.validation, { classOf: data.classes ? data.y : undefined });
   await store.beginWriting(sweep.id);
   const before = await store.taskCounts(sweep.id);
   const work = await workOn({
     store,
     sweepId: sweep.id,
-    shared: sharedData(data, { folds }),
+    shared: sharedData(data, folds),
     settings: { model: config.model, standardize: config.data.standardize, nearZero: config.near_zero },
     workers: options.workers ?? config.workers,
-    covariance: sharesGram(config, folds.foldOf, data.p),
+    covariance: sharesGram(config, folds, data.p),
     leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     signal: options.signal,
@@ -100,7 +103,7 @@ async function workOnSweep(store: Store, sweep: Sweep, options: WorkerOptions, l
 /** The sweep's data: a local file checked against its hash, the disk cache, or the store (then cached). */
 async function sweepData(store: Store, sweep: Sweep, config: SweepConfig, dataPath: string | undefined): Promise<Dataset> {
   if (dataPath) {
-    const data = await loadCsv(dataPath, { target: config.data.target, classification: config.model.kind === 'logistic', classes: config.data.classes });
+    const data = await loadCsv(dataPath, { ...csvOptions(config), displayName: dataPath });
     if (data.hash !== sweep.dataHash) throw new UserError(`--data ${dataPath}: not the data of sweep "${sweep.name}" (its content differs from the data the sweep was made with)`);
     return data;
   }

@@ -1,6 +1,7 @@
 // Vega-Lite specs, built as typed objects from the report data; each is rendered to SVG/PNG and embedded in the page.
 import type { TopLevelSpec } from 'vega-lite';
 import { groupLabel, type ReportData } from './data.js';
+import { outputNames, sweepFamily } from '../domain.js';
 
 export interface Chart {
   /** File stem: fit.vl.json, fit.svg, fit.png. */
@@ -167,27 +168,33 @@ export function sparsityChart(data: ReportData): Chart | undefined {
 
 const MAX_PATH_FEATURES = 30;
 
-/** 3. Each feature's coefficient vs λ (glmnet's plot), one panel per penalty, feature names on hover. */
+/** 3. Each feature's coefficient vs λ (glmnet's plot), one panel per penalty (and per class or response), names on hover. */
 export function pathChart(data: ReportData): Chart | undefined {
-  const names = coefficientNames(data);
+  const outputs = outputNames(data.sweep);
+  const features = data.sweep.featureNames;
+  const p = features.length;
   const fits = data.coefficients.filter((c) => c.lambda > 0);
   if (fits.length === 0) return undefined;
   // With many features, draw the ones that ever get large: the rest is an unreadable band at zero.
-  const peak = new Float64Array(names.length);
-  for (const c of fits) for (let j = 0; j < names.length; j++) peak[j] = Math.max(peak[j], Math.abs(c.coefs[j]));
-  const shown = names.map((_, j) => j).sort((a, b) => peak[b] - peak[a]).slice(0, MAX_PATH_FEATURES).sort((a, b) => a - b);
-  const rows = fits.flatMap((c) => shown.map((j) => ({ group: groupLabel(c.penalty, c.l1Ratio), lambda: c.lambda, feature: names[j], coef: c.coefs[j] })));
+  const peak = new Float64Array(p);
+  for (const c of fits) for (let k = 0; k < outputs.length; k++) for (let j = 0; j < p; j++) peak[j] = Math.max(peak[j], Math.abs(c.coefs[k * p + j]));
+  const shown = features.map((_, j) => j).sort((a, b) => peak[b] - peak[a]).slice(0, MAX_PATH_FEATURES).sort((a, b) => a - b);
+  const many = outputs.length > 1;
+  const rows = fits.flatMap((c) =>
+    outputs.flatMap((output, k) => shown.map((j) => ({ group: groupLabel(c.penalty, c.l1Ratio), output, lambda: c.lambda, feature: features[j], coef: c.coefs[k * p + j] }))),
+  );
+  const what = sweepFamily(data.sweep) === 'multinomial' ? 'class' : 'response';
   return {
     id: 'paths',
     title: 'Coefficient paths',
     caption:
-      `Each feature's coefficient (original scale) in the fit on all rows, as λ goes from large (right, all zero for L1) to small (left).` +
-      (shown.length < names.length ? ` The ${shown.length} features with the largest coefficients of ${names.length} are drawn.` : ''),
+      `Each feature's coefficient (original scale) in the fit on all rows, as λ goes from large (right, all zero for L1) to small (left)${many ? `, one row of panels per ${what}` : ''}.` +
+      (shown.length < p ? ` The ${shown.length} features with the largest coefficients of ${p} are drawn.` : ''),
     spec: {
       $schema: SCHEMA,
       data: { values: rows },
-      facet: { field: 'group', type: 'nominal', title: null },
-      columns: 3,
+      facet: many ? { row: { field: 'output', type: 'nominal', title: what }, column: { field: 'group', type: 'nominal', title: null } } : { field: 'group', type: 'nominal', title: null },
+      ...(many ? {} : { columns: 3 }),
       resolve: { scale: { x: 'independent', y: 'independent' } },
       spec: {
         ...PANEL,
@@ -198,6 +205,7 @@ export function pathChart(data: ReportData): Chart | undefined {
           color: { field: 'feature', type: 'nominal', legend: shown.length <= 12 ? {} : null },
           tooltip: [
             { field: 'feature' },
+            ...(many ? [{ field: 'output', title: what }] : []),
             { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ' },
             { field: 'coef', type: 'quantitative', format: '.5g', title: 'coefficient' },
           ],
@@ -205,11 +213,6 @@ export function pathChart(data: ReportData): Chart | undefined {
       },
     } as TopLevelSpec,
   };
-}
-
-function coefficientNames(data: ReportData): string[] {
-  const { featureNames, targetNames } = data.sweep;
-  return targetNames.length === 1 ? featureNames : targetNames.flatMap((t) => featureNames.map((f) => `${t}:${f}`));
 }
 
 /** 4. L1 vs L2 at each one's λ_min: weight histogram (sparse vs diffuse) and validation loss ± se. */

@@ -1,28 +1,29 @@
 // `regsweep export`: a stored table as rows, with one name per column; CSV or JSON.
-import type { Sweep } from '../domain.js';
+import { outputNames, type Sweep } from '../domain.js';
 import { UserError } from '../errors.js';
-import type { SweepSelector } from '../store/contract.js';
+import type { Store, SweepSelector } from '../store/contract.js';
 import { sweepConfig, withResults } from './open.js';
 import { cvPointRecord, selectionRecord, trialRecord } from './records.js';
 
-export const EXPORT_TABLES = ['trials', 'summary', 'selections', 'coefficients'] as const;
+export const EXPORT_TABLES = ['trials', 'summary', 'selections', 'coefficients', 'folds'] as const;
 export type ExportTable = (typeof EXPORT_TABLES)[number];
 
-/** The folds a sweep has: "all" and 0 … K−1 (none with validation kind none). */
-function foldsOf(sweep: Sweep): string[] {
+/** The folds a sweep has: "all" and 0 … K−1 (none with validation kind none; repeats × folds with repeats). */
+function foldsOf(sweep: Sweep, stored: { perRepeat: number; repeats: number } | undefined): string[] {
   const v = sweepConfig(sweep).validation;
-  const count = v.kind === 'kfold' ? v.folds : v.kind === 'holdout' ? 1 : 0;
+  const count = stored ? stored.perRepeat * stored.repeats : v.kind === 'kfold' ? v.folds * (v.repeats ?? 1) : v.kind === 'holdout' ? 1 : 0;
   return ['all', ...Array.from({ length: count }, (_, k) => String(k))];
 }
 
 /** Rows of one table as plain objects, columns in a stable order. */
 export async function exportRows(location: string, options: { table: ExportTable; fold?: string; sweep?: SweepSelector }): Promise<Record<string, unknown>[]> {
   return withResults(location, options.sweep, async ({ store, sweep }) => {
+    const stored = await store.folds(sweep.id);
     if (options.fold !== undefined) {
-      const folds = foldsOf(sweep);
+      const folds = foldsOf(sweep, stored);
       if (!folds.includes(options.fold))
         throw new UserError(`--fold ${options.fold}: sweep "${sweep.name}" has folds ${folds.join(', ')} ("all" is the fit on all rows)${/lambda|min|1se/i.test(options.fold) ? '; λ_min and λ_1se are in --table selections' : ''}`);
-      if (options.table === 'summary' || options.table === 'selections') throw new UserError(`--fold: the ${options.table} table is over folds already; --fold applies to trials and coefficients`);
+      if (options.table === 'summary' || options.table === 'selections' || options.table === 'folds') throw new UserError(`--fold: the ${options.table} table is over folds already; --fold applies to trials and coefficients`);
     }
     const filter = options.fold !== undefined ? { fold: options.fold } : {};
     switch (options.table) {
@@ -32,6 +33,8 @@ export async function exportRows(location: string, options: { table: ExportTable
         return (await store.summary(sweep.id)).map((r) => cvPointRecord(sweep, r));
       case 'selections':
         return (await store.selections(sweep.id)).map((r) => selectionRecord(sweep, r));
+      case 'folds':
+        return foldRows(sweep, stored);
       case 'coefficients': {
         const config = sweepConfig(sweep);
         if (config.model.kind === 'mlp' && config.model.hidden.length > 0)
@@ -43,7 +46,7 @@ export async function exportRows(location: string, options: { table: ExportTable
         return (await store.coefficients(sweep.id, filter)).map((c) => {
           const row: Record<string, unknown> = { sweep: sweep.name, penalty: c.penalty, lambda: c.lambda, l1_ratio: c.l1Ratio, fold: c.fold };
           if (c.intercept.length === 1) row.intercept = c.intercept[0];
-          else sweep.targetNames.forEach((t, k) => (row[`intercept:${t}`] = c.intercept[k]));
+          else outputNames(sweep).forEach((t, k) => (row[`intercept:${t}`] = c.intercept[k]));
           columns.forEach((name, j) => (row[name] = c.coefs[j]));
           return row;
         });
@@ -52,10 +55,11 @@ export async function exportRows(location: string, options: { table: ExportTable
   });
 }
 
-/** Feature names as in the data header; with several targets, "target:feature". */
+/** Feature names as in the data header; with several targets or classes, "target:feature" or "class:feature". */
 export function coefficientColumns(sweep: Sweep): string[] {
-  if (sweep.targetNames.length === 1) return sweep.featureNames;
-  return sweep.targetNames.flatMap((t) => sweep.featureNames.map((f) => `${t}:${f}`));
+  const outputs = outputNames(sweep);
+  if (outputs.length === 1) return sweep.featureNames;
+  return outputs.flatMap((t) => sweep.featureNames.map((f) => `${t}:${f}`));
 }
 
 export function csvCell(v: unknown): string {
@@ -74,4 +78,21 @@ export function* csvLines(rows: Record<string, unknown>[]): Generator<string> {
 
 export function toCsv(rows: Record<string, unknown>[]): string {
   return [...csvLines(rows)].join('');
+}
+
+/**
+ * The row → fold assignment a sweep was cross-validated with: the data row (1 = the first after the header), the
+ * repeat, and the validation fold ("" for a row never held out) — with its label for validation kind column.
+ */
+function foldRows(sweep: Sweep, stored: Awaited<ReturnType<Store['folds']>>): Record<string, unknown>[] {
+  if (!stored)
+    throw new UserError(`--table folds: sweep "${sweep.name}" was made before regsweep kept its folds; run it again with this version to record them`);
+  const n = stored.foldOf.length / stored.repeats;
+  const rows: Record<string, unknown>[] = [];
+  for (let r = 0; r < stored.repeats; r++)
+    for (let i = 0; i < n; i++) {
+      const f = stored.foldOf[r * n + i];
+      rows.push({ sweep: sweep.name, row: i + 1, repeat: r + 1, fold: f < 0 ? null : f + r * stored.perRepeat, ...(stored.labels ? { fold_label: f < 0 ? null : stored.labels[f] } : {}) });
+    }
+  return rows;
 }

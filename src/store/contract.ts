@@ -72,6 +72,18 @@ export interface StoredDataset {
   X: Float64Array;
   /** n × outputs, column-major. */
   y: Float64Array;
+  /** Per row, added to the linear predictor (data.offset), or null. */
+  offset: Float64Array | null;
+}
+
+/** The rows' folds a sweep was cross-validated with, as planned (export --table folds, and workers on other machines). */
+export interface StoredFolds {
+  /** Per repeat, per row: the row's validation fold in that repeat, or −1 (n × repeats, repeat after repeat). */
+  foldOf: Int32Array;
+  perRepeat: number;
+  repeats: number;
+  /** Validation kind column: the label of each fold. */
+  labels: string[] | null;
 }
 
 /**
@@ -102,10 +114,17 @@ export interface Store {
   /** The latest sweep of a name, if any. */
   latestSweep(name: string): Promise<Sweep | undefined>;
 
-  /** Creates a sweep and its task rows (pending); a shared store also keeps the data, for other machines. */
-  createSweep(sweep: NewSweep, tasks: Task[], dataset?: StoredDataset): Promise<Sweep>;
-  /** Adds the task rows a sweep lacks (a sweep made by an older version has none for its unfinished tasks). */
+  /** Creates a sweep, its task rows (pending) and its folds; a shared store also keeps the data, for other machines. */
+  createSweep(sweep: NewSweep, tasks: Task[], dataset?: StoredDataset, folds?: StoredFolds): Promise<Sweep>;
+  /** The folds a sweep was made with; undefined for a sweep made before they were kept. */
+  folds(sweepId: number): Promise<StoredFolds | undefined>;
+  /**
+   * Adds the task rows a sweep lacks (a sweep made by an older version has none for its unfinished tasks; a grid
+   * extended past its edge gets new ones); the sweep's task and trial totals grow with them.
+   */
   addTasks(sweepId: number, tasks: Task[]): Promise<void>;
+  /** Makes a finished sweep open for work again (its grid was extended): status running, summary kept until the next finish. */
+  reopenSweep(sweepId: number): Promise<void>;
   /**
    * This process works on the sweep from now: the sweep is running again. A store with one writer refuses (UserError)
    * when another live process is writing it, and gives the tasks a dead process had claimed back to the queue.

@@ -13,7 +13,14 @@ export function toTaskRow(r: Record<string, unknown>): TaskRow {
   const fold = r.fold as string;
   const lambdas = typeof r.lambdas === 'string' ? (JSON.parse(r.lambdas) as number[]) : (r.lambdas as number[]).map(Number);
   return {
-    task: { id: r.task_id as string, penalty: r.penalty as Penalty, l1Ratio: Number(r.l1_ratio), fold: fold === 'all' ? 'all' : Number(fold), lambdas },
+    task: {
+      id: r.task_id as string,
+      penalty: r.penalty as Penalty,
+      l1Ratio: Number(r.l1_ratio),
+      fold: fold === 'all' ? 'all' : Number(fold),
+      lambdas,
+      ...(r.warm_from !== null && r.warm_from !== undefined ? { warmFrom: Number(r.warm_from) } : {}),
+    },
     attempt: Number(r.attempt),
     position: Number(r.position ?? 0),
   };

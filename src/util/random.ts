@@ -34,6 +34,20 @@ export class Rng {
   }
 
   /** Integer in [0, n). */
+  /** A Poisson count with the given mean (Knuth's product of uniforms, in pieces of mean 30 so exp never underflows). */
+  poisson(mean: number): number {
+    let count = 0;
+    for (let left = mean; left > 0; left -= 30) {
+      const limit = Math.exp(-Math.min(left, 30));
+      let product = this.uniform();
+      while (product > limit) {
+        count++;
+        product *= this.uniform();
+      }
+    }
+    return count;
+  }
+
   int(n: number): number {
     return Math.floor(this.uniform() * n);
   }

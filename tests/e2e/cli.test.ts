@@ -109,7 +109,7 @@ describe('regsweep CLI', () => {
 
   it('query --sql refuses a DELETE with exit 2 and leaves the database unchanged', () => {
     const dir = tempDir();
-    const config = writeFile(dir, 'q.yaml', `name: q\ndata: {path: ${join(FIXTURES, 'diabetes.csv')}}\nsweep: {kind: grid, penalty: [l1], lambda: [10, 1, 0.1]}\nworkers: 1\noutput: q.db\n`);
+    const config = writeFile(dir, 'q.yaml', `name: q\ndata: {path: ${join(FIXTURES, 'diabetes.csv')}}\nsweep: {kind: grid, penalty: [l1], lambda: [10, 1, 0.1], extend: 0}\nworkers: 1\noutput: q.db\n`);
     expect(cli(['run', config, '--quiet'], dir).status).toBe(0);
     const db = join(dir, 'q.db');
     const before = readFileSync(db);
@@ -124,7 +124,7 @@ describe('regsweep CLI', () => {
 
   it('export writes the coefficients CSV with the data header names', () => {
     const dir = tempDir();
-    const config = writeFile(dir, 'e.yaml', `name: e\ndata: {path: ${join(FIXTURES, 'diabetes.csv')}}\nsweep: {kind: grid, penalty: [l1, l2], lambda: [1, 0.1]}\nworkers: 1\noutput: e.db\n`);
+    const config = writeFile(dir, 'e.yaml', `name: e\ndata: {path: ${join(FIXTURES, 'diabetes.csv')}}\nsweep: {kind: grid, penalty: [l1, l2], lambda: [1, 0.1], extend: 0}\nworkers: 1\noutput: e.db\n`);
     expect(cli(['run', config, '--quiet'], dir).status).toBe(0);
     const out = cli(['export', join(dir, 'e.db'), '--table', 'coefficients', '--fold', 'all', '--format', 'csv']);
     expect(out.status).toBe(0);

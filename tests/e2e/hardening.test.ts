@@ -58,7 +58,7 @@ function inTmpfs(sizeKb: number, script: string): SpawnSyncReturns<string> {
 }
 
 const diabetes = join(FIXTURES, 'diabetes.csv');
-const small = (name: string, extra = '') => `name: ${name}\ndata: {path: ${diabetes}}\nsweep: {kind: grid, penalty: [l1], lambda: [10, 1, 0.1]}\nworkers: 1\noutput: ${name}.db\n${extra}`;
+const small = (name: string, extra = '') => `name: ${name}\ndata: {path: ${diabetes}}\nsweep: {kind: grid, penalty: [l1], lambda: [10, 1, 0.1], extend: 0}\nworkers: 1\noutput: ${name}.db\n${extra}`;
 // Long enough (84 paths of 400 λ on one worker, a few seconds) to act on while it runs.
 const heavy = (name: string) => `name: ${name}
 data: {synthetic: {kind: regression, n: 1500, p: 150, nonzero: 15, rho: 0.6, snr: 2, seed: 4}}
@@ -223,7 +223,7 @@ describe('5, 8, 10, 13. bad input: one line naming the file and the line or key,
     ['13: .inf for a rate', `name: x\n${synth}\nmodel: {kind: mlp, lr: .inf}\nsweep: {kind: grid, lambda: [1]}\n`, 'c.yaml:3: model.lr: expected a positive number, found .inf'],
     ['13: alpha under sweep', `name: x\n${synth}\nsweep:\n  kind: grid\n  alpha: [0.5]\n  lambda: [1]\n`, 'c.yaml:5: sweep.alpha: unknown key; did you mean l1_ratio?'],
     ['13: a constant target with an automatic grid', 'name: x\ndata: {path: constant.csv}\nsweep:\n  kind: grid\n  lambda: {auto: 10}\n', 'c.yaml:5: sweep.lambda.auto: the target is constant, so every λ gives the same (empty) model'],
-    ['13: a network with an automatic grid', `name: x\n${synth}\nmodel: {kind: mlp}\nsweep:\n  kind: grid\n  lambda: {auto: 10}\n`, 'c.yaml:6: sweep.lambda.auto: λ_max is defined for linear and logistic models'],
+    ['13: a network with an automatic grid', `name: x\n${synth}\nmodel: {kind: mlp}\nsweep:\n  kind: grid\n  lambda: {auto: 10}\n`, 'c.yaml:6: sweep.lambda.auto: λ_max is defined for linear, logistic and poisson models; give the network a list or log_range'],
   ])('%s', (_, yaml, message) => {
     writeFile(dir, 'c.yaml', yaml + 'output: bad-input.db\n');
     const r = run(['run', 'c.yaml']);
@@ -367,7 +367,7 @@ describe('14–18, 20. smaller things users tripped over', () => {
   });
   it('20. constant columns are one line, printed by run; query and report show notes in their output, not on stderr', () => {
     writeFile(dir, 'consts.csv', ['k1,k2,k3,k4,k5,k6,k7,k8,k9,k10,a,y', ...Array.from({ length: 30 }, (_, i) => `1,1,1,1,1,1,1,1,1,1,${i},${(i * 3) % 7}`)].join('\n') + '\n');
-    writeFile(dir, 'consts.yaml', 'name: consts\ndata: {path: consts.csv}\nsweep: {kind: grid, penalty: [l1], lambda: [3, 1, 0.3]}\noutput: consts.db\n');
+    writeFile(dir, 'consts.yaml', 'name: consts\ndata: {path: consts.csv}\nsweep: {kind: grid, penalty: [l1], lambda: [3, 1, 0.3], extend: 0}\noutput: consts.db\n');
     const r = run(['run', 'consts.yaml', '--quiet']);
     const note = 'consts.csv: 10 constant columns: "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", … (kept with coefficient 0)';
     expect(r.stderr).toBe(`warning: ${note}\n`);

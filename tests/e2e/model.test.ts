@@ -5,21 +5,14 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, createWriteStream, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import Papa from 'papaparse';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, ROOT, tempDir, writeFile } from '../helpers.js';
+import { csvRows, FIXTURES, PYTHON, ROOT, runTool, tempDir, writeFile } from '../helpers.js';
 
 const BIN = join(ROOT, 'bin', 'regsweep.js');
 const cli = (args: string[], cwd: string, nodeArgs: string[] = []) =>
   spawnSync(process.execPath, [...nodeArgs, BIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 28 });
-// Debian's python3 has scikit-learn; a python3 earlier on PATH (pyenv) may not.
-const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
-const run = (cmd: string, args: string[], cwd: string) => {
-  const r = spawnSync(cmd, args, { cwd, encoding: 'utf8', timeout: 120_000, maxBuffer: 1 << 26 });
-  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} exit ${r.status}: ${r.stderr || r.error}`);
-  return r.stdout;
-};
-const rows = (csv: string) => Papa.parse<Record<string, string>>(csv.trim(), { header: true }).data;
+const run = runTool;
+const rows = csvRows;
 
 const sweep = (name: string, data: string, target: string, model: string, extra = '') => `name: ${name}
 data: {path: ${data}, target: ${target}${extra}}

@@ -154,7 +154,7 @@ describe.runIf(haveServer)('PostgreSQL: many processes, one sweep', () => {
   it('output: postgres://… in the sweep file is the same as --store, and the password stays out of the database and the output', async () => {
     const url = await freshPostgresDatabase();
     const secret = new URL(url).password;
-    writeFile(dir, 'inside.yaml', `name: inside\ndata: {synthetic: {kind: regression, n: 200, p: 10, seed: 1}}\nvalidation: {kind: kfold, folds: 3}\nsweep: {kind: grid, penalty: [l1], lambda: [1, 0.1]}\noutput: ${url}\n`);
+    writeFile(dir, 'inside.yaml', `name: inside\ndata: {synthetic: {kind: regression, n: 200, p: 10, seed: 1}}\nvalidation: {kind: kfold, folds: 3}\nsweep: {kind: grid, penalty: [l1], lambda: [1, 0.1], extend: 0}\noutput: ${url}\n`);
     const r = cli(['run', 'inside.yaml']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout + r.stderr).not.toContain(secret);

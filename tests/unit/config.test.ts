@@ -40,7 +40,7 @@ describe('sweep config', () => {
 
   it('accepts JSON too', () => {
     const { config } = parseConfig(JSON.stringify({ name: 'j', data: { synthetic: { kind: 'regression', n: 50, p: 5 } }, sweep: { kind: 'grid', lambda: [1, 0.1] } }), 'x.json');
-    expect(config.validation).toEqual({ kind: 'kfold', folds: 5, shuffle: true, seed: 0 });
+    expect(config.validation).toEqual({ kind: 'kfold', folds: 5, shuffle: true, stratify: false, repeats: 1, seed: 0 });
     expect(config.model.kind).toBe('linear');
   });
 
@@ -58,7 +58,7 @@ describe('sweep config', () => {
   });
 
   it('names a wrong kind', () => {
-    expect(errorOf(valid.replace('kind: kfold', 'kind: loo'))).toMatch(/^sweeps\/x.yaml:7: validation.kind: expected kind: kfold, holdout or none/);
+    expect(errorOf(valid.replace('kind: kfold', 'kind: loo'))).toMatch(/^sweeps\/x.yaml:7: validation.kind: expected kind: kfold, holdout, column or none/);
     expect(errorOf(valid.replace('penalty: [l1, l2, elasticnet]', 'penalty: [l1, lasso]'))).toMatch(/sweep.penalty.1: expected none, l1, l2 or elasticnet/);
   });
 

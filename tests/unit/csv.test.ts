@@ -65,12 +65,34 @@ describe('CSV loading', () => {
     expect(data.p).toBe(2);
     expect(data.warnings).toEqual(['c.csv: 1 constant column: "k" (kept with coefficient 0)']);
   });
-  it('maps two string labels in sorted order, and refuses three', async () => {
+  it('maps two string labels in sorted order; three to three classes, or refuses them for a binomial model', async () => {
     const data = await loadCsv(writeFile(dir, 'l.csv', 'a,label\n1,yes\n2,no\n3,yes\n'), { classification: true });
     expect(data.classes).toEqual(['no', 'yes']);
     expect(Array.from(data.y)).toEqual([1, 0, 1]);
-    expect(await errorOf('a,label\n1,yes\n2,no\n3,maybe\n', { classification: true })).toMatch(
-      /^d.csv: column "label": a logistic model needs exactly two distinct labels, found 3/,
+    const three = await loadCsv(writeFile(dir, 'm.csv', 'a,label\n1,yes\n2,no\n3,maybe\n4,no\n5,yes\n6,maybe\n7,no\n'), { classification: true });
+    expect(three.classes).toEqual(['maybe', 'no', 'yes']);
+    expect(Array.from(three.y)).toEqual([2, 1, 0, 1, 2, 0, 1]);
+    const numbered = await loadCsv(writeFile(dir, 'n.csv', 'a,label\n1,10\n2,9\n3,2\n4,9\n5,10\n6,2\n'), { classification: true });
+    expect(numbered.classes).toEqual(['2', '9', '10']);
+    const ordered = await loadCsv(writeFile(dir, 'o.csv', 'a,label\n1,yes\n2,no\n3,maybe\n4,no\n5,yes\n6,maybe\n7,no\n'), { classification: true, classes: ['no', 'maybe', 'yes'] });
+    expect(Array.from(ordered.y)).toEqual([2, 0, 1, 0, 2, 1, 0]);
+    expect(await errorOf('a,label\n1,yes\n2,no\n3,maybe\n', { classification: true, binary: true })).toMatch(
+      /^d.csv: column "label": a binomial model needs exactly two distinct labels, found 3/,
     );
+    expect(await errorOf('a,label\n1,yes\n2,no\n3,maybe\n4,no\n5,yes\n6,no\n', { classification: true, classes: ['no', 'yes'] })).toMatch(/label "maybe" of the column is not in data.classes \(no, yes\)/);
+    expect(await errorOf('a,label\n1,1.5\n2,2.5\n3,3.5\n4,4.5\n', { classification: true })).toMatch(/4 distinct labels in 4 rows .*for a numeric target use model.kind linear or poisson/);
+  });
+
+  it('counts for poisson: a negative or fractional count names its cell', async () => {
+    expect(await errorOf('a,n\n1,3\n2,-1\n', { counts: true })).toMatch(/^d.csv:3:2: column "n": -1 is not a count \(a poisson model needs non-negative integers\)/);
+    expect(await errorOf('a,n\n1,3\n2,1.5\n', { counts: true })).toMatch(/^d.csv:3:2: column "n": 1.5 is not a count/);
+  });
+
+  it('an offset and a fold column are read apart from the features', async () => {
+    const data = await loadCsv(writeFile(dir, 'f.csv', 'a,exposure,fold,b,n\n1,0.5,x,4,3\n2,0.25,y,5,1\n3,1,x,6,0\n'), { target: 'n', counts: true, offset: 'exposure', foldColumn: 'fold' });
+    expect(data.featureNames).toEqual(['a', 'b']);
+    expect(Array.from(data.offset!)).toEqual([0.5, 0.25, 1]);
+    expect(data.foldLabels).toEqual(['x', 'y', 'x']);
+    expect(await errorOf('a,n\n1,3\n', { target: 'n', offset: 'exposure' })).toMatch(/offset \(data.offset\) column "exposure" is not in the header/);
   });
 });

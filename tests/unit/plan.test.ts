@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.js';
+import { join } from 'node:path';
+import { loadCsv } from '../../src/data/csv.js';
 import { assignFolds } from '../../src/plan/folds.js';
-import { sweepGroups } from '../../src/plan/grid.js';
+import { readFixture, ROOT } from '../helpers.js';
+import { nullModelFigures, ridgeLambdas, sweepGroups } from '../../src/plan/grid.js';
 import { planTasks, trialCount } from '../../src/plan/tasks.js';
 
 const sweepOf = (yaml: string) => parseConfig(`name: t\ndata: {synthetic: {kind: regression, n: 10, p: 2}}\n${yaml}`, 't.yaml').config.sweep;
@@ -63,9 +66,102 @@ describe('folds', () => {
     expect(sizes).toEqual([21, 21, 21, 20, 20]);
     expect(Array.from(foldOf.subarray(0, 21))).not.toEqual(Array.from(assignFolds(103, { kind: 'kfold', folds: 5, shuffle: false, seed: 0 }).foldOf.subarray(0, 21)));
   });
+  it('stratified with shuffle: false is scikit-learn StratifiedKFold; plain is KFold (tests/fixtures/sklearn_folds.json)', async () => {
+    const reference = readFixture<Record<string, { file: string; column: string; stratified_5: number[]; stratified_3: number[]; kfold_5: number[] }>>('sklearn_folds.json');
+    for (const ref of Object.values(reference)) {
+      const data = await loadCsv(join(ROOT, ref.file), { target: ref.column, classification: true });
+      const kfold = (folds: number, stratify: boolean) => Array.from(assignFolds(data.n, { kind: 'kfold', folds, shuffle: false, stratify, repeats: 1, seed: 0 }, { classOf: data.y }).foldOf);
+      expect(kfold(5, true)).toEqual(ref.stratified_5);
+      expect(kfold(3, true)).toEqual(ref.stratified_3);
+      expect(kfold(5, false)).toEqual(ref.kfold_5);
+      // Shuffled, each fold still holds each class's share (to within one row).
+      const shuffled = assignFolds(data.n, { kind: 'kfold', folds: 5, shuffle: true, stratify: true, repeats: 1, seed: 3 }, { classOf: data.y }).foldOf;
+      expect(Array.from(shuffled)).not.toEqual(ref.stratified_5);
+      const K = data.classes!.length;
+      for (let c = 0; c < K; c++) {
+        const perFold = [0, 1, 2, 3, 4].map((f) => Array.from(shuffled).filter((x, i) => x === f && data.y[i] === c).length);
+        expect(Math.max(...perFold) - Math.min(...perFold)).toBeLessThanOrEqual(1);
+      }
+    }
+  });
+  it('repeats: each repeat covers every row once, with folds drawn again', () => {
+    const folds = assignFolds(50, { kind: 'kfold', folds: 5, shuffle: true, stratify: false, repeats: 3, seed: 1 });
+    expect([folds.count, folds.perRepeat, folds.repeats, folds.foldOf.length]).toEqual([15, 5, 3, 150]);
+    for (let r = 0; r < 3; r++) {
+      const one = Array.from(folds.foldOf.subarray(r * 50, (r + 1) * 50));
+      expect([0, 1, 2, 3, 4].map((f) => one.filter((x) => x === f).length)).toEqual([10, 10, 10, 10, 10]);
+    }
+    expect(Array.from(folds.foldOf.subarray(0, 50))).not.toEqual(Array.from(folds.foldOf.subarray(50, 100)));
+    // The first repeat is the single-repeat assignment with the same seed.
+    expect(Array.from(folds.foldOf.subarray(0, 50))).toEqual(Array.from(assignFolds(50, { kind: 'kfold', folds: 5, shuffle: true, stratify: false, repeats: 1, seed: 1 }).foldOf));
+  });
+  it('a fold column: each label a fold, numbers in numeric order', () => {
+    const folds = assignFolds(6, { kind: 'column', column: 'f' }, { foldLabels: ['10', '2', '2', '9', '10', '9'] });
+    expect(folds.labels).toEqual(['2', '9', '10']);
+    expect(Array.from(folds.foldOf)).toEqual([2, 0, 0, 1, 2, 1]);
+    expect(folds.count).toBe(3);
+  });
   it('holdout keeps the asked fraction out', () => {
     const { foldOf, count } = assignFolds(200, { kind: 'holdout', fraction: 0.25, seed: 1 });
     expect(count).toBe(1);
     expect(foldOf.filter((f) => f === 0).length).toBe(50);
+  });
+});
+
+describe('the automatic ridge grid', () => {
+  /** df(λ) = tr(C (C + λI)⁻¹) with C the standardized covariance, by solving (C + λI) Z = C (no eigenvalues). */
+  function degreesOfFreedom(X: Float64Array, n: number, p: number, lambda: number): number {
+    const mean = (j: number) => X.subarray(j * n, (j + 1) * n).reduce((s, v) => s + v, 0) / n;
+    const cols = Array.from({ length: p }, (_, j) => {
+      const m = mean(j);
+      const sd = Math.sqrt(X.subarray(j * n, (j + 1) * n).reduce((s, v) => s + (v - m) ** 2, 0) / n);
+      return Array.from(X.subarray(j * n, (j + 1) * n), (v) => (v - m) / sd);
+    });
+    const C = cols.map((a) => cols.map((b) => a.reduce((s, v, i) => s + v * b[i], 0) / n));
+    // Gauss–Jordan on [C + λI | C]; the trace of the solution is df.
+    const A = C.map((row, i) => [...row.map((v, j) => v + (i === j ? lambda : 0)), ...row]);
+    for (let c = 0; c < p; c++) {
+      const pivot = A[c][c];
+      for (let j = 0; j < 2 * p; j++) A[c][j] /= pivot;
+      for (let r = 0; r < p; r++) if (r !== c) {
+        const f = A[r][c];
+        for (let j = 0; j < 2 * p; j++) A[r][j] -= f * A[c][j];
+      }
+    }
+    return A.reduce((s, row, i) => s + row[p + i], 0);
+  }
+
+  it('spans the effective degrees of freedom from 0.5 (largest λ) to p − 0.5 (smallest), log-spaced', async () => {
+    const data = await loadCsv(join(ROOT, 'data', 'diabetes.csv'), { target: 'progression' });
+    const grid = ridgeLambdas(data, true, 1, 30, 1e-3);
+    expect(grid).toHaveLength(30);
+    expect(degreesOfFreedom(data.X, data.n, data.p, grid[0])).toBeCloseTo(0.5, 6);
+    expect(degreesOfFreedom(data.X, data.n, data.p, grid[29])).toBeCloseTo(data.p - 0.5, 6);
+    const ratios = grid.slice(1).map((l, k) => grid[k] / l);
+    for (const r of ratios) expect(r).toBeCloseTo(ratios[0], 9);
+    // glmnet's rule (λ_max of the lasso over a floored l1 ratio of 1e-3) starts three decades higher than needed.
+    const lassoMax = nullModelFigures('gaussian', { ...data, classes: 0 }, true, false).lassoMax;
+    expect(lassoMax / 1e-3 / grid[0]).toBeGreaterThan(100);
+  });
+
+  it('a loss with curvature c (logistic: ȳ(1 − ȳ)) scales the grid by c', async () => {
+    const data = await loadCsv(join(ROOT, 'data', 'diabetes.csv'), { target: 'progression' });
+    const one = ridgeLambdas(data, true, 1, 10, 1e-3);
+    const quarter = ridgeLambdas(data, true, 0.25, 10, 1e-3);
+    one.forEach((l, k) => expect(quarter[k] / l).toBeCloseTo(0.25, 9));
+  });
+});
+
+describe('a λ grid per penalty', () => {
+  it('gives each penalty its own grid, and refuses a penalty without one', () => {
+    const sweep = sweepOf('sweep: {kind: grid, penalty: [l1, l2], lambda: {l1: [1, 0.1], l2: {log_range: [1, 100], num: 3}}}');
+    const groups = [...sweepGroups(sweep, noLambdaMax).values()];
+    expect(groups.map((g) => [g.penalty, g.lambdas.map((l) => Number(l.toPrecision(12)))])).toEqual([
+      ['l1', [1, 0.1]],
+      ['l2', [100, 10, 1]],
+    ]);
+    expect(() => parseConfig('name: t\ndata: {synthetic: {kind: regression, n: 10, p: 2}}\nsweep: {kind: grid, penalty: [l1], lambda: {l1: {num: 3}}}\n', 't.yaml')).toThrow(
+      /t.yaml:3: sweep.lambda.l1: /,
+    );
   });
 });

@@ -12,6 +12,8 @@ export interface PathProblem {
   y: Float64Array;
   /** Observation weights, length n; 0 for rows outside the training part. */
   weights: Float64Array;
+  /** Added to the linear predictor of each row (Poisson exposure, log scale); absent: 0. */
+  offset?: Float64Array;
   standardize: boolean;
   /** 1 = lasso, 0 = ridge. */
   l1Ratio: number;

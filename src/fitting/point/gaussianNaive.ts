@@ -3,7 +3,7 @@ import type { KernelContext } from '../context.js';
 import { solvePath } from '../path/driver.js';
 import type { PathPoint, PathProblem, PathSolution, PointSolver } from '../path/types.js';
 import { centerTarget, columnStats, type ColumnStats } from '../shared/columnStats.js';
-import { StrongSet } from '../shared/strongRules.js';
+import { solveScreened, StrongSet } from '../shared/strongRules.js';
 import { extrapolate, WlsSolver } from '../shared/weightedLeastSquares.js';
 
 /** Gaussian elastic-net path with naive updates and strong rules: the mode for p ≥ n (no p × p Gram matrix). */
@@ -54,16 +54,9 @@ class GaussianNaive implements PointSolver {
     extrapolate(this.solver, this.previous, ratio);
   }
 
-  solve({ lambda, previousLambda, l1Ratio, l1, l2 }: PathPoint, maxIter: number): { passes: number; status: FitStatusCode } {
-    const { solver, strong } = this;
-    strong.screen(l1Ratio, lambda, previousLambda, solver);
-    let passes = 0;
-    for (;;) {
-      const r = solver.solve(strong.members, strong.count, l1, l2, this.thresholdSq, maxIter - passes);
-      passes += r.passes;
-      if (!r.converged) return { passes, status: Number.isFinite(solver.residual[0]) ? FitStatus.maxIter : FitStatus.diverged };
-      if (strong.checkKkt(l1Ratio, lambda, solver) === 0) return { passes, status: FitStatus.converged };
-    }
+  solve(point: PathPoint, maxIter: number): { passes: number; status: FitStatusCode } {
+    const { solver } = this;
+    return solveScreened(solver, this.strong, point, this.thresholdSq, maxIter, () => Number.isFinite(solver.residual[0]));
   }
 
   release(): void {

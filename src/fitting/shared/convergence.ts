@@ -11,3 +11,27 @@ export class DistanceEstimate {
     return change * Math.max(1, rate / (1 - rate));
   }
 }
+
+/**
+ * The pass schedule of the least-squares solvers: a full pass over the candidate features; if it moved more than
+ * threshold², the active set cycled until the estimated distance to its solution is below threshold, then a full
+ * pass again. Each pass returns its largest squared change (weighted).
+ */
+export function passesToConvergence(fullPass: () => number, activePass: () => number, thresholdSq: number, maxPasses: number): { passes: number; converged: boolean } {
+  let passes = 0;
+  while (passes < maxPasses) {
+    let change = fullPass();
+    passes++;
+    if (!Number.isFinite(change)) return { passes, converged: false };
+    if (change <= thresholdSq) return { passes, converged: true };
+    const estimate = new DistanceEstimate();
+    const threshold = Math.sqrt(thresholdSq);
+    while (passes < maxPasses) {
+      change = activePass();
+      passes++;
+      if (!Number.isFinite(change)) return { passes, converged: false };
+      if (estimate.next(Math.sqrt(change)) <= threshold) break;
+    }
+  }
+  return { passes, converged: false };
+}

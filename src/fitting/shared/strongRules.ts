@@ -1,9 +1,18 @@
-import type { WlsSolver } from './weightedLeastSquares.js';
+import { FitStatus, type FitStatusCode } from '../../domain.js';
+import type { PathPoint } from '../path/types.js';
+
+/** What the rules read of a solver: its active features and every feature's gradient (a group's norm for groups). */
+export interface ScreenedSolver {
+  readonly active: Int32Array;
+  readonly activeCount: number;
+  gradients(out: Float64Array): void;
+}
 
 /**
  * Sequential strong rule (Tibshirani et al. 2012, as glmnet): at λ_k only features with |g_j| ≥ r(2λ_k − λ_{k−1}) (r the l1 ratio)
  * at the previous solution, plus those already nonzero, are cycled; after convergence every other feature's KKT
- * condition |g_j| ≤ λr is checked and violators are added before solving again.
+ * condition |g_j| ≤ λr is checked and violators are added before solving again. For a group penalty g_j is the norm
+ * of feature j's gradients across the responses.
  */
 export class StrongSet {
   readonly members: Int32Array;
@@ -24,19 +33,19 @@ export class StrongSet {
     this.members[this.count++] = j;
   }
 
-  screen(l1Ratio: number, lambda: number, previousLambda: number, solver: WlsSolver): void {
+  screen(l1Ratio: number, lambda: number, previousLambda: number, solver: ScreenedSolver): void {
     const cut = l1Ratio * (2 * lambda - previousLambda);
     for (let a = 0; a < solver.activeCount; a++) this.add(solver.active[a]);
     for (let j = 0; j < this.p; j++) if (!this.inSet[j] && Math.abs(this.gradient[j]) >= cut) this.add(j);
   }
 
   /** Every feature's gradient at the solver's current point. */
-  refresh(solver: WlsSolver): void {
+  refresh(solver: ScreenedSolver): void {
     solver.gradients(this.gradient);
   }
 
   /** Refreshes every feature's gradient; returns how many outside the set violate KKT (and adds them). */
-  checkKkt(l1Ratio: number, lambda: number, solver: WlsSolver): number {
+  checkKkt(l1Ratio: number, lambda: number, solver: ScreenedSolver): number {
     this.refresh(solver);
     let violations = 0;
     const bound = l1Ratio * lambda * (1 + 1e-9);
@@ -51,3 +60,25 @@ export class StrongSet {
   }
 }
 
+
+/**
+ * One λ of the least-squares solvers (naive gaussian, mgaussian): screen, solve over the strong set, check KKT over
+ * the rest and solve again until no feature violates it. `finite` tells a diverged fit from one out of passes.
+ */
+export function solveScreened(
+  solver: ScreenedSolver & { solve(members: Int32Array, count: number, l1: number, l2: number, thresholdSq: number, maxPasses: number): { passes: number; converged: boolean } },
+  strong: StrongSet,
+  { lambda, previousLambda, l1Ratio, l1, l2 }: PathPoint,
+  thresholdSq: number,
+  maxIter: number,
+  finite: () => boolean,
+): { passes: number; status: FitStatusCode } {
+  strong.screen(l1Ratio, lambda, previousLambda, solver);
+  let passes = 0;
+  for (;;) {
+    const r = solver.solve(strong.members, strong.count, l1, l2, thresholdSq, maxIter - passes);
+    passes += r.passes;
+    if (!r.converged) return { passes, status: finite() ? FitStatus.maxIter : FitStatus.diverged };
+    if (strong.checkKkt(l1Ratio, lambda, solver) === 0) return { passes, status: FitStatus.converged };
+  }
+}

@@ -3,7 +3,7 @@ import type { WasmHeap } from '../kernels/heap.js';
 import type { Design } from './design.js';
 import { ColumnCache } from './columnCache.js';
 import type { ColumnStats } from './columnStats.js';
-import { DistanceEstimate } from './convergence.js';
+import { passesToConvergence } from './convergence.js';
 import { extrapolated, softThreshold } from './penalty.js';
 
 /**
@@ -159,24 +159,20 @@ export class WlsSolver {
    * active set cycled until the estimated distance to its solution is below threshold². Returns passes used.
    */
   solve(candidates: Int32Array, candidateCount: number, l1: number, l2: number, thresholdSq: number, maxPasses: number): { passes: number; converged: boolean } {
-    let passes = 0;
-    while (passes < maxPasses) {
-      let change = this.updateIntercept();
-      for (let k = 0; k < candidateCount; k++) change = Math.max(change, this.update(candidates[k], l1, l2));
-      passes++;
-      if (!Number.isFinite(change)) return { passes, converged: false };
-      if (change <= thresholdSq) return { passes, converged: true };
-      const estimate = new DistanceEstimate();
-      const threshold = Math.sqrt(thresholdSq);
-      while (passes < maxPasses) {
-        change = this.updateIntercept();
+    return passesToConvergence(
+      () => {
+        let change = this.updateIntercept();
+        for (let k = 0; k < candidateCount; k++) change = Math.max(change, this.update(candidates[k], l1, l2));
+        return change;
+      },
+      () => {
+        let change = this.updateIntercept();
         for (let a = 0; a < this.activeCount; a++) change = Math.max(change, this.update(this.active[a], l1, l2));
-        passes++;
-        if (!Number.isFinite(change)) return { passes, converged: false };
-        if (estimate.next(Math.sqrt(change)) <= threshold) break;
-      }
-    }
-    return { passes, converged: false };
+        return change;
+      },
+      thresholdSq,
+      maxPasses,
+    );
   }
 
   /** η on the training rows from the current coefficients (O(n · nnz)), in `eta`. */

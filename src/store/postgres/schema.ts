@@ -1,6 +1,19 @@
 // regsweep's tables in a schema of their own ("regsweep"), so that a database can hold other things too.
 export const SCHEMA_VERSION = 1;
 
+/** Added since schema 1 without a new version: idempotent, run whenever a database is opened for writing. */
+export const ADDITIONS = `
+ALTER TABLE regsweep.datasets ADD COLUMN IF NOT EXISTS has_offset boolean NOT NULL DEFAULT false;
+ALTER TABLE regsweep.tasks ADD COLUMN IF NOT EXISTS warm_from double precision;
+CREATE TABLE IF NOT EXISTS regsweep.fold_assignments (
+  sweep_id bigint PRIMARY KEY REFERENCES regsweep.sweeps(id) ON DELETE CASCADE,
+  per_repeat integer NOT NULL,
+  repeats integer NOT NULL,
+  labels jsonb,
+  folds bytea NOT NULL
+);
+`;
+
 export const SCHEMA = `
 CREATE SCHEMA IF NOT EXISTS regsweep;
 CREATE TABLE IF NOT EXISTS regsweep.meta (key text PRIMARY KEY, value text NOT NULL);

@@ -12,6 +12,7 @@ import {
   type ReadOnlyQueryOptions,
   type Store,
   type StoredDataset,
+  type StoredFolds,
   type SweepSelector,
   type SweepSummary,
   type TaskCounts,
@@ -20,7 +21,7 @@ import {
 import { foldRank, inClaimOrder, toTaskRow } from '../taskOrder.js';
 import { isConnectionError, lostConnection, makePool, maskedLocation, openingError } from './connection.js';
 import { copyChunksIn, copyChunksOut } from './copy.js';
-import { SCHEMA, SCHEMA_VERSION } from './schema.js';
+import { ADDITIONS, SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 /** How long an operation waits for a lost connection to come back before the run gives up. */
 const RECONNECT_MS = 120_000;
@@ -66,6 +67,12 @@ export class PostgresStore implements Store {
       if (hasSchema) {
         const version = Number((await client.query(`SELECT value FROM regsweep.meta WHERE key = 'schema_version'`)).rows[0]?.value ?? 0);
         if (version > SCHEMA_VERSION) throw new UserError(`${this.location}: made by a newer regsweep (schema ${version}; this one reads up to ${SCHEMA_VERSION}); upgrade regsweep`);
+        if (mode === 'write') {
+          await client.query('BEGIN');
+          await client.query(`SELECT pg_advisory_xact_lock(hashtext('regsweep schema'))`);
+          await client.query(ADDITIONS);
+          await client.query('COMMIT');
+        }
         return;
       }
       const others = (
@@ -77,6 +84,7 @@ export class PostgresStore implements Store {
       // Two processes starting on an empty database at once: one makes the tables.
       await client.query(`SELECT pg_advisory_xact_lock(hashtext('regsweep schema'))`);
       await client.query(SCHEMA);
+      await client.query(ADDITIONS);
       await client.query(`INSERT INTO regsweep.meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING`, [String(SCHEMA_VERSION)]);
       await client.query('COMMIT');
     } catch (e) {
@@ -143,7 +151,7 @@ export class PostgresStore implements Store {
     return toSweep((await this.query(`${SWEEP_SELECT} WHERE s.id = $1`, [id], on)).rows[0]);
   }
 
-  async createSweep(s: NewSweep, tasks: Task[], dataset?: StoredDataset): Promise<Sweep> {
+  async createSweep(s: NewSweep, tasks: Task[], dataset?: StoredDataset, folds?: StoredFolds): Promise<Sweep> {
     if (dataset) await this.saveDataset(dataset);
     const id = await this.transaction(async (c) => {
       const row = await c.query(
@@ -153,19 +161,39 @@ export class PostgresStore implements Store {
       );
       const sweepId = Number(row.rows[0].id);
       await insertTasks(c, sweepId, tasks);
+      if (folds)
+        await c.query('INSERT INTO fold_assignments (sweep_id, per_repeat, repeats, labels, folds) VALUES ($1, $2, $3, $4, $5)', [
+          sweepId,
+          folds.perRepeat,
+          folds.repeats,
+          folds.labels ? JSON.stringify(folds.labels) : null,
+          Buffer.from(folds.foldOf.buffer, folds.foldOf.byteOffset, folds.foldOf.byteLength),
+        ]);
       return sweepId;
     });
     return this.sweepById(id);
   }
 
+  async folds(sweepId: number): Promise<StoredFolds | undefined> {
+    const row = (await this.query('SELECT * FROM fold_assignments WHERE sweep_id = $1', [sweepId]).catch((e: unknown) => {
+      // A database made before folds were kept, opened for reading: no table yet.
+      if ((e as { code?: string }).code === '42P01') return { rows: [] };
+      throw e;
+    })).rows[0];
+    if (!row) return undefined;
+    const bytes = new Uint8Array(row.folds as Buffer);
+    return { foldOf: new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4).slice(), perRepeat: row.per_repeat, repeats: row.repeats, labels: row.labels ?? null };
+  }
+
   /** The dataset once per hash, in chunks: X then y as little-endian float64. */
   private async saveDataset(d: StoredDataset): Promise<void> {
-    const bytes = Buffer.concat([Buffer.from(d.X.buffer, d.X.byteOffset, d.X.byteLength), Buffer.from(d.y.buffer, d.y.byteOffset, d.y.byteLength)]);
+    const parts = [d.X, d.y, ...(d.offset ? [d.offset] : [])];
+    const bytes = Buffer.concat(parts.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
     const count = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
     await this.transaction(async (c) => {
       const inserted = await c.query(
-        `INSERT INTO datasets (hash, n, p, outputs, feature_names, target_names, classes, chunks) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (hash) DO NOTHING`,
-        [d.hash, d.n, d.p, d.outputs, JSON.stringify(d.featureNames), JSON.stringify(d.targetNames), d.classes ? JSON.stringify(d.classes) : null, count],
+        `INSERT INTO datasets (hash, n, p, outputs, feature_names, target_names, classes, chunks, has_offset) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (hash) DO NOTHING`,
+        [d.hash, d.n, d.p, d.outputs, JSON.stringify(d.featureNames), JSON.stringify(d.targetNames), d.classes ? JSON.stringify(d.classes) : null, count, d.offset !== null],
       );
       if (inserted.rowCount === 0) return;
       await copyChunksIn(c, d.hash, Array.from({ length: count }, (_, k) => bytes.subarray(k * CHUNK_BYTES, (k + 1) * CHUNK_BYTES)));
@@ -176,7 +204,8 @@ export class PostgresStore implements Store {
     const head = (await this.query('SELECT * FROM datasets WHERE hash = $1', [hash])).rows[0];
     if (!head) return undefined;
     const xLength = head.n * head.p;
-    const total = 8 * (xLength + head.n * head.outputs);
+    const offsetLength = head.has_offset ? head.n : 0;
+    const total = 8 * (xLength + head.n * head.outputs + offsetLength);
     const bytes = await this.retrying(async () => {
       const client = await this.pool.connect();
       try {
@@ -196,11 +225,23 @@ export class PostgresStore implements Store {
       classes: head.classes ?? null,
       X: values.subarray(0, xLength),
       y: values.subarray(xLength, xLength + head.n * head.outputs),
+      offset: offsetLength ? values.subarray(xLength + head.n * head.outputs) : null,
     };
   }
 
   async addTasks(sweepId: number, tasks: Task[]): Promise<void> {
-    await this.transaction((c) => insertTasks(c, sweepId, tasks));
+    await this.transaction(async (c) => {
+      await insertTasks(c, sweepId, tasks);
+      await c.query(
+        `UPDATE sweeps SET total_tasks = greatest(total_tasks, (SELECT count(*) FROM tasks WHERE sweep_id = $1)),
+           total_trials = greatest(total_trials, (SELECT coalesce(sum(n_lambdas), 0) FROM tasks WHERE sweep_id = $1)) WHERE id = $1`,
+        [sweepId],
+      );
+    });
+  }
+
+  async reopenSweep(sweepId: number): Promise<void> {
+    await this.query(`UPDATE sweeps SET status = 'running', finished_at = NULL WHERE id = $1`, [sweepId]);
   }
 
   async beginWriting(sweepId: number): Promise<void> {
@@ -477,11 +518,11 @@ const SWEEP_SELECT = `SELECT s.*,
 async function insertTasks(c: pg.PoolClient, sweepId: number, tasks: Task[]): Promise<void> {
   if (tasks.length === 0) return;
   await c.query(
-    `INSERT INTO tasks (sweep_id, task_id, position, penalty, l1_ratio, fold, fold_rank, lambdas, n_lambdas, status)
-     SELECT $1, t.id, t.position, t.penalty, t.l1_ratio, t.fold, t.fold_rank, ARRAY(SELECT jsonb_array_elements_text(t.lambdas)::float8), jsonb_array_length(t.lambdas), 'pending'
-     FROM jsonb_to_recordset($2::jsonb) AS t(id text, position int, penalty text, l1_ratio float8, fold text, fold_rank int, lambdas jsonb)
+    `INSERT INTO tasks (sweep_id, task_id, position, penalty, l1_ratio, fold, fold_rank, lambdas, n_lambdas, warm_from, status)
+     SELECT $1, t.id, t.position, t.penalty, t.l1_ratio, t.fold, t.fold_rank, ARRAY(SELECT jsonb_array_elements_text(t.lambdas)::float8), jsonb_array_length(t.lambdas), t.warm_from, 'pending'
+     FROM jsonb_to_recordset($2::jsonb) AS t(id text, position int, penalty text, l1_ratio float8, fold text, fold_rank int, lambdas jsonb, warm_from float8)
      ON CONFLICT (sweep_id, task_id) DO NOTHING`,
-    [sweepId, JSON.stringify(tasks.map((t, k) => ({ id: t.id, position: k, penalty: t.penalty, l1_ratio: t.l1Ratio, fold: String(t.fold), fold_rank: foldRank(t.fold), lambdas: t.lambdas })))],
+    [sweepId, JSON.stringify(tasks.map((t, k) => ({ id: t.id, position: k, penalty: t.penalty, l1_ratio: t.l1Ratio, fold: String(t.fold), fold_rank: foldRank(t.fold), lambdas: t.lambdas, warm_from: t.warmFrom ?? null })))],
   );
 }
 

@@ -4,7 +4,7 @@ import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSy
 import { dirname } from 'node:path';
 import { OutsideError, UserError, errorCode, fileError } from '../../errors.js';
 import { ensureFolder, requireWritable } from '../../util/files.js';
-import { REGSWEEP_TABLES, SCHEMA_VERSION, applySchema } from './schema.js';
+import { ADDED_TABLES, REGSWEEP_TABLES, SCHEMA_VERSION, applySchema } from './schema.js';
 
 const HEADER = 'SQLite format 3\u0000';
 
@@ -154,6 +154,8 @@ export function openForWriting(path: string, busyTimeoutMs: number, options: { m
     db.pragma('synchronous = NORMAL');
     db.pragma('foreign_keys = ON');
     applySchema(db, regsweepVersion(db, path));
+    db.exec(ADDED_TABLES);
+    addColumns(db);
     return db;
   } catch (e) {
     db?.close();
@@ -166,4 +168,10 @@ export function openForWriting(path: string, busyTimeoutMs: number, options: { m
 /** Whether the file exists (for messages after a failure). */
 export function databaseExists(path: string): boolean {
   return existsSync(path);
+}
+
+/** Columns added without a new schema version (SQLite has no ADD COLUMN IF NOT EXISTS). */
+function addColumns(db: Database.Database): void {
+  const columns = (db.prepare('PRAGMA table_info(tasks)').all() as { name: string }[]).map((c) => c.name);
+  if (!columns.includes('warm_from')) db.exec('ALTER TABLE tasks ADD COLUMN warm_from REAL');
 }

@@ -4,7 +4,21 @@ import type Database from 'better-sqlite3';
 export const SCHEMA_VERSION = 2;
 
 /** The tables of a regsweep database: a file with other tables and none of these is someone else's. */
-export const REGSWEEP_TABLES = ['sweeps', 'tasks', 'trials', 'coefficients', 'epochs', 'summary', 'selections'];
+export const REGSWEEP_TABLES = ['sweeps', 'tasks', 'trials', 'coefficients', 'epochs', 'summary', 'selections', 'fold_assignments'];
+
+/**
+ * Tables added without a new schema version: a database without them is read as it is (nothing to migrate in memory),
+ * and they are made when it is next opened for writing.
+ */
+export const ADDED_TABLES = `
+CREATE TABLE IF NOT EXISTS fold_assignments (
+  sweep_id INTEGER PRIMARY KEY REFERENCES sweeps(id) ON DELETE CASCADE,
+  per_repeat INTEGER NOT NULL,
+  repeats INTEGER NOT NULL,
+  labels TEXT,
+  folds BLOB NOT NULL
+);
+`;
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS sweeps (

@@ -14,6 +14,7 @@ import {
   type OpenOptions,
   type ReadOnlyQueryOptions,
   type StoredDataset,
+  type StoredFolds,
   type Store,
   type SweepSelector,
   type SweepSummary,
@@ -99,7 +100,7 @@ export class SqliteStore implements Store {
     return pickSweep(this.location, await this.listSweeps(), selector);
   }
 
-  async createSweep(s: NewSweep, tasks: Task[]): Promise<Sweep> {
+  async createSweep(s: NewSweep, tasks: Task[], _dataset?: StoredDataset, folds?: StoredFolds): Promise<Sweep> {
     const me = thisProcess();
     const id = await this.write('create the sweep', () =>
       this.db.transaction(() => {
@@ -116,6 +117,10 @@ export class SqliteStore implements Store {
           );
         const sweepId = Number(info.lastInsertRowid);
         this.insertTasks(sweepId, tasks);
+        if (folds)
+          this.db
+            .prepare('INSERT INTO fold_assignments (sweep_id, per_repeat, repeats, labels, folds) VALUES (?, ?, ?, ?, ?)')
+            .run(sweepId, folds.perRepeat, folds.repeats, folds.labels ? JSON.stringify(folds.labels) : null, Buffer.from(folds.foldOf.buffer, folds.foldOf.byteOffset, folds.foldOf.byteLength));
         return sweepId;
       })(),
     );
@@ -123,17 +128,42 @@ export class SqliteStore implements Store {
   }
 
   async addTasks(sweepId: number, tasks: Task[]): Promise<void> {
-    await this.write('add tasks', () => this.db.transaction(() => this.insertTasks(sweepId, tasks))());
+    await this.write('add tasks', () =>
+      this.db.transaction(() => {
+        this.insertTasks(sweepId, tasks);
+        this.db
+          .prepare(
+            `UPDATE sweeps SET total_tasks = max(total_tasks, (SELECT count(*) FROM tasks WHERE sweep_id = @id)),
+               total_trials = max(total_trials, (SELECT coalesce(sum(json_array_length(lambdas)), 0) FROM tasks WHERE sweep_id = @id)) WHERE id = @id`,
+          )
+          .run({ id: sweepId });
+      })(),
+    );
+  }
+
+  async reopenSweep(sweepId: number): Promise<void> {
+    await this.write('reopen the sweep', () => this.db.prepare(`UPDATE sweeps SET status = 'running', finished_at = NULL WHERE id = ?`).run(sweepId));
+  }
+
+  async folds(sweepId: number): Promise<StoredFolds | undefined> {
+    return this.read(() => {
+      const table = this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'fold_assignments'`).get();
+      if (!table) return undefined;
+      const row = this.db.prepare('SELECT * FROM fold_assignments WHERE sweep_id = ?').get(sweepId) as { per_repeat: number; repeats: number; labels: string | null; folds: Buffer } | undefined;
+      if (!row) return undefined;
+      const copy = new Uint8Array(row.folds);
+      return { foldOf: new Int32Array(copy.buffer, 0, copy.length / 4), perRepeat: row.per_repeat, repeats: row.repeats, labels: row.labels ? (JSON.parse(row.labels) as string[]) : null };
+    });
   }
 
   /** Task rows for a sweep; rows that exist keep their status (a migrated row gets its definition). */
   private insertTasks(sweepId: number, tasks: Task[]): void {
     const insert = this.db.prepare(
-      `INSERT INTO tasks (sweep_id, task_id, position, penalty, l1_ratio, fold, lambdas, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')
+      `INSERT INTO tasks (sweep_id, task_id, position, penalty, l1_ratio, fold, lambdas, warm_from, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')
        ON CONFLICT (sweep_id, task_id) DO UPDATE SET position = excluded.position, penalty = excluded.penalty, l1_ratio = excluded.l1_ratio,
          fold = excluded.fold, lambdas = excluded.lambdas WHERE tasks.lambdas IS NULL`,
     );
-    tasks.forEach((t, k) => insert.run(sweepId, t.id, k, t.penalty, t.l1Ratio, String(t.fold), JSON.stringify(t.lambdas)));
+    tasks.forEach((t, k) => insert.run(sweepId, t.id, k, t.penalty, t.l1Ratio, String(t.fold), JSON.stringify(t.lambdas), t.warmFrom ?? null));
   }
 
   private sweepById(id: number): Sweep {

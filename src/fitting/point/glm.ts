@@ -7,8 +7,11 @@ import { StrongSet } from '../shared/strongRules.js';
 import { extrapolate, WlsSolver } from '../shared/weightedLeastSquares.js';
 
 /** glmnet keeps fitted probabilities this far from 0 and 1 so that IRLS weights never vanish. */
-const PROBABILITY_FLOOR = 1e-5;
-const MAX_NEWTON_STEPS = 100;
+export const PROBABILITY_FLOOR = 1e-5;
+export const MAX_NEWTON_STEPS = 100;
+
+/** A generalized linear model's link, as IRLS uses it: the mean from η, and the intercept of the model without features. */
+type Link = 'logit' | 'log';
 
 /**
  * Binomial elastic-net path, glmnet's way: at each λ a quadratic approximation of the log-likelihood (IRLS
@@ -19,10 +22,19 @@ const MAX_NEWTON_STEPS = 100;
  */
 export function binomialPath(context: KernelContext, problem: PathProblem): PathSolution {
   const { lambdas, l1Ratio, maxIter } = problem;
-  return solvePath({ lambdas, l1Ratio, maxIter }, new BinomialTwoClass(context, problem), { stopAfterDivergence: true });
+  return solvePath({ lambdas, l1Ratio, maxIter }, new Irls(context, problem, 'logit'), { stopAfterDivergence: true });
 }
 
-class BinomialTwoClass implements PointSolver {
+/**
+ * Poisson elastic-net path (log link, glmnet's objective −(1/n)Σ(y η − e^η) + penalty), by the same IRLS as the
+ * binomial with weights μ = e^η and an optional offset added to η. Counts are non-negative.
+ */
+export function poissonPath(context: KernelContext, problem: PathProblem): PathSolution {
+  const { lambdas, l1Ratio, maxIter } = problem;
+  return solvePath({ lambdas, l1Ratio, maxIter }, new Irls(context, problem, 'log'), { stopAfterDivergence: true });
+}
+
+class Irls implements PointSolver {
   readonly stats: ColumnStats;
   private readonly solver: WlsSolver;
   private readonly strong: StrongSet;
@@ -31,15 +43,22 @@ class BinomialTwoClass implements PointSolver {
   /** β at the start of a Newton step. */
   private readonly start: Float64Array;
   private readonly previous: { beta: Float64Array; intercept: number };
+  /** The offset of each training row (0 without one). */
+  private readonly offset: Float64Array;
 
-  constructor(context: KernelContext, problem: PathProblem) {
+  constructor(
+    context: KernelContext,
+    problem: PathProblem,
+    private readonly link: Link,
+  ) {
     const { design, y, weights, standardize, tol } = problem;
     const { p } = design;
     this.y = y;
     const stats = (this.stats = columnStats(design, weights, standardize));
     const solver = (this.solver = new WlsSolver(context, design, stats, weights));
+    this.offset = Float64Array.from(solver.rows, (i) => problem.offset?.[i] ?? 0);
     const yMean = centerTarget(y, weights, stats.weightSum).mean;
-    solver.intercept = Math.log(yMean / (1 - yMean));
+    solver.intercept = link === 'logit' ? Math.log(yMean / (1 - yMean)) : nullLogIntercept(y, solver.rows, solver.w, this.offset);
     this.start = new Float64Array(p);
     this.thresholdSq = tol * tol;
     this.strong = new StrongSet(p, stats.constant);
@@ -65,17 +84,26 @@ class BinomialTwoClass implements PointSolver {
     this.solver.dispose();
   }
 
-  /** Working residual r = w (y − p), IRLS weights v = w p (1 − p), at the current coefficients. */
+  /** Working residual r = w (y − μ) and IRLS weights v = w μ'(η) at the current coefficients: p(1 − p) or μ. */
   private linearize(): void {
     const { solver, y } = this;
     const { rows, w } = solver;
     const eta = solver.predictTraining();
-    for (let r = 0; r < rows.length; r++) {
-      const prob = 1 / (1 + Math.exp(-eta[r]));
-      // The floor applies to the curvature only; the residual keeps the true probability so the fixed point is exact.
-      const floored = Math.min(Math.max(prob, PROBABILITY_FLOOR), 1 - PROBABILITY_FLOOR);
-      solver.v[r] = w[r] * floored * (1 - floored);
-      solver.residual[r] = w[r] * (y[rows[r]] - prob);
+    if (this.link === 'logit') {
+      for (let r = 0; r < rows.length; r++) {
+        const prob = 1 / (1 + Math.exp(-eta[r]));
+        // The floor applies to the curvature only; the residual keeps the true probability so the fixed point is exact.
+        const floored = Math.min(Math.max(prob, PROBABILITY_FLOOR), 1 - PROBABILITY_FLOOR);
+        solver.v[r] = w[r] * floored * (1 - floored);
+        solver.residual[r] = w[r] * (y[rows[r]] - prob);
+      }
+    } else {
+      const offset = this.offset;
+      for (let r = 0; r < rows.length; r++) {
+        const mu = Math.exp(eta[r] + offset[r]);
+        solver.v[r] = w[r] * mu;
+        solver.residual[r] = w[r] * (y[rows[r]] - mu);
+      }
     }
     solver.newQuadratic();
   }
@@ -116,4 +144,15 @@ class BinomialTwoClass implements PointSolver {
       if (strong.checkKkt(l1Ratio, lambda, solver) === 0) return { passes, status: FitStatus.converged };
     }
   }
+}
+
+/** The intercept of the Poisson model without features: log(Σ w y / Σ w e^offset). */
+export function nullLogIntercept(y: Float64Array, rows: Int32Array, w: Float64Array, offset: Float64Array): number {
+  let counts = 0;
+  let exposure = 0;
+  for (let r = 0; r < rows.length; r++) {
+    counts += w[r] * y[rows[r]];
+    exposure += w[r] * Math.exp(offset[r]);
+  }
+  return Math.log(counts / exposure);
 }
