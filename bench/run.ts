@@ -322,11 +322,23 @@ async function networkWorkload() {
     batch: 64, epochs: 20, momentum: 0, seed: 0, l2Method: 'coupled' as const, l1Method: 'subgradient' as const, penalizeBias: false,
   };
   const torch = anchor(PYTHON, [join(ANCHORS, 'torch_epochs.py'), csv]);
-  for (const [kind, l1, l2] of [['none', 0, 0], ['l2', 0, 1e-3], ['l1', 1e-4, 0]] as const) {
-    const ours = await timeIt(REPEATS, () => trainNetwork(threadKernelContext().heap, { ...base, l1, l2 }));
-    rows.push({ workload: `nn-${kind} (per epoch)`, tool: 'regsweep', seconds: ours.seconds / 20, note: 'Adam, batch 64, one thread' });
+  const zeros = (w: Float64Array) => `${((100 * w.filter((x) => x === 0).length) / w.length).toFixed(1)}% exact zeros`;
+  for (const [kind, l1, l2, l1Method] of [
+    ['none', 0, 0, 'subgradient'],
+    ['l2', 0, 1e-3, 'subgradient'],
+    ['l1', 1e-4, 0, 'subgradient'],
+    ['l1-proximal', 1e-2, 0, 'proximal'],
+  ] as const) {
+    let weights: Float64Array = new Float64Array(0);
+    const ours = await timeIt(REPEATS, () => {
+      weights = trainNetwork(threadKernelContext().heap, { ...base, l1, l2, l1Method }).weights[0];
+    });
+    rows.push({ workload: `nn-${kind} (per epoch)`, tool: 'regsweep', seconds: ours.seconds / 20, note: `Adam, batch 64, one thread; λ ${l1 || l2}; ${zeros(weights)}` });
     if ('skipped' in torch) rows.push({ workload: `nn-${kind} (per epoch)`, tool: 'PyTorch (1 thread)', seconds: null, note: `skipped: ${torch.skipped}` });
-    else rows.push({ workload: `nn-${kind} (per epoch)`, tool: 'PyTorch (1 thread)', seconds: (torch.seconds_per_epoch as Record<string, number>)[kind], note: '' });
+    else {
+      const zeroFraction = (torch.zero_fraction as Record<string, number> | undefined)?.[kind];
+      rows.push({ workload: `nn-${kind} (per epoch)`, tool: 'PyTorch (1 thread)', seconds: (torch.seconds_per_epoch as Record<string, number>)[kind], note: zeroFraction === undefined ? '' : `${(100 * zeroFraction).toFixed(1)}% exact zeros` });
+    }
   }
 }
 

@@ -184,7 +184,7 @@ data:
   standardize: false
 validation: {kind: holdout, fraction: 0.2, shuffle: false}
 model: {kind: mlp, hidden: [], optimizer: adam, lr: 2e-2, batch: 64, epochs: 8, seed: 0, l2_method: coupled, l1_method: proximal}
-sweep: {kind: grid, penalty: [none, l1], lambda: [1e-1, 1e-4]}
+sweep: {kind: grid, penalty: [none, l1], lambda: [1e-2, 1e-4]}
 workers: 2
 output: net.db
 `,
@@ -206,7 +206,7 @@ output: net.db
       const values = Object.entries(row).filter(([k]) => k.includes('x')).map(([, v]) => v as number);
       return values.filter((v) => v === 0).length / values.length;
     };
-    const strongL1 = coefs.find((r) => r.penalty === 'l1' && r.lambda === 0.1)!;
+    const strongL1 = coefs.find((r) => r.penalty === 'l1' && r.lambda === 0.01)!;
     const none = coefs.find((r) => r.penalty === 'none')!;
     expect(zeroFraction(strongL1)).toBeGreaterThan(0.1);
     expect(zeroFraction(none)).toBe(0);

@@ -30,7 +30,10 @@ export interface NetworkProblem {
   l2: number;
   /** coupled: l2·w added to the gradient (torch Adam weight_decay); decoupled: AdamW's w ← w − lr·l2·w. */
   l2Method: 'coupled' | 'decoupled';
-  /** subgradient: l1·sign(w) added to the gradient; proximal: soft-threshold by lr·l1 after each step (exact zeros). */
+  /**
+   * subgradient: l1·sign(w) added to the gradient; proximal: soft-threshold after each step by l1 times the step
+   * taken (lr for SGD, lr/(√v̂+ε) per weight for Adam), which gives exact zeros.
+   */
   l1Method: 'subgradient' | 'proximal';
   penalizeBias: boolean;
 }
@@ -179,6 +182,8 @@ export function trainNetwork(heap: WasmHeap, problem: NetworkProblem): NetworkRe
       const coupledL2 = penalized && problem.l2Method === 'coupled' ? l2 : 0;
       const subgradientL1 = penalized && problem.l1Method === 'subgradient' ? l1 : 0;
       const decay = penalized && problem.l2Method === 'decoupled' ? 1 - lr * l2 : 1;
+      // The proximal step's threshold is λ times the step the optimizer just took: lr for SGD, and for Adam its
+      // per-coordinate lr/(√v̂+ε) (the prox in Adam's metric), or the threshold is far too small to give zeros.
       const shrink = penalized && problem.l1Method === 'proximal' ? lr * l1 : 0;
       const c1 = 1 - Math.pow(beta1, step);
       const c2 = 1 - Math.pow(beta2, step);
@@ -187,17 +192,20 @@ export function trainNetwork(heap: WasmHeap, problem: NetworkProblem): NetworkRe
         if (coupledL2) g += coupledL2 * param[t];
         if (subgradientL1) g += subgradientL1 * Math.sign(param[t]);
         let w = param[t] * decay;
+        let threshold = shrink;
         if (problem.optimizer === 'adam') {
           m[t] = beta1 * m[t] + (1 - beta1) * g;
           v[t] = beta2 * v[t] + (1 - beta2) * g * g;
-          w -= (lr * (m[t] / c1)) / (Math.sqrt(v[t] / c2) + eps);
+          const denominator = Math.sqrt(v[t] / c2) + eps;
+          w -= (lr * (m[t] / c1)) / denominator;
+          threshold /= denominator;
         } else if (problem.momentum > 0) {
           m[t] = problem.momentum * m[t] + g;
           w -= lr * m[t];
         } else {
           w -= lr * g;
         }
-        param[t] = shrink ? softThreshold(w, shrink) : w;
+        param[t] = threshold ? softThreshold(w, threshold) : w;
       }
     };
 
