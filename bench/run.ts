@@ -13,6 +13,8 @@ import { syntheticDataset } from '../src/data/synthetic.js';
 import type { Dataset } from '../src/data/dataset.js';
 import { binomialPath } from '../src/fitting/point/glm.js';
 import { gaussianCovariancePath } from '../src/fitting/point/gaussianCovariance.js';
+import { gaussianNaivePath } from '../src/fitting/point/gaussianNaive.js';
+import { gaussianRidgeDualPath } from '../src/fitting/point/gaussianRidgeDual.js';
 import { trainNetwork } from '../src/fitting/point/network.js';
 import { runLoadedSweep } from '../src/pool/coordinator.js';
 import { assignFolds } from '../src/plan/folds.js';
@@ -342,6 +344,35 @@ async function networkWorkload() {
   }
 }
 
+/**
+ * wide-ridge: ridge on n 50 × p 5 000 (the solvers issue's case), 100 λ over four decades, standardized: regsweep's
+ * row-space path against scikit-learn's Ridge fitted per λ; one λ by coordinate descent shows what it replaced.
+ */
+async function wideRidgeWorkload() {
+  const data = regression(50, 5000);
+  const csv = await csvFor('reg-50x5000', data);
+  const design = { X: data.X, n: data.n, p: data.p };
+  const weights = new Float64Array(data.n).fill(1);
+  const lambdas = Array.from({ length: 100 }, (_, k) => 10 * Math.pow(1e-4, k / 99));
+  const problem = { design, y: data.y, weights, standardize: true, l1Ratio: 0, lambdas: Float64Array.from(lambdas), tol: 1e-7, maxIter: 1e6 };
+  const ours = await timeIt(REPEATS, () => gaussianRidgeDualPath(problem));
+  rows.push({ workload: 'wide-ridge', tool: 'regsweep', seconds: ours.seconds, note: '100 λ, row space (one eigen-decomposition)' });
+  const sklearn = anchor(PYTHON, [join(ANCHORS, 'sklearn_bench.py'), 'wide-ridge', csv, JSON.stringify({ lambdas, repeats: REPEATS })]);
+  record('wide-ridge', 'sklearn Ridge per λ', sklearn);
+  if (!('skipped' in sklearn)) {
+    const last = lambdas.length - 1;
+    const ourLast = ours.result.coefs.subarray(last * data.p, (last + 1) * data.p);
+    const theirs = sklearn.coef as number[];
+    const scale = Math.max(...theirs.map(Math.abs));
+    const worst = Math.max(...theirs.map((b, j) => Math.abs(b - ourLast[j])));
+    notes.push(`wide-ridge: coefficients at the smallest λ against scikit-learn's Ridge: largest difference ${(worst / scale).toExponential(2)} of the largest coefficient`);
+  }
+  const context = threadKernelContext();
+  const one = { ...problem, lambdas: Float64Array.of(lambdas[50]), maxIter: 200_000 };
+  const cd = await timeIt(1, () => gaussianNaivePath(context, one));
+  rows.push({ workload: 'wide-ridge', tool: 'regsweep coordinate descent, one λ', seconds: cd.seconds, note: `λ ${lambdas[50].toPrecision(3)}: ${cd.result.iterations[0]} passes (what the path used before)` });
+}
+
 /** cv-enet (20 λ) on n 20 000 × p 2 000 at 1 and 2 workers, each in a fresh process so its peak RSS is its own. */
 function scaleWorkload() {
   const results: Record<number, { seconds: number; maxRssMb: number }> = {};
@@ -409,6 +440,7 @@ if (want('path')) {
 if (want('cv')) await cvWorkload();
 if (want('grid')) await gridWorkload();
 if (want('nn')) await networkWorkload();
+if (want('wide-ridge')) await wideRidgeWorkload();
 if (want('scale')) scaleWorkload();
 if (only.includes('distributed')) await distributed();
 

@@ -55,6 +55,19 @@ elif workload == "grid-enet":
         g = GridSearchCV(ElasticNet(max_iter=100000), grid, cv=KFold(5, shuffle=True, random_state=0), n_jobs=2, scoring="neg_mean_squared_error").fit(X, y)
         out["times"].append(time.perf_counter() - t)
     out["best"] = {"lambda": float(g.best_params_["alpha"]), "alpha": float(g.best_params_["l1_ratio"])}
+elif workload == "wide-ridge":
+    from sklearn.linear_model import Ridge
+    # Standardized and centered once (population sd, as regsweep's standardize), then Ridge(alpha = n·λ) per λ of the
+    # grid: Ridge minimizes ||y − Xb||² + alpha·||b||², regsweep (1/2n)||y − Xb||² + λ/2·||b||².
+    n = len(y)
+    Xs = (X - X.mean(0)) / X.std(0)
+    for _ in range(repeats):
+        t = time.perf_counter()
+        for lam in params["lambdas"]:
+            m = Ridge(alpha=n * lam).fit(Xs, y)
+        out["times"].append(time.perf_counter() - t)
+    b = m.coef_ / X.std(0)
+    out["coef"], out["intercept"] = b.tolist(), float(y.mean() - X.mean(0) @ b)
 elif workload == "path-logit-l1":
     from sklearn.linear_model import LogisticRegression
     Xc = X - X.mean(0)

@@ -7,6 +7,7 @@ import { binomialPath, poissonPath } from './point/glm.js';
 import { mgaussianPath } from './point/mgaussian.js';
 import { multinomialPath } from './point/multinomial.js';
 import { fistaPath } from './point/fista.js';
+import { gaussianRidgeDualPath, ridgeDualApplies } from './point/gaussianRidgeDual.js';
 import { gaussianCovariancePath } from './point/gaussianCovariance.js';
 import { gaussianNaivePath } from './point/gaussianNaive.js';
 import { networkPath } from './point/network.js';
@@ -127,13 +128,16 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
   const nVal = count(validation);
   const lambdas = Float64Array.from(task.lambdas);
   const problem = { design, y: data.y, weights: train, standardize, l1Ratio: task.l1Ratio, lambdas, tol: model.tol, maxIter: model.max_iter };
-  // glmnet's choice: covariance updates while the p × p Gram is cheaper than passes over n rows, naive otherwise.
+  // glmnet's choice: covariance updates while the p × p Gram is cheaper than passes over n rows, naive otherwise;
+  // ridge on fewer rows than features in the row space, whole path from one eigen-decomposition.
   const solution: PathSolution =
     model.solver === 'fista'
       ? fistaPath(problem, model.kind === 'logistic' ? 'binomial' : 'gaussian')
       : model.kind === 'logistic'
         ? binomialPath(context, problem)
-        : nTrain > p && p <= context.limits.covarianceMaxFeatures
+        : ridgeDualApplies(problem, nTrain)
+          ? gaussianRidgeDualPath(problem)
+          : nTrain > p && p <= context.limits.covarianceMaxFeatures
           ? gaussianCovariancePath(context, problem, gramFor(context, design, task.fold, train, standardize))
           : gaussianNaivePath(context, problem);
   const logistic = model.kind === 'logistic';

@@ -3,7 +3,7 @@ import { l1RatioOf, type Penalty } from '../domain.js';
 import type { Design } from '../fitting/path/types.js';
 import { centerTarget, columnStats, featureProducts } from '../fitting/shared/columnStats.js';
 import { Rng } from '../util/random.js';
-import { symmetricEigenvalues } from './spectrum.js';
+import { symmetricEigenvalues } from '../util/eigen.js';
 
 /** Evenly spaced on a log scale, from high down to low. */
 export function logSpaceDescending(high: number, low: number, num: number): number[] {

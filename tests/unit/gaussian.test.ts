@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { syntheticDataset } from '../../src/data/synthetic.js';
 import { FitStatus } from '../../src/domain.js';
 import { gaussianCovariancePath } from '../../src/fitting/point/gaussianCovariance.js';
+import { gaussianRidgeDualPath, ridgeDualApplies } from '../../src/fitting/point/gaussianRidgeDual.js';
 import { LazyGram } from '../../src/fitting/shared/lazyGram.js';
 import { columnStats } from '../../src/fitting/shared/columnStats.js';
 import { linearPredictor, meanSquaredError } from '../../src/fitting/shared/metrics.js';
@@ -108,6 +109,76 @@ describe('ridge (α = 0) equals the closed form', () => {
       const intercept = ybar - expected.reduce((s, b, j) => s + b * mean[j], 0);
       expect(Math.abs(fit.intercepts[0] - intercept) / Math.abs(intercept)).toBeLessThan(1e-7);
     }
+  });
+});
+
+describe('wide ridge in the row space equals the closed form of the primal', () => {
+  /** β from the p × p normal equations (X̃ᵀWX̃/ΣW + λI)β = X̃ᵀW(y − ȳ)/ΣW, weighted standardization, by elimination. */
+  function primalRidge(X: Float64Array, y: Float64Array, n: number, p: number, w: Float64Array, lambda: number) {
+    const W = w.reduce((a, b) => a + b, 0);
+    const mean = new Float64Array(p);
+    const sd = new Float64Array(p);
+    for (let j = 0; j < p; j++) {
+      for (let i = 0; i < n; i++) mean[j] += (w[i] * X[j * n + i]) / W;
+      for (let i = 0; i < n; i++) sd[j] += (w[i] * (X[j * n + i] - mean[j]) ** 2) / W;
+      sd[j] = Math.sqrt(sd[j]);
+    }
+    const live = Array.from({ length: p }, (_, j) => j).filter((j) => sd[j] > 1e-10 * Math.abs(mean[j]) && sd[j] > 0);
+    const q = live.length;
+    const ybar = y.reduce((s, v, i) => s + w[i] * v, 0) / W;
+    const xs = (i: number, j: number) => (X[j * n + i] - mean[j]) / sd[j];
+    const A = Array.from({ length: q }, (_, a) => Array.from({ length: q + 1 }, (_, b) => {
+      let s = 0;
+      if (b < q) for (let i = 0; i < n; i++) s += w[i] * xs(i, live[a]) * xs(i, live[b]);
+      else for (let i = 0; i < n; i++) s += w[i] * xs(i, live[a]) * (y[i] - ybar);
+      return s / W + (a === b ? lambda : 0);
+    }));
+    for (let c = 0; c < q; c++)
+      for (let r = c + 1; r < q; r++) {
+        const f = A[r][c] / A[c][c];
+        for (let k = c; k <= q; k++) A[r][k] -= f * A[c][k];
+      }
+    const beta = new Array<number>(q).fill(0);
+    for (let r = q - 1; r >= 0; r--) {
+      let s = A[r][q];
+      for (let k = r + 1; k < q; k++) s -= A[r][k] * beta[k];
+      beta[r] = s / A[r][r];
+    }
+    const coefs = new Array<number>(p).fill(0);
+    live.forEach((j, a) => (coefs[j] = beta[a] / sd[j]));
+    return { coefs, intercept: ybar - coefs.reduce((s, b, j) => s + b * mean[j], 0) };
+  }
+
+  it('wide.csv (60 × 150) and a constant column, fold weights 0/1 and uneven weights, λ over five decades', async () => {
+    const data = await fixtureData('wide.csv');
+    const { n, p } = data;
+    const X = Float64Array.from(data.X);
+    for (let i = 0; i < n; i++) X[7 * n + i] = 3; // feature 8 constant
+    const wide = { ...data, X };
+    const lambdas = [10, 1, 0.1, 0.01, 0.001];
+    const cases = [
+      ['fold weights', Float64Array.from({ length: n }, (_, i) => (i % 5 === 2 ? 0 : 1))],
+      ['uneven weights', Float64Array.from({ length: n }, (_, i) => 0.5 + (i % 3))],
+    ] as const;
+    for (const [name, weights] of cases) {
+      const problem = pathProblem(wide, { l1Ratio: 0, lambdas, weights });
+      expect(ridgeDualApplies(problem, weights.filter((w) => w > 0).length)).toBe(true);
+      const fit = gaussianRidgeDualPath(problem);
+      lambdas.forEach((lambda, l) => {
+        const expected = primalRidge(X, data.y, n, p, weights, lambda);
+        expect(relativeError(fit.coefs.subarray(l * p, (l + 1) * p), expected.coefs), `${name} λ ${lambda}`).toBeLessThan(1e-9);
+        expect(Math.abs(fit.intercepts[l] - expected.intercept) / Math.abs(expected.intercept), `${name} λ ${lambda}`).toBeLessThan(1e-9);
+        expect(fit.coefs[l * p + 7]).toBe(0);
+      });
+    }
+  });
+
+  it('agrees with coordinate descent (naive mode) where that converges', async () => {
+    const data = await fixtureData('wide.csv');
+    const lambdas = [10, 3, 1];
+    const dual = gaussianRidgeDualPath(pathProblem(data, { l1Ratio: 0, lambdas }));
+    const cd = solve.naive(pathProblem(data, { l1Ratio: 0, lambdas, tol: 1e-10 }));
+    expect(relativeError(dual.coefs, cd.coefs)).toBeLessThan(1e-7);
   });
 });
 
