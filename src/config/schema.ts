@@ -132,6 +132,13 @@ export const modelSchema = z.discriminatedUnion(
       l1_method: z.enum(['subgradient', 'proximal'], { error: 'expected subgradient or proximal' }).default('proximal'),
       penalize_bias: z.boolean({ error: 'expected true or false' }).default(false),
       seed,
+      /** Stop a trial whose validation loss has not improved for `patience` epochs; the best epoch's weights are kept. */
+      early_stopping: z
+        .strictObject({
+          patience: posInt.default(5),
+          min_delta: z.number({ error: 'expected a non-negative number' }).nonnegative({ error: 'expected a non-negative number' }).default(0),
+        })
+        .optional(),
     }),
   ],
   { error: 'expected kind: linear, logistic, multinomial, poisson or mlp' },

@@ -51,6 +51,7 @@ export type ModelSettings =
       l1_method: 'subgradient' | 'proximal';
       penalize_bias: boolean;
       seed: number;
+      early_stopping?: { patience: number; min_delta: number };
     };
 
 /** A batch's settings, the same for each of its tasks. */
@@ -322,6 +323,7 @@ function fitNetworkTask(context: KernelContext, data: SharedData, task: Task, se
     hidden: model.hidden, optimizer: model.optimizer, lr: model.lr, batch: model.batch, epochs: model.epochs,
     momentum: model.momentum, seed: model.seed, l2Method: model.l2_method, l1Method: model.l1_method,
     penalizeBias: model.penalize_bias, lambdas: Float64Array.from(task.lambdas), l1Ratio: task.l1Ratio,
+    ...(model.early_stopping ? { earlyStopping: { patience: model.early_stopping.patience, minDelta: model.early_stopping.min_delta } } : {}),
   });
   const trials: TrialFigures[] = results.map((r, l) => {
     const seconds = solution.seconds[l];
@@ -338,7 +340,11 @@ function fitNetworkTask(context: KernelContext, data: SharedData, task: Task, se
       passes: 0,
       epochsRun: r.epochsRun,
       seconds,
-      metrics: { seconds_per_epoch: seconds / Math.max(1, r.epochsRun), ...(r.divergedEpoch ? { diverged_epoch: r.divergedEpoch } : {}) },
+      metrics: {
+        seconds_per_epoch: seconds / Math.max(1, r.epochsRun),
+        ...(r.divergedEpoch ? { diverged_epoch: r.divergedEpoch } : {}),
+        ...(r.bestEpoch ? { best_epoch: r.bestEpoch } : {}),
+      },
       epochs: Array.from(r.epochTrain, (trainLoss, e) => ({ epoch: e + 1, trainLoss, valLoss: valRows.length ? r.epochVal[e] : null })),
     };
   });

@@ -212,3 +212,40 @@ output: net.db
     expect(zeroFraction(none)).toBe(0);
   });
 });
+
+describe('a network sweep with early stopping', () => {
+  const dir = tempDir();
+  // 200 training rows for 1 000 weights: validation loss turns up, so trials stop early on the validation folds.
+  const config = writeFile(
+    dir,
+    'early.yaml',
+    `name: early
+data:
+  synthetic: {kind: regression, n: 250, p: 50, outputs: 20, nonzero: 10, rho: 0, noise_sd: 0.5, seed: 0}
+  standardize: false
+validation: {kind: holdout, fraction: 0.2, shuffle: false}
+model: {kind: mlp, hidden: [], optimizer: adam, lr: 1e-2, batch: 16, epochs: 150, seed: 0, early_stopping: {patience: 4}}
+sweep: {kind: grid, penalty: [none, l2], lambda: [1e-4], extend: 0}
+workers: 1
+output: early.db
+`,
+  );
+
+  it('stores the epoch kept (best_epoch) and only the epochs trained; the fit on all rows trains every epoch', async () => {
+    await runSweep(config);
+    const db = join(dir, 'early.db');
+    const trials = await exportRows(db, { table: 'trials' });
+    const held = trials.filter((t) => t.fold !== 'all');
+    expect(held.length).toBe(2);
+    for (const t of held) {
+      expect(t.epochs_run as number).toBeLessThan(150);
+      expect(t.epochs_run).toBe((t.best_epoch as number) + 4);
+      const curve = (await runSql(db, `SELECT epoch, val_loss FROM epochs WHERE trial_id = ${t.trial_id} ORDER BY epoch`)) as { epoch: number; val_loss: number }[];
+      expect(curve).toHaveLength(t.epochs_run as number);
+      const best = curve.reduce((a, b) => (b.val_loss < a.val_loss ? b : a));
+      expect(best.epoch).toBe(t.best_epoch);
+      expect(t.val_loss).toBe(best.val_loss);
+    }
+    for (const t of trials.filter((t) => t.fold === 'all')) expect(t.epochs_run).toBe(150);
+  });
+});

@@ -69,6 +69,35 @@ describe('proximal L1 under Adam (the prox in Adam\'s metric: threshold lr·λ/(
   });
 });
 
+describe('early stopping', () => {
+  // 100 training rows for 1 000 weights: the validation loss turns up after a few epochs.
+  const small = { ...base, trainRows: range(0, 100), valRows: range(8000, 9000), lr: 1e-2, batch: 16, epochs: 200 };
+
+  it('stops `patience` epochs after the best validation loss and keeps that epoch\'s weights', () => {
+    const stopped = trainNetwork({ ...small, earlyStopping: { patience: 5, minDelta: 0 } });
+    const curve = Array.from(stopped.epochVal);
+    const best = curve.indexOf(Math.min(...curve)) + 1;
+    expect(stopped.epochsRun).toBeLessThan(200);
+    expect(stopped.bestEpoch).toBe(best);
+    expect(stopped.epochsRun).toBe(best + 5);
+    expect(stopped.valLoss).toBe(curve[best - 1]);
+    // The same run cut at the best epoch, without early stopping: the same weights to the bit.
+    const cut = trainNetwork({ ...small, epochs: best });
+    expect(cut.epochsRun).toBe(best);
+    expect(Array.from(stopped.weights[0])).toEqual(Array.from(cut.weights[0]));
+    expect(Array.from(stopped.biases[0])).toEqual(Array.from(cut.biases[0]));
+  });
+
+  it('min_delta: an improvement smaller than it does not count; without validation rows every epoch runs', () => {
+    const strict = trainNetwork({ ...small, earlyStopping: { patience: 3, minDelta: 1e9 } });
+    expect(strict.bestEpoch).toBe(1);
+    expect(strict.epochsRun).toBe(4);
+    const blind = trainNetwork({ ...small, epochs: 12, valRows: new Int32Array(0), earlyStopping: { patience: 1, minDelta: 0 } });
+    expect(blind.epochsRun).toBe(12);
+    expect(blind.bestEpoch).toBe(0);
+  });
+});
+
 describe('network training', () => {
   it('full-batch gradient descent on one linear layer converges to least squares (closed form)', () => {
     const n = 60;

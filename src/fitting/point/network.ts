@@ -36,6 +36,11 @@ export interface NetworkProblem {
    */
   l1Method: 'subgradient' | 'proximal';
   penalizeBias: boolean;
+  /**
+   * Stop when the validation loss has not improved by more than minDelta for `patience` epochs, and keep the weights
+   * of the best epoch (needs validation rows; without them every epoch runs).
+   */
+  earlyStopping?: { patience: number; minDelta: number };
 }
 
 export interface NetworkResult {
@@ -51,6 +56,8 @@ export interface NetworkResult {
   /** 1-based epoch whose loss was not finite, or 0. */
   divergedEpoch: number;
   epochsRun: number;
+  /** With early stopping: the 1-based epoch whose weights were kept; 0 without. */
+  bestEpoch: number;
 }
 
 /**
@@ -217,6 +224,10 @@ export function trainNetwork(heap: WasmHeap, problem: NetworkProblem): NetworkRe
     let firstBatchLoss = NaN;
     let initialLoss = Infinity;
     const exploded = (loss: number) => !Number.isFinite(loss) || loss > 1e10 * initialLoss;
+    const stopping = problem.earlyStopping && valRows.length > 0 ? problem.earlyStopping : undefined;
+    let bestEpoch = 0;
+    let bestLoss = Infinity;
+    const kept = stopping ? layers.map((L) => ({ w: new Float64Array(L.w.length), b: new Float64Array(L.b.length) })) : [];
     for (let epoch = 0; epoch < epochs && !divergedEpoch; epoch++) {
       // Shuffle the training rows each epoch (Fisher–Yates with the run's own stream).
       for (let i = order.length - 1; i > 0; i--) {
@@ -272,7 +283,22 @@ export function trainNetwork(heap: WasmHeap, problem: NetworkProblem): NetworkRe
       epochVal[epoch] = evaluate(valSet);
       if (epoch === 0) initialLoss = Math.max(firstBatchLoss, 1e-12);
       if (exploded(epochTrain[epoch]) || (valRows.length > 0 && exploded(epochVal[epoch]))) divergedEpoch = epoch + 1;
+      if (stopping && !divergedEpoch) {
+        if (epochVal[epoch] < bestLoss - stopping.minDelta) {
+          bestLoss = epochVal[epoch];
+          bestEpoch = epoch + 1;
+          layers.forEach((L, k) => {
+            kept[k].w.set(L.w);
+            kept[k].b.set(L.b);
+          });
+        } else if (epoch + 1 - bestEpoch >= stopping.patience) break;
+      }
     }
+    if (stopping && bestEpoch > 0 && !divergedEpoch)
+      layers.forEach((L, k) => {
+        L.w.set(kept[k].w);
+        L.b.set(kept[k].b);
+      });
     return {
       // Without the padding: (units out × units in), row-major.
       weights: layers.map((L) => Float64Array.from({ length: L.out * L.in }, (_, t) => L.w[Math.floor(t / L.in) * L.inStride + (t % L.in)])),
@@ -284,6 +310,7 @@ export function trainNetwork(heap: WasmHeap, problem: NetworkProblem): NetworkRe
       status: divergedEpoch ? 'diverged' : 'ok',
       divergedEpoch,
       epochsRun,
+      bestEpoch: stopping ? bestEpoch : 0,
     };
   } finally {
     for (const [start] of blocks) heap.release(start);
