@@ -3,7 +3,7 @@ import yargs from 'yargs';
 import cliProgress from 'cli-progress';
 import { EXIT, OutsideError, UserError } from './errors.js';
 import { displayPath, isStoreUrl } from './util/paths.js';
-import type { Selection } from './domain.js';
+import { settingsLabel, type Selection } from './domain.js';
 import { runSweep, type RunResult } from './pool/coordinator.js';
 import { runWorker, type WorkerOptions } from './pool/worker.js';
 import { bestTrials, listSweeps, runSql } from './results/best.js';
@@ -442,11 +442,14 @@ function makeProgress(quiet: boolean) {
 }
 
 function selectionTable(rows: Selection[]): string {
+  const varied = rows.some((s) => s.settings);
   const lines = rows.map((s) => ({
     penalty: s.penalty,
     l1_ratio: s.penalty === 'elasticnet' ? fmt(s.l1Ratio) : '',
+    ...(varied ? { settings: settingsLabel(s.settings) } : {}),
     lambda_min: fmt(s.lambdaMin),
-    [s.metric]: `${fmt(s.meanMin)} ± ${fmt(s.seMin)}`,
+    // One validation set (a holdout) has no standard error.
+    [s.metric]: `${fmt(s.meanMin)} ± ${s.seMin > 0 ? fmt(s.seMin) : '—'}`,
     nnz: s.nnzMin ?? '',
     lambda_1se: fmt(s.lambda1se),
     nnz_1se: s.nnz1se ?? '',
@@ -458,7 +461,7 @@ function selectionTable(rows: Selection[]): string {
 function comparisonTable(c: Comparison): string {
   const side = (label: string, sel: Selection | null) => ({
     [`${label}: lambda_min`]: sel ? fmt(sel.lambdaMin) + (sel.penalty === 'elasticnet' ? ` (l1_ratio ${fmt(sel.l1Ratio)})` : '') : '—',
-    [`${label}: ${c.metric}`]: sel ? `${fmt(sel.meanMin)} ± ${fmt(sel.seMin)}` : '—',
+    [`${label}: ${c.metric}`]: sel ? `${fmt(sel.meanMin)} ± ${sel.seMin > 0 ? fmt(sel.seMin) : '—'}` : '—',
     [`${label}: nnz`]: sel?.nnzMin ?? '',
   });
   return table(c.rows.map((r) => ({ penalty: r.penalty, ...side('A', r.a), ...side('B', r.b), better: r.verdict })));

@@ -24,6 +24,29 @@ export interface Task {
   lambdas: number[];
   /** A λ solved first and not recorded, to warm-start the path (a grid extended below its edge starts at the edge). */
   warmFrom?: number;
+  /** The model settings this task varies from the sweep file's model (a settings key; "" or absent: none). */
+  settings?: string;
+}
+
+/**
+ * Model settings a sweep varies (`sweep.model`), as one key: their JSON with the names sorted, "" for none. Trials,
+ * summary points and selections are grouped by (penalty, l1 ratio, settings).
+ */
+export function settingsKey(settings: Record<string, unknown>): string {
+  const names = Object.keys(settings).sort();
+  return names.length === 0 ? '' : JSON.stringify(Object.fromEntries(names.map((k) => [k, settings[k]])));
+}
+
+/** The settings a key holds ({} for ""). */
+export function settingsOf(key: string | undefined): Record<string, unknown> {
+  return key ? (JSON.parse(key) as Record<string, unknown>) : {};
+}
+
+/** A settings key as people read it: "l1_method=proximal, lr=0.001" ("" for none). */
+export function settingsLabel(key: string | undefined): string {
+  return Object.entries(settingsOf(key))
+    .map(([k, v]) => `${k}=${Array.isArray(v) ? `[${v.join(', ')}]` : String(v)}`)
+    .join(', ');
 }
 
 /** The tasks one worker takes together: all paths of a fold share its Gram columns. */
@@ -93,6 +116,8 @@ export interface Trial extends Omit<TrialFigures, 'epochs'> {
   taskId: string;
   penalty: Penalty;
   l1Ratio: number;
+  /** The task's settings key ("" when the sweep varies no model setting). */
+  settings: string;
   /** "all" or the validation fold's index. */
   fold: string;
 }
@@ -156,6 +181,7 @@ export interface TrialCoefficients {
   penalty: Penalty;
   lambda: number;
   l1Ratio: number;
+  settings: string;
   fold: string;
   intercept: number[];
   /** p × outputs, column-major per output. */
@@ -167,6 +193,7 @@ export interface TrialEpoch extends EpochLoss {
   penalty: Penalty;
   lambda: number;
   l1Ratio: number;
+  settings: string;
   fold: string;
 }
 
@@ -174,6 +201,7 @@ export interface TrialEpoch extends EpochLoss {
 export interface CvPoint {
   penalty: Penalty;
   l1Ratio: number;
+  settings: string;
   lambda: number;
   metric: string;
   folds: number;
@@ -188,6 +216,7 @@ export interface CvPoint {
 export interface Selection {
   penalty: Penalty;
   l1Ratio: number;
+  settings: string;
   metric: string;
   lambdaMin: number;
   lambda1se: number;

@@ -195,6 +195,46 @@ const lambdaSchema = z.unknown().transform((value, ctx): z.infer<typeof lambdaGr
 /** Schemas reached only through a transform, for the key names "did you mean" knows. */
 export const HIDDEN_SCHEMAS = [perPenaltyGridSchema];
 
+/** The network settings a sweep may vary, each with the schema of one value. */
+const NETWORK_SETTINGS = {
+  hidden: z.array(posInt, { error: 'expected a list of layer sizes, e.g. [32]' }),
+  optimizer: z.enum(['adam', 'sgd'], { error: 'expected adam or sgd' }),
+  lr: posNumber,
+  batch: posInt,
+  epochs: posInt,
+  momentum: unitInterval,
+  l2_method: z.enum(['coupled', 'decoupled'], { error: 'expected coupled or decoupled' }),
+  l1_method: z.enum(['subgradient', 'proximal'], { error: 'expected subgradient or proximal' }),
+  penalize_bias: z.boolean({ error: 'expected true or false' }),
+  seed: nonNegInt,
+};
+export type NetworkSettingName = keyof typeof NETWORK_SETTINGS;
+
+/** A grid varies each setting over a list of values (a single value is a list of one). */
+const gridSettingsSchema = z.strictObject(
+  Object.fromEntries(Object.entries(NETWORK_SETTINGS).map(([k, v]) => [k, (k === 'hidden' ? z.array(v).min(1, { error: 'expected a non-empty list' }) : listOf(v)).optional()])) as {
+    [K in NetworkSettingName]: z.ZodOptional<z.ZodArray<(typeof NETWORK_SETTINGS)[K]>>;
+  },
+);
+
+export type RandomSetting<T> = { choice: T[] } | { uniform: [number, number] } | { log_uniform: [number, number] };
+
+/** A random sweep draws each setting: {choice: [...]} (or a list), and numbers also {uniform: [a, b]} or {log_uniform: [a, b]}. */
+const randomSettingSchema = <T extends z.ZodType>(value: T, numeric: boolean) => {
+  const choice = z.strictObject({ choice: z.array(value).min(1, { error: 'expected a non-empty list' }) });
+  const list = z.array(value).min(1, { error: 'expected a non-empty list' }).transform((values) => ({ choice: values }));
+  return numeric
+    ? z.union([choice, list, z.strictObject({ uniform: ascendingPair('uniform') }), z.strictObject({ log_uniform: ascendingPair('log_uniform') })], {
+        error: 'expected {choice: [...]}, {uniform: [low, high]} or {log_uniform: [low, high]}',
+      })
+    : z.union([choice, list], { error: 'expected {choice: [...]} or a list of values' });
+};
+const randomSettingsSchema = z.strictObject(
+  Object.fromEntries(Object.entries(NETWORK_SETTINGS).map(([k, v]) => [k, randomSettingSchema(v, k === 'lr' || k === 'momentum').optional()])) as unknown as {
+    [K in NetworkSettingName]: z.ZodOptional<z.ZodType<RandomSetting<z.infer<(typeof NETWORK_SETTINGS)[K]>>>>;
+  },
+);
+
 const sweepKinds = z.discriminatedUnion(
   'kind',
   [
@@ -205,6 +245,8 @@ const sweepKinds = z.discriminatedUnion(
       l1_ratio: listOf(unitInterval).default([0.5]),
       /** When λ_min sits on an edge of the grid after a run, extend the grid past it by a decade, up to this many times. */
       extend: nonNegInt.default(2),
+      /** Network settings as sweep dimensions: every combination is swept (those a penalty can use). */
+      model: gridSettingsSchema.optional(),
     }),
     z.strictObject({
       kind: z.literal('random'),
@@ -220,6 +262,8 @@ const sweepKinds = z.discriminatedUnion(
             .refine(([lo, hi]) => lo <= hi, { error: 'low must not be above high' }),
         })
         .default({ uniform: [0, 1] }),
+      /** Network settings drawn per point. */
+      model: randomSettingsSchema.optional(),
     }),
   ],
   { error: 'expected kind: grid or random' },

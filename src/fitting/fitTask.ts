@@ -1,6 +1,6 @@
 // A task (one warm-started λ path on one fold) → the path solver its model and shape call for → figures per trial.
 // Pure: the shared data and a kernel context in, results out.
-import { FitStatus, type Batch, type FoldId, type Task, type TaskResult, type TrialFigures } from '../domain.js';
+import { FitStatus, settingsOf, type Batch, type FoldId, type Task, type TaskResult, type TrialFigures } from '../domain.js';
 import type { KernelContext } from './context.js';
 import type { Design, PathSolution } from './path/types.js';
 import { binomialPath, poissonPath } from './point/glm.js';
@@ -110,7 +110,9 @@ function gramFor(context: KernelContext, design: Design, fold: FoldId, train: Fl
 }
 
 /** Runs one task and measures every trial on it; a task that warm-starts from a λ solves that one first, unrecorded. */
-export function fitTask(context: KernelContext, data: SharedData, task: Task, settings: FitSettings): TaskResult {
+export function fitTask(context: KernelContext, data: SharedData, task: Task, given: FitSettings): TaskResult {
+  // A task of a sweep that varies model settings fits with them in place of the sweep file's.
+  const settings = task.settings ? { ...given, model: { ...given.model, ...settingsOf(task.settings) } as ModelSettings } : given;
   if (task.warmFrom === undefined) return fitPath(context, data, task, settings);
   const steps = task.lambdas.length + 1;
   const r = fitPath(context, data, { ...task, lambdas: [task.warmFrom, ...task.lambdas] }, settings);

@@ -1,6 +1,7 @@
 // `export --model --format json`: a model card — what the model is, how it was chosen, and its coefficients on the
 // original scale — complete enough to predict from and to reproduce the fit.
 import { packageVersion } from '../builtFile.js';
+import { settingsOf } from '../domain.js';
 import { ruleLabel } from '../select/model.js';
 import type { Model } from './load.js';
 
@@ -47,6 +48,7 @@ export function modelCard(model: Model, location: string): Record<string, unknow
     penalty: model.penalty,
     lambda: model.lambda,
     l1_ratio: model.l1Ratio,
+    ...(model.settings ? { settings: settingsOf(model.settings) } : {}),
     standardize: config.data.standardize,
     standardization: config.data.standardize
       ? 'features scaled by their population sd (over the rows fitted) while fitting; the coefficients below are on the original scale'

@@ -1,6 +1,6 @@
 // The chosen model of a stored sweep, with its coefficients: what predict, export --model and compare hand on.
 import type { SweepConfig } from '../config/schema.js';
-import { outputNames, sweepFamily, type Penalty, type Sweep } from '../domain.js';
+import { outputNames, settingsOf, sweepFamily, type Penalty, type Sweep } from '../domain.js';
 import { UserError } from '../errors.js';
 import { chooseModel, type ModelChoice, type ModelRequest } from '../select/model.js';
 import type { Store, SweepSelector } from '../store/contract.js';
@@ -40,13 +40,14 @@ export interface ModelOptions extends ModelRequest {
 /** Reads the model a request names from a store that is open already. */
 export async function readModel(store: Store, sweep: Sweep, request: ModelRequest): Promise<Model> {
   const config = sweepConfig(sweep);
-  if (config.model.kind === 'mlp' && config.model.hidden.length > 0)
-    throw new UserError(
-      `sweep "${sweep.name}" trains networks with hidden layers ${JSON.stringify(config.model.hidden)}; their weights are not stored, so there is no model to use (losses are in export --table trials)`,
-    );
   const trials = await store.trials(sweep.id);
   const modelFold = trials.some((t) => t.fold === 'all') ? 'all' : '0';
   const choice = chooseModel(trials, sweep.name, modelFold, request);
+  const hidden = config.model.kind === 'mlp' ? ((settingsOf(choice.settings).hidden as number[] | undefined) ?? config.model.hidden) : [];
+  if (hidden.length > 0)
+    throw new UserError(
+      `sweep "${sweep.name}" trains networks with hidden layers ${JSON.stringify(hidden)}; their weights are not stored, so there is no model to use (losses are in export --table trials)`,
+    );
   const stored = (await store.coefficients(sweep.id, { fold: modelFold, penalty: choice.penalty })).find((c) => c.trialId === choice.trial.id);
   if (!stored) throw new UserError(`sweep "${sweep.name}": the coefficients of trial ${choice.trial.id} are not stored`);
   const p = sweep.p;

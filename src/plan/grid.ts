@@ -4,6 +4,7 @@ import type { Design } from '../fitting/path/types.js';
 import { centerTarget, columnStats, featureProducts } from '../fitting/shared/columnStats.js';
 import { Rng } from '../util/random.js';
 import { symmetricEigenvalues } from '../util/eigen.js';
+import { drawSettings, gridSettings } from './settings.js';
 
 /** Evenly spaced on a log scale, from high down to low. */
 export function logSpaceDescending(high: number, low: number, num: number): number[] {
@@ -33,6 +34,8 @@ export function lambdaMaxFor(lassoMax: number, l1Ratio: number): number {
 export interface SweepGroup {
   penalty: Penalty;
   l1Ratio: number;
+  /** The model settings this group varies (a settings key, "" when none vary). */
+  settings: string;
   /** Descending. */
   lambdas: number[];
 }
@@ -45,23 +48,24 @@ export function gridOf(spec: Extract<SweepSpec, { kind: 'grid' }>, penalty: Pena
 }
 
 /**
- * The (penalty, l1 ratio) groups of a sweep and their λ values, descending. `lambdaMax(l1Ratio)` is the data's λ_max
+ * The (penalty, l1 ratio, settings) groups of a sweep and their λ values, descending. `lambdaMax(l1Ratio)` is the data's λ_max
  * (computed once on all rows, so every fold walks the same λ sequence, as cv.glmnet does); it is called only for
  * automatic grids. `ridgeGrid(num, ratio)` gives the automatic grid of the l2 penalty (spanning its effective degrees
  * of freedom); undefined there falls back to λ_max's rule.
  */
 export function sweepGroups(spec: SweepSpec, lambdaMax: (l1Ratio: number) => number, ridgeGrid?: (num: number, ratio: number) => number[] | undefined): Map<string, SweepGroup> {
   const groups = new Map<string, SweepGroup>();
-  const add = (penalty: Penalty, l1Ratio: number, lambda: number) => {
-    const key = `${penalty}/${l1Ratio}`;
+  const add = (penalty: Penalty, l1Ratio: number, lambda: number, settings = '') => {
+    const key = `${penalty}/${l1Ratio}/${settings}`;
     let g = groups.get(key);
-    if (!g) groups.set(key, (g = { penalty, l1Ratio, lambdas: [] }));
+    if (!g) groups.set(key, (g = { penalty, l1Ratio, settings, lambdas: [] }));
     g.lambdas.push(lambda);
   };
   if (spec.kind === 'grid') {
     for (const penalty of spec.penalty) {
+      const variants = gridSettings(spec, penalty);
       if (penalty === 'none') {
-        add('none', 0, 0);
+        for (const settings of variants) add('none', 0, 0, settings);
         continue;
       }
       const grid = gridOf(spec, penalty);
@@ -74,7 +78,7 @@ export function sweepGroups(spec: SweepSpec, lambdaMax: (l1Ratio: number) => num
             ? logSpaceDescending(grid.log_range[1], grid.log_range[0], grid.num)
             : ((penalty === 'l2' ? ridgeGrid?.(grid.auto, grid.ratio) : undefined) ??
               logSpaceDescending(lambdaMax(l1Ratio), lambdaMax(l1Ratio) * grid.ratio, grid.auto));
-        for (const lambda of lambdas) add(penalty, l1Ratio, lambda);
+        for (const settings of variants) for (const lambda of lambdas) add(penalty, l1Ratio, lambda, settings);
       }
     }
   } else {
@@ -85,8 +89,9 @@ export function sweepGroups(spec: SweepSpec, lambdaMax: (l1Ratio: number) => num
       const penalty = spec.penalty[rng.int(spec.penalty.length)];
       const lambda = Math.exp(Math.log(lo) + rng.uniform() * Math.log(hi / lo));
       const ratio = aLo + rng.uniform() * (aHi - aLo);
-      if (penalty === 'none') add('none', 0, 0);
-      else add(penalty, l1RatioOf(penalty, ratio), lambda);
+      const settings = drawSettings(spec, penalty, rng);
+      if (penalty === 'none') add('none', 0, 0, settings);
+      else add(penalty, l1RatioOf(penalty, ratio), lambda, settings);
     }
   }
   for (const g of groups.values()) g.lambdas = [...new Set(g.lambdas)].sort((a, b) => b - a);

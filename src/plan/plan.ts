@@ -7,6 +7,7 @@ import { UserError } from '../errors.js';
 import { count, gigabytes } from '../util/format.js';
 import type { Design } from '../fitting/path/types.js';
 import { assignFolds, type FoldAssignment } from './folds.js';
+import { relevantSettings } from './settings.js';
 import { gridOf, lambdaMaxFor, nullModelFigures, ridgeLambdas, type GridFamily } from './grid.js';
 import { planTasks, trialCount } from './tasks.js';
 
@@ -52,6 +53,7 @@ export function planSweep(loaded: LoadedConfig, data: PlanData, limits: PlanLimi
   const { config, where } = loaded;
   checkValidation(loaded, data);
   checkSolver(loaded, data);
+  checkSettings(loaded);
   const folds = assignFolds(data.n, config.validation, { classOf: data.classes ? data.y : undefined, foldLabels: data.foldLabels });
   checkFolds(loaded, data.n, folds);
   checkGrids(loaded);
@@ -157,16 +159,31 @@ function checkNetworkSize(loaded: LoadedConfig, data: PlanData): void {
   const { config, where } = loaded;
   if (config.model.kind !== 'mlp') return;
   const pad = (units: number) => (units + 3) & ~3;
-  const sizes = [data.p, ...config.model.hidden, data.outputs].map(pad);
-  const rows = (Math.min(config.model.batch, data.n) + 1) & ~1;
-  let doubles = 0;
-  for (let k = 1; k < sizes.length; k++) doubles += 3 * sizes[k] * sizes[k - 1];
-  for (const units of sizes) doubles += 3 * rows * units;
-  const bytes = 8 * doubles;
-  if (bytes > KERNEL_MEMORY_BYTES)
-    throw new UserError(
-      `${where(['model', 'hidden'])}: model.hidden: layers of ${[data.p, ...config.model.hidden, data.outputs].join(' → ')} units need ${gigabytes(bytes)} of kernel memory per worker; the limit is 4 GB`,
-    );
+  // The sweep file's layers and batch, and each that sweep.model varies.
+  const dims = config.sweep.model;
+  const values = <T>(dim: T[] | { choice: T[] } | object | undefined, fixed: T): T[] => (Array.isArray(dim) ? dim : dim && 'choice' in dim ? dim.choice : [fixed]);
+  const key = dims?.hidden ? ['sweep', 'model', 'hidden'] : ['model', 'hidden'];
+  for (const hidden of values<number[]>(dims?.hidden, config.model.hidden))
+    for (const batch of values<number>(dims?.batch, config.model.batch)) {
+      const sizes = [data.p, ...hidden, data.outputs].map(pad);
+      const rows = (Math.min(batch, data.n) + 1) & ~1;
+      let doubles = 0;
+      for (let k = 1; k < sizes.length; k++) doubles += 3 * sizes[k] * sizes[k - 1];
+      for (const units of sizes) doubles += 3 * rows * units;
+      const bytes = 8 * doubles;
+      if (bytes > KERNEL_MEMORY_BYTES)
+        throw new UserError(
+          `${where(key)}: ${key.join('.')}: layers of ${[data.p, ...hidden, data.outputs].join(' → ')} units need ${gigabytes(bytes)} of kernel memory per worker; the limit is 4 GB`,
+        );
+    }
+}
+
+/** Settings dimensions are network settings. */
+function checkSettings(loaded: LoadedConfig): void {
+  const { config, where } = loaded;
+  const dims = config.sweep.model;
+  if (!dims || config.model.kind === 'mlp') return;
+  throw new UserError(`${where(['sweep', 'model'])}: sweep.model: varies network settings (lr, l1_method, hidden, …); model.kind ${config.model.kind} has none — use model.kind mlp`);
 }
 
 /** Points of the sweep before folds, counted without building them (a grid of a billion λ is refused, not made). */
@@ -178,7 +195,13 @@ function plannedTrials(config: SweepConfig): number {
     if (!grid) return 0;
     return Array.isArray(grid) ? new Set(grid).size : 'num' in grid ? grid.num : grid.auto;
   };
-  return spec.penalty.reduce((sum, penalty) => sum + (penalty === 'none' ? 1 : penalty === 'elasticnet' ? new Set(spec.l1_ratio).size * perGroup(penalty) : perGroup(penalty)), 0);
+  // Combinations of settings multiply a penalty's points (counted by their sizes: a billion is refused, not listed).
+  const variants = (penalty: (typeof spec.penalty)[number]) =>
+    Object.entries(spec.model ?? {}).reduce((product, [name, values]) => (values === undefined || Object.keys(relevantSettings(penalty, { [name]: 0 })).length === 0 ? product : product * (values as unknown[]).length), 1);
+  return spec.penalty.reduce(
+    (sum, penalty) => sum + variants(penalty) * (penalty === 'none' ? 1 : penalty === 'elasticnet' ? new Set(spec.l1_ratio).size * perGroup(penalty) : perGroup(penalty)),
+    0,
+  );
 }
 
 function sweepSizeKey(config: SweepConfig): string[] {

@@ -1,7 +1,8 @@
 // A grid whose best λ sits on its edge is extended past that edge by a decade, at the grid's own spacing, and the new
 // λ are run on every fold (below the edge, warm-started from the edge's solution).
 import type { FoldId, Selection, Task, Trial } from '../domain.js';
-import { fmt } from '../select/cv.js';
+import { fmt, selectionName } from '../select/cv.js';
+import { taskId } from '../plan/tasks.js';
 
 /** How many times the grid was extended already: the largest "/ext=K" among the trials' tasks. */
 export function extensionsDone(trials: Trial[]): number {
@@ -23,7 +24,7 @@ export function extensionTasks(trials: Trial[], selections: Selection[], foldCou
   const folds: FoldId[] = ['all', ...Array.from({ length: foldCount }, (_, k) => k)];
   for (const s of selections) {
     if (!s.edge || s.penalty === 'none') continue;
-    const lambdas = [...new Set(trials.filter((t) => t.penalty === s.penalty && t.l1Ratio === s.l1Ratio).map((t) => t.lambda))].sort((a, b) => b - a);
+    const lambdas = [...new Set(trials.filter((t) => t.penalty === s.penalty && t.l1Ratio === s.l1Ratio && t.settings === s.settings).map((t) => t.lambda))].sort((a, b) => b - a);
     if (lambdas.length < 2) continue;
     const downward = s.edge === 'smallest';
     const [outer, inner] = downward ? [lambdas[lambdas.length - 1], lambdas[lambdas.length - 2]] : [lambdas[0], lambdas[1]];
@@ -32,17 +33,18 @@ export function extensionTasks(trials: Trial[], selections: Selection[], foldCou
     if (!(step > 1)) continue;
     const count = Math.min(MAX_NEW_LAMBDAS, Math.ceil(Math.log(10) / Math.log(step) - 1e-9));
     const fresh = Array.from({ length: count }, (_, i) => (downward ? outer / step ** (i + 1) : outer * step ** (count - i)));
-    const what = s.penalty === 'elasticnet' ? `elasticnet (l1_ratio ${s.l1Ratio})` : s.penalty;
+    const what = selectionName(s);
     notes.push(
       `${what}: the best λ (${fmt(s.lambdaMin)}) is on the ${downward ? 'lower' : 'upper'} edge of the grid; extending it to ${fmt(downward ? fresh[fresh.length - 1] : fresh[0])} (${count} new λ, extension ${round})`,
     );
     for (const fold of folds)
       tasks.push({
-        id: `${s.penalty}/a=${s.l1Ratio}/fold=${fold}/ext=${round}`,
+        id: `${taskId(s.penalty, s.l1Ratio, fold, s.settings)}/ext=${round}`,
         penalty: s.penalty,
         l1Ratio: s.l1Ratio,
         fold,
         lambdas: fresh,
+        ...(s.settings ? { settings: s.settings } : {}),
         ...(downward ? { warmFrom: outer } : {}),
       });
   }

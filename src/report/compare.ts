@@ -87,7 +87,7 @@ export function overlayChart(c: Comparison): Chart | undefined {
 
 function compareHtml(c: Comparison, charts: Chart[]): string {
   const cell = (s: ComparedSweep['best'][number] | null) =>
-    s ? `<td>${fmt(s.lambdaMin)}${s.penalty === 'elasticnet' ? ` (l1_ratio ${fmt(s.l1Ratio)})` : ''}</td><td>${fmt(s.meanMin)} ± ${fmt(s.seMin)}</td><td>${s.nnzMin ?? ''}</td>` : '<td colspan="3">—</td>';
+    s ? `<td>${fmt(s.lambdaMin)}${s.penalty === 'elasticnet' ? ` (l1_ratio ${fmt(s.l1Ratio)})` : ''}</td><td>${fmt(s.meanMin)} ± ${s.seMin > 0 ? fmt(s.seMin) : '—'}</td><td>${s.nnzMin ?? ''}</td>` : '<td colspan="3">—</td>';
   const table = c.rows.map((r) => `<tr><td>${escapeHtml(r.penalty)}</td>${cell(r.a)}${cell(r.b)}<td>${escapeHtml(r.verdict)}</td></tr>`).join('\n');
   const who = c.sweeps
     .map((s) => `<li><b>${s.label}</b>: sweep <code>${escapeHtml(s.sweep.name)}</code> (id ${s.sweep.id}) in <code>${escapeHtml(s.location)}</code> — ${escapeHtml(s.sweep.modelKind)}, ${s.sweep.n} rows × ${s.sweep.p} features, data sha256 <code>${s.sweep.dataHash.slice(0, 16)}…</code></li>`)

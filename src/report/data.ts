@@ -1,5 +1,5 @@
 import type { SweepConfig } from '../config/schema.js';
-import type { CvPoint, Selection, Sweep, Trial, TrialCoefficients, TrialEpoch } from '../domain.js';
+import { settingsLabel, type CvPoint, type Selection, type Sweep, type Trial, type TrialCoefficients, type TrialEpoch } from '../domain.js';
 import { sweepConfig } from '../results/open.js';
 import { countsLine, countTrials } from '../select/counts.js';
 import { METRICS, edgeWarning, selectLambdas, selectionsToShow, summarize } from '../select/cv.js';
@@ -58,7 +58,8 @@ export async function readReportData(store: Store, sweep: Sweep, request: ModelR
   };
 }
 
-/** "l1", "l2", "elasticnet l1_ratio=0.5", "none": one panel each. */
-export function groupLabel(penalty: string, l1Ratio: number): string {
-  return penalty === 'elasticnet' ? `elasticnet l1_ratio=${l1Ratio}` : penalty;
+/** "l1", "l2", "elasticnet l1_ratio=0.5", "none", "l1 · l1_method=proximal": one panel or line each. */
+export function groupLabel(penalty: string, l1Ratio: number, settings = ''): string {
+  const base = penalty === 'elasticnet' ? `elasticnet l1_ratio=${l1Ratio}` : penalty;
+  return settings ? `${base} · ${settingsLabel(settings)}` : base;
 }

@@ -51,7 +51,7 @@ function modelSection(data: ReportData, location: string): string {
   const rule = m.rule.kind === '1se' ? 'λ_1se, the largest λ within one standard error of the best' : m.rule.kind === 'min' ? 'λ_min, the best mean' : `the grid λ nearest to ${m.rule.value}`;
   const db = escapeHtml(location);
   return `<h2>The model</h2>
-<p>${escapeHtml(what)} at λ = ${m.lambda.toPrecision(6)} (${escapeHtml(rule)})${m.cv ? `: validation loss ${fmt(m.cv.mean)} ± ${fmt(m.cv.se)}` : ''}; ${m.nonzero} nonzero of ${terms.length} coefficients, intercept ${m.intercepts.map((b) => b.toPrecision(6)).join(', ')}; fit on ${m.trial.nTrain} rows.</p>
+<p>${escapeHtml(what)} at λ = ${m.lambda.toPrecision(6)} (${escapeHtml(rule)})${m.cv ? `: validation loss ${fmt(m.cv.mean)} ± ${m.cv.se > 0 ? fmt(m.cv.se) : '—'}` : ''}; ${m.nonzero} nonzero of ${terms.length} coefficients, intercept ${m.intercepts.map((b) => b.toPrecision(6)).join(', ')}; fit on ${m.trial.nTrain} rows.</p>
 ${m.notes.map((n) => `<p class="warning">${escapeHtml(n)}</p>`).join('\n')}
 <table>
 <thead><tr><th>feature</th><th>coefficient (original scale)</th></tr></thead>
@@ -70,7 +70,8 @@ export function reportHtml(data: ReportData, charts: Chart[], location = 'result
   const rows = data.shownSelections
     .map((s) => {
       const edge = s.edge ? `λ_min on the ${s.edge === 'largest' ? 'upper' : 'lower'} edge: extend the grid` : '';
-      return `<tr><td>${escapeHtml(groupLabel(s.penalty, s.l1Ratio))}</td><td>${fmt(s.lambdaMin)}</td><td>${fmt(s.meanMin)} ± ${fmt(s.seMin)}</td><td>${s.nnzMin ?? ''}</td><td>${fmt(s.lambda1se)}</td><td>${fmt(s.mean1se)}</td><td>${s.nnz1se ?? ''}</td><td>${escapeHtml(edge)}</td></tr>`;
+      // One validation set (a holdout) has no standard error.
+      return `<tr><td>${escapeHtml(groupLabel(s.penalty, s.l1Ratio, s.settings))}</td><td>${fmt(s.lambdaMin)}</td><td>${fmt(s.meanMin)} ± ${s.seMin > 0 ? fmt(s.seMin) : '—'}</td><td>${s.nnzMin ?? ''}</td><td>${fmt(s.lambda1se)}</td><td>${fmt(s.mean1se)}</td><td>${s.nnz1se ?? ''}</td><td>${escapeHtml(edge)}</td></tr>`;
     })
     .join('\n');
   const sections = charts

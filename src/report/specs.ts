@@ -1,5 +1,6 @@
 // Vega-Lite specs, built as typed objects from the report data; each is rendered to SVG/PNG and embedded in the page.
 import type { TopLevelSpec } from 'vega-lite';
+import type { PositionDef } from 'vega-lite/types_unstable/channeldef.js';
 import { groupLabel, type ReportData } from './data.js';
 import { outputNames, sweepFamily } from '../domain.js';
 
@@ -18,7 +19,7 @@ const PANEL = { width: 260, height: 180 };
 
 /** Every chart that has data in this sweep, in reading order. */
 export function buildCharts(data: ReportData): Chart[] {
-  const charts = [fitChart(data), sparsityChart(data), pathChart(data), l1VsL2Chart(data), alphaLambdaChart(data), learningCurveChart(data)];
+  const charts = [fitChart(data), methodsChart(data), sparsityChart(data), pathChart(data), l1VsL2Chart(data), alphaLambdaChart(data), learningCurveChart(data)];
   return charts.filter((c): c is Chart => c !== undefined);
 }
 
@@ -28,12 +29,12 @@ export function fitChart(data: ReportData): Chart | undefined {
   const hasValidation = data.summary.length > 0;
   if (hasValidation) {
     for (const s of data.summary) {
-      const group = groupLabel(s.penalty, s.l1Ratio);
+      const group = groupLabel(s.penalty, s.l1Ratio, s.settings);
       rows.push({ group, lambda: s.lambda, series: 'validation', loss: s.mean, lo: s.mean - s.se, hi: s.mean + s.se, folds: s.folds });
       if (s.trainMean !== null) rows.push({ group, lambda: s.lambda, series: 'train', loss: s.trainMean });
     }
   } else {
-    for (const t of data.trials) if (t.fold === 'all' && t.status === 'ok' && t.lambda > 0) rows.push({ group: groupLabel(t.penalty, t.l1Ratio), lambda: t.lambda, series: 'train', loss: t.trainLoss });
+    for (const t of data.trials) if (t.fold === 'all' && t.status === 'ok' && t.lambda > 0) rows.push({ group: groupLabel(t.penalty, t.l1Ratio, t.settings), lambda: t.lambda, series: 'train', loss: t.trainLoss });
   }
   if (rows.length === 0) return undefined;
   const groups = new Map<string, number[]>();
@@ -56,7 +57,7 @@ export function fitChart(data: ReportData): Chart | undefined {
     rows.push({ group, lambda: Math.min(...positive), series: 'label', text: '← overfitting', align: 'left' });
   }
   for (const s of data.selections) {
-    const group = groupLabel(s.penalty, s.l1Ratio);
+    const group = groupLabel(s.penalty, s.l1Ratio, s.settings);
     if (!groups.has(group)) continue;
     rows.push({ group, lambda: s.lambdaMin, series: 'λ_min', loss: s.meanMin });
     rows.push({ group, lambda: s.lambda1se, series: 'λ_1se', loss: s.mean1se });
@@ -129,13 +130,60 @@ function referenceFits(data: ReportData) {
   return all.length ? all : data.trials.filter((t) => t.fold === '0' && t.status === 'ok');
 }
 
+/**
+ * For a sweep that varies model settings (the seeds' comparison): validation loss and the exact-zero fraction of the
+ * weights vs λ, one line per penalty and settings, side by side — weight decay against explicit L1, subgradient
+ * against proximal.
+ */
+export function methodsChart(data: ReportData): Chart | undefined {
+  if (!data.trials.some((t) => t.settings)) return undefined;
+  const rows = [
+    ...data.summary.filter((p) => p.lambda > 0).map((p) => ({ group: groupLabel(p.penalty, p.l1Ratio, p.settings), lambda: p.lambda, measure: 'validation loss', value: p.mean })),
+    ...referenceFits(data)
+      .filter((t) => t.lambda > 0)
+      .map((t) => ({ group: groupLabel(t.penalty, t.l1Ratio, t.settings), lambda: t.lambda, measure: 'exact-zero fraction', value: t.zeroFraction })),
+  ];
+  if (rows.length === 0) return undefined;
+  const panels: { measure: string; y: PositionDef<string> }[] = [
+    { measure: 'validation loss', y: { field: 'value', type: 'quantitative', scale: { type: 'log' }, title: 'validation loss (log scale)' } },
+    { measure: 'exact-zero fraction', y: { field: 'value', type: 'quantitative', scale: { domain: [0, 1] }, axis: { format: '%' }, title: 'exact-zero weights' } },
+  ];
+  return {
+    id: 'methods',
+    title: 'Settings compared: validation loss and exact zeros vs λ',
+    caption:
+      'One line per penalty and model settings. Left: validation loss (lower is better); right: the fraction of weights that are exactly zero in the fit kept. A proximal L1 step reaches exact zeros, a subgradient in the loss does not; weight decay (L2) shrinks without zeros.',
+    spec: {
+      $schema: SCHEMA,
+      data: { values: rows },
+      hconcat: panels.map(({ measure, y }) => ({
+        ...PANEL,
+        width: 320,
+        title: measure,
+        transform: [{ filter: `datum.measure === '${measure}'` }],
+        mark: { type: 'line' as const, point: { size: 12 } },
+        encoding: {
+          x: lambdaAxis,
+          y,
+          color: { field: 'group', type: 'nominal', title: 'penalty · settings', legend: { labelLimit: 400 } },
+          tooltip: [
+            { field: 'group', title: 'penalty · settings' },
+            { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ' },
+            { field: 'value', type: 'quantitative', format: '.4g', title: measure },
+          ],
+        },
+      })),
+    },
+  };
+}
+
 /** 2. Fraction of exact-zero and near-zero weights vs λ, per penalty. */
 export function sparsityChart(data: ReportData): Chart | undefined {
   const rows = referenceFits(data)
     .filter((t) => t.lambda > 0)
     .flatMap((t) => [
-      { group: groupLabel(t.penalty, t.l1Ratio), lambda: t.lambda, measure: 'exact zeros', fraction: t.zeroFraction, nnz: t.nnz },
-      { group: groupLabel(t.penalty, t.l1Ratio), lambda: t.lambda, measure: 'near zero', fraction: t.nearZeroFraction, nnz: t.nnz },
+      { group: groupLabel(t.penalty, t.l1Ratio, t.settings), lambda: t.lambda, measure: 'exact zeros', fraction: t.zeroFraction, nnz: t.nnz },
+      { group: groupLabel(t.penalty, t.l1Ratio, t.settings), lambda: t.lambda, measure: 'near zero', fraction: t.nearZeroFraction, nnz: t.nnz },
     ]);
   if (rows.length === 0) return undefined;
   const nearZero = data.config.near_zero;
@@ -181,7 +229,7 @@ export function pathChart(data: ReportData): Chart | undefined {
   const shown = features.map((_, j) => j).sort((a, b) => peak[b] - peak[a]).slice(0, MAX_PATH_FEATURES).sort((a, b) => a - b);
   const many = outputs.length > 1;
   const rows = fits.flatMap((c) =>
-    outputs.flatMap((output, k) => shown.map((j) => ({ group: groupLabel(c.penalty, c.l1Ratio), output, lambda: c.lambda, feature: features[j], coef: c.coefs[k * p + j] }))),
+    outputs.flatMap((output, k) => shown.map((j) => ({ group: groupLabel(c.penalty, c.l1Ratio, c.settings), output, lambda: c.lambda, feature: features[j], coef: c.coefs[k * p + j] }))),
   );
   const what = sweepFamily(data.sweep) === 'multinomial' ? 'class' : 'response';
   return {
@@ -221,11 +269,11 @@ export function l1VsL2Chart(data: ReportData): Chart | undefined {
   if (picks.length < 2) return undefined;
   const weights: Record<string, unknown>[] = [];
   for (const s of picks) {
-    const fit = data.coefficients.find((c) => c.penalty === s.penalty && c.l1Ratio === s.l1Ratio && c.lambda === s.lambdaMin);
+    const fit = data.coefficients.find((c) => c.penalty === s.penalty && c.l1Ratio === s.l1Ratio && c.settings === s.settings && c.lambda === s.lambdaMin);
     if (!fit) continue;
-    for (const w of fit.coefs) weights.push({ group: groupLabel(s.penalty, s.l1Ratio), weight: w });
+    for (const w of fit.coefs) weights.push({ group: groupLabel(s.penalty, s.l1Ratio, s.settings), weight: w });
   }
-  const losses = picks.map((s) => ({ group: groupLabel(s.penalty, s.l1Ratio), loss: s.meanMin, lo: s.meanMin - s.seMin, hi: s.meanMin + s.seMin, lambda: s.lambdaMin, nnz: s.nnzMin }));
+  const losses = picks.map((s) => ({ group: groupLabel(s.penalty, s.l1Ratio, s.settings), loss: s.meanMin, lo: s.meanMin - s.seMin, hi: s.meanMin + s.seMin, lambda: s.lambdaMin, nnz: s.nnzMin }));
   return {
     id: 'l1-vs-l2',
     title: 'L1 vs L2 at each one’s best λ',
@@ -323,7 +371,7 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
 export function learningCurveChart(data: ReportData): Chart | undefined {
   const rows = data.epochs
     .filter((e) => e.valLoss !== null && e.fold === '0')
-    .map((e) => ({ group: groupLabel(e.penalty, e.l1Ratio), lambda: e.lambda, lambdaLabel: e.lambda.toPrecision(2), epoch: e.epoch, loss: e.valLoss }));
+    .map((e) => ({ group: groupLabel(e.penalty, e.l1Ratio, e.settings), lambda: e.lambda, lambdaLabel: e.lambda.toPrecision(2), epoch: e.epoch, loss: e.valLoss }));
   if (rows.length === 0) return undefined;
   return {
     id: 'learning-curves',

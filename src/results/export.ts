@@ -3,7 +3,7 @@ import { outputNames, type Sweep } from '../domain.js';
 import { UserError } from '../errors.js';
 import type { Store, SweepSelector } from '../store/contract.js';
 import { sweepConfig, withResults } from './open.js';
-import { cvPointRecord, selectionRecord, trialRecord } from './records.js';
+import { cvPointRecord, selectionRecord, settingColumns, trialRecord } from './records.js';
 
 export const EXPORT_TABLES = ['trials', 'summary', 'selections', 'coefficients', 'folds'] as const;
 export type ExportTable = (typeof EXPORT_TABLES)[number];
@@ -37,14 +37,14 @@ export async function exportRows(location: string, options: { table: ExportTable
         return foldRows(sweep, stored);
       case 'coefficients': {
         const config = sweepConfig(sweep);
-        if (config.model.kind === 'mlp' && config.model.hidden.length > 0)
+        if (config.model.kind === 'mlp' && config.model.hidden.length > 0 && !config.sweep.model?.hidden)
           throw new UserError(
             `--table coefficients: sweep "${sweep.name}" trains networks with hidden layers ${JSON.stringify(config.model.hidden)}, which have no coefficient per feature; ` +
               `their losses are in --table trials (and learning curves in the epochs table)`,
           );
         const columns = coefficientColumns(sweep);
         return (await store.coefficients(sweep.id, filter)).map((c) => {
-          const row: Record<string, unknown> = { sweep: sweep.name, penalty: c.penalty, lambda: c.lambda, l1_ratio: c.l1Ratio, fold: c.fold };
+          const row: Record<string, unknown> = { sweep: sweep.name, penalty: c.penalty, lambda: c.lambda, l1_ratio: c.l1Ratio, ...settingColumns(sweep, c.settings), fold: c.fold };
           if (c.intercept.length === 1) row.intercept = c.intercept[0];
           else outputNames(sweep).forEach((t, k) => (row[`intercept:${t}`] = c.intercept[k]));
           columns.forEach((name, j) => (row[name] = c.coefs[j]));

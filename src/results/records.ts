@@ -1,6 +1,24 @@
 // The stored figures as flat records with one name per thing (snake_case, as in the database and the config):
 // export, query --json and the report's tables all use these.
-import type { CvPoint, Selection, Sweep, Trial } from '../domain.js';
+import { settingsOf, type CvPoint, type Selection, type Sweep, type Trial } from '../domain.js';
+
+const settingNamesOf = new WeakMap<Sweep, string[]>();
+
+/**
+ * The model settings a sweep varies, a column each ("lr", "l1_method"; null where a penalty does not use one); none
+ * for a sweep that varies none.
+ */
+export function settingColumns(sweep: Sweep, key: string): Record<string, unknown> {
+  let names = settingNamesOf.get(sweep);
+  if (!names) {
+    const spec = (JSON.parse(sweep.configJson) as { sweep?: { model?: Record<string, unknown> } }).sweep;
+    names = Object.keys(spec?.model ?? {});
+    settingNamesOf.set(sweep, names);
+  }
+  if (names.length === 0) return {};
+  const values = settingsOf(key);
+  return Object.fromEntries(names.map((name) => [name, name in values ? (Array.isArray(values[name]) ? JSON.stringify(values[name]) : values[name]) : null]));
+}
 
 export function trialRecord(sweep: Sweep, t: Trial): Record<string, unknown> {
   return {
@@ -10,6 +28,7 @@ export function trialRecord(sweep: Sweep, t: Trial): Record<string, unknown> {
     penalty: t.penalty,
     lambda: t.lambda,
     l1_ratio: t.l1Ratio,
+    ...settingColumns(sweep, t.settings),
     fold: t.fold,
     status: t.status,
     converged: t.converged,
@@ -35,6 +54,7 @@ export function cvPointRecord(sweep: Sweep, s: CvPoint): Record<string, unknown>
     sweep: sweep.name,
     penalty: s.penalty,
     l1_ratio: s.l1Ratio,
+    ...settingColumns(sweep, s.settings),
     lambda: s.lambda,
     metric: s.metric,
     folds: s.folds,
@@ -50,6 +70,7 @@ export function selectionRecord(sweep: Sweep, s: Selection): Record<string, unkn
     sweep: sweep.name,
     penalty: s.penalty,
     l1_ratio: s.l1Ratio,
+    ...settingColumns(sweep, s.settings),
     metric: s.metric,
     lambda_min: s.lambdaMin,
     lambda_1se: s.lambda1se,

@@ -1,4 +1,4 @@
-import type { CvPoint, Penalty, Selection, Trial } from '../domain.js';
+import { settingsLabel, type CvPoint, type Penalty, type Selection, type Trial } from '../domain.js';
 
 /** A metric users choose by: its name, how to read it off a trial, and whether smaller is better. */
 export interface Metric {
@@ -14,19 +14,19 @@ export const METRICS: Record<string, Metric> = {
   auc: { name: 'auc', value: (t) => t.metrics.val_auc ?? null, train: (t) => t.metrics.train_auc ?? null, lowerIsBetter: false },
 };
 
-const groupKey = (penalty: string, l1Ratio: number) => `${penalty}\u0000${l1Ratio}`;
+const groupKey = (penalty: string, l1Ratio: number, settings: string) => `${penalty}\u0000${l1Ratio}\u0000${settings}`;
 
 /**
- * Cross-validated mean and standard error per (penalty, l1_ratio, λ), as cv.glmnet computes them: the mean
+ * Cross-validated mean and standard error per (penalty, l1_ratio, settings, λ), as cv.glmnet computes them: the mean
  * over folds weighted by fold size, se = sqrt(weighted mean of squared deviations / (K − 1)). Only trials that
  * finished (status ok) count; a point missing in some folds is averaged over the folds it has.
  */
 export function summarize(trials: Trial[], metric: Metric = METRICS.val_loss): CvPoint[] {
-  const points = new Map<string, { penalty: Penalty; l1Ratio: number; lambda: number; values: number[]; weights: number[]; train: number[]; nnzAll: number | null }>();
+  const points = new Map<string, { penalty: Penalty; l1Ratio: number; settings: string; lambda: number; values: number[]; weights: number[]; train: number[]; nnzAll: number | null }>();
   for (const t of trials) {
-    const key = `${groupKey(t.penalty, t.l1Ratio)}\u0000${t.lambda}`;
+    const key = `${groupKey(t.penalty, t.l1Ratio, t.settings)}\u0000${t.lambda}`;
     let pt = points.get(key);
-    if (!pt) points.set(key, (pt = { penalty: t.penalty, l1Ratio: t.l1Ratio, lambda: t.lambda, values: [], weights: [], train: [], nnzAll: null }));
+    if (!pt) points.set(key, (pt = { penalty: t.penalty, l1Ratio: t.l1Ratio, settings: t.settings, lambda: t.lambda, values: [], weights: [], train: [], nnzAll: null }));
     if (t.status !== 'ok') continue;
     if (t.fold === 'all') {
       pt.nnzAll = t.nnz;
@@ -49,6 +49,7 @@ export function summarize(trials: Trial[], metric: Metric = METRICS.val_loss): C
     rows.push({
       penalty: pt.penalty,
       l1Ratio: pt.l1Ratio,
+      settings: pt.settings,
       lambda: pt.lambda,
       metric: metric.name,
       folds: k,
@@ -58,18 +59,18 @@ export function summarize(trials: Trial[], metric: Metric = METRICS.val_loss): C
       nnzAll: pt.nnzAll,
     });
   }
-  return rows.sort((a, b) => (a.penalty < b.penalty ? -1 : a.penalty > b.penalty ? 1 : a.l1Ratio - b.l1Ratio || b.lambda - a.lambda));
+  return rows.sort((a, b) => (a.penalty < b.penalty ? -1 : a.penalty > b.penalty ? 1 : a.l1Ratio - b.l1Ratio || (a.settings < b.settings ? -1 : a.settings > b.settings ? 1 : 0) || b.lambda - a.lambda));
 }
 
 /**
- * Per (penalty, l1_ratio): λ_min, the best mean, and λ_1se, the largest λ (the simpler model) whose mean is
+ * Per (penalty, l1_ratio, settings): λ_min, the best mean, and λ_1se, the largest λ (the simpler model) whose mean is
  * within one standard error of the best. Ties for the best go to the larger λ.
  */
 export function selectLambdas(summary: CvPoint[], metric: Metric = METRICS.val_loss): Selection[] {
   const groups = new Map<string, CvPoint[]>();
   for (const row of summary) {
     if (row.metric !== metric.name) continue;
-    const key = groupKey(row.penalty, row.l1Ratio);
+    const key = groupKey(row.penalty, row.l1Ratio, row.settings);
     if (!groups.has(key)) groups.set(key, []);
     groups.get(key)!.push(row);
   }
@@ -85,6 +86,7 @@ export function selectLambdas(summary: CvPoint[], metric: Metric = METRICS.val_l
     selections.push({
       penalty: best.penalty,
       l1Ratio: best.l1Ratio,
+      settings: best.settings,
       metric: metric.name,
       lambdaMin: best.lambda,
       lambda1se: oneSe.lambda,
@@ -102,10 +104,16 @@ export function selectLambdas(summary: CvPoint[], metric: Metric = METRICS.val_l
 /** The warning a user sees when λ_min sits on the edge of the grid. */
 export function edgeWarning(s: Selection): string | undefined {
   if (!s.edge) return undefined;
-  const what = s.penalty === 'elasticnet' ? `elasticnet (l1_ratio ${s.l1Ratio})` : s.penalty;
+  const what = selectionName(s);
   return s.edge === 'largest'
     ? `${what}: the best λ (${fmt(s.lambdaMin)}) is the largest in the grid; extend the grid upward`
     : `${what}: the best λ (${fmt(s.lambdaMin)}) is the smallest in the grid; extend the grid downward`;
+}
+
+/** A selection's name in messages: "elasticnet (l1_ratio 0.5)", "l1 (l1_method=proximal)". */
+export function selectionName(s: Pick<Selection, 'penalty' | 'l1Ratio' | 'settings'>): string {
+  const parts = [s.penalty === 'elasticnet' ? `l1_ratio ${s.l1Ratio}` : '', settingsLabel(s.settings)].filter(Boolean);
+  return parts.length ? `${s.penalty} (${parts.join(', ')})` : s.penalty;
 }
 
 export function fmt(x: number): string {

@@ -1,9 +1,9 @@
 // Which fit is "the model": a penalty, an l1 ratio and a λ chosen by a rule, and the fit that is kept for it — the
 // fit on all rows (as cv.glmnet keeps), or the training fit where a holdout sweep has none on all rows.
 import type { CvPoint, Penalty, Selection, Trial } from '../domain.js';
-import { PENALTIES } from '../domain.js';
+import { PENALTIES, settingsLabel } from '../domain.js';
 import { UserError } from '../errors.js';
-import { METRICS, fmt, selectLambdas, summarize } from './cv.js';
+import { METRICS, fmt, selectLambdas, selectionName, summarize } from './cv.js';
 
 /** How λ is chosen: the best mean, the largest λ within one standard error of it (glmnet's default), or a given value. */
 export type SelectRule = { kind: 'min' } | { kind: '1se' } | { kind: 'lambda'; value: number };
@@ -17,6 +17,8 @@ export interface ModelRequest {
 export interface ModelChoice {
   penalty: Penalty;
   l1Ratio: number;
+  /** The model settings of the chosen fit, for a sweep that varies them (a settings key, else ""). */
+  settings: string;
   lambda: number;
   rule: SelectRule;
   /** The stored trial whose coefficients are the model. */
@@ -90,10 +92,20 @@ export function chooseModel(trials: Trial[], sweepName: string, modelFold: strin
     if (!top) throw new UserError(`sweep "${sweepName}" has no validation loss to choose an l1 ratio by: name one with --l1-ratio (${ratios.map(fmt).join(', ')})`);
     l1Ratio = top.l1Ratio;
   }
-  const selection = selections.find((s) => s.penalty === penalty && s.l1Ratio === l1Ratio) ?? null;
-  const what = penalty === 'elasticnet' ? `elasticnet (l1_ratio ${fmt(l1Ratio)})` : penalty;
+  // A sweep that varies model settings: the best of them by validation loss.
+  const variants = [...new Set(trials.filter((t) => t.penalty === penalty && t.l1Ratio === l1Ratio).map((t) => t.settings))];
+  let settings = variants[0] ?? '';
+  if (variants.length > 1) {
+    const top = best(selections.filter((s) => s.penalty === penalty && s.l1Ratio === l1Ratio));
+    if (!top) throw new UserError(`sweep "${sweepName}" has no validation loss to choose its model settings by (${variants.map(settingsLabel).join('; ')})`);
+    settings = top.settings;
+    notes.push(`model settings with the best validation loss: ${settingsLabel(settings)}`);
+  }
+  const mine = (t: { penalty: Penalty; l1Ratio: number; settings: string }) => t.penalty === penalty && t.l1Ratio === l1Ratio && t.settings === settings;
+  const selection = selections.find(mine) ?? null;
+  const what = selectionName({ penalty, l1Ratio, settings });
 
-  const lambdas = [...new Set(trials.filter((t) => t.penalty === penalty && t.l1Ratio === l1Ratio).map((t) => t.lambda))].sort((a, b) => b - a);
+  const lambdas = [...new Set(trials.filter(mine).map((t) => t.lambda))].sort((a, b) => b - a);
   let lambda: number;
   if (rule.kind === 'lambda') {
     const hi = lambdas[0];
@@ -112,7 +124,7 @@ export function chooseModel(trials: Trial[], sweepName: string, modelFold: strin
     lambda = rule.kind === 'min' ? selection.lambdaMin : selection.lambda1se;
   }
 
-  const fits = trials.filter((t) => t.penalty === penalty && t.l1Ratio === l1Ratio && t.lambda === lambda && t.fold === modelFold);
+  const fits = trials.filter((t) => mine(t) && t.lambda === lambda && t.fold === modelFold);
   const trial = fits.find((t) => t.status === 'ok');
   if (!trial) {
     const fitName = modelFold === 'all' ? 'fit on all rows' : 'training fit';
@@ -121,6 +133,6 @@ export function chooseModel(trials: Trial[], sweepName: string, modelFold: strin
   }
   if (modelFold !== 'all') notes.push(`the sweep has no fit on all rows (validation holdout): the model is the fit on the ${trial.nTrain} training rows`);
   if (!trial.converged) notes.push(`the fit at λ ${lambda} stopped at max_iter before converging`);
-  const cv = points.find((p) => p.penalty === penalty && p.l1Ratio === l1Ratio && p.lambda === lambda) ?? null;
-  return { penalty, l1Ratio, lambda, rule, trial, selection, cv, notes };
+  const cv = points.find((p) => mine(p) && p.lambda === lambda) ?? null;
+  return { penalty, l1Ratio, settings, lambda, rule, trial, selection, cv, notes };
 }

@@ -20,6 +20,7 @@ export function toTaskRow(r: Record<string, unknown>): TaskRow {
       fold: fold === 'all' ? 'all' : Number(fold),
       lambdas,
       ...(r.warm_from !== null && r.warm_from !== undefined ? { warmFrom: Number(r.warm_from) } : {}),
+      ...(r.settings ? { settings: r.settings as string } : {}),
     },
     attempt: Number(r.attempt),
     position: Number(r.position ?? 0),

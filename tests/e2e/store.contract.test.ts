@@ -231,8 +231,8 @@ for (const impl of STORES) {
       const tasks = [task(0)];
       await use(store, async (s) => {
         const sweep = await s.createSweep(newSweep('summary', tasks), tasks);
-        const point = { penalty: 'l1' as const, l1Ratio: 1, lambda: 0.5, metric: 'val_loss', folds: 1, mean: 1.5, se: 0, trainMean: 1, nnzAll: null };
-        const selection = { penalty: 'l1' as const, l1Ratio: 1, metric: 'val_loss', lambdaMin: 0.5, lambda1se: 0.5, meanMin: 1.5, seMin: 0, mean1se: 1.5, nnzMin: null, nnz1se: null, edge: null };
+        const point = { penalty: 'l1' as const, l1Ratio: 1, settings: '', lambda: 0.5, metric: 'val_loss', folds: 1, mean: 1.5, se: 0, trainMean: 1, nnzAll: null };
+        const selection = { penalty: 'l1' as const, l1Ratio: 1, settings: '', metric: 'val_loss', lambdaMin: 0.5, lambda1se: 0.5, meanMin: 1.5, seMin: 0, mean1se: 1.5, nnzMin: null, nnz1se: null, edge: null };
         let calls = 0;
         const summarize = (trials: unknown[]) => {
           calls++;
@@ -250,6 +250,28 @@ for (const impl of STORES) {
         expect(await s.findSweep({ id: sweep.id })).toMatchObject({ status: 'done', notes: ['a note', 'run note'] });
         await s.setNotes(sweep.id, ['data note']);
         expect((await s.findSweep({ id: sweep.id })).notes).toEqual(['data note', 'run note']);
+      });
+    });
+
+    it('model settings as a dimension: tasks keep their settings, the same (penalty, λ, fold) is stored once per settings, summaries and selections by settings', async () => {
+      const { store } = await writable();
+      const variant = (settings: string, fold: number): Task => ({ ...task(fold), id: `l1/a=1/${settings}/fold=${fold}`, settings });
+      const tasks = [variant('{"lr":0.01}', 0), variant('{"lr":0.03}', 0)];
+      await use(store, async (s) => {
+        const sweep = await s.createSweep(newSweep('settings', tasks), tasks);
+        const claims = await claimAll(s, sweep.id);
+        expect(claims.map((c) => c.task.settings).sort()).toEqual(['{"lr":0.01}', '{"lr":0.03}']);
+        for (const c of claims) expect(await s.completeTask(sweep.id, c, result(c.task), 1, 3)).toBe('recorded');
+        const trials = await s.trials(sweep.id);
+        expect(trials).toHaveLength(6);
+        expect(trials.filter((t) => t.settings === '{"lr":0.03}').map((t) => t.lambda)).toEqual([1, 0.5, 0.25]);
+        const coefs = await s.coefficients(sweep.id);
+        expect(new Set(coefs.map((c) => c.settings))).toEqual(new Set(['{"lr":0.01}', '{"lr":0.03}']));
+        const points = ['{"lr":0.01}', '{"lr":0.03}'].map((settings, k) => ({ penalty: 'l1' as const, l1Ratio: 1, settings, lambda: 0.5, metric: 'val_loss', folds: 1, mean: 1 + k, se: 0, trainMean: 1, nnzAll: null }));
+        const selections = points.map((p) => ({ penalty: 'l1' as const, l1Ratio: 1, settings: p.settings, metric: 'val_loss', lambdaMin: 0.5, lambda1se: 0.5, meanMin: p.mean, seMin: 0, mean1se: p.mean, nnzMin: null, nnz1se: null, edge: null }));
+        expect(await s.finishSweep(sweep.id, () => ({ points, selections, notes: [] }))).toBe(true);
+        expect(await s.summary(sweep.id)).toEqual(points);
+        expect(await s.selections(sweep.id)).toEqual(selections);
       });
     });
 

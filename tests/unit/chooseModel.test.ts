@@ -7,7 +7,7 @@ let nextId = 1;
 /** A trial of one fold at one λ; validation losses are given per fold, the fit on all rows has none. */
 function trial(penalty: Penalty, l1Ratio: number, lambda: number, fold: string, valLoss: number | null, status: Trial['status'] = 'ok'): Trial {
   return {
-    id: nextId++, sweepId: 1, taskId: `${penalty}/a=${l1Ratio}/fold=${fold}`, penalty, l1Ratio, fold, lambda, status,
+    id: nextId++, sweepId: 1, taskId: `${penalty}/a=${l1Ratio}/fold=${fold}`, penalty, l1Ratio, settings: '', fold, lambda, status,
     converged: status === 'ok', error: status === 'failed' ? 'boom' : null, trainLoss: 1, valLoss, nTrain: fold === 'all' ? 100 : 80, nVal: fold === 'all' ? 0 : 20,
     nnz: 3, zeroFraction: 0, nearZeroFraction: 0, l1Norm: 1, l2Norm: 1, passes: 3, epochsRun: 0, seconds: 0, metrics: {},
   };

@@ -4,7 +4,7 @@ import type { Trial } from '../../src/domain.js';
 
 function trial(lambda: number, fold: string, valLoss: number, nVal = 10, nnz = 3): Trial {
   return {
-    id: 0, sweepId: 1, taskId: '', penalty: 'l1', lambda, l1Ratio: 1, fold, status: 'ok', converged: true, error: null,
+    id: 0, sweepId: 1, taskId: '', penalty: 'l1', lambda, l1Ratio: 1, settings: '', fold, status: 'ok', converged: true, error: null,
     trainLoss: valLoss / 2, valLoss, nTrain: 40, nVal, nnz, zeroFraction: 0, nearZeroFraction: 0, l1Norm: 0, l2Norm: 0,
     passes: 1, epochsRun: 0, seconds: 0, metrics: {},
   };

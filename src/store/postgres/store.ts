@@ -392,18 +392,18 @@ export class PostgresStore implements Store {
       if (status === 'done') return false;
       const open = Number((await c.query(`SELECT count(*) AS c FROM tasks WHERE sweep_id = $1 AND status IN ('pending', 'running')`, [sweepId])).rows[0].c);
       if (open > 0) return false;
-      const trials = (await c.query(`SELECT * FROM trials WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, lambda DESC, fold`, [sweepId])).rows.map(toTrial);
+      const trials = (await c.query(`SELECT * FROM trials WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`, [sweepId])).rows.map(toTrial);
       const { points, selections, notes } = summarize(trials, await this.sweepById(sweepId, c));
       await c.query('DELETE FROM summary WHERE sweep_id = $1', [sweepId]);
       await c.query('DELETE FROM selections WHERE sweep_id = $1', [sweepId]);
       for (const p of points)
-        await c.query(`INSERT INTO summary (sweep_id, penalty, l1_ratio, lambda, metric, folds, mean, se, train_mean, nnz_all) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, [
-          sweepId, p.penalty, p.l1Ratio, p.lambda, p.metric, p.folds, p.mean, p.se, p.trainMean, p.nnzAll,
+        await c.query(`INSERT INTO summary (sweep_id, penalty, l1_ratio, lambda, metric, folds, mean, se, train_mean, nnz_all, settings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
+          sweepId, p.penalty, p.l1Ratio, p.lambda, p.metric, p.folds, p.mean, p.se, p.trainMean, p.nnzAll, p.settings,
         ]);
       for (const s of selections)
         await c.query(
-          `INSERT INTO selections (sweep_id, penalty, l1_ratio, metric, lambda_min, lambda_1se, mean_min, se_min, mean_1se, nnz_min, nnz_1se, edge) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-          [sweepId, s.penalty, s.l1Ratio, s.metric, s.lambdaMin, s.lambda1se, s.meanMin, s.seMin, s.mean1se, s.nnzMin, s.nnz1se, s.edge],
+          `INSERT INTO selections (sweep_id, penalty, l1_ratio, metric, lambda_min, lambda_1se, mean_min, se_min, mean_1se, nnz_min, nnz_1se, edge, settings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+          [sweepId, s.penalty, s.l1Ratio, s.metric, s.lambdaMin, s.lambda1se, s.meanMin, s.seMin, s.mean1se, s.nnzMin, s.nnz1se, s.edge, s.settings],
         );
       await c.query(`UPDATE sweeps SET status = 'done', finished_at = now(), run_notes = $2 WHERE id = $1`, [sweepId, JSON.stringify(notes)]);
       await c.query(`SELECT pg_notify($1, $2)`, [CHANNEL, String(sweepId)]);
@@ -421,7 +421,7 @@ export class PostgresStore implements Store {
 
   async trials(sweepId: number, filter: TrialFilter = {}): Promise<Trial[]> {
     const { where, values } = trialWhere(sweepId, filter);
-    return (await this.query(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, lambda DESC, fold`, values)).rows.map(toTrial);
+    return (await this.query(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`, values)).rows.map(toTrial);
   }
 
   async trialCount(sweepId: number): Promise<number> {
@@ -432,8 +432,8 @@ export class PostgresStore implements Store {
     const { where, values } = trialWhere(sweepId, filter, 't.');
     const rows = (
       await this.query(
-        `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.fold, c.intercept, c.coef FROM trials t JOIN coefficients c ON c.trial_id = t.id
-         WHERE ${where} ORDER BY t.penalty, t.l1_ratio, t.lambda DESC, t.fold`,
+        `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, c.intercept, c.coef FROM trials t JOIN coefficients c ON c.trial_id = t.id
+         WHERE ${where} ORDER BY t.penalty, t.l1_ratio, t.settings, t.lambda DESC, t.fold`,
         values,
       )
     ).rows;
@@ -444,6 +444,7 @@ export class PostgresStore implements Store {
         penalty: r.penalty as Penalty,
         lambda: r.lambda,
         l1Ratio: r.l1_ratio,
+        settings: r.settings,
         fold: r.fold,
         intercept: (r.intercept as number[]).map(Number),
         coefs: new Float64Array(coef.buffer.slice(coef.byteOffset, coef.byteOffset + coef.byteLength)),
@@ -454,23 +455,23 @@ export class PostgresStore implements Store {
   async epochs(sweepId: number): Promise<TrialEpoch[]> {
     const rows = (
       await this.query(
-        `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.fold, e.epoch, e.train_loss, e.val_loss FROM epochs e JOIN trials t ON t.id = e.trial_id
+        `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, e.epoch, e.train_loss, e.val_loss FROM epochs e JOIN trials t ON t.id = e.trial_id
          WHERE t.sweep_id = $1 ORDER BY t.id, e.epoch`,
         [sweepId],
       )
     ).rows;
-    return rows.map((r) => ({ trialId: Number(r.id), penalty: r.penalty, lambda: r.lambda, l1Ratio: r.l1_ratio, fold: r.fold, epoch: r.epoch, trainLoss: r.train_loss, valLoss: r.val_loss }));
+    return rows.map((r) => ({ trialId: Number(r.id), penalty: r.penalty, lambda: r.lambda, l1Ratio: r.l1_ratio, settings: r.settings, fold: r.fold, epoch: r.epoch, trainLoss: r.train_loss, valLoss: r.val_loss }));
   }
 
   async summary(sweepId: number): Promise<CvPoint[]> {
-    const rows = (await this.query('SELECT * FROM summary WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, lambda DESC', [sweepId])).rows;
-    return rows.map((r) => ({ penalty: r.penalty, l1Ratio: r.l1_ratio, lambda: r.lambda, metric: r.metric, folds: r.folds, mean: r.mean, se: r.se, trainMean: r.train_mean, nnzAll: r.nnz_all }));
+    const rows = (await this.query('SELECT * FROM summary WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, settings, lambda DESC', [sweepId])).rows;
+    return rows.map((r) => ({ penalty: r.penalty, l1Ratio: r.l1_ratio, settings: r.settings, lambda: r.lambda, metric: r.metric, folds: r.folds, mean: r.mean, se: r.se, trainMean: r.train_mean, nnzAll: r.nnz_all }));
   }
 
   async selections(sweepId: number): Promise<Selection[]> {
-    const rows = (await this.query('SELECT * FROM selections WHERE sweep_id = $1 ORDER BY penalty, l1_ratio', [sweepId])).rows;
+    const rows = (await this.query('SELECT * FROM selections WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, settings', [sweepId])).rows;
     return rows.map((r) => ({
-      penalty: r.penalty, l1Ratio: r.l1_ratio, metric: r.metric, lambdaMin: r.lambda_min, lambda1se: r.lambda_1se, meanMin: r.mean_min, seMin: r.se_min,
+      penalty: r.penalty, l1Ratio: r.l1_ratio, settings: r.settings, metric: r.metric, lambdaMin: r.lambda_min, lambda1se: r.lambda_1se, meanMin: r.mean_min, seMin: r.se_min,
       mean1se: r.mean_1se, nnzMin: r.nnz_min, nnz1se: r.nnz_1se, edge: r.edge,
     }));
   }
@@ -518,11 +519,11 @@ const SWEEP_SELECT = `SELECT s.*,
 async function insertTasks(c: pg.PoolClient, sweepId: number, tasks: Task[]): Promise<void> {
   if (tasks.length === 0) return;
   await c.query(
-    `INSERT INTO tasks (sweep_id, task_id, position, penalty, l1_ratio, fold, fold_rank, lambdas, n_lambdas, warm_from, status)
-     SELECT $1, t.id, t.position, t.penalty, t.l1_ratio, t.fold, t.fold_rank, ARRAY(SELECT jsonb_array_elements_text(t.lambdas)::float8), jsonb_array_length(t.lambdas), t.warm_from, 'pending'
-     FROM jsonb_to_recordset($2::jsonb) AS t(id text, position int, penalty text, l1_ratio float8, fold text, fold_rank int, lambdas jsonb, warm_from float8)
+    `INSERT INTO tasks (sweep_id, task_id, position, penalty, l1_ratio, settings, fold, fold_rank, lambdas, n_lambdas, warm_from, status)
+     SELECT $1, t.id, t.position, t.penalty, t.l1_ratio, t.settings, t.fold, t.fold_rank, ARRAY(SELECT jsonb_array_elements_text(t.lambdas)::float8), jsonb_array_length(t.lambdas), t.warm_from, 'pending'
+     FROM jsonb_to_recordset($2::jsonb) AS t(id text, position int, penalty text, l1_ratio float8, settings text, fold text, fold_rank int, lambdas jsonb, warm_from float8)
      ON CONFLICT (sweep_id, task_id) DO NOTHING`,
-    [sweepId, JSON.stringify(tasks.map((t, k) => ({ id: t.id, position: k, penalty: t.penalty, l1_ratio: t.l1Ratio, fold: String(t.fold), fold_rank: foldRank(t.fold), lambdas: t.lambdas, warm_from: t.warmFrom ?? null })))],
+    [sweepId, JSON.stringify(tasks.map((t, k) => ({ id: t.id, position: k, penalty: t.penalty, l1_ratio: t.l1Ratio, settings: t.settings ?? '', fold: String(t.fold), fold_rank: foldRank(t.fold), lambdas: t.lambdas, warm_from: t.warmFrom ?? null })))],
   );
 }
 
@@ -535,9 +536,9 @@ async function recordOutcome(c: pg.PoolClient, sweepId: number, task: Task, outc
   await c.query('DELETE FROM trials WHERE sweep_id = $1 AND task_id = $2', [sweepId, task.id]);
   const column = <K extends keyof (typeof trials)[number]>(k: K) => trials.map((t) => t[k]);
   const inserted = await c.query(
-    `INSERT INTO trials (sweep_id, task_id, penalty, lambda, l1_ratio, fold, status, converged, error, train_loss, val_loss, n_train, n_val,
+    `INSERT INTO trials (sweep_id, task_id, penalty, lambda, l1_ratio, settings, fold, status, converged, error, train_loss, val_loss, n_train, n_val,
        nnz, zero_fraction, near_zero_fraction, l1_norm, l2_norm, passes, epochs_run, seconds, metrics)
-     SELECT $1, $2, $3, u.lambda, $4, $5, u.status, u.converged, u.error, u.train_loss, u.val_loss, u.n_train, u.n_val, u.nnz, u.zero_fraction,
+     SELECT $1, $2, $3, u.lambda, $4, $23, $5, u.status, u.converged, u.error, u.train_loss, u.val_loss, u.n_train, u.n_val, u.nnz, u.zero_fraction,
        u.near_zero_fraction, u.l1_norm, u.l2_norm, u.passes, u.epochs_run, u.seconds, u.metrics
      FROM unnest($6::float8[], $7::text[], $8::bool[], $9::text[], $10::float8[], $11::float8[], $12::int[], $13::int[], $14::int[], $15::float8[],
        $16::float8[], $17::float8[], $18::float8[], $19::int[], $20::int[], $21::float8[], $22::jsonb[])
@@ -547,7 +548,7 @@ async function recordOutcome(c: pg.PoolClient, sweepId: number, task: Task, outc
     [
       sweepId, task.id, task.penalty, task.l1Ratio, fold, column('lambda'), column('status'), column('converged'), column('error'), column('trainLoss'),
       column('valLoss'), column('nTrain'), column('nVal'), column('nnz'), column('zeroFraction'), column('nearZeroFraction'), column('l1Norm'),
-      column('l2Norm'), column('passes'), column('epochsRun'), column('seconds'), trials.map((t) => JSON.stringify(t.metrics)),
+      column('l2Norm'), column('passes'), column('epochsRun'), column('seconds'), trials.map((t) => JSON.stringify(t.metrics)), task.settings ?? '',
     ],
   );
   const idOf = new Map(inserted.rows.map((r) => [r.lambda as number, Number(r.id)]));
@@ -621,6 +622,7 @@ function toTrial(r: Record<string, unknown>): Trial {
     penalty: r.penalty as Penalty,
     lambda: r.lambda as number,
     l1Ratio: r.l1_ratio as number,
+    settings: (r.settings as string | undefined) ?? '',
     fold: r.fold as string,
     status: r.status as Trial['status'],
     converged: r.converged as boolean,

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 
 /** The schema this version writes; older databases are migrated when opened for writing (or in memory for reading). */
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 
 /** The tables of a regsweep database: a file with other tables and none of these is someone else's. */
 export const REGSWEEP_TABLES = ['sweeps', 'tasks', 'trials', 'coefficients', 'epochs', 'summary', 'selections', 'fold_assignments'];
@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS tasks (
   position INTEGER,
   penalty TEXT,
   l1_ratio REAL,
+  settings TEXT NOT NULL DEFAULT '',
   fold TEXT,
   lambdas TEXT,
   status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'failed')),
@@ -68,6 +69,7 @@ CREATE TABLE IF NOT EXISTS trials (
   penalty TEXT NOT NULL,
   lambda REAL NOT NULL,
   l1_ratio REAL NOT NULL,
+  settings TEXT NOT NULL DEFAULT '',
   fold TEXT NOT NULL,
   status TEXT NOT NULL CHECK (status IN ('ok', 'diverged', 'failed')),
   converged INTEGER NOT NULL,
@@ -85,7 +87,7 @@ CREATE TABLE IF NOT EXISTS trials (
   epochs_run INTEGER NOT NULL DEFAULT 0,
   seconds REAL NOT NULL,
   metrics TEXT NOT NULL DEFAULT '{}',
-  UNIQUE (sweep_id, penalty, l1_ratio, lambda, fold)
+  UNIQUE (sweep_id, penalty, l1_ratio, settings, lambda, fold)
 );
 CREATE INDEX IF NOT EXISTS trials_by_task ON trials (sweep_id, task_id);
 CREATE TABLE IF NOT EXISTS coefficients (
@@ -104,6 +106,7 @@ CREATE TABLE IF NOT EXISTS summary (
   sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
   penalty TEXT NOT NULL,
   l1_ratio REAL NOT NULL,
+  settings TEXT NOT NULL DEFAULT '',
   lambda REAL NOT NULL,
   metric TEXT NOT NULL,
   folds INTEGER NOT NULL,
@@ -111,12 +114,13 @@ CREATE TABLE IF NOT EXISTS summary (
   se REAL NOT NULL,
   train_mean REAL,
   nnz_all INTEGER,
-  PRIMARY KEY (sweep_id, penalty, l1_ratio, lambda, metric)
+  PRIMARY KEY (sweep_id, penalty, l1_ratio, settings, lambda, metric)
 );
 CREATE TABLE IF NOT EXISTS selections (
   sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
   penalty TEXT NOT NULL,
   l1_ratio REAL NOT NULL,
+  settings TEXT NOT NULL DEFAULT '',
   metric TEXT NOT NULL,
   lambda_min REAL NOT NULL,
   lambda_1se REAL NOT NULL,
@@ -126,7 +130,7 @@ CREATE TABLE IF NOT EXISTS selections (
   nnz_min INTEGER,
   nnz_1se INTEGER,
   edge TEXT,
-  PRIMARY KEY (sweep_id, penalty, l1_ratio, metric)
+  PRIMARY KEY (sweep_id, penalty, l1_ratio, settings, metric)
 );
 `;
 
@@ -169,6 +173,27 @@ CREATE INDEX IF NOT EXISTS trials_by_task ON trials (sweep_id, task_id);
 }
 
 /**
+ * Schema 2 → 3: model settings as sweep dimensions. tasks, trials, summary and selections get a settings column
+ * ("" for every existing row), and it joins the keys of trials, summary and selections (tables rebuilt as above).
+ */
+function migrate2to3(db: Database.Database): void {
+  const copy = (table: string, columns: string) => `
+${createTableAs(table, `${table}_new`)}
+INSERT INTO ${table}_new (${columns}) SELECT ${columns} FROM ${table};
+DROP TABLE ${table};
+ALTER TABLE ${table}_new RENAME TO ${table};`;
+  // A schema-1 database's tasks were rebuilt from this version's schema just before, settings included.
+  const taskColumns = (db.prepare('PRAGMA table_info(tasks)').all() as { name: string }[]).map((c) => c.name);
+  if (!taskColumns.includes('settings')) db.exec("ALTER TABLE tasks ADD COLUMN settings TEXT NOT NULL DEFAULT ''");
+  db.exec(`
+${copy('trials', 'id, sweep_id, task_id, penalty, lambda, l1_ratio, fold, status, converged, error, train_loss, val_loss, n_train, n_val, nnz, zero_fraction, near_zero_fraction, l1_norm, l2_norm, passes, epochs_run, seconds, metrics')}
+CREATE INDEX IF NOT EXISTS trials_by_task ON trials (sweep_id, task_id);
+${copy('summary', 'sweep_id, penalty, l1_ratio, lambda, metric, folds, mean, se, train_mean, nnz_all')}
+${copy('selections', 'sweep_id, penalty, l1_ratio, metric, lambda_min, lambda_1se, mean_min, se_min, mean_1se, nnz_min, nnz_1se, edge')}
+`);
+}
+
+/**
  * Brings a database to SCHEMA_VERSION: creates the tables in a new one, migrates an older one. Foreign keys are off
  * while tables are rebuilt (a rebuilt table keeps its ids, so the rows that reference them stay right).
  */
@@ -178,7 +203,10 @@ export function applySchema(db: Database.Database, version: number): void {
   try {
     db.transaction(() => {
       if (version === 0) db.exec(SCHEMA);
-      else if (version === 1) migrate1to2(db);
+      else {
+        if (version === 1) migrate1to2(db);
+        if (version <= 2) migrate2to3(db);
+      }
       db.pragma(`user_version = ${SCHEMA_VERSION}`);
     })();
   } finally {

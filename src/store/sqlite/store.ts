@@ -159,11 +159,11 @@ export class SqliteStore implements Store {
   /** Task rows for a sweep; rows that exist keep their status (a migrated row gets its definition). */
   private insertTasks(sweepId: number, tasks: Task[]): void {
     const insert = this.db.prepare(
-      `INSERT INTO tasks (sweep_id, task_id, position, penalty, l1_ratio, fold, lambdas, warm_from, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending')
+      `INSERT INTO tasks (sweep_id, task_id, position, penalty, l1_ratio, settings, fold, lambdas, warm_from, status) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending')
        ON CONFLICT (sweep_id, task_id) DO UPDATE SET position = excluded.position, penalty = excluded.penalty, l1_ratio = excluded.l1_ratio,
-         fold = excluded.fold, lambdas = excluded.lambdas WHERE tasks.lambdas IS NULL`,
+         settings = excluded.settings, fold = excluded.fold, lambdas = excluded.lambdas WHERE tasks.lambdas IS NULL`,
     );
-    tasks.forEach((t, k) => insert.run(sweepId, t.id, k, t.penalty, t.l1Ratio, String(t.fold), JSON.stringify(t.lambdas), t.warmFrom ?? null));
+    tasks.forEach((t, k) => insert.run(sweepId, t.id, k, t.penalty, t.l1Ratio, t.settings ?? '', String(t.fold), JSON.stringify(t.lambdas), t.warmFrom ?? null));
   }
 
   private sweepById(id: number): Sweep {
@@ -265,9 +265,9 @@ export class SqliteStore implements Store {
     const result = 'error' in outcome ? undefined : outcome;
     const trials = result ? result.trials : failedTrials(task, failure!);
     const insertTrial = this.db.prepare(
-      `INSERT INTO trials (sweep_id, task_id, penalty, lambda, l1_ratio, fold, status, converged, error, train_loss, val_loss, n_train, n_val,
+      `INSERT INTO trials (sweep_id, task_id, penalty, lambda, l1_ratio, settings, fold, status, converged, error, train_loss, val_loss, n_train, n_val,
          nnz, zero_fraction, near_zero_fraction, l1_norm, l2_norm, passes, epochs_run, seconds, metrics)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     const insertCoef = this.db.prepare('INSERT INTO coefficients (trial_id, intercept, coef) VALUES (?, ?, ?)');
     const insertEpoch = this.db.prepare('INSERT INTO epochs (trial_id, epoch, train_loss, val_loss) VALUES (?, ?, ?, ?)');
@@ -279,7 +279,7 @@ export class SqliteStore implements Store {
       const t = storableFigures(figures);
       const metrics = Object.keys(t.metrics).length === 0 ? '{}' : JSON.stringify(t.metrics);
       const info = insertTrial.run(
-        sweepId, task.id, task.penalty, t.lambda, task.l1Ratio, fold, t.status, t.converged ? 1 : 0, t.error, t.trainLoss, t.valLoss,
+        sweepId, task.id, task.penalty, t.lambda, task.l1Ratio, task.settings ?? '', fold, t.status, t.converged ? 1 : 0, t.error, t.trainLoss, t.valLoss,
         t.nTrain, t.nVal, t.nnz, t.zeroFraction, t.nearZeroFraction, t.l1Norm, t.l2Norm, t.passes, t.epochsRun, t.seconds, metrics,
       );
       const trialId = Number(info.lastInsertRowid);
@@ -330,15 +330,15 @@ export class SqliteStore implements Store {
         const sweep = this.sweepById(sweepId);
         const open = (this.db.prepare(`SELECT count(*) AS c FROM tasks WHERE sweep_id = ? AND status IN ('pending', 'running')`).get(sweepId) as { c: number }).c;
         if (open > 0 || (sweep.status === 'done' && sweep.finishedAt)) return false;
-        const trials = (this.db.prepare('SELECT * FROM trials WHERE sweep_id = ? ORDER BY penalty, l1_ratio, lambda DESC, fold').all(sweepId) as Record<string, unknown>[]).map(toTrial);
+        const trials = (this.db.prepare('SELECT * FROM trials WHERE sweep_id = ? ORDER BY penalty, l1_ratio, settings, lambda DESC, fold').all(sweepId) as Record<string, unknown>[]).map(toTrial);
         const { points, selections, notes } = summarize(trials, sweep);
         const insertSummary = this.db.prepare(
-          `INSERT INTO summary (sweep_id, penalty, l1_ratio, lambda, metric, folds, mean, se, train_mean, nnz_all)
-           VALUES (@sweepId, @penalty, @l1Ratio, @lambda, @metric, @folds, @mean, @se, @trainMean, @nnzAll)`,
+          `INSERT INTO summary (sweep_id, penalty, l1_ratio, settings, lambda, metric, folds, mean, se, train_mean, nnz_all)
+           VALUES (@sweepId, @penalty, @l1Ratio, @settings, @lambda, @metric, @folds, @mean, @se, @trainMean, @nnzAll)`,
         );
         const insertSelection = this.db.prepare(
-          `INSERT INTO selections (sweep_id, penalty, l1_ratio, metric, lambda_min, lambda_1se, mean_min, se_min, mean_1se, nnz_min, nnz_1se, edge)
-           VALUES (@sweepId, @penalty, @l1Ratio, @metric, @lambdaMin, @lambda1se, @meanMin, @seMin, @mean1se, @nnzMin, @nnz1se, @edge)`,
+          `INSERT INTO selections (sweep_id, penalty, l1_ratio, settings, metric, lambda_min, lambda_1se, mean_min, se_min, mean_1se, nnz_min, nnz_1se, edge)
+           VALUES (@sweepId, @penalty, @l1Ratio, @settings, @metric, @lambdaMin, @lambda1se, @meanMin, @seMin, @mean1se, @nnzMin, @nnz1se, @edge)`,
         );
         this.db.prepare('DELETE FROM summary WHERE sweep_id = ?').run(sweepId);
         this.db.prepare('DELETE FROM selections WHERE sweep_id = ?').run(sweepId);
@@ -362,7 +362,7 @@ export class SqliteStore implements Store {
 
   async trials(sweepId: number, filter: TrialFilter = {}): Promise<Trial[]> {
     const { where, params } = trialWhere(sweepId, filter);
-    return this.read(() => (this.db.prepare(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, lambda DESC, fold`).all(...params) as Record<string, unknown>[]).map(toTrial));
+    return this.read(() => (this.db.prepare(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`).all(...params) as Record<string, unknown>[]).map(toTrial));
   }
 
   async trialCount(sweepId: number): Promise<number> {
@@ -375,15 +375,16 @@ export class SqliteStore implements Store {
       (
         this.db
           .prepare(
-            `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.fold, c.intercept, c.coef FROM trials t JOIN coefficients c ON c.trial_id = t.id
-             WHERE ${where} ORDER BY t.penalty, t.l1_ratio, t.lambda DESC, t.fold`,
+            `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, c.intercept, c.coef FROM trials t JOIN coefficients c ON c.trial_id = t.id
+             WHERE ${where} ORDER BY t.penalty, t.l1_ratio, t.settings, t.lambda DESC, t.fold`,
           )
-          .all(...params) as { id: number; penalty: Penalty; lambda: number; l1_ratio: number; fold: string; intercept: string; coef: Buffer }[]
+          .all(...params) as { id: number; penalty: Penalty; lambda: number; l1_ratio: number; settings: string; fold: string; intercept: string; coef: Buffer }[]
       ).map((r) => ({
       trialId: r.id,
       penalty: r.penalty,
       lambda: r.lambda,
       l1Ratio: r.l1_ratio,
+      settings: r.settings,
       fold: r.fold,
       intercept: JSON.parse(r.intercept) as number[],
       // Copied out of the Buffer's pool so the alignment is right for a Float64Array.
@@ -396,7 +397,7 @@ export class SqliteStore implements Store {
     const rows = this.read(() =>
       this.db
         .prepare(
-          `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.fold, e.epoch, e.train_loss, e.val_loss FROM epochs e JOIN trials t ON t.id = e.trial_id
+          `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, e.epoch, e.train_loss, e.val_loss FROM epochs e JOIN trials t ON t.id = e.trial_id
            WHERE t.sweep_id = ? ORDER BY t.id, e.epoch`,
         )
         .all(sweepId),
@@ -406,6 +407,7 @@ export class SqliteStore implements Store {
       penalty: r.penalty as Penalty,
       lambda: r.lambda as number,
       l1Ratio: r.l1_ratio as number,
+      settings: r.settings as string,
       fold: r.fold as string,
       epoch: r.epoch as number,
       trainLoss: r.train_loss as number | null,
@@ -414,10 +416,11 @@ export class SqliteStore implements Store {
   }
 
   async summary(sweepId: number): Promise<CvPoint[]> {
-    const rows = this.read(() => this.db.prepare('SELECT * FROM summary WHERE sweep_id = ? ORDER BY penalty, l1_ratio, lambda DESC').all(sweepId)) as Record<string, unknown>[];
+    const rows = this.read(() => this.db.prepare('SELECT * FROM summary WHERE sweep_id = ? ORDER BY penalty, l1_ratio, settings, lambda DESC').all(sweepId)) as Record<string, unknown>[];
     return rows.map((r) => ({
       penalty: r.penalty as Penalty,
       l1Ratio: r.l1_ratio as number,
+      settings: r.settings as string,
       lambda: r.lambda as number,
       metric: r.metric as string,
       folds: r.folds as number,
@@ -429,10 +432,11 @@ export class SqliteStore implements Store {
   }
 
   async selections(sweepId: number): Promise<Selection[]> {
-    const rows = this.read(() => this.db.prepare('SELECT * FROM selections WHERE sweep_id = ? ORDER BY penalty, l1_ratio').all(sweepId)) as Record<string, unknown>[];
+    const rows = this.read(() => this.db.prepare('SELECT * FROM selections WHERE sweep_id = ? ORDER BY penalty, l1_ratio, settings').all(sweepId)) as Record<string, unknown>[];
     return rows.map((r) => ({
       penalty: r.penalty as Penalty,
       l1Ratio: r.l1_ratio as number,
+      settings: r.settings as string,
       metric: r.metric as string,
       lambdaMin: r.lambda_min as number,
       lambda1se: r.lambda_1se as number,
@@ -551,6 +555,7 @@ function toTrial(r: Record<string, unknown>): Trial {
     penalty: r.penalty as Penalty,
     lambda: r.lambda as number,
     l1Ratio: r.l1_ratio as number,
+    settings: (r.settings as string | undefined) ?? '',
     fold: r.fold as string,
     status: r.status as Trial['status'],
     converged: r.converged === 1,
