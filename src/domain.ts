@@ -56,8 +56,11 @@ export type Batch = Task[];
 export const FitStatus = { converged: 0, maxIter: 1, diverged: 2 } as const;
 export type FitStatusCode = (typeof FitStatus)[keyof typeof FitStatus];
 
-/** How a trial ended, as stored: ok (converged or not), diverged (a value stopped being finite), failed (it threw). */
-export type TrialStatus = 'ok' | 'diverged' | 'failed';
+/**
+ * How a trial ended, as stored: ok (converged or not), diverged (a value stopped being finite), failed (it threw),
+ * pruned (a network stopped early by successive halving: its figures are those of the epoch it stopped at).
+ */
+export type TrialStatus = 'ok' | 'diverged' | 'failed' | 'pruned';
 
 /** What a worker measures for one λ of a task. */
 export interface TrialFigures {

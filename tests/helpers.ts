@@ -20,6 +20,18 @@ export const ROOT = resolve(__dirname, '..');
 /** The kernel context of this test file's thread (tests that change limits or helpers make their own). */
 export const kernels: KernelContext = createKernelContext();
 
+/** Column means and population standard deviations of a column-major n × p matrix, computed plainly (a reference). */
+export function columnMoments(X: Float64Array, n: number, p: number): { mean: Float64Array; sd: Float64Array } {
+  const mean = new Float64Array(p);
+  const sd = new Float64Array(p);
+  for (let j = 0; j < p; j++) {
+    for (let i = 0; i < n; i++) mean[j] += X[j * n + i] / n;
+    for (let i = 0; i < n; i++) sd[j] += (X[j * n + i] - mean[j]) ** 2 / n;
+    sd[j] = Math.sqrt(sd[j]);
+  }
+  return { mean, sd };
+}
+
 /** Debian's python3 has scikit-learn; a python3 earlier on PATH (pyenv) may not. */
 export const PYTHON = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
 

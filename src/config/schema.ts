@@ -264,6 +264,16 @@ const sweepKinds = z.discriminatedUnion(
         .default({ uniform: [0, 1] }),
       /** Network settings drawn per point. */
       model: randomSettingsSchema.optional(),
+      /**
+       * Successive halving for networks: at epochs min_epochs·reduction^k a trial whose validation loss is not among
+       * the best 1/reduction of those that reached that epoch before it stops there (status pruned).
+       */
+      prune: z
+        .strictObject({
+          min_epochs: posInt.default(5),
+          reduction: posInt.refine((r) => r >= 2, { error: 'expected an integer of at least 2' }).default(3),
+        })
+        .optional(),
     }),
   ],
   { error: 'expected kind: grid or random' },

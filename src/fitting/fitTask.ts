@@ -7,6 +7,7 @@ import { binomialPath, poissonPath } from './point/glm.js';
 import { mgaussianPath } from './point/mgaussian.js';
 import { multinomialPath } from './point/multinomial.js';
 import { fistaPath } from './point/fista.js';
+import { RungBoard, type PruneSettings } from './shared/rungBoard.js';
 import { gaussianRidgeDualPath, ridgeDualApplies } from './point/gaussianRidgeDual.js';
 import { gaussianCovariancePath } from './point/gaussianCovariance.js';
 import { gaussianNaivePath } from './point/gaussianNaive.js';
@@ -59,6 +60,8 @@ export interface FitSettings {
   model: ModelSettings;
   standardize: boolean;
   nearZero: number;
+  /** Networks of a sweep with sweep.prune: the rungs and the board the process's threads share. */
+  prune?: PruneSettings;
 }
 
 /** One call to a worker: a batch of paths, run one after the other (several when they share a fold's Gram). */
@@ -326,6 +329,7 @@ function fitNetworkTask(context: KernelContext, data: SharedData, task: Task, se
     momentum: model.momentum, seed: model.seed, l2Method: model.l2_method, l1Method: model.l1_method,
     penalizeBias: model.penalize_bias, lambdas: Float64Array.from(task.lambdas), l1Ratio: task.l1Ratio,
     ...(model.early_stopping ? { earlyStopping: { patience: model.early_stopping.patience, minDelta: model.early_stopping.min_delta } } : {}),
+    ...(settings.prune ? { prune: rungReporter(new RungBoard(settings.prune)) } : {}),
   });
   const trials: TrialFigures[] = results.map((r, l) => {
     const seconds = solution.seconds[l];
@@ -346,11 +350,16 @@ function fitNetworkTask(context: KernelContext, data: SharedData, task: Task, se
         seconds_per_epoch: seconds / Math.max(1, r.epochsRun),
         ...(r.divergedEpoch ? { diverged_epoch: r.divergedEpoch } : {}),
         ...(r.bestEpoch ? { best_epoch: r.bestEpoch } : {}),
+        ...(r.prunedEpoch ? { pruned_epoch: r.prunedEpoch } : {}),
       },
       epochs: Array.from(r.epochTrain, (trainLoss, e) => ({ epoch: e + 1, trainLoss, valLoss: valRows.length ? r.epochVal[e] : null })),
     };
   });
   return { taskId: task.id, trials, coefs: solution.coefs, intercepts: model.hidden.length === 0 ? solution.intercepts : new Float64Array(0) };
+}
+
+function rungReporter(board: RungBoard) {
+  return { rungOf: (epoch: number) => board.rungOf(epoch), report: (rung: number, loss: number) => board.report(rung, loss) };
 }
 
 function rowsWhere(weights: Float64Array): Int32Array {

@@ -178,9 +178,14 @@ function checkNetworkSize(loaded: LoadedConfig, data: PlanData): void {
     }
 }
 
-/** Settings dimensions are network settings. */
+/** Settings dimensions are network settings; pruning compares networks' validation losses. */
 function checkSettings(loaded: LoadedConfig): void {
   const { config, where } = loaded;
+  if (config.sweep.kind === 'random' && config.sweep.prune) {
+    const key = ['sweep', 'prune'];
+    if (config.model.kind !== 'mlp') throw new UserError(`${where(key)}: sweep.prune: stops networks early by their learning curves; model.kind ${config.model.kind} has none — use model.kind mlp`);
+    if (config.validation.kind === 'none') throw new UserError(`${where(key)}: sweep.prune: compares validation losses; validation kind none holds out no rows (use kfold or holdout)`);
+  }
   const dims = config.sweep.model;
   if (!dims || config.model.kind === 'mlp') return;
   throw new UserError(`${where(['sweep', 'model'])}: sweep.model: varies network settings (lr, l1_method, hidden, …); model.kind ${config.model.kind} has none — use model.kind mlp`);

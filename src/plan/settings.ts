@@ -43,3 +43,10 @@ export function drawSettings(spec: Extract<SweepSpec, { kind: 'random' }>, penal
   }
   return settingsKey(relevantSettings(penalty, drawn));
 }
+
+/** The rung epochs of successive halving: min_epochs·reduction^k below the epochs a trial trains. */
+export function pruneRungs(prune: { min_epochs: number; reduction: number }, epochs: number): number[] {
+  const rungs: number[] = [];
+  for (let e = prune.min_epochs; e < epochs && rungs.length < 16; e *= prune.reduction) rungs.push(e);
+  return rungs;
+}

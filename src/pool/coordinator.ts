@@ -17,7 +17,7 @@ import type { Store, StoredFolds } from '../store/contract.js';
 import { openStore } from '../store/open.js';
 import { databaseFiles, refuseProtectedOutput } from '../util/files.js';
 import { displayPath, isStoreUrl, maskedLocation } from '../util/paths.js';
-import { workOn, type WorkResult } from './work.js';
+import { fitSettings, workOn, type WorkResult } from './work.js';
 import { extensionsDone, extensionTasks } from './extend.js';
 import type { SharedData } from '../fitting/fitTask.js';
 import type { FoldAssignment } from '../plan/folds.js';
@@ -108,7 +108,7 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
         store,
         sweepId: sweep.id,
         shared,
-        settings: { model: config.model, standardize: config.data.standardize, nearZero: config.near_zero },
+        settings: fitSettings(config, total),
         workers: config.workers,
         covariance: sharesGram(config, plan.folds, data.p),
         leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
@@ -226,7 +226,7 @@ export async function finish(store: Store, sweep: Sweep, work: WorkResult, figur
     tasksSkipped: figures.tasksSkipped,
     tasksFailed: work.tasksFailed,
     trials: figures.totalTrials,
-    counts: seen?.counts ?? { total: 0, usable: 0, diverged: 0, failed: 0 },
+    counts: seen?.counts ?? { total: 0, usable: 0, diverged: 0, failed: 0, pruned: 0 },
     interrupted: work.interrupted,
     selections: work.interrupted ? [] : selectionsToShow(await store.selections(sweep.id), config.sweep.kind),
     notes: seen?.notes ?? [],

@@ -9,6 +9,9 @@ import { ArrayTaskQueue, Piscina } from 'piscina';
 import { builtFile } from '../builtFile.js';
 import type { TaskOutcome } from '../domain.js';
 import type { BatchMessage, FitSettings, SharedData } from '../fitting/fitTask.js';
+import type { SweepConfig } from '../config/schema.js';
+import { createRungBoard } from '../fitting/shared/rungBoard.js';
+import { pruneRungs } from '../plan/settings.js';
 import { threadsFor } from '../plan/schedule.js';
 import type { Claim, Store, TaskCounts } from '../store/contract.js';
 
@@ -241,4 +244,18 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
 
 function unfinishedClaims(inFlight: Set<Claim[]>, unwritten: { claim: Claim }[]): Claim[] {
   return [...[...inFlight].flat(), ...unwritten.map((u) => u.claim)];
+}
+
+/**
+ * What every batch of a sweep fits with: the model, standardization, the near-zero threshold, and for a network
+ * sweep with sweep.prune the rung board this process's worker threads share (trials of other processes are not seen).
+ */
+export function fitSettings(config: SweepConfig, trials: number): FitSettings {
+  const settings: FitSettings = { model: config.model, standardize: config.data.standardize, nearZero: config.near_zero };
+  const prune = config.sweep.kind === 'random' ? config.sweep.prune : undefined;
+  if (!prune || config.model.kind !== 'mlp') return settings;
+  const epochs = Math.max(config.model.epochs, ...((config.sweep.model?.epochs as { choice?: number[] } | undefined)?.choice ?? []));
+  const rungs = pruneRungs(prune, epochs);
+  if (rungs.length === 0) return settings;
+  return { ...settings, prune: { rungs, reduction: prune.reduction, board: createRungBoard(rungs.length, Math.min(Math.max(trials, 1), 1_000_000)) } };
 }

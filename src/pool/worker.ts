@@ -12,7 +12,7 @@ import { csvOptions } from '../data/load.js';
 import type { Store, SweepSelector } from '../store/contract.js';
 import { openStore } from '../store/open.js';
 import { DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, finish, sharedData, sharesGram, type RunResult } from './coordinator.js';
-import { workOn } from './work.js';
+import { fitSettings, workOn } from './work.js';
 
 export interface WorkerOptions {
   sweep?: SweepSelector;
@@ -87,7 +87,7 @@ async function workOnSweep(store: Store, sweep: Sweep, options: WorkerOptions, l
     store,
     sweepId: sweep.id,
     shared: sharedData(data, folds),
-    settings: { model: config.model, standardize: config.data.standardize, nearZero: config.near_zero },
+    settings: fitSettings(config, sweep.totalTrials),
     workers: options.workers ?? config.workers,
     covariance: sharesGram(config, folds, data.p),
     leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,

@@ -6,6 +6,8 @@ export interface TrialCounts {
   usable: number;
   diverged: number;
   failed: number;
+  /** Networks stopped early by successive halving (not errors, but not in the selection either). */
+  pruned: number;
   /** Why trials were not usable: the first error, and what to change. */
   reason?: string;
 }
@@ -14,7 +16,8 @@ export interface TrialCounts {
 export function countTrials(trials: Trial[], modelKind: string): TrialCounts {
   const diverged = trials.filter((t) => t.status === 'diverged');
   const failed = trials.filter((t) => t.status === 'failed');
-  const counts: TrialCounts = { total: trials.length, usable: trials.length - diverged.length - failed.length, diverged: diverged.length, failed: failed.length };
+  const pruned = trials.filter((t) => t.status === 'pruned').length;
+  const counts: TrialCounts = { total: trials.length, usable: trials.length - diverged.length - failed.length - pruned, diverged: diverged.length, failed: failed.length, pruned };
   if (failed.length) counts.reason = failed[0].error ?? 'failed';
   else if (diverged.length) {
     const epochs = diverged.map((t) => t.metrics.diverged_epoch).filter((e): e is number => e !== undefined);
@@ -28,6 +31,6 @@ export function countTrials(trials: Trial[], modelKind: string): TrialCounts {
 
 /** "0 of 24 trials usable: 24 diverged (first at epoch 1; lower model.lr)". */
 export function countsLine(c: TrialCounts): string {
-  const parts = [c.diverged ? `${c.diverged} diverged` : '', c.failed ? `${c.failed} failed` : ''].filter(Boolean).join(', ');
+  const parts = [c.pruned ? `${c.pruned} pruned` : '', c.diverged ? `${c.diverged} diverged` : '', c.failed ? `${c.failed} failed` : ''].filter(Boolean).join(', ');
   return `${c.usable} of ${c.total} trials usable${parts ? `: ${parts}` : ''}${c.reason ? ` (${c.reason})` : ''}`;
 }

@@ -22,11 +22,13 @@ const groupKey = (penalty: string, l1Ratio: number, settings: string) => `${pena
  * finished (status ok) count; a point missing in some folds is averaged over the folds it has.
  */
 export function summarize(trials: Trial[], metric: Metric = METRICS.val_loss): CvPoint[] {
-  const points = new Map<string, { penalty: Penalty; l1Ratio: number; settings: string; lambda: number; values: number[]; weights: number[]; train: number[]; nnzAll: number | null }>();
+  const points = new Map<string, { penalty: Penalty; l1Ratio: number; settings: string; lambda: number; values: number[]; weights: number[]; train: number[]; nnzAll: number | null; pruned?: boolean }>();
   for (const t of trials) {
     const key = `${groupKey(t.penalty, t.l1Ratio, t.settings)}\u0000${t.lambda}`;
     let pt = points.get(key);
     if (!pt) points.set(key, (pt = { penalty: t.penalty, l1Ratio: t.l1Ratio, settings: t.settings, lambda: t.lambda, values: [], weights: [], train: [], nnzAll: null }));
+    // A point of which a fold was pruned has no loss comparable with the others: it is left out whole.
+    if (t.status === 'pruned') pt.pruned = true;
     if (t.status !== 'ok') continue;
     if (t.fold === 'all') {
       pt.nnzAll = t.nnz;
@@ -42,7 +44,7 @@ export function summarize(trials: Trial[], metric: Metric = METRICS.val_loss): C
   const rows: CvPoint[] = [];
   for (const pt of points.values()) {
     const k = pt.values.length;
-    if (k === 0) continue;
+    if (k === 0 || pt.pruned) continue;
     const wSum = pt.weights.reduce((a, b) => a + b, 0);
     const mean = pt.values.reduce((s, v, i) => s + v * pt.weights[i], 0) / wSum;
     const meanSq = pt.values.reduce((s, v, i) => s + (v - mean) ** 2 * pt.weights[i], 0) / wSum;

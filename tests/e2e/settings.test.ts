@@ -113,3 +113,58 @@ describe('a database from before the settings column (schema 2)', () => {
     after.close();
   });
 });
+
+describe('a random network sweep with successive halving (sweep.prune)', () => {
+  it('prunes trials at the rung epochs with their curves so far, leaves them out of the selection, and says how many', () => {
+    const d = tempDir('regsweep-prune-');
+    writeFile(
+      d,
+      'prune.yaml',
+      `name: prune
+data: {synthetic: {kind: regression, n: 400, p: 20, outputs: 2, seed: 1}}
+validation: {kind: holdout, fraction: 0.25}
+model: {kind: mlp, epochs: 27, batch: 32}
+sweep:
+  kind: random
+  points: 40
+  seed: 3
+  penalty: [l1, l2]
+  lambda: {log_uniform: [1e-4, 1]}
+  model: {lr: {log_uniform: [1e-4, 1e-1]}}
+  prune: {min_epochs: 3, reduction: 3}
+workers: 2
+`,
+    );
+    const run = ok(['run', 'prune.yaml', '--out', 'prune.db'], d);
+    const trials = csvRows(ok(['export', 'prune.db', '--table', 'trials'], d).stdout);
+    const pruned = trials.filter((t) => t.status === 'pruned');
+    const kept = trials.filter((t) => t.status === 'ok' && t.fold !== 'all');
+    expect(pruned.length).toBeGreaterThan(0);
+    expect(kept.length).toBeGreaterThan(0);
+    // Rungs at 3 and 9 epochs (27 is the end): a pruned trial stopped at one of them, its curve that long.
+    for (const t of pruned) {
+      expect(['3', '9']).toContain(t.pruned_epoch);
+      expect(t.epochs_run).toBe(t.pruned_epoch);
+    }
+    for (const t of kept) expect(t.epochs_run).toBe('27');
+    const db = new Database(join(d, 'prune.db'), { readonly: true });
+    const curve = db.prepare("SELECT count(*) AS n FROM epochs e JOIN trials t ON t.id = e.trial_id WHERE t.status = 'pruned'").get() as { n: number };
+    db.close();
+    expect(curve.n).toBe(pruned.reduce((s, t) => s + Number(t.epochs_run), 0));
+    expect(run.stderr + run.stdout).toMatch(new RegExp(`${pruned.length} pruned`));
+    // The selection is made of trials that trained to the end.
+    const best = JSON.parse(ok(['query', 'prune.db', '--best', '--json'], d).stdout) as { best: { lambda_min: number; penalty: string }[] };
+    for (const b of best.best) {
+      const point = trials.filter((t) => t.penalty === b.penalty && Number(t.lambda) === b.lambda_min);
+      expect(point.every((t) => t.status === 'ok')).toBe(true);
+    }
+  }, 120_000);
+
+  it('pruning a model without learning curves is one line, exit 2', () => {
+    const d = tempDir('regsweep-prune-');
+    writeFile(d, 'p.yaml', 'name: p\ndata: {synthetic: {kind: regression, n: 50, p: 3}}\nsweep: {kind: random, points: 3, lambda: {log_uniform: [0.01, 1]}, prune: {min_epochs: 2}}\n');
+    const r = cli(['run', 'p.yaml', '--quiet'], d);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/p.yaml:3: sweep.prune: stops networks early by their learning curves; model.kind linear has none/);
+  });
+});

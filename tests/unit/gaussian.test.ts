@@ -8,7 +8,7 @@ import { columnStats } from '../../src/fitting/shared/columnStats.js';
 import { linearPredictor, meanSquaredError } from '../../src/fitting/shared/metrics.js';
 import { lambdaMaxFor, lassoLambdaMax } from '../../src/plan/grid.js';
 import { createKernelContext } from '../../workers/kernelContext.js';
-import { coefsAt, expectPathEqualsSingleFits, fixtureData, kernels, pathProblem, readFixture, relativeError, solve, type ReferenceFit } from '../helpers.js';
+import { coefsAt, columnMoments, expectPathEqualsSingleFits, fixtureData, kernels, pathProblem, readFixture, type ReferenceFit, relativeError, solve } from '../helpers.js';
 
 async function fitReference(ref: ReferenceFit, tol = 1e-9) {
   const data = await fixtureData(ref.file);
@@ -74,13 +74,7 @@ describe('ridge (α = 0) equals the closed form', () => {
   it('(X̃ᵀX̃/n + λI) β = X̃ᵀ(y − ȳ)/n on standardized diabetes data', async () => {
     const data = await fixtureData('diabetes.csv');
     const { n, p, X, y } = data;
-    const mean = new Float64Array(p);
-    const sd = new Float64Array(p);
-    for (let j = 0; j < p; j++) {
-      for (let i = 0; i < n; i++) mean[j] += X[j * n + i] / n;
-      for (let i = 0; i < n; i++) sd[j] += (X[j * n + i] - mean[j]) ** 2 / n;
-      sd[j] = Math.sqrt(sd[j]);
-    }
+    const { mean, sd } = columnMoments(X, n, p);
     const ybar = y.reduce((a, b) => a + b, 0) / n;
     const xs = (i: number, j: number) => (X[j * n + i] - mean[j]) / sd[j];
     for (const lambda of [50, 1, 0.01]) {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FitStatus } from '../../src/domain.js';
 import { createKernelContext } from '../../workers/kernelContext.js';
-import { coefsAt, expectPathEqualsSingleFits, fixtureData, pathProblem, readFixture, relativeError, solve, type ReferenceFit } from '../helpers.js';
+import { coefsAt, columnMoments, expectPathEqualsSingleFits, fixtureData, pathProblem, readFixture, type ReferenceFit, relativeError, solve } from '../helpers.js';
 
 describe('a logistic regression small enough to solve on paper', () => {
   it('one 0/1 feature, no penalty: the intercept is logit(p0) and the coefficient logit(p1) − logit(p0)', () => {
@@ -40,18 +40,61 @@ describe('logistic regression against glmnet family = "binomial" (polished to KK
     expectPathEqualsSingleFits((lambdas) => solve.binomial(pathProblem(data, { l1Ratio: ref.alpha, lambdas, maxIter: 1e5 })), grid, data.p);
   });
 
-  it('separable data at tiny λ ends with a status instead of hanging', async () => {
+  it('separable data at tiny λ: the penalized optimum is finite at every λ > 0 and is found (KKT), within the pass limit', async () => {
     const n = 40;
     const X = Float64Array.from({ length: n }, (_, i) => i - n / 2 + 0.5);
     const y = Float64Array.from({ length: n }, (_, i) => (i >= n / 2 ? 1 : 0));
-    const fit = solve.binomial(pathProblem({ X, n, p: 1, y }, { lambdas: [0.1, 1e-3, 1e-8, 1e-12], tol: 1e-7, maxIter: 2000 }));
-    // A penalized fit exists at the larger λ; at λ → 0 the maximum is at infinity: the coefficients keep growing and
-    // the Newton steps stop at their cap, before the pass limit.
-    expect(Array.from(fit.status)).toEqual([FitStatus.converged, FitStatus.converged, FitStatus.maxIter, FitStatus.maxIter]);
-    expect(fit.coefs[0]).toBeGreaterThan(0);
-    expect(fit.coefs[3]).toBeGreaterThan(fit.coefs[1]);
+    const lambdas = [0.1, 1e-3, 1e-8, 1e-12];
+    const fit = solve.binomial(pathProblem({ X, n, p: 1, y }, { lambdas, tol: 1e-7, maxIter: 2000 }));
+    // Without a penalty the maximum is at infinity; with one the coefficient grows as λ falls but stays finite.
+    expect(Array.from(fit.status)).toEqual(lambdas.map(() => FitStatus.converged));
+    for (let l = 1; l < 4; l++) expect(fit.coefs[l]).toBeGreaterThan(fit.coefs[l - 1]);
     expect(Math.max(...fit.iterations)).toBeLessThan(2000);
+    // Optimality of the single standardized coefficient: (1/n)·Σ x̃_i (y_i − p_i) = λ (it is positive).
+    const sd = Math.sqrt(X.reduce((s, x) => s + x * x, 0) / n);
+    lambdas.forEach((lambda, l) => {
+      let g = 0;
+      for (let i = 0; i < n; i++) g += (X[i] / sd) * (y[i] - 1 / (1 + Math.exp(-(fit.intercepts[l] + fit.coefs[l] * X[i]))));
+      expect(Math.abs(g / n - lambda) / lambda, `λ ${lambda}`).toBeLessThan(1e-3);
+    });
   });
+});
+
+describe('a nearly separable lasso path down to λ = 1e-5 (breast cancer, 569 × 30, standardized)', () => {
+  it('converges at every λ, and each solution meets the optimality conditions (KKT), computed here from the data', async () => {
+    const data = await fixtureData('breast_cancer.csv', true);
+    const { n, p, X, y } = data;
+    // λ_max from the data (the largest |x̃_j·(y − ȳ)|/n), then 40 λ down to 1e-5.
+    const { mean, sd } = columnMoments(X, n, p);
+    const ybar = y.reduce((a, b) => a + b, 0) / n;
+    let lambdaMax = 0;
+    for (let j = 0; j < p; j++) {
+      let g = 0;
+      for (let i = 0; i < n; i++) g += ((X[j * n + i] - mean[j]) / sd[j]) * (y[i] - ybar);
+      lambdaMax = Math.max(lambdaMax, Math.abs(g) / n);
+    }
+    const lambdas = Array.from({ length: 40 }, (_, k) => lambdaMax * Math.pow(1e-5 / lambdaMax, k / 39));
+    const fit = solve.binomial(pathProblem(data, { lambdas, tol: 1e-7, maxIter: 1e6 }));
+    let worst = 0;
+    lambdas.forEach((lambda, l) => {
+      expect(fit.status[l], `λ ${lambda}`).toBe(FitStatus.converged);
+      // Gradient of the mean negative log-likelihood in the standardized coefficients, at the stored solution.
+      const b = fit.coefs.subarray(l * p, (l + 1) * p);
+      const eta = Array.from({ length: n }, (_, i) => fit.intercepts[l] + b.reduce((s, bj, j) => s + bj * X[j * n + i], 0));
+      const residual = eta.map((e, i) => y[i] - 1 / (1 + Math.exp(-e)));
+      expect(Math.abs(residual.reduce((a, r) => a + r, 0) / n)).toBeLessThan(1e-6);
+      for (let j = 0; j < p; j++) {
+        let g = 0;
+        for (let i = 0; i < n; i++) g -= ((X[j * n + i] - mean[j]) / sd[j]) * residual[i];
+        g /= n;
+        const beta = b[j] * sd[j];
+        // β_j ≠ 0: g_j + λ·sign(β_j) = 0; β_j = 0: |g_j| ≤ λ. Measured relative to λ.
+        const violation = beta !== 0 ? Math.abs(g + lambda * Math.sign(beta)) : Math.max(0, Math.abs(g) - lambda);
+        worst = Math.max(worst, violation / lambda);
+      }
+    });
+    expect(worst).toBeLessThan(1e-7);
+  }, 120_000);
 });
 
 describe('naive updates with strong rules agree with covariance updates', () => {

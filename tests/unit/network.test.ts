@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { syntheticDataset } from '../../src/data/synthetic.js';
 import { trainNetwork as train, type NetworkProblem } from '../../src/fitting/point/network.js';
 import { SEEDS_SPEC } from '../../bench/data.js';
+import { createRungBoard, RungBoard } from '../../src/fitting/shared/rungBoard.js';
 import { kernels, readFixture } from '../helpers.js';
 
 const trainNetwork = (problem: NetworkProblem) => train(kernels.heap, problem);
@@ -95,6 +96,35 @@ describe('early stopping', () => {
     const blind = trainNetwork({ ...small, epochs: 12, valRows: new Int32Array(0), earlyStopping: { patience: 1, minDelta: 0 } });
     expect(blind.epochsRun).toBe(12);
     expect(blind.bestEpoch).toBe(0);
+  });
+});
+
+describe('successive halving (pruning)', () => {
+  it('the rung board keeps a trial while fewer than `reduction` have reached the rung, then only the best 1/reduction', () => {
+    const board = new RungBoard({ rungs: [2, 6], reduction: 3, board: createRungBoard(2, 100) });
+    expect(board.rungOf(2)).toBe(0);
+    expect(board.rungOf(6)).toBe(1);
+    expect(board.rungOf(3)).toBe(-1);
+    // Losses arrive 5, 4, 6, 1, 7, 3: a trial goes on when it is among the best ⌈count/3⌉ of those reported so far
+    // (6: third of 3, 2 better; 7: fifth of 5, 4 better; 3: 1 better of 6, within the best 2).
+    expect([5, 4, 6, 1, 7, 3].map((loss) => board.report(0, loss))).toEqual([true, true, false, true, false, true]);
+    // Rungs are separate.
+    expect(board.report(1, 100)).toBe(true);
+  });
+
+  it('a pruned network stops at its rung with the curve so far; the same run unpruned goes on to the end', () => {
+    const small = { ...base, trainRows: range(0, 400), valRows: range(8000, 8400), epochs: 12 };
+    const asked: number[] = [];
+    const pruned = trainNetwork({ ...small, prune: { rungOf: (e) => (e === 4 ? 0 : -1), report: (_, loss) => (asked.push(loss), false) } });
+    expect(pruned.status).toBe('pruned');
+    expect(pruned.prunedEpoch).toBe(4);
+    expect(pruned.epochsRun).toBe(4);
+    expect(pruned.epochVal).toHaveLength(4);
+    expect(asked).toEqual([pruned.epochVal[3]]);
+    const full = trainNetwork(small);
+    expect(full.status).toBe('ok');
+    expect(full.epochsRun).toBe(12);
+    expect(Array.from(full.epochVal.slice(0, 4))).toEqual(Array.from(pruned.epochVal));
   });
 });
 

@@ -9,6 +9,45 @@ import { extrapolate, WlsSolver } from '../shared/weightedLeastSquares.js';
 /** glmnet keeps fitted probabilities this far from 0 and 1 so that IRLS weights never vanish. */
 export const PROBABILITY_FLOOR = 1e-5;
 export const MAX_NEWTON_STEPS = 100;
+/** Active sets up to this size get a Newton step of their own (a dense solve of this order)… */
+const MAX_NEWTON_ACTIVE = 300;
+/** …when coordinate descent needed this many passes for the last quadratic (an ill-conditioned one), or the Newton
+ * steps at this λ reach this many (the floored curvature slows them on nearly separable data). */
+const SLOW_INNER_PASSES = 50;
+const SLOW_NEWTON_STEPS = 4;
+/** Below this many active features a Newton step is cheap enough to try whenever the Newton steps are slow. */
+const SMALL_ACTIVE_SET = 50;
+
+/** Which coefficients are nonzero and their signs, as a key. */
+function signPattern(beta: Float64Array): string {
+  let key = '';
+  for (let j = 0; j < beta.length; j++) if (beta[j] !== 0) key += `${j}${beta[j] > 0 ? '+' : '-'}`;
+  return key;
+}
+
+/** Solves H·x = b for a symmetric positive definite H (q × q, row-major) by Cholesky; null when H is not. */
+function choleskySolve(H: Float64Array, b: Float64Array, q: number): Float64Array | null {
+  const L = new Float64Array(q * q);
+  for (let i = 0; i < q; i++)
+    for (let j = 0; j <= i; j++) {
+      let s = H[i * q + j];
+      for (let k = 0; k < j; k++) s -= L[i * q + k] * L[j * q + k];
+      if (i === j) {
+        if (!(s > 0)) return null;
+        L[i * q + i] = Math.sqrt(s);
+      } else L[i * q + j] = s / L[j * q + j];
+    }
+  const x = Float64Array.from(b);
+  for (let i = 0; i < q; i++) {
+    for (let k = 0; k < i; k++) x[i] -= L[i * q + k] * x[k];
+    x[i] /= L[i * q + i];
+  }
+  for (let i = q - 1; i >= 0; i--) {
+    for (let k = i + 1; k < q; k++) x[i] -= L[k * q + i] * x[k];
+    x[i] /= L[i * q + i];
+  }
+  return x;
+}
 
 /** A generalized linear model's link, as IRLS uses it: the mean from η, and the intercept of the model without features. */
 type Link = 'logit' | 'log';
@@ -84,6 +123,98 @@ class Irls implements PointSolver {
     this.solver.dispose();
   }
 
+  /**
+   * The penalized objective at the current coefficients: the mean negative log-likelihood (binomial) or Poisson
+   * deviance half, plus l1·‖β‖₁ + l2/2·‖β‖² on the fitting scale.
+   */
+  private objective(l1: number, l2: number): number {
+    const { solver, y, offset } = this;
+    const { rows, w, beta } = solver;
+    const eta = solver.predictTraining();
+    let loss = 0;
+    for (let r = 0; r < rows.length; r++) {
+      const e = eta[r] + offset[r];
+      const yi = y[rows[r]];
+      // log(1 + e^η) without overflow.
+      loss += w[r] * (this.link === 'logit' ? (e > 0 ? e + Math.log1p(Math.exp(-e)) : Math.log1p(Math.exp(e))) - yi * e : Math.exp(e) - yi * e);
+    }
+    let penalty = 0;
+    for (let j = 0; j < beta.length; j++) penalty += l1 * Math.abs(beta[j]) + (l2 / 2) * beta[j] * beta[j];
+    return loss / this.stats.weightSum + penalty;
+  }
+
+  /**
+   * Moves the coefficients back toward the start of a Newton step (halving the step) until the objective is no worse
+   * than there: a full step on a nearly separable problem can overshoot without bound. Returns the step kept.
+   */
+  private backtrack(before: number, startIntercept: number, l1: number, l2: number): number {
+    const { solver, start, strong } = this;
+    let step = 1;
+    for (let halvings = 0; halvings < 40 && !(this.objective(l1, l2) <= before + 1e-12 * Math.abs(before)); halvings++) {
+      step /= 2;
+      for (let k = 0; k < strong.count; k++) {
+        const j = strong.members[k];
+        solver.setCoefficient(j, start[j] + (solver.beta[j] - start[j]) / 2);
+      }
+      solver.setIntercept(startIntercept + (solver.intercept - startIntercept) / 2);
+    }
+    return step;
+  }
+
+  /**
+   * A Newton step on the active set with its signs held (the objective is smooth there): solves
+   * (X̃_AᵀDX̃_A/W + l2·I)δ = −∇ with the exact curvature D (no floor) and the intercept unpenalized. Coordinate descent
+   * on the IRLS quadratic crawls when the data are nearly separable (the curvature of most rows is tiny and the
+   * problem ill-conditioned); this converges in a few steps once the active set has settled. Returns false, changing
+   * nothing, when the step would flip a sign, the system is not positive definite, or the set is too large.
+   */
+  private activeSetNewton(l1: number, l2: number): boolean {
+    const { solver, y, offset } = this;
+    const { rows, w, beta } = solver;
+    const active: number[] = [];
+    for (let j = 0; j < beta.length; j++) if (beta[j] !== 0) active.push(j);
+    const q = active.length + 1;
+    if (q > MAX_NEWTON_ACTIVE + 1) return false;
+    const m = rows.length;
+    const W = this.stats.weightSum;
+    const columns = active.map((j) => solver.standardizedColumn(j));
+    const eta = solver.predictTraining();
+    const curvature = new Float64Array(m);
+    const score = new Float64Array(m);
+    for (let r = 0; r < m; r++) {
+      const e = eta[r] + offset[r];
+      const mu = this.link === 'logit' ? 1 / (1 + Math.exp(-e)) : Math.exp(e);
+      curvature[r] = w[r] * (this.link === 'logit' ? mu * (1 - mu) : mu);
+      score[r] = w[r] * (y[rows[r]] - mu);
+    }
+    // Variables: the intercept, then the active coefficients. H row-major, g the gradient of the smooth objective.
+    const H = new Float64Array(q * q);
+    const g = new Float64Array(q);
+    const column = (a: number) => (a === 0 ? null : columns[a - 1]);
+    for (let a = 0; a < q; a++) {
+      const xa = column(a);
+      let grad = 0;
+      for (let r = 0; r < m; r++) grad -= score[r] * (xa ? xa[r] : 1);
+      g[a] = grad / W + (a === 0 ? 0 : l1 * Math.sign(beta[active[a - 1]]) + l2 * beta[active[a - 1]]);
+      for (let b = 0; b <= a; b++) {
+        const xb = column(b);
+        let h = 0;
+        for (let r = 0; r < m; r++) h += curvature[r] * (xa ? xa[r] : 1) * (xb ? xb[r] : 1);
+        H[a * q + b] = H[b * q + a] = h / W + (a === b && a > 0 ? l2 : 0);
+      }
+    }
+    const step = choleskySolve(H, g, q);
+    if (!step) return false;
+    for (let a = 1; a < q; a++) {
+      const j = active[a - 1];
+      const next = beta[j] - step[a];
+      if (!(next * beta[j] > 0)) return false;
+    }
+    for (let a = 1; a < q; a++) solver.setCoefficient(active[a - 1], beta[active[a - 1]] - step[a]);
+    solver.setIntercept(solver.intercept - step[0]);
+    return true;
+  }
+
   /** Working residual r = w (y − μ) and IRLS weights v = w μ'(η) at the current coefficients: p(1 − p) or μ. */
   private linearize(): void {
     const { solver, y } = this;
@@ -117,14 +248,32 @@ class Irls implements PointSolver {
       let newtonConverged = false;
       // Inexact Newton: early steps are solved only as far as the step is still moving things.
       let lastMove = 1e-4;
+      let signsBefore = '';
+      let usedActiveSet = false;
+      let lastPasses = 0;
       for (let step = 0; step < MAX_NEWTON_STEPS && passes < maxIter; step++) {
-        this.linearize();
+        const before = this.objective(l1, l2);
+        const signs = signPattern(solver.beta);
+        // Once a slow coordinate-descent step left the active set and its signs as they were, Newton on that set;
+        // the step after it is coordinate descent again, which checks the zeros.
+        const settled: boolean =
+          step >= 2 && signs === signsBefore && !usedActiveSet && (lastPasses >= SLOW_INNER_PASSES || (step >= SLOW_NEWTON_STEPS && solver.activeCount <= SMALL_ACTIVE_SET));
         start.set(solver.beta);
         const startIntercept = solver.intercept;
         const innerSq = Math.max(thresholdSq, Math.min(1e-6, 1e-4 * lastMove));
-        const r = solver.solve(strong.members, strong.count, l1, l2, innerSq, maxIter - passes);
-        passes += r.passes;
-        if (!Number.isFinite(solver.intercept) || !r.converged) break;
+        usedActiveSet = settled && this.activeSetNewton(l1, l2);
+        this.linearize();
+        if (usedActiveSet) {
+          passes++;
+          // linearize() ran after the step: start again from its quadratic at the new point.
+        } else {
+          const r = solver.solve(strong.members, strong.count, l1, l2, innerSq, maxIter - passes);
+          passes += r.passes;
+          lastPasses = r.passes;
+          if (!Number.isFinite(solver.intercept) || !r.converged) break;
+        }
+        signsBefore = signs;
+        this.backtrack(before, startIntercept, l1, l2);
         // Converged when a whole Newton step moved no coefficient by more than tol (weighted by its curvature).
         let moved = (solver.vSum / weightSum) * (solver.intercept - startIntercept) ** 2;
         for (let k = 0; k < strong.count; k++) {
@@ -132,7 +281,8 @@ class Irls implements PointSolver {
           const d = solver.beta[j] - start[j];
           if (d !== 0) moved = Math.max(moved, solver.curvatureOf(j) * d * d);
         }
-        if (moved <= thresholdSq && innerSq === thresholdSq) {
+        // An active-set step leaves the zeros unchecked: only a coordinate-descent step can end the Newton loop.
+        if (moved <= thresholdSq && innerSq === thresholdSq && !usedActiveSet) {
           newtonConverged = true;
           break;
         }

@@ -41,6 +41,8 @@ export interface NetworkProblem {
    * of the best epoch (needs validation rows; without them every epoch runs).
    */
   earlyStopping?: { patience: number; minDelta: number };
+  /** Successive halving: at each rung epoch the validation loss is reported; a trial told to stop is pruned there. */
+  prune?: { rungOf: (epoch: number) => number; report: (rung: number, loss: number) => boolean };
 }
 
 export interface NetworkResult {
@@ -52,12 +54,14 @@ export interface NetworkResult {
   /** Mean training batch loss and validation loss after each epoch. */
   epochTrain: Float64Array;
   epochVal: Float64Array;
-  status: 'ok' | 'diverged';
+  status: 'ok' | 'diverged' | 'pruned';
   /** 1-based epoch whose loss was not finite, or 0. */
   divergedEpoch: number;
   epochsRun: number;
   /** With early stopping: the 1-based epoch whose weights were kept; 0 without. */
   bestEpoch: number;
+  /** The 1-based epoch at which successive halving stopped the trial, or 0. */
+  prunedEpoch: number;
 }
 
 /**
@@ -228,6 +232,8 @@ export function trainNetwork(heap: WasmHeap, problem: NetworkProblem): NetworkRe
     let bestEpoch = 0;
     let bestLoss = Infinity;
     const kept = stopping ? layers.map((L) => ({ w: new Float64Array(L.w.length), b: new Float64Array(L.b.length) })) : [];
+    const prune = problem.prune && valRows.length > 0 ? problem.prune : undefined;
+    let prunedEpoch = 0;
     for (let epoch = 0; epoch < epochs && !divergedEpoch; epoch++) {
       // Shuffle the training rows each epoch (Fisher–Yates with the run's own stream).
       for (let i = order.length - 1; i > 0; i--) {
@@ -283,6 +289,11 @@ export function trainNetwork(heap: WasmHeap, problem: NetworkProblem): NetworkRe
       epochVal[epoch] = evaluate(valSet);
       if (epoch === 0) initialLoss = Math.max(firstBatchLoss, 1e-12);
       if (exploded(epochTrain[epoch]) || (valRows.length > 0 && exploded(epochVal[epoch]))) divergedEpoch = epoch + 1;
+      const rung = prune && !divergedEpoch ? prune.rungOf(epoch + 1) : -1;
+      if (rung >= 0 && !prune!.report(rung, epochVal[epoch])) {
+        prunedEpoch = epoch + 1;
+        break;
+      }
       if (stopping && !divergedEpoch) {
         if (epochVal[epoch] < bestLoss - stopping.minDelta) {
           bestLoss = epochVal[epoch];
@@ -307,10 +318,11 @@ export function trainNetwork(heap: WasmHeap, problem: NetworkProblem): NetworkRe
       valLoss: divergedEpoch ? NaN : evaluate(valSet),
       epochTrain: epochTrain.slice(0, epochsRun),
       epochVal: epochVal.slice(0, epochsRun),
-      status: divergedEpoch ? 'diverged' : 'ok',
+      status: divergedEpoch ? 'diverged' : prunedEpoch ? 'pruned' : 'ok',
       divergedEpoch,
       epochsRun,
       bestEpoch: stopping ? bestEpoch : 0,
+      prunedEpoch,
     };
   } finally {
     for (const [start] of blocks) heap.release(start);

@@ -80,6 +80,13 @@ export class WlsSolver {
     return this.columns.offset(j);
   }
 
+  /** A copy of feature j's standardized training column x̃_j = (x_j − m_j)/s_j, row by row. */
+  standardizedColumn(j: number): Float64Array {
+    const start = this.column(j) / 8;
+    const s = this.stats.scale[j];
+    return Float64Array.from(this.heap.f64.subarray(start, start + this.rows.length), (x) => x / s);
+  }
+
   /** Call after changing v (a new quadratic approximation): curvatures are recomputed lazily. */
   newQuadratic(): void {
     this.stamp++;

@@ -15,6 +15,9 @@ ALTER TABLE regsweep.summary DROP CONSTRAINT IF EXISTS summary_pkey;
 CREATE UNIQUE INDEX IF NOT EXISTS summary_point ON regsweep.summary (sweep_id, penalty, l1_ratio, settings, lambda, metric);
 ALTER TABLE regsweep.selections DROP CONSTRAINT IF EXISTS selections_pkey;
 CREATE UNIQUE INDEX IF NOT EXISTS selections_group ON regsweep.selections (sweep_id, penalty, l1_ratio, settings, metric);
+ALTER TABLE regsweep.trials DROP CONSTRAINT IF EXISTS trials_status_check;
+ALTER TABLE regsweep.trials DROP CONSTRAINT IF EXISTS trials_status;
+ALTER TABLE regsweep.trials ADD CONSTRAINT trials_status CHECK (status IN ('ok', 'diverged', 'failed', 'pruned')) NOT VALID;
 CREATE TABLE IF NOT EXISTS regsweep.fold_assignments (
   sweep_id bigint PRIMARY KEY REFERENCES regsweep.sweeps(id) ON DELETE CASCADE,
   per_repeat integer NOT NULL,

@@ -71,7 +71,7 @@ CREATE TABLE IF NOT EXISTS trials (
   l1_ratio REAL NOT NULL,
   settings TEXT NOT NULL DEFAULT '',
   fold TEXT NOT NULL,
-  status TEXT NOT NULL CHECK (status IN ('ok', 'diverged', 'failed')),
+  status TEXT NOT NULL CHECK (status IN ('ok', 'diverged', 'failed', 'pruned')),
   converged INTEGER NOT NULL,
   error TEXT,
   train_loss REAL,
@@ -174,7 +174,8 @@ CREATE INDEX IF NOT EXISTS trials_by_task ON trials (sweep_id, task_id);
 
 /**
  * Schema 2 → 3: model settings as sweep dimensions. tasks, trials, summary and selections get a settings column
- * ("" for every existing row), and it joins the keys of trials, summary and selections (tables rebuilt as above).
+ * ("" for every existing row), and it joins the keys of trials, summary and selections (tables rebuilt as above);
+ * a trial's status may be "pruned".
  */
 function migrate2to3(db: Database.Database): void {
   const copy = (table: string, columns: string) => `
