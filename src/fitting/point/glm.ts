@@ -145,20 +145,21 @@ class Irls implements PointSolver {
 
   /**
    * Moves the coefficients back toward the start of a Newton step (halving the step) until the objective is no worse
-   * than there: a full step on a nearly separable problem can overshoot without bound. Returns the step kept.
+   * than there: a full step on a nearly separable problem can overshoot without bound. Returns the objective where
+   * it stopped (NaN when it gave up halving), which is the next step's starting value.
    */
   private backtrack(before: number, startIntercept: number, l1: number, l2: number): number {
     const { solver, start, strong } = this;
-    let step = 1;
-    for (let halvings = 0; halvings < 40 && !(this.objective(l1, l2) <= before + 1e-12 * Math.abs(before)); halvings++) {
-      step /= 2;
+    for (let halvings = 0; halvings < 40; halvings++) {
+      const after = this.objective(l1, l2);
+      if (after <= before + 1e-12 * Math.abs(before)) return after;
       for (let k = 0; k < strong.count; k++) {
         const j = strong.members[k];
         solver.setCoefficient(j, start[j] + (solver.beta[j] - start[j]) / 2);
       }
       solver.setIntercept(startIntercept + (solver.intercept - startIntercept) / 2);
     }
-    return step;
+    return NaN;
   }
 
   /**
@@ -244,6 +245,7 @@ class Irls implements PointSolver {
     const weightSum = this.stats.weightSum;
     strong.screen(l1Ratio, lambda, previousLambda, solver);
     let passes = 0;
+    let current = NaN;
     for (;;) {
       let newtonConverged = false;
       // Inexact Newton: early steps are solved only as far as the step is still moving things.
@@ -252,7 +254,8 @@ class Irls implements PointSolver {
       let usedActiveSet = false;
       let lastPasses = 0;
       for (let step = 0; step < MAX_NEWTON_STEPS && passes < maxIter; step++) {
-        const before = this.objective(l1, l2);
+        // The objective where the last step ended (same λ, same coefficients), or computed afresh.
+        const before = Number.isNaN(current) ? this.objective(l1, l2) : current;
         const signs = signPattern(solver.beta);
         // Once a slow coordinate-descent step left the active set and its signs as they were, Newton on that set;
         // the step after it is coordinate descent again, which checks the zeros.
@@ -273,7 +276,7 @@ class Irls implements PointSolver {
           if (!Number.isFinite(solver.intercept) || !r.converged) break;
         }
         signsBefore = signs;
-        this.backtrack(before, startIntercept, l1, l2);
+        current = this.backtrack(before, startIntercept, l1, l2);
         // Converged when a whole Newton step moved no coefficient by more than tol (weighted by its curvature).
         let moved = (solver.vSum / weightSum) * (solver.intercept - startIntercept) ** 2;
         for (let k = 0; k < strong.count; k++) {
