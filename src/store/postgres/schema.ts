@@ -5,19 +5,26 @@ export const SCHEMA_VERSION = 1;
 export const ADDITIONS = `
 ALTER TABLE regsweep.datasets ADD COLUMN IF NOT EXISTS has_offset boolean NOT NULL DEFAULT false;
 ALTER TABLE regsweep.tasks ADD COLUMN IF NOT EXISTS warm_from double precision;
-ALTER TABLE regsweep.tasks ADD COLUMN IF NOT EXISTS settings text NOT NULL DEFAULT '';
-ALTER TABLE regsweep.trials ADD COLUMN IF NOT EXISTS settings text NOT NULL DEFAULT '';
-ALTER TABLE regsweep.summary ADD COLUMN IF NOT EXISTS settings text NOT NULL DEFAULT '';
-ALTER TABLE regsweep.selections ADD COLUMN IF NOT EXISTS settings text NOT NULL DEFAULT '';
-ALTER TABLE regsweep.trials DROP CONSTRAINT IF EXISTS trials_sweep_id_penalty_l1_ratio_lambda_fold_key;
-CREATE UNIQUE INDEX IF NOT EXISTS trials_point ON regsweep.trials (sweep_id, penalty, l1_ratio, settings, lambda, fold);
-ALTER TABLE regsweep.summary DROP CONSTRAINT IF EXISTS summary_pkey;
-CREATE UNIQUE INDEX IF NOT EXISTS summary_point ON regsweep.summary (sweep_id, penalty, l1_ratio, settings, lambda, metric);
-ALTER TABLE regsweep.selections DROP CONSTRAINT IF EXISTS selections_pkey;
-CREATE UNIQUE INDEX IF NOT EXISTS selections_group ON regsweep.selections (sweep_id, penalty, l1_ratio, settings, metric);
-ALTER TABLE regsweep.trials DROP CONSTRAINT IF EXISTS trials_status_check;
-ALTER TABLE regsweep.trials DROP CONSTRAINT IF EXISTS trials_status;
-ALTER TABLE regsweep.trials ADD CONSTRAINT trials_status CHECK (status IN ('ok', 'diverged', 'failed', 'pruned')) NOT VALID;
+-- Model settings as sweep dimensions (a settings column in every key) and the pruned status: once, on the first
+-- write-open of a database made before them (ALTER TABLE locks the table, so it is not repeated on every open).
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'trials' AND column_name = 'settings') THEN
+    ALTER TABLE regsweep.tasks ADD COLUMN IF NOT EXISTS settings text NOT NULL DEFAULT '';
+    ALTER TABLE regsweep.trials ADD COLUMN settings text NOT NULL DEFAULT '';
+    ALTER TABLE regsweep.summary ADD COLUMN IF NOT EXISTS settings text NOT NULL DEFAULT '';
+    ALTER TABLE regsweep.selections ADD COLUMN IF NOT EXISTS settings text NOT NULL DEFAULT '';
+    ALTER TABLE regsweep.trials DROP CONSTRAINT IF EXISTS trials_sweep_id_penalty_l1_ratio_lambda_fold_key;
+    CREATE UNIQUE INDEX IF NOT EXISTS trials_point ON regsweep.trials (sweep_id, penalty, l1_ratio, settings, lambda, fold);
+    ALTER TABLE regsweep.summary DROP CONSTRAINT IF EXISTS summary_pkey;
+    CREATE UNIQUE INDEX IF NOT EXISTS summary_point ON regsweep.summary (sweep_id, penalty, l1_ratio, settings, lambda, metric);
+    ALTER TABLE regsweep.selections DROP CONSTRAINT IF EXISTS selections_pkey;
+    CREATE UNIQUE INDEX IF NOT EXISTS selections_group ON regsweep.selections (sweep_id, penalty, l1_ratio, settings, metric);
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'trials_status' AND conrelid = 'regsweep.trials'::regclass) THEN
+    ALTER TABLE regsweep.trials DROP CONSTRAINT IF EXISTS trials_status_check;
+    ALTER TABLE regsweep.trials ADD CONSTRAINT trials_status CHECK (status IN ('ok', 'diverged', 'failed', 'pruned')) NOT VALID;
+  END IF;
+END $$;
 CREATE TABLE IF NOT EXISTS regsweep.fold_assignments (
   sweep_id bigint PRIMARY KEY REFERENCES regsweep.sweeps(id) ON DELETE CASCADE,
   per_repeat integer NOT NULL,
