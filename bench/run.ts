@@ -168,7 +168,7 @@ function ratiosToFasterAnchor(workload: string): string {
   if (anchors.length === 0) return '';
   const fastest = anchors.reduce((a, b) => (b.seconds! < a.seconds! ? b : a));
   const ours = own.filter((r) => r.tool.startsWith('regsweep') && r.seconds !== null);
-  return `${workload}: regsweep / ${fastest.tool} (the faster anchor) — ` + ours.map((r) => `${r.tool.replace(/^regsweep,? ?/, '') || 'default'} ${(r.seconds! / fastest.seconds!).toFixed(2)}`).join(', ');
+  return `${workload}: regsweep / ${fastest.tool} (the faster anchor) — ` + ours.map((r) => `${r.tool.replace(/^regsweep,? ?/, '') || 'tol 1e-7'} ${(r.seconds! / fastest.seconds!).toFixed(2)}`).join(', ');
 }
 
 function sameCoefficients(a: Float64Array, b: Float64Array): boolean {
@@ -210,7 +210,7 @@ async function pathWorkload(name: string, family: 'gaussian' | 'binomial', data:
     if (paired && 'fit' in paired) anchorTimes.push(await paired.fit());
   }
   for (const run of runs) {
-    rows.push({ workload: name, tool: run.tool, seconds: median(run.times), note: run.tol === 1e-7 ? `default tol 1e-7${run.threads === 1 ? ', one thread' : ''}` : run.threads === 1 ? 'one thread' : '' });
+    rows.push({ workload: name, tool: run.tool, seconds: median(run.times), note: `${run.tol === 1e-7 ? 'tol 1e-7 (the old default)' : run.tol === 1e-5 ? 'the default tol' : ''}${run.threads === 1 ? ', one thread' : ''}`.replace(/^, /, '') });
   }
   if (family === 'gaussian') {
     const split = runs.find((r) => r.threads === 2)!;
@@ -232,7 +232,7 @@ async function pathWorkload(name: string, family: 'gaussian' | 'binomial', data:
     notes.push(
       `${name}: paired rounds (regsweep's / scikit-learn's time in the same round, median of ${anchorTimes.length}; scikit-learn's rounds ` +
         `${anchorTimes.map((t) => t.toFixed(3)).join(', ')} s) — ` +
-        runs.map((r) => `${r.tool.replace(/^regsweep,? ?/, '') || 'default'} ${median(r.times.map((t, k) => t / anchorTimes[k])).toFixed(2)}`).join(', '),
+        runs.map((r) => `${r.tool.replace(/^regsweep,? ?/, '') || 'tol 1e-7'} ${median(r.times.map((t, k) => t / anchorTimes[k])).toFixed(2)}`).join(', '),
     );
   }
   for (const [tool, out] of tools) {
@@ -275,7 +275,7 @@ sweep: {kind: grid, penalty: [elasticnet], lambda: {auto: 100, ratio: 1e-3}, l1_
 workers: 2
 `;
   const ours = await timeIt(REPEATS, () => sweepTime(yaml(1e-7), loaded, 'cv-enet'));
-  rows.push({ workload: 'cv-enet', tool: 'regsweep', seconds: ours.seconds, note: 'default tol 1e-7, 2 workers, incl. SQLite writes' });
+  rows.push({ workload: 'cv-enet', tool: 'regsweep', seconds: ours.seconds, note: 'tol 1e-7 (the old default), 2 workers, incl. SQLite writes' });
   for (const tol of LOOSE_TOLS) {
     const loose = await timeIt(REPEATS, () => sweepTime(yaml(tol), loaded, 'cv-enet'));
     rows.push({ workload: 'cv-enet', tool: `regsweep, tol ${tolLabel(tol)}`, seconds: loose.seconds, note: '2 workers, incl. SQLite writes' });

@@ -103,7 +103,8 @@ export const validationSchema = z.discriminatedUnion(
 );
 
 const solverSettings = {
-  tol: posNumber.default(1e-7),
+  /** The loosest tolerance whose objective at the last λ is no worse than scikit-learn's default on every bench path. */
+  tol: posNumber.default(1e-5),
   max_iter: posInt.default(100000),
   solver: z.enum(['cd', 'fista'], { error: 'expected cd or fista' }).default('cd'),
 };
@@ -286,7 +287,7 @@ export const configSchema = z.strictObject({
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'expected letters, digits, ".", "_" or "-"' }),
   data: dataSchema,
   validation: validationSchema.default({ kind: 'kfold', folds: 5, shuffle: true, stratify: false, repeats: 1, seed: 0 }),
-  model: modelSchema.default({ kind: 'linear', tol: 1e-7, max_iter: 100000, solver: 'cd' }),
+  model: modelSchema.default({ kind: 'linear', tol: 1e-5, max_iter: 100000, solver: 'cd' }),
   sweep: sweepSchema,
   /** |w| below this counts as near zero in the sparsity figures. */
   near_zero: posNumber.default(1e-3),

@@ -160,6 +160,12 @@ async function openOrResume(store: Store, loaded: LoadedConfig, data: Dataset, p
   const db = displayPath(store.location);
   if (existing && !options.fresh) {
     if (!sameConfig(existing, configHash) || existing.dataHash !== data.hash) {
+      const tol = existing.dataHash === data.hash ? toleranceOnlyChange(existing, config) : undefined;
+      if (tol && !loaded.gives(['model', 'tol']))
+        throw new UserError(
+          `${db} already holds sweep "${config.name}" fitted at model.tol ${tol.old}, the default before this version (now ${tol.now}); ` +
+            `add tol: ${tol.old} under model: in the sweep file to resume it, or rerun with --new`,
+        );
       const what = existing.dataHash !== data.hash ? 'different data' : 'a different config';
       throw new UserError(
         `${db} already holds sweep "${config.name}" made from ${what}; ` +
@@ -264,6 +270,16 @@ function sameConfig(existing: Sweep, configHash: string): boolean {
   if (existing.configHash === configHash) return true;
   const reread = configSchema.safeParse(JSON.parse(existing.configJson));
   return reread.success && hashConfig(reread.data) === configHash;
+}
+
+/** The stored sweep's tol and this config's when that is all that differs (a default that changed), else undefined. */
+function toleranceOnlyChange(existing: Sweep, config: SweepConfig): { old: number; now: number } | undefined {
+  const reread = configSchema.safeParse(JSON.parse(existing.configJson));
+  if (!reread.success || reread.data.model.kind === 'mlp' || config.model.kind === 'mlp') return undefined;
+  const old = reread.data.model.tol;
+  const now = config.model.tol;
+  if (old === now) return undefined;
+  return hashConfig({ ...reread.data, model: { ...reread.data.model, tol: now } } as SweepConfig) === hashConfig(config) ? { old, now } : undefined;
 }
 
 function canonicalJson(value: unknown): string {

@@ -122,6 +122,17 @@ describe('regsweep CLI', () => {
     expect(readFileSync(db).equals(before)).toBe(true);
   });
 
+  it('a sweep fitted at the old default tol (1e-7) is not resumed silently at the new one: the message says how', () => {
+    const dir = tempDir();
+    const body = (tol: string) => `name: t\ndata: {path: ${join(FIXTURES, 'diabetes.csv')}}\nmodel: {kind: linear${tol}}\nsweep: {kind: grid, penalty: [l1], lambda: [1, 0.1], extend: 0}\nworkers: 1\noutput: t.db\n`;
+    writeFile(dir, 't.yaml', body(', tol: 1e-7'));
+    expect(cli(['run', 't.yaml', '--quiet'], dir).status).toBe(0);
+    writeFile(dir, 't.yaml', body(''));
+    const r = cli(['run', 't.yaml', '--quiet'], dir);
+    expect(r.status).toBe(2);
+    expect(r.stderr).toMatch(/already holds sweep "t" fitted at model.tol 1e-7, the default before this version \(now 0.00001\); add tol: 1e-7 under model: in the sweep file to resume it, or rerun with --new/);
+  });
+
   it('export writes the coefficients CSV with the data header names', () => {
     const dir = tempDir();
     const config = writeFile(dir, 'e.yaml', `name: e\ndata: {path: ${join(FIXTURES, 'diabetes.csv')}}\nsweep: {kind: grid, penalty: [l1, l2], lambda: [1, 0.1], extend: 0}\nworkers: 1\noutput: e.db\n`);
