@@ -242,7 +242,6 @@ class Irls implements PointSolver {
 
   solve({ lambda, previousLambda, l1Ratio, l1, l2 }: PathPoint, maxIter: number): { passes: number; status: FitStatusCode } {
     const { solver, strong, start, thresholdSq } = this;
-    const weightSum = this.stats.weightSum;
     strong.screen(l1Ratio, lambda, previousLambda, solver);
     let passes = 0;
     let current = NaN;
@@ -278,12 +277,7 @@ class Irls implements PointSolver {
         signsBefore = signs;
         current = this.backtrack(before, startIntercept, l1, l2);
         // Converged when a whole Newton step moved no coefficient by more than tol (weighted by its curvature).
-        let moved = (solver.vSum / weightSum) * (solver.intercept - startIntercept) ** 2;
-        for (let k = 0; k < strong.count; k++) {
-          const j = strong.members[k];
-          const d = solver.beta[j] - start[j];
-          if (d !== 0) moved = Math.max(moved, solver.curvatureOf(j) * d * d);
-        }
+        const moved = solver.stepMove(start, startIntercept, strong.members, strong.count);
         // An active-set step leaves the zeros unchecked: only a coordinate-descent step can end the Newton loop.
         if (moved <= thresholdSq && innerSq === thresholdSq && !usedActiveSet) {
           newtonConverged = true;

@@ -48,6 +48,12 @@ function center(values: Float64Array): number {
   return mean;
 }
 
+/** Intercepts are determined up to a common constant: kept centered, and every η shifted with them. */
+function centerIntercepts(intercepts: Float64Array, eta: Float64Array): void {
+  const shift = center(intercepts);
+  for (let i = 0; i < eta.length; i++) eta[i] -= shift;
+}
+
 /** p_k of row r from the class-major η (K × m): a softmax shifted by the row's largest η. */
 function softmaxRow(eta: Float64Array, m: number, K: number, r: number, out: Float64Array): void {
   let top = -Infinity;
@@ -164,7 +170,6 @@ class MultinomialUngrouped implements PointSolver {
 
   solve({ lambda, previousLambda, l1Ratio, l1, l2 }: PathPoint, maxIter: number): { passes: number; status: FitStatusCode } {
     const { solver, strong, start, thresholdSq, K } = this;
-    const weightSum = this.stats.weightSum;
     for (const s of strong) s.screen(l1Ratio, lambda, previousLambda, solver);
     let passes = 0;
     for (;;) {
@@ -183,12 +188,7 @@ class MultinomialUngrouped implements PointSolver {
           const startIntercept = solver.intercept;
           const r = solver.solve(strong[k].members, strong[k].count, l1, l2, innerSq, maxIter - passes);
           passes += r.passes;
-          moved = Math.max(moved, (solver.vSum / weightSum) * (solver.intercept - startIntercept) ** 2);
-          for (let c = 0; c < strong[k].count; c++) {
-            const j = strong[k].members[c];
-            const d = solver.beta[j] - start[j];
-            if (d !== 0) moved = Math.max(moved, solver.curvatureOf(j) * d * d);
-          }
+          moved = Math.max(moved, solver.stepMove(start, startIntercept, strong[k].members, strong[k].count));
           this.store(k);
           // Out of passes, or a value stopped being finite: the status below says which.
           if (!r.converged) {
@@ -211,15 +211,10 @@ class MultinomialUngrouped implements PointSolver {
         violations += strong[k].checkKkt(l1Ratio, lambda, solver);
       }
       if (violations === 0) {
-        this.centerIntercepts();
+        centerIntercepts(this.a, this.eta);
         return { passes, status: FitStatus.converged };
       }
     }
-  }
-
-  private centerIntercepts(): void {
-    const shift = center(this.a);
-    for (let i = 0; i < this.eta.length; i++) this.eta[i] -= shift;
   }
 }
 
@@ -335,8 +330,7 @@ class MultinomialGrouped implements PointSolver {
       if (!converged) return { passes, status: FitStatus.maxIter };
       this.linearize();
       if (strong.checkKkt(l1Ratio, lambda, solver) === 0) {
-        const shift = center(solver.intercepts);
-        for (let i = 0; i < this.eta.length; i++) this.eta[i] -= shift;
+        centerIntercepts(solver.intercepts, this.eta);
         return { passes, status: FitStatus.converged };
       }
     }

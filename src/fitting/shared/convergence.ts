@@ -12,22 +12,45 @@ export class DistanceEstimate {
   }
 }
 
+/** What the pass schedule drives: the active set, and intercept and coordinate updates that return their move. */
+export interface CoordinateSolver {
+  readonly active: Int32Array;
+  readonly activeCount: number;
+  /** Updates the intercept (every response's, for a group solver); returns its curvature-weighted squared move. */
+  updateIntercept(): number;
+  /** Updates feature j (its block, for a group solver); returns its curvature-weighted squared move. */
+  update(j: number, l1: number, l2: number): number;
+}
+
 /**
  * The pass schedule of the least-squares solvers: a full pass over the candidate features; if it moved more than
  * threshold², the active set cycled until the estimated distance to its solution is below threshold, then a full
- * pass again. Each pass returns its largest squared change (weighted).
+ * pass again.
  */
-export function passesToConvergence(fullPass: () => number, activePass: () => number, thresholdSq: number, maxPasses: number): { passes: number; converged: boolean } {
+export function solveByPasses(
+  solver: CoordinateSolver,
+  candidates: Int32Array,
+  candidateCount: number,
+  l1: number,
+  l2: number,
+  thresholdSq: number,
+  maxPasses: number,
+): { passes: number; converged: boolean } {
+  const pass = (features: Int32Array, count: number) => {
+    let change = solver.updateIntercept();
+    for (let k = 0; k < count; k++) change = Math.max(change, solver.update(features[k], l1, l2));
+    return change;
+  };
   let passes = 0;
   while (passes < maxPasses) {
-    let change = fullPass();
+    let change = pass(candidates, candidateCount);
     passes++;
     if (!Number.isFinite(change)) return { passes, converged: false };
     if (change <= thresholdSq) return { passes, converged: true };
     const estimate = new DistanceEstimate();
     const threshold = Math.sqrt(thresholdSq);
     while (passes < maxPasses) {
-      change = activePass();
+      change = pass(solver.active, solver.activeCount);
       passes++;
       if (!Number.isFinite(change)) return { passes, converged: false };
       if (estimate.next(Math.sqrt(change)) <= threshold) break;

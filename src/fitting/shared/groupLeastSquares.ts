@@ -2,7 +2,7 @@ import type { KernelContext } from '../context.js';
 import type { WasmHeap } from '../kernels/heap.js';
 import { ColumnCache } from './columnCache.js';
 import type { ColumnStats } from './columnStats.js';
-import { passesToConvergence } from './convergence.js';
+import { solveByPasses, type CoordinateSolver } from './convergence.js';
 import type { Design } from './design.js';
 import { extrapolated } from './penalty.js';
 
@@ -13,7 +13,7 @@ import { extrapolated } from './penalty.js';
  * the block's curvature is the same scalar for every response, so each block update is exact (a group
  * soft-threshold). Residuals r_ik = v_i (z_ik − η_ik) are kept per response in kernel memory.
  */
-export class GroupWls {
+export class GroupWls implements CoordinateSolver {
   /** K × p, response after response: β of response k, feature j at k·p + j (the path driver's layout). */
   readonly beta: Float64Array;
   readonly intercepts: Float64Array;
@@ -149,7 +149,7 @@ export class GroupWls {
   }
 
   /** Unpenalized intercepts: each response's weighted mean working residual. */
-  updateIntercepts(): number {
+  updateIntercept(): number {
     if (this.vSum === 0) return 0;
     let moved = 0;
     for (let k = 0; k < this.K; k++) {
@@ -167,20 +167,7 @@ export class GroupWls {
 
   /** As WlsSolver.solve, with block updates. */
   solve(candidates: Int32Array, candidateCount: number, l1: number, l2: number, thresholdSq: number, maxPasses: number): { passes: number; converged: boolean } {
-    return passesToConvergence(
-      () => {
-        let change = this.updateIntercepts();
-        for (let c = 0; c < candidateCount; c++) change = Math.max(change, this.update(candidates[c], l1, l2));
-        return change;
-      },
-      () => {
-        let change = this.updateIntercepts();
-        for (let a = 0; a < this.activeCount; a++) change = Math.max(change, this.update(this.active[a], l1, l2));
-        return change;
-      },
-      thresholdSq,
-      maxPasses,
-    );
+    return solveByPasses(this, candidates, candidateCount, l1, l2, thresholdSq, maxPasses);
   }
 
   /** Every feature's gradient norm across the responses (what the group strong rules and KKT check compare). */

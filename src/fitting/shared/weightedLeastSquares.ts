@@ -3,7 +3,7 @@ import type { WasmHeap } from '../kernels/heap.js';
 import type { Design } from './design.js';
 import { ColumnCache } from './columnCache.js';
 import type { ColumnStats } from './columnStats.js';
-import { passesToConvergence } from './convergence.js';
+import { solveByPasses, type CoordinateSolver } from './convergence.js';
 import { extrapolated, softThreshold } from './penalty.js';
 
 /**
@@ -15,7 +15,7 @@ import { extrapolated, softThreshold } from './penalty.js';
  * Minimizes (1/2W) Σ v_i (z_i − η_i)² + λ(r‖β‖₁ + (1−r)/2‖β‖²) (r the l1 ratio), with the residual stored as r_i = v_i (z_i − η_i).
  * Every per-row vector is indexed by position in `rows`.
  */
-export class WlsSolver {
+export class WlsSolver implements CoordinateSolver {
   readonly beta: Float64Array;
   intercept = 0;
   /** The training rows (nonzero weight), in order. */
@@ -149,6 +149,20 @@ export class WlsSolver {
     for (let i = 0; i < this.residual.length; i++) this.residual[i] -= this.v[i] * d;
   }
 
+  /**
+   * How far the intercept and the given features moved since (start, startIntercept): the largest curvature-weighted
+   * squared change, the convergence measure of a Newton step.
+   */
+  stepMove(start: Float64Array, startIntercept: number, features: Int32Array, count: number): number {
+    let moved = (this.vSum / this.stats.weightSum) * (this.intercept - startIntercept) ** 2;
+    for (let k = 0; k < count; k++) {
+      const j = features[k];
+      const d = this.beta[j] - start[j];
+      if (d !== 0) moved = Math.max(moved, this.curvatureOf(j) * d * d);
+    }
+    return moved;
+  }
+
   /** Unpenalized intercept: the weighted mean of the working residual. */
   updateIntercept(): number {
     if (this.vSum === 0) return 0;
@@ -166,20 +180,7 @@ export class WlsSolver {
    * active set cycled until the estimated distance to its solution is below threshold². Returns passes used.
    */
   solve(candidates: Int32Array, candidateCount: number, l1: number, l2: number, thresholdSq: number, maxPasses: number): { passes: number; converged: boolean } {
-    return passesToConvergence(
-      () => {
-        let change = this.updateIntercept();
-        for (let k = 0; k < candidateCount; k++) change = Math.max(change, this.update(candidates[k], l1, l2));
-        return change;
-      },
-      () => {
-        let change = this.updateIntercept();
-        for (let a = 0; a < this.activeCount; a++) change = Math.max(change, this.update(this.active[a], l1, l2));
-        return change;
-      },
-      thresholdSq,
-      maxPasses,
-    );
+    return solveByPasses(this, candidates, candidateCount, l1, l2, thresholdSq, maxPasses);
   }
 
   /** η on the training rows from the current coefficients (O(n · nnz)), in `eta`. */
