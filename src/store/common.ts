@@ -1,5 +1,5 @@
 // What every store shares: picking a sweep by selector, and figures as a database can hold them.
-import type { Sweep, TrialFigures } from '../domain.js';
+import type { Penalty, Sweep, Trial, TrialFigures } from '../domain.js';
 import { UserError } from '../errors.js';
 import { parseSweepName, type SweepSelector } from './contract.js';
 
@@ -46,4 +46,37 @@ export function storableFigures(t: TrialFigures): TrialFigures {
 /** Metrics with their keys in one order, whichever store kept them (PostgreSQL's jsonb reorders keys). */
 export function sortedMetrics(metrics: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.keys(metrics).sort().map((k) => [k, metrics[k]]));
+}
+
+/**
+ * A trials row as either store returns it: SQLite gives 0/1 for booleans, NULL for a NaN norm and metrics as text;
+ * PostgreSQL gives booleans, NaN, jsonb objects and bigint ids as strings.
+ */
+export function trialFromRow(r: Record<string, unknown>): Trial {
+  return {
+    id: Number(r.id),
+    sweepId: Number(r.sweep_id),
+    taskId: r.task_id as string,
+    penalty: r.penalty as Penalty,
+    lambda: r.lambda as number,
+    l1Ratio: r.l1_ratio as number,
+    settings: (r.settings as string | undefined) ?? '',
+    fold: r.fold as string,
+    status: r.status as Trial['status'],
+    converged: r.converged === true || r.converged === 1,
+    error: r.error as string | null,
+    trainLoss: r.train_loss as number | null,
+    valLoss: r.val_loss as number | null,
+    nTrain: r.n_train as number,
+    nVal: r.n_val as number,
+    nnz: r.nnz as number,
+    zeroFraction: r.zero_fraction as number,
+    nearZeroFraction: r.near_zero_fraction as number,
+    l1Norm: (r.l1_norm as number | null) ?? NaN,
+    l2Norm: (r.l2_norm as number | null) ?? NaN,
+    passes: r.passes as number,
+    epochsRun: r.epochs_run as number,
+    seconds: r.seconds as number,
+    metrics: sortedMetrics(typeof r.metrics === 'string' ? JSON.parse(r.metrics) : (r.metrics as Record<string, number>)),
+  };
 }

@@ -4,7 +4,7 @@
 import pg from 'pg';
 import type { CvPoint, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch } from '../../domain.js';
 import { UserError, errorCode } from '../../errors.js';
-import { pickSweep, sortedMetrics, storableFigures } from '../common.js';
+import { pickSweep, storableFigures, trialFromRow } from '../common.js';
 import {
   failedTrials,
   type Claim,
@@ -392,7 +392,7 @@ export class PostgresStore implements Store {
       if (status === 'done') return false;
       const open = Number((await c.query(`SELECT count(*) AS c FROM tasks WHERE sweep_id = $1 AND status IN ('pending', 'running')`, [sweepId])).rows[0].c);
       if (open > 0) return false;
-      const trials = (await c.query(`SELECT * FROM trials WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`, [sweepId])).rows.map(toTrial);
+      const trials = (await c.query(`SELECT * FROM trials WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`, [sweepId])).rows.map(trialFromRow);
       const { points, selections, notes } = summarize(trials, await this.sweepById(sweepId, c));
       await c.query('DELETE FROM summary WHERE sweep_id = $1', [sweepId]);
       await c.query('DELETE FROM selections WHERE sweep_id = $1', [sweepId]);
@@ -421,7 +421,7 @@ export class PostgresStore implements Store {
 
   async trials(sweepId: number, filter: TrialFilter = {}): Promise<Trial[]> {
     const { where, values } = trialWhere(sweepId, filter);
-    return (await this.query(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`, values)).rows.map(toTrial);
+    return (await this.query(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`, values)).rows.map(trialFromRow);
   }
 
   async trialCount(sweepId: number): Promise<number> {
@@ -614,31 +614,3 @@ function toSweep(r: Record<string, unknown>): Sweep {
   };
 }
 
-function toTrial(r: Record<string, unknown>): Trial {
-  return {
-    id: Number(r.id),
-    sweepId: Number(r.sweep_id),
-    taskId: r.task_id as string,
-    penalty: r.penalty as Penalty,
-    lambda: r.lambda as number,
-    l1Ratio: r.l1_ratio as number,
-    settings: (r.settings as string | undefined) ?? '',
-    fold: r.fold as string,
-    status: r.status as Trial['status'],
-    converged: r.converged as boolean,
-    error: r.error as string | null,
-    trainLoss: r.train_loss as number | null,
-    valLoss: r.val_loss as number | null,
-    nTrain: r.n_train as number,
-    nVal: r.n_val as number,
-    nnz: r.nnz as number,
-    zeroFraction: r.zero_fraction as number,
-    nearZeroFraction: r.near_zero_fraction as number,
-    l1Norm: r.l1_norm as number,
-    l2Norm: r.l2_norm as number,
-    passes: r.passes as number,
-    epochsRun: r.epochs_run as number,
-    seconds: r.seconds as number,
-    metrics: sortedMetrics(r.metrics as Record<string, number>),
-  };
-}

@@ -22,7 +22,7 @@ import {
   type TrialFilter,
 } from '../contract.js';
 import { inClaimOrder, toTaskRow } from '../taskOrder.js';
-import { pickSweep, sortedMetrics, storableFigures } from '../common.js';
+import { pickSweep, storableFigures, trialFromRow } from '../common.js';
 import { openForReading, openForWriting, sqliteError } from './file.js';
 
 /** How long one attempt waits for a lock inside SQLite before the store backs off and tries again (ms). */
@@ -330,7 +330,7 @@ export class SqliteStore implements Store {
         const sweep = this.sweepById(sweepId);
         const open = (this.db.prepare(`SELECT count(*) AS c FROM tasks WHERE sweep_id = ? AND status IN ('pending', 'running')`).get(sweepId) as { c: number }).c;
         if (open > 0 || (sweep.status === 'done' && sweep.finishedAt)) return false;
-        const trials = (this.db.prepare('SELECT * FROM trials WHERE sweep_id = ? ORDER BY penalty, l1_ratio, settings, lambda DESC, fold').all(sweepId) as Record<string, unknown>[]).map(toTrial);
+        const trials = (this.db.prepare('SELECT * FROM trials WHERE sweep_id = ? ORDER BY penalty, l1_ratio, settings, lambda DESC, fold').all(sweepId) as Record<string, unknown>[]).map(trialFromRow);
         const { points, selections, notes } = summarize(trials, sweep);
         const insertSummary = this.db.prepare(
           `INSERT INTO summary (sweep_id, penalty, l1_ratio, settings, lambda, metric, folds, mean, se, train_mean, nnz_all)
@@ -362,7 +362,7 @@ export class SqliteStore implements Store {
 
   async trials(sweepId: number, filter: TrialFilter = {}): Promise<Trial[]> {
     const { where, params } = trialWhere(sweepId, filter);
-    return this.read(() => (this.db.prepare(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`).all(...params) as Record<string, unknown>[]).map(toTrial));
+    return this.read(() => (this.db.prepare(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`).all(...params) as Record<string, unknown>[]).map(trialFromRow));
   }
 
   async trialCount(sweepId: number): Promise<number> {
@@ -547,31 +547,3 @@ function toSweep(r: Record<string, unknown>): Sweep {
   };
 }
 
-function toTrial(r: Record<string, unknown>): Trial {
-  return {
-    id: r.id as number,
-    sweepId: r.sweep_id as number,
-    taskId: r.task_id as string,
-    penalty: r.penalty as Penalty,
-    lambda: r.lambda as number,
-    l1Ratio: r.l1_ratio as number,
-    settings: (r.settings as string | undefined) ?? '',
-    fold: r.fold as string,
-    status: r.status as Trial['status'],
-    converged: r.converged === 1,
-    error: r.error as string | null,
-    trainLoss: r.train_loss as number | null,
-    valLoss: r.val_loss as number | null,
-    nTrain: r.n_train as number,
-    nVal: r.n_val as number,
-    nnz: r.nnz as number,
-    zeroFraction: r.zero_fraction as number,
-    nearZeroFraction: r.near_zero_fraction as number,
-    l1Norm: (r.l1_norm as number | null) ?? NaN,
-    l2Norm: (r.l2_norm as number | null) ?? NaN,
-    passes: r.passes as number,
-    epochsRun: r.epochs_run as number,
-    seconds: r.seconds as number,
-    metrics: sortedMetrics(JSON.parse(r.metrics as string)),
-  };
-}
