@@ -5,8 +5,8 @@ import type { Comparison, ComparedSweep } from '../results/compare.js';
 import { fmt } from '../select/cv.js';
 import { ensureFolder, refuseProtectedOutput, databaseFiles, writeFileAtomic } from '../util/files.js';
 import { displayPath, isStoreUrl } from '../util/paths.js';
-import { escapeHtml, inlineLibraries, scriptJson } from './html.js';
-import { renderSvg, svgToPng } from './render.js';
+import { chartSections, escapeHtml, pageEnd, pageHead } from './html.js';
+import { writeChartFiles } from './render.js';
 import type { Chart } from './specs.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
@@ -92,23 +92,8 @@ function compareHtml(c: Comparison, charts: Chart[]): string {
   const who = c.sweeps
     .map((s) => `<li><b>${s.label}</b>: sweep <code>${escapeHtml(s.sweep.name)}</code> (id ${s.sweep.id}) in <code>${escapeHtml(s.location)}</code> — ${escapeHtml(s.sweep.modelKind)}, ${s.sweep.n} rows × ${s.sweep.p} features, data sha256 <code>${s.sweep.dataHash.slice(0, 16)}…</code></li>`)
     .join('\n');
-  const sections = charts
-    .map((ch, k) => `<section><h2>${escapeHtml(ch.title)}</h2><p class="caption">${escapeHtml(ch.caption)}</p><div class="chart" id="chart-${k}"></div><script type="application/json" id="spec-${k}">${scriptJson(ch.spec)}</script></section>`)
-    .join('\n');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>regsweep compare: ${escapeHtml(c.sweeps[0].sweep.name)} vs ${escapeHtml(c.sweeps[1].sweep.name)}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; padding: 0 1rem; }
-table { border-collapse: collapse; margin: 1rem 0; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.7rem; text-align: left; }
-.caption { color: #555; max-width: 60rem; }
-.warning { background: #fff4e0; border-left: 4px solid #e8a33d; padding: 0.4rem 0.8rem; }
-</style>
-</head>
-<body>
+
+  return `${pageHead(`regsweep compare: ${c.sweeps[0].sweep.name} vs ${c.sweeps[1].sweep.name}`)}
 <h1>Compare two sweeps</h1>
 <ul>
 ${who}
@@ -121,16 +106,8 @@ ${c.notes.map((n) => `<p class="warning">${escapeHtml(n)}</p>`).join('\n')}
 ${table || '<tr><td colspan="8">no validation results</td></tr>'}
 </tbody>
 </table>
-${sections}
-${inlineLibraries()}
-<script>
-window.regsweepCharts = Promise.all(Array.from(document.querySelectorAll('.chart')).map(function (el, k) {
-  return vegaEmbed(el, JSON.parse(document.getElementById('spec-' + k).textContent), { actions: false, renderer: 'svg' });
-}));
-</script>
-</body>
-</html>
-`;
+${chartSections(charts)}
+${pageEnd()}`;
 }
 
 /** "A-vs-B-compare" beside the first database (in the working folder for a store URL). */
@@ -146,12 +123,7 @@ export async function writeCompareReport(c: Comparison, outDir: string, location
   ensureFolder(dir, '--out', outDir);
   const chart = overlayChart(c);
   const charts = chart ? [chart] : [];
-  for (const ch of charts) {
-    writeFileAtomic(join(dir, `${ch.id}.vl.json`), JSON.stringify(ch.spec, null, 1));
-    const svg = await renderSvg(ch.spec);
-    writeFileAtomic(join(dir, `${ch.id}.svg`), svg);
-    if (png) writeFileAtomic(join(dir, `${ch.id}.png`), svgToPng(svg));
-  }
+  await writeChartFiles(charts, (name, content) => writeFileAtomic(join(dir, name), content), png);
   const page = join(dir, 'compare.html');
   writeFileAtomic(page, compareHtml(c, charts));
   return displayPath(page);

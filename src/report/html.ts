@@ -63,6 +63,53 @@ ${shown.length < m.nonzero ? `<p class="caption">The ${shown.length} largest of 
 <p class="caption">Use it: <code>regsweep predict ${db} --data new.csv</code>; hand it on: <code>regsweep export ${db} --model --format sklearn</code> (or <code>glmnet</code>, <code>json</code>). Another choice: <code>--penalty</code>, <code>--l1-ratio</code>, <code>--select min|1se|lambda=VALUE</code>.</p>`;
 }
 
+/** The top of a regsweep page, through <body>: its title and the stylesheet every page shares. */
+export function pageHead(title: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>${escapeHtml(title)}</title>
+<style>
+body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; padding: 0 1rem; }
+table { border-collapse: collapse; margin: 1rem 0; }
+th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.7rem; text-align: left; }
+.caption { color: #555; max-width: 60rem; }
+.warning { background: #fff4e0; border-left: 4px solid #e8a33d; padding: 0.4rem 0.8rem; }
+section { margin-top: 2.5rem; }
+</style>
+</head>
+<body>`;
+}
+
+/** One section per chart: its title, caption, the element vega-embed draws into and the spec it draws. */
+export function chartSections(charts: Chart[]): string {
+  return charts
+    .map(
+      (c, k) => `<section>
+<h2>${escapeHtml(c.title)}</h2>
+<p class="caption">${escapeHtml(c.caption)}</p>
+<div class="chart" id="chart-${k}" data-chart="${escapeHtml(c.id)}"></div>
+<script type="application/json" id="spec-${k}">${scriptJson(c.spec)}</script>
+</section>`,
+    )
+    .join('\n');
+}
+
+/** The end of a page: the inlined libraries and the script that draws every chart (window.regsweepCharts). */
+export function pageEnd(): string {
+  return `${inlineLibraries()}
+<script>
+window.regsweepCharts = Promise.all(Array.from(document.querySelectorAll('.chart')).map(function (el, k) {
+  var spec = JSON.parse(document.getElementById('spec-' + k).textContent);
+  return vegaEmbed(el, spec, { actions: false, renderer: 'svg' });
+}));
+</script>
+</body>
+</html>
+`;
+}
+
 export function reportHtml(data: ReportData, charts: Chart[], location = 'results.db'): string {
   const { sweep } = data;
   const { config } = data;
@@ -74,31 +121,8 @@ export function reportHtml(data: ReportData, charts: Chart[], location = 'result
       return `<tr><td>${escapeHtml(groupLabel(s.penalty, s.l1Ratio, s.settings))}</td><td>${fmt(s.lambdaMin)}</td><td>${fmt(s.meanMin)} ± ${s.seMin > 0 ? fmt(s.seMin) : '—'}</td><td>${s.nnzMin ?? ''}</td><td>${fmt(s.lambda1se)}</td><td>${fmt(s.mean1se)}</td><td>${s.nnz1se ?? ''}</td><td>${escapeHtml(edge)}</td></tr>`;
     })
     .join('\n');
-  const sections = charts
-    .map(
-      (c, k) => `<section>
-<h2>${escapeHtml(c.title)}</h2>
-<p class="caption">${escapeHtml(c.caption)}</p>
-<div class="chart" id="chart-${k}" data-chart="${escapeHtml(c.id)}"></div>
-<script type="application/json" id="spec-${k}">${scriptJson(c.spec)}</script>
-</section>`,
-    )
-    .join('\n');
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<title>regsweep report: ${escapeHtml(sweep.name)}</title>
-<style>
-body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px; color: #222; padding: 0 1rem; }
-table { border-collapse: collapse; margin: 1rem 0; }
-th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.7rem; text-align: left; }
-.caption { color: #555; max-width: 60rem; }
-.warning { background: #fff4e0; border-left: 4px solid #e8a33d; padding: 0.4rem 0.8rem; }
-section { margin-top: 2.5rem; }
-</style>
-</head>
-<body>
+
+  return `${pageHead(`regsweep report: ${sweep.name}`)}
 <h1>Sweep <code>${escapeHtml(sweep.name)}</code></h1>
 <p>${escapeHtml(config.model.kind)} model on ${sweep.n} rows × ${sweep.p} features (target ${escapeHtml(sweep.targetNames.join(', '))}),
 validation ${escapeHtml(config.validation.kind)}${config.validation.kind === 'kfold' ? ` (${config.validation.folds} folds)` : ''};
@@ -114,15 +138,6 @@ ${rows || '<tr><td colspan="8">no validation results yet</td></tr>'}
 </tbody>
 </table>
 ${modelSection(data, location)}
-${sections}
-${inlineLibraries()}
-<script>
-window.regsweepCharts = Promise.all(Array.from(document.querySelectorAll('.chart')).map(function (el, k) {
-  var spec = JSON.parse(document.getElementById('spec-' + k).textContent);
-  return vegaEmbed(el, spec, { actions: false, renderer: 'svg' });
-}));
-</script>
-</body>
-</html>
-`;
+${chartSections(charts)}
+${pageEnd()}`;
 }

@@ -1,6 +1,7 @@
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { Resvg } from '@resvg/resvg-js';
+import type { Chart } from './specs.js';
 
 /** Vega-Lite → Vega → SVG with vega's headless renderer (no browser, no canvas). */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
@@ -20,4 +21,14 @@ export function svgToPng(svg: string): Buffer {
     font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
   });
   return resvg.render().asPng();
+}
+
+/** Every chart as files beside its page: the Vega-Lite spec (.vl.json), the SVG and (with `png`) the PNG. */
+export async function writeChartFiles(charts: Chart[], write: (name: string, content: string | Uint8Array) => void, png: boolean): Promise<void> {
+  for (const chart of charts) {
+    write(`${chart.id}.vl.json`, JSON.stringify(chart.spec, null, 1));
+    const svg = await renderSvg(chart.spec);
+    write(`${chart.id}.svg`, svg);
+    if (png) write(`${chart.id}.png`, svgToPng(svg));
+  }
 }

@@ -6,7 +6,7 @@ import { withResults } from '../results/open.js';
 import { databaseFiles, ensureFolder, refuseProtectedOutput, writeFileAtomic } from '../util/files.js';
 import { readReportData } from './data.js';
 import { reportHtml } from './html.js';
-import { renderSvg, svgToPng } from './render.js';
+import { writeChartFiles } from './render.js';
 import { buildCharts } from './specs.js';
 
 export interface ReportOptions {
@@ -47,12 +47,7 @@ export async function writeReport(location: string, options: ReportOptions = {})
     writeFileAtomic(path, content, '--out');
     files.push(path);
   };
-  for (const chart of charts) {
-    write(`${chart.id}.vl.json`, JSON.stringify(chart.spec, null, 1));
-    const svg = await renderSvg(chart.spec);
-    write(`${chart.id}.svg`, svg);
-    if (options.png !== false) write(`${chart.id}.png`, svgToPng(svg));
-  }
+  await writeChartFiles(charts, write, options.png !== false);
   write('report.html', reportHtml(data, charts, displayPath(location)));
   return { htmlPath: displayPath(join(outDir, 'report.html')), files, charts: charts.map((c) => c.id), notes: data.notes };
 }
