@@ -1,13 +1,12 @@
 // The command line: a thin shell over the library (runSweep, bestTrials, listSweeps, runSql, exportRows, writeReport).
+// Each command imports what it uses when it runs: start-up time is what a short command mostly costs.
 import yargs from 'yargs';
-import cliProgress from 'cli-progress';
 import { EXIT, OutsideError, UserError } from './errors.js';
 import { displayPath, isStoreUrl } from './util/paths.js';
 import { settingsLabel, type Selection } from './domain.js';
-import { runSweep, type RunResult } from './pool/coordinator.js';
-import { runWorker, type WorkerOptions } from './pool/worker.js';
-import { bestTrials, listSweeps, runSql } from './results/best.js';
-import { csvLines, EXPORT_TABLES, exportRows, type ExportTable } from './results/export.js';
+import type { RunResult, runSweep } from './pool/coordinator.js';
+import type { WorkerOptions } from './pool/worker.js';
+import { EXPORT_TABLES, type ExportTable } from './results/tables.js';
 import { selectionRecord, sweepRecord } from './results/records.js';
 import { countsLine } from './select/counts.js';
 import { fmt } from './select/cv.js';
@@ -90,8 +89,21 @@ function positiveNumber(name: string, value: number | undefined): void {
   if (value !== undefined && !(Number.isFinite(value) && value > 0)) throw new UserError(`${name}: expected a positive number`);
 }
 
+/** The part of yargs 18's internals the start-up skips (its version is pinned). */
+interface YargsInternals {
+  getInternalMethods(): { getUsageInstance(): { cacheHelpMessage(): void } };
+}
+
 async function dispatch(argv: string[]): Promise<number> {
   let result: number = EXIT.ok;
+  // yargs builds the whole help page before it awaits a handler that returns a promise (tens of milliseconds), so
+  // handlers start their work and return; the work is awaited after parsing.
+  let work: Promise<void> | undefined;
+  const later =
+    <A>(handler: (args: A) => Promise<void>) =>
+    (args: A) => {
+      work = handler(args);
+    };
   const parser = yargs(argv)
     .scriptName('regsweep')
     .strict()
@@ -117,7 +129,7 @@ async function dispatch(argv: string[]): Promise<number> {
           .option('lock-timeout', { type: 'number', default: 10, describe: 'seconds a write waits for a lock held by another process' })
           .options(queueOptions)
           .option('retry-failed', { type: 'boolean', default: false, describe: 'queue the tasks that failed in an earlier run again' }),
-      async (args) => {
+      later(async (args) => {
         if (args.workers !== undefined && !(Number.isInteger(args.workers) && args.workers > 0)) throw new UserError('--workers: expected a positive integer');
         if (args.resume && args.new) throw new UserError('--resume and --new contradict each other; give one');
         positiveNumber('--max-trials', args['max-trials']);
@@ -140,7 +152,7 @@ async function dispatch(argv: string[]): Promise<number> {
           },
           lockTimeoutMs: args['lock-timeout'] * 1000,
         });
-      },
+      }),
     )
     .command(
       'worker <store>',
@@ -154,7 +166,7 @@ async function dispatch(argv: string[]): Promise<number> {
           .option('data', { type: 'string', describe: 'the sweep\'s data file on this machine (checked against the sweep\'s hash) instead of fetching it' })
           .options(queueOptions)
           .option('quiet', { type: 'boolean', default: false }),
-      async (args) => {
+      later(async (args) => {
         if (args.workers !== undefined && !(Number.isInteger(args.workers) && args.workers > 0)) throw new UserError('--workers: expected a positive integer');
         checkQueueOptions(args);
         result = await workerCommand(args.store, {
@@ -166,7 +178,7 @@ async function dispatch(argv: string[]): Promise<number> {
           maxAttempts: args['max-attempts'],
           quiet: args.quiet,
         });
-      },
+      }),
     )
     .command(
       'query <db>',
@@ -181,8 +193,9 @@ async function dispatch(argv: string[]): Promise<number> {
           .option('timeout', { type: 'number', default: 30, describe: 'seconds a --sql statement may run' })
           .options(sweepOptions)
           .option('json', { type: 'boolean', default: false }),
-      async (args) => {
+      later(async (args) => {
         if ([args.best, args.list, args.sql !== undefined].filter(Boolean).length > 1) throw new UserError('query: give one of --best, --list or --sql');
+        const { bestTrials, listSweeps, runSql } = await import('./results/best.js');
         if (args.sql !== undefined) {
           positiveNumber('--timeout', args.timeout);
           await print(await runSql(args.db, args.sql, args.timeout * 1000), args.json);
@@ -201,7 +214,7 @@ async function dispatch(argv: string[]): Promise<number> {
           if (best.selections.length) await write(selectionTable(best.selections));
           for (const note of best.notes) await write(`note: ${note}\n`);
         }
-      },
+      }),
     )
     .command(
       'export <db>',
@@ -216,7 +229,7 @@ async function dispatch(argv: string[]): Promise<number> {
           .options(sweepOptions)
           .options(modelOptions)
           .option('out', { type: 'string', describe: 'file to write (default: standard output)' }),
-      async (args) => {
+      later(async (args) => {
         if (args.out !== undefined && !isStoreUrl(args.db)) refuseProtectedOutput(args.out, databaseFiles(args.db), '--out');
         if (args.model === (args.table !== undefined)) throw new UserError('export: give --table NAME or --model');
         let parts: Iterable<string>;
@@ -232,12 +245,13 @@ async function dispatch(argv: string[]): Promise<number> {
           const format = args.format ?? 'csv';
           if (format !== 'csv' && format !== 'json') throw new UserError(`--format ${format}: applies to --model; a table is csv or json`);
           if (args.penalty !== undefined || args['l1-ratio'] !== undefined || args.select !== undefined) throw new UserError('--penalty, --l1-ratio and --select choose a model: they apply to --model (use --sql or the CSV to filter a table)');
+          const { csvLines, exportRows } = await import('./results/export.js');
           const rows = await exportRows(args.db, { table: args.table as ExportTable, fold: args.fold, sweep: selectorOf(args) });
           parts = format === 'json' ? [JSON.stringify(rows, null, 1) + '\n'] : csvLines(rows);
         }
         if (args.out !== undefined) writeFileAtomic(args.out, parts);
         else for (const part of parts) await write(part);
-      },
+      }),
     )
     .command(
       'predict <db>',
@@ -250,7 +264,7 @@ async function dispatch(argv: string[]): Promise<number> {
           .option('keep', { type: 'string', array: true, describe: 'a column of the data to copy to the output (an id); may be repeated' })
           .options(sweepOptions)
           .options(modelOptions),
-      async (args) => {
+      later(async (args) => {
         const { predict } = await import('./model/predict.js');
         const result = await predict(args.db, {
           data: args.data,
@@ -262,7 +276,7 @@ async function dispatch(argv: string[]): Promise<number> {
           onNote: (n) => process.stderr.write(`note: ${n}\n`),
         });
         if (args.out !== undefined) process.stderr.write(`predictions: ${result.rows} rows → ${args.out} (${describeModel(result.model)})\n`);
-      },
+      }),
     )
     .command(
       'compare <first> [second]',
@@ -278,7 +292,7 @@ async function dispatch(argv: string[]): Promise<number> {
           .option('out', { type: 'string', describe: 'report folder (default: A-vs-B-compare beside the first database)' })
           .option('report', { type: 'boolean', default: true, describe: 'write the report (--no-report: the table only)' })
           .option('png', { type: 'boolean', default: true, describe: 'also write PNG files' }),
-      async (args) => {
+      later(async (args) => {
         if (args.sweep !== undefined && args['sweep-id'] !== undefined) throw new UserError('--sweep and --sweep-id: give one kind');
         const selectors = args['sweep-id'] !== undefined ? args['sweep-id'].map((id) => selectorOf({ 'sweep-id': id })!) : (args.sweep ?? []).map((name) => ({ name }));
         const { compareSweeps } = await import('./results/compare.js');
@@ -296,7 +310,7 @@ async function dispatch(argv: string[]): Promise<number> {
         await write(comparisonTable(c));
         for (const n of c.notes) await write(`note: ${n}\n`);
         if (page) await write(`report: ${page}\n`);
-      },
+      }),
     )
     .command(
       'report <db>',
@@ -308,16 +322,19 @@ async function dispatch(argv: string[]): Promise<number> {
           .options(modelOptions)
           .option('out', { type: 'string', describe: 'folder (default: <db name>-report beside the database)' })
           .option('png', { type: 'boolean', default: true, describe: 'also write PNG files' }),
-      async (args) => {
+      later(async (args) => {
         const { writeReport } = await import('./report/write.js');
         const report = await writeReport(args.db, { sweep: selectorOf(args), outDir: args.out, png: args.png, model: modelRequest(args) });
         for (const note of report.notes) await write(`note: ${note}\n`);
         await write(`report: ${report.htmlPath}\n`);
-      },
+      }),
     )
     .help()
     .version(packageVersion());
+  // yargs renders the whole help page before it runs any command, in case the command asks for it; none of ours does.
+  (parser as unknown as YargsInternals).getInternalMethods().getUsageInstance().cacheHelpMessage = () => undefined;
   await parser.parseAsync();
+  await work;
   return result;
 }
 
@@ -332,7 +349,8 @@ async function runCommand(config: string, opts: Parameters<typeof runSweep>[1] &
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const progress = makeProgress(opts.quiet);
+  const progress = await makeProgress(opts.quiet);
+  const { runSweep } = await import('./pool/coordinator.js');
   let result: RunResult;
   try {
     result = await runSweep(config, {
@@ -379,6 +397,7 @@ async function workerCommand(store: string, opts: WorkerOptions & { quiet: boole
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
+    const { runWorker } = await import('./pool/worker.js');
     const r = await runWorker(store, { ...opts, signal: abort.signal, log: (m) => (!opts.quiet || m.startsWith('warning') ? process.stderr.write(m + '\n') : undefined) });
     for (const run of r.results) {
       if (run.interrupted) continue;
@@ -395,9 +414,10 @@ async function workerCommand(store: string, opts: WorkerOptions & { quiet: boole
 }
 
 /** A bar on a terminal; plain lines (every 10%) in logs and CI. */
-function makeProgress(quiet: boolean) {
+async function makeProgress(quiet: boolean) {
   const tty = process.stderr.isTTY && !quiet;
-  const bar = tty
+  const cliProgress = tty ? (await import('cli-progress')).default : undefined;
+  const bar = cliProgress
     ? new cliProgress.SingleBar(
         { stream: process.stderr, format: 'trials {bar} {value}/{total} | {rate}/s | ETA {eta_formatted}', hideCursor: true, etaBuffer: 50 },
         cliProgress.Presets.shades_classic,

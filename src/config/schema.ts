@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { availableParallelism } from 'node:os';
 import { PENALTIES } from '../domain.js';
 

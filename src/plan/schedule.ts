@@ -4,3 +4,14 @@ export function threadsFor(batches: number, workers: number, covariance: boolean
   // (when there is a core for each helper), and no more workers start than there are batches.
   return { threads: Math.max(1, Math.min(workers, batches)), gramHelper: covariance && batches > 0 && batches * 2 <= workers };
 }
+
+/** Below this many matrix cells to fit (trials × n × p × outputs), starting worker threads takes longer than the fits. */
+export const INLINE_CELLS = 2_000_000;
+
+/**
+ * Whether a sweep is small enough to fit on the main thread: a thread takes ~0.1–0.2 s to start and load the
+ * kernels, against a few milliseconds for a handful of linear-model fits. Networks always get threads.
+ */
+export function fitsInline(trials: number, data: { n: number; p: number; outputs: number }, kind: string): boolean {
+  return kind !== 'mlp' && trials * data.n * data.p * Math.max(1, data.outputs) <= INLINE_CELLS;
+}

@@ -10,6 +10,7 @@ import { toStoredDataset } from '../data/stored.js';
 import type { Selection, Sweep, Trial } from '../domain.js';
 import { UserError } from '../errors.js';
 import { DEFAULT_PLAN_LIMITS, planSweep, type PlanLimits, type SweepPlan } from '../plan/plan.js';
+import { fitsInline } from '../plan/schedule.js';
 import { countTrials, type TrialCounts } from '../select/counts.js';
 import { selectionsToShow } from '../select/cv.js';
 import { summarizeSweep } from '../select/summary.js';
@@ -45,6 +46,8 @@ export interface RunOptions {
   leaseMs?: number;
   /** Attempts a task that throws gets before it is recorded as failed. */
   maxAttempts?: number;
+  /** Fit on the calling thread (true) or on worker threads (false); default: on this thread when the sweep is tiny. */
+  inline?: boolean;
 }
 
 export const DEFAULT_LEASE_MS = 30_000;
@@ -116,6 +119,7 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
         signal: options.signal,
         log,
         onProgress: (counts) => options.onProgress?.({ done: counts.trialsRecorded, total }),
+        inline: options.inline ?? fitsInline(total, data, config.model.kind),
       });
     let result = await finish(store, sweep, await work(), { tasksSkipped: before.done + before.failed, totalTrials: total });
     // A best λ on the edge of the grid: the grid grows past it, a decade at a time, up to sweep.extend times.

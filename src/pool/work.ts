@@ -5,7 +5,6 @@ import { randomBytes } from 'node:crypto';
 import { hostname, availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { ArrayTaskQueue, Piscina } from 'piscina';
 import { builtFile } from '../builtFile.js';
 import type { TaskOutcome } from '../domain.js';
 import type { BatchMessage, FitSettings, SharedData } from '../fitting/fitTask.js';
@@ -31,6 +30,14 @@ export interface WorkInput {
   log: (message: string) => void;
   /** After every recorded task, and while waiting for other processes. */
   onProgress?: (counts: TaskCounts) => void;
+  /** Fit on this thread instead of starting worker threads (a tiny sweep: plan/schedule.fitsInline). */
+  inline?: boolean;
+}
+
+/** Where batches run: a pool of worker threads, or this thread. */
+interface BatchRunner {
+  run(message: BatchMessage): Promise<TaskOutcome[]>;
+  destroy(): Promise<void>;
 }
 
 export interface WorkResult {
@@ -63,29 +70,16 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
   // A fold's paths go together when there are folds enough to keep every worker busy; otherwise one task a batch.
   const bundleFolds = input.covariance && start.openFolds >= input.workers;
   const batchCount = bundleFolds ? start.openFolds : open;
-  const { threads, gramHelper } = threadsFor(batchCount, input.workers, input.covariance);
+  const { threads, gramHelper } = input.inline ? { threads: 1, gramHelper: false } : threadsFor(batchCount, input.workers, input.covariance);
   result.gramHelper = gramHelper;
   const cores = availableParallelism();
   if (input.workers > cores)
-    log(`warning: workers: ${input.workers} on ${cores} cores; more threads than cores only take more memory (starting ${threads}: no more than there are batches of tasks)`);
+    log(
+      `warning: workers: ${input.workers} on ${cores} cores; more threads than cores only take more memory (${input.inline ? 'starting none: the sweep is small enough to fit on this thread' : `starting ${threads}: no more than there are batches of tasks`})`,
+    );
 
-  const pool = new Piscina({
-    filename: pathToFileURL(builtFile(join('workers', 'piscinaEntry.js'))).href,
-    maxThreads: threads,
-    minThreads: threads,
-    idleTimeout: 1000,
-    // Batches run in the order they were claimed: a plain FIFO, and a task the pool could not hand out yet goes back
-    // to the head of the queue, not (piscina's default) to its tail.
-    taskQueue: new ArrayTaskQueue(),
-    stricterFIFO: true,
-    workerData: shared,
-  });
   let stopping = false;
-  // A worker that finishes while the pool is being destroyed answers a task the pool has dropped; piscina reports
-  // that as an error event, which is expected then.
-  pool.on('error', (e: Error) => {
-    if (!stopping) log(`warning: worker pool: ${e.message}`);
-  });
+  const pool = input.inline ? await inlineRunner(shared) : await poolRunner(threads, shared, log, () => stopping);
   const stop = () => {
     if (stopping) return;
     stopping = true;
@@ -151,7 +145,7 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
     void (async () => {
       let outcomes: TaskOutcome[];
       try {
-        outcomes = (await pool.run({ tasks: batch.map((c) => c.task), gramHelper, ...settings } satisfies BatchMessage)) as TaskOutcome[];
+        outcomes = await pool.run({ tasks: batch.map((c) => c.task), gramHelper, ...settings } satisfies BatchMessage);
       } catch (e) {
         if (stopping) return;
         // A worker that dies (out of memory, a crash in native code) fails its whole batch; each task is tried again
@@ -240,6 +234,37 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
     }
   }
   return result;
+}
+
+async function poolRunner(threads: number, shared: SharedData, log: (message: string) => void, stopping: () => boolean): Promise<BatchRunner> {
+  const { ArrayTaskQueue, Piscina } = await import('piscina');
+  const pool = new Piscina({
+    filename: pathToFileURL(builtFile(join('workers', 'piscinaEntry.js'))).href,
+    maxThreads: threads,
+    minThreads: threads,
+    idleTimeout: 1000,
+    // Batches run in the order they were claimed: a plain FIFO, and a task the pool could not hand out yet goes back
+    // to the head of the queue, not (piscina's default) to its tail.
+    taskQueue: new ArrayTaskQueue(),
+    stricterFIFO: true,
+    workerData: shared,
+  });
+  // A worker that finishes while the pool is being destroyed answers a task the pool has dropped; piscina reports
+  // that as an error event, which is expected then.
+  pool.on('error', (e: Error) => {
+    if (!stopping()) log(`warning: worker pool: ${e.message}`);
+  });
+  return { run: (message) => pool.run(message) as Promise<TaskOutcome[]>, destroy: () => pool.destroy() };
+}
+
+/** The same batches on this thread, one macrotask each so that progress and Ctrl-C get their turn between them. */
+async function inlineRunner(shared: SharedData): Promise<BatchRunner> {
+  const [{ runBatch }, { threadKernelContext }] = await Promise.all([import('../../workers/batch.js'), import('../../workers/kernelContext.js')]);
+  const context = threadKernelContext();
+  return {
+    run: (message) => new Promise((resolve) => setImmediate(() => resolve(runBatch(context, shared, message)))),
+    destroy: async () => undefined,
+  };
 }
 
 function unfinishedClaims(inFlight: Set<Claim[]>, unwritten: { claim: Claim }[]): Claim[] {

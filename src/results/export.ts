@@ -3,10 +3,9 @@ import { outputNames, type Sweep } from '../domain.js';
 import { UserError } from '../errors.js';
 import type { Store, SweepSelector } from '../store/contract.js';
 import { sweepConfig, withResults } from './open.js';
+import type { ExportTable } from './tables.js';
 import { cvPointRecord, selectionRecord, settingColumns, trialRecord } from './records.js';
 
-export const EXPORT_TABLES = ['trials', 'summary', 'selections', 'coefficients', 'folds'] as const;
-export type ExportTable = (typeof EXPORT_TABLES)[number];
 
 /** The folds a sweep has: "all" and 0 … K−1 (none with validation kind none; repeats × folds with repeats). */
 function foldsOf(sweep: Sweep, stored: { perRepeat: number; repeats: number } | undefined): string[] {

@@ -266,9 +266,14 @@ describe('6. a sweep where no trial is usable', () => {
 
 describe('9, 11. runaway resources', () => {
   it('9. --workers 300 starts no more threads than batches, and says so', () => {
-    const r = run(['run', 'q.yaml', '--workers', '300', '--new', '--quiet']);
+    // q.yaml is small enough to fit on the main thread (no threads at all); this one needs threads.
+    writeFile(dir, 'threads.yaml', 'name: threads\ndata: {synthetic: {kind: regression, n: 3000, p: 50, seed: 1}}\nsweep: {kind: grid, penalty: [l1], lambda: [10, 1, 0.1], extend: 0}\noutput: threads.db\n');
+    const r = run(['run', 'threads.yaml', '--workers', '300', '--quiet']);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/^warning: workers: 300 on \d+ cores; more threads than cores only take more memory \(starting 6: no more than there are batches of tasks\)$/m);
+    const tiny = run(['run', 'q.yaml', '--workers', '300', '--new', '--quiet']);
+    expect(tiny.status).toBe(0);
+    expect(tiny.stderr).toMatch(/^warning: workers: 300 on \d+ cores; more threads than cores only take more memory \(starting none: the sweep is small enough to fit on this thread\)$/m);
   });
   it('11. query --sql with a recursive query that never ends stops at --timeout', () => {
     const started = Date.now();

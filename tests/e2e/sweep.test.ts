@@ -249,3 +249,37 @@ output: early.db
     for (const t of trials.filter((t) => t.fold === 'all')) expect(t.epochs_run).toBe(150);
   });
 });
+
+describe('a tiny sweep fits on the main thread', () => {
+  // Starting worker threads takes longer than a few small fits (plan/schedule.fitsInline); the results must not depend
+  // on where they were computed.
+  const dir = tempDir();
+  const config = (kind: 'linear' | 'logistic') =>
+    writeFile(
+      dir,
+      `${kind}.yaml`,
+      `name: tiny-${kind}
+data: {path: ${join(FIXTURES, kind === 'linear' ? 'diabetes.csv' : 'breast_cancer.csv')}${kind === 'linear' ? ', target: progression' : ''}, standardize: true}
+validation: {kind: kfold, folds: 3, seed: 1}
+model: {kind: ${kind}}
+sweep: {kind: grid, penalty: [l1, elasticnet], l1_ratio: [0.5], lambda: {auto: 6}, extend: 0}
+workers: 2
+`,
+    );
+  const rows = (db: string) => {
+    const conn = new Database(db, { readonly: true });
+    try {
+      return conn.prepare('SELECT t.penalty, t.l1_ratio, t.lambda, t.fold, t.train_loss, t.val_loss, t.nnz, c.coef, c.intercept FROM trials t JOIN coefficients c ON c.trial_id = t.id ORDER BY t.penalty, t.l1_ratio, t.fold, t.lambda').all();
+    } finally {
+      conn.close();
+    }
+  };
+  it.each(['linear', 'logistic'] as const)('%s: the same trials and coefficients, bit for bit, as on worker threads', async (kind) => {
+    const here = await runSweep(config(kind), { out: join(dir, `${kind}-inline.db`), inline: true });
+    const threads = await runSweep(config(kind), { out: join(dir, `${kind}-threads.db`), inline: false });
+    expect(here.counts.total).toBeGreaterThan(0);
+    const a = rows(join(dir, `${kind}-inline.db`));
+    expect(a.length).toBe(here.counts.total);
+    expect(a).toEqual(rows(join(dir, `${kind}-threads.db`)));
+  });
+});
