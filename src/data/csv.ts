@@ -1,261 +1,411 @@
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { isUtf8 } from 'node:buffer';
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
-import Papa from 'papaparse';
+import { createHash, type Hash } from 'node:crypto';
 import { UserError } from '../errors.js';
 import { requireRegularFile } from '../util/files.js';
-import { constantColumnsNote, sharedFloat64, type Dataset } from './dataset.js';
+import { streamCsv } from './csvRows.js';
+import { assembleDataset, resolveColumns, type ColumnOptions, type LoadedColumns } from './columns.js';
+import { ColumnMajor, sharedFloat64, type Dataset } from './dataset.js';
+import { readDecimal } from './decimal.js';
 
-export interface CsvOptions {
-  /** Target column(s); default: the last column. */
-  target?: string | string[];
-  /** Class labels: K distinct values mapped to 0 … K − 1. */
-  classification?: boolean;
-  /** The labels in class order ([negative, positive] for two); default: sorted (numeric 0/1 stay as they are). */
-  classes?: string[];
-  /** Exactly two classes (a binomial model): more is an error. */
-  binary?: boolean;
-  /** The target holds counts: non-negative integers. */
-  counts?: boolean;
-  /** A column read as the offset (not a feature). */
-  offset?: string;
-  /** A column read as each row's fold label (not a feature). */
-  foldColumn?: string;
-  /** The name used in messages; default: the path. */
-  displayName?: string;
+/** How a CSV's columns are read (the same for every data file). */
+export type CsvOptions = ColumnOptions;
+
+/** Bytes read at a time; a line longer than this grows the buffer. */
+const CHUNK_BYTES = 1 << 22;
+/** Rows gathered row-major before they are scattered into the columns (writes to each column then run contiguous). */
+const BLOCK_VALUES = 1 << 15;
+
+/** What a column of the file is read as. */
+const enum Role {
+  Number,
+  Label,
+  FoldLabel,
 }
 
-/**
- * Data rows, counted before parsing so that the shared matrix is allocated once at its final size (a growing
- * buffer would hold up to three copies of the data at its peak). Exact for plain numeric CSV; a quoted field
- * spanning lines makes it an overestimate, handled by one compacting copy at the end.
- */
-function countDataLines(bytes: Buffer): number {
-  let lines = 0;
-  let blank = true;
-  for (let k = 0; k < bytes.length; k++) {
-    const c = bytes[k];
-    if (c === 10) {
-      if (!blank) lines++;
-      blank = true;
-    } else if (blank && c !== 13 && c !== 32 && c !== 9) blank = false;
+/** A quote in the file: it is read by the general parser (Papa Parse) instead, with the row estimate made so far. */
+class NeedsGeneralParser extends Error {
+  constructor(readonly rowEstimate: number) {
+    super('quoted fields');
   }
-  if (!blank) lines++;
-  return Math.max(0, lines - 1);
-}
-
-/** 3 when the bytes start with a UTF-8 byte order mark, else 0. */
-function byteOrderMarkLength(bytes: Buffer): number {
-  return bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf ? 3 : 0;
-}
-
-/** The file as text in pieces of 8 MB (a single string is limited to 512 MB), without a byte order mark. */
-function* decodedChunks(bytes: Buffer): Generator<string> {
-  const decoder = new StringDecoder('utf8');
-  const start = byteOrderMarkLength(bytes);
-  for (let offset = start; offset < bytes.length; offset += 1 << 23) yield decoder.write(bytes.subarray(offset, offset + (1 << 23)));
-  const rest = decoder.end();
-  if (rest) yield rest;
 }
 
 /**
- * 1-based line of the first non-blank character at or after character `position` of the decoded text (where a
- * record starts once the blank lines the parser skipped are passed). Runs over the file once; for messages only.
+ * Where a CSV's rows go: numbers gathered row-major in a small block, then scattered into column-major arrays
+ * (features, numeric targets, the offset); labels into lists.
  */
-function lineAt(bytes: Buffer, position: number): number {
-  let line = 1;
-  let seen = 0;
-  for (const chunk of decodedChunks(bytes)) {
-    for (let k = 0; k < chunk.length; k++, seen++) {
-      const c = chunk.charCodeAt(k);
-      if (seen >= position && c !== 10 && c !== 13 && c !== 32 && c !== 9) return line;
-      if (c === 10) line++;
+class TableBuilder {
+  readonly targetIdx: number[];
+  readonly featureIdx: number[];
+  readonly offsetIdx: number;
+  readonly foldIdx: number;
+  /** Per column of the file: its role, and for numbers its place in a block row. */
+  readonly role: Role[];
+  readonly slot: Int32Array;
+  readonly width: number;
+  readonly block: Float64Array;
+  readonly blockCapacity: number;
+  blockRows = 0;
+  rows = 0;
+  /** Features, then numeric targets, then the offset: filled from the block's slots in this order. */
+  private readonly arrays: ColumnMajor[];
+  readonly labels: string[] = [];
+  readonly foldLabels: string[] = [];
+
+  constructor(
+    readonly header: string[],
+    readonly options: CsvOptions,
+    readonly name: string,
+    where: string,
+    capacity: number,
+  ) {
+    ({ targetIdx: this.targetIdx, featureIdx: this.featureIdx, offsetIdx: this.offsetIdx, foldIdx: this.foldIdx } = resolveColumns(header, options, where));
+    this.role = header.map(() => Role.Number);
+    this.slot = new Int32Array(header.length).fill(-1);
+    let width = 0;
+    for (const j of this.featureIdx) this.slot[j] = width++;
+    if (options.classification) this.role[this.targetIdx[0]] = Role.Label;
+    else for (const j of this.targetIdx) this.slot[j] = width++;
+    if (this.offsetIdx >= 0) this.slot[this.offsetIdx] = width++;
+    if (this.foldIdx >= 0) this.role[this.foldIdx] = Role.FoldLabel;
+    this.width = width;
+    this.blockCapacity = Math.max(1, Math.floor(BLOCK_VALUES / width));
+    this.block = new Float64Array(this.blockCapacity * width);
+    this.arrays = [
+      new ColumnMajor(this.featureIdx.length, capacity),
+      // Labels are coded once the classes are known (assembleDataset).
+      ...(options.classification ? [] : [new ColumnMajor(this.targetIdx.length, capacity)]),
+      ...(this.offsetIdx >= 0 ? [new ColumnMajor(1, capacity)] : []),
+    ];
+  }
+
+  /** Where the next row's numbers go in the block. */
+  rowStart(): number {
+    return this.blockRows * this.width;
+  }
+
+  /** The row whose numbers were written at rowStart() is complete. */
+  endRow(): void {
+    if (++this.blockRows === this.blockCapacity) this.flush();
+  }
+
+  /** A record as strings (the general parser): every cell checked as the fast path checks it. */
+  addFields(fields: string[], line: number): void {
+    if (fields.every((f) => f.trim() === '')) return;
+    const base = this.rowStart();
+    for (let j = 0; j < fields.length; j++) this.cell(j, fields[j], line, base);
+    this.endRow();
+  }
+
+  /** One cell as text: a number (checked by parseCell) or a label. */
+  cell(j: number, text: string, line: number, base: number): void {
+    const role = this.role[j];
+    if (role === Role.Number) this.number(j, parseCell(text, this.name, () => line, j, this.header[j]), line, base, () => text);
+    else this.label(j, text.trim(), line, role);
+  }
+
+  /** A number into the block; `text` (the cell as written) is asked for only by a message. */
+  number(j: number, v: number, line: number, base: number, text: () => string): void {
+    this.block[base + this.slot[j]] = v;
+    if (j === this.countsColumn) this.checkCount(j, v, line, text);
+  }
+
+  /** The target column of a poisson model (non-negative integers), or −1. */
+  get countsColumn(): number {
+    return this.options.counts ? this.targetIdx[0] : -1;
+  }
+
+  checkCount(j: number, v: number, line: number, text: () => string): void {
+    if (!(Number.isInteger(v) && v >= 0))
+      throw new UserError(`${this.name}:${line}:${j + 1}: column "${this.header[j]}": ${text().trim()} is not a count (a poisson model needs non-negative integers)`);
+  }
+
+  label(j: number, cell: string, line: number, role: Role): void {
+    if (cell === '') throw new UserError(`${this.name}:${line}:${j + 1}: column "${this.header[j]}": empty ${role === Role.Label ? 'label' : 'fold label'}`);
+    (role === Role.Label ? this.labels : this.foldLabels).push(cell);
+  }
+
+  /** Scatters the block's rows into the columns. */
+  flush(): void {
+    const count = this.blockRows;
+    if (count === 0) return;
+    const { block, width, rows } = this;
+    let s = 0;
+    for (const array of this.arrays) {
+      array.ensure(rows + count, rows);
+      const { values, capacity } = array;
+      for (let c = 0; c < array.columns; c++, s++) {
+        const column = c * capacity + rows;
+        for (let r = 0, at = s; r < count; r++, at += width) values[column + r] = block[at];
+      }
     }
+    this.rows += count;
+    this.blockRows = 0;
   }
-  return line;
-}
 
-/** Nothing but whitespace (and a UTF-8 byte order mark), checked on the bytes: a string copy of a large file is not free. */
-function isBlank(bytes: Buffer): boolean {
-  const start = byteOrderMarkLength(bytes);
-  for (let k = start; k < bytes.length; k++) {
-    const c = bytes[k];
-    if (c !== 32 && c !== 9 && c !== 10 && c !== 13) return false;
+  /** Everything read, as the loaders hand it to assembleDataset. */
+  finish(): LoadedColumns {
+    this.flush();
+    const n = this.rows;
+    const [X, ...rest] = this.arrays.map((a) => a.finish(n));
+    const y = this.options.classification ? sharedFloat64(n) : rest.shift()!;
+    const { header, options, targetIdx, featureIdx, offsetIdx, foldIdx, labels, foldLabels } = this;
+    return { header, options, targetIdx, featureIdx, offsetIdx, foldIdx, n, X, y, offset: rest[0], labels, foldLabels };
   }
-  return true;
-}
-
-/** The first `rows` rows of a column-major matrix allocated with `capacity` rows. */
-function compact(m: Float64Array, capacity: number, rows: number, columns: number): Float64Array {
-  if (rows === capacity) return m;
-  const out = sharedFloat64(rows * columns);
-  for (let j = 0; j < columns; j++) out.set(m.subarray(j * capacity, j * capacity + rows), j * rows);
-  return out;
 }
 
 /**
- * Loads a CSV with a header row into a column-major Float64Array on a SharedArrayBuffer.
- * Every problem is one UserError naming file:line:column.
+ * The first byte offset at which a file stops being UTF-8, found chunk by chunk as the file is read (a character
+ * cut by a chunk's end is held back for the next chunk).
+ */
+class Utf8Watch {
+  invalidAt = -1;
+  private held: Buffer = Buffer.alloc(0);
+  private heldAt = 0;
+
+  feed(chunk: Buffer, at: number): void {
+    if (this.invalidAt >= 0) return;
+    const piece = this.held.length ? Buffer.concat([this.held, chunk]) : chunk;
+    const pieceAt = this.held.length ? this.heldAt : at;
+    const cut = incompleteTail(piece);
+    const whole = piece.subarray(0, piece.length - cut);
+    if (!isUtf8(whole)) this.invalidAt = pieceAt + longestUtf8Prefix(whole);
+    this.held = Buffer.from(piece.subarray(piece.length - cut));
+    this.heldAt = pieceAt + piece.length - cut;
+  }
+
+  end(): void {
+    if (this.invalidAt < 0 && this.held.length) this.invalidAt = this.heldAt;
+  }
+}
+
+/** Bytes at the end that start a UTF-8 character the buffer does not finish (0–3). */
+function incompleteTail(b: Buffer): number {
+  for (let back = 1; back <= Math.min(3, b.length); back++) {
+    const c = b[b.length - back];
+    if ((c & 0xc0) === 0x80) continue;
+    const length = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 1;
+    return length > back ? back : 0;
+  }
+  return 0;
+}
+
+/** The length of the longest prefix that is UTF-8 (a prefix may end inside a character: back off up to 3 bytes). */
+function longestUtf8Prefix(bytes: Buffer): number {
+  let lo = 0;
+  let hi = bytes.length;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >> 1;
+    let ok = false;
+    for (let back = 0; back < 4 && !ok; back++) ok = mid - back >= lo && isUtf8(bytes.subarray(0, mid - back));
+    if (ok) lo = mid;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** 1-based line of a byte offset, reading the file up to it (for a warning only). */
+function lineOfOffset(path: string, offset: number): number {
+  const fd = openSync(path, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(1 << 20);
+    let line = 1;
+    for (let at = 0; at < offset; ) {
+      const got = readSync(fd, buffer, 0, Math.min(buffer.length, offset - at), at);
+      if (got === 0) break;
+      for (let k = buffer.indexOf(10, 0); k >= 0 && k < got; k = buffer.indexOf(10, k + 1)) line++;
+      at += got;
+    }
+    return line;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Rows to allocate for: the file's size over the bytes per line seen so far, with a margin. */
+function estimateRows(fileBytes: number, seenBytes: number, seenLines: number): number {
+  if (seenBytes >= fileBytes) return seenLines;
+  return Math.ceil((fileBytes / Math.max(1, seenBytes)) * Math.max(1, seenLines) * 1.05) + 64;
+}
+
+/** A read of the file that failed, as the message names it. */
+function readFailure(name: string, e: unknown): UserError {
+  return new UserError(`${name}: cannot read the data file (${(e as NodeJS.ErrnoException).code ?? e})`);
+}
+
+/**
+ * Loads a CSV with a header row into column-major Float64Arrays on SharedArrayBuffers, streaming the file in chunks:
+ * numbers are read from the bytes, and the content hash and the UTF-8 check are made on the same pass. A file with a
+ * quote anywhere is read by Papa Parse (csvRows.streamCsv) instead, with the same checks. Every problem is one
+ * UserError naming file:line:column.
  */
 export async function loadCsv(path: string, options: CsvOptions = {}): Promise<Dataset> {
   const name = options.displayName ?? path;
-  requireRegularFile(path, name, 'data file');
-  let bytes: Buffer;
+  const fileBytes = requireRegularFile(path, name, 'data file').size;
+  let read: { builder: TableBuilder | undefined; hash: Hash; utf8: Utf8Watch };
   try {
-    bytes = readFileSync(path);
+    read = readNumericCsv(path, name, options, fileBytes);
   } catch (e) {
-    throw new UserError(`${name}: cannot read the data file (${(e as NodeJS.ErrnoException).code ?? e})`);
+    if (!(e instanceof NeedsGeneralParser)) throw e;
+    read = await readGeneralCsv(path, name, options, e.rowEstimate);
   }
-  if (isBlank(bytes)) throw new UserError(`${name}: the file is empty`);
-  const hash = createHash('sha256').update(bytes).digest('hex');
+  const { builder, hash, utf8 } = read;
+  if (!builder) throw new UserError(`${name}: the file is empty`);
+  if (builder.rows + builder.blockRows === 0) throw new UserError(`${name}: a header but no data rows`);
+  const warnings = utf8.invalidAt >= 0 ? [`${name}:${lineOfOffset(path, utf8.invalidAt)}: not valid UTF-8 (read as U+FFFD); save the file as UTF-8`] : [];
+  return assembleDataset(builder.finish(), name, hash.digest('hex'), warnings);
+}
 
-  const capacity = countDataLines(bytes);
-  let header: string[] | undefined;
-  let targetIdx: number[] = [];
-  let featureIdx: number[] = [];
-  let offsetIdx = -1;
-  let foldIdx = -1;
-  let offset: Float64Array | undefined;
-  const foldLabels: string[] = [];
-  let X: Float64Array = sharedFloat64(0);
-  let y: Float64Array = sharedFloat64(0);
-  const labels: string[] = [];
-  let rows = 0;
-  // Papa Parse reports where each record ends (in characters); the line number is worked out from that only when a
-  // message needs it, so the common path pays nothing for it.
-  let recordStart = 0;
-  const line = () => lineAt(bytes, recordStart);
-  const handle = (record: string[], errors: Papa.ParseError[]) => {
-    if (errors.length) throw new UserError(`${name}:${line()}: malformed CSV: ${errors[0].message}`);
-    if (!header) {
-      header = record.map((h) => h.trim());
-      ({ targetIdx, featureIdx, offsetIdx, foldIdx } = resolveColumns(header, options, `${name}:${line()}`));
-      X = sharedFloat64(capacity * featureIdx.length);
-      y = sharedFloat64(capacity * targetIdx.length);
-      if (offsetIdx >= 0) offset = sharedFloat64(capacity);
+/** The fast path: plain comma-separated numbers and labels, no quotes. */
+function readNumericCsv(path: string, name: string, options: CsvOptions, fileBytes: number) {
+  const hash = createHash('sha256');
+  const utf8 = new Utf8Watch();
+  let builder: TableBuilder | undefined;
+  let fd: number;
+  try {
+    fd = openSync(path, 'r');
+  } catch (e) {
+    throw readFailure(name, e);
+  }
+  let buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+  let filled = 0;
+  let offset = 0;
+  let line = 0;
+  let linesSeen = 0;
+  let bytesSeen = 0;
+  const handleLine = (b: Buffer, start: number, end: number) => {
+    line++;
+    if (end > start && b[end - 1] === 13) end--;
+    let k = start;
+    // Blank, or commas and blanks only: skipped, as Papa Parse's skipEmptyLines 'greedy' does.
+    while (k < end && (b[k] === 32 || b[k] === 9 || b[k] === 44)) k++;
+    if (k === end) return;
+    if (!builder) {
+      const text = b.toString('utf8', start, end);
+      if (text.includes('"') || text.includes('\r')) throw new NeedsGeneralParser(estimateRows(fileBytes, bytesSeen, linesSeen));
+      builder = new TableBuilder(
+        text.split(',').map((h) => h.trim()),
+        options,
+        name,
+        `${name}:${line}`,
+        estimateRows(fileBytes, bytesSeen, linesSeen),
+      );
       return;
     }
-    if (record.length !== header.length)
-      throw new UserError(`${name}:${line()}: expected ${header.length} fields as in the header, found ${record.length}`);
-    if (rows === capacity) throw new Error(`${name}: more records than lines`);
-    for (let f = 0; f < featureIdx.length; f++) {
-      const j = featureIdx[f];
-      X[f * capacity + rows] = parseCell(record[j], name, line, j, header[j]);
-    }
-    if (options.classification) {
-      const cell = record[targetIdx[0]].trim();
-      if (cell === '') throw new UserError(`${name}:${line()}:${targetIdx[0] + 1}: column "${header[targetIdx[0]]}": empty label`);
-      labels.push(cell);
-    } else {
-      for (let k = 0; k < targetIdx.length; k++) {
-        const j = targetIdx[k];
-        const v = (y[k * capacity + rows] = parseCell(record[j], name, line, j, header[j]));
-        if (options.counts && !(Number.isInteger(v) && v >= 0))
-          throw new UserError(`${name}:${line()}:${j + 1}: column "${header[j]}": ${record[j].trim()} is not a count (a poisson model needs non-negative integers)`);
+    readRow(builder, b, start, end, line, rowEstimate);
+  };
+  const rowEstimate = () => estimateRows(fileBytes, bytesSeen, linesSeen);
+  try {
+    for (let eof = false; !eof; ) {
+      if (filled === buffer.length) {
+        const larger = Buffer.allocUnsafe(buffer.length * 2);
+        buffer.copy(larger, 0, 0, filled);
+        buffer = larger;
+      }
+      let got: number;
+      try {
+        got = readSync(fd, buffer, filled, buffer.length - filled, null);
+      } catch (e) {
+        throw readFailure(name, e);
+      }
+      eof = got === 0;
+      const fresh = buffer.subarray(filled, filled + got);
+      hash.update(fresh);
+      utf8.feed(fresh, offset);
+      offset += got;
+      filled += got;
+      const view = buffer.subarray(0, filled);
+      let start = 0;
+      if (offset === got && got >= 3 && view[0] === 0xef && view[1] === 0xbb && view[2] === 0xbf) start = 3;
+      if (!builder && linesSeen === 0) {
+        // The first chunk: its lines per byte size the matrix.
+        for (let k = view.indexOf(10); k >= 0; k = view.indexOf(10, k + 1)) linesSeen++;
+        bytesSeen = filled;
+        if (eof || filled >= fileBytes) linesSeen += view[filled - 1] === 10 ? 0 : 1;
+      }
+      for (let nl = view.indexOf(10, start); nl >= 0; nl = view.indexOf(10, start)) {
+        handleLine(view, start, nl);
+        start = nl + 1;
+      }
+      if (eof) {
+        if (start < filled) handleLine(view, start, filled);
+        filled = 0;
+      } else {
+        buffer.copy(buffer, 0, start, filled);
+        filled -= start;
       }
     }
-    if (offset) offset[rows] = parseCell(record[offsetIdx], name, line, offsetIdx, header[offsetIdx]);
-    if (foldIdx >= 0) {
-      const cell = record[foldIdx].trim();
-      if (cell === '') throw new UserError(`${name}:${line()}:${foldIdx + 1}: column "${header[foldIdx]}": empty fold label`);
-      foldLabels.push(cell);
-    }
-    rows++;
-  };
-  await new Promise<void>((resolve, reject) => {
-    let failed = false;
-    Papa.parse<string[]>(Readable.from(decodedChunks(bytes)) as unknown as Papa.LocalFile, {
-      // Comma-separated, as before: Papa Parse would otherwise guess the delimiter from the first rows.
-      delimiter: ',',
-      skipEmptyLines: 'greedy',
-      step(result, parser) {
-        if (failed) return;
-        try {
-          handle(result.data, result.errors);
-          recordStart = result.meta.cursor;
-        } catch (e) {
-          failed = true;
-          // Rejected before abort(), which calls complete() at once.
-          reject(e);
-          parser.abort();
-        }
-      },
-      complete: () => resolve(),
-      error: (e) => reject(e),
-    });
-  });
-  if (!header) throw new UserError(`${name}: the file is empty`);
-  if (rows === 0) throw new UserError(`${name}: a header but no data rows`);
-
-  const p = featureIdx.length;
-  const n = rows;
-  X = compact(X, capacity, n, p);
-  const outputs = targetIdx.length;
-  y = compact(y, capacity, n, outputs);
-  let classes: string[] | undefined;
-  if (options.classification) {
-    const targetName = header[targetIdx[0]];
-    classes = classLabels(labels, options.classes, `${name}: column "${targetName}"`, n, options.binary ?? false);
-    const code = new Map(classes.map((c, k) => [c, k]));
-    for (let i = 0; i < n; i++) y[i] = code.get(labels[i])!;
+  } finally {
+    closeSync(fd);
   }
-  const featureNames = featureIdx.map((j) => header![j]);
-  const warnings: string[] = [];
-  if (!isUtf8(bytes)) warnings.push(`${name}:${firstInvalidUtf8Line(bytes)}: not valid UTF-8 (read as U+FFFD); save the file as UTF-8`);
-  const constantNote = constantColumnsNote(X, n, featureNames);
-  if (constantNote) warnings.push(`${name}: ${constantNote}`);
-  return {
-    n,
-    p,
-    X,
-    y,
-    outputs,
-    featureNames,
-    targetNames: targetIdx.map((j) => header![j]),
-    classes,
-    ...(offset ? { offset: compact(offset, capacity, n, 1) } : {}),
-    ...(foldIdx >= 0 ? { foldLabels } : {}),
-    source: name,
-    hash,
-    warnings,
-  };
+  utf8.end();
+  return { builder, hash, utf8 };
 }
 
-/** Column name → index; an empty or repeated name is an error at `where` (file:line). */
-export function headerIndex(header: string[], where: string): Map<string, number> {
-  const seen = new Map<string, number>();
-  header.forEach((h, j) => {
-    if (h === '') throw new UserError(`${where}:${j + 1}: the header has an empty column name`);
-    if (seen.has(h)) throw new UserError(`${where}:${j + 1}: column name "${h}" appears twice in the header`);
-    seen.set(h, j);
-  });
-  return seen;
+/** One data line of the fast path: numbers read in place, labels decoded; anything quoted goes to the general parser. */
+function readRow(builder: TableBuilder, b: Buffer, start: number, end: number, line: number, rowEstimate: () => number): void {
+  const columns = builder.header.length;
+  const { role, slot, block } = builder;
+  const countsColumn = builder.countsColumn;
+  const base = builder.rowStart();
+  let k = start;
+  let j = 0;
+  for (;;) {
+    if (j === columns) {
+      let fields = j + 1;
+      for (let c = b.indexOf(44, k); c >= 0 && c < end; c = b.indexOf(44, c + 1)) fields++;
+      throw new UserError(`${builder.name}:${line}: expected ${columns} fields as in the header, found ${fields}`);
+    }
+    let next = role[j] === Role.Number ? readDecimal(b, k, end, block, base + slot[j]) : -1;
+    if (next < 0 || (next < end && b[next] !== 44)) {
+      // Not a plain number (or a label): the cell as text, checked as the general parser checks it.
+      let fieldEnd = b.indexOf(44, k);
+      if (fieldEnd < 0 || fieldEnd > end) fieldEnd = end;
+      const text = b.toString('utf8', k, fieldEnd);
+      if (text.includes('"') || text.includes('\r')) throw new NeedsGeneralParser(rowEstimate());
+      builder.cell(j, text, line, base);
+      next = fieldEnd;
+    } else if (j === countsColumn) {
+      const from = k;
+      builder.checkCount(j, block[base + slot[j]], line, () => b.toString('utf8', from, next));
+    }
+    j++;
+    if (next >= end) break;
+    k = next + 1;
+  }
+  if (j !== columns) throw new UserError(`${builder.name}:${line}: expected ${columns} fields as in the header, found ${j}`);
+  builder.endRow();
 }
 
-function resolveColumns(header: string[], options: CsvOptions, where: string) {
-  const seen = headerIndex(header, where);
-  const target = options.target;
-  const column = (name: string, what: string) => {
-    const j = seen.get(name);
-    if (j === undefined) throw new UserError(`${where}: ${what} column "${name}" is not in the header (columns: ${header.join(', ')})`);
-    return j;
-  };
-  const wanted = target === undefined ? [header[header.length - 1]] : Array.isArray(target) ? target : [target];
-  const targetIdx = wanted.map((t) => column(t, 'target'));
-  const offsetIdx = options.offset !== undefined ? column(options.offset, 'offset (data.offset)') : -1;
-  const foldIdx = options.foldColumn !== undefined ? column(options.foldColumn, 'fold (validation.column)') : -1;
-  for (const [idx, what] of [[offsetIdx, 'data.offset'], [foldIdx, 'validation.column']] as const)
-    if (idx >= 0 && targetIdx.includes(idx)) throw new UserError(`${where}: ${what} names "${header[idx]}", which is the target`);
-  if (offsetIdx >= 0 && offsetIdx === foldIdx) throw new UserError(`${where}: data.offset and validation.column name the same column "${header[offsetIdx]}"`);
-  const featureIdx = header.map((_, j) => j).filter((j) => !targetIdx.includes(j) && j !== offsetIdx && j !== foldIdx);
-  if (featureIdx.length === 0) throw new UserError(`${where}: no feature columns besides the target`);
-  return { targetIdx, featureIdx, offsetIdx, foldIdx };
+/** The general path: Papa Parse, for files with quoted fields. */
+async function readGeneralCsv(path: string, name: string, options: CsvOptions, rowEstimate: number) {
+  const hash = createHash('sha256');
+  const utf8 = new Utf8Watch();
+  let builder: TableBuilder | undefined;
+  let offset = 0;
+  await streamCsv(
+    path,
+    name,
+    {
+      header(names, where) {
+        builder = new TableBuilder(names, options, name, where, rowEstimate);
+      },
+      record(fields, line) {
+        builder!.addFields(fields, line);
+      },
+    },
+    (chunk) => {
+      hash.update(chunk);
+      utf8.feed(chunk, offset);
+      offset += chunk.length;
+    },
+  );
+  utf8.end();
+  return { builder, hash, utf8 };
 }
 
 /** Past this magnitude a column's sum of squares overflows double precision (its sd would be infinite). */
-const LARGEST_VALUE = 1e150;
+export const LARGEST_VALUE = 1e150;
 /** Number() also reads hexadecimal, octal and binary literals; a data cell is decimal. */
 const NOT_DECIMAL = /[xXoObB]/;
 
@@ -278,48 +428,3 @@ export function parseCell(cell: string, file: string, line: () => number, j: num
   return v;
 }
 
-/** 1-based line of the first byte sequence that is not UTF-8. */
-function firstInvalidUtf8Line(bytes: Buffer): number {
-  // Bisect on the longest valid prefix (a prefix may end inside a character: back off up to 3 bytes).
-  let lo = 0;
-  let hi = bytes.length;
-  while (hi - lo > 1) {
-    const mid = (lo + hi) >> 1;
-    let ok = false;
-    for (let back = 0; back < 4 && !ok; back++) ok = mid - back >= lo && isUtf8(bytes.subarray(0, mid - back));
-    if (ok) lo = mid;
-    else hi = mid;
-  }
-  let line = 1;
-  for (let k = 0; k < lo; k++) if (bytes[k] === 10) line++;
-  return line;
-}
-
-/** A classification target has a few labels; more looks like a numeric column given to a classifier. */
-const MAX_CLASSES = 100;
-
-/**
- * Distinct labels in class order. Given classes must be exactly the labels in the column. Otherwise numeric 0/1 keep
- * their meaning, numbers sort by value, and other labels in sorted order, as R's factor levels.
- */
-export function classLabels(labels: string[], given: string[] | undefined, where: string, n: number, binary: boolean): string[] {
-  const distinct = [...new Set(labels)];
-  const shown = distinct.slice(0, 5).map((v) => `"${v}"`).join(', ') + (distinct.length > 5 ? ', ...' : '');
-  if (distinct.length < 2) throw new UserError(`${where}: a classification model needs at least two distinct labels, found ${distinct.length}${distinct.length ? ` (${shown})` : ''}`);
-  if (binary && distinct.length !== 2)
-    throw new UserError(`${where}: a binomial model needs exactly two distinct labels, found ${distinct.length} (${shown}); model.kind logistic fits more than two as multinomial`);
-  if (distinct.length > 2 && distinct.length > Math.min(MAX_CLASSES, n / 2))
-    throw new UserError(`${where}: ${distinct.length} distinct labels in ${n} rows (${shown}): a classification target has a few; for a numeric target use model.kind linear or poisson`);
-  if (given) {
-    for (const g of given)
-      if (!distinct.includes(g)) throw new UserError(`${where}: data.classes names "${g}", which is not a label in the column (labels: ${distinct.join(', ')})`);
-    const missing = distinct.filter((d) => !given.includes(d));
-    if (missing.length) throw new UserError(`${where}: label${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} of the column ${missing.length > 1 ? 'are' : 'is'} not in data.classes (${given.join(', ')})`);
-    if (new Set(given).size !== given.length) throw new UserError(`${where}: data.classes names a label twice`);
-    return [...given];
-  }
-  const numeric = distinct.map(Number);
-  if (distinct.length === 2 && numeric.every((v) => v === 0 || v === 1)) return numeric[0] === 0 ? [distinct[0], distinct[1]] : [distinct[1], distinct[0]];
-  if (distinct.every((d) => d.trim() !== '' && Number.isFinite(Number(d)))) return [...distinct].sort((a, b) => Number(a) - Number(b));
-  return [...distinct].sort();
-}

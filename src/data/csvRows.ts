@@ -1,6 +1,8 @@
 // A CSV read as a stream of records, for files larger than memory (predict): the header first, then each record with
 // its line number; a consumer that cannot keep up returns a promise and the file is paused until it resolves.
 import { createReadStream } from 'node:fs';
+import { StringDecoder } from 'node:string_decoder';
+import { Transform } from 'node:stream';
 import Papa from 'papaparse';
 import { UserError } from '../errors.js';
 import { requireRegularFile } from '../util/files.js';
@@ -14,10 +16,27 @@ export interface CsvRecordHandlers {
 
 const isBlankRecord = (fields: string[]) => fields.length === 1 && fields[0].trim() === '';
 
-/** Reads `path` record by record; every problem is one UserError naming file:line. Resolves with the data rows read. */
-export async function streamCsv(path: string, name: string, handlers: CsvRecordHandlers): Promise<number> {
+/**
+ * Reads `path` record by record; every problem is one UserError naming file:line. Resolves with the data rows read.
+ * `onBytes` sees the file's bytes as they are read (to hash them).
+ */
+export async function streamCsv(path: string, name: string, handlers: CsvRecordHandlers, onBytes?: (chunk: Buffer) => void): Promise<number> {
   requireRegularFile(path, name, 'data file');
-  const input = createReadStream(path, { encoding: 'utf8', highWaterMark: 1 << 20 });
+  const raw = createReadStream(path, { highWaterMark: 1 << 20 });
+  const decoder = new StringDecoder('utf8');
+  const input = raw.pipe(
+    new Transform({
+      decodeStrings: false,
+      transform(chunk: Buffer, _encoding, done) {
+        onBytes?.(chunk);
+        done(null, decoder.write(chunk));
+      },
+      flush(done) {
+        done(null, decoder.end());
+      },
+    }),
+  );
+  input.setEncoding('utf8');
   let columns = -1;
   let rows = 0;
   // Lines are counted here: a blank line is a record of one empty field, and a quoted field may span lines.
@@ -29,6 +48,7 @@ export async function streamCsv(path: string, name: string, handlers: CsvRecordH
     const fail = (e: unknown) => {
       if (failed) return;
       failed = true;
+      raw.destroy();
       input.destroy();
       reject(e);
     };
@@ -38,7 +58,7 @@ export async function streamCsv(path: string, name: string, handlers: CsvRecordH
       if (rows === 0) return fail(new UserError(`${name}: a header but no data rows`));
       resolve(rows);
     };
-    input.on('error', (e: NodeJS.ErrnoException) => fail(new UserError(`${name}: cannot read the data file (${e.code ?? e.message})`)));
+    raw.on('error', (e: NodeJS.ErrnoException) => fail(new UserError(`${name}: cannot read the data file (${e.code ?? e.message})`)));
     Papa.parse<string[]>(input as unknown as Papa.LocalFile, {
       delimiter: ',',
       skipEmptyLines: false,

@@ -48,3 +48,42 @@ export function constantColumnsNote(X: Float64Array, n: number, featureNames: st
   const shown = constant.slice(0, 8).map((c) => `"${c}"`).join(', ') + (constant.length > 8 ? ', …' : '');
   return `${constant.length} constant column${constant.length > 1 ? 's' : ''}: ${shown} (kept with coefficient 0)`;
 }
+
+/**
+ * Columns of a loading file, column-major on a SharedArrayBuffer with room for `capacity` rows (an estimate, so that
+ * the matrix is allocated once): grown by a copy when the estimate was short, and trimmed to the rows read by moving
+ * the columns together in place, not by a second copy of the matrix.
+ */
+export class ColumnMajor {
+  values: Float64Array;
+
+  constructor(
+    readonly columns: number,
+    public capacity: number,
+  ) {
+    this.capacity = Math.max(1, capacity);
+    this.values = sharedFloat64(this.capacity * columns);
+  }
+
+  /** Room for `rows` rows, keeping the first `filled`: at least a quarter more at a time. */
+  ensure(rows: number, filled: number): void {
+    if (rows <= this.capacity) return;
+    const capacity = Math.max(rows, Math.ceil(this.capacity * 1.25));
+    const grown = sharedFloat64(capacity * this.columns);
+    for (let c = 0; c < this.columns; c++) grown.set(this.values.subarray(c * this.capacity, c * this.capacity + filled), c * capacity);
+    this.values = grown;
+    this.capacity = capacity;
+  }
+
+  /** The n × columns matrix: in place, unless the estimate was so long that a copy of the right size gives back more. */
+  finish(n: number): Float64Array {
+    const { values, capacity, columns } = this;
+    if (capacity > 1.25 * n + 1024) {
+      const exact = sharedFloat64(n * columns);
+      for (let c = 0; c < columns; c++) exact.set(values.subarray(c * capacity, c * capacity + n), c * n);
+      return exact;
+    }
+    for (let c = 1; c < columns; c++) values.copyWithin(c * n, c * capacity, c * capacity + n);
+    return new Float64Array(values.buffer, 0, n * columns);
+  }
+}

@@ -4,6 +4,7 @@ import { displayPath } from '../util/paths.js';
 import { UserError } from '../errors.js';
 import { gigabytes } from '../util/format.js';
 import { loadCsv, type CsvOptions } from './csv.js';
+import { columnarFormat, loadColumnar } from './columnar.js';
 import type { SweepConfig } from '../config/schema.js';
 import type { Dataset } from './dataset.js';
 import { syntheticDataset } from './synthetic.js';
@@ -24,6 +25,11 @@ export function csvOptions(config: SweepConfig): CsvOptions {
   };
 }
 
+/** A data file by its name: Parquet (.parquet), Arrow IPC / Feather v2 (.arrow, .feather, .ipc), else CSV. */
+export function loadDataFile(path: string, options: CsvOptions): Promise<Dataset> {
+  return columnarFormat(path) ? loadColumnar(path, options) : loadCsv(path, options);
+}
+
 /** The data a sweep file names, checked against its model (labels for classifiers, counts for poisson, one target unless linear or mlp). */
 export async function loadData(loaded: LoadedConfig): Promise<Dataset> {
   const { config, where } = loaded;
@@ -36,7 +42,7 @@ export async function loadData(loaded: LoadedConfig): Promise<Dataset> {
   const foldColumn = config.validation.kind === 'column' ? config.validation.column : undefined;
   let data: Dataset;
   if (loaded.dataPath) {
-    data = await loadCsv(loaded.dataPath, { ...csvOptions(config), displayName: displayPath(loaded.dataPath) });
+    data = await loadDataFile(loaded.dataPath, { ...csvOptions(config), displayName: displayPath(loaded.dataPath) });
   } else {
     const s = config.data.synthetic!;
     const wanted = classification ? 'classification' : kind === 'poisson' ? 'counts' : 'regression';

@@ -1,7 +1,8 @@
 // `regsweep predict`: the chosen model applied to new rows, read and written a chunk at a time so that a file larger
 // than memory works. Features are found by name; the coefficients are on the original scale, so the rows are used as
 // they are (the standardization of the fit is folded into the coefficients and the intercept).
-import { headerIndex, parseCell } from '../data/csv.js';
+import { headerIndex } from '../data/columns.js';
+import { parseCell } from '../data/csv.js';
 import { streamCsv } from '../data/csvRows.js';
 import { UserError } from '../errors.js';
 import { csvCell } from '../results/export.js';

@@ -2,13 +2,12 @@
 // with --wait, for every sweep that comes after).
 import type { SweepConfig } from '../config/schema.js';
 import { readCachedDataset, writeCachedDataset } from '../data/cache.js';
-import { loadCsv } from '../data/csv.js';
 import type { Dataset } from '../data/dataset.js';
 import { fromStoredDataset } from '../data/stored.js';
 import type { Sweep } from '../domain.js';
 import { UserError } from '../errors.js';
 import { assignFolds } from '../plan/folds.js';
-import { csvOptions } from '../data/load.js';
+import { csvOptions, loadDataFile } from '../data/load.js';
 import type { Store, SweepSelector } from '../store/contract.js';
 import { openStore } from '../store/open.js';
 import { DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, finish, sharedData, sharesGram, type RunResult } from './coordinator.js';
@@ -103,7 +102,7 @@ async function workOnSweep(store: Store, sweep: Sweep, options: WorkerOptions, l
 /** The sweep's data: a local file checked against its hash, the disk cache, or the store (then cached). */
 async function sweepData(store: Store, sweep: Sweep, config: SweepConfig, dataPath: string | undefined): Promise<Dataset> {
   if (dataPath) {
-    const data = await loadCsv(dataPath, { ...csvOptions(config), displayName: dataPath });
+    const data = await loadDataFile(dataPath, { ...csvOptions(config), displayName: dataPath });
     if (data.hash !== sweep.dataHash) throw new UserError(`--data ${dataPath}: not the data of sweep "${sweep.name}" (its content differs from the data the sweep was made with)`);
     return data;
   }

@@ -283,3 +283,34 @@ workers: 2
     expect(a).toEqual(rows(join(dir, `${kind}-threads.db`)));
   });
 });
+
+describe('a sweep on a Parquet file', () => {
+  // tests/fixtures/breast_cancer_plain.parquet holds data/breast_cancer.csv's columns, written by DuckDB.
+  const dir = tempDir();
+  const config = (file: string, out: string) =>
+    writeFile(
+      dir,
+      `${out}.yaml`,
+      `name: from-file
+data: {path: ${file}, target: diagnosis, standardize: true}
+validation: {kind: kfold, folds: 3, seed: 2}
+model: {kind: logistic}
+sweep: {kind: grid, penalty: [l1], lambda: {auto: 8}, extend: 0}
+output: ${out}.db
+`,
+    );
+  it('gives the trials and coefficients of the same sweep on the CSV, bit for bit', async () => {
+    const parquet = await runSweep(config(join(FIXTURES, 'breast_cancer_plain.parquet'), 'parquet'));
+    await runSweep(config(join(FIXTURES, '..', '..', 'data', 'breast_cancer.csv'), 'csv'));
+    expect(parquet.counts.total).toBe(4 * 8);
+    const rows = (db: string) => {
+      const conn = new Database(db, { readonly: true });
+      try {
+        return conn.prepare('SELECT t.lambda, t.fold, t.train_loss, t.val_loss, t.nnz, c.coef, c.intercept FROM trials t JOIN coefficients c ON c.trial_id = t.id ORDER BY t.fold, t.lambda').all();
+      } finally {
+        conn.close();
+      }
+    };
+    expect(rows(join(dir, 'parquet.db'))).toEqual(rows(join(dir, 'csv.db')));
+  });
+});

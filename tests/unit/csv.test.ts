@@ -1,3 +1,6 @@
+import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCsv } from '../../src/data/csv.js';
 import { UserError } from '../../src/errors.js';
@@ -94,5 +97,63 @@ describe('CSV loading', () => {
     expect(Array.from(data.offset!)).toEqual([0.5, 0.25, 1]);
     expect(data.foldLabels).toEqual(['x', 'y', 'x']);
     expect(await errorOf('a,n\n1,3\n', { target: 'n', offset: 'exposure' })).toMatch(/offset \(data.offset\) column "exposure" is not in the header/);
+  });
+
+  it('streams a file of several chunks: every number as Number() reads it, the hash of the bytes, lines across chunk ends', async () => {
+    // 9 MB: three reads of 4 MB, rows cut by every read's end; long rows first and short ones after, so that the row
+    // estimate from the first chunk is short and the matrix grows; CRLF line ends.
+    let seed = 3;
+    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rows: string[][] = [];
+    for (let i = 0; i < 60_000; i++) {
+      const cells = [String((next() - 0.5) * 10 ** Math.floor(next() * 6)), i < 20_000 ? String(next()) : String(Math.floor(next() * 9)), (next() * 1e-7).toExponential(12), String(i % 3)];
+      rows.push(cells);
+    }
+    const text = 'a,b,c,y\r\n' + rows.map((r) => r.join(',')).join('\r\n') + '\r\n';
+    const path = writeFile(dir, 'big.csv', text);
+    const data = await loadCsv(path);
+    expect([data.n, data.p]).toEqual([60_000, 3]);
+    for (let i = 0; i < data.n; i += 1) {
+      for (let j = 0; j < 3; j++) if (!Object.is(data.X[j * data.n + i], Number(rows[i][j]))) throw new Error(`row ${i + 2} column ${j + 1}: ${data.X[j * data.n + i]} against ${rows[i][j]}`);
+      expect(data.y[i]).toBe(Number(rows[i][3]));
+    }
+    expect(data.hash).toBe(createHash('sha256').update(readFileSync(path)).digest('hex'));
+  });
+
+  it('reads a quoted file with Papa Parse to the same arrays as its plain twin, and the same hash as its bytes', async () => {
+    const plain = await loadCsv(writeFile(dir, 'plain.csv', 'a,b,label\n1,2.5,yes\n3,4,no\n5,6e-3,yes\n'), { classification: true });
+    const quotedPath = writeFile(dir, 'quoted.csv', '"a","b","label"\n1,"2.5",yes\n3,4,"no"\n5,6e-3,yes\n');
+    const quoted = await loadCsv(quotedPath, { classification: true });
+    expect(Array.from(quoted.X)).toEqual(Array.from(plain.X));
+    expect(Array.from(quoted.y)).toEqual(Array.from(plain.y));
+    expect(quoted.classes).toEqual(plain.classes);
+    expect(quoted.hash).toBe(createHash('sha256').update(readFileSync(quotedPath)).digest('hex'));
+    // A quote far into a file: the fast path gives way to Papa Parse, the same rows either way.
+    const many = Array.from({ length: 5000 }, (_, i) => `${i},${i / 7}`);
+    const late = await loadCsv(writeFile(dir, 'late.csv', ['x,y', ...many, '"5000",1'].join('\n')));
+    expect(late.n).toBe(5001);
+    expect(late.X[4999]).toBe(4999);
+    expect(late.X[5000]).toBe(5000);
+  });
+
+  it('finds the line of the first byte that is not UTF-8, past the first chunk, and a character cut by a chunk end is fine', async () => {
+    const filler = 'a,y\n' + 'é,1\n'.repeat(1).replace('é', '1') + Array.from({ length: 800_000 }, (_, i) => `${i % 10},${i % 3}`).join('\n') + '\n';
+    const lines = filler.split('\n').length;
+    const bad = Buffer.concat([Buffer.from(filler), Buffer.from([0x31, 0xff, 0x2c, 0x31, 0x0a])]);
+    writeFileSync(join(dir, 'bad.csv'), bad);
+    const data = await loadCsv(join(dir, 'bad.csv'), { displayName: 'bad.csv' }).catch((e: Error) => e);
+    // The cell itself is not a number: the message names it; the UTF-8 warning is for files that load.
+    expect(String(data)).toMatch(new RegExp(`bad.csv:${lines}:1: column "a": "1\uFFFD" is not a number`));
+    // A label with a byte that is not UTF-8 loads (as U+FFFD), with a warning that names its line.
+    const labels = Buffer.concat([Buffer.from(filler), Buffer.from('1,\xff\n', 'latin1')]);
+    writeFileSync(join(dir, 'labels.csv'), labels);
+    const loaded = await loadCsv(join(dir, 'labels.csv'), { displayName: 'labels.csv', classification: true, target: 'y' });
+    expect(loaded.warnings).toEqual([`labels.csv:${lines}: not valid UTF-8 (read as U+FFFD); save the file as UTF-8`]);
+    expect(loaded.classes).toContain('\uFFFD');
+    // Two-byte characters at every position around a 4 MB read boundary: valid UTF-8, no warning.
+    const names = 'é'.repeat(3);
+    const ok = await loadCsv(writeFile(dir, 'ok8.csv', `${names},y\n` + Array.from({ length: 700_000 }, (_, i) => `${i},${i % 2 ? 'é' : 'ü'}`).join('\n') + '\n'), { classification: true });
+    expect(ok.warnings).toEqual([]);
+    expect(ok.classes).toEqual(['é', 'ü'].sort());
   });
 });

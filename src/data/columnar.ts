@@ -1,0 +1,221 @@
+// Parquet (hyparquet) and Arrow IPC / Feather v2 (apache-arrow) files: column chunks straight into the shared
+// column-major arrays, with the roles, labels and checks of a CSV. A null is an error naming its column and row.
+import { createHash } from 'node:crypto';
+import { open } from 'node:fs/promises';
+import { UserError } from '../errors.js';
+import { requireRegularFile } from '../util/files.js';
+import { assembleDataset, resolveColumns, type ColumnOptions } from './columns.js';
+import { LARGEST_VALUE } from './csv.js';
+import { ColumnMajor, sharedFloat64, type Dataset } from './dataset.js';
+
+/** The data file formats read by column, by file name ending. */
+export function columnarFormat(path: string): 'parquet' | 'arrow' | undefined {
+  if (/\.parquet$/i.test(path)) return 'parquet';
+  if (/\.(arrow|feather|ipc)$/i.test(path)) return 'arrow';
+  return undefined;
+}
+
+/** A column's values as a loader hands them over: numbers, bigints, booleans, strings, or null for a missing value. */
+type Values = ArrayLike<unknown>;
+
+/** Where column chunks go: numbers into the arrays of their role, labels into lists, each value checked. */
+class ColumnSink {
+  readonly targetIdx: number[];
+  readonly featureIdx: number[];
+  readonly offsetIdx: number;
+  readonly foldIdx: number;
+  /** Per column of the file: [array, column in it] for numbers; undefined for labels. */
+  private readonly place: ([ColumnMajor, number] | undefined)[];
+  private readonly arrays: ColumnMajor[];
+  readonly labels: string[] = [];
+  readonly foldLabels: string[] = [];
+  /** Rows delivered so far, per column of the file. */
+  private readonly filled: number[];
+
+  constructor(
+    readonly header: string[],
+    textColumns: boolean[],
+    readonly options: ColumnOptions,
+    readonly name: string,
+    capacity: number,
+  ) {
+    ({ targetIdx: this.targetIdx, featureIdx: this.featureIdx, offsetIdx: this.offsetIdx, foldIdx: this.foldIdx } = resolveColumns(header, options, name));
+    const X = new ColumnMajor(this.featureIdx.length, capacity);
+    const y = options.classification ? undefined : new ColumnMajor(this.targetIdx.length, capacity);
+    const offset = this.offsetIdx >= 0 ? new ColumnMajor(1, capacity) : undefined;
+    this.arrays = [X, ...(y ? [y] : []), ...(offset ? [offset] : [])];
+    this.place = header.map(() => undefined);
+    this.featureIdx.forEach((j, f) => (this.place[j] = [X, f]));
+    if (y) this.targetIdx.forEach((j, k) => (this.place[j] = [y, k]));
+    if (offset) this.place[this.offsetIdx] = [offset, 0];
+    this.filled = header.map(() => 0);
+    header.forEach((column, j) => {
+      if (textColumns[j] && this.place[j])
+        throw new UserError(`${name}: column "${column}" holds text; only a label (the target of a logistic or multinomial model) or a fold column (validation.column) may`);
+    });
+  }
+
+  /** The columns whose values are read (the others are skipped by the readers). */
+  get used(): number[] {
+    return this.header.map((_, j) => j).filter((j) => this.place[j] || (this.options.classification && j === this.targetIdx[0]) || j === this.foldIdx);
+  }
+
+  /** Values of column j for rows rowStart … rowStart + values.length − 1. */
+  put(j: number, values: Values, rowStart: number): void {
+    const column = this.header[j];
+    const where = (i: number) => `${this.name}: column "${column}", row ${rowStart + i + 1}`;
+    const place = this.place[j];
+    if (place) {
+      const [array, c] = place;
+      array.ensure(rowStart + values.length, Math.max(...this.filled.filter((_, k) => this.place[k]?.[0] === array)));
+      const out = array.values;
+      const base = c * array.capacity + rowStart;
+      const counts = this.options.counts && j === this.targetIdx[0];
+      for (let i = 0; i < values.length; i++) {
+        const raw = values[i];
+        const v = typeof raw === 'number' ? raw : typeof raw === 'bigint' ? Number(raw) : typeof raw === 'boolean' ? +raw : raw === null || raw === undefined ? NaN : NaN;
+        if (!Number.isFinite(v) || Math.abs(v) >= LARGEST_VALUE) throw new UserError(`${where(i)}: ${badNumber(raw)}`);
+        if (counts && !(Number.isInteger(v) && v >= 0)) throw new UserError(`${where(i)}: ${v} is not a count (a poisson model needs non-negative integers)`);
+        out[base + i] = v;
+      }
+    } else {
+      const list = j === this.foldIdx ? this.foldLabels : this.labels;
+      for (let i = 0; i < values.length; i++) {
+        const raw = values[i];
+        if (raw === null || raw === undefined) throw new UserError(`${where(i)}: missing value (null); labels must all be present`);
+        const label = String(raw).trim();
+        if (label === '') throw new UserError(`${where(i)}: empty ${j === this.foldIdx ? 'fold label' : 'label'}`);
+        list[rowStart + i] = label;
+      }
+    }
+    this.filled[j] = Math.max(this.filled[j], rowStart + values.length);
+  }
+
+  finish(hashOf: string): Dataset {
+    const n = Math.max(0, ...this.used.map((j) => this.filled[j]));
+    if (n === 0) throw new UserError(`${this.name}: no data rows`);
+    const short = this.used.find((j) => this.filled[j] !== n);
+    if (short !== undefined) throw new UserError(`${this.name}: column "${this.header[short]}" has ${this.filled[short]} rows, others ${n}`);
+    const [X, ...rest] = this.arrays.map((a) => a.finish(n));
+    const y = this.options.classification ? sharedFloat64(n) : rest.shift()!;
+    const { header, options, targetIdx, featureIdx, offsetIdx, foldIdx, labels, foldLabels } = this;
+    const loaded = { header, options, targetIdx, featureIdx, offsetIdx, foldIdx, n, X, y, offset: rest[0], labels, foldLabels };
+    // The content hash that guards a resume: of the values read, computed from memory (no second read of the file).
+    const hash = createHash('sha256').update(hashOf).update(JSON.stringify(header));
+    for (const a of [X, y, ...(loaded.offset ? [loaded.offset] : [])]) hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    hash.update(JSON.stringify([labels, foldLabels]));
+    return assembleDataset(loaded, this.name, hash.digest('hex'), []);
+  }
+}
+
+function badNumber(raw: unknown): string {
+  if (raw === null || raw === undefined) return 'missing value (null); missing values are not supported: impute or drop the row';
+  if (typeof raw === 'string') return `"${raw}" is text, not a number`;
+  if (typeof raw === 'number' && Number.isNaN(raw)) return 'NaN is not allowed';
+  if (typeof raw === 'number' && !Number.isFinite(raw)) return `${raw} is infinite`;
+  if (typeof raw !== 'number' && typeof raw !== 'bigint') return `${JSON.stringify(String(raw))} is not a number`;
+  return `${String(raw)} is too large in magnitude (at most 1e150: its square would overflow); rescale the column`;
+}
+
+/** Values decoded per read of a Parquet file (columns × rows). */
+const PARQUET_VALUES_PER_READ = 2_000_000;
+
+/** A Parquet file, column chunk by column chunk (hyparquet). */
+async function loadParquet(path: string, options: ColumnOptions, name: string): Promise<Dataset> {
+  const { asyncBufferFromFile, parquetMetadataAsync, parquetSchema, parquetRead } = await import('hyparquet');
+  let file: Awaited<ReturnType<typeof asyncBufferFromFile>>;
+  let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
+  try {
+    file = await asyncBufferFromFile(path);
+    metadata = await parquetMetadataAsync(file);
+  } catch (e) {
+    throw new UserError(`${name}: not a Parquet file this reader understands (${(e as Error).message})`);
+  }
+  const columns = parquetSchema(metadata).children;
+  const header = columns.map((c) => c.element.name);
+  const nested = columns.find((c) => c.children.length > 0);
+  if (nested) throw new UserError(`${name}: column "${nested.element.name}" is nested (a struct or list); give flat columns`);
+  // Byte arrays are text unless annotated as decimals or half floats (which hyparquet reads as numbers).
+  const text = columns.map(
+    ({ element: e }) =>
+      (e.type === 'BYTE_ARRAY' || e.type === 'FIXED_LEN_BYTE_ARRAY') && e.converted_type !== 'DECIMAL' && e.logical_type?.type !== 'DECIMAL' && e.logical_type?.type !== 'FLOAT16',
+  );
+  const sink = new ColumnSink(header, text, options, name, Number(metadata.num_rows));
+  const used = sink.used;
+  // hyparquet does not stop on an error thrown by onChunk: the first is kept and thrown once reading ends.
+  let refused: unknown;
+  // A few columns at a time: hyparquet decodes every column asked for at once, and the decoded values (JavaScript
+  // arrays) take several times the matrix's bytes.
+  const perRead = Math.max(1, Math.floor(PARQUET_VALUES_PER_READ / Math.max(1, Number(metadata.num_rows))));
+  for (let first = 0; first < used.length && !refused; first += perRead) {
+    try {
+      await parquetRead({
+        file,
+        metadata,
+        columns: used.slice(first, first + perRead).map((j) => header[j]),
+        onChunk: ({ columnName, columnData, rowStart }) => {
+          if (refused) return;
+          try {
+            sink.put(header.indexOf(columnName), columnData as Values, rowStart);
+          } catch (e) {
+            refused = e;
+          }
+        },
+      });
+    } catch (e) {
+      throw new UserError(`${name}: cannot read the Parquet data (${(e as Error).message})`);
+    }
+  }
+  if (refused) throw refused;
+  return sink.finish(`parquet ${metadata.num_rows}`);
+}
+
+/** An Arrow IPC file (Feather v2) or stream, record batch by record batch (apache-arrow). */
+async function loadArrow(path: string, options: ColumnOptions, name: string, fileBytes: number): Promise<Dataset> {
+  const { RecordBatchReader, Type } = await import('apache-arrow');
+  const handle = await open(path, 'r');
+  try {
+    // The IPC file starts with "ARROW1"; the IPC stream with a 0xFFFFFFFF continuation marker.
+    const { buffer: start } = await handle.read(Buffer.alloc(6), 0, 6, 0);
+    if (start.toString('latin1') !== 'ARROW1' && start.readUInt32LE(0) !== 0xffffffff) throw new UserError(`${name}: not an Arrow IPC (Feather v2) file`);
+    let reader: Awaited<ReturnType<typeof RecordBatchReader.from>>;
+    try {
+      reader = await RecordBatchReader.from(handle);
+    } catch (e) {
+      throw new UserError(`${name}: not an Arrow IPC (Feather v2) file (${(e as Error).message})`);
+    }
+    let sink: ColumnSink | undefined;
+    let rows = 0;
+    for await (const batch of reader) {
+      if (!sink) {
+        const fields = batch.schema.fields;
+        const header = fields.map((f) => f.name);
+        const text = fields.map((f) => f.typeId === Type.Utf8 || f.typeId === Type.LargeUtf8 || f.typeId === Type.Dictionary || f.typeId === Type.Binary);
+        const nested = fields.find((f) => f.typeId === Type.Struct || f.typeId === Type.List);
+        if (nested) throw new UserError(`${name}: column "${nested.name}" is nested (a struct or list); give flat columns`);
+        // Rows estimated from the file's size (8 bytes a value); the arrays grow if that was short.
+        sink = new ColumnSink(header, text, options, name, Math.ceil(fileBytes / (8 * Math.max(1, header.length))) + 64);
+      }
+      for (const j of sink.used) {
+        const vector = batch.getChildAt(j)!;
+        // Typed arrays where Arrow has them; values one by one (nulls as null) for labels, booleans and columns with nulls.
+        sink.put(j, vector.nullCount > 0 || vector.type.typeId === Type.Dictionary || vector.type.typeId === Type.Bool ? Array.from(vector) : vector.toArray(), rows);
+      }
+      rows += batch.numRows;
+    }
+    if (!sink) throw new UserError(`${name}: no record batches (an empty Arrow file)`);
+    return sink.finish(`arrow ${rows}`);
+  } finally {
+    await handle.close();
+  }
+}
+
+/** A Parquet or Arrow file (see columnarFormat) as a Dataset. */
+export async function loadColumnar(path: string, options: ColumnOptions = {}): Promise<Dataset> {
+  const name = options.displayName ?? path;
+  const fileBytes = requireRegularFile(path, name, 'data file').size;
+  const format = columnarFormat(path);
+  if (format === 'parquet') return loadParquet(path, options, name);
+  if (format === 'arrow') return loadArrow(path, options, name, fileBytes);
+  throw new UserError(`${name}: not a Parquet or Arrow file name (.parquet, .arrow, .feather)`);
+}
