@@ -107,7 +107,7 @@ async function dispatch(argv: string[]): Promise<number> {
   const parser = yargs(argv)
     .scriptName('regsweep')
     .strict()
-    .demandCommand(1, 'name a command: run, worker, query, export, predict, compare or report')
+    .demandCommand(1, 'name a command: run, worker, query, export, predict, compare, report or serve')
     .fail((msg, err) => {
       if (err) throw err;
       throw new UserError(msg);
@@ -329,6 +329,19 @@ async function dispatch(argv: string[]): Promise<number> {
         await write(`report: ${report.htmlPath}\n`);
       }),
     )
+    .command(
+      'serve <db>',
+      'serve live pages of the database\'s sweeps (read-only): progress, running and failed tasks, the charts as trials arrive',
+      (y) =>
+        y
+          .positional('db', { type: 'string', demandOption: true, describe: 'database path or store URL' })
+          .option('port', { type: 'number', default: 8765, describe: 'port (0: a free one)' })
+          .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on; any other than 127.0.0.1, ::1 or localhost needs a token' })
+          .option('token', { type: 'string', describe: 'the token every request must carry (default: generated when --host is not local)' }),
+      later(async (args) => {
+        result = await serveCommand(args.db, { port: args.port, host: args.host, token: args.token });
+      }),
+    )
     .help()
     .version(packageVersion());
   // yargs renders the whole help page before it runs any command, in case the command asks for it; none of ours does.
@@ -411,6 +424,19 @@ async function workerCommand(store: string, opts: WorkerOptions & { quiet: boole
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/** Serves until Ctrl-C or SIGTERM, then closes the server and the store. */
+async function serveCommand(db: string, options: { port: number; host: string; token?: string }): Promise<number> {
+  const { serve } = await import('./serve/server.js');
+  const server = await serve(db, options);
+  process.stdout.write(`regsweep: serving ${displayPath(db)} at ${server.url}\n`);
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await server.close();
+  return EXIT.ok;
 }
 
 /** A bar on a terminal; plain lines (every 10%) in logs and CI. */

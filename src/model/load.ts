@@ -1,6 +1,6 @@
 // The chosen model of a stored sweep, with its coefficients: what predict, export --model and compare hand on.
 import type { SweepConfig } from '../config/schema.js';
-import { outputNames, settingsOf, sweepFamily, type Penalty, type Sweep } from '../domain.js';
+import { outputNames, settingsOf, sweepFamily, type Penalty, type Sweep, type Trial } from '../domain.js';
 import { UserError } from '../errors.js';
 import { chooseModel, type ModelChoice, type ModelRequest } from '../select/model.js';
 import type { Store, SweepSelector } from '../store/contract.js';
@@ -37,10 +37,10 @@ export interface ModelOptions extends ModelRequest {
   sweep?: SweepSelector;
 }
 
-/** Reads the model a request names from a store that is open already. */
-export async function readModel(store: Store, sweep: Sweep, request: ModelRequest): Promise<Model> {
+/** Reads the model a request names from a store that is open already (`trials`: the sweep's, when read already). */
+export async function readModel(store: Store, sweep: Sweep, request: ModelRequest, known?: Trial[]): Promise<Model> {
   const config = sweepConfig(sweep);
-  const trials = await store.trials(sweep.id);
+  const trials = known ?? (await store.trials(sweep.id));
   const modelFold = trials.some((t) => t.fold === 'all') ? 'all' : '0';
   const choice = chooseModel(trials, sweep.name, modelFold, request);
   const hidden = config.model.kind === 'mlp' ? ((settingsOf(choice.settings).hidden as number[] | undefined) ?? config.model.hidden) : [];

@@ -51,7 +51,7 @@ export async function readReportData(store: Store, sweep: Sweep, request: ModelR
     coefficients: await store.coefficients(sweep.id, { fold: 'all' }),
     epochs: await store.epochs(sweep.id),
     notes,
-    model: await readModel(store, sweep, request).catch((e: unknown) => {
+    model: await readModel(store, sweep, request, trials).catch((e: unknown) => {
       if (e instanceof UserError) return { missing: e.message };
       throw e;
     }),

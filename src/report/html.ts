@@ -28,15 +28,21 @@ function packageDir(name: string): string {
   return dir;
 }
 
-/** The UMD builds of vega, vega-lite and vega-embed, inlined so the page works from file:// with no network. */
+/** The UMD builds of vega, vega-lite and vega-embed, in the order a page loads them. */
+export const CHART_LIBRARIES = [
+  ['vega', 'build/vega.min.js'],
+  ['vega-lite', 'build/vega-lite.min.js'],
+  ['vega-embed', 'build/vega-embed.min.js'],
+] as const;
+
+/** A file of an installed package, by its path inside the package. */
+export function libraryFile(pkg: string, file: string): string {
+  return join(packageDir(pkg), file);
+}
+
+/** The chart libraries inlined, so that the page works from file:// with no network. */
 export function inlineLibraries(): string {
-  return [
-    ['vega', 'build/vega.min.js'],
-    ['vega-lite', 'build/vega-lite.min.js'],
-    ['vega-embed', 'build/vega-embed.min.js'],
-  ]
-    .map(([pkg, file]) => `<script>${readFileSync(join(packageDir(pkg), file), 'utf8').replace(/<\/script/gi, '<\\/script')}</script>`)
-    .join('\n');
+  return CHART_LIBRARIES.map(([pkg, file]) => `<script>${readFileSync(libraryFile(pkg, file), 'utf8').replace(/<\/script/gi, '<\\/script')}</script>`).join('\n');
 }
 
 const MAX_SHOWN_COEFFICIENTS = 25;

@@ -1,7 +1,7 @@
 // What every store shares: picking a sweep by selector, and figures as a database can hold them.
 import type { Penalty, Sweep, Trial, TrialFigures } from '../domain.js';
 import { UserError } from '../errors.js';
-import { parseSweepName, type SweepSelector } from './contract.js';
+import { parseSweepName, type SweepSelector, type TaskState } from './contract.js';
 
 /** The sweep a selector means, or one line saying which sweeps there are. */
 export function pickSweep(location: string, sweeps: Sweep[], selector: SweepSelector): Sweep {
@@ -78,5 +78,20 @@ export function trialFromRow(r: Record<string, unknown>): Trial {
     epochsRun: r.epochs_run as number,
     seconds: r.seconds as number,
     metrics: sortedMetrics(typeof r.metrics === 'string' ? JSON.parse(r.metrics) : (r.metrics as Record<string, number>)),
+  };
+}
+
+/** A tasks row (SQLite or PostgreSQL) as the live page shows it. */
+export function taskStateFromRow(r: Record<string, unknown>): TaskState {
+  return {
+    taskId: String(r.task_id),
+    penalty: String(r.penalty),
+    l1Ratio: Number(r.l1_ratio),
+    settings: String(r.settings ?? ''),
+    fold: String(r.fold),
+    status: r.status as TaskState['status'],
+    owner: (r.owner as string | null) ?? null,
+    attempt: Number(r.attempt),
+    error: (r.error as string | null) ?? null,
   };
 }

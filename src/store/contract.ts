@@ -15,6 +15,19 @@ export interface TrialFilter {
   afterId?: number;
 }
 
+/** A task as the live page shows it: running now (who holds it) or failed (with its error). */
+export interface TaskState {
+  taskId: string;
+  penalty: string;
+  l1Ratio: number;
+  settings: string;
+  fold: string;
+  status: 'running' | 'failed';
+  owner: string | null;
+  attempt: number;
+  error: string | null;
+}
+
 export interface ReadOnlyQueryOptions {
   /** Stop a statement that runs longer (milliseconds). */
   timeoutMs: number;
@@ -167,6 +180,10 @@ export interface Store {
   trials(sweepId: number, filter?: TrialFilter): Promise<Trial[]>;
   /** How many trials a sweep has recorded. */
   trialCount(sweepId: number): Promise<number>;
+  /** The id of the sweep's last recorded trial (ids increase in the order trials are stored), 0 before the first. */
+  lastTrialId(sweepId: number): Promise<number>;
+  /** The sweep's tasks running now and the ones that failed, in task order. */
+  runningAndFailedTasks(sweepId: number): Promise<TaskState[]>;
   coefficients(sweepId: number, filter?: TrialFilter): Promise<TrialCoefficients[]>;
   epochs(sweepId: number): Promise<TrialEpoch[]>;
   summary(sweepId: number): Promise<CvPoint[]>;

@@ -165,6 +165,26 @@ describe.runIf(haveServer)('PostgreSQL: many processes, one sweep', () => {
     expect(await sql(url, 'SELECT count(*)::int AS n FROM trials')).toEqual([{ n: 8 }]);
   });
 
+  it('serve on a PostgreSQL URL: the sweep list and a sweep state read from the server, read-only, the password not shown', async () => {
+    const url = await freshPostgresDatabase();
+    writeFile(dir, 'served.yaml', `name: served\ndata: {synthetic: {kind: regression, n: 200, p: 10, seed: 1}}\nvalidation: {kind: kfold, folds: 3}\nsweep: {kind: grid, penalty: [l1, l2], lambda: [1, 0.1, 0.01], extend: 0}\noutput: ${url}\n`);
+    expect(cli(['run', 'served.yaml', '--quiet']).status).toBe(0);
+    const server = start(['serve', url, '--port', '0']);
+    await until(async () => /at http:/.test(server.output()), 30_000);
+    const printed = /serving (\S+) at (http:\/\/\S+)/.exec(server.output())!;
+    expect(printed[1]).not.toContain(new URL(url).password);
+    const origin = new URL(printed[2]).origin;
+    const list = (await (await fetch(`${origin}/api/sweeps`)).json()) as { name: string; trials_done: number; trials_total: number }[];
+    expect(list).toEqual([expect.objectContaining({ name: 'served', trials_done: 24, trials_total: 24 })]);
+    const state = (await (await fetch(`${origin}/api/sweeps/1`)).json()) as { progress: { done: number }; charts: { id: string }[]; sweep: { status: string } };
+    expect(state.progress.done).toBe(24);
+    expect(state.sweep.status).toBe('done');
+    expect(state.charts.map((c) => c.id)).toContain('fit');
+    expect(await sql(url, 'SELECT count(*)::int AS n FROM trials')).toEqual([{ n: 24 }]);
+    server.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+  });
+
   it('bad locations: one line each, the password never shown, exit 2', async () => {
     const admin = new URL(postgresUrl()!);
     const secret = admin.password;

@@ -112,6 +112,29 @@ for (const impl of STORES) {
       });
     });
 
+    it('tells the last trial id, and which tasks run now (with their owner) and which failed (with their error)', async () => {
+      const { store } = await writable();
+      const tasks = [task('all'), task(0), task(1)];
+      await use(store, async (s) => {
+        const sweep = await s.createSweep(newSweep('live', tasks), tasks);
+        expect(await s.lastTrialId(sweep.id)).toBe(0);
+        expect(await s.runningAndFailedTasks(sweep.id)).toEqual([]);
+        const [c0, c1] = (await s.claimBatches(sweep.id, { ...lease, owner: 'host:1:ab', batches: 2 })).flat();
+        expect((await s.runningAndFailedTasks(sweep.id)).map((t) => [t.taskId, t.status, t.owner, t.attempt])).toEqual([
+          [c0.task.id, 'running', 'host:1:ab', 1],
+          [c1.task.id, 'running', 'host:1:ab', 1],
+        ]);
+        expect(await s.completeTask(sweep.id, c0, result(c0.task), 1, 3)).toBe('recorded');
+        const trials = await s.trials(sweep.id);
+        expect(await s.lastTrialId(sweep.id)).toBe(Math.max(...trials.map((t) => t.id)));
+        expect(await s.completeTask(sweep.id, c1, { taskId: c1.task.id, error: 'boom' }, 1, 1)).toBe('recorded');
+        expect(await s.runningAndFailedTasks(sweep.id)).toEqual([
+          { taskId: c1.task.id, penalty: 'l1', l1Ratio: 1, settings: '', fold: String(c1.task.fold), status: 'failed', owner: expect.anything(), attempt: 1, error: 'boom' },
+        ]);
+        expect(await s.lastTrialId(sweep.id)).toBeGreaterThan(Math.max(...trials.map((t) => t.id)));
+      });
+    });
+
     it('claims in order (fold by fold, longer paths first), a fold as one batch when asked, never the same task twice', async () => {
       const { store } = await writable();
       const tasks = [task('all', [1, 0.5]), task('all', [1, 0.5, 0.2], 'l2'), task(0, [1]), task(0, [1, 0.3], 'l2'), task(1), task(1, [2], 'l2')];

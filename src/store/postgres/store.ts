@@ -4,7 +4,7 @@
 import pg from 'pg';
 import type { CvPoint, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch } from '../../domain.js';
 import { UserError, errorCode } from '../../errors.js';
-import { pickSweep, storableFigures, trialFromRow } from '../common.js';
+import { pickSweep, storableFigures, taskStateFromRow, trialFromRow } from '../common.js';
 import {
   failedTrials,
   type Claim,
@@ -16,6 +16,7 @@ import {
   type SweepSelector,
   type SweepSummary,
   type TaskCounts,
+  type TaskState,
   type TrialFilter,
 } from '../contract.js';
 import { foldRank, inClaimOrder, toTaskRow } from '../taskOrder.js';
@@ -426,6 +427,18 @@ export class PostgresStore implements Store {
 
   async trialCount(sweepId: number): Promise<number> {
     return Number((await this.query('SELECT count(*) AS c FROM trials WHERE sweep_id = $1', [sweepId])).rows[0].c);
+  }
+
+  async lastTrialId(sweepId: number): Promise<number> {
+    return Number((await this.query('SELECT coalesce(max(id), 0) AS id FROM trials WHERE sweep_id = $1', [sweepId])).rows[0].id);
+  }
+
+  async runningAndFailedTasks(sweepId: number): Promise<TaskState[]> {
+    const { rows } = await this.query(
+      `SELECT task_id, penalty, l1_ratio, settings, fold, status, owner, attempt, error FROM tasks WHERE sweep_id = $1 AND status IN ('running', 'failed') ORDER BY position`,
+      [sweepId],
+    );
+    return rows.map(taskStateFromRow);
   }
 
   async coefficients(sweepId: number, filter: TrialFilter = {}): Promise<TrialCoefficients[]> {

