@@ -321,10 +321,11 @@ async function dispatch(argv: string[]): Promise<number> {
           .options(sweepOptions)
           .options(modelOptions)
           .option('out', { type: 'string', describe: 'folder (default: <db name>-report beside the database)' })
-          .option('png', { type: 'boolean', default: true, describe: 'also write PNG files' }),
+          .option('png', { type: 'boolean', default: true, describe: 'also write PNG files' })
+          .option('y', { choices: ['auto', 'log', 'linear'] as const, default: 'auto' as const, describe: 'the loss axis (auto: log when the curve spans more than two decades)' }),
       later(async (args) => {
         const { writeReport } = await import('./report/write.js');
-        const report = await writeReport(args.db, { sweep: selectorOf(args), outDir: args.out, png: args.png, model: modelRequest(args) });
+        const report = await writeReport(args.db, { sweep: selectorOf(args), outDir: args.out, png: args.png, model: modelRequest(args), y: args.y });
         for (const note of report.notes) await write(`note: ${note}\n`);
         await write(`report: ${report.htmlPath}\n`);
       }),

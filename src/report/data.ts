@@ -60,6 +60,6 @@ export async function readReportData(store: Store, sweep: Sweep, request: ModelR
 
 /** "l1", "l2", "elasticnet l1_ratio=0.5", "none", "l1 · l1_method=proximal": one panel or line each. */
 export function groupLabel(penalty: string, l1Ratio: number, settings = ''): string {
-  const base = penalty === 'elasticnet' ? `elasticnet l1_ratio=${l1Ratio}` : penalty;
+  const base = penalty === 'elasticnet' ? `elasticnet l1_ratio=${Number(l1Ratio.toPrecision(3))}` : penalty;
   return settings ? `${base} · ${settingsLabel(settings)}` : base;
 }

@@ -81,6 +81,7 @@ body { font-family: system-ui, sans-serif; margin: 2rem auto; max-width: 1100px;
 table { border-collapse: collapse; margin: 1rem 0; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.7rem; text-align: left; }
 .caption { color: #555; max-width: 60rem; }
+.guide { max-width: 60rem; border-left: 3px solid #4c78a8; padding-left: 0.8rem; }
 .warning { background: #fff4e0; border-left: 4px solid #e8a33d; padding: 0.4rem 0.8rem; }
 section { margin-top: 2.5rem; }
 </style>
@@ -95,7 +96,7 @@ export function chartSections(charts: Chart[]): string {
       (c, k) => `<section>
 <h2>${escapeHtml(c.title)}</h2>
 <p class="caption">${escapeHtml(c.caption)}</p>
-<div class="chart" id="chart-${k}" data-chart="${escapeHtml(c.id)}"></div>
+${c.guide ? `<p class="guide">${escapeHtml(c.guide)}</p>\n` : ''}<div class="chart" id="chart-${k}" data-chart="${escapeHtml(c.id)}"></div>
 <script type="application/json" id="spec-${k}">${scriptJson(c.spec)}</script>
 </section>`,
     )

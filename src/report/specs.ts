@@ -10,6 +10,8 @@ export interface Chart {
   title: string;
   /** One sentence under the title saying how to read it. */
   caption: string;
+  /** A paragraph reading the chart on this sweep's numbers (the report and the live page print it). */
+  guide?: string;
   spec: TopLevelSpec;
 }
 
@@ -17,14 +19,57 @@ const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
 const lambdaAxis = { field: 'lambda', type: 'quantitative', scale: { type: 'log' }, title: 'λ (log scale)', axis: { format: '.0e' } } as const;
 const PANEL = { width: 260, height: 180 };
 
+/** How the loss axis is drawn: `auto` takes a log scale when the curve spans more than two decades. */
+export type LossScale = 'auto' | 'log' | 'linear';
+
+export interface ChartOptions {
+  /** report --y log|linear */
+  y?: LossScale;
+}
+
 /** Every chart that has data in this sweep, in reading order. */
-export function buildCharts(data: ReportData): Chart[] {
-  const charts = [fitChart(data), methodsChart(data), sparsityChart(data), pathChart(data), l1VsL2Chart(data), alphaLambdaChart(data), learningCurveChart(data)];
+export function buildCharts(data: ReportData, options: ChartOptions = {}): Chart[] {
+  const charts = [fitChart(data, options), methodsChart(data), sparsityChart(data), pathChart(data), l1VsL2Chart(data), alphaLambdaChart(data), learningCurveChart(data)];
   return charts.filter((c): c is Chart => c !== undefined);
 }
 
-/** 1. Train and validation loss vs λ, ±1 se band, λ_min and λ_1se, under- and overfitting sides labelled. */
-export function fitChart(data: ReportData): Chart | undefined {
+/** Three significant digits, as every number on a chart is shown. */
+export const sig3 = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(3))) : String(x));
+
+/** The loss as its metric's name: MSE, log-loss, Poisson deviance. */
+export function metricName(data: ReportData): string {
+  const family = sweepFamily(data.sweep);
+  if (family === 'binomial' || family === 'multinomial') return 'log-loss';
+  if (family === 'poisson') return 'Poisson deviance';
+  if (family === 'mgaussian') return 'MSE (summed over targets)';
+  return 'MSE';
+}
+
+/** "mean ± se over 5 folds", "one holdout", … for the validation figures of this sweep. */
+export function validationWords(data: ReportData): string {
+  const v = data.config.validation;
+  if (v.kind === 'kfold') return `mean ± se over ${v.folds * (v.repeats ?? 1)} folds`;
+  if (v.kind === 'holdout') return 'one holdout set';
+  if (v.kind === 'column') return 'mean ± se over the folds of the fold column';
+  return 'no validation';
+}
+
+/** Log when the positive values span more than two decades (or when asked). */
+function lossScale(values: number[], asked: LossScale = 'auto'): 'log' | 'linear' {
+  if (asked !== 'auto') return asked;
+  const positive = values.filter((v) => v > 0 && Number.isFinite(v));
+  if (positive.length < 2) return 'linear';
+  return Math.max(...positive) / Math.min(...positive) > 100 ? 'log' : 'linear';
+}
+
+const OVER_UNDER = 'λ (log scale): ← overfitting · underfitting →';
+
+/** 1. Train and validation loss vs λ, ±1 se band, λ_min and λ_1se; a random sweep's points as a scatter. */
+export function fitChart(data: ReportData, options: ChartOptions = {}): Chart | undefined {
+  return data.config.sweep.kind === 'random' ? randomFitChart(data, options) : gridFitChart(data, options);
+}
+
+function gridFitChart(data: ReportData, options: ChartOptions): Chart | undefined {
   let rows: Record<string, unknown>[] = [];
   const hasValidation = data.summary.length > 0;
   if (hasValidation) {
@@ -37,65 +82,55 @@ export function fitChart(data: ReportData): Chart | undefined {
     for (const t of data.trials) if (t.fold === 'all' && t.status === 'ok' && t.lambda > 0) rows.push({ group: groupLabel(t.penalty, t.l1Ratio, t.settings), lambda: t.lambda, series: 'train', loss: t.trainLoss });
   }
   if (rows.length === 0) return undefined;
-  const groups = new Map<string, number[]>();
-  for (const r of rows) {
-    const g = r.group as string;
-    if (!groups.has(g)) groups.set(g, []);
-    groups.get(g)!.push(r.lambda as number);
-  }
-  // A random sweep's elastic-net points each have their own l1 ratio: one-point panels say nothing (the l1 ratio × λ chart shows them).
-  const paths = [...groups].filter(([, lambdas]) => new Set(lambdas).size >= 2).map(([g]) => g);
-  if (paths.length > 0 && paths.length < groups.size) {
-    const keep = new Set(paths);
-    for (const g of [...groups.keys()]) if (!keep.has(g)) groups.delete(g);
-    rows = rows.filter((r) => keep.has(r.group as string));
-  }
-  for (const [group, lambdas] of groups) {
-    const positive = lambdas.filter((l) => l > 0);
-    if (positive.length < 2) continue;
-    rows.push({ group, lambda: Math.max(...positive), series: 'label', text: 'underfitting →', align: 'right' });
-    rows.push({ group, lambda: Math.min(...positive), series: 'label', text: '← overfitting', align: 'left' });
-  }
+  const groups = new Set(rows.map((r) => r.group as string));
   for (const s of data.selections) {
     const group = groupLabel(s.penalty, s.l1Ratio, s.settings);
     if (!groups.has(group)) continue;
     rows.push({ group, lambda: s.lambdaMin, series: 'λ_min', loss: s.meanMin });
     rows.push({ group, lambda: s.lambda1se, series: 'λ_1se', loss: s.mean1se });
   }
+  const metric = metricName(data);
+  const scale = lossScale(rows.filter((r) => r.series === 'validation' || r.series === 'train').map((r) => r.loss as number), options.y);
+  if (scale === 'log') {
+    // A log axis takes positive values only: the band is cut at the smallest loss drawn.
+    const floor = Math.min(...rows.filter((r) => typeof r.loss === 'number' && (r.loss as number) > 0).map((r) => r.loss as number));
+    rows = rows.filter((r) => r.loss === undefined || (r.loss as number) > 0).map((r) => (r.lo !== undefined ? { ...r, lo: Math.max(r.lo as number, floor) } : r));
+  }
+  const yTitle = `${metric}${scale === 'log' ? ' (log scale)' : ''}`;
+  const y = { type: 'quantitative', scale: scale === 'log' ? { type: 'log' } : { zero: false }, title: yTitle, axis: { format: '~s' } } as const;
   const positiveOnly = { filter: 'datum.lambda > 0' };
   return {
     id: 'fit',
-    title: 'Under- vs overfitting: loss vs λ',
+    title: `Under- vs overfitting: ${metric} vs λ`,
     caption: hasValidation
-      ? 'Validation loss (mean over folds, band ±1 standard error) and training loss per λ. Large λ on the right underfits (both losses high); small λ on the left overfits (training loss keeps falling, validation loss rises). Solid rule: λ_min; dashed rule: λ_1se, the simplest model within one standard error.'
-      : 'Training loss per λ (validation kind none: no held-out data, so no validation curve).',
+      ? `Validation ${metric} (${validationWords(data)}; the band is ±1 standard error) and training ${metric} per λ, on one λ axis for every panel. Large λ on the right underfits (both losses high); small λ on the left overfits (training loss keeps falling, validation loss rises). Solid rule: λ_min; dashed rule: λ_1se, the simplest model within one standard error.`
+      : `Training ${metric} per λ (validation kind none: no held-out data, so no validation curve).`,
+    guide: fitGuide(data, metric),
     spec: {
       $schema: SCHEMA,
       data: { values: rows },
       transform: [positiveOnly],
       facet: { field: 'group', type: 'nominal', title: null },
       columns: 3,
-      // Each penalty has its own λ range (auto grids start at its own λ_max).
-      resolve: { scale: { x: 'independent' } },
       spec: {
         ...PANEL,
         layer: [
           {
             transform: [{ filter: "datum.series === 'validation'" }],
             mark: { type: 'area', opacity: 0.2, color: '#e45756' },
-            encoding: { x: lambdaAxis, y: { field: 'lo', type: 'quantitative', scale: { zero: false }, title: 'loss' }, y2: { field: 'hi' } },
+            encoding: { x: { ...lambdaAxis, title: OVER_UNDER }, y: { field: 'lo', ...y }, y2: { field: 'hi' } },
           },
           {
             transform: [{ filter: "datum.series === 'validation' || datum.series === 'train'" }],
             mark: { type: 'line', point: { size: 12 } },
             encoding: {
-              x: lambdaAxis,
-              y: { field: 'loss', type: 'quantitative', scale: { zero: false }, title: 'loss' },
+              x: { ...lambdaAxis, title: OVER_UNDER },
+              y: { field: 'loss', ...y },
               color: { field: 'series', type: 'nominal', scale: { domain: ['train', 'validation'], range: ['#4c78a8', '#e45756'] }, title: null },
               tooltip: [
                 { field: 'series', type: 'nominal' },
-                { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ' },
-                { field: 'loss', type: 'quantitative', format: '.5g' },
+                { field: 'lambda', type: 'quantitative', format: '.3g', title: 'λ' },
+                { field: 'loss', type: 'quantitative', format: '.3g', title: metric },
               ],
             },
           },
@@ -103,31 +138,117 @@ export function fitChart(data: ReportData): Chart | undefined {
             transform: [{ filter: "datum.series === 'λ_min' || datum.series === 'λ_1se'" }],
             mark: { type: 'rule', strokeWidth: 1.5 },
             encoding: {
-              x: lambdaAxis,
-              strokeDash: { field: 'series', type: 'nominal', scale: { domain: ['λ_min', 'λ_1se'], range: [[1, 0], [5, 3]] }, title: null },
+              x: { ...lambdaAxis, title: OVER_UNDER },
+              strokeDash: { field: 'series', type: 'nominal', scale: { domain: ['λ_min', 'λ_1se'], range: [[1, 0], [5, 3]] }, title: null, legend: { symbolType: 'stroke' } },
               color: { value: '#333' },
               tooltip: [
                 { field: 'series', type: 'nominal', title: 'marker' },
-                { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ' },
-                { field: 'loss', type: 'quantitative', format: '.5g', title: 'validation loss' },
+                { field: 'lambda', type: 'quantitative', format: '.3g', title: 'λ' },
+                { field: 'loss', type: 'quantitative', format: '.3g', title: `validation ${metric}` },
               ],
             },
           },
-          ...(['right', 'left'] as const).map((align) => ({
-            transform: [{ filter: `datum.series === 'label' && datum.align === '${align}'` }],
-            mark: { type: 'text' as const, align, baseline: 'top' as const, dy: 2, fontSize: 10, color: '#666' },
-            encoding: { x: lambdaAxis, y: { value: 0 }, text: { field: 'text' } },
-          })),
         ],
       },
     } as TopLevelSpec,
   };
 }
 
+/**
+ * A random sweep's points: validation loss vs λ, one panel per penalty, coloured by l1 ratio, with a smoothed trend
+ * (loess over log λ) and the best point's λ; λ_1se is not drawn (the points are not one curve to take it from).
+ */
+function randomFitChart(data: ReportData, options: ChartOptions): Chart | undefined {
+  const points = data.summary.filter((s) => s.lambda > 0);
+  if (points.length === 0) return undefined;
+  const metric = metricName(data);
+  const rows: Record<string, unknown>[] = points.map((s) => ({ penalty: s.penalty, l1_ratio: s.l1Ratio, lambda: s.lambda, loss: s.mean, se: s.se, series: 'point' }));
+  for (const s of data.shownSelections) rows.push({ penalty: s.penalty, lambda: s.lambdaMin, loss: s.meanMin, series: 'λ_min' });
+  const scale = lossScale(points.map((s) => s.mean), options.y);
+  const y = { field: 'loss', type: 'quantitative', scale: scale === 'log' ? { type: 'log' } : { zero: false }, title: `validation ${metric}${scale === 'log' ? ' (log scale)' : ''}`, axis: { format: '~s' } } as const;
+  return {
+    id: 'fit',
+    title: `Random sweep: validation ${metric} vs λ`,
+    caption: `Each point is one sampled (λ, l1_ratio): its validation ${metric} (${validationWords(data)}), one panel per penalty, the colour its l1_ratio; the line is a smoothed trend over log λ, the rule the best point's λ. Right: underfitting; left: overfitting.`,
+    guide: fitGuide(data, metric),
+    spec: {
+      $schema: SCHEMA,
+      data: { values: rows },
+      facet: { field: 'penalty', type: 'nominal', title: null },
+      columns: 3,
+      spec: {
+        ...PANEL,
+        layer: [
+          {
+            transform: [{ filter: "datum.series === 'point'" }],
+            mark: { type: 'point', filled: true, size: 28, opacity: 0.8 },
+            encoding: {
+              x: { ...lambdaAxis, title: OVER_UNDER },
+              y,
+              color: { field: 'l1_ratio', type: 'quantitative', scale: { scheme: 'viridis', domain: [0, 1] }, title: 'l1_ratio', legend: { format: '.2~f' } },
+              tooltip: [
+                { field: 'lambda', type: 'quantitative', format: '.3g', title: 'λ' },
+                { field: 'l1_ratio', type: 'quantitative', format: '.3g' },
+                { field: 'loss', type: 'quantitative', format: '.3g', title: metric },
+                { field: 'se', type: 'quantitative', format: '.3g' },
+              ],
+            },
+          },
+          {
+            transform: [{ filter: "datum.series === 'point'" }, { calculate: 'log(datum.lambda) / LN10', as: 'log_lambda' }, { loess: 'loss', on: 'log_lambda', bandwidth: 0.5 }, { calculate: 'pow(10, datum.log_lambda)', as: 'lambda' }],
+            // Clipped: a smoothed line may run past the points at the ends of the λ range.
+            mark: { type: 'line', color: '#333', strokeWidth: 1.5, clip: true },
+            encoding: { x: { ...lambdaAxis, title: OVER_UNDER }, y },
+          },
+          {
+            transform: [{ filter: "datum.series === 'λ_min'" }],
+            mark: { type: 'rule', color: '#333', strokeWidth: 1.5 },
+            encoding: { x: { ...lambdaAxis, title: OVER_UNDER }, tooltip: [{ field: 'lambda', type: 'quantitative', format: '.3g', title: 'best λ' }] },
+          },
+        ],
+      },
+    } as TopLevelSpec,
+  };
+}
+
+/** The fit chart read on this sweep's numbers: where the best λ is, what λ_1se gives up, what each side looks like. */
+function fitGuide(data: ReportData, metric: string): string {
+  const best = [...data.shownSelections].sort((a, b) => a.meanMin - b.meanMin)[0];
+  if (!best) return `There is no validation curve here (validation kind ${data.config.validation.kind}): the chart shows how closely the model can follow its training rows as λ shrinks, not how well it predicts new ones.`;
+  const group = groupLabel(best.penalty, best.l1Ratio, best.settings);
+  const points = data.summary.filter((s) => groupLabel(s.penalty, s.l1Ratio, s.settings) === group && s.lambda > 0).sort((a, b) => a.lambda - b.lambda);
+  const smallest = points[0];
+  const largest = points[points.length - 1];
+  const parts = [
+    `On this sweep the lowest validation ${metric} is ${sig3(best.meanMin)}${best.seMin > 0 ? ` ± ${sig3(best.seMin)}` : ''}, for ${group} at λ_min = ${sig3(best.lambdaMin)}${best.nnzMin !== null ? ` (${best.nnzMin} nonzero coefficients)` : ''}.`,
+  ];
+  if (best.lambda1se !== best.lambdaMin)
+    parts.push(`λ_1se = ${sig3(best.lambda1se)} is the largest λ whose ${metric} (${sig3(best.mean1se)}) is within one standard error of that: a simpler model${best.nnz1se !== null ? ` (${best.nnz1se} nonzero)` : ''} that the data cannot tell apart from the best — glmnet's default choice.`);
+  if (largest && largest.lambda > best.lambdaMin)
+    parts.push(`Underfitting is the right side: at λ = ${sig3(largest.lambda)} the penalty leaves too little of the signal, and validation (${sig3(largest.mean)}) and training${largest.trainMean !== null ? ` (${sig3(largest.trainMean)})` : ''} losses are both high and close together.`);
+  if (smallest && smallest.lambda < best.lambdaMin && smallest.trainMean !== null)
+    parts.push(`Overfitting is the left side: at λ = ${sig3(smallest.lambda)} the training ${metric} falls to ${sig3(smallest.trainMean)} while the validation ${metric} is ${sig3(smallest.mean)}${smallest.mean > best.meanMin ? `, above the best by ${sig3(smallest.mean - best.meanMin)}` : ''}: the fit follows noise in its training rows.`);
+  return parts.join(' ');
+}
+
 /** Fits on all rows when the sweep has them (the model users keep), else fold 0. */
 function referenceFits(data: ReportData) {
   const all = data.trials.filter((t) => t.fold === 'all' && t.status === 'ok');
-  return all.length ? all : data.trials.filter((t) => t.fold === '0' && t.status === 'ok');
+  return onPaths(all.length ? all : data.trials.filter((t) => t.fold === '0' && t.status === 'ok'));
+}
+
+/**
+ * The fits of groups (penalty, l1 ratio, settings) with at least two λ: a random sweep's elastic-net points each have
+ * their own l1 ratio, and a one-point "path" per point would make a panel or a legend entry each.
+ */
+function onPaths<T extends { penalty: string; l1Ratio: number; settings: string; lambda: number }>(fits: T[]): T[] {
+  const lambdas = new Map<string, Set<number>>();
+  for (const f of fits) {
+    const key = groupLabel(f.penalty, f.l1Ratio, f.settings);
+    if (!lambdas.has(key)) lambdas.set(key, new Set());
+    lambdas.get(key)!.add(f.lambda);
+  }
+  return fits.filter((f) => lambdas.get(groupLabel(f.penalty, f.l1Ratio, f.settings))!.size >= 2);
 }
 
 /**
@@ -168,8 +289,8 @@ export function methodsChart(data: ReportData): Chart | undefined {
           color: { field: 'group', type: 'nominal', title: 'penalty · settings', legend: { labelLimit: 400 } },
           tooltip: [
             { field: 'group', title: 'penalty · settings' },
-            { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ' },
-            { field: 'value', type: 'quantitative', format: '.4g', title: measure },
+            { field: 'lambda', type: 'quantitative', format: '.3g', title: 'λ' },
+            { field: 'value', type: 'quantitative', format: '.3g', title: measure },
           ],
         },
       })),
@@ -191,21 +312,23 @@ export function sparsityChart(data: ReportData): Chart | undefined {
     id: 'sparsity',
     title: 'Sparsity vs λ',
     caption: `Fraction of weights that are exactly zero (solid) and near zero, |w| < ${nearZero} (dashed), in the fit on all rows. L1 reaches exact zeros; L2 shrinks weights toward zero without reaching it.`,
+    guide: 'Read it with the loss chart: a λ whose validation loss is close to the best but with many more exact zeros is a smaller model for nearly the same error. A gap between the dashed and the solid line of a penalty is weights that are small but not zero — what ridge (L2) gives, and what a subgradient L1 in a network gives instead of zeros.',
     spec: {
       $schema: SCHEMA,
       ...PANEL,
       width: 420,
       data: { values: rows },
-      mark: { type: 'line', point: { size: 10 } },
+      // Lines only: the legend then shows a solid and a dashed stroke, not one dot for both measures.
+      mark: { type: 'line', strokeWidth: 1.8 },
       encoding: {
         x: lambdaAxis,
         y: { field: 'fraction', type: 'quantitative', scale: { domain: [0, 1] }, axis: { format: '%' }, title: 'fraction of weights' },
-        color: { field: 'group', type: 'nominal', title: 'penalty' },
-        strokeDash: { field: 'measure', type: 'nominal', scale: { domain: ['exact zeros', 'near zero'], range: [[1, 0], [4, 3]] }, title: null },
+        color: { field: 'group', type: 'nominal', title: 'penalty', legend: { symbolType: 'stroke', symbolStrokeWidth: 3 } },
+        strokeDash: { field: 'measure', type: 'nominal', scale: { domain: ['exact zeros', 'near zero'], range: [[1, 0], [4, 3]] }, title: null, legend: { symbolType: 'stroke', symbolStrokeWidth: 2 } },
         tooltip: [
           { field: 'group', title: 'penalty' },
           { field: 'measure' },
-          { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ' },
+          { field: 'lambda', type: 'quantitative', format: '.3g', title: 'λ' },
           { field: 'fraction', type: 'quantitative', format: '.1%' },
           { field: 'nnz', type: 'quantitative', title: 'nonzero' },
         ],
@@ -215,49 +338,75 @@ export function sparsityChart(data: ReportData): Chart | undefined {
 }
 
 const MAX_PATH_FEATURES = 30;
+/** Paths named at their left end, per panel. */
+const PATH_LABELS = 5;
+type TrialCoefficientsLike = ReportData['coefficients'][number];
 
 /** 3. Each feature's coefficient vs λ (glmnet's plot), one panel per penalty (and per class or response), names on hover. */
 export function pathChart(data: ReportData): Chart | undefined {
   const outputs = outputNames(data.sweep);
   const features = data.sweep.featureNames;
   const p = features.length;
-  const fits = data.coefficients.filter((c) => c.lambda > 0);
+  const fits = onPaths(data.coefficients.filter((c) => c.lambda > 0));
   if (fits.length === 0) return undefined;
   // With many features, draw the ones that ever get large: the rest is an unreadable band at zero.
   const peak = new Float64Array(p);
   for (const c of fits) for (let k = 0; k < outputs.length; k++) for (let j = 0; j < p; j++) peak[j] = Math.max(peak[j], Math.abs(c.coefs[k * p + j]));
   const shown = features.map((_, j) => j).sort((a, b) => peak[b] - peak[a]).slice(0, MAX_PATH_FEATURES).sort((a, b) => a - b);
   const many = outputs.length > 1;
-  const rows = fits.flatMap((c) =>
+  const rows: Record<string, unknown>[] = fits.flatMap((c) =>
     outputs.flatMap((output, k) => shown.map((j) => ({ group: groupLabel(c.penalty, c.l1Ratio, c.settings), output, lambda: c.lambda, feature: features[j], coef: c.coefs[k * p + j] }))),
   );
+  // Names at the left end of the largest paths of each panel (the rest on hover).
+  const leftEnds = new Map<string, TrialCoefficientsLike>();
+  for (const c of fits) {
+    const key = groupLabel(c.penalty, c.l1Ratio, c.settings);
+    if (!leftEnds.has(key) || c.lambda < leftEnds.get(key)!.lambda) leftEnds.set(key, c);
+  }
+  for (const [group, c] of leftEnds)
+    outputs.forEach((output, k) => {
+      const largest = [...shown].sort((a, b) => Math.abs(c.coefs[k * p + b]) - Math.abs(c.coefs[k * p + a])).slice(0, PATH_LABELS);
+      for (const j of largest) if (c.coefs[k * p + j] !== 0) rows.push({ group, output, lambda: c.lambda, feature: features[j], coef: c.coefs[k * p + j], label: features[j] });
+    });
   const what = sweepFamily(data.sweep) === 'multinomial' ? 'class' : 'response';
   return {
     id: 'paths',
     title: 'Coefficient paths',
     caption:
       `Each feature's coefficient (original scale) in the fit on all rows, as λ goes from large (right, all zero for L1) to small (left)${many ? `, one row of panels per ${what}` : ''}.` +
-      (shown.length < p ? ` The ${shown.length} features with the largest coefficients of ${p} are drawn.` : ''),
+      (shown.length < p ? ` The ${shown.length} features with the largest coefficients of ${p} are drawn;` : '') +
+      ` the ${PATH_LABELS} largest at the smallest λ are named at their end (every path on hover).`,
+    guide: 'Reading right to left: the first features to leave zero are the ones the data support most; a coefficient that grows, shrinks or changes sign as λ falls is shared with correlated features. Where the loss chart says overfitting (left of λ_min), the paths keep spreading: the model is spending coefficients on noise.',
     spec: {
       $schema: SCHEMA,
       data: { values: rows },
       facet: many ? { row: { field: 'output', type: 'nominal', title: what }, column: { field: 'group', type: 'nominal', title: null } } : { field: 'group', type: 'nominal', title: null },
       ...(many ? {} : { columns: 3 }),
-      resolve: { scale: { x: 'independent', y: 'independent' } },
+      resolve: { scale: { y: 'independent' } },
       spec: {
         ...PANEL,
-        mark: { type: 'line', strokeWidth: 1.2 },
-        encoding: {
-          x: lambdaAxis,
-          y: { field: 'coef', type: 'quantitative', title: 'coefficient' },
-          color: { field: 'feature', type: 'nominal', legend: shown.length <= 12 ? {} : null },
-          tooltip: [
-            { field: 'feature' },
-            ...(many ? [{ field: 'output', title: what }] : []),
-            { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ' },
-            { field: 'coef', type: 'quantitative', format: '.5g', title: 'coefficient' },
-          ],
-        },
+        layer: [
+          {
+            transform: [{ filter: 'datum.label == null' }],
+            mark: { type: 'line', strokeWidth: 1.2 },
+            encoding: {
+              x: lambdaAxis,
+              y: { field: 'coef', type: 'quantitative', title: 'coefficient' },
+              color: { field: 'feature', type: 'nominal', legend: shown.length <= 12 ? {} : null },
+              tooltip: [
+                { field: 'feature' },
+                ...(many ? [{ field: 'output', title: what }] : []),
+                { field: 'lambda', type: 'quantitative', format: '.3g', title: 'λ' },
+                { field: 'coef', type: 'quantitative', format: '.3g', title: 'coefficient' },
+              ],
+            },
+          },
+          {
+            transform: [{ filter: 'datum.label != null' }],
+            mark: { type: 'text', align: 'left', dx: 3, fontSize: 9, limit: 90 },
+            encoding: { x: lambdaAxis, y: { field: 'coef', type: 'quantitative' }, text: { field: 'label' }, color: { field: 'feature', type: 'nominal' } },
+          },
+        ],
       },
     } as TopLevelSpec,
   };
@@ -265,7 +414,7 @@ export function pathChart(data: ReportData): Chart | undefined {
 
 /** 4. L1 vs L2 at each one's λ_min: weight histogram (sparse vs diffuse) and validation loss ± se. */
 export function l1VsL2Chart(data: ReportData): Chart | undefined {
-  const picks = data.selections.filter((s) => s.penalty === 'l1' || s.penalty === 'l2' || s.penalty === 'elasticnet');
+  const picks = data.shownSelections.filter((s) => s.penalty === 'l1' || s.penalty === 'l2' || s.penalty === 'elasticnet');
   if (picks.length < 2) return undefined;
   const weights: Record<string, unknown>[] = [];
   for (const s of picks) {
@@ -278,6 +427,7 @@ export function l1VsL2Chart(data: ReportData): Chart | undefined {
     id: 'l1-vs-l2',
     title: 'L1 vs L2 at each one’s best λ',
     caption: 'Left: the weights of the fit on all rows at each penalty’s λ_min (L1: a spike at zero and a few large weights; L2: many small ones). Right: the validation loss at λ_min with ±1 standard error.',
+    guide: 'When the error bars overlap, the data cannot tell the penalties apart: take the simpler model (the one with more zeros). A penalty that wins by more than its standard error is telling you about the signal — few strong features favour L1, many small effects favour L2.',
     spec: {
       $schema: SCHEMA,
       hconcat: [
@@ -305,22 +455,39 @@ export function l1VsL2Chart(data: ReportData): Chart | undefined {
               mark: 'bar',
               encoding: {
                 y: { field: 'group', type: 'nominal', title: null },
-                x: { field: 'loss', type: 'quantitative', title: 'validation loss at λ_min' },
+                x: { field: 'loss', type: 'quantitative', title: 'validation loss at λ_min', scale: { zero: true, nice: true } },
                 color: { field: 'group', type: 'nominal', legend: null },
                 tooltip: [
                   { field: 'group', title: 'penalty' },
-                  { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ_min' },
-                  { field: 'loss', type: 'quantitative', format: '.5g', title: 'validation loss' },
+                  { field: 'lambda', type: 'quantitative', format: '.3g', title: 'λ_min' },
+                  { field: 'loss', type: 'quantitative', format: '.3g', title: 'validation loss' },
                   { field: 'nnz', type: 'quantitative', title: 'nonzero weights' },
                 ],
               },
             },
-            { mark: { type: 'rule', color: '#222' }, encoding: { y: { field: 'group', type: 'nominal' }, x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' } } },
+            { mark: { type: 'rule', color: '#222', clip: false }, encoding: { y: { field: 'group', type: 'nominal' }, x: { field: 'lo', type: 'quantitative' }, x2: { field: 'hi' } } },
           ],
         },
       ],
     } as TopLevelSpec,
   };
+}
+
+/** Cell bounds for a heatmap on a log λ axis: geometric midpoints to the neighbouring λ of the same l1 ratio. */
+function withCells<T extends { l1_ratio: number; lambda: number }>(rows: T[]): (T & { lambdaLow: number; lambdaHigh: number })[] {
+  const byRatio = new Map<number, number[]>();
+  for (const r of rows) {
+    if (!byRatio.has(r.l1_ratio)) byRatio.set(r.l1_ratio, []);
+    byRatio.get(r.l1_ratio)!.push(r.lambda);
+  }
+  for (const lambdas of byRatio.values()) lambdas.sort((a, b) => a - b);
+  return rows.map((r) => {
+    const lambdas = byRatio.get(r.l1_ratio)!;
+    const k = lambdas.indexOf(r.lambda);
+    const below = k > 0 ? lambdas[k - 1] : r.lambda / (lambdas.length > 1 ? lambdas[1] / lambdas[0] : 10);
+    const above = k < lambdas.length - 1 ? lambdas[k + 1] : r.lambda * (lambdas.length > 1 ? lambdas[k] / lambdas[k - 1] : 10);
+    return { ...r, lambdaLow: Math.sqrt(below * r.lambda), lambdaHigh: Math.sqrt(above * r.lambda) };
+  });
 }
 
 /** 5. l1 ratio × λ heatmap of validation loss (grid sweeps), or a scatter coloured by it (random sweeps). */
@@ -332,8 +499,8 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
   const tooltip = [
     { field: 'penalty' },
     { field: 'l1_ratio', type: 'quantitative', title: 'l1_ratio' },
-    { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ' },
-    { field: 'loss', type: 'quantitative', format: '.5g', title: 'validation loss' },
+    { field: 'lambda', type: 'quantitative', format: '.3g', title: 'λ' },
+    { field: 'loss', type: 'quantitative', format: '.3g', title: 'validation loss' },
     { field: 'se', type: 'quantitative', format: '.3g', title: 'se' },
   ] as const;
   const color = { field: 'loss', type: 'quantitative', scale: { scheme: 'viridis' }, title: 'validation loss' } as const;
@@ -350,11 +517,13 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
         $schema: SCHEMA,
         width: 520,
         height: Math.max(120, 28 * alphas.size),
-        data: { values: rows.map((r) => ({ ...r, lambdaLabel: r.lambda.toPrecision(3) })) },
+        data: { values: withCells(rows) },
         mark: 'rect',
         encoding: {
-          x: { field: 'lambdaLabel', type: 'ordinal', sort: { field: 'lambda', order: 'ascending' }, title: 'λ', axis: { labelAngle: -60, labelOverlap: 'greedy' } },
-          y: { field: 'l1_ratio', type: 'ordinal', sort: 'descending', title: 'l1_ratio (0 = L2, 1 = L1)' },
+          // Each cell spans from the midpoint (in log λ) to its lower neighbour to the one to its upper neighbour.
+          x: { field: 'lambdaLow', type: 'quantitative', scale: { type: 'log' }, title: 'λ (log scale)', axis: { format: '.0e' } },
+          x2: { field: 'lambdaHigh' },
+          y: { field: 'l1_ratio', type: 'ordinal', sort: 'descending', title: 'l1_ratio (0 = L2, 1 = L1)', axis: { format: '.2~f' } },
           color,
           tooltip: [...tooltip],
         },
@@ -363,20 +532,31 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
     id: 'alpha-lambda',
     title: random ? 'Random sweep: validation loss over l1_ratio and λ' : 'l1_ratio × λ: validation loss',
     caption: 'Mean validation loss over folds for each l1_ratio and λ; darker is better. l1_ratio 1 is the lasso (L1), 0 ridge (L2).',
+    guide: 'A dark band along one row says that mix of L1 and L2 is best over a range of λ; a dark region running diagonally says λ and l1_ratio trade off (more L1 wants a smaller λ). Light cells on the right are underfitting at every mix; on the left, the rows part ways as overfitting sets in.',
     spec,
   };
 }
 
-/** 6. Validation loss per epoch for network trials. */
+/** 6. Training and validation loss per epoch for network trials, the epoch kept by early stopping marked. */
 export function learningCurveChart(data: ReportData): Chart | undefined {
-  const rows = data.epochs
-    .filter((e) => e.valLoss !== null && e.fold === '0')
-    .map((e) => ({ group: groupLabel(e.penalty, e.l1Ratio, e.settings), lambda: e.lambda, lambdaLabel: e.lambda.toPrecision(2), epoch: e.epoch, loss: e.valLoss }));
-  if (rows.length === 0) return undefined;
+  const epochs = data.epochs.filter((e) => e.fold === '0');
+  const rows: Record<string, unknown>[] = epochs.flatMap((e) => {
+    const base = { group: groupLabel(e.penalty, e.l1Ratio, e.settings), lambda: e.lambda, lambdaLabel: sig3(e.lambda), epoch: e.epoch };
+    return [...(e.valLoss !== null ? [{ ...base, series: 'validation', loss: e.valLoss }] : []), ...(e.trainLoss !== null ? [{ ...base, series: 'train', loss: e.trainLoss }] : [])];
+  });
+  if (!rows.some((r) => r.series === 'validation')) return undefined;
+  // The epoch kept: the one with the lowest validation loss of a trial stopped early (its weights are the ones stored).
+  const kept = new Map<number, TrialEpochLike>();
+  for (const e of epochs) if (e.valLoss !== null && (!kept.has(e.trialId) || e.valLoss < kept.get(e.trialId)!.valLoss!)) kept.set(e.trialId, e);
+  const earlyStopping = data.config.model.kind === 'mlp' && (data.config.model as { early_stopping?: unknown }).early_stopping !== undefined;
+  if (earlyStopping) for (const e of kept.values()) rows.push({ group: groupLabel(e.penalty, e.l1Ratio, e.settings), lambda: e.lambda, lambdaLabel: sig3(e.lambda), epoch: e.epoch, loss: e.valLoss, series: 'kept' });
+  const metric = metricName(data);
+  const color = { field: 'lambdaLabel', type: 'ordinal', sort: { field: 'lambda', order: 'ascending' }, scale: { scheme: 'viridis' }, title: 'λ' } as const;
   return {
     id: 'learning-curves',
-    title: 'Learning curves',
-    caption: 'Validation loss per epoch (first validation fold), one line per λ (colour by λ).',
+    title: `Learning curves: ${metric} per epoch`,
+    caption: `Training (dashed) and validation (solid) ${metric} per epoch on the first validation fold, one colour per λ${earlyStopping ? '; a dot marks the epoch early stopping kept' : ''}. The gap between the two is overfitting.`,
+    guide: 'A validation line that turns up while its training line keeps falling is overfitting by epochs: more epochs only memorize. A larger λ holds the two lines together at a higher level (underfitting when both stay high). The λ whose validation line ends lowest is the one the loss chart picks.',
     spec: {
       $schema: SCHEMA,
       data: { values: rows },
@@ -384,18 +564,32 @@ export function learningCurveChart(data: ReportData): Chart | undefined {
       columns: 3,
       spec: {
         ...PANEL,
-        mark: { type: 'line' },
-        encoding: {
-          x: { field: 'epoch', type: 'quantitative' },
-          y: { field: 'loss', type: 'quantitative', scale: { zero: false }, title: 'validation loss' },
-          color: { field: 'lambdaLabel', type: 'ordinal', sort: { field: 'lambda', order: 'ascending' }, scale: { scheme: 'viridis' }, title: 'λ' },
-          tooltip: [
-            { field: 'lambda', type: 'quantitative', format: '.4g', title: 'λ' },
-            { field: 'epoch', type: 'quantitative' },
-            { field: 'loss', type: 'quantitative', format: '.5g' },
-          ],
-        },
+        layer: [
+          {
+            transform: [{ filter: "datum.series !== 'kept'" }],
+            mark: { type: 'line' },
+            encoding: {
+              x: { field: 'epoch', type: 'quantitative' },
+              y: { field: 'loss', type: 'quantitative', scale: { zero: false }, title: metric },
+              color,
+              strokeDash: { field: 'series', type: 'nominal', scale: { domain: ['validation', 'train'], range: [[1, 0], [4, 3]] }, title: null, legend: { symbolType: 'stroke' } },
+              tooltip: [
+                { field: 'series' },
+                { field: 'lambda', type: 'quantitative', format: '.3g', title: 'λ' },
+                { field: 'epoch', type: 'quantitative' },
+                { field: 'loss', type: 'quantitative', format: '.3g', title: metric },
+              ],
+            },
+          },
+          {
+            transform: [{ filter: "datum.series === 'kept'" }],
+            mark: { type: 'point', filled: true, size: 30 },
+            encoding: { x: { field: 'epoch', type: 'quantitative' }, y: { field: 'loss', type: 'quantitative' }, color },
+          },
+        ],
       },
     } as TopLevelSpec,
   };
 }
+
+type TrialEpochLike = ReportData['epochs'][number];

@@ -7,7 +7,7 @@ import { databaseFiles, ensureFolder, refuseProtectedOutput, writeFileAtomic } f
 import { readReportData } from './data.js';
 import { reportHtml } from './html.js';
 import { writeChartFiles } from './render.js';
-import { buildCharts } from './specs.js';
+import { buildCharts, type LossScale } from './specs.js';
 
 export interface ReportOptions {
   sweep?: SweepSelector;
@@ -16,6 +16,8 @@ export interface ReportOptions {
   png?: boolean;
   /** The model the summary names (--penalty, --l1-ratio, --select). */
   model?: ModelRequest;
+  /** The loss axis: log, linear, or auto (log when the curve spans more than two decades). */
+  y?: LossScale;
 }
 
 export interface ReportResult {
@@ -40,7 +42,7 @@ export async function writeReport(location: string, options: ReportOptions = {})
   if (!isStoreUrl(location)) refuseProtectedOutput(outDir, databaseFiles(location), '--out', options.outDir);
   const data = await withResults(location, options.sweep, ({ store, sweep }) => readReportData(store, sweep, options.model));
   ensureFolder(outDir, '--out', options.outDir ?? displayPath(outDir));
-  const charts = buildCharts(data);
+  const charts = buildCharts(data, { y: options.y });
   const files: string[] = [];
   const write = (name: string, content: string | Uint8Array) => {
     const path = join(outDir, name);

@@ -72,12 +72,13 @@ ${STATIC_LIBRARIES.map((f) => `<script src="../static/${f}"></script>`).join('\n
     if (!section) {
       section = document.createElement('section');
       section.id = 'section-' + chart.id;
-      section.innerHTML = '<h2></h2><p class="caption"></p><div class="chart"></div>';
+      section.innerHTML = '<h2></h2><p class="caption"></p><p class="guide"></p><div class="chart"></div>';
       section.querySelector('.chart').setAttribute('data-chart', chart.id);
       document.getElementById('charts').appendChild(section);
     }
     text(section.querySelector('h2'), chart.title);
     text(section.querySelector('.caption'), chart.caption);
+    text(section.querySelector('.guide'), chart.guide);
     return section.querySelector('.chart');
   }
   function drawChart(chart) {

@@ -11,6 +11,7 @@ export interface LiveChart {
   id: string;
   title: string;
   caption: string;
+  guide: string;
   /** The spec without its rows; the page redraws a chart only when this changes. */
   spec: Record<string, unknown>;
   rows: unknown[];
@@ -98,7 +99,8 @@ export async function liveState(store: Store, sweep: Sweep, clock: ProgressClock
     const { data: inline, ...rest } = c.spec as unknown as Record<string, unknown> & { data?: { values?: unknown[] } };
     // A faceted chart lays its panels out from the data it is drawn with: it is drawn again with its rows inline.
     const changeable = inline?.values && !('facet' in rest) && !('repeat' in rest);
-    return changeable ? { id: c.id, title: c.title, caption: c.caption, spec: { ...rest, data: { name: 'rows' } }, rows: inline.values! } : { id: c.id, title: c.title, caption: c.caption, spec: c.spec as unknown as Record<string, unknown>, rows: [] };
+    const text = { id: c.id, title: c.title, caption: c.caption, guide: c.guide ?? '' };
+    return changeable ? { ...text, spec: { ...rest, data: { name: 'rows' } }, rows: inline.values! } : { ...text, spec: c.spec as unknown as Record<string, unknown>, rows: [] };
   });
   return {
     sweep: { id: sweep.id, name: sweep.name, status: sweep.status, modelKind: sweep.modelKind, n: sweep.n, p: sweep.p },

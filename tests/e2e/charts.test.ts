@@ -1,0 +1,140 @@
+// The charts as a paper would print them: every spec valid against the Vega-Lite schema, every chart kind rendered
+// to PNG within size bounds and with marks drawn, a random sweep of 200 points as one panel per penalty, the loss
+// axis named and on a log scale when the curve spans decades, numbers to three significant digits.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import Ajv from 'ajv';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runSweep } from '../../src/pool/coordinator.js';
+import { readReportData, type ReportData } from '../../src/report/data.js';
+import { renderSvg, svgToPng } from '../../src/report/render.js';
+import { buildCharts, type Chart } from '../../src/report/specs.js';
+import { withResults } from '../../src/results/open.js';
+import { ROOT, tempDir, writeFile } from '../helpers.js';
+
+// The schema vega-lite ships (its "exports" hide build/, so it is read from its folder).
+const schema = JSON.parse(readFileSync(join(ROOT, 'node_modules', 'vega-lite', 'build', 'vega-lite-schema.json'), 'utf8'));
+const validate = new Ajv({ strict: false, allErrors: false }).compile(schema);
+
+/** Width and height of a PNG, from its header. */
+const pngSize = (png: Buffer) => ({ width: png.readUInt32BE(16), height: png.readUInt32BE(20) });
+/** Marks drawn in an SVG from vega: the items inside its mark groups. */
+const markCount = (svg: string) => (svg.match(/<(path|rect|line|circle|text)\b/g) ?? []).length;
+
+async function sweepData(dir: string, name: string, yaml: string): Promise<ReportData> {
+  const config = writeFile(dir, `${name}.yaml`, `name: ${name}\n${yaml}output: ${name}.db\n`);
+  await runSweep(config);
+  return withResults(join(dir, `${name}.db`), undefined, ({ store, sweep }) => readReportData(store, sweep));
+}
+
+describe('charts for a paper', () => {
+  const dir = tempDir('regsweep-charts-');
+  let grid: ReportData;
+  let random: ReportData;
+  let network: ReportData;
+  let logistic: ReportData;
+
+  beforeAll(async () => {
+    grid = await sweepData(
+      dir,
+      'grid',
+      `data: {synthetic: {kind: regression, n: 150, p: 40, nonzero: 5, rho: 0.5, snr: 2, seed: 3}}
+validation: {kind: kfold, folds: 5, seed: 0}
+sweep: {kind: grid, penalty: [l1, l2, elasticnet], lambda: {auto: 30, ratio: 1e-4}, l1_ratio: [0.3, 0.7], extend: 0}
+`,
+    );
+    random = await sweepData(
+      dir,
+      'random',
+      `data: {synthetic: {kind: regression, n: 150, p: 20, nonzero: 4, seed: 5}}
+validation: {kind: kfold, folds: 3, seed: 0}
+sweep: {kind: random, points: 200, seed: 1, penalty: [l1, l2, elasticnet], lambda: {log_uniform: [1e-4, 10]}, l1_ratio: {uniform: [0.05, 0.95]}}
+`,
+    );
+    logistic = await sweepData(
+      dir,
+      'logistic',
+      `data: {synthetic: {kind: classification, n: 200, p: 15, nonzero: 4, seed: 2}}
+validation: {kind: kfold, folds: 3, seed: 0}
+model: {kind: logistic}
+sweep: {kind: grid, penalty: [l1, l2], lambda: {auto: 12}, extend: 0}
+`,
+    );
+    network = await sweepData(
+      dir,
+      'network',
+      `data: {synthetic: {kind: regression, n: 200, p: 10, nonzero: 3, seed: 2}}
+validation: {kind: holdout, fraction: 0.25, seed: 0}
+model: {kind: mlp, hidden: [8], epochs: 15, lr: 0.01, batch: 32, early_stopping: {patience: 3}}
+sweep: {kind: grid, penalty: [l2], lambda: [1e-3, 1e-1], extend: 0}
+`,
+    );
+  }, 240_000);
+
+  const all = () => [grid, random, logistic, network].flatMap((d) => buildCharts(d).map((c) => ({ sweep: d.sweep.name, chart: c })));
+
+  it('every chart of every kind is a valid Vega-Lite spec, with a reading guide on the loss chart', () => {
+    const charts = all();
+    expect(new Set(charts.map((c) => c.chart.id))).toEqual(new Set(['fit', 'sparsity', 'paths', 'l1-vs-l2', 'alpha-lambda', 'learning-curves']));
+    for (const { sweep, chart } of charts) {
+      const ok = validate(chart.spec);
+      expect(ok, `${sweep}/${chart.id}: ${JSON.stringify(validate.errors?.slice(0, 2))}`).toBe(true);
+    }
+    for (const d of [grid, random, logistic]) expect(buildCharts(d).find((c) => c.id === 'fit')!.guide).toMatch(/lowest validation .* at λ_min = /);
+  });
+
+  it('renders every chart kind to a PNG of bounded size with its marks drawn', async () => {
+    for (const { sweep, chart } of all()) {
+      const svg = await renderSvg(chart.spec);
+      expect(markCount(svg), `${sweep}/${chart.id}`).toBeGreaterThan(20);
+      const { width, height } = pngSize(svgToPng(svg));
+      // 2× zoom: a chart a page holds, not 2 986 × 34 160.
+      expect(width, `${sweep}/${chart.id} width`).toBeGreaterThan(300);
+      expect(width, `${sweep}/${chart.id} width`).toBeLessThan(2600);
+      expect(height, `${sweep}/${chart.id} height`).toBeLessThan(2400);
+      // Numbers to three significant digits: no long decimals in any text the chart shows.
+      const texts = [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+      expect(texts.length, `${sweep}/${chart.id}`).toBeGreaterThan(3);
+      expect(texts.filter((t) => /\d\.\d{4,}/.test(t)), `${sweep}/${chart.id}`).toEqual([]);
+    }
+  });
+
+  it('a random sweep of 200 points: one panel per penalty, coloured by l1_ratio, the best λ marked, no λ_1se', async () => {
+    const fit = buildCharts(random).find((c) => c.id === 'fit')! as Chart & { spec: { facet: { field: string }; data: { values: { series: string; penalty: string }[] } } };
+    expect(fit.spec.facet.field).toBe('penalty');
+    const values = fit.spec.data.values;
+    expect(new Set(values.filter((v) => v.series === 'point').map((v) => v.penalty))).toEqual(new Set(['l1', 'l2', 'elasticnet']));
+    expect(values.filter((v) => v.series === 'point').length).toBe(random.summary.length);
+    expect(values.some((v) => v.series === 'λ_1se')).toBe(false);
+    const svg = await renderSvg(fit.spec);
+    const { width, height } = pngSize(svgToPng(svg));
+    expect(width).toBeLessThan(2400);
+    expect(height).toBeLessThan(700);
+    expect(svg).toContain('l1_ratio');
+  });
+
+  it('names the metric, shares the λ axis between panels, and takes a log loss axis only when the curve spans decades', () => {
+    const fit = (d: ReportData, y?: 'log' | 'linear') => JSON.stringify(buildCharts(d, { y }).find((c) => c.id === 'fit')!.spec);
+    expect(fit(grid)).toContain('"title":"MSE');
+    expect(fit(logistic)).toContain('"title":"log-loss');
+    expect(fit(grid)).not.toContain('"independent"');
+    const span = (d: ReportData) => {
+      const losses = d.summary.flatMap((s) => [s.mean, ...(s.trainMean !== null ? [s.trainMean] : [])]).filter((v) => v > 0);
+      return Math.max(...losses) / Math.min(...losses);
+    };
+    for (const d of [grid, logistic]) expect(fit(d).includes('(log scale)"'), `${d.sweep.name}: span ${span(d)}`).toBe(span(d) > 100);
+    expect(fit(grid, 'log')).toContain('MSE (log scale)');
+    expect(fit(grid, 'linear')).not.toContain('MSE (log scale)');
+  });
+
+  it('learning curves draw training and validation loss per epoch and mark the epoch early stopping kept', () => {
+    const curves = buildCharts(network).find((c) => c.id === 'learning-curves')! as Chart & { spec: { data: { values: { series: string }[] } } };
+    const series = new Set(curves.spec.data.values.map((v) => v.series));
+    expect(series).toEqual(new Set(['train', 'validation', 'kept']));
+  });
+
+  it('the α × λ heatmap puts λ on a log axis', () => {
+    const heat = buildCharts(grid).find((c) => c.id === 'alpha-lambda')!;
+    expect(JSON.stringify(heat.spec)).toContain('"x":{"field":"lambdaLow","type":"quantitative","scale":{"type":"log"}');
+  });
+});
