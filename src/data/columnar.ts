@@ -5,6 +5,7 @@ import { open } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { requireRegularFile } from '../util/files.js';
 import { assembleDataset, resolveColumns, type ColumnOptions } from './columns.js';
+import type { CsvRecordHandlers } from './csvRows.js';
 import { LARGEST_VALUE } from './csv.js';
 import { ColumnMajor, sharedFloat64, type Dataset } from './dataset.js';
 
@@ -218,4 +219,65 @@ export async function loadColumnar(path: string, options: ColumnOptions = {}): P
   if (format === 'parquet') return loadParquet(path, options, name);
   if (format === 'arrow') return loadArrow(path, options, name, fileBytes);
   throw new UserError(`${name}: not a Parquet or Arrow file name (.parquet, .arrow, .feather)`);
+}
+
+/** Rows per read when a Parquet or Arrow file is streamed record by record (predict). */
+const RECORD_CHUNK_ROWS = 4096;
+
+/** A value as the text a CSV cell would hold: booleans as 1/0 (as loading reads them), a null as an empty cell. */
+function cellText(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'boolean') return v ? '1' : '0';
+  return String(v);
+}
+
+/**
+ * A Parquet or Arrow file as records of text, with the same handlers as csvRows.streamCsv (predict reads both):
+ * the header, then each row's fields (`line` is the 1-based row, counting the header as a CSV would). A chunk of
+ * rows at a time; a handler's promise pauses reading until it resolves.
+ */
+export async function streamColumnarRecords(path: string, name: string, handlers: CsvRecordHandlers): Promise<number> {
+  requireRegularFile(path, name, 'data file');
+  let rows = 0;
+  const emit = async (records: unknown[][]) => {
+    for (const record of records) {
+      rows++;
+      await handlers.record(record.map(cellText), rows + 1);
+    }
+  };
+  if (columnarFormat(path) === 'parquet') {
+    const { asyncBufferFromFile, parquetMetadataAsync, parquetSchema, parquetRead } = await import('hyparquet');
+    const file = await asyncBufferFromFile(path);
+    const metadata = await parquetMetadataAsync(file).catch((e: Error) => {
+      throw new UserError(`${name}: not a Parquet file this reader understands (${e.message})`);
+    });
+    const names = parquetSchema(metadata).children.map((c) => c.element.name);
+    handlers.header(names, name);
+    const total = Number(metadata.num_rows);
+    for (let start = 0; start < total; start += RECORD_CHUNK_ROWS) {
+      let chunk: unknown[][] = [];
+      await parquetRead({ file, metadata, columns: names, rowStart: start, rowEnd: Math.min(total, start + RECORD_CHUNK_ROWS), onComplete: (r) => (chunk = r as unknown[][]) });
+      await emit(chunk);
+    }
+  } else {
+    const { RecordBatchReader } = await import('apache-arrow');
+    const handle = await open(path, 'r');
+    try {
+      const reader = await RecordBatchReader.from(handle).catch((e: Error) => {
+        throw new UserError(`${name}: not an Arrow IPC (Feather v2) file (${e.message})`);
+      });
+      let headerSeen = false;
+      for await (const batch of reader) {
+        const names = batch.schema.fields.map((f) => f.name);
+        if (!headerSeen) handlers.header(names, name);
+        headerSeen = true;
+        const vectors = names.map((_, j) => batch.getChildAt(j)!);
+        await emit(Array.from({ length: batch.numRows }, (_, i) => vectors.map((v) => v.get(i))));
+      }
+    } finally {
+      await handle.close();
+    }
+  }
+  if (rows === 0) throw new UserError(`${name}: no data rows`);
+  return rows;
 }

@@ -4,6 +4,7 @@
 import { headerIndex } from '../data/columns.js';
 import { parseCell } from '../data/csv.js';
 import { streamCsv } from '../data/csvRows.js';
+import { columnarFormat, streamColumnarRecords } from '../data/columnar.js';
 import { UserError } from '../errors.js';
 import { csvCell } from '../results/export.js';
 import { displayPath, isStoreUrl } from '../util/paths.js';
@@ -105,7 +106,8 @@ export async function predict(location: string, options: PredictOptions): Promis
 
   try {
     emit(columns.map(csvCell).join(',') + '\n');
-    const rows = await streamCsv(options.data, dataName, {
+    const stream = columnarFormat(options.data) ? streamColumnarRecords : streamCsv;
+    const rows = await stream(options.data, dataName, {
       header(names, where) {
         header = names;
         const index = headerIndex(names, where);

@@ -313,4 +313,18 @@ output: ${out}.db
     };
     expect(rows(join(dir, 'parquet.db'))).toEqual(rows(join(dir, 'csv.db')));
   });
+
+  it('predict reads Parquet and Arrow files too: the same predictions as from the CSV', async () => {
+    const { predict } = await import('../../src/model/predict.js');
+    const predictions = async (data: string) => {
+      let text = '';
+      const r = await predict(join(dir, 'csv.db'), { data, keep: ['mean_radius'], output: (t: string) => void (text += t) });
+      return { text, rows: r.rows };
+    };
+    const fromCsv = await predictions(join(FIXTURES, '..', '..', 'data', 'breast_cancer.csv'));
+    expect(fromCsv.rows).toBe(569);
+    expect(await predictions(join(FIXTURES, 'breast_cancer_plain.parquet'))).toEqual(fromCsv);
+    // The Arrow fixture has three more columns (ignored) and the same 30 features.
+    expect(await predictions(join(FIXTURES, 'breast_cancer.arrow'))).toEqual(fromCsv);
+  });
 });
