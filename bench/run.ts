@@ -24,6 +24,7 @@ import { threadKernelContext } from '../workers/kernelContext.js';
 import { benchSpec, SEEDS_SPEC, writeCsv } from './data.js';
 import { distributedWorkload } from './distributed.js';
 import { loadWorkload, startupWorkload } from './load.js';
+import { serveWorkload } from './serve.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ANCHORS = join(ROOT, 'bench', 'anchors');
@@ -446,6 +447,7 @@ if (want('scale')) scaleWorkload();
 if (only.includes('distributed')) await distributed();
 if (want('load')) await loadWorkload(ROOT, DATA, PYTHON, quick, rows, notes);
 if (want('startup')) startupWorkload(ROOT, rows, notes);
+if (want('serve')) await serveWorkload(ROOT, rows, notes);
 
 const md = `${table()}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
 process.stdout.write(`\n${md}\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s\n`);

@@ -90,6 +90,9 @@ function gridFitChart(data: ReportData, options: ChartOptions): Chart | undefine
     rows.push({ group, lambda: s.lambda1se, series: 'λ_1se', loss: s.mean1se });
   }
   const metric = metricName(data);
+  const perGroup = new Map<unknown, number>();
+  for (const r of rows) if (r.series === 'validation' || r.series === 'train') perGroup.set(`${r.group}/${r.series}`, (perGroup.get(`${r.group}/${r.series}`) ?? 0) + 1);
+  const maxLambdas = Math.max(0, ...perGroup.values());
   const scale = lossScale(rows.filter((r) => r.series === 'validation' || r.series === 'train').map((r) => r.loss as number), options.y);
   if (scale === 'log') {
     // A log axis takes positive values only: the band is cut at the smallest loss drawn.
@@ -122,7 +125,8 @@ function gridFitChart(data: ReportData, options: ChartOptions): Chart | undefine
           },
           {
             transform: [{ filter: "datum.series === 'validation' || datum.series === 'train'" }],
-            mark: { type: 'line', point: { size: 12 } },
+            // A dot per λ while they can be told apart; past 40 λ a panel the line alone (and a tenth of the marks).
+            mark: { type: 'line', ...(maxLambdas <= 40 ? { point: { size: 12 } } : {}) },
             encoding: {
               x: { ...lambdaAxis, title: OVER_UNDER },
               y: { field: 'loss', ...y },

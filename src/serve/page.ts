@@ -84,6 +84,7 @@ ${STATIC_LIBRARIES.map((f) => `<script src="../static/${f}"></script>`).join('\n
   function drawChart(chart) {
     var key = JSON.stringify(chart.spec);
     var known = views[chart.id];
+    if (known && known.key === key && !known.named) return Promise.resolve();
     if (known && known.key === key && known.named) {
       window.regsweepChangesets = (window.regsweepChangesets || 0) + 1;
       return known.view.change('rows', vega.changeset().remove(vega.truthy).insert(chart.rows)).runAsync();
@@ -116,7 +117,13 @@ ${STATIC_LIBRARIES.map((f) => `<script src="../static/${f}"></script>`).join('\n
     list(document.getElementById('failed'), state.failed, function (t) { return 'task ' + t.taskId + ' (' + t.status + '): ' + group(t) + ', fold ' + t.fold + ': ' + t.error; });
     var notes = document.getElementById('notes');
     notes.replaceChildren.apply(notes, state.notes.map(function (n) { var el = document.createElement('p'); el.className = 'warning'; el.textContent = n; return el; }));
-    return Promise.all(state.charts.map(drawChart));
+    // One chart after another, yielding between them: the first (the loss curves) is on screen before the rest are
+    // drawn (a sweep of 100 000 trials takes about two seconds for all of them on a slow machine).
+    return state.charts.reduce(function (previous, chart, k) {
+      return previous.then(function () { return k === 0 ? null : new Promise(function (resolve) { setTimeout(resolve, 0); }); }).then(function () {
+        return drawChart(chart).then(function () { if (k === 0) window.regsweepFirstChart = performance.now(); });
+      });
+    }, Promise.resolve());
   }
   function schedule(state) {
     pending = state;
@@ -131,7 +138,8 @@ ${STATIC_LIBRARIES.map((f) => `<script src="../static/${f}"></script>`).join('\n
   }
   var initial = JSON.parse(document.getElementById('initial-state').textContent);
   window.regsweepCharts = apply(initial);
-  var source = new EventSource('${state.sweep.id}/events');
+  // The state this page was served with is not sent again (the server compares its trial id).
+  var source = new EventSource('${state.sweep.id}/events?since=' + initial.lastTrialId + '&status=' + initial.sweep.status);
   var connection = document.getElementById('connection');
   source.addEventListener('state', function (e) { text(connection, ''); schedule(JSON.parse(e.data)); });
   source.onerror = function () { text(connection, 'connection lost: reconnecting…'); };

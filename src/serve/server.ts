@@ -180,9 +180,14 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
     });
     // A page that reconnects says what it has seen (Last-Event-ID: the last trial id of its state); anything newer is
     // sent at once. Each state carries everything (aggregated), so nothing recorded in between is missed.
-    const seen = Number(req.headers['last-event-id'] ?? -1);
+    // A first connection says what the page was served with (?since=); a reconnection, what it last received.
+    const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
+    const reconnecting = req.headers['last-event-id'] !== undefined;
+    const given = reconnecting ? req.headers['last-event-id'] : query.get('since');
     const state = await stateOf(sweepId);
-    if (state.lastTrialId !== seen || !req.headers['last-event-id']) send(res, state);
+    // After a reconnection the status the page saw is not known: a sweep no longer running is sent once more.
+    const sameStatus = reconnecting ? state.sweep.status === 'running' : query.get('status') === state.sweep.status;
+    if (given === undefined || given === null || state.lastTrialId !== Number(given) || !sameStatus) send(res, state);
   };
 
   const server = createServer((req, res) => {
