@@ -316,7 +316,7 @@ export function sparsityChart(data: ReportData): Chart | undefined {
     id: 'sparsity',
     title: 'Sparsity vs λ',
     caption: `Fraction of weights that are exactly zero (solid) and near zero, |w| < ${nearZero} (dashed), in the fit on all rows. L1 reaches exact zeros; L2 shrinks weights toward zero without reaching it.`,
-    guide: 'Read it with the loss chart: a λ whose validation loss is close to the best but with many more exact zeros is a smaller model for nearly the same error. A gap between the dashed and the solid line of a penalty is weights that are small but not zero — what ridge (L2) gives, and what a subgradient L1 in a network gives instead of zeros.',
+    guide: `${sparsityAtSelections(data)}Read it with the loss chart: a λ whose validation loss is close to the best but with many more exact zeros is a smaller model for nearly the same error. A gap between the dashed and the solid line of a penalty is weights that are small but not zero — what ridge (L2) gives, and what a subgradient L1 in a network gives instead of zeros.`,
     spec: {
       $schema: SCHEMA,
       ...PANEL,
@@ -416,6 +416,26 @@ export function pathChart(data: ReportData): Chart | undefined {
   };
 }
 
+/** "On this sweep, at λ_min: l1 leaves 12 of 150 weights nonzero (92% exact zeros), …" from the fits kept. */
+function sparsityAtSelections(data: ReportData): string {
+  const fits = referenceFits(data);
+  const parts = data.shownSelections.flatMap((s) => {
+    const fit = fits.find((t) => t.penalty === s.penalty && t.l1Ratio === s.l1Ratio && t.settings === s.settings && t.lambda === s.lambdaMin);
+    return fit ? [`${groupLabel(s.penalty, s.l1Ratio, s.settings)} ${Math.round(100 * fit.zeroFraction)}% exact zeros and ${Math.round(100 * fit.nearZeroFraction)}% near zero`] : [];
+  });
+  return parts.length ? `On this sweep, at each penalty's λ_min: ${parts.join('; ')}. ` : '';
+}
+
+/** Which penalty is best here, and whether the others are within its standard error. */
+function penaltyVerdict(picks: ReportData['selections']): string {
+  const sorted = [...picks].sort((a, b) => a.meanMin - b.meanMin);
+  const best = sorted[0];
+  if (!best) return '';
+  const close = sorted.slice(1).filter((s) => s.meanMin - s.seMin <= best.meanMin + best.seMin);
+  const label = (s: (typeof picks)[number]) => groupLabel(s.penalty, s.l1Ratio, s.settings);
+  return `On this sweep ${label(best)} has the lowest validation loss (${sig3(best.meanMin)}${best.seMin > 0 ? ` ± ${sig3(best.seMin)}` : ''})${close.length ? `; ${close.map(label).join(', ')} ${close.length > 1 ? 'are' : 'is'} within its standard error` : ', by more than the standard errors'}. `;
+}
+
 /** 4. L1 vs L2 at each one's λ_min: weight histogram (sparse vs diffuse) and validation loss ± se. */
 export function l1VsL2Chart(data: ReportData): Chart | undefined {
   const picks = data.shownSelections.filter((s) => s.penalty === 'l1' || s.penalty === 'l2' || s.penalty === 'elasticnet');
@@ -431,7 +451,7 @@ export function l1VsL2Chart(data: ReportData): Chart | undefined {
     id: 'l1-vs-l2',
     title: 'L1 vs L2 at each one’s best λ',
     caption: 'Left: the weights of the fit on all rows at each penalty’s λ_min (L1: a spike at zero and a few large weights; L2: many small ones). Right: the validation loss at λ_min with ±1 standard error.',
-    guide: 'When the error bars overlap, the data cannot tell the penalties apart: take the simpler model (the one with more zeros). A penalty that wins by more than its standard error is telling you about the signal — few strong features favour L1, many small effects favour L2.',
+    guide: `${penaltyVerdict(picks)}When the error bars overlap, the data cannot tell the penalties apart: take the simpler model (the one with more zeros). A penalty that wins by more than its standard error is telling you about the signal — few strong features favour L1, many small effects favour L2.`,
     spec: {
       $schema: SCHEMA,
       hconcat: [
