@@ -380,7 +380,7 @@ export function pathChart(data: ReportData): Chart | undefined {
       `Each feature's coefficient (original scale) in the fit on all rows, as λ goes from large (right, all zero for L1) to small (left)${many ? `, one row of panels per ${what}` : ''}.` +
       (shown.length < p ? ` The ${shown.length} features with the largest coefficients of ${p} are drawn;` : '') +
       ` the ${PATH_LABELS} largest at the smallest λ are named at their end (every path on hover).`,
-    guide: 'Reading right to left: the first features to leave zero are the ones the data support most; a coefficient that grows, shrinks or changes sign as λ falls is shared with correlated features. Where the loss chart says overfitting (left of λ_min), the paths keep spreading: the model is spending coefficients on noise.',
+    guide: `${firstToEnter(data, fits)}Reading right to left: the first features to leave zero are the ones the data support most; a coefficient that grows, shrinks or changes sign as λ falls is shared with correlated features. Where the loss chart says overfitting (left of λ_min), the paths keep spreading: the model is spending coefficients on noise.`,
     spec: {
       $schema: SCHEMA,
       data: { values: rows },
@@ -414,6 +414,30 @@ export function pathChart(data: ReportData): Chart | undefined {
       },
     } as TopLevelSpec,
   };
+}
+
+/** The order in which the L1 path (or the sparsest path there is) lets features in, from the largest λ down. */
+function firstToEnter(data: ReportData, fits: TrialCoefficientsLike[]): string {
+  const p = data.sweep.featureNames.length;
+  const penalty = fits.some((c) => c.penalty === 'l1') ? 'l1' : fits.some((c) => c.penalty === 'elasticnet') ? 'elasticnet' : undefined;
+  if (!penalty || data.sweep.targetNames.length > 1 || (data.sweep.classes?.length ?? 0) > 2) return '';
+  const path = fits.filter((c) => c.penalty === penalty).sort((a, b) => b.lambda - a.lambda);
+  const entered: number[] = [];
+  for (const c of path) for (let j = 0; j < p; j++) if (c.coefs[j] !== 0 && !entered.includes(j)) entered.push(j);
+  if (entered.length === 0) return '';
+  const best = data.selections.find((s) => s.penalty === penalty);
+  const names = entered.slice(0, 5).map((j) => data.sweep.featureNames[j]);
+  return `On this sweep the ${penalty} path lets ${names.join(', ')} in first${best?.nnzMin !== null && best?.nnzMin !== undefined ? `; at its λ_min ${best.nnzMin} of ${p} coefficients are nonzero` : ''}. `;
+}
+
+/** The best cell of the heatmap and how far apart the l1 ratios' best values are. */
+function bestCell(rows: { l1_ratio: number; lambda: number; loss: number }[]): string {
+  if (rows.length === 0) return '';
+  const best = rows.reduce((a, b) => (b.loss < a.loss ? b : a));
+  const perRatio = new Map<number, number>();
+  for (const r of rows) perRatio.set(r.l1_ratio, Math.min(perRatio.get(r.l1_ratio) ?? Infinity, r.loss));
+  const bests = [...perRatio.values()];
+  return `On this sweep the lowest cell is l1_ratio ${sig3(best.l1_ratio)} at λ ${sig3(best.lambda)} (${sig3(best.loss)}); the best of each l1_ratio lies between ${sig3(Math.min(...bests))} and ${sig3(Math.max(...bests))}. `;
 }
 
 /** "On this sweep, at λ_min: l1 leaves 12 of 150 weights nonzero (92% exact zeros), …" from the fits kept. */
@@ -556,7 +580,7 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
     id: 'alpha-lambda',
     title: random ? 'Random sweep: validation loss over l1_ratio and λ' : 'l1_ratio × λ: validation loss',
     caption: 'Mean validation loss over folds for each l1_ratio and λ; darker is better. l1_ratio 1 is the lasso (L1), 0 ridge (L2).',
-    guide: 'A dark band along one row says that mix of L1 and L2 is best over a range of λ; a dark region running diagonally says λ and l1_ratio trade off (more L1 wants a smaller λ). Light cells on the right are underfitting at every mix; on the left, the rows part ways as overfitting sets in.',
+    guide: `${bestCell(rows)}A dark band along one row says that mix of L1 and L2 is best over a range of λ; a dark region running diagonally says λ and l1_ratio trade off (more L1 wants a smaller λ). Light cells on the right are underfitting at every mix; on the left, the rows part ways as overfitting sets in.`,
     spec,
   };
 }
@@ -580,7 +604,7 @@ export function learningCurveChart(data: ReportData): Chart | undefined {
     id: 'learning-curves',
     title: `Learning curves: ${metric} per epoch`,
     caption: `Training (dashed) and validation (solid) ${metric} per epoch on the first validation fold, one colour per λ${earlyStopping ? '; a dot marks the epoch early stopping kept' : ''}. The gap between the two is overfitting.`,
-    guide: 'A validation line that turns up while its training line keeps falling is overfitting by epochs: more epochs only memorize. A larger λ holds the two lines together at a higher level (underfitting when both stay high). The λ whose validation line ends lowest is the one the loss chart picks.',
+    guide: `${lowestEpoch(rows, metric)}A validation line that turns up while its training line keeps falling is overfitting by epochs: more epochs only memorize. A larger λ holds the two lines together at a higher level (underfitting when both stay high). The λ whose validation line ends lowest is the one the loss chart picks.`,
     spec: {
       $schema: SCHEMA,
       data: { values: rows },
@@ -617,3 +641,14 @@ export function learningCurveChart(data: ReportData): Chart | undefined {
 }
 
 type TrialEpochLike = ReportData['epochs'][number];
+
+/** Where the first fold's validation loss is lowest, and how far it rises after that on the same curve. */
+function lowestEpoch(rows: Record<string, unknown>[], metric: string): string {
+  const validation = rows.filter((r) => r.series === 'validation') as { group: string; lambda: number; epoch: number; loss: number }[];
+  if (validation.length === 0) return '';
+  const best = validation.reduce((a, b) => (b.loss < a.loss ? b : a));
+  const curve = validation.filter((r) => r.group === best.group && r.lambda === best.lambda);
+  const last = curve.reduce((a, b) => (b.epoch > a.epoch ? b : a));
+  const rise = last.loss - best.loss;
+  return `On this sweep the lowest validation ${metric} on the first fold is ${sig3(best.loss)}, at epoch ${best.epoch} (${best.group}, λ ${sig3(best.lambda)})${rise > 0 && last.epoch > best.epoch ? `; that curve ends ${sig3(rise)} higher at epoch ${last.epoch}` : ''}. `;
+}
