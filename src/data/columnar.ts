@@ -1,13 +1,13 @@
 // Parquet (hyparquet) and Arrow IPC / Feather v2 (apache-arrow) files: column chunks straight into the shared
 // column-major arrays, with the roles, labels and checks of a CSV. A null is an error naming its column and row.
 import { createHash } from 'node:crypto';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { requireRegularFile } from '../util/files.js';
-import { assembleDataset, resolveColumns, type ColumnOptions } from './columns.js';
+import { assembleDataset, loadedColumns, resolveColumns, type ColumnOptions } from './columns.js';
 import type { CsvRecordHandlers } from './csvRows.js';
 import { LARGEST_VALUE } from './csv.js';
-import { ColumnMajor, sharedFloat64, type Dataset } from './dataset.js';
+import { ColumnMajor, type Dataset } from './dataset.js';
 
 /** The data file formats read by column, by file name ending. */
 export function columnarFormat(path: string): 'parquet' | 'arrow' | undefined {
@@ -97,13 +97,11 @@ class ColumnSink {
     if (n === 0) throw new UserError(`${this.name}: no data rows`);
     const short = this.used.find((j) => this.filled[j] !== n);
     if (short !== undefined) throw new UserError(`${this.name}: column "${this.header[short]}" has ${this.filled[short]} rows, others ${n}`);
-    const [X, ...rest] = this.arrays.map((a) => a.finish(n));
-    const y = this.options.classification ? sharedFloat64(n) : rest.shift()!;
-    const { header, options, targetIdx, featureIdx, offsetIdx, foldIdx, labels, foldLabels } = this;
-    const loaded = { header, options, targetIdx, featureIdx, offsetIdx, foldIdx, n, X, y, offset: rest[0], labels, foldLabels };
+    const loaded = loadedColumns(this, this.arrays, n);
+    const { header, labels, foldLabels, X, y, offset } = loaded;
     // The content hash that guards a resume: of the values read, computed from memory (no second read of the file).
     const hash = createHash('sha256').update(hashOf).update(JSON.stringify(header));
-    for (const a of [X, y, ...(loaded.offset ? [loaded.offset] : [])]) hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    for (const a of [X, y, ...(offset ? [offset] : [])]) hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
     hash.update(JSON.stringify([labels, foldLabels]));
     return assembleDataset(loaded, this.name, hash.digest('hex'), []);
   }
@@ -121,17 +119,40 @@ function badNumber(raw: unknown): string {
 /** Values decoded per read of a Parquet file (columns × rows). */
 const PARQUET_VALUES_PER_READ = 2_000_000;
 
-/** A Parquet file, column chunk by column chunk (hyparquet). */
-async function loadParquet(path: string, options: ColumnOptions, name: string): Promise<Dataset> {
-  const { asyncBufferFromFile, parquetMetadataAsync, parquetSchema, parquetRead } = await import('hyparquet');
-  let file: Awaited<ReturnType<typeof asyncBufferFromFile>>;
-  let metadata: Awaited<ReturnType<typeof parquetMetadataAsync>>;
+/** A Parquet file opened with hyparquet: its metadata read, or one line saying it is not one hyparquet reads. */
+async function openParquet(path: string, name: string) {
+  const hyparquet = await import('hyparquet');
   try {
-    file = await asyncBufferFromFile(path);
-    metadata = await parquetMetadataAsync(file);
+    const file = await hyparquet.asyncBufferFromFile(path);
+    return { hyparquet, file, metadata: await hyparquet.parquetMetadataAsync(file) };
   } catch (e) {
     throw new UserError(`${name}: not a Parquet file this reader understands (${(e as Error).message})`);
   }
+}
+
+/**
+ * An Arrow IPC file or stream on an open handle, as apache-arrow's batch reader. Checked first: apache-arrow given
+ * other bytes fails later, inside its own promises.
+ */
+async function openArrow(handle: FileHandle, name: string) {
+  const { RecordBatchReader } = await import('apache-arrow');
+  // The IPC file starts with "ARROW1"; the IPC stream with a 0xFFFFFFFF continuation marker.
+  const { buffer: start } = await handle.read(Buffer.alloc(6), 0, 6, 0);
+  if (start.toString('latin1') !== 'ARROW1' && start.readUInt32LE(0) !== 0xffffffff) throw new UserError(`${name}: not an Arrow IPC (Feather v2) file`);
+  try {
+    return await RecordBatchReader.from(handle);
+  } catch (e) {
+    throw new UserError(`${name}: not an Arrow IPC (Feather v2) file (${(e as Error).message})`);
+  }
+}
+
+/** A Parquet file, column chunk by column chunk (hyparquet). */
+async function loadParquet(path: string, options: ColumnOptions, name: string): Promise<Dataset> {
+  const {
+    hyparquet: { parquetSchema, parquetRead },
+    file,
+    metadata,
+  } = await openParquet(path, name);
   const columns = parquetSchema(metadata).children;
   const header = columns.map((c) => c.element.name);
   const nested = columns.find((c) => c.children.length > 0);
@@ -173,18 +194,10 @@ async function loadParquet(path: string, options: ColumnOptions, name: string): 
 
 /** An Arrow IPC file (Feather v2) or stream, record batch by record batch (apache-arrow). */
 async function loadArrow(path: string, options: ColumnOptions, name: string, fileBytes: number): Promise<Dataset> {
-  const { RecordBatchReader, Type } = await import('apache-arrow');
+  const { Type } = await import('apache-arrow');
   const handle = await open(path, 'r');
   try {
-    // The IPC file starts with "ARROW1"; the IPC stream with a 0xFFFFFFFF continuation marker.
-    const { buffer: start } = await handle.read(Buffer.alloc(6), 0, 6, 0);
-    if (start.toString('latin1') !== 'ARROW1' && start.readUInt32LE(0) !== 0xffffffff) throw new UserError(`${name}: not an Arrow IPC (Feather v2) file`);
-    let reader: Awaited<ReturnType<typeof RecordBatchReader.from>>;
-    try {
-      reader = await RecordBatchReader.from(handle);
-    } catch (e) {
-      throw new UserError(`${name}: not an Arrow IPC (Feather v2) file (${(e as Error).message})`);
-    }
+    const reader = await openArrow(handle, name);
     let sink: ColumnSink | undefined;
     let rows = 0;
     for await (const batch of reader) {
@@ -246,11 +259,11 @@ export async function streamColumnarRecords(path: string, name: string, handlers
     }
   };
   if (columnarFormat(path) === 'parquet') {
-    const { asyncBufferFromFile, parquetMetadataAsync, parquetSchema, parquetRead } = await import('hyparquet');
-    const file = await asyncBufferFromFile(path);
-    const metadata = await parquetMetadataAsync(file).catch((e: Error) => {
-      throw new UserError(`${name}: not a Parquet file this reader understands (${e.message})`);
-    });
+    const {
+      hyparquet: { parquetSchema, parquetRead },
+      file,
+      metadata,
+    } = await openParquet(path, name);
     const names = parquetSchema(metadata).children.map((c) => c.element.name);
     handlers.header(names, name);
     const total = Number(metadata.num_rows);
@@ -260,12 +273,9 @@ export async function streamColumnarRecords(path: string, name: string, handlers
       await emit(chunk);
     }
   } else {
-    const { RecordBatchReader } = await import('apache-arrow');
     const handle = await open(path, 'r');
     try {
-      const reader = await RecordBatchReader.from(handle).catch((e: Error) => {
-        throw new UserError(`${name}: not an Arrow IPC (Feather v2) file (${e.message})`);
-      });
+      const reader = await openArrow(handle, name);
       let headerSeen = false;
       for await (const batch of reader) {
         const names = batch.schema.fields.map((f) => f.name);

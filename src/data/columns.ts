@@ -1,7 +1,7 @@
 // What the columns of a data file are read as (features, targets, labels, an offset, fold labels), the same for CSV,
 // Parquet and Arrow, and the Dataset made of them.
 import { UserError } from '../errors.js';
-import { constantColumnsNote, type Dataset } from './dataset.js';
+import { constantColumnsNote, sharedFloat64, type ColumnMajor, type Dataset } from './dataset.js';
 
 export interface ColumnOptions {
   /** Target column(s); default: the last column. */
@@ -97,6 +97,21 @@ export interface LoadedColumns {
   offset?: Float64Array;
   labels: string[];
   foldLabels: string[];
+}
+
+/**
+ * A loader's column arrays trimmed to the n rows read, with the roles and labels: the arrays are the features, then
+ * the numeric targets (none for a label, coded in assembleDataset into y made here), then the offset.
+ */
+export function loadedColumns(
+  read: Omit<LoadedColumns, 'n' | 'X' | 'y' | 'offset'>,
+  arrays: ColumnMajor[],
+  n: number,
+): LoadedColumns {
+  const [X, ...rest] = arrays.map((a) => a.finish(n));
+  const y = read.options.classification ? sharedFloat64(n) : rest.shift()!;
+  const { header, options, targetIdx, featureIdx, offsetIdx, foldIdx, labels, foldLabels } = read;
+  return { header, options, targetIdx, featureIdx, offsetIdx, foldIdx, n, X, y, offset: rest[0], labels, foldLabels };
 }
 
 /** The loaded columns as a Dataset: class labels coded, names, warnings (constant columns, and any the loader gives). */

@@ -4,8 +4,8 @@ import { createHash, type Hash } from 'node:crypto';
 import { UserError } from '../errors.js';
 import { requireRegularFile } from '../util/files.js';
 import { streamCsv } from './csvRows.js';
-import { assembleDataset, resolveColumns, type ColumnOptions, type LoadedColumns } from './columns.js';
-import { ColumnMajor, sharedFloat64, type Dataset } from './dataset.js';
+import { assembleDataset, loadedColumns, resolveColumns, type ColumnOptions, type LoadedColumns } from './columns.js';
+import { ColumnMajor, type Dataset } from './dataset.js';
 import { readDecimal } from './decimal.js';
 
 /** How a CSV's columns are read (the same for every data file). */
@@ -146,11 +146,7 @@ class TableBuilder {
   /** Everything read, as the loaders hand it to assembleDataset. */
   finish(): LoadedColumns {
     this.flush();
-    const n = this.rows;
-    const [X, ...rest] = this.arrays.map((a) => a.finish(n));
-    const y = this.options.classification ? sharedFloat64(n) : rest.shift()!;
-    const { header, options, targetIdx, featureIdx, offsetIdx, foldIdx, labels, foldLabels } = this;
-    return { header, options, targetIdx, featureIdx, offsetIdx, foldIdx, n, X, y, offset: rest[0], labels, foldLabels };
+    return loadedColumns(this, this.arrays, this.rows);
   }
 }
 

@@ -2,7 +2,7 @@
 // DuckDB wrote the Parquet file, Apache Arrow's library the Arrow file).
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadColumnar } from '../../src/data/columnar.js';
+import { loadColumnar, streamColumnarRecords } from '../../src/data/columnar.js';
 import { loadCsv } from '../../src/data/csv.js';
 import { UserError } from '../../src/errors.js';
 import { FIXTURES, ROOT } from '../helpers.js';
@@ -56,5 +56,9 @@ describe('Parquet and Arrow files', () => {
     await expect(loadColumnar(fake, { displayName: 'fake.parquet' })).rejects.toThrow(/^fake\.parquet: not a Parquet file this reader understands/);
     const fakeArrow = writeFile(tempDir(), 'fake.arrow', 'a,b\n1,2\n');
     await expect(loadColumnar(fakeArrow, { displayName: 'fake.arrow' })).rejects.toThrow(/^fake\.arrow: /);
+    // predict reads through the same openers: the same one line, not a failure inside apache-arrow.
+    const handlers = { header: () => undefined, record: () => undefined };
+    await expect(streamColumnarRecords(fakeArrow, 'fake.arrow', handlers)).rejects.toThrow(new UserError('fake.arrow: not an Arrow IPC (Feather v2) file'));
+    await expect(streamColumnarRecords(fake, 'fake.parquet', handlers)).rejects.toThrow(/^fake\.parquet: not a Parquet file this reader understands/);
   });
 });
