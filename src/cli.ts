@@ -96,8 +96,8 @@ interface YargsInternals {
 
 async function dispatch(argv: string[]): Promise<number> {
   let result: number = EXIT.ok;
-  // yargs builds the whole help page before it awaits a handler that returns a promise (tens of milliseconds), so
-  // handlers start their work and return; the work is awaited after parsing.
+  // yargs builds the whole help page before it awaits a handler that returns a promise, so handlers start their
+  // work and return; the work is awaited after parsing.
   let work: Promise<void> | undefined;
   const later =
     <A>(handler: (args: A) => Promise<void>) =>

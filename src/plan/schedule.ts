@@ -9,8 +9,8 @@ export function threadsFor(batches: number, workers: number, covariance: boolean
 export const INLINE_CELLS = 2_000_000;
 
 /**
- * Whether a sweep is small enough to fit on the main thread: a thread takes ~0.1–0.2 s to start and load the
- * kernels, against a few milliseconds for a handful of linear-model fits. Networks always get threads.
+ * Whether a sweep is small enough to fit on the main thread: starting a thread and loading its kernels takes longer
+ * than a handful of linear-model fits. Networks always get threads.
  */
 export function fitsInline(trials: number, data: { n: number; p: number; outputs: number }, kind: string): boolean {
   return kind !== 'mlp' && trials * data.n * data.p * Math.max(1, data.outputs) <= INLINE_CELLS;

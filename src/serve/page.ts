@@ -118,7 +118,7 @@ ${STATIC_LIBRARIES.map((f) => `<script src="../static/${f}"></script>`).join('\n
     var notes = document.getElementById('notes');
     notes.replaceChildren.apply(notes, state.notes.map(function (n) { var el = document.createElement('p'); el.className = 'warning'; el.textContent = n; return el; }));
     // One chart after another, yielding between them: the first (the loss curves) is on screen before the rest are
-    // drawn (a sweep of 100 000 trials takes about two seconds for all of them on a slow machine).
+    // drawn, which for a large sweep take the longer part of opening the page.
     return state.charts.reduce(function (previous, chart, k) {
       return previous.then(function () { return k === 0 ? null : new Promise(function (resolve) { setTimeout(resolve, 0); }); }).then(function () {
         return drawChart(chart).then(function () { if (k === 0) window.regsweepFirstChart = performance.now(); });

@@ -212,7 +212,7 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
     await store.close();
     throw e;
   });
-  // The latest sweeps' states are computed now, while nobody waits: a finished sweep of 100 000 trials takes a second.
+  // The latest sweeps' states are computed now, while nobody waits: a large sweep's first state is the slow one.
   void (async () => {
     for (const sweep of (await store.listSweeps()).slice(-WARM_SWEEPS).reverse()) if (!closing) await stateOf(sweep.id).catch(() => undefined);
   })();
