@@ -84,7 +84,15 @@ output: live.db
     );
     run = spawn(process.execPath, [BIN, 'run', 'live.yaml', '--quiet'], { cwd: dir, stdio: 'ignore' });
     const db = join(dir, 'live.db');
-    for (let k = 0; k < 200 && !(existsSync(db) && trialsInDatabase(db) > 0); k++) await new Promise((r) => setTimeout(r, 50));
+    // The file exists before its tables do: a read that finds none yet waits like one that finds no trials.
+    const recorded = () => {
+      try {
+        return existsSync(db) && trialsInDatabase(db) > 0;
+      } catch {
+        return false;
+      }
+    };
+    for (let k = 0; k < 200 && !recorded(); k++) await new Promise((r) => setTimeout(r, 50));
     const first = await startServe(['live.db', '--port', '0'], dir);
     server = first.child;
     const origin = new URL(first.url).origin;

@@ -250,6 +250,16 @@ output: early.db
   });
 });
 
+/** Every trial with its coefficients, as stored, in a fixed order: two databases that should agree bit for bit. */
+function storedFits(db: string) {
+  const conn = new Database(db, { readonly: true });
+  try {
+    return conn.prepare('SELECT t.penalty, t.l1_ratio, t.lambda, t.fold, t.train_loss, t.val_loss, t.nnz, c.coef, c.intercept FROM trials t JOIN coefficients c ON c.trial_id = t.id ORDER BY t.penalty, t.l1_ratio, t.fold, t.lambda').all();
+  } finally {
+    conn.close();
+  }
+}
+
 describe('a tiny sweep fits on the main thread', () => {
   // Starting worker threads takes longer than a few small fits (plan/schedule.fitsInline); the results must not depend
   // on where they were computed.
@@ -266,21 +276,13 @@ sweep: {kind: grid, penalty: [l1, elasticnet], l1_ratio: [0.5], lambda: {auto: 6
 workers: 2
 `,
     );
-  const rows = (db: string) => {
-    const conn = new Database(db, { readonly: true });
-    try {
-      return conn.prepare('SELECT t.penalty, t.l1_ratio, t.lambda, t.fold, t.train_loss, t.val_loss, t.nnz, c.coef, c.intercept FROM trials t JOIN coefficients c ON c.trial_id = t.id ORDER BY t.penalty, t.l1_ratio, t.fold, t.lambda').all();
-    } finally {
-      conn.close();
-    }
-  };
   it.each(['linear', 'logistic'] as const)('%s: the same trials and coefficients, bit for bit, as on worker threads', async (kind) => {
     const here = await runSweep(config(kind), { out: join(dir, `${kind}-inline.db`), inline: true });
     const threads = await runSweep(config(kind), { out: join(dir, `${kind}-threads.db`), inline: false });
     expect(here.counts.total).toBeGreaterThan(0);
-    const a = rows(join(dir, `${kind}-inline.db`));
+    const a = storedFits(join(dir, `${kind}-inline.db`));
     expect(a.length).toBe(here.counts.total);
-    expect(a).toEqual(rows(join(dir, `${kind}-threads.db`)));
+    expect(a).toEqual(storedFits(join(dir, `${kind}-threads.db`)));
   });
 });
 
@@ -303,15 +305,7 @@ output: ${out}.db
     const parquet = await runSweep(config(join(FIXTURES, 'breast_cancer_plain.parquet'), 'parquet'));
     await runSweep(config(join(FIXTURES, '..', '..', 'data', 'breast_cancer.csv'), 'csv'));
     expect(parquet.counts.total).toBe(4 * 8);
-    const rows = (db: string) => {
-      const conn = new Database(db, { readonly: true });
-      try {
-        return conn.prepare('SELECT t.lambda, t.fold, t.train_loss, t.val_loss, t.nnz, c.coef, c.intercept FROM trials t JOIN coefficients c ON c.trial_id = t.id ORDER BY t.fold, t.lambda').all();
-      } finally {
-        conn.close();
-      }
-    };
-    expect(rows(join(dir, 'parquet.db'))).toEqual(rows(join(dir, 'csv.db')));
+    expect(storedFits(join(dir, 'parquet.db'))).toEqual(storedFits(join(dir, 'csv.db')));
   });
 
   it('predict reads Parquet and Arrow files too: the same predictions as from the CSV', async () => {
