@@ -1,5 +1,6 @@
 // The `serve` workload of `npm run bench`: a finished sweep of 96 000 trials (8 groups × 1 000 λ × 12 folds), opened
-// in Debian's chromium from `regsweep serve`: the server's first state, the first chart on screen, every chart drawn.
+// in Debian's chromium from `regsweep serve`: the server's first state, every chart on screen (the server's drawings),
+// every chart live (vega views with their data, taking updates).
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,23 +30,24 @@ export async function serveWorkload(root: string, rows: LoadRow[], notes: string
     await fetch(`${origin}/api/sweeps/1`);
     const stateSeconds = (performance.now() - t) / 1000;
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update'] });
-    const first: number[] = [];
-    const all: number[] = [];
+    // Times from the page's navigation start (its performance.now()).
+    const shown: number[] = [];
+    const live: number[] = [];
     for (let k = 0; k < 3; k++) {
       const tab = await browser.newPage({ viewport: { width: 1200, height: 900 } });
-      const start = performance.now();
       await tab.goto(`${origin}/sweeps/1`);
       await tab.evaluate(() => (window as unknown as { regsweepCharts: Promise<unknown> }).regsweepCharts);
-      all.push((performance.now() - start) / 1000);
-      first.push((await tab.evaluate(() => (window as unknown as { regsweepFirstChart: number }).regsweepFirstChart)) / 1000);
+      const [shownAt, liveAt] = await tab.evaluate(() => [(window as unknown as { regsweepShownAt: number }).regsweepShownAt, (window as unknown as { regsweepLiveAt: number }).regsweepLiveAt]);
+      shown.push(shownAt / 1000);
+      live.push(liveAt / 1000);
       await tab.close();
     }
     await browser.close();
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
     rows.push({ workload: 'serve', tool: 'server state, first request', seconds: stateSeconds, note: '96 000 trials, aggregated on the server' });
-    rows.push({ workload: 'serve', tool: 'chromium: first chart on screen', seconds: median(first), note: 'from navigation start, median of 3' });
-    rows.push({ workload: 'serve', tool: 'chromium: every chart drawn', seconds: median(all), note: 'median of 3' });
-    notes.push(`serve: a finished sweep of 96 000 trials — first chart ${median(first).toFixed(2)} s, every chart ${median(all).toFixed(2)} s after navigation (target: opens under 2 s)`);
+    rows.push({ workload: 'serve', tool: 'chromium: every chart on screen', seconds: median(shown), note: 'drawn by the server; from navigation start, median of 3' });
+    rows.push({ workload: 'serve', tool: 'chromium: every chart live', seconds: median(live), note: 'vega views with tooltips and updates; median of 3' });
+    notes.push(`serve: a finished sweep of 96 000 trials — every chart on screen ${median(shown).toFixed(2)} s, every chart live ${median(live).toFixed(2)} s after navigation (target: opens under 2 s)`);
   } finally {
     server.kill();
   }

@@ -1,7 +1,7 @@
 // The live server's two pages: the database's sweeps, and one sweep drawn live (progress, tasks, charts). The chart
 // libraries come from the server itself (/static/), never from a CDN.
 import type { Sweep } from '../domain.js';
-import { escapeHtml, pageHead, scriptJson } from '../report/html.js';
+import { escapeHtml, pageHead } from '../report/html.js';
 import type { LiveState } from './state.js';
 
 /** The libraries' URLs on this server, in loading order. */
@@ -28,28 +28,58 @@ ${rows || '<tr><td colspan="6">no sweeps yet</td></tr>'}
 `;
 }
 
+/** The header line of a sweep's progress, as the page's script writes it too. */
+function progressLine(state: LiveState): string {
+  return `${state.progress.done} of ${state.progress.total} trials`;
+}
+
 /**
- * A sweep's page: the state when it was served, then updates by Server-Sent Events (EventSource resumes with
- * Last-Event-ID after a lost connection). Updates are applied once per animation frame, the newest one winning; a
- * chart whose spec is unchanged gets its rows by a vega changeset, a new or changed one is drawn again.
+ * A sweep's page: the state when it was served, with its charts already drawn (`drawn`: one SVG per chart, by the
+ * server), then updates by Server-Sent Events (EventSource resumes with Last-Event-ID after a lost connection). After
+ * the first paint the chart libraries load and each drawing is replaced by a live vega view (tooltips, changesets).
+ * Updates are applied once per animation frame, the newest one winning; a chart whose spec is unchanged gets its rows
+ * by a vega changeset, a new or changed one is drawn again.
  */
-export function sweepPage(state: LiveState): string {
+export function sweepPage(state: LiveState, drawn: string[] = []): string {
+  const sections = state.charts
+    .map(
+      (c, k) => `<section id="section-${escapeHtml(c.id)}"><h2>${escapeHtml(c.title)}</h2><p class="caption">${escapeHtml(c.caption)}</p><p class="guide">${escapeHtml(c.guide)}</p>
+<div class="chart" data-chart="${escapeHtml(c.id)}">${drawn[k] ?? ''}</div></section>`,
+    )
+    .join('\n');
   return `${pageHead(`regsweep: ${state.sweep.name} (live)`)}
 <p><a href="../">all sweeps</a></p>
-<h1>Sweep <code>${escapeHtml(state.sweep.name)}</code> <small id="status"></small></h1>
-<p id="progress" data-trials-done="0" data-trials-total="0"></p>
+<h1>Sweep <code>${escapeHtml(state.sweep.name)}</code> <small id="status">(${escapeHtml(state.sweep.status)})</small></h1>
+<p id="progress" data-trials-done="${state.progress.done}" data-trials-total="${state.progress.total}">${progressLine(state)}</p>
 <p id="connection" class="caption"></p>
 <h2>Claimed tasks <small class="caption">(running, or queued in a worker pool)</small></h2>
 <ul id="running"></ul>
 <h2>Failed or diverged</h2>
 <ul id="failed"></ul>
 <div id="notes"></div>
-<div id="charts"></div>
-${STATIC_LIBRARIES.map((f) => `<script src="../static/${f}"></script>`).join('\n')}
-<script type="application/json" id="initial-state">${scriptJson(state)}</script>
+<div id="charts">
+${sections}
+</div>
 <script>
 (function () {
   var views = {};
+  // The libraries load after the first paint (the server's drawings are on screen by then), in order.
+  var libraries = null;
+  function loadLibraries() {
+    libraries = libraries || new Promise(function (resolve, reject) {
+      var files = ${JSON.stringify(STATIC_LIBRARIES)};
+      files.forEach(function (file, k) {
+        var script = document.createElement('script');
+        script.src = '../static/' + file;
+        script.async = false;
+        if (k === files.length - 1) script.onload = resolve;
+        script.onerror = function () { reject(new Error('cannot load ' + file)); };
+        document.head.appendChild(script);
+      });
+    });
+    return libraries;
+  }
+  var painted = new Promise(function (resolve) { requestAnimationFrame(function () { setTimeout(resolve, 0); }); }).then(function () { window.regsweepShownAt = performance.now(); });
   var pending = null;
   var scheduled = false;
   var drawing = Promise.resolve();
@@ -90,18 +120,21 @@ ${STATIC_LIBRARIES.map((f) => `<script src="../static/${f}"></script>`).join('\n
       return known.view.change('rows', vega.changeset().remove(vega.truthy).insert(chart.rows)).runAsync();
     }
     var el = chartElement(chart);
+    // Drawn aside and swapped in when done: the drawing it replaces (the server's, or the view before) stays until then.
+    var fresh = document.createElement('div');
     // The rows go in by a changeset after the first draw, when the compiled spec kept the data source's name;
     // otherwise (Vega-Lite may fold a named source into another) the chart is drawn again with its rows inline.
     var named = chart.spec.data && chart.spec.data.name === 'rows';
     var spec = Object.assign({}, chart.spec);
-    return vegaEmbed(el, spec, { actions: false, renderer: 'svg' }).then(function (result) {
+    return vegaEmbed(fresh, spec, { actions: false, renderer: 'svg' }).then(function (result) {
       var view = result.view;
       try { view.data('rows'); } catch (e) { named = false; }
       if (named) return view.change('rows', vega.changeset().insert(chart.rows)).runAsync().then(function () { return view; });
       if (!(chart.spec.data && chart.spec.data.name === 'rows')) return view;
       view.finalize();
-      return vegaEmbed(el, Object.assign({}, chart.spec, { data: { values: chart.rows } }), { actions: false, renderer: 'svg' }).then(function (r) { return r.view; });
+      return vegaEmbed(fresh, Object.assign({}, chart.spec, { data: { values: chart.rows } }), { actions: false, renderer: 'svg' }).then(function (r) { return r.view; });
     }).then(function (view) {
+      el.replaceChildren(fresh);
       if (known && known.view !== view) known.view.finalize();
       views[chart.id] = { key: key, view: view, named: named };
     });
@@ -117,14 +150,16 @@ ${STATIC_LIBRARIES.map((f) => `<script src="../static/${f}"></script>`).join('\n
     list(document.getElementById('failed'), state.failed, function (t) { return 'task ' + t.taskId + ' (' + t.status + '): ' + group(t) + ', fold ' + t.fold + ': ' + t.error; });
     var notes = document.getElementById('notes');
     notes.replaceChildren.apply(notes, state.notes.map(function (n) { var el = document.createElement('p'); el.className = 'warning'; el.textContent = n; return el; }));
-    // One chart after another, yielding between them: the first (the loss curves) is on screen before the rest are
-    // drawn, which for a large sweep take the longer part of opening the page.
+    // One chart after another, yielding between them, so that the page stays responsive while they are made live.
     return state.charts.reduce(function (previous, chart, k) {
       return previous.then(function () { return k === 0 ? null : new Promise(function (resolve) { setTimeout(resolve, 0); }); }).then(function () {
-        return drawChart(chart).then(function () { if (k === 0) window.regsweepFirstChart = performance.now(); });
+        return drawChart(chart);
       });
-    }, Promise.resolve());
+    }, painted.then(loadLibraries));
   }
+  var live;
+  window.regsweepCharts = new Promise(function (resolve) { live = resolve; });
+  var applied = 0;
   function schedule(state) {
     pending = state;
     if (scheduled) return;
@@ -133,16 +168,22 @@ ${STATIC_LIBRARIES.map((f) => `<script src="../static/${f}"></script>`).join('\n
       scheduled = false;
       var next = pending;
       pending = null;
-      drawing = drawing.then(function () { return apply(next); }).then(function () { window.regsweepUpdates = (window.regsweepUpdates || 0) + 1; });
+      drawing = drawing.then(function () { return apply(next); }).then(function () {
+        // The first state makes the charts live; the ones after it are updates.
+        if (applied++ === 0) { window.regsweepLiveAt = performance.now(); live(); }
+        else window.regsweepUpdates = (window.regsweepUpdates || 0) + 1;
+      });
     });
   }
-  var initial = JSON.parse(document.getElementById('initial-state').textContent);
-  window.regsweepCharts = apply(initial);
-  // The state this page was served with is not sent again (the server compares its trial id).
-  var source = new EventSource('${state.sweep.id}/events?since=' + initial.lastTrialId + '&status=' + initial.sweep.status);
-  var connection = document.getElementById('connection');
-  source.addEventListener('state', function (e) { text(connection, ''); schedule(JSON.parse(e.data)); });
-  source.onerror = function () { text(connection, 'connection lost: reconnecting…'); };
+  // The page's data comes by the event stream, opened after the first paint: a new connection is sent the state at
+  // once (the page holds only its drawings, so that it is on screen sooner); a reconnection, whatever is newer.
+  painted.then(function () {
+    loadLibraries();
+    var source = new EventSource('${state.sweep.id}/events');
+    var connection = document.getElementById('connection');
+    source.addEventListener('state', function (e) { text(connection, ''); schedule(JSON.parse(e.data)); });
+    source.onerror = function () { text(connection, 'connection lost: reconnecting…'); };
+  });
 })();
 </script>
 </body>

@@ -1,16 +1,19 @@
 // `regsweep serve`: a read-only HTTP server (node:http) over one store. Pages per sweep update live by Server-Sent
 // Events; the server learns of new trials by watching the store (the last trial id, polled every 250 ms; on
 // PostgreSQL the wait ends early on the store's NOTIFY). Only its own routes are served: no file is served by path.
+// A sweep's page arrives with its charts drawn here as SVG, so it is readable before the browser has run any vega;
+// the page then swaps in live vega views.
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { OutsideError, UserError } from '../errors.js';
 import { CHART_LIBRARIES, libraryFile } from '../report/html.js';
+import { renderSvg } from '../report/render.js';
 import type { Store } from '../store/contract.js';
 import { openStore } from '../store/open.js';
 import { displayPath } from '../util/paths.js';
 import { STATIC_LIBRARIES, sweepListPage, sweepPage } from './page.js';
-import { liveState, ProgressClock, type LiveState } from './state.js';
+import { liveState, ProgressClock, specWithRows, type LiveState } from './state.js';
 
 export interface ServeOptions {
   port?: number;
@@ -97,6 +100,21 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
     }
     return watch;
   };
+  // Each state's charts drawn once, when a page is first asked for with it.
+  const drawings = new WeakMap<LiveState, Promise<string[]>>();
+  const drawnCharts = (state: LiveState): Promise<string[]> => {
+    let drawn = drawings.get(state);
+    if (!drawn) {
+      // A chart that cannot be drawn here is left to the page (it draws every chart anyway).
+      drawn = (async () => {
+        const svgs: string[] = [];
+        for (const chart of state.charts) svgs.push(await renderSvg(specWithRows(chart) as never).catch(() => ''));
+        return svgs;
+      })();
+      drawings.set(state, drawn);
+    }
+    return drawn;
+  };
   const send = (res: ServerResponse, state: LiveState) => res.write(`id: ${state.lastTrialId}\nevent: state\ndata: ${JSON.stringify(state)}\n\n`);
 
   // The watcher: for each sweep with a page open, a new trial (or a status change) sends the new state to its pages.
@@ -163,7 +181,7 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
         return events(req, res, sweepId);
       }
       const state = await stateOf(sweepId);
-      return page[1] ? json(res, state) : html(res, sweepPage(state));
+      return page[1] ? json(res, state) : html(res, sweepPage(state, await drawnCharts(state)));
     }
     return plain(res, 404, 'not found\n');
   };
@@ -179,15 +197,12 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
       watch.clients.delete(res);
     });
     // A page that reconnects says what it has seen (Last-Event-ID: the last trial id of its state); anything newer is
-    // sent at once. Each state carries everything (aggregated), so nothing recorded in between is missed.
-    // A first connection says what the page was served with (?since=); a reconnection, what it last received.
-    const query = new URL(req.url ?? '/', 'http://localhost').searchParams;
-    const reconnecting = req.headers['last-event-id'] !== undefined;
-    const given = reconnecting ? req.headers['last-event-id'] : query.get('since');
+    // sent at once. Each state carries everything (aggregated), so nothing recorded in between is missed. A new
+    // connection is sent the state at once: the page's data comes this way.
+    const lastEventId = req.headers['last-event-id'];
     const state = await stateOf(sweepId);
     // After a reconnection the status the page saw is not known: a sweep no longer running is sent once more.
-    const sameStatus = reconnecting ? state.sweep.status === 'running' : query.get('status') === state.sweep.status;
-    if (given === undefined || given === null || state.lastTrialId !== Number(given) || !sameStatus) send(res, state);
+    if (lastEventId === undefined || state.lastTrialId !== Number(lastEventId) || state.sweep.status !== 'running') send(res, state);
   };
 
   const server = createServer((req, res) => {
@@ -212,9 +227,9 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
     await store.close();
     throw e;
   });
-  // The latest sweeps' states are computed now, while nobody waits: a large sweep's first state is the slow one.
+  // The latest sweeps' states and drawings are made now, while nobody waits: a large sweep's first state is the slow one.
   void (async () => {
-    for (const sweep of (await store.listSweeps()).slice(-WARM_SWEEPS).reverse()) if (!closing) await stateOf(sweep.id).catch(() => undefined);
+    for (const sweep of (await store.listSweeps()).slice(-WARM_SWEEPS).reverse()) if (!closing) await stateOf(sweep.id).then(drawnCharts).catch(() => undefined);
   })();
   const bound = (server.address() as { port: number }).port;
   const shownHost = host.includes(':') ? `[${host}]` : host;

@@ -78,6 +78,12 @@ export function thinForDisplay(data: ReportData): ReportData {
   };
 }
 
+/** A live chart's spec with its rows inline: what the server draws to SVG for the page's first paint. */
+export function specWithRows(chart: LiveChart): Record<string, unknown> {
+  const data = chart.spec.data as { name?: string } | undefined;
+  return data?.name === 'rows' ? { ...chart.spec, data: { values: chart.rows } } : chart.spec;
+}
+
 /** The state of one sweep now. */
 export async function liveState(store: Store, sweep: Sweep, clock: ProgressClock): Promise<LiveState> {
   const lastTrialId = await store.lastTrialId(sweep.id);

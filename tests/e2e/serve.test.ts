@@ -145,6 +145,31 @@ output: live.db
     await tab.close();
   });
 
+  it("a sweep's page arrives with every chart drawn; the live views that replace the drawings draw the same marks", { timeout: 60_000 }, async () => {
+    const { child, url } = await startServe(['live.db', '--port', '0'], dir);
+    try {
+      const marksPerChart = (tab: Page) =>
+        tab.$$eval('.chart', (els) => els.map((el) => [el.getAttribute('data-chart'), el.querySelectorAll('svg .role-mark > *').length] as [string, number]));
+      // Without JavaScript: what the server sent.
+      const still = await browser.newContext({ javaScriptEnabled: false });
+      const served = await still.newPage();
+      await served.goto(`${url}sweeps/1`);
+      const drawn = await marksPerChart(served);
+      await still.close();
+      expect(drawn.map(([id]) => id)).toEqual(['fit', 'sparsity', 'paths', 'l1-vs-l2', 'alpha-lambda']);
+      for (const [id, marks] of drawn) expect(marks, id).toBeGreaterThan(0);
+      const tab = await browser.newPage();
+      await tab.goto(`${url}sweeps/1`);
+      await tab.evaluate(() => (window as unknown as { regsweepCharts: Promise<unknown> }).regsweepCharts);
+      expect(await marksPerChart(tab)).toEqual(drawn);
+      // One drawing per chart: each was replaced, not added to.
+      expect(await tab.$$eval('.chart', (els) => els.map((el) => el.querySelectorAll('svg.marks').length))).toEqual(drawn.map(() => 1));
+      await tab.close();
+    } finally {
+      await stop(child);
+    }
+  });
+
   it('on a non-local address every request needs the token (401 without); only its own routes, GET only', async () => {
     const { child, url } = await startServe(['live.db', '--host', '0.0.0.0', '--port', '0'], dir);
     try {
