@@ -26,8 +26,12 @@ export interface ReportData {
   model: Model | { missing: string };
 }
 
-export async function readReportData(store: Store, sweep: Sweep, request: ModelRequest = {}): Promise<ReportData> {
-  const trials = await store.trials(sweep.id);
+/**
+ * `request` null: the model is not looked for (the live page does not show it, and a large sweep's is slow to find).
+ * `trials`: the sweep's trials when the caller has them already (the live server keeps them between states).
+ */
+export async function readReportData(store: Store, sweep: Sweep, request: ModelRequest | null = {}, trials?: Trial[]): Promise<ReportData> {
+  trials ??= await store.trials(sweep.id);
   // Recomputed from the trials so that a sweep still running can be reported from what is there.
   const summary = summarize(trials, METRICS.val_loss);
   const selections = selectLambdas(summary, METRICS.val_loss);
@@ -51,10 +55,13 @@ export async function readReportData(store: Store, sweep: Sweep, request: ModelR
     coefficients: await store.coefficients(sweep.id, { fold: 'all' }),
     epochs: await store.epochs(sweep.id),
     notes,
-    model: await readModel(store, sweep, request, trials).catch((e: unknown) => {
-      if (e instanceof UserError) return { missing: e.message };
-      throw e;
-    }),
+    model:
+      request === null
+        ? { missing: 'not looked for' }
+        : await readModel(store, sweep, request, trials).catch((e: unknown) => {
+            if (e instanceof UserError) return { missing: e.message };
+            throw e;
+          }),
   };
 }
 

@@ -13,7 +13,7 @@ import type { Store } from '../store/contract.js';
 import { openStore } from '../store/open.js';
 import { displayPath } from '../util/paths.js';
 import { STATIC_LIBRARIES, sweepListPage, sweepPage } from './page.js';
-import { liveState, ProgressClock, specWithRows, type LiveState } from './state.js';
+import { liveState, ProgressClock, specWithRows, TrialCache, type LiveState } from './state.js';
 
 export interface ServeOptions {
   port?: number;
@@ -36,17 +36,20 @@ const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 const TOKEN_COOKIE = 'regsweep_token';
 /** Sweeps whose state is computed when the server starts (the latest ones). */
 const WARM_SWEEPS = 3;
-/** A state is computed at most this often per sweep while trials arrive. */
+/** A state is computed at most this often per sweep while trials arrive, and at most a third of the time. */
 const MIN_STATE_INTERVAL_MS = 500;
 
 /** One sweep being watched for the pages open on it. */
 interface Watch {
   clients: Set<ServerResponse>;
   clock: ProgressClock;
+  trials: TrialCache;
   lastSeen: number;
   latest?: LiveState;
   computing?: Promise<LiveState>;
   lastComputed: number;
+  /** How long the last state took to compute (ms). */
+  computeMs: number;
 }
 
 export async function serve(location: string, options: ServeOptions = {}): Promise<RunningServer> {
@@ -80,11 +83,13 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
   const compute = (watch: Watch, sweepId: number): Promise<LiveState> => {
     watch.computing ??= (async () => {
       try {
+        const started = Date.now();
         const sweep = await store.findSweep({ id: sweepId });
-        const state = await liveState(store, sweep, watch.clock);
+        const state = await liveState(store, sweep, watch.clock, watch.trials);
         watch.latest = state;
         watch.lastSeen = state.lastTrialId;
         watch.lastComputed = Date.now();
+        watch.computeMs = watch.lastComputed - started;
         return state;
       } finally {
         watch.computing = undefined;
@@ -95,7 +100,7 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
   const watchOf = (sweepId: number): Watch => {
     let watch = watches.get(sweepId);
     if (!watch) {
-      watch = { clients: new Set(), clock: new ProgressClock(), lastSeen: -1, lastComputed: 0 };
+      watch = { clients: new Set(), clock: new ProgressClock(), trials: new TrialCache(), lastSeen: -1, lastComputed: 0, computeMs: 0 };
       watches.set(sweepId, watch);
     }
     return watch;
@@ -125,7 +130,7 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
         try {
           const last = await store.lastTrialId(sweepId);
           const statusChanged = watch.latest && watch.latest.sweep.status !== (await store.findSweep({ id: sweepId })).status;
-          if ((last !== watch.lastSeen || statusChanged) && Date.now() - watch.lastComputed >= MIN_STATE_INTERVAL_MS) {
+          if ((last !== watch.lastSeen || statusChanged) && Date.now() - watch.lastComputed >= Math.max(MIN_STATE_INTERVAL_MS, 2 * watch.computeMs)) {
             const state = await compute(watch, sweepId);
             for (const res of watch.clients) send(res, state);
           }

@@ -1,7 +1,7 @@
 // What the live page of a sweep shows, computed on the server from the store: progress, the tasks running now and
 // the ones that failed, and the report's charts with their data aggregated per (penalty, l1 ratio, λ) — so that a
 // sweep of 100 000 trials sends a few hundred rows per chart, not its trials.
-import type { Sweep } from '../domain.js';
+import type { Sweep, Trial } from '../domain.js';
 import { groupLabel, readReportData, type ReportData } from '../report/data.js';
 import { buildCharts } from '../report/specs.js';
 import type { Store, TaskState } from '../store/contract.js';
@@ -84,10 +84,44 @@ export function specWithRows(chart: LiveChart): Record<string, unknown> {
   return data?.name === 'rows' ? { ...chart.spec, data: { values: chart.rows } } : chart.spec;
 }
 
+const trialKey = (t: Trial) => `${t.penalty}\u0000${t.l1Ratio}\u0000${t.settings}\u0000${t.lambda}\u0000${t.fold}`;
+const byStoreOrder = (a: Trial, b: Trial) =>
+  (a.penalty < b.penalty ? -1 : a.penalty > b.penalty ? 1 : 0) || a.l1Ratio - b.l1Ratio || (a.settings < b.settings ? -1 : a.settings > b.settings ? 1 : 0) || b.lambda - a.lambda || (a.fold < b.fold ? -1 : a.fold > b.fold ? 1 : 0);
+
+/**
+ * A sweep's trials kept between states: each state reads only the trials stored since the last one (ids increase in
+ * the order trials are stored; a task run again replaces its trials under the same keys). When the store holds a
+ * different number than kept (trials deleted and not replaced), everything is read again.
+ */
+export class TrialCache {
+  private byKey = new Map<string, Trial>();
+  private ordered: Trial[] = [];
+  /** The id of the last trial read: the state's event id. */
+  lastId = 0;
+
+  async refresh(store: Store, sweepId: number): Promise<Trial[]> {
+    const newer = await store.trials(sweepId, { afterId: this.lastId });
+    for (const t of newer) {
+      this.byKey.set(trialKey(t), t);
+      if (t.id > this.lastId) this.lastId = t.id;
+    }
+    if ((await store.trialCount(sweepId)) !== this.byKey.size) {
+      const all = await store.trials(sweepId);
+      this.byKey = new Map(all.map((t) => [trialKey(t), t]));
+      this.lastId = all.reduce((m, t) => Math.max(m, t.id), 0);
+      return (this.ordered = all);
+    }
+    if (newer.length === 0) return this.ordered;
+    // In the store's order (penalty, l1 ratio, settings, λ descending, fold), as a full read gives them.
+    return (this.ordered = [...this.byKey.values()].sort(byStoreOrder));
+  }
+}
+
 /** The state of one sweep now. */
-export async function liveState(store: Store, sweep: Sweep, clock: ProgressClock): Promise<LiveState> {
-  const lastTrialId = await store.lastTrialId(sweep.id);
-  const data = await readReportData(store, sweep);
+export async function liveState(store: Store, sweep: Sweep, clock: ProgressClock, cache = new TrialCache()): Promise<LiveState> {
+  const trials = await cache.refresh(store, sweep.id);
+  const lastTrialId = cache.lastId;
+  const data = await readReportData(store, sweep, null, trials);
   const tasks = await store.runningAndFailedTasks(sweep.id);
   const done = data.trials.length;
   const total = Math.max(sweep.totalTrials, done);

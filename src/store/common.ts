@@ -49,36 +49,56 @@ export function sortedMetrics(metrics: Record<string, number>): Record<string, n
 }
 
 /**
- * A trials row as either store returns it: SQLite gives 0/1 for booleans, NULL for a NaN norm and metrics as text;
- * PostgreSQL gives booleans, NaN, jsonb objects and bigint ids as strings.
+ * A reader of trials rows given as arrays of values in the order of `columns`, as either store returns them: SQLite
+ * gives 0/1 for booleans, NULL for a NaN norm and metrics as text; PostgreSQL gives booleans, NaN, jsonb objects and
+ * bigint ids as strings. Arrays, not row objects: a live page reads every trial of a sweep.
  */
-export function trialFromRow(r: Record<string, unknown>): Trial {
-  return {
-    id: Number(r.id),
-    sweepId: Number(r.sweep_id),
-    taskId: r.task_id as string,
-    penalty: r.penalty as Penalty,
-    lambda: r.lambda as number,
-    l1Ratio: r.l1_ratio as number,
-    settings: (r.settings as string | undefined) ?? '',
-    fold: r.fold as string,
-    status: r.status as Trial['status'],
-    converged: r.converged === true || r.converged === 1,
-    error: r.error as string | null,
-    trainLoss: r.train_loss as number | null,
-    valLoss: r.val_loss as number | null,
-    nTrain: r.n_train as number,
-    nVal: r.n_val as number,
-    nnz: r.nnz as number,
-    zeroFraction: r.zero_fraction as number,
-    nearZeroFraction: r.near_zero_fraction as number,
-    l1Norm: (r.l1_norm as number | null) ?? NaN,
-    l2Norm: (r.l2_norm as number | null) ?? NaN,
-    passes: r.passes as number,
-    epochsRun: r.epochs_run as number,
-    seconds: r.seconds as number,
-    metrics: sortedMetrics(typeof r.metrics === 'string' ? JSON.parse(r.metrics) : (r.metrics as Record<string, number>)),
+export function trialReader(columns: string[]): (values: unknown[]) => Trial {
+  const at = (name: string) => {
+    const k = columns.indexOf(name);
+    if (k < 0) throw new Error(`a trials row without the column ${name}`);
+    return k;
   };
+  const [id, sweepId, taskId, penalty, lambda, l1Ratio, settings, fold, status, converged, error, trainLoss, valLoss, nTrain, nVal, nnz, zeroFraction, nearZeroFraction, l1Norm, l2Norm, passes, epochsRun, seconds, metrics] = [
+    'id', 'sweep_id', 'task_id', 'penalty', 'lambda', 'l1_ratio', 'settings', 'fold', 'status', 'converged', 'error', 'train_loss', 'val_loss', 'n_train', 'n_val', 'nnz',
+    'zero_fraction', 'near_zero_fraction', 'l1_norm', 'l2_norm', 'passes', 'epochs_run', 'seconds', 'metrics',
+  ].map(at);
+  return (v) => {
+    const m = v[metrics];
+    return {
+      id: Number(v[id]),
+      sweepId: Number(v[sweepId]),
+      taskId: v[taskId] as string,
+      penalty: v[penalty] as Penalty,
+      lambda: v[lambda] as number,
+      l1Ratio: v[l1Ratio] as number,
+      settings: (v[settings] as string | undefined) ?? '',
+      fold: v[fold] as string,
+      status: v[status] as Trial['status'],
+      converged: v[converged] === true || v[converged] === 1,
+      error: v[error] as string | null,
+      trainLoss: v[trainLoss] as number | null,
+      valLoss: v[valLoss] as number | null,
+      nTrain: v[nTrain] as number,
+      nVal: v[nVal] as number,
+      nnz: v[nnz] as number,
+      zeroFraction: v[zeroFraction] as number,
+      nearZeroFraction: v[nearZeroFraction] as number,
+      l1Norm: (v[l1Norm] as number | null) ?? NaN,
+      l2Norm: (v[l2Norm] as number | null) ?? NaN,
+      passes: v[passes] as number,
+      epochsRun: v[epochsRun] as number,
+      seconds: v[seconds] as number,
+      metrics: m === '{}' ? {} : sortedMetrics(typeof m === 'string' ? JSON.parse(m) : (m as Record<string, number>)),
+    };
+  };
+}
+
+/** Trials rows given as objects (node-postgres), all with the same columns. */
+export function trialsFromRows(rows: Record<string, unknown>[]): Trial[] {
+  if (rows.length === 0) return [];
+  const read = trialReader(Object.keys(rows[0]));
+  return rows.map((r) => read(Object.values(r)));
 }
 
 /** A tasks row (SQLite or PostgreSQL) as the live page shows it. */

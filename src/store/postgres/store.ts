@@ -4,7 +4,7 @@
 import pg from 'pg';
 import type { CvPoint, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch } from '../../domain.js';
 import { UserError, errorCode } from '../../errors.js';
-import { pickSweep, storableFigures, taskStateFromRow, trialFromRow } from '../common.js';
+import { pickSweep, storableFigures, taskStateFromRow, trialsFromRows } from '../common.js';
 import {
   failedTrials,
   type Claim,
@@ -393,7 +393,7 @@ export class PostgresStore implements Store {
       if (status === 'done') return false;
       const open = Number((await c.query(`SELECT count(*) AS c FROM tasks WHERE sweep_id = $1 AND status IN ('pending', 'running')`, [sweepId])).rows[0].c);
       if (open > 0) return false;
-      const trials = (await c.query(`SELECT * FROM trials WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`, [sweepId])).rows.map(trialFromRow);
+      const trials = trialsFromRows((await c.query(`SELECT * FROM trials WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`, [sweepId])).rows);
       const { points, selections, notes } = summarize(trials, await this.sweepById(sweepId, c));
       await c.query('DELETE FROM summary WHERE sweep_id = $1', [sweepId]);
       await c.query('DELETE FROM selections WHERE sweep_id = $1', [sweepId]);
@@ -422,7 +422,7 @@ export class PostgresStore implements Store {
 
   async trials(sweepId: number, filter: TrialFilter = {}): Promise<Trial[]> {
     const { where, values } = trialWhere(sweepId, filter);
-    return (await this.query(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`, values)).rows.map(trialFromRow);
+    return trialsFromRows((await this.query(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`, values)).rows);
   }
 
   async trialCount(sweepId: number): Promise<number> {

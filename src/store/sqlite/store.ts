@@ -23,7 +23,7 @@ import {
   type TrialFilter,
 } from '../contract.js';
 import { inClaimOrder, toTaskRow } from '../taskOrder.js';
-import { pickSweep, storableFigures, taskStateFromRow, trialFromRow } from '../common.js';
+import { pickSweep, storableFigures, taskStateFromRow, trialReader } from '../common.js';
 import { openForReading, openForWriting, sqliteError } from './file.js';
 
 /** How long one attempt waits for a lock inside SQLite before the store backs off and tries again (ms). */
@@ -331,7 +331,7 @@ export class SqliteStore implements Store {
         const sweep = this.sweepById(sweepId);
         const open = (this.db.prepare(`SELECT count(*) AS c FROM tasks WHERE sweep_id = ? AND status IN ('pending', 'running')`).get(sweepId) as { c: number }).c;
         if (open > 0 || (sweep.status === 'done' && sweep.finishedAt)) return false;
-        const trials = (this.db.prepare('SELECT * FROM trials WHERE sweep_id = ? ORDER BY penalty, l1_ratio, settings, lambda DESC, fold').all(sweepId) as Record<string, unknown>[]).map(trialFromRow);
+        const trials = this.readTrials('sweep_id = ?', [sweepId]);
         const { points, selections, notes } = summarize(trials, sweep);
         const insertSummary = this.db.prepare(
           `INSERT INTO summary (sweep_id, penalty, l1_ratio, settings, lambda, metric, folds, mean, se, train_mean, nnz_all)
@@ -363,17 +363,13 @@ export class SqliteStore implements Store {
 
   async trials(sweepId: number, filter: TrialFilter = {}): Promise<Trial[]> {
     const { where, params } = trialWhere(sweepId, filter);
-    return this.read(() => {
-      // Rows as arrays, made into objects here: better-sqlite3's own row objects are slower to build (a live page reads
-      // every trial of a sweep).
-      const statement = this.db.prepare(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`).raw();
-      const names = statement.columns().map((c) => c.name);
-      return (statement.all(...params) as unknown[][]).map((values) => {
-        const row: Record<string, unknown> = {};
-        for (let k = 0; k < names.length; k++) row[names[k]] = values[k];
-        return trialFromRow(row);
-      });
-    });
+    return this.read(() => this.readTrials(where, params));
+  }
+
+  /** Rows as arrays (better-sqlite3's own row objects are slower to build), in the contract's order. */
+  private readTrials(where: string, params: unknown[]): Trial[] {
+    const statement = this.db.prepare(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`).raw();
+    return (statement.all(...params) as unknown[][]).map(trialReader(statement.columns().map((c) => c.name)));
   }
 
   async trialCount(sweepId: number): Promise<number> {
