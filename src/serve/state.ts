@@ -94,26 +94,34 @@ const byStoreOrder = (a: Trial, b: Trial) =>
  * different number than kept (trials deleted and not replaced), everything is read again.
  */
 export class TrialCache {
-  private byKey = new Map<string, Trial>();
+  /** Made on the first increment: a sweep that no longer changes is never keyed. */
+  private byKey: Map<string, Trial> | undefined;
   private ordered: Trial[] = [];
   /** The id of the last trial read: the state's event id. */
   lastId = 0;
 
   async refresh(store: Store, sweepId: number): Promise<Trial[]> {
+    if (this.lastId === 0) return this.readAll(store, sweepId);
     const newer = await store.trials(sweepId, { afterId: this.lastId });
-    for (const t of newer) {
-      this.byKey.set(trialKey(t), t);
-      if (t.id > this.lastId) this.lastId = t.id;
+    if (newer.length > 0) {
+      this.byKey ??= new Map(this.ordered.map((t) => [trialKey(t), t]));
+      for (const t of newer) {
+        this.byKey.set(trialKey(t), t);
+        if (t.id > this.lastId) this.lastId = t.id;
+      }
     }
-    if ((await store.trialCount(sweepId)) !== this.byKey.size) {
-      const all = await store.trials(sweepId);
-      this.byKey = new Map(all.map((t) => [trialKey(t), t]));
-      this.lastId = all.reduce((m, t) => Math.max(m, t.id), 0);
-      return (this.ordered = all);
-    }
+    const kept = this.byKey?.size ?? this.ordered.length;
+    if ((await store.trialCount(sweepId)) !== kept) return this.readAll(store, sweepId);
     if (newer.length === 0) return this.ordered;
     // In the store's order (penalty, l1 ratio, settings, λ descending, fold), as a full read gives them.
-    return (this.ordered = [...this.byKey.values()].sort(byStoreOrder));
+    return (this.ordered = [...this.byKey!.values()].sort(byStoreOrder));
+  }
+
+  private async readAll(store: Store, sweepId: number): Promise<Trial[]> {
+    this.ordered = await store.trials(sweepId);
+    this.byKey = undefined;
+    this.lastId = this.ordered.reduce((m, t) => Math.max(m, t.id), 0);
+    return this.ordered;
   }
 }
 

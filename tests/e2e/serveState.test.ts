@@ -40,7 +40,8 @@ output: grow.db
         try {
           const kept = await cache.refresh(store, 1);
           sizes.push(kept.length);
-          expect(kept).toEqual(await store.trials(1));
+          // The writer may store more between the two reads: the full read is compared up to the last id kept.
+          expect(kept).toEqual((await store.trials(1)).filter((t) => t.id <= cache.lastId));
         } catch (e) {
           // The database's tables may not be made yet.
           if (!/no such table|no sweep/i.test(String(e))) throw e;
