@@ -2,6 +2,10 @@ import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { Resvg } from '@resvg/resvg-js';
 import type { Chart } from './specs.js';
+import { vegaTextWidth } from './textWidth.js';
+
+// Text measured as chromium measures it, not by vega's estimate (node has no canvas). vega's types omit textMetrics.
+(vega as unknown as { textMetrics: { width: typeof vegaTextWidth } }).textMetrics.width = vegaTextWidth;
 
 /** Vega-Lite → Vega → SVG with vega's headless renderer (no browser, no canvas). */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
@@ -18,7 +22,9 @@ export function svgToPng(svg: string): Buffer {
   const resvg = new Resvg(svg, {
     fitTo: { mode: 'zoom', value: 2 },
     background: 'white',
-    font: { loadSystemFonts: true, defaultFontFamily: 'DejaVu Sans' },
+    // sans-serif as chromium draws it here: the text widths the layout used are Liberation Sans's. (A default family
+    // other than it overrides the generic one.) Characters it lacks come from the other system fonts.
+    font: { loadSystemFonts: true, sansSerifFamily: 'Liberation Sans', defaultFontFamily: 'Liberation Sans' },
   });
   return resvg.render().asPng();
 }

@@ -148,7 +148,8 @@ export async function liveState(store: Store, sweep: Sweep, clock: ProgressClock
     // A faceted chart lays its panels out from the data it is drawn with: it is drawn again with its rows inline.
     const changeable = inline?.values && !('facet' in rest) && !('repeat' in rest);
     const text = { id: c.id, title: c.title, caption: c.caption, guide: c.guide ?? '' };
-    return changeable ? { ...text, spec: { ...rest, data: { name: 'rows' } }, rows: inline.values! } : { ...text, spec: c.spec as unknown as Record<string, unknown>, rows: [] };
+    // Laid out again on every update (vega lays out once by default: rows that come later would be clipped).
+    return changeable ? { ...text, spec: { ...rest, data: { name: 'rows' }, autosize: { type: 'pad', resize: true } }, rows: inline.values! } : { ...text, spec: c.spec as unknown as Record<string, unknown>, rows: [] };
   });
   return {
     sweep: { id: sweep.id, name: sweep.name, status: sweep.status, modelKind: sweep.modelKind, n: sweep.n, p: sweep.p },

@@ -4,6 +4,8 @@ import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/pool/coordinator.js';
+import { textWidth } from '../../src/report/textWidth.js';
+import { SANS_SERIF_WIDTHS } from '../../src/report/textWidths.js';
 import { writeReport } from '../../src/report/write.js';
 import { tempDir, writeFile } from '../helpers.js';
 
@@ -74,5 +76,28 @@ output: b.db
     expect(dialog).toBe(false);
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);
+  });
+
+  it('the text widths charts are laid out with outside a browser agree with chromium measuring whole strings', async () => {
+    const tab = await browser.newPage();
+    const strings = ['elasticnet l1_ratio=0.95', 'λ (log scale): ← overfitting · underfitting →', 'fraction of weights', 'MSE (validation, mean ± se over 5 folds)', '1e-4', 'Coefficient paths'];
+    const fonts = [
+      { css: '10px sans-serif', item: { fontSize: 10 } },
+      { css: 'bold 11px sans-serif', item: { fontSize: 11, fontWeight: 'bold' } },
+    ];
+    const measured = await tab.evaluate(
+      ({ strings, fonts }) => {
+        const context = document.createElement('canvas').getContext('2d')!;
+        return fonts.map((f) => strings.map((s) => ((context.font = f.css), context.measureText(s).width)));
+      },
+      { strings, fonts },
+    );
+    await tab.close();
+    fonts.forEach((f, i) =>
+      strings.forEach((s, j) => {
+        const ours = textWidth(SANS_SERIF_WIDTHS, f.item, s);
+        expect(Math.abs(ours - measured[i][j]) / measured[i][j], `${f.css} "${s}": ${ours} vs ${measured[i][j]}`).toBeLessThan(0.03);
+      }),
+    );
   });
 });

@@ -133,6 +133,13 @@ sweep: {kind: grid, penalty: [l2], lambda: [1e-3, 1e-1], extend: 0}
     expect(series).toEqual(new Set(['train', 'validation', 'kept']));
   });
 
+  it('legend labels are drawn whole: text is measured as the browser measures it, not by vega\'s 0.8 em estimate', async () => {
+    const sparsity = buildCharts(grid).find((c) => c.id === 'sparsity')!;
+    const texts = [...(await renderSvg(sparsity.spec)).matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(texts).toEqual(expect.arrayContaining(['elasticnet l1_ratio=0.3', 'elasticnet l1_ratio=0.7', 'l1', 'l2']));
+    expect(texts.filter((t) => t.includes('…'))).toEqual([]);
+  });
+
   it('the α × λ heatmap puts λ on a log axis', () => {
     const heat = buildCharts(grid).find((c) => c.id === 'alpha-lambda')!;
     expect(JSON.stringify(heat.spec)).toContain('"x":{"field":"lambdaLow","type":"quantitative","scale":{"type":"log"}');

@@ -148,8 +148,11 @@ output: live.db
   it("a sweep's page arrives with every chart drawn; the live views that replace the drawings draw the same marks", { timeout: 60_000 }, async () => {
     const { child, url } = await startServe(['live.db', '--port', '0'], dir);
     try {
+      // Per chart: its marks, and the size of its drawing (the same text measure on both sides gives the same layout).
       const marksPerChart = (tab: Page) =>
-        tab.$$eval('.chart', (els) => els.map((el) => [el.getAttribute('data-chart'), el.querySelectorAll('svg .role-mark > *').length] as [string, number]));
+        tab.$$eval('.chart', (els) =>
+          els.map((el) => [el.getAttribute('data-chart'), el.querySelectorAll('svg .role-mark > *').length, el.querySelector('svg')?.getAttribute('width'), el.querySelector('svg')?.getAttribute('height')]),
+        );
       // Without JavaScript: what the server sent.
       const still = await browser.newContext({ javaScriptEnabled: false });
       const served = await still.newPage();
@@ -157,7 +160,7 @@ output: live.db
       const drawn = await marksPerChart(served);
       await still.close();
       expect(drawn.map(([id]) => id)).toEqual(['fit', 'sparsity', 'paths', 'l1-vs-l2', 'alpha-lambda']);
-      for (const [id, marks] of drawn) expect(marks, id).toBeGreaterThan(0);
+      for (const [id, marks] of drawn) expect(marks, String(id)).toBeGreaterThan(0);
       const tab = await browser.newPage();
       await tab.goto(`${url}sweeps/1`);
       await tab.evaluate(() => (window as unknown as { regsweepCharts: Promise<unknown> }).regsweepCharts);
