@@ -1,4 +1,4 @@
-// The `serve` workload of `npm run bench`: a finished sweep of 96 000 trials (8 groups × 1 000 λ × 12 folds), opened
+// The `serve` workload of `npm run bench`: a finished sweep of 104 000 trials (8 groups × 1 000 λ × 13 fits: 12 folds and all rows), opened
 // in Debian's chromium from `regsweep serve`: the server's first state, every chart on screen (the server's drawings),
 // every chart live (vega views with their data, taking updates).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -15,7 +15,7 @@ export async function serveWorkload(root: string, rows: LoadRow[], notes: string
   mkdirSync(dir, { recursive: true });
   writeFileSync(
     join(dir, 'big.yaml'),
-    'name: big\ndata: {synthetic: {kind: regression, n: 300, p: 8, nonzero: 3, seed: 2}}\nvalidation: {kind: kfold, folds: 11, seed: 1}\n' +
+    'name: big\ndata: {synthetic: {kind: regression, n: 300, p: 8, nonzero: 3, seed: 2}}\nvalidation: {kind: kfold, folds: 12, seed: 1}\n' +
       'sweep: {kind: grid, penalty: [l1, l2, elasticnet], lambda: {log_range: [1e-4, 10], num: 1000}, l1_ratio: [0.1, 0.3, 0.5, 0.7, 0.9, 0.95], extend: 0}\nmodel: {kind: linear}\noutput: big.db\n',
   );
   const bin = join(root, 'bin', 'regsweep.js');
@@ -62,12 +62,12 @@ export async function serveWorkload(root: string, rows: LoadRow[], notes: string
       await tab.close();
     }
     const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
-    rows.push({ workload: 'serve', tool: 'server state, first request', seconds: stateSeconds, note: '96 000 trials, aggregated on the server' });
+    rows.push({ workload: 'serve', tool: 'server state, first request', seconds: stateSeconds, note: '104 000 trials, aggregated on the server' });
     rows.push({ workload: 'serve', tool: 'chromium: every chart on screen', seconds: median(shown), note: 'drawn by the server; from navigation start, median of 3' });
     rows.push({ workload: 'serve', tool: 'chromium: every chart live', seconds: median(live), note: 'vega views with tooltips and updates; median of 3' });
     rows.push({ workload: 'serve', tool: 'serve started → every chart on screen', seconds: median(cold), note: 'page opened as soon as the URL is printed; median of 3' });
     notes.push(
-      `serve: a finished sweep of 96 000 trials — every chart on screen ${median(shown).toFixed(2)} s, every chart live ${median(live).toFixed(2)} s after navigation (target: opens under 2 s); ${median(cold).toFixed(2)} s from starting the server`,
+      `serve: a finished sweep of 104 000 trials — every chart on screen ${median(shown).toFixed(2)} s, every chart live ${median(live).toFixed(2)} s after navigation (target: opens under 2 s); ${median(cold).toFixed(2)} s from starting the server`,
     );
   } finally {
     for (const server of servers) server.kill();

@@ -30,11 +30,6 @@ ${rows || '<tr><td colspan="6">no sweeps yet</td></tr>'}
 `;
 }
 
-/** The header line of a sweep's progress, as the page's script writes it too. */
-function progressLine(state: LiveState): string {
-  return `${state.progress.done} of ${state.progress.total} trials`;
-}
-
 /**
  * A sweep's page: the state when it was served, with its charts already drawn (`drawn`: one SVG per chart, by the
  * server), then updates by Server-Sent Events (EventSource resumes with Last-Event-ID after a lost connection). After
@@ -52,7 +47,7 @@ export function sweepPage(state: LiveState, drawn: string[] = []): string {
   return `${pageHead(`regsweep: ${state.sweep.name} (live)`)}
 <p><a href="../">all sweeps</a></p>
 <h1>Sweep <code>${escapeHtml(state.sweep.name)}</code> <small id="status">(${escapeHtml(state.sweep.status)})</small></h1>
-<p id="progress" data-trials-done="${state.progress.done}" data-trials-total="${state.progress.total}">${progressLine(state)}</p>
+<p id="progress" data-trials-done="${state.progress.done}" data-trials-total="${state.progress.total}">${state.progress.done} of ${state.progress.total} trials</p>
 <p id="connection" class="caption"></p>
 <h2>Claimed tasks <small class="caption">(running, or queued in a worker pool)</small></h2>
 <ul id="running"></ul>
@@ -178,7 +173,7 @@ ${sections}
         // The first state makes the charts live; the ones after it are updates.
         if (applied++ === 0) { window.regsweepLiveAt = performance.now(); live(); }
         else window.regsweepUpdates = (window.regsweepUpdates || 0) + 1;
-      });
+      }, function (e) { text(document.getElementById('connection'), 'the charts cannot be drawn here: ' + e.message); });
     });
   }
   // The page's data comes by the event stream, opened after the first paint: a new connection is sent the state at
