@@ -90,6 +90,8 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
         watch.lastSeen = state.lastTrialId;
         watch.lastComputed = Date.now();
         watch.computeMs = watch.lastComputed - started;
+        // A finished sweep's state is kept, not its trials (a server over many large sweeps would hold them all).
+        if (state.sweep.status === 'done') watch.trials = new TrialCache();
         return state;
       } finally {
         watch.computing = undefined;
