@@ -1,6 +1,7 @@
-// The `serve` workload of `npm run bench`: a finished sweep of 104 000 trials (8 groups × 1 000 λ × 13 fits: 12 folds and all rows), opened
-// in Debian's chromium from `regsweep serve`: the server's first state, every chart on screen (the server's drawings),
-// every chart live (vega views with their data, taking updates).
+// The `serve` workload of `npm run bench`: a finished sweep of 104 000 trials (8 groups × 1 000 λ × 13 fits: 12 folds
+// and all rows), opened in Debian's chromium from `regsweep serve`: the server's first state, every chart on screen
+// (the server's drawings), every chart live (vega views with their data, taking updates), and from starting the
+// server with the page opened at once.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
