@@ -115,7 +115,7 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
       // A chart that cannot be drawn here is left to the page (it draws every chart anyway).
       drawn = (async () => {
         const svgs: string[] = [];
-        for (const chart of state.charts) svgs.push(await renderSvg(specWithRows(chart) as never).catch(() => ''));
+        for (const chart of state.charts) svgs.push(await renderSvg(specWithRows(chart)).catch(() => ''));
         return svgs;
       })();
       drawings.set(state, drawn);

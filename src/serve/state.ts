@@ -1,6 +1,7 @@
 // What the live page of a sweep shows, computed on the server from the store: progress, the tasks running now and
 // the ones that failed, and the report's charts with their data aggregated per (penalty, l1 ratio, λ) — so that a
 // sweep of 100 000 trials sends a few hundred rows per chart, not its trials.
+import type { TopLevelSpec } from 'vega-lite';
 import type { Sweep, Trial } from '../domain.js';
 import { groupLabel, readReportData, type ReportData } from '../report/data.js';
 import { buildCharts } from '../report/specs.js';
@@ -79,9 +80,9 @@ export function thinForDisplay(data: ReportData): ReportData {
 }
 
 /** A live chart's spec with its rows inline: what the server draws to SVG for the page's first paint. */
-export function specWithRows(chart: LiveChart): Record<string, unknown> {
+export function specWithRows(chart: LiveChart): TopLevelSpec {
   const data = chart.spec.data as { name?: string } | undefined;
-  return data?.name === 'rows' ? { ...chart.spec, data: { values: chart.rows } } : chart.spec;
+  return (data?.name === 'rows' ? { ...chart.spec, data: { values: chart.rows } } : chart.spec) as unknown as TopLevelSpec;
 }
 
 const trialKey = (t: Trial) => `${t.penalty}\u0000${t.l1Ratio}\u0000${t.settings}\u0000${t.lambda}\u0000${t.fold}`;
