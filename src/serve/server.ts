@@ -8,7 +8,6 @@ import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { OutsideError, UserError } from '../errors.js';
 import { CHART_LIBRARIES, libraryFile } from '../report/html.js';
-import { renderSvg } from '../report/render.js';
 import type { Store } from '../store/contract.js';
 import { openStore } from '../store/open.js';
 import { displayPath } from '../util/paths.js';
@@ -114,6 +113,8 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
     if (!drawn) {
       // A chart that cannot be drawn here is left to the page (it draws every chart anyway).
       drawn = (async () => {
+        // vega and its renderer load on the first drawing, not before the server listens.
+        const { renderSvg } = await import('../report/render.js');
         const svgs: string[] = [];
         for (const chart of state.charts) svgs.push(await renderSvg(specWithRows(chart)).catch(() => ''));
         return svgs;
