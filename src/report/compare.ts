@@ -85,7 +85,7 @@ export function overlayChart(c: Comparison): Chart | undefined {
   };
 }
 
-function compareHtml(c: Comparison, charts: Chart[]): string {
+function compareHtml(c: Comparison, charts: Chart[], drawn: string[]): string {
   const cell = (s: ComparedSweep['best'][number] | null) =>
     s ? `<td>${fmt(s.lambdaMin)}${s.penalty === 'elasticnet' ? ` (l1_ratio ${fmt(s.l1Ratio)})` : ''}</td><td>${fmt(s.meanMin)} ± ${s.seMin > 0 ? fmt(s.seMin) : '—'}</td><td>${s.nnzMin ?? ''}</td>` : '<td colspan="3">—</td>';
   const table = c.rows.map((r) => `<tr><td>${escapeHtml(r.penalty)}</td>${cell(r.a)}${cell(r.b)}<td>${escapeHtml(r.verdict)}</td></tr>`).join('\n');
@@ -106,7 +106,7 @@ ${c.notes.map((n) => `<p class="warning">${escapeHtml(n)}</p>`).join('\n')}
 ${table || '<tr><td colspan="8">no validation results</td></tr>'}
 </tbody>
 </table>
-${chartSections(charts)}
+${chartSections(charts, drawn)}
 ${pageEnd()}`;
 }
 
@@ -123,8 +123,8 @@ export async function writeCompareReport(c: Comparison, outDir: string, location
   ensureFolder(dir, '--out', outDir);
   const chart = overlayChart(c);
   const charts = chart ? [chart] : [];
-  await writeChartFiles(charts, (name, content) => writeFileAtomic(join(dir, name), content), png);
+  const drawn = await writeChartFiles(charts, (name, content) => writeFileAtomic(join(dir, name), content), png);
   const page = join(dir, 'compare.html');
-  writeFileAtomic(page, compareHtml(c, charts));
+  writeFileAtomic(page, compareHtml(c, charts, drawn));
   return displayPath(page);
 }

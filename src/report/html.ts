@@ -4,6 +4,8 @@ import { createRequire } from 'node:module';
 import { fmt } from '../select/cv.js';
 import { groupLabel, type ReportData } from './data.js';
 import type { Chart } from './specs.js';
+import { textWidth } from './textWidth.js';
+import { SANS_SERIF_WIDTHS } from './textWidths.js';
 
 const require = createRequire(import.meta.url);
 
@@ -90,35 +92,63 @@ section { margin-top: 2.5rem; }
 <body>`;
 }
 
-/** One section per chart: its title, caption, the element vega-embed draws into and the spec it draws. */
-export function chartSections(charts: Chart[]): string {
+/**
+ * The browser's vega measuring text as charts drawn without a browser were measured (the same widths, the same
+ * function: its source), so that a live chart has the layout of its drawing and of the SVG and PNG files. Defines
+ * `useDrawingTextWidths()`, to call once vega is loaded.
+ */
+export function textWidthScript(): string {
+  return `var drawingTextWidths = ${JSON.stringify(SANS_SERIF_WIDTHS)};
+var drawingTextWidth = ${textWidth.toString()};
+function useDrawingTextWidths() { vega.textMetrics.width = function (item, text) { return drawingTextWidth(drawingTextWidths, item, text); }; }`;
+}
+
+/**
+ * One section per chart: its title, caption, the element its chart is drawn into, holding `drawn` (the chart as the
+ * SVG file has it) until the browser draws it live, and the spec it draws.
+ */
+export function chartSections(charts: Chart[], drawn: string[] = []): string {
   return charts
     .map(
       (c, k) => `<section>
 <h2>${escapeHtml(c.title)}</h2>
 <p class="caption">${escapeHtml(c.caption)}</p>
-${c.guide ? `<p class="guide">${escapeHtml(c.guide)}</p>\n` : ''}<div class="chart" id="chart-${k}" data-chart="${escapeHtml(c.id)}"></div>
+${c.guide ? `<p class="guide">${escapeHtml(c.guide)}</p>\n` : ''}<div class="chart" id="chart-${k}" data-chart="${escapeHtml(c.id)}">${drawn[k] ?? ''}</div>
 <script type="application/json" id="spec-${k}">${scriptJson(c.spec)}</script>
 </section>`,
     )
     .join('\n');
 }
 
-/** The end of a page: the inlined libraries and the script that draws every chart (window.regsweepCharts). */
+/**
+ * The end of a page: the inlined libraries and the script that, after the first paint (the drawings are on screen),
+ * draws every chart live, one after another, each aside and swapped in when done (window.regsweepCharts).
+ */
 export function pageEnd(): string {
   return `${inlineLibraries()}
 <script>
-window.regsweepCharts = Promise.all(Array.from(document.querySelectorAll('.chart')).map(function (el, k) {
-  var spec = JSON.parse(document.getElementById('spec-' + k).textContent);
-  return vegaEmbed(el, spec, { actions: false, renderer: 'svg' });
-}));
+${textWidthScript()}
+useDrawingTextWidths();
+window.regsweepCharts = new Promise(function (resolve) { requestAnimationFrame(function () { setTimeout(resolve, 0); }); }).then(function () {
+  window.regsweepShownAt = performance.now();
+  return Array.from(document.querySelectorAll('.chart')).reduce(function (previous, el, k) {
+    return previous.then(function (views) {
+      var spec = JSON.parse(document.getElementById('spec-' + k).textContent);
+      var fresh = document.createElement('div');
+      return vegaEmbed(fresh, spec, { actions: false, renderer: 'svg' }).then(function (result) {
+        el.replaceChildren(fresh);
+        return new Promise(function (next) { setTimeout(function () { next(views.concat([result])); }, 0); });
+      });
+    });
+  }, Promise.resolve([]));
+});
 </script>
 </body>
 </html>
 `;
 }
 
-export function reportHtml(data: ReportData, charts: Chart[], location = 'results.db'): string {
+export function reportHtml(data: ReportData, charts: Chart[], location = 'results.db', drawn: string[] = []): string {
   const { sweep } = data;
   const { config } = data;
   const done = data.trials.length;
@@ -146,6 +176,6 @@ ${rows || '<tr><td colspan="8">no validation results yet</td></tr>'}
 </tbody>
 </table>
 ${modelSection(data, location)}
-${chartSections(charts)}
+${chartSections(charts, drawn)}
 ${pageEnd()}`;
 }

@@ -29,12 +29,18 @@ export function svgToPng(svg: string): Buffer {
   return resvg.render().asPng();
 }
 
-/** Every chart as files beside its page: the Vega-Lite spec (.vl.json), the SVG and (with `png`) the PNG. */
-export async function writeChartFiles(charts: Chart[], write: (name: string, content: string | Uint8Array) => void, png: boolean): Promise<void> {
+/**
+ * Every chart as files beside its page: the Vega-Lite spec (.vl.json), the SVG and (with `png`) the PNG. Returns the
+ * SVGs, which the page holds as its charts until the browser has drawn them live.
+ */
+export async function writeChartFiles(charts: Chart[], write: (name: string, content: string | Uint8Array) => void, png: boolean): Promise<string[]> {
+  const svgs: string[] = [];
   for (const chart of charts) {
     write(`${chart.id}.vl.json`, JSON.stringify(chart.spec, null, 1));
     const svg = await renderSvg(chart.spec);
     write(`${chart.id}.svg`, svg);
     if (png) write(`${chart.id}.png`, svgToPng(svg));
+    svgs.push(svg);
   }
+  return svgs;
 }

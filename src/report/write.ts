@@ -49,7 +49,7 @@ export async function writeReport(location: string, options: ReportOptions = {})
     writeFileAtomic(path, content, '--out');
     files.push(path);
   };
-  await writeChartFiles(charts, write, options.png !== false);
-  write('report.html', reportHtml(data, charts, displayPath(location)));
+  const drawn = await writeChartFiles(charts, write, options.png !== false);
+  write('report.html', reportHtml(data, charts, displayPath(location), drawn));
   return { htmlPath: displayPath(join(outDir, 'report.html')), files, charts: charts.map((c) => c.id), notes: data.notes };
 }

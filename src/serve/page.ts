@@ -1,9 +1,7 @@
 // The live server's two pages: the database's sweeps, and one sweep drawn live (progress, tasks, charts). The chart
 // libraries come from the server itself (/static/), never from a CDN.
 import type { Sweep } from '../domain.js';
-import { escapeHtml, pageHead } from '../report/html.js';
-import { textWidth } from '../report/textWidth.js';
-import { SANS_SERIF_WIDTHS } from '../report/textWidths.js';
+import { escapeHtml, pageHead, textWidthScript } from '../report/html.js';
 import type { LiveState } from './state.js';
 
 /** The libraries' URLs on this server, in loading order. */
@@ -60,8 +58,7 @@ ${sections}
 <script>
 (function () {
   var views = {};
-  var textWidths = ${JSON.stringify(SANS_SERIF_WIDTHS)};
-  var textWidth = ${textWidth.toString()};
+  ${textWidthScript()}
   // The libraries load after the first paint (the server's drawings are on screen by then), in order.
   var libraries = null;
   function loadLibraries() {
@@ -71,9 +68,8 @@ ${sections}
         var script = document.createElement('script');
         script.src = '../static/' + file;
         script.async = false;
-        // Text measured as the server measured it (the same table): a live view has the layout of the drawing it
-        // replaces, and of the report's SVG files.
-        if (k === files.length - 1) script.onload = function () { vega.textMetrics.width = function (item, text) { return textWidth(textWidths, item, text); }; resolve(); };
+        // Text measured as the server measured it: a live view has the layout of the drawing it replaces.
+        if (k === files.length - 1) script.onload = function () { useDrawingTextWidths(); resolve(); };
         script.onerror = function () { reject(new Error('cannot load ' + file)); };
         document.head.appendChild(script);
       });

@@ -1,7 +1,7 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/pool/coordinator.js';
 import { textWidth } from '../../src/report/textWidth.js';
@@ -76,6 +76,29 @@ output: b.db
     expect(dialog).toBe(false);
     expect(errors).toEqual([]);
     expect(requests).toEqual([]);
+  });
+
+  it('the page holds every chart drawn (its SVG file) before any script runs; the live charts have the same marks and size', async () => {
+    const perChart = (tab: Page) =>
+      tab.$$eval('.chart', (els) =>
+        els.map((el) => [el.getAttribute('data-chart'), el.querySelectorAll('svg .role-mark > *').length, el.querySelector('svg')?.getAttribute('width'), el.querySelector('svg')?.getAttribute('height')]),
+      );
+    const still = await browser.newContext({ javaScriptEnabled: false });
+    const served = await still.newPage();
+    await served.goto(page);
+    const drawn = await perChart(served);
+    await still.close();
+    expect(drawn.map(([id]) => id)).toEqual(['fit', 'sparsity', 'paths', 'l1-vs-l2', 'alpha-lambda']);
+    for (const [id, marks] of drawn) expect(marks, String(id)).toBeGreaterThan(0);
+    // The drawing is the chart's SVG file.
+    const fitSvg = readFileSync(join(dir, 'report', 'fit.svg'), 'utf8');
+    expect(readFileSync(join(dir, 'report', 'report.html'), 'utf8')).toContain(fitSvg);
+    const tab = await browser.newPage();
+    await tab.goto(page);
+    await tab.evaluate(() => (window as unknown as { regsweepCharts: Promise<unknown> }).regsweepCharts.then(() => true));
+    expect(await perChart(tab)).toEqual(drawn);
+    expect(await tab.$$eval('.chart', (els) => els.map((el) => el.querySelectorAll('svg.marks').length))).toEqual(drawn.map(() => 1));
+    await tab.close();
   });
 
   it('the text widths charts are laid out with outside a browser agree with chromium measuring whole strings', async () => {

@@ -68,7 +68,7 @@ describe.runIf(haveBrowser)('regsweep serve, live in a real browser', () => {
   });
 
   it('follows a running sweep: trials and marks grow without a reload; after a server restart the page reconnects and ends with every trial', { timeout: 180_000 }, async () => {
-    // 60 paths of 60 λ on one worker thread, task by task over several seconds; the best λ lies below the grid, so
+    // 60 paths of 90 λ on one worker thread, task by task over several seconds; the best λ lies below the grid, so
     // run then extends it (twice, a decade each): new λ, new marks, a larger total, all while the page is open.
     writeFile(
       dir,
@@ -76,7 +76,7 @@ describe.runIf(haveBrowser)('regsweep serve, live in a real browser', () => {
       `name: live
 data: {synthetic: {kind: regression, n: 8000, p: 600, nonzero: 60, rho: 0.6, snr: 2, seed: 4}}
 validation: {kind: kfold, folds: 19, seed: 1}
-sweep: {kind: grid, penalty: [l1, elasticnet, l2], lambda: {log_range: [0.5, 50], num: 60}, l1_ratio: [0.5], extend: 2}
+sweep: {kind: grid, penalty: [l1, elasticnet, l2], lambda: {log_range: [0.5, 50], num: 90}, l1_ratio: [0.5], extend: 2}
 model: {kind: linear, tol: 1e-9}
 workers: 1
 output: live.db
@@ -106,11 +106,13 @@ output: live.db
     tab.on('console', (m) => m.type() === 'error' && !/ERR_CONNECTION_REFUSED|Failed to load resource/.test(m.text()) && errors.push(m.text()));
     await tab.goto(`${origin}/`);
     await tab.click('a[href="sweeps/1"]');
+    // The progress as the page was served (the sweep goes on while the charts are made live).
+    await tab.waitForSelector('#progress');
+    const start = await progressOf(tab);
     await tab.waitForFunction(() => (window as unknown as { regsweepCharts?: Promise<unknown> }).regsweepCharts !== undefined);
     await tab.evaluate(() => (window as unknown as { regsweepCharts: Promise<unknown> }).regsweepCharts);
-    const start = await progressOf(tab);
     const startMarks = await marksOf(tab);
-    expect(start.total).toBe(3 * 60 * 20);
+    expect(start.total).toBe(3 * 90 * 20);
     expect(start.done).toBeLessThan(start.total);
 
     // Without a reload: the count and the charts' marks grow.
