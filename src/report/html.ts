@@ -93,14 +93,18 @@ section { margin-top: 2.5rem; }
 }
 
 /**
- * The browser's vega measuring text as charts drawn without a browser were measured (the same widths, the same
- * function: its source), so that a live chart has the layout of its drawing and of the SVG and PNG files. Defines
- * `useDrawingTextWidths()`, to call once vega is loaded.
+ * What a page that holds its charts as drawings needs to make them live: `useDrawingTextWidths()`, to call once vega
+ * is loaded, has vega measure text as the drawings were measured (the same widths, the same function: its source),
+ * so that a live chart has its drawing's layout; `afterFirstPaint()` resolves once the drawings are on screen
+ * (window.regsweepShownAt), the moment to start the slower live drawing.
  */
-export function textWidthScript(): string {
+export function drawingScript(): string {
   return `var drawingTextWidths = ${JSON.stringify(SANS_SERIF_WIDTHS)};
 var drawingTextWidth = ${textWidth.toString()};
-function useDrawingTextWidths() { vega.textMetrics.width = function (item, text) { return drawingTextWidth(drawingTextWidths, item, text); }; }`;
+function useDrawingTextWidths() { vega.textMetrics.width = function (item, text) { return drawingTextWidth(drawingTextWidths, item, text); }; }
+function afterFirstPaint() {
+  return new Promise(function (resolve) { requestAnimationFrame(function () { setTimeout(resolve, 0); }); }).then(function () { window.regsweepShownAt = performance.now(); });
+}`;
 }
 
 /**
@@ -127,10 +131,9 @@ ${c.guide ? `<p class="guide">${escapeHtml(c.guide)}</p>\n` : ''}<div class="cha
 export function pageEnd(): string {
   return `${inlineLibraries()}
 <script>
-${textWidthScript()}
+${drawingScript()}
 useDrawingTextWidths();
-window.regsweepCharts = new Promise(function (resolve) { requestAnimationFrame(function () { setTimeout(resolve, 0); }); }).then(function () {
-  window.regsweepShownAt = performance.now();
+window.regsweepCharts = afterFirstPaint().then(function () {
   return Array.from(document.querySelectorAll('.chart')).reduce(function (previous, el, k) {
     return previous.then(function (views) {
       var spec = JSON.parse(document.getElementById('spec-' + k).textContent);

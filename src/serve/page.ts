@@ -1,7 +1,7 @@
 // The live server's two pages: the database's sweeps, and one sweep drawn live (progress, tasks, charts). The chart
 // libraries come from the server itself (/static/), never from a CDN.
 import type { Sweep } from '../domain.js';
-import { escapeHtml, pageHead, textWidthScript } from '../report/html.js';
+import { drawingScript, escapeHtml, pageHead } from '../report/html.js';
 import type { LiveState } from './state.js';
 
 /** The libraries' URLs on this server, in loading order. */
@@ -58,7 +58,7 @@ ${sections}
 <script>
 (function () {
   var views = {};
-  ${textWidthScript()}
+  ${drawingScript()}
   // The libraries load after the first paint (the server's drawings are on screen by then), in order.
   var libraries = null;
   function loadLibraries() {
@@ -76,7 +76,7 @@ ${sections}
     });
     return libraries;
   }
-  var painted = new Promise(function (resolve) { requestAnimationFrame(function () { setTimeout(resolve, 0); }); }).then(function () { window.regsweepShownAt = performance.now(); });
+  var painted = afterFirstPaint();
   var pending = null;
   var scheduled = false;
   var drawing = Promise.resolve();
