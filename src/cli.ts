@@ -75,6 +75,10 @@ function describeModel(m: { penalty: string; l1Ratio: number; lambda: number; ru
   return `${m.penalty === 'elasticnet' ? `elasticnet l1_ratio ${fmt(m.l1Ratio)}` : m.penalty}, λ ${m.lambda} by --select ${ruleLabel(m.rule)}`;
 }
 
+const partialOption = {
+  'allow-partial': { type: 'boolean', default: false, describe: 'use a sweep that is not finished (the model is chosen from the trials it has; the output says so)' },
+} as const;
+
 const queueOptions = {
   lease: { type: 'number', default: 30, describe: 'seconds a claimed task is held without renewal (renewed every third of it)' },
   'max-attempts': { type: 'number', default: 3, describe: 'attempts a task that throws gets before it is recorded as failed' },
@@ -228,6 +232,7 @@ async function dispatch(argv: string[]): Promise<number> {
           .option('format', { choices: ['csv', 'json', 'sklearn', 'glmnet'] as const, describe: 'tables: csv (default) or json; --model: json (default), sklearn or glmnet' })
           .options(sweepOptions)
           .options(modelOptions)
+          .options(partialOption)
           .option('out', { type: 'string', describe: 'file to write (default: standard output)' }),
       later(async (args) => {
         if (args.out !== undefined && !isStoreUrl(args.db)) refuseProtectedOutput(args.out, databaseFiles(args.db), '--out');
@@ -238,7 +243,7 @@ async function dispatch(argv: string[]): Promise<number> {
           const format = args.format ?? 'json';
           if (format === 'csv') throw new UserError('--model --format csv: a model is written as json, sklearn (Python) or glmnet (R); the coefficients as CSV are in --table coefficients');
           const { exportModel } = await import('./model/export.js');
-          const { text, model } = await exportModel(args.db, format, { sweep: selectorOf(args), ...modelRequest(args) });
+          const { text, model } = await exportModel(args.db, format, { sweep: selectorOf(args), ...modelRequest(args), allowPartial: args['allow-partial'] });
           for (const n of model.notes) process.stderr.write(`note: ${n}\n`);
           parts = [text];
         } else {
@@ -263,7 +268,8 @@ async function dispatch(argv: string[]): Promise<number> {
           .option('out', { type: 'string', describe: 'file to write (default: standard output)' })
           .option('keep', { type: 'string', array: true, describe: 'a column of the data to copy to the output (an id); may be repeated' })
           .options(sweepOptions)
-          .options(modelOptions),
+          .options(modelOptions)
+          .options(partialOption),
       later(async (args) => {
         const { predict } = await import('./model/predict.js');
         const result = await predict(args.db, {
@@ -273,6 +279,7 @@ async function dispatch(argv: string[]): Promise<number> {
           output: write,
           sweep: selectorOf(args),
           ...modelRequest(args),
+          allowPartial: args['allow-partial'],
           onNote: (n) => process.stderr.write(`note: ${n}\n`),
         });
         if (args.out !== undefined) process.stderr.write(`predictions: ${result.rows} rows → ${args.out} (${describeModel(result.model)})\n`);

@@ -2,8 +2,22 @@
 // original scale — complete enough to predict from and to reproduce the fit.
 import { packageVersion } from '../builtFile.js';
 import { settingsOf } from '../domain.js';
+import { fmt } from '../select/cv.js';
 import { ruleLabel } from '../select/model.js';
 import type { Model } from './load.js';
+
+/** Lines about where the model comes from, for the scripts' headers (each becomes a comment line). */
+export function provenance(model: Model, location: string): string[] {
+  const cv = model.cv ? `; cross-validated loss ${fmt(model.cv.mean)} ± ${fmt(model.cv.se)} over ${model.cv.folds} folds` : '';
+  const kind = model.family === 'multinomial' ? `multinomial${model.grouped ? ' (grouped)' : ''}` : model.config.model.kind;
+  return [
+    `regsweep model: sweep "${model.sweep.name}" (id ${model.sweep.id}) in ${location}`,
+    ...(model.partial ? [`PARTIAL: ${model.partial}`] : []),
+    `${kind} ${model.penalty === 'elasticnet' ? `elasticnet l1_ratio=${model.l1Ratio}` : model.penalty}, lambda=${model.lambda} (--select ${ruleLabel(model.rule)})${cv}`,
+    `fitted on ${model.trial.nTrain} rows${model.trial.fold === 'all' ? ' (all rows)' : ' (the training rows of a holdout split)'}; data sha256 ${model.sweep.dataHash.slice(0, 16)}…; ${model.nonzero} nonzero coefficients`,
+    `objective: ${objectiveText(model)}`,
+  ];
+}
 
 /** The objective the model minimizes, in the notation of the docs. */
 export function objectiveText(model: Pick<Model, 'family' | 'outputs' | 'grouped'>): string {
@@ -41,7 +55,9 @@ export function modelCard(model: Model, location: string): Record<string, unknow
       data_hash: sweep.dataHash,
       rows: sweep.n,
       created_at: sweep.createdAt,
+      status: sweep.status,
     },
+    ...(model.partial ? { partial: model.partial } : {}),
     model: config.model.kind,
     family: model.family,
     objective: objectiveText(model),

@@ -31,10 +31,14 @@ export interface Model extends ModelChoice {
   /** A multinomial model with one group per feature across classes. */
   grouped: boolean;
   nonzero: number;
+  /** How the sweep was left unfinished (the model is chosen from the trials it has), or null for a finished sweep. */
+  partial: string | null;
 }
 
 export interface ModelOptions extends ModelRequest {
   sweep?: SweepSelector;
+  /** Use a sweep that is not finished (its model is chosen from part of its trials); refused otherwise. */
+  allowPartial?: boolean;
 }
 
 /** Reads the model a request names from a store that is open already (`trials`: the sweep's, when read already). */
@@ -54,6 +58,7 @@ export async function readModel(store: Store, sweep: Sweep, request: ModelReques
   const outputs = outputNames(sweep);
   const coefs = Array.from({ length: outputs.length }, (_, k) => stored.coefs.slice(k * p, (k + 1) * p));
   const family = sweepFamily(sweep);
+  const partial = sweep.status === 'done' ? null : `sweep "${sweep.name}" (id ${sweep.id}) is ${sweep.status}: ${trials.length} of ${sweep.totalTrials} trials recorded; the model is chosen from those`;
   return {
     ...choice,
     sweep,
@@ -68,12 +73,22 @@ export async function readModel(store: Store, sweep: Sweep, request: ModelReques
     offset: config.data.offset ?? null,
     grouped: (config.model.kind === 'logistic' || config.model.kind === 'multinomial') && config.model.grouped,
     nonzero: coefs.reduce((s, c) => s + c.reduce((m, v) => m + (v !== 0 ? 1 : 0), 0), 0),
+    notes: partial ? [...choice.notes, partial] : choice.notes,
+    partial,
   };
 }
 
 /** Opens a store read-only and reads the model a request names (the latest sweep unless a selector says otherwise). */
 export async function loadModel(location: string, options: ModelOptions = {}): Promise<Model> {
-  return withResults(location, options.sweep, ({ store, sweep }) => readModel(store, sweep, options));
+  return withResults(location, options.sweep, async ({ store, sweep }) => {
+    if (sweep.status !== 'done' && !options.allowPartial) {
+      const recorded = await store.trialCount(sweep.id);
+      throw new UserError(
+        `sweep "${sweep.name}" (id ${sweep.id}) is ${sweep.status}: ${recorded} of ${sweep.totalTrials} trials recorded, so its λ would be chosen from part of its folds; finish it (run the same command again) or pass --allow-partial`,
+      );
+    }
+    return readModel(store, sweep, options);
+  });
 }
 
 /** "l1", "l2", "elasticnet (l1_ratio 0.5)". */
