@@ -345,9 +345,10 @@ async function dispatch(argv: string[]): Promise<number> {
           .positional('db', { type: 'string', demandOption: true, describe: 'database path or store URL' })
           .option('port', { type: 'number', default: 8765, describe: 'port (0: a free one)' })
           .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on; any other than 127.0.0.1, ::1 or localhost needs a token' })
-          .option('token', { type: 'string', describe: 'the token every request must carry (default: generated when --host is not local)' }),
+          .option('token', { type: 'string', describe: 'the token every request must carry, 22 characters at least (default: generated when --host is not local)' })
+          .option('allow-host', { type: 'string', array: true, describe: 'a name of this machine that requests may be sent to, besides its addresses (may be repeated)' }),
       later(async (args) => {
-        result = await serveCommand(args.db, { port: args.port, host: args.host, token: args.token });
+        result = await serveCommand(args.db, { port: args.port, host: args.host, token: args.token, allowHosts: args['allow-host'] });
       }),
     )
     .help()
@@ -435,7 +436,7 @@ async function workerCommand(store: string, opts: WorkerOptions & { quiet: boole
 }
 
 /** Serves until Ctrl-C or SIGTERM, then closes the server and the store. */
-async function serveCommand(db: string, options: { port: number; host: string; token?: string }): Promise<number> {
+async function serveCommand(db: string, options: { port: number; host: string; token?: string; allowHosts?: string[] }): Promise<number> {
   const { serve } = await import('./serve/server.js');
   const server = await serve(db, options);
   process.stdout.write(`regsweep: serving ${displayPath(db)} at ${server.url}\n`);

@@ -85,6 +85,7 @@ table { border-collapse: collapse; margin: 1rem 0; }
 th, td { border-bottom: 1px solid #ddd; padding: 0.3rem 0.7rem; text-align: left; }
 .caption { color: #555; max-width: 60rem; }
 .guide { max-width: 60rem; border-left: 3px solid #4c78a8; padding-left: 0.8rem; }
+.gone { color: #a00; font-weight: bold; }
 .warning { background: #fff4e0; border-left: 4px solid #e8a33d; padding: 0.4rem 0.8rem; }
 section { margin-top: 2.5rem; }
 </style>

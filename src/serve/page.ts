@@ -28,6 +28,16 @@ ${rows || '<tr><td colspan="6">no sweeps yet</td></tr>'}
 `;
 }
 
+/** What a page says once the database it served is gone (deleted, replaced or overwritten). */
+export function gonePage(location: string, why: string): string {
+  return `${pageHead(`regsweep: ${location}`)}
+<h1>Sweeps in <code>${escapeHtml(location)}</code></h1>
+<p id="connection" class="gone">${escapeHtml(why)}</p>
+</body>
+</html>
+`;
+}
+
 /**
  * A sweep's page: the state when it was served, with its charts already drawn (`drawn`: one SVG per chart, by the
  * server), then updates by Server-Sent Events (EventSource resumes with Last-Event-ID after a lost connection). After
@@ -179,7 +189,14 @@ ${sections}
     var source = new EventSource('${state.sweep.id}/events');
     var connection = document.getElementById('connection');
     source.addEventListener('state', function (e) { text(connection, ''); schedule(JSON.parse(e.data)); });
-    source.onerror = function () { text(connection, 'connection lost: reconnecting…'); };
+    // The database was deleted, replaced or overwritten under the server: what is shown stays, marked as stale.
+    source.addEventListener('gone', function (e) {
+      source.close();
+      text(connection, JSON.parse(e.data).message + ' (the page shows the sweep as it was)');
+      connection.className = 'gone';
+      text(document.getElementById('status'), '(no longer served)');
+    });
+    source.onerror = function () { if (source.readyState !== 2) text(connection, 'connection lost: reconnecting…'); };
   });
 })();
 </script>

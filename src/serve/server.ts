@@ -6,19 +6,24 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { isIPv6 } from 'node:net';
+import { hostname, networkInterfaces } from 'node:os';
 import { OutsideError, UserError } from '../errors.js';
 import { CHART_LIBRARIES, libraryFile } from '../report/html.js';
 import type { Store } from '../store/contract.js';
 import { openStore } from '../store/open.js';
 import { displayPath } from '../util/paths.js';
-import { STATIC_LIBRARIES, sweepListPage, sweepPage } from './page.js';
+import type { Sweep } from '../domain.js';
+import { STATIC_LIBRARIES, gonePage, sweepListPage, sweepPage } from './page.js';
 import { liveState, ProgressClock, specWithRows, TrialCache, type LiveState } from './state.js';
 
 export interface ServeOptions {
   port?: number;
   host?: string;
-  /** Required on every request when given; generated when the host is not a loopback address. */
+  /** Required on every request when given (22 characters at least: 128 bits); generated when the host is not a loopback address. */
   token?: string;
+  /** Host names besides the addresses listened on that requests may name (a DNS name of this machine). */
+  allowHosts?: string[];
   /** How often the store is asked for new trials (ms). */
   pollMs?: number;
 }
@@ -33,6 +38,41 @@ export interface RunningServer {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 const TOKEN_COOKIE = 'regsweep_token';
+/** A token of 128 random bits is 22 characters of base64: none shorter is taken. */
+const MIN_TOKEN_LENGTH = 22;
+const WILDCARD = new Set(['0.0.0.0', '::']);
+
+/** A token given with --token, refused when it is guessable or cannot travel in a URL and a cookie as it is. */
+function checkToken(token: string | undefined): void {
+  if (token === undefined) return;
+  if (token.length < MIN_TOKEN_LENGTH)
+    throw new UserError(
+      `--token: ${token === '' ? 'empty' : `${token.length} character${token.length === 1 ? '' : 's'}`}; a token needs at least ${MIN_TOKEN_LENGTH} (128 random bits: openssl rand -base64 16), or leave --token out to have one generated`,
+    );
+  if (!/^[A-Za-z0-9._~+/=-]+$/.test(token)) throw new UserError('--token: use letters, digits and . _ ~ + / = - only (it travels in a URL and a cookie)');
+}
+
+/** A host as the Host header names it (lower case, IPv6 in brackets), or undefined when it is not a host name. */
+function hostName(host: string): string | undefined {
+  try {
+    return new URL(`http://${isIPv6(host) ? `[${host}]` : host}`).hostname;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The names a request's Host header may give (DNS rebinding otherwise lets any web page read the server): the
+ * loopback names on a loopback address; on another, that address, this machine's name and, on a wildcard address,
+ * every address of this machine; and any name given with --allow-host.
+ */
+function answeredHosts(host: string, extra: string[]): Set<string> {
+  const names = LOOPBACK.has(host) ? [...LOOPBACK] : [host, hostname(), ...(WILDCARD.has(host) ? [...LOOPBACK, ...Object.values(networkInterfaces()).flatMap((a) => (a ?? []).map((i) => i.address))] : [])];
+  return new Set([...names, ...extra].map(hostName).filter((n): n is string => n !== undefined));
+}
+
+/** A sweep as it was first seen: a database overwritten under the server has other sweeps under the same ids. */
+const sweepMark = (s: Sweep) => `${s.name} ${s.createdAt} ${s.configHash}`;
 /** Sweeps whose state is computed when the server starts (the latest ones). */
 const WARM_SWEEPS = 3;
 /** A state is computed at most this often per sweep while trials arrive, and at most a third of the time. */
@@ -55,12 +95,52 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 8765;
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UserError(`--port ${port}: expected a port number (0–65535; 0 picks a free one)`);
+  checkToken(options.token);
   const token = options.token ?? (LOOPBACK.has(host) ? undefined : randomBytes(16).toString('hex'));
+  for (const name of options.allowHosts ?? []) if (!hostName(name)) throw new UserError(`--allow-host ${name}: not a host name`);
+  const hosts = answeredHosts(host, options.allowHosts ?? []);
   const store = await openStore(location, { mode: 'read', mustExist: true });
-  await store.listSweeps();
   const shown = displayPath(location);
+  const known = new Map((await store.listSweeps()).map((s) => [s.id, sweepMark(s)]));
   const watches = new Map<number, Watch>();
   let closing = false;
+  /** Why the store can no longer be served (deleted, replaced, overwritten), once that is seen: pages then say so. */
+  let gone: string | undefined;
+
+  /** Stops serving a store that is gone: every open page is told why, and its event stream ends. */
+  const markGone = (why: string) => {
+    gone ??= `${why}; restart regsweep serve to read the database as it is now`;
+    for (const watch of watches.values()) for (const res of watch.clients) res.end(goneEvent(gone));
+    watches.clear();
+  };
+  /** Whether the store is still the one opened: the same file, and every sweep seen so far still the same sweep. */
+  const intact = async (): Promise<boolean> => {
+    if (gone) return false;
+    try {
+      await store.ensureIntact();
+    } catch (e) {
+      markGone(e instanceof Error ? e.message : String(e));
+      return false;
+    }
+    let sweeps: Sweep[];
+    try {
+      sweeps = await store.listSweeps();
+    } catch (e) {
+      // Damage is for good; a lock or a lost connection is asked about again.
+      if (e instanceof UserError) markGone(e.message);
+      return !gone;
+    }
+    const now = new Map(sweeps.map((s) => [s.id, s]));
+    for (const [id, mark] of known) {
+      const sweep = now.get(id);
+      if (!sweep || sweepMark(sweep) !== mark) {
+        markGone(`${shown}: the database was overwritten while it was served (sweep ${id} ${sweep ? 'is another sweep now' : 'is no longer in it'})`);
+        return false;
+      }
+    }
+    for (const sweep of sweeps) if (!known.has(sweep.id)) known.set(sweep.id, sweepMark(sweep));
+    return true;
+  };
 
   const authorized = (req: IncomingMessage, url: URL): 'ok' | 'cookie' | false => {
     if (!token) return 'ok';
@@ -128,6 +208,10 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
   // The watcher: for each sweep with a page open, a new trial (or a status change) sends the new state to its pages.
   const watcher = (async () => {
     while (!closing) {
+      if (!(await intact())) {
+        await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
+        continue;
+      }
       for (const [sweepId, watch] of watches) {
         if (watch.clients.size === 0 || closing) continue;
         try {
@@ -152,12 +236,25 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
     const url = new URL(req.url ?? '/', 'http://localhost');
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Referrer-Policy', 'no-referrer');
+    const asked = req.headers.host === undefined ? undefined : hostName(req.headers.host);
+    if (!asked || !hosts.has(asked))
+      return plain(res, 421, `this server answers as ${[...hosts].join(', ')} only, not as ${JSON.stringify(req.headers.host ?? '')}${LOOPBACK.has(host) ? '' : ' (regsweep serve --allow-host NAME adds a name)'}\n`);
     if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'read-only: GET only\n');
     const auth = authorized(req, url);
     if (!auth) return plain(res, 401, 'a token is needed: open the URL `regsweep serve` printed (…?token=…)\n');
     // The token from the URL goes into a cookie, so that the page's own requests (EventSource, scripts) carry it.
     if (auth === 'cookie') res.setHeader('Set-Cookie', `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
     const path = url.pathname;
+    const library = /^\/static\/([a-z-]+\.min\.js)$/.exec(path);
+    if (!library && !(await intact())) {
+      if (/\/events$/.test(path)) {
+        res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store' });
+        return void res.end(goneEvent(gone!));
+      }
+      if (path.startsWith('/api/')) return void res.writeHead(410, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: gone }));
+      res.writeHead(410, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+      return void res.end(gonePage(shown, gone!));
+    }
     if (path === '/') {
       const sweeps = await store.listSweeps();
       const list = await Promise.all(sweeps.map(async (sweep) => ({ sweep, trialsDone: await store.trialCount(sweep.id) })));
@@ -167,7 +264,6 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
       const sweeps = await store.listSweeps();
       return json(res, await Promise.all(sweeps.map(async (s) => ({ id: s.id, name: s.name, status: s.status, model: s.modelKind, trials_done: await store.trialCount(s.id), trials_total: s.totalTrials }))));
     }
-    const library = /^\/static\/([a-z-]+\.min\.js)$/.exec(path);
     if (library && STATIC_LIBRARIES.includes(library[1])) {
       const [pkg, file] = CHART_LIBRARIES[STATIC_LIBRARIES.indexOf(library[1])];
       res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'max-age=3600' });
@@ -254,6 +350,11 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
       await store.close();
     },
   };
+}
+
+/** The event that tells a page its store is gone; the page stops listening. */
+function goneEvent(why: string): string {
+  return `event: gone\ndata: ${JSON.stringify({ message: why })}\n\n`;
 }
 
 function plain(res: ServerResponse, status: number, body: string): void {

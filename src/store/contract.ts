@@ -174,7 +174,10 @@ export interface Store {
 
   /** Ids of the tasks whose trials are all recorded (failed ones are run again on resume). */
   finishedTaskIds(sweepId: number): Promise<Set<string>>;
-  /** Rejects with an OutsideError when the store is gone (a database file deleted or replaced under a running sweep). */
+  /**
+   * Rejects with an OutsideError when the store is gone (a database file deleted or replaced since it was opened); a
+   * store opened for reading reads the database as it is now afterwards (nothing cached from before).
+   */
   ensureIntact(): Promise<void>;
 
   trials(sweepId: number, filter?: TrialFilter): Promise<Trial[]>;

@@ -40,6 +40,7 @@ const isBusy = (e: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(errorCode(e) ?? '');
 export class SqliteStore implements Store {
   readonly location: string;
   readonly shared = false;
+  /** The file opened (device and inode): a file deleted or replaced under an open store is noticed. */
   private readonly identity: { dev: number; ino: number } | undefined;
   private readonly lockTimeoutMs: number;
 
@@ -51,7 +52,7 @@ export class SqliteStore implements Store {
   ) {
     this.location = path;
     this.lockTimeoutMs = lockTimeoutMs;
-    this.identity = writable ? fileIdentity(path) : undefined;
+    this.identity = fileIdentity(path);
   }
 
   /** Opens (creating when absent) a database to write sweeps into; see openForWriting for what is refused. */
@@ -356,9 +357,19 @@ export class SqliteStore implements Store {
   async ensureIntact(): Promise<void> {
     const now = fileIdentity(this.path);
     if (!this.identity) return;
-    if (!now) throw new OutsideError(`${this.location}: the database file was deleted while the sweep ran; the results are lost (run the sweep again)`);
+    // A reader trusts its cached pages while the WAL index says nothing changed: a file overwritten in place (cp) would
+    // be read as it was. Without them, the next read sees the file as it is now.
+    if (!this.writable) this.db.pragma('shrink_memory');
+    if (!now)
+      throw new OutsideError(
+        this.writable ? `${this.location}: the database file was deleted while the sweep ran; the results are lost (run the sweep again)` : `${this.location}: the database file was deleted after it was opened`,
+      );
     if (now.dev !== this.identity.dev || now.ino !== this.identity.ino)
-      throw new OutsideError(`${this.location}: the database file was replaced by another file while the sweep ran; the results went to the old one`);
+      throw new OutsideError(
+        this.writable
+          ? `${this.location}: the database file was replaced by another file while the sweep ran; the results went to the old one`
+          : `${this.location}: the database file was replaced by another file after it was opened`,
+      );
   }
 
   async trials(sweepId: number, filter: TrialFilter = {}): Promise<Trial[]> {
