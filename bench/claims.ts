@@ -37,7 +37,7 @@ const tinyResult = (task: Task): TaskResult => ({
 export async function claimStress(url: string, tasks: number, claimers: number): Promise<ClaimStress> {
   const setup = await openStore(url, { mode: 'write' });
   const planned: Task[] = Array.from({ length: tasks }, (_, k) => ({ id: `l1/a=1/fold=${k}`, penalty: 'l1', l1Ratio: 1, fold: k, lambdas: [1] }));
-  const sweep = await setup.createSweep(
+  const { sweep } = await setup.createSweep(
     {
       name: `claims-${tasks}x${claimers}`, configJson: '{}', configHash: 'stress', dataHash: 'stress', n: 1, p: 1, modelKind: 'linear',
       featureNames: ['x'], targetNames: ['y'], classes: null, totalTasks: tasks, totalTrials: tasks, notes: [],

@@ -84,8 +84,12 @@ const queueOptions = {
   'max-attempts': { type: 'number', default: 3, describe: 'attempts a task that throws gets before it is recorded as failed' },
 } as const;
 
+/** Seconds a lease may be: long enough to renew over a slow link, short enough that a dead worker's task comes back. */
+const LEASE_SECONDS = { min: 2, max: 3600 };
+
 function checkQueueOptions(args: { lease: number; 'max-attempts': number }): void {
-  positiveNumber('--lease', args.lease);
+  if (!(Number.isFinite(args.lease) && args.lease >= LEASE_SECONDS.min && args.lease <= LEASE_SECONDS.max))
+    throw new UserError(`--lease ${args.lease}: expected seconds from ${LEASE_SECONDS.min} to ${LEASE_SECONDS.max} (a task of a worker that dies comes back after its lease)`);
   if (!(Number.isInteger(args['max-attempts']) && args['max-attempts'] > 0)) throw new UserError('--max-attempts: expected a positive integer');
 }
 
@@ -132,7 +136,7 @@ async function dispatch(argv: string[]): Promise<number> {
           .option('max-db-gb', { type: 'number', describe: 'refuse sweeps whose database would be larger (default 8)' })
           .option('lock-timeout', { type: 'number', default: 10, describe: 'seconds a write waits for a lock held by another process' })
           .options(queueOptions)
-          .option('retry-failed', { type: 'boolean', default: false, describe: 'queue the tasks that failed in an earlier run again' }),
+          .option('retry-failed', { type: 'boolean', default: false, describe: 'queue again the tasks that failed in an earlier run, and those claimed by a process that stopped renewing its lease' }),
       later(async (args) => {
         if (args.workers !== undefined && !(Number.isInteger(args.workers) && args.workers > 0)) throw new UserError('--workers: expected a positive integer');
         if (args.resume && args.new) throw new UserError('--resume and --new contradict each other; give one');
@@ -206,7 +210,13 @@ async function dispatch(argv: string[]): Promise<number> {
           return;
         }
         if (args.list) {
-          await print((await listSweeps(args.db)).map(({ sweep, trialsDone }) => sweepRecord(sweep, trialsDone)), args.json);
+          const sweeps = await listSweeps(args.db);
+          await print(sweeps.map(({ sweep, trialsDone, tasks }) => sweepRecord(sweep, trialsDone, tasks)), args.json);
+          if (!args.json)
+            for (const { sweep, tasks } of sweeps.filter((s) => s.tasks.stale > 0))
+              await write(
+                `note: sweep ${sweep.name} (id ${sweep.id}): ${tasks.stale} claimed task(s) whose owner stopped renewing its lease (a process that died or is paused); they go back to the queue when the lease ends, or now with: regsweep run <sweep file> --store ${displayPath(args.db)} --retry-failed\n`,
+              );
           return;
         }
         if (!args.best) throw new UserError('query: give --best, --list or --sql "SELECT ..."');
@@ -373,7 +383,7 @@ async function runCommand(config: string, opts: Parameters<typeof runSweep>[1] &
   process.on('SIGTERM', onSignal);
   const progress = await makeProgress(opts.quiet);
   const { runSweep } = await import('./pool/coordinator.js');
-  let result: RunResult;
+  let result: RunResult | undefined;
   try {
     result = await runSweep(config, {
       ...opts,
@@ -385,12 +395,13 @@ async function runCommand(config: string, opts: Parameters<typeof runSweep>[1] &
         progress.start(total, alreadyDone);
       },
       onProgress: ({ done, total }) => progress.update(done, total),
-    });
+    }).catch(stoppedWhileDown(abort.signal));
   } finally {
     progress.stop();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  if (result === undefined) return EXIT.interrupted;
   const db = displayPath(result.location);
   if (result.interrupted) {
     process.stderr.write(`interrupted: ${db} holds every finished task; rerun to resume\n`);
@@ -420,7 +431,10 @@ async function workerCommand(store: string, opts: WorkerOptions & { quiet: boole
   process.on('SIGTERM', onSignal);
   try {
     const { runWorker } = await import('./pool/worker.js');
-    const r = await runWorker(store, { ...opts, signal: abort.signal, log: (m) => (!opts.quiet || m.startsWith('warning') ? process.stderr.write(m + '\n') : undefined) });
+    const r = await runWorker(store, { ...opts, signal: abort.signal, log: (m) => (!opts.quiet || m.startsWith('warning') ? process.stderr.write(m + '\n') : undefined) }).catch(
+      stoppedWhileDown(abort.signal),
+    );
+    if (r === undefined) return EXIT.interrupted;
     for (const run of r.results) {
       if (run.interrupted) continue;
       if (!opts.quiet) {
@@ -433,6 +447,18 @@ async function workerCommand(store: string, opts: WorkerOptions & { quiet: boole
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+}
+
+/**
+ * A store that failed after the user stopped the command (a database that is down, whose reconnection wait the
+ * signal ended): said in one line, and the command counts as interrupted.
+ */
+function stoppedWhileDown(signal: AbortSignal) {
+  return (e: unknown): undefined => {
+    if (!(signal.aborted && e instanceof OutsideError)) throw e;
+    process.stderr.write(`interrupted: ${e.message}\n`);
+    return undefined;
+  };
 }
 
 /** Serves until Ctrl-C or SIGTERM, then closes the server and the store. */
@@ -526,6 +552,7 @@ function comparisonRecord(c: Comparison, report: string | undefined): Record<str
   return {
     metric: c.metric,
     same_data: c.sameData,
+    comparable: c.incomparable === null,
     sweeps: c.sweeps.map((s) => ({ label: s.label, database: s.location, name: s.sweep.name, id: s.sweep.id, model: s.sweep.modelKind, rows: s.sweep.n, features: s.sweep.p, data_hash: s.sweep.dataHash })),
     best: c.rows.map((r) => ({ penalty: r.penalty, A: r.a && selectionRecord(c.sweeps[0].sweep, r.a), B: r.b && selectionRecord(c.sweeps[1].sweep, r.b), better: r.verdict || null })),
     notes: c.notes,

@@ -11,6 +11,11 @@ export class OutsideError extends Error {
   override name = 'OutsideError';
 }
 
+/** A store location that holds no sweep yet (opened by a command that does not make one): a worker with --wait waits. */
+export class EmptyStoreError extends UserError {
+  override name = 'EmptyStoreError';
+}
+
 /** Exit codes shared by the CLI and the tests. */
 export const EXIT = { ok: 0, failed: 1, badInput: 2, interrupted: 130 } as const;
 

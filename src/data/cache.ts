@@ -1,31 +1,40 @@
 // Data fetched from a shared store kept on disk by content hash, so a worker fetches a sweep's data once per machine.
+// The file carries a checksum of its values, verified on every read: a cache changed on disk is fetched again, never
+// fitted on.
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { StoredDataset } from '../store/contract.js';
-import { writeFileAtomic } from '../util/files.js';
+import { removeAbandonedTemporaries, writeFileAtomic } from '../util/files.js';
+import { valuesChecksum } from './stored.js';
 
 export function cacheDir(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'regsweep', 'datasets');
 }
 
-/** The cached dataset of a hash, or undefined (absent, or not readable as one). */
-export function readCachedDataset(hash: string): StoredDataset | undefined {
-  const file = join(cacheDir(), `${hash}.bin`);
-  if (!existsSync(file)) return undefined;
+export const cachedFile = (hash: string) => join(cacheDir(), `${hash}.bin`);
+
+/** The cached dataset of a hash; or nothing cached; or why the file there cannot be used (it is then fetched again). */
+export type CacheRead = { dataset: StoredDataset } | { absent: true } | { unusable: string };
+
+export function readCachedDataset(hash: string): CacheRead {
+  const file = cachedFile(hash);
+  if (!existsSync(file)) return { absent: true };
   try {
     const bytes = readFileSync(file);
     const headerLength = bytes.readUInt32LE(0);
-    const head = JSON.parse(bytes.subarray(4, 4 + headerLength).toString('utf8')) as Omit<StoredDataset, 'X' | 'y' | 'offset'> & { hasOffset?: boolean };
+    const head = JSON.parse(bytes.subarray(4, 4 + headerLength).toString('utf8')) as Omit<StoredDataset, 'X' | 'y' | 'offset'> & { hasOffset?: boolean; sha256?: string };
     const start = 4 + headerLength;
     const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length));
     const offsetLength = head.hasOffset ? head.n : 0;
-    if (head.hash !== hash || values.length !== head.n * (head.p + head.outputs) + offsetLength) return undefined;
+    if (head.hash !== hash || values.length !== head.n * (head.p + head.outputs) + offsetLength) return { unusable: `${file}: not the cached data of ${hash.slice(0, 12)}… (another size or hash)` };
+    if (!head.sha256) return { unusable: `${file}: has no checksum (cached by an older regsweep)` };
+    if (valuesChecksum([values]) !== head.sha256) return { unusable: `${file}: its values do not match their checksum (the file changed on disk)` };
     const yEnd = head.n * (head.p + head.outputs);
-    const { hasOffset: _hasOffset, ...rest } = head;
-    return { ...rest, X: values.subarray(0, head.n * head.p), y: values.subarray(head.n * head.p, yEnd), offset: offsetLength ? values.subarray(yEnd) : null };
-  } catch {
-    return undefined;
+    const { hasOffset: _hasOffset, sha256: _sha256, ...rest } = head;
+    return { dataset: { ...rest, X: values.subarray(0, head.n * head.p), y: values.subarray(head.n * head.p, yEnd), offset: offsetLength ? values.subarray(yEnd) : null } };
+  } catch (e) {
+    return { unusable: `${file}: cannot be read as cached data (${e instanceof Error ? e.message : String(e)})` };
   }
 }
 
@@ -34,15 +43,20 @@ export function writeCachedDataset(d: StoredDataset): void {
   try {
     mkdirSync(cacheDir(), { recursive: true });
     const { X, y, offset, ...rest } = d;
-    const header = Buffer.from(JSON.stringify({ ...rest, hasOffset: offset !== null }), 'utf8');
+    const parts = [X, y, ...(offset ? [offset] : [])];
+    const header = Buffer.from(JSON.stringify({ ...rest, hasOffset: offset !== null, sha256: valuesChecksum(parts) }), 'utf8');
     const length = Buffer.alloc(4);
-    length.writeUInt32LE(header.length, 0);
     // The header is padded so that the values start 8-byte aligned.
     const pad = Buffer.alloc((8 - ((4 + header.length) % 8)) % 8, 32);
     const padded = Buffer.concat([header, pad]);
     length.writeUInt32LE(padded.length, 0);
-    writeFileAtomic(join(cacheDir(), `${d.hash}.bin`), [length, padded, Buffer.from(X.buffer, X.byteOffset, X.byteLength), Buffer.from(y.buffer, y.byteOffset, y.byteLength), ...(offset ? [Buffer.from(offset.buffer, offset.byteOffset, offset.byteLength)] : [])]);
+    writeFileAtomic(cachedFile(d.hash), [length, padded, ...parts.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength))]);
   } catch {
     // Not cached.
   }
+}
+
+/** Removes the temporary files of writes that did not finish (a worker killed while caching): their writer is gone. */
+export function removeUnfinishedCacheFiles(): void {
+  removeAbandonedTemporaries(cacheDir());
 }

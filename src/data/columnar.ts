@@ -74,6 +74,7 @@ class ColumnSink {
       const counts = this.options.counts && j === this.targetIdx[0];
       for (let i = 0; i < values.length; i++) {
         const raw = values[i];
+        if (typeof raw === 'bigint') exactInteger(raw, () => where(i));
         const v = typeof raw === 'number' ? raw : typeof raw === 'bigint' ? Number(raw) : typeof raw === 'boolean' ? +raw : raw === null || raw === undefined ? NaN : NaN;
         if (!Number.isFinite(v) || Math.abs(v) >= LARGEST_VALUE) throw new UserError(`${where(i)}: ${badNumber(raw)}`);
         if (counts && !(Number.isInteger(v) && v >= 0)) throw new UserError(`${where(i)}: ${v} is not a count (a poisson model needs non-negative integers)`);
@@ -107,6 +108,12 @@ class ColumnSink {
   }
 }
 
+/** A 64-bit integer a double holds exactly (|v| ≤ 2^53), or one line naming where it is: it is not rounded silently. */
+function exactInteger(raw: bigint, where: () => string): void {
+  if (raw > 9007199254740992n || raw < -9007199254740992n)
+    throw new UserError(`${where()}: ${raw} is an integer beyond 2^53, which a double cannot hold exactly (it would be read as ${Number(raw)}); store the column as a float or rescale it`);
+}
+
 function badNumber(raw: unknown): string {
   if (raw === null || raw === undefined) return 'missing value (null); missing values are not supported: impute or drop the row';
   if (typeof raw === 'string') return `"${raw}" is text, not a number`;
@@ -122,6 +129,8 @@ const PARQUET_VALUES_PER_READ = 2_000_000;
 /** A Parquet file opened with hyparquet: its metadata read, or one line saying it is not one hyparquet reads. */
 async function openParquet(path: string, name: string) {
   const hyparquet = await import('hyparquet');
+  // hyparquet reads the footer only; a file must start with the magic number too.
+  if ((await fileBytes(path, 0, 4)).toString('latin1') !== 'PAR1') throw new UserError(`${name}: not a Parquet file (it does not start with "PAR1")`);
   try {
     const file = await hyparquet.asyncBufferFromFile(path);
     return { hyparquet, file, metadata: await hyparquet.parquetMetadataAsync(file) };
@@ -136,13 +145,47 @@ async function openParquet(path: string, name: string) {
  */
 async function openArrow(handle: FileHandle, name: string) {
   const { RecordBatchReader } = await import('apache-arrow');
-  // The IPC file starts with "ARROW1"; the IPC stream with a 0xFFFFFFFF continuation marker.
+  // The IPC file starts and ends with "ARROW1"; the IPC stream starts with a 0xFFFFFFFF continuation marker and ends
+  // with the end-of-stream marker 0xFFFFFFFF 0x00000000. A file cut short lacks its end, and apache-arrow reads a
+  // stream cut at a batch boundary as a shorter one.
+  const { size } = await handle.stat();
   const { buffer: start } = await handle.read(Buffer.alloc(6), 0, 6, 0);
-  if (start.toString('latin1') !== 'ARROW1' && start.readUInt32LE(0) !== 0xffffffff) throw new UserError(`${name}: not an Arrow IPC (Feather v2) file`);
+  const { buffer: end } = await handle.read(Buffer.alloc(8), 0, 8, Math.max(0, size - 8));
+  if (start.toString('latin1') === 'ARROW1') {
+    if (size < 12 || end.subarray(2).toString('latin1') !== 'ARROW1') throw new UserError(`${name}: the Arrow file is cut short (it does not end with "ARROW1"); write it again`);
+  } else if (start.readUInt32LE(0) === 0xffffffff) {
+    if (size < 16 || end.readUInt32LE(0) !== 0xffffffff || end.readUInt32LE(4) !== 0)
+      throw new UserError(`${name}: the Arrow stream is cut short (no end-of-stream marker); write it again`);
+  } else throw new UserError(`${name}: not an Arrow IPC (Feather v2) file`);
   try {
     return await RecordBatchReader.from(handle);
   } catch (e) {
     throw new UserError(`${name}: not an Arrow IPC (Feather v2) file (${(e as Error).message})`);
+  }
+}
+
+/** The first bytes of a file. */
+async function fileBytes(path: string, position: number, length: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    return (await handle.read(Buffer.alloc(length), 0, length, position)).buffer;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** An Arrow reader's record batches; a batch that cannot be decoded (damaged bytes) is one line naming the file. */
+async function* arrowBatches<T>(reader: AsyncIterable<T>, name: string): AsyncGenerator<T> {
+  const batches = reader[Symbol.asyncIterator]();
+  for (;;) {
+    let next: IteratorResult<T>;
+    try {
+      next = await batches.next();
+    } catch (e) {
+      throw new UserError(`${name}: cannot read the Arrow data (${e instanceof Error ? e.message : String(e)}); the file may be damaged or cut short`);
+    }
+    if (next.done) return;
+    yield next.value;
   }
 }
 
@@ -200,7 +243,7 @@ async function loadArrow(path: string, options: ColumnOptions, name: string, fil
     const reader = await openArrow(handle, name);
     let sink: ColumnSink | undefined;
     let rows = 0;
-    for await (const batch of reader) {
+    for await (const batch of arrowBatches(reader, name)) {
       if (!sink) {
         const fields = batch.schema.fields;
         const header = fields.map((f) => f.name);
@@ -252,9 +295,11 @@ function cellText(v: unknown): string {
 export async function streamColumnarRecords(path: string, name: string, handlers: CsvRecordHandlers): Promise<number> {
   requireRegularFile(path, name, 'data file');
   let rows = 0;
+  let names: string[] = [];
   const emit = async (records: unknown[][]) => {
     for (const record of records) {
       rows++;
+      record.forEach((v, j) => typeof v === 'bigint' && exactInteger(v, () => `${name}: column "${names[j]}", row ${rows}`));
       await handlers.record(record.map(cellText), rows + 1);
     }
   };
@@ -264,7 +309,7 @@ export async function streamColumnarRecords(path: string, name: string, handlers
       file,
       metadata,
     } = await openParquet(path, name);
-    const names = parquetSchema(metadata).children.map((c) => c.element.name);
+    names = parquetSchema(metadata).children.map((c) => c.element.name);
     handlers.header(names, name);
     const total = Number(metadata.num_rows);
     for (let start = 0; start < total; start += RECORD_CHUNK_ROWS) {
@@ -277,8 +322,8 @@ export async function streamColumnarRecords(path: string, name: string, handlers
     try {
       const reader = await openArrow(handle, name);
       let headerSeen = false;
-      for await (const batch of reader) {
-        const names = batch.schema.fields.map((f) => f.name);
+      for await (const batch of arrowBatches(reader, name)) {
+        names = batch.schema.fields.map((f) => f.name);
         if (!headerSeen) handlers.header(names, name);
         headerSeen = true;
         const vectors = names.map((_, j) => batch.getChildAt(j)!);

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { StoredDataset } from '../store/contract.js';
 import { sharedFloat64, type Dataset } from './dataset.js';
 
@@ -42,4 +43,11 @@ export function fromStoredDataset(stored: StoredDataset, source: string): Datase
     hash: stored.hash,
     warnings: [],
   };
+}
+
+/** SHA-256 of values as little-endian float64 bytes, in order: what a stored or cached copy of the data is checked by. */
+export function valuesChecksum(parts: Float64Array[]): string {
+  const hash = createHash('sha256');
+  for (const a of parts) hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+  return hash.digest('hex');
 }

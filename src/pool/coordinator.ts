@@ -94,12 +94,13 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
   const plan = planSweep(loaded, data, { ...DEFAULT_PLAN_LIMITS, ...options.limits });
   for (const w of data.warnings) log(`warning: ${w}`);
 
-  const store = await openStore(loaded.outputPath, { mode: 'write', lockTimeoutMs: options.lockTimeoutMs, mustExist: options.resume });
+  const store = await openStore(loaded.outputPath, { mode: 'write', lockTimeoutMs: options.lockTimeoutMs, mustExist: options.resume, signal: options.signal });
   try {
     const sweep = await openOrResume(store, loaded, data, plan, options);
     if (options.retryFailed) {
-      const queued = await store.requeueFailed(sweep.id);
-      if (queued) log(`${queued} failed task(s) queued again`);
+      const { failed, released } = await store.requeueFailed(sweep.id);
+      if (failed) log(`${failed} failed task(s) queued again`);
+      if (released) log(`${released} claimed task(s) whose owner stopped renewing its lease queued again`);
     }
     const before = await store.taskCounts(sweep.id);
     const alreadyDone = before.trialsRecorded;
@@ -181,7 +182,7 @@ async function openOrResume(store: Store, loaded: LoadedConfig, data: Dataset, p
     return existing;
   }
   if (options.resume) throw new UserError(`--resume: ${db} holds no sweep named "${config.name}"`);
-  return store.createSweep(
+  const made = await store.createSweep(
     {
       name: config.name,
       // A store URL in the config keeps its password out of the database.
@@ -201,7 +202,10 @@ async function openOrResume(store: Store, loaded: LoadedConfig, data: Dataset, p
     plan.tasks,
     store.shared ? toStoredDataset(data) : undefined,
     storedFolds(plan.folds),
+    // --new makes a sweep whatever is there; otherwise only if no other run made one of this name since we looked.
+    options.fresh ? undefined : (existing?.id ?? null),
   );
+  return made.created ? made.sweep : openOrResume(store, loaded, data, plan, options);
 }
 
 /**

@@ -122,10 +122,13 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
   };
   const inFlight = new Set<Claim[]>();
   const unwritten: { claim: Claim; outcome: TaskOutcome }[] = [];
+  /** Claims held and not yet answered by the store (recorded, queued again or fenced): released when stopped. */
+  const held = new Set<Claim>();
   const record = async (claim: Claim, outcome: TaskOutcome) => {
     // Coefficient vectors per λ: one per response or class (the result says how many), none for hidden layers.
     const outputs = 'error' in outcome ? shared.outputs : outcome.intercepts.length / Math.max(1, outcome.trials.length);
     const done = await store.completeTask(sweepId, claim, outcome, outputs, input.maxAttempts);
+    held.delete(claim);
     if (done === 'fenced') {
       result.fenced++;
       log(`task ${claim.task.id}: its lease ran out and another process took it over; this result was not recorded`);
@@ -142,6 +145,7 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
   };
   const dispatch = (batch: Claim[]) => {
     inFlight.add(batch);
+    for (const claim of batch) held.add(claim);
     void (async () => {
       let outcomes: TaskOutcome[];
       try {
@@ -220,7 +224,7 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
   }
   if (result.interrupted && !result.stoppedBy) {
     // Claims not finished go back to the queue, so that a resumed run or another process takes them at once.
-    await store.releaseClaims(sweepId, owner, unfinishedClaims(inFlight, unwritten)).catch(() => undefined);
+    await store.releaseClaims(sweepId, owner, [...held]).catch(() => undefined);
   }
   if (result.stoppedBy) {
     // Results computed before the store failed are written once more: a lock may be gone by now. What still fails is
@@ -265,10 +269,6 @@ async function inlineRunner(shared: SharedData): Promise<BatchRunner> {
     run: (message) => new Promise((resolve) => setImmediate(() => resolve(runBatch(context, shared, message)))),
     destroy: async () => undefined,
   };
-}
-
-function unfinishedClaims(inFlight: Set<Claim[]>, unwritten: { claim: Claim }[]): Claim[] {
-  return [...[...inFlight].flat(), ...unwritten.map((u) => u.claim)];
 }
 
 /**

@@ -1,15 +1,18 @@
 // `regsweep worker URL`: join the sweeps of a shared store with this machine's cores, until they are complete (or,
 // with --wait, for every sweep that comes after).
 import type { SweepConfig } from '../config/schema.js';
-import { readCachedDataset, writeCachedDataset } from '../data/cache.js';
+import { readCachedDataset, removeUnfinishedCacheFiles, writeCachedDataset } from '../data/cache.js';
 import type { Dataset } from '../data/dataset.js';
 import { fromStoredDataset } from '../data/stored.js';
 import type { Sweep } from '../domain.js';
-import { UserError } from '../errors.js';
+import { EmptyStoreError, UserError } from '../errors.js';
 import { assignFolds } from '../plan/folds.js';
 import { csvOptions, loadDataFile } from '../data/load.js';
+import { columnarFormat } from '../data/columnar.js';
+import { fileSha256, requireRegularFile } from '../util/files.js';
 import type { Store, SweepSelector } from '../store/contract.js';
 import { openStore } from '../store/open.js';
+import { displayPath, isStoreUrl } from '../util/paths.js';
 import { DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, finish, sharedData, sharesGram, type RunResult } from './coordinator.js';
 import { fitSettings, workOn } from './work.js';
 
@@ -35,10 +38,22 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export async function runWorker(location: string, options: WorkerOptions = {}): Promise<WorkerResult> {
   const log = options.log ?? (() => {});
-  const store = await openStore(location, { mode: 'write' });
+  // Nothing is opened (or created) at a path: a database file has one writer, the run that made it.
+  if (!isStoreUrl(location)) throw new UserError(`${displayPath(location)}: a database file has one writer; regsweep worker joins a shared store (postgres://…). Use regsweep run here`);
+  let store: Store;
+  for (;;) {
+    try {
+      store = await openStore(location, { mode: 'write', mustExist: true, signal: options.signal });
+      break;
+    } catch (e) {
+      // With --wait, a database that holds no sweep yet is waited on; only a run makes the tables.
+      if (!(options.wait && e instanceof EmptyStoreError)) throw e;
+      if (options.signal?.aborted) return { results: [], interrupted: true };
+      await sleep(2000);
+    }
+  }
   const results: RunResult[] = [];
   try {
-    if (!store.shared) throw new UserError(`${store.location}: a database file has one writer; regsweep worker joins a shared store (postgres://…). Use regsweep run here`);
     if (options.sweep) await store.findSweep(options.sweep);
     for (;;) {
       if (options.signal?.aborted) return { results, interrupted: true };
@@ -51,7 +66,6 @@ export async function runWorker(location: string, options: WorkerOptions = {}): 
         await sleep(2000);
         continue;
       }
-      log(`sweep ${sweep.name} (id ${sweep.id}): joining`);
       const result = await workOnSweep(store, sweep, options, log);
       results.push(result);
       if (result.interrupted) return { results, interrupted: true };
@@ -76,7 +90,8 @@ async function nextSweep(store: Store, selector: SweepSelector | undefined): Pro
 
 async function workOnSweep(store: Store, sweep: Sweep, options: WorkerOptions, log: (m: string) => void): Promise<RunResult> {
   const config = JSON.parse(sweep.configJson) as SweepConfig;
-  const data = await sweepData(store, sweep, config, options.dataPath);
+  const data = await sweepData(store, sweep, config, options.dataPath, log);
+  log(`sweep ${sweep.name} (id ${sweep.id}): joining`);
   // The folds the sweep was made with; a sweep made before they were kept draws them again (kfold, holdout).
   const stored = await store.folds(sweep.id);
   const folds = stored ? { ...stored, count: stored.perRepeat * stored.repeats } : assignFolds(data.n, config.validation, { classOf: data.classes ? data.y : undefined });
@@ -100,14 +115,27 @@ async function workOnSweep(store: Store, sweep: Sweep, options: WorkerOptions, l
 }
 
 /** The sweep's data: a local file checked against its hash, the disk cache, or the store (then cached). */
-async function sweepData(store: Store, sweep: Sweep, config: SweepConfig, dataPath: string | undefined): Promise<Dataset> {
+async function sweepData(store: Store, sweep: Sweep, config: SweepConfig, dataPath: string | undefined, log: (m: string) => void): Promise<Dataset> {
   if (dataPath) {
-    const data = await loadDataFile(dataPath, { ...csvOptions(config), displayName: dataPath });
-    if (data.hash !== sweep.dataHash) throw new UserError(`--data ${dataPath}: not the data of sweep "${sweep.name}" (its content differs from the data the sweep was made with)`);
+    const notIts = (why: string) => new UserError(`--data ${dataPath}: not the data of sweep "${sweep.name}" (${why})`);
+    // A CSV's hash is of its bytes: compared before the file is read as the sweep's data, which other data could fail.
+    if (!columnarFormat(dataPath)) {
+      requireRegularFile(dataPath, dataPath, 'data file');
+      if ((await fileSha256(dataPath)) !== sweep.dataHash) throw notIts('its content differs from the data the sweep was made with');
+    }
+    let data: Dataset;
+    try {
+      data = await loadDataFile(dataPath, { ...csvOptions(config), displayName: dataPath });
+    } catch (e) {
+      throw e instanceof UserError ? notIts(`read as its data: ${e.message}`) : e;
+    }
+    if (data.hash !== sweep.dataHash) throw notIts('its content differs from the data the sweep was made with');
     return data;
   }
+  removeUnfinishedCacheFiles();
   const cached = readCachedDataset(sweep.dataHash);
-  if (cached) return fromStoredDataset(cached, `cache ${sweep.dataHash.slice(0, 12)}`);
+  if ('dataset' in cached) return fromStoredDataset(cached.dataset, `cache ${sweep.dataHash.slice(0, 12)}`);
+  if ('unusable' in cached) log(`warning: ${cached.unusable}; fetching the sweep's data from ${store.location} again`);
   const stored = await store.loadDataset(sweep.dataHash);
   if (!stored) throw new UserError(`${store.location}: sweep "${sweep.name}" has no stored data; start it with regsweep run, or give its data with --data`);
   writeCachedDataset(stored);

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { Comparison, ComparedSweep } from '../results/compare.js';
 import { fmt } from '../select/cv.js';
-import { ensureFolder, refuseProtectedOutput, databaseFiles, writeFileAtomic } from '../util/files.js';
+import { refuseProtectedOutput, databaseFiles, writeFolderAtomic } from '../util/files.js';
 import { displayPath, isStoreUrl } from '../util/paths.js';
 import { chartSections, escapeHtml, pageEnd, pageHead } from './html.js';
 import { writeChartFiles } from './render.js';
@@ -31,11 +31,11 @@ export function overlayChart(c: Comparison): Chart | undefined {
   const [a, b] = c.sweeps;
   return {
     id: 'compare-fit',
-    title: c.sameData ? 'Validation loss vs λ, both sweeps' : 'Validation loss vs λ, both sweeps — on different data',
+    title: c.incomparable ? 'Validation loss vs λ, both sweeps — not comparable' : 'Validation loss vs λ, both sweeps',
     caption:
       `Mean validation ${c.metric} over folds (band ±1 standard error) for A (${a.sweep.name}) and B (${b.sweep.name}), one panel per penalty; ` +
       `the vertical rules mark each sweep's λ_min.` +
-      (c.sameData ? '' : ' The sweeps were run on different data, so the curves are not on the same rows.'),
+      (c.incomparable ? ` No verdict: ${c.incomparable}.` : ''),
     spec: {
       $schema: SCHEMA,
       data: { values: rows },
@@ -120,11 +120,11 @@ export function defaultCompareDir(first: string, c: Comparison): string {
 export async function writeCompareReport(c: Comparison, outDir: string, locations: string[], png = true): Promise<string> {
   const dir = resolve(outDir);
   for (const location of locations) if (!isStoreUrl(location)) refuseProtectedOutput(dir, databaseFiles(location), '--out', outDir);
-  ensureFolder(dir, '--out', outDir);
   const chart = overlayChart(c);
   const charts = chart ? [chart] : [];
-  const drawn = await writeChartFiles(charts, (name, content) => writeFileAtomic(join(dir, name), content), png);
-  const page = join(dir, 'compare.html');
-  writeFileAtomic(page, compareHtml(c, charts, drawn));
-  return displayPath(page);
+  await writeFolderAtomic(dir, '--out', outDir, async (write) => {
+    const drawn = await writeChartFiles(charts, write, png);
+    write('compare.html', compareHtml(c, charts, drawn));
+  });
+  return displayPath(join(dir, 'compare.html'));
 }

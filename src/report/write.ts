@@ -3,7 +3,7 @@ import { displayPath, isStoreUrl } from '../util/paths.js';
 import type { SweepSelector } from '../store/contract.js';
 import type { ModelRequest } from '../select/model.js';
 import { withResults } from '../results/open.js';
-import { databaseFiles, ensureFolder, refuseProtectedOutput, writeFileAtomic } from '../util/files.js';
+import { databaseFiles, refuseProtectedOutput, writeFolderAtomic } from '../util/files.js';
 import { readReportData } from './data.js';
 import { reportHtml } from './html.js';
 import { writeChartFiles } from './render.js';
@@ -41,15 +41,10 @@ export async function writeReport(location: string, options: ReportOptions = {})
   const outDir = resolve(options.outDir ?? defaultReportDir(location));
   if (!isStoreUrl(location)) refuseProtectedOutput(outDir, databaseFiles(location), '--out', options.outDir);
   const data = await withResults(location, options.sweep, ({ store, sweep }) => readReportData(store, sweep, options.model));
-  ensureFolder(outDir, '--out', options.outDir ?? displayPath(outDir));
   const charts = buildCharts(data, { y: options.y });
-  const files: string[] = [];
-  const write = (name: string, content: string | Uint8Array) => {
-    const path = join(outDir, name);
-    writeFileAtomic(path, content, '--out');
-    files.push(path);
-  };
-  const drawn = await writeChartFiles(charts, write, options.png !== false);
-  write('report.html', reportHtml(data, charts, displayPath(location), drawn));
+  const files = await writeFolderAtomic(outDir, '--out', options.outDir ?? displayPath(outDir), async (write) => {
+    const drawn = await writeChartFiles(charts, write, options.png !== false);
+    write('report.html', reportHtml(data, charts, displayPath(location), drawn));
+  });
   return { htmlPath: displayPath(join(outDir, 'report.html')), files, charts: charts.map((c) => c.id), notes: data.notes };
 }

@@ -3,7 +3,7 @@ import type { Selection, Sweep } from '../domain.js';
 import { UserError } from '../errors.js';
 import { countsLine, countTrials } from '../select/counts.js';
 import { METRICS, edgeWarning, selectLambdas, selectionsToShow, summarize } from '../select/cv.js';
-import type { SweepSelector } from '../store/contract.js';
+import type { SweepSelector, TaskCounts } from '../store/contract.js';
 import { openStore } from '../store/open.js';
 import { sweepConfig, withResults } from './open.js';
 
@@ -48,12 +48,12 @@ function whyNoSelection(validation: string, metric: string, trials: number, usab
 }
 
 /** Every sweep of a store with its trial count. */
-export async function listSweeps(location: string): Promise<{ sweep: Sweep; trialsDone: number }[]> {
+export async function listSweeps(location: string): Promise<{ sweep: Sweep; trialsDone: number; tasks: TaskCounts }[]> {
   const store = await openStore(location, { mode: 'read' });
   try {
     const sweeps = await store.listSweeps();
     const out = [];
-    for (const sweep of sweeps) out.push({ sweep, trialsDone: await store.trialCount(sweep.id) });
+    for (const sweep of sweeps) out.push({ sweep, trialsDone: await store.trialCount(sweep.id), tasks: await store.taskCounts(sweep.id) });
     return out;
   } finally {
     await store.close();

@@ -29,6 +29,8 @@ export interface Comparison {
   metric: string;
   sweeps: [ComparedSweep, ComparedSweep];
   sameData: boolean;
+  /** Why the two sweeps' figures are not on one scale (no verdict is given then), or null. */
+  incomparable: string | null;
   rows: ComparisonRow[];
   notes: string[];
 }
@@ -80,21 +82,39 @@ export async function compareSweeps(first: string, second: string | undefined, o
   if (a.location === b.location && a.sweep.id === b.sweep.id) throw new UserError(`compare: both sides are sweep "${a.sweep.name}" (id ${a.sweep.id}); name two different sweeps`);
   const notes: string[] = [];
   const sameData = a.sweep.dataHash === b.sweep.dataHash;
-  if (!sameData)
-    notes.push(`the sweeps were run on different data (sha256 ${a.sweep.dataHash.slice(0, 12)}… and ${b.sweep.dataHash.slice(0, 12)}…): their losses are not on the same rows`);
-  if (a.sweep.modelKind !== b.sweep.modelKind) notes.push(`the sweeps fit different models (${a.sweep.modelKind} and ${b.sweep.modelKind})`);
+  const incomparable = whyIncomparable(a.sweep, b.sweep, metricName);
+  if (incomparable) notes.push(`no verdict: ${incomparable}`);
   for (const s of [a, b]) if (s.best.length === 0) notes.push(`${s.label} (${s.sweep.name}) has no validation ${metricName} to compare`);
   const penalties = [...new Set([...a.best, ...b.best].map((s) => s.penalty))].sort();
   const rows = penalties.map((penalty) => {
     const sa = a.best.find((s) => s.penalty === penalty) ?? null;
     const sb = b.best.find((s) => s.penalty === penalty) ?? null;
     let verdict = '';
-    if (sa && sb) {
+    if (sa && sb && !incomparable) {
       const diff = sb.meanMin - sa.meanMin;
       if (Math.abs(diff) <= Math.max(sa.seMin, sb.seMin)) verdict = 'within 1 se';
       else verdict = (diff < 0) === metric.lowerIsBetter ? 'B' : 'A';
     }
     return { penalty, a: sa, b: sb, verdict };
   });
-  return { metric: metricName, sweeps: [a, b], sameData, rows, notes };
+  return { metric: metricName, sweeps: [a, b], sameData, incomparable, rows, notes };
+}
+
+/** What each model kind's validation loss is. */
+const LOSS_OF: Record<string, string> = { linear: 'mean squared error', logistic: 'log-loss', multinomial: 'log-loss', poisson: 'Poisson deviance', mlp: 'mean squared error' };
+
+/**
+ * Why two sweeps' figures cannot be ranked, or null: a loss on other rows or of other targets, or another loss
+ * altogether (an MSE against a log-loss), says nothing about which model is better.
+ */
+function whyIncomparable(a: Sweep, b: Sweep, metric: string): string | null {
+  const family = (s: Sweep) => (s.modelKind === 'logistic' || s.modelKind === 'multinomial' ? `${(s.classes?.length ?? 2) > 2 ? 'multinomial' : 'binomial'} classification` : s.modelKind);
+  if (family(a) !== family(b)) {
+    const what = (s: Sweep) => `${s.modelKind}${metric === 'val_loss' ? ` (${LOSS_OF[s.modelKind] ?? s.modelKind})` : ''}`;
+    return `A fits ${what(a)} and B ${what(b)}: their ${metric} are not on one scale`;
+  }
+  if (a.dataHash !== b.dataHash) return `the sweeps were run on different data (sha256 ${a.dataHash.slice(0, 12)}… and ${b.dataHash.slice(0, 12)}…): their losses are not on the same rows`;
+  if (JSON.stringify(a.targetNames) !== JSON.stringify(b.targetNames)) return `the sweeps predict different targets (${a.targetNames.join(', ')} and ${b.targetNames.join(', ')})`;
+  if (JSON.stringify([...(a.classes ?? [])].sort()) !== JSON.stringify([...(b.classes ?? [])].sort())) return `the sweeps have different classes (${(a.classes ?? []).join(', ')} and ${(b.classes ?? []).join(', ')})`;
+  return null;
 }

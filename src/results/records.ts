@@ -83,13 +83,14 @@ export function selectionRecord(sweep: Sweep, s: Selection): Record<string, unkn
   };
 }
 
-export function sweepRecord(s: Sweep, trialsDone: number): Record<string, unknown> {
+export function sweepRecord(s: Sweep, trialsDone: number, tasks?: { running: number; stale: number }): Record<string, unknown> {
   return {
     id: s.id,
     name: s.name,
     status: s.status,
     trials: trialsDone,
     of: s.totalTrials,
+    ...(tasks ? { claimed: tasks.running, stale: tasks.stale } : {}),
     model: s.modelKind,
     rows: s.n,
     features: s.p,

@@ -62,6 +62,11 @@ export interface TaskCounts {
   trialsRecorded: number;
   /** Folds that still have pending or running tasks. */
   openFolds: number;
+  /**
+   * Claimed tasks whose owner has missed two renewals of its lease (a process that died or is paused): they are taken
+   * over when the lease ends, or queued again at once by requeueFailed.
+   */
+  stale: number;
 }
 
 /** What finishing a sweep computes from its trials: stored with the sweep in the same transaction. */
@@ -127,8 +132,13 @@ export interface Store {
   /** The latest sweep of a name, if any. */
   latestSweep(name: string): Promise<Sweep | undefined>;
 
-  /** Creates a sweep, its task rows (pending) and its folds; a shared store also keeps the data, for other machines. */
-  createSweep(sweep: NewSweep, tasks: Task[], dataset?: StoredDataset, folds?: StoredFolds): Promise<Sweep>;
+  /**
+   * Creates a sweep, its task rows (pending) and its folds; a shared store also keeps the data, for other machines.
+   * With `ifLatest` (the id of the latest sweep of the name that the caller saw, or null for none) the sweep is made
+   * only if that is still the latest: two runs of one sweep file started together make one sweep. Otherwise nothing
+   * is made and `created` is false (the caller looks again).
+   */
+  createSweep(sweep: NewSweep, tasks: Task[], dataset?: StoredDataset, folds?: StoredFolds, ifLatest?: number | null): Promise<{ sweep: Sweep; created: boolean }>;
   /** The folds a sweep was made with; undefined for a sweep made before they were kept. */
   folds(sweepId: number): Promise<StoredFolds | undefined>;
   /**
@@ -161,8 +171,8 @@ export interface Store {
   completeTask(sweepId: number, claim: Claim, outcome: TaskOutcome, outputs: number, maxAttempts: number): Promise<'recorded' | 'retry' | 'fenced'>;
   /** Gives claims back to the queue unfinished (a run stopped by the user). */
   releaseClaims(sweepId: number, owner: string, claims: Claim[]): Promise<void>;
-  /** Failed tasks back to pending, attempts reset (run --retry-failed); returns how many. */
-  requeueFailed(sweepId: number): Promise<number>;
+  /** Queues again the tasks that failed and the claims whose owner stopped renewing them (stale); how many of each. */
+  requeueFailed(sweepId: number): Promise<{ failed: number; released: number }>;
   taskCounts(sweepId: number): Promise<TaskCounts>;
   /** Resolves when the sweep's tasks may have changed (another process finished one), or after `timeoutMs`. */
   waitForChange(sweepId: number, timeoutMs: number): Promise<void>;
@@ -203,6 +213,8 @@ export interface OpenOptions {
   mode: StoreMode;
   /** How long a write waits for a lock held by another process before giving up (milliseconds). */
   lockTimeoutMs?: number;
+  /** Ends any wait for a lost connection at once (Ctrl-C, SIGTERM): the operation then fails with an OutsideError. */
+  signal?: AbortSignal;
 }
 
 /** Trials of a task that threw: one per λ, status failed, with the error. */

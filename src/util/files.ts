@@ -1,8 +1,11 @@
 // Writing outputs so that no failure leaves a half-written file and no output replaces an input.
-import { accessSync, closeSync, constants, fsyncSync, mkdirSync, openSync, realpathSync, renameSync, statSync, unlinkSync, writeSync, type Stats } from 'node:fs';
+import { accessSync, closeSync, constants, fsyncSync, mkdirSync, openSync, readdirSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync, writeSync, type Stats } from 'node:fs';
+import { hostname } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { UserError, errorCode, fileError } from '../errors.js';
+import { isAlive } from './process.js';
 
 /** The file's device and inode, or undefined when there is none (identity survives renames and other spellings). */
 export function fileIdentity(path: string): { dev: number; ino: number } | undefined {
@@ -121,11 +124,73 @@ export interface AtomicFile {
   abort(): void;
 }
 
+/** The name of a temporary file or folder beside `target`: hidden, with the writer's pid (see removeAbandonedTemporaries). */
+function temporaryBeside(target: string): string {
+  return join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/**
+ * Removes the temporary files and folders (temporaryBeside) in a folder whose writer is gone: a process of this machine
+ * that is no longer running, or one nobody has written to for a day (another machine's, on a shared folder).
+ */
+export function removeAbandonedTemporaries(dir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const m = /^\..+\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(name);
+    if (!m || Number(m[1]) === process.pid) continue;
+    const path = join(dir, name);
+    try {
+      if (!isAlive({ pid: Number(m[1]), host: hostname(), started: null }) || Date.now() - statSync(path).mtimeMs > 86_400_000) rmSync(path, { recursive: true, force: true });
+    } catch {
+      // Removed by another process meanwhile.
+    }
+  }
+}
+
+/**
+ * Writes a folder of outputs (a report) into a temporary folder beside `dir`, then moves it into place: a failure on
+ * the way (disk full) leaves `dir` as it was and no temporary folder. An existing folder keeps its other files; only
+ * the files written replace theirs, each by a rename.
+ */
+export async function writeFolderAtomic(dir: string, option: string, shown: string, fill: (write: (name: string, content: string | Uint8Array) => void) => Promise<void>): Promise<string[]> {
+  const target = resolve(dir);
+  ensureFolder(dirname(target), option, dirname(shown));
+  removeAbandonedTemporaries(dirname(target));
+  const s = statOrUndefined(target);
+  if (s && !s.isDirectory()) throw new UserError(`${option} ${shown}: is a file, not a folder`);
+  const temp = temporaryBeside(target);
+  const names: string[] = [];
+  let doing = 'create the folder';
+  try {
+    mkdirSync(temp);
+    doing = 'write it';
+    await fill((name, content) => {
+      writeFileSync(join(temp, name), content);
+      names.push(name);
+    });
+    doing = 'move the files into it';
+    if (!s) renameSync(temp, target);
+    else {
+      for (const name of names) renameSync(join(temp, name), join(target, name));
+      rmSync(temp, { recursive: true, force: true });
+    }
+  } catch (e) {
+    rmSync(temp, { recursive: true, force: true });
+    throw e instanceof UserError || errorCode(e) === undefined ? e : fileError(shown, e, doing);
+  }
+  return names.map((name) => join(target, name));
+}
+
 /** Opens a temporary file beside `path` for an output that is written in parts (a large export, predictions). */
 export function openAtomicFile(path: string, option = '--out'): AtomicFile {
   checkOutputFile(path, option);
   const target = resolve(path);
-  const temp = join(dirname(target), `.${basename(target)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const temp = temporaryBeside(target);
   let fd: number | undefined;
   const abort = () => {
     if (fd !== undefined) closeSync(fd);
@@ -191,4 +256,11 @@ export function requireRegularFile(path: string, shownAs: string, what: string):
   if (s.isDirectory()) throw new UserError(`${shownAs}: is a folder, not a ${what}`);
   if (!s.isFile()) throw new UserError(`${shownAs}: is not a regular file (a device, pipe or socket); give the ${what} as a file`);
   return s;
+}
+
+/** SHA-256 of a file's bytes, read as a stream. */
+export async function fileSha256(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 22 })) hash.update(chunk as Buffer);
+  return hash.digest('hex');
 }

@@ -5,15 +5,17 @@ export function isStoreUrl(location: string): boolean {
   return /^postgres(ql)?:\/\//i.test(location);
 }
 
-/** A URL without its password, for every message and log line. */
+/**
+ * A URL without its password, for every message and log line. Everything up to the last "@" is user and password: a
+ * password with an unencoded "@" or "/" (refused when connecting) shows no part of itself either.
+ */
 export function maskedLocation(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '';
-    return u.toString().replace(/:@/, '@');
-  } catch {
-    return url.replace(/\/\/([^:/@]*):[^@]*@/, '//$1@');
-  }
+  const query = url.indexOf('?');
+  const at = url.lastIndexOf('@', query < 0 ? url.length : query);
+  const start = url.indexOf('//');
+  if (start < 0 || at < start) return url;
+  const user = url.slice(start + 2, at).split(':')[0];
+  return `${url.slice(0, start + 2)}${user.includes('/') ? '' : user}${user && !user.includes('/') ? '@' : ''}${url.slice(at + 1)}`;
 }
 
 /** Shown path: relative to the working directory when that is shorter; a URL without its password. */

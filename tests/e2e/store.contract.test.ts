@@ -86,16 +86,16 @@ for (const impl of STORES) {
       const tasks = [task('all'), task(0), task(1)];
       await use(store, async (s) => {
         expect(s.shared).toBe(impl.shared);
-        const first = await s.createSweep(newSweep('sw', tasks), tasks);
+        const first = (await s.createSweep(newSweep('sw', tasks), tasks)).sweep;
         expect(first).toMatchObject({ name: 'sw', status: 'running', totalTasks: 3, totalTrials: 9, notes: ['a note'], featureNames: ['a', 'b', 'c'] });
-        const second = await s.createSweep(newSweep('sw', tasks), tasks);
+        const second = (await s.createSweep(newSweep('sw', tasks), tasks)).sweep;
         expect(second.id).toBeGreaterThan(first.id);
         expect((await s.findSweep({ name: 'sw' })).id).toBe(second.id);
         expect((await s.findSweep({ name: 'sw@1' })).id).toBe(first.id);
         expect((await s.findSweep({ id: first.id })).id).toBe(first.id);
         expect((await s.findSweep()).id).toBe(second.id);
         await expect(s.findSweep({ name: 'other' })).rejects.toThrow(new UserError(`${s.location}: no sweep named "other" (sweeps: sw@1 (id ${first.id}), sw@2 (id ${second.id}))`));
-        expect(await s.taskCounts(first.id)).toEqual({ total: 3, pending: 3, running: 0, done: 0, failed: 0, trialsRecorded: 0, openFolds: 3 });
+        expect(await s.taskCounts(first.id)).toEqual({ total: 3, pending: 3, running: 0, done: 0, failed: 0, trialsRecorded: 0, openFolds: 3, stale: 0 });
         const [claim] = (await s.claimBatches(first.id, { ...lease, owner: 'me', batches: 1 })).flat();
         expect(claim.task).toEqual(tasks[0]);
         expect(await s.completeTask(first.id, claim, result(claim.task), 1, 3)).toBe('recorded');
@@ -116,7 +116,7 @@ for (const impl of STORES) {
       const { store } = await writable();
       const tasks = [task('all'), task(0), task(1)];
       await use(store, async (s) => {
-        const sweep = await s.createSweep(newSweep('live', tasks), tasks);
+        const sweep = (await s.createSweep(newSweep('live', tasks), tasks)).sweep;
         expect(await s.lastTrialId(sweep.id)).toBe(0);
         expect(await s.runningAndFailedTasks(sweep.id)).toEqual([]);
         const [c0, c1] = (await s.claimBatches(sweep.id, { ...lease, owner: 'host:1:ab', batches: 2 })).flat();
@@ -139,7 +139,7 @@ for (const impl of STORES) {
       const { store } = await writable();
       const tasks = [task('all', [1, 0.5]), task('all', [1, 0.5, 0.2], 'l2'), task(0, [1]), task(0, [1, 0.3], 'l2'), task(1), task(1, [2], 'l2')];
       await use(store, async (s) => {
-        const sweep = await s.createSweep(newSweep('order', tasks), tasks);
+        const sweep = (await s.createSweep(newSweep('order', tasks), tasks)).sweep;
         const bundled = await s.claimBatches(sweep.id, { ...lease, owner: 'a', bundleFolds: true, batches: 2 });
         expect(bundled.map((b) => b.map((c) => c.task.id))).toEqual([
           ['l2/a=0/fold=all', 'l1/a=1/fold=all'],
@@ -158,7 +158,7 @@ for (const impl of STORES) {
       const { store } = await writable();
       const tasks = [task('all'), task(0), task(1)];
       await use(store, async (s) => {
-        const sweep = await s.createSweep(newSweep('atomic', tasks), tasks);
+        const sweep = (await s.createSweep(newSweep('atomic', tasks), tasks)).sweep;
         const [c0, c1] = await claimAll(s, sweep.id);
         expect(await s.completeTask(sweep.id, c0, result(c0.task), 1, 3)).toBe('recorded');
         const bad = result(c1.task);
@@ -193,7 +193,7 @@ for (const impl of STORES) {
       const { store } = await writable();
       const tasks = [task(0)];
       await use(store, async (s) => {
-        const sweep = await s.createSweep(newSweep('failing', tasks), tasks);
+        const sweep = (await s.createSweep(newSweep('failing', tasks), tasks)).sweep;
         const boom = { taskId: tasks[0].id, error: 'boom' };
         for (const attempt of [1, 2]) {
           const [c] = await claimAll(s, sweep.id);
@@ -210,7 +210,7 @@ for (const impl of STORES) {
         ]);
         expect(await s.taskCounts(sweep.id)).toMatchObject({ failed: 1, pending: 0 });
         expect(await claimAll(s, sweep.id)).toEqual([]);
-        expect(await s.requeueFailed(sweep.id)).toBe(1);
+        expect(await s.requeueFailed(sweep.id)).toEqual({ failed: 1, released: 0 });
         const [again] = await claimAll(s, sweep.id);
         expect(again.attempt).toBe(1);
         expect(await s.completeTask(sweep.id, again, result(again.task), 1, 3)).toBe('recorded');
@@ -223,7 +223,7 @@ for (const impl of STORES) {
       const { store } = await writable();
       const tasks = [task(0), task(1)];
       await use(store, async (s) => {
-        const sweep = await s.createSweep(newSweep('fenced', tasks), tasks);
+        const sweep = (await s.createSweep(newSweep('fenced', tasks), tasks)).sweep;
         const short = { leaseMs: 300, bundleFolds: false, batches: 1 };
         const [late] = (await s.claimBatches(sweep.id, { ...short, owner: 'paused' })).flat();
         const [kept] = (await s.claimBatches(sweep.id, { ...short, owner: 'alive' })).flat();
@@ -249,11 +249,52 @@ for (const impl of STORES) {
       });
     });
 
+    it('makes a sweep only if the latest of its name is still the one the caller saw: a second maker joins the first', async () => {
+      const { store } = await writable();
+      const tasks = [task(0)];
+      await use(store, async (s) => {
+        const made = await s.createSweep(newSweep('once', tasks), tasks, undefined, undefined, null);
+        expect(made.created).toBe(true);
+        // A second run that looked before the first made it: nothing is made, it is told to look again.
+        const late = await s.createSweep(newSweep('once', tasks), tasks, undefined, undefined, null);
+        expect(late).toMatchObject({ created: false, sweep: { id: made.sweep.id } });
+        expect((await s.listSweeps()).filter((w) => w.name === 'once')).toHaveLength(1);
+        // One that saw the latest makes the next; --new (no expectation) always makes one.
+        expect((await s.createSweep(newSweep('once', tasks), tasks, undefined, undefined, made.sweep.id)).created).toBe(true);
+        expect((await s.createSweep(newSweep('once', tasks), tasks)).created).toBe(true);
+        expect((await s.listSweeps()).filter((w) => w.name === 'once')).toHaveLength(3);
+      });
+    });
+
+    it.runIf(impl.shared)('a claim whose owner missed two renewals is stale; requeueFailed gives it back to the queue and fences its owner', async () => {
+      const { store } = await writable();
+      const tasks = [task(0), task(1)];
+      await use(store, async (s) => {
+        const { sweep } = await s.createSweep(newSweep('stale', tasks), tasks);
+        const long = { leaseMs: 900, bundleFolds: false, batches: 1 };
+        const [gone] = (await s.claimBatches(sweep.id, { ...long, owner: 'gone' })).flat();
+        const [alive] = (await s.claimBatches(sweep.id, { ...long, owner: 'alive' })).flat();
+        expect((await s.taskCounts(sweep.id)).stale).toBe(0);
+        // Renewed every third of the lease by one owner, never by the other: after two thirds, only that one is stale.
+        for (let k = 0; k < 3; k++) {
+          await sleep(250);
+          expect(await s.renewLeases(sweep.id, 'alive', [alive], 900)).toEqual([]);
+        }
+        expect(await s.taskCounts(sweep.id)).toMatchObject({ running: 2, stale: 1 });
+        expect(await s.requeueFailed(sweep.id)).toEqual({ failed: 0, released: 1 });
+        expect(await s.taskCounts(sweep.id)).toMatchObject({ pending: 1, running: 1, stale: 0 });
+        const [again] = (await s.claimBatches(sweep.id, { ...long, owner: 'new' })).flat();
+        expect([again.task.id, again.attempt]).toEqual([gone.task.id, 2]);
+        expect(await s.completeTask(sweep.id, gone, result(gone.task), 1, 3)).toBe('fenced');
+        expect(await s.completeTask(sweep.id, again, result(again.task), 1, 3)).toBe('recorded');
+      });
+    });
+
     it('finishes a sweep exactly once, when no task is open, with its summary, selections and notes', async () => {
       const { store } = await writable();
       const tasks = [task(0)];
       await use(store, async (s) => {
-        const sweep = await s.createSweep(newSweep('summary', tasks), tasks);
+        const sweep = (await s.createSweep(newSweep('summary', tasks), tasks)).sweep;
         const point = { penalty: 'l1' as const, l1Ratio: 1, settings: '', lambda: 0.5, metric: 'val_loss', folds: 1, mean: 1.5, se: 0, trainMean: 1, nnzAll: null };
         const selection = { penalty: 'l1' as const, l1Ratio: 1, settings: '', metric: 'val_loss', lambdaMin: 0.5, lambda1se: 0.5, meanMin: 1.5, seMin: 0, mean1se: 1.5, nnzMin: null, nnz1se: null, edge: null };
         let calls = 0;
@@ -281,7 +322,7 @@ for (const impl of STORES) {
       const variant = (settings: string, fold: number): Task => ({ ...task(fold), id: `l1/a=1/${settings}/fold=${fold}`, settings });
       const tasks = [variant('{"lr":0.01}', 0), variant('{"lr":0.03}', 0)];
       await use(store, async (s) => {
-        const sweep = await s.createSweep(newSweep('settings', tasks), tasks);
+        const sweep = (await s.createSweep(newSweep('settings', tasks), tasks)).sweep;
         const claims = await claimAll(s, sweep.id);
         expect(claims.map((c) => c.task.settings).sort()).toEqual(['{"lr":0.01}', '{"lr":0.03}']);
         for (const c of claims) expect(await s.completeTask(sweep.id, c, result(c.task), 1, 3)).toBe('recorded');
@@ -302,7 +343,7 @@ for (const impl of STORES) {
       const { location, store } = await writable();
       const tasks = [task(0)];
       const sweepId = await use(store, async (s) => {
-        const sweep = await s.createSweep(newSweep('ro', tasks), tasks);
+        const sweep = (await s.createSweep(newSweep('ro', tasks), tasks)).sweep;
         const [c] = await claimAll(s, sweep.id);
         await s.completeTask(sweep.id, c, result(c.task), 1, 3);
         return sweep.id;
@@ -319,7 +360,7 @@ for (const impl of STORES) {
     it('readers in another process see whole tasks while a writer records', async () => {
       const { location, store } = await writable();
       const tasks = Array.from({ length: 40 }, (_, k) => task(k, Array.from({ length: 25 }, (_, l) => 1 / (l + 1))));
-      const sweep = await store.createSweep(newSweep('concurrent', tasks), tasks);
+      const sweep = (await store.createSweep(newSweep('concurrent', tasks), tasks)).sweep;
       // A reader process counts trials and done tasks in one statement, over and over, until told to stop.
       const reader = spawn(
         process.execPath,
@@ -358,7 +399,7 @@ for (const impl of STORES) {
 
     it(impl.shared ? 'several processes may write one sweep' : 'refuses to begin writing a sweep that another live process is writing; a gone writer leaves it interrupted', async () => {
       const { location, store } = await writable();
-      const sweep = await store.createSweep(newSweep('owned', [task(0)]), [task(0)]);
+      const { sweep } = await store.createSweep(newSweep('owned', [task(0)]), [task(0)]);
       await store.setSweepStatus(sweep.id, 'interrupted');
       await store.close();
       const other = spawn(

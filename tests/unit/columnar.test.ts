@@ -53,12 +53,12 @@ describe('Parquet and Arrow files', () => {
   it('a file that is not Parquet says so', async () => {
     const { writeFile, tempDir } = await import('../helpers.js');
     const fake = writeFile(tempDir(), 'fake.parquet', 'a,b\n1,2\n');
-    await expect(loadColumnar(fake, { displayName: 'fake.parquet' })).rejects.toThrow(/^fake\.parquet: not a Parquet file this reader understands/);
+    await expect(loadColumnar(fake, { displayName: 'fake.parquet' })).rejects.toThrow(/^fake\.parquet: not a Parquet file \(it does not start with "PAR1"\)/);
     const fakeArrow = writeFile(tempDir(), 'fake.arrow', 'a,b\n1,2\n');
     await expect(loadColumnar(fakeArrow, { displayName: 'fake.arrow' })).rejects.toThrow(/^fake\.arrow: /);
     // predict reads through the same openers: the same one line, not a failure inside apache-arrow.
     const handlers = { header: () => undefined, record: () => undefined };
     await expect(streamColumnarRecords(fakeArrow, 'fake.arrow', handlers)).rejects.toThrow(new UserError('fake.arrow: not an Arrow IPC (Feather v2) file'));
-    await expect(streamColumnarRecords(fake, 'fake.parquet', handlers)).rejects.toThrow(/^fake\.parquet: not a Parquet file this reader understands/);
+    await expect(streamColumnarRecords(fake, 'fake.parquet', handlers)).rejects.toThrow(/^fake\.parquet: not a Parquet file \(it does not start with "PAR1"\)/);
   });
 });

@@ -3,8 +3,24 @@ export const SCHEMA_VERSION = 1;
 
 /** Added since schema 1 without a new version: idempotent, run whenever a database is opened for writing. */
 export const ADDITIONS = `
-ALTER TABLE regsweep.datasets ADD COLUMN IF NOT EXISTS has_offset boolean NOT NULL DEFAULT false;
-ALTER TABLE regsweep.tasks ADD COLUMN IF NOT EXISTS warm_from double precision;
+-- Columns added since: each only when missing, so that opening a database that has them takes no table lock (ALTER
+-- TABLE takes an exclusive one even when the column exists, and every worker opens the store for writing).
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'datasets' AND column_name = 'has_offset') THEN
+    ALTER TABLE regsweep.datasets ADD COLUMN has_offset boolean NOT NULL DEFAULT false;
+  END IF;
+  -- SHA-256 of the stored values, checked when a worker fetches them (absent for data stored before it was kept).
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'datasets' AND column_name = 'values_sha256') THEN
+    ALTER TABLE regsweep.datasets ADD COLUMN values_sha256 text;
+  END IF;
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'tasks' AND column_name = 'warm_from') THEN
+    ALTER TABLE regsweep.tasks ADD COLUMN warm_from double precision;
+  END IF;
+  -- The lease a claim was taken with: a claim whose lease has run down by two renewals has an owner that stopped.
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'tasks' AND column_name = 'lease_ms') THEN
+    ALTER TABLE regsweep.tasks ADD COLUMN lease_ms integer;
+  END IF;
+END $$;
 -- Model settings as sweep dimensions (a settings column in every key) and the pruned status: once, on the first
 -- write-open of a database made before them (ALTER TABLE locks the table, so it is not repeated on every open).
 DO $$ BEGIN

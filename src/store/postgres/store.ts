@@ -3,7 +3,8 @@
 // under the claim's attempt (fencing); the data travel in the database.
 import pg from 'pg';
 import type { CvPoint, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch } from '../../domain.js';
-import { UserError, errorCode } from '../../errors.js';
+import { valuesChecksum } from '../../data/stored.js';
+import { EmptyStoreError, OutsideError, UserError, errorCode } from '../../errors.js';
 import { pickSweep, storableFigures, taskStateFromRow, trialsFromRows } from '../common.js';
 import {
   failedTrials,
@@ -20,7 +21,7 @@ import {
   type TrialFilter,
 } from '../contract.js';
 import { foldRank, inClaimOrder, toTaskRow } from '../taskOrder.js';
-import { isConnectionError, lostConnection, makePool, maskedLocation, openingError } from './connection.js';
+import { connectionConfig, isConnectionError, lostConnection, makePool, maskedLocation, openingError } from './connection.js';
 import { copyChunksIn, copyChunksOut } from './copy.js';
 import { ADDITIONS, SCHEMA, SCHEMA_VERSION } from './schema.js';
 
@@ -30,7 +31,17 @@ const RECONNECT_MS = 120_000;
 const CHUNK_BYTES = 16 * 2 ** 20;
 const CHANNEL = 'regsweep';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Waits ms, or less when the signal is aborted. */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
 type Query = pg.Pool | pg.PoolClient;
 
 export class PostgresStore implements Store {
@@ -40,37 +51,52 @@ export class PostgresStore implements Store {
   private readonly waiters = new Map<number, Set<() => void>>();
 
   private constructor(
-    private readonly url: string,
+    url: string,
+    private readonly config: pg.ClientConfig,
     private readonly pool: pg.Pool,
     private readonly writable: boolean,
+    private readonly signal: AbortSignal | undefined,
   ) {
     this.location = maskedLocation(url);
   }
 
   /** Connects and checks the database: regsweep's schema, or an empty database (given the schema when writable). */
-  static async open(url: string, mode: 'read' | 'write'): Promise<PostgresStore> {
+  static async open(url: string, mode: 'read' | 'write', { mustExist = false, signal }: { mustExist?: boolean; signal?: AbortSignal } = {}): Promise<PostgresStore> {
     const location = maskedLocation(url);
-    const pool = makePool(url, mode === 'read');
-    const store = new PostgresStore(url, pool, mode === 'write');
-    try {
-      await store.checkSchema(mode);
-    } catch (e) {
-      await pool.end().catch(() => undefined);
-      throw e instanceof UserError ? e : openingError(location, e);
+    const config = connectionConfig(url);
+    const pool = makePool(config, mode === 'read');
+    const store = new PostgresStore(url, config, pool, mode === 'write', signal);
+    const started = Date.now();
+    for (;;) {
+      try {
+        await store.checkSchema(mode, mustExist);
+        return store;
+      } catch (e) {
+        // A server that is starting up (a restart, a pod coming up) is waited for, as a lost connection is.
+        if (errorCode(e) === '57P03' && Date.now() - started < RECONNECT_MS && !signal?.aborted) {
+          await sleep(500, signal);
+          continue;
+        }
+        await pool.end().catch(() => undefined);
+        throw e instanceof UserError ? e : openingError(location, e, config);
+      }
     }
-    return store;
   }
 
-  private async checkSchema(mode: 'read' | 'write'): Promise<void> {
+  private async checkSchema(mode: 'read' | 'write', mustExist: boolean): Promise<void> {
     const client = await this.pool.connect();
     try {
+      // A writer looks and makes under one lock: two processes starting on an empty database at once make the tables
+      // once, and neither sees the other's half-made schema.
+      if (mode === 'write') {
+        await client.query('BEGIN');
+        await client.query(`SELECT pg_advisory_xact_lock(hashtext('regsweep schema'))`);
+      }
       const hasSchema = (await client.query(`SELECT 1 FROM information_schema.tables WHERE table_schema = 'regsweep' AND table_name = 'meta'`)).rowCount! > 0;
       if (hasSchema) {
         const version = Number((await client.query(`SELECT value FROM regsweep.meta WHERE key = 'schema_version'`)).rows[0]?.value ?? 0);
         if (version > SCHEMA_VERSION) throw new UserError(`${this.location}: made by a newer regsweep (schema ${version}; this one reads up to ${SCHEMA_VERSION}); upgrade regsweep`);
         if (mode === 'write') {
-          await client.query('BEGIN');
-          await client.query(`SELECT pg_advisory_xact_lock(hashtext('regsweep schema'))`);
           await client.query(ADDITIONS);
           await client.query('COMMIT');
         }
@@ -80,16 +106,13 @@ export class PostgresStore implements Store {
         await client.query(`SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1 LIMIT 6`)
       ).rows.map((r) => r.t as string);
       if (others.length > 0) throw new UserError(`${this.location}: not a regsweep database (it has tables: ${others.join(', ')}); give an empty database (createdb regsweep)`);
-      if (mode === 'read') throw new UserError(`${this.location}: the database holds no sweep yet (run one: regsweep run <config> --store ${this.location})`);
-      await client.query('BEGIN');
-      // Two processes starting on an empty database at once: one makes the tables.
-      await client.query(`SELECT pg_advisory_xact_lock(hashtext('regsweep schema'))`);
+      if (mode === 'read' || mustExist) throw new EmptyStoreError(`${this.location}: the database holds no sweep yet (run one: regsweep run <config> --store ${this.location})`);
       await client.query(SCHEMA);
       await client.query(ADDITIONS);
       await client.query(`INSERT INTO regsweep.meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING`, [String(SCHEMA_VERSION)]);
       await client.query('COMMIT');
     } catch (e) {
-      await client.query('ROLLBACK').catch(() => undefined);
+      if (mode === 'write') await client.query('ROLLBACK').catch(() => undefined);
       throw e;
     } finally {
       client.release();
@@ -106,8 +129,8 @@ export class PostgresStore implements Store {
       } catch (e) {
         if (!isConnectionError(e)) throw e;
         const waited = Date.now() - started;
-        if (waited > RECONNECT_MS) throw lostConnection(this.location, e, waited);
-        await sleep(wait);
+        if (waited > RECONNECT_MS || this.signal?.aborted) throw lostConnection(this.location, e, waited);
+        await sleep(wait, this.signal);
         wait = Math.min(wait * 2, 5000);
       }
     }
@@ -152,9 +175,15 @@ export class PostgresStore implements Store {
     return toSweep((await this.query(`${SWEEP_SELECT} WHERE s.id = $1`, [id], on)).rows[0]);
   }
 
-  async createSweep(s: NewSweep, tasks: Task[], dataset?: StoredDataset, folds?: StoredFolds): Promise<Sweep> {
+  async createSweep(s: NewSweep, tasks: Task[], dataset?: StoredDataset, folds?: StoredFolds, ifLatest?: number | null): Promise<{ sweep: Sweep; created: boolean }> {
     if (dataset) await this.saveDataset(dataset);
-    const id = await this.transaction(async (c) => {
+    const made = await this.transaction(async (c) => {
+      if (ifLatest !== undefined) {
+        // Runs of one name make their sweep one at a time; a run that finds a newer sweep than it saw joins that one.
+        await c.query(`SELECT pg_advisory_xact_lock(hashtext('regsweep sweep'), hashtext($1))`, [s.name]);
+        const latest = (await c.query('SELECT max(id) AS id FROM sweeps WHERE name = $1', [s.name])).rows[0].id;
+        if ((latest === null ? null : Number(latest)) !== ifLatest) return { id: Number(latest), created: false };
+      }
       const row = await c.query(
         `INSERT INTO sweeps (name, config_json, config_hash, data_hash, status, n, p, model, feature_names, target_names, classes, total_tasks, total_trials, notes)
          VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
@@ -170,9 +199,9 @@ export class PostgresStore implements Store {
           folds.labels ? JSON.stringify(folds.labels) : null,
           Buffer.from(folds.foldOf.buffer, folds.foldOf.byteOffset, folds.foldOf.byteLength),
         ]);
-      return sweepId;
+      return { id: sweepId, created: true };
     });
-    return this.sweepById(id);
+    return { sweep: await this.sweepById(made.id), created: made.created };
   }
 
   async folds(sweepId: number): Promise<StoredFolds | undefined> {
@@ -193,8 +222,8 @@ export class PostgresStore implements Store {
     const count = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
     await this.transaction(async (c) => {
       const inserted = await c.query(
-        `INSERT INTO datasets (hash, n, p, outputs, feature_names, target_names, classes, chunks, has_offset) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (hash) DO NOTHING`,
-        [d.hash, d.n, d.p, d.outputs, JSON.stringify(d.featureNames), JSON.stringify(d.targetNames), d.classes ? JSON.stringify(d.classes) : null, count, d.offset !== null],
+        `INSERT INTO datasets (hash, n, p, outputs, feature_names, target_names, classes, chunks, has_offset, values_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (hash) DO NOTHING`,
+        [d.hash, d.n, d.p, d.outputs, JSON.stringify(d.featureNames), JSON.stringify(d.targetNames), d.classes ? JSON.stringify(d.classes) : null, count, d.offset !== null, valuesChecksum(parts)],
       );
       if (inserted.rowCount === 0) return;
       await copyChunksIn(c, d.hash, Array.from({ length: count }, (_, k) => bytes.subarray(k * CHUNK_BYTES, (k + 1) * CHUNK_BYTES)));
@@ -216,6 +245,8 @@ export class PostgresStore implements Store {
       }
     });
     const values = new Float64Array(bytes.buffer, bytes.byteOffset, total / 8);
+    if (head.values_sha256 && valuesChecksum([values]) !== head.values_sha256)
+      throw new OutsideError(`${this.location}: the stored data of ${hash.slice(0, 12)}… do not match their checksum (changed in the database); run the sweep again from its data file`);
     return {
       hash,
       n: head.n,
@@ -264,7 +295,7 @@ export class PostgresStore implements Store {
       c.query(
         `WITH picked AS (SELECT task_id FROM tasks WHERE ${claimable} AND ($4::text IS NULL OR fold = $4)
                          ORDER BY fold_rank, n_lambdas DESC, position LIMIT $5 FOR UPDATE SKIP LOCKED)
-         UPDATE tasks t SET status = 'running', owner = $2, lease_until = now() + $3 * interval '1 millisecond', attempt = t.attempt + 1
+         UPDATE tasks t SET status = 'running', owner = $2, lease_until = now() + $3 * interval '1 millisecond', lease_ms = $3, attempt = t.attempt + 1
          FROM picked WHERE t.sweep_id = $1 AND t.task_id = picked.task_id RETURNING t.*`,
         [sweepId, owner, leaseMs, fold, limit],
       );
@@ -331,8 +362,12 @@ export class PostgresStore implements Store {
     await this.query(`SELECT pg_notify($1, $2)`, [CHANNEL, String(sweepId)]);
   }
 
-  async requeueFailed(sweepId: number): Promise<number> {
-    return (await this.query(`UPDATE tasks SET status = 'pending', attempt = 0, error = NULL WHERE sweep_id = $1 AND status = 'failed'`, [sweepId])).rowCount ?? 0;
+  async requeueFailed(sweepId: number): Promise<{ failed: number; released: number }> {
+    const failed = (await this.query(`UPDATE tasks SET status = 'pending', attempt = 0, error = NULL WHERE sweep_id = $1 AND status = 'failed'`, [sweepId])).rowCount ?? 0;
+    // A released claim's late result is fenced off: the next claim raises its attempt.
+    const released = (await this.query(`UPDATE tasks SET status = 'pending', owner = NULL, lease_until = NULL WHERE sweep_id = $1 AND ${STALE}`, [sweepId])).rowCount ?? 0;
+    if (released) await this.query(`SELECT pg_notify($1, $2)`, [CHANNEL, String(sweepId)]);
+    return { failed, released };
   }
 
   async taskCounts(sweepId: number): Promise<TaskCounts> {
@@ -340,14 +375,14 @@ export class PostgresStore implements Store {
       await this.query(
         `SELECT count(*) FILTER (WHERE status = 'pending') AS pending, count(*) FILTER (WHERE status = 'running') AS running,
                 count(*) FILTER (WHERE status = 'done') AS done, count(*) FILTER (WHERE status = 'failed') AS failed,
-                count(DISTINCT fold) FILTER (WHERE status IN ('pending', 'running')) AS open_folds,
+                count(DISTINCT fold) FILTER (WHERE status IN ('pending', 'running')) AS open_folds, count(*) FILTER (WHERE ${STALE}) AS stale,
                 coalesce(sum(n_lambdas) FILTER (WHERE status IN ('done', 'failed')), 0) AS recorded
          FROM tasks WHERE sweep_id = $1`,
         [sweepId],
       )
     ).rows[0];
     const counts = { pending: Number(row.pending), running: Number(row.running), done: Number(row.done), failed: Number(row.failed) };
-    return { ...counts, total: counts.pending + counts.running + counts.done + counts.failed, trialsRecorded: Number(row.recorded), openFolds: Number(row.open_folds) };
+    return { ...counts, total: counts.pending + counts.running + counts.done + counts.failed, trialsRecorded: Number(row.recorded), openFolds: Number(row.open_folds), stale: Number(row.stale) };
   }
 
   /** Resolves on a NOTIFY for the sweep (a task finished or was given back), or after the timeout. */
@@ -368,7 +403,7 @@ export class PostgresStore implements Store {
 
   private async listen(): Promise<void> {
     if (this.listener) return;
-    const client = new pg.Client({ connectionString: this.url });
+    const client = new pg.Client(this.config);
     this.listener = client;
     client.on('error', () => {
       // The server went away: a new listener is made on the next wait.
@@ -504,7 +539,7 @@ export class PostgresStore implements Store {
       const code = errorCode(e);
       if (code === '25006') throw new UserError('--sql: only statements that read (SELECT ...) are allowed; the database was not changed');
       if (code === '57014') throw new UserError(`--sql: stopped after ${timeoutMs / 1000} s (--timeout); the statement may not end (a recursive query without a bound?)`);
-      if (isConnectionError(e)) throw e;
+      if (isConnectionError(e)) throw new OutsideError(`${this.location}: lost the connection to PostgreSQL while the statement ran (${(e as Error).message}); nothing was changed, run it again`);
       throw new UserError(`--sql: ${(e as Error).message}`);
     } finally {
       await client.query('ROLLBACK').catch(() => undefined);
@@ -519,6 +554,9 @@ export class PostgresStore implements Store {
     await this.pool.end().catch(() => undefined);
   }
 }
+
+/** A claimed task whose lease has run down by two renewals (renewed every third of it): its owner stopped renewing. */
+const STALE = `status = 'running' AND lease_until < now() + coalesce(lease_ms, 0) / 3.0 * interval '1 millisecond'`;
 
 /** A sweep row with its status as a reader should see it: "running" with no live lease and open tasks was interrupted. */
 const SWEEP_SELECT = `SELECT s.*,

@@ -7,6 +7,7 @@ import { ensureFolder, requireWritable } from '../../util/files.js';
 import { ADDED_TABLES, REGSWEEP_TABLES, SCHEMA_VERSION, applySchema } from './schema.js';
 
 const HEADER = 'SQLite format 3\u0000';
+const isBusy = (e: unknown) => /^SQLITE_(BUSY|LOCKED)/.test(errorCode(e) ?? '');
 
 /** A database error as one line naming the file and its cause; whose it is decides the class (and the exit code). */
 export function sqliteError(path: string, e: unknown, doing = 'use the database'): Error {
@@ -135,9 +136,11 @@ export function openForWriting(path: string, busyTimeoutMs: number, options: { m
   if (found === 'sqlite') {
     let probe: Database.Database | undefined;
     try {
-      probe = new Database(path, { readonly: true, fileMustExist: true });
+      probe = new Database(path, { readonly: true, fileMustExist: true, timeout: busyTimeoutMs });
       regsweepVersion(probe, path);
     } catch (e) {
+      // A lock is waited for by the caller, up to --lock-timeout (better-sqlite3's own wait would be 5 s).
+      if (isBusy(e)) throw e;
       if (errorCode(e) !== 'SQLITE_CANTOPEN') throw sqliteError(path, e, 'open the database');
     } finally {
       probe?.close();
@@ -161,7 +164,7 @@ export function openForWriting(path: string, busyTimeoutMs: number, options: { m
     db?.close();
     // A file this call created and could not finish is removed again.
     if (found === 'absent') for (const f of [path, `${path}-wal`, `${path}-shm`]) rmSync(f, { force: true });
-    throw sqliteError(path, e, 'write the database');
+    throw isBusy(e) ? e : sqliteError(path, e, 'write the database');
   }
 }
 

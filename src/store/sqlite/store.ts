@@ -102,10 +102,14 @@ export class SqliteStore implements Store {
     return pickSweep(this.location, await this.listSweeps(), selector);
   }
 
-  async createSweep(s: NewSweep, tasks: Task[], _dataset?: StoredDataset, folds?: StoredFolds): Promise<Sweep> {
+  async createSweep(s: NewSweep, tasks: Task[], _dataset?: StoredDataset, folds?: StoredFolds, ifLatest?: number | null): Promise<{ sweep: Sweep; created: boolean }> {
     const me = thisProcess();
-    const id = await this.write('create the sweep', () =>
+    const made = await this.write('create the sweep', () =>
       this.db.transaction(() => {
+        if (ifLatest !== undefined) {
+          const latest = (this.db.prepare('SELECT max(id) AS id FROM sweeps WHERE name = ?').get(s.name) as { id: number | null }).id;
+          if (latest !== ifLatest) return { id: latest!, created: false };
+        }
         const info = this.db
           .prepare(
             `INSERT INTO sweeps (name, config_json, config_hash, data_hash, status, created_at, n, p, model, feature_names, target_names, classes,
@@ -123,10 +127,10 @@ export class SqliteStore implements Store {
           this.db
             .prepare('INSERT INTO fold_assignments (sweep_id, per_repeat, repeats, labels, folds) VALUES (?, ?, ?, ?, ?)')
             .run(sweepId, folds.perRepeat, folds.repeats, folds.labels ? JSON.stringify(folds.labels) : null, Buffer.from(folds.foldOf.buffer, folds.foldOf.byteOffset, folds.foldOf.byteLength));
-        return sweepId;
+        return { id: sweepId, created: true };
       })(),
     );
-    return this.sweepById(id);
+    return { sweep: this.sweepById(made.id), created: made.created };
   }
 
   async addTasks(sweepId: number, tasks: Task[]): Promise<void> {
@@ -306,8 +310,10 @@ export class SqliteStore implements Store {
     );
   }
 
-  async requeueFailed(sweepId: number): Promise<number> {
-    return this.write('queue failed tasks again', () => this.db.prepare(`UPDATE tasks SET status = 'pending', attempt = 0, error = NULL WHERE sweep_id = ? AND status = 'failed'`).run(sweepId).changes);
+  async requeueFailed(sweepId: number): Promise<{ failed: number; released: number }> {
+    // One writer: a claim of an earlier run is run again on resume anyway, none is stale.
+    const failed = await this.write('queue failed tasks again', () => this.db.prepare(`UPDATE tasks SET status = 'pending', attempt = 0, error = NULL WHERE sweep_id = ? AND status = 'failed'`).run(sweepId).changes);
+    return { failed, released: 0 };
   }
 
   async taskCounts(sweepId: number): Promise<TaskCounts> {
@@ -317,7 +323,7 @@ export class SqliteStore implements Store {
       const trials = (this.db.prepare(`SELECT coalesce(sum(json_array_length(lambdas)), 0) AS c FROM tasks WHERE sweep_id = ? AND status IN ('done', 'failed')`).get(sweepId) as { c: number }).c;
       const folds = (this.db.prepare(`SELECT count(DISTINCT fold) AS c FROM tasks WHERE sweep_id = ? AND status IN ('pending', 'running')`).get(sweepId) as { c: number }).c;
       const counts = { pending: by.pending ?? 0, running: by.running ?? 0, done: by.done ?? 0, failed: by.failed ?? 0 };
-      return { ...counts, total: counts.pending + counts.running + counts.done + counts.failed, trialsRecorded: trials, openFolds: folds };
+      return { ...counts, total: counts.pending + counts.running + counts.done + counts.failed, trialsRecorded: trials, openFolds: folds, stale: 0 };
     });
   }
 
