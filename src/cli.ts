@@ -15,6 +15,7 @@ import type { SweepSelector } from './store/contract.js';
 import type { Comparison } from './results/compare.js';
 import { packageVersion } from './builtFile.js';
 import { databaseFiles, refuseProtectedOutput, writeFileAtomic } from './util/files.js';
+import { printable } from './util/format.js';
 
 export async function main(argv: string[]): Promise<void> {
   // A closed pipe (`regsweep export … | head`) ends the command quietly.
@@ -27,10 +28,10 @@ export async function main(argv: string[]): Promise<void> {
     exitCode = await dispatch(argv);
   } catch (e) {
     if (e instanceof UserError) {
-      process.stderr.write(`regsweep: ${e.message}\n`);
+      process.stderr.write(`regsweep: ${printable(e.message)}\n`);
       exitCode = EXIT.badInput;
     } else if (e instanceof OutsideError) {
-      process.stderr.write(`regsweep: ${e.message}\n`);
+      process.stderr.write(`regsweep: ${printable(e.message)}\n`);
       exitCode = EXIT.failed;
     } else {
       process.stderr.write(`regsweep: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
@@ -90,7 +91,8 @@ const LEASE_SECONDS = { min: 2, max: 3600 };
 function checkQueueOptions(args: { lease: number; 'max-attempts': number }): void {
   if (!(Number.isFinite(args.lease) && args.lease >= LEASE_SECONDS.min && args.lease <= LEASE_SECONDS.max))
     throw new UserError(`--lease ${args.lease}: expected seconds from ${LEASE_SECONDS.min} to ${LEASE_SECONDS.max} (a task of a worker that dies comes back after its lease)`);
-  if (!(Number.isInteger(args['max-attempts']) && args['max-attempts'] > 0)) throw new UserError('--max-attempts: expected a positive integer');
+  if (!(Number.isInteger(args['max-attempts']) && args['max-attempts'] > 0 && args['max-attempts'] <= 100))
+    throw new UserError(`--max-attempts ${args['max-attempts']}: expected a whole number from 1 to 100 (a task that always throws is tried that often)`);
 }
 
 function positiveNumber(name: string, value: number | undefined): void {
@@ -226,7 +228,7 @@ async function dispatch(argv: string[]): Promise<number> {
         } else {
           await write(`sweep ${best.sweep.name} (id ${best.sweep.id}, ${best.sweep.status}), metric ${best.metric}\n`);
           if (best.selections.length) await write(selectionTable(best.selections));
-          for (const note of best.notes) await write(`note: ${note}\n`);
+          for (const note of best.notes) await write(`note: ${printable(note)}\n`);
         }
       }),
     )
@@ -254,7 +256,7 @@ async function dispatch(argv: string[]): Promise<number> {
           if (format === 'csv') throw new UserError('--model --format csv: a model is written as json, sklearn (Python) or glmnet (R); the coefficients as CSV are in --table coefficients');
           const { exportModel } = await import('./model/export.js');
           const { text, model } = await exportModel(args.db, format, { sweep: selectorOf(args), ...modelRequest(args), allowPartial: args['allow-partial'] });
-          for (const n of model.notes) process.stderr.write(`note: ${n}\n`);
+          for (const n of model.notes) process.stderr.write(`note: ${printable(n)}\n`);
           parts = [text];
         } else {
           const format = args.format ?? 'csv';
@@ -290,7 +292,7 @@ async function dispatch(argv: string[]): Promise<number> {
           sweep: selectorOf(args),
           ...modelRequest(args),
           allowPartial: args['allow-partial'],
-          onNote: (n) => process.stderr.write(`note: ${n}\n`),
+          onNote: (n) => process.stderr.write(`note: ${printable(n)}\n`),
         });
         if (args.out !== undefined) process.stderr.write(`predictions: ${result.rows} rows → ${args.out} (${describeModel(result.model)})\n`);
       }),
@@ -325,7 +327,7 @@ async function dispatch(argv: string[]): Promise<number> {
         }
         for (const s of c.sweeps) await write(`${s.label}: sweep ${s.sweep.name} (id ${s.sweep.id}) in ${s.location}; ${s.sweep.modelKind}, ${s.sweep.n} × ${s.sweep.p}, data ${s.sweep.dataHash.slice(0, 12)}…\n`);
         await write(comparisonTable(c));
-        for (const n of c.notes) await write(`note: ${n}\n`);
+        for (const n of c.notes) await write(`note: ${printable(n)}\n`);
         if (page) await write(`report: ${page}\n`);
       }),
     )
@@ -343,7 +345,7 @@ async function dispatch(argv: string[]): Promise<number> {
       later(async (args) => {
         const { writeReport } = await import('./report/write.js');
         const report = await writeReport(args.db, { sweep: selectorOf(args), outDir: args.out, png: args.png, model: modelRequest(args), y: args.y });
-        for (const note of report.notes) await write(`note: ${note}\n`);
+        for (const note of report.notes) await write(`note: ${printable(note)}\n`);
         await write(`report: ${report.htmlPath}\n`);
       }),
     )
@@ -413,7 +415,7 @@ async function runCommand(config: string, opts: Parameters<typeof runSweep>[1] &
     const out = noneUsable ? process.stderr : process.stdout;
     out.write(`results: ${db}${result.tasksSkipped ? ` (${result.tasksSkipped} tasks were already done)` : ''}\n`);
     if (result.selections.length) out.write(selectionTable(result.selections));
-    for (const note of result.notes) if (!noneUsable || note !== countsLine(counts)) out.write(`note: ${note}\n`);
+    for (const note of result.notes) if (!noneUsable || note !== countsLine(counts)) out.write(`note: ${printable(note)}\n`);
     if (result.tasksFailed) out.write(`${result.tasksFailed} task(s) failed; their trials are recorded with status failed and run again on resume\n`);
     if (noneUsable) out.write(`regsweep: ${countsLine(counts)}\n`);
     else out.write(`next: regsweep query ${db} --best   |   regsweep report ${db}\n`);
@@ -431,7 +433,7 @@ async function workerCommand(store: string, opts: WorkerOptions & { quiet: boole
   process.on('SIGTERM', onSignal);
   try {
     const { runWorker } = await import('./pool/worker.js');
-    const r = await runWorker(store, { ...opts, signal: abort.signal, log: (m) => (!opts.quiet || m.startsWith('warning') ? process.stderr.write(m + '\n') : undefined) }).catch(
+    const r = await runWorker(store, { ...opts, signal: abort.signal, log: (m) => (!opts.quiet || m.startsWith('warning') ? process.stderr.write(printable(m) + '\n') : undefined) }).catch(
       stoppedWhileDown(abort.signal),
     );
     if (r === undefined) return EXIT.interrupted;
@@ -456,7 +458,7 @@ async function workerCommand(store: string, opts: WorkerOptions & { quiet: boole
 function stoppedWhileDown(signal: AbortSignal) {
   return (e: unknown): undefined => {
     if (!(signal.aborted && e instanceof OutsideError)) throw e;
-    process.stderr.write(`interrupted: ${e.message}\n`);
+    process.stderr.write(`interrupted: ${printable(e.message)}\n`);
     return undefined;
   };
 }
@@ -514,7 +516,7 @@ async function makeProgress(quiet: boolean) {
     log(message: string) {
       if (quiet && !message.startsWith('warning')) return;
       // On a terminal, clear the bar's line first; the bar redraws itself on the next update.
-      process.stderr.write((bar?.isActive ? '\r\x1b[2K' : '') + message + '\n');
+      process.stderr.write((bar?.isActive ? '\r\x1b[2K' : '') + printable(message) + '\n');
     },
     stop() {
       bar?.stop();

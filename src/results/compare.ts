@@ -108,6 +108,9 @@ const LOSS_OF: Record<string, string> = { linear: 'mean squared error', logistic
  * altogether (an MSE against a log-loss), says nothing about which model is better.
  */
 function whyIncomparable(a: Sweep, b: Sweep, metric: string): string | null {
+  // A sweep that is not finished has figures from part of its folds: they may still change either way.
+  for (const [label, s] of [['A', a], ['B', b]] as const)
+    if (s.status !== 'done') return `${label} (sweep "${s.name}") is ${s.status}: its figures come from the trials recorded so far`;
   const family = (s: Sweep) => (s.modelKind === 'logistic' || s.modelKind === 'multinomial' ? `${(s.classes?.length ?? 2) > 2 ? 'multinomial' : 'binomial'} classification` : s.modelKind);
   if (family(a) !== family(b)) {
     const what = (s: Sweep) => `${s.modelKind}${metric === 'val_loss' ? ` (${LOSS_OF[s.modelKind] ?? s.modelKind})` : ''}`;

@@ -190,6 +190,8 @@ export async function writeFolderAtomic(dir: string, option: string, shown: stri
 export function openAtomicFile(path: string, option = '--out'): AtomicFile {
   checkOutputFile(path, option);
   const target = resolve(path);
+  // Outputs of processes killed while writing (kill -9, a crash) are not left to pile up beside their place.
+  removeAbandonedTemporaries(dirname(target));
   const temp = temporaryBeside(target);
   let fd: number | undefined;
   const abort = () => {

@@ -7,3 +7,11 @@ export function gigabytes(bytes: number): string {
 export function count(x: number): string {
   return x >= 1e9 ? x.toExponential(2).replace('e+', 'e') : Math.round(x).toLocaleString('en-US').replace(/,/g, ' ');
 }
+
+/**
+ * A message as one line a terminal shows as written: control characters (a line break, an escape sequence that a
+ * column name or a label could carry) as visible escapes.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => (c === '\n' ? '\\n' : c === '\r' ? '\\r' : c === '\t' ? '\\t' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`));
+}

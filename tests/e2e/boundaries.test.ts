@@ -65,6 +65,11 @@ describe('8. a model from a sweep that did not finish', () => {
       expect(oneLine(r)).toMatch(/^regsweep: sweep "partial" \(id 1\) is interrupted: \d+ of \d+ trials recorded, so its λ would be chosen from part of its folds; finish it \(run the same command again\) or pass --allow-partial$/);
     }
     expect(readdirSync(dir).filter((f) => /^(p\.csv|card\.json|model\.(py|R))$/.test(f))).toEqual([]);
+    // compare ranks no sweep by figures from part of its folds.
+    run('finished', readFileSync(join(dir, 'partial.yaml'), 'utf8').replace('name: partial', 'name: finished').replace('folds: 20', 'folds: 5'));
+    const c = cli(['compare', 'finished.db', 'partial.db', '--no-report', '--json']);
+    expect(c.status, c.stderr).toBe(0);
+    expect(JSON.parse(c.stdout)).toMatchObject({ comparable: false, notes: expect.arrayContaining(['no verdict: B (sweep "partial") is interrupted: its figures come from the trials recorded so far']) });
   });
 
   it('--allow-partial writes the partial state into the model card and the scripts\' headers; the finished sweep needs none', () => {
@@ -239,5 +244,33 @@ ls -A "$MNT"; echo ---; ls -A "$MNT/old-report"; echo ---; cat "$MNT/old-report/
     } finally {
       holder.kill();
     }
+  });
+});
+
+describe('siblings: the same classes of mistake elsewhere', () => {
+  it('a message that names a column with a line break or an escape sequence is still one line, shown as written', () => {
+    writeFile(dir, 'names.csv', `"a\nb","c\u001b[31md",y\n1,2,3\n4,x,6\n`);
+    writeFile(dir, 'names.yaml', `name: names\ndata: {path: names.csv}\nsweep: {kind: grid, penalty: [l1], lambda: [1]}\n`);
+    const r = cli(['run', 'names.yaml', '--quiet']);
+    expect(r.status).toBe(2);
+    expect(r.stderr).not.toContain('\u001b');
+    expect(oneLine(r)).toBe('regsweep: names.csv:4:2: column "c\\u001b[31md": "x" is not a number');
+  });
+
+  it('--max-attempts is bounded (a task that always throws is not tried a billion times)', () => {
+    const r = cli(['run', 'small.yaml', '--max-attempts', '1000000000']);
+    expect(r.status).toBe(2);
+    expect(oneLine(r)).toBe('regsweep: --max-attempts 1000000000: expected a whole number from 1 to 100 (a task that always throws is tried that often)');
+  });
+
+  it('an output file left half-written by a process that was killed is removed by the next write to that folder', () => {
+    const left = join(dir, '.pred.csv.999999.0badf00d.tmp');
+    writeFileSync(left, 'half');
+    const mine = join(dir, `.other.csv.${process.pid}.0badf00d.tmp`);
+    writeFileSync(mine, 'a live writer');
+    const r = cli(['predict', 'small.db', '--data', join(FIXTURES, 'diabetes.csv'), '--out', 'pred.csv']);
+    expect(r.status, r.stderr).toBe(0);
+    expect(existsSync(left)).toBe(false);
+    expect(existsSync(mine)).toBe(true);
   });
 });
