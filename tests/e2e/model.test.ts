@@ -260,7 +260,7 @@ describe('compare', () => {
     const text = cli(['compare', 'diabetes.db', 'cancer.db', '--no-report'], dir);
     expect(text.status, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/A: sweep diabetes-l1 .*\nB: sweep cancer/);
-    expect(text.stdout).toMatch(/note: the sweeps were run on different data/);
+    expect(text.stdout).toMatch(/note: no verdict: A fits linear \(mean squared error\) and B logistic \(log-loss\): their val_loss are not on one scale/);
     const named = cli(['compare', 'diabetes.db', '--sweep', 'diabetes-l1', '--sweep', 'diabetes', '--json', '--no-report'], dir);
     expect((JSON.parse(named.stdout) as { sweeps: { name: string }[] }).sweeps.map((s) => s.name)).toEqual(['diabetes-l1', 'diabetes']);
   });
