@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -135,5 +135,53 @@ export function expectPathEqualsSingleFits(fit: (lambdas: Float64Array) => PathS
     expect(path.status[l]).toBe(FitStatus.converged);
     expect(relativeError(coefsAt(path, l, p), Array.from(alone.coefs))).toBeLessThan(1e-6);
     expect(Math.abs(path.intercepts[l] - alone.intercepts[0])).toBeLessThan(1e-6);
+  });
+}
+
+/** The built command line. */
+export const BIN = join(ROOT, 'bin', 'regsweep.js');
+
+/** A running `regsweep ARGS` in `cwd`: its output so far (stdout and stderr) and its exit code when it ends. */
+export function startCli(args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): ChildProcess & { output: () => string; exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env });
+  let output = '';
+  child.stdout!.on('data', (b) => (output += b));
+  child.stderr!.on('data', (b) => (output += b));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  return Object.assign(child, { output: () => output, exited });
+}
+
+/** Waits until `done` resolves true (a rejection counts as not yet), polling every 50 ms. */
+export async function until(done: () => Promise<boolean>, timeoutMs = 120_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (await done().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('timed out waiting');
+}
+
+/** Starts `regsweep serve ARGS` and resolves with the process and the URL it prints. */
+export function startServe(args: string[], cwd: string): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, [BIN, 'serve', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /^regsweep: serving .* at (http:\/\/\S+)$/m.exec(out);
+      if (m) resolve({ child, url: m[1] });
+    });
+    child.stderr!.on('data', (d) => (err += d));
+    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+  });
+}
+
+/** Stops a child process with SIGTERM and waits for it to end. */
+export function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (!child || child.exitCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill('SIGTERM');
   });
 }

@@ -33,3 +33,14 @@ export function pgCtl(args: string[]): void {
   const r = spawnSync('bash', ['-c', `${command} ${args.join(' ')}`], { encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`pg_ctl ${args.join(' ')}: ${r.stderr || r.stdout}`);
 }
+
+/** Runs a statement on a database of the test server, regsweep's schema first on the search path; its rows. */
+export async function sql<T = Record<string, unknown>>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url, options: '-c search_path=regsweep' });
+  await client.connect();
+  try {
+    return (await client.query(text, values)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}

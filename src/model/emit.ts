@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { packagePath } from '../builtFile.js';
 import { UserError } from '../errors.js';
+import type { Model } from './load.js';
 
 /** A value a script holds as data: a literal, or a list or a record of them. */
 export type Literal = string | number | boolean | null | readonly Literal[] | { readonly [key: string]: Literal };
@@ -154,6 +155,23 @@ export interface TemplateValues {
   values: Record<string, Literal>;
   /** Placeholders that are a comment line of their own: each replaced by these lines, one comment line each. */
   comments: Record<string, string[]>;
+}
+
+/** The model as the values both scripts hold: names, labels, coefficients (output after output) and how it was made. */
+export function modelValues(model: Model, columns: string[]): Record<string, Literal> {
+  return {
+    REGSWEEP_FAMILY: model.family,
+    REGSWEEP_FEATURES: model.features,
+    REGSWEEP_TARGETS: model.targets,
+    REGSWEEP_OUTPUTS: model.outputs,
+    REGSWEEP_CLASSES: model.classes,
+    REGSWEEP_OFFSET: model.offset,
+    REGSWEEP_COLUMNS: columns,
+    REGSWEEP_COEF: model.coefs.flatMap((c) => Array.from(c)),
+    REGSWEEP_INTERCEPT: model.intercepts,
+    REGSWEEP_STANDARDIZE: model.config.data.standardize,
+    REGSWEEP_PARTIAL: model.partial,
+  };
 }
 
 /** The template file of a script (src/model/templates/), as shipped with the package. */

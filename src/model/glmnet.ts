@@ -3,7 +3,7 @@
 // src/model/templates/model.R; the model enters it only through the R emitter (emit.ts).
 import { UserError } from '../errors.js';
 import { provenance } from './card.js';
-import { fillTemplate, r, readTemplate, type Literal } from './emit.js';
+import { fillTemplate, modelValues, r, readTemplate, type Literal } from './emit.js';
 import type { Model } from './load.js';
 import { predictionColumns } from './predict.js';
 
@@ -81,19 +81,6 @@ export function glmnetScript(model: Model, location: string): string {
   ];
   return fillTemplate(readTemplate('model.R'), r, {
     comments: { REGSWEEP_HEADER: header },
-    values: {
-      REGSWEEP_FAMILY: model.family,
-      REGSWEEP_FEATURES: model.features,
-      REGSWEEP_TARGETS: model.targets,
-      REGSWEEP_OUTPUTS: model.outputs,
-      REGSWEEP_CLASSES: model.classes,
-      REGSWEEP_OFFSET: model.offset,
-      REGSWEEP_COLUMNS: predictionColumns(model),
-      REGSWEEP_COEF: model.coefs.flatMap((c) => Array.from(c)),
-      REGSWEEP_INTERCEPT: model.intercepts,
-      REGSWEEP_STANDARDIZE: model.config.data.standardize,
-      REGSWEEP_REFIT: refit,
-      REGSWEEP_PARTIAL: model.partial,
-    },
+    values: { ...modelValues(model, predictionColumns(model)), REGSWEEP_REFIT: refit },
   });
 }

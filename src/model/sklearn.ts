@@ -3,7 +3,7 @@
 // The code is src/model/templates/model.py; the model enters it only through the Python emitter (emit.ts).
 import { UserError } from '../errors.js';
 import { provenance } from './card.js';
-import { fillTemplate, python, readTemplate, type Literal } from './emit.js';
+import { fillTemplate, modelValues, python, readTemplate, type Literal } from './emit.js';
 import type { Model } from './load.js';
 import { predictionColumns } from './predict.js';
 
@@ -120,20 +120,10 @@ export function sklearnScript(model: Model, location: string): string {
   return fillTemplate(readTemplate('model.py'), python, {
     comments: { REGSWEEP_HEADER: header(model, location, refit, n) },
     values: {
-      REGSWEEP_FAMILY: model.family,
-      REGSWEEP_FEATURES: model.features,
-      REGSWEEP_TARGETS: model.targets,
-      REGSWEEP_OUTPUTS: model.outputs,
-      REGSWEEP_CLASSES: model.classes,
-      REGSWEEP_OFFSET: model.offset,
-      REGSWEEP_COLUMNS: predictionColumns(model),
-      REGSWEEP_COEF: model.coefs.map((c) => Array.from(c)),
-      REGSWEEP_INTERCEPT: model.intercepts,
-      REGSWEEP_STANDARDIZE: model.config.data.standardize,
+      ...modelValues(model, predictionColumns(model)),
       REGSWEEP_CARRIER: { ...(sklearnEstimator(model, n, false) ?? carrier(model)) },
       REGSWEEP_REFIT: refit ? { ...refit } : null,
       REGSWEEP_NO_REFIT: noSklearnRefit(model) ?? null,
-      REGSWEEP_PARTIAL: model.partial,
     },
   });
 }

@@ -1,48 +1,22 @@
 // Many processes, one sweep, a real PostgreSQL (REGSWEEP_TEST_PG_URL; .ci/run starts one): the same answers as SQLite,
 // take-over after a worker dies, fencing of a worker paused past its lease, a server restart, a claim stress test, and
 // bad locations in one line each.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { claimStress } from '../../bench/claims.js';
 import type { Trial, TrialCoefficients } from '../../src/domain.js';
 import { openStore } from '../../src/store/open.js';
-import { ROOT, tempDir, writeFile } from '../helpers.js';
-import { freshPostgresDatabase, pgCtl, postgresUrl } from '../postgres.js';
+import { BIN, ROOT, startCli, tempDir, until, writeFile } from '../helpers.js';
+import { freshPostgresDatabase, pgCtl, postgresUrl, sql } from '../postgres.js';
 
-const BIN = join(ROOT, 'bin', 'regsweep.js');
 const haveServer = postgresUrl() !== undefined;
 if (!haveServer && process.env.CI) throw new Error('REGSWEEP_TEST_PG_URL is not set: PostgreSQL is not tested (see scripts/test-postgres.sh)');
 
 const dir = tempDir('regsweep-pg-');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 300_000 });
-function start(args: string[]): ChildProcess & { output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (b) => (output += b));
-  child.stderr!.on('data', (b) => (output += b));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return Object.assign(child, { output: () => output, exited });
-}
-async function until(done: () => Promise<boolean>, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await done().catch(() => false)) return;
-    await sleep(50);
-  }
-  throw new Error('timed out waiting');
-}
-async function sql<T = Record<string, unknown>>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url, options: '-c search_path=regsweep' });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
+const start = (args: string[]) => startCli(args, dir);
 
 /** Every trial's figures and coefficients by (penalty, l1 ratio, λ, fold); the time a fit took is left out. */
 async function trialSet(location: string): Promise<Map<string, string>> {

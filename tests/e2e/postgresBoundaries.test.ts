@@ -1,16 +1,14 @@
 // PostgreSQL mode at its boundaries (issue 34, cases 5–7, 11–13, 15): a data cache changed on disk, two runs started
 // together, leases that never end, connections cut under a statement, URLs that are wrong, a worker stopped while it
 // holds work or while its server is gone — each with real processes on a real server.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, ROOT, tempDir, writeFile } from '../helpers.js';
-import { freshPostgresDatabase, pgCtl, postgresUrl } from '../postgres.js';
+import { BIN, FIXTURES, startCli, tempDir, until, writeFile } from '../helpers.js';
+import { freshPostgresDatabase, pgCtl, postgresUrl, sql } from '../postgres.js';
 
-const BIN = join(ROOT, 'bin', 'regsweep.js');
 const haveServer = postgresUrl() !== undefined;
 if (!haveServer && process.env.CI) throw new Error('REGSWEEP_TEST_PG_URL is not set: PostgreSQL is not tested (see scripts/test-postgres.sh)');
 
@@ -19,31 +17,7 @@ const cache = join(dir, 'cache');
 const env = { ...process.env, XDG_CACHE_HOME: cache };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 300_000, env });
-function start(args: string[]): ChildProcess & { output: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'], env });
-  let output = '';
-  child.stdout!.on('data', (b) => (output += b));
-  child.stderr!.on('data', (b) => (output += b));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  return Object.assign(child, { output: () => output, exited });
-}
-async function until(done: () => Promise<boolean>, timeoutMs = 120_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await done().catch(() => false)) return;
-    await sleep(50);
-  }
-  throw new Error('timed out waiting');
-}
-async function sql<T = Record<string, unknown>>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
-  const client = new pg.Client({ connectionString: url, options: '-c search_path=regsweep' });
-  await client.connect();
-  try {
-    return (await client.query(text, values)).rows as T[];
-  } finally {
-    await client.end();
-  }
-}
+const start = (args: string[]) => startCli(args, dir, env);
 const tables = async (url: string) => (await sql<{ n: number }>(url, `SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')`))[0].n;
 const oneLine = (r: { stderr: string }) => {
   expect(r.stderr).not.toMatch(/\n\s+at |internal error|Unhandled|Warning/);

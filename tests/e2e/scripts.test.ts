@@ -94,7 +94,7 @@ describe('emitters: Python and R read back every literal exactly', () => {
     'é\n'.repeat(3000),
   ].filter((s) => !s.includes('\u0000'));
   const numbers = [0, -0, 1, -1, 0.1, 1 / 3, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, 1e21, 123456789012345680000, -(2 ** 53), 1e-7, 100000000];
-  const utf8Hex = (s: string) => Buffer.from(s.toWellFormed(), 'utf8').toString('hex');
+  const utf8Hex = (s: string) => Buffer.from((s as string & { toWellFormed(): string }).toWellFormed(), 'utf8').toString('hex');
 
   it('Python: strings byte for byte, doubles to the bit, NaN and ±Inf as values', () => {
     const data: Literal = { strings, numbers, special: [NaN, Infinity, -Infinity], flags: [true, false, null] };

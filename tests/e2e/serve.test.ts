@@ -6,35 +6,12 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, tempDir, writeFile } from '../helpers.js';
+import { BIN, startServe, stopChild, tempDir, writeFile } from '../helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const BIN = join(ROOT, 'bin', 'regsweep.js');
 const haveBrowser = existsSync(CHROMIUM) || process.env.CI === 'true';
 
-/** Starts `regsweep serve ARGS` and resolves with the process and the URL it prints. */
-function startServe(args: string[], cwd: string): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /^regsweep: serving .* at (http:\/\/\S+)$/m.exec(out);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.stderr!.on('data', (d) => (err += d));
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
-}
-
-function stop(child: ChildProcess | undefined): Promise<void> {
-  if (!child || child.exitCode !== null) return Promise.resolve();
-  return new Promise((resolve) => {
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
-}
+const stop = stopChild;
 
 const trialsInDatabase = (db: string) => {
   const conn = new Database(db, { readonly: true });

@@ -1,41 +1,21 @@
 // What `regsweep serve` lets across its boundary (issue 34, cases 2–4): no non-local server without a strong token, no
 // answer to a Host it does not listen as (DNS rebinding), and no stale data from a database deleted, replaced or
 // overwritten under it — the page and its event stream say so, in a real browser.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, tempDir, writeFile } from '../helpers.js';
+import { BIN, startServe, stopChild, tempDir, writeFile } from '../helpers.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const BIN = join(ROOT, 'bin', 'regsweep.js');
 const dir = tempDir('regsweep-serve-bounds-');
 const cli = (args: string[], env: NodeJS.ProcessEnv = process.env) => spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 60_000, env });
 
-function startServe(args: string[]): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, [BIN, 'serve', ...args], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    child.stdout!.on('data', (d) => {
-      out += d;
-      const m = /^regsweep: serving .* at (http:\/\/\S+)$/m.exec(out);
-      if (m) resolve({ child, url: m[1] });
-    });
-    child.stderr!.on('data', (d) => (err += d));
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-  });
-}
-
-const stop = (child: ChildProcess) =>
-  new Promise<void>((resolve) => {
-    if (child.exitCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGTERM');
-  });
+const serveHere = (args: string[]) => startServe(args, dir);
+const stop = (child: ChildProcess) => stopChild(child);
 
 /** A GET to 127.0.0.1:port with the Host header a browser would send for `host` (fetch cannot set it). */
 function get(port: number, path: string, host: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
@@ -82,14 +62,14 @@ describe('the token', () => {
   });
 
   it('a generated token has 128 random bits; a given one of 22 characters is the one every request needs', async () => {
-    const generated = await startServe(['served.db', '--host', '0.0.0.0', '--port', '0']);
+    const generated = await serveHere(['served.db', '--host', '0.0.0.0', '--port', '0']);
     try {
       expect(new URL(generated.url).searchParams.get('token')).toMatch(/^[0-9a-f]{32}$/);
     } finally {
       await stop(generated.child);
     }
     const token = 'Zx8_q-3vTyL0pWmK2sRaNb';
-    const given = await startServe(['served.db', '--host', '0.0.0.0', '--port', '0', '--token', token]);
+    const given = await serveHere(['served.db', '--host', '0.0.0.0', '--port', '0', '--token', token]);
     try {
       const port = Number(new URL(given.url).port);
       expect((await get(port, '/api/sweeps', `127.0.0.1:${port}`)).status).toBe(401);
@@ -103,7 +83,7 @@ describe('the token', () => {
 
 describe('the Host header (DNS rebinding)', () => {
   it('a local server answers only as localhost, 127.0.0.1 and [::1]: 421 for any other name, before anything is read', async () => {
-    const { child, url } = await startServe(['served.db', '--port', '0']);
+    const { child, url } = await serveHere(['served.db', '--port', '0']);
     try {
       const port = Number(new URL(url).port);
       for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`, '127.0.0.1']) {
@@ -125,7 +105,7 @@ describe('the Host header (DNS rebinding)', () => {
 
   it('a server on all addresses answers as this machine (its addresses and name) and as --allow-host names; not as others, token or not', async () => {
     const token = 'Zx8_q-3vTyL0pWmK2sRaNb';
-    const { child, url } = await startServe(['served.db', '--host', '0.0.0.0', '--port', '0', '--token', token, '--allow-host', 'sweeps.lab.example']);
+    const { child, url } = await serveHere(['served.db', '--host', '0.0.0.0', '--port', '0', '--token', token, '--allow-host', 'sweeps.lab.example']);
     try {
       const port = Number(new URL(url).port);
       const auth = { authorization: `Bearer ${token}` };
@@ -155,7 +135,7 @@ describe.runIf(existsSync(CHROMIUM) || process.env.CI === 'true')('a database de
   ] as const)('%s: the open page and its event stream say so and stop; new requests get 410 with the reason', { timeout: 60_000 }, async (what, change, said) => {
     const db = join(dir, `served-${what.split(' ')[0]}.db`);
     copyFileSync(join(dir, 'served.db'), db);
-    const { child, url } = await startServe([db, '--port', '0']);
+    const { child, url } = await serveHere([db, '--port', '0']);
     try {
       const tab = await browser.newPage();
       await tab.goto(`${url}sweeps/1`);

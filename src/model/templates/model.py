@@ -19,8 +19,9 @@ OUTPUTS = REGSWEEP_OUTPUTS
 CLASSES = REGSWEEP_CLASSES
 OFFSET = REGSWEEP_OFFSET
 COLUMNS = REGSWEEP_COLUMNS
+COEFFICIENTS = REGSWEEP_COEF
 # One row of coefficients per output (a target, or a class), original scale; and the intercepts.
-COEF = np.array(REGSWEEP_COEF, dtype=float).reshape(len(OUTPUTS), len(FEATURES))
+COEF = np.array(COEFFICIENTS, dtype=float).reshape(len(OUTPUTS), len(FEATURES))
 INTERCEPT = np.array(REGSWEEP_INTERCEPT, dtype=float)
 STANDARDIZE = REGSWEEP_STANDARDIZE
 # The scikit-learn estimator that carries the coefficients for predicting, and the one that refits the same objective
