@@ -83,12 +83,14 @@ const partialOption = {
 const queueOptions = {
   lease: { type: 'number', default: 30, describe: 'seconds a claimed task is held without renewal (renewed every third of it)' },
   'max-attempts': { type: 'number', default: 3, describe: 'attempts a task that throws gets before it is recorded as failed' },
+  'reconnect-timeout': { type: 'number', default: 600, describe: 'seconds a lost (or, for worker, not yet reachable) database is waited for before giving up' },
 } as const;
 
 /** Seconds a lease may be: long enough to renew over a slow link, short enough that a dead worker's task comes back. */
 const LEASE_SECONDS = { min: 2, max: 3600 };
 
-function checkQueueOptions(args: { lease: number; 'max-attempts': number }): void {
+function checkQueueOptions(args: { lease: number; 'max-attempts': number; 'reconnect-timeout': number }): void {
+  positiveNumber('--reconnect-timeout', args['reconnect-timeout']);
   if (!(Number.isFinite(args.lease) && args.lease >= LEASE_SECONDS.min && args.lease <= LEASE_SECONDS.max))
     throw new UserError(`--lease ${args.lease}: expected seconds from ${LEASE_SECONDS.min} to ${LEASE_SECONDS.max} (a task of a worker that dies comes back after its lease)`);
   if (!(Number.isInteger(args['max-attempts']) && args['max-attempts'] > 0 && args['max-attempts'] <= 100))
@@ -152,6 +154,7 @@ async function dispatch(argv: string[]): Promise<number> {
           out: args.store ?? args.out,
           leaseMs: args.lease * 1000,
           maxAttempts: args['max-attempts'],
+          reconnectMs: args['reconnect-timeout'] * 1000,
           retryFailed: args['retry-failed'],
           resume: args.resume,
           fresh: args.new,
@@ -186,6 +189,7 @@ async function dispatch(argv: string[]): Promise<number> {
           dataPath: args.data,
           leaseMs: args.lease * 1000,
           maxAttempts: args['max-attempts'],
+          reconnectMs: args['reconnect-timeout'] * 1000,
           quiet: args.quiet,
         });
       }),

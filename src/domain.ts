@@ -149,6 +149,8 @@ export interface Sweep {
   totalTrials: number;
   /** Things a user should know about the data, then about the run, one line per kind ("3 constant columns: a, b, c"). */
   notes: string[];
+  /** The run's part of the notes (grid edges, trials not converged or not usable), made when the sweep was finished. */
+  runNotes: string[];
   /** The process writing it while it runs: "pid@host". */
   writer: string | null;
 }
@@ -176,7 +178,19 @@ export function outputNames(sweep: Pick<Sweep, 'modelKind' | 'targetNames' | 'cl
   return sweepFamily(sweep) === 'multinomial' ? sweep.classes! : sweep.targetNames;
 }
 
-export type NewSweep = Omit<Sweep, 'id' | 'status' | 'createdAt' | 'finishedAt' | 'writer'>;
+export type NewSweep = Omit<Sweep, 'id' | 'status' | 'createdAt' | 'finishedAt' | 'writer' | 'runNotes'>;
+
+/** Trials by how they ended, as a store counts them without reading them (select/counts makes TrialCounts of it). */
+export interface TrialTally {
+  total: number;
+  diverged: number;
+  failed: number;
+  pruned: number;
+  /** An error of a failed trial, if any. */
+  firstError: string | null;
+  /** The earliest epoch a network diverged at, if known. */
+  firstDivergedEpoch: number | null;
+}
 
 /** The coefficients of one stored trial, on the original scale. */
 export interface TrialCoefficients {

@@ -11,6 +11,11 @@ export class OutsideError extends Error {
   override name = 'OutsideError';
 }
 
+/** A shared store's server that cannot be reached now (refused, not answering, starting up or shutting down). */
+export class StoreUnavailableError extends OutsideError {
+  override name = 'StoreUnavailableError';
+}
+
 /** A store location that holds no sweep yet (opened by a command that does not make one): a worker with --wait waits. */
 export class EmptyStoreError extends UserError {
   override name = 'EmptyStoreError';

@@ -11,7 +11,7 @@ import type { Selection, Sweep, Trial } from '../domain.js';
 import { UserError } from '../errors.js';
 import { DEFAULT_PLAN_LIMITS, planSweep, type PlanLimits, type SweepPlan } from '../plan/plan.js';
 import { fitsInline } from '../plan/schedule.js';
-import { countTrials, type TrialCounts } from '../select/counts.js';
+import { countTrials, countsOf, type TrialCounts } from '../select/counts.js';
 import { selectionsToShow } from '../select/cv.js';
 import { summarizeSweep } from '../select/summary.js';
 import type { Store, StoredFolds } from '../store/contract.js';
@@ -46,12 +46,16 @@ export interface RunOptions {
   leaseMs?: number;
   /** Attempts a task that throws gets before it is recorded as failed. */
   maxAttempts?: number;
+  /** How long a lost connection to a shared store is waited for (ms). */
+  reconnectMs?: number;
   /** Fit on the calling thread (true) or on worker threads (false); default: on this thread when the sweep is tiny. */
   inline?: boolean;
 }
 
 export const DEFAULT_LEASE_MS = 30_000;
 export const DEFAULT_MAX_ATTEMPTS = 3;
+/** How long run and worker wait for a lost (or not yet reachable) shared store: a server restart, a failover. */
+export const DEFAULT_RECONNECT_MS = 600_000;
 
 export interface RunResult {
   sweep: Sweep;
@@ -94,7 +98,7 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
   const plan = planSweep(loaded, data, { ...DEFAULT_PLAN_LIMITS, ...options.limits });
   for (const w of data.warnings) log(`warning: ${w}`);
 
-  const store = await openStore(loaded.outputPath, { mode: 'write', lockTimeoutMs: options.lockTimeoutMs, mustExist: options.resume, signal: options.signal });
+  const store = await openStore(loaded.outputPath, { mode: 'write', lockTimeoutMs: options.lockTimeoutMs, mustExist: options.resume, signal: options.signal, reconnectMs: options.reconnectMs ?? DEFAULT_RECONNECT_MS });
   try {
     const sweep = await openOrResume(store, loaded, data, plan, options);
     if (options.retryFailed) {
@@ -229,10 +233,10 @@ export async function finish(store: Store, sweep: Sweep, work: WorkResult, figur
   if (work.interrupted) {
     // On a shared store other processes may still be working on the sweep; it stays as it is there.
     if (!store.shared) await store.setSweepStatus(sweep.id, 'interrupted');
-  } else if (!(await store.finishSweep(sweep.id, summarize))) {
-    summarize(await store.trials(sweep.id), sweep);
-  }
+  } else await store.finishSweep(sweep.id, summarize);
   const now = await store.findSweep({ id: sweep.id });
+  // Another process finished the sweep (or it was finished before): what it found is stored, no trial is read again.
+  if (!work.interrupted && !seen) seen = { counts: countsOf(await store.trialTally(sweep.id), sweep.modelKind), notes: now.runNotes };
   return {
     sweep: now,
     location: store.location,

@@ -5,7 +5,7 @@ import { readCachedDataset, removeUnfinishedCacheFiles, writeCachedDataset } fro
 import type { Dataset } from '../data/dataset.js';
 import { fromStoredDataset } from '../data/stored.js';
 import type { Sweep } from '../domain.js';
-import { EmptyStoreError, UserError } from '../errors.js';
+import { EmptyStoreError, StoreUnavailableError, UserError } from '../errors.js';
 import { assignFolds } from '../plan/folds.js';
 import { csvOptions, loadDataFile } from '../data/load.js';
 import { columnarFormat } from '../data/columnar.js';
@@ -13,7 +13,7 @@ import { fileSha256, requireRegularFile } from '../util/files.js';
 import type { Store, SweepSelector } from '../store/contract.js';
 import { openStore } from '../store/open.js';
 import { displayPath, isStoreUrl } from '../util/paths.js';
-import { DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, finish, sharedData, sharesGram, type RunResult } from './coordinator.js';
+import { DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, DEFAULT_RECONNECT_MS, finish, sharedData, sharesGram, type RunResult } from './coordinator.js';
 import { fitSettings, workOn } from './work.js';
 
 export interface WorkerOptions {
@@ -23,6 +23,8 @@ export interface WorkerOptions {
   wait?: boolean;
   leaseMs?: number;
   maxAttempts?: number;
+  /** How long a lost (or not yet reachable) database is waited for (ms). */
+  reconnectMs?: number;
   /** A local copy of the data (checked against the sweep's hash) instead of fetching it from the store. */
   dataPath?: string;
   signal?: AbortSignal;
@@ -41,15 +43,21 @@ export async function runWorker(location: string, options: WorkerOptions = {}): 
   // Nothing is opened (or created) at a path: a database file has one writer, the run that made it.
   if (!isStoreUrl(location)) throw new UserError(`${displayPath(location)}: a database file has one writer; regsweep worker joins a shared store (postgres://…). Use regsweep run here`);
   let store: Store;
+  const reconnectMs = options.reconnectMs ?? DEFAULT_RECONNECT_MS;
+  const started = Date.now();
+  let said = '';
   for (;;) {
     try {
-      store = await openStore(location, { mode: 'write', mustExist: true, signal: options.signal });
+      store = await openStore(location, { mode: 'write', mustExist: true, signal: options.signal, reconnectMs });
       break;
     } catch (e) {
-      // With --wait, a database that holds no sweep yet is waited on; only a run makes the tables.
-      if (!(options.wait && e instanceof EmptyStoreError)) throw e;
+      // A server that is not up yet (a worker started with it, or before it) is waited for, up to the reconnect
+      // timeout; with --wait, so is a database that holds no sweep yet (only a run makes the tables).
+      const unavailable = e instanceof StoreUnavailableError && Date.now() - started < reconnectMs;
+      if (!unavailable && !(options.wait && e instanceof EmptyStoreError)) throw e;
       if (options.signal?.aborted) return { results: [], interrupted: true };
-      await sleep(2000);
+      if (unavailable && said !== (e as Error).message) log(`waiting for the database: ${(said = (e as Error).message)} (up to --reconnect-timeout ${Math.round(reconnectMs / 1000)} s)`);
+      await sleep(1000 + Math.random() * 1000);
     }
   }
   const results: RunResult[] = [];

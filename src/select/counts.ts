@@ -1,4 +1,4 @@
-import type { Trial } from '../domain.js';
+import type { Trial, TrialTally } from '../domain.js';
 
 /** Trials by how they ended, and the first error or divergence a user should hear about. */
 export interface TrialCounts {
@@ -16,16 +16,26 @@ export interface TrialCounts {
 export function countTrials(trials: Trial[], modelKind: string): TrialCounts {
   const diverged = trials.filter((t) => t.status === 'diverged');
   const failed = trials.filter((t) => t.status === 'failed');
-  const pruned = trials.filter((t) => t.status === 'pruned').length;
-  const counts: TrialCounts = { total: trials.length, usable: trials.length - diverged.length - failed.length - pruned, diverged: diverged.length, failed: failed.length, pruned };
-  if (failed.length) counts.reason = failed[0].error ?? 'failed';
-  else if (diverged.length) {
-    const epochs = diverged.map((t) => t.metrics.diverged_epoch).filter((e): e is number => e !== undefined);
-    counts.reason =
-      modelKind === 'mlp'
-        ? `first at epoch ${epochs.length ? Math.min(...epochs) : '?'}; lower model.lr`
-        : 'coefficients became non-finite; check the scale of the target and features';
-  }
+  const epochs = diverged.map((t) => t.metrics.diverged_epoch).filter((e): e is number => e !== undefined);
+  return countsOf(
+    {
+      total: trials.length,
+      diverged: diverged.length,
+      failed: failed.length,
+      pruned: trials.filter((t) => t.status === 'pruned').length,
+      firstError: failed.length ? (failed[0].error ?? 'failed') : null,
+      firstDivergedEpoch: epochs.length ? Math.min(...epochs) : null,
+    },
+    modelKind,
+  );
+}
+
+/** The counts and the advice from a tally. */
+export function countsOf(t: TrialTally, modelKind: string): TrialCounts {
+  const counts: TrialCounts = { total: t.total, usable: t.total - t.diverged - t.failed - t.pruned, diverged: t.diverged, failed: t.failed, pruned: t.pruned };
+  if (t.failed) counts.reason = t.firstError ?? 'failed';
+  else if (t.diverged)
+    counts.reason = modelKind === 'mlp' ? `first at epoch ${t.firstDivergedEpoch ?? '?'}; lower model.lr` : 'coefficients became non-finite; check the scale of the target and features';
   return counts;
 }
 

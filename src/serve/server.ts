@@ -83,7 +83,8 @@ interface Watch {
   clients: Set<ServerResponse>;
   clock: ProgressClock;
   trials: TrialCache;
-  lastSeen: number;
+  /** The store's trial mark (stateMark) when the latest state was made. */
+  lastSeen: string;
   latest?: LiveState;
   computing?: Promise<LiveState>;
   lastComputed: number;
@@ -152,11 +153,15 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
     return url.searchParams.has('token') ? 'cookie' : 'ok';
   };
 
+  // What changes when trials are recorded: their count and largest id (a completion may commit after a later one,
+  // so the largest id alone can stay the same while trials arrive).
+  const storeMark = async (sweepId: number) => `${await store.trialCount(sweepId)}:${await store.lastTrialId(sweepId)}`;
+  const stateMark = (state: LiveState) => `${state.progress.done}:${state.lastTrialId}`;
   const stateOf = async (sweepId: number): Promise<LiveState> => {
     const watch = watchOf(sweepId);
     // A finished sweep does not change: its state is computed once. A running one's is reused for a moment.
     const latest = watch.latest;
-    if (latest && latest.lastTrialId === (await store.lastTrialId(sweepId)) && (latest.sweep.status === 'done' || Date.now() - watch.lastComputed < 2000)) return latest;
+    if (latest && stateMark(latest) === (await storeMark(sweepId)) && (latest.sweep.status === 'done' || Date.now() - watch.lastComputed < 2000)) return latest;
     return compute(watch, sweepId);
   };
   const compute = (watch: Watch, sweepId: number): Promise<LiveState> => {
@@ -166,7 +171,7 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
         const sweep = await store.findSweep({ id: sweepId });
         const state = await liveState(store, sweep, watch.clock, watch.trials);
         watch.latest = state;
-        watch.lastSeen = state.lastTrialId;
+        watch.lastSeen = stateMark(state);
         watch.lastComputed = Date.now();
         watch.computeMs = watch.lastComputed - started;
         // A finished sweep's state is kept, not its trials (a server over many large sweeps would hold them all).
@@ -181,7 +186,7 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
   const watchOf = (sweepId: number): Watch => {
     let watch = watches.get(sweepId);
     if (!watch) {
-      watch = { clients: new Set(), clock: new ProgressClock(), trials: new TrialCache(), lastSeen: -1, lastComputed: 0, computeMs: 0 };
+      watch = { clients: new Set(), clock: new ProgressClock(), trials: new TrialCache(), lastSeen: '', lastComputed: 0, computeMs: 0 };
       watches.set(sweepId, watch);
     }
     return watch;
@@ -215,7 +220,7 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
       for (const [sweepId, watch] of watches) {
         if (watch.clients.size === 0 || closing) continue;
         try {
-          const last = await store.lastTrialId(sweepId);
+          const last = await storeMark(sweepId);
           const statusChanged = watch.latest && watch.latest.sweep.status !== (await store.findSweep({ id: sweepId })).status;
           if ((last !== watch.lastSeen || statusChanged) && Date.now() - watch.lastComputed >= Math.max(MIN_STATE_INTERVAL_MS, 2 * watch.computeMs)) {
             const state = await compute(watch, sweepId);

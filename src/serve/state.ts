@@ -90,20 +90,23 @@ const byStoreOrder = (a: Trial, b: Trial) =>
   (a.penalty < b.penalty ? -1 : a.penalty > b.penalty ? 1 : 0) || a.l1Ratio - b.l1Ratio || (a.settings < b.settings ? -1 : a.settings > b.settings ? 1 : 0) || b.lambda - a.lambda || (a.fold < b.fold ? -1 : a.fold > b.fold ? 1 : 0);
 
 /**
- * A sweep's trials kept between states: each state reads only the trials stored since the last one (ids increase in
- * the order trials are stored; a task run again replaces its trials under the same keys). When the store holds a
- * different number than kept (trials deleted and not replaced), everything is read again.
+ * A sweep's trials kept between states: each state reads only the trials recorded since the last one (the store's
+ * newTrials; a task run again replaces its trials under the same keys). When the store holds a different number than
+ * kept (trials deleted and not replaced), everything is read again.
  */
 export class TrialCache {
   /** Made on the first increment: a sweep that no longer changes is never keyed. */
   private byKey: Map<string, Trial> | undefined;
   private ordered: Trial[] = [];
-  /** The id of the last trial read: the state's event id. */
+  /** Where the store had got when last read. */
+  private cursor: string | undefined;
+  /** The largest trial id read: the state's event id. */
   lastId = 0;
 
   async refresh(store: Store, sweepId: number): Promise<Trial[]> {
-    if (this.lastId === 0) return this.readAll(store, sweepId);
-    const newer = await store.trials(sweepId, { afterId: this.lastId });
+    if (this.cursor === undefined) return this.readAll(store, sweepId);
+    const { trials: newer, cursor } = await store.newTrials(sweepId, this.cursor);
+    this.cursor = cursor;
     if (newer.length > 0) {
       this.byKey ??= new Map(this.ordered.map((t) => [trialKey(t), t]));
       for (const t of newer) {
@@ -119,7 +122,7 @@ export class TrialCache {
   }
 
   private async readAll(store: Store, sweepId: number): Promise<Trial[]> {
-    this.ordered = await store.trials(sweepId);
+    ({ trials: this.ordered, cursor: this.cursor } = await store.newTrials(sweepId, undefined));
     this.byKey = undefined;
     this.lastId = this.ordered.reduce((m, t) => Math.max(m, t.id), 0);
     return this.ordered;

@@ -1,5 +1,5 @@
 // What every store shares: picking a sweep by selector, and figures as a database can hold them.
-import type { Penalty, Sweep, Trial, TrialFigures } from '../domain.js';
+import type { Penalty, Sweep, Trial, TrialFigures, TrialTally } from '../domain.js';
 import { UserError } from '../errors.js';
 import { parseSweepName, type SweepSelector, type TaskState } from './contract.js';
 
@@ -113,5 +113,18 @@ export function taskStateFromRow(r: Record<string, unknown>): TaskState {
     owner: (r.owner as string | null) ?? null,
     attempt: Number(r.attempt),
     error: (r.error as string | null) ?? null,
+  };
+}
+
+/** A trialTally row (SQLite or PostgreSQL: counts may come as text). */
+export function tallyFromRow(r: Record<string, unknown>): TrialTally {
+  const n = (v: unknown) => Number(v ?? 0);
+  return {
+    total: n(r.total),
+    diverged: n(r.diverged),
+    failed: n(r.failed),
+    pruned: n(r.pruned),
+    firstError: (r.first_error as string | null) ?? null,
+    firstDivergedEpoch: r.first_epoch === null || r.first_epoch === undefined ? null : Number(r.first_epoch),
   };
 }

@@ -1,6 +1,6 @@
 // The one way into stored sweeps. SQLite (one machine) and PostgreSQL (many) implement it; the same contract tests
 // (tests/store.contract.test.ts) run against both.
-import type { CvPoint, NewSweep, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch } from '../domain.js';
+import type { CvPoint, NewSweep, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialTally } from '../domain.js';
 
 /** Which sweep a command means: by id, by name (`name@K` is the K-th sweep of that name), or the latest. */
 export interface SweepSelector {
@@ -11,8 +11,6 @@ export interface SweepSelector {
 export interface TrialFilter {
   fold?: string;
   penalty?: string;
-  /** Only trials stored after this one (their ids increase in the order they were stored). */
-  afterId?: number;
 }
 
 /** A task as the live page shows it: running now (who holds it) or failed (with its error). */
@@ -112,7 +110,8 @@ export interface StoredFolds {
  *   past its lease cannot write a second copy. Trials, coefficients, learning curves and the task's status are
  *   recorded in one transaction: after a crash a task is either fully recorded or absent. A done task never changes;
  *   a failed one is replaced whole when it runs again.
- * - Trial ids increase, within a sweep, in the order trials were recorded, so "what is new since id N" misses nothing.
+ * - newTrials(cursor) returns every trial recorded since the cursor was taken, whatever order completions commit in
+ *   (it may return some again: a reader keys them); ids are unique but need not follow commit order.
  * - A sweep is finished (summary, selections, status done) exactly once, by whichever process finishes it.
  * - A store opened for reading never writes, and refuses SQL that would.
  * - A failure outside the caller's control (disk full, a lock held too long, a lost connection that does not come
@@ -191,9 +190,16 @@ export interface Store {
   ensureIntact(): Promise<void>;
 
   trials(sweepId: number, filter?: TrialFilter): Promise<Trial[]>;
+  /**
+   * The trials recorded since `cursor` (every trial without one), and the cursor to ask with next: an opaque mark of
+   * how far the store had got. A trial recorded again (a task run once more) comes again.
+   */
+  newTrials(sweepId: number, cursor: string | undefined): Promise<{ trials: Trial[]; cursor: string }>;
   /** How many trials a sweep has recorded. */
   trialCount(sweepId: number): Promise<number>;
-  /** The id of the sweep's last recorded trial (ids increase in the order trials are stored), 0 before the first. */
+  /** The sweep's trials by how they ended, counted by the store (none is read). */
+  trialTally(sweepId: number): Promise<TrialTally>;
+  /** The largest id of the sweep's trials, 0 before the first (with trialCount: whether anything was recorded since). */
   lastTrialId(sweepId: number): Promise<number>;
   /** The sweep's tasks running now and the ones that failed, in task order. */
   runningAndFailedTasks(sweepId: number): Promise<TaskState[]>;
@@ -215,6 +221,8 @@ export interface OpenOptions {
   lockTimeoutMs?: number;
   /** Ends any wait for a lost connection at once (Ctrl-C, SIGTERM): the operation then fails with an OutsideError. */
   signal?: AbortSignal;
+  /** How long an operation waits for a lost connection to come back (ms; a shared store's). */
+  reconnectMs?: number;
 }
 
 /** Trials of a task that threw: one per λ, status failed, with the error. */

@@ -2,6 +2,7 @@
 // REGSWEEP_TEST_PG_URL names a server (.ci/run starts one; in CI a missing server fails the run).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
+import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import type { NewSweep, Task, TaskResult, TrialFigures } from '../../src/domain.js';
 import { OutsideError, UserError } from '../../src/errors.js';
@@ -154,13 +155,17 @@ for (const impl of STORES) {
       });
     });
 
-    it('records a task atomically under its claim: trials, coefficients and status, or nothing; trial ids increase', async () => {
+    it('records a task atomically under its claim: trials, coefficients and status, or nothing; newTrials follows what is recorded', async () => {
       const { store } = await writable();
       const tasks = [task('all'), task(0), task(1)];
       await use(store, async (s) => {
         const sweep = (await s.createSweep(newSweep('atomic', tasks), tasks)).sweep;
         const [c0, c1] = await claimAll(s, sweep.id);
+        const before = await s.newTrials(sweep.id, undefined);
+        expect(before.trials).toEqual([]);
         expect(await s.completeTask(sweep.id, c0, result(c0.task), 1, 3)).toBe('recorded');
+        const first = await s.newTrials(sweep.id, before.cursor);
+        expect(first.trials.map((t) => t.taskId)).toEqual([c0.task.id, c0.task.id, c0.task.id]);
         const bad = result(c1.task);
         // A figure that cannot be stored (NOT NULL) in the last trial: the whole task must stay absent.
         (bad.trials[2] as { nTrain: number | null }).nTrain = null;
@@ -172,10 +177,11 @@ for (const impl of STORES) {
         expect(await s.completeTask(sweep.id, c1, result(c1.task), 1, 3)).toBe('recorded');
         const trials = await s.trials(sweep.id);
         expect(trials).toHaveLength(6);
-        const firstTask = trials.filter((t) => t.taskId === c0.task.id).map((t) => t.id);
-        const secondTask = trials.filter((t) => t.taskId === c1.task.id).map((t) => t.id);
-        expect(Math.min(...secondTask)).toBeGreaterThan(Math.max(...firstTask));
-        expect(await s.trials(sweep.id, { afterId: Math.max(...firstTask) })).toHaveLength(3);
+        // Since the cursor of the first read: the second task's trials (a store may give the first task's again).
+        const since = await s.newTrials(sweep.id, first.cursor);
+        expect(since.trials.filter((t) => t.taskId === c1.task.id)).toHaveLength(3);
+        expect((await s.newTrials(sweep.id, since.cursor)).trials.filter((t) => t.taskId === c1.task.id).length).toBeLessThanOrEqual(3);
+        expect(await s.trialTally(sweep.id)).toEqual({ total: 6, diverged: 0, failed: 0, pruned: 0, firstError: null, firstDivergedEpoch: null });
         const t = trials.find((x) => x.fold === '0' && x.lambda === 0.5)!;
         expect(t).toMatchObject({ penalty: 'l1', l1Ratio: 1, status: 'ok', converged: true, valLoss: 1.5, nnz: 2, zeroFraction: 1 / 3, passes: 4, epochsRun: 0, metrics: { extra: 1 } });
         const coefs = await s.coefficients(sweep.id, { fold: '0' });
@@ -265,6 +271,34 @@ for (const impl of STORES) {
         expect((await s.listSweeps()).filter((w) => w.name === 'once')).toHaveLength(3);
       });
     });
+
+    // Completions commit side by side on a shared store: one whose trials got smaller ids may commit last.
+    if (impl.shared)
+      it('newTrials finds a completion that commits after a later one (ids out of commit order)', async () => {
+        const { location, store } = await writable();
+        const tasks = [task(0), task(1)];
+        const early = new pg.Client({ connectionString: location });
+        await early.connect();
+        await use(store, async (s) => {
+          const { sweep } = await s.createSweep(newSweep('order', tasks), tasks);
+          const [, c1] = await claimAll(s, sweep.id);
+          // A transaction that records a trial and has not committed yet.
+          await early.query('BEGIN');
+          await early.query(
+            `INSERT INTO regsweep.trials (sweep_id, task_id, penalty, lambda, l1_ratio, fold, status, converged, n_train, n_val, nnz, zero_fraction, near_zero_fraction, l1_norm, l2_norm, passes, epochs_run, seconds)
+             VALUES ($1, $2, 'l1', 0.125, 1, '0', 'ok', true, 10, 5, 1, 0, 0, 1, 1, 1, 0, 0)`,
+            [sweep.id, tasks[0].id],
+          );
+          expect(await s.completeTask(sweep.id, c1, result(c1.task), 1, 3)).toBe('recorded');
+          const read = await s.newTrials(sweep.id, undefined);
+          expect(read.trials.map((t) => t.taskId)).toEqual([c1.task.id, c1.task.id, c1.task.id]);
+          await early.query('COMMIT');
+          const late = (await s.newTrials(sweep.id, read.cursor)).trials.filter((t) => t.taskId === tasks[0].id);
+          expect(late).toHaveLength(1);
+          expect(late[0].id).toBeLessThan(Math.min(...read.trials.map((t) => t.id)));
+        });
+        await early.end();
+      });
 
     // Leases belong to shared stores (one SQLite writer holds its claims until it ends).
     if (impl.shared) it('a claim whose owner missed two renewals is stale; requeueFailed gives it back to the queue and fences its owner', async () => {

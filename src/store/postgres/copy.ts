@@ -13,7 +13,7 @@ function int32(v: number): Buffer {
 
 /** Writes rows (hash, seq, data) of dataset_chunks. */
 export async function copyChunksIn(client: pg.PoolClient, hash: string, chunks: Buffer[]): Promise<void> {
-  const stream = client.query(copyFrom('COPY dataset_chunks (hash, seq, data) FROM STDIN (FORMAT binary)'));
+  const stream = client.query(copyFrom('COPY regsweep.dataset_chunks (hash, seq, data) FROM STDIN (FORMAT binary)'));
   const done = new Promise<void>((resolve, reject) => {
     stream.on('finish', resolve);
     stream.on('error', reject);
@@ -35,7 +35,7 @@ export async function copyChunksIn(client: pg.PoolClient, hash: string, chunks: 
 
 /** The chunks of a dataset, in order, concatenated: each field's bytes go straight to their place as they arrive. */
 export async function copyChunksOut(client: pg.PoolClient, hash: string, totalBytes: number): Promise<Buffer> {
-  const stream = client.query(copyTo(`COPY (SELECT data FROM dataset_chunks WHERE hash = ${literal(hash)} ORDER BY seq) TO STDOUT (FORMAT binary)`));
+  const stream = client.query(copyTo(`COPY (SELECT data FROM regsweep.dataset_chunks WHERE hash = ${literal(hash)} ORDER BY seq) TO STDOUT (FORMAT binary)`));
   const out = Buffer.allocUnsafe(totalBytes);
   let filled = 0;
   // Small pieces (the header, a tuple's field count and length) are gathered here; a field's bytes are not.

@@ -20,6 +20,12 @@ DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'tasks' AND column_name = 'lease_ms') THEN
     ALTER TABLE regsweep.tasks ADD COLUMN lease_ms integer;
   END IF;
+  -- The transaction that recorded a trial: completions commit in any order, and a reader asks for trials of
+  -- transactions not yet finished when it last looked (newTrials), not for ids above the last one it saw.
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'trials' AND column_name = 'recorded_xid') THEN
+    ALTER TABLE regsweep.trials ADD COLUMN recorded_xid xid8 NOT NULL DEFAULT pg_current_xact_id();
+    CREATE INDEX IF NOT EXISTS trials_by_xid ON regsweep.trials (sweep_id, recorded_xid);
+  END IF;
 END $$;
 -- Model settings as sweep dimensions (a settings column in every key) and the pruned status: once, on the first
 -- write-open of a database made before them (ALTER TABLE locks the table, so it is not repeated on every open).

@@ -2,10 +2,10 @@
 // sweep; a claim takes them with FOR UPDATE SKIP LOCKED and a lease on the server's clock; a result is recorded only
 // under the claim's attempt (fencing); the data travel in the database.
 import pg from 'pg';
-import type { CvPoint, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch } from '../../domain.js';
+import type { CvPoint, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialTally } from '../../domain.js';
 import { valuesChecksum } from '../../data/stored.js';
 import { EmptyStoreError, OutsideError, UserError, errorCode } from '../../errors.js';
-import { pickSweep, storableFigures, taskStateFromRow, trialsFromRows } from '../common.js';
+import { pickSweep, storableFigures, tallyFromRow, taskStateFromRow, trialsFromRows } from '../common.js';
 import {
   failedTrials,
   type Claim,
@@ -21,12 +21,17 @@ import {
   type TrialFilter,
 } from '../contract.js';
 import { foldRank, inClaimOrder, toTaskRow } from '../taskOrder.js';
-import { connectionConfig, isConnectionError, lostConnection, makePool, maskedLocation, openingError } from './connection.js';
+import { behindTransactionPooler, connectionConfig, contended, isConnectionError, isContention, lostConnection, makePool, maskedLocation, openingError } from './connection.js';
 import { copyChunksIn, copyChunksOut } from './copy.js';
 import { ADDITIONS, SCHEMA, SCHEMA_VERSION } from './schema.js';
 
-/** How long an operation waits for a lost connection to come back before the run gives up. */
-const RECONNECT_MS = 120_000;
+/** How long an operation waits for a lost connection to come back before it gives up (--reconnect-timeout for run and worker). */
+export const DEFAULT_RECONNECT_MS = 120_000;
+/** Bounds of every transaction (SET LOCAL: nothing is left on a session a pooler may hand to another client). */
+const LOCK_TIMEOUT = '5s';
+const STATEMENT_TIMEOUT = '10min';
+const IDLE_TIMEOUT = '20s';
+const BEGIN_BOUNDED = `BEGIN; SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'; SET LOCAL statement_timeout = '${STATEMENT_TIMEOUT}'; SET LOCAL idle_in_transaction_session_timeout = '${IDLE_TIMEOUT}'`;
 /** Bytes per stored data chunk. */
 const CHUNK_BYTES = 16 * 2 ** 20;
 const CHANNEL = 'regsweep';
@@ -56,16 +61,20 @@ export class PostgresStore implements Store {
     private readonly pool: pg.Pool,
     private readonly writable: boolean,
     private readonly signal: AbortSignal | undefined,
+    readonly reconnectMs: number,
   ) {
     this.location = maskedLocation(url);
+    this.polling = behindTransactionPooler(url);
   }
+  /** Waits by polling instead of LISTEN (behind PgBouncer in transaction mode). */
+  private readonly polling: boolean;
 
   /** Connects and checks the database: regsweep's schema, or an empty database (given the schema when writable). */
-  static async open(url: string, mode: 'read' | 'write', { mustExist = false, signal }: { mustExist?: boolean; signal?: AbortSignal } = {}): Promise<PostgresStore> {
+  static async open(url: string, mode: 'read' | 'write', { mustExist = false, signal, reconnectMs = DEFAULT_RECONNECT_MS }: { mustExist?: boolean; signal?: AbortSignal; reconnectMs?: number } = {}): Promise<PostgresStore> {
     const location = maskedLocation(url);
     const config = connectionConfig(url);
-    const pool = makePool(config, mode === 'read');
-    const store = new PostgresStore(url, config, pool, mode === 'write', signal);
+    const pool = makePool(config);
+    const store = new PostgresStore(url, config, pool, mode === 'write', signal, reconnectMs);
     const started = Date.now();
     for (;;) {
       try {
@@ -73,7 +82,7 @@ export class PostgresStore implements Store {
         return store;
       } catch (e) {
         // A server that is starting up (a restart, a pod coming up) is waited for, as a lost connection is.
-        if (errorCode(e) === '57P03' && Date.now() - started < RECONNECT_MS && !signal?.aborted) {
+        if (errorCode(e) === '57P03' && Date.now() - started < store.reconnectMs && !signal?.aborted) {
           await sleep(500, signal);
           continue;
         }
@@ -119,7 +128,7 @@ export class PostgresStore implements Store {
     }
   }
 
-  /** Runs an operation, waiting (with backoff) for a lost connection to come back; gives up after RECONNECT_MS. */
+  /** Runs an operation, waiting (with jittered backoff) for a lost connection or a held lock; gives up after reconnectMs. */
   private async retrying<T>(fn: () => Promise<T>): Promise<T> {
     const started = Date.now();
     let wait = 200;
@@ -127,21 +136,26 @@ export class PostgresStore implements Store {
       try {
         return await fn();
       } catch (e) {
-        if (!isConnectionError(e)) throw e;
+        if (!isConnectionError(e) && !isContention(e)) throw e;
         const waited = Date.now() - started;
-        if (waited > RECONNECT_MS || this.signal?.aborted) throw lostConnection(this.location, e, waited);
-        await sleep(wait, this.signal);
+        if (waited > this.reconnectMs || this.signal?.aborted) throw isContention(e) ? contended(this.location, e, waited) : lostConnection(this.location, e, waited);
+        // Jittered, so that a fleet that lost the server at once does not come back at once.
+        await sleep(wait * (0.5 + Math.random()), this.signal);
         wait = Math.min(wait * 2, 5000);
       }
     }
   }
 
-  /** One transaction on one client; retried whole after a lost connection (every write here is fenced or idempotent). */
+  /**
+   * One transaction on one client, bounded: a lock waited for longer than LOCK_TIMEOUT, a statement longer than
+   * STATEMENT_TIMEOUT or a transaction left idle (its process paused) longer than IDLE_TIMEOUT ends on the server. It is
+   * retried whole after a lost connection or a lock timeout (every write here is fenced or idempotent).
+   */
   private transaction<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     return this.retrying(async () => {
       const client = await this.pool.connect();
       try {
-        await client.query('BEGIN');
+        await client.query(BEGIN_BOUNDED);
         const result = await fn(client);
         await client.query('COMMIT');
         return result;
@@ -156,6 +170,11 @@ export class PostgresStore implements Store {
 
   private query(text: string, values: unknown[] = [], on: Query = this.pool) {
     return this.retrying(() => on.query(text, values));
+  }
+
+  /** One statement that writes, in a bounded transaction of its own. */
+  private write(text: string, values: unknown[] = []) {
+    return this.transaction((c) => c.query(text, values));
   }
 
   async listSweeps(): Promise<Sweep[]> {
@@ -181,18 +200,18 @@ export class PostgresStore implements Store {
       if (ifLatest !== undefined) {
         // Runs of one name make their sweep one at a time; a run that finds a newer sweep than it saw joins that one.
         await c.query(`SELECT pg_advisory_xact_lock(hashtext('regsweep sweep'), hashtext($1))`, [s.name]);
-        const latest = (await c.query('SELECT max(id) AS id FROM sweeps WHERE name = $1', [s.name])).rows[0].id;
+        const latest = (await c.query('SELECT max(id) AS id FROM regsweep.sweeps WHERE name = $1', [s.name])).rows[0].id;
         if ((latest === null ? null : Number(latest)) !== ifLatest) return { id: Number(latest), created: false };
       }
       const row = await c.query(
-        `INSERT INTO sweeps (name, config_json, config_hash, data_hash, status, n, p, model, feature_names, target_names, classes, total_tasks, total_trials, notes)
+        `INSERT INTO regsweep.sweeps (name, config_json, config_hash, data_hash, status, n, p, model, feature_names, target_names, classes, total_tasks, total_trials, notes)
          VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
         [s.name, s.configJson, s.configHash, s.dataHash, s.n, s.p, s.modelKind, JSON.stringify(s.featureNames), JSON.stringify(s.targetNames), s.classes ? JSON.stringify(s.classes) : null, s.totalTasks, s.totalTrials, JSON.stringify(s.notes)],
       );
       const sweepId = Number(row.rows[0].id);
       await insertTasks(c, sweepId, tasks);
       if (folds)
-        await c.query('INSERT INTO fold_assignments (sweep_id, per_repeat, repeats, labels, folds) VALUES ($1, $2, $3, $4, $5)', [
+        await c.query('INSERT INTO regsweep.fold_assignments (sweep_id, per_repeat, repeats, labels, folds) VALUES ($1, $2, $3, $4, $5)', [
           sweepId,
           folds.perRepeat,
           folds.repeats,
@@ -205,7 +224,7 @@ export class PostgresStore implements Store {
   }
 
   async folds(sweepId: number): Promise<StoredFolds | undefined> {
-    const row = (await this.query('SELECT * FROM fold_assignments WHERE sweep_id = $1', [sweepId]).catch((e: unknown) => {
+    const row = (await this.query('SELECT * FROM regsweep.fold_assignments WHERE sweep_id = $1', [sweepId]).catch((e: unknown) => {
       // A database made before folds were kept, opened for reading: no table yet.
       if ((e as { code?: string }).code === '42P01') return { rows: [] };
       throw e;
@@ -222,7 +241,7 @@ export class PostgresStore implements Store {
     const count = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
     await this.transaction(async (c) => {
       const inserted = await c.query(
-        `INSERT INTO datasets (hash, n, p, outputs, feature_names, target_names, classes, chunks, has_offset, values_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (hash) DO NOTHING`,
+        `INSERT INTO regsweep.datasets (hash, n, p, outputs, feature_names, target_names, classes, chunks, has_offset, values_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (hash) DO NOTHING`,
         [d.hash, d.n, d.p, d.outputs, JSON.stringify(d.featureNames), JSON.stringify(d.targetNames), d.classes ? JSON.stringify(d.classes) : null, count, d.offset !== null, valuesChecksum(parts)],
       );
       if (inserted.rowCount === 0) return;
@@ -231,7 +250,7 @@ export class PostgresStore implements Store {
   }
 
   async loadDataset(hash: string): Promise<StoredDataset | undefined> {
-    const head = (await this.query('SELECT * FROM datasets WHERE hash = $1', [hash])).rows[0];
+    const head = (await this.query('SELECT * FROM regsweep.datasets WHERE hash = $1', [hash])).rows[0];
     if (!head) return undefined;
     const xLength = head.n * head.p;
     const offsetLength = head.has_offset ? head.n : 0;
@@ -265,37 +284,37 @@ export class PostgresStore implements Store {
     await this.transaction(async (c) => {
       await insertTasks(c, sweepId, tasks);
       await c.query(
-        `UPDATE sweeps SET total_tasks = greatest(total_tasks, (SELECT count(*) FROM tasks WHERE sweep_id = $1)),
-           total_trials = greatest(total_trials, (SELECT coalesce(sum(n_lambdas), 0) FROM tasks WHERE sweep_id = $1)) WHERE id = $1`,
+        `UPDATE regsweep.sweeps SET total_tasks = greatest(total_tasks, (SELECT count(*) FROM regsweep.tasks WHERE sweep_id = $1)),
+           total_trials = greatest(total_trials, (SELECT coalesce(sum(n_lambdas), 0) FROM regsweep.tasks WHERE sweep_id = $1)) WHERE id = $1`,
         [sweepId],
       );
     });
   }
 
   async reopenSweep(sweepId: number): Promise<void> {
-    await this.query(`UPDATE sweeps SET status = 'running', finished_at = NULL WHERE id = $1`, [sweepId]);
+    await this.write(`UPDATE regsweep.sweeps SET status = 'running', finished_at = NULL WHERE id = $1`, [sweepId]);
   }
 
   async beginWriting(sweepId: number): Promise<void> {
     // Many processes may work on a sweep here; their leases, not a single writer, keep them apart.
-    await this.query(`UPDATE sweeps SET status = 'running', finished_at = NULL WHERE id = $1 AND status <> 'running'`, [sweepId]);
+    await this.write(`UPDATE regsweep.sweeps SET status = 'running', finished_at = NULL WHERE id = $1 AND status <> 'running'`, [sweepId]);
   }
 
   async setSweepStatus(sweepId: number, status: SweepStatus): Promise<void> {
-    await this.query(`UPDATE sweeps SET status = $1, finished_at = CASE WHEN $1 = 'done' THEN now() ELSE NULL END WHERE id = $2`, [status, sweepId]);
+    await this.write(`UPDATE regsweep.sweeps SET status = $1, finished_at = CASE WHEN $1 = 'done' THEN now() ELSE NULL END WHERE id = $2`, [status, sweepId]);
   }
 
   async setNotes(sweepId: number, notes: string[]): Promise<void> {
-    await this.query('UPDATE sweeps SET notes = $1 WHERE id = $2', [JSON.stringify(notes), sweepId]);
+    await this.write('UPDATE regsweep.sweeps SET notes = $1 WHERE id = $2', [JSON.stringify(notes), sweepId]);
   }
 
   async claimBatches(sweepId: number, { owner, leaseMs, bundleFolds, batches }: ClaimOptions): Promise<Claim[][]> {
     const claimable = `sweep_id = $1 AND (status = 'pending' OR (status = 'running' AND lease_until < now()))`;
     const claim = (c: Query, fold: string | null, limit: number) =>
       c.query(
-        `WITH picked AS (SELECT task_id FROM tasks WHERE ${claimable} AND ($4::text IS NULL OR fold = $4)
+        `WITH picked AS (SELECT task_id FROM regsweep.tasks WHERE ${claimable} AND ($4::text IS NULL OR fold = $4)
                          ORDER BY fold_rank, n_lambdas DESC, position LIMIT $5 FOR UPDATE SKIP LOCKED)
-         UPDATE tasks t SET status = 'running', owner = $2, lease_until = now() + $3 * interval '1 millisecond', lease_ms = $3, attempt = t.attempt + 1
+         UPDATE regsweep.tasks t SET status = 'running', owner = $2, lease_until = now() + $3 * interval '1 millisecond', lease_ms = $3, attempt = t.attempt + 1
          FROM picked WHERE t.sweep_id = $1 AND t.task_id = picked.task_id RETURNING t.*`,
         [sweepId, owner, leaseMs, fold, limit],
       );
@@ -306,7 +325,7 @@ export class PostgresStore implements Store {
     }
     // A fold's tasks as one batch, so its Gram columns are computed once: a fold is taken by one process at a time
     // (an advisory lock for the claim's transaction), the next claimer goes to the next fold.
-    const folds = (await this.query(`SELECT fold FROM tasks WHERE ${claimable} GROUP BY fold, fold_rank ORDER BY fold_rank`, [sweepId])).rows.map((r) => r.fold as string);
+    const folds = (await this.query(`SELECT fold FROM regsweep.tasks WHERE ${claimable} GROUP BY fold, fold_rank ORDER BY fold_rank`, [sweepId])).rows.map((r) => r.fold as string);
     const out: Claim[][] = [];
     for (const fold of folds) {
       if (out.length >= batches) break;
@@ -321,8 +340,8 @@ export class PostgresStore implements Store {
 
   async renewLeases(sweepId: number, owner: string, claims: Claim[], leaseMs: number): Promise<Claim[]> {
     if (claims.length === 0) return [];
-    const held = await this.query(
-      `UPDATE tasks SET lease_until = now() + $3 * interval '1 millisecond'
+    const held = await this.write(
+      `UPDATE regsweep.tasks SET lease_until = now() + $3 * interval '1 millisecond'
        WHERE sweep_id = $1 AND owner = $2 AND status = 'running' AND (task_id, attempt) IN (SELECT * FROM unnest($4::text[], $5::int[]))
        RETURNING task_id`,
       [sweepId, owner, leaseMs, claims.map((c) => c.task.id), claims.map((c) => c.attempt)],
@@ -334,15 +353,15 @@ export class PostgresStore implements Store {
   async completeTask(sweepId: number, claim: Claim, outcome: TaskOutcome, outputs: number, maxAttempts: number): Promise<'recorded' | 'retry' | 'fenced'> {
     const { task } = claim;
     return this.transaction(async (c) => {
-      // Completions of one sweep go one at a time, so that trial ids increase in the order trials are recorded.
-      await c.query('SELECT id FROM sweeps WHERE id = $1 FOR UPDATE', [sweepId]);
-      const row = (await c.query('SELECT status, attempt, owner FROM tasks WHERE sweep_id = $1 AND task_id = $2 FOR UPDATE', [sweepId, task.id])).rows[0];
+      // Only the task's row is locked: completions of one sweep commit side by side (readers follow them by
+      // transaction, newTrials), and the claim's attempt fences a late writer.
+      const row = (await c.query('SELECT status, attempt, owner FROM regsweep.tasks WHERE sweep_id = $1 AND task_id = $2 FOR UPDATE', [sweepId, task.id])).rows[0];
       if (!row || row.attempt !== claim.attempt || row.owner !== claim.owner) return 'fenced';
       // A retry after a lost connection may find its own result already recorded.
       if (row.status === 'done' || row.status === 'failed') return 'recorded';
       if (row.status !== 'running') return 'fenced';
       if ('error' in outcome && claim.attempt < maxAttempts) {
-        await c.query(`UPDATE tasks SET status = 'pending', owner = NULL, lease_until = NULL, error = $3 WHERE sweep_id = $1 AND task_id = $2`, [sweepId, task.id, outcome.error]);
+        await c.query(`UPDATE regsweep.tasks SET status = 'pending', owner = NULL, lease_until = NULL, error = $3 WHERE sweep_id = $1 AND task_id = $2`, [sweepId, task.id, outcome.error]);
         await c.query(`SELECT pg_notify($1, $2)`, [CHANNEL, String(sweepId)]);
         return 'retry';
       }
@@ -354,8 +373,8 @@ export class PostgresStore implements Store {
 
   async releaseClaims(sweepId: number, owner: string, claims: Claim[]): Promise<void> {
     if (claims.length === 0) return;
-    await this.query(
-      `UPDATE tasks SET status = 'pending', owner = NULL, lease_until = NULL
+    await this.write(
+      `UPDATE regsweep.tasks SET status = 'pending', owner = NULL, lease_until = NULL
        WHERE sweep_id = $1 AND owner = $2 AND status = 'running' AND (task_id, attempt) IN (SELECT * FROM unnest($3::text[], $4::int[]))`,
       [sweepId, owner, claims.map((c) => c.task.id), claims.map((c) => c.attempt)],
     );
@@ -363,9 +382,9 @@ export class PostgresStore implements Store {
   }
 
   async requeueFailed(sweepId: number): Promise<{ failed: number; released: number }> {
-    const failed = (await this.query(`UPDATE tasks SET status = 'pending', attempt = 0, error = NULL WHERE sweep_id = $1 AND status = 'failed'`, [sweepId])).rowCount ?? 0;
+    const failed = (await this.write(`UPDATE regsweep.tasks SET status = 'pending', attempt = 0, error = NULL WHERE sweep_id = $1 AND status = 'failed'`, [sweepId])).rowCount ?? 0;
     // A released claim's late result is fenced off: the next claim raises its attempt.
-    const released = (await this.query(`UPDATE tasks SET status = 'pending', owner = NULL, lease_until = NULL WHERE sweep_id = $1 AND ${STALE}`, [sweepId])).rowCount ?? 0;
+    const released = (await this.write(`UPDATE regsweep.tasks SET status = 'pending', owner = NULL, lease_until = NULL WHERE sweep_id = $1 AND ${STALE}`, [sweepId])).rowCount ?? 0;
     if (released) await this.query(`SELECT pg_notify($1, $2)`, [CHANNEL, String(sweepId)]);
     return { failed, released };
   }
@@ -377,7 +396,7 @@ export class PostgresStore implements Store {
                 count(*) FILTER (WHERE status = 'done') AS done, count(*) FILTER (WHERE status = 'failed') AS failed,
                 count(DISTINCT fold) FILTER (WHERE status IN ('pending', 'running')) AS open_folds, count(*) FILTER (WHERE ${STALE}) AS stale,
                 coalesce(sum(n_lambdas) FILTER (WHERE status IN ('done', 'failed')), 0) AS recorded
-         FROM tasks WHERE sweep_id = $1`,
+         FROM regsweep.tasks WHERE sweep_id = $1`,
         [sweepId],
       )
     ).rows[0];
@@ -387,6 +406,8 @@ export class PostgresStore implements Store {
 
   /** Resolves on a NOTIFY for the sweep (a task finished or was given back), or after the timeout. */
   async waitForChange(sweepId: number, timeoutMs: number): Promise<void> {
+    // Behind a transaction pooler a LISTEN would be on a connection that serves others next: poll, jittered.
+    if (this.polling) return sleep(timeoutMs * (0.5 + Math.random() / 2), this.signal);
     await this.listen().catch(() => undefined);
     await new Promise<void>((resolve) => {
       const waiters = this.waiters.get(sweepId) ?? new Set();
@@ -424,31 +445,31 @@ export class PostgresStore implements Store {
 
   async finishSweep(sweepId: number, summarize: (trials: Trial[], sweep: Sweep) => SweepSummary): Promise<boolean> {
     return this.transaction(async (c) => {
-      const status = (await c.query('SELECT status FROM sweeps WHERE id = $1 FOR UPDATE', [sweepId])).rows[0]?.status;
+      const status = (await c.query('SELECT status FROM regsweep.sweeps WHERE id = $1 FOR UPDATE', [sweepId])).rows[0]?.status;
       if (status === 'done') return false;
-      const open = Number((await c.query(`SELECT count(*) AS c FROM tasks WHERE sweep_id = $1 AND status IN ('pending', 'running')`, [sweepId])).rows[0].c);
+      const open = Number((await c.query(`SELECT count(*) AS c FROM regsweep.tasks WHERE sweep_id = $1 AND status IN ('pending', 'running')`, [sweepId])).rows[0].c);
       if (open > 0) return false;
-      const trials = trialsFromRows((await c.query(`SELECT * FROM trials WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`, [sweepId])).rows);
+      const trials = trialsFromRows((await c.query(`SELECT * FROM regsweep.trials WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`, [sweepId])).rows);
       const { points, selections, notes } = summarize(trials, await this.sweepById(sweepId, c));
-      await c.query('DELETE FROM summary WHERE sweep_id = $1', [sweepId]);
-      await c.query('DELETE FROM selections WHERE sweep_id = $1', [sweepId]);
+      await c.query('DELETE FROM regsweep.summary WHERE sweep_id = $1', [sweepId]);
+      await c.query('DELETE FROM regsweep.selections WHERE sweep_id = $1', [sweepId]);
       for (const p of points)
-        await c.query(`INSERT INTO summary (sweep_id, penalty, l1_ratio, lambda, metric, folds, mean, se, train_mean, nnz_all, settings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
+        await c.query(`INSERT INTO regsweep.summary (sweep_id, penalty, l1_ratio, lambda, metric, folds, mean, se, train_mean, nnz_all, settings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
           sweepId, p.penalty, p.l1Ratio, p.lambda, p.metric, p.folds, p.mean, p.se, p.trainMean, p.nnzAll, p.settings,
         ]);
       for (const s of selections)
         await c.query(
-          `INSERT INTO selections (sweep_id, penalty, l1_ratio, metric, lambda_min, lambda_1se, mean_min, se_min, mean_1se, nnz_min, nnz_1se, edge, settings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+          `INSERT INTO regsweep.selections (sweep_id, penalty, l1_ratio, metric, lambda_min, lambda_1se, mean_min, se_min, mean_1se, nnz_min, nnz_1se, edge, settings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
           [sweepId, s.penalty, s.l1Ratio, s.metric, s.lambdaMin, s.lambda1se, s.meanMin, s.seMin, s.mean1se, s.nnzMin, s.nnz1se, s.edge, s.settings],
         );
-      await c.query(`UPDATE sweeps SET status = 'done', finished_at = now(), run_notes = $2 WHERE id = $1`, [sweepId, JSON.stringify(notes)]);
+      await c.query(`UPDATE regsweep.sweeps SET status = 'done', finished_at = now(), run_notes = $2 WHERE id = $1`, [sweepId, JSON.stringify(notes)]);
       await c.query(`SELECT pg_notify($1, $2)`, [CHANNEL, String(sweepId)]);
       return true;
     });
   }
 
   async finishedTaskIds(sweepId: number): Promise<Set<string>> {
-    return new Set((await this.query(`SELECT task_id FROM tasks WHERE sweep_id = $1 AND status = 'done'`, [sweepId])).rows.map((r) => r.task_id as string));
+    return new Set((await this.query(`SELECT task_id FROM regsweep.tasks WHERE sweep_id = $1 AND status = 'done'`, [sweepId])).rows.map((r) => r.task_id as string));
   }
 
   async ensureIntact(): Promise<void> {
@@ -457,20 +478,60 @@ export class PostgresStore implements Store {
 
   async trials(sweepId: number, filter: TrialFilter = {}): Promise<Trial[]> {
     const { where, values } = trialWhere(sweepId, filter);
-    return trialsFromRows((await this.query(`SELECT * FROM trials WHERE ${where} ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`, values)).rows);
+    return trialsFromRows((await this.query(`SELECT * FROM regsweep.trials WHERE ${where} ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`, values)).rows);
+  }
+
+  /**
+   * Trials of transactions that had not finished when the cursor was taken, and every trial recorded since: a
+   * completion that commits after a later one is not missed. The cursor is the oldest transaction still running then.
+   */
+  async newTrials(sweepId: number, cursor: string | undefined): Promise<{ trials: Trial[]; cursor: string }> {
+    return this.retrying(async () => {
+      const client = await this.pool.connect();
+      try {
+        // One snapshot for the horizon and the rows.
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        const horizon = (await client.query('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS x')).rows[0].x as string;
+        const { where, values } = trialWhere(sweepId, {});
+        const rows = (
+          await client.query(
+            `SELECT * FROM regsweep.trials WHERE ${where}${cursor === undefined ? '' : ` AND recorded_xid >= $${values.push(cursor)}::xid8`} ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`,
+            values,
+          )
+        ).rows;
+        await client.query('COMMIT');
+        return { trials: trialsFromRows(rows), cursor: horizon };
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        client.release();
+      }
+    });
+  }
+
+  async trialTally(sweepId: number): Promise<TrialTally> {
+    const { rows } = await this.query(
+      `SELECT count(*) AS total, count(*) FILTER (WHERE status = 'diverged') AS diverged, count(*) FILTER (WHERE status = 'failed') AS failed,
+         count(*) FILTER (WHERE status = 'pruned') AS pruned, min(error) FILTER (WHERE status = 'failed') AS first_error,
+         min((metrics->>'diverged_epoch')::float8) FILTER (WHERE status = 'diverged') AS first_epoch
+       FROM regsweep.trials WHERE sweep_id = $1`,
+      [sweepId],
+    );
+    return tallyFromRow(rows[0]);
   }
 
   async trialCount(sweepId: number): Promise<number> {
-    return Number((await this.query('SELECT count(*) AS c FROM trials WHERE sweep_id = $1', [sweepId])).rows[0].c);
+    return Number((await this.query('SELECT count(*) AS c FROM regsweep.trials WHERE sweep_id = $1', [sweepId])).rows[0].c);
   }
 
   async lastTrialId(sweepId: number): Promise<number> {
-    return Number((await this.query('SELECT coalesce(max(id), 0) AS id FROM trials WHERE sweep_id = $1', [sweepId])).rows[0].id);
+    return Number((await this.query('SELECT coalesce(max(id), 0) AS id FROM regsweep.trials WHERE sweep_id = $1', [sweepId])).rows[0].id);
   }
 
   async runningAndFailedTasks(sweepId: number): Promise<TaskState[]> {
     const { rows } = await this.query(
-      `SELECT task_id, penalty, l1_ratio, settings, fold, status, owner, attempt, error FROM tasks WHERE sweep_id = $1 AND status IN ('running', 'failed') ORDER BY position`,
+      `SELECT task_id, penalty, l1_ratio, settings, fold, status, owner, attempt, error FROM regsweep.tasks WHERE sweep_id = $1 AND status IN ('running', 'failed') ORDER BY position`,
       [sweepId],
     );
     return rows.map(taskStateFromRow);
@@ -480,7 +541,7 @@ export class PostgresStore implements Store {
     const { where, values } = trialWhere(sweepId, filter, 't.');
     const rows = (
       await this.query(
-        `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, c.intercept, c.coef FROM trials t JOIN coefficients c ON c.trial_id = t.id
+        `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, c.intercept, c.coef FROM regsweep.trials t JOIN regsweep.coefficients c ON c.trial_id = t.id
          WHERE ${where} ORDER BY t.penalty, t.l1_ratio, t.settings, t.lambda DESC, t.fold`,
         values,
       )
@@ -503,7 +564,7 @@ export class PostgresStore implements Store {
   async epochs(sweepId: number): Promise<TrialEpoch[]> {
     const rows = (
       await this.query(
-        `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, e.epoch, e.train_loss, e.val_loss FROM epochs e JOIN trials t ON t.id = e.trial_id
+        `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, e.epoch, e.train_loss, e.val_loss FROM regsweep.epochs e JOIN regsweep.trials t ON t.id = e.trial_id
          WHERE t.sweep_id = $1 ORDER BY t.id, e.epoch`,
         [sweepId],
       )
@@ -512,12 +573,12 @@ export class PostgresStore implements Store {
   }
 
   async summary(sweepId: number): Promise<CvPoint[]> {
-    const rows = (await this.query('SELECT * FROM summary WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, settings, lambda DESC', [sweepId])).rows;
+    const rows = (await this.query('SELECT * FROM regsweep.summary WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, settings, lambda DESC', [sweepId])).rows;
     return rows.map((r) => ({ penalty: r.penalty, l1Ratio: r.l1_ratio, settings: r.settings, lambda: r.lambda, metric: r.metric, folds: r.folds, mean: r.mean, se: r.se, trainMean: r.train_mean, nnzAll: r.nnz_all }));
   }
 
   async selections(sweepId: number): Promise<Selection[]> {
-    const rows = (await this.query('SELECT * FROM selections WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, settings', [sweepId])).rows;
+    const rows = (await this.query('SELECT * FROM regsweep.selections WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, settings', [sweepId])).rows;
     return rows.map((r) => ({
       penalty: r.penalty, l1Ratio: r.l1_ratio, settings: r.settings, metric: r.metric, lambdaMin: r.lambda_min, lambda1se: r.lambda_1se, meanMin: r.mean_min, seMin: r.se_min,
       mean1se: r.mean_1se, nnzMin: r.nnz_min, nnz1se: r.nnz_1se, edge: r.edge,
@@ -531,8 +592,8 @@ export class PostgresStore implements Store {
   async readOnlyQuery(sql: string, { timeoutMs }: ReadOnlyQueryOptions): Promise<Record<string, unknown>[]> {
     const client = await this.retrying(() => this.pool.connect());
     try {
-      await client.query('BEGIN READ ONLY');
-      await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.round(timeoutMs))}`);
+      // The user's SQL names regsweep's tables without their schema.
+      await client.query(`BEGIN READ ONLY; SET LOCAL search_path = regsweep; SET LOCAL statement_timeout = ${Math.max(1, Math.min(2 ** 31 - 1, Math.round(timeoutMs)))}`);
       const result = await client.query({ text: sql, queryMode: 'extended', types: { getTypeParser: readableTypes } } as pg.QueryConfig);
       return result.rows;
     } catch (e) {
@@ -561,16 +622,16 @@ const STALE = `status = 'running' AND lease_until < now() + coalesce(lease_ms, 0
 /** A sweep row with its status as a reader should see it: "running" with no live lease and open tasks was interrupted. */
 const SWEEP_SELECT = `SELECT s.*,
   CASE WHEN s.status = 'running'
-        AND EXISTS (SELECT 1 FROM tasks o WHERE o.sweep_id = s.id AND o.status IN ('pending', 'running'))
-        AND NOT EXISTS (SELECT 1 FROM tasks l WHERE l.sweep_id = s.id AND l.status = 'running' AND l.lease_until > now())
+        AND EXISTS (SELECT 1 FROM regsweep.tasks o WHERE o.sweep_id = s.id AND o.status IN ('pending', 'running'))
+        AND NOT EXISTS (SELECT 1 FROM regsweep.tasks l WHERE l.sweep_id = s.id AND l.status = 'running' AND l.lease_until > now())
         AND s.created_at < now() - interval '10 seconds'
        THEN 'interrupted' ELSE s.status END AS shown_status
-  FROM sweeps s`;
+  FROM regsweep.sweeps s`;
 
 async function insertTasks(c: pg.PoolClient, sweepId: number, tasks: Task[]): Promise<void> {
   if (tasks.length === 0) return;
   await c.query(
-    `INSERT INTO tasks (sweep_id, task_id, position, penalty, l1_ratio, settings, fold, fold_rank, lambdas, n_lambdas, warm_from, status)
+    `INSERT INTO regsweep.tasks (sweep_id, task_id, position, penalty, l1_ratio, settings, fold, fold_rank, lambdas, n_lambdas, warm_from, status)
      SELECT $1, t.id, t.position, t.penalty, t.l1_ratio, t.settings, t.fold, t.fold_rank, ARRAY(SELECT jsonb_array_elements_text(t.lambdas)::float8), jsonb_array_length(t.lambdas), t.warm_from, 'pending'
      FROM jsonb_to_recordset($2::jsonb) AS t(id text, position int, penalty text, l1_ratio float8, settings text, fold text, fold_rank int, lambdas jsonb, warm_from float8)
      ON CONFLICT (sweep_id, task_id) DO NOTHING`,
@@ -584,10 +645,10 @@ async function recordOutcome(c: pg.PoolClient, sweepId: number, task: Task, outc
   const result = 'error' in outcome ? undefined : outcome;
   const trials = (result ? result.trials : failedTrials(task, failure!)).map(storableFigures);
   const fold = String(task.fold);
-  await c.query('DELETE FROM trials WHERE sweep_id = $1 AND task_id = $2', [sweepId, task.id]);
+  await c.query('DELETE FROM regsweep.trials WHERE sweep_id = $1 AND task_id = $2', [sweepId, task.id]);
   const column = <K extends keyof (typeof trials)[number]>(k: K) => trials.map((t) => t[k]);
   const inserted = await c.query(
-    `INSERT INTO trials (sweep_id, task_id, penalty, lambda, l1_ratio, settings, fold, status, converged, error, train_loss, val_loss, n_train, n_val,
+    `INSERT INTO regsweep.trials (sweep_id, task_id, penalty, lambda, l1_ratio, settings, fold, status, converged, error, train_loss, val_loss, n_train, n_val,
        nnz, zero_fraction, near_zero_fraction, l1_norm, l2_norm, passes, epochs_run, seconds, metrics)
      SELECT $1, $2, $3, u.lambda, $4, $23, $5, u.status, u.converged, u.error, u.train_loss, u.val_loss, u.n_train, u.n_val, u.nnz, u.zero_fraction,
        u.near_zero_fraction, u.l1_norm, u.l2_norm, u.passes, u.epochs_run, u.seconds, u.metrics
@@ -614,17 +675,17 @@ async function recordOutcome(c: pg.PoolClient, sweepId: number, task: Task, outc
       intercepts.push(`{${Array.from(result.intercepts.subarray(l * outputs, (l + 1) * outputs)).join(',')}}`);
       blobs.push(Buffer.from(result.coefs.buffer, result.coefs.byteOffset + l * width * 8, width * 8));
     });
-    await c.query(`INSERT INTO coefficients (trial_id, intercept, coef) SELECT u.id, u.intercept::float8[], u.coef FROM unnest($1::bigint[], $2::text[], $3::bytea[]) AS u(id, intercept, coef)`, [
+    await c.query(`INSERT INTO regsweep.coefficients (trial_id, intercept, coef) SELECT u.id, u.intercept::float8[], u.coef FROM unnest($1::bigint[], $2::text[], $3::bytea[]) AS u(id, intercept, coef)`, [
       ids, intercepts, blobs,
     ]);
   }
   const epochs = trials.flatMap((t) => ('epochs' in t ? (t.epochs ?? []) : []).map((e) => [idOf.get(t.lambda)!, e.epoch, e.trainLoss, e.valLoss] as const));
   if (epochs.length)
-    await c.query(`INSERT INTO epochs (trial_id, epoch, train_loss, val_loss) SELECT * FROM unnest($1::bigint[], $2::int[], $3::float8[], $4::float8[])`, [
+    await c.query(`INSERT INTO regsweep.epochs (trial_id, epoch, train_loss, val_loss) SELECT * FROM unnest($1::bigint[], $2::int[], $3::float8[], $4::float8[])`, [
       epochs.map((e) => e[0]), epochs.map((e) => e[1]), epochs.map((e) => e[2]), epochs.map((e) => e[3]),
     ]);
   const failed = trials.some((t) => t.status === 'failed');
-  await c.query(`UPDATE tasks SET status = $3, lease_until = NULL, error = $4, finished_at = now() WHERE sweep_id = $1 AND task_id = $2`, [sweepId, task.id, failed ? 'failed' : 'done', failure]);
+  await c.query(`UPDATE regsweep.tasks SET status = $3, lease_until = NULL, error = $4, finished_at = now() WHERE sweep_id = $1 AND task_id = $2`, [sweepId, task.id, failed ? 'failed' : 'done', failure]);
 }
 
 /** Query results as a reader expects them: a bigint (count(*)) as a number while it is exact, else as text. */
@@ -638,7 +699,6 @@ function trialWhere(sweepId: number, filter: TrialFilter, prefix = '') {
   const values: unknown[] = [sweepId];
   if (filter.fold !== undefined) clauses.push(`${prefix}fold = $${values.push(filter.fold)}`);
   if (filter.penalty !== undefined) clauses.push(`${prefix}penalty = $${values.push(filter.penalty)}`);
-  if (filter.afterId !== undefined) clauses.push(`${prefix}id > $${values.push(filter.afterId)}`);
   return { where: clauses.join(' AND '), values };
 }
 
@@ -661,6 +721,7 @@ function toSweep(r: Record<string, unknown>): Sweep {
     totalTasks: r.total_tasks as number,
     totalTrials: r.total_trials as number,
     notes: [...(r.notes as string[]), ...(r.run_notes as string[])],
+    runNotes: r.run_notes as string[],
     writer: null,
   };
 }

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { builtFile } from '../../builtFile.js';
-import type { CvPoint, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch } from '../../domain.js';
+import type { CvPoint, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialTally } from '../../domain.js';
 import { OutsideError, UserError, errorCode } from '../../errors.js';
 import { fileIdentity } from '../../util/files.js';
 import { displayPath } from '../../util/paths.js';
@@ -23,7 +23,7 @@ import {
   type TrialFilter,
 } from '../contract.js';
 import { inClaimOrder, toTaskRow } from '../taskOrder.js';
-import { pickSweep, storableFigures, taskStateFromRow, trialReader } from '../common.js';
+import { pickSweep, storableFigures, tallyFromRow, taskStateFromRow, trialReader } from '../common.js';
 import { openForReading, openForWriting, sqliteError } from './file.js';
 
 /** How long one attempt waits for a lock inside SQLite before the store backs off and tries again (ms). */
@@ -389,6 +389,27 @@ export class SqliteStore implements Store {
     return (statement.all(...params) as unknown[][]).map(trialReader(statement.columns().map((c) => c.name)));
   }
 
+  /** One writer records tasks one after another: ids follow commit order, and the cursor is the last id read. */
+  async newTrials(sweepId: number, cursor: string | undefined): Promise<{ trials: Trial[]; cursor: string }> {
+    const after = cursor === undefined ? 0 : Number(cursor);
+    const trials = this.read(() => this.readTrials('sweep_id = ? AND id > ?', [sweepId, after]));
+    return { trials, cursor: String(trials.reduce((m, t) => Math.max(m, t.id), after)) };
+  }
+
+  async trialTally(sweepId: number): Promise<TrialTally> {
+    return this.read(() => {
+      const r = this.db
+        .prepare(
+          `SELECT count(*) AS total, coalesce(sum(status = 'diverged'), 0) AS diverged, coalesce(sum(status = 'failed'), 0) AS failed, coalesce(sum(status = 'pruned'), 0) AS pruned,
+             (SELECT error FROM trials WHERE sweep_id = @id AND status = 'failed' LIMIT 1) AS first_error,
+             (SELECT min(json_extract(metrics, '$.diverged_epoch')) FROM trials WHERE sweep_id = @id AND status = 'diverged') AS first_epoch
+           FROM trials WHERE sweep_id = @id`,
+        )
+        .get({ id: sweepId }) as Record<string, number | string | null>;
+      return tallyFromRow(r);
+    });
+  }
+
   async trialCount(sweepId: number): Promise<number> {
     return (this.read(() => this.db.prepare('SELECT count(*) AS c FROM trials WHERE sweep_id = ?').get(sweepId)) as { c: number }).c;
   }
@@ -547,10 +568,6 @@ function trialWhere(sweepId: number, filter: TrialFilter, prefix = '') {
     clauses.push(`${prefix}penalty = ?`);
     params.push(filter.penalty);
   }
-  if (filter.afterId !== undefined) {
-    clauses.push(`${prefix}id > ?`);
-    params.push(filter.afterId);
-  }
   return { where: clauses.join(' AND '), params };
 }
 
@@ -580,6 +597,7 @@ function toSweep(r: Record<string, unknown>): Sweep {
     totalTasks: r.total_tasks as number,
     totalTrials: r.total_trials as number,
     notes: [...JSON.parse((r.notes as string | undefined) ?? '[]'), ...JSON.parse((r.run_notes as string | undefined) ?? '[]')],
+    runNotes: JSON.parse((r.run_notes as string | undefined) ?? '[]'),
     writer: writer ? `${writer.pid}@${writer.host}` : null,
   };
 }
