@@ -1,7 +1,11 @@
 // The test PostgreSQL server (scripts/test-postgres.sh starts one; .ci/run does in CI): its URL, a fresh database per
 // test, and pg_ctl to stop and start it under a running sweep.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { connect, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 
 /** The server's admin URL, or undefined when none is set up. */
@@ -43,4 +47,65 @@ export async function sql<T = Record<string, unknown>>(url: string, text: string
   } finally {
     await client.end();
   }
+}
+
+/** A PgBouncer in transaction mode in front of the test server (Debian's pgbouncer), for the fleet's tests. */
+export async function startPgBouncer(): Promise<{ url: (database: string) => string; stop: () => Promise<void> }> {
+  const admin = new URL(postgresUrl()!);
+  const dir = mkdtempSync(join(tmpdir(), 'regsweep-pgbouncer-'));
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as { port: number };
+      probe.close(() => resolve(port));
+    });
+  });
+  writeFileSync(join(dir, 'userlist.txt'), `"${decodeURIComponent(admin.username)}" "${decodeURIComponent(admin.password)}"\n`);
+  writeFileSync(
+    join(dir, 'pgbouncer.ini'),
+    `[databases]
+* = host=127.0.0.1 port=${admin.port}
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = ${port}
+unix_socket_dir =
+auth_type = scram-sha-256
+auth_file = ${join(dir, 'userlist.txt')}
+pool_mode = transaction
+max_client_conn = 400
+default_pool_size = 20
+server_reset_query =
+logfile = ${join(dir, 'pgbouncer.log')}
+`,
+  );
+  // pgbouncer refuses to run as root: as the postgres user then (the files are made its).
+  const asRoot = process.getuid?.() === 0;
+  const user = asRoot ? { uid: Number(spawnSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).stdout), gid: Number(spawnSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).stdout) } : {};
+  if (asRoot) spawnSync('chown', ['-R', 'postgres', dir]);
+  const child = spawn('pgbouncer', [join(dir, 'pgbouncer.ini')], { stdio: 'ignore', ...user });
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => (socket.end(), resolve(true)));
+      socket.on('error', () => resolve(false));
+    });
+    if (up) break;
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`pgbouncer did not start: ${readFileSync(join(dir, 'pgbouncer.log'), 'utf8').slice(-500)}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url: (database) => {
+      const u = new URL(admin.toString());
+      u.port = String(port);
+      u.pathname = `/${database}`;
+      u.search = '?pgbouncer=transaction';
+      return u.toString();
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        // SIGTERM: pgbouncer's immediate shutdown (SIGINT would wait for its clients).
+        child.kill('SIGTERM');
+      }),
+  };
 }

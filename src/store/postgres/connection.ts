@@ -18,7 +18,7 @@ export function isConnectionError(e: unknown): boolean {
   // The last ones are PgBouncer's words for a server connection it lost or could not get.
   return (
     e instanceof Error &&
-    /Connection terminated|connection error|Client has encountered a connection error|terminating connection|timeout expired|server conn crashed|server closed the connection|query_wait_timeout|no more connections allowed|pgbouncer cannot connect/i.test(e.message)
+    /Connection terminated|connection error|Client has encountered a connection error|terminating connection|timeout expired|timeout exceeded when trying to connect|server conn crashed|server closed the connection|query_wait_timeout|no more connections allowed|pgbouncer cannot connect/i.test(e.message)
   );
 }
 

@@ -36,16 +36,17 @@ const BEGIN_BOUNDED = `BEGIN; SET LOCAL lock_timeout = '${LOCK_TIMEOUT}'; SET LO
 const CHUNK_BYTES = 16 * 2 ** 20;
 const CHANNEL = 'regsweep';
 
-/** Waits ms, or less when the signal is aborted. */
-const sleep = (ms: number, signal?: AbortSignal) =>
+/** Waits ms, or until `stopped` settles (a store's one listener on its abort signal: many waits, one listener). */
+const sleep = (ms: number, stopped?: Promise<void>) =>
   new Promise<void>((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
+    const timer = setTimeout(resolve, ms);
+    void stopped?.then(() => (clearTimeout(timer), resolve()));
+  });
+/** A promise that settles when the signal is aborted (never without one). */
+const abortedBy = (signal: AbortSignal | undefined) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) resolve();
+    else signal?.addEventListener('abort', () => resolve(), { once: true });
   });
 type Query = pg.Pool | pg.PoolClient;
 
@@ -65,7 +66,10 @@ export class PostgresStore implements Store {
   ) {
     this.location = maskedLocation(url);
     this.polling = behindTransactionPooler(url);
+    this.stopped = abortedBy(signal);
   }
+  /** Settles when the user stops the command: every wait for the server ends then. */
+  private readonly stopped: Promise<void>;
   /** Waits by polling instead of LISTEN (behind PgBouncer in transaction mode). */
   private readonly polling: boolean;
 
@@ -83,7 +87,7 @@ export class PostgresStore implements Store {
       } catch (e) {
         // A server that is starting up (a restart, a pod coming up) is waited for, as a lost connection is.
         if (errorCode(e) === '57P03' && Date.now() - started < store.reconnectMs && !signal?.aborted) {
-          await sleep(500, signal);
+          await sleep(500, abortedBy(signal));
           continue;
         }
         await pool.end().catch(() => undefined);
@@ -140,7 +144,7 @@ export class PostgresStore implements Store {
         const waited = Date.now() - started;
         if (waited > this.reconnectMs || this.signal?.aborted) throw isContention(e) ? contended(this.location, e, waited) : lostConnection(this.location, e, waited);
         // Jittered, so that a fleet that lost the server at once does not come back at once.
-        await sleep(wait * (0.5 + Math.random()), this.signal);
+        await sleep(wait * (0.5 + Math.random()), this.stopped);
         wait = Math.min(wait * 2, 5000);
       }
     }
@@ -407,7 +411,7 @@ export class PostgresStore implements Store {
   /** Resolves on a NOTIFY for the sweep (a task finished or was given back), or after the timeout. */
   async waitForChange(sweepId: number, timeoutMs: number): Promise<void> {
     // Behind a transaction pooler a LISTEN would be on a connection that serves others next: poll, jittered.
-    if (this.polling) return sleep(timeoutMs * (0.5 + Math.random() / 2), this.signal);
+    if (this.polling) return sleep(timeoutMs * (0.5 + Math.random() / 2), this.stopped);
     await this.listen().catch(() => undefined);
     await new Promise<void>((resolve) => {
       const waiters = this.waiters.get(sweepId) ?? new Set();
