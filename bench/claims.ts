@@ -1,6 +1,7 @@
 // The work queue under load: many processes' worth of connections claiming and completing tiny tasks on one
 // PostgreSQL sweep at once. Used by `npm run bench -- distributed` (claim throughput) and by a bounded test (no task
 // lost or done twice).
+import pg from 'pg';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/contract.js';
 import type { Task, TaskResult } from '../src/domain.js';
@@ -33,8 +34,12 @@ const tinyResult = (task: Task): TaskResult => ({
   intercepts: new Float64Array(1),
 });
 
-/** `claimers` stores (one connection pool each) claim one task at a time and record it until none is left. */
-export async function claimStress(url: string, tasks: number, claimers: number): Promise<ClaimStress> {
+/**
+ * `claimers` stores (one connection each) claim one task at a time and record it until none is left. With `workMs`,
+ * each task "runs" for that long as pg_sleep on a connection of its own: work that takes no CPU of this machine, so
+ * that what limits completions is the queue's coordination, not this 2-core machine's processors.
+ */
+export async function claimStress(url: string, tasks: number, claimers: number, workMs = 0): Promise<ClaimStress> {
   const setup = await openStore(url, { mode: 'write' });
   const planned: Task[] = Array.from({ length: tasks }, (_, k) => ({ id: `l1/a=1/fold=${k}`, penalty: 'l1', l1Ratio: 1, fold: k, lambdas: [1] }));
   const { sweep } = await setup.createSweep(
@@ -46,6 +51,13 @@ export async function claimStress(url: string, tasks: number, claimers: number):
   );
   const stores: Store[] = [];
   for (let k = 0; k < claimers; k++) stores.push(await openStore(url, { mode: 'write' }));
+  const workers: pg.Client[] = [];
+  if (workMs > 0)
+    for (let k = 0; k < claimers; k++) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      workers.push(client);
+    }
   const recordedBy = new Map<string, number>();
   const started = performance.now();
   await Promise.all(
@@ -55,6 +67,7 @@ export async function claimStress(url: string, tasks: number, claimers: number):
         const [batch] = await store.claimBatches(sweep.id, { owner, leaseMs: 60_000, bundleFolds: false, batches: 1 });
         if (!batch) return;
         for (const claim of batch) {
+          if (workMs > 0) await workers[k].query('SELECT pg_sleep($1)', [workMs / 1000]);
           if ((await store.completeTask(sweep.id, claim, tinyResult(claim.task), 1, 1)) === 'recorded')
             recordedBy.set(claim.task.id, (recordedBy.get(claim.task.id) ?? 0) + 1);
         }
@@ -64,6 +77,7 @@ export async function claimStress(url: string, tasks: number, claimers: number):
   const seconds = (performance.now() - started) / 1000;
   const trialRows = await setup.trialCount(sweep.id);
   for (const s of stores) await s.close();
+  for (const w of workers) await w.end();
   await setup.close();
   const counts = [...recordedBy.values()];
   return {

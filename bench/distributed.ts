@@ -15,6 +15,46 @@ export interface DistributedFigures {
   /** Two independent copies of the SQLite run at once: what this machine gives two processes, the speed-up's ceiling. */
   twoIndependent: number;
   claims: Awaited<ReturnType<typeof claimStress>>;
+  /** 4 000 tiny tasks: SQLite with 2 threads; PostgreSQL, one process with 2 threads; one run and three workers. */
+  tiny: { sqlite: number; onePostgres: number; fleet: number; statements: string[] };
+  /** Completions per second of claimers whose tasks sleep in the database (no CPU here): 1 and 4 of them. */
+  sleeping: { one: Awaited<ReturnType<typeof claimStress>>; four: Awaited<ReturnType<typeof claimStress>> };
+}
+
+// 4 000 paths of 10 λ, a few milliseconds each: what the queue costs per task, not what the fits cost.
+const tinyYaml = () => `name: tiny
+data: {synthetic: {kind: regression, n: 8000, p: 60, nonzero: 5, seed: 1}}
+validation: {kind: kfold, folds: 9, seed: 0}
+sweep: {kind: grid, penalty: [elasticnet], lambda: {auto: 10}, l1_ratio: [${Array.from({ length: 400 }, (_, i) => (0.0025 * i + 0.00125).toFixed(5)).join(', ')}], extend: 0}
+`;
+
+/** The statements that took the most time on the server in a database, from pg_stat_statements (if it is loaded). */
+async function topStatements(url: string, count: number): Promise<string[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const rows = (
+      await client.query(
+        `SELECT calls, round(total_exec_time)::int AS ms, round(mean_exec_time::numeric, 2)::float AS mean, left(regexp_replace(query, '\\s+', ' ', 'g'), 80) AS q
+         FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) ORDER BY total_exec_time DESC LIMIT $1`,
+        [count],
+      )
+    ).rows;
+    return rows.map((r) => `${r.calls} calls, ${r.ms} ms (${r.mean} ms each): ${r.q}`);
+  } catch (e) {
+    return [`pg_stat_statements not available (${(e as Error).message}); scripts/test-postgres.sh loads it`];
+  } finally {
+    await client.end();
+  }
+}
+
+async function withStatements(url: string): Promise<string> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements').catch(() => undefined);
+  await client.query('SELECT pg_stat_statements_reset()').catch(() => undefined);
+  await client.end();
+  return url;
 }
 
 const scaleYaml = (lambdas: number) => `name: distributed
@@ -85,7 +125,21 @@ export async function distributedWorkload(root: string, quick: boolean): Promise
     const two = await database(admin, 'regsweep_bench_two');
     const twoPostgres = await timed([['run', 'scale.yaml', '--store', two], ['worker', two, '--workers', '1']], root, dir, () => hasTasks(two));
     const claims = await claimStress(await database(admin, 'regsweep_bench_claims'), quick ? 1000 : 3000, 48);
-    return { sqlite, onePostgres, twoPostgres, twoIndependent, claims };
+    writeFileSync(join(dir, 'tiny.yaml'), tinyYaml());
+    const tinySqlite = await timed([['run', 'tiny.yaml', '--out', join(dir, 'tiny.db'), '--workers', '2']], root, dir);
+    const tinyOne = await timed([['run', 'tiny.yaml', '--store', await database(admin, 'regsweep_bench_tiny_one'), '--workers', '2']], root, dir);
+    const fleetUrl = await withStatements(await database(admin, 'regsweep_bench_tiny_fleet'));
+    const fleet = await timed(
+      [['run', 'tiny.yaml', '--store', fleetUrl, '--workers', '1'], ...[0, 1, 2].map(() => ['worker', fleetUrl, '--workers', '1'])],
+      root,
+      dir,
+      () => hasTasks(fleetUrl),
+    );
+    const statements = await topStatements(fleetUrl, 8);
+    const sleepingTasks = quick ? 200 : 400;
+    const sleepOne = await claimStress(await database(admin, 'regsweep_bench_sleep_one'), sleepingTasks, 1, 20);
+    const sleepFour = await claimStress(await database(admin, 'regsweep_bench_sleep_four'), sleepingTasks, 4, 20);
+    return { sqlite, onePostgres, twoPostgres, twoIndependent, claims, tiny: { sqlite: tinySqlite, onePostgres: tinyOne, fleet, statements }, sleeping: { one: sleepOne, four: sleepFour } };
   } finally {
     rmSync(dir, { recursive: true, force: true });
     if (cluster) spawnSync('bash', [join(root, 'scripts', 'test-postgres.sh'), 'stop', cluster]);

@@ -407,6 +407,13 @@ async function distributed() {
   rows.push({ workload: 'distributed', tool: 'regsweep, PostgreSQL, 2 processes', seconds: r.twoPostgres, note: 'run + worker, 1 thread each' });
   rows.push({ workload: 'distributed', tool: 'regsweep, SQLite, 2 independent copies at once', seconds: r.twoIndependent, note: "twice the work: the machine's ceiling for two processes" });
   rows.push({ workload: 'claims', tool: 'regsweep, PostgreSQL, 48 claimers', seconds: r.claims.seconds, note: `${r.claims.tasks} one-λ tasks, ${r.claims.throughput.toFixed(0)} tasks/s; doubled ${r.claims.doubled}, lost ${r.claims.lost}` });
+  rows.push({ workload: 'tiny tasks', tool: 'regsweep, SQLite, 1 process', seconds: r.tiny.sqlite, note: '4 000 paths of 10 λ, 2 worker threads' });
+  rows.push({ workload: 'tiny tasks', tool: 'regsweep, PostgreSQL, 1 process', seconds: r.tiny.onePostgres, note: `2 worker threads; ${(r.tiny.onePostgres / r.tiny.sqlite).toFixed(2)}× SQLite` });
+  rows.push({ workload: 'tiny tasks', tool: 'regsweep, PostgreSQL, run + 3 workers', seconds: r.tiny.fleet, note: `1 thread each, 4 processes on this machine's 2 cores; ${(r.tiny.fleet / r.tiny.sqlite).toFixed(2)}× SQLite` });
+  const { one, four } = r.sleeping;
+  rows.push({ workload: 'sleeping tasks', tool: 'regsweep, PostgreSQL, 1 claimer', seconds: one.seconds, note: `${one.tasks} tasks of pg_sleep(20 ms) (work in the database, no CPU here): ${one.throughput.toFixed(1)} completions/s` });
+  rows.push({ workload: 'sleeping tasks', tool: 'regsweep, PostgreSQL, 4 claimers', seconds: four.seconds, note: `${four.throughput.toFixed(1)} completions/s, ${(four.throughput / one.throughput).toFixed(2)}× one claimer; doubled ${four.doubled}, lost ${four.lost}` });
+  for (const [k, line] of r.tiny.statements.entries()) rows.push({ workload: 'tiny tasks: server statements', tool: `#${k + 1}`, seconds: null, note: line.replace(/\|/g, '\\|') });
   notes.push(
     `distributed: speed-up with 2 processes ${(r.onePostgres / r.twoPostgres).toFixed(2)}× (this machine gives two independent processes ${((2 * r.sqlite) / r.twoIndependent).toFixed(2)}× the throughput of one); PostgreSQL's overhead against SQLite for one process ${((r.onePostgres / r.sqlite - 1) * 100).toFixed(0)}%; ` +
       `claim throughput ${r.claims.throughput.toFixed(0)} tasks/s with 48 concurrent claimers`,

@@ -24,6 +24,8 @@ port = $port
 unix_socket_directories = '$dir/data'
 max_connections = 200
 fsync = off
+# Statement times for the distributed bench (npm run bench -- distributed).
+shared_preload_libraries = 'pg_stat_statements'
 CONF
     as_postgres "$bin/pg_ctl" -D "$dir/data" -l "$dir/data/log" -w start >/dev/null
     echo "export REGSWEEP_TEST_PG_URL=postgres://postgres:$password@127.0.0.1:$port/postgres"

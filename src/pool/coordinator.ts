@@ -130,6 +130,8 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
     // A best λ on the edge of the grid: the grid grows past it, a decade at a time, up to sweep.extend times.
     const spec = config.sweep;
     while (!result.interrupted && spec.kind === 'grid' && result.sweep.status === 'done') {
+      // The stored selections say whether any best λ is on an edge: only then are the trials read again.
+      if (spec.extend === 0 || !(await store.selections(sweep.id)).some((s) => s.edge && s.penalty !== 'none')) break;
       const trials = await store.trials(sweep.id);
       const round = extensionsDone(trials) + 1;
       if (round > spec.extend) break;

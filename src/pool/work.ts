@@ -12,7 +12,7 @@ import type { SweepConfig } from '../config/schema.js';
 import { createRungBoard } from '../fitting/shared/rungBoard.js';
 import { pruneRungs } from '../plan/settings.js';
 import { threadsFor } from '../plan/schedule.js';
-import type { Claim, Store, TaskCounts } from '../store/contract.js';
+import type { Claim, Completion, CompletionVerdict, Store, TaskCounts } from '../store/contract.js';
 
 export interface WorkInput {
   store: Store;
@@ -59,6 +59,11 @@ export function ownerId(): string {
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Outcomes recorded in one transaction at most. */
+const RECORD_GROUP = 64;
+/** Seconds of work a thread's claim is sized to on a shared store, and the most tasks it takes at once. */
+const CLAIM_SECONDS = 1;
+const MAX_CLAIMED_PER_THREAD = 32;
 
 export async function workOn(input: WorkInput): Promise<WorkResult> {
   const { store, sweepId, shared, settings, log, leaseMs } = input;
@@ -106,6 +111,12 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
       woke = false;
       resolveWake = undefined;
     });
+  /** Waits for a wake-up or for `wait`, whichever comes first; the other is stopped (no timer left behind). */
+  const untilWoken = async (wait: (cancel: AbortSignal) => Promise<unknown>) => {
+    const waiting = new AbortController();
+    await Promise.race([wait(waiting.signal), woken()]);
+    waiting.abort();
+  };
   if (input.signal?.aborted) onAbort();
   input.signal?.addEventListener('abort', onAbort, { once: true });
 
@@ -121,18 +132,19 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
     void store.taskCounts(sweepId).then((c) => input.onProgress?.(c), () => undefined);
   };
   const inFlight = new Set<Claim[]>();
-  const unwritten: { claim: Claim; outcome: TaskOutcome }[] = [];
-  /** Claims held and not yet answered by the store (recorded, queued again or fenced): released when stopped. */
+  const unwritten: Completion[] = [];
+  /** Claims held and not yet answered by the store (recorded, queued again or fenced): renewed, and released when stopped. */
   const held = new Set<Claim>();
-  const record = async (claim: Claim, outcome: TaskOutcome) => {
-    // Coefficient vectors per λ: one per response or class (the result says how many), none for hidden layers.
-    const outputs = 'error' in outcome ? shared.outputs : outcome.intercepts.length / Math.max(1, outcome.trials.length);
-    const done = await store.completeTask(sweepId, claim, outcome, outputs, input.maxAttempts);
+  /** Outcomes waiting to be recorded: one transaction records all that came back meanwhile. */
+  const toRecord: Completion[] = [];
+  let recorder: Promise<void> | undefined;
+  /** What recording a claim's outcome did, told and counted. */
+  const recorded = ({ claim, outcome }: Completion, verdict: CompletionVerdict) => {
     held.delete(claim);
-    if (done === 'fenced') {
+    if (verdict === 'fenced') {
       result.fenced++;
       log(`task ${claim.task.id}: its lease ran out and another process took it over; this result was not recorded`);
-    } else if (done === 'retry') {
+    } else if (verdict === 'retry') {
       log(`task ${claim.task.id} failed (attempt ${claim.attempt} of ${input.maxAttempts}), queued again: ${'error' in outcome ? outcome.error : ''}`);
     } else {
       result.tasksRun++;
@@ -143,9 +155,40 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
       }
     }
   };
+  const recordGroup = async (group: Completion[]) => {
+    const verdicts = await store.completeTasks(sweepId, group, input.maxAttempts);
+    group.forEach((c, k) => recorded(c, verdicts[k]));
+  };
+  /** Records the outcomes waiting, a group per transaction, until none is left (or the store fails). */
+  const recordWaiting = () => {
+    recorder ??= (async () => {
+      try {
+        while (toRecord.length > 0 && !result.stoppedBy) {
+          const group = toRecord.splice(0, RECORD_GROUP);
+          try {
+            await recordGroup(group);
+            await store.ensureIntact();
+          } catch (e) {
+            // The store failed, not the tasks: keep the results to try once more, and stop claiming work.
+            unwritten.push(...group);
+            result.stoppedBy ??= e as Error;
+            stop();
+          }
+          if (!result.stoppedBy && !stopping) reportProgress();
+        }
+        if (result.stoppedBy) unwritten.push(...toRecord.splice(0));
+      } finally {
+        recorder = undefined;
+        wake();
+      }
+    })();
+  };
+  /** Seconds a task takes here (recent batches): claims are sized to about CLAIM_SECONDS of work. */
+  let taskSeconds = 0;
   const dispatch = (batch: Claim[]) => {
     inFlight.add(batch);
     for (const claim of batch) held.add(claim);
+    const started = performance.now();
     void (async () => {
       let outcomes: TaskOutcome[];
       try {
@@ -156,31 +199,22 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
         // until its attempts run out.
         outcomes = batch.map((c) => ({ taskId: c.task.id, error: e instanceof Error ? e.message : String(e) }));
       }
-      for (const [k, claim] of batch.entries()) {
-        if (result.stoppedBy) {
-          unwritten.push({ claim, outcome: outcomes[k] });
-          continue;
-        }
-        try {
-          await record(claim, outcomes[k]);
-        } catch (e) {
-          // The store failed, not the task: keep the result to try once more, and stop claiming work.
-          unwritten.push({ claim, outcome: outcomes[k] });
-          result.stoppedBy ??= e as Error;
-          stop();
-        }
-      }
-      if (!result.stoppedBy) await store.ensureIntact().catch((e) => ((result.stoppedBy ??= e as Error), stop()));
+      const seconds = (performance.now() - started) / 1000 / batch.length;
+      taskSeconds = taskSeconds === 0 ? seconds : 0.7 * taskSeconds + 0.3 * seconds;
+      // Coefficient vectors per λ: one per response or class (the result says how many), none for hidden layers.
+      const outputsOf = (o: TaskOutcome) => ('error' in o ? shared.outputs : o.intercepts.length / Math.max(1, o.trials.length));
+      toRecord.push(...batch.map((claim, k) => ({ claim, outcome: outcomes[k], outputs: outputsOf(outcomes[k]) })));
+      recordWaiting();
     })().finally(() => {
       inFlight.delete(batch);
       wake();
-      if (!result.stoppedBy && !stopping) reportProgress();
     });
   };
 
-  // Leases are renewed for every claim in flight (queued in the pool or running), a third of a lease apart.
+  // Leases are renewed for every claim held (queued in the pool, running, or waiting to be recorded), a third of a
+  // lease apart.
   const renewal = setInterval(() => {
-    const claims = [...inFlight].flat();
+    const claims = [...held];
     if (claims.length === 0 || stopping) return;
     store.renewLeases(sweepId, owner, claims, leaseMs).then(
       (lost) => {
@@ -197,7 +231,10 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
       let claimed = 0;
       if (free > 0) {
         try {
-          const batches = await store.claimBatches(sweepId, { owner, leaseMs, bundleFolds, batches: store.shared ? free : Infinity });
+          // On a shared store, tasks are claimed a few at a time when they are quick (a claim per task would cost
+          // more than the task); about CLAIM_SECONDS of work a thread, so that the last tasks still spread out.
+          const perThread = bundleFolds || taskSeconds === 0 ? 1 : Math.max(1, Math.min(MAX_CLAIMED_PER_THREAD, Math.floor(Math.min(CLAIM_SECONDS, leaseMs / 6000) / taskSeconds)));
+          const batches = await store.claimBatches(sweepId, { owner, leaseMs, bundleFolds, batches: store.shared ? free * perThread : Infinity });
           claimed = batches.length;
           for (const batch of batches) dispatch(batch);
         } catch (e) {
@@ -206,21 +243,22 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
           break;
         }
       }
-      if (inFlight.size === 0 && claimed === 0) {
+      if (inFlight.size === 0 && claimed === 0 && !recorder) {
         const counts = await store.taskCounts(sweepId);
         input.onProgress?.(counts);
         if (counts.pending + counts.running === 0) break;
         // Other processes hold the rest: wait for one to finish a task, or for a lease to run out.
-        await Promise.race([store.waitForChange(sweepId, Math.min(leaseMs / 3, 2000)), woken()]);
+        await untilWoken((cancel) => store.waitForChange(sweepId, Math.min(leaseMs / 3, 2000), cancel));
         continue;
       }
-      await Promise.race([woken(), store.shared ? sleep(Math.min(leaseMs / 3, 2000)) : new Promise(() => {})]);
+      // A shared store's queue is looked at again now and then (leases of others run out); a lone one's only on a wake-up.
+      await untilWoken((cancel) => (store.shared ? store.waitForChange(sweepId, Math.min(leaseMs / 3, 2000), cancel) : new Promise(() => {})));
     }
   } finally {
     clearInterval(renewal);
     input.signal?.removeEventListener('abort', onAbort);
     await pool.destroy();
-    while (inFlight.size > 0) await sleep(5);
+    while (inFlight.size > 0 || recorder) await sleep(5);
   }
   if (result.interrupted && !result.stoppedBy) {
     // Claims not finished go back to the queue, so that a resumed run or another process takes them at once.
@@ -229,12 +267,10 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
   if (result.stoppedBy) {
     // Results computed before the store failed are written once more: a lock may be gone by now. What still fails is
     // computed again on resume.
-    for (const u of unwritten) {
-      try {
-        await record(u.claim, u.outcome);
-      } catch {
-        break;
-      }
+    try {
+      while (unwritten.length > 0) await recordGroup(unwritten.splice(0, RECORD_GROUP));
+    } catch {
+      // Still failing: run again to resume.
     }
   }
   return result;

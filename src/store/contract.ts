@@ -38,6 +38,16 @@ export interface Claim {
   owner: string;
 }
 
+/** A claimed task's outcome, to record (`outputs`: the coefficient vectors per λ, one per response or class). */
+export interface Completion {
+  claim: Claim;
+  outcome: TaskOutcome;
+  outputs: number;
+}
+
+/** What recording a completion did: recorded, queued again (a failure with attempts left), or fenced off. */
+export type CompletionVerdict = 'recorded' | 'retry' | 'fenced';
+
 export interface ClaimOptions {
   /** Who claims ("host:pid:nonce"); the same string renews and completes. */
   owner: string;
@@ -167,14 +177,22 @@ export interface Store {
    * while attempts remain (`maxAttempts`), else is recorded as failed trials with its error. "fenced": the claim was
    * lost (its lease expired and another process claimed the task), and nothing was written.
    */
-  completeTask(sweepId: number, claim: Claim, outcome: TaskOutcome, outputs: number, maxAttempts: number): Promise<'recorded' | 'retry' | 'fenced'>;
+  completeTask(sweepId: number, claim: Claim, outcome: TaskOutcome, outputs: number, maxAttempts: number): Promise<CompletionVerdict>;
+  /**
+   * Records several claimed tasks' outcomes in one transaction, each as completeTask would (verdicts in the same
+   * order): a process that finishes many small tasks pays for one round of the store, not one per task.
+   */
+  completeTasks(sweepId: number, completions: Completion[], maxAttempts: number): Promise<CompletionVerdict[]>;
   /** Gives claims back to the queue unfinished (a run stopped by the user). */
   releaseClaims(sweepId: number, owner: string, claims: Claim[]): Promise<void>;
   /** Queues again the tasks that failed and the claims whose owner stopped renewing them (stale); how many of each. */
   requeueFailed(sweepId: number): Promise<{ failed: number; released: number }>;
   taskCounts(sweepId: number): Promise<TaskCounts>;
-  /** Resolves when the sweep's tasks may have changed (another process finished one), or after `timeoutMs`. */
-  waitForChange(sweepId: number, timeoutMs: number): Promise<void>;
+  /**
+   * Resolves when the sweep's tasks may have changed (another process finished one), after `timeoutMs`, or when
+   * `until` is aborted (a caller that stopped waiting leaves no timer behind to keep the process alive).
+   */
+  waitForChange(sweepId: number, timeoutMs: number, until?: AbortSignal): Promise<void>;
   /**
    * Finishes the sweep exactly once: when every task is done or failed and the sweep is not done yet, computes the
    * summary from the trials and stores it with status done in one transaction. Returns whether this call did it.

@@ -163,7 +163,8 @@ describe('3–4, 7. outside failures during a run: cause named once, finished wo
     await released;
     expect(code).toBe(1);
     expect(stderr.trim().split('\n')).toEqual(['regsweep: locked.db: the database is locked by another process (waited 1 s); finished work is kept, run again to resume']);
-    expect(sql(db, 'SELECT status FROM sweeps')).toEqual([{ status: 'interrupted' }]);
+    // Interrupted as users see it: marked so, or (when the lock outlasted that write too) left by a writer that is gone.
+    expect(run(['query', 'locked.db', '--list']).stdout).toMatch(/^1 +locked +interrupted /m);
     expect(sql(db, `SELECT count(*) AS c FROM trials WHERE status = 'failed'`)).toEqual([{ c: 0 }]);
     const kept = doneTasks(db);
     expect(kept).toBeGreaterThanOrEqual(3);

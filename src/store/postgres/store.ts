@@ -10,6 +10,8 @@ import {
   failedTrials,
   type Claim,
   type ClaimOptions,
+  type Completion,
+  type CompletionVerdict,
   type ReadOnlyQueryOptions,
   type Store,
   type StoredDataset,
@@ -115,8 +117,14 @@ export class PostgresStore implements Store {
         }
         return;
       }
+      // Tables of others; an extension's own (pg_stat_statements' views, PostGIS's spatial_ref_sys) do not count.
       const others = (
-        await client.query(`SELECT table_schema || '.' || table_name AS t FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema') ORDER BY 1 LIMIT 6`)
+        await client.query(
+          `SELECT n.nspname || '.' || c.relname AS t FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+           WHERE c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+             AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
+           ORDER BY 1 LIMIT 6`,
+        )
       ).rows.map((r) => r.t as string);
       if (others.length > 0) throw new UserError(`${this.location}: not a regsweep database (it has tables: ${others.join(', ')}); give an empty database (createdb regsweep)`);
       if (mode === 'read' || mustExist) throw new EmptyStoreError(`${this.location}: the database holds no sweep yet (run one: regsweep run <config> --store ${this.location})`);
@@ -354,26 +362,39 @@ export class PostgresStore implements Store {
     return claims.filter((c) => !kept.has(c.task.id));
   }
 
-  async completeTask(sweepId: number, claim: Claim, outcome: TaskOutcome, outputs: number, maxAttempts: number): Promise<'recorded' | 'retry' | 'fenced'> {
-    const { task } = claim;
+  async completeTask(sweepId: number, claim: Claim, outcome: TaskOutcome, outputs: number, maxAttempts: number): Promise<CompletionVerdict> {
+    return (await this.completeTasks(sweepId, [{ claim, outcome, outputs }], maxAttempts))[0];
+  }
+
+  async completeTasks(sweepId: number, completions: Completion[], maxAttempts: number): Promise<CompletionVerdict[]> {
+    if (completions.length === 0) return [];
     return this.transaction(async (c) => {
-      // Only the task's row is locked: completions of one sweep commit side by side (readers follow them by
-      // transaction, newTrials), and the claim's attempt fences a late writer.
-      const row = (await c.query('SELECT status, attempt, owner FROM regsweep.tasks WHERE sweep_id = $1 AND task_id = $2 FOR UPDATE', [sweepId, task.id])).rows[0];
-      if (!row || row.attempt !== claim.attempt || row.owner !== claim.owner) return 'fenced';
-      // A retry after a lost connection may find its own result already recorded.
-      if (row.status === 'done' || row.status === 'failed') return 'recorded';
-      if (row.status !== 'running') return 'fenced';
-      if ('error' in outcome && claim.attempt < maxAttempts) {
-        await c.query(`UPDATE regsweep.tasks SET status = 'pending', owner = NULL, lease_until = NULL, error = $3 WHERE sweep_id = $1 AND task_id = $2`, [sweepId, task.id, outcome.error]);
-        await c.query(`SELECT pg_notify($1, $2)`, [CHANNEL, String(sweepId)]);
-        return 'retry';
-      }
-      await recordOutcome(c, sweepId, task, outcome, outputs);
-      await c.query(`SELECT pg_notify($1, $2)`, [CHANNEL, String(sweepId)]);
-      return 'recorded';
+      // Only the tasks' rows are locked (in one order, so two processes cannot deadlock): completions of one sweep
+      // commit side by side (readers follow them by transaction, newTrials), and a claim's attempt fences a late writer.
+      const ids = completions.map((x) => x.claim.task.id);
+      const rows = (await c.query('SELECT task_id, status, attempt, owner FROM regsweep.tasks WHERE sweep_id = $1 AND task_id = ANY($2::text[]) ORDER BY task_id FOR UPDATE', [sweepId, ids])).rows;
+      const byId = new Map(rows.map((r) => [r.task_id as string, r]));
+      const verdicts = completions.map(({ claim, outcome }): CompletionVerdict | 'record' => {
+        const row = byId.get(claim.task.id);
+        if (!row || row.attempt !== claim.attempt || row.owner !== claim.owner) return 'fenced';
+        // A retry after a lost connection may find its own result already recorded.
+        if (row.status === 'done' || row.status === 'failed') return 'recorded';
+        if (row.status !== 'running') return 'fenced';
+        return 'error' in outcome && claim.attempt < maxAttempts ? 'retry' : 'record';
+      });
+      const retries = completions.filter((_, k) => verdicts[k] === 'retry');
+      if (retries.length)
+        await c.query(
+          `UPDATE regsweep.tasks t SET status = 'pending', owner = NULL, lease_until = NULL, error = u.error FROM unnest($2::text[], $3::text[]) AS u(task_id, error)
+           WHERE t.sweep_id = $1 AND t.task_id = u.task_id`,
+          [sweepId, retries.map((x) => x.claim.task.id), retries.map((x) => ('error' in x.outcome ? x.outcome.error : null))],
+        );
+      await recordOutcomes(c, sweepId, completions.filter((_, k) => verdicts[k] === 'record'));
+      if (verdicts.some((v) => v === 'retry' || v === 'record')) await c.query(`SELECT pg_notify($1, $2)`, [CHANNEL, String(sweepId)]);
+      return verdicts.map((v) => (v === 'record' ? 'recorded' : v));
     });
   }
+
 
   async releaseClaims(sweepId: number, owner: string, claims: Claim[]): Promise<void> {
     if (claims.length === 0) return;
@@ -409,20 +430,22 @@ export class PostgresStore implements Store {
   }
 
   /** Resolves on a NOTIFY for the sweep (a task finished or was given back), or after the timeout. */
-  async waitForChange(sweepId: number, timeoutMs: number): Promise<void> {
+  async waitForChange(sweepId: number, timeoutMs: number, until?: AbortSignal): Promise<void> {
     // Behind a transaction pooler a LISTEN would be on a connection that serves others next: poll, jittered.
-    if (this.polling) return sleep(timeoutMs * (0.5 + Math.random() / 2), this.stopped);
-    await this.listen().catch(() => undefined);
+    if (!this.polling) await this.listen().catch(() => undefined);
+    if (until?.aborted) return;
     await new Promise<void>((resolve) => {
       const waiters = this.waiters.get(sweepId) ?? new Set();
       this.waiters.set(sweepId, waiters);
       const done = () => {
         clearTimeout(timer);
         waiters.delete(done);
+        until?.removeEventListener('abort', done);
         resolve();
       };
-      const timer = setTimeout(done, timeoutMs);
+      const timer = setTimeout(done, this.polling ? timeoutMs * (0.5 + Math.random() / 2) : timeoutMs);
       waiters.add(done);
+      until?.addEventListener('abort', done, { once: true });
     });
   }
 
@@ -448,29 +471,41 @@ export class PostgresStore implements Store {
   }
 
   async finishSweep(sweepId: number, summarize: (trials: Trial[], sweep: Sweep) => SweepSummary): Promise<boolean> {
+    // Looked at first without a lock: a process that ends while others still work does not queue behind the finisher.
+    const open = async (c: Query) => Number((await c.query(`SELECT count(*) AS c FROM regsweep.tasks WHERE sweep_id = $1 AND status IN ('pending', 'running')`, [sweepId])).rows[0].c);
+    if ((await this.query('SELECT status FROM regsweep.sweeps WHERE id = $1', [sweepId])).rows[0]?.status === 'done' || (await open(this.pool)) > 0) return false;
     return this.transaction(async (c) => {
       const status = (await c.query('SELECT status FROM regsweep.sweeps WHERE id = $1 FOR UPDATE', [sweepId])).rows[0]?.status;
-      if (status === 'done') return false;
-      const open = Number((await c.query(`SELECT count(*) AS c FROM regsweep.tasks WHERE sweep_id = $1 AND status IN ('pending', 'running')`, [sweepId])).rows[0].c);
-      if (open > 0) return false;
+      if (status === 'done' || (await open(c)) > 0) return false;
       const trials = trialsFromRows((await c.query(`SELECT * FROM regsweep.trials WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`, [sweepId])).rows);
       const { points, selections, notes } = summarize(trials, await this.sweepById(sweepId, c));
       await c.query('DELETE FROM regsweep.summary WHERE sweep_id = $1', [sweepId]);
       await c.query('DELETE FROM regsweep.selections WHERE sweep_id = $1', [sweepId]);
-      for (const p of points)
-        await c.query(`INSERT INTO regsweep.summary (sweep_id, penalty, l1_ratio, lambda, metric, folds, mean, se, train_mean, nnz_all, settings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, [
-          sweepId, p.penalty, p.l1Ratio, p.lambda, p.metric, p.folds, p.mean, p.se, p.trainMean, p.nnzAll, p.settings,
-        ]);
-      for (const s of selections)
-        await c.query(
-          `INSERT INTO regsweep.selections (sweep_id, penalty, l1_ratio, metric, lambda_min, lambda_1se, mean_min, se_min, mean_1se, nnz_min, nnz_1se, edge, settings) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-          [sweepId, s.penalty, s.l1Ratio, s.metric, s.lambdaMin, s.lambda1se, s.meanMin, s.seMin, s.mean1se, s.nnzMin, s.nnz1se, s.edge, s.settings],
-        );
+      // Each table in one statement: a sweep of many groups has thousands of points.
+      const of = <T, V>(xs: T[], f: (x: T) => V) => xs.map(f);
+      await c.query(
+        `INSERT INTO regsweep.summary (sweep_id, penalty, l1_ratio, lambda, metric, folds, mean, se, train_mean, nnz_all, settings)
+         SELECT $1, u.* FROM unnest($2::text[], $3::float8[], $4::float8[], $5::text[], $6::int[], $7::float8[], $8::float8[], $9::float8[], $10::int[], $11::text[]) AS u`,
+        [
+          sweepId, of(points, (p) => p.penalty), of(points, (p) => p.l1Ratio), of(points, (p) => p.lambda), of(points, (p) => p.metric), of(points, (p) => p.folds),
+          of(points, (p) => p.mean), of(points, (p) => p.se), of(points, (p) => p.trainMean), of(points, (p) => p.nnzAll), of(points, (p) => p.settings),
+        ],
+      );
+      await c.query(
+        `INSERT INTO regsweep.selections (sweep_id, penalty, l1_ratio, metric, lambda_min, lambda_1se, mean_min, se_min, mean_1se, nnz_min, nnz_1se, edge, settings)
+         SELECT $1, u.* FROM unnest($2::text[], $3::float8[], $4::text[], $5::float8[], $6::float8[], $7::float8[], $8::float8[], $9::float8[], $10::int[], $11::int[], $12::text[], $13::text[]) AS u`,
+        [
+          sweepId, of(selections, (x) => x.penalty), of(selections, (x) => x.l1Ratio), of(selections, (x) => x.metric), of(selections, (x) => x.lambdaMin),
+          of(selections, (x) => x.lambda1se), of(selections, (x) => x.meanMin), of(selections, (x) => x.seMin), of(selections, (x) => x.mean1se),
+          of(selections, (x) => x.nnzMin), of(selections, (x) => x.nnz1se), of(selections, (x) => x.edge), of(selections, (x) => x.settings),
+        ],
+      );
       await c.query(`UPDATE regsweep.sweeps SET status = 'done', finished_at = now(), run_notes = $2 WHERE id = $1`, [sweepId, JSON.stringify(notes)]);
       await c.query(`SELECT pg_notify($1, $2)`, [CHANNEL, String(sweepId)]);
       return true;
     });
   }
+
 
   async finishedTaskIds(sweepId: number): Promise<Set<string>> {
     return new Set((await this.query(`SELECT task_id FROM regsweep.tasks WHERE sweep_id = $1 AND status = 'done'`, [sweepId])).rows.map((r) => r.task_id as string));
@@ -643,53 +678,64 @@ async function insertTasks(c: pg.PoolClient, sweepId: number, tasks: Task[]): Pr
   );
 }
 
-/** A task's trials, coefficients and learning curves, and its status (inside the caller's transaction). */
-async function recordOutcome(c: pg.PoolClient, sweepId: number, task: Task, outcome: TaskOutcome, outputs: number): Promise<void> {
-  const failure = 'error' in outcome ? outcome.error : null;
-  const result = 'error' in outcome ? undefined : outcome;
-  const trials = (result ? result.trials : failedTrials(task, failure!)).map(storableFigures);
-  const fold = String(task.fold);
-  await c.query('DELETE FROM regsweep.trials WHERE sweep_id = $1 AND task_id = $2', [sweepId, task.id]);
-  const column = <K extends keyof (typeof trials)[number]>(k: K) => trials.map((t) => t[k]);
+/**
+ * Tasks' trials, coefficients and learning curves, and their status (inside the caller's transaction), each kind in
+ * one statement whatever the number of tasks. A task recorded before (a failure run again) is replaced whole.
+ */
+async function recordOutcomes(c: pg.PoolClient, sweepId: number, completions: Completion[]): Promise<void> {
+  if (completions.length === 0) return;
+  const tasks = completions.map(({ claim, outcome, outputs }) => {
+    const failure = 'error' in outcome ? outcome.error : null;
+    const result = 'error' in outcome ? undefined : outcome;
+    return { task: claim.task, failure, result, outputs, trials: (result ? result.trials : failedTrials(claim.task, failure!)).map(storableFigures) };
+  });
+  await c.query('DELETE FROM regsweep.trials WHERE sweep_id = $1 AND task_id = ANY($2::text[])', [sweepId, tasks.map((t) => t.task.id)]);
+  const rows = tasks.flatMap(({ task, trials }) => trials.map((t) => ({ task, t })));
+  const column = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
   const inserted = await c.query(
     `INSERT INTO regsweep.trials (sweep_id, task_id, penalty, lambda, l1_ratio, settings, fold, status, converged, error, train_loss, val_loss, n_train, n_val,
        nnz, zero_fraction, near_zero_fraction, l1_norm, l2_norm, passes, epochs_run, seconds, metrics)
-     SELECT $1, $2, $3, u.lambda, $4, $23, $5, u.status, u.converged, u.error, u.train_loss, u.val_loss, u.n_train, u.n_val, u.nnz, u.zero_fraction,
-       u.near_zero_fraction, u.l1_norm, u.l2_norm, u.passes, u.epochs_run, u.seconds, u.metrics
-     FROM unnest($6::float8[], $7::text[], $8::bool[], $9::text[], $10::float8[], $11::float8[], $12::int[], $13::int[], $14::int[], $15::float8[],
-       $16::float8[], $17::float8[], $18::float8[], $19::int[], $20::int[], $21::float8[], $22::jsonb[])
-       AS u(lambda, status, converged, error, train_loss, val_loss, n_train, n_val, nnz, zero_fraction, near_zero_fraction, l1_norm, l2_norm,
-            passes, epochs_run, seconds, metrics)
-     RETURNING id, lambda`,
+     SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::float8[], $5::float8[], $6::text[], $7::text[], $8::text[], $9::bool[], $10::text[], $11::float8[],
+       $12::float8[], $13::int[], $14::int[], $15::int[], $16::float8[], $17::float8[], $18::float8[], $19::float8[], $20::int[], $21::int[], $22::float8[], $23::jsonb[]) AS u
+     RETURNING id, task_id, lambda`,
     [
-      sweepId, task.id, task.penalty, task.l1Ratio, fold, column('lambda'), column('status'), column('converged'), column('error'), column('trainLoss'),
-      column('valLoss'), column('nTrain'), column('nVal'), column('nnz'), column('zeroFraction'), column('nearZeroFraction'), column('l1Norm'),
-      column('l2Norm'), column('passes'), column('epochsRun'), column('seconds'), trials.map((t) => JSON.stringify(t.metrics)), task.settings ?? '',
+      sweepId, column((r) => r.task.id), column((r) => r.task.penalty), column((r) => r.t.lambda), column((r) => r.task.l1Ratio), column((r) => r.task.settings ?? ''),
+      column((r) => String(r.task.fold)), column((r) => r.t.status), column((r) => r.t.converged), column((r) => r.t.error), column((r) => r.t.trainLoss),
+      column((r) => r.t.valLoss), column((r) => r.t.nTrain), column((r) => r.t.nVal), column((r) => r.t.nnz), column((r) => r.t.zeroFraction),
+      column((r) => r.t.nearZeroFraction), column((r) => r.t.l1Norm), column((r) => r.t.l2Norm), column((r) => r.t.passes), column((r) => r.t.epochsRun),
+      column((r) => r.t.seconds), column((r) => JSON.stringify(r.t.metrics)),
     ],
   );
-  const idOf = new Map(inserted.rows.map((r) => [r.lambda as number, Number(r.id)]));
-  if (result && result.coefs.length > 0) {
-    const width = result.coefs.length / trials.length;
-    const ids: number[] = [];
-    const intercepts: string[] = [];
-    const blobs: Buffer[] = [];
+  const idOf = new Map(inserted.rows.map((r) => [`${r.task_id}\u0000${r.lambda}`, Number(r.id)]));
+  const ids: number[] = [];
+  const intercepts: string[] = [];
+  const blobs: Buffer[] = [];
+  const epochs: [number, number, number | null, number | null][] = [];
+  for (const { task, result, outputs, trials } of tasks) {
+    const width = result && trials.length ? result.coefs.length / trials.length : 0;
     trials.forEach((t, l) => {
-      if (t.status === 'failed') return;
-      ids.push(idOf.get(t.lambda)!);
-      intercepts.push(`{${Array.from(result.intercepts.subarray(l * outputs, (l + 1) * outputs)).join(',')}}`);
-      blobs.push(Buffer.from(result.coefs.buffer, result.coefs.byteOffset + l * width * 8, width * 8));
+      const id = idOf.get(`${task.id}\u0000${t.lambda}`)!;
+      if (result && width > 0 && t.status !== 'failed') {
+        ids.push(id);
+        intercepts.push(`{${Array.from(result.intercepts.subarray(l * outputs, (l + 1) * outputs)).join(',')}}`);
+        blobs.push(Buffer.from(result.coefs.buffer, result.coefs.byteOffset + l * width * 8, width * 8));
+      }
+      for (const e of ('epochs' in t ? t.epochs : undefined) ?? []) epochs.push([id, e.epoch, e.trainLoss, e.valLoss]);
     });
+  }
+  if (ids.length)
     await c.query(`INSERT INTO regsweep.coefficients (trial_id, intercept, coef) SELECT u.id, u.intercept::float8[], u.coef FROM unnest($1::bigint[], $2::text[], $3::bytea[]) AS u(id, intercept, coef)`, [
       ids, intercepts, blobs,
     ]);
-  }
-  const epochs = trials.flatMap((t) => ('epochs' in t ? (t.epochs ?? []) : []).map((e) => [idOf.get(t.lambda)!, e.epoch, e.trainLoss, e.valLoss] as const));
   if (epochs.length)
     await c.query(`INSERT INTO regsweep.epochs (trial_id, epoch, train_loss, val_loss) SELECT * FROM unnest($1::bigint[], $2::int[], $3::float8[], $4::float8[])`, [
       epochs.map((e) => e[0]), epochs.map((e) => e[1]), epochs.map((e) => e[2]), epochs.map((e) => e[3]),
     ]);
-  const failed = trials.some((t) => t.status === 'failed');
-  await c.query(`UPDATE regsweep.tasks SET status = $3, lease_until = NULL, error = $4, finished_at = now() WHERE sweep_id = $1 AND task_id = $2`, [sweepId, task.id, failed ? 'failed' : 'done', failure]);
+  await c.query(
+    `UPDATE regsweep.tasks t SET status = u.status, lease_until = NULL, error = u.error, finished_at = now() FROM unnest($2::text[], $3::text[], $4::text[]) AS u(task_id, status, error)
+     WHERE t.sweep_id = $1 AND t.task_id = u.task_id`,
+    [sweepId, tasks.map((t) => t.task.id), tasks.map((t) => (t.trials.some((x) => x.status === 'failed') ? 'failed' : 'done')), tasks.map((t) => t.failure)],
+  );
 }
 
 /** Query results as a reader expects them: a bigint (count(*)) as a number while it is exact, else as text. */

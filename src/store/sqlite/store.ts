@@ -11,6 +11,8 @@ import {
   failedTrials,
   type Claim,
   type ClaimOptions,
+  type Completion,
+  type CompletionVerdict,
   type OpenOptions,
   type ReadOnlyQueryOptions,
   type StoredDataset,
@@ -244,26 +246,33 @@ export class SqliteStore implements Store {
     );
   }
 
-  async completeTask(sweepId: number, claim: Claim, outcome: TaskOutcome, outputs: number, maxAttempts: number): Promise<'recorded' | 'retry' | 'fenced'> {
-    const { task } = claim;
-    return this.write('record a task', () =>
-      this.db.transaction(() => {
-        const row = this.db.prepare('SELECT status, attempt, owner FROM tasks WHERE sweep_id = ? AND task_id = ?').get(sweepId, task.id) as
-          | { status: string; attempt: number; owner: string | null }
-          | undefined;
-        if (!row || row.attempt !== claim.attempt || row.owner !== claim.owner) return 'fenced';
-        // The same claim completed again (a retry whose first try went through): recorded already.
-        if (row.status === 'done' || row.status === 'failed') return 'recorded';
-        if (row.status !== 'running') return 'fenced';
-        if ('error' in outcome && claim.attempt < maxAttempts) {
-          this.db.prepare(`UPDATE tasks SET status = 'pending', owner = NULL, lease_until = NULL, error = ? WHERE sweep_id = ? AND task_id = ?`).run(outcome.error, sweepId, task.id);
-          return 'retry';
-        }
-        this.recordOutcome(sweepId, task, outcome, outputs);
-        return 'recorded';
-      })(),
+  async completeTask(sweepId: number, claim: Claim, outcome: TaskOutcome, outputs: number, maxAttempts: number): Promise<CompletionVerdict> {
+    return (await this.completeTasks(sweepId, [{ claim, outcome, outputs }], maxAttempts))[0];
+  }
+
+  async completeTasks(sweepId: number, completions: Completion[], maxAttempts: number): Promise<CompletionVerdict[]> {
+    return this.write('record tasks', () =>
+      this.db.transaction(() =>
+        completions.map(({ claim, outcome, outputs }): CompletionVerdict => {
+          const { task } = claim;
+          const row = this.db.prepare('SELECT status, attempt, owner FROM tasks WHERE sweep_id = ? AND task_id = ?').get(sweepId, task.id) as
+            | { status: string; attempt: number; owner: string | null }
+            | undefined;
+          if (!row || row.attempt !== claim.attempt || row.owner !== claim.owner) return 'fenced';
+          // The same claim completed again (a retry whose first try went through): recorded already.
+          if (row.status === 'done' || row.status === 'failed') return 'recorded';
+          if (row.status !== 'running') return 'fenced';
+          if ('error' in outcome && claim.attempt < maxAttempts) {
+            this.db.prepare(`UPDATE tasks SET status = 'pending', owner = NULL, lease_until = NULL, error = ? WHERE sweep_id = ? AND task_id = ?`).run(outcome.error, sweepId, task.id);
+            return 'retry';
+          }
+          this.recordOutcome(sweepId, task, outcome, outputs);
+          return 'recorded';
+        }),
+      )(),
     );
   }
+
 
   /** A task's trials, coefficients and learning curves, and its status (inside the caller's transaction). */
   private recordOutcome(sweepId: number, task: Task, outcome: TaskOutcome, outputs: number): void {
@@ -327,9 +336,18 @@ export class SqliteStore implements Store {
     });
   }
 
-  async waitForChange(_sweepId: number, timeoutMs: number): Promise<void> {
+  async waitForChange(_sweepId: number, timeoutMs: number, until?: AbortSignal): Promise<void> {
     // One writer: nothing changes the tasks but this process; a claim whose lease ran out is all there is to wait for.
-    await sleep(timeoutMs);
+    if (until?.aborted) return;
+    await new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        until?.removeEventListener('abort', done);
+        resolve();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      until?.addEventListener('abort', done, { once: true });
+    });
   }
 
   async finishSweep(sweepId: number, summarize: (trials: Trial[], sweep: Sweep) => SweepSummary): Promise<boolean> {
