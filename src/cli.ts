@@ -175,7 +175,7 @@ async function dispatch(argv: string[]): Promise<number> {
           .positional('store', { type: 'string', demandOption: true, describe: 'postgres://user@host:5432/db' })
           .options(sweepOptions)
           .option('workers', { type: 'number', describe: 'worker threads (default: the sweep\'s workers, else the number of cores)' })
-          .option('wait', { type: 'boolean', default: false, describe: 'after the sweeps are complete, wait for new ones' })
+          .option('wait', { type: 'boolean', default: false, describe: 'wait for sweeps to come: with --sweep, for that sweep to be made (then work on it until it is complete); without, for new sweeps after the ones there are complete' })
           .option('data', { type: 'string', describe: 'the sweep\'s data file on this machine (checked against the sweep\'s hash) instead of fetching it' })
           .options(queueOptions)
           .option('quiet', { type: 'boolean', default: false }),

@@ -62,7 +62,16 @@ export async function runWorker(location: string, options: WorkerOptions = {}): 
   }
   const results: RunResult[] = [];
   try {
-    if (options.sweep) await store.findSweep(options.sweep);
+    // A named sweep that does not exist yet is waited for with --wait (a Job's workers may start before its run).
+    while (options.sweep) {
+      try {
+        await store.findSweep(options.sweep);
+        break;
+      } catch (e) {
+        if (!(options.wait && e instanceof UserError) || options.signal?.aborted) throw e;
+        await sleep(2000);
+      }
+    }
     for (;;) {
       if (options.signal?.aborted) return { results, interrupted: true };
       const sweep = await nextSweep(store, options.sweep);
@@ -77,7 +86,8 @@ export async function runWorker(location: string, options: WorkerOptions = {}): 
       const result = await workOnSweep(store, sweep, options, log);
       results.push(result);
       if (result.interrupted) return { results, interrupted: true };
-      if (options.sweep && !options.wait) return { results, interrupted: false };
+      // A named sweep: done once it is complete (--wait waited for it to appear, not for others).
+      if (options.sweep) return { results, interrupted: false };
     }
   } finally {
     await store.close();

@@ -372,7 +372,7 @@ export class PostgresStore implements Store {
       // Only the tasks' rows are locked (in one order, so two processes cannot deadlock): completions of one sweep
       // commit side by side (readers follow them by transaction, newTrials), and a claim's attempt fences a late writer.
       const ids = completions.map((x) => x.claim.task.id);
-      const rows = (await c.query('SELECT task_id, status, attempt, owner FROM regsweep.tasks WHERE sweep_id = $1 AND task_id = ANY($2::text[]) ORDER BY task_id FOR UPDATE', [sweepId, ids])).rows;
+      const rows = (await c.query('SELECT task_id, status, attempt, owner, finished_at FROM regsweep.tasks WHERE sweep_id = $1 AND task_id = ANY($2::text[]) ORDER BY task_id FOR UPDATE', [sweepId, ids])).rows;
       const byId = new Map(rows.map((r) => [r.task_id as string, r]));
       const verdicts = completions.map(({ claim, outcome }): CompletionVerdict | 'record' => {
         const row = byId.get(claim.task.id);
@@ -389,7 +389,9 @@ export class PostgresStore implements Store {
            WHERE t.sweep_id = $1 AND t.task_id = u.task_id`,
           [sweepId, retries.map((x) => x.claim.task.id), retries.map((x) => ('error' in x.outcome ? x.outcome.error : null))],
         );
-      await recordOutcomes(c, sweepId, completions.filter((_, k) => verdicts[k] === 'record'));
+      // Trials of a task recorded before (failed, then queued again by --retry-failed) are replaced.
+      const recordedBefore = new Set(rows.filter((r) => r.finished_at !== null).map((r) => r.task_id as string));
+      await recordOutcomes(c, sweepId, completions.filter((_, k) => verdicts[k] === 'record'), recordedBefore);
       if (verdicts.some((v) => v === 'retry' || v === 'record')) await c.query(`SELECT pg_notify($1, $2)`, [CHANNEL, String(sweepId)]);
       return verdicts.map((v) => (v === 'record' ? 'recorded' : v));
     });
@@ -680,16 +682,18 @@ async function insertTasks(c: pg.PoolClient, sweepId: number, tasks: Task[]): Pr
 
 /**
  * Tasks' trials, coefficients and learning curves, and their status (inside the caller's transaction), each kind in
- * one statement whatever the number of tasks. A task recorded before (a failure run again) is replaced whole.
+ * one statement whatever the number of tasks. A task recorded before (`recordedBefore`: a failure run again) is
+ * replaced whole.
  */
-async function recordOutcomes(c: pg.PoolClient, sweepId: number, completions: Completion[]): Promise<void> {
+async function recordOutcomes(c: pg.PoolClient, sweepId: number, completions: Completion[], recordedBefore: Set<string>): Promise<void> {
   if (completions.length === 0) return;
   const tasks = completions.map(({ claim, outcome, outputs }) => {
     const failure = 'error' in outcome ? outcome.error : null;
     const result = 'error' in outcome ? undefined : outcome;
     return { task: claim.task, failure, result, outputs, trials: (result ? result.trials : failedTrials(claim.task, failure!)).map(storableFigures) };
   });
-  await c.query('DELETE FROM regsweep.trials WHERE sweep_id = $1 AND task_id = ANY($2::text[])', [sweepId, tasks.map((t) => t.task.id)]);
+  const again = tasks.filter((t) => recordedBefore.has(t.task.id)).map((t) => t.task.id);
+  if (again.length) await c.query('DELETE FROM regsweep.trials WHERE sweep_id = $1 AND task_id = ANY($2::text[])', [sweepId, again]);
   const rows = tasks.flatMap(({ task, trials }) => trials.map((t) => ({ task, t })));
   const column = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
   const inserted = await c.query(
