@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const external = ['better-sqlite3', 'piscina', 'pg', 'pg-copy-streams', 'vega', 'vega-lite', 'vega-embed', '@resvg/resvg-js'];
+const external = ['better-sqlite3', 'piscina', 'pg', 'pg-copy-streams', 'prom-client', 'vega', 'vega-lite', 'vega-embed', '@resvg/resvg-js'];
 
 const built = await build({
   entryPoints: [join(root, 'dist/src/cli.js')],

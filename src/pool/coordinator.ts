@@ -125,6 +125,7 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
         log,
         onProgress: (counts) => options.onProgress?.({ done: counts.trialsRecorded, total }),
         inline: options.inline ?? fitsInline(total, data, config.model.kind),
+        command: 'run',
       });
     let result = await finish(store, sweep, await work(), { tasksSkipped: before.done + before.failed, totalTrials: total });
     // A best λ on the edge of the grid: the grid grows past it, a decade at a time, up to sweep.extend times.

@@ -12,7 +12,7 @@ import type { SweepConfig } from '../config/schema.js';
 import { createRungBoard } from '../fitting/shared/rungBoard.js';
 import { pruneRungs } from '../plan/settings.js';
 import { threadsFor } from '../plan/schedule.js';
-import type { Claim, Completion, CompletionVerdict, Store, TaskCounts } from '../store/contract.js';
+import type { Claim, Completion, CompletionVerdict, ProcessReport, Store, TaskCounts } from '../store/contract.js';
 
 export interface WorkInput {
   store: Store;
@@ -32,6 +32,8 @@ export interface WorkInput {
   onProgress?: (counts: TaskCounts) => void;
   /** Fit on this thread instead of starting worker threads (a tiny sweep: plan/schedule.fitsInline). */
   inline?: boolean;
+  /** Which command works: said in its reports to the store (status, metrics). */
+  command: 'run' | 'worker';
 }
 
 /** Where batches run: a pool of worker threads, or this thread. */
@@ -46,6 +48,12 @@ export interface WorkResult {
   tasksFailed: number;
   /** Results not recorded because another process had taken the task over (its lease had run out). */
   fenced: number;
+  /** Failed attempts queued again. */
+  retries: number;
+  /** Claims found taken over when renewing them. */
+  leasesLost: number;
+  /** Tasks taken over from a process whose lease had run out. */
+  takenOver: number;
   /** Stopped by the user (Ctrl-C, SIGTERM). */
   interrupted: boolean;
   /** Stopped because the store failed: the cause, said once. */
@@ -68,7 +76,7 @@ const MAX_CLAIMED_PER_THREAD = 32;
 export async function workOn(input: WorkInput): Promise<WorkResult> {
   const { store, sweepId, shared, settings, log, leaseMs } = input;
   const owner = ownerId();
-  const result: WorkResult = { tasksRun: 0, tasksFailed: 0, fenced: 0, interrupted: false, gramHelper: false };
+  const result: WorkResult = { tasksRun: 0, tasksFailed: 0, fenced: 0, retries: 0, leasesLost: 0, takenOver: 0, interrupted: false, gramHelper: false };
   const start = await store.taskCounts(sweepId);
   const open = start.pending + start.running;
   if (open === 0) return result;
@@ -145,6 +153,7 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
       result.fenced++;
       log(`task ${claim.task.id}: its lease ran out and another process took it over; this result was not recorded`);
     } else if (verdict === 'retry') {
+      result.retries++;
       log(`task ${claim.task.id} failed (attempt ${claim.attempt} of ${input.maxAttempts}), queued again: ${'error' in outcome ? outcome.error : ''}`);
     } else {
       result.tasksRun++;
@@ -188,6 +197,7 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
   const dispatch = (batch: Claim[]) => {
     inFlight.add(batch);
     for (const claim of batch) held.add(claim);
+    result.takenOver += batch.filter((c) => c.takenOver).length;
     const started = performance.now();
     void (async () => {
       let outcomes: TaskOutcome[];
@@ -211,13 +221,25 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
     });
   };
 
+  /** This process as the store shows it (status, metrics): reported at its start, with each renewal, and at its end. */
+  const report = (state: ProcessReport['state']) =>
+    store
+      .heartbeat(sweepId, {
+        owner, host: hostname(), pid: process.pid, command: input.command, threads, leaseMs, state, tasksDone: result.tasksRun, tasksFailed: result.tasksFailed,
+        retries: result.retries, fenced: result.fenced, leasesLost: result.leasesLost, takenOver: result.takenOver,
+      })
+      .catch(() => undefined);
+  await report('working');
   // Leases are renewed for every claim held (queued in the pool, running, or waiting to be recorded), a third of a
   // lease apart.
   const renewal = setInterval(() => {
+    if (stopping) return;
+    void report('working');
     const claims = [...held];
-    if (claims.length === 0 || stopping) return;
+    if (claims.length === 0) return;
     store.renewLeases(sweepId, owner, claims, leaseMs).then(
       (lost) => {
+        result.leasesLost += lost.length;
         for (const c of lost) log(`warning: task ${c.task.id}: lease lost (another process may take it over)`);
       },
       (e) => log(`warning: could not renew leases: ${(e as Error).message}`),
@@ -264,6 +286,7 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
     // Claims not finished go back to the queue, so that a resumed run or another process takes them at once.
     await store.releaseClaims(sweepId, owner, [...held]).catch(() => undefined);
   }
+  await report(result.stoppedBy ? 'failed' : result.interrupted ? 'interrupted' : 'done');
   if (result.stoppedBy) {
     // Results computed before the store failed are written once more: a lock may be gone by now. What still fails is
     // computed again on resume.

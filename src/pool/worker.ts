@@ -126,6 +126,7 @@ async function workOnSweep(store: Store, sweep: Sweep, options: WorkerOptions, l
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     signal: options.signal,
     log,
+    command: 'worker',
   });
   const result = await finish(store, sweep, work, { tasksSkipped: before.done + before.failed, totalTrials: sweep.totalTrials });
   log(`sweep ${sweep.name} (id ${sweep.id}): ${work.interrupted ? 'stopped' : 'complete'}; this worker recorded ${work.tasksRun} task(s)${work.fenced ? `, ${work.fenced} result(s) fenced off` : ''}`);

@@ -265,6 +265,12 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
       const list = await Promise.all(sweeps.map(async (sweep) => ({ sweep, trialsDone: await store.trialCount(sweep.id) })));
       return html(res, sweepListPage(shown, list));
     }
+    if (path === '/metrics') {
+      const { metricsText } = await import('./metrics.js');
+      const { contentType, text } = await metricsText(store);
+      res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
+      return void res.end(req.method === 'HEAD' ? undefined : text);
+    }
     if (path === '/api/sweeps') {
       const sweeps = await store.listSweeps();
       return json(res, await Promise.all(sweeps.map(async (s) => ({ id: s.id, name: s.name, status: s.status, model: s.modelKind, trials_done: await store.trialCount(s.id), trials_total: s.totalTrials }))));

@@ -1,7 +1,7 @@
 // What every store shares: picking a sweep by selector, and figures as a database can hold them.
 import type { Penalty, Sweep, Trial, TrialFigures, TrialTally } from '../domain.js';
 import { UserError } from '../errors.js';
-import { parseSweepName, type SweepSelector, type TaskState } from './contract.js';
+import { parseSweepName, type ProcessState, type SweepSelector, type TaskState } from './contract.js';
 
 /** The sweep a selector means, or one line saying which sweeps there are. */
 export function pickSweep(location: string, sweeps: Sweep[], selector: SweepSelector): Sweep {
@@ -126,5 +126,29 @@ export function tallyFromRow(r: Record<string, unknown>): TrialTally {
     pruned: n(r.pruned),
     firstError: (r.first_error as string | null) ?? null,
     firstDivergedEpoch: r.first_epoch === null || r.first_epoch === undefined ? null : Number(r.first_epoch),
+  };
+}
+
+/** A processes row (SQLite or PostgreSQL) with the seconds since its last report. */
+export function processFromRow(r: Record<string, unknown>, silentFor: number): ProcessState {
+  const time = (v: unknown) => (v instanceof Date ? v.toISOString() : String(v));
+  return {
+    sweepId: Number(r.sweep_id),
+    owner: String(r.owner),
+    host: String(r.host),
+    pid: Number(r.pid),
+    command: r.command as ProcessState['command'],
+    threads: Number(r.threads),
+    leaseMs: Number(r.lease_ms),
+    state: r.state as ProcessState['state'],
+    startedAt: time(r.started_at),
+    heartbeatAt: time(r.heartbeat_at),
+    silentFor,
+    tasksDone: Number(r.tasks_done),
+    tasksFailed: Number(r.tasks_failed),
+    retries: Number(r.retries),
+    fenced: Number(r.fenced),
+    leasesLost: Number(r.leases_lost),
+    takenOver: Number(r.taken_over),
   };
 }

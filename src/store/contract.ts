@@ -36,6 +36,41 @@ export interface Claim {
   task: Task;
   attempt: number;
   owner: string;
+  /** Claimed from another process whose lease had run out (a takeover), not from the queue. */
+  takenOver?: boolean;
+}
+
+/** A process working on a sweep, as it reports itself (its heartbeat): who, how, and what it has done so far. */
+export interface ProcessReport {
+  /** "host:pid:nonce", as in its claims. */
+  owner: string;
+  host: string;
+  pid: number;
+  command: 'run' | 'worker';
+  threads: number;
+  /** Its lease: it reports every third of it. */
+  leaseMs: number;
+  /** working while it works; how it ended otherwise. */
+  state: 'working' | 'done' | 'interrupted' | 'failed';
+  tasksDone: number;
+  tasksFailed: number;
+  /** Failed attempts queued again. */
+  retries: number;
+  /** Results not recorded because another process had taken the task over. */
+  fenced: number;
+  /** Claims whose lease it found taken when renewing. */
+  leasesLost: number;
+  /** Tasks it took over from a process whose lease had run out. */
+  takenOver: number;
+}
+
+/** A process report as stored, with the store's clock. */
+export interface ProcessState extends ProcessReport {
+  sweepId: number;
+  startedAt: string;
+  heartbeatAt: string;
+  /** Seconds since its last report, on the store's clock. */
+  silentFor: number;
 }
 
 /** A claimed task's outcome, to record (`outputs`: the coefficient vectors per λ, one per response or class). */
@@ -185,6 +220,10 @@ export interface Store {
   completeTasks(sweepId: number, completions: Completion[], maxAttempts: number): Promise<CompletionVerdict[]>;
   /** Gives claims back to the queue unfinished (a run stopped by the user). */
   releaseClaims(sweepId: number, owner: string, claims: Claim[]): Promise<void>;
+  /** Records a process's report (its heartbeat), kept with the sweep for status and metrics. */
+  heartbeat(sweepId: number, report: ProcessReport): Promise<void>;
+  /** The processes that have reported on a sweep, the latest first. */
+  processes(sweepId: number): Promise<ProcessState[]>;
   /** Queues again the tasks that failed and the claims whose owner stopped renewing them (stale); how many of each. */
   requeueFailed(sweepId: number): Promise<{ failed: number; released: number }>;
   taskCounts(sweepId: number): Promise<TaskCounts>;

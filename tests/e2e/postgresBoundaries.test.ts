@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from '
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { BIN, FIXTURES, startCli, tempDir, until, writeFile } from '../helpers.js';
+import { BIN, FIXTURES, startCli, startServe, stopChild, tempDir, until, writeFile } from '../helpers.js';
 import { freshPostgresDatabase, pgCtl, postgresUrl, sql } from '../postgres.js';
 
 const haveServer = postgresUrl() !== undefined;
@@ -41,6 +41,19 @@ model: {kind: logistic, tol: 1e-8}
 sweep: {kind: grid, penalty: [l1, l2, elasticnet], lambda: {log_range: [1e-4, 0.3], num: 50}, l1_ratio: [0.3, 0.7], extend: 0}
 workers: 1
 `;
+
+/** GET /metrics of a `regsweep serve` on the URL. */
+async function fetchMetrics(url: string): Promise<string> {
+  const { child, url: served } = await startServe([url, '--port', '0'], dir);
+  try {
+    const r = await fetch(`${served}metrics`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    return await r.text();
+  } finally {
+    await stopChild(child);
+  }
+}
 
 /** A sweep made by `run` on the URL and stopped (SIGINT) after its first task: the rest is left to workers. */
 async function startedSweep(url: string, name: string, yaml = sweepYaml(name)): Promise<void> {
@@ -238,6 +251,42 @@ describe.runIf(haveServer)('PostgreSQL at its boundaries', () => {
     const finish = cli(['worker', url, '--workers', '1']);
     expect(finish.status, finish.stderr).toBe(0);
     expect(await sql(url, `SELECT status, count(*)::int AS n FROM tasks GROUP BY status`)).toEqual([{ status: 'done', n: 24 }]);
+  });
+
+  it('status and /metrics: each process with its host, pid, threads and counts; one killed falls silent; its tasks counted as taken over', { timeout: 300_000 }, async () => {
+    const url = await freshPostgresDatabase();
+    writeFile(dir, 'watched.yaml', sweepYaml('watched'));
+    const run = start(['run', 'watched.yaml', '--store', url, '--quiet', '--lease', '3']);
+    await until(async () => (await sql(url, 'SELECT 1 FROM tasks LIMIT 1')).length > 0);
+    const doomed = start(['worker', url, '--workers', '1', '--lease', '3']);
+    const steady = start(['worker', url, '--workers', '1', '--lease', '3']);
+    await until(async () => (await sql(url, `SELECT 1 FROM tasks WHERE status = 'running' AND owner LIKE $1`, [`%:${doomed.pid}:%`])).length > 0);
+    const working = JSON.parse(cli(['status', url, '--json']).stdout) as { name: string; tasks: { total: number }; processes: { pid: number; command: string; threads: number; state: string; silent: boolean }[] }[];
+    expect(working).toHaveLength(1);
+    expect(working[0].name).toBe('watched');
+    const byPid = new Map(working[0].processes.map((p) => [p.pid, p]));
+    for (const [child, command] of [[run, 'run'], [doomed, 'worker'], [steady, 'worker']] as const)
+      expect(byPid.get(child.pid!), command).toMatchObject({ command, state: 'working', silent: false });
+    doomed.kill('SIGKILL');
+    await doomed.exited;
+    // Two reports missed (every second at a lease of 3 s): silent.
+    await until(async () => /silent/.test(cli(['status', url]).stdout), 30_000);
+    const table = cli(['status', url]).stdout;
+    expect(table).toMatch(new RegExp(`^sweep watched \\(id 1, running\\): \\d+ of 24 tasks done, \\d+ claimed`, 'm'));
+    expect(table).toMatch(new RegExp(`^\\S+ +${doomed.pid} +worker +1 +silent `, 'm'));
+    const metrics = await fetchMetrics(url);
+    expect(metrics).toMatch(new RegExp(`^regsweep_process_up\\{sweep="watched",sweep_id="1",host="[^"]+",pid="${doomed.pid}",command="worker"\\} 0$`, 'm'));
+    expect(metrics).toMatch(new RegExp(`^regsweep_process_up\\{sweep="watched",sweep_id="1",host="[^"]+",pid="${steady.pid}",command="worker"\\} 1$`, 'm'));
+    expect(metrics).toMatch(/^regsweep_tasks\{sweep="watched",sweep_id="1",state="pending"\} \d+$/m);
+    expect(await Promise.all([run.exited, steady.exited])).toEqual([0, 0]);
+    // After the sweep: every survivor reported its end; the tasks add up; the killed one's were taken over.
+    const ended = JSON.parse(cli(['status', url, '--json']).stdout)[0] as { tasks: { done: number }; processes: { pid: number; state: string; tasksDone: number; takenOver: number }[] };
+    expect(ended.tasks.done).toBe(24);
+    const states = new Map(ended.processes.map((p) => [p.pid, p.state]));
+    expect([states.get(run.pid!), states.get(steady.pid!), states.get(doomed.pid!)]).toEqual(['done', 'done', 'working']);
+    expect(ended.processes.reduce((n, p) => n + p.tasksDone, 0)).toBe(24);
+    expect(ended.processes.reduce((n, p) => n + p.takenOver, 0)).toBeGreaterThanOrEqual(1);
+    expect(await fetchMetrics(url)).toMatch(/^regsweep_tasks\{sweep="watched",sweep_id="1",state="done"\} 24$/m);
   });
 
   it('15. worker --data with other data says so before reading it as the sweep\'s; only run makes the tables', { timeout: 300_000 }, async () => {

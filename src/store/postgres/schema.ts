@@ -47,6 +47,26 @@ DO $$ BEGIN
     ALTER TABLE regsweep.trials ADD CONSTRAINT trials_status CHECK (status IN ('ok', 'diverged', 'failed', 'pruned')) NOT VALID;
   END IF;
 END $$;
+-- The processes working on a sweep, each as it last reported itself (status, /metrics).
+CREATE TABLE IF NOT EXISTS regsweep.processes (
+  sweep_id bigint NOT NULL REFERENCES regsweep.sweeps(id) ON DELETE CASCADE,
+  owner text NOT NULL,
+  host text NOT NULL,
+  pid integer NOT NULL,
+  command text NOT NULL,
+  threads integer NOT NULL,
+  lease_ms integer NOT NULL,
+  state text NOT NULL,
+  started_at timestamptz NOT NULL DEFAULT now(),
+  heartbeat_at timestamptz NOT NULL DEFAULT now(),
+  tasks_done integer NOT NULL,
+  tasks_failed integer NOT NULL,
+  retries integer NOT NULL,
+  fenced integer NOT NULL,
+  leases_lost integer NOT NULL,
+  taken_over integer NOT NULL,
+  PRIMARY KEY (sweep_id, owner)
+);
 CREATE TABLE IF NOT EXISTS regsweep.fold_assignments (
   sweep_id bigint PRIMARY KEY REFERENCES regsweep.sweeps(id) ON DELETE CASCADE,
   per_repeat integer NOT NULL,

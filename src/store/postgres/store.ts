@@ -5,13 +5,15 @@ import pg from 'pg';
 import type { CvPoint, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialTally } from '../../domain.js';
 import { valuesChecksum } from '../../data/stored.js';
 import { EmptyStoreError, OutsideError, UserError, errorCode } from '../../errors.js';
-import { pickSweep, storableFigures, tallyFromRow, taskStateFromRow, trialsFromRows } from '../common.js';
+import { pickSweep, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialsFromRows } from '../common.js';
 import {
   failedTrials,
   type Claim,
   type ClaimOptions,
   type Completion,
   type CompletionVerdict,
+  type ProcessReport,
+  type ProcessState,
   type ReadOnlyQueryOptions,
   type Store,
   type StoredDataset,
@@ -324,16 +326,22 @@ export class PostgresStore implements Store {
     const claimable = `sweep_id = $1 AND (status = 'pending' OR (status = 'running' AND lease_until < now()))`;
     const claim = (c: Query, fold: string | null, limit: number) =>
       c.query(
-        `WITH picked AS (SELECT task_id FROM regsweep.tasks WHERE ${claimable} AND ($4::text IS NULL OR fold = $4)
+        `WITH picked AS (SELECT task_id, status AS was FROM regsweep.tasks WHERE ${claimable} AND ($4::text IS NULL OR fold = $4)
                          ORDER BY fold_rank, n_lambdas DESC, position LIMIT $5 FOR UPDATE SKIP LOCKED)
          UPDATE regsweep.tasks t SET status = 'running', owner = $2, lease_until = now() + $3 * interval '1 millisecond', lease_ms = $3, attempt = t.attempt + 1
-         FROM picked WHERE t.sweep_id = $1 AND t.task_id = picked.task_id RETURNING t.*`,
+         FROM picked WHERE t.sweep_id = $1 AND t.task_id = picked.task_id RETURNING t.*, picked.was`,
         [sweepId, owner, leaseMs, fold, limit],
       );
-    const asClaims = (batch: ReturnType<typeof toTaskRow>[]) => batch.map((r) => ({ task: r.task, attempt: r.attempt, owner }));
+    // A task that was running when claimed had a lease that ran out: a takeover.
+    const takenOver = new Set<string>();
+    const rowsOf = (rows: Record<string, unknown>[]) => {
+      for (const r of rows) if (r.was === 'running') takenOver.add(r.task_id as string);
+      return rows.map(toTaskRow);
+    };
+    const asClaims = (batch: ReturnType<typeof toTaskRow>[]) => batch.map((r) => ({ task: r.task, attempt: r.attempt, owner, takenOver: takenOver.has(r.task.id) }));
     if (!bundleFolds) {
       const rows = (await this.transaction((c) => claim(c, null, Number.isFinite(batches) ? batches : 1_000_000))).rows;
-      return inClaimOrder(rows.map(toTaskRow), false).map(asClaims);
+      return inClaimOrder(rowsOf(rows), false).map(asClaims);
     }
     // A fold's tasks as one batch, so its Gram columns are computed once: a fold is taken by one process at a time
     // (an advisory lock for the claim's transaction), the next claimer goes to the next fold.
@@ -345,7 +353,7 @@ export class PostgresStore implements Store {
         const locked = (await c.query('SELECT pg_try_advisory_xact_lock($1::int, hashtext($2)) AS ok', [sweepId, fold])).rows[0].ok as boolean;
         return locked ? (await claim(c, fold, 1_000_000)).rows : [];
       });
-      if (rows.length) out.push(asClaims(inClaimOrder(rows.map(toTaskRow), true)[0]));
+      if (rows.length) out.push(asClaims(inClaimOrder(rowsOf(rows), true)[0]));
     }
     return out;
   }
@@ -406,6 +414,27 @@ export class PostgresStore implements Store {
       [sweepId, owner, claims.map((c) => c.task.id), claims.map((c) => c.attempt)],
     );
     await this.query(`SELECT pg_notify($1, $2)`, [CHANNEL, String(sweepId)]);
+  }
+
+  async heartbeat(sweepId: number, r: ProcessReport): Promise<void> {
+    await this.write(
+      `INSERT INTO regsweep.processes (sweep_id, owner, host, pid, command, threads, lease_ms, state, tasks_done, tasks_failed, retries, fenced, leases_lost, taken_over)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
+       ON CONFLICT (sweep_id, owner) DO UPDATE SET state = excluded.state, heartbeat_at = now(), tasks_done = excluded.tasks_done, tasks_failed = excluded.tasks_failed,
+         retries = excluded.retries, fenced = excluded.fenced, leases_lost = excluded.leases_lost, taken_over = excluded.taken_over`,
+      [sweepId, r.owner, r.host, r.pid, r.command, r.threads, r.leaseMs, r.state, r.tasksDone, r.tasksFailed, r.retries, r.fenced, r.leasesLost, r.takenOver],
+    );
+  }
+
+  async processes(sweepId: number): Promise<ProcessState[]> {
+    const rows = (
+      await this.query(`SELECT *, extract(epoch FROM now() - heartbeat_at)::float8 AS silent FROM regsweep.processes WHERE sweep_id = $1 ORDER BY heartbeat_at DESC`, [sweepId]).catch((e: unknown) => {
+        // A database made before processes were kept, opened for reading: no table yet.
+        if (errorCode(e) === '42P01') return { rows: [] };
+        throw e;
+      })
+    ).rows;
+    return rows.map((r) => processFromRow(r, Number(r.silent)));
   }
 
   async requeueFailed(sweepId: number): Promise<{ failed: number; released: number }> {

@@ -4,13 +4,32 @@ import type Database from 'better-sqlite3';
 export const SCHEMA_VERSION = 3;
 
 /** The tables of a regsweep database: a file with other tables and none of these is someone else's. */
-export const REGSWEEP_TABLES = ['sweeps', 'tasks', 'trials', 'coefficients', 'epochs', 'summary', 'selections', 'fold_assignments'];
+export const REGSWEEP_TABLES = ['sweeps', 'tasks', 'trials', 'coefficients', 'epochs', 'summary', 'selections', 'fold_assignments', 'processes'];
 
 /**
  * Tables added without a new schema version: a database without them is read as it is (nothing to migrate in memory),
  * and they are made when it is next opened for writing.
  */
 export const ADDED_TABLES = `
+CREATE TABLE IF NOT EXISTS processes (
+  sweep_id INTEGER NOT NULL REFERENCES sweeps(id) ON DELETE CASCADE,
+  owner TEXT NOT NULL,
+  host TEXT NOT NULL,
+  pid INTEGER NOT NULL,
+  command TEXT NOT NULL,
+  threads INTEGER NOT NULL,
+  lease_ms INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  started_at TEXT NOT NULL,
+  heartbeat_at TEXT NOT NULL,
+  tasks_done INTEGER NOT NULL,
+  tasks_failed INTEGER NOT NULL,
+  retries INTEGER NOT NULL,
+  fenced INTEGER NOT NULL,
+  leases_lost INTEGER NOT NULL,
+  taken_over INTEGER NOT NULL,
+  PRIMARY KEY (sweep_id, owner)
+);
 CREATE TABLE IF NOT EXISTS fold_assignments (
   sweep_id INTEGER PRIMARY KEY REFERENCES sweeps(id) ON DELETE CASCADE,
   per_repeat INTEGER NOT NULL,

@@ -14,6 +14,8 @@ import {
   type Completion,
   type CompletionVerdict,
   type OpenOptions,
+  type ProcessReport,
+  type ProcessState,
   type ReadOnlyQueryOptions,
   type StoredDataset,
   type StoredFolds,
@@ -25,7 +27,7 @@ import {
   type TrialFilter,
 } from '../contract.js';
 import { inClaimOrder, toTaskRow } from '../taskOrder.js';
-import { pickSweep, storableFigures, tallyFromRow, taskStateFromRow, trialReader } from '../common.js';
+import { pickSweep, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialReader } from '../common.js';
 import { openForReading, openForWriting, sqliteError } from './file.js';
 
 /** How long one attempt waits for a lock inside SQLite before the store backs off and tries again (ms). */
@@ -317,6 +319,34 @@ export class SqliteStore implements Store {
         for (const c of claims) release.run(sweepId, c.task.id, owner, c.attempt);
       })(),
     );
+  }
+
+  async heartbeat(sweepId: number, r: ProcessReport): Promise<void> {
+    const now = new Date().toISOString();
+    await this.write('record a heartbeat', () =>
+      this.db
+        .prepare(
+          `INSERT INTO processes (sweep_id, owner, host, pid, command, threads, lease_ms, state, started_at, heartbeat_at, tasks_done, tasks_failed, retries, fenced, leases_lost, taken_over)
+           VALUES (@sweepId, @owner, @host, @pid, @command, @threads, @leaseMs, @state, @now, @now, @tasksDone, @tasksFailed, @retries, @fenced, @leasesLost, @takenOver)
+           ON CONFLICT (sweep_id, owner) DO UPDATE SET state = excluded.state, heartbeat_at = excluded.heartbeat_at, tasks_done = excluded.tasks_done,
+             tasks_failed = excluded.tasks_failed, retries = excluded.retries, fenced = excluded.fenced, leases_lost = excluded.leases_lost, taken_over = excluded.taken_over`,
+        )
+        .run({ ...r, sweepId, now }),
+    );
+  }
+
+  async processes(sweepId: number): Promise<ProcessState[]> {
+    try {
+      return this.read(() =>
+        (this.db.prepare('SELECT * FROM processes WHERE sweep_id = ? ORDER BY heartbeat_at DESC').all(sweepId) as Record<string, unknown>[]).map((r) =>
+          processFromRow(r, (Date.now() - Date.parse(r.heartbeat_at as string)) / 1000),
+        ),
+      );
+    } catch (e) {
+      // A database made before processes were kept, opened for reading.
+      if (/no such table/.test((e as Error).message)) return [];
+      throw e;
+    }
   }
 
   async requeueFailed(sweepId: number): Promise<{ failed: number; released: number }> {
