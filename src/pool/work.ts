@@ -9,7 +9,7 @@ import { builtFile } from '../builtFile.js';
 import type { TaskOutcome } from '../domain.js';
 import type { BatchMessage, FitSettings, SharedData } from '../fitting/fitTask.js';
 import type { SweepConfig } from '../config/schema.js';
-import { createRungBoard } from '../fitting/shared/rungBoard.js';
+import { createRungBoard, RungBoard } from '../fitting/shared/rungBoard.js';
 import { pruneRungs } from '../plan/settings.js';
 import { threadsFor } from '../plan/schedule.js';
 import type { Claim, Completion, CompletionVerdict, ProcessReport, Store, TaskCounts } from '../store/contract.js';
@@ -72,6 +72,8 @@ const RECORD_GROUP = 64;
 /** Seconds of work a thread's claim is sized to on a shared store, and the most tasks it takes at once. */
 const CLAIM_SECONDS = 1;
 const MAX_CLAIMED_PER_THREAD = 32;
+/** How often a process exchanges successive-halving losses with the others on a shared store. */
+const RUNG_SYNC_MS = 250;
 
 export async function workOn(input: WorkInput): Promise<WorkResult> {
   const { store, sweepId, shared, settings, log, leaseMs } = input;
@@ -230,6 +232,30 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
       })
       .catch(() => undefined);
   await report('working');
+  // On a shared store the rung losses of successive halving go out to the other processes and theirs come in, every
+  // RUNG_SYNC_MS: a trial is compared with every loss the store had then, and with all of its own process's.
+  const rungBoard = settings.prune && store.shared ? new RungBoard(settings.prune) : undefined;
+  const sent = settings.prune ? settings.prune.rungs.map(() => 0) : [];
+  const seen = new Set<number>();
+  let rungCursor: string | undefined;
+  let exchanging = false;
+  const exchangeRungs = async () => {
+    if (!rungBoard || exchanging) return;
+    exchanging = true;
+    try {
+      const own = rungBoard.ownSince(sent);
+      const { reports, cursor } = await store.exchangeRungReports(sweepId, owner, own, rungCursor);
+      rungCursor = cursor;
+      for (const r of reports) if (!seen.has(r.id)) (seen.add(r.id), rungBoard.merge(r.rung, r.loss));
+    } catch {
+      // Exchanged on the next round (the store is waited for by the claims and results).
+    } finally {
+      exchanging = false;
+    }
+  };
+  const rungSync = rungBoard ? setInterval(() => void exchangeRungs(), RUNG_SYNC_MS) : undefined;
+  rungSync?.unref();
+  await exchangeRungs();
   // Leases are renewed for every claim held (queued in the pool, running, or waiting to be recorded), a third of a
   // lease apart.
   const renewal = setInterval(() => {
@@ -278,6 +304,9 @@ export async function workOn(input: WorkInput): Promise<WorkResult> {
     }
   } finally {
     clearInterval(renewal);
+    clearInterval(rungSync);
+    // The last losses of this process, for the others still at work.
+    await exchangeRungs();
     input.signal?.removeEventListener('abort', onAbort);
     await pool.destroy();
     while (inFlight.size > 0 || recorder) await sleep(5);
@@ -332,7 +361,8 @@ async function inlineRunner(shared: SharedData): Promise<BatchRunner> {
 
 /**
  * What every batch of a sweep fits with: the model, standardization, the near-zero threshold, and for a network
- * sweep with sweep.prune the rung board this process's worker threads share (trials of other processes are not seen).
+ * sweep with sweep.prune the rung board this process's worker threads share (on a shared store the work loop also
+ * merges in the losses of other processes, and sends its own).
  */
 export function fitSettings(config: SweepConfig, trials: number): FitSettings {
   const settings: FitSettings = { model: config.model, standardize: config.data.standardize, nearZero: config.near_zero };

@@ -220,6 +220,12 @@ export interface Store {
   completeTasks(sweepId: number, completions: Completion[], maxAttempts: number): Promise<CompletionVerdict[]>;
   /** Gives claims back to the queue unfinished (a run stopped by the user). */
   releaseClaims(sweepId: number, owner: string, claims: Claim[]): Promise<void>;
+  /**
+   * Successive halving across processes: sends this owner's rung losses, and returns the other owners' sent since
+   * `cursor` (every one without it) with the cursor to ask with next; a report may come twice (its id tells). A file
+   * store has one process, whose board holds every loss: it keeps none.
+   */
+  exchangeRungReports(sweepId: number, owner: string, own: { rung: number; loss: number }[], cursor: string | undefined): Promise<{ reports: { id: number; rung: number; loss: number }[]; cursor: string }>;
   /** Records a process's report (its heartbeat), kept with the sweep for status and metrics. */
   heartbeat(sweepId: number, report: ProcessReport): Promise<void>;
   /** The processes that have reported on a sweep, the latest first. */

@@ -8,6 +8,7 @@ import type { NewSweep, Task, TaskResult, TrialFigures } from '../../src/domain.
 import { OutsideError, UserError } from '../../src/errors.js';
 import type { Store } from '../../src/store/contract.js';
 import { openStore } from '../../src/store/open.js';
+import { createRungBoard, RungBoard } from '../../src/fitting/shared/rungBoard.js';
 import { freshPostgresDatabase, postgresUrl } from '../postgres.js';
 import { ROOT, tempDir } from '../helpers.js';
 
@@ -298,6 +299,40 @@ for (const impl of STORES) {
           expect(late[0].id).toBeLessThan(Math.min(...read.trials.map((t) => t.id)));
         });
         await early.end();
+      });
+
+    // Successive halving on a shared store: each process's board takes in the others' losses.
+    if (impl.shared)
+      it('rung losses go out to the other processes: a board that took them in decides as one board of every loss would', async () => {
+        const { store } = await writable();
+        await use(store, async (s) => {
+          const { sweep } = await s.createSweep(newSweep('halving', [task(0)]), [task(0)]);
+          const settings = () => ({ rungs: [2, 6], reduction: 3, board: createRungBoard(2, 100) });
+          const [a, b, alone] = [settings(), settings(), settings()].map((p) => new RungBoard(p));
+          const sent = { a: [0, 0], b: [0, 0] };
+          let cursorA: string | undefined;
+          let cursorB: string | undefined;
+          const seen = { a: new Set<number>(), b: new Set<number>() };
+          const exchange = async (board: RungBoard, who: 'a' | 'b') => {
+            const got = await s.exchangeRungReports(sweep.id, who, board.ownSince(sent[who]), who === 'a' ? cursorA : cursorB);
+            if (who === 'a') cursorA = got.cursor;
+            else cursorB = got.cursor;
+            for (const r of got.reports) if (!seen[who].has(r.id)) (seen[who].add(r.id), board.merge(r.rung, r.loss));
+            return got.reports.length;
+          };
+          // Process a's trials reach rung 0 first; b's come after an exchange: b prunes as one board of both would.
+          const first = [0.5, 0.4, 0.6, 0.45];
+          const then = [0.7, 0.42, 0.9, 0.3];
+          for (const loss of first) expect(a.report(0, loss)).toBe(alone.report(0, loss));
+          expect(await exchange(a, 'a')).toBe(0);
+          expect(await exchange(b, 'b')).toBe(first.length);
+          for (const loss of then) expect(b.report(0, loss), `loss ${loss}`).toBe(alone.report(0, loss));
+          // a takes in b's losses (not its own back) and decides on the next trial as the single board does.
+          expect(await exchange(b, 'b')).toBe(0);
+          expect(await exchange(a, 'a')).toBe(then.length);
+          expect(a.report(0, 0.41)).toBe(alone.report(0, 0.41));
+          expect(alone.report(0, 0.8)).toBe(false);
+        });
       });
 
     // Leases belong to shared stores (one SQLite writer holds its claims until it ends).

@@ -1,6 +1,8 @@
 // Successive halving across threads (asynchronous, as ASHA and Optuna's SuccessiveHalvingPruner): each network trial
 // reports its validation loss at the rung epochs; one worse than the best 1/reduction of those reported at that rung
-// so far stops there. The losses live in a SharedArrayBuffer every worker thread of a process sees.
+// so far stops there. The losses live in a SharedArrayBuffer every worker thread of a process sees; on a shared store
+// the process's main thread also merges in the losses other processes reported (and marks them, so that only its
+// own are sent out).
 
 /** Room for the losses of this many trials per rung; later reports are compared but not kept. */
 const HEADER_INTS = 16;
@@ -12,12 +14,21 @@ export interface PruneSettings {
   board: SharedArrayBuffer;
 }
 
-/** A board for `rungs` rungs of up to `capacity` trials each: counters, then the losses (NaN until written). */
+/**
+ * A board for `rungs` rungs of up to `capacity` trials each: counters, then the losses (NaN until written), then one
+ * byte a loss: 1 where it was merged in from another process.
+ */
 export function createRungBoard(rungs: number, capacity: number): SharedArrayBuffer {
   if (rungs > HEADER_INTS) throw new Error(`at most ${HEADER_INTS} rungs`);
-  const buffer = new SharedArrayBuffer(4 * HEADER_INTS + 8 * rungs * capacity);
-  new Float64Array(buffer, 4 * HEADER_INTS).fill(NaN);
+  const buffer = new SharedArrayBuffer(4 * HEADER_INTS + 9 * rungs * capacity);
+  new Float64Array(buffer, 4 * HEADER_INTS, rungs * capacity).fill(NaN);
   return buffer;
+}
+
+/** A loss at a rung, as processes send each other. */
+export interface RungReport {
+  rung: number;
+  loss: number;
 }
 
 export class RungBoard {
@@ -25,10 +36,41 @@ export class RungBoard {
   private readonly losses: Float64Array;
   private readonly capacity: number;
 
+  private readonly merged: Uint8Array;
+
   constructor(private readonly settings: PruneSettings) {
     this.counts = new Int32Array(settings.board, 0, HEADER_INTS);
-    this.losses = new Float64Array(settings.board, 4 * HEADER_INTS);
-    this.capacity = Math.floor(this.losses.length / Math.max(1, settings.rungs.length));
+    const slots = Math.floor((settings.board.byteLength - 4 * HEADER_INTS) / 9);
+    this.losses = new Float64Array(settings.board, 4 * HEADER_INTS, slots);
+    this.merged = new Uint8Array(settings.board, 4 * HEADER_INTS + 8 * slots, slots);
+    this.capacity = Math.floor(slots / Math.max(1, settings.rungs.length));
+  }
+
+  /** A loss another process reported at rung k: compared with from now on, like this process's own. */
+  merge(k: number, loss: number): void {
+    const slot = Atomics.add(this.counts, k, 1);
+    if (slot >= this.capacity) return;
+    this.merged[k * this.capacity + slot] = 1;
+    this.losses[k * this.capacity + slot] = loss;
+  }
+
+  /**
+   * This process's own losses written since `sent` (per rung, the slots already gone through; advanced here): the ones
+   * to send to the others. A slot taken but not yet written (a thread between the two steps) waits for the next call.
+   */
+  ownSince(sent: number[]): RungReport[] {
+    const out: RungReport[] = [];
+    for (let k = 0; k < this.settings.rungs.length; k++) {
+      const filled = Math.min(Atomics.load(this.counts, k), this.capacity);
+      for (; sent[k] < filled; sent[k]++) {
+        const at = k * this.capacity + sent[k];
+        if (this.merged[at]) continue;
+        const loss = this.losses[at];
+        if (Number.isNaN(loss)) break;
+        out.push({ rung: k, loss });
+      }
+    }
+    return out;
   }
 
   /** The rung an epoch (1-based) is, or −1. */

@@ -47,6 +47,16 @@ DO $$ BEGIN
     ALTER TABLE regsweep.trials ADD CONSTRAINT trials_status CHECK (status IN ('ok', 'diverged', 'failed', 'pruned')) NOT VALID;
   END IF;
 END $$;
+-- Successive halving across processes: each process's losses at the rung epochs, read by the others.
+CREATE TABLE IF NOT EXISTS regsweep.rung_reports (
+  id bigserial PRIMARY KEY,
+  sweep_id bigint NOT NULL REFERENCES regsweep.sweeps(id) ON DELETE CASCADE,
+  owner text NOT NULL,
+  rung integer NOT NULL,
+  loss double precision NOT NULL,
+  recorded_xid xid8 NOT NULL DEFAULT pg_current_xact_id()
+);
+CREATE INDEX IF NOT EXISTS rung_reports_by_xid ON regsweep.rung_reports (sweep_id, recorded_xid);
 -- The processes working on a sweep, each as it last reported itself (status, /metrics).
 CREATE TABLE IF NOT EXISTS regsweep.processes (
   sweep_id bigint NOT NULL REFERENCES regsweep.sweeps(id) ON DELETE CASCADE,

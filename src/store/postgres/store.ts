@@ -416,6 +416,33 @@ export class PostgresStore implements Store {
     await this.query(`SELECT pg_notify($1, $2)`, [CHANNEL, String(sweepId)]);
   }
 
+  async exchangeRungReports(sweepId: number, owner: string, own: { rung: number; loss: number }[], cursor: string | undefined) {
+    if (own.length)
+      await this.write(`INSERT INTO regsweep.rung_reports (sweep_id, owner, rung, loss) SELECT $1, $2, u.rung, u.loss FROM unnest($3::int[], $4::float8[]) AS u(rung, loss)`, [
+        sweepId, owner, own.map((r) => r.rung), own.map((r) => r.loss),
+      ]);
+    // As newTrials: the others' reports of transactions not finished when the cursor was taken, and every one since.
+    return this.retrying(async () => {
+      const client = await this.pool.connect();
+      try {
+        await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+        const horizon = (await client.query('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS x')).rows[0].x as string;
+        const rows = (
+          await client.query(`SELECT id, rung, loss FROM regsweep.rung_reports WHERE sweep_id = $1 AND owner <> $2${cursor ? ' AND recorded_xid >= $3::xid8' : ''}`, [
+            sweepId, owner, ...(cursor ? [cursor] : []),
+          ])
+        ).rows;
+        await client.query('COMMIT');
+        return { reports: rows.map((r) => ({ id: Number(r.id), rung: Number(r.rung), loss: Number(r.loss) })), cursor: horizon };
+      } catch (e) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw e;
+      } finally {
+        client.release();
+      }
+    });
+  }
+
   async heartbeat(sweepId: number, r: ProcessReport): Promise<void> {
     await this.write(
       `INSERT INTO regsweep.processes (sweep_id, owner, host, pid, command, threads, lease_ms, state, tasks_done, tasks_failed, retries, fenced, leases_lost, taken_over)

@@ -321,6 +321,10 @@ export class SqliteStore implements Store {
     );
   }
 
+  async exchangeRungReports(): Promise<{ reports: { id: number; rung: number; loss: number }[]; cursor: string }> {
+    return { reports: [], cursor: '' };
+  }
+
   async heartbeat(sweepId: number, r: ProcessReport): Promise<void> {
     const now = new Date().toISOString();
     await this.write('record a heartbeat', () =>
