@@ -5,12 +5,33 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+
+/** A server of a test file's own (usePrivateServer), in place of the shared one. */
+let own: { url: string; dir: string } | undefined;
 
 /** The server's admin URL, or undefined when none is set up. */
 export function postgresUrl(): string | undefined {
-  return process.env.REGSWEEP_TEST_PG_URL || undefined;
+  return own?.url ?? (process.env.REGSWEEP_TEST_PG_URL || undefined);
+}
+
+/**
+ * Gives the calling test file a PostgreSQL server of its own (scripts/test-postgres.sh in a fresh folder), for tests
+ * that stop and start the server: the other files, running at the same time on the shared server, are not disturbed.
+ * Call in beforeAll; the returned function stops and removes it (afterAll).
+ */
+export function usePrivateServer(): () => void {
+  const dir = mkdtempSync(join(tmpdir(), 'regsweep-pg-own-'));
+  const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'test-postgres.sh');
+  const started = spawnSync('bash', [script, 'start', dir], { encoding: 'utf8', timeout: 120_000 });
+  if (started.status !== 0) throw new Error(`cannot start a PostgreSQL server for this file: ${started.stderr}`);
+  own = { url: /REGSWEEP_TEST_PG_URL=(\S+)/.exec(started.stdout)![1], dir };
+  return () => {
+    spawnSync('bash', [script, 'stop', dir], { timeout: 60_000 });
+    own = undefined;
+  };
 }
 
 /** A new, empty database on the test server; its URL. */
@@ -32,7 +53,7 @@ export async function freshPostgresDatabase(): Promise<string> {
 
 /** pg_ctl on the test server (`stop -m immediate`, `start`), through the command the setup script printed. */
 export function pgCtl(args: string[]): void {
-  const command = process.env.REGSWEEP_TEST_PG_CTL;
+  const command = own ? `${join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'test-postgres.sh')} ctl ${own.dir}` : process.env.REGSWEEP_TEST_PG_CTL;
   if (!command) throw new Error('REGSWEEP_TEST_PG_CTL is not set');
   const r = spawnSync('bash', ['-c', `${command} ${args.join(' ')}`], { encoding: 'utf8', timeout: 120_000 });
   if (r.status !== 0) throw new Error(`pg_ctl ${args.join(' ')}: ${r.stderr || r.stdout}`);

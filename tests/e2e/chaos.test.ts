@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Trial, TrialCoefficients } from '../../src/domain.js';
 import { openStore } from '../../src/store/open.js';
 import { BIN, startCli, tempDir, until, writeFile } from '../helpers.js';
-import { freshPostgresDatabase, pgCtl, postgresUrl, sql, startPgBouncer } from '../postgres.js';
+import { freshPostgresDatabase, pgCtl, postgresUrl, sql, startPgBouncer, usePrivateServer } from '../postgres.js';
 
 const haveServer = postgresUrl() !== undefined;
 if (!haveServer && process.env.CI) throw new Error('REGSWEEP_TEST_PG_URL is not set: PostgreSQL is not tested (see scripts/test-postgres.sh)');
@@ -112,6 +112,13 @@ async function underFaults(database: string, via: string): Promise<void> {
 }
 
 describe.runIf(haveServer)('a fleet under faults', () => {
+  // This file stops and starts its server: one of its own, so that other files at work on the shared one go on.
+  let stopServer: (() => void) | undefined;
+  beforeAll(() => {
+    stopServer = usePrivateServer();
+  }, 120_000);
+  afterAll(() => stopServer?.());
+
   it('directly on the server: no trial lost or doubled, every survivor exits 0 by itself', { timeout: 600_000 }, async () => {
     const database = await freshPostgresDatabase();
     await underFaults(database, database);

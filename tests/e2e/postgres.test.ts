@@ -3,12 +3,12 @@
 // bad locations in one line each.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { claimStress } from '../../bench/claims.js';
 import type { Trial, TrialCoefficients } from '../../src/domain.js';
 import { openStore } from '../../src/store/open.js';
 import { BIN, ROOT, startCli, tempDir, until, writeFile } from '../helpers.js';
-import { freshPostgresDatabase, pgCtl, postgresUrl, sql } from '../postgres.js';
+import { freshPostgresDatabase, pgCtl, postgresUrl, sql, usePrivateServer } from '../postgres.js';
 
 const haveServer = postgresUrl() !== undefined;
 if (!haveServer && process.env.CI) throw new Error('REGSWEEP_TEST_PG_URL is not set: PostgreSQL is not tested (see scripts/test-postgres.sh)');
@@ -45,6 +45,13 @@ workers: 1
 const TRIALS = 24 * 50;
 
 describe.runIf(haveServer)('PostgreSQL: many processes, one sweep', () => {
+  // This file stops and starts its server: one of its own, so that other files at work on the shared one go on.
+  let stopServer: (() => void) | undefined;
+  beforeAll(() => {
+    stopServer = usePrivateServer();
+  }, 120_000);
+  afterAll(() => stopServer?.());
+
   it('run and two workers store the same trial set, bit for bit, as one process into SQLite', { timeout: 300_000 }, async () => {
     const url = await freshPostgresDatabase();
     writeFile(dir, 'same.yaml', sweepYaml('same'));
