@@ -185,3 +185,21 @@ export function stopChild(child: ChildProcess | undefined): Promise<void> {
     child.kill('SIGTERM');
   });
 }
+
+/**
+ * Every trial's figures and coefficients of a store's latest sweep by (penalty, l1 ratio, λ, fold), without ids, task
+ * ids and times: the same sweep run anywhere, by any processes, gives the same map.
+ */
+export async function storedTrialSet(location: string): Promise<Map<string, string>> {
+  const { openStore } = await import('../src/store/open.js');
+  const store = await openStore(location, { mode: 'read' });
+  try {
+    const sweep = await store.findSweep();
+    const key = (t: { penalty: string; l1Ratio: number; lambda: number; fold: string }) => `${t.penalty}/${t.l1Ratio}/${t.lambda}/${t.fold}`;
+    const set = new Map((await store.trials(sweep.id)).map(({ id: _i, sweepId: _s, seconds: _t, taskId: _k, ...t }) => [key(t), JSON.stringify(t)]));
+    for (const c of await store.coefficients(sweep.id)) set.set(`${key(c)}:coef`, Buffer.from(c.coefs.buffer).toString('base64') + JSON.stringify(c.intercept));
+    return set;
+  } finally {
+    await store.close();
+  }
+}

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
 
 /** A server of a test file's own (usePrivateServer), in place of the shared one. */
 let own: { url: string; dir: string } | undefined;
@@ -129,4 +130,13 @@ logfile = ${join(dir, 'pgbouncer.log')}
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** usePrivateServer for the whole of the calling file (or describe block): started before its tests, stopped after. */
+export function privateServerForThisFile(): void {
+  let stop: (() => void) | undefined;
+  beforeAll(() => {
+    stop = usePrivateServer();
+  }, 120_000);
+  afterAll(() => stop?.());
 }

@@ -6,10 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Trial, TrialCoefficients } from '../../src/domain.js';
-import { openStore } from '../../src/store/open.js';
-import { BIN, startCli, tempDir, until, writeFile } from '../helpers.js';
-import { freshPostgresDatabase, pgCtl, postgresUrl, sql, startPgBouncer, usePrivateServer } from '../postgres.js';
+import { BIN, startCli, storedTrialSet, tempDir, until, writeFile } from '../helpers.js';
+import { freshPostgresDatabase, pgCtl, postgresUrl, sql, startPgBouncer, privateServerForThisFile } from '../postgres.js';
 
 const haveServer = postgresUrl() !== undefined;
 if (!haveServer && process.env.CI) throw new Error('REGSWEEP_TEST_PG_URL is not set: PostgreSQL is not tested (see scripts/test-postgres.sh)');
@@ -30,22 +28,6 @@ workers: 1
 const TASKS = 4 * 13;
 const TRIALS = TASKS * 50;
 
-/** Every trial's figures and coefficients by (penalty, l1 ratio, λ, fold); ids, task ids and times left out. */
-async function trialSet(location: string): Promise<Map<string, string>> {
-  const store = await openStore(location, { mode: 'read' });
-  try {
-    const sweep = await store.findSweep();
-    const trials: Trial[] = await store.trials(sweep.id);
-    const coefs: TrialCoefficients[] = await store.coefficients(sweep.id);
-    const key = (t: { penalty: string; l1Ratio: number; lambda: number; fold: string }) => `${t.penalty}/${t.l1Ratio}/${t.lambda}/${t.fold}`;
-    const set = new Map(trials.map(({ id: _i, sweepId: _s, seconds: _t, ...t }) => [key(t), JSON.stringify(t)]));
-    for (const c of coefs) set.set(`${key(c)}:coef`, Buffer.from(c.coefs.buffer).toString('base64') + JSON.stringify(c.intercept));
-    return set;
-  } finally {
-    await store.close();
-  }
-}
-
 /** Ends every connection to the sweep's database (a pooler's server connections too), from the admin database. */
 async function terminateAll(database: string): Promise<number> {
   const name = new URL(database).pathname.slice(1);
@@ -59,7 +41,7 @@ beforeAll(async () => {
   writeFile(dir, 'chaos.yaml', SWEEP);
   const r = spawnSync(process.execPath, [BIN, 'run', 'chaos.yaml', '--out', 'reference.db', '--workers', '2', '--quiet'], { cwd: dir, encoding: 'utf8', timeout: 600_000 });
   expect(r.status, r.stderr).toBe(0);
-  reference = await trialSet(join(dir, 'reference.db'));
+  reference = await storedTrialSet(join(dir, 'reference.db'));
   expect(reference.size).toBe(2 * TRIALS);
 }, 600_000);
 
@@ -108,16 +90,12 @@ async function underFaults(database: string, via: string): Promise<void> {
   expect(await sql(database, `SELECT status, count(*)::int AS n FROM tasks GROUP BY status`)).toEqual([{ status: 'done', n: TASKS }]);
   expect((await sql<{ n: number; d: number }>(database, 'SELECT count(*)::int AS n, count(DISTINCT (penalty, l1_ratio, lambda, fold))::int AS d FROM trials'))[0]).toEqual({ n: TRIALS, d: TRIALS });
   // The killed worker's task was taken over; the paused one's late result was fenced off or its task finished by another.
-  expect(await trialSet(database)).toEqual(reference);
+  expect(await storedTrialSet(database)).toEqual(reference);
 }
 
 describe.runIf(haveServer)('a fleet under faults', () => {
   // This file stops and starts its server: one of its own, so that other files at work on the shared one go on.
-  let stopServer: (() => void) | undefined;
-  beforeAll(() => {
-    stopServer = usePrivateServer();
-  }, 120_000);
-  afterAll(() => stopServer?.());
+  privateServerForThisFile();
 
   it('directly on the server: no trial lost or doubled, every survivor exits 0 by itself', { timeout: 600_000 }, async () => {
     const database = await freshPostgresDatabase();

@@ -3,12 +3,10 @@
 // bad locations in one line each.
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { claimStress } from '../../bench/claims.js';
-import type { Trial, TrialCoefficients } from '../../src/domain.js';
-import { openStore } from '../../src/store/open.js';
-import { BIN, ROOT, startCli, tempDir, until, writeFile } from '../helpers.js';
-import { freshPostgresDatabase, pgCtl, postgresUrl, sql, usePrivateServer } from '../postgres.js';
+import { BIN, ROOT, startCli, storedTrialSet, tempDir, until, writeFile } from '../helpers.js';
+import { freshPostgresDatabase, pgCtl, postgresUrl, sql, privateServerForThisFile } from '../postgres.js';
 
 const haveServer = postgresUrl() !== undefined;
 if (!haveServer && process.env.CI) throw new Error('REGSWEEP_TEST_PG_URL is not set: PostgreSQL is not tested (see scripts/test-postgres.sh)');
@@ -17,22 +15,6 @@ const dir = tempDir('regsweep-pg-');
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 300_000 });
 const start = (args: string[]) => startCli(args, dir);
-
-/** Every trial's figures and coefficients by (penalty, l1 ratio, λ, fold); the time a fit took is left out. */
-async function trialSet(location: string): Promise<Map<string, string>> {
-  const store = await openStore(location, { mode: 'read' });
-  try {
-    const sweep = await store.findSweep();
-    const trials: Trial[] = await store.trials(sweep.id);
-    const coefs: TrialCoefficients[] = await store.coefficients(sweep.id);
-    const key = (t: { penalty: string; l1Ratio: number; lambda: number; fold: string }) => `${t.penalty}/${t.l1Ratio}/${t.lambda}/${t.fold}`;
-    const set = new Map(trials.map(({ id: _i, sweepId: _s, seconds: _t, ...t }) => [key(t), JSON.stringify(t)]));
-    for (const c of coefs) set.set(`${key(c)}:coef`, Buffer.from(c.coefs.buffer).toString('base64') + JSON.stringify(c.intercept));
-    return set;
-  } finally {
-    await store.close();
-  }
-}
 
 // 24 logistic paths of 50 λ on a 2 000 × 200 problem: about half a second each on one thread, long enough to act on.
 const sweepYaml = (name: string) => `name: ${name}
@@ -46,11 +28,7 @@ const TRIALS = 24 * 50;
 
 describe.runIf(haveServer)('PostgreSQL: many processes, one sweep', () => {
   // This file stops and starts its server: one of its own, so that other files at work on the shared one go on.
-  let stopServer: (() => void) | undefined;
-  beforeAll(() => {
-    stopServer = usePrivateServer();
-  }, 120_000);
-  afterAll(() => stopServer?.());
+  privateServerForThisFile();
 
   it('run and two workers store the same trial set, bit for bit, as one process into SQLite', { timeout: 300_000 }, async () => {
     const url = await freshPostgresDatabase();
@@ -63,7 +41,7 @@ describe.runIf(haveServer)('PostgreSQL: many processes, one sweep', () => {
     const owners = await sql<{ owner: string; n: string }>(url, 'SELECT owner, count(*) AS n FROM tasks GROUP BY owner');
     expect(owners.length).toBeGreaterThanOrEqual(2);
     expect(cli(['run', 'same.yaml', '--out', join(dir, 'same.db'), '--quiet']).status).toBe(0);
-    const [fromPg, fromSqlite] = await Promise.all([trialSet(url), trialSet(join(dir, 'same.db'))]);
+    const [fromPg, fromSqlite] = await Promise.all([storedTrialSet(url), storedTrialSet(join(dir, 'same.db'))]);
     expect(fromPg.size).toBe(2 * TRIALS);
     expect(fromPg).toEqual(fromSqlite);
     // Summarized once, and query works on the URL as on a file.

@@ -5,9 +5,9 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BIN, FIXTURES, startCli, startServe, stopChild, tempDir, until, writeFile } from '../helpers.js';
-import { freshPostgresDatabase, pgCtl, postgresUrl, sql, usePrivateServer } from '../postgres.js';
+import { freshPostgresDatabase, pgCtl, postgresUrl, sql, privateServerForThisFile } from '../postgres.js';
 
 const haveServer = postgresUrl() !== undefined;
 if (!haveServer && process.env.CI) throw new Error('REGSWEEP_TEST_PG_URL is not set: PostgreSQL is not tested (see scripts/test-postgres.sh)');
@@ -66,11 +66,7 @@ async function startedSweep(url: string, name: string, yaml = sweepYaml(name)): 
 
 describe.runIf(haveServer)('PostgreSQL at its boundaries', () => {
   // This file stops and starts its server: one of its own, so that other files at work on the shared one go on.
-  let stopServer: (() => void) | undefined;
-  beforeAll(() => {
-    stopServer = usePrivateServer();
-  }, 120_000);
-  afterAll(() => stopServer?.());
+  privateServerForThisFile();
 
   it('5. a cached copy of the data changed on disk is noticed, said, fetched again; the trials equal those fitted on the original data', { timeout: 300_000 }, async () => {
     const url = await freshPostgresDatabase();

@@ -7,8 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openStore } from '../../src/store/open.js';
-import { BIN, ROOT, startCli, tempDir, until, writeFile } from '../helpers.js';
+import { BIN, ROOT, startCli, storedTrialSet, tempDir, until, writeFile } from '../helpers.js';
 import { freshPostgresDatabase, postgresUrl, sql } from '../postgres.js';
 
 const haveSlurm = existsSync('/usr/sbin/slurmctld') && existsSync('/usr/sbin/munged') && process.getuid?.() === 0;
@@ -29,17 +28,6 @@ sweep: {kind: grid, penalty: [l1, l2, elasticnet], lambda: {log_range: [1e-4, 0.
 workers: 1
 `;
 const TASKS = 4 * 10;
-
-/** Every trial's figures by (penalty, l1 ratio, λ, fold), without ids and times. */
-async function trialSet(location: string): Promise<string[]> {
-  const store = await openStore(location, { mode: 'read' });
-  try {
-    const trials = await store.trials((await store.findSweep()).id);
-    return trials.map(({ id: _i, sweepId: _s, seconds: _t, taskId: _k, ...t }) => JSON.stringify(t)).sort();
-  } finally {
-    await store.close();
-  }
-}
 
 describe.runIf(haveSlurm && postgresUrl())('regsweep workers as a Slurm job array', () => {
   beforeAll(() => {
@@ -79,11 +67,18 @@ describe.runIf(haveSlurm && postgresUrl())('regsweep workers as a Slurm job arra
     await until(async () => /stopping \(SIGTERM\): claimed tasks go back to the queue/.test(out(1)), 60_000);
     expect(await sql(url, `SELECT task_id FROM tasks WHERE status = 'running' AND owner LIKE $1`, [`%:${pid}:%`])).toEqual([]);
 
-    // The other two finish the sweep by themselves and leave the queue.
+    // The other two finish the sweep by themselves and leave the queue, exit 0 (one that starts when no task is left
+    // says so and ends too); the cancelled one ended as Slurm cancels.
     await until(async () => slurm('squeue', ['-h', '-j', job]).trim() === '', 240_000);
-    for (const k of [2, 3]) expect(out(k), `array task ${k}`).toMatch(/sweep arrayed \(id 1\): (complete|done)/);
+    const ended = (k: number) => /JobState=(\S+).*ExitCode=(\S+)/s.exec(slurm('scontrol', ['show', 'job', `${job}_${k}`]))!.slice(1);
+    for (const k of [2, 3]) {
+      expect(ended(k), `array task ${k}: ${out(k)}`).toEqual(['COMPLETED', '0:0']);
+      expect(out(k), `array task ${k}`).toMatch(/sweep arrayed \(id 1\): (complete|done)|no sweep with tasks left to run/);
+    }
+    expect(ended(1)[0]).toBe('CANCELLED');
+    expect(`${out(2)}${out(3)}`).toMatch(/this worker recorded [1-9]\d* task/);
     expect(await sql(url, 'SELECT status FROM sweeps')).toEqual([{ status: 'done' }]);
     expect(await sql(url, `SELECT status, count(*)::int AS n FROM tasks GROUP BY status`)).toEqual([{ status: 'done', n: TASKS }]);
-    expect(await trialSet(url)).toEqual(await trialSet(join(dir, 'reference.db')));
+    expect(await storedTrialSet(url)).toEqual(await storedTrialSet(join(dir, 'reference.db')));
   });
 });

@@ -93,7 +93,7 @@ output: one.db
 
   it('the help pages written at build time are what yargs prints', () => {
     const { version, pages } = JSON.parse(readFileSync(join(ROOT, 'dist', 'help.json'), 'utf8')) as { version: string; pages: Record<string, string> };
-    expect(Object.keys(pages).sort()).toEqual(['', 'compare', 'export', 'predict', 'query', 'report', 'run', 'serve', 'worker']);
+    expect(Object.keys(pages).sort()).toEqual(['', 'compare', 'export', 'predict', 'query', 'report', 'run', 'serve', 'status', 'worker']);
     const live = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, REGSWEEP_LIVE_HELP: '1' } });
     for (const [command, page] of Object.entries(pages)) {
       const r = live(command ? [command, '--help'] : ['--help']);
