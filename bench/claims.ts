@@ -45,7 +45,8 @@ export async function claimStress(url: string, tasks: number, claimers: number, 
   const { sweep } = await setup.createSweep(
     {
       name: `claims-${tasks}x${claimers}`, configJson: '{}', configHash: 'stress', dataHash: 'stress', n: 1, p: 1, modelKind: 'linear',
-      featureNames: ['x'], targetNames: ['y'], classes: null, totalTasks: tasks, totalTrials: tasks, notes: [],
+      featureNames: ['x'], targetNames: ['y'], classes: null,
+      encoding: null, totalTasks: tasks, totalTrials: tasks, notes: [],
     },
     planned,
   );

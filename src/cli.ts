@@ -283,6 +283,11 @@ async function dispatch(argv: string[]): Promise<number> {
           .option('data', { type: 'string', demandOption: true, describe: 'CSV with the model\'s feature columns (any order; others ignored)' })
           .option('out', { type: 'string', describe: 'file to write (default: standard output)' })
           .option('keep', { type: 'string', array: true, describe: 'a column of the data to copy to the output (an id); may be repeated' })
+          .option('unknown-level', {
+            choices: ['error', 'zero'] as const,
+            default: 'error' as const,
+            describe: 'a category level not seen in training: refuse the row, or encode it as all zeros',
+          })
           .options(sweepOptions)
           .options(modelOptions)
           .options(partialOption),
@@ -292,6 +297,7 @@ async function dispatch(argv: string[]): Promise<number> {
           data: args.data,
           out: args.out,
           keep: args.keep,
+          unknownLevel: args['unknown-level'],
           output: write,
           sweep: selectorOf(args),
           ...modelRequest(args),

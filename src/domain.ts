@@ -4,6 +4,45 @@
 export const PENALTIES = ['none', 'l1', 'l2', 'elasticnet'] as const;
 export type Penalty = (typeof PENALTIES)[number];
 
+/** What is done with a missing cell (data.missing): refused, its row dropped, or the feature's gap filled. */
+export const MISSING_RULES = ['error', 'drop', 'mean', 'median', 'most_frequent'] as const;
+export type MissingRule = (typeof MISSING_RULES)[number];
+/** Cells read as missing unless data.na_values says otherwise (R writes NA, pandas an empty cell, NaN or nan). */
+export const NA_VALUES = ['', 'NA', 'NaN', 'nan', 'null', 'NULL'] as const;
+
+/**
+ * How one column of the data became feature columns: a number as it is, or a category as one indicator per level
+ * (the first left out with drop: first); with an indicator of its gaps when it had some and data.missing_indicator.
+ * `fill` is what a gap is filled with in the final model (from every row; each fold fills from its training rows).
+ */
+export type EncodedColumn =
+  | { name: string; kind: 'numeric'; fill: number | null; indicator: boolean }
+  | { name: string; kind: 'categorical'; levels: string[]; dropFirst: boolean; fill: string | null; indicator: boolean };
+
+/** How a data frame's columns became the model's features, kept with the sweep so that new rows are encoded the same. */
+export interface Encoding {
+  /** The feature columns of the data, in file order. */
+  columns: EncodedColumn[];
+  naValues: string[];
+  missing: MissingRule;
+}
+
+/** The name of a category's indicator ("island=Biscoe") and of a gap indicator ("sex=NA"). */
+export function levelName(column: string, level: string): string {
+  return `${column}=${level}`;
+}
+
+/** The feature names an encoded column makes, in the order of the design's columns. */
+export function encodedNames(column: EncodedColumn): string[] {
+  const names = column.kind === 'numeric' ? [column.name] : column.levels.slice(column.dropFirst ? 1 : 0).map((l) => levelName(column.name, l));
+  return column.indicator ? [...names, levelName(column.name, 'NA')] : names;
+}
+
+/** Whether an encoding does anything (a frame of numbers without gaps needs none). */
+export function encodes(encoding: Encoding | null | undefined): encoding is Encoding {
+  return !!encoding && encoding.columns.some((c) => c.kind === 'categorical' || c.indicator || c.fill !== null);
+}
+
 /** A fit is either on all rows ("all": the model users keep) or on all rows but one validation fold. */
 export type FoldId = number | 'all';
 
@@ -145,6 +184,8 @@ export interface Sweep {
   targetNames: string[];
   /** Class labels in the order of the coded target (0, 1, …), for classification models. */
   classes: string[] | null;
+  /** How the data's columns became the features (categories, gaps); null when they are the columns as they are. */
+  encoding: Encoding | null;
   totalTasks: number;
   totalTrials: number;
   /** Things a user should know about the data, then about the run, one line per kind ("3 constant columns: a, b, c"). */

@@ -1,6 +1,6 @@
 import * as z from 'zod';
 import { availableParallelism } from 'node:os';
-import { PENALTIES } from '../domain.js';
+import { MISSING_RULES, NA_VALUES, PENALTIES } from '../domain.js';
 
 // Messages here are the user's: each names what was expected, the loader adds file and key path.
 const posInt = z
@@ -62,6 +62,23 @@ export const dataSchema = z
     classes: z.array(z.string(), { error: 'expected a list of labels, e.g. [negative, positive]' }).min(2, { error: 'expected at least two labels' }).optional(),
     /** For poisson models: a column added to the linear predictor (log exposure); not a feature. */
     offset: z.string({ error: 'expected a column name' }).min(1).optional(),
+    /**
+     * Feature columns read as categories, one indicator column per level: auto (every text column), none (text is an
+     * error), or a list of names (integer-coded columns too).
+     */
+    categorical: z
+      .union([z.enum(['auto', 'none']), z.array(z.string().min(1)).min(1)], { error: 'expected auto, none or a list of column names' })
+      .default('auto'),
+    /** none: an indicator for every level (a penalized model wants them all); first: the first level has none, as R's model.matrix. */
+    drop: z.enum(['none', 'first'], { error: 'expected none or first' }).default('none'),
+    /** The most levels a categorical column may have. */
+    max_levels: posInt.default(100),
+    /** Cells read as missing. */
+    na_values: z.array(z.string(), { error: 'expected a list of strings' }).default([...NA_VALUES]),
+    /** error, drop (rows with a missing target or feature), or fill a feature's gaps from each fold's training rows. */
+    missing: z.enum(MISSING_RULES, { error: 'expected error, drop, mean, median or most_frequent' }).default('error'),
+    /** With a fill rule: an indicator column (1 = missing) for each feature column that has gaps. */
+    missing_indicator: z.boolean({ error: 'expected true or false' }).default(false),
   })
   .superRefine((d, ctx) => {
     if ((d.path === undefined) === (d.synthetic === undefined))

@@ -4,7 +4,8 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { requireRegularFile } from '../util/files.js';
-import { assembleDataset, loadedColumns, resolveColumns, type ColumnOptions } from './columns.js';
+import { assembleDataset, gapError, loadedColumns, missingTokens, resolveColumns, type ColumnOptions } from './columns.js';
+import type { MissingRule } from '../domain.js';
 import type { CsvRecordHandlers } from './csvRows.js';
 import { LARGEST_VALUE } from './csv.js';
 import { ColumnMajor, type Dataset } from './dataset.js';
@@ -28,8 +29,13 @@ class ColumnSink {
   /** Per column of the file: [array, column in it] for numbers; undefined for labels. */
   private readonly place: ([ColumnMajor, number] | undefined)[];
   private readonly arrays: ColumnMajor[];
-  readonly labels: string[] = [];
-  readonly foldLabels: string[] = [];
+  readonly labels: (string | null)[] = [];
+  readonly foldLabels: (string | null)[] = [];
+  /** The cells of each categorical feature, by its position among the features. */
+  readonly categories = new Map<number, (string | null)[]>();
+  private readonly categoryAt = new Map<number, (string | null)[]>();
+  private readonly rule: MissingRule;
+  private readonly missing: Set<string>;
   /** Rows delivered so far, per column of the file. */
   private readonly filled: number[];
 
@@ -40,7 +46,11 @@ class ColumnSink {
     readonly name: string,
     capacity: number,
   ) {
-    ({ targetIdx: this.targetIdx, featureIdx: this.featureIdx, offsetIdx: this.offsetIdx, foldIdx: this.foldIdx } = resolveColumns(header, options, name));
+    const roles = resolveColumns(header, options, name);
+    ({ targetIdx: this.targetIdx, featureIdx: this.featureIdx, offsetIdx: this.offsetIdx, foldIdx: this.foldIdx } = roles);
+    this.rule = options.missing ?? 'error';
+    this.missing = missingTokens(options);
+    const auto = (options.categorical ?? 'auto') === 'auto';
     const X = new ColumnMajor(this.featureIdx.length, capacity);
     const y = options.classification ? undefined : new ColumnMajor(this.targetIdx.length, capacity);
     const offset = this.offsetIdx >= 0 ? new ColumnMajor(1, capacity) : undefined;
@@ -50,15 +60,24 @@ class ColumnSink {
     if (y) this.targetIdx.forEach((j, k) => (this.place[j] = [y, k]));
     if (offset) this.place[this.offsetIdx] = [offset, 0];
     this.filled = header.map(() => 0);
+    this.featureIdx.forEach((j, f) => {
+      if (!roles.categoricalIdx.has(j) && !(textColumns[j] && auto)) return;
+      const cells: (string | null)[] = [];
+      this.categories.set(f, cells);
+      this.categoryAt.set(j, cells);
+      this.place[j] = undefined;
+    });
     header.forEach((column, j) => {
       if (textColumns[j] && this.place[j])
-        throw new UserError(`${name}: column "${column}" holds text; only a label (the target of a logistic or multinomial model) or a fold column (validation.column) may`);
+        throw new UserError(
+          `${name}: column "${column}" holds text; only a label (the target of a logistic or multinomial model), a fold column (validation.column) or a category (data.categorical${this.featureIdx.includes(j) ? ' is none' : ''}) may`,
+        );
     });
   }
 
   /** The columns whose values are read (the others are skipped by the readers). */
   get used(): number[] {
-    return this.header.map((_, j) => j).filter((j) => this.place[j] || (this.options.classification && j === this.targetIdx[0]) || j === this.foldIdx);
+    return this.header.map((_, j) => j).filter((j) => this.place[j] || this.categoryAt.has(j) || (this.options.classification && j === this.targetIdx[0]) || j === this.foldIdx);
   }
 
   /** Values of column j for rows rowStart … rowStart + values.length − 1. */
@@ -72,25 +91,52 @@ class ColumnSink {
       const out = array.values;
       const base = c * array.capacity + rowStart;
       const counts = this.options.counts && j === this.targetIdx[0];
+      const feature = array === this.arrays[0];
       for (let i = 0; i < values.length; i++) {
         const raw = values[i];
+        // A null, or NaN (pandas writes a float column's gaps as NaN): a gap, where data.missing allows one.
+        if (raw === null || raw === undefined || (typeof raw === 'number' && Number.isNaN(raw))) {
+          this.gap(where(i), feature ? 'feature' : j === this.offsetIdx ? 'offset' : 'target', raw);
+          out[base + i] = NaN;
+          continue;
+        }
         if (typeof raw === 'bigint') exactInteger(raw, () => where(i));
         const v = typeof raw === 'number' ? raw : typeof raw === 'bigint' ? Number(raw) : typeof raw === 'boolean' ? +raw : raw === null || raw === undefined ? NaN : NaN;
         if (!Number.isFinite(v) || Math.abs(v) >= LARGEST_VALUE) throw new UserError(`${where(i)}: ${badNumber(raw)}`);
         if (counts && !(Number.isInteger(v) && v >= 0)) throw new UserError(`${where(i)}: ${v} is not a count (a poisson model needs non-negative integers)`);
         out[base + i] = v;
       }
+    } else if (this.categoryAt.has(j)) {
+      const cells = this.categoryAt.get(j)!;
+      for (let i = 0; i < values.length; i++) {
+        const raw = values[i];
+        const cell = raw === null || raw === undefined || (typeof raw === 'number' && Number.isNaN(raw)) ? null : String(raw).trim();
+        if (cell === null || this.missing.has(cell)) {
+          this.gap(where(i), 'feature', raw);
+          cells[rowStart + i] = null;
+        } else cells[rowStart + i] = cell;
+      }
     } else {
       const list = j === this.foldIdx ? this.foldLabels : this.labels;
       for (let i = 0; i < values.length; i++) {
         const raw = values[i];
-        if (raw === null || raw === undefined) throw new UserError(`${where(i)}: missing value (null); labels must all be present`);
+        if (raw === null || raw === undefined) {
+          this.gap(where(i), j === this.foldIdx ? 'fold label' : 'label', raw);
+          list[rowStart + i] = null;
+          continue;
+        }
         const label = String(raw).trim();
         if (label === '') throw new UserError(`${where(i)}: empty ${j === this.foldIdx ? 'fold label' : 'label'}`);
         list[rowStart + i] = label;
       }
     }
     this.filled[j] = Math.max(this.filled[j], rowStart + values.length);
+  }
+
+  /** A gap: refused unless data.missing allows it here (a feature: any rule but error; elsewhere only drop). */
+  private gap(where: string, role: Parameters<typeof gapError>[2], raw: unknown): void {
+    if (this.rule === 'error' || (role !== 'feature' && this.rule !== 'drop'))
+      throw gapError(where, String(raw), role, this.rule, raw === null || raw === undefined ? 'null' : typeof raw === 'number' ? 'NaN' : `"${String(raw)}"`);
   }
 
   finish(hashOf: string): Dataset {
@@ -103,7 +149,7 @@ class ColumnSink {
     // The content hash that guards a resume: of the values read, computed from memory (no second read of the file).
     const hash = createHash('sha256').update(hashOf).update(JSON.stringify(header));
     for (const a of [X, y, ...(offset ? [offset] : [])]) hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
-    hash.update(JSON.stringify([labels, foldLabels]));
+    hash.update(JSON.stringify([labels, foldLabels, ...(loaded.categories.size ? [[...loaded.categories]] : [])]));
     return assembleDataset(loaded, this.name, hash.digest('hex'), []);
   }
 }
@@ -115,7 +161,6 @@ function exactInteger(raw: bigint, where: () => string): void {
 }
 
 function badNumber(raw: unknown): string {
-  if (raw === null || raw === undefined) return 'missing value (null); missing values are not supported: impute or drop the row';
   if (typeof raw === 'string') return `"${raw}" is text, not a number`;
   if (typeof raw === 'number' && Number.isNaN(raw)) return 'NaN is not allowed';
   if (typeof raw === 'number' && !Number.isFinite(raw)) return `${raw} is infinite`;

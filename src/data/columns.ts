@@ -1,9 +1,11 @@
 // What the columns of a data file are read as (features, targets, labels, an offset, fold labels), the same for CSV,
 // Parquet and Arrow, and the Dataset made of them.
+import { NA_VALUES, type MissingRule } from '../domain.js';
 import { UserError } from '../errors.js';
 import { constantColumnsNote, sharedFloat64, type ColumnMajor, type Dataset } from './dataset.js';
+import { completeRows, encodeFrame, encodingNotes, frameHash, keptRows, keptTexts, type FrameOptions } from './frame.js';
 
-export interface ColumnOptions {
+export interface ColumnOptions extends FrameOptions {
   /** Target column(s); default: the last column. */
   target?: string | string[];
   /** Class labels: K distinct values mapped to 0 … K − 1. */
@@ -20,6 +22,8 @@ export interface ColumnOptions {
   foldColumn?: string;
   /** The name used in messages; default: the path. */
   displayName?: string;
+  /** Feature columns found to hold text while reading (data.categorical: auto): read as categories. */
+  textColumns?: string[];
 }
 
 /** Column name → index; an empty or repeated name is an error at `where` (file:line). */
@@ -51,7 +55,47 @@ export function resolveColumns(header: string[], options: ColumnOptions, where: 
   if (offsetIdx >= 0 && offsetIdx === foldIdx) throw new UserError(`${where}: data.offset and validation.column name the same column "${header[offsetIdx]}"`);
   const featureIdx = header.map((_, j) => j).filter((j) => !targetIdx.includes(j) && j !== offsetIdx && j !== foldIdx);
   if (featureIdx.length === 0) throw new UserError(`${where}: no feature columns besides the target`);
-  return { targetIdx, featureIdx, offsetIdx, foldIdx };
+  const categoricalIdx = new Set<number>();
+  if (Array.isArray(options.categorical))
+    for (const name of options.categorical) {
+      const j = seen.get(name);
+      if (j === undefined) throw new UserError(`${where}: data.categorical names "${name}", which is not a column (columns: ${header.join(', ')})`);
+      if (!featureIdx.includes(j))
+        throw new UserError(
+          `${where}: data.categorical names "${name}", which is ${targetIdx.includes(j) ? 'the target (a logistic or multinomial model reads its target as labels)' : j === offsetIdx ? 'the offset' : 'the fold column'}, not a feature`,
+        );
+      categoricalIdx.add(j);
+    }
+  for (const name of options.textColumns ?? []) categoricalIdx.add(seen.get(name)!);
+  return { targetIdx, featureIdx, offsetIdx, foldIdx, categoricalIdx };
+}
+
+/** A feature column holds text and data.categorical is auto: the file is read again with it as a category. */
+export class TextFeature extends Error {
+  constructor(readonly column: string) {
+    super(`column "${column}" holds text`);
+  }
+}
+
+/** A cell read as missing (data.na_values), trimmed as every cell is. */
+export function missingTokens(options: FrameOptions): Set<string> {
+  return new Set((options.naValues ?? NA_VALUES).map((t) => t.trim()));
+}
+
+/** One line for a gap where it is not allowed: in error mode anywhere, else outside the features (only drop helps). */
+export function gapError(
+  where: string,
+  cell: string,
+  role: 'feature' | 'target' | 'offset' | 'fold label' | 'label',
+  rule: MissingRule,
+  shown = cell === '' ? 'an empty cell' : `"${cell}"`,
+): UserError {
+  if (role === 'feature')
+    return new UserError(`${where}: missing value (${shown}); set data.missing to drop (drop such rows), or mean, median or most_frequent (fill a feature's gaps)`);
+  const what = role === 'label' ? 'label' : role;
+  return new UserError(
+    `${where}: missing ${what} (${shown}); ${rule === 'drop' ? '' : 'data.missing: drop drops such rows (a gap is filled only in a feature)'}`.replace(/; $/, ''),
+  );
 }
 
 /** A classification target has a few labels; more looks like a numeric column given to a classifier. */
@@ -95,8 +139,11 @@ export interface LoadedColumns {
   X: Float64Array;
   y: Float64Array;
   offset?: Float64Array;
-  labels: string[];
-  foldLabels: string[];
+  /** Per row; null for a gap (data.missing: drop). */
+  labels: (string | null)[];
+  foldLabels: (string | null)[];
+  /** The cells of each categorical feature, by the feature's position; null for a gap. */
+  categories: Map<number, (string | null)[]>;
 }
 
 /**
@@ -110,36 +157,59 @@ export function loadedColumns(
 ): LoadedColumns {
   const [X, ...rest] = arrays.map((a) => a.finish(n));
   const y = read.options.classification ? sharedFloat64(n) : rest.shift()!;
-  const { header, options, targetIdx, featureIdx, offsetIdx, foldIdx, labels, foldLabels } = read;
-  return { header, options, targetIdx, featureIdx, offsetIdx, foldIdx, n, X, y, offset: rest[0], labels, foldLabels };
+  const { header, options, targetIdx, featureIdx, offsetIdx, foldIdx, labels, foldLabels, categories } = read;
+  return { header, options, targetIdx, featureIdx, offsetIdx, foldIdx, n, X, y, offset: rest[0], labels, foldLabels, categories };
 }
 
-/** The loaded columns as a Dataset: class labels coded, names, warnings (constant columns, and any the loader gives). */
-export function assembleDataset(loaded: LoadedColumns, name: string, hash: string, warnings: string[]): Dataset {
-  const { header, targetIdx, featureIdx, offsetIdx, foldIdx, options, n, X, y, offset } = loaded;
-  const p = featureIdx.length;
-  const outputs = options.classification ? 1 : targetIdx.length;
-  let classes: string[] | undefined;
-  if (options.classification) {
-    classes = classLabels(loaded.labels, options.classes, `${name}: column "${header[targetIdx[0]]}"`, n, options.binary ?? false);
-    const code = new Map(classes.map((c, k) => [c, k]));
-    for (let i = 0; i < n; i++) y[i] = code.get(loaded.labels[i])!;
+/** The loaded columns as a Dataset: rows with gaps dropped (data.missing: drop), categories encoded, class labels coded, names, notes. */
+export function assembleDataset(read: LoadedColumns, name: string, fileHash: string, warnings: string[]): Dataset {
+  const { header, targetIdx, featureIdx, offsetIdx, foldIdx, options } = read;
+  const classification = !!options.classification;
+  let { n, X, y, offset, labels, foldLabels, categories } = read;
+  let dropped = 0;
+  if (options.missing === 'drop') {
+    const texts = [...(classification ? [labels] : []), ...(foldIdx >= 0 ? [foldLabels] : []), ...categories.values()];
+    const numeric = [X, ...(classification ? [] : [y]), ...(offset ? [offset] : [])];
+    const complete = completeRows({ n, numeric, texts });
+    dropped = complete.dropped;
+    if (dropped === n) throw new UserError(`${name}: every row has a missing value, so data.missing: drop leaves none`);
+    if (dropped > 0) {
+      const { keep } = complete;
+      const kept = n - dropped;
+      X = keptRows(X, n, keep, kept);
+      y = classification ? sharedFloat64(kept) : keptRows(y, n, keep, kept);
+      offset = offset ? keptRows(offset, n, keep, kept) : undefined;
+      labels = classification ? keptTexts(labels, keep) : labels;
+      foldLabels = foldIdx >= 0 ? keptTexts(foldLabels, keep) : foldLabels;
+      categories = new Map([...categories].map(([f, cells]) => [f, keptTexts(cells, keep)]));
+      n = kept;
+    }
   }
-  const featureNames = featureIdx.map((j) => header[j]);
-  const constantNote = constantColumnsNote(X, n, featureNames);
+  const outputs = classification ? 1 : targetIdx.length;
+  let classes: string[] | undefined;
+  if (classification) {
+    const present = labels as string[];
+    classes = classLabels(present, options.classes, `${name}: column "${header[targetIdx[0]]}"`, n, options.binary ?? false);
+    const code = new Map(classes.map((c, k) => [c, k]));
+    for (let i = 0; i < n; i++) y[i] = code.get(present[i])!;
+  }
+  const frame = encodeFrame(name, featureIdx.map((j) => header[j]), X, n, categories, options);
+  const categoricalColumns = [...categories.keys()].map((f) => header[featureIdx[f]]);
+  const constantNote = constantColumnsNote(frame.X, n, frame.featureNames);
   return {
     n,
-    p,
-    X,
+    p: frame.p,
+    X: frame.X,
     y,
     outputs,
-    featureNames,
+    featureNames: frame.featureNames,
     targetNames: targetIdx.map((j) => header[j]),
     classes,
     ...(offsetIdx >= 0 ? { offset } : {}),
-    ...(foldIdx >= 0 ? { foldLabels: loaded.foldLabels } : {}),
+    ...(foldIdx >= 0 ? { foldLabels: foldLabels as string[] } : {}),
+    ...(frame.encoding ? { encoding: frame.encoding } : {}),
     source: name,
-    hash,
-    warnings: [...warnings, ...(constantNote ? [`${name}: ${constantNote}`] : [])],
+    hash: frameHash(fileHash, options, categoricalColumns, dropped),
+    warnings: [...warnings, ...encodingNotes(frame, dropped, n).map((note) => `${name}: ${note}`), ...(constantNote ? [`${name}: ${constantNote}`] : [])],
   };
 }

@@ -4,7 +4,8 @@ import { createHash, type Hash } from 'node:crypto';
 import { UserError } from '../errors.js';
 import { requireRegularFile } from '../util/files.js';
 import { streamCsv } from './csvRows.js';
-import { assembleDataset, loadedColumns, resolveColumns, type ColumnOptions, type LoadedColumns } from './columns.js';
+import { assembleDataset, gapError, loadedColumns, missingTokens, resolveColumns, TextFeature, type ColumnOptions, type LoadedColumns } from './columns.js';
+import type { MissingRule } from '../domain.js';
 import { ColumnMajor, type Dataset } from './dataset.js';
 import { readDecimal } from './decimal.js';
 
@@ -21,6 +22,8 @@ const enum Role {
   Number,
   Label,
   FoldLabel,
+  /** A categorical feature: its cells kept as text (its slot in the block holds NaN). */
+  Category,
 }
 
 /** A quote in the file: it is read by the general parser (Papa Parse) instead, with the row estimate made so far. */
@@ -49,8 +52,16 @@ class TableBuilder {
   rows = 0;
   /** Features, then numeric targets, then the offset: filled from the block's slots in this order. */
   private readonly arrays: ColumnMajor[];
-  readonly labels: string[] = [];
-  readonly foldLabels: string[] = [];
+  readonly labels: (string | null)[] = [];
+  readonly foldLabels: (string | null)[] = [];
+  /** The cells of each categorical feature, by its position among the features. */
+  readonly categories = new Map<number, (string | null)[]>();
+  /** Per column of the file: its position among the features, or −1. */
+  private readonly featureAt: Int32Array;
+  private readonly missingCells: Set<string>;
+  /** A missing-value token is a number (na_values: ["-999"]): every number cell is compared with the tokens. */
+  readonly numericMissing: boolean;
+  private readonly rule: MissingRule;
 
   constructor(
     readonly header: string[],
@@ -59,8 +70,18 @@ class TableBuilder {
     where: string,
     capacity: number,
   ) {
-    ({ targetIdx: this.targetIdx, featureIdx: this.featureIdx, offsetIdx: this.offsetIdx, foldIdx: this.foldIdx } = resolveColumns(header, options, where));
+    const roles = resolveColumns(header, options, where);
+    ({ targetIdx: this.targetIdx, featureIdx: this.featureIdx, offsetIdx: this.offsetIdx, foldIdx: this.foldIdx } = roles);
     this.role = header.map(() => Role.Number);
+    this.featureAt = new Int32Array(header.length).fill(-1);
+    this.featureIdx.forEach((j, f) => (this.featureAt[j] = f));
+    for (const j of roles.categoricalIdx) {
+      this.role[j] = Role.Category;
+      this.categories.set(this.featureAt[j], []);
+    }
+    this.missingCells = missingTokens(options);
+    this.numericMissing = [...this.missingCells].some((t) => t !== '' && Number.isFinite(Number(t)));
+    this.rule = options.missing ?? 'error';
     this.slot = new Int32Array(header.length).fill(-1);
     let width = 0;
     for (const j of this.featureIdx) this.slot[j] = width++;
@@ -97,11 +118,61 @@ class TableBuilder {
     this.endRow();
   }
 
-  /** One cell as text: a number (checked by parseCell) or a label. */
+  /** One cell as text: a gap (data.na_values), a number (checked by parseCell), a category or a label. */
   cell(j: number, text: string, line: number, base: number): void {
     const role = this.role[j];
-    if (role === Role.Number) this.number(j, parseCell(text, this.name, () => line, j, this.header[j]), line, base, () => text);
-    else this.label(j, text.trim(), line, role);
+    const cell = text.trim();
+    if (this.missingCells.has(cell)) return this.gap(j, cell, line, base);
+    if (role === Role.Number) {
+      if (Number.isNaN(Number(cell))) this.textInNumbers(j, cell, line);
+      this.number(j, parseCell(text, this.name, () => line, j, this.header[j]), line, base, () => text);
+    } else if (role === Role.Category) this.categories.get(this.featureAt[j])!.push(cell);
+    else this.label(j, cell, line, role);
+  }
+
+  /** Text where a number was expected: a category (data.categorical: auto reads the file again), else one line. */
+  private textInNumbers(j: number, cell: string, line: number): void {
+    // NaN and Infinity are numbers parseCell refuses, not text.
+    if (/^[+-]?(nan|infinity)$/i.test(cell)) return;
+    const where = `${this.name}:${line}:${j + 1}: column "${this.header[j]}"`;
+    if (this.featureAt[j] >= 0) {
+      if ((this.options.categorical ?? 'auto') === 'auto') {
+        // A column of numbers with text further down is more likely a mistake than a category.
+        if (!this.numberBefore(j)) throw new TextFeature(this.header[j]);
+        throw new UserError(`${where}: "${cell}" is not a number (the rows above hold numbers; list the column in data.categorical to read it as categories)`);
+      }
+      if (cell !== '')
+        throw new UserError(`${where}: "${cell}" is not a number (data.categorical ${Array.isArray(this.options.categorical) ? 'does not list it' : 'is none'}: auto reads text columns as categories)`);
+    }
+    if (this.targetIdx.includes(j) && cell !== '')
+      throw new UserError(
+        `${where}: "${cell}" is not a number: the target holds labels, a categorical target, which a ${this.options.counts ? 'poisson' : 'linear'} model cannot fit (model.kind logistic or multinomial fits labels)`,
+      );
+  }
+
+  /** Whether a row before this one holds a number (not a gap) in feature column j. */
+  private numberBefore(j: number): boolean {
+    const features = this.arrays[0];
+    const at = this.featureAt[j] * features.capacity;
+    for (let r = 0; r < this.rows; r++) if (!Number.isNaN(features.values[at + r])) return true;
+    for (let r = 0; r < this.blockRows; r++) if (!Number.isNaN(this.block[r * this.width + this.slot[j]])) return true;
+    return false;
+  }
+
+  /** A missing cell: NaN or null to drop or fill later, or one line when the rule does not allow it here. */
+  private gap(j: number, cell: string, line: number, base: number): void {
+    const role = this.role[j];
+    const feature = this.featureAt[j] >= 0;
+    if (this.rule === 'error' || (!feature && this.rule !== 'drop'))
+      throw gapError(
+        `${this.name}:${line}:${j + 1}: column "${this.header[j]}"`,
+        cell,
+        feature ? 'feature' : role === Role.Label ? 'label' : role === Role.FoldLabel ? 'fold label' : j === this.offsetIdx ? 'offset' : 'target',
+        this.rule,
+      );
+    if (role === Role.Number) this.block[base + this.slot[j]] = NaN;
+    else if (role === Role.Category) this.categories.get(this.featureAt[j])!.push(null);
+    else (role === Role.Label ? this.labels : this.foldLabels).push(null);
   }
 
   /** A number into the block; `text` (the cell as written) is asked for only by a message. */
@@ -238,12 +309,16 @@ function readFailure(name: string, e: unknown): UserError {
 export async function loadCsv(path: string, options: CsvOptions = {}): Promise<Dataset> {
   const name = options.displayName ?? path;
   const fileBytes = requireRegularFile(path, name, 'data file').size;
-  let read: { builder: TableBuilder | undefined; hash: Hash; utf8: Utf8Watch };
-  try {
-    read = readNumericCsv(path, name, options, fileBytes);
-  } catch (e) {
-    if (!(e instanceof NeedsGeneralParser)) throw e;
-    read = await readGeneralCsv(path, name, options, e.rowEstimate);
+  let read: { builder: TableBuilder | undefined; hash: Hash; utf8: Utf8Watch } | undefined;
+  // A text feature column found on the way (data.categorical: auto): read again with it as a category.
+  for (let general: number | undefined; !read; ) {
+    try {
+      read = general === undefined ? readNumericCsv(path, name, options, fileBytes) : await readGeneralCsv(path, name, options, general);
+    } catch (e) {
+      if (e instanceof NeedsGeneralParser) general = e.rowEstimate;
+      else if (e instanceof TextFeature) options = { ...options, textColumns: [...(options.textColumns ?? []), e.column] };
+      else throw e;
+    }
   }
   const { builder, hash, utf8 } = read;
   if (!builder) throw new UserError(`${name}: the file is empty`);
@@ -342,7 +417,7 @@ function readNumericCsv(path: string, name: string, options: CsvOptions, fileByt
 function readRow(builder: TableBuilder, b: Buffer, start: number, end: number, line: number, rowEstimate: () => number): void {
   const columns = builder.header.length;
   const { role, slot, block } = builder;
-  const countsColumn = builder.countsColumn;
+  const { countsColumn, numericMissing } = builder;
   const base = builder.rowStart();
   let k = start;
   let j = 0;
@@ -352,7 +427,7 @@ function readRow(builder: TableBuilder, b: Buffer, start: number, end: number, l
       for (let c = b.indexOf(44, k); c >= 0 && c < end; c = b.indexOf(44, c + 1)) fields++;
       throw new UserError(`${builder.name}:${line}: expected ${columns} fields as in the header, found ${fields}`);
     }
-    let next = role[j] === Role.Number ? readDecimal(b, k, end, block, base + slot[j]) : -1;
+    let next = role[j] === Role.Number && !numericMissing ? readDecimal(b, k, end, block, base + slot[j]) : -1;
     if (next < 0 || (next < end && b[next] !== 44)) {
       // Not a plain number (or a label): the cell as text, checked as the general parser checks it.
       let fieldEnd = b.indexOf(44, k);
@@ -415,7 +490,7 @@ export function parseCell(cell: string, file: string, line: () => number, j: num
   if (Number.isFinite(v) && NOT_DECIMAL.test(cell)) throw new UserError(`${where}: "${cell}" is not a decimal number`);
   if (Number.isFinite(v) && Math.abs(v) >= LARGEST_VALUE)
     throw new UserError(`${where}: ${cell} is too large in magnitude (at most 1e150: its square would overflow); rescale the column`);
-  if (cell === '') throw new UserError(`${where}: empty cell (missing values are not supported; impute or drop the row)`);
+  if (cell === '') throw new UserError(`${where}: empty cell (a missing value: data.missing drops or fills them)`);
   if (Number.isNaN(v)) {
     if (/^[+-]?nan$/i.test(cell)) throw new UserError(`${where}: NaN is not allowed`);
     throw new UserError(`${where}: "${cell}" is not a number`);

@@ -1,3 +1,5 @@
+import type { Encoding } from '../domain.js';
+
 /** The loaded data, ready to share with workers: every array lives on a SharedArrayBuffer. */
 export interface Dataset {
   n: number;
@@ -15,6 +17,8 @@ export interface Dataset {
   offset?: Float64Array;
   /** Per row, the fold label of validation kind column. */
   foldLabels?: string[];
+  /** How the file's columns became the features (categories, gaps to fill); absent when they are the columns as they are. */
+  encoding?: Encoding;
   /** What the data came from, for messages ("data/x.csv" or "synthetic regression n=... p=..."). */
   source: string;
   /** Content hash, so a resumed sweep can tell that its data changed. */

@@ -22,6 +22,12 @@ export function csvOptions(config: SweepConfig): CsvOptions {
     counts: kind === 'poisson',
     offset: config.data.offset,
     foldColumn: config.validation.kind === 'column' ? config.validation.column : undefined,
+    categorical: config.data.categorical,
+    dropFirst: config.data.drop === 'first',
+    maxLevels: config.data.max_levels,
+    naValues: config.data.na_values,
+    missing: config.data.missing,
+    missingIndicator: config.data.missing_indicator,
   };
 }
 

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import type { Encoding } from '../domain.js';
 import type { StoredDataset } from '../store/contract.js';
 import { sharedFloat64, type Dataset } from './dataset.js';
 
@@ -19,7 +20,7 @@ export function toStoredDataset(data: Dataset): StoredDataset {
 }
 
 /** A stored dataset back on SharedArrayBuffers, ready for the workers. */
-export function fromStoredDataset(stored: StoredDataset, source: string): Dataset {
+export function fromStoredDataset(stored: StoredDataset, source: string, encoding: Encoding | null): Dataset {
   const X = sharedFloat64(stored.X.length);
   X.set(stored.X);
   const y = sharedFloat64(stored.y.length);
@@ -39,6 +40,7 @@ export function fromStoredDataset(stored: StoredDataset, source: string): Datase
     targetNames: stored.targetNames,
     classes: stored.classes ?? undefined,
     ...(offset ? { offset } : {}),
+    ...(encoding ? { encoding } : {}),
     source,
     hash: stored.hash,
     warnings: [],

@@ -16,6 +16,7 @@ import { columnStats } from './shared/columnStats.js';
 import { LazyGram } from './shared/lazyGram.js';
 import { accuracy, logLoss, meanSquaredError, rocAuc, sparsity } from './shared/metrics.js';
 import { pathPredictions } from './shared/predict.js';
+import { filledDesign, type FillGroup } from '../data/imputation.js';
 
 /** The data every task of a sweep reads: views on SharedArrayBuffers, so workers share them without a copy. */
 export interface SharedData {
@@ -35,6 +36,8 @@ export interface SharedData {
   classes: number;
   /** Added to each row's linear predictor (Poisson exposure on the log scale), or null. */
   offset: Float64Array | null;
+  /** The design's gaps (NaN cells), each filled from the training rows of the fit (data.missing: mean, median, most_frequent). */
+  fills: FillGroup[];
 }
 
 /** What a model needs to know to fit, as the config gives it (the worker message carries it). */
@@ -112,8 +115,24 @@ function gramFor(context: KernelContext, design: Design, fold: FoldId, train: Fl
   return gram;
 }
 
+/**
+ * The design of one fold with its gaps filled from the fold's training rows: its validation rows are filled with the
+ * same values and do not move them. The last fold's copy is kept per kernel context (a fold's paths come together).
+ */
+const filledCache = new WeakMap<KernelContext, { key: string; source: Float64Array; X: Float64Array }>();
+function withFills(context: KernelContext, data: SharedData, fold: FoldId): SharedData {
+  if (data.fills.length === 0) return data;
+  const key = String(fold);
+  const hit = filledCache.get(context);
+  if (hit && hit.key === key && hit.source === data.X) return { ...data, X: hit.X, fills: [] };
+  const X = filledDesign(data.X, data.n, data.fills, foldWeights(data, fold).train, (length) => new Float64Array(length));
+  filledCache.set(context, { key, source: data.X, X });
+  return { ...data, X, fills: [] };
+}
+
 /** Runs one task and measures every trial on it; a task that warm-starts from a λ solves that one first, unrecorded. */
-export function fitTask(context: KernelContext, data: SharedData, task: Task, given: FitSettings): TaskResult {
+export function fitTask(context: KernelContext, shared: SharedData, task: Task, given: FitSettings): TaskResult {
+  const data = withFills(context, shared, task.fold);
   // A task of a sweep that varies model settings fits with them in place of the sweep file's.
   const settings = task.settings ? { ...given, model: { ...given.model, ...settingsOf(task.settings) } as ModelSettings } : given;
   if (task.warmFrom === undefined) return fitPath(context, data, task, settings);

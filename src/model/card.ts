@@ -92,6 +92,8 @@ export function modelCard(model: Model, location: string): Record<string, unknow
     target: model.targets.length === 1 ? model.targets[0] : model.targets,
     ...(model.family === 'binomial' ? { classes: { negative: model.classes![0], positive: model.classes![1] } } : model.classes ? { classes: model.classes } : {}),
     ...(model.offset ? { offset: model.offset } : {}),
+    // How new rows become the features: each category's levels, the value each gap is filled with (from every row).
+    ...(model.encoding ? { encoding: model.encoding } : {}),
     ...(model.family === 'multinomial' ? { grouped: model.grouped } : {}),
     intercept: perOutput(model, (k) => model.intercepts[k]),
     coefficients: perOutput(model, (k) => Object.fromEntries(model.features.map((f, j) => [f, model.coefs[k][j]]))),

@@ -171,6 +171,7 @@ export function modelValues(model: Model, columns: string[]): Record<string, Lit
     REGSWEEP_INTERCEPT: model.intercepts,
     REGSWEEP_STANDARDIZE: model.config.data.standardize,
     REGSWEEP_PARTIAL: model.partial,
+    REGSWEEP_ENCODING: model.encoding ? { columns: model.encoding.columns.map((c) => ({ ...c })), naValues: model.encoding.naValues, missing: model.encoding.missing } : null,
   };
 }
 

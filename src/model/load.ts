@@ -1,6 +1,6 @@
 // The chosen model of a stored sweep, with its coefficients: what predict, export --model and compare hand on.
 import type { SweepConfig } from '../config/schema.js';
-import { outputNames, settingsOf, sweepFamily, type Penalty, type Sweep, type Trial } from '../domain.js';
+import { outputNames, settingsOf, sweepFamily, type Encoding, type Penalty, type Sweep, type Trial } from '../domain.js';
 import { UserError } from '../errors.js';
 import { chooseModel, type ModelChoice, type ModelRequest } from '../select/model.js';
 import type { Store, SweepSelector } from '../store/contract.js';
@@ -30,6 +30,8 @@ export interface Model extends ModelChoice {
   offset: string | null;
   /** A multinomial model with one group per feature across classes. */
   grouped: boolean;
+  /** How the data's columns became the features (categories, gaps), or null when the features are columns. */
+  encoding: Encoding | null;
   nonzero: number;
   /** How the sweep was left unfinished (the model is chosen from the trials it has), or null for a finished sweep. */
   partial: string | null;
@@ -72,6 +74,7 @@ export async function readModel(store: Store, sweep: Sweep, request: ModelReques
     coefs,
     offset: config.data.offset ?? null,
     grouped: (config.model.kind === 'logistic' || config.model.kind === 'multinomial') && config.model.grouped,
+    encoding: sweep.encoding,
     nonzero: coefs.reduce((s, c) => s + c.reduce((m, v) => m + (v !== 0 ? 1 : 0), 0), 0),
     notes: partial ? [...choice.notes, partial] : choice.notes,
     partial,

@@ -10,6 +10,7 @@ import { csvCell } from '../results/export.js';
 import { displayPath, isStoreUrl } from '../util/paths.js';
 import { databaseFiles, openAtomicFile, refuseProtectedOutput, type ProtectedFile } from '../util/files.js';
 import { loadModel, type Model, type ModelOptions } from './load.js';
+import { rowEncoder, type UnknownLevel } from './encodeRow.js';
 
 export interface PredictOptions extends ModelOptions {
   /** The CSV of rows to predict (a header with the model's feature names; other columns are ignored). */
@@ -24,6 +25,8 @@ export interface PredictOptions extends ModelOptions {
   chunkRows?: number;
   /** Said once each: columns ignored, the choice of λ. */
   onNote?: (note: string) => void;
+  /** A category's level not seen in training: refused (error, the default) or encoded as all zeros. */
+  unknownLevel?: UnknownLevel;
 }
 
 export interface PredictResult {
@@ -73,6 +76,9 @@ export async function predict(location: string, options: PredictOptions): Promis
   const chunkRows = options.chunkRows ?? 4096;
   const keep = options.keep ?? [];
   const columns = [...keep, ...predictionColumns(model)];
+  // A model fitted on a frame reads the frame's columns and encodes them; otherwise its features are columns.
+  const encode = model.encoding ? rowEncoder(model.encoding, options.unknownLevel ?? 'error') : undefined;
+  const inputs = model.encoding ? model.encoding.columns.map((c) => c.name) : model.features;
 
   let featureAt: number[] = [];
   let keepAt: number[] = [];
@@ -111,16 +117,16 @@ export async function predict(location: string, options: PredictOptions): Promis
       header(names, where) {
         header = names;
         const index = headerIndex(names, where);
-        const missing = model.features.filter((f) => !index.has(f));
+        const missing = inputs.filter((f) => !index.has(f));
         if (missing.length)
-          throw new UserError(`${where}: the model's feature${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not a column (the model needs ${model.features.join(', ')})`);
+          throw new UserError(`${where}: the model's feature${missing.length > 1 ? 's' : ''} ${missing.map((m) => `"${m}"`).join(', ')} ${missing.length > 1 ? 'are' : 'is'} not a column (the model needs ${inputs.join(', ')})`);
         if (model.offset !== null) {
           if (!index.has(model.offset)) throw new UserError(`${where}: the model's offset column "${model.offset}" (data.offset) is not a column; it is added to every prediction's log`);
           offsetAt = index.get(model.offset)!;
         }
         const absentKeep = keep.filter((k) => !index.has(k));
         if (absentKeep.length) throw new UserError(`--keep ${absentKeep.join(', ')}: not a column of ${dataName} (columns: ${names.join(', ')})`);
-        featureAt = model.features.map((f) => index.get(f)!);
+        featureAt = inputs.map((f) => index.get(f)!);
         keepAt = keep.map((k) => index.get(k)!);
         const used = new Set([...featureAt, ...keepAt, offsetAt]);
         const targets = names.filter((n, j) => !used.has(j) && model.targets.includes(n));
@@ -130,10 +136,12 @@ export async function predict(location: string, options: PredictOptions): Promis
       },
       record(fields, line) {
         const row = X.subarray(filled * p, (filled + 1) * p);
-        for (let f = 0; f < p; f++) {
-          const j = featureAt[f];
-          row[f] = parseCell(fields[j], dataName, () => line, j, header[j]);
-        }
+        if (encode) encode(featureAt.map((j) => fields[j]), dataName, line, featureAt, row);
+        else
+          for (let f = 0; f < p; f++) {
+            const j = featureAt[f];
+            row[f] = parseCell(fields[j], dataName, () => line, j, header[j]);
+          }
         offsets[filled] = offsetAt >= 0 ? parseCell(fields[offsetAt], dataName, () => line, offsetAt, header[offsetAt]) : 0;
         kept.push(keepAt.map((j) => csvCell(fields[j])));
         if (++filled === chunkRows) return flush() ?? undefined;

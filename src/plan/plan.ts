@@ -2,12 +2,13 @@
 // before a store is opened or a worker started.
 import type { LoadedConfig } from '../config/load.js';
 import type { SweepConfig } from '../config/schema.js';
-import type { Task } from '../domain.js';
+import type { Encoding, Task } from '../domain.js';
 import { UserError } from '../errors.js';
 import { count, gigabytes } from '../util/format.js';
 import type { Design } from '../fitting/path/types.js';
 import { assignFolds, type FoldAssignment } from './folds.js';
 import { relevantSettings } from './settings.js';
+import { fillGroups, filledDesign } from '../data/imputation.js';
 import { gridOf, lambdaMaxFor, nullModelFigures, ridgeLambdas, type GridFamily } from './grid.js';
 import { planTasks, trialCount } from './tasks.js';
 
@@ -29,6 +30,8 @@ export interface SweepPlan {
 /** The data a plan needs: the shape, X and y for automatic λ grids, class codes for stratified folds, a fold column. */
 export interface PlanData extends Design {
   y: Float64Array;
+  /** How the design was made from a frame: its gaps are filled (from every row) before λ_max is computed. */
+  encoding?: Encoding;
   outputs: number;
   /** Class labels of a classification target. */
   classes?: string[];
@@ -223,6 +226,9 @@ function sweepSizeKey(config: SweepConfig): string[] {
 function autoGrids(loaded: LoadedConfig, data: PlanData) {
   const { config, where } = loaded;
   const family = planFamily(config, data);
+  // A design with gaps: λ_max of the fit on all rows, whose gaps are filled from every row.
+  const gaps = fillGroups(data.encoding, data.X, data.n);
+  if (gaps.length) data = { ...data, X: filledDesign(data.X, data.n, gaps, null, (length) => new Float64Array(length)) };
   let figures: { lassoMax: number; curvature: number } | undefined;
   const nullModel = () => {
     if (family === 'network')

@@ -7,6 +7,7 @@ import { loadData } from '../data/load.js';
 import type { Dataset } from '../data/dataset.js';
 import { sharedInt32 } from '../data/dataset.js';
 import { toStoredDataset } from '../data/stored.js';
+import { fillGroups } from '../data/imputation.js';
 import type { Selection, Sweep, Trial } from '../domain.js';
 import { UserError } from '../errors.js';
 import { DEFAULT_PLAN_LIMITS, planSweep, type PlanLimits, type SweepPlan } from '../plan/plan.js';
@@ -153,10 +154,21 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
 }
 
 /** The data every worker reads, with the folds of every row. */
-export function sharedData(data: Pick<Dataset, 'X' | 'y' | 'n' | 'p' | 'outputs' | 'classes' | 'offset'>, folds: Pick<FoldAssignment, 'foldOf' | 'perRepeat'>): SharedData {
+export function sharedData(data: Pick<Dataset, 'X' | 'y' | 'n' | 'p' | 'outputs' | 'classes' | 'offset' | 'encoding'>, folds: Pick<FoldAssignment, 'foldOf' | 'perRepeat'>): SharedData {
   const foldOf = sharedInt32(folds.foldOf.length);
   foldOf.set(folds.foldOf);
-  return { X: data.X, y: data.y, n: data.n, p: data.p, outputs: data.outputs, foldOf, foldsPerRepeat: folds.perRepeat, classes: data.classes?.length ?? 0, offset: data.offset ?? null };
+  return {
+    X: data.X,
+    y: data.y,
+    n: data.n,
+    p: data.p,
+    outputs: data.outputs,
+    foldOf,
+    foldsPerRepeat: folds.perRepeat,
+    classes: data.classes?.length ?? 0,
+    offset: data.offset ?? null,
+    fills: fillGroups(data.encoding, data.X, data.n),
+  };
 }
 
 /** The folds as a store keeps them. */
@@ -202,6 +214,7 @@ async function openOrResume(store: Store, loaded: LoadedConfig, data: Dataset, p
       featureNames: data.featureNames,
       targetNames: data.targetNames,
       classes: data.classes ?? null,
+      encoding: data.encoding ?? null,
       totalTasks: plan.tasks.length,
       totalTrials: plan.totalTrials,
       notes: data.warnings,

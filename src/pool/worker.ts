@@ -138,7 +138,8 @@ async function sweepData(store: Store, sweep: Sweep, config: SweepConfig, dataPa
   if (dataPath) {
     const notIts = (why: string) => new UserError(`--data ${dataPath}: not the data of sweep "${sweep.name}" (${why})`);
     // A CSV's hash is of its bytes: compared before the file is read as the sweep's data, which other data could fail.
-    if (!columnarFormat(dataPath)) {
+    // (A frame with categories or gaps has a hash of its encoding too: checked once read.)
+    if (!columnarFormat(dataPath) && sweep.encoding === null && config.data.missing === 'error') {
       requireRegularFile(dataPath, dataPath, 'data file');
       if ((await fileSha256(dataPath)) !== sweep.dataHash) throw notIts('its content differs from the data the sweep was made with');
     }
@@ -153,10 +154,10 @@ async function sweepData(store: Store, sweep: Sweep, config: SweepConfig, dataPa
   }
   removeUnfinishedCacheFiles();
   const cached = readCachedDataset(sweep.dataHash);
-  if ('dataset' in cached) return fromStoredDataset(cached.dataset, `cache ${sweep.dataHash.slice(0, 12)}`);
+  if ('dataset' in cached) return fromStoredDataset(cached.dataset, `cache ${sweep.dataHash.slice(0, 12)}`, sweep.encoding);
   if ('unusable' in cached) log(`warning: ${cached.unusable}; fetching the sweep's data from ${store.location} again`);
   const stored = await store.loadDataset(sweep.dataHash);
   if (!stored) throw new UserError(`${store.location}: sweep "${sweep.name}" has no stored data; start it with regsweep run, or give its data with --data`);
   writeCachedDataset(stored);
-  return fromStoredDataset(stored, `${store.location} ${sweep.dataHash.slice(0, 12)}`);
+  return fromStoredDataset(stored, `${store.location} ${sweep.dataHash.slice(0, 12)}`, sweep.encoding);
 }

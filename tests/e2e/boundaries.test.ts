@@ -255,7 +255,7 @@ describe('siblings: the same classes of mistake elsewhere', () => {
     const r = cli(['run', 'names.yaml', '--quiet']);
     expect(r.status).toBe(2);
     expect(r.stderr).not.toContain('\u001b');
-    expect(oneLine(r)).toBe('regsweep: names.csv:4:2: column "c\\u001b[31md": "x" is not a number');
+    expect(oneLine(r)).toBe('regsweep: names.csv:4:2: column "c\\u001b[31md": "x" is not a number (the rows above hold numbers; list the column in data.categorical to read it as categories)');
   });
 
   it('--max-attempts is bounded (a task that always throws is not tried a billion times)', () => {

@@ -194,7 +194,7 @@ describe('hostile labels, feature names, target names and database paths', () =>
     const rows = Papa.parse<string[]>(readFileSync(join(dir, 'binomial.csv'), 'utf8').trimEnd()).data;
     for (const [cell, why] of [
       ['NaN', 'NaN is not allowed'],
-      ['', 'empty cell (missing values are not supported; impute or drop the row)'],
+      ['', 'empty cell (a missing value: data.missing drops or fills them)'],
       ['NA', '"NA" is not a number'],
       ['0x1A', '"0x1A" is not a decimal number'],
       ['Infinity', '"Infinity" is infinite'],

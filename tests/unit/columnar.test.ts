@@ -38,11 +38,14 @@ describe('Parquet and Arrow files', () => {
   it('a null is an error naming its column and row; text is not a feature; a missing target is named', async () => {
     const error = (p: Promise<unknown>) => p.then(() => 'loaded', (e: Error) => (e instanceof UserError ? e.message : `not a UserError: ${e.message}`));
     expect(await error(loadColumnar(join(FIXTURES, 'with_null.parquet'), { ...options, displayName: 'with_null.parquet' }))).toBe(
-      'with_null.parquet: column "mean_texture", row 3: missing value (null); missing values are not supported: impute or drop the row',
+      "with_null.parquet: column \"mean_texture\", row 3: missing value (null); set data.missing to drop (drop such rows), or mean, median or most_frequent (fill a feature's gaps)",
     );
-    expect(await error(loadColumnar(join(FIXTURES, 'breast_cancer.parquet'), { target: 'mean_radius', displayName: 'b.parquet' }))).toBe(
-      'b.parquet: column "diagnosis" holds text; only a label (the target of a logistic or multinomial model) or a fold column (validation.column) may',
+    expect(await error(loadColumnar(join(FIXTURES, 'breast_cancer.parquet'), { target: 'mean_radius', displayName: 'b.parquet', categorical: 'none' }))).toBe(
+      'b.parquet: column "diagnosis" holds text; only a label (the target of a logistic or multinomial model), a fold column (validation.column) or a category (data.categorical is none) may',
     );
+    // With data.categorical auto (the default) the text feature is a category: an indicator per label.
+    const categories = await loadColumnar(join(FIXTURES, 'breast_cancer.parquet'), { target: 'mean_radius', displayName: 'b.parquet' });
+    expect(categories.featureNames.filter((f) => f.startsWith('diagnosis='))).toEqual(['diagnosis=benign', 'diagnosis=malignant']);
     expect(await error(loadColumnar(join(FIXTURES, 'breast_cancer.arrow'), { target: 'label', classification: true, displayName: 'b.arrow' }))).toMatch(
       /^b\.arrow: target column "label" is not in the header \(columns: mean_radius, /,
     );

@@ -35,14 +35,19 @@ describe('CSV loading', () => {
   });
 
   it('names line and column of a non-numeric cell', async () => {
-    expect(await errorOf('a,b,y\n1,2,3\n4,x5,6\n')).toBe('d.csv:3:2: column "b": "x5" is not a number');
+    expect(await errorOf('a,b,y\n1,2,3\n4,x5,6\n')).toBe('d.csv:3:2: column "b": "x5" is not a number (the rows above hold numbers; list the column in data.categorical to read it as categories)');
+    expect(await errorOf('a,b,y\n1,x5,3\n4,2,6\n', { categorical: 'none' })).toBe('d.csv:2:2: column "b": "x5" is not a number (data.categorical is none: auto reads text columns as categories)');
+    // Text from the first value on is a category (data.categorical auto): an indicator per level.
+    const frame = await loadCsv(writeFile(dir, 'cat.csv', 'a,b,y\n1,x5,3\n4,2,6\n5,x5,1\n'));
+    expect(frame.featureNames).toEqual(['a', 'b=2', 'b=x5']);
+    expect(Array.from(frame.X)).toEqual([1, 4, 5, 0, 1, 0, 1, 0, 1]);
   });
   it('names line of a ragged row', async () => {
     expect(await errorOf('a,b,y\n1,2,3\n4,5\n7,8,9\n')).toBe('d.csv:3: expected 3 fields as in the header, found 2');
   });
   it('counts lines past blank lines, whitespace-only lines and quoted line breaks', async () => {
-    expect(await errorOf('a,b,y\n1,2,3\n\n  \n4,  ,1\n')).toMatch(/^d.csv:5:2: column "b": empty cell/);
-    expect(await errorOf('a,"b\nc",y\n1,2,3\n4,z,6\n')).toBe('d.csv:4:2: column "b\nc": "z" is not a number');
+    expect(await errorOf('a,b,y\n1,2,3\n\n  \n4,  ,1\n')).toMatch(/^d.csv:5:2: column "b": missing value \(an empty cell\); set data.missing to/);
+    expect(await errorOf('a,"b\nc",y\n1,2,3\n4,z,6\n')).toMatch(/^d.csv:4:2: column "b\nc": "z" is not a number/);
     expect(await errorOf('a,b,y\n1,2,3\n4,"5,6\n7,8,9\n')).toBe('d.csv:3: malformed CSV: Quoted field unterminated');
   });
   it('reads commas only: a semicolon file is one column per line, refused as such', async () => {
@@ -54,9 +59,11 @@ describe('CSV loading', () => {
     expect(Array.from(data.X)).toEqual([1, 2.5]);
   });
   it('refuses NaN, Inf and empty cells with their place', async () => {
-    expect(await errorOf('a,b,y\n1,NaN,3\n')).toBe('d.csv:2:2: column "b": NaN is not allowed');
+    expect(await errorOf('a,b,y\n1,NaN,3\n')).toMatch(/^d.csv:2:2: column "b": missing value \("NaN"\); set data.missing to/);
+    expect(await errorOf('a,b,y\n1,NaN,3\n', { naValues: [] })).toBe('d.csv:2:2: column "b": NaN is not allowed');
     expect(await errorOf('a,b,y\n1,2,3\n1,2,-Infinity\n')).toBe('d.csv:3:3: column "y": "-Infinity" is infinite');
-    expect(await errorOf('a,b,y\n1,,3\n')).toMatch(/^d.csv:2:2: column "b": empty cell/);
+    expect(await errorOf('a,b,y\n1,,3\n')).toMatch(/^d.csv:2:2: column "b": missing value \(an empty cell\)/);
+    expect(await errorOf('a,b,y\n1,,3\n', { naValues: ['NA'] })).toMatch(/^d.csv:2:2: column "b": empty cell \(a missing value: data.missing drops or fills them\)/);
   });
   it('refuses an empty file, a header alone and a missing target', async () => {
     expect(await errorOf('')).toBe('d.csv: the file is empty');
@@ -143,7 +150,7 @@ describe('CSV loading', () => {
     writeFileSync(join(dir, 'bad.csv'), bad);
     const data = await loadCsv(join(dir, 'bad.csv'), { displayName: 'bad.csv' }).catch((e: Error) => e);
     // The cell itself is not a number: the message names it; the UTF-8 warning is for files that load.
-    expect(String(data)).toMatch(new RegExp(`bad.csv:${lines}:1: column "a": "1\uFFFD" is not a number`));
+    expect(String(data)).toMatch(new RegExp(`bad.csv:${lines}:1: column "a": "1\uFFFD" is not a number \\(the rows above hold numbers`));
     // A label with a byte that is not UTF-8 loads (as U+FFFD), with a warning that names its line.
     const labels = Buffer.concat([Buffer.from(filler), Buffer.from('1,\xff\n', 'latin1')]);
     writeFileSync(join(dir, 'labels.csv'), labels);

@@ -20,6 +20,12 @@ standardize <- REGSWEEP_STANDARDIZE
 refit_with <- REGSWEEP_REFIT
 # Set when the sweep was not finished (export --model --allow-partial): what the model was chosen from.
 partial <- REGSWEEP_PARTIAL
+# How the data's columns became the features (categories as indicators, gaps filled), or NULL when they are columns:
+# per column its kind, levels, whether the first level has no indicator, the value a gap is filled with (NULL: a gap
+# is an error) and whether a gap indicator follows.
+encoding <- REGSWEEP_ENCODING
+# The columns a row is read from.
+inputs <- if (is.null(encoding)) features else vapply(encoding$columns, function(column) column$name, "")
 
 # Ends with one line on standard error and exit status 1, as regsweep does.
 fail <- function(message) {
@@ -52,7 +58,7 @@ numbers <- function(cells, path, lines, j, column) {
     where <- sprintf("%s:%d:%d: column %s", path, lines[i], j, shown(column))
     if (ok[i] && is.infinite(v[i])) fail(sprintf("%s: %s is infinite", where, shown(cell)))
     if (ok[i]) fail(sprintf("%s: %s is too large in magnitude (at most 1e150: its square would overflow); rescale the column", where, cell))
-    if (cell == "") fail(sprintf("%s: empty cell (missing values are not supported; impute or drop the row)", where))
+    if (cell == "") fail(sprintf("%s: empty cell (a missing value: data.missing drops or fills them)", where))
     if (grepl("^[+-]?nan$", cell, ignore.case = TRUE)) fail(sprintf("%s: NaN is not allowed", where))
     if (grepl("^[+-]?Infinity$", cell)) fail(sprintf("%s: %s is infinite", where, shown(cell)))
     if (grepl("^[+-]?0[xXoObB][0-9a-fA-F]+$", cell)) fail(sprintf("%s: %s is not a decimal number", where, shown(cell)))
@@ -120,17 +126,61 @@ matrix_of <- function(chunk, path, line, at, header) {
   matrix(x, nrow = nrow(chunk))
 }
 
-predict_file <- function(path, keep) {
+gaps_of <- function(cells) trim(cells) %in% trim(encoding$naValues)
+
+# The features of a chunk's rows from the input columns at `at`: numbers, each category as indicators of its fixed
+# levels (factor(levels = …)), gaps filled with the model's values (the words of `regsweep predict`).
+design_of <- function(chunk, path, line, at, header, unknown_zero = FALSE) {
+  if (is.null(encoding)) return(matrix_of(chunk, path, line, at, header))
+  parts <- list()
+  for (k in seq_along(encoding$columns)) {
+    column <- encoding$columns[[k]]
+    j <- at[k]
+    cells <- trim(chunk[[j]])
+    gap <- gaps_of(cells)
+    where <- function(i) sprintf("%s:%d:%d: column %s", path, line[i], j, shown(column$name))
+    if (any(gap) && is.null(column$fill)) {
+      i <- which(gap)[1]
+      fail(sprintf("%s: missing value (%s); the model was fitted with data.missing: %s, so it has no value to fill a gap with", where(i), if (cells[i] == "") "an empty cell" else shown(cells[i]), encoding$missing))
+    }
+    if (column$kind == "numeric") {
+      v <- rep(NA_real_, length(cells))
+      if (any(!gap)) v[!gap] <- numbers(chunk[[j]][!gap], path, line[!gap], j, column$name)
+      v[gap] <- column$fill
+      parts[[length(parts) + 1]] <- matrix(v)
+    } else {
+      cells[gap] <- column$fill
+      levels <- factor(cells, levels = column$levels)
+      unknown <- which(is.na(levels))
+      if (length(unknown) && !unknown_zero)
+        fail(sprintf("%s: level %s was not seen in training (levels: %s); --unknown-level zero encodes it as all zeros", where(unknown[1]), shown(cells[unknown[1]]), paste(column$levels, collapse = ", ")))
+      codes <- as.integer(levels)
+      kept <- if (isTRUE(column$dropFirst)) column$levels[-1] else column$levels
+      indicators <- vapply(match(kept, column$levels), function(l) as.numeric(!is.na(codes) & codes == l), numeric(length(cells)))
+      parts[[length(parts) + 1]] <- matrix(indicators, nrow = length(cells))
+    }
+    if (isTRUE(column$indicator)) parts[[length(parts) + 1]] <- matrix(as.numeric(gap))
+  }
+  matrix(do.call(cbind, parts), nrow = nrow(chunk))
+}
+
+# Rows whose input or target columns have a gap: left out of a refit of a model fitted with data.missing: drop.
+dropped_rows <- function(chunk, at) {
+  if (is.null(encoding) || encoding$missing != "drop") return(rep(FALSE, nrow(chunk)))
+  Reduce(`|`, lapply(at, function(j) gaps_of(chunk[[j]])), rep(FALSE, nrow(chunk)))
+}
+
+predict_file <- function(path, keep, unknown_zero = FALSE) {
   started <- FALSE
   read_csv_chunks(path, function(chunk, line, header) {
-    at <- columns_of(path, header, features)
+    at <- columns_of(path, header, inputs)
     kept_at <- columns_of(path, header, keep)
     if (!started) {
       if (!is.null(offset_column)) columns_of(path, header, offset_column)
       csv_line(c(keep, columns))
       started <<- TRUE
     }
-    x <- matrix_of(chunk, path, line, at, header)
+    x <- design_of(chunk, path, line, at, header, unknown_zero)
     off <- if (is.null(offset_column)) 0 else { j <- columns_of(path, header, offset_column); numbers(chunk[[j]], path, line, j, offset_column) }
     cells <- c(lapply(kept_at, function(j) csv_cell(chunk[[j]])), predict_rows(x, off))
     emit(paste0(do.call(paste, c(cells, sep = ",")), "\n"))
@@ -142,9 +192,13 @@ predict_file <- function(path, keep) {
 training_data <- function(path) {
   xs <- list(); ys <- list(); offs <- list()
   read_csv_chunks(path, function(chunk, line, header) {
-    at <- columns_of(path, header, features)
+    at <- columns_of(path, header, inputs)
     target_at <- columns_of(path, header, target)
-    xs[[length(xs) + 1]] <<- matrix_of(chunk, path, line, at, header)
+    drop <- dropped_rows(chunk, c(at, target_at))
+    if (all(drop)) return(invisible())
+    chunk <- chunk[!drop, , drop = FALSE]
+    line <- line[!drop]
+    xs[[length(xs) + 1]] <<- design_of(chunk, path, line, at, header)
     if (family %in% c("binomial", "multinomial")) {
       labels <- same_lines(trim(chunk[[target_at[1]]]))
       code <- match(labels, same_lines(classes))
@@ -201,12 +255,19 @@ if (length(args) == 2 && args[1] == "--refit") {
   refit(args[2])
 } else {
   keep <- character(0)
+  unknown_zero <- FALSE
+  if ("--unknown-level" %in% args) {
+    k <- match("--unknown-level", args)
+    if (k == length(args) || !(args[k + 1] %in% c("error", "zero"))) fail("--unknown-level: error or zero")
+    unknown_zero <- args[k + 1] == "zero"
+    args <- args[-c(k, k + 1)]
+  }
   while ("--keep" %in% args) {
     k <- match("--keep", args)
     if (k == length(args)) fail("--keep: name a column")
     keep <- c(keep, args[k + 1])
     args <- args[-c(k, k + 1)]
   }
-  if (length(args) != 1) fail("usage: Rscript model.R new.csv [--keep COLUMN] | Rscript model.R --refit train.csv")
-  predict_file(args[1], keep)
+  if (length(args) != 1) fail("usage: Rscript model.R new.csv [--keep COLUMN] [--unknown-level error|zero] | Rscript model.R --refit train.csv")
+  predict_file(args[1], keep, unknown_zero)
 }

@@ -31,6 +31,12 @@ REFIT = REGSWEEP_REFIT
 NO_REFIT = REGSWEEP_NO_REFIT
 # Set when the sweep was not finished (export --model --allow-partial): what the model was chosen from.
 PARTIAL = REGSWEEP_PARTIAL
+# How the data's columns became the FEATURES (categories as indicators, gaps filled), or None when they are columns:
+# per column its kind, levels, whether the first level has no indicator, the value a gap is filled with (None: a gap
+# is an error) and whether a gap indicator follows.
+ENCODING = REGSWEEP_ENCODING
+# The columns a row is read from.
+INPUTS = [c["name"] for c in ENCODING["columns"]] if ENCODING else FEATURES
 
 # A number as `regsweep predict` reads it: decimal notation, at most 1e150 in magnitude (no NaN, Inf or hex).
 NUMBER = re.compile(r"[ \t]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t]*\Z", re.ASCII)
@@ -68,7 +74,7 @@ def number(cell, where, column):
             fail(f"{where}: {shown(text)} is infinite")
         fail(f"{where}: {text} is too large in magnitude (at most 1e150: its square would overflow); rescale the column")
     if text == "":
-        fail(f"{where}: empty cell (missing values are not supported; impute or drop the row)")
+        fail(f"{where}: empty cell (a missing value: data.missing drops or fills them)")
     if re.fullmatch(r"[+-]?nan", text, re.IGNORECASE):
         fail(f"{where}: NaN is not allowed")
     if re.fullmatch(r"[+-]?Infinity", text):
@@ -76,6 +82,60 @@ def number(cell, where, column):
     if re.fullmatch(r"[+-]?0[xXoObB][0-9a-fA-F]+", text):
         fail(f"{where}: {shown(text)} is not a decimal number")
     fail(f"{where}: {shown(text)} is not a number")
+
+
+def gap_text(text):
+    return "an empty cell" if text == "" else shown(text)
+
+
+def frame_row(r, at, where, unknown_zero):
+    """One row's INPUTS cells as the preprocessor takes them: numbers, levels, NaN for a gap (the words of `regsweep predict`)."""
+    gaps = {trim(t) for t in ENCODING["naValues"]}
+    out = []
+    for c, j in zip(ENCODING["columns"], at):
+        text = trim(r[j])
+        here = f"{where}:{j + 1}: column {shown(c['name'])}"
+        if text in gaps:
+            if c["fill"] is None:
+                fail(f"{here}: missing value ({gap_text(text)}); the model was fitted with data.missing: {ENCODING['missing']}, so it has no value to fill a gap with")
+            out.append(np.nan)
+        elif c["kind"] == "numeric":
+            out.append(number(r[j], f"{where}:{j + 1}", c["name"]))
+        else:
+            if text not in c["levels"] and not unknown_zero:
+                fail(f"{here}: level {shown(text)} was not seen in training (levels: {', '.join(c['levels'])}); --unknown-level zero encodes it as all zeros")
+            out.append(text)
+    return out
+
+
+def has_gap(r, at):
+    gaps = {trim(t) for t in ENCODING["naValues"]}
+    return any(trim(r[j]) in gaps for j in at)
+
+
+def preprocessor(unknown_zero):
+    """The encoding as scikit-learn transformers: each gap filled with the model's value, categories one-hot with fixed levels."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.impute import MissingIndicator, SimpleImputer
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder
+
+    parts = []
+    for k, c in enumerate(ENCODING["columns"]):
+        steps = []
+        if c["fill"] is not None:
+            steps.append(SimpleImputer(missing_values=np.nan, strategy="constant", fill_value=c["fill"]))
+        if c["kind"] == "categorical":
+            steps.append(OneHotEncoder(categories=[c["levels"]], drop="first" if c["dropFirst"] else None, handle_unknown="ignore" if unknown_zero else "error"))
+        else:
+            steps.append(FunctionTransformer(lambda x: np.asarray(x, dtype=float)))
+        parts.append((f"column{k}", make_pipeline(*steps), [k]))
+        if c["indicator"]:
+            parts.append((f"gaps{k}", MissingIndicator(missing_values=np.nan, features="all"), [k]))
+    encoder = ColumnTransformer(parts, sparse_threshold=0)
+    # The transformers hold no fitted state but their fixed parameters: fitted on one row of the model's own values.
+    first = [c["levels"][0] if c["kind"] == "categorical" else 0.0 for c in ENCODING["columns"]]
+    return encoder.fit(np.array([first], dtype=object))
 
 
 def make(spec):
@@ -103,6 +163,15 @@ def estimator():
         est.intercept_ = float(INTERCEPT[0])
     est.n_features_in_ = len(FEATURES)
     return est
+
+
+def model(unknown_zero=False):
+    """What predicts the rows: the estimator, after the encoding's transformers when the model has one."""
+    if not ENCODING:
+        return estimator()
+    from sklearn.pipeline import Pipeline
+
+    return Pipeline([("encode", preprocessor(unknown_zero)), ("model", estimator())])
 
 
 def predictions(est, X, offset):
@@ -170,11 +239,13 @@ def refit(path):
 
     rows = records(path)
     header, _ = next(rows)
-    at = columns_of(path, header, FEATURES)
+    at = columns_of(path, header, INPUTS)
     target_at = columns_of(path, header, TARGETS)
     X, y = [], []
     for r, line in rows:
-        X.append([number(r[j], f"{path}:{line}:{j + 1}", header[j]) for j in at])
+        if ENCODING and ENCODING["missing"] == "drop" and has_gap(r, at + target_at):
+            continue
+        X.append(frame_row(r, at, f"{path}:{line}", False) if ENCODING else [number(r[j], f"{path}:{line}:{j + 1}", header[j]) for j in at])
         if FAMILY in ("binomial", "multinomial"):
             label = trim(r[target_at[0]])
             if label not in CLASSES:
@@ -182,13 +253,14 @@ def refit(path):
             y.append(CLASSES.index(label))
         else:
             y.append([number(r[j], f"{path}:{line}:{j + 1}", header[j]) for j in target_at])
-    X = np.array(X)
+    X = preprocessor(False).transform(np.array(X, dtype=object)) if ENCODING else np.array(X)
     y = np.array(y) if FAMILY in ("binomial", "multinomial") or len(TARGETS) > 1 else np.array(y)[:, 0]
     pipe = make_pipeline(*([StandardScaler()] if STANDARDIZE else []), make(REFIT))
     pipe.fit(X, y)
     coef = np.atleast_2d(pipe[-1].coef_)
     intercept = np.atleast_1d(pipe[-1].intercept_).astype(float)
     if STANDARDIZE:
+        # A constant column (a level no training row has) has scale 0 in the scaler, which leaves it as it is.
         coef = coef / pipe[0].scale_
         intercept = intercept - coef @ pipe[0].mean_
     if FAMILY == "multinomial":
@@ -196,13 +268,13 @@ def refit(path):
     return coef, intercept
 
 
-def predict_file(path, keep, out):
+def predict_file(path, keep, out, unknown_zero=False):
     """Predicts a CSV 10000 rows at a time, writing the columns of `regsweep predict`."""
-    est = estimator()
+    est = model(unknown_zero)
     writer = csv.writer(out, lineterminator="\n")
     rows = records(path)
     header, _ = next(rows)
-    at = columns_of(path, header, FEATURES)
+    at = columns_of(path, header, INPUTS)
     kept_at = columns_of(path, header, keep)
     offset_at = columns_of(path, header, [OFFSET])[0] if OFFSET is not None else None
     writer.writerow(keep + COLUMNS)
@@ -210,7 +282,7 @@ def predict_file(path, keep, out):
     def flush(chunk):
         if not chunk:
             return
-        X = np.array([x for x, _, _ in chunk])
+        X = np.array([x for x, _, _ in chunk], dtype=object if ENCODING else float)
         offset = np.array([o for _, o, _ in chunk])
         cols = predictions(est, X, offset)
         for i, (_, _, kept) in enumerate(chunk):
@@ -219,7 +291,7 @@ def predict_file(path, keep, out):
 
     chunk = []
     for r, line in rows:
-        x = [number(r[j], f"{path}:{line}:{j + 1}", header[j]) for j in at]
+        x = frame_row(r, at, f"{path}:{line}", unknown_zero) if ENCODING else [number(r[j], f"{path}:{line}:{j + 1}", header[j]) for j in at]
         o = number(r[offset_at], f"{path}:{line}:{offset_at + 1}", header[offset_at]) if offset_at is not None else 0.0
         chunk.append((x, o, [r[j] for j in kept_at]))
         if len(chunk) == 10000:
@@ -249,6 +321,13 @@ def main(argv):
         return
     keep = []
     args = list(argv)
+    unknown_zero = False
+    if "--unknown-level" in args:
+        k = args.index("--unknown-level")
+        if k + 1 >= len(args) or args[k + 1] not in ("error", "zero"):
+            fail("--unknown-level: error or zero")
+        unknown_zero = args[k + 1] == "zero"
+        del args[k : k + 2]
     while "--keep" in args:
         k = args.index("--keep")
         if k + 1 >= len(args):
@@ -256,8 +335,8 @@ def main(argv):
         keep.append(args[k + 1])
         del args[k : k + 2]
     if len(args) != 1:
-        fail("usage: python3 model.py new.csv [--keep COLUMN] | python3 model.py --refit train.csv")
-    predict_file(args[0], keep, sys.stdout)
+        fail("usage: python3 model.py new.csv [--keep COLUMN] [--unknown-level error|zero] | python3 model.py --refit train.csv")
+    predict_file(args[0], keep, sys.stdout, unknown_zero)
 
 
 if __name__ == "__main__":

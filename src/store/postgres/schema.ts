@@ -13,6 +13,10 @@ DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'datasets' AND column_name = 'values_sha256') THEN
     ALTER TABLE regsweep.datasets ADD COLUMN values_sha256 text;
   END IF;
+  -- How the data's columns became the features (categories, gaps), for predict and the exported scripts.
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'sweeps' AND column_name = 'encoding') THEN
+    ALTER TABLE regsweep.sweeps ADD COLUMN encoding jsonb;
+  END IF;
   IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'tasks' AND column_name = 'warm_from') THEN
     ALTER TABLE regsweep.tasks ADD COLUMN warm_from double precision;
   END IF;

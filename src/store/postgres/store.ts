@@ -2,7 +2,7 @@
 // sweep; a claim takes them with FOR UPDATE SKIP LOCKED and a lease on the server's clock; a result is recorded only
 // under the claim's attempt (fencing); the data travel in the database.
 import pg from 'pg';
-import type { CvPoint, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialTally } from '../../domain.js';
+import type { CvPoint, Encoding, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialTally } from '../../domain.js';
 import { valuesChecksum } from '../../data/stored.js';
 import { EmptyStoreError, OutsideError, UserError, errorCode } from '../../errors.js';
 import { pickSweep, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialsFromRows } from '../common.js';
@@ -218,9 +218,9 @@ export class PostgresStore implements Store {
         if ((latest === null ? null : Number(latest)) !== ifLatest) return { id: Number(latest), created: false };
       }
       const row = await c.query(
-        `INSERT INTO regsweep.sweeps (name, config_json, config_hash, data_hash, status, n, p, model, feature_names, target_names, classes, total_tasks, total_trials, notes)
-         VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
-        [s.name, s.configJson, s.configHash, s.dataHash, s.n, s.p, s.modelKind, JSON.stringify(s.featureNames), JSON.stringify(s.targetNames), s.classes ? JSON.stringify(s.classes) : null, s.totalTasks, s.totalTrials, JSON.stringify(s.notes)],
+        `INSERT INTO regsweep.sweeps (name, config_json, config_hash, data_hash, status, n, p, model, feature_names, target_names, classes, total_tasks, total_trials, notes, encoding)
+         VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+        [s.name, s.configJson, s.configHash, s.dataHash, s.n, s.p, s.modelKind, JSON.stringify(s.featureNames), JSON.stringify(s.targetNames), s.classes ? JSON.stringify(s.classes) : null, s.totalTasks, s.totalTrials, JSON.stringify(s.notes), s.encoding ? JSON.stringify(s.encoding) : null],
       );
       const sweepId = Number(row.rows[0].id);
       await insertTasks(c, sweepId, tasks);
@@ -828,6 +828,7 @@ function toSweep(r: Record<string, unknown>): Sweep {
     featureNames: r.feature_names as string[],
     targetNames: r.target_names as string[],
     classes: (r.classes as string[] | null) ?? null,
+    encoding: (r.encoding as Encoding | null | undefined) ?? null,
     totalTasks: r.total_tasks as number,
     totalTrials: r.total_trials as number,
     notes: [...(r.notes as string[]), ...(r.run_notes as string[])],

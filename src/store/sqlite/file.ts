@@ -177,4 +177,6 @@ export function databaseExists(path: string): boolean {
 function addColumns(db: Database.Database): void {
   const columns = (db.prepare('PRAGMA table_info(tasks)').all() as { name: string }[]).map((c) => c.name);
   if (!columns.includes('warm_from')) db.exec('ALTER TABLE tasks ADD COLUMN warm_from REAL');
+  const sweepColumns = (db.prepare('PRAGMA table_info(sweeps)').all() as { name: string }[]).map((c) => c.name);
+  if (!sweepColumns.includes('encoding')) db.exec('ALTER TABLE sweeps ADD COLUMN encoding TEXT');
 }
