@@ -119,11 +119,33 @@ export const validationSchema = z.discriminatedUnion(
   { error: 'expected kind: kfold, holdout, column or none' },
 );
 
+const bound = z.union([z.number(), z.null()], { error: 'expected a number or null (no bound)' });
 const solverSettings = {
   /** The loosest tolerance whose objective at the last λ is no worse than scikit-learn's default on every bench path. */
   tol: posNumber.default(1e-5),
   max_iter: posInt.default(100000),
   solver: z.enum(['cd', 'fista'], { error: 'expected cd or fista' }).default('cd'),
+  /**
+   * Per feature (or per categorical column: all its indicators), a factor on its penalty (glmnet's penalty.factor,
+   * rescaled to sum to the number of features); 0 leaves it unpenalized. Features not named: 1.
+   */
+  penalty_factor: z
+    .record(z.string(), z.number({ error: 'expected a non-negative number' }).nonnegative({ error: 'expected a non-negative number' }).finite({ error: 'expected a non-negative number' }), {
+      error: 'expected a map of feature name to factor, e.g. {age: 0, bmi: 2}',
+    })
+    .optional(),
+  /** Per feature (or categorical column), [lower, upper] on its coefficient, original scale (glmnet's lower.limits / upper.limits). */
+  limits: z
+    .record(
+      z.string(),
+      z
+        .tuple([bound, bound], { error: 'expected [lower, upper], e.g. [0, null]' })
+        .refine(([lo, hi]) => (lo ?? -Infinity) <= 0 && (hi ?? Infinity) >= 0, { error: 'lower must be at most 0 and upper at least 0 (as glmnet), e.g. [0, null]' }),
+      { error: 'expected a map of feature name to [lower, upper]' },
+    )
+    .optional(),
+  /** Every coefficient ≥ 0 (glmnet's lower.limits = 0); model.limits may still bound single features. */
+  nonnegative: z.boolean({ error: 'expected true or false' }).optional(),
 };
 
 export const modelSchema = z.discriminatedUnion(

@@ -2,7 +2,7 @@
 // Pure: the shared data and a kernel context in, results out.
 import { FitStatus, settingsOf, type Batch, type FoldId, type Task, type TaskResult, type TrialFigures } from '../domain.js';
 import type { KernelContext } from './context.js';
-import type { Design, PathSolution } from './path/types.js';
+import type { Design, FeaturePenalty, PathSolution } from './path/types.js';
 import { binomialPath, poissonPath } from './point/glm.js';
 import { mgaussianPath } from './point/mgaussian.js';
 import { multinomialPath } from './point/multinomial.js';
@@ -65,6 +65,16 @@ export interface FitSettings {
   nearZero: number;
   /** Networks of a sweep with sweep.prune: the rungs and the board the process's threads share. */
   prune?: PruneSettings;
+  /** Per-feature penalty factors and bounds (model.penalty_factor, model.limits), each p long or null. */
+  featurePenalty?: { factor: number[] | null; lower: number[] | null; upper: number[] | null };
+}
+
+/** The settings' per-feature penalty as the solvers take it. */
+function featurePenaltyOf(settings: FitSettings): FeaturePenalty | undefined {
+  const given = settings.featurePenalty;
+  if (!given) return undefined;
+  const array = (values: number[] | null) => (values ? Float64Array.from(values) : null);
+  return { factor: array(given.factor), lower: array(given.lower), upper: array(given.upper) };
 }
 
 /** One call to a worker: a batch of paths, run one after the other (several when they share a fold's Gram). */
@@ -152,15 +162,19 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
   const nTrain = count(train);
   const nVal = count(validation);
   const lambdas = Float64Array.from(task.lambdas);
-  const problem = { design, y: data.y, weights: train, standardize, l1Ratio: task.l1Ratio, lambdas, tol: model.tol, maxIter: model.max_iter };
+  const featurePenalty = featurePenaltyOf(settings);
+  const problem = { design, y: data.y, weights: train, standardize, l1Ratio: task.l1Ratio, lambdas, tol: model.tol, maxIter: model.max_iter, ...(featurePenalty ? { featurePenalty } : {}) };
   // glmnet's choice: covariance updates while the p × p Gram is cheaper than passes over n rows, naive otherwise;
-  // ridge on fewer rows than features in the row space, whole path from one eigen-decomposition.
+  // ridge on fewer rows than features in the row space, whole path from one eigen-decomposition. Per-feature
+  // penalties and bounds: naive updates (the covariance kernels and the ridge path take one penalty for all).
   const solution: PathSolution =
     model.solver === 'fista'
       ? fistaPath(problem, model.kind === 'logistic' ? 'binomial' : 'gaussian')
       : model.kind === 'logistic'
         ? binomialPath(context, problem)
-        : ridgeDualApplies(problem, nTrain)
+        : featurePenalty
+          ? gaussianNaivePath(context, problem)
+          : ridgeDualApplies(problem, nTrain)
           ? gaussianRidgeDualPath(problem)
           : nTrain > p && p <= context.limits.covarianceMaxFeatures
           ? gaussianCovariancePath(context, problem, gramFor(context, design, task.fold, train, standardize))
@@ -239,7 +253,19 @@ function fitGlmTask(context: KernelContext, data: SharedData, task: Task, settin
   const nTrain = count(train);
   const nVal = count(validation);
   const lambdas = Float64Array.from(task.lambdas);
-  const problem = { design, y: data.y, weights: train, standardize, l1Ratio: task.l1Ratio, lambdas, tol: model.tol, maxIter: model.max_iter, ...(data.offset ? { offset: data.offset } : {}) };
+  const featurePenalty = featurePenaltyOf(settings);
+  const problem = {
+    design,
+    y: data.y,
+    weights: train,
+    standardize,
+    l1Ratio: task.l1Ratio,
+    lambdas,
+    tol: model.tol,
+    maxIter: model.max_iter,
+    ...(data.offset ? { offset: data.offset } : {}),
+    ...(featurePenalty ? { featurePenalty } : {}),
+  };
   const K = family === 'multinomial' ? data.classes : family === 'mgaussian' ? data.outputs : 1;
   const solution =
     family === 'poisson' ? poissonPath(context, problem) : family === 'multinomial' ? multinomialPath(context, problem, K, model.grouped ?? false) : mgaussianPath(context, problem, K);

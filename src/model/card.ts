@@ -94,10 +94,22 @@ export function modelCard(model: Model, location: string): Record<string, unknow
     ...(model.offset ? { offset: model.offset } : {}),
     // How new rows become the features: each category's levels, the value each gap is filled with (from every row).
     ...(model.encoding ? { encoding: model.encoding } : {}),
+    // Per-feature penalty factors (rescaled to sum to the number of features, as glmnet) and bounds, where not 1 / none.
+    ...(model.featurePenalty ? { feature_penalty: featurePenaltyCard(model) } : {}),
     ...(model.family === 'multinomial' ? { grouped: model.grouped } : {}),
     intercept: perOutput(model, (k) => model.intercepts[k]),
     coefficients: perOutput(model, (k) => Object.fromEntries(model.features.map((f, j) => [f, model.coefs[k][j]]))),
     nonzero: model.nonzero,
     notes: model.notes,
+  };
+}
+
+/** The features whose penalty factor is not 1 or whose coefficient is bounded, by name. */
+function featurePenaltyCard(model: Model) {
+  const { factor, lower, upper } = model.featurePenalty!;
+  const bound = (v: number) => (Number.isFinite(v) ? v : null);
+  return {
+    factors: factor ? Object.fromEntries(model.features.flatMap((f, j) => (factor[j] !== 1 ? [[f, factor[j]]] : []))) : {},
+    limits: lower ? Object.fromEntries(model.features.flatMap((f, j) => (lower[j] !== -Infinity || upper![j] !== Infinity ? [[f, [bound(lower[j]), bound(upper![j])]]] : []))) : {},
   };
 }

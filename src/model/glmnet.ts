@@ -22,16 +22,23 @@ type Refit = { fit: 'lm' } | { fit: 'glm' } | { fit: 'glmnet'; args: { [name: st
 function refitOf(model: Model): Refit {
   const { family, penalty, lambda, l1Ratio } = model;
   const standardize = model.config.data.standardize;
-  if (penalty === 'none') {
+  if (penalty === 'none' && !model.featurePenalty) {
     if (family === 'gaussian') return { fit: 'lm' };
     if (family === 'binomial' || family === 'poisson') return { fit: 'glm' };
     if (family === 'multinomial') return { fit: 'glmnet', args: { family: 'multinomial', lambda: 0, standardize, ...EXACT }, translate: false };
   }
   const glmnetFamily = family === 'gaussian' && model.outputs.length > 1 ? 'mgaussian' : family;
   const multinomial: { [name: string]: Literal } = family === 'multinomial' ? { 'type.multinomial': model.grouped ? 'grouped' : 'ungrouped' } : {};
+  const perFeature = model.featurePenalty;
+  const limits: { [name: string]: Literal } = perFeature
+    ? {
+        ...(perFeature.factor ? { 'penalty.factor': perFeature.factor } : {}),
+        ...(perFeature.lower ? { 'lower.limits': perFeature.lower, 'upper.limits': perFeature.upper! } : {}),
+      }
+    : {};
   return {
     fit: 'glmnet',
-    args: { family: glmnetFamily, ...multinomial, alpha: penalty === 'none' ? 0 : l1Ratio, lambda: penalty === 'none' ? 0 : lambda, standardize, ...EXACT },
+    args: { family: glmnetFamily, ...multinomial, alpha: penalty === 'none' ? 0 : l1Ratio, lambda: penalty === 'none' ? 0 : lambda, ...limits, standardize, ...EXACT },
     translate: glmnetFamily === 'gaussian' && penalty !== 'none' && l1Ratio !== 1,
   };
 }

@@ -2,6 +2,7 @@
 import type { SweepConfig } from '../config/schema.js';
 import { outputNames, settingsOf, sweepFamily, type Encoding, type Penalty, type Sweep, type Trial } from '../domain.js';
 import { UserError } from '../errors.js';
+import { featurePenalty, type FeaturePenaltySettings } from '../config/featurePenalty.js';
 import { chooseModel, type ModelChoice, type ModelRequest } from '../select/model.js';
 import type { Store, SweepSelector } from '../store/contract.js';
 import { sweepConfig, withResults } from '../results/open.js';
@@ -32,6 +33,8 @@ export interface Model extends ModelChoice {
   grouped: boolean;
   /** How the data's columns became the features (categories, gaps), or null when the features are columns. */
   encoding: Encoding | null;
+  /** Per-feature penalty factors (rescaled as glmnet does) and bounds, when the sweep set them. */
+  featurePenalty: FeaturePenaltySettings | null;
   nonzero: number;
   /** How the sweep was left unfinished (the model is chosen from the trials it has), or null for a finished sweep. */
   partial: string | null;
@@ -75,6 +78,7 @@ export async function readModel(store: Store, sweep: Sweep, request: ModelReques
     offset: config.data.offset ?? null,
     grouped: (config.model.kind === 'logistic' || config.model.kind === 'multinomial') && config.model.grouped,
     encoding: sweep.encoding,
+    featurePenalty: featurePenalty(config.model, family, sweep.featureNames, sweep.encoding, () => `sweep "${sweep.name}"`) ?? null,
     nonzero: coefs.reduce((s, c) => s + c.reduce((m, v) => m + (v !== 0 ? 1 : 0), 0), 0),
     notes: partial ? [...choice.notes, partial] : choice.notes,
     partial,

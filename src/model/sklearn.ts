@@ -69,6 +69,8 @@ function carrier(model: Model): Estimator {
 
 /** Why a refit is not offered, in one line, or undefined when it is. */
 export function noSklearnRefit(model: Model): string | undefined {
+  if (model.featurePenalty)
+    return 'scikit-learn has no per-feature penalty factors or coefficient bounds (model.penalty_factor, model.limits, model.nonnegative); refit with glmnet (export --model --format glmnet)';
   if (sklearnEstimator(model, 1, false)) return undefined;
   if (model.family === 'multinomial') return 'scikit-learn has no grouped multinomial penalty; refit with glmnet (export --model --format glmnet)';
   return model.offset
@@ -116,7 +118,8 @@ export function sklearnScript(model: Model, location: string): string {
   if (model.config.model.kind === 'mlp')
     throw new UserError(`export --model --format sklearn: sweep "${model.sweep.name}" trains a network by ${model.config.model.optimizer}; scikit-learn has no estimator that refits its objective (use --format json for its weights)`);
   const n = model.trial.nTrain;
-  const refit = sklearnEstimator(model, n, true);
+  // Per-feature penalty factors and bounds have no scikit-learn estimator: the script predicts, glmnet refits.
+  const refit = model.featurePenalty ? undefined : sklearnEstimator(model, n, true);
   return fillTemplate(readTemplate('model.py'), python, {
     comments: { REGSWEEP_HEADER: header(model, location, refit, n) },
     values: {

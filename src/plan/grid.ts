@@ -114,7 +114,8 @@ export type GridFamily = 'gaussian' | 'mgaussian' | 'binomial' | 'multinomial' |
  * over the features — its absolute value, or for grouped penalties (mgaussian, grouped multinomial) the norm of a
  * feature's gradient across responses. Also the mean IRLS weight there, the curvature the ridge grid scales with.
  */
-export function nullModelFigures(family: GridFamily, data: GridData, standardize: boolean, grouped: boolean): { lassoMax: number; curvature: number } {
+export function nullModelFigures(family: GridFamily, data: GridData, standardize: boolean, grouped: boolean, factor: number[] | null = null): { lassoMax: number; curvature: number } {
+  if (factor) return penalizedNullFigures(family, data, standardize, factor);
   const { n, p } = data;
   const weights = new Float64Array(n).fill(1);
   const stats = columnStats(data, weights, standardize);
@@ -153,6 +154,97 @@ export function nullModelFigures(family: GridFamily, data: GridData, standardize
     else for (const gk of g) lassoMax = Math.max(lassoMax, Math.abs(gk[j]));
   }
   return { lassoMax, curvature };
+}
+
+/**
+ * λ_max with penalty factors, as glmnet: the fit with the intercept and the unpenalized features (factor 0) only, then
+ * the largest |gradient| / factor over the penalized features — the smallest λ at which they are all zero.
+ */
+function penalizedNullFigures(family: GridFamily, data: GridData, standardize: boolean, factor: number[]): { lassoMax: number; curvature: number } {
+  const { n, p } = data;
+  const stats = columnStats(data, new Float64Array(n).fill(1), standardize);
+  const free = factor.map((f, j) => (f === 0 && !stats.constant[j] ? j : -1)).filter((j) => j >= 0);
+  const { residual, curvature } = unpenalizedFit(family, data, stats, free);
+  const g = featureProducts(data, stats, residual, new Float64Array(p));
+  let lassoMax = 0;
+  for (let j = 0; j < p; j++) if (factor[j] > 0) lassoMax = Math.max(lassoMax, Math.abs(g[j]) / factor[j]);
+  return { lassoMax, curvature };
+}
+
+/**
+ * The fit of the intercept and the given standardized features by Newton's method (one step for least squares, IRLS
+ * for the binomial and poisson families): the residual y − μ and the mean IRLS weight at it.
+ */
+function unpenalizedFit(family: GridFamily, data: GridData, stats: ReturnType<typeof columnStats>, free: number[]): { residual: Float64Array; curvature: number } {
+  const { n, X, y } = data;
+  const k = free.length + 1;
+  const column = (c: number, i: number) => (c === 0 ? 1 : (X[free[c - 1] * n + i] - stats.mean[free[c - 1]]) / stats.scale[free[c - 1]]);
+  const theta = new Float64Array(k);
+  if (family === 'binomial') {
+    const mean = y.reduce((a, b) => a + b, 0) / n;
+    theta[0] = Math.log(mean / (1 - mean));
+  } else if (family === 'poisson') theta[0] = Math.log(y.reduce((a, b) => a + b, 0) / n);
+  const mu = new Float64Array(n);
+  const w = new Float64Array(n);
+  const fitted = () => {
+    for (let i = 0; i < n; i++) {
+      let eta = data.offset?.[i] ?? 0;
+      for (let c = 0; c < k; c++) eta += theta[c] * column(c, i);
+      mu[i] = family === 'binomial' ? 1 / (1 + Math.exp(-eta)) : family === 'poisson' ? Math.exp(eta) : eta;
+      w[i] = family === 'binomial' ? mu[i] * (1 - mu[i]) : family === 'poisson' ? mu[i] : 1;
+    }
+  };
+  for (let step = 0; step < 100; step++) {
+    fitted();
+    const H = new Float64Array(k * k);
+    const g = new Float64Array(k);
+    for (let i = 0; i < n; i++)
+      for (let a = 0; a < k; a++) {
+        const za = column(a, i);
+        g[a] += za * (y[i] - mu[i]);
+        for (let b = 0; b <= a; b++) H[a * k + b] += w[i] * za * column(b, i);
+      }
+    for (let a = 0; a < k; a++) for (let b = 0; b < a; b++) H[b * k + a] = H[a * k + b];
+    const delta = solveSymmetric(H, g, k);
+    let moved = 0;
+    for (let c = 0; c < k; c++) {
+      theta[c] += delta[c];
+      moved = Math.max(moved, Math.abs(delta[c]));
+    }
+    if (family === 'gaussian' || moved < 1e-12) break;
+  }
+  fitted();
+  const residual = Float64Array.from(y, (v, i) => v - mu[i]);
+  return { residual, curvature: w.reduce((a, b) => a + b, 0) / n };
+}
+
+/** x with H x = g, H symmetric positive definite (k small): Gaussian elimination with partial pivoting. */
+function solveSymmetric(H: Float64Array, g: Float64Array, k: number): Float64Array {
+  const A = Float64Array.from(H);
+  const b = Float64Array.from(g);
+  for (let c = 0; c < k; c++) {
+    let pivot = c;
+    for (let r = c + 1; r < k; r++) if (Math.abs(A[r * k + c]) > Math.abs(A[pivot * k + c])) pivot = r;
+    if (pivot !== c) {
+      for (let q = 0; q < k; q++) [A[c * k + q], A[pivot * k + q]] = [A[pivot * k + q], A[c * k + q]];
+      [b[c], b[pivot]] = [b[pivot], b[c]];
+    }
+    const d = A[c * k + c];
+    if (d === 0) continue;
+    for (let r = c + 1; r < k; r++) {
+      const f = A[r * k + c] / d;
+      if (f === 0) continue;
+      for (let q = c; q < k; q++) A[r * k + q] -= f * A[c * k + q];
+      b[r] -= f * b[c];
+    }
+  }
+  const x = new Float64Array(k);
+  for (let c = k - 1; c >= 0; c--) {
+    let s = b[c];
+    for (let q = c + 1; q < k; q++) s -= A[c * k + q] * x[q];
+    x[c] = A[c * k + c] === 0 ? 0 : s / A[c * k + c];
+  }
+  return x;
 }
 
 /** Past this many rows and columns both, the ridge grid comes from the trace instead of the eigenvalues. */

@@ -11,6 +11,7 @@ import { relevantSettings } from './settings.js';
 import { fillGroups, filledDesign } from '../data/imputation.js';
 import { gridOf, lambdaMaxFor, nullModelFigures, ridgeLambdas, type GridFamily } from './grid.js';
 import { planTasks, trialCount } from './tasks.js';
+import { featurePenalty, type FeaturePenaltySettings } from '../config/featurePenalty.js';
 
 /** Planned-size limits; a sweep past either is refused with its size and the option that allows more. */
 export interface PlanLimits {
@@ -25,6 +26,8 @@ export interface SweepPlan {
   folds: FoldAssignment;
   tasks: Task[];
   totalTrials: number;
+  /** Per-feature penalty factors and bounds (model.penalty_factor, model.limits), when the config sets them. */
+  featurePenalty?: FeaturePenaltySettings;
 }
 
 /** The data a plan needs: the shape, X and y for automatic λ grids, class codes for stratified folds, a fold column. */
@@ -32,6 +35,8 @@ export interface PlanData extends Design {
   y: Float64Array;
   /** How the design was made from a frame: its gaps are filled (from every row) before λ_max is computed. */
   encoding?: Encoding;
+  /** The features' names (model.penalty_factor and model.limits name them); default x1, x2, …. */
+  featureNames?: string[];
   outputs: number;
   /** Class labels of a classification target. */
   classes?: string[];
@@ -76,9 +81,11 @@ export function planSweep(loaded: LoadedConfig, data: PlanData, limits: PlanLimi
         `(${data.p} coefficients each), over the limit of ${gigabytes(limits.maxBytes)}; make the sweep smaller, or allow it with --max-db-gb ${Math.ceil(bytes / 2 ** 30)}`,
     );
   checkNetworkSize(loaded, data);
-  const auto = autoGrids(loaded, data);
+  const features = data.featureNames ?? Array.from({ length: data.p }, (_, j) => `x${j + 1}`);
+  const penalty = featurePenalty(config.model, planFamily(config, data), features, data.encoding, where);
+  const auto = autoGrids(loaded, data, penalty?.factor ?? null);
   const tasks = planTasks(config.sweep, folds.count, auto.lambdaMax, auto.ridge);
-  return { folds, tasks, totalTrials: trialCount(tasks) };
+  return { folds, tasks, totalTrials: trialCount(tasks), ...(penalty ? { featurePenalty: penalty } : {}) };
 }
 
 /** Options that need a kind of data: stratify a class target, repeats a shuffle. */
@@ -223,7 +230,7 @@ function sweepSizeKey(config: SweepConfig): string[] {
  * λ_max per l1 ratio and the ridge grid, computed once on all rows when an automatic grid asks for them, so every fold
  * walks the same λ sequence, as cv.glmnet does.
  */
-function autoGrids(loaded: LoadedConfig, data: PlanData) {
+function autoGrids(loaded: LoadedConfig, data: PlanData, factor: number[] | null) {
   const { config, where } = loaded;
   const family = planFamily(config, data);
   // A design with gaps: λ_max of the fit on all rows, whose gaps are filled from every row.
@@ -235,7 +242,7 @@ function autoGrids(loaded: LoadedConfig, data: PlanData) {
       throw new UserError(`${where(['sweep', 'lambda', 'auto'])}: sweep.lambda.auto: λ_max is defined for linear, logistic and poisson models; give the network a list or log_range`);
     if (!figures) {
       const grouped = (config.model.kind === 'logistic' || config.model.kind === 'multinomial') && config.model.grouped;
-      figures = nullModelFigures(family, { ...data, classes: data.classes?.length ?? 0 }, config.data.standardize, grouped);
+      figures = nullModelFigures(family, { ...data, classes: data.classes?.length ?? 0 }, config.data.standardize, grouped, factor);
       if (!(figures.lassoMax > 0)) throw new UserError(`${where(['sweep', 'lambda', 'auto'])}: sweep.lambda.auto: the target is constant, so every λ gives the same (empty) model`);
     }
     return figures;

@@ -117,7 +117,7 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
         store,
         sweepId: sweep.id,
         shared,
-        settings: fitSettings(config, total),
+        settings: fitSettings(config, total, plan.featurePenalty),
         workers: config.workers,
         covariance: sharesGram(config, plan.folds, data.p),
         leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
@@ -281,7 +281,10 @@ export function sharesGram(config: SweepConfig, folds: Pick<FoldAssignment, 'fol
   }
   const smallestTrain = n - Math.max(0, ...sizes.values());
   const single = !config.data.target || !Array.isArray(config.data.target) || config.data.target.length === 1;
-  return config.model.kind === 'linear' && config.model.solver === 'cd' && smallestTrain > p && single;
+  const m = config.model;
+  // Per-feature penalties and bounds are fitted by naive updates, which keep no Gram matrix.
+  const perFeature = m.kind === 'linear' && (m.penalty_factor !== undefined || m.limits !== undefined || !!m.nonnegative);
+  return m.kind === 'linear' && m.solver === 'cd' && smallestTrain > p && single && !perFeature;
 }
 
 /** The settings that change results; workers and output do not. Keys sorted so key order in the file does not matter. */

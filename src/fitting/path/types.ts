@@ -27,6 +27,18 @@ export interface PathProblem {
   tol: number;
   /** Passes over the features allowed per λ. */
   maxIter: number;
+  /** Per-feature penalty factors and bounds (model.penalty_factor, model.limits); absent: 1 and none. */
+  featurePenalty?: FeaturePenalty;
+}
+
+/**
+ * glmnet's penalty.factor (rescaled to sum to p, so λ keeps its scale; 0 leaves a feature unpenalized) and
+ * lower.limits / upper.limits (on the original scale; lower ≤ 0 ≤ upper), each length p or null.
+ */
+export interface FeaturePenalty {
+  factor: Float64Array | null;
+  lower: Float64Array | null;
+  upper: Float64Array | null;
 }
 
 /** A warm-started path: one solution per λ, λ in the order given (descending). */

@@ -94,13 +94,13 @@ class Irls implements PointSolver {
     const { p } = design;
     this.y = y;
     const stats = (this.stats = columnStats(design, weights, standardize));
-    const solver = (this.solver = new WlsSolver(context, design, stats, weights));
+    const solver = (this.solver = new WlsSolver(context, design, stats, weights, problem.featurePenalty));
     this.offset = Float64Array.from(solver.rows, (i) => problem.offset?.[i] ?? 0);
     const yMean = centerTarget(y, weights, stats.weightSum).mean;
     solver.intercept = link === 'logit' ? Math.log(yMean / (1 - yMean)) : nullLogIntercept(y, solver.rows, solver.w, this.offset);
     this.start = new Float64Array(p);
     this.thresholdSq = tol * tol;
-    this.strong = new StrongSet(p, stats.constant);
+    this.strong = new StrongSet(p, stats.constant, problem.featurePenalty?.factor);
     this.linearize();
     this.strong.refresh(solver);
     this.previous = { beta: new Float64Array(p), intercept: solver.intercept };
@@ -139,7 +139,7 @@ class Irls implements PointSolver {
       loss += w[r] * (this.link === 'logit' ? (e > 0 ? e + Math.log1p(Math.exp(-e)) : Math.log1p(Math.exp(e))) - yi * e : Math.exp(e) - yi * e);
     }
     let penalty = 0;
-    for (let j = 0; j < beta.length; j++) penalty += l1 * Math.abs(beta[j]) + (l2 / 2) * beta[j] * beta[j];
+    for (let j = 0; j < beta.length; j++) if (beta[j] !== 0) penalty += solver.factorOf(j) * (l1 * Math.abs(beta[j]) + (l2 / 2) * beta[j] * beta[j]);
     return loss / this.stats.weightSum + penalty;
   }
 
@@ -196,12 +196,13 @@ class Irls implements PointSolver {
       const xa = column(a);
       let grad = 0;
       for (let r = 0; r < m; r++) grad -= score[r] * (xa ? xa[r] : 1);
-      g[a] = grad / W + (a === 0 ? 0 : l1 * Math.sign(beta[active[a - 1]]) + l2 * beta[active[a - 1]]);
+      const f = a === 0 ? 0 : solver.factorOf(active[a - 1]);
+      g[a] = grad / W + (a === 0 ? 0 : f * (l1 * Math.sign(beta[active[a - 1]]) + l2 * beta[active[a - 1]]));
       for (let b = 0; b <= a; b++) {
         const xb = column(b);
         let h = 0;
         for (let r = 0; r < m; r++) h += curvature[r] * (xa ? xa[r] : 1) * (xb ? xb[r] : 1);
-        H[a * q + b] = H[b * q + a] = h / W + (a === b && a > 0 ? l2 : 0);
+        H[a * q + b] = H[b * q + a] = h / W + (a === b && a > 0 ? f * l2 : 0);
       }
     }
     const step = choleskySolve(H, g, q);
@@ -209,7 +210,8 @@ class Irls implements PointSolver {
     for (let a = 1; a < q; a++) {
       const j = active[a - 1];
       const next = beta[j] - step[a];
-      if (!(next * beta[j] > 0)) return false;
+      // An unpenalized coefficient may change sign (its objective is smooth through 0); a bound ends the step.
+      if ((!(next * beta[j] > 0) && solver.factorOf(j) !== 0) || !solver.withinBounds(j, next)) return false;
     }
     for (let a = 1; a < q; a++) solver.setCoefficient(active[a - 1], beta[active[a - 1]] - step[a]);
     solver.setIntercept(solver.intercept - step[0]);

@@ -21,7 +21,12 @@ export class StrongSet {
   /** Gradient of every feature at the last solution. */
   readonly gradient: Float64Array;
 
-  constructor(private readonly p: number, private readonly constant: Uint8Array) {
+  constructor(
+    private readonly p: number,
+    private readonly constant: Uint8Array,
+    /** Per-feature penalty factors (the rule's and the check's bound scale with them), or null. */
+    private readonly factor: Float64Array | null = null,
+  ) {
     this.members = new Int32Array(p);
     this.inSet = new Uint8Array(p);
     this.gradient = new Float64Array(p);
@@ -36,7 +41,8 @@ export class StrongSet {
   screen(l1Ratio: number, lambda: number, previousLambda: number, solver: ScreenedSolver): void {
     const cut = l1Ratio * (2 * lambda - previousLambda);
     for (let a = 0; a < solver.activeCount; a++) this.add(solver.active[a]);
-    for (let j = 0; j < this.p; j++) if (!this.inSet[j] && Math.abs(this.gradient[j]) >= cut) this.add(j);
+    const factor = this.factor;
+    for (let j = 0; j < this.p; j++) if (!this.inSet[j] && Math.abs(this.gradient[j]) >= (factor ? cut * factor[j] : cut)) this.add(j);
   }
 
   /** Every feature's gradient at the solver's current point. */
@@ -51,7 +57,7 @@ export class StrongSet {
     const bound = l1Ratio * lambda * (1 + 1e-9);
     for (let j = 0; j < this.p; j++) {
       if (this.constant[j]) continue;
-      if (!this.inSet[j] && Math.abs(this.gradient[j]) > bound) {
+      if (!this.inSet[j] && Math.abs(this.gradient[j]) > (this.factor ? bound * this.factor[j] : bound)) {
         this.add(j);
         violations++;
       }

@@ -1,6 +1,7 @@
 import type { KernelContext } from '../context.js';
 import type { WasmHeap } from '../kernels/heap.js';
 import type { Design } from './design.js';
+import type { FeaturePenalty } from '../path/types.js';
 import { ColumnCache } from './columnCache.js';
 import type { ColumnStats } from './columnStats.js';
 import { solveByPasses, type CoordinateSolver } from './convergence.js';
@@ -41,14 +42,23 @@ export class WlsSolver implements CoordinateSolver {
   private readonly columns: ColumnCache;
   private readonly vectors: number;
 
+  /** Per-feature penalty factors, and bounds on the standardized coefficients (the original ones times s_j), or null. */
+  private readonly factor: Float64Array | null;
+  private readonly lower: Float64Array | null;
+  private readonly upper: Float64Array | null;
+
   constructor(
     context: KernelContext,
     readonly design: Design,
     readonly stats: ColumnStats,
     weights: Float64Array,
+    penalty?: FeaturePenalty,
   ) {
     this.heap = context.heap;
     const { n, p } = design;
+    this.factor = penalty?.factor ?? null;
+    this.lower = penalty?.lower ? Float64Array.from(penalty.lower, (b, j) => b * stats.scale[j]) : null;
+    this.upper = penalty?.upper ? Float64Array.from(penalty.upper, (b, j) => b * stats.scale[j]) : null;
     this.beta = new Float64Array(p);
     const rows: number[] = [];
     for (let i = 0; i < n; i++) if (weights[i] !== 0) rows.push(i);
@@ -68,6 +78,21 @@ export class WlsSolver implements CoordinateSolver {
     this.curvatureStamp = new Int32Array(p);
     this.active = new Int32Array(p);
     this.isActive = new Uint8Array(p);
+  }
+
+  /** Feature j's penalty factor (1 without factors). */
+  factorOf(j: number): number {
+    return this.factor ? this.factor[j] : 1;
+  }
+
+  /** Whether a value of β_j lies within its bounds (always, without bounds). */
+  withinBounds(j: number, value: number): boolean {
+    return !this.lower || (value >= this.lower[j] && value <= this.upper![j]);
+  }
+
+  /** A value of β_j moved into its bounds. */
+  clamped(j: number, value: number): number {
+    return this.lower ? Math.min(Math.max(value, this.lower[j]), this.upper![j]) : value;
   }
 
   /** Gives the kernel memory back; the solver must not be used afterwards. */
@@ -121,7 +146,9 @@ export class WlsSolver implements CoordinateSolver {
     const c = this.curvatureOf(j);
     if (c === 0) return 0;
     const bj = this.beta[j];
-    const bNew = softThreshold(this.gradient(j) + c * bj, l1) / (c + l2);
+    const f = this.factor ? this.factor[j] : 1;
+    let bNew = softThreshold(this.gradient(j) + c * bj, l1 * f) / (c + l2 * f);
+    if (this.lower) bNew = this.clamped(j, bNew);
     if (bNew === bj) return 0;
     const d = bNew - bj;
     this.beta[j] = bNew;
@@ -206,7 +233,8 @@ export function extrapolate(solver: WlsSolver, previous: { beta: Float64Array; i
     const before = previous.beta[j];
     previous.beta[j] = b;
     if (b === 0 || ratio === 0) continue;
-    solver.setCoefficient(j, extrapolated(b, before, ratio));
+    // A warm start stays within the bounds: a Newton step backtracks toward it.
+    solver.setCoefficient(j, solver.clamped(j, extrapolated(b, before, ratio)));
   }
   const b0 = solver.intercept;
   if (ratio !== 0) solver.setIntercept(b0 + ratio * (b0 - previous.intercept));

@@ -1,0 +1,77 @@
+// Per-feature penalties and bounds (model.penalty_factor, model.limits, model.nonnegative) resolved against the
+// design's features: a categorical column's name stands for all its indicators. glmnet's conventions: factors
+// rescaled to sum to the number of features, bounds on the original scale with lower ≤ 0 ≤ upper.
+import type { KeyPath } from './messages.js';
+import type { ModelConfig } from './schema.js';
+import { encodedNames, type Encoding } from '../domain.js';
+import { UserError } from '../errors.js';
+
+/** The per-feature penalty a sweep's fits take, as plain arrays (p long, or null where the config sets none). */
+export interface FeaturePenaltySettings {
+  factor: number[] | null;
+  lower: number[] | null;
+  upper: number[] | null;
+}
+
+/** What the keys may name: each feature, and each categorical column (its features). */
+function nameIndex(features: string[], encoding: Encoding | null | undefined): Map<string, number[]> {
+  const index = new Map<string, number[]>(features.map((f, j) => [f, [j]]));
+  let at = 0;
+  for (const column of encoding?.columns ?? []) {
+    const width = encodedNames(column).length;
+    if (column.kind === 'categorical' && !index.has(column.name)) index.set(column.name, Array.from({ length: width }, (_, k) => at + k));
+    at += width;
+  }
+  return index;
+}
+
+/**
+ * The sweep's per-feature penalty, or undefined when the config sets none. `family` is the fitted family: these
+ * apply to one linear predictor (gaussian, binomial, poisson). Errors name the key at `where`.
+ */
+export function featurePenalty(
+  model: ModelConfig,
+  family: string,
+  features: string[],
+  encoding: Encoding | null | undefined,
+  where: (path: KeyPath) => string,
+): FeaturePenaltySettings | undefined {
+  if (model.kind === 'mlp') return undefined;
+  const { penalty_factor: factors, limits, nonnegative } = model;
+  const given = [factors && 'penalty_factor', limits && 'limits', nonnegative && 'nonnegative'].filter((k): k is string => !!k);
+  if (given.length === 0) return undefined;
+  const key = given[0];
+  if (family !== 'gaussian' && family !== 'binomial' && family !== 'poisson')
+    throw new UserError(`${where(['model', key])}: model.${key}: applies to models with one linear predictor (linear with one target, logistic with two classes, poisson); this sweep fits ${family}`);
+  if (model.solver === 'fista') throw new UserError(`${where(['model', key])}: model.${key}: needs solver cd (the fista cross-check takes one penalty for all)`);
+  const p = features.length;
+  const index = nameIndex(features, encoding);
+  const columnsOf = (what: string, name: string) => {
+    const js = index.get(name);
+    if (!js) {
+      const shown = features.slice(0, 12).join(', ') + (features.length > 12 ? ', …' : '');
+      throw new UserError(`${where(['model', what, name])}: model.${what}: "${name}" is not a feature (features: ${shown})`);
+    }
+    return js;
+  };
+  let factor: number[] | null = null;
+  if (factors) {
+    factor = new Array<number>(p).fill(1);
+    for (const [name, value] of Object.entries(factors)) for (const j of columnsOf('penalty_factor', name)) factor[j] = value;
+    const sum = factor.reduce((a, b) => a + b, 0);
+    if (sum === 0) throw new UserError(`${where(['model', 'penalty_factor'])}: model.penalty_factor: every factor is 0, so nothing is penalized and every λ gives the same fit`);
+    factor = factor.map((f) => (f * p) / sum);
+  }
+  let lower: number[] | null = null;
+  let upper: number[] | null = null;
+  if (limits || nonnegative) {
+    lower = new Array<number>(p).fill(nonnegative ? 0 : -Infinity);
+    upper = new Array<number>(p).fill(Infinity);
+    for (const [name, [lo, hi]] of Object.entries(limits ?? {}))
+      for (const j of columnsOf('limits', name)) {
+        lower[j] = lo ?? -Infinity;
+        upper[j] = hi ?? Infinity;
+      }
+  }
+  return { factor, lower, upper };
+}
