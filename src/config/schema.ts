@@ -62,6 +62,8 @@ export const dataSchema = z
     classes: z.array(z.string(), { error: 'expected a list of labels, e.g. [negative, positive]' }).min(2, { error: 'expected at least two labels' }).optional(),
     /** For poisson models: a column added to the linear predictor (log exposure); not a feature. */
     offset: z.string({ error: 'expected a column name' }).min(1).optional(),
+    /** A column of non-negative observation weights (glmnet's weights); not a feature. */
+    weights: z.string({ error: 'expected a column name' }).min(1).optional(),
     /**
      * Feature columns read as categories, one indicator column per level: auto (every text column), none (text is an
      * error), or a list of names (integer-coded columns too).

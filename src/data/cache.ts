@@ -23,16 +23,25 @@ export function readCachedDataset(hash: string): CacheRead {
   try {
     const bytes = readFileSync(file);
     const headerLength = bytes.readUInt32LE(0);
-    const head = JSON.parse(bytes.subarray(4, 4 + headerLength).toString('utf8')) as Omit<StoredDataset, 'X' | 'y' | 'offset'> & { hasOffset?: boolean; sha256?: string };
+    const head = JSON.parse(bytes.subarray(4, 4 + headerLength).toString('utf8')) as Omit<StoredDataset, 'X' | 'y' | 'offset' | 'weights'> & { hasOffset?: boolean; hasWeights?: boolean; sha256?: string };
     const start = 4 + headerLength;
     const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length));
     const offsetLength = head.hasOffset ? head.n : 0;
-    if (head.hash !== hash || values.length !== head.n * (head.p + head.outputs) + offsetLength) return { unusable: `${file}: not the cached data of ${hash.slice(0, 12)}… (another size or hash)` };
+    const weightsLength = head.hasWeights ? head.n : 0;
+    if (head.hash !== hash || values.length !== head.n * (head.p + head.outputs) + offsetLength + weightsLength) return { unusable: `${file}: not the cached data of ${hash.slice(0, 12)}… (another size or hash)` };
     if (!head.sha256) return { unusable: `${file}: has no checksum (cached by an older regsweep)` };
     if (valuesChecksum([values]) !== head.sha256) return { unusable: `${file}: its values do not match their checksum (the file changed on disk)` };
     const yEnd = head.n * (head.p + head.outputs);
-    const { hasOffset: _hasOffset, sha256: _sha256, ...rest } = head;
-    return { dataset: { ...rest, X: values.subarray(0, head.n * head.p), y: values.subarray(head.n * head.p, yEnd), offset: offsetLength ? values.subarray(yEnd) : null } };
+    const { hasOffset: _hasOffset, hasWeights: _hasWeights, sha256: _sha256, ...rest } = head;
+    return {
+      dataset: {
+        ...rest,
+        X: values.subarray(0, head.n * head.p),
+        y: values.subarray(head.n * head.p, yEnd),
+        offset: offsetLength ? values.subarray(yEnd, yEnd + offsetLength) : null,
+        weights: weightsLength ? values.subarray(yEnd + offsetLength) : null,
+      },
+    };
   } catch (e) {
     return { unusable: `${file}: cannot be read as cached data (${e instanceof Error ? e.message : String(e)})` };
   }
@@ -42,9 +51,9 @@ export function readCachedDataset(hash: string): CacheRead {
 export function writeCachedDataset(d: StoredDataset): void {
   try {
     mkdirSync(cacheDir(), { recursive: true });
-    const { X, y, offset, ...rest } = d;
-    const parts = [X, y, ...(offset ? [offset] : [])];
-    const header = Buffer.from(JSON.stringify({ ...rest, hasOffset: offset !== null, sha256: valuesChecksum(parts) }), 'utf8');
+    const { X, y, offset, weights, ...rest } = d;
+    const parts = [X, y, ...(offset ? [offset] : []), ...(weights ? [weights] : [])];
+    const header = Buffer.from(JSON.stringify({ ...rest, hasOffset: offset !== null, ...(weights ? { hasWeights: true } : {}), sha256: valuesChecksum(parts) }), 'utf8');
     const length = Buffer.alloc(4);
     // The header is padded so that the values start 8-byte aligned.
     const pad = Buffer.alloc((8 - ((4 + header.length) % 8)) % 8, 32);

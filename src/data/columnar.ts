@@ -26,6 +26,7 @@ class ColumnSink {
   readonly featureIdx: number[];
   readonly offsetIdx: number;
   readonly foldIdx: number;
+  readonly weightsIdx: number;
   /** Per column of the file: [array, column in it] for numbers; undefined for labels. */
   private readonly place: ([ColumnMajor, number] | undefined)[];
   private readonly arrays: ColumnMajor[];
@@ -47,18 +48,20 @@ class ColumnSink {
     capacity: number,
   ) {
     const roles = resolveColumns(header, options, name);
-    ({ targetIdx: this.targetIdx, featureIdx: this.featureIdx, offsetIdx: this.offsetIdx, foldIdx: this.foldIdx } = roles);
+    ({ targetIdx: this.targetIdx, featureIdx: this.featureIdx, offsetIdx: this.offsetIdx, foldIdx: this.foldIdx, weightsIdx: this.weightsIdx } = roles);
     this.rule = options.missing ?? 'error';
     this.missing = missingTokens(options);
     const auto = (options.categorical ?? 'auto') === 'auto';
     const X = new ColumnMajor(this.featureIdx.length, capacity);
     const y = options.classification ? undefined : new ColumnMajor(this.targetIdx.length, capacity);
     const offset = this.offsetIdx >= 0 ? new ColumnMajor(1, capacity) : undefined;
-    this.arrays = [X, ...(y ? [y] : []), ...(offset ? [offset] : [])];
+    const weights = this.weightsIdx >= 0 ? new ColumnMajor(1, capacity) : undefined;
+    this.arrays = [X, ...(y ? [y] : []), ...(offset ? [offset] : []), ...(weights ? [weights] : [])];
     this.place = header.map(() => undefined);
     this.featureIdx.forEach((j, f) => (this.place[j] = [X, f]));
     if (y) this.targetIdx.forEach((j, k) => (this.place[j] = [y, k]));
     if (offset) this.place[this.offsetIdx] = [offset, 0];
+    if (weights) this.place[this.weightsIdx] = [weights, 0];
     this.filled = header.map(() => 0);
     this.featureIdx.forEach((j, f) => {
       if (!roles.categoricalIdx.has(j) && !(textColumns[j] && auto)) return;
@@ -96,7 +99,7 @@ class ColumnSink {
         const raw = values[i];
         // A null, or NaN (pandas writes a float column's gaps as NaN): a gap, where data.missing allows one.
         if (raw === null || raw === undefined || (typeof raw === 'number' && Number.isNaN(raw))) {
-          this.gap(where(i), feature ? 'feature' : j === this.offsetIdx ? 'offset' : 'target', raw);
+          this.gap(where(i), feature ? 'feature' : j === this.offsetIdx ? 'offset' : j === this.weightsIdx ? 'weight' : 'target', raw);
           out[base + i] = NaN;
           continue;
         }
@@ -104,6 +107,7 @@ class ColumnSink {
         const v = typeof raw === 'number' ? raw : typeof raw === 'bigint' ? Number(raw) : typeof raw === 'boolean' ? +raw : raw === null || raw === undefined ? NaN : NaN;
         if (!Number.isFinite(v) || Math.abs(v) >= LARGEST_VALUE) throw new UserError(`${where(i)}: ${badNumber(raw)}`);
         if (counts && !(Number.isInteger(v) && v >= 0)) throw new UserError(`${where(i)}: ${v} is not a count (a poisson model needs non-negative integers)`);
+        if (j === this.weightsIdx && v < 0) throw new UserError(`${where(i)}: ${v} is negative; an observation weight (data.weights) is 0 or more`);
         out[base + i] = v;
       }
     } else if (this.categoryAt.has(j)) {
@@ -145,10 +149,10 @@ class ColumnSink {
     const short = this.used.find((j) => this.filled[j] !== n);
     if (short !== undefined) throw new UserError(`${this.name}: column "${this.header[short]}" has ${this.filled[short]} rows, others ${n}`);
     const loaded = loadedColumns(this, this.arrays, n);
-    const { header, labels, foldLabels, X, y, offset } = loaded;
+    const { header, labels, foldLabels, X, y, offset, weights } = loaded;
     // The content hash that guards a resume: of the values read, computed from memory (no second read of the file).
     const hash = createHash('sha256').update(hashOf).update(JSON.stringify(header));
-    for (const a of [X, y, ...(offset ? [offset] : [])]) hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    for (const a of [X, y, ...(offset ? [offset] : []), ...(weights ? [weights] : [])]) hash.update(new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
     hash.update(JSON.stringify([labels, foldLabels, ...(loaded.categories.size ? [[...loaded.categories]] : [])]));
     return assembleDataset(loaded, this.name, hash.digest('hex'), []);
   }

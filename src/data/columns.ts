@@ -20,6 +20,8 @@ export interface ColumnOptions extends FrameOptions {
   offset?: string;
   /** A column read as each row's fold label (not a feature). */
   foldColumn?: string;
+  /** A column of non-negative observation weights (not a feature). */
+  weights?: string;
   /** The name used in messages; default: the path. */
   displayName?: string;
   /** Feature columns found to hold text while reading (data.categorical: auto): read as categories. */
@@ -50,10 +52,13 @@ export function resolveColumns(header: string[], options: ColumnOptions, where: 
   const targetIdx = wanted.map((t) => column(t, 'target'));
   const offsetIdx = options.offset !== undefined ? column(options.offset, 'offset (data.offset)') : -1;
   const foldIdx = options.foldColumn !== undefined ? column(options.foldColumn, 'fold (validation.column)') : -1;
-  for (const [idx, what] of [[offsetIdx, 'data.offset'], [foldIdx, 'validation.column']] as const)
+  const weightsIdx = options.weights !== undefined ? column(options.weights, 'weights (data.weights)') : -1;
+  for (const [idx, what] of [[offsetIdx, 'data.offset'], [foldIdx, 'validation.column'], [weightsIdx, 'data.weights']] as const)
     if (idx >= 0 && targetIdx.includes(idx)) throw new UserError(`${where}: ${what} names "${header[idx]}", which is the target`);
   if (offsetIdx >= 0 && offsetIdx === foldIdx) throw new UserError(`${where}: data.offset and validation.column name the same column "${header[offsetIdx]}"`);
-  const featureIdx = header.map((_, j) => j).filter((j) => !targetIdx.includes(j) && j !== offsetIdx && j !== foldIdx);
+  if (weightsIdx >= 0 && (weightsIdx === offsetIdx || weightsIdx === foldIdx))
+    throw new UserError(`${where}: data.weights and ${weightsIdx === offsetIdx ? 'data.offset' : 'validation.column'} name the same column "${header[weightsIdx]}"`);
+  const featureIdx = header.map((_, j) => j).filter((j) => !targetIdx.includes(j) && j !== offsetIdx && j !== foldIdx && j !== weightsIdx);
   if (featureIdx.length === 0) throw new UserError(`${where}: no feature columns besides the target`);
   const categoricalIdx = new Set<number>();
   if (Array.isArray(options.categorical))
@@ -67,7 +72,7 @@ export function resolveColumns(header: string[], options: ColumnOptions, where: 
       categoricalIdx.add(j);
     }
   for (const name of options.textColumns ?? []) categoricalIdx.add(seen.get(name)!);
-  return { targetIdx, featureIdx, offsetIdx, foldIdx, categoricalIdx };
+  return { targetIdx, featureIdx, offsetIdx, foldIdx, weightsIdx, categoricalIdx };
 }
 
 /** A feature column holds text and data.categorical is auto: the file is read again with it as a category. */
@@ -86,7 +91,7 @@ export function missingTokens(options: FrameOptions): Set<string> {
 export function gapError(
   where: string,
   cell: string,
-  role: 'feature' | 'target' | 'offset' | 'fold label' | 'label',
+  role: 'feature' | 'target' | 'offset' | 'weight' | 'fold label' | 'label',
   rule: MissingRule,
   shown = cell === '' ? 'an empty cell' : `"${cell}"`,
 ): UserError {
@@ -135,10 +140,12 @@ export interface LoadedColumns {
   featureIdx: number[];
   offsetIdx: number;
   foldIdx: number;
+  weightsIdx: number;
   n: number;
   X: Float64Array;
   y: Float64Array;
   offset?: Float64Array;
+  weights?: Float64Array;
   /** Per row; null for a gap (data.missing: drop). */
   labels: (string | null)[];
   foldLabels: (string | null)[];
@@ -151,25 +158,27 @@ export interface LoadedColumns {
  * the numeric targets (none for a label, coded in assembleDataset into y made here), then the offset.
  */
 export function loadedColumns(
-  read: Omit<LoadedColumns, 'n' | 'X' | 'y' | 'offset'>,
+  read: Omit<LoadedColumns, 'n' | 'X' | 'y' | 'offset' | 'weights'>,
   arrays: ColumnMajor[],
   n: number,
 ): LoadedColumns {
   const [X, ...rest] = arrays.map((a) => a.finish(n));
   const y = read.options.classification ? sharedFloat64(n) : rest.shift()!;
-  const { header, options, targetIdx, featureIdx, offsetIdx, foldIdx, labels, foldLabels, categories } = read;
-  return { header, options, targetIdx, featureIdx, offsetIdx, foldIdx, n, X, y, offset: rest[0], labels, foldLabels, categories };
+  const { header, options, targetIdx, featureIdx, offsetIdx, foldIdx, weightsIdx, labels, foldLabels, categories } = read;
+  const offset = offsetIdx >= 0 ? rest.shift() : undefined;
+  const weights = weightsIdx >= 0 ? rest.shift() : undefined;
+  return { header, options, targetIdx, featureIdx, offsetIdx, foldIdx, weightsIdx, n, X, y, offset, weights, labels, foldLabels, categories };
 }
 
 /** The loaded columns as a Dataset: rows with gaps dropped (data.missing: drop), categories encoded, class labels coded, names, notes. */
 export function assembleDataset(read: LoadedColumns, name: string, fileHash: string, warnings: string[]): Dataset {
-  const { header, targetIdx, featureIdx, offsetIdx, foldIdx, options } = read;
+  const { header, targetIdx, featureIdx, offsetIdx, foldIdx, weightsIdx, options } = read;
   const classification = !!options.classification;
-  let { n, X, y, offset, labels, foldLabels, categories } = read;
+  let { n, X, y, offset, weights, labels, foldLabels, categories } = read;
   let dropped = 0;
   if (options.missing === 'drop') {
     const texts = [...(classification ? [labels] : []), ...(foldIdx >= 0 ? [foldLabels] : []), ...categories.values()];
-    const numeric = [X, ...(classification ? [] : [y]), ...(offset ? [offset] : [])];
+    const numeric = [X, ...(classification ? [] : [y]), ...(offset ? [offset] : []), ...(weights ? [weights] : [])];
     const complete = completeRows({ n, numeric, texts });
     dropped = complete.dropped;
     if (dropped === n) throw new UserError(`${name}: every row has a missing value, so data.missing: drop leaves none`);
@@ -179,12 +188,14 @@ export function assembleDataset(read: LoadedColumns, name: string, fileHash: str
       X = keptRows(X, n, keep, kept);
       y = classification ? sharedFloat64(kept) : keptRows(y, n, keep, kept);
       offset = offset ? keptRows(offset, n, keep, kept) : undefined;
+      weights = weights ? keptRows(weights, n, keep, kept) : undefined;
       labels = classification ? keptTexts(labels, keep) : labels;
       foldLabels = foldIdx >= 0 ? keptTexts(foldLabels, keep) : foldLabels;
       categories = new Map([...categories].map(([f, cells]) => [f, keptTexts(cells, keep)]));
       n = kept;
     }
   }
+  if (weights && !weights.some((w) => w > 0)) throw new UserError(`${name}: column "${header[weightsIdx]}" (data.weights): every weight is 0, so no row is fitted`);
   const outputs = classification ? 1 : targetIdx.length;
   let classes: string[] | undefined;
   if (classification) {
@@ -206,6 +217,7 @@ export function assembleDataset(read: LoadedColumns, name: string, fileHash: str
     targetNames: targetIdx.map((j) => header[j]),
     classes,
     ...(offsetIdx >= 0 ? { offset } : {}),
+    ...(weights ? { weights } : {}),
     ...(foldIdx >= 0 ? { foldLabels: foldLabels as string[] } : {}),
     ...(frame.encoding ? { encoding: frame.encoding } : {}),
     source: name,

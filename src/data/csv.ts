@@ -42,6 +42,7 @@ class TableBuilder {
   readonly featureIdx: number[];
   readonly offsetIdx: number;
   readonly foldIdx: number;
+  readonly weightsIdx: number;
   /** Per column of the file: its role, and for numbers its place in a block row. */
   readonly role: Role[];
   readonly slot: Int32Array;
@@ -71,7 +72,7 @@ class TableBuilder {
     capacity: number,
   ) {
     const roles = resolveColumns(header, options, where);
-    ({ targetIdx: this.targetIdx, featureIdx: this.featureIdx, offsetIdx: this.offsetIdx, foldIdx: this.foldIdx } = roles);
+    ({ targetIdx: this.targetIdx, featureIdx: this.featureIdx, offsetIdx: this.offsetIdx, foldIdx: this.foldIdx, weightsIdx: this.weightsIdx } = roles);
     this.role = header.map(() => Role.Number);
     this.featureAt = new Int32Array(header.length).fill(-1);
     this.featureIdx.forEach((j, f) => (this.featureAt[j] = f));
@@ -88,6 +89,7 @@ class TableBuilder {
     if (options.classification) this.role[this.targetIdx[0]] = Role.Label;
     else for (const j of this.targetIdx) this.slot[j] = width++;
     if (this.offsetIdx >= 0) this.slot[this.offsetIdx] = width++;
+    if (this.weightsIdx >= 0) this.slot[this.weightsIdx] = width++;
     if (this.foldIdx >= 0) this.role[this.foldIdx] = Role.FoldLabel;
     this.width = width;
     this.blockCapacity = Math.max(1, Math.floor(BLOCK_VALUES / width));
@@ -97,6 +99,7 @@ class TableBuilder {
       // Labels are coded once the classes are known (assembleDataset).
       ...(options.classification ? [] : [new ColumnMajor(this.targetIdx.length, capacity)]),
       ...(this.offsetIdx >= 0 ? [new ColumnMajor(1, capacity)] : []),
+      ...(this.weightsIdx >= 0 ? [new ColumnMajor(1, capacity)] : []),
     ];
   }
 
@@ -167,7 +170,7 @@ class TableBuilder {
       throw gapError(
         `${this.name}:${line}:${j + 1}: column "${this.header[j]}"`,
         cell,
-        feature ? 'feature' : role === Role.Label ? 'label' : role === Role.FoldLabel ? 'fold label' : j === this.offsetIdx ? 'offset' : 'target',
+        feature ? 'feature' : role === Role.Label ? 'label' : role === Role.FoldLabel ? 'fold label' : j === this.offsetIdx ? 'offset' : j === this.weightsIdx ? 'weight' : 'target',
         this.rule,
       );
     if (role === Role.Number) this.block[base + this.slot[j]] = NaN;
@@ -179,6 +182,11 @@ class TableBuilder {
   number(j: number, v: number, line: number, base: number, text: () => string): void {
     this.block[base + this.slot[j]] = v;
     if (j === this.countsColumn) this.checkCount(j, v, line, text);
+    else if (j === this.weightsIdx) this.checkWeight(j, v, line, text);
+  }
+
+  checkWeight(j: number, v: number, line: number, text: () => string): void {
+    if (!(v >= 0)) throw new UserError(`${this.name}:${line}:${j + 1}: column "${this.header[j]}": ${text().trim()} is negative; an observation weight (data.weights) is 0 or more`);
   }
 
   /** The target column of a poisson model (non-negative integers), or −1. */
@@ -417,7 +425,7 @@ function readNumericCsv(path: string, name: string, options: CsvOptions, fileByt
 function readRow(builder: TableBuilder, b: Buffer, start: number, end: number, line: number, rowEstimate: () => number): void {
   const columns = builder.header.length;
   const { role, slot, block } = builder;
-  const { countsColumn, numericMissing } = builder;
+  const { countsColumn, numericMissing, weightsIdx: weightsColumn } = builder;
   const base = builder.rowStart();
   let k = start;
   let j = 0;
@@ -439,6 +447,9 @@ function readRow(builder: TableBuilder, b: Buffer, start: number, end: number, l
     } else if (j === countsColumn) {
       const from = k;
       builder.checkCount(j, block[base + slot[j]], line, () => b.toString('utf8', from, next));
+    } else if (j === weightsColumn) {
+      const from = k;
+      builder.checkWeight(j, block[base + slot[j]], line, () => b.toString('utf8', from, next));
     }
     j++;
     if (next >= end) break;

@@ -15,6 +15,8 @@ export interface Dataset {
   classes?: string[];
   /** Per row, added to the linear predictor (data.offset), on a SharedArrayBuffer. */
   offset?: Float64Array;
+  /** Per row, its observation weight (data.weights; non-negative), on a SharedArrayBuffer. */
+  weights?: Float64Array;
   /** Per row, the fold label of validation kind column. */
   foldLabels?: string[];
   /** How the file's columns became the features (categories, gaps to fill); absent when they are the columns as they are. */

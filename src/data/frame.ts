@@ -21,10 +21,11 @@ export interface FrameOptions {
 export const DEFAULT_MAX_LEVELS = 100;
 
 /** Whether an option asks for something beyond reading numbers as they are (the data's hash then says which). */
-function frameKey(options: FrameOptions, categoricalColumns: string[], dropped: number): string | undefined {
-  const plain = categoricalColumns.length === 0 && dropped === 0 && (options.missing ?? 'error') === 'error';
+function frameKey(options: FrameOptions & { weights?: string }, categoricalColumns: string[], dropped: number): string | undefined {
+  const plain = categoricalColumns.length === 0 && dropped === 0 && (options.missing ?? 'error') === 'error' && options.weights === undefined;
   if (plain) return undefined;
   return JSON.stringify({
+    ...(options.weights !== undefined ? { weights: options.weights } : {}),
     categorical: categoricalColumns,
     dropFirst: !!options.dropFirst,
     naValues: options.naValues ?? null,
@@ -34,10 +35,11 @@ function frameKey(options: FrameOptions, categoricalColumns: string[], dropped: 
 }
 
 /**
- * The data's hash with the frame options that change the design: the same file read with other categories or gap
- * rules is other data (a shared store and the worker cache keep data by hash). Plain numbers keep the file's hash.
+ * The data's hash with the frame options that change the design or the weights: the same file read with other
+ * categories, gap rules or a weights column is other data (a shared store and the worker cache keep data by hash).
+ * Plain numbers keep the file's hash.
  */
-export function frameHash(fileHash: string, options: FrameOptions, categoricalColumns: string[], dropped: number): string {
+export function frameHash(fileHash: string, options: FrameOptions & { weights?: string }, categoricalColumns: string[], dropped: number): string {
   const key = frameKey(options, categoricalColumns, dropped);
   return key === undefined ? fileHash : createHash('sha256').update(fileHash).update(key).digest('hex');
 }

@@ -21,6 +21,7 @@ export function csvOptions(config: SweepConfig): CsvOptions {
     classes: config.data.classes,
     counts: kind === 'poisson',
     offset: config.data.offset,
+    weights: config.data.weights,
     foldColumn: config.validation.kind === 'column' ? config.validation.column : undefined,
     categorical: config.data.categorical,
     dropFirst: config.data.drop === 'first',
@@ -41,6 +42,10 @@ export async function loadData(loaded: LoadedConfig): Promise<Dataset> {
   const { config, where } = loaded;
   const kind = config.model.kind;
   const classification = kind === 'logistic' || kind === 'multinomial';
+  if (config.data.weights !== undefined && kind === 'mlp')
+    throw new UserError(`${where(['data', 'weights'])}: data.weights: applies to linear, logistic, multinomial and poisson models (a network's minibatches take no weights)`);
+  if (config.data.weights !== undefined && !loaded.dataPath)
+    throw new UserError(`${where(['data', 'weights'])}: data.weights: synthetic data have no weights column`);
   if (config.data.offset !== undefined && kind !== 'poisson')
     throw new UserError(`${where(['data', 'offset'])}: data.offset: applies to poisson models (model.kind is ${kind})`);
   if (config.data.classes !== undefined && !classification)

@@ -16,6 +16,7 @@ export function toStoredDataset(data: Dataset): StoredDataset {
     X: data.X,
     y: data.y,
     offset: data.offset ?? null,
+    weights: data.weights ?? null,
   };
 }
 
@@ -30,6 +31,11 @@ export function fromStoredDataset(stored: StoredDataset, source: string, encodin
     offset = sharedFloat64(stored.offset.length);
     offset.set(stored.offset);
   }
+  let weights: Float64Array | undefined;
+  if (stored.weights) {
+    weights = sharedFloat64(stored.weights.length);
+    weights.set(stored.weights);
+  }
   return {
     n: stored.n,
     p: stored.p,
@@ -40,6 +46,7 @@ export function fromStoredDataset(stored: StoredDataset, source: string, encodin
     targetNames: stored.targetNames,
     classes: stored.classes ?? undefined,
     ...(offset ? { offset } : {}),
+    ...(weights ? { weights } : {}),
     ...(encoding ? { encoding } : {}),
     source,
     hash: stored.hash,

@@ -38,6 +38,8 @@ export interface SharedData {
   offset: Float64Array | null;
   /** The design's gaps (NaN cells), each filled from the training rows of the fit (data.missing: mean, median, most_frequent). */
   fills: FillGroup[];
+  /** Per row, its observation weight (data.weights), or null: every row weighs 1. */
+  weights: Float64Array | null;
 }
 
 /** What a model needs to know to fit, as the config gives it (the worker message carries it). */
@@ -84,17 +86,21 @@ export interface BatchMessage extends FitSettings {
   gramHelper: boolean;
 }
 
-/** Training weights (1 = fit on this row) and validation mask for one fold (of one repeat). */
-export function foldWeights(data: Pick<SharedData, 'foldOf' | 'foldsPerRepeat' | 'n'>, fold: FoldId): { train: Float64Array; validation: Float64Array } {
+/**
+ * Training and validation weights for one fold (of one repeat): the row's observation weight (1 without data.weights)
+ * where it is in that part, 0 elsewhere.
+ */
+export function foldWeights(data: Pick<SharedData, 'foldOf' | 'foldsPerRepeat' | 'n'> & { weights?: Float64Array | null }, fold: FoldId): { train: Float64Array; validation: Float64Array } {
   const { n, foldOf } = data;
   const train = new Float64Array(n);
   const validation = new Float64Array(n);
   const perRepeat = Math.max(1, data.foldsPerRepeat);
   const from = fold === 'all' ? 0 : Math.floor(fold / perRepeat) * n;
   const within = fold === 'all' ? -2 : fold % perRepeat;
+  const w = data.weights;
   for (let i = 0; i < n; i++) {
-    if (foldOf[from + i] === within) validation[i] = 1;
-    else train[i] = 1;
+    if (foldOf[from + i] === within) validation[i] = w ? w[i] : 1;
+    else train[i] = w ? w[i] : 1;
   }
   return { train, validation };
 }
@@ -191,7 +197,9 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
   const m = rows ? rows.length : n;
   const y = rows ? Float64Array.from(rows, (i) => data.y[i]) : data.y;
   const trainWeights = rows ? null : train;
-  const valWeights = rows ? new Float64Array(m).fill(1) : validation;
+  const valWeights = rows ? Float64Array.from(rows, (i) => validation[i]) : validation;
+  // With observation weights, the folds are averaged by their weight (cv.glmnet): each trial says its fold's.
+  const weightFigure: Record<string, number> = data.weights && nVal > 0 ? { val_weight: validation.reduce((a, b) => a + b, 0) } : {};
   const group = Math.max(4, Math.floor(context.limits.predictionDoubles / Math.max(1, m)) & ~3);
   let predictions: Float64Array = new Float64Array(0);
   const trials: TrialFigures[] = [];
@@ -207,7 +215,7 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
       trialAt(solution, lambdas[l], l, coefs, nearZero, { nTrain, nVal }, {
         trainLoss,
         valLoss,
-        metrics: logistic ? classificationMetrics(y, eta, train, validation, nVal) : {},
+        metrics: { ...(logistic ? classificationMetrics(y, eta, train, validation, nVal) : {}), ...weightFigure },
       }),
     );
   }
@@ -252,6 +260,7 @@ function fitGlmTask(context: KernelContext, data: SharedData, task: Task, settin
   const design = { X: data.X, n, p };
   const nTrain = count(train);
   const nVal = count(validation);
+  const weightFigure: Record<string, number> = data.weights && nVal > 0 ? { val_weight: validation.reduce((a, b) => a + b, 0) } : {};
   const lambdas = Float64Array.from(task.lambdas);
   const featurePenalty = featurePenaltyOf(settings);
   const problem = {
@@ -281,7 +290,7 @@ function fitGlmTask(context: KernelContext, data: SharedData, task: Task, settin
       trialAt(solution, lambdas[l], l, coefs, nearZero, { nTrain, nVal }, {
         trainLoss: finite ? loss(data, eta, train) : null,
         valLoss: finite && nVal > 0 ? loss(data, eta, validation) : null,
-        metrics: finite && family === 'multinomial' ? multinomialMetrics(data, eta, train, validation, nVal) : {},
+        metrics: { ...(finite && family === 'multinomial' ? multinomialMetrics(data, eta, train, validation, nVal) : {}), ...weightFigure },
       }),
     );
   }

@@ -166,6 +166,7 @@ export function modelValues(model: Model, columns: string[]): Record<string, Lit
     REGSWEEP_OUTPUTS: model.outputs,
     REGSWEEP_CLASSES: model.classes,
     REGSWEEP_OFFSET: model.offset,
+    REGSWEEP_WEIGHTS: model.config.data.weights ?? null,
     REGSWEEP_COLUMNS: columns,
     REGSWEEP_COEF: model.coefs.flatMap((c) => Array.from(c)),
     REGSWEEP_INTERCEPT: model.intercepts,

@@ -105,6 +105,8 @@ export interface GridData extends Design {
   /** Classes of a classification target (y holds 0 … K − 1), else 0. */
   classes: number;
   offset?: Float64Array;
+  /** Observation weights (data.weights), or absent: every row weighs 1. */
+  weights?: Float64Array;
 }
 
 export type GridFamily = 'gaussian' | 'mgaussian' | 'binomial' | 'multinomial' | 'poisson';
@@ -117,7 +119,7 @@ export type GridFamily = 'gaussian' | 'mgaussian' | 'binomial' | 'multinomial' |
 export function nullModelFigures(family: GridFamily, data: GridData, standardize: boolean, grouped: boolean, factor: number[] | null = null): { lassoMax: number; curvature: number } {
   if (factor) return penalizedNullFigures(family, data, standardize, factor);
   const { n, p } = data;
-  const weights = new Float64Array(n).fill(1);
+  const weights = data.weights ?? new Float64Array(n).fill(1);
   const stats = columnStats(data, weights, standardize);
   const residuals: Float64Array[] = [];
   let curvature = 1;
@@ -130,22 +132,22 @@ export function nullModelFigures(family: GridFamily, data: GridData, standardize
   } else if (family === 'multinomial') {
     const K = data.classes;
     const share = new Float64Array(K);
-    for (let i = 0; i < n; i++) share[data.y[i]] += 1 / n;
+    for (let i = 0; i < n; i++) share[data.y[i]] += data.weights ? weights[i] / stats.weightSum : 1 / n;
     curvature = 0;
     for (let k = 0; k < K; k++) {
-      residuals.push(Float64Array.from(data.y, (c) => (c === k ? 1 : 0) - share[k]));
+      residuals.push(Float64Array.from(data.y, (c, i) => (data.weights ? weights[i] : 1) * ((c === k ? 1 : 0) - share[k])));
       curvature += (share[k] * (1 - share[k])) / K;
     }
   } else {
     let counts = 0;
     let exposure = 0;
     for (let i = 0; i < n; i++) {
-      counts += data.y[i];
-      exposure += Math.exp(data.offset?.[i] ?? 0);
+      counts += weights[i] * data.y[i];
+      exposure += weights[i] * Math.exp(data.offset?.[i] ?? 0);
     }
     const b0 = Math.log(counts / exposure);
-    residuals.push(Float64Array.from(data.y, (yi, i) => yi - Math.exp(b0 + (data.offset?.[i] ?? 0))));
-    curvature = counts / n;
+    residuals.push(Float64Array.from(data.y, (yi, i) => (data.weights ? weights[i] : 1) * (yi - Math.exp(b0 + (data.offset?.[i] ?? 0)))));
+    curvature = counts / stats.weightSum;
   }
   const g = residuals.map((r) => featureProducts(data, stats, r, new Float64Array(p)));
   let lassoMax = 0;
@@ -162,7 +164,7 @@ export function nullModelFigures(family: GridFamily, data: GridData, standardize
  */
 function penalizedNullFigures(family: GridFamily, data: GridData, standardize: boolean, factor: number[]): { lassoMax: number; curvature: number } {
   const { n, p } = data;
-  const stats = columnStats(data, new Float64Array(n).fill(1), standardize);
+  const stats = columnStats(data, data.weights ?? new Float64Array(n).fill(1), standardize);
   const free = factor.map((f, j) => (f === 0 && !stats.constant[j] ? j : -1)).filter((j) => j >= 0);
   const { residual, curvature } = unpenalizedFit(family, data, stats, free);
   const g = featureProducts(data, stats, residual, new Float64Array(p));
@@ -177,13 +179,13 @@ function penalizedNullFigures(family: GridFamily, data: GridData, standardize: b
  */
 function unpenalizedFit(family: GridFamily, data: GridData, stats: ReturnType<typeof columnStats>, free: number[]): { residual: Float64Array; curvature: number } {
   const { n, X, y } = data;
+  const weight = (i: number) => (data.weights ? data.weights[i] : 1);
   const k = free.length + 1;
   const column = (c: number, i: number) => (c === 0 ? 1 : (X[free[c - 1] * n + i] - stats.mean[free[c - 1]]) / stats.scale[free[c - 1]]);
   const theta = new Float64Array(k);
-  if (family === 'binomial') {
-    const mean = y.reduce((a, b) => a + b, 0) / n;
-    theta[0] = Math.log(mean / (1 - mean));
-  } else if (family === 'poisson') theta[0] = Math.log(y.reduce((a, b) => a + b, 0) / n);
+  const mean = y.reduce((a, b, i) => a + weight(i) * b, 0) / stats.weightSum;
+  if (family === 'binomial') theta[0] = Math.log(mean / (1 - mean));
+  else if (family === 'poisson') theta[0] = Math.log(mean);
   const mu = new Float64Array(n);
   const w = new Float64Array(n);
   const fitted = () => {
@@ -191,7 +193,7 @@ function unpenalizedFit(family: GridFamily, data: GridData, stats: ReturnType<ty
       let eta = data.offset?.[i] ?? 0;
       for (let c = 0; c < k; c++) eta += theta[c] * column(c, i);
       mu[i] = family === 'binomial' ? 1 / (1 + Math.exp(-eta)) : family === 'poisson' ? Math.exp(eta) : eta;
-      w[i] = family === 'binomial' ? mu[i] * (1 - mu[i]) : family === 'poisson' ? mu[i] : 1;
+      w[i] = weight(i) * (family === 'binomial' ? mu[i] * (1 - mu[i]) : family === 'poisson' ? mu[i] : 1);
     }
   };
   for (let step = 0; step < 100; step++) {
@@ -201,7 +203,7 @@ function unpenalizedFit(family: GridFamily, data: GridData, stats: ReturnType<ty
     for (let i = 0; i < n; i++)
       for (let a = 0; a < k; a++) {
         const za = column(a, i);
-        g[a] += za * (y[i] - mu[i]);
+        g[a] += weight(i) * za * (y[i] - mu[i]);
         for (let b = 0; b <= a; b++) H[a * k + b] += w[i] * za * column(b, i);
       }
     for (let a = 0; a < k; a++) for (let b = 0; b < a; b++) H[b * k + a] = H[a * k + b];
@@ -214,8 +216,8 @@ function unpenalizedFit(family: GridFamily, data: GridData, stats: ReturnType<ty
     if (family === 'gaussian' || moved < 1e-12) break;
   }
   fitted();
-  const residual = Float64Array.from(y, (v, i) => v - mu[i]);
-  return { residual, curvature: w.reduce((a, b) => a + b, 0) / n };
+  const residual = Float64Array.from(y, (v, i) => weight(i) * (v - mu[i]));
+  return { residual, curvature: w.reduce((a, b) => a + b, 0) / stats.weightSum };
 }
 
 /** x with H x = g, H symmetric positive definite (k small): Gaussian elimination with partial pivoting. */

@@ -41,6 +41,8 @@ export interface PlanData extends Design {
   /** Class labels of a classification target. */
   classes?: string[];
   offset?: Float64Array;
+  /** Observation weights (data.weights): λ_max is that of the weighted fit. */
+  weights?: Float64Array;
   foldLabels?: string[];
 }
 

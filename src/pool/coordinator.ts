@@ -154,7 +154,7 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
 }
 
 /** The data every worker reads, with the folds of every row. */
-export function sharedData(data: Pick<Dataset, 'X' | 'y' | 'n' | 'p' | 'outputs' | 'classes' | 'offset' | 'encoding'>, folds: Pick<FoldAssignment, 'foldOf' | 'perRepeat'>): SharedData {
+export function sharedData(data: Pick<Dataset, 'X' | 'y' | 'n' | 'p' | 'outputs' | 'classes' | 'offset' | 'encoding' | 'weights'>, folds: Pick<FoldAssignment, 'foldOf' | 'perRepeat'>): SharedData {
   const foldOf = sharedInt32(folds.foldOf.length);
   foldOf.set(folds.foldOf);
   return {
@@ -168,6 +168,7 @@ export function sharedData(data: Pick<Dataset, 'X' | 'y' | 'n' | 'p' | 'outputs'
     classes: data.classes?.length ?? 0,
     offset: data.offset ?? null,
     fills: fillGroups(data.encoding, data.X, data.n),
+    weights: data.weights ?? null,
   };
 }
 

@@ -141,7 +141,7 @@ async function sweepData(store: Store, sweep: Sweep, config: SweepConfig, dataPa
     const notIts = (why: string) => new UserError(`--data ${dataPath}: not the data of sweep "${sweep.name}" (${why})`);
     // A CSV's hash is of its bytes: compared before the file is read as the sweep's data, which other data could fail.
     // (A frame with categories or gaps has a hash of its encoding too: checked once read.)
-    if (!columnarFormat(dataPath) && sweep.encoding === null && config.data.missing === 'error') {
+    if (!columnarFormat(dataPath) && sweep.encoding === null && config.data.missing === 'error' && config.data.weights === undefined) {
       requireRegularFile(dataPath, dataPath, 'data file');
       if ((await fileSha256(dataPath)) !== sweep.dataHash) throw notIts('its content differs from the data the sweep was made with');
     }

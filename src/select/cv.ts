@@ -18,7 +18,7 @@ const groupKey = (penalty: string, l1Ratio: number, settings: string) => `${pena
 
 /**
  * Cross-validated mean and standard error per (penalty, l1_ratio, settings, λ), as cv.glmnet computes them: the mean
- * over folds weighted by fold size, se = sqrt(weighted mean of squared deviations / (K − 1)). Only trials that
+ * over folds weighted by fold size (by the fold's weight sum with observation weights), se = sqrt(weighted mean of squared deviations / (K − 1)). Only trials that
  * finished (status ok) count; a point missing in some folds is averaged over the folds it has.
  */
 export function summarize(trials: Trial[], metric: Metric = METRICS.val_loss): CvPoint[] {
@@ -37,7 +37,8 @@ export function summarize(trials: Trial[], metric: Metric = METRICS.val_loss): C
     const v = metric.value(t);
     if (v === null || !Number.isFinite(v)) continue;
     pt.values.push(v);
-    pt.weights.push(t.nVal);
+    // Folds weigh their rows, or with observation weights (data.weights) the sum of their weights, as cv.glmnet.
+    pt.weights.push(t.metrics.val_weight ?? t.nVal);
     const tr = metric.train?.(t);
     if (tr !== null && tr !== undefined && Number.isFinite(tr)) pt.train.push(tr);
   }

@@ -135,6 +135,8 @@ export interface StoredDataset {
   y: Float64Array;
   /** Per row, added to the linear predictor (data.offset), or null. */
   offset: Float64Array | null;
+  /** Per row, its observation weight (data.weights), or null. */
+  weights: Float64Array | null;
 }
 
 /** The rows' folds a sweep was cross-validated with, as planned (export --table folds, and workers on other machines). */

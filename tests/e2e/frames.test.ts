@@ -76,11 +76,11 @@ describe('a data frame as R writes it', () => {
 });
 
 /** A frame with a factor, a numeric column and gaps in both (the classic tips-like shape), as text. */
-function gappyFrame(rows: number, seed: number): string {
+function gappyFrame(rows: number, seed: number, weights = false): string {
   let s = seed;
   const random = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
   const days = ['Fri', 'Sat', 'Sun', 'Thur'];
-  const lines = ['bill,day,size,smoker,tip'];
+  const lines = [`bill,day,size,smoker,tip${weights ? ',w' : ''}`];
   for (let i = 0; i < rows; i++) {
     const bill = 5 + 45 * random();
     const day = days[Math.floor(random() * 4)];
@@ -88,7 +88,7 @@ function gappyFrame(rows: number, seed: number): string {
     const smoker = random() < 0.4 ? 'yes' : 'no';
     const tip = 0.15 * bill + (day === 'Sat' ? 0.8 : day === 'Sun' ? 0.4 : 0) + 0.2 * size + (random() - 0.5);
     const gap = random();
-    lines.push([gap < 0.08 ? 'NA' : bill.toFixed(2), gap > 0.93 ? 'NA' : day, gap > 0.5 && gap < 0.55 ? '' : String(size), smoker, tip.toFixed(3)].join(','));
+    lines.push([gap < 0.08 ? 'NA' : bill.toFixed(2), gap > 0.93 ? 'NA' : day, gap > 0.5 && gap < 0.55 ? '' : String(size), smoker, tip.toFixed(3), ...(weights ? [String(i % 3)] : [])].join(','));
   }
   return lines.join('\n') + '\n';
 }
@@ -255,14 +255,15 @@ describe('bad frames give one line and exit 2', () => {
 });
 
 describe('a frame on PostgreSQL', () => {
-  it("workers fill each fold's gaps from the store's copy (and from --data) as one process does in SQLite, bit for bit", { timeout: 300_000 }, async () => {
+  it("workers fill each fold's gaps and weigh the rows from the store's copy (and from --data) as one process does in SQLite, bit for bit", { timeout: 300_000 }, async () => {
     const url = await freshPostgresDatabase();
-    writeFile(dir, 'gappy-pg.csv', gappyFrame(20_000, 3));
+    // With observation weights (some 0): the store keeps them with the data, and the workers fit with them.
+    writeFile(dir, 'gappy-pg.csv', gappyFrame(20_000, 3, true));
     writeFile(dir, 'held-pg.csv', gappyFrame(50, 5));
     writeFile(
       dir,
       'gappy-pg.yaml',
-      'name: gappy\ndata: {path: gappy-pg.csv, target: tip, missing: median, missing_indicator: true}\nvalidation: {kind: kfold, folds: 10, repeats: 4}\nmodel: {kind: linear, tol: 1e-12, solver: cd}\nsweep: {kind: grid, penalty: [l1, elasticnet], l1_ratio: [0.2, 0.4, 0.6, 0.8], lambda: {auto: 100, ratio: 1e-4}, extend: 0}\nworkers: 1\n',
+      'name: gappy\ndata: {path: gappy-pg.csv, target: tip, weights: w, missing: median, missing_indicator: true}\nvalidation: {kind: kfold, folds: 10, repeats: 4}\nmodel: {kind: linear, tol: 1e-12, solver: cd}\nsweep: {kind: grid, penalty: [l1, elasticnet], l1_ratio: [0.2, 0.4, 0.6, 0.8], lambda: {auto: 100, ratio: 1e-4}, extend: 0}\nworkers: 1\n',
     );
     const run = startCli(['run', 'gappy-pg.yaml', '--store', url, '--quiet'], dir);
     await until(async () => (await sql(url, 'SELECT 1 FROM tasks LIMIT 1')).length > 0);

@@ -1,5 +1,7 @@
 // Per-feature penalty factors and coefficient bounds (issue 31: model.penalty_factor, model.limits, model.nonnegative)
-// against R glmnet's penalty.factor, lower.limits and upper.limits on real data (tests/fixtures/make_glmnet_penalties.R).
+// against R glmnet's penalty.factor, lower.limits and upper.limits on real data (tests/fixtures/make_glmnet_penalties.R),
+// and observation weights (data.weights) against glmnet's weights and cv.glmnet's weighted curve
+// (tests/fixtures/make_glmnet_weights.R).
 import { spawnSync } from 'node:child_process';
 import { copyFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -158,4 +160,78 @@ describe('bad penalties give one line and exit 2', () => {
     expect(r.status).toBe(2);
     expect(r.stderr.trim()).toMatch(/^regsweep: w\.yaml:3: model\.penalty_factor: applies to models with one linear predictor \(linear with one target, logistic with two classes, poisson\); this sweep fits multinomial$/);
   });
+});
+
+interface WeightedFit {
+  name: string;
+  file: string;
+  target: string;
+  family: 'gaussian' | 'binomial';
+  alpha: number;
+  lambda: number[];
+  intercept: number[];
+  coef: number[][];
+  cvm: number[];
+  cvsd: number[];
+}
+
+describe('observation weights against glmnet and cv.glmnet', () => {
+  for (const fit of readFixture<WeightedFit[]>('glmnet_weights.json'))
+    it(`${fit.name}: coefficients at every λ, the weighted cv curve and its se, and λ_max, to 1e-6`, async () => {
+      copyFileSync(join(FIXTURES, fit.file), join(dir, fit.file));
+      const penalty = fit.alpha === 1 ? 'penalty: [l1]' : `penalty: [elasticnet], l1_ratio: [${fit.alpha}]`;
+      const yaml = (lambda: string) =>
+        `name: ${fit.name}\ndata: {path: ${fit.file}, target: ${fit.target}, weights: w}\nmodel: {kind: ${kinds[fit.family]}, tol: 1e-13}\nvalidation: {kind: column, column: fold}\nsweep: {kind: grid, ${penalty}, lambda: ${lambda}, extend: 0}\nworkers: 2\n`;
+      const result = await runSweep(writeFile(dir, `${fit.name}.yaml`, yaml(`[${fit.lambda.join(', ')}]`)), { out: join(dir, `${fit.name}.db`) });
+      const store = await openStore(join(dir, `${fit.name}.db`), { mode: 'read' });
+      try {
+        expect(result.sweep.featureNames).not.toContain('w');
+        const stored = (await store.coefficients(result.sweep.id, { fold: 'all' })).sort((a, b) => b.lambda - a.lambda);
+        let worst = 0;
+        stored.forEach((c, l) => {
+          worst = Math.max(worst, Math.abs(c.intercept[0] - fit.intercept[l]) / Math.max(1, Math.abs(fit.intercept[l])));
+          c.coefs.forEach((b, j) => (worst = Math.max(worst, Math.abs(b - fit.coef[l][j]) / Math.max(1, Math.abs(fit.coef[l][j])))));
+        });
+        expect(worst).toBeLessThan(1e-6);
+        const points = (await store.summary(result.sweep.id)).sort((a, b) => b.lambda - a.lambda);
+        expect(points.length).toBe(fit.lambda.length);
+        points.forEach((point, l) => {
+          expect(Math.abs(point.mean - fit.cvm[l]) / Math.max(1, fit.cvm[l]), `λ ${point.lambda}`).toBeLessThan(1e-6);
+          expect(Math.abs(point.se - fit.cvsd[l]) / Math.max(1, fit.cvsd[l]), `λ ${point.lambda}`).toBeLessThan(1e-6);
+        });
+      } finally {
+        await store.close();
+      }
+      // Both scripts refit with the weights column: glmnet's weights, scikit-learn's sample_weight.
+      for (const [format, script, cmd] of [['glmnet', `${fit.name}.R`, 'Rscript'], ['sklearn', `${fit.name}.py`, '/usr/bin/python3']]) {
+        expect(cli(['export', `${fit.name}.db`, '--model', '--select', 'min', '--format', format, '--out', script]).status).toBe(0);
+        const refit = csvRows(runTool(cmd, [script, '--refit', fit.file], dir));
+        expect(refit.length).toBe(fit.coef[0].length + 1);
+        for (const r of refit) expect(Math.abs(Number(r.refit) - Number(r.model)), `${script} ${r.term}`).toBeLessThan(1e-6 * Math.max(1, Math.abs(Number(r.model))));
+      }
+      const auto = await runSweep(writeFile(dir, `${fit.name}-auto.yaml`, yaml('{auto: 15, ratio: 0.01}')), { out: join(dir, `${fit.name}-auto.db`) });
+      const storeAuto = await openStore(join(dir, `${fit.name}-auto.db`), { mode: 'read' });
+      try {
+        const top = Math.max(...(await storeAuto.trials(auto.sweep.id)).map((t) => t.lambda));
+        expect(Math.abs(top - fit.lambda[0]) / fit.lambda[0]).toBeLessThan(1e-9);
+      } finally {
+        await storeAuto.close();
+      }
+    }, 120_000);
+
+  const bad: [string, string, RegExp][] = [
+    ['a negative weight', 'w\n1\n-2\n3', /^regsweep: weighted\.csv:3:3: column "w": -2 is negative; an observation weight \(data\.weights\) is 0 or more$/],
+    ['a missing weight', 'w\n1\nNA\n3', /^regsweep: weighted\.csv:3:3: column "w": missing weight \("NA"\)/],
+    ['every weight 0', 'w\n0\n0\n0', /^regsweep: weighted\.csv: column "w" \(data\.weights\): every weight is 0, so no row is fitted$/],
+    ['no such column', 'v\n1\n1\n1', /^regsweep: weighted\.csv:1: weights \(data\.weights\) column "w" is not in the header/],
+  ];
+  for (const [what, column, message] of bad)
+    it(what, () => {
+      const cells = column.split('\n');
+      writeFile(dir, 'weighted.csv', cells.map((c, i) => (i === 0 ? `a,y,${c}` : `${i},${i % 2},${c}`)).join('\n') + '\n');
+      writeFile(dir, 'wt.yaml', 'name: wt\ndata: {path: weighted.csv, target: y, weights: w}\nvalidation: {kind: none}\nsweep: {kind: grid, penalty: [l1], lambda: [0.1]}\n');
+      const r = cli(['run', 'wt.yaml', '--out', 'wt.db']);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr.trim()).toMatch(message);
+    });
 });

@@ -10,6 +10,8 @@ target <- REGSWEEP_TARGETS
 outputs <- REGSWEEP_OUTPUTS
 classes <- REGSWEEP_CLASSES
 offset_column <- REGSWEEP_OFFSET
+# The column of observation weights the model was fitted with (data.weights), or NULL: --refit weighs the rows by it.
+weights_column <- REGSWEEP_WEIGHTS
 columns <- REGSWEEP_COLUMNS
 # One column of coefficients per output (a target, or a class), original scale; and the intercepts.
 coefficients <- REGSWEEP_COEF
@@ -190,11 +192,12 @@ predict_file <- function(path, keep, unknown_zero = FALSE) {
 
 # The refit's data: the features, the response and the offset of every row of a CSV.
 training_data <- function(path) {
-  xs <- list(); ys <- list(); offs <- list()
+  xs <- list(); ys <- list(); offs <- list(); ws <- list()
   read_csv_chunks(path, function(chunk, line, header) {
     at <- columns_of(path, header, inputs)
     target_at <- columns_of(path, header, target)
-    drop <- dropped_rows(chunk, c(at, target_at))
+    weight_at <- if (is.null(weights_column)) integer(0) else columns_of(path, header, weights_column)
+    drop <- dropped_rows(chunk, c(at, target_at, weight_at))
     if (all(drop)) return(invisible())
     chunk <- chunk[!drop, , drop = FALSE]
     line <- line[!drop]
@@ -208,29 +211,32 @@ training_data <- function(path) {
       ys[[length(ys) + 1]] <<- matrix_of(chunk, path, line, target_at, header)
     }
     if (!is.null(offset_column)) { j <- columns_of(path, header, offset_column); offs[[length(offs) + 1]] <<- numbers(chunk[[j]], path, line, j, offset_column) }
+    if (length(weight_at)) ws[[length(ws) + 1]] <<- numbers(chunk[[weight_at]], path, line, weight_at, weights_column)
   })
   x <- do.call(rbind, xs)
   colnames(x) <- features
   y <- if (family == "binomial") as.integer(unlist(ys) == 2) else if (family == "multinomial") factor(unlist(ys), levels = seq_along(classes)) else do.call(rbind, ys)
   if (!(family %in% c("binomial", "multinomial")) && ncol(y) == 1) y <- y[, 1]
-  list(x = x, y = y, off = if (is.null(offset_column)) NULL else unlist(offs))
+  list(x = x, y = y, off = if (is.null(offset_column)) NULL else unlist(offs), w = if (is.null(weights_column)) NULL else unlist(ws))
 }
 
 refit <- function(path) {
   d <- training_data(path)
-  x <- d$x; y <- d$y; off <- d$off
+  x <- d$x; y <- d$y; off <- d$off; w <- d$w
   if (refit_with$fit == "lm") {
-    b <- as.matrix(coef(lm(y ~ x)))
+    b <- as.matrix(coef(lm(y ~ x, weights = w)))
   } else if (refit_with$fit == "glm") {
     glm_family <- if (family == "binomial") binomial() else poisson()
-    fit <- if (is.null(off)) glm(y ~ x, family = glm_family, control = glm.control(epsilon = 1e-14, maxit = 100)) else glm(y ~ x + offset(off), family = glm_family, control = glm.control(epsilon = 1e-14, maxit = 100))
+    fit <- if (is.null(off)) glm(y ~ x, family = glm_family, weights = w, control = glm.control(epsilon = 1e-14, maxit = 100)) else glm(y ~ x + offset(off), family = glm_family, weights = w, control = glm.control(epsilon = 1e-14, maxit = 100))
     b <- as.matrix(coef(fit))
   } else {
     suppressPackageStartupMessages(library(glmnet))
     args <- refit_with$args
+    if (!is.null(w)) args$weights <- w
     if (isTRUE(refit_with$translate)) {
-      # glmnet scales y by its population sd: translate (alpha, lambda) so that the objective is regsweep's.
-      s <- sqrt(mean((y - mean(y))^2))
+      # glmnet scales y by its population sd (weighted): translate (alpha, lambda) so that the objective is regsweep's.
+      u <- if (is.null(w)) rep(1, length(y)) else w
+      s <- sqrt(sum(u * (y - sum(u * y) / sum(u))^2) / sum(u))
       r <- args$alpha
       args$alpha <- r / (r + s * (1 - r))
       args$lambda <- args$lambda * (r + s * (1 - r))

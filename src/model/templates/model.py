@@ -18,6 +18,8 @@ TARGETS = REGSWEEP_TARGETS
 OUTPUTS = REGSWEEP_OUTPUTS
 CLASSES = REGSWEEP_CLASSES
 OFFSET = REGSWEEP_OFFSET
+# The column of observation weights the model was fitted with (data.weights), or None: --refit weighs the rows by it.
+WEIGHTS = REGSWEEP_WEIGHTS
 COLUMNS = REGSWEEP_COLUMNS
 COEFFICIENTS = REGSWEEP_COEF
 # One row of coefficients per output (a target, or a class), original scale; and the intercepts.
@@ -241,10 +243,13 @@ def refit(path):
     header, _ = next(rows)
     at = columns_of(path, header, INPUTS)
     target_at = columns_of(path, header, TARGETS)
-    X, y = [], []
+    weight_at = columns_of(path, header, [WEIGHTS])[0] if WEIGHTS is not None else None
+    X, y, w = [], [], []
     for r, line in rows:
-        if ENCODING and ENCODING["missing"] == "drop" and has_gap(r, at + target_at):
+        if ENCODING and ENCODING["missing"] == "drop" and has_gap(r, at + target_at + ([weight_at] if weight_at is not None else [])):
             continue
+        if weight_at is not None:
+            w.append(number(r[weight_at], f"{path}:{line}:{weight_at + 1}", header[weight_at]))
         X.append(frame_row(r, at, f"{path}:{line}", False) if ENCODING else [number(r[j], f"{path}:{line}:{j + 1}", header[j]) for j in at])
         if FAMILY in ("binomial", "multinomial"):
             label = trim(r[target_at[0]])
@@ -256,7 +261,14 @@ def refit(path):
     X = preprocessor(False).transform(np.array(X, dtype=object)) if ENCODING else np.array(X)
     y = np.array(y) if FAMILY in ("binomial", "multinomial") or len(TARGETS) > 1 else np.array(y)[:, 0]
     pipe = make_pipeline(*([StandardScaler()] if STANDARDIZE else []), make(REFIT))
-    pipe.fit(X, y)
+    if WEIGHTS is None:
+        pipe.fit(X, y)
+    else:
+        # Scaled to sum to the rows of positive weight, the n the estimator's parameters were written for; the scaler
+        # standardizes with the same weights, as regsweep and glmnet do.
+        w = np.array(w)
+        w = w * np.count_nonzero(w) / w.sum()
+        pipe.fit(X, y, **{f"{name}__sample_weight": w for name, _ in pipe.steps})
     coef = np.atleast_2d(pipe[-1].coef_)
     intercept = np.atleast_1d(pipe[-1].intercept_).astype(float)
     if STANDARDIZE:

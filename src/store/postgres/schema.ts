@@ -9,6 +9,10 @@ DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'datasets' AND column_name = 'has_offset') THEN
     ALTER TABLE regsweep.datasets ADD COLUMN has_offset boolean NOT NULL DEFAULT false;
   END IF;
+  -- Observation weights (data.weights) stored after the offset.
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'datasets' AND column_name = 'has_weights') THEN
+    ALTER TABLE regsweep.datasets ADD COLUMN has_weights boolean NOT NULL DEFAULT false;
+  END IF;
   -- SHA-256 of the stored values, checked when a worker fetches them (absent for data stored before it was kept).
   IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'datasets' AND column_name = 'values_sha256') THEN
     ALTER TABLE regsweep.datasets ADD COLUMN values_sha256 text;

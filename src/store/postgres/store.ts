@@ -250,13 +250,13 @@ export class PostgresStore implements Store {
 
   /** The dataset once per hash, in chunks: X then y as little-endian float64. */
   private async saveDataset(d: StoredDataset): Promise<void> {
-    const parts = [d.X, d.y, ...(d.offset ? [d.offset] : [])];
+    const parts = [d.X, d.y, ...(d.offset ? [d.offset] : []), ...(d.weights ? [d.weights] : [])];
     const bytes = Buffer.concat(parts.map((a) => Buffer.from(a.buffer, a.byteOffset, a.byteLength)));
     const count = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
     await this.transaction(async (c) => {
       const inserted = await c.query(
-        `INSERT INTO regsweep.datasets (hash, n, p, outputs, feature_names, target_names, classes, chunks, has_offset, values_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (hash) DO NOTHING`,
-        [d.hash, d.n, d.p, d.outputs, JSON.stringify(d.featureNames), JSON.stringify(d.targetNames), d.classes ? JSON.stringify(d.classes) : null, count, d.offset !== null, valuesChecksum(parts)],
+        `INSERT INTO regsweep.datasets (hash, n, p, outputs, feature_names, target_names, classes, chunks, has_offset, has_weights, values_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (hash) DO NOTHING`,
+        [d.hash, d.n, d.p, d.outputs, JSON.stringify(d.featureNames), JSON.stringify(d.targetNames), d.classes ? JSON.stringify(d.classes) : null, count, d.offset !== null, d.weights !== null, valuesChecksum(parts)],
       );
       if (inserted.rowCount === 0) return;
       await copyChunksIn(c, d.hash, Array.from({ length: count }, (_, k) => bytes.subarray(k * CHUNK_BYTES, (k + 1) * CHUNK_BYTES)));
@@ -268,7 +268,8 @@ export class PostgresStore implements Store {
     if (!head) return undefined;
     const xLength = head.n * head.p;
     const offsetLength = head.has_offset ? head.n : 0;
-    const total = 8 * (xLength + head.n * head.outputs + offsetLength);
+    const weightsLength = head.has_weights ? head.n : 0;
+    const total = 8 * (xLength + head.n * head.outputs + offsetLength + weightsLength);
     const bytes = await this.retrying(async () => {
       const client = await this.pool.connect();
       try {
@@ -290,7 +291,8 @@ export class PostgresStore implements Store {
       classes: head.classes ?? null,
       X: values.subarray(0, xLength),
       y: values.subarray(xLength, xLength + head.n * head.outputs),
-      offset: offsetLength ? values.subarray(xLength + head.n * head.outputs) : null,
+      offset: offsetLength ? values.subarray(xLength + head.n * head.outputs, xLength + head.n * head.outputs + offsetLength) : null,
+      weights: weightsLength ? values.subarray(xLength + head.n * head.outputs + offsetLength) : null,
     };
   }
 
