@@ -75,3 +75,32 @@ export function featurePenalty(
   }
   return { factor, lower, upper };
 }
+
+/**
+ * The groups of model.group_categorical: each categorical column's level indicators (its gap indicator stays a
+ * feature of its own), as lists of feature indices; undefined when the config does not ask for them.
+ */
+export function categoricalGroups(
+  model: ModelConfig,
+  family: string,
+  encoding: Encoding | null | undefined,
+  where: (path: KeyPath) => string,
+): number[][] | undefined {
+  if (model.kind === 'mlp' || !model.group_categorical) return undefined;
+  const at = where(['model', 'group_categorical']);
+  if (family !== 'gaussian' && family !== 'binomial' && family !== 'poisson')
+    throw new UserError(`${at}: model.group_categorical: applies to models with one linear predictor (linear with one target, logistic with two classes, poisson); this sweep fits ${family}`);
+  if (model.solver === 'fista') throw new UserError(`${at}: model.group_categorical: needs solver cd`);
+  if (model.penalty_factor || model.limits || model.nonnegative)
+    throw new UserError(`${at}: model.group_categorical: not with model.penalty_factor, model.limits or model.nonnegative (not built yet)`);
+  const groups: number[][] = [];
+  let first = 0;
+  for (const column of encoding?.columns ?? []) {
+    const width = encodedNames(column).length;
+    const levels = width - (column.indicator ? 1 : 0);
+    if (column.kind === 'categorical' && levels >= 2) groups.push(Array.from({ length: levels }, (_, k) => first + k));
+    first += width;
+  }
+  if (groups.length === 0) throw new UserError(`${at}: model.group_categorical: no categorical column has two or more indicator columns to group`);
+  return groups;
+}

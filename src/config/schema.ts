@@ -148,6 +148,8 @@ const solverSettings = {
     .optional(),
   /** Every coefficient ≥ 0 (glmnet's lower.limits = 0); model.limits may still bound single features. */
   nonnegative: z.boolean({ error: 'expected true or false' }).optional(),
+  /** Each categorical column's indicators penalized as one group (the group lasso, scaled by √(group size)). */
+  group_categorical: z.boolean({ error: 'expected true or false' }).optional(),
 };
 
 export const modelSchema = z.discriminatedUnion(

@@ -2,7 +2,7 @@
 // Pure: the shared data and a kernel context in, results out.
 import { FitStatus, settingsOf, type Batch, type FoldId, type Task, type TaskResult, type TrialFigures } from '../domain.js';
 import type { KernelContext } from './context.js';
-import type { Design, FeaturePenalty, PathSolution } from './path/types.js';
+import { featureGroups, type Design, type FeaturePenalty, type PathSolution } from './path/types.js';
 import { binomialPath, poissonPath } from './point/glm.js';
 import { mgaussianPath } from './point/mgaussian.js';
 import { multinomialPath } from './point/multinomial.js';
@@ -69,6 +69,8 @@ export interface FitSettings {
   prune?: PruneSettings;
   /** Per-feature penalty factors and bounds (model.penalty_factor, model.limits), each p long or null. */
   featurePenalty?: { factor: number[] | null; lower: number[] | null; upper: number[] | null };
+  /** Features penalized as one group (model.group_categorical): each group's features, two or more. */
+  groups?: number[][];
 }
 
 /** The settings' per-feature penalty as the solvers take it. */
@@ -169,7 +171,19 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
   const nVal = count(validation);
   const lambdas = Float64Array.from(task.lambdas);
   const featurePenalty = featurePenaltyOf(settings);
-  const problem = { design, y: data.y, weights: train, standardize, l1Ratio: task.l1Ratio, lambdas, tol: model.tol, maxIter: model.max_iter, ...(featurePenalty ? { featurePenalty } : {}) };
+  const groups = settings.groups ? featureGroups(settings.groups, p) : undefined;
+  const problem = {
+    design,
+    y: data.y,
+    weights: train,
+    standardize,
+    l1Ratio: task.l1Ratio,
+    lambdas,
+    tol: model.tol,
+    maxIter: model.max_iter,
+    ...(featurePenalty ? { featurePenalty } : {}),
+    ...(groups ? { groups } : {}),
+  };
   // glmnet's choice: covariance updates while the p × p Gram is cheaper than passes over n rows, naive otherwise;
   // ridge on fewer rows than features in the row space, whole path from one eigen-decomposition. Per-feature
   // penalties and bounds: naive updates (the covariance kernels and the ridge path take one penalty for all).
@@ -178,7 +192,7 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
       ? fistaPath(problem, model.kind === 'logistic' ? 'binomial' : 'gaussian')
       : model.kind === 'logistic'
         ? binomialPath(context, problem)
-        : featurePenalty
+        : featurePenalty || groups
           ? gaussianNaivePath(context, problem)
           : ridgeDualApplies(problem, nTrain)
           ? gaussianRidgeDualPath(problem)
@@ -274,6 +288,7 @@ function fitGlmTask(context: KernelContext, data: SharedData, task: Task, settin
     maxIter: model.max_iter,
     ...(data.offset ? { offset: data.offset } : {}),
     ...(featurePenalty ? { featurePenalty } : {}),
+    ...(settings.groups ? { groups: featureGroups(settings.groups, p) } : {}),
   };
   const K = family === 'multinomial' ? data.classes : family === 'mgaussian' ? data.outputs : 1;
   const solution =

@@ -11,7 +11,10 @@ import { predictionColumns } from './predict.js';
 const EXACT = { thresh: 1e-20, maxit: 1e8 };
 
 /** How model.R refits: lm or glm for an unpenalized model, else glmnet with these arguments. */
-type Refit = { fit: 'lm' } | { fit: 'glm' } | { fit: 'glmnet'; args: { [name: string]: Literal }; translate: boolean };
+type Refit = { fit: 'lm' } | { fit: 'glm' } | { fit: 'glmnet'; args: { [name: string]: Literal }; translate: boolean } | { fit: 'none'; why: string };
+
+/** glmnet has no group lasso over several features: a model of model.group_categorical is not refitted. */
+export const NO_GROUP_REFIT = 'glmnet and scikit-learn have no group lasso over a category\'s indicators (model.group_categorical); the script predicts with the stored coefficients but cannot refit';
 
 /**
  * The refit for the model. glmnet's single-response gaussian family scales y to unit variance internally, which turns
@@ -21,6 +24,7 @@ type Refit = { fit: 'lm' } | { fit: 'glm' } | { fit: 'glmnet'; args: { [name: st
  */
 function refitOf(model: Model): Refit {
   const { family, penalty, lambda, l1Ratio } = model;
+  if (model.config.model.kind !== 'mlp' && model.config.model.group_categorical && penalty !== 'none') return { fit: 'none', why: NO_GROUP_REFIT };
   const standardize = model.config.data.standardize;
   if (penalty === 'none' && !model.featurePenalty) {
     if (family === 'gaussian') return { fit: 'lm' };
@@ -53,6 +57,7 @@ function refitText(model: Model, refit: Refit): string[] {
     'library(glmnet)',
     `x <- as.matrix(d[, features])${model.offset ? '; off <- d[[offset_column]]' : ''}; ${response[model.family] ?? (model.outputs.length > 1 ? 'y <- as.matrix(d[, target])' : 'y <- d[[target[1]]]')}`,
   ];
+  if (refit.fit === 'none') return [refit.why];
   if (refit.fit === 'lm') return [...lines, 'fit <- lm(y ~ x)'];
   if (refit.fit === 'glm') return [...lines, `fit <- glm(y ~ x${model.offset ? ' + offset(off)' : ''}, family = ${model.family}(), control = glm.control(epsilon = 1e-14, maxit = 100))`];
   const args = Object.entries(refit.args).map(([k, v]) => `${k} = ${r.literal(v)}`);

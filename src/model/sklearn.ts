@@ -6,6 +6,7 @@ import { provenance } from './card.js';
 import { fillTemplate, modelValues, python, readTemplate, type Literal } from './emit.js';
 import type { Model } from './load.js';
 import { predictionColumns } from './predict.js';
+import { NO_GROUP_REFIT } from './glmnet.js';
 
 /** A class of sklearn.linear_model and the parameters it is made with. */
 export interface Estimator {
@@ -68,7 +69,13 @@ function carrier(model: Model): Estimator {
 }
 
 /** Why a refit is not offered, in one line, or undefined when it is. */
+/** A model of model.group_categorical with a penalty: no scikit-learn estimator fits its group lasso. */
+function groupedCategories(model: Model): boolean {
+  return model.config.model.kind !== 'mlp' && !!model.config.model.group_categorical && model.penalty !== 'none';
+}
+
 export function noSklearnRefit(model: Model): string | undefined {
+  if (groupedCategories(model)) return NO_GROUP_REFIT;
   if (model.featurePenalty)
     return 'scikit-learn has no per-feature penalty factors or coefficient bounds (model.penalty_factor, model.limits, model.nonnegative); refit with glmnet (export --model --format glmnet)';
   if (sklearnEstimator(model, 1, false)) return undefined;
@@ -119,7 +126,7 @@ export function sklearnScript(model: Model, location: string): string {
     throw new UserError(`export --model --format sklearn: sweep "${model.sweep.name}" trains a network by ${model.config.model.optimizer}; scikit-learn has no estimator that refits its objective (use --format json for its weights)`);
   const n = model.trial.nTrain;
   // Per-feature penalty factors and bounds have no scikit-learn estimator: the script predicts, glmnet refits.
-  const refit = model.featurePenalty ? undefined : sklearnEstimator(model, n, true);
+  const refit = model.featurePenalty || groupedCategories(model) ? undefined : sklearnEstimator(model, n, true);
   return fillTemplate(readTemplate('model.py'), python, {
     comments: { REGSWEEP_HEADER: header(model, location, refit, n) },
     values: {

@@ -116,7 +116,14 @@ export type GridFamily = 'gaussian' | 'mgaussian' | 'binomial' | 'multinomial' |
  * over the features — its absolute value, or for grouped penalties (mgaussian, grouped multinomial) the norm of a
  * feature's gradient across responses. Also the mean IRLS weight there, the curvature the ridge grid scales with.
  */
-export function nullModelFigures(family: GridFamily, data: GridData, standardize: boolean, grouped: boolean, factor: number[] | null = null): { lassoMax: number; curvature: number } {
+export function nullModelFigures(
+  family: GridFamily,
+  data: GridData,
+  standardize: boolean,
+  grouped: boolean,
+  factor: number[] | null = null,
+  groups: number[][] | null = null,
+): { lassoMax: number; curvature: number } {
   if (factor) return penalizedNullFigures(family, data, standardize, factor);
   const { n, p } = data;
   const weights = data.weights ?? new Float64Array(n).fill(1);
@@ -151,6 +158,20 @@ export function nullModelFigures(family: GridFamily, data: GridData, standardize
   }
   const g = residuals.map((r) => featureProducts(data, stats, r, new Float64Array(p)));
   let lassoMax = 0;
+  if (groups) {
+    // The group lasso: a group enters when ‖g_g‖ exceeds λ·√|g|; features outside groups as the lasso.
+    const inGroup = new Uint8Array(p);
+    for (const members of groups) {
+      let sq = 0;
+      for (const j of members) {
+        inGroup[j] = 1;
+        sq += g[0][j] ** 2;
+      }
+      lassoMax = Math.max(lassoMax, Math.sqrt(sq / members.length));
+    }
+    for (let j = 0; j < p; j++) if (!inGroup[j]) lassoMax = Math.max(lassoMax, Math.abs(g[0][j]));
+    return { lassoMax, curvature };
+  }
   for (let j = 0; j < p; j++) {
     if (grouped || family === 'mgaussian') lassoMax = Math.max(lassoMax, Math.sqrt(g.reduce((s, gk) => s + gk[j] ** 2, 0)));
     else for (const gk of g) lassoMax = Math.max(lassoMax, Math.abs(gk[j]));

@@ -11,7 +11,7 @@ import { relevantSettings } from './settings.js';
 import { fillGroups, filledDesign } from '../data/imputation.js';
 import { gridOf, lambdaMaxFor, nullModelFigures, ridgeLambdas, type GridFamily } from './grid.js';
 import { planTasks, trialCount } from './tasks.js';
-import { featurePenalty, type FeaturePenaltySettings } from '../config/featurePenalty.js';
+import { categoricalGroups, featurePenalty, type FeaturePenaltySettings } from '../config/featurePenalty.js';
 
 /** Planned-size limits; a sweep past either is refused with its size and the option that allows more. */
 export interface PlanLimits {
@@ -28,6 +28,8 @@ export interface SweepPlan {
   totalTrials: number;
   /** Per-feature penalty factors and bounds (model.penalty_factor, model.limits), when the config sets them. */
   featurePenalty?: FeaturePenaltySettings;
+  /** Each categorical column's indicators as a group (model.group_categorical). */
+  groups?: number[][];
 }
 
 /** The data a plan needs: the shape, X and y for automatic λ grids, class codes for stratified folds, a fold column. */
@@ -85,9 +87,10 @@ export function planSweep(loaded: LoadedConfig, data: PlanData, limits: PlanLimi
   checkNetworkSize(loaded, data);
   const features = data.featureNames ?? Array.from({ length: data.p }, (_, j) => `x${j + 1}`);
   const penalty = featurePenalty(config.model, planFamily(config, data), features, data.encoding, where);
-  const auto = autoGrids(loaded, data, penalty?.factor ?? null);
+  const groups = categoricalGroups(config.model, planFamily(config, data), data.encoding, where);
+  const auto = autoGrids(loaded, data, penalty?.factor ?? null, groups ?? null);
   const tasks = planTasks(config.sweep, folds.count, auto.lambdaMax, auto.ridge);
-  return { folds, tasks, totalTrials: trialCount(tasks), ...(penalty ? { featurePenalty: penalty } : {}) };
+  return { folds, tasks, totalTrials: trialCount(tasks), ...(penalty ? { featurePenalty: penalty } : {}), ...(groups ? { groups } : {}) };
 }
 
 /** Options that need a kind of data: stratify a class target, repeats a shuffle. */
@@ -232,7 +235,7 @@ function sweepSizeKey(config: SweepConfig): string[] {
  * λ_max per l1 ratio and the ridge grid, computed once on all rows when an automatic grid asks for them, so every fold
  * walks the same λ sequence, as cv.glmnet does.
  */
-function autoGrids(loaded: LoadedConfig, data: PlanData, factor: number[] | null) {
+function autoGrids(loaded: LoadedConfig, data: PlanData, factor: number[] | null, groups: number[][] | null) {
   const { config, where } = loaded;
   const family = planFamily(config, data);
   // A design with gaps: λ_max of the fit on all rows, whose gaps are filled from every row.
@@ -244,7 +247,7 @@ function autoGrids(loaded: LoadedConfig, data: PlanData, factor: number[] | null
       throw new UserError(`${where(['sweep', 'lambda', 'auto'])}: sweep.lambda.auto: λ_max is defined for linear, logistic and poisson models; give the network a list or log_range`);
     if (!figures) {
       const grouped = (config.model.kind === 'logistic' || config.model.kind === 'multinomial') && config.model.grouped;
-      figures = nullModelFigures(family, { ...data, classes: data.classes?.length ?? 0 }, config.data.standardize, grouped, factor);
+      figures = nullModelFigures(family, { ...data, classes: data.classes?.length ?? 0 }, config.data.standardize, grouped, factor, groups);
       if (!(figures.lassoMax > 0)) throw new UserError(`${where(['sweep', 'lambda', 'auto'])}: sweep.lambda.auto: the target is constant, so every λ gives the same (empty) model`);
     }
     return figures;

@@ -117,7 +117,7 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
         store,
         sweepId: sweep.id,
         shared,
-        settings: fitSettings(config, total, plan.featurePenalty),
+        settings: fitSettings(config, total, plan),
         workers: config.workers,
         covariance: sharesGram(config, plan.folds, data.p),
         leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
@@ -284,7 +284,7 @@ export function sharesGram(config: SweepConfig, folds: Pick<FoldAssignment, 'fol
   const single = !config.data.target || !Array.isArray(config.data.target) || config.data.target.length === 1;
   const m = config.model;
   // Per-feature penalties and bounds are fitted by naive updates, which keep no Gram matrix.
-  const perFeature = m.kind === 'linear' && (m.penalty_factor !== undefined || m.limits !== undefined || !!m.nonnegative);
+  const perFeature = m.kind === 'linear' && (m.penalty_factor !== undefined || m.limits !== undefined || !!m.nonnegative || !!m.group_categorical);
   return m.kind === 'linear' && m.solver === 'cd' && smallestTrain > p && single && !perFeature;
 }
 

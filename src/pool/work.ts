@@ -364,8 +364,15 @@ async function inlineRunner(shared: SharedData): Promise<BatchRunner> {
  * sweep with sweep.prune the rung board this process's worker threads share (on a shared store the work loop also
  * merges in the losses of other processes, and sends its own).
  */
-export function fitSettings(config: SweepConfig, trials: number, featurePenalty?: FitSettings['featurePenalty']): FitSettings {
-  const settings: FitSettings = { model: config.model, standardize: config.data.standardize, nearZero: config.near_zero, ...(featurePenalty ? { featurePenalty } : {}) };
+export function fitSettings(config: SweepConfig, trials: number, penalties: Pick<FitSettings, 'featurePenalty' | 'groups'> = {}): FitSettings {
+  const { featurePenalty, groups } = penalties;
+  const settings: FitSettings = {
+    model: config.model,
+    standardize: config.data.standardize,
+    nearZero: config.near_zero,
+    ...(featurePenalty ? { featurePenalty } : {}),
+    ...(groups ? { groups } : {}),
+  };
   const prune = config.sweep.kind === 'random' ? config.sweep.prune : undefined;
   if (!prune || config.model.kind !== 'mlp') return settings;
   const epochs = Math.max(config.model.epochs, ...((config.sweep.model?.epochs as { choice?: number[] } | undefined)?.choice ?? []));

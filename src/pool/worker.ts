@@ -8,7 +8,7 @@ import type { Sweep } from '../domain.js';
 import { EmptyStoreError, StoreUnavailableError, UserError } from '../errors.js';
 import { assignFolds } from '../plan/folds.js';
 import { planFamily } from '../plan/plan.js';
-import { featurePenalty } from '../config/featurePenalty.js';
+import { categoricalGroups, featurePenalty } from '../config/featurePenalty.js';
 import { csvOptions, loadDataFile } from '../data/load.js';
 import { columnarFormat } from '../data/columnar.js';
 import { fileSha256, requireRegularFile } from '../util/files.js';
@@ -121,7 +121,10 @@ async function workOnSweep(store: Store, sweep: Sweep, options: WorkerOptions, l
     store,
     sweepId: sweep.id,
     shared: sharedData(data, folds),
-    settings: fitSettings(config, sweep.totalTrials, featurePenalty(config.model, planFamily(config, data), data.featureNames, sweep.encoding, () => `sweep "${sweep.name}" (id ${sweep.id})`)),
+    settings: fitSettings(config, sweep.totalTrials, {
+      featurePenalty: featurePenalty(config.model, planFamily(config, data), data.featureNames, sweep.encoding, () => `sweep "${sweep.name}" (id ${sweep.id})`),
+      groups: categoricalGroups(config.model, planFamily(config, data), sweep.encoding, () => `sweep "${sweep.name}" (id ${sweep.id})`),
+    }),
     workers: options.workers ?? config.workers,
     covariance: sharesGram(config, folds, data.p),
     leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,

@@ -2,7 +2,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { PositionDef } from 'vega-lite/types_unstable/channeldef.js';
 import { groupLabel, type ReportData } from './data.js';
-import { outputNames, sweepFamily } from '../domain.js';
+import { encodedNames, outputNames, sweepFamily } from '../domain.js';
 
 export interface Chart {
   /** File stem: fit.vl.json, fit.svg, fit.png. */
@@ -347,19 +347,55 @@ const PATH_LABELS = 5;
 type TrialCoefficientsLike = ReportData['coefficients'][number];
 
 /** 3. Each feature's coefficient vs λ (glmnet's plot), one panel per penalty (and per class or response), names on hover. */
+/**
+ * The lines of the path chart: a feature, or with model.group_categorical a factor as one line, the norm of its
+ * indicators' coefficients (it enters and leaves whole).
+ */
+function pathSeries(data: ReportData): { name: string; value: (coefs: Float64Array, offset: number) => number }[] {
+  const features = data.sweep.featureNames;
+  const config = JSON.parse(data.sweep.configJson) as { model?: { group_categorical?: boolean } };
+  const encoding = data.sweep.encoding;
+  const single = (j: number) => ({ name: features[j], value: (coefs: Float64Array, offset: number) => coefs[offset + j] });
+  if (!config.model?.group_categorical || !encoding) return features.map((_, j) => single(j));
+  const series: ReturnType<typeof pathSeries> = [];
+  let at = 0;
+  for (const column of encoding.columns) {
+    const width = encodedNames(column).length;
+    const levels = width - (column.indicator ? 1 : 0);
+    if (column.kind === 'categorical' && levels >= 2) {
+      const first = at;
+      series.push({
+        name: `${column.name} (group norm)`,
+        value: (coefs, offset) => {
+          let sq = 0;
+          for (let k = 0; k < levels; k++) sq += coefs[offset + first + k] ** 2;
+          return Math.sqrt(sq);
+        },
+      });
+      if (column.indicator) series.push(single(at + levels));
+    } else for (let k = 0; k < width; k++) series.push(single(at + k));
+    at += width;
+  }
+  return series;
+}
+
 export function pathChart(data: ReportData): Chart | undefined {
   const outputs = outputNames(data.sweep);
-  const features = data.sweep.featureNames;
-  const p = features.length;
+  const series = pathSeries(data);
+  const features = series.map((s) => s.name);
+  const p = data.sweep.featureNames.length;
+  const q = series.length;
   const fits = onPaths(data.coefficients.filter((c) => c.lambda > 0));
   if (fits.length === 0) return undefined;
+  // The value of line j of output k in a fit.
+  const valueOf = (c: TrialCoefficientsLike, k: number, j: number) => series[j].value(c.coefs, k * p);
   // With many features, draw the ones that ever get large: the rest is an unreadable band at zero.
-  const peak = new Float64Array(p);
-  for (const c of fits) for (let k = 0; k < outputs.length; k++) for (let j = 0; j < p; j++) peak[j] = Math.max(peak[j], Math.abs(c.coefs[k * p + j]));
+  const peak = new Float64Array(q);
+  for (const c of fits) for (let k = 0; k < outputs.length; k++) for (let j = 0; j < q; j++) peak[j] = Math.max(peak[j], Math.abs(valueOf(c, k, j)));
   const shown = features.map((_, j) => j).sort((a, b) => peak[b] - peak[a]).slice(0, MAX_PATH_FEATURES).sort((a, b) => a - b);
   const many = outputs.length > 1;
   const rows: Record<string, unknown>[] = fits.flatMap((c) =>
-    outputs.flatMap((output, k) => shown.map((j) => ({ group: groupLabel(c.penalty, c.l1Ratio, c.settings), output, lambda: c.lambda, feature: features[j], coef: c.coefs[k * p + j] }))),
+    outputs.flatMap((output, k) => shown.map((j) => ({ group: groupLabel(c.penalty, c.l1Ratio, c.settings), output, lambda: c.lambda, feature: features[j], coef: valueOf(c, k, j) }))),
   );
   // Names at the left end of the largest paths of each panel (the rest on hover).
   const leftEnds = new Map<string, TrialCoefficientsLike>();
@@ -369,8 +405,8 @@ export function pathChart(data: ReportData): Chart | undefined {
   }
   for (const [group, c] of leftEnds)
     outputs.forEach((output, k) => {
-      const largest = [...shown].sort((a, b) => Math.abs(c.coefs[k * p + b]) - Math.abs(c.coefs[k * p + a])).slice(0, PATH_LABELS);
-      for (const j of largest) if (c.coefs[k * p + j] !== 0) rows.push({ group, output, lambda: c.lambda, feature: features[j], coef: c.coefs[k * p + j], label: features[j] });
+      const largest = [...shown].sort((a, b) => Math.abs(valueOf(c, k, b)) - Math.abs(valueOf(c, k, a))).slice(0, PATH_LABELS);
+      for (const j of largest) if (valueOf(c, k, j) !== 0) rows.push({ group, output, lambda: c.lambda, feature: features[j], coef: valueOf(c, k, j), label: features[j] });
     });
   const what = sweepFamily(data.sweep) === 'multinomial' ? 'class' : 'response';
   return {
@@ -378,7 +414,8 @@ export function pathChart(data: ReportData): Chart | undefined {
     title: 'Coefficient paths',
     caption:
       `Each feature's coefficient (original scale) in the fit on all rows, as λ goes from large (right, all zero for L1) to small (left)${many ? `, one row of panels per ${what}` : ''}.` +
-      (shown.length < p ? ` The ${shown.length} features with the largest coefficients of ${p} are drawn;` : '') +
+      (q < p ? ` A factor penalized as a group (model.group_categorical) is one line, the norm of its indicators' coefficients: it enters and leaves whole.` : '') +
+      (shown.length < q ? ` The ${shown.length} features with the largest coefficients of ${q} are drawn;` : '') +
       ` the ${PATH_LABELS} largest at the smallest λ are named at their end (every path on hover).`,
     guide: `${firstToEnter(data, fits)}Reading right to left: the first features to leave zero are the ones the data support most; a coefficient that grows, shrinks or changes sign as λ falls is shared with correlated features. Where the loss chart says overfitting (left of λ_min), the paths keep spreading: the model is spending coefficients on noise.`,
     spec: {

@@ -3,9 +3,10 @@
 // and observation weights (data.weights) against glmnet's weights and cv.glmnet's weighted curve
 // (tests/fixtures/make_glmnet_weights.R).
 import { spawnSync } from 'node:child_process';
-import { copyFileSync } from 'node:fs';
+import { copyFileSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { loadCsv } from '../../src/data/csv.js';
 import { runSweep } from '../../src/pool/coordinator.js';
 import { openStore } from '../../src/store/open.js';
 import { csvRows, FIXTURES, readFixture, ROOT, runTool, tempDir, writeFile } from '../helpers.js';
@@ -234,4 +235,109 @@ describe('observation weights against glmnet and cv.glmnet', () => {
       expect(r.status, r.stderr).toBe(2);
       expect(r.stderr.trim()).toMatch(message);
     });
+});
+
+describe('factors as groups (model.group_categorical): the group lasso', () => {
+  /**
+   * The largest violation of the group lasso's KKT conditions, computed here from the data and the stored
+   * coefficients: on standardized features, with g the gradient (1/n)·X̃ᵀ(y − μ), a group with β_G ≠ 0 has
+   * g_G = λ(1−r)β_G + λr√|G|·β_G/‖β_G‖, and a zero group ‖g_G‖ ≤ λr√|G| (single features: |G| = 1).
+   */
+  function kktViolation(X: Float64Array, y: Float64Array, n: number, p: number, groups: number[][], b0: number, b: Float64Array, lambda: number, r: number, logistic: boolean): number {
+    const mean = new Float64Array(p);
+    const sd = new Float64Array(p);
+    for (let j = 0; j < p; j++) {
+      for (let i = 0; i < n; i++) mean[j] += X[j * n + i] / n;
+      for (let i = 0; i < n; i++) sd[j] += (X[j * n + i] - mean[j]) ** 2 / n;
+      sd[j] = Math.sqrt(sd[j]);
+    }
+    const residual = new Float64Array(n);
+    let interceptGradient = 0;
+    for (let i = 0; i < n; i++) {
+      let eta = b0;
+      for (let j = 0; j < p; j++) eta += X[j * n + i] * b[j];
+      residual[i] = y[i] - (logistic ? 1 / (1 + Math.exp(-eta)) : eta);
+      interceptGradient += residual[i] / n;
+    }
+    const g = Float64Array.from({ length: p }, (_, j) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += ((X[j * n + i] - mean[j]) / sd[j]) * residual[i];
+      return s / n;
+    });
+    const beta = Float64Array.from(b, (v, j) => v * sd[j]);
+    let worst = Math.abs(interceptGradient);
+    const grouped = new Set(groups.flat());
+    const all = [...groups, ...Array.from({ length: p }, (_, j) => j).filter((j) => !grouped.has(j)).map((j) => [j])];
+    for (const G of all) {
+      const norm = Math.sqrt(G.reduce((s, j) => s + beta[j] ** 2, 0));
+      const scale = lambda * r * Math.sqrt(G.length);
+      if (norm > 0) {
+        const v = Math.sqrt(G.reduce((s, j) => s + (g[j] - lambda * (1 - r) * beta[j] - (scale * beta[j]) / norm) ** 2, 0));
+        worst = Math.max(worst, v);
+      } else worst = Math.max(worst, Math.sqrt(G.reduce((s, j) => s + g[j] ** 2, 0)) - scale);
+    }
+    return worst;
+  }
+
+  for (const [family, target, kind] of [['gaussian', 'body_mass_g', 'linear'], ['binomial', 'sex', 'logistic']] as const)
+    it(`${family}: the KKT conditions hold to 1e-8 at every λ, and each factor enters or leaves whole`, async () => {
+      copyFileSync(join(FIXTURES, 'penguins.csv'), join(dir, 'penguins.csv'));
+      const config = writeFile(
+        dir,
+        `groups-${family}.yaml`,
+        `name: groups\ndata: {path: penguins.csv, target: ${target}, missing: drop}\nmodel: {kind: ${kind}, tol: 1e-13, group_categorical: true}\nvalidation: {kind: none}\nsweep: {kind: grid, penalty: [elasticnet], l1_ratio: [0.7], lambda: {auto: 25, ratio: 0.001}, extend: 0}\nworkers: 1\n`,
+      );
+      const result = await runSweep(config, { out: join(dir, `groups-${family}.db`) });
+      const data = await loadCsv(join(dir, 'penguins.csv'), { target, classification: family === 'binomial', missing: 'drop' });
+      const names = result.sweep.featureNames;
+      expect(names).toEqual(data.featureNames);
+      const factors = family === 'gaussian' ? ['island', 'sex', 'species'] : ['island', 'species'];
+      const groups = factors.map((factor) => names.flatMap((f, j) => (f.startsWith(`${factor}=`) ? [j] : [])));
+      expect(groups.every((G) => G.length >= 2)).toBe(true);
+      const store = await openStore(join(dir, `groups-${family}.db`), { mode: 'read' });
+      try {
+        const path = (await store.coefficients(result.sweep.id, { fold: 'all' })).sort((a, b) => b.lambda - a.lambda);
+        expect(path.length).toBe(25);
+        let worst = 0;
+        const seen = new Set<string>();
+        for (const c of path) {
+          worst = Math.max(worst, kktViolation(data.X, data.y, data.n, data.p, groups, c.intercept[0], c.coefs, c.lambda, 0.7, family === 'binomial'));
+          for (const G of groups) {
+            const nonzero = G.filter((j) => c.coefs[j] !== 0).length;
+            // Whole: every indicator nonzero, or none.
+            expect([0, G.length]).toContain(nonzero);
+            seen.add(`${G[0]}:${nonzero > 0}`);
+          }
+        }
+        expect(worst).toBeLessThan(1e-8);
+        // The island factor is out at the start of the path and in at its end.
+        expect(seen.has(`${groups[0][0]}:false`) && seen.has(`${groups[0][0]}:true`)).toBe(true);
+      } finally {
+        await store.close();
+      }
+    }, 120_000);
+
+  it('the scripts say they cannot refit a grouped model; a sweep with nothing to group is refused', async () => {
+    const store = await openStore(join(dir, 'groups-gaussian.db'), { mode: 'read' });
+    const lambdas = [...new Set((await store.trials((await store.findSweep()).id)).map((t) => t.lambda))].sort((a, b) => b - a);
+    await store.close();
+    // The coefficient-path chart draws each factor as one line, its group norm.
+    const report = cli(['report', 'groups-gaussian.db', '--out', 'groups-report', '--no-png']);
+    expect(report.status, report.stderr).toBe(0);
+    const paths = JSON.parse(readFileSync(join(dir, 'groups-report', 'paths.vl.json'), 'utf8')) as { data: { values: { feature: string; coef: number }[] } };
+    const lines = new Set(paths.data.values.map((v) => v.feature));
+    expect([...lines].filter((f) => f.includes('='))).toEqual([]);
+    for (const factor of ['island', 'sex', 'species']) expect(lines.has(`${factor} (group norm)`)).toBe(true);
+    expect(paths.data.values.filter((v) => v.feature.endsWith('(group norm)')).every((v) => v.coef >= 0)).toBe(true);
+    const exported = cli(['export', 'groups-gaussian.db', '--model', '--select', `lambda=${lambdas[10]}`, '--format', 'glmnet', '--out', 'groups.R']);
+    expect(exported.status, exported.stderr).toBe(0);
+    const refit = spawnSync('Rscript', ['groups.R', '--refit', 'penguins.csv'], { cwd: dir, encoding: 'utf8' });
+    expect(refit.status).toBe(1);
+    expect(refit.stderr.trim()).toMatch(/no group lasso over a category's indicators \(model\.group_categorical\)/);
+    copyFileSync(join(FIXTURES, 'diabetes.csv'), join(dir, 'diabetes.csv'));
+    writeFile(dir, 'ng.yaml', 'name: ng\ndata: {path: diabetes.csv, target: progression}\nmodel: {kind: linear, group_categorical: true}\nsweep: {kind: grid, penalty: [l1], lambda: {auto: 5}}\n');
+    const r = cli(['run', 'ng.yaml', '--out', 'ng.db']);
+    expect(r.status).toBe(2);
+    expect(r.stderr.trim()).toBe('regsweep: ng.yaml:3: model.group_categorical: no categorical column has two or more indicator columns to group');
+  }, 60_000);
 });

@@ -29,6 +29,25 @@ export interface PathProblem {
   maxIter: number;
   /** Per-feature penalty factors and bounds (model.penalty_factor, model.limits); absent: 1 and none. */
   featurePenalty?: FeaturePenalty;
+  /** Groups of features penalized as one (model.group_categorical: a category's indicators); absent: none. */
+  groups?: FeatureGroups;
+}
+
+/**
+ * Features penalized together, λ·(r·√|g|·‖β_g‖₂ + (1−r)/2·‖β_g‖²) (the group lasso, scaled as grpreg): `of[j]` is the
+ * group of feature j or −1, `members[g]` its features in order (the first leads: it stands for the group in the
+ * active set), each group of two or more.
+ */
+export interface FeatureGroups {
+  of: Int32Array;
+  members: Int32Array[];
+}
+
+/** The groups of plain lists of members (as settings carry them) for p features. */
+export function featureGroups(lists: number[][], p: number): FeatureGroups {
+  const of = new Int32Array(p).fill(-1);
+  lists.forEach((members, g) => members.forEach((j) => (of[j] = g)));
+  return { of, members: lists.map((m) => Int32Array.from(m)) };
 }
 
 /**

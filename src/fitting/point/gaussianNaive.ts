@@ -27,7 +27,7 @@ class GaussianNaive implements PointSolver {
   constructor(context: KernelContext, problem: PathProblem) {
     const { design, y, weights, standardize, tol } = problem;
     const stats = (this.stats = columnStats(design, weights, standardize));
-    const solver = (this.solver = new WlsSolver(context, design, stats, weights, problem.featurePenalty));
+    const solver = (this.solver = new WlsSolver(context, design, stats, weights, problem.featurePenalty, problem.groups));
     const { rows, w } = solver;
     const target = centerTarget(y, weights, stats.weightSum);
     for (let r = 0; r < rows.length; r++) {
@@ -37,7 +37,7 @@ class GaussianNaive implements PointSolver {
     solver.intercept = target.mean;
     solver.newQuadratic();
     this.thresholdSq = tol * tol * target.variance;
-    this.strong = new StrongSet(design.p, stats.constant, problem.featurePenalty?.factor);
+    this.strong = new StrongSet(design.p, stats.constant, problem.featurePenalty?.factor, problem.groups);
     this.strong.refresh(solver);
     this.previous = { beta: new Float64Array(design.p), intercept: solver.intercept };
   }

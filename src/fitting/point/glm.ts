@@ -94,13 +94,13 @@ class Irls implements PointSolver {
     const { p } = design;
     this.y = y;
     const stats = (this.stats = columnStats(design, weights, standardize));
-    const solver = (this.solver = new WlsSolver(context, design, stats, weights, problem.featurePenalty));
+    const solver = (this.solver = new WlsSolver(context, design, stats, weights, problem.featurePenalty, problem.groups));
     this.offset = Float64Array.from(solver.rows, (i) => problem.offset?.[i] ?? 0);
     const yMean = centerTarget(y, weights, stats.weightSum).mean;
     solver.intercept = link === 'logit' ? Math.log(yMean / (1 - yMean)) : nullLogIntercept(y, solver.rows, solver.w, this.offset);
     this.start = new Float64Array(p);
     this.thresholdSq = tol * tol;
-    this.strong = new StrongSet(p, stats.constant, problem.featurePenalty?.factor);
+    this.strong = new StrongSet(p, stats.constant, problem.featurePenalty?.factor, problem.groups);
     this.linearize();
     this.strong.refresh(solver);
     this.previous = { beta: new Float64Array(p), intercept: solver.intercept };
@@ -139,7 +139,14 @@ class Irls implements PointSolver {
       loss += w[r] * (this.link === 'logit' ? (e > 0 ? e + Math.log1p(Math.exp(-e)) : Math.log1p(Math.exp(e))) - yi * e : Math.exp(e) - yi * e);
     }
     let penalty = 0;
-    for (let j = 0; j < beta.length; j++) if (beta[j] !== 0) penalty += solver.factorOf(j) * (l1 * Math.abs(beta[j]) + (l2 / 2) * beta[j] * beta[j]);
+    const groups = solver.groups;
+    for (let j = 0; j < beta.length; j++)
+      if (beta[j] !== 0 && !(groups && groups.of[j] >= 0)) penalty += solver.factorOf(j) * (l1 * Math.abs(beta[j]) + (l2 / 2) * beta[j] * beta[j]);
+    for (const members of groups?.members ?? []) {
+      let sq = 0;
+      for (const j of members) sq += beta[j] * beta[j];
+      penalty += l1 * Math.sqrt(members.length) * Math.sqrt(sq) + (l2 / 2) * sq;
+    }
     return loss / this.stats.weightSum + penalty;
   }
 
@@ -171,6 +178,8 @@ class Irls implements PointSolver {
    */
   private activeSetNewton(l1: number, l2: number): boolean {
     const { solver, y, offset } = this;
+    // A group's penalty is not separable: its members' Newton system is another one; coordinate descent does it.
+    if (solver.groups) return false;
     const { rows, w, beta } = solver;
     const active: number[] = [];
     for (let j = 0; j < beta.length; j++) if (beta[j] !== 0) active.push(j);

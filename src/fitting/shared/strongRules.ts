@@ -1,5 +1,5 @@
 import { FitStatus, type FitStatusCode } from '../../domain.js';
-import type { PathPoint } from '../path/types.js';
+import type { FeatureGroups, PathPoint } from '../path/types.js';
 
 /** What the rules read of a solver: its active features and every feature's gradient (a group's norm for groups). */
 export interface ScreenedSolver {
@@ -26,6 +26,8 @@ export class StrongSet {
     private readonly constant: Uint8Array,
     /** Per-feature penalty factors (the rule's and the check's bound scale with them), or null. */
     private readonly factor: Float64Array | null = null,
+    /** Groups penalized as one: a group enters and leaves the set whole, by its gradient's norm over √|g|. */
+    private readonly groups: FeatureGroups | null = null,
   ) {
     this.members = new Int32Array(p);
     this.inSet = new Uint8Array(p);
@@ -33,16 +35,33 @@ export class StrongSet {
   }
 
   add(j: number): void {
+    if (this.groups && this.groups.of[j] >= 0) {
+      for (const k of this.groups.members[this.groups.of[j]])
+        if (!this.inSet[k]) {
+          this.inSet[k] = 1;
+          this.members[this.count++] = k;
+        }
+      return;
+    }
     if (this.inSet[j] || this.constant[j]) return;
     this.inSet[j] = 1;
     this.members[this.count++] = j;
+  }
+
+  /** Feature j's gradient magnitude for the rules: |g_j|, or for a group's member the group's ‖g‖ / √|g|. */
+  private size(j: number): number {
+    if (!this.groups || this.groups.of[j] < 0) return Math.abs(this.gradient[j]);
+    const members = this.groups.members[this.groups.of[j]];
+    let s = 0;
+    for (const k of members) s += this.gradient[k] ** 2;
+    return Math.sqrt(s / members.length);
   }
 
   screen(l1Ratio: number, lambda: number, previousLambda: number, solver: ScreenedSolver): void {
     const cut = l1Ratio * (2 * lambda - previousLambda);
     for (let a = 0; a < solver.activeCount; a++) this.add(solver.active[a]);
     const factor = this.factor;
-    for (let j = 0; j < this.p; j++) if (!this.inSet[j] && Math.abs(this.gradient[j]) >= (factor ? cut * factor[j] : cut)) this.add(j);
+    for (let j = 0; j < this.p; j++) if (!this.inSet[j] && this.size(j) >= (factor ? cut * factor[j] : cut)) this.add(j);
   }
 
   /** Every feature's gradient at the solver's current point. */
@@ -57,7 +76,7 @@ export class StrongSet {
     const bound = l1Ratio * lambda * (1 + 1e-9);
     for (let j = 0; j < this.p; j++) {
       if (this.constant[j]) continue;
-      if (!this.inSet[j] && Math.abs(this.gradient[j]) > (this.factor ? bound * this.factor[j] : bound)) {
+      if (!this.inSet[j] && this.size(j) > (this.factor ? bound * this.factor[j] : bound)) {
         this.add(j);
         violations++;
       }

@@ -1,7 +1,8 @@
 import type { KernelContext } from '../context.js';
 import type { WasmHeap } from '../kernels/heap.js';
 import type { Design } from './design.js';
-import type { FeaturePenalty } from '../path/types.js';
+import type { FeatureGroups, FeaturePenalty } from '../path/types.js';
+import { symmetricEigenvalues } from '../../util/eigen.js';
 import { ColumnCache } from './columnCache.js';
 import type { ColumnStats } from './columnStats.js';
 import { solveByPasses, type CoordinateSolver } from './convergence.js';
@@ -47,16 +48,25 @@ export class WlsSolver implements CoordinateSolver {
   private readonly lower: Float64Array | null;
   private readonly upper: Float64Array | null;
 
+  /** Groups penalized as one, and per group its Lipschitz constant (the largest eigenvalue of its curvature block). */
+  readonly groups: FeatureGroups | null;
+  private readonly groupLipschitz: Float64Array;
+  private readonly groupStamp: Int32Array;
+
   constructor(
     context: KernelContext,
     readonly design: Design,
     readonly stats: ColumnStats,
     weights: Float64Array,
     penalty?: FeaturePenalty,
+    groups?: FeatureGroups,
   ) {
     this.heap = context.heap;
     const { n, p } = design;
     this.factor = penalty?.factor ?? null;
+    this.groups = groups ?? null;
+    this.groupLipschitz = new Float64Array(groups?.members.length ?? 0);
+    this.groupStamp = new Int32Array(groups?.members.length ?? 0);
     this.lower = penalty?.lower ? Float64Array.from(penalty.lower, (b, j) => b * stats.scale[j]) : null;
     this.upper = penalty?.upper ? Float64Array.from(penalty.upper, (b, j) => b * stats.scale[j]) : null;
     this.beta = new Float64Array(p);
@@ -141,8 +151,63 @@ export class WlsSolver implements CoordinateSolver {
     return out;
   }
 
+  /**
+   * The largest eigenvalue of group g's curvature block X̃_gᵀVX̃_g / W: a step of 1/L on the group's loss never
+   * overshoots (the group update below is the exact minimizer of that majorizer).
+   */
+  private lipschitzOf(g: number): number {
+    if (this.groupStamp[g] === this.stamp) return this.groupLipschitz[g];
+    const members = this.groups!.members[g];
+    const k = members.length;
+    const block = new Float64Array(k * k);
+    const W = this.stats.weightSum;
+    for (let a = 0; a < k; a++)
+      for (let b = 0; b <= a; b++) {
+        const ja = members[a];
+        const jb = members[b];
+        const dot = this.heap.kernels.dot(this.column(ja), this.column(jb), this.v.byteOffset, this.rows.length);
+        block[a * k + b] = block[b * k + a] = dot / (W * this.stats.scale[ja] * this.stats.scale[jb]);
+      }
+    const L = Math.max(0, ...symmetricEigenvalues(block, k));
+    this.groupLipschitz[g] = L;
+    this.groupStamp[g] = this.stamp;
+    return L;
+  }
+
+  /**
+   * One majorize-minimize step on group g: u = β_g + ∇_g / L, then the group soft-threshold
+   * β_g = u · max(0, 1 − l1·√|g| / (L‖u‖)) / (1 + l2/L). Returns L · (largest change)².
+   */
+  private updateGroup(g: number, l1: number, l2: number): number {
+    const members = this.groups!.members[g];
+    const L = this.lipschitzOf(g);
+    if (L === 0) return 0;
+    const u = Float64Array.from(members, (j) => this.beta[j] + this.gradient(j) / L);
+    let norm = 0;
+    for (const x of u) norm += x * x;
+    norm = Math.sqrt(norm);
+    const shrink = norm === 0 ? 0 : Math.max(0, 1 - (l1 * Math.sqrt(members.length)) / (L * norm)) / (1 + l2 / L);
+    let moved = 0;
+    members.forEach((j, k) => {
+      const next = u[k] * shrink;
+      moved = Math.max(moved, (next - this.beta[j]) ** 2);
+      this.setCoefficient(j, next);
+    });
+    const leader = members[0];
+    if (shrink > 0 && !this.isActive[leader]) {
+      this.isActive[leader] = 1;
+      this.active[this.activeCount++] = leader;
+    }
+    return L * moved;
+  }
+
   /** One coordinate update; returns curvature · change² (glmnet's convergence measure). */
   update(j: number, l1: number, l2: number): number {
+    if (this.groups && this.groups.of[j] >= 0) {
+      // A group moves as one, when its leader's turn comes.
+      const g = this.groups.of[j];
+      return this.groups.members[g][0] === j ? this.updateGroup(g, l1, l2) : 0;
+    }
     const c = this.curvatureOf(j);
     if (c === 0) return 0;
     const bj = this.beta[j];

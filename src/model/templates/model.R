@@ -221,6 +221,7 @@ training_data <- function(path) {
 }
 
 refit <- function(path) {
+  if (refit_with$fit == "none") fail(refit_with$why)
   d <- training_data(path)
   x <- d$x; y <- d$y; off <- d$off; w <- d$w
   if (refit_with$fit == "lm") {
