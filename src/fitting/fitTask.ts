@@ -2,7 +2,7 @@
 // Pure: the shared data and a kernel context in, results out.
 import { FitStatus, settingsOf, type Batch, type FoldId, type Task, type TaskResult, type TrialFigures } from '../domain.js';
 import type { KernelContext } from './context.js';
-import { featureGroups, type Design, type FeaturePenalty, type PathSolution } from './path/types.js';
+import { featureGroups, type Design, type FeaturePenalty, type PathProblem, type PathSolution } from './path/types.js';
 import { binomialPath, poissonPath } from './point/glm.js';
 import { mgaussianPath } from './point/mgaussian.js';
 import { multinomialPath } from './point/multinomial.js';
@@ -71,6 +71,31 @@ export interface FitSettings {
   featurePenalty?: { factor: number[] | null; lower: number[] | null; upper: number[] | null };
   /** Features penalized as one group (model.group_categorical): each group's features, two or more. */
   groups?: number[][];
+}
+
+/** The path a task fits: the shared design with the fold's training weights, the settings' penalties and tolerance. */
+function pathProblem(data: SharedData, task: Task, settings: FitSettings, train: Float64Array): PathProblem {
+  const { model, standardize } = settings;
+  if (model.kind === 'mlp') throw new Error('a network is not a penalized path');
+  const featurePenalty = featurePenaltyOf(settings);
+  return {
+    design: { X: data.X, n: data.n, p: data.p },
+    y: data.y,
+    weights: train,
+    standardize,
+    l1Ratio: task.l1Ratio,
+    lambdas: Float64Array.from(task.lambdas),
+    tol: model.tol,
+    maxIter: model.max_iter,
+    ...(data.offset ? { offset: data.offset } : {}),
+    ...(featurePenalty ? { featurePenalty } : {}),
+    ...(settings.groups ? { groups: featureGroups(settings.groups, data.p) } : {}),
+  };
+}
+
+/** With observation weights the folds are averaged by their weight sums (cv.glmnet): each trial says its fold's. */
+function validationWeight(data: SharedData, validation: Float64Array, nVal: number): Record<string, number> {
+  return data.weights && nVal > 0 ? { val_weight: validation.reduce((a, b) => a + b, 0) } : {};
 }
 
 /** The settings' per-feature penalty as the solvers take it. */
@@ -169,21 +194,8 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
   if (family === 'mgaussian' || family === 'multinomial' || family === 'poisson') return fitGlmTask(context, data, task, settings, family, train, validation);
   const nTrain = count(train);
   const nVal = count(validation);
-  const lambdas = Float64Array.from(task.lambdas);
-  const featurePenalty = featurePenaltyOf(settings);
-  const groups = settings.groups ? featureGroups(settings.groups, p) : undefined;
-  const problem = {
-    design,
-    y: data.y,
-    weights: train,
-    standardize,
-    l1Ratio: task.l1Ratio,
-    lambdas,
-    tol: model.tol,
-    maxIter: model.max_iter,
-    ...(featurePenalty ? { featurePenalty } : {}),
-    ...(groups ? { groups } : {}),
-  };
+  const problem = pathProblem(data, task, settings, train);
+  const { lambdas, featurePenalty, groups } = problem;
   // glmnet's choice: covariance updates while the p × p Gram is cheaper than passes over n rows, naive otherwise;
   // ridge on fewer rows than features in the row space, whole path from one eigen-decomposition. Per-feature
   // penalties and bounds: naive updates (the covariance kernels and the ridge path take one penalty for all).
@@ -212,8 +224,7 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
   const y = rows ? Float64Array.from(rows, (i) => data.y[i]) : data.y;
   const trainWeights = rows ? null : train;
   const valWeights = rows ? Float64Array.from(rows, (i) => validation[i]) : validation;
-  // With observation weights, the folds are averaged by their weight (cv.glmnet): each trial says its fold's.
-  const weightFigure: Record<string, number> = data.weights && nVal > 0 ? { val_weight: validation.reduce((a, b) => a + b, 0) } : {};
+  const weightFigure = validationWeight(data, validation, nVal);
   const group = Math.max(4, Math.floor(context.limits.predictionDoubles / Math.max(1, m)) & ~3);
   let predictions: Float64Array = new Float64Array(0);
   const trials: TrialFigures[] = [];
@@ -274,22 +285,9 @@ function fitGlmTask(context: KernelContext, data: SharedData, task: Task, settin
   const design = { X: data.X, n, p };
   const nTrain = count(train);
   const nVal = count(validation);
-  const weightFigure: Record<string, number> = data.weights && nVal > 0 ? { val_weight: validation.reduce((a, b) => a + b, 0) } : {};
-  const lambdas = Float64Array.from(task.lambdas);
-  const featurePenalty = featurePenaltyOf(settings);
-  const problem = {
-    design,
-    y: data.y,
-    weights: train,
-    standardize,
-    l1Ratio: task.l1Ratio,
-    lambdas,
-    tol: model.tol,
-    maxIter: model.max_iter,
-    ...(data.offset ? { offset: data.offset } : {}),
-    ...(featurePenalty ? { featurePenalty } : {}),
-    ...(settings.groups ? { groups: featureGroups(settings.groups, p) } : {}),
-  };
+  const weightFigure = validationWeight(data, validation, nVal);
+  const problem = pathProblem(data, task, settings, train);
+  const { lambdas } = problem;
   const K = family === 'multinomial' ? data.classes : family === 'mgaussian' ? data.outputs : 1;
   const solution =
     family === 'poisson' ? poissonPath(context, problem) : family === 'multinomial' ? multinomialPath(context, problem, K, model.grouped ?? false) : mgaussianPath(context, problem, K);

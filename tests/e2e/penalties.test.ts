@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { loadCsv } from '../../src/data/csv.js';
 import { runSweep } from '../../src/pool/coordinator.js';
 import { openStore } from '../../src/store/open.js';
-import { csvRows, FIXTURES, readFixture, ROOT, runTool, tempDir, writeFile } from '../helpers.js';
+import { columnMoments, csvRows, FIXTURES, readFixture, ROOT, runTool, tempDir, writeFile } from '../helpers.js';
 
 interface PenaltyFit {
   name: string;
@@ -244,13 +244,7 @@ describe('factors as groups (model.group_categorical): the group lasso', () => {
    * g_G = λ(1−r)β_G + λr√|G|·β_G/‖β_G‖, and a zero group ‖g_G‖ ≤ λr√|G| (single features: |G| = 1).
    */
   function kktViolation(X: Float64Array, y: Float64Array, n: number, p: number, groups: number[][], b0: number, b: Float64Array, lambda: number, r: number, logistic: boolean): number {
-    const mean = new Float64Array(p);
-    const sd = new Float64Array(p);
-    for (let j = 0; j < p; j++) {
-      for (let i = 0; i < n; i++) mean[j] += X[j * n + i] / n;
-      for (let i = 0; i < n; i++) sd[j] += (X[j * n + i] - mean[j]) ** 2 / n;
-      sd[j] = Math.sqrt(sd[j]);
-    }
+    const { mean, sd } = columnMoments(X, n, p);
     const residual = new Float64Array(n);
     let interceptGradient = 0;
     for (let i = 0; i < n; i++) {
