@@ -75,6 +75,8 @@ export const dataSchema = z
     drop: z.enum(['none', 'first'], { error: 'expected none or first' }).default('none'),
     /** The most levels a categorical column may have. */
     max_levels: posInt.default(100),
+    /** Columns of the file that are not features (an id, free text, a leak): read past. */
+    ignore: z.array(z.string().min(1), { error: 'expected a list of column names' }).optional(),
     /** Cells read as missing. */
     na_values: z.array(z.string(), { error: 'expected a list of strings' }).default([...NA_VALUES]),
     /** error, drop (rows with a missing target or feature), or fill a feature's gaps from each fold's training rows. */

@@ -26,6 +26,8 @@ export interface ColumnOptions extends FrameOptions {
   displayName?: string;
   /** Feature columns found to hold text while reading (data.categorical: auto): read as categories. */
   textColumns?: string[];
+  /** Columns that are not features (data.ignore): read past. */
+  ignore?: string[];
 }
 
 /** Column name → index; an empty or repeated name is an error at `where` (file:line). */
@@ -58,7 +60,14 @@ export function resolveColumns(header: string[], options: ColumnOptions, where: 
   if (offsetIdx >= 0 && offsetIdx === foldIdx) throw new UserError(`${where}: data.offset and validation.column name the same column "${header[offsetIdx]}"`);
   if (weightsIdx >= 0 && (weightsIdx === offsetIdx || weightsIdx === foldIdx))
     throw new UserError(`${where}: data.weights and ${weightsIdx === offsetIdx ? 'data.offset' : 'validation.column'} name the same column "${header[weightsIdx]}"`);
-  const featureIdx = header.map((_, j) => j).filter((j) => !targetIdx.includes(j) && j !== offsetIdx && j !== foldIdx && j !== weightsIdx);
+  const ignored = new Set<number>();
+  for (const name of options.ignore ?? []) {
+    const j = seen.get(name);
+    if (j === undefined) throw new UserError(`${where}: data.ignore names "${name}", which is not a column (columns: ${header.join(', ')})`);
+    if (targetIdx.includes(j) || j === offsetIdx || j === foldIdx || j === weightsIdx) throw new UserError(`${where}: data.ignore names "${name}", which the sweep reads (the target, offset, weights or fold column)`);
+    ignored.add(j);
+  }
+  const featureIdx = header.map((_, j) => j).filter((j) => !targetIdx.includes(j) && j !== offsetIdx && j !== foldIdx && j !== weightsIdx && !ignored.has(j));
   if (featureIdx.length === 0) throw new UserError(`${where}: no feature columns besides the target`);
   const categoricalIdx = new Set<number>();
   if (Array.isArray(options.categorical))
@@ -67,12 +76,12 @@ export function resolveColumns(header: string[], options: ColumnOptions, where: 
       if (j === undefined) throw new UserError(`${where}: data.categorical names "${name}", which is not a column (columns: ${header.join(', ')})`);
       if (!featureIdx.includes(j))
         throw new UserError(
-          `${where}: data.categorical names "${name}", which is ${targetIdx.includes(j) ? 'the target (a logistic or multinomial model reads its target as labels)' : j === offsetIdx ? 'the offset' : 'the fold column'}, not a feature`,
+          `${where}: data.categorical names "${name}", which is ${targetIdx.includes(j) ? 'the target (a logistic or multinomial model reads its target as labels)' : j === offsetIdx ? 'the offset' : j === weightsIdx ? 'the weights column' : ignored.has(j) ? 'in data.ignore' : 'the fold column'}, not a feature`,
         );
       categoricalIdx.add(j);
     }
   for (const name of options.textColumns ?? []) categoricalIdx.add(seen.get(name)!);
-  return { targetIdx, featureIdx, offsetIdx, foldIdx, weightsIdx, categoricalIdx };
+  return { targetIdx, featureIdx, offsetIdx, foldIdx, weightsIdx, categoricalIdx, ignored };
 }
 
 /** A feature column holds text and data.categorical is auto: the file is read again with it as a category. */

@@ -24,6 +24,8 @@ const enum Role {
   FoldLabel,
   /** A categorical feature: its cells kept as text (its slot in the block holds NaN). */
   Category,
+  /** A column of data.ignore: read past. */
+  Skip,
 }
 
 /** A quote in the file: it is read by the general parser (Papa Parse) instead, with the row estimate made so far. */
@@ -76,6 +78,7 @@ class TableBuilder {
     this.role = header.map(() => Role.Number);
     this.featureAt = new Int32Array(header.length).fill(-1);
     this.featureIdx.forEach((j, f) => (this.featureAt[j] = f));
+    for (const j of roles.ignored) this.role[j] = Role.Skip;
     for (const j of roles.categoricalIdx) {
       this.role[j] = Role.Category;
       this.categories.set(this.featureAt[j], []);
@@ -124,6 +127,7 @@ class TableBuilder {
   /** One cell as text: a gap (data.na_values), a number (checked by parseCell), a category or a label. */
   cell(j: number, text: string, line: number, base: number): void {
     const role = this.role[j];
+    if (role === Role.Skip) return;
     const cell = text.trim();
     if (this.missingCells.has(cell)) return this.gap(j, cell, line, base);
     if (role === Role.Number) {

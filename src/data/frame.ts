@@ -21,11 +21,12 @@ export interface FrameOptions {
 export const DEFAULT_MAX_LEVELS = 100;
 
 /** Whether an option asks for something beyond reading numbers as they are (the data's hash then says which). */
-function frameKey(options: FrameOptions & { weights?: string }, categoricalColumns: string[], dropped: number): string | undefined {
-  const plain = categoricalColumns.length === 0 && dropped === 0 && (options.missing ?? 'error') === 'error' && options.weights === undefined;
+function frameKey(options: FrameOptions & { weights?: string; ignore?: string[] }, categoricalColumns: string[], dropped: number): string | undefined {
+  const plain = categoricalColumns.length === 0 && dropped === 0 && (options.missing ?? 'error') === 'error' && options.weights === undefined && !options.ignore?.length;
   if (plain) return undefined;
   return JSON.stringify({
     ...(options.weights !== undefined ? { weights: options.weights } : {}),
+    ...(options.ignore?.length ? { ignore: options.ignore } : {}),
     categorical: categoricalColumns,
     dropFirst: !!options.dropFirst,
     naValues: options.naValues ?? null,
@@ -39,7 +40,7 @@ function frameKey(options: FrameOptions & { weights?: string }, categoricalColum
  * categories, gap rules or a weights column is other data (a shared store and the worker cache keep data by hash).
  * Plain numbers keep the file's hash.
  */
-export function frameHash(fileHash: string, options: FrameOptions & { weights?: string }, categoricalColumns: string[], dropped: number): string {
+export function frameHash(fileHash: string, options: FrameOptions & { weights?: string; ignore?: string[] }, categoricalColumns: string[], dropped: number): string {
   const key = frameKey(options, categoricalColumns, dropped);
   return key === undefined ? fileHash : createHash('sha256').update(fileHash).update(key).digest('hex');
 }
@@ -115,7 +116,9 @@ export function encodeFrame(
       const levels = sortedLevels(present);
       const most = options.maxLevels ?? DEFAULT_MAX_LEVELS;
       if (levels.length > most)
-        throw new UserError(`${name}: column "${column}" has ${levels.length} levels, more than data.max_levels (${most}); raise it, or leave the column out of data.categorical`);
+        throw new UserError(
+          `${name}: column "${column}" has ${levels.length} levels, more than data.max_levels (${most}); raise it, or leave the column out (data.ignore${options.categorical === 'auto' || options.categorical === undefined ? '' : ', or data.categorical'})`,
+        );
       const gap = present.length < n;
       if (gap) gapped.push(column);
       const counts = new Map<string, number>();

@@ -24,6 +24,7 @@ export function csvOptions(config: SweepConfig): CsvOptions {
     weights: config.data.weights,
     foldColumn: config.validation.kind === 'column' ? config.validation.column : undefined,
     categorical: config.data.categorical,
+    ignore: config.data.ignore,
     dropFirst: config.data.drop === 'first',
     maxLevels: config.data.max_levels,
     naValues: config.data.na_values,

@@ -93,6 +93,23 @@ function gappyFrame(rows: number, seed: number, weights = false): string {
   return lines.join('\n') + '\n';
 }
 
+describe('columns left out (data.ignore)', () => {
+  it('an id column of text and a year are read past: not features, not in the model, not needed by predict', () => {
+    const lines = readFileSync(join(FIXTURES, 'penguins.csv'), 'utf8').trimEnd().split('\n');
+    writeFile(dir, 'with-id.csv', [`"id",${lines[0]}`, ...lines.slice(1).map((l, i) => `"p${i}",${l}`)].join('\n') + '\n');
+    writeFile(dir, 'ids.yaml', 'name: ids\ndata: {path: with-id.csv, target: species, missing: drop, ignore: [id, year]}\nmodel: {kind: logistic}\nvalidation: {kind: kfold, folds: 3}\nsweep: {kind: grid, penalty: [l1], lambda: {auto: 8}, extend: 0}\nworkers: 1\n');
+    const r = cli(['run', 'ids.yaml', '--out', 'ids.db', '--quiet'], dir);
+    expect(r.status, r.stderr).toBe(0);
+    const card = JSON.parse(cli(['export', 'ids.db', '--model'], dir).stdout);
+    expect(Object.keys(card.coefficients.Adelie)).toEqual(['island=Biscoe', 'island=Dream', 'island=Torgersen', 'bill_length_mm', 'bill_depth_mm', 'flipper_length_mm', 'body_mass_g', 'sex=female', 'sex=male']);
+    // Without data.ignore the id column (344 levels) is refused with what to do.
+    writeFile(dir, 'ids2.yaml', 'name: ids2\ndata: {path: with-id.csv, target: species, missing: drop}\nmodel: {kind: logistic}\nsweep: {kind: grid, penalty: [l1], lambda: {auto: 8}}\n');
+    const refused = cli(['run', 'ids2.yaml', '--out', 'ids2.db'], dir);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr.trim()).toBe('regsweep: with-id.csv: column "id" has 333 levels, more than data.max_levels (100); raise it, or leave the column out (data.ignore)');
+  }, 60_000);
+});
+
 describe('gaps filled from training rows only', () => {
   it("a fold's fill values do not move when its validation rows change, and do when its training rows change", async () => {
     writeFile(dir, 'gappy.csv', gappyFrame(200, 7));
@@ -238,10 +255,11 @@ describe('bad frames give one line and exit 2', () => {
   const cases: [string, string, string, RegExp][] = [
     ['unknown categorical column', 'data: {path: penguins.csv, target: species, missing: drop, categorical: [isle]}', 'logistic', /^regsweep: penguins\.csv:1: data\.categorical names "isle", which is not a column \(columns: species, island,/],
     ['categorical target for linear', 'data: {path: penguins.csv, target: species, missing: drop}', 'linear', /^regsweep: penguins\.csv:2:1: column "species": "Adelie" is not a number: the target holds labels, a categorical target, which a linear model cannot fit \(model\.kind logistic or multinomial fits labels\)$/],
-    ['too many levels', 'data: {path: penguins.csv, target: species, missing: drop, max_levels: 2}', 'logistic', /^regsweep: penguins\.csv: column "island" has 3 levels, more than data\.max_levels \(2\); raise it, or leave the column out of data\.categorical$/],
+    ['too many levels', 'data: {path: penguins.csv, target: species, missing: drop, max_levels: 2}', 'logistic', /^regsweep: penguins\.csv: column "island" has 3 levels, more than data\.max_levels \(2\); raise it, or leave the column out \(data\.ignore\)$/],
     ['a gap by default', 'data: {path: penguins.csv, target: species}', 'logistic', /^regsweep: penguins\.csv:5:3: column "bill_length_mm": missing value \("NA"\); set data\.missing to drop \(drop such rows\), or mean, median or most_frequent \(fill a feature's gaps\)$/],
     ['a gap in the target with a fill rule', 'data: {path: penguins.csv, target: sex, missing: mean}', 'logistic', /^regsweep: penguins\.csv:5:7: column "sex": missing label \("NA"\); data\.missing: drop drops such rows \(a gap is filled only in a feature\)$/],
     ['text with categorical none', 'data: {path: penguins.csv, target: species, missing: drop, categorical: none}', 'logistic', /^regsweep: penguins\.csv:2:2: column "island": "Torgersen" is not a number \(data\.categorical is none: auto reads text columns as categories\)$/],
+    ['an unknown column in ignore', 'data: {path: penguins.csv, target: species, missing: drop, ignore: [yaer]}', 'logistic', /^regsweep: penguins\.csv:1: data\.ignore names "yaer", which is not a column \(columns: species, island,/],
     ['a bad missing rule', 'data: {path: penguins.csv, target: species, missing: impute}', 'logistic', /^regsweep: bad\.yaml:2: data\.missing: expected error, drop, mean, median or most_frequent, found the string "impute"$/],
   ];
   for (const [what, data, kind, message] of cases)
