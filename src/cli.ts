@@ -135,7 +135,7 @@ async function dispatch(argv: string[]): Promise<number> {
           .option('store', { type: 'string', describe: 'a shared store to run the sweep in: postgres://user@host:5432/db (the same as --out)' })
           .option('resume', { type: 'boolean', default: false, describe: 'continue the sweep already in the database (the default when the config is unchanged)' })
           .option('new', { type: 'boolean', default: false, describe: 'start a new sweep even if the database holds one of the same name' })
-          .option('quiet', { type: 'boolean', default: false, describe: 'no progress output' })
+          .option('quiet', { type: 'boolean', default: false, describe: 'no progress output (the results are still printed)' })
           .option('max-trials', { type: 'number', describe: 'refuse sweeps with more trials (default 10 000 000)' })
           .option('max-db-gb', { type: 'number', describe: 'refuse sweeps whose database would be larger (default 8)' })
           .option('lock-timeout', { type: 'number', default: 10, describe: 'seconds a write waits for a lock held by another process' })
@@ -200,7 +200,7 @@ async function dispatch(argv: string[]): Promise<number> {
       (y) =>
         y
           .positional('db', { type: 'string', demandOption: true })
-          .option('best', { type: 'boolean', default: false, describe: 'best λ (and λ_1se) per penalty and l1_ratio' })
+          .option('best', { type: 'boolean', default: false, describe: 'best λ (and λ_1se) per penalty and l1_ratio (what query shows without an option)' })
           .option('list', { type: 'boolean', default: false, describe: 'every sweep in the database, with id, status and trial counts' })
           .option('metric', { type: 'string', default: 'val_loss', describe: 'val_loss, accuracy or auc' })
           .option('sql', { type: 'string', describe: 'a read-only SQL statement' })
@@ -225,7 +225,7 @@ async function dispatch(argv: string[]): Promise<number> {
               );
           return;
         }
-        if (!args.best) throw new UserError('query: give --best, --list or --sql "SELECT ..."');
+        // Without an option: the commonest question, the best λ per penalty (--best).
         const best = await bestTrials(args.db, { sweep: selectorOf(args), metric: args.metric });
         if (args.json) {
           await write(JSON.stringify({ sweep: best.sweep.name, sweep_id: best.sweep.id, status: best.sweep.status, metric: best.metric, best: best.selections.map((s) => selectionRecord(best.sweep, s)), notes: best.notes }, null, 2) + '\n');
@@ -456,15 +456,14 @@ async function runCommand(config: string, opts: Parameters<typeof runSweep>[1] &
   }
   const { counts } = result;
   const noneUsable = counts.total > 0 && counts.usable === 0;
-  if (!opts.quiet || noneUsable) {
-    const out = noneUsable ? process.stderr : process.stdout;
-    out.write(`results: ${db}${result.tasksSkipped ? ` (${result.tasksSkipped} tasks were already done)` : ''}\n`);
-    if (result.selections.length) out.write(selectionTable(result.selections));
-    for (const note of result.notes) if (!noneUsable || note !== countsLine(counts)) out.write(`note: ${printable(note)}\n`);
-    if (result.tasksFailed) out.write(`${result.tasksFailed} task(s) failed; their trials are recorded with status failed and run again on resume\n`);
-    if (noneUsable) out.write(`regsweep: ${countsLine(counts)}\n`);
-    else out.write(`next: regsweep query ${db} --best   |   regsweep report ${db}\n`);
-  }
+  // --quiet silences the progress only: the results are what the command is for.
+  const out = noneUsable ? process.stderr : process.stdout;
+  out.write(`results: ${db}${result.tasksSkipped ? ` (${result.tasksSkipped} tasks were already done)` : ''}\n`);
+  if (result.selections.length) out.write(selectionTable(result.selections));
+  for (const note of result.notes) if (!noneUsable || note !== countsLine(counts)) out.write(`note: ${printable(note)}\n`);
+  if (result.tasksFailed) out.write(`${result.tasksFailed} task(s) failed; their trials are recorded with status failed and run again on resume\n`);
+  if (noneUsable) out.write(`regsweep: ${countsLine(counts)}\n`);
+  else out.write(`next: regsweep query ${db}   |   regsweep report ${db}\n`);
   return noneUsable ? EXIT.failed : EXIT.ok;
 }
 

@@ -133,6 +133,20 @@ describe('regsweep CLI', () => {
     expect(r.stderr).toMatch(/already holds sweep "t" fitted at model.tol 1e-7, the default before this version \(now 0.00001\); add tol: 1e-7 under model: in the sweep file to resume it, or rerun with --new/);
   });
 
+  it('--quiet hides the progress but not the results; query with no option shows the best λ (as --best)', () => {
+    const dir = tempDir();
+    const config = writeFile(dir, 'q.yaml', `name: q\ndata: {path: ${join(FIXTURES, 'diabetes.csv')}}\nsweep: {kind: grid, penalty: [l1, l2], lambda: {auto: 12}, extend: 0}\nworkers: 1\noutput: q.db\n`);
+    const run = cli(['run', config, '--quiet'], dir);
+    expect(run.status).toBe(0);
+    expect(run.stderr).toBe('');
+    expect(run.stdout).toMatch(/^results: q\.db\npenalty +l1_ratio +lambda_min +val_loss/);
+    expect(run.stdout.split('\n').filter((l) => /^l[12] /.test(l))).toHaveLength(2);
+    const plain = cli(['query', join(dir, 'q.db')]);
+    expect(plain.status, plain.stderr).toBe(0);
+    expect(plain.stdout).toMatch(/^sweep q \(id 1, done\), metric val_loss\n/);
+    expect(plain.stdout).toBe(cli(['query', join(dir, 'q.db'), '--best']).stdout);
+  });
+
   it('export writes the coefficients CSV with the data header names', () => {
     const dir = tempDir();
     const config = writeFile(dir, 'e.yaml', `name: e\ndata: {path: ${join(FIXTURES, 'diabetes.csv')}}\nsweep: {kind: grid, penalty: [l1, l2], lambda: [1, 0.1], extend: 0}\nworkers: 1\noutput: e.db\n`);
