@@ -124,6 +124,15 @@ export const validationSchema = z.discriminatedUnion(
 );
 
 const bound = z.union([z.number(), z.null()], { error: 'expected a number or null (no bound)' });
+/**
+ * Validation losses of a classifier with each predicted probability clipped to [c, 1 − c] (cv.glmnet's deviance clips
+ * at 1e-5): set 1e-5 to reproduce cv.glmnet's curve where probabilities get that close to 0 or 1.
+ */
+const clipSchema = z
+  .number({ error: 'expected a number in [0, 0.5), e.g. 1e-5 as cv.glmnet' })
+  .min(0, { error: 'expected a number in [0, 0.5), e.g. 1e-5 as cv.glmnet' })
+  .lt(0.5, { error: 'expected a number in [0, 0.5), e.g. 1e-5 as cv.glmnet' })
+  .optional();
 const solverSettings = {
   /** The loosest tolerance whose objective at the last λ is no worse than scikit-learn's default on every bench path. */
   tol: posNumber.default(1e-5),
@@ -161,10 +170,11 @@ export const modelSchema = z.discriminatedUnion(
     z.strictObject({
       kind: z.literal('logistic'),
       ...solverSettings,
+      clip_probabilities: clipSchema,
       /** With more than two classes: one group per feature across the classes (glmnet's type.multinomial = "grouped"). */
       grouped: z.boolean({ error: 'expected true or false' }).default(false),
     }),
-    z.strictObject({ kind: z.literal('multinomial'), ...solverSettings, grouped: z.boolean({ error: 'expected true or false' }).default(false) }),
+    z.strictObject({ kind: z.literal('multinomial'), ...solverSettings, grouped: z.boolean({ error: 'expected true or false' }).default(false), clip_probabilities: clipSchema }),
     z.strictObject({ kind: z.literal('poisson'), ...solverSettings }),
     z.strictObject({
       kind: z.literal('mlp'),

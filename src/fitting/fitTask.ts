@@ -44,7 +44,7 @@ export interface SharedData {
 
 /** What a model needs to know to fit, as the config gives it (the worker message carries it). */
 export type ModelSettings =
-  | { kind: 'linear' | 'logistic' | 'multinomial' | 'poisson'; tol: number; max_iter: number; solver: 'cd' | 'fista'; grouped?: boolean }
+  | { kind: 'linear' | 'logistic' | 'multinomial' | 'poisson'; tol: number; max_iter: number; solver: 'cd' | 'fista'; grouped?: boolean; clip_probabilities?: number }
   | {
       kind: 'mlp';
       hidden: number[];
@@ -235,7 +235,7 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
     }
     const eta = predictions.subarray((l % group) * m, (l % group + 1) * m);
     const trainLoss = trainWeights ? loss(y, eta, trainWeights) : trainMse![l];
-    const valLoss = nVal > 0 ? loss(y, eta, valWeights) : null;
+    const valLoss = nVal > 0 ? (logistic ? logLoss(y, eta, valWeights, clipOf(model)) : loss(y, eta, valWeights)) : null;
     trials.push(
       trialAt(solution, lambdas[l], l, coefs, nearZero, { nTrain, nVal }, {
         trainLoss,
@@ -302,12 +302,37 @@ function fitGlmTask(context: KernelContext, data: SharedData, task: Task, settin
     trials.push(
       trialAt(solution, lambdas[l], l, coefs, nearZero, { nTrain, nVal }, {
         trainLoss: finite ? loss(data, eta, train) : null,
-        valLoss: finite && nVal > 0 ? loss(data, eta, validation) : null,
+        valLoss: finite && nVal > 0 ? (family === 'multinomial' ? multinomialLoss(data, eta, validation, clipOf(model)) : loss(data, eta, validation)) : null,
         metrics: { ...(finite && family === 'multinomial' ? multinomialMetrics(data, eta, train, validation, nVal) : {}), ...weightFigure },
       }),
     );
   }
   return { taskId: task.id, trials, coefs: solution.coefs, intercepts: solution.intercepts };
+}
+
+/** A classifier's clip of predicted probabilities for its validation losses (model.clip_probabilities), or 0. */
+function clipOf(model: ModelSettings): number {
+  return 'clip_probabilities' in model ? (model.clip_probabilities ?? 0) : 0;
+}
+
+/**
+ * Mean negative log-probability of the observed class; with `clip` > 0 that probability is first clipped to
+ * [clip, 1 − clip], as cv.glmnet's multinomial deviance does.
+ */
+function multinomialLoss({ y, n, classes }: SharedData, eta: Float64Array, w: Float64Array, clip: number): number {
+  let s = 0;
+  let total = 0;
+  for (let i = 0; i < n; i++) {
+    if (w[i] === 0) continue;
+    let top = -Infinity;
+    for (let k = 0; k < classes; k++) top = Math.max(top, eta[k * n + i]);
+    let sum = 0;
+    for (let k = 0; k < classes; k++) sum += Math.exp(eta[k * n + i] - top);
+    const minusLog = top + Math.log(sum) - eta[y[i] * n + i];
+    s += w[i] * (clip > 0 ? -Math.log(Math.min(Math.max(Math.exp(-minusLog), clip), 1 - clip)) : minusLog);
+    total += w[i];
+  }
+  return s / total;
 }
 
 /** Each family's loss on the rows a weight vector selects, from the K linear predictors of every row. */
@@ -326,20 +351,7 @@ const familyLoss: Record<'mgaussian' | 'multinomial' | 'poisson', (data: SharedD
     return s / total;
   },
   /** Mean negative log-probability of the observed class. */
-  multinomial: ({ y, n, classes }, eta, w) => {
-    let s = 0;
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      if (w[i] === 0) continue;
-      let top = -Infinity;
-      for (let k = 0; k < classes; k++) top = Math.max(top, eta[k * n + i]);
-      let sum = 0;
-      for (let k = 0; k < classes; k++) sum += Math.exp(eta[k * n + i] - top);
-      s += w[i] * (top + Math.log(sum) - eta[y[i] * n + i]);
-      total += w[i];
-    }
-    return s / total;
-  },
+  multinomial: (data, eta, w) => multinomialLoss(data, eta, w, 0),
   /** Mean Poisson deviance 2[y log(y/μ) − (y − μ)] (y log y = 0 at y = 0). */
   poisson: ({ y, n }, eta, w) => {
     let s = 0;

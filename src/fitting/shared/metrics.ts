@@ -26,14 +26,23 @@ export function meanSquaredError(y: Float64Array, eta: Float64Array, weights: Fl
   return s / w;
 }
 
-/** Mean negative log-likelihood of 0/1 labels given log-odds η (stable for large |η|). */
-export function logLoss(y: Float64Array, eta: Float64Array, weights: Float64Array): number {
+/**
+ * Mean negative log-likelihood of 0/1 labels given log-odds η (stable for large |η|); with `clip` > 0 the probability
+ * is first clipped to [clip, 1 − clip], as cv.glmnet's binomial deviance does.
+ */
+export function logLoss(y: Float64Array, eta: Float64Array, weights: Float64Array, clip = 0): number {
   let s = 0;
   let w = 0;
   for (let i = 0; i < eta.length; i++) {
     const wi = weights[i];
     if (wi === 0) continue;
     const e = eta[i];
+    if (clip > 0) {
+      const p = Math.min(Math.max(1 / (1 + Math.exp(-e)), clip), 1 - clip);
+      s += -wi * (y[i] * Math.log(p) + (1 - y[i]) * Math.log(1 - p));
+      w += wi;
+      continue;
+    }
     // log(1 + exp(e)) − y e, written so that exp never overflows.
     const softplus = e > 0 ? e + Math.log1p(Math.exp(-e)) : Math.log1p(Math.exp(e));
     s += wi * (softplus - y[i] * e);
