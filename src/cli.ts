@@ -2,7 +2,7 @@
 // Each command imports what it uses when it runs: start-up time is what a short command mostly costs.
 import yargs from 'yargs';
 import { EXIT, OutsideError, UserError } from './errors.js';
-import { displayPath, isStoreUrl } from './util/paths.js';
+import { displayPath } from './util/paths.js';
 import { settingsLabel, type Selection } from './domain.js';
 import type { RunResult, runSweep } from './pool/coordinator.js';
 import type { WorkerOptions } from './pool/worker.js';
@@ -14,7 +14,7 @@ import { parsePenalty, parseSelectRule, ruleLabel, type ModelRequest, type Selec
 import type { SweepSelector } from './store/contract.js';
 import type { Comparison } from './results/compare.js';
 import { packageVersion } from './builtFile.js';
-import { databaseFiles, refuseProtectedOutput, writeFileAtomic } from './util/files.js';
+import { refuseProtectedOutput, storeFiles, writeFileAtomic } from './util/files.js';
 import { printable } from './util/format.js';
 
 export async function main(argv: string[]): Promise<void> {
@@ -251,7 +251,7 @@ async function dispatch(argv: string[]): Promise<number> {
           .options(partialOption)
           .option('out', { type: 'string', describe: 'file to write (default: standard output)' }),
       later(async (args) => {
-        if (args.out !== undefined && !isStoreUrl(args.db)) refuseProtectedOutput(args.out, databaseFiles(args.db), '--out');
+        if (args.out !== undefined) refuseProtectedOutput(args.out, storeFiles(args.db), '--out');
         if (args.model === (args.table !== undefined)) throw new UserError('export: give --table NAME or --model');
         let parts: Iterable<string>;
         if (args.model) {

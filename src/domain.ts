@@ -286,3 +286,32 @@ export interface Selection {
   /** Where λ_min sits on the edge of the grid: the grid should be extended that way. */
   edge: 'largest' | 'smallest' | null;
 }
+
+/** The data of a sweep as stored for other machines: the shape, the names and the column-major values. */
+export interface StoredDataset {
+  hash: string;
+  n: number;
+  p: number;
+  outputs: number;
+  featureNames: string[];
+  targetNames: string[];
+  classes: string[] | null;
+  /** n × p, column-major. */
+  X: Float64Array;
+  /** n × outputs, column-major. */
+  y: Float64Array;
+  /** Per row, added to the linear predictor (data.offset), or null. */
+  offset: Float64Array | null;
+  /** Per row, its observation weight (data.weights), or null. */
+  weights: Float64Array | null;
+}
+
+/** The rows' folds a sweep was cross-validated with, as planned (export --table folds, and workers on other machines). */
+export interface StoredFolds {
+  /** Per repeat, per row: the row's validation fold in that repeat, or −1 (n × repeats, repeat after repeat). */
+  foldOf: Int32Array;
+  perRepeat: number;
+  repeats: number;
+  /** Validation kind column: the label of each fold. */
+  labels: string[] | null;
+}

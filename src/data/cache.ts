@@ -4,7 +4,7 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import type { StoredDataset } from '../store/contract.js';
+import type { StoredDataset } from '../domain.js';
 import { removeAbandonedTemporaries, writeFileAtomic } from '../util/files.js';
 import { valuesChecksum } from './stored.js';
 

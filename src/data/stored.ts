@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { Encoding } from '../domain.js';
-import type { StoredDataset } from '../store/contract.js';
+import type { Encoding, StoredDataset } from '../domain.js';
 import { sharedFloat64, type Dataset } from './dataset.js';
 
 /** A dataset as a shared store keeps it, for workers on other machines. */

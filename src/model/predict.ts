@@ -7,8 +7,8 @@ import { streamCsv } from '../data/csvRows.js';
 import { columnarFormat, streamColumnarRecords } from '../data/columnar.js';
 import { UserError } from '../errors.js';
 import { csvCell } from '../results/export.js';
-import { displayPath, isStoreUrl } from '../util/paths.js';
-import { databaseFiles, openAtomicFile, refuseProtectedOutput, type ProtectedFile } from '../util/files.js';
+import { displayPath } from '../util/paths.js';
+import { openAtomicFile, refuseProtectedOutput, storeFiles, type ProtectedFile } from '../util/files.js';
 import { loadModel, type Model, type ModelOptions } from './load.js';
 import { rowEncoder, type UnknownLevel } from './encodeRow.js';
 
@@ -66,7 +66,7 @@ export function predictionCells(model: Pick<Model, 'family' | 'classes'>, eta: F
 
 export async function predict(location: string, options: PredictOptions): Promise<PredictResult> {
   const dataName = displayPath(options.data);
-  const protectedFiles: ProtectedFile[] = [{ path: options.data, what: 'the data file' }, ...(isStoreUrl(location) ? [] : databaseFiles(location))];
+  const protectedFiles: ProtectedFile[] = [{ path: options.data, what: 'the data file' }, ...storeFiles(location)];
   if (options.out !== undefined) refuseProtectedOutput(options.out, protectedFiles, '--out');
   const model = await loadModel(location, options);
   const note = options.onNote ?? (() => undefined);

@@ -3,7 +3,7 @@ import { dirname, join, resolve } from 'node:path';
 import type { TopLevelSpec } from 'vega-lite';
 import type { Comparison, ComparedSweep } from '../results/compare.js';
 import { fmt } from '../select/cv.js';
-import { refuseProtectedOutput, databaseFiles, writeFolderAtomic } from '../util/files.js';
+import { refuseProtectedOutput, storeFiles, writeFolderAtomic } from '../util/files.js';
 import { displayPath, isStoreUrl } from '../util/paths.js';
 import { chartSections, escapeHtml, pageEnd, pageHead } from './html.js';
 import { writeChartFiles } from './render.js';
@@ -119,7 +119,7 @@ export function defaultCompareDir(first: string, c: Comparison): string {
 /** Writes compare.html and the overlay chart (.vl.json, .svg, .png) into `outDir`; returns the page's path. */
 export async function writeCompareReport(c: Comparison, outDir: string, locations: string[], png = true): Promise<string> {
   const dir = resolve(outDir);
-  for (const location of locations) if (!isStoreUrl(location)) refuseProtectedOutput(dir, databaseFiles(location), '--out', outDir);
+  for (const location of locations) refuseProtectedOutput(dir, storeFiles(location), '--out', outDir);
   const chart = overlayChart(c);
   const charts = chart ? [chart] : [];
   await writeFolderAtomic(dir, '--out', outDir, async (write) => {

@@ -3,7 +3,7 @@ import { displayPath, isStoreUrl } from '../util/paths.js';
 import type { SweepSelector } from '../store/contract.js';
 import type { ModelRequest } from '../select/model.js';
 import { withResults } from '../results/open.js';
-import { databaseFiles, refuseProtectedOutput, writeFolderAtomic } from '../util/files.js';
+import { refuseProtectedOutput, storeFiles, writeFolderAtomic } from '../util/files.js';
 import { readReportData } from './data.js';
 import { reportHtml } from './html.js';
 import { writeChartFiles } from './render.js';
@@ -39,7 +39,7 @@ export function defaultReportDir(location: string): string {
  */
 export async function writeReport(location: string, options: ReportOptions = {}): Promise<ReportResult> {
   const outDir = resolve(options.outDir ?? defaultReportDir(location));
-  if (!isStoreUrl(location)) refuseProtectedOutput(outDir, databaseFiles(location), '--out', options.outDir);
+  refuseProtectedOutput(outDir, storeFiles(location), '--out', options.outDir);
   const data = await withResults(location, options.sweep, ({ store, sweep }) => readReportData(store, sweep, options.model));
   const charts = buildCharts(data, { y: options.y });
   const files = await writeFolderAtomic(outDir, '--out', options.outDir ?? displayPath(outDir), async (write) => {

@@ -1,6 +1,8 @@
 // The one way into stored sweeps. SQLite (one machine) and PostgreSQL (many) implement it; the same contract tests
 // (tests/store.contract.test.ts) run against both.
-import type { CvPoint, NewSweep, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialTally } from '../domain.js';
+import type { CvPoint, NewSweep, Selection, StoredDataset, StoredFolds, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialTally } from '../domain.js';
+
+export type { StoredDataset, StoredFolds } from '../domain.js';
 
 /** Which sweep a command means: by id, by name (`name@K` is the K-th sweep of that name), or the latest. */
 export interface SweepSelector {
@@ -118,35 +120,6 @@ export interface SweepSummary {
   selections: Selection[];
   /** The run's notes (grid edges, trials not converged or not usable), after the data's. */
   notes: string[];
-}
-
-/** The data of a sweep as stored for other machines: the shape, the names and the column-major values. */
-export interface StoredDataset {
-  hash: string;
-  n: number;
-  p: number;
-  outputs: number;
-  featureNames: string[];
-  targetNames: string[];
-  classes: string[] | null;
-  /** n × p, column-major. */
-  X: Float64Array;
-  /** n × outputs, column-major. */
-  y: Float64Array;
-  /** Per row, added to the linear predictor (data.offset), or null. */
-  offset: Float64Array | null;
-  /** Per row, its observation weight (data.weights), or null. */
-  weights: Float64Array | null;
-}
-
-/** The rows' folds a sweep was cross-validated with, as planned (export --table folds, and workers on other machines). */
-export interface StoredFolds {
-  /** Per repeat, per row: the row's validation fold in that repeat, or −1 (n × repeats, repeat after repeat). */
-  foldOf: Int32Array;
-  perRepeat: number;
-  repeats: number;
-  /** Validation kind column: the label of each fold. */
-  labels: string[] | null;
 }
 
 /**

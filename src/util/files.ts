@@ -6,6 +6,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { UserError, errorCode, fileError } from '../errors.js';
 import { isAlive } from './process.js';
+import { isStoreUrl } from './paths.js';
 
 /** The file's device and inode, or undefined when there is none (identity survives renames and other spellings). */
 export function fileIdentity(path: string): { dev: number; ino: number } | undefined {
@@ -40,6 +41,11 @@ function canonical(path: string): string {
 export interface ProtectedFile {
   path: string;
   what: string;
+}
+
+/** The files of a store's location: an SQLite database's (below), none for a PostgreSQL URL. */
+export function storeFiles(location: string): ProtectedFile[] {
+  return isStoreUrl(location) ? [] : databaseFiles(location);
 }
 
 /** The database and the two files SQLite keeps beside it in WAL mode. */

@@ -154,8 +154,10 @@ workers: 2
     expect(run.stderr + run.stdout).toMatch(new RegExp(`${pruned.length} pruned`));
     // The selection is made of trials that trained to the end.
     const best = JSON.parse(ok(['query', 'prune.db', '--best', '--json'], d).stdout) as { best: { lambda_min: number; penalty: string }[] };
+    expect(best.best.length).toBeGreaterThan(0);
     for (const b of best.best) {
       const point = trials.filter((t) => t.penalty === b.penalty && Number(t.lambda) === b.lambda_min);
+      expect(point.length).toBeGreaterThan(0);
       expect(point.every((t) => t.status === 'ok')).toBe(true);
     }
   }, 120_000);
