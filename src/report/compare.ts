@@ -10,7 +10,7 @@ import { writeChartFiles } from './render.js';
 import type { Chart } from './specs.js';
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-const lambdaAxis = { field: 'lambda', type: 'quantitative', scale: { type: 'log' }, title: 'λ (log scale)', axis: { format: '.0e' } } as const;
+const lambdaAxis = { field: 'lambda', type: 'quantitative', scale: { type: 'log' }, title: 'λ (log scale)', axis: { format: '.0e', labelOverlap: 'greedy' } } as const;
 
 /** "A: diabetes (l1_ratio 0.5)": the legend entry of one sweep's curve in a penalty's panel. */
 function seriesName(s: ComparedSweep, penalty: string, l1Ratio: number): string {

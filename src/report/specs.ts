@@ -16,7 +16,15 @@ export interface Chart {
 }
 
 const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-const lambdaAxis = { field: 'lambda', type: 'quantitative', scale: { type: 'log' }, title: 'λ (log scale)', axis: { format: '.0e' } } as const;
+const lambdaAxis = { field: 'lambda', type: 'quantitative', scale: { type: 'log' }, title: 'λ (log scale)', axis: { format: '.0e', labelOverlap: 'greedy' } } as const;
+/** A loss axis: plain numbers, never SI prefixes ("700m" reads as milli-units), labels that would overlap left out. */
+const LOSS_AXIS = { format: '.3~g', labelOverlap: 'greedy' } as const;
+
+/** Panels per row of a faceted chart: as many as there are up to three, and 2 × 2 for four (no empty panels). */
+function facetColumns(rows: Record<string, unknown>[], field: string): number {
+  const count = new Set(rows.map((r) => r[field])).size;
+  return count === 4 ? 2 : Math.max(1, Math.min(3, count));
+}
 const PANEL = { width: 260, height: 180 };
 
 /** How the loss axis is drawn: `auto` takes a log scale when the curve spans more than two decades. */
@@ -100,7 +108,7 @@ function gridFitChart(data: ReportData, options: ChartOptions): Chart | undefine
     rows = rows.filter((r) => r.loss === undefined || (r.loss as number) > 0).map((r) => (r.lo !== undefined ? { ...r, lo: Math.max(r.lo as number, floor) } : r));
   }
   const yTitle = `${metric}${scale === 'log' ? ' (log scale)' : ''}`;
-  const y = { type: 'quantitative', scale: scale === 'log' ? { type: 'log' } : { zero: false }, title: yTitle, axis: { format: '~s' } } as const;
+  const y = { type: 'quantitative', scale: scale === 'log' ? { type: 'log' } : { zero: false }, title: yTitle, axis: LOSS_AXIS } as const;
   const positiveOnly = { filter: 'datum.lambda > 0' };
   return {
     id: 'fit',
@@ -114,7 +122,7 @@ function gridFitChart(data: ReportData, options: ChartOptions): Chart | undefine
       data: { values: rows },
       transform: [positiveOnly],
       facet: { field: 'group', type: 'nominal', title: null },
-      columns: 3,
+      columns: facetColumns(rows, 'group'),
       spec: {
         ...PANEL,
         layer: [
@@ -169,7 +177,7 @@ function randomFitChart(data: ReportData, options: ChartOptions): Chart | undefi
   const rows: Record<string, unknown>[] = points.map((s) => ({ penalty: s.penalty, l1_ratio: s.l1Ratio, lambda: s.lambda, loss: s.mean, se: s.se, series: 'point' }));
   for (const s of data.shownSelections) rows.push({ penalty: s.penalty, lambda: s.lambdaMin, loss: s.meanMin, series: 'λ_min' });
   const scale = lossScale(points.map((s) => s.mean), options.y);
-  const y = { field: 'loss', type: 'quantitative', scale: scale === 'log' ? { type: 'log' } : { zero: false }, title: `validation ${metric}${scale === 'log' ? ' (log scale)' : ''}`, axis: { format: '~s' } } as const;
+  const y = { field: 'loss', type: 'quantitative', scale: scale === 'log' ? { type: 'log' } : { zero: false }, title: `validation ${metric}${scale === 'log' ? ' (log scale)' : ''}`, axis: LOSS_AXIS } as const;
   return {
     id: 'fit',
     title: `Random sweep: validation ${metric} vs λ`,
@@ -179,7 +187,7 @@ function randomFitChart(data: ReportData, options: ChartOptions): Chart | undefi
       $schema: SCHEMA,
       data: { values: rows },
       facet: { field: 'penalty', type: 'nominal', title: null },
-      columns: 3,
+      columns: facetColumns(rows.filter((r) => r.penalty !== undefined), 'penalty'),
       spec: {
         ...PANEL,
         layer: [
@@ -270,7 +278,7 @@ export function methodsChart(data: ReportData): Chart | undefined {
   ];
   if (rows.length === 0) return undefined;
   const panels: { measure: string; y: PositionDef<string> }[] = [
-    { measure: 'validation loss', y: { field: 'value', type: 'quantitative', scale: { type: 'log' }, title: 'validation loss (log scale)' } },
+    { measure: 'validation loss', y: { field: 'value', type: 'quantitative', scale: { type: 'log' }, title: 'validation loss (log scale)', axis: LOSS_AXIS } },
     { measure: 'exact-zero fraction', y: { field: 'value', type: 'quantitative', scale: { domain: [0, 1] }, axis: { format: '%' }, title: 'exact-zero weights' } },
   ];
   return {
@@ -422,7 +430,7 @@ export function pathChart(data: ReportData): Chart | undefined {
       $schema: SCHEMA,
       data: { values: rows },
       facet: many ? { row: { field: 'output', type: 'nominal', title: what }, column: { field: 'group', type: 'nominal', title: null } } : { field: 'group', type: 'nominal', title: null },
-      ...(many ? {} : { columns: 3 }),
+      ...(many ? {} : { columns: facetColumns(rows, 'group') }),
       resolve: { scale: { y: 'independent' } },
       spec: {
         ...PANEL,
@@ -540,7 +548,7 @@ export function l1VsL2Chart(data: ReportData): Chart | undefined {
               mark: 'bar',
               encoding: {
                 y: { field: 'group', type: 'nominal', title: null },
-                x: { field: 'loss', type: 'quantitative', title: 'validation loss at λ_min', scale: { zero: true, nice: true } },
+                x: { field: 'loss', type: 'quantitative', title: 'validation loss at λ_min', scale: { zero: true, nice: true }, axis: LOSS_AXIS },
                 color: { field: 'group', type: 'nominal', legend: null },
                 tooltip: [
                   { field: 'group', title: 'penalty' },
@@ -588,7 +596,7 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
     { field: 'loss', type: 'quantitative', format: '.3g', title: 'validation loss' },
     { field: 'se', type: 'quantitative', format: '.3g', title: 'se' },
   ] as const;
-  const color = { field: 'loss', type: 'quantitative', scale: { scheme: 'viridis' }, title: 'validation loss' } as const;
+  const color = { field: 'loss', type: 'quantitative', scale: { scheme: 'viridis' }, title: 'validation loss', legend: { format: '.3~g' } } as const;
   const spec: TopLevelSpec = random
     ? {
         $schema: SCHEMA,
@@ -606,7 +614,7 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
         mark: 'rect',
         encoding: {
           // Each cell spans from the midpoint (in log λ) to its lower neighbour to the one to its upper neighbour.
-          x: { field: 'lambdaLow', type: 'quantitative', scale: { type: 'log' }, title: 'λ (log scale)', axis: { format: '.0e' } },
+          x: { field: 'lambdaLow', type: 'quantitative', scale: { type: 'log' }, title: 'λ (log scale)', axis: { format: '.0e', labelOverlap: 'greedy' } },
           x2: { field: 'lambdaHigh' },
           y: { field: 'l1_ratio', type: 'ordinal', sort: 'descending', title: 'l1_ratio (0 = L2, 1 = L1)', axis: { format: '.2~f' } },
           color,
@@ -646,7 +654,7 @@ export function learningCurveChart(data: ReportData): Chart | undefined {
       $schema: SCHEMA,
       data: { values: rows },
       facet: { field: 'group', type: 'nominal', title: null },
-      columns: 3,
+      columns: facetColumns(rows, 'group'),
       spec: {
         ...PANEL,
         layer: [

@@ -140,6 +140,30 @@ sweep: {kind: grid, penalty: [l2], lambda: [1e-3, 1e-1], extend: 0}
     expect(texts.filter((t) => t.includes('…'))).toEqual([]);
   });
 
+  it('no SI prefix on a loss or λ axis ("700m" reads as milli-units), and a facet grid with no empty panel (4 panels: 2 × 2)', async () => {
+    const texts = (svg: string) => [...svg.matchAll(/<text[^>]*>([^<]*)<\/text>/g)].map((m) => m[1].trim());
+    // A number with an SI suffix, as d3's "s" format and a log axis's default write it.
+    const si = /^[−-]?\d+(\.\d+)?[yzafpnµμmkMGTPEZY]$/;
+    let labels = 0;
+    for (const data of [grid, logistic, random]) {
+      for (const chart of buildCharts(data).filter((c) => ['fit', 'l1-vs-l2', 'alpha-lambda', 'paths'].includes(c.id))) {
+        const found = texts(await renderSvg(chart.spec));
+        labels += found.length;
+        expect(found.filter((t) => si.test(t)), `${data.sweep.name} ${chart.id}`).toEqual([]);
+      }
+    }
+    expect(labels).toBeGreaterThan(100);
+    // The logistic losses are below 1 (where "~s" wrote 700m): their ticks are plain decimals.
+    const logisticFit = texts(await renderSvg(buildCharts(logistic).find((c) => c.id === 'fit')!.spec));
+    expect(logisticFit.some((t) => /^0\.\d+$/.test(t))).toBe(true);
+    // l1, l2 and elasticnet at two l1 ratios: four panels in two columns, each with marks.
+    const fit = buildCharts(grid).find((c) => c.id === 'fit')!;
+    expect((fit.spec as { columns?: number }).columns).toBe(2);
+    const paths = buildCharts(grid).find((c) => c.id === 'paths')!;
+    expect((paths.spec as { columns?: number }).columns).toBe(2);
+    expect((buildCharts(logistic).find((c) => c.id === 'fit')!.spec as { columns?: number }).columns).toBe(2);
+  });
+
   it('the α × λ heatmap puts λ on a log axis', () => {
     const heat = buildCharts(grid).find((c) => c.id === 'alpha-lambda')!;
     expect(JSON.stringify(heat.spec)).toContain('"x":{"field":"lambdaLow","type":"quantitative","scale":{"type":"log"}');
