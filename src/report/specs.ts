@@ -234,12 +234,23 @@ function fitGuide(data: ReportData, metric: string): string {
   const parts = [
     `On this sweep the lowest validation ${metric} is ${sig3(best.meanMin)}${best.seMin > 0 ? ` ± ${sig3(best.seMin)}` : ''}, for ${group} at λ_min = ${sig3(best.lambdaMin)}${best.nnzMin !== null ? ` (${best.nnzMin} nonzero coefficients)` : ''}.`,
   ];
-  if (best.lambda1se !== best.lambdaMin)
-    parts.push(`λ_1se = ${sig3(best.lambda1se)} is the largest λ whose ${metric} (${sig3(best.mean1se)}) is within one standard error of that: a simpler model${best.nnz1se !== null ? ` (${best.nnz1se} nonzero)` : ''} that the data cannot tell apart from the best — glmnet's default choice.`);
+  if (best.lambda1se !== best.lambdaMin) {
+    // "Simpler" only when it has fewer nonzero coefficients; otherwise it is the same model, shrunk more.
+    const fewer = best.nnz1se !== null && best.nnzMin !== null && best.nnz1se < best.nnzMin;
+    const what = fewer
+      ? `a simpler model (${best.nnz1se} nonzero)`
+      : `a more strongly shrunk model${best.nnz1se !== null ? ` (the same ${best.nnz1se} nonzero coefficients, smaller)` : ''}`;
+    parts.push(`λ_1se = ${sig3(best.lambda1se)} is the largest λ whose ${metric} (${sig3(best.mean1se)}) is within one standard error of that: ${what} that the data cannot tell apart from the best — glmnet's default choice.`);
+  }
   if (largest && largest.lambda > best.lambdaMin)
     parts.push(`Underfitting is the right side: at λ = ${sig3(largest.lambda)} the penalty leaves too little of the signal, and validation (${sig3(largest.mean)}) and training${largest.trainMean !== null ? ` (${sig3(largest.trainMean)})` : ''} losses are both high and close together.`);
-  if (smallest && smallest.lambda < best.lambdaMin && smallest.trainMean !== null)
-    parts.push(`Overfitting is the left side: at λ = ${sig3(smallest.lambda)} the training ${metric} falls to ${sig3(smallest.trainMean)} while the validation ${metric} is ${sig3(smallest.mean)}${smallest.mean > best.meanMin ? `, above the best by ${sig3(smallest.mean - best.meanMin)}` : ''}: the fit follows noise in its training rows.`);
+  if (smallest && smallest.lambda < best.lambdaMin && smallest.trainMean !== null) {
+    // Overfitting is claimed only when the loss at the small-λ end is above the best by more than its standard error.
+    if (smallest.mean - best.meanMin > best.seMin)
+      parts.push(`Overfitting is the left side: at λ = ${sig3(smallest.lambda)} the training ${metric} falls to ${sig3(smallest.trainMean)} while the validation ${metric} is ${sig3(smallest.mean)}, above the best by ${sig3(smallest.mean - best.meanMin)} (more than its standard error): the fit follows noise in its training rows.`);
+    else
+      parts.push(`No clear overfitting in this range: at the smallest λ (${sig3(smallest.lambda)}) the validation ${metric} (${sig3(smallest.mean)}) is within one standard error of the best, though the training ${metric} falls to ${sig3(smallest.trainMean)}; smaller λ would show whether it rises.`);
+  }
   return parts.join(' ');
 }
 

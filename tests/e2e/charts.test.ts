@@ -164,6 +164,27 @@ sweep: {kind: grid, penalty: [l2], lambda: [1e-3, 1e-1], extend: 0}
     expect((buildCharts(logistic).find((c) => c.id === 'fit')!.spec as { columns?: number }).columns).toBe(2);
   });
 
+  it('the reading guide claims only what the numbers show: overfitting when the small-λ end is worse by more than a se, "simpler" when λ_1se has fewer nonzeros', () => {
+    let checked = 0;
+    for (const data of [grid, logistic]) {
+      const guide = buildCharts(data).find((c) => c.id === 'fit')!.guide!;
+      const best = [...data.shownSelections].sort((a, b) => a.meanMin - b.meanMin)[0];
+      const group = data.summary.filter((p) => p.penalty === best.penalty && p.l1Ratio === best.l1Ratio && p.settings === best.settings && p.lambda > 0);
+      const smallest = group.reduce((a, b) => (b.lambda < a.lambda ? b : a));
+      if (smallest.lambda < best.lambdaMin) {
+        const worse = smallest.mean - best.meanMin > best.seMin;
+        expect(guide.includes('Overfitting is the left side'), data.sweep.name).toBe(worse);
+        expect(guide.includes('No clear overfitting in this range'), data.sweep.name).toBe(!worse);
+        checked++;
+      }
+      if (best.lambda1se !== best.lambdaMin) {
+        expect(guide.includes('a simpler model'), data.sweep.name).toBe(best.nnz1se! < best.nnzMin!);
+        checked++;
+      }
+    }
+    expect(checked).toBeGreaterThanOrEqual(2);
+  });
+
   it('the α × λ heatmap puts λ on a log axis', () => {
     const heat = buildCharts(grid).find((c) => c.id === 'alpha-lambda')!;
     expect(JSON.stringify(heat.spec)).toContain('"x":{"field":"lambdaLow","type":"quantitative","scale":{"type":"log"}');
