@@ -38,11 +38,6 @@ export function encodedNames(column: EncodedColumn): string[] {
   return column.indicator ? [...names, levelName(column.name, 'NA')] : names;
 }
 
-/** Whether an encoding does anything (a frame of numbers without gaps needs none). */
-export function encodes(encoding: Encoding | null | undefined): encoding is Encoding {
-  return !!encoding && encoding.columns.some((c) => c.kind === 'categorical' || c.indicator || c.fill !== null);
-}
-
 /** A fit is either on all rows ("all": the model users keep) or on all rows but one validation fold. */
 export type FoldId = number | 'all';
 

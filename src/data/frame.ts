@@ -18,7 +18,7 @@ export interface FrameOptions {
   missingIndicator?: boolean;
 }
 
-export const DEFAULT_MAX_LEVELS = 100;
+const DEFAULT_MAX_LEVELS = 100;
 
 /** Whether an option asks for something beyond reading numbers as they are (the data's hash then says which). */
 function frameKey(options: FrameOptions & { weights?: string; ignore?: string[] }, categoricalColumns: string[], dropped: number): string | undefined {
@@ -78,7 +78,7 @@ export function keptTexts<T>(t: T[], keep: Uint8Array): T[] {
 }
 
 /** Levels in sorted order: numbers by value (integer codes), other text as sorted strings. */
-export function sortedLevels(values: Iterable<string>): string[] {
+function sortedLevels(values: Iterable<string>): string[] {
   const levels = [...new Set(values)];
   if (levels.every((l) => l.trim() !== '' && Number.isFinite(Number(l)))) return levels.sort((a, b) => Number(a) - Number(b) || (a < b ? -1 : a > b ? 1 : 0));
   return levels.sort();

@@ -1,23 +1,10 @@
 // A new row's cells as the model's features, by the encoding the sweep was fitted with: categories as their
 // indicators (a level not seen in training refused, or all zeros when asked), gaps filled with the final model's values.
-import { encodedNames, type Encoding } from '../domain.js';
+import type { Encoding } from '../domain.js';
 import { UserError } from '../errors.js';
 import { parseCell } from '../data/csv.js';
 
 export type UnknownLevel = 'error' | 'zero';
-
-/** Where a cell is, for messages: file:line:column and the column's name. */
-export interface CellPlace {
-  file: string;
-  line: number;
-  /** 0-based column of the file. */
-  column: number;
-}
-
-/** The number of features an encoding makes. */
-export function encodedWidth(encoding: Encoding): number {
-  return encoding.columns.reduce((w, c) => w + encodedNames(c).length, 0);
-}
 
 /**
  * Writes one row's features into `row` from its cells (`cells[c]`: the cell of the encoding's column c, `at[c]` its
