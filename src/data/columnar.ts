@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
 import { UserError } from '../errors.js';
 import { requireRegularFile } from '../util/files.js';
-import { assembleDataset, gapError, loadedColumns, missingTokens, resolveColumns, type ColumnOptions } from './columns.js';
+import { assembleDataset, checkGap, loadedColumns, missingTokens, negativeWeight, resolveColumns, type ColumnOptions, type GapRole } from './columns.js';
 import type { MissingRule } from '../domain.js';
 import type { CsvRecordHandlers } from './csvRows.js';
 import { LARGEST_VALUE } from './csv.js';
@@ -97,24 +97,23 @@ class ColumnSink {
       const feature = array === this.arrays[0];
       for (let i = 0; i < values.length; i++) {
         const raw = values[i];
-        // A null, or NaN (pandas writes a float column's gaps as NaN): a gap, where data.missing allows one.
-        if (raw === null || raw === undefined || (typeof raw === 'number' && Number.isNaN(raw))) {
+        if (isGap(raw)) {
           this.gap(where(i), feature ? 'feature' : j === this.offsetIdx ? 'offset' : j === this.weightsIdx ? 'weight' : 'target', raw);
           out[base + i] = NaN;
           continue;
         }
         if (typeof raw === 'bigint') exactInteger(raw, () => where(i));
-        const v = typeof raw === 'number' ? raw : typeof raw === 'bigint' ? Number(raw) : typeof raw === 'boolean' ? +raw : raw === null || raw === undefined ? NaN : NaN;
+        const v = typeof raw === 'number' ? raw : typeof raw === 'bigint' ? Number(raw) : typeof raw === 'boolean' ? +raw : NaN;
         if (!Number.isFinite(v) || Math.abs(v) >= LARGEST_VALUE) throw new UserError(`${where(i)}: ${badNumber(raw)}`);
         if (counts && !(Number.isInteger(v) && v >= 0)) throw new UserError(`${where(i)}: ${v} is not a count (a poisson model needs non-negative integers)`);
-        if (j === this.weightsIdx && v < 0) throw new UserError(`${where(i)}: ${v} is negative; an observation weight (data.weights) is 0 or more`);
+        if (j === this.weightsIdx && v < 0) throw negativeWeight(where(i), String(v));
         out[base + i] = v;
       }
     } else if (this.categoryAt.has(j)) {
       const cells = this.categoryAt.get(j)!;
       for (let i = 0; i < values.length; i++) {
         const raw = values[i];
-        const cell = raw === null || raw === undefined || (typeof raw === 'number' && Number.isNaN(raw)) ? null : String(raw).trim();
+        const cell = isGap(raw) ? null : String(raw).trim();
         if (cell === null || this.missing.has(cell)) {
           this.gap(where(i), 'feature', raw);
           cells[rowStart + i] = null;
@@ -137,10 +136,9 @@ class ColumnSink {
     this.filled[j] = Math.max(this.filled[j], rowStart + values.length);
   }
 
-  /** A gap: refused unless data.missing allows it here (a feature: any rule but error; elsewhere only drop). */
-  private gap(where: string, role: Parameters<typeof gapError>[2], raw: unknown): void {
-    if (this.rule === 'error' || (role !== 'feature' && this.rule !== 'drop'))
-      throw gapError(where, String(raw), role, this.rule, raw === null || raw === undefined ? 'null' : typeof raw === 'number' ? 'NaN' : `"${String(raw)}"`);
+  /** A gap: refused unless data.missing allows it here. */
+  private gap(where: string, role: GapRole, raw: unknown): void {
+    checkGap(where, role, this.rule, raw === null || raw === undefined ? 'null' : typeof raw === 'number' ? 'NaN' : `"${String(raw)}"`);
   }
 
   finish(hashOf: string): Dataset {
@@ -158,6 +156,11 @@ class ColumnSink {
   }
 }
 
+/** A null, or NaN (pandas writes a float column's gaps as NaN): a gap. */
+function isGap(raw: unknown): boolean {
+  return raw === null || raw === undefined || (typeof raw === 'number' && Number.isNaN(raw));
+}
+
 /** A 64-bit integer a double holds exactly (|v| ≤ 2^53), or one line naming where it is: it is not rounded silently. */
 function exactInteger(raw: bigint, where: () => string): void {
   if (raw > 9007199254740992n || raw < -9007199254740992n)
@@ -166,7 +169,6 @@ function exactInteger(raw: bigint, where: () => string): void {
 
 function badNumber(raw: unknown): string {
   if (typeof raw === 'string') return `"${raw}" is text, not a number`;
-  if (typeof raw === 'number' && Number.isNaN(raw)) return 'NaN is not allowed';
   if (typeof raw === 'number' && !Number.isFinite(raw)) return `${raw} is infinite`;
   if (typeof raw !== 'number' && typeof raw !== 'bigint') return `${JSON.stringify(String(raw))} is not a number`;
   return `${String(raw)} is too large in magnitude (at most 1e150: its square would overflow); rescale the column`;

@@ -96,20 +96,22 @@ export function missingTokens(options: FrameOptions): Set<string> {
   return new Set((options.naValues ?? NA_VALUES).map((t) => t.trim()));
 }
 
-/** One line for a gap where it is not allowed: in error mode anywhere, else outside the features (only drop helps). */
-export function gapError(
-  where: string,
-  cell: string,
-  role: 'feature' | 'target' | 'offset' | 'weight' | 'fold label' | 'label',
-  rule: MissingRule,
-  shown = cell === '' ? 'an empty cell' : `"${cell}"`,
-): UserError {
-  if (role === 'feature')
-    return new UserError(`${where}: missing value (${shown}); set data.missing to drop (drop such rows), or mean, median or most_frequent (fill a feature's gaps)`);
-  const what = role === 'label' ? 'label' : role;
-  return new UserError(
-    `${where}: missing ${what} (${shown}); ${rule === 'drop' ? '' : 'data.missing: drop drops such rows (a gap is filled only in a feature)'}`.replace(/; $/, ''),
-  );
+/** The role of a column a gap is in, for its message. */
+export type GapRole = 'feature' | 'target' | 'offset' | 'weight' | 'fold label' | 'label';
+
+/**
+ * A gap where data.missing does not allow one (error: anywhere; a fill rule: outside the features, which only drop
+ * handles) is one line naming it, thrown here; an allowed one returns. `shown` is the cell as the message quotes it.
+ */
+export function checkGap(where: string, role: GapRole, rule: MissingRule, shown: string): void {
+  if (rule !== 'error' && (role === 'feature' || rule === 'drop')) return;
+  if (role === 'feature') throw new UserError(`${where}: missing value (${shown}); set data.missing to drop (drop such rows), or mean, median or most_frequent (fill a feature's gaps)`);
+  throw new UserError(`${where}: missing ${role} (${shown}); data.missing: drop drops such rows (a gap is filled only in a feature)`);
+}
+
+/** A negative observation weight, as every reader says it. */
+export function negativeWeight(where: string, shown: string): UserError {
+  return new UserError(`${where}: ${shown} is negative; an observation weight (data.weights) is 0 or more`);
 }
 
 /** A classification target has a few labels; more looks like a numeric column given to a classifier. */

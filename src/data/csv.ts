@@ -4,7 +4,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { UserError } from '../errors.js';
 import { requireRegularFile } from '../util/files.js';
 import { streamCsv } from './csvRows.js';
-import { assembleDataset, gapError, loadedColumns, missingTokens, resolveColumns, TextFeature, type ColumnOptions, type LoadedColumns } from './columns.js';
+import { assembleDataset, checkGap, loadedColumns, missingTokens, negativeWeight, resolveColumns, TextFeature, type ColumnOptions, type LoadedColumns } from './columns.js';
 import type { MissingRule } from '../domain.js';
 import { ColumnMajor, type Dataset } from './dataset.js';
 import { readDecimal } from './decimal.js';
@@ -169,14 +169,12 @@ class TableBuilder {
   /** A missing cell: NaN or null to drop or fill later, or one line when the rule does not allow it here. */
   private gap(j: number, cell: string, line: number, base: number): void {
     const role = this.role[j];
-    const feature = this.featureAt[j] >= 0;
-    if (this.rule === 'error' || (!feature && this.rule !== 'drop'))
-      throw gapError(
-        `${this.name}:${line}:${j + 1}: column "${this.header[j]}"`,
-        cell,
-        feature ? 'feature' : role === Role.Label ? 'label' : role === Role.FoldLabel ? 'fold label' : j === this.offsetIdx ? 'offset' : j === this.weightsIdx ? 'weight' : 'target',
-        this.rule,
-      );
+    checkGap(
+      `${this.name}:${line}:${j + 1}: column "${this.header[j]}"`,
+      this.featureAt[j] >= 0 ? 'feature' : role === Role.Label ? 'label' : role === Role.FoldLabel ? 'fold label' : j === this.offsetIdx ? 'offset' : j === this.weightsIdx ? 'weight' : 'target',
+      this.rule,
+      cell === '' ? 'an empty cell' : `"${cell}"`,
+    );
     if (role === Role.Number) this.block[base + this.slot[j]] = NaN;
     else if (role === Role.Category) this.categories.get(this.featureAt[j])!.push(null);
     else (role === Role.Label ? this.labels : this.foldLabels).push(null);
@@ -190,7 +188,7 @@ class TableBuilder {
   }
 
   checkWeight(j: number, v: number, line: number, text: () => string): void {
-    if (!(v >= 0)) throw new UserError(`${this.name}:${line}:${j + 1}: column "${this.header[j]}": ${text().trim()} is negative; an observation weight (data.weights) is 0 or more`);
+    if (!(v >= 0)) throw negativeWeight(`${this.name}:${line}:${j + 1}: column "${this.header[j]}"`, text().trim());
   }
 
   /** The target column of a poisson model (non-negative integers), or −1. */
