@@ -38,6 +38,28 @@ export function encodedNames(column: EncodedColumn): string[] {
   return column.indicator ? [...names, levelName(column.name, 'NA')] : names;
 }
 
+/** Where an encoded column's features sit in the design: its number or level columns, then its gap indicator (or −1). */
+export interface EncodedSpan {
+  column: EncodedColumn;
+  values: number[];
+  gap: number;
+}
+
+export function encodedSpans(encoding: Encoding): EncodedSpan[] {
+  let at = 0;
+  return encoding.columns.map((column) => {
+    const width = encodedNames(column).length - (column.indicator ? 1 : 0);
+    const values = Array.from({ length: width }, (_, k) => at + k);
+    at += width;
+    return { column, values, gap: column.indicator ? at++ : -1 };
+  });
+}
+
+/** Whether a span is a factor model.group_categorical penalizes as one group: a category of two level columns or more. */
+export function isFactorGroup({ column, values }: EncodedSpan): boolean {
+  return column.kind === 'categorical' && values.length >= 2;
+}
+
 /** A fit is either on all rows ("all": the model users keep) or on all rows but one validation fold. */
 export type FoldId = number | 'all';
 

@@ -3,7 +3,7 @@
 // rescaled to sum to the number of features, bounds on the original scale with lower ≤ 0 ≤ upper.
 import type { KeyPath } from './messages.js';
 import type { ModelConfig } from './schema.js';
-import { encodedNames, type Encoding } from '../domain.js';
+import { encodedSpans, isFactorGroup, type Encoding } from '../domain.js';
 import { UserError } from '../errors.js';
 
 /** The per-feature penalty a sweep's fits take, as plain arrays (p long, or null where the config sets none). */
@@ -13,15 +13,18 @@ export interface FeaturePenaltySettings {
   upper: number[] | null;
 }
 
+/** These keys act on one linear predictor fitted by coordinate descent: anything else is one line at the key. */
+function requireOneLinearPredictor(model: Exclude<ModelConfig, { kind: 'mlp' }>, family: string, key: string, where: (path: KeyPath) => string): void {
+  if (family !== 'gaussian' && family !== 'binomial' && family !== 'poisson')
+    throw new UserError(`${where(['model', key])}: model.${key}: applies to models with one linear predictor (linear with one target, logistic with two classes, poisson); this sweep fits ${family}`);
+  if (model.solver === 'fista') throw new UserError(`${where(['model', key])}: model.${key}: needs solver cd (the fista cross-check takes one penalty for all)`);
+}
+
 /** What the keys may name: each feature, and each categorical column (its features). */
 function nameIndex(features: string[], encoding: Encoding | null | undefined): Map<string, number[]> {
   const index = new Map<string, number[]>(features.map((f, j) => [f, [j]]));
-  let at = 0;
-  for (const column of encoding?.columns ?? []) {
-    const width = encodedNames(column).length;
-    if (column.kind === 'categorical' && !index.has(column.name)) index.set(column.name, Array.from({ length: width }, (_, k) => at + k));
-    at += width;
-  }
+  for (const { column, values, gap } of encoding ? encodedSpans(encoding) : [])
+    if (column.kind === 'categorical' && !index.has(column.name)) index.set(column.name, gap >= 0 ? [...values, gap] : values);
   return index;
 }
 
@@ -41,9 +44,7 @@ export function featurePenalty(
   const given = [factors && 'penalty_factor', limits && 'limits', nonnegative && 'nonnegative'].filter((k): k is string => !!k);
   if (given.length === 0) return undefined;
   const key = given[0];
-  if (family !== 'gaussian' && family !== 'binomial' && family !== 'poisson')
-    throw new UserError(`${where(['model', key])}: model.${key}: applies to models with one linear predictor (linear with one target, logistic with two classes, poisson); this sweep fits ${family}`);
-  if (model.solver === 'fista') throw new UserError(`${where(['model', key])}: model.${key}: needs solver cd (the fista cross-check takes one penalty for all)`);
+  requireOneLinearPredictor(model, family, key, where);
   const p = features.length;
   const index = nameIndex(features, encoding);
   const columnsOf = (what: string, name: string) => {
@@ -87,20 +88,11 @@ export function categoricalGroups(
   where: (path: KeyPath) => string,
 ): number[][] | undefined {
   if (model.kind === 'mlp' || !model.group_categorical) return undefined;
+  requireOneLinearPredictor(model, family, 'group_categorical', where);
   const at = where(['model', 'group_categorical']);
-  if (family !== 'gaussian' && family !== 'binomial' && family !== 'poisson')
-    throw new UserError(`${at}: model.group_categorical: applies to models with one linear predictor (linear with one target, logistic with two classes, poisson); this sweep fits ${family}`);
-  if (model.solver === 'fista') throw new UserError(`${at}: model.group_categorical: needs solver cd`);
   if (model.penalty_factor || model.limits || model.nonnegative)
     throw new UserError(`${at}: model.group_categorical: not with model.penalty_factor, model.limits or model.nonnegative (not built yet)`);
-  const groups: number[][] = [];
-  let first = 0;
-  for (const column of encoding?.columns ?? []) {
-    const width = encodedNames(column).length;
-    const levels = width - (column.indicator ? 1 : 0);
-    if (column.kind === 'categorical' && levels >= 2) groups.push(Array.from({ length: levels }, (_, k) => first + k));
-    first += width;
-  }
+  const groups = (encoding ? encodedSpans(encoding) : []).filter(isFactorGroup).map((span) => span.values);
   if (groups.length === 0) throw new UserError(`${at}: model.group_categorical: no categorical column has two or more indicator columns to group`);
   return groups;
 }

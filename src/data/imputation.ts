@@ -1,7 +1,7 @@
 // Filling a feature's gaps (data.missing: mean, median, most_frequent) from the training rows of one fit: the
 // values a fold fills with come from its training rows only, so its validation rows do not move them. Pure.
 import type { Encoding, MissingRule } from '../domain.js';
-import { encodedNames } from '../domain.js';
+import { encodedSpans } from '../domain.js';
 
 /** The gaps of one column of the data, in the design's columns: one column for a number, a category's indicators. */
 export interface FillGroup {
@@ -19,11 +19,7 @@ export function fillGroups(encoding: Encoding | null | undefined, X: Float64Arra
   if (!encoding || encoding.missing === 'error' || encoding.missing === 'drop') return [];
   const rule = encoding.missing;
   const groups: FillGroup[] = [];
-  let at = 0;
-  for (const column of encoding.columns) {
-    const width = encodedNames(column).length - (column.indicator ? 1 : 0);
-    const columns = Array.from({ length: width }, (_, k) => at + k);
-    at += width + (column.indicator ? 1 : 0);
+  for (const { column, values: columns } of encodedSpans(encoding)) {
     const rows: number[] = [];
     for (let i = 0; i < n; i++) if (Number.isNaN(X[columns[0] * n + i])) rows.push(i);
     if (rows.length === 0) continue;

@@ -2,7 +2,7 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { PositionDef } from 'vega-lite/types_unstable/channeldef.js';
 import { groupLabel, type ReportData } from './data.js';
-import { encodedNames, outputNames, sweepFamily } from '../domain.js';
+import { encodedSpans, isFactorGroup, outputNames, sweepFamily } from '../domain.js';
 
 export interface Chart {
   /** File stem: fit.vl.json, fit.svg, fit.png. */
@@ -376,26 +376,17 @@ function pathSeries(data: ReportData): { name: string; value: (coefs: Float64Arr
   const encoding = data.sweep.encoding;
   const single = (j: number) => ({ name: features[j], value: (coefs: Float64Array, offset: number) => coefs[offset + j] });
   if (!config.model?.group_categorical || !encoding) return features.map((_, j) => single(j));
-  const series: ReturnType<typeof pathSeries> = [];
-  let at = 0;
-  for (const column of encoding.columns) {
-    const width = encodedNames(column).length;
-    const levels = width - (column.indicator ? 1 : 0);
-    if (column.kind === 'categorical' && levels >= 2) {
-      const first = at;
-      series.push({
-        name: `${column.name} (group norm)`,
-        value: (coefs, offset) => {
-          let sq = 0;
-          for (let k = 0; k < levels; k++) sq += coefs[offset + first + k] ** 2;
-          return Math.sqrt(sq);
-        },
-      });
-      if (column.indicator) series.push(single(at + levels));
-    } else for (let k = 0; k < width; k++) series.push(single(at + k));
-    at += width;
-  }
-  return series;
+  return encodedSpans(encoding).flatMap((span) => [
+    ...(isFactorGroup(span)
+      ? [
+          {
+            name: `${span.column.name} (group norm)`,
+            value: (coefs: Float64Array, offset: number) => Math.sqrt(span.values.reduce((sq, j) => sq + coefs[offset + j] ** 2, 0)),
+          },
+        ]
+      : span.values.map(single)),
+    ...(span.gap >= 0 ? [single(span.gap)] : []),
+  ]);
 }
 
 export function pathChart(data: ReportData): Chart | undefined {
