@@ -16,6 +16,11 @@ type Refit = { fit: 'lm' } | { fit: 'glm' } | { fit: 'glmnet'; args: { [name: st
 /** glmnet has no group lasso over several features: a model of model.group_categorical is not refitted. */
 export const NO_GROUP_REFIT = 'glmnet and scikit-learn have no group lasso over a category\'s indicators (model.group_categorical); the script predicts with the stored coefficients but cannot refit';
 
+/** A penalized model of model.group_categorical: neither script can refit it. */
+export function groupedCategories(model: Model): boolean {
+  return model.config.model.kind !== 'mlp' && !!model.config.model.group_categorical && model.penalty !== 'none';
+}
+
 /**
  * The refit for the model. glmnet's single-response gaussian family scales y to unit variance internally, which turns
  * the ridge part of its penalty into λ(1−r)/(2·sd(y)); asking it for alpha = r/(r + s(1−r)) and lambda = λ(r + s(1−r)),
@@ -24,7 +29,7 @@ export const NO_GROUP_REFIT = 'glmnet and scikit-learn have no group lasso over 
  */
 function refitOf(model: Model): Refit {
   const { family, penalty, lambda, l1Ratio } = model;
-  if (model.config.model.kind !== 'mlp' && model.config.model.group_categorical && penalty !== 'none') return { fit: 'none', why: NO_GROUP_REFIT };
+  if (groupedCategories(model)) return { fit: 'none', why: NO_GROUP_REFIT };
   const standardize = model.config.data.standardize;
   if (penalty === 'none' && !model.featurePenalty) {
     if (family === 'gaussian') return { fit: 'lm' };

@@ -6,7 +6,7 @@ import { provenance } from './card.js';
 import { fillTemplate, modelValues, python, readTemplate, type Literal } from './emit.js';
 import type { Model } from './load.js';
 import { predictionColumns } from './predict.js';
-import { NO_GROUP_REFIT } from './glmnet.js';
+import { groupedCategories, NO_GROUP_REFIT } from './glmnet.js';
 
 /** A class of sklearn.linear_model and the parameters it is made with. */
 export interface Estimator {
@@ -69,11 +69,6 @@ function carrier(model: Model): Estimator {
 }
 
 /** Why a refit is not offered, in one line, or undefined when it is. */
-/** A model of model.group_categorical with a penalty: no scikit-learn estimator fits its group lasso. */
-function groupedCategories(model: Model): boolean {
-  return model.config.model.kind !== 'mlp' && !!model.config.model.group_categorical && model.penalty !== 'none';
-}
-
 export function noSklearnRefit(model: Model): string | undefined {
   if (groupedCategories(model)) return NO_GROUP_REFIT;
   if (model.featurePenalty)
