@@ -241,10 +241,17 @@ function unpenalizedFit(family: GridFamily, data: GridData, stats: ReturnType<ty
   return { residual, curvature: w.reduce((a, b) => a + b, 0) / stats.weightSum };
 }
 
-/** x with H x = g, H symmetric positive definite (k small): Gaussian elimination with partial pivoting. */
+/**
+ * A solution of H x = g, H symmetric positive semi-definite (k small), by Gaussian elimination with partial pivoting.
+ * H is singular when unpenalized indicators sum to the intercept's column: a pivot that vanishes against the largest
+ * diagonal leaves its unknown at 0, and the fitted values, all the caller reads, are those of every solution.
+ */
 function solveSymmetric(H: Float64Array, g: Float64Array, k: number): Float64Array {
   const A = Float64Array.from(H);
   const b = Float64Array.from(g);
+  let largest = 0;
+  for (let c = 0; c < k; c++) largest = Math.max(largest, Math.abs(H[c * k + c]));
+  const vanishes = (pivot: number) => Math.abs(pivot) <= 1e-12 * largest;
   for (let c = 0; c < k; c++) {
     let pivot = c;
     for (let r = c + 1; r < k; r++) if (Math.abs(A[r * k + c]) > Math.abs(A[pivot * k + c])) pivot = r;
@@ -253,7 +260,7 @@ function solveSymmetric(H: Float64Array, g: Float64Array, k: number): Float64Arr
       [b[c], b[pivot]] = [b[pivot], b[c]];
     }
     const d = A[c * k + c];
-    if (d === 0) continue;
+    if (vanishes(d)) continue;
     for (let r = c + 1; r < k; r++) {
       const f = A[r * k + c] / d;
       if (f === 0) continue;
@@ -265,7 +272,7 @@ function solveSymmetric(H: Float64Array, g: Float64Array, k: number): Float64Arr
   for (let c = k - 1; c >= 0; c--) {
     let s = b[c];
     for (let q = c + 1; q < k; q++) s -= A[c * k + q] * x[q];
-    x[c] = A[c * k + c] === 0 ? 0 : s / A[c * k + c];
+    x[c] = vanishes(A[c * k + c]) ? 0 : s / A[c * k + c];
   }
   return x;
 }
