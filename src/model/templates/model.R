@@ -151,8 +151,10 @@ design_of <- function(chunk, path, line, at, header, unknown_zero = FALSE) {
       v[gap] <- column$fill
       parts[[length(parts) + 1]] <- matrix(v)
     } else {
+      # Compared with CRs made LFs on both sides, as names and labels are (R's connection reads a CR as LF).
       cells[gap] <- column$fill
-      levels <- factor(cells, levels = column$levels)
+      cells <- same_lines(cells)
+      levels <- factor(cells, levels = same_lines(column$levels))
       unknown <- which(is.na(levels))
       if (length(unknown) && !unknown_zero)
         fail(sprintf("%s: level %s was not seen in training (levels: %s); --unknown-level zero encodes it as all zeros", where(unknown[1]), shown(cells[unknown[1]]), paste(column$levels, collapse = ", ")))
