@@ -49,15 +49,23 @@ function normals(seed: number) {
   return () => Math.sqrt(-2 * Math.log(uniform())) * Math.cos(2 * Math.PI * uniform());
 }
 
-/** A CSV with hostile names: every field quoted (CR and LF inside names and labels), the target last. */
-function hostileCsv(classes: string[] | null, seed: number): string {
+/** A categorical column whose name and levels carry code, for the frame case (its encoding is written into the scripts). */
+const HOSTILE_CATEGORY = `kind"\r\n${PAYLOAD}`;
+
+/**
+ * A CSV with hostile names: every field quoted (CR and LF inside names and labels), the target last. With `frame`, a
+ * categorical column with hostile levels, and gaps (NA) in it and in the first feature.
+ */
+function hostileCsv(classes: string[] | null, seed: number, frame = false): string {
   const z = normals(seed);
-  const lines = [quoteAll([...HOSTILE_FEATURES, HOSTILE_TARGET])];
+  const lines = [quoteAll([...HOSTILE_FEATURES, ...(frame ? [HOSTILE_CATEGORY] : []), HOSTILE_TARGET])];
   for (let i = 0; i < 240; i++) {
     const x = HOSTILE_FEATURES.map(() => z());
-    const signal = x[0] - 2 * x[1] + x[3] + 0.8 * x[11];
+    const level = i % 3;
+    const signal = x[0] - 2 * x[1] + x[3] + 0.8 * x[11] + (frame ? level : 0);
     const y = classes ? classes[classes.length === 2 ? (signal + z() > 0 ? 1 : 0) : Math.min(2, Math.max(0, Math.round(signal / 2 + 1 + 0.5 * z())))] : String(signal + 0.5 * z());
-    lines.push(quoteAll([...x.map((v) => v.toFixed(6)), y]));
+    const cells = x.map((v, j) => (frame && j === 0 && i % 11 === 5 ? 'NA' : v.toFixed(6)));
+    lines.push(quoteAll([...cells, ...(frame ? [i % 7 === 3 ? 'NA' : HOSTILE_LABELS[level]] : []), y]));
   }
   return lines.join('\n') + '\n';
 }
@@ -66,16 +74,19 @@ const cases = [
   { name: 'binomial', kind: 'logistic', classes: HOSTILE_LABELS.slice(0, 2), penalty: 'l1' },
   { name: 'multinomial', kind: 'logistic', classes: HOSTILE_LABELS, penalty: 'l2' },
   { name: 'gaussian', kind: 'linear', classes: null, penalty: 'elasticnet' },
+  // A data frame: its encoding (hostile levels, fill values, gap indicators) is written into the scripts too.
+  { name: 'frame', kind: 'linear', classes: null, penalty: 'elasticnet' },
 ] as const;
 
 beforeAll(() => {
   mkdirSync(join(dir, DB_DIR));
   for (const c of cases) {
-    writeFile(dir, `${c.name}.csv`, hostileCsv(c.classes ? [...c.classes] : null, c.name.length));
+    const frame = c.name === 'frame';
+    writeFile(dir, `${c.name}.csv`, hostileCsv(c.classes ? [...c.classes] : null, c.name.length, frame));
     writeFile(
       dir,
       `${c.name}.yaml`,
-      `name: ${c.name}\ndata: {path: ${c.name}.csv}\nvalidation: {kind: kfold, folds: 3, seed: 0}\nmodel: {kind: ${c.kind}, tol: 1e-12}\nsweep: {kind: grid, penalty: [${c.penalty}], lambda: {auto: 12, ratio: 0.01}, l1_ratio: [0.5], extend: 0}\nworkers: 1\n`,
+      `name: ${c.name}\ndata: {path: ${c.name}.csv${frame ? ', missing: mean, missing_indicator: true' : ''}}\nvalidation: {kind: kfold, folds: 3, seed: 0}\nmodel: {kind: ${c.kind}, tol: 1e-12}\nsweep: {kind: grid, penalty: [${c.penalty}], lambda: {auto: 12, ratio: 0.01}, l1_ratio: [0.5], extend: 0}\nworkers: 1\n`,
     );
     const run = cli(['run', `${c.name}.yaml`, '--out', join(DB_DIR, `${c.name}-${DB_FILE}`), '--quiet']);
     expect(run.status, run.stderr).toBe(0);
