@@ -123,7 +123,7 @@ describe('a categorical column named in penalty_factor stands for all its indica
       const names = result.sweep.featureNames;
       names.forEach((f, j) => {
         if (f.startsWith('island=')) expect(first.coefs[j], f).toBeGreaterThanOrEqual(0);
-        // λ_max is computed apart from the path (an unpenalized fit by Newton): round-off may leave 1e-18 there.
+        // λ_max comes from a fit apart from the path (Newton in the planner): round-off may leave a speck there.
         else expect(Math.abs(first.coefs[j]), f).toBeLessThan(1e-12);
       });
       expect(names.filter((f, j) => f.startsWith('island=') && first.coefs[j] > 0).length).toBeGreaterThan(0);
