@@ -46,7 +46,7 @@ export async function claimStress(url: string, tasks: number, claimers: number, 
     {
       name: `claims-${tasks}x${claimers}`, configJson: '{}', configHash: 'stress', dataHash: 'stress', n: 1, p: 1, modelKind: 'linear',
       featureNames: ['x'], targetNames: ['y'], classes: null,
-      encoding: null, totalTasks: tasks, totalTrials: tasks, notes: [],
+      encoding: null, featureScales: null, totalTasks: tasks, totalTrials: tasks, notes: [],
     },
     planned,
   );

@@ -203,6 +203,8 @@ export interface Sweep {
   classes: string[] | null;
   /** How the data's columns became the features (categories, gaps); null when they are the columns as they are. */
   encoding: Encoding | null;
+  /** Each feature's population sd over all rows (data/scales.ts); null in a sweep made before they were kept. */
+  featureScales: number[] | null;
   totalTasks: number;
   totalTrials: number;
   /** Things a user should know about the data, then about the run, one line per kind ("3 constant columns: a, b, c"). */

@@ -65,6 +65,8 @@ export interface FitSettings {
   model: ModelSettings;
   standardize: boolean;
   nearZero: number;
+  /** Each feature's population sd: a coefficient is near zero when it is on the standardized scale (absent: as it is). */
+  featureScales?: number[];
   /** Networks of a sweep with sweep.prune: the rungs and the board the process's threads share. */
   prune?: PruneSettings;
   /** Per-feature penalty factors and bounds (model.penalty_factor, model.limits), each p long or null. */
@@ -237,7 +239,7 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
     const trainLoss = trainWeights ? loss(y, eta, trainWeights) : trainMse![l];
     const valLoss = nVal > 0 ? (logistic ? logLoss(y, eta, valWeights, clipOf(model)) : loss(y, eta, valWeights)) : null;
     trials.push(
-      trialAt(solution, lambdas[l], l, coefs, nearZero, { nTrain, nVal }, {
+      trialAt(solution, lambdas[l], l, coefs, settings, { nTrain, nVal }, {
         trainLoss,
         valLoss,
         metrics: { ...(logistic ? classificationMetrics(y, eta, train, validation, nVal) : {}), ...weightFigure },
@@ -253,7 +255,7 @@ function trialAt(
   lambda: number,
   l: number,
   coefs: Float64Array,
-  nearZero: number,
+  settings: Pick<FitSettings, 'nearZero' | 'featureScales'>,
   rows: { nTrain: number; nVal: number },
   figures: { trainLoss: number | null; valLoss: number | null; metrics: Record<string, number> },
 ): TrialFigures {
@@ -266,7 +268,7 @@ function trialAt(
     error: diverged ? 'coefficients became non-finite' : null,
     ...figures,
     ...rows,
-    ...sparsity(coefs, nearZero),
+    ...sparsity(coefs, settings.nearZero, settings.featureScales),
     passes: solution.iterations[l],
     epochsRun: 0,
     seconds: solution.seconds[l],
@@ -300,7 +302,7 @@ function fitGlmTask(context: KernelContext, data: SharedData, task: Task, settin
     if (data.offset) for (let i = 0; i < n; i++) eta[i] += data.offset[i];
     const finite = solution.status[l] !== FitStatus.diverged;
     trials.push(
-      trialAt(solution, lambdas[l], l, coefs, nearZero, { nTrain, nVal }, {
+      trialAt(solution, lambdas[l], l, coefs, settings, { nTrain, nVal }, {
         trainLoss: finite ? loss(data, eta, train) : null,
         valLoss: finite && nVal > 0 ? (family === 'multinomial' ? multinomialLoss(data, eta, validation, clipOf(model)) : loss(data, eta, validation)) : null,
         metrics: { ...(finite && family === 'multinomial' ? multinomialMetrics(data, eta, train, validation, nVal) : {}), ...weightFigure },

@@ -7,6 +7,7 @@ import { loadData } from '../data/load.js';
 import type { Dataset } from '../data/dataset.js';
 import { sharedInt32 } from '../data/dataset.js';
 import { toStoredDataset } from '../data/stored.js';
+import { featureScales } from '../data/scales.js';
 import { fillGroups } from '../data/imputation.js';
 import type { Selection, Sweep, Trial } from '../domain.js';
 import { UserError } from '../errors.js';
@@ -117,7 +118,7 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
         store,
         sweepId: sweep.id,
         shared,
-        settings: fitSettings(config, total, plan),
+        settings: fitSettings(config, total, { ...plan, featureScales: featureScales(data) }),
         workers: config.workers,
         covariance: sharesGram(config, plan.folds, data.p),
         leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
@@ -216,6 +217,7 @@ async function openOrResume(store: Store, loaded: LoadedConfig, data: Dataset, p
       targetNames: data.targetNames,
       classes: data.classes ?? null,
       encoding: data.encoding ?? null,
+      featureScales: featureScales(data),
       totalTasks: plan.tasks.length,
       totalTrials: plan.totalTrials,
       notes: data.warnings,

@@ -364,12 +364,13 @@ async function inlineRunner(shared: SharedData): Promise<BatchRunner> {
  * sweep with sweep.prune the rung board this process's worker threads share (on a shared store the work loop also
  * merges in the losses of other processes, and sends its own).
  */
-export function fitSettings(config: SweepConfig, trials: number, penalties: Pick<FitSettings, 'featurePenalty' | 'groups'> = {}): FitSettings {
-  const { featurePenalty, groups } = penalties;
+export function fitSettings(config: SweepConfig, trials: number, penalties: Pick<FitSettings, 'featurePenalty' | 'groups' | 'featureScales'> = {}): FitSettings {
+  const { featurePenalty, groups, featureScales } = penalties;
   const settings: FitSettings = {
     model: config.model,
     standardize: config.data.standardize,
     nearZero: config.near_zero,
+    ...(featureScales ? { featureScales } : {}),
     ...(featurePenalty ? { featurePenalty } : {}),
     ...(groups ? { groups } : {}),
   };

@@ -4,6 +4,7 @@ import type { SweepConfig } from '../config/schema.js';
 import { readCachedDataset, removeUnfinishedCacheFiles, writeCachedDataset } from '../data/cache.js';
 import type { Dataset } from '../data/dataset.js';
 import { fromStoredDataset } from '../data/stored.js';
+import { featureScales } from '../data/scales.js';
 import type { Sweep } from '../domain.js';
 import { EmptyStoreError, StoreUnavailableError, UserError } from '../errors.js';
 import { assignFolds } from '../plan/folds.js';
@@ -124,6 +125,7 @@ async function workOnSweep(store: Store, sweep: Sweep, options: WorkerOptions, l
     settings: fitSettings(config, sweep.totalTrials, {
       featurePenalty: featurePenalty(config.model, planFamily(config, data), data.featureNames, sweep.encoding, () => `sweep "${sweep.name}" (id ${sweep.id})`),
       groups: categoricalGroups(config.model, planFamily(config, data), sweep.encoding, () => `sweep "${sweep.name}" (id ${sweep.id})`),
+      featureScales: featureScales(data),
     }),
     workers: options.workers ?? config.workers,
     covariance: sharesGram(config, folds, data.p),

@@ -9,8 +9,12 @@ import { chartSections, escapeHtml, pageEnd, pageHead } from './html.js';
 import { writeChartFiles } from './render.js';
 import type { Chart } from './specs.js';
 
-const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-const lambdaAxis = { field: 'lambda', type: 'quantitative', scale: { type: 'log' }, title: 'λ (log scale)', axis: { format: '.0e', labelOverlap: 'greedy' } } as const;
+import { lambdaAxis, LOSS_AXIS, panelColumns, SCHEMA } from './chartKit.js';
+
+/** Whether the sweep fitted standardized features (λ then weighs every feature on the scale of its sd). */
+function standardized(s: ComparedSweep): boolean {
+  return (JSON.parse(s.sweep.configJson) as { data?: { standardize?: boolean } }).data?.standardize !== false;
+}
 
 /** "A: diabetes (l1_ratio 0.5)": the legend entry of one sweep's curve in a penalty's panel. */
 function seriesName(s: ComparedSweep, penalty: string, l1Ratio: number): string {
@@ -19,37 +23,46 @@ function seriesName(s: ComparedSweep, penalty: string, l1Ratio: number): string 
 
 export function overlayChart(c: Comparison): Chart | undefined {
   const rows: Record<string, unknown>[] = [];
-  for (const s of c.sweeps) {
+  // The legend names each sweep: "A: diabetes" in blue, "B: diabetes-raw" in red.
+  const names = c.sweeps.map((s) => `${s.label}: ${s.sweep.name}${s.label === 'B' && s.sweep.name === c.sweeps[0].sweep.name ? ` (id ${s.sweep.id})` : ''}`);
+  c.sweeps.forEach((s, i) => {
     for (const p of s.curves) {
       if (p.lambda <= 0) continue;
-      rows.push({ penalty: p.penalty, sweep: s.label, series: seriesName(s, p.penalty, p.l1Ratio), lambda: p.lambda, mean: p.mean, lo: p.mean - p.se, hi: p.mean + p.se });
+      rows.push({ penalty: p.penalty, sweep: names[i], series: seriesName(s, p.penalty, p.l1Ratio), lambda: p.lambda, mean: p.mean, lo: p.mean - p.se, hi: p.mean + p.se });
     }
-    for (const b of s.best) rows.push({ penalty: b.penalty, sweep: s.label, series: seriesName(s, b.penalty, b.l1Ratio), lambda: b.lambdaMin, marker: 'λ_min', mean: b.meanMin });
-  }
+    for (const b of s.best) rows.push({ penalty: b.penalty, sweep: names[i], series: seriesName(s, b.penalty, b.l1Ratio), lambda: b.lambdaMin, marker: 'λ_min', mean: b.meanMin });
+  });
   if (rows.length === 0) return undefined;
-  const color = { field: 'sweep', type: 'nominal', scale: { domain: ['A', 'B'], range: ['#4c78a8', '#e45756'] }, title: 'sweep' } as const;
+  const color = { field: 'sweep', type: 'nominal', scale: { domain: names, range: ['#4c78a8', '#e45756'] }, title: 'sweep', legend: { orient: 'top', labelLimit: 400 } } as const;
   const [a, b] = c.sweeps;
+  // λ weighs a standardized fit's features by their sd and an unstandardized one's by their units: the same λ is
+  // not the same penalty, and the chart says so where it is read.
+  const scalesDiffer = standardized(a) !== standardized(b);
+  const which = (s: ComparedSweep) => `${s.label} ${standardized(s) ? 'standardizes its features' : 'does not standardize'}`;
+  const panels = new Set(rows.map((r) => r.penalty)).size;
   return {
     id: 'compare-fit',
     title: c.incomparable ? 'Validation loss vs λ, both sweeps — not comparable' : 'Validation loss vs λ, both sweeps',
     caption:
-      `Mean validation ${c.metric} over folds (band ±1 standard error) for A (${a.sweep.name}) and B (${b.sweep.name}), one panel per penalty; ` +
-      `the vertical rules mark each sweep's λ_min.` +
+      `Mean validation ${c.metric} over folds (band ±1 standard error) for A (${a.sweep.name}, blue) and B (${b.sweep.name}, red), one panel per penalty; ` +
+      `the dashed rules mark each sweep's λ_min.` +
+      (scalesDiffer ? ` λ does not mean the same in the two: ${which(a)}, ${which(b)}; compare the curves' lowest losses, not where on the λ axis they lie.` : '') +
       (c.incomparable ? ` No verdict: ${c.incomparable}.` : ''),
     spec: {
       $schema: SCHEMA,
+      ...(scalesDiffer ? { title: { text: `λ is not comparable: ${which(a)}, ${which(b)}`, fontSize: 12, fontWeight: 'normal', color: '#b00', anchor: 'start' } } : {}),
       data: { values: rows },
       facet: { field: 'penalty', type: 'nominal', title: null },
-      columns: 3,
+      columns: panelColumns(panels),
       resolve: { scale: { x: 'independent', y: 'independent' } },
       spec: {
-        width: 280,
-        height: 190,
+        width: 360,
+        height: 240,
         layer: [
           {
             transform: [{ filter: 'datum.marker == null' }],
             mark: { type: 'area', opacity: 0.15 },
-            encoding: { x: lambdaAxis, y: { field: 'lo', type: 'quantitative', scale: { zero: false }, title: `validation ${c.metric}` }, y2: { field: 'hi' }, color: { ...color, legend: null } },
+            encoding: { x: lambdaAxis, y: { field: 'lo', type: 'quantitative', scale: { zero: false }, title: `validation ${c.metric === 'val_loss' ? 'loss' : c.metric}`, axis: LOSS_AXIS }, y2: { field: 'hi' }, color },
           },
           {
             transform: [{ filter: 'datum.marker == null' }],

@@ -2,6 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { createRequire } from 'node:module';
 import { fmt } from '../select/cv.js';
+import { sweepFamily } from '../domain.js';
 import { groupLabel, type ReportData } from './data.js';
 import type { Chart } from './specs.js';
 import { textWidth } from './textWidth.js';
@@ -152,6 +153,25 @@ window.regsweepCharts = afterFirstPaint().then(function () {
 `;
 }
 
+/** The objective this sweep minimized, in its family's words, and what the anchors call the same fit. */
+export function objectiveLine(data: ReportData): string {
+  const penalty = 'λ·(r‖b‖₁ + (1−r)/2·‖b‖²) with r the l1_ratio, intercept unpenalized';
+  switch (sweepFamily(data.sweep)) {
+    case 'binomial':
+      return `Objective: −(1/n)·log-likelihood of the logistic model + ${penalty}; glmnet's <code>family="binomial", lambda=λ, alpha=r</code>, scikit-learn's <code>LogisticRegression(C=1/(n·λ), l1_ratio=r, solver="saga")</code>.`;
+    case 'multinomial':
+      return `Objective: −(1/n)·log-likelihood of the multinomial model + ${penalty} over every class's coefficients; glmnet's <code>family="multinomial", lambda=λ, alpha=r</code>, scikit-learn's <code>LogisticRegression(C=1/(n·λ), l1_ratio=r, solver="saga")</code>.`;
+    case 'poisson':
+      return `Objective: (1/n)·Σ(exp(η) − y·η) (the Poisson negative log-likelihood, η = Xb + b0) + ${penalty}; glmnet's <code>family="poisson", lambda=λ, alpha=r</code>, scikit-learn's <code>PoissonRegressor(alpha=λ)</code> for ridge (r = 0).`;
+    case 'mgaussian':
+      return `Objective: (1/2n)‖Y − XB − b0‖² + λ·(r·Σⱼ‖Bⱼ‖₂ + (1−r)/2·‖B‖²), each feature's row of coefficients across the responses penalized as a group, intercepts unpenalized; glmnet's <code>family="mgaussian", lambda=λ, alpha=r</code>, scikit-learn's <code>MultiTaskElasticNet(alpha=λ, l1_ratio=r)</code>.`;
+    case 'network':
+      return `Objective: the network's mean training loss + λ·(r‖W‖₁ + (1−r)/2·‖W‖²) over its weights (biases unpenalized unless model.penalize_bias), as PyTorch with the penalty added to the loss or weight decay.`;
+    default:
+      return `Objective: (1/2n)‖y − Xb − b0‖² + ${penalty}; scikit-learn's <code>ElasticNet(alpha=λ, l1_ratio=r)</code>, glmnet's <code>family="gaussian", lambda=λ, alpha=r</code>.`;
+  }
+}
+
 export function reportHtml(data: ReportData, charts: Chart[], location = 'results.db', drawn: string[] = []): string {
   const { sweep } = data;
   const { config } = data;
@@ -169,8 +189,7 @@ export function reportHtml(data: ReportData, charts: Chart[], location = 'result
 <p>${escapeHtml(config.model.kind)} model on ${sweep.n} rows × ${sweep.p} features (target ${escapeHtml(sweep.targetNames.join(', '))}),
 validation ${escapeHtml(config.validation.kind)}${config.validation.kind === 'kfold' ? ` (${config.validation.folds} folds)` : ''};
 status <b>${escapeHtml(sweep.status)}</b>, ${done} of ${sweep.totalTrials} trials recorded.</p>
-<p class="caption">Objective: (1/2n)‖y − Xb − b0‖² (linear) or −(1/n)·log-likelihood (logistic) + λ·(r‖b‖₁ + (1−r)/2·‖b‖²) with r the l1_ratio,
-intercept unpenalized; scikit-learn's <code>ElasticNet(alpha=λ, l1_ratio=r)</code>, glmnet's <code>lambda=λ, alpha=r</code>.</p>
+<p class="caption">${objectiveLine(data)}</p>
 ${data.notes.map((w) => `<p class="warning">${escapeHtml(w)}</p>`).join('\n')}
 <h2>Best λ per penalty</h2>
 <table>

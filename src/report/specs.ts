@@ -2,47 +2,25 @@
 import type { TopLevelSpec } from 'vega-lite';
 import type { PositionDef } from 'vega-lite/types_unstable/channeldef.js';
 import { groupLabel, type ReportData } from './data.js';
-import { encodedSpans, isFactorGroup, outputNames, sweepFamily } from '../domain.js';
+import { sweepFamily, type Trial } from '../domain.js';
+import { pathChart, type PathOptions } from './paths.js';
+import { facetColumns, lambdaAxis, LOSS_AXIS, onPaths, PANEL, SCHEMA, sig3, type Chart } from './chartKit.js';
 
-export interface Chart {
-  /** File stem: fit.vl.json, fit.svg, fit.png. */
-  id: string;
-  title: string;
-  /** One sentence under the title saying how to read it. */
-  caption: string;
-  /** A paragraph reading the chart on this sweep's numbers (the report and the live page print it). */
-  guide?: string;
-  spec: TopLevelSpec;
-}
-
-const SCHEMA = 'https://vega.github.io/schema/vega-lite/v6.json';
-const lambdaAxis = { field: 'lambda', type: 'quantitative', scale: { type: 'log' }, title: 'λ (log scale)', axis: { format: '.0e', labelOverlap: 'greedy' } } as const;
-/** A loss axis: plain numbers, never SI prefixes ("700m" reads as milli-units), labels that would overlap left out. */
-const LOSS_AXIS = { format: '.3~g', labelOverlap: 'greedy' } as const;
-
-/** Panels per row of a faceted chart: as many as there are up to three, and 2 × 2 for four (no empty panels). */
-function facetColumns(rows: Record<string, unknown>[], field: string): number {
-  const count = new Set(rows.map((r) => r[field])).size;
-  return count === 4 ? 2 : Math.max(1, Math.min(3, count));
-}
-const PANEL = { width: 260, height: 180 };
+export { sig3, type Chart } from './chartKit.js';
 
 /** How the loss axis is drawn: `auto` takes a log scale when the curve spans more than two decades. */
 export type LossScale = 'auto' | 'log' | 'linear';
 
-export interface ChartOptions {
+export interface ChartOptions extends PathOptions {
   /** report --y log|linear */
   y?: LossScale;
 }
 
 /** Every chart that has data in this sweep, in reading order. */
 export function buildCharts(data: ReportData, options: ChartOptions = {}): Chart[] {
-  const charts = [fitChart(data, options), methodsChart(data), sparsityChart(data), pathChart(data), l1VsL2Chart(data), alphaLambdaChart(data), learningCurveChart(data)];
+  const charts = [fitChart(data, options), methodsChart(data), sparsityChart(data), pathChart(data, options), l1VsL2Chart(data), alphaLambdaChart(data), learningCurveChart(data)];
   return charts.filter((c): c is Chart => c !== undefined);
 }
-
-/** Three significant digits, as every number on a chart is shown. */
-export const sig3 = (x: number) => (Number.isFinite(x) ? String(Number(x.toPrecision(3))) : String(x));
 
 /** The loss as its metric's name: MSE, log-loss, Poisson deviance. */
 export function metricName(data: ReportData): string {
@@ -115,7 +93,7 @@ function gridFitChart(data: ReportData, options: ChartOptions): Chart | undefine
     title: `Under- vs overfitting: ${metric} vs λ`,
     caption: hasValidation
       ? `Validation ${metric} (${validationWords(data)}; the band is ±1 standard error) and training ${metric} per λ, on one λ axis for every panel. Large λ on the right underfits (both losses high); small λ on the left overfits (training loss keeps falling, validation loss rises). Solid rule: λ_min; dashed rule: λ_1se, the simplest model within one standard error.`
-      : `Training ${metric} per λ (validation kind none: no held-out data, so no validation curve).`,
+      : `Training ${metric} per λ (${noValidationYet(data)}).`,
     guide: fitGuide(data, metric),
     spec: {
       $schema: SCHEMA,
@@ -223,10 +201,20 @@ function randomFitChart(data: ReportData, options: ChartOptions): Chart | undefi
   };
 }
 
+/** Why the fit chart has no validation curve: none asked for, none finished yet, or none that finished. */
+function noValidationYet(data: ReportData): string {
+  if (data.config.validation.kind === 'none') return 'validation kind none: no held-out data, so no validation curve';
+  if (data.sweep.status === 'running') return `validation curves (${validationWords(data)}) appear when the first validation fold completes`;
+  return 'no validation fold finished: see the status column of the trials table';
+}
+
 /** The fit chart read on this sweep's numbers: where the best λ is, what λ_1se gives up, what each side looks like. */
 function fitGuide(data: ReportData, metric: string): string {
   const best = [...data.shownSelections].sort((a, b) => a.meanMin - b.meanMin)[0];
-  if (!best) return `There is no validation curve here (validation kind ${data.config.validation.kind}): the chart shows how closely the model can follow its training rows as λ shrinks, not how well it predicts new ones.`;
+  if (!best)
+    return data.config.validation.kind === 'none'
+      ? 'There is no validation curve here (validation kind none): the chart shows how closely the model can follow its training rows as λ shrinks, not how well it predicts new ones.'
+      : `No validation figures yet: ${noValidationYet(data)}. Until then the chart shows how closely the model follows its training rows as λ shrinks, not how well it predicts new ones.`;
   const group = groupLabel(best.penalty, best.l1Ratio, best.settings);
   const points = data.summary.filter((s) => groupLabel(s.penalty, s.l1Ratio, s.settings) === group && s.lambda > 0).sort((a, b) => a.lambda - b.lambda);
   const smallest = points[0];
@@ -256,22 +244,13 @@ function fitGuide(data: ReportData, metric: string): string {
 
 /** Fits on all rows when the sweep has them (the model users keep), else fold 0. */
 function referenceFits(data: ReportData) {
-  const all = data.trials.filter((t) => t.fold === 'all' && t.status === 'ok');
-  return onPaths(all.length ? all : data.trials.filter((t) => t.fold === '0' && t.status === 'ok'));
+  return onPaths(keptFits(data));
 }
 
-/**
- * The fits of groups (penalty, l1 ratio, settings) with at least two λ: a random sweep's elastic-net points each have
- * their own l1 ratio, and a one-point "path" per point would make a panel or a legend entry each.
- */
-function onPaths<T extends { penalty: string; l1Ratio: number; settings: string; lambda: number }>(fits: T[]): T[] {
-  const lambdas = new Map<string, Set<number>>();
-  for (const f of fits) {
-    const key = groupLabel(f.penalty, f.l1Ratio, f.settings);
-    if (!lambdas.has(key)) lambdas.set(key, new Set());
-    lambdas.get(key)!.add(f.lambda);
-  }
-  return fits.filter((f) => lambdas.get(groupLabel(f.penalty, f.l1Ratio, f.settings))!.size >= 2);
+/** Every fit on all rows (or fold 0 without them), path or single point. */
+function keptFits(data: ReportData) {
+  const all = data.trials.filter((t) => t.fold === 'all' && t.status === 'ok');
+  return all.length ? all : data.trials.filter((t) => t.fold === '0' && t.status === 'ok');
 }
 
 /**
@@ -289,7 +268,12 @@ export function methodsChart(data: ReportData): Chart | undefined {
   ];
   if (rows.length === 0) return undefined;
   const panels: { measure: string; y: PositionDef<string> }[] = [
-    { measure: 'validation loss', y: { field: 'value', type: 'quantitative', scale: { type: 'log' }, title: 'validation loss (log scale)', axis: LOSS_AXIS } },
+    {
+      measure: 'validation loss',
+      y: lossScale(rows.filter((r) => r.measure === 'validation loss').map((r) => r.value)) === 'log'
+        ? { field: 'value', type: 'quantitative', scale: { type: 'log' }, title: 'validation loss (log scale)', axis: LOSS_AXIS }
+        : { field: 'value', type: 'quantitative', scale: { zero: false }, title: 'validation loss', axis: LOSS_AXIS },
+    },
     { measure: 'exact-zero fraction', y: { field: 'value', type: 'quantitative', scale: { domain: [0, 1] }, axis: { format: '%' }, title: 'exact-zero weights' } },
   ];
   return {
@@ -323,18 +307,23 @@ export function methodsChart(data: ReportData): Chart | undefined {
 
 /** 2. Fraction of exact-zero and near-zero weights vs λ, per penalty. */
 export function sparsityChart(data: ReportData): Chart | undefined {
-  const rows = referenceFits(data)
+  // A random sweep's points (each elastic-net point its own l1 ratio) are dots per penalty, not lines per l1 ratio.
+  const random = data.config.sweep.kind === 'random';
+  const label = (t: Trial) => (random ? groupLabel(t.penalty === 'elasticnet' ? 'elasticnet (each its l1_ratio)' : t.penalty, t.l1Ratio, t.settings) : groupLabel(t.penalty, t.l1Ratio, t.settings));
+  const rows = (random ? keptFits(data) : referenceFits(data))
     .filter((t) => t.lambda > 0)
     .flatMap((t) => [
-      { group: groupLabel(t.penalty, t.l1Ratio, t.settings), lambda: t.lambda, measure: 'exact zeros', fraction: t.zeroFraction, nnz: t.nnz },
-      { group: groupLabel(t.penalty, t.l1Ratio, t.settings), lambda: t.lambda, measure: 'near zero', fraction: t.nearZeroFraction, nnz: t.nnz },
+      { group: label(t), l1_ratio: t.l1Ratio, lambda: t.lambda, measure: 'exact zeros', fraction: t.zeroFraction, nnz: t.nnz },
+      { group: label(t), l1_ratio: t.l1Ratio, lambda: t.lambda, measure: 'near zero', fraction: t.nearZeroFraction, nnz: t.nnz },
     ]);
   if (rows.length === 0) return undefined;
   const nearZero = data.config.near_zero;
+  // Coefficients are called near zero on the standardized scale (the sweep kept each feature's sd); network weights as they are.
+  const standardized = data.sweep.featureScales !== null && data.config.model.kind !== 'mlp';
   return {
     id: 'sparsity',
     title: 'Sparsity vs λ',
-    caption: `Fraction of weights that are exactly zero (solid) and near zero, |w| < ${nearZero} (dashed), in the fit on all rows. L1 reaches exact zeros; L2 shrinks weights toward zero without reaching it.`,
+    caption: `Fraction of weights that are exactly zero (${random ? 'circles' : 'solid'}) and near zero (${random ? 'triangles' : 'dashed'}: ${standardized ? `|w × the feature's sd| < ${nearZero}, on the standardized scale, so that a feature's unit does not make its coefficient small` : `|w| < ${nearZero}`}), in the fit on all rows${random ? ', one dot per sampled point (elastic net at its own l1_ratio, on hover)' : ''}. L1 reaches exact zeros; L2 shrinks weights toward zero without reaching it.`,
     guide: `${sparsityAtSelections(data)}Read it with the loss chart: a λ whose validation loss is close to the best but with many more exact zeros is a smaller model for nearly the same error. A gap between the dashed and the solid line of a penalty is weights that are small but not zero — what ridge (L2) gives, and what a subgradient L1 in a network gives instead of zeros.`,
     spec: {
       $schema: SCHEMA,
@@ -342,14 +331,17 @@ export function sparsityChart(data: ReportData): Chart | undefined {
       width: 420,
       data: { values: rows },
       // Lines only: the legend then shows a solid and a dashed stroke, not one dot for both measures.
-      mark: { type: 'line', strokeWidth: 1.8 },
+      mark: random ? { type: 'point', size: 30, filled: true, opacity: 0.8 } : { type: 'line', strokeWidth: 1.8 },
       encoding: {
         x: lambdaAxis,
         y: { field: 'fraction', type: 'quantitative', scale: { domain: [0, 1] }, axis: { format: '%' }, title: 'fraction of weights' },
-        color: { field: 'group', type: 'nominal', title: 'penalty', legend: { symbolType: 'stroke', symbolStrokeWidth: 3 } },
-        strokeDash: { field: 'measure', type: 'nominal', scale: { domain: ['exact zeros', 'near zero'], range: [[1, 0], [4, 3]] }, title: null, legend: { symbolType: 'stroke', symbolStrokeWidth: 2 } },
+        color: { field: 'group', type: 'nominal', title: 'penalty', legend: random ? {} : { symbolType: 'stroke', symbolStrokeWidth: 3 } },
+        ...(random
+          ? { shape: { field: 'measure', type: 'nominal', scale: { domain: ['exact zeros', 'near zero'], range: ['circle', 'triangle-up'] }, title: null } }
+          : { strokeDash: { field: 'measure', type: 'nominal', scale: { domain: ['exact zeros', 'near zero'], range: [[1, 0], [4, 3]] }, title: null, legend: { symbolType: 'stroke', symbolStrokeWidth: 2 } } }),
         tooltip: [
           { field: 'group', title: 'penalty' },
+          ...(random ? [{ field: 'l1_ratio', type: 'quantitative', format: '.2f' } as const] : []),
           { field: 'measure' },
           { field: 'lambda', type: 'quantitative', format: '.3g', title: 'λ' },
           { field: 'fraction', type: 'quantitative', format: '.1%' },
@@ -360,121 +352,13 @@ export function sparsityChart(data: ReportData): Chart | undefined {
   };
 }
 
-const MAX_PATH_FEATURES = 30;
-/** Paths named at their left end, per panel. */
-const PATH_LABELS = 5;
-type TrialCoefficientsLike = ReportData['coefficients'][number];
-
-/** 3. Each feature's coefficient vs λ (glmnet's plot), one panel per penalty (and per class or response), names on hover. */
-/**
- * The lines of the path chart: a feature, or with model.group_categorical a factor as one line, the norm of its
- * indicators' coefficients (it enters and leaves whole).
- */
-function pathSeries(data: ReportData): { name: string; value: (coefs: Float64Array, offset: number) => number }[] {
-  const features = data.sweep.featureNames;
-  const config = JSON.parse(data.sweep.configJson) as { model?: { group_categorical?: boolean } };
-  const encoding = data.sweep.encoding;
-  const single = (j: number) => ({ name: features[j], value: (coefs: Float64Array, offset: number) => coefs[offset + j] });
-  if (!config.model?.group_categorical || !encoding) return features.map((_, j) => single(j));
-  return encodedSpans(encoding).flatMap((span) => [
-    ...(isFactorGroup(span)
-      ? [
-          {
-            name: `${span.column.name} (group norm)`,
-            value: (coefs: Float64Array, offset: number) => Math.sqrt(span.values.reduce((sq, j) => sq + coefs[offset + j] ** 2, 0)),
-          },
-        ]
-      : span.values.map(single)),
-    ...(span.gap >= 0 ? [single(span.gap)] : []),
-  ]);
-}
-
-export function pathChart(data: ReportData): Chart | undefined {
-  const outputs = outputNames(data.sweep);
-  const series = pathSeries(data);
-  const features = series.map((s) => s.name);
-  const p = data.sweep.featureNames.length;
-  const q = series.length;
-  const fits = onPaths(data.coefficients.filter((c) => c.lambda > 0));
-  if (fits.length === 0) return undefined;
-  // The value of line j of output k in a fit.
-  const valueOf = (c: TrialCoefficientsLike, k: number, j: number) => series[j].value(c.coefs, k * p);
-  // With many features, draw the ones that ever get large: the rest is an unreadable band at zero.
-  const peak = new Float64Array(q);
-  for (const c of fits) for (let k = 0; k < outputs.length; k++) for (let j = 0; j < q; j++) peak[j] = Math.max(peak[j], Math.abs(valueOf(c, k, j)));
-  const shown = features.map((_, j) => j).sort((a, b) => peak[b] - peak[a]).slice(0, MAX_PATH_FEATURES).sort((a, b) => a - b);
-  const many = outputs.length > 1;
-  const rows: Record<string, unknown>[] = fits.flatMap((c) =>
-    outputs.flatMap((output, k) => shown.map((j) => ({ group: groupLabel(c.penalty, c.l1Ratio, c.settings), output, lambda: c.lambda, feature: features[j], coef: valueOf(c, k, j) }))),
-  );
-  // Names at the left end of the largest paths of each panel (the rest on hover).
-  const leftEnds = new Map<string, TrialCoefficientsLike>();
-  for (const c of fits) {
-    const key = groupLabel(c.penalty, c.l1Ratio, c.settings);
-    if (!leftEnds.has(key) || c.lambda < leftEnds.get(key)!.lambda) leftEnds.set(key, c);
+/** Two numbers written with the fewest significant digits (three at least) that tell them apart, when they differ. */
+export function distinctDigits(a: number, b: number): [string, string] {
+  for (let digits = 3; digits < 12; digits++) {
+    const [x, y] = [a, b].map((v) => String(Number(v.toPrecision(digits))));
+    if (x !== y || a === b) return [x, y];
   }
-  for (const [group, c] of leftEnds)
-    outputs.forEach((output, k) => {
-      const largest = [...shown].sort((a, b) => Math.abs(valueOf(c, k, b)) - Math.abs(valueOf(c, k, a))).slice(0, PATH_LABELS);
-      for (const j of largest) if (valueOf(c, k, j) !== 0) rows.push({ group, output, lambda: c.lambda, feature: features[j], coef: valueOf(c, k, j), label: features[j] });
-    });
-  const what = sweepFamily(data.sweep) === 'multinomial' ? 'class' : 'response';
-  return {
-    id: 'paths',
-    title: 'Coefficient paths',
-    caption:
-      `Each feature's coefficient (original scale) in the fit on all rows, as λ goes from large (right, all zero for L1) to small (left)${many ? `, one row of panels per ${what}` : ''}.` +
-      (q < p ? ` A factor penalized as a group (model.group_categorical) is one line, the norm of its indicators' coefficients: it enters and leaves whole.` : '') +
-      (shown.length < q ? ` The ${shown.length} features with the largest coefficients of ${q} are drawn;` : '') +
-      ` the ${PATH_LABELS} largest at the smallest λ are named at their end (every path on hover).`,
-    guide: `${firstToEnter(data, fits)}Reading right to left: the first features to leave zero are the ones the data support most; a coefficient that grows, shrinks or changes sign as λ falls is shared with correlated features. Where the loss chart says overfitting (left of λ_min), the paths keep spreading: the model is spending coefficients on noise.`,
-    spec: {
-      $schema: SCHEMA,
-      data: { values: rows },
-      facet: many ? { row: { field: 'output', type: 'nominal', title: what }, column: { field: 'group', type: 'nominal', title: null } } : { field: 'group', type: 'nominal', title: null },
-      ...(many ? {} : { columns: facetColumns(rows, 'group') }),
-      resolve: { scale: { y: 'independent' } },
-      spec: {
-        ...PANEL,
-        layer: [
-          {
-            transform: [{ filter: 'datum.label == null' }],
-            mark: { type: 'line', strokeWidth: 1.2 },
-            encoding: {
-              x: lambdaAxis,
-              y: { field: 'coef', type: 'quantitative', title: 'coefficient' },
-              color: { field: 'feature', type: 'nominal', legend: shown.length <= 12 ? {} : null },
-              tooltip: [
-                { field: 'feature' },
-                ...(many ? [{ field: 'output', title: what }] : []),
-                { field: 'lambda', type: 'quantitative', format: '.3g', title: 'λ' },
-                { field: 'coef', type: 'quantitative', format: '.3g', title: 'coefficient' },
-              ],
-            },
-          },
-          {
-            transform: [{ filter: 'datum.label != null' }],
-            mark: { type: 'text', align: 'left', dx: 3, fontSize: 9, limit: 90 },
-            encoding: { x: lambdaAxis, y: { field: 'coef', type: 'quantitative' }, text: { field: 'label' }, color: { field: 'feature', type: 'nominal' } },
-          },
-        ],
-      },
-    } as TopLevelSpec,
-  };
-}
-
-/** The order in which the L1 path (or the sparsest path there is) lets features in, from the largest λ down. */
-function firstToEnter(data: ReportData, fits: TrialCoefficientsLike[]): string {
-  const p = data.sweep.featureNames.length;
-  const penalty = fits.some((c) => c.penalty === 'l1') ? 'l1' : fits.some((c) => c.penalty === 'elasticnet') ? 'elasticnet' : undefined;
-  if (!penalty || data.sweep.targetNames.length > 1 || (data.sweep.classes?.length ?? 0) > 2) return '';
-  const path = fits.filter((c) => c.penalty === penalty).sort((a, b) => b.lambda - a.lambda);
-  const entered: number[] = [];
-  for (const c of path) for (let j = 0; j < p; j++) if (c.coefs[j] !== 0 && !entered.includes(j)) entered.push(j);
-  if (entered.length === 0) return '';
-  const best = data.selections.find((s) => s.penalty === penalty);
-  const names = entered.slice(0, 5).map((j) => data.sweep.featureNames[j]);
-  return `On this sweep the ${penalty} path lets ${names.join(', ')} in first${best?.nnzMin !== null && best?.nnzMin !== undefined ? `; at its λ_min ${best.nnzMin} of ${p} coefficients are nonzero` : ''}. `;
+  return [String(a), String(b)];
 }
 
 /** The best cell of the heatmap and how far apart the l1 ratios' best values are. */
@@ -484,7 +368,9 @@ function bestCell(rows: { l1_ratio: number; lambda: number; loss: number }[]): s
   const perRatio = new Map<number, number>();
   for (const r of rows) perRatio.set(r.l1_ratio, Math.min(perRatio.get(r.l1_ratio) ?? Infinity, r.loss));
   const bests = [...perRatio.values()];
-  return `On this sweep the lowest cell is l1_ratio ${sig3(best.l1_ratio)} at λ ${sig3(best.lambda)} (${sig3(best.loss)}); the best of each l1_ratio lies between ${sig3(Math.min(...bests))} and ${sig3(Math.max(...bests))}. `;
+  const highest = Math.max(...bests);
+  const [low, high] = distinctDigits(Math.min(...bests), highest);
+  return `On this sweep the lowest cell is l1_ratio ${sig3(best.l1_ratio)} at λ ${sig3(best.lambda)} (${distinctDigits(best.loss, highest)[0]}); the best of each l1_ratio lies between ${low} and ${high}. `;
 }
 
 /** "On this sweep, at λ_min: l1 leaves 12 of 150 weights nonzero (92% exact zeros), …" from the fits kept. */
@@ -587,18 +473,31 @@ function withCells<T extends { l1_ratio: number; lambda: number }>(rows: T[]): (
 
 /** 5. l1 ratio × λ heatmap of validation loss (grid sweeps), or a scatter coloured by it (random sweeps). */
 export function alphaLambdaChart(data: ReportData): Chart | undefined {
-  const rows = data.summary.filter((s) => s.penalty !== 'none' && s.lambda > 0).map((s) => ({ l1_ratio: s.l1Ratio, lambda: s.lambda, loss: s.mean, se: s.se, penalty: s.penalty }));
-  const alphas = new Set(rows.map((r) => r.l1_ratio));
+  const points = data.summary.filter((s) => s.penalty !== 'none' && s.lambda > 0);
+  const alphas = new Set(points.map((r) => r.l1Ratio));
   if (alphas.size < 2) return undefined;
+  // Coloured by how far above the best a cell is, on a scale that is linear within a standard error of the best and
+  // logarithmic beyond (symlog), clamped: the region of interest gets the colours, not the underfitting end.
+  const best = points.reduce((a, b) => (b.mean < a.mean ? b : a));
+  const unit = best.se > 0 ? best.se : Math.max(Math.abs(best.mean) * 1e-3, 1e-12);
+  const rows = points.map((s) => ({ l1_ratio: s.l1Ratio, lambda: s.lambda, loss: s.mean, se: s.se, penalty: s.penalty, above: s.mean - best.mean }));
+  const ceiling = Math.max(unit, Math.min(Math.max(...rows.map((r) => r.above)), 20 * unit));
   const random = data.config.sweep.kind === 'random';
   const tooltip = [
     { field: 'penalty' },
     { field: 'l1_ratio', type: 'quantitative', title: 'l1_ratio' },
     { field: 'lambda', type: 'quantitative', format: '.3g', title: 'λ' },
-    { field: 'loss', type: 'quantitative', format: '.3g', title: 'validation loss' },
+    { field: 'loss', type: 'quantitative', format: '.4g', title: 'validation loss' },
+    { field: 'above', type: 'quantitative', format: '.3g', title: 'above the best' },
     { field: 'se', type: 'quantitative', format: '.3g', title: 'se' },
   ] as const;
-  const color = { field: 'loss', type: 'quantitative', scale: { scheme: 'viridis' }, title: 'validation loss', legend: { format: '.3~g' } } as const;
+  const color = {
+    field: 'above',
+    type: 'quantitative',
+    scale: { type: 'symlog', constant: unit, domain: [0, ceiling], clamp: true, scheme: 'viridis' },
+    title: 'loss above the best',
+    legend: { format: '~r', labelOverlap: 'greedy' },
+  } as const;
   const spec: TopLevelSpec = random
     ? {
         $schema: SCHEMA,
@@ -626,7 +525,7 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
   return {
     id: 'alpha-lambda',
     title: random ? 'Random sweep: validation loss over l1_ratio and λ' : 'l1_ratio × λ: validation loss',
-    caption: 'Mean validation loss over folds for each l1_ratio and λ; darker is better. l1_ratio 1 is the lasso (L1), 0 ridge (L2).',
+    caption: `Mean validation loss over folds for each l1_ratio and λ, coloured by how far it is above the best cell (${sig3(best.mean)}): darkest is the best, the colour changes evenly within one standard error of it (${sig3(unit)}) and by decades beyond, up to ${sig3(ceiling)} above (the underfitting end shares the lightest colour). l1_ratio 1 is the lasso (L1), 0 ridge (L2).`,
     guide: `${bestCell(rows)}A dark band along one row says that mix of L1 and L2 is best over a range of λ; a dark region running diagonally says λ and l1_ratio trade off (more L1 wants a smaller λ). Light cells on the right are underfitting at every mix; on the left, the rows part ways as overfitting sets in.`,
     spec,
   };

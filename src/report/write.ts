@@ -8,6 +8,7 @@ import { readReportData } from './data.js';
 import { reportHtml } from './html.js';
 import { writeChartFiles } from './render.js';
 import { buildCharts, type LossScale } from './specs.js';
+import type { CoefScale, PathAxis } from './paths.js';
 
 export interface ReportOptions {
   sweep?: SweepSelector;
@@ -18,6 +19,9 @@ export interface ReportOptions {
   model?: ModelRequest;
   /** The loss axis: log, linear, or auto (log when the curve spans more than two decades). */
   y?: LossScale;
+  /** The coefficient paths: on the standardized (default) or the original scale, against log λ (default), L1 norm or deviance explained. */
+  coefScale?: CoefScale;
+  pathX?: PathAxis;
 }
 
 export interface ReportResult {
@@ -41,7 +45,7 @@ export async function writeReport(location: string, options: ReportOptions = {})
   const outDir = resolve(options.outDir ?? defaultReportDir(location));
   refuseProtectedOutput(outDir, storeFiles(location), '--out', options.outDir);
   const data = await withResults(location, options.sweep, ({ store, sweep }) => readReportData(store, sweep, options.model));
-  const charts = buildCharts(data, { y: options.y });
+  const charts = buildCharts(data, { y: options.y, coefScale: options.coefScale, pathX: options.pathX });
   const files = await writeFolderAtomic(outDir, '--out', options.outDir ?? displayPath(outDir), async (write) => {
     const drawn = await writeChartFiles(charts, write, options.png !== false);
     write('report.html', reportHtml(data, charts, displayPath(location), drawn));

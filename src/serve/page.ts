@@ -45,6 +45,29 @@ export function gonePage(location: string, why: string): string {
  * Updates are applied once per animation frame, the newest one winning; a chart whose spec is unchanged gets its rows
  * by a vega changeset, a new or changed one is drawn again.
  */
+// The words of the progress line and the task lists, written by the server into the page and by the page's script
+// (its copies below say the same) on each update.
+const LIST_SHOWN = 8;
+const groupWords = (t: { penalty: string; l1Ratio: number }) => (t.penalty === 'elasticnet' ? `elasticnet l1_ratio=${t.l1Ratio}` : t.penalty);
+function durationWords(s: number | null): string {
+  if (s === null || !Number.isFinite(s)) return 'unknown';
+  if (s < 90) return `${Math.round(s)} s`;
+  if (s < 5400) return `${Math.round(s / 60)} min`;
+  return `${(s / 3600).toFixed(1)} h`;
+}
+function progressLine(state: LiveState): string {
+  const p = state.progress;
+  const rate = p.trialsPerSecond ? `${p.trialsPerSecond.toFixed(1)} trials/s · about ${durationWords(p.etaSeconds)} left` : 'rate not known yet';
+  return `${p.done} of ${p.total} trials${state.sweep.status === 'running' ? ` · ${rate}` : ''}`;
+}
+const runningLine = (t: LiveState['running'][number]) => `task ${t.taskId}: ${groupWords(t)}, fold ${t.fold}${t.owner ? `, on ${t.owner}` : ''}${t.attempt > 1 ? `, attempt ${t.attempt}` : ''}`;
+const failedLine = (t: LiveState['failed'][number]) => `task ${t.taskId} (${t.status}): ${groupWords(t)}, fold ${t.fold}: ${t.error}`;
+function listItems(lines: string[]): string {
+  const shown = lines.slice(0, LIST_SHOWN).map((l) => `<li>${escapeHtml(l)}</li>`);
+  if (lines.length > LIST_SHOWN) shown.push(`<li>and ${lines.length - LIST_SHOWN} more</li>`);
+  return shown.length ? shown.join('') : '<li>none</li>';
+}
+
 export function sweepPage(state: LiveState, drawn: string[] = []): string {
   const sections = state.charts
     .map(
@@ -55,13 +78,14 @@ export function sweepPage(state: LiveState, drawn: string[] = []): string {
   return `${pageHead(`regsweep: ${state.sweep.name} (live)`)}
 <p><a href="../">all sweeps</a></p>
 <h1>Sweep <code>${escapeHtml(state.sweep.name)}</code> <small id="status">(${escapeHtml(state.sweep.status)})</small></h1>
-<p id="progress" data-trials-done="${state.progress.done}" data-trials-total="${state.progress.total}">${state.progress.done} of ${state.progress.total} trials</p>
+<p id="progress" data-trials-done="${state.progress.done}" data-trials-total="${state.progress.total}">${escapeHtml(progressLine(state))}</p>
 <p id="connection" class="caption"></p>
 <h2>Claimed tasks <small class="caption">(running, or queued in a worker pool)</small></h2>
-<ul id="running"></ul>
+<ul id="running">${listItems(state.running.map(runningLine))}</ul>
 <h2>Failed or diverged</h2>
-<ul id="failed"></ul>
-<div id="notes"></div>
+<ul id="failed">${listItems(state.failed.map(failedLine))}</ul>
+<div id="notes">${state.notes.map((n) => `<p class="warning">${escapeHtml(n)}</p>`).join('')}</div>
+<p id="no-charts" class="caption"${state.charts.length ? ' hidden' : ''}>No trial recorded yet: the charts appear with the first finished task, validation curves when the first validation fold completes.</p>
 <div id="charts">
 ${sections}
 </div>
@@ -155,6 +179,7 @@ ${sections}
     text(document.getElementById('status'), '(' + state.sweep.status + ')');
     list(document.getElementById('running'), state.running, function (t) { return 'task ' + t.taskId + ': ' + group(t) + ', fold ' + t.fold + (t.owner ? ', on ' + t.owner : '') + (t.attempt > 1 ? ', attempt ' + t.attempt : ''); });
     list(document.getElementById('failed'), state.failed, function (t) { return 'task ' + t.taskId + ' (' + t.status + '): ' + group(t) + ', fold ' + t.fold + ': ' + t.error; });
+    document.getElementById('no-charts').hidden = state.charts.length > 0;
     var notes = document.getElementById('notes');
     notes.replaceChildren.apply(notes, state.notes.map(function (n) { var el = document.createElement('p'); el.className = 'warning'; el.textContent = n; return el; }));
     // One chart after another, yielding between them, so that the page stays responsive while they are made live.

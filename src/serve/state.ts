@@ -137,7 +137,9 @@ export async function liveState(store: Store, sweep: Sweep, clock: ProgressClock
   const tasks = await store.runningAndFailedTasks(sweep.id);
   const done = data.trials.length;
   const total = Math.max(sweep.totalTrials, done);
-  const trialsPerSecond = clock.observe(done);
+  // Until the page has watched for a while, the rate since the sweep was made (a resumed sweep's is an underestimate).
+  const sinceCreated = (Date.now() - Date.parse(sweep.createdAt)) / 1000;
+  const trialsPerSecond = clock.observe(done) ?? (sweep.status === 'running' && done > 0 && sinceCreated > 1 ? done / sinceCreated : null);
   const running = sweep.status === 'running' ? tasks.filter((t) => t.status === 'running') : [];
   const failed: LiveState['failed'] = tasks.filter((t) => t.status === 'failed').map((t) => ({ taskId: t.taskId, penalty: t.penalty, l1Ratio: t.l1Ratio, fold: t.fold, status: 'failed', error: t.error ?? '' }));
   const seen = new Set(failed.map((f) => f.taskId));

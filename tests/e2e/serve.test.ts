@@ -124,6 +124,68 @@ output: live.db
     await tab.close();
   });
 
+  it('before the first validation fold completes the page says when validation curves appear, and shows the rate, the time left and the claimed tasks', { timeout: 120_000 }, async () => {
+    // The fits on all rows are planned first: each path here takes seconds on one thread, so there is a moment when
+    // they are recorded and no validation fold is. The run is held there (SIGSTOP) while the page is read, then let go.
+    writeFile(
+      dir,
+      'early.yaml',
+      `name: early
+data: {synthetic: {kind: classification, n: 6000, p: 200, nonzero: 20, seed: 4}}
+validation: {kind: kfold, folds: 4, seed: 1}
+sweep: {kind: grid, penalty: [l1, l2], lambda: {auto: 60, ratio: 1e-3}, extend: 0}
+model: {kind: logistic, tol: 1e-8}
+workers: 1
+output: early.db
+`,
+    );
+    const db = join(dir, 'early.db');
+    const counts = () => {
+      try {
+        const conn = new Database(db, { readonly: true });
+        try {
+          return conn.prepare("SELECT sum(fold = 'all') AS whole, sum(fold <> 'all') AS folds FROM trials").get() as { whole: number | null; folds: number | null };
+        } finally {
+          conn.close();
+        }
+      } catch {
+        return { whole: null, folds: null };
+      }
+    };
+    run = spawn(process.execPath, [BIN, 'run', 'early.yaml', '--quiet'], { cwd: dir, stdio: 'ignore' });
+    for (let k = 0; k < 1200 && !(counts().whole ?? 0); k++) await new Promise((r) => setTimeout(r, 25));
+    run.kill('SIGSTOP');
+    try {
+      expect(counts().whole).toBeGreaterThan(0);
+      expect(counts().folds ?? 0).toBe(0);
+      const served = await startServe(['early.db', '--port', '0'], dir);
+      server = served.child;
+      const tab = await browser.newPage({ viewport: { width: 1200, height: 900 } });
+      await tab.goto(`${new URL(served.url).origin}/sweeps/1`);
+      // As served (no script run yet) and once the page's own updates have come.
+      for (const stage of ['served', 'live']) {
+        if (stage === 'live') {
+          await tab.waitForFunction(() => (window as unknown as { regsweepCharts?: Promise<unknown> }).regsweepCharts !== undefined);
+          await tab.evaluate(() => (window as unknown as { regsweepCharts: Promise<unknown> }).regsweepCharts);
+        }
+        const caption = await tab.$eval('#section-fit .caption', (el) => el.textContent ?? '');
+        expect(caption, stage).toMatch(/validation curves \(mean ± se over 4 folds\) appear when the first validation fold completes/);
+        expect(caption, stage).not.toMatch(/validation kind none|no held-out data/);
+        expect(await tab.$eval('#section-fit .guide', (el) => el.textContent ?? ''), stage).not.toMatch(/There is no validation curve here/);
+        expect(await tab.$eval('#progress', (el) => el.textContent ?? ''), stage).toMatch(/^\d+ of 600 trials · [\d.]+ trials\/s · about \d+ (s|min) left$/);
+        const running = await tab.$$eval('#running li', (els) => els.map((el) => el.textContent ?? ''));
+        expect(running.length, stage).toBeGreaterThan(0);
+        expect(running[0], stage).toMatch(/^task \S+: l[12], fold (all|\d)/);
+      }
+      await tab.close();
+    } finally {
+      run.kill('SIGCONT');
+    }
+    await new Promise<void>((resolve) => (run!.exitCode !== null ? resolve() : run!.once('exit', () => resolve())));
+    expect(run.exitCode).toBe(0);
+    await stop(server);
+  });
+
   it("a sweep's page arrives with every chart drawn; the live views that replace the drawings draw the same marks", { timeout: 60_000 }, async () => {
     const { child, url } = await startServe(['live.db', '--port', '0'], dir);
     try {

@@ -35,6 +35,8 @@ const newSweep = (name: string, tasks: Task[]): NewSweep => ({
   featureNames: ['a', 'b', 'c'],
   targetNames: ['y'],
   classes: null,
+  encoding: null,
+  featureScales: [1, 2.5, 0],
   totalTasks: tasks.length,
   totalTrials: tasks.reduce((s, t) => s + t.lambdas.length, 0),
   notes: ['a note'],
@@ -89,7 +91,7 @@ for (const impl of STORES) {
       await use(store, async (s) => {
         expect(s.shared).toBe(impl.shared);
         const first = (await s.createSweep(newSweep('sw', tasks), tasks)).sweep;
-        expect(first).toMatchObject({ name: 'sw', status: 'running', totalTasks: 3, totalTrials: 9, notes: ['a note'], featureNames: ['a', 'b', 'c'] });
+        expect(first).toMatchObject({ name: 'sw', status: 'running', totalTasks: 3, totalTrials: 9, notes: ['a note'], featureNames: ['a', 'b', 'c'], featureScales: [1, 2.5, 0] });
         const second = (await s.createSweep(newSweep('sw', tasks), tasks)).sweep;
         expect(second.id).toBeGreaterThan(first.id);
         expect((await s.findSweep({ name: 'sw' })).id).toBe(second.id);

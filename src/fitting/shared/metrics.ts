@@ -93,15 +93,21 @@ export interface Sparsity {
   l2Norm: number;
 }
 
-export function sparsity(coefs: Float64Array, nearZero: number): Sparsity {
+/**
+ * Nonzeros, zero and near-zero fractions and norms of one fit's coefficients (K blocks of p for K outputs). With
+ * `scales` (each feature's sd) "near zero" is |w·sd| < nearZero, on the standardized scale: a unit does not make a
+ * coefficient small.
+ */
+export function sparsity(coefs: Float64Array, nearZero: number, scales?: ArrayLike<number>): Sparsity {
   let nnz = 0;
   let near = 0;
   let l1 = 0;
   let l2 = 0;
+  const p = scales?.length ?? 0;
   for (let j = 0; j < coefs.length; j++) {
     const a = Math.abs(coefs[j]);
     if (a !== 0) nnz++;
-    if (a < nearZero) near++;
+    if ((p > 0 ? a * scales![j % p] : a) < nearZero) near++;
     l1 += a;
     l2 += a * a;
   }

@@ -21,6 +21,10 @@ DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'sweeps' AND column_name = 'encoding') THEN
     ALTER TABLE regsweep.sweeps ADD COLUMN encoding jsonb;
   END IF;
+  -- Each feature's population sd, for charts and counts on the standardized scale.
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'sweeps' AND column_name = 'feature_scales') THEN
+    ALTER TABLE regsweep.sweeps ADD COLUMN feature_scales jsonb;
+  END IF;
   IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'tasks' AND column_name = 'warm_from') THEN
     ALTER TABLE regsweep.tasks ADD COLUMN warm_from double precision;
   END IF;

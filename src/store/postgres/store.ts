@@ -218,9 +218,9 @@ export class PostgresStore implements Store {
         if ((latest === null ? null : Number(latest)) !== ifLatest) return { id: Number(latest), created: false };
       }
       const row = await c.query(
-        `INSERT INTO regsweep.sweeps (name, config_json, config_hash, data_hash, status, n, p, model, feature_names, target_names, classes, total_tasks, total_trials, notes, encoding)
-         VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
-        [s.name, s.configJson, s.configHash, s.dataHash, s.n, s.p, s.modelKind, JSON.stringify(s.featureNames), JSON.stringify(s.targetNames), s.classes ? JSON.stringify(s.classes) : null, s.totalTasks, s.totalTrials, JSON.stringify(s.notes), s.encoding ? JSON.stringify(s.encoding) : null],
+        `INSERT INTO regsweep.sweeps (name, config_json, config_hash, data_hash, status, n, p, model, feature_names, target_names, classes, total_tasks, total_trials, notes, encoding, feature_scales)
+         VALUES ($1, $2, $3, $4, 'running', $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) RETURNING id`,
+        [s.name, s.configJson, s.configHash, s.dataHash, s.n, s.p, s.modelKind, JSON.stringify(s.featureNames), JSON.stringify(s.targetNames), s.classes ? JSON.stringify(s.classes) : null, s.totalTasks, s.totalTrials, JSON.stringify(s.notes), s.encoding ? JSON.stringify(s.encoding) : null, s.featureScales ? JSON.stringify(s.featureScales) : null],
       );
       const sweepId = Number(row.rows[0].id);
       await insertTasks(c, sweepId, tasks);
@@ -831,6 +831,7 @@ function toSweep(r: Record<string, unknown>): Sweep {
     targetNames: r.target_names as string[],
     classes: (r.classes as string[] | null) ?? null,
     encoding: (r.encoding as Encoding | null | undefined) ?? null,
+    featureScales: (r.feature_scales as number[] | null | undefined) ?? null,
     totalTasks: r.total_tasks as number,
     totalTrials: r.total_trials as number,
     notes: [...(r.notes as string[]), ...(r.run_notes as string[])],

@@ -179,4 +179,5 @@ function addColumns(db: Database.Database): void {
   if (!columns.includes('warm_from')) db.exec('ALTER TABLE tasks ADD COLUMN warm_from REAL');
   const sweepColumns = (db.prepare('PRAGMA table_info(sweeps)').all() as { name: string }[]).map((c) => c.name);
   if (!sweepColumns.includes('encoding')) db.exec('ALTER TABLE sweeps ADD COLUMN encoding TEXT');
+  if (!sweepColumns.includes('feature_scales')) db.exec('ALTER TABLE sweeps ADD COLUMN feature_scales TEXT');
 }

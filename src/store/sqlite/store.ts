@@ -117,12 +117,13 @@ export class SqliteStore implements Store {
         const info = this.db
           .prepare(
             `INSERT INTO sweeps (name, config_json, config_hash, data_hash, status, created_at, n, p, model, feature_names, target_names, classes,
-               encoding, total_tasks, total_trials, notes, writer_pid, writer_host, writer_started)
-             VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+               encoding, feature_scales, total_tasks, total_trials, notes, writer_pid, writer_host, writer_started)
+             VALUES (?, ?, ?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
           )
           .run(
             s.name, s.configJson, s.configHash, s.dataHash, new Date().toISOString(), s.n, s.p, s.modelKind, JSON.stringify(s.featureNames),
-            JSON.stringify(s.targetNames), s.classes ? JSON.stringify(s.classes) : null, s.encoding ? JSON.stringify(s.encoding) : null, s.totalTasks, s.totalTrials, JSON.stringify(s.notes),
+            JSON.stringify(s.targetNames), s.classes ? JSON.stringify(s.classes) : null, s.encoding ? JSON.stringify(s.encoding) : null,
+            s.featureScales ? JSON.stringify(s.featureScales) : null, s.totalTasks, s.totalTrials, JSON.stringify(s.notes),
             me.pid, me.host, me.started,
           );
         const sweepId = Number(info.lastInsertRowid);
@@ -647,6 +648,7 @@ function toSweep(r: Record<string, unknown>): Sweep {
     targetNames: JSON.parse(r.target_names as string),
     classes: r.classes ? JSON.parse(r.classes as string) : null,
     encoding: r.encoding ? JSON.parse(r.encoding as string) : null,
+    featureScales: r.feature_scales ? JSON.parse(r.feature_scales as string) : null,
     totalTasks: r.total_tasks as number,
     totalTrials: r.total_trials as number,
     notes: [...JSON.parse((r.notes as string | undefined) ?? '[]'), ...JSON.parse((r.run_notes as string | undefined) ?? '[]')],
