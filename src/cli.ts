@@ -10,7 +10,7 @@ import { EXPORT_TABLES, type ExportTable } from './results/tables.js';
 import { selectionRecord, sweepRecord } from './results/records.js';
 import { countsLine } from './select/counts.js';
 import { fmt } from './select/cv.js';
-import { parsePenalty, parseSelectRule, ruleLabel, type ModelRequest, type SelectRule } from './select/model.js';
+import { metricNamed, parsePenalty, parseSelectRule, ruleLabel, type ModelRequest, type SelectRule } from './select/model.js';
 import type { SweepSelector } from './store/contract.js';
 import type { Comparison } from './results/compare.js';
 import { packageVersion } from './builtFile.js';
@@ -60,15 +60,17 @@ const modelOptions = {
   penalty: { type: 'string', describe: 'the model\'s penalty: l1, l2, elasticnet or none (default: the best by validation loss)' },
   'l1-ratio': { type: 'number', describe: 'the elastic net\'s l1 ratio (default: its best)' },
   select: { type: 'string', describe: 'the λ: min, 1se (default: the largest λ within one standard error of the best) or lambda=VALUE (the nearest grid λ)' },
+  metric: { type: 'string', alias: 'type-measure', default: 'val_loss', describe: 'what λ_min and λ_1se are taken by, as cv.glmnet\'s type.measure: val_loss (the loss fitted), deviance, mse, mae, class (misclassification), auc or accuracy' },
 } as const;
 
 /** --penalty, --l1-ratio and --select as a model request. */
-function modelRequest(args: { penalty?: string; 'l1-ratio'?: number; select?: string }): ModelRequest {
+function modelRequest(args: { penalty?: string; 'l1-ratio'?: number; select?: string; metric?: string }): ModelRequest {
   if (args['l1-ratio'] !== undefined && !(Number.isFinite(args['l1-ratio']) && args['l1-ratio'] >= 0 && args['l1-ratio'] <= 1)) throw new UserError('--l1-ratio: expected a number in [0, 1]');
   return {
     ...(args.penalty !== undefined ? { penalty: parsePenalty(args.penalty) } : {}),
     ...(args['l1-ratio'] !== undefined ? { l1Ratio: args['l1-ratio'] } : {}),
     ...(args.select !== undefined ? { select: parseSelectRule(args.select) } : {}),
+    ...(args.metric !== undefined && args.metric !== 'val_loss' ? { metric: metricNamed(args.metric).name } : {}),
   };
 }
 
@@ -202,7 +204,7 @@ async function dispatch(argv: string[]): Promise<number> {
           .positional('db', { type: 'string', demandOption: true })
           .option('best', { type: 'boolean', default: false, describe: 'best λ (and λ_1se) per penalty and l1_ratio (what query shows without an option)' })
           .option('list', { type: 'boolean', default: false, describe: 'every sweep in the database, with id, status and trial counts' })
-          .option('metric', { type: 'string', default: 'val_loss', describe: 'val_loss, accuracy or auc' })
+          .option('metric', { type: 'string', alias: 'type-measure', default: 'val_loss', describe: 'what λ_min and λ_1se are taken by, as cv.glmnet\'s type.measure: val_loss (the loss fitted), deviance, mse, mae, class (misclassification), auc or accuracy' })
           .option('sql', { type: 'string', describe: 'a read-only SQL statement' })
           .option('timeout', { type: 'number', default: 30, describe: 'seconds a --sql statement may run' })
           .options(sweepOptions)
@@ -316,7 +318,7 @@ async function dispatch(argv: string[]): Promise<number> {
           .positional('second', { type: 'string', describe: 'database of sweep B (default: the same as A)' })
           .option('sweep', { type: 'string', array: true, describe: 'sweep name, once per sweep (A then B); default: the latest (the two latest with one database)' })
           .option('sweep-id', { type: 'number', array: true, describe: 'sweep id instead of a name, once per sweep' })
-          .option('metric', { type: 'string', default: 'val_loss', describe: 'val_loss, accuracy or auc' })
+          .option('metric', { type: 'string', alias: 'type-measure', default: 'val_loss', describe: 'what λ_min and λ_1se are taken by, as cv.glmnet\'s type.measure: val_loss (the loss fitted), deviance, mse, mae, class (misclassification), auc or accuracy' })
           .option('json', { type: 'boolean', default: false })
           .option('out', { type: 'string', describe: 'report folder (default: A-vs-B-compare beside the first database)' })
           .option('report', { type: 'boolean', default: true, describe: 'write the report (--no-report: the table only)' })
@@ -572,6 +574,8 @@ async function makeProgress(quiet: boolean) {
 
 function selectionTable(rows: Selection[]): string {
   const varied = rows.some((s) => s.settings);
+  // Several classes or responses: coefficients and, as glmnet counts them, the features in the model.
+  const byFeature = rows.some((s) => s.featuresMin !== undefined);
   const lines = rows.map((s) => ({
     penalty: s.penalty,
     l1_ratio: s.penalty === 'elasticnet' ? fmt(s.l1Ratio) : '',
@@ -580,8 +584,10 @@ function selectionTable(rows: Selection[]): string {
     // One validation set (a holdout) has no standard error.
     [s.metric]: `${fmt(s.meanMin)} ± ${s.seMin > 0 ? fmt(s.seMin) : '—'}`,
     nnz: s.nnzMin ?? '',
+    ...(byFeature ? { features: s.featuresMin ?? '' } : {}),
     lambda_1se: fmt(s.lambda1se),
     nnz_1se: s.nnz1se ?? '',
+    ...(byFeature ? { features_1se: s.features1se ?? '' } : {}),
     note: s.edge ? `λ_min on the ${s.edge === 'largest' ? 'upper' : 'lower'} edge of the grid` : '',
   }));
   return table(lines);

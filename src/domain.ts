@@ -287,6 +287,8 @@ export interface CvPoint {
   trainMean: number | null;
   /** Nonzero coefficients of the fit on all rows. */
   nnzAll: number | null;
+  /** Several classes or responses: the features with a nonzero coefficient in any of them (glmnet's count of variables). */
+  featuresAll?: number;
 }
 
 /** λ_min and λ_1se for one (penalty, l1 ratio). */
@@ -302,6 +304,9 @@ export interface Selection {
   mean1se: number;
   nnzMin: number | null;
   nnz1se: number | null;
+  /** Several classes or responses: features with a nonzero coefficient in any, at λ_min and λ_1se. */
+  featuresMin?: number;
+  features1se?: number;
   /** Where λ_min sits on the edge of the grid: the grid should be extended that way. */
   edge: 'largest' | 'smallest' | null;
 }

@@ -16,6 +16,7 @@ import { columnStats } from './shared/columnStats.js';
 import { LazyGram } from './shared/lazyGram.js';
 import { accuracy, logLoss, meanSquaredError, rocAuc, sparsity } from './shared/metrics.js';
 import { pathPredictions } from './shared/predict.js';
+import { binomialMeasures, multinomialMeasures, multiResponseMeasures, regressionMeasures } from './shared/measures.js';
 import { filledDesign, type FillGroup } from '../data/imputation.js';
 
 /** The data every task of a sweep reads: views on SharedArrayBuffers, so workers share them without a copy. */
@@ -238,11 +239,13 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
     const eta = predictions.subarray((l % group) * m, (l % group + 1) * m);
     const trainLoss = trainWeights ? loss(y, eta, trainWeights) : trainMse![l];
     const valLoss = nVal > 0 ? (logistic ? logLoss(y, eta, valWeights, clipOf(model)) : loss(y, eta, valWeights)) : null;
+    const measures =
+      valLoss === null ? {} : logistic ? { ...binomialMeasures(y, eta, valWeights), ...devianceOf(trainLoss, valLoss) } : regressionMeasures(y, (i) => eta[i], valWeights);
     trials.push(
       trialAt(solution, lambdas[l], l, coefs, settings, { nTrain, nVal }, {
         trainLoss,
         valLoss,
-        metrics: { ...(logistic ? classificationMetrics(y, eta, train, validation, nVal) : {}), ...weightFigure },
+        metrics: { ...(logistic ? classificationMetrics(y, eta, train, validation, nVal) : {}), ...measures, ...weightFigure },
       }),
     );
   }
@@ -301,15 +304,48 @@ function fitGlmTask(context: KernelContext, data: SharedData, task: Task, settin
     const eta = pathPredictions(context.heap, design, null, solution.coefs, solution.intercepts, l * K, (l + 1) * K);
     if (data.offset) for (let i = 0; i < n; i++) eta[i] += data.offset[i];
     const finite = solution.status[l] !== FitStatus.diverged;
+    const trainLoss = finite ? loss(data, eta, train) : null;
+    const valLoss = finite && nVal > 0 ? (family === 'multinomial' ? multinomialLoss(data, eta, validation, clipOf(model)) : loss(data, eta, validation)) : null;
+    const measures =
+      valLoss === null
+        ? {}
+        : family === 'multinomial'
+          ? { ...multinomialMeasures(data.y, eta, n, K, validation), ...devianceOf(trainLoss, valLoss) }
+          : family === 'poisson'
+            ? regressionMeasures(data.y, (i) => Math.exp(eta[i]), validation)
+            : multiResponseMeasures(data.y, eta, n, K, validation);
     trials.push(
       trialAt(solution, lambdas[l], l, coefs, settings, { nTrain, nVal }, {
-        trainLoss: finite ? loss(data, eta, train) : null,
-        valLoss: finite && nVal > 0 ? (family === 'multinomial' ? multinomialLoss(data, eta, validation, clipOf(model)) : loss(data, eta, validation)) : null,
-        metrics: { ...(finite && family === 'multinomial' ? multinomialMetrics(data, eta, train, validation, nVal) : {}), ...weightFigure },
+        trainLoss,
+        valLoss,
+        metrics: {
+          ...(finite && family === 'multinomial' ? multinomialMetrics(data, eta, train, validation, nVal) : {}),
+          ...(family !== 'poisson' ? nonzeroFeatures(coefs, p, K) : {}),
+          ...measures,
+          ...weightFigure,
+        },
       }),
     );
   }
   return { taskId: task.id, trials, coefs: solution.coefs, intercepts: solution.intercepts };
+}
+
+/** A classifier's deviance as glmnet writes it: twice the mean negative log-likelihood (the loss stored). */
+function devianceOf(trainLoss: number | null, valLoss: number): Record<string, number> {
+  return { val_deviance: 2 * valLoss, ...(trainLoss !== null ? { train_deviance: 2 * trainLoss } : {}) };
+}
+
+/** Features with a nonzero coefficient for any class or response (glmnet's count of variables in the model). */
+function nonzeroFeatures(coefs: Float64Array, p: number, K: number): Record<string, number> {
+  let count = 0;
+  for (let j = 0; j < p; j++) {
+    for (let k = 0; k < K; k++)
+      if (coefs[k * p + j] !== 0) {
+        count++;
+        break;
+      }
+  }
+  return { nonzero_features: count };
 }
 
 /** A classifier's clip of predicted probabilities for its validation losses (model.clip_probabilities), or 0. */

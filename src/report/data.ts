@@ -2,10 +2,10 @@ import type { SweepConfig } from '../config/schema.js';
 import { settingsLabel, type CvPoint, type Selection, type Sweep, type Trial, type TrialCoefficients, type TrialEpoch } from '../domain.js';
 import { sweepConfig } from '../results/open.js';
 import { countsLine, countTrials } from '../select/counts.js';
-import { METRICS, edgeWarning, selectLambdas, selectionsToShow, summarize } from '../select/cv.js';
+import { edgeWarning, selectLambdas, selectionsToShow, summarize, type Metric } from '../select/cv.js';
 import type { Store } from '../store/contract.js';
 import { readModel, type Model } from '../model/load.js';
-import type { ModelRequest } from '../select/model.js';
+import { metricNamed, type ModelRequest } from '../select/model.js';
 import { UserError } from '../errors.js';
 
 /** Everything the charts need, read from the store alone (no re-training). */
@@ -20,6 +20,8 @@ export interface ReportData {
   /** Fits on all rows (fold "all"), one per (penalty, l1 ratio, λ). */
   coefficients: TrialCoefficients[];
   epochs: TrialEpoch[];
+  /** What the curves and λ_min / λ_1se are of (report --metric; default the loss fitted). */
+  metric: Metric;
   /** What a reader should know: the data's notes, grid edges, trials left out, a sweep not finished. */
   notes: string[];
   /** The model `predict` and `export --model` would use with the same options; why there is none otherwise. */
@@ -32,13 +34,16 @@ export interface ReportData {
  */
 export async function readReportData(store: Store, sweep: Sweep, request: ModelRequest | null = {}, trials?: Trial[]): Promise<ReportData> {
   trials ??= await store.trials(sweep.id);
+  const metric = metricNamed(request?.metric);
   // Recomputed from the trials so that a sweep still running can be reported from what is there.
-  const summary = summarize(trials, METRICS.val_loss);
-  const selections = selectLambdas(summary, METRICS.val_loss);
+  const summary = summarize(trials, metric);
+  const selections = selectLambdas(summary, metric);
   const config = sweepConfig(sweep);
   const kind = config.sweep.kind;
   const notes = sweep.notes.filter((n) => !/trials usable|the best λ/.test(n));
-  for (const s of selectionsToShow(selections, kind)) {
+  if (metric.name !== 'val_loss' && summary.length === 0 && trials.some((t) => t.fold !== 'all' && t.status === 'ok'))
+    notes.push(`--metric ${metric.name}: no trial of this sweep has it (${metric.name === 'auc' || metric.name === 'class' || metric.name === 'accuracy' ? 'a classifier\'s measure; ' : ''}sweeps made before it was kept lack mse, mae and class)`);
+  for (const s of selectionsToShow(selections, kind, metric)) {
     const w = edgeWarning(s);
     if (w) notes.push(w);
   }
@@ -51,7 +56,8 @@ export async function readReportData(store: Store, sweep: Sweep, request: ModelR
     trials,
     summary,
     selections,
-    shownSelections: selectionsToShow(selections, kind),
+    shownSelections: selectionsToShow(selections, kind, metric),
+    metric,
     coefficients: await store.coefficients(sweep.id, { fold: 'all' }),
     epochs: await store.epochs(sweep.id),
     notes,

@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { fmt } from '../select/cv.js';
 import { sweepFamily } from '../domain.js';
 import { groupLabel, type ReportData } from './data.js';
-import type { Chart } from './specs.js';
+import { metricName, type Chart } from './specs.js';
 import { textWidth } from './textWidth.js';
 import { SANS_SERIF_WIDTHS } from './textWidths.js';
 
@@ -153,6 +153,12 @@ window.regsweepCharts = afterFirstPaint().then(function () {
 `;
 }
 
+/** "24 (in 9 features)" for several classes or responses, where glmnet counts the features; else the count. */
+function nonzeroWords(coefficients: number | null, features: number | undefined): string {
+  if (coefficients === null) return '';
+  return features === undefined ? String(coefficients) : `${coefficients} (in ${features} features)`;
+}
+
 /** The objective this sweep minimized, in its family's words, and what the anchors call the same fit. */
 export function objectiveLine(data: ReportData): string {
   const penalty = 'λ·(r‖b‖₁ + (1−r)/2·‖b‖²) with r the l1_ratio, intercept unpenalized';
@@ -180,7 +186,7 @@ export function reportHtml(data: ReportData, charts: Chart[], location = 'result
     .map((s) => {
       const edge = s.edge ? `λ_min on the ${s.edge === 'largest' ? 'upper' : 'lower'} edge: extend the grid` : '';
       // One validation set (a holdout) has no standard error.
-      return `<tr><td>${escapeHtml(groupLabel(s.penalty, s.l1Ratio, s.settings))}</td><td>${fmt(s.lambdaMin)}</td><td>${fmt(s.meanMin)} ± ${s.seMin > 0 ? fmt(s.seMin) : '—'}</td><td>${s.nnzMin ?? ''}</td><td>${fmt(s.lambda1se)}</td><td>${fmt(s.mean1se)}</td><td>${s.nnz1se ?? ''}</td><td>${escapeHtml(edge)}</td></tr>`;
+      return `<tr><td>${escapeHtml(groupLabel(s.penalty, s.l1Ratio, s.settings))}</td><td>${fmt(s.lambdaMin)}</td><td>${fmt(s.meanMin)} ± ${s.seMin > 0 ? fmt(s.seMin) : '—'}</td><td>${nonzeroWords(s.nnzMin, s.featuresMin)}</td><td>${fmt(s.lambda1se)}</td><td>${fmt(s.mean1se)}</td><td>${nonzeroWords(s.nnz1se, s.features1se)}</td><td>${escapeHtml(edge)}</td></tr>`;
     })
     .join('\n');
 
@@ -191,9 +197,9 @@ validation ${escapeHtml(config.validation.kind)}${config.validation.kind === 'kf
 status <b>${escapeHtml(sweep.status)}</b>, ${done} of ${sweep.totalTrials} trials recorded.</p>
 <p class="caption">${objectiveLine(data)}</p>
 ${data.notes.map((w) => `<p class="warning">${escapeHtml(w)}</p>`).join('\n')}
-<h2>Best λ per penalty</h2>
+<h2>Best λ per penalty${data.metric.name === 'val_loss' ? '' : ` by ${escapeHtml(metricName(data))}`}</h2>
 <table>
-<thead><tr><th>penalty</th><th>λ_min</th><th>validation loss ± se</th><th>nonzero</th><th>λ_1se</th><th>loss at λ_1se</th><th>nonzero</th><th></th></tr></thead>
+<thead><tr><th>penalty</th><th>λ_min</th><th>validation ${escapeHtml(data.metric.name === 'val_loss' ? 'loss' : metricName(data))} ± se</th><th>nonzero</th><th>λ_1se</th><th>at λ_1se</th><th>nonzero</th><th></th></tr></thead>
 <tbody>
 ${rows || '<tr><td colspan="8">no validation results yet</td></tr>'}
 </tbody>

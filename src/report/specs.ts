@@ -22,9 +22,29 @@ export function buildCharts(data: ReportData, options: ChartOptions = {}): Chart
   return charts.filter((c): c is Chart => c !== undefined);
 }
 
-/** The loss as its metric's name: MSE, log-loss, Poisson deviance. */
+/** How much worse `value` is than `best` under the report's metric (positive: worse), whichever way it is better. */
+export function worseBy(data: Pick<ReportData, 'metric'>, value: number, best: number): number {
+  return data.metric.lowerIsBetter ? value - best : best - value;
+}
+
+/** The curves' figure by its name: MSE, log-loss, Poisson deviance; or the --metric asked for. */
 export function metricName(data: ReportData): string {
   const family = sweepFamily(data.sweep);
+  const classifier = family === 'binomial' || family === 'multinomial';
+  switch (data.metric.name) {
+    case 'deviance':
+      return classifier ? `${family} deviance` : family === 'poisson' ? 'Poisson deviance' : family === 'mgaussian' ? 'MSE (summed over targets)' : family === 'network' ? 'loss' : 'MSE';
+    case 'mse':
+      return classifier ? 'MSE of the class probabilities' : family === 'mgaussian' ? 'MSE (summed over targets)' : 'MSE';
+    case 'mae':
+      return classifier ? 'MAE of the class probabilities' : family === 'mgaussian' ? 'MAE (summed over targets)' : 'MAE';
+    case 'class':
+      return 'misclassification error';
+    case 'auc':
+      return 'AUC';
+    case 'accuracy':
+      return 'accuracy';
+  }
   if (family === 'binomial' || family === 'multinomial') return 'log-loss';
   if (family === 'poisson') return 'Poisson deviance';
   if (family === 'mgaussian') return 'MSE (summed over targets)';
@@ -210,7 +230,7 @@ function noValidationYet(data: ReportData): string {
 
 /** The fit chart read on this sweep's numbers: where the best λ is, what λ_1se gives up, what each side looks like. */
 function fitGuide(data: ReportData, metric: string): string {
-  const best = [...data.shownSelections].sort((a, b) => a.meanMin - b.meanMin)[0];
+  const best = [...data.shownSelections].sort((a, b) => worseBy(data, a.meanMin, b.meanMin))[0];
   if (!best)
     return data.config.validation.kind === 'none'
       ? 'There is no validation curve here (validation kind none): the chart shows how closely the model can follow its training rows as λ shrinks, not how well it predicts new ones.'
@@ -220,7 +240,7 @@ function fitGuide(data: ReportData, metric: string): string {
   const smallest = points[0];
   const largest = points[points.length - 1];
   const parts = [
-    `On this sweep the lowest validation ${metric} is ${sig3(best.meanMin)}${best.seMin > 0 ? ` ± ${sig3(best.seMin)}` : ''}, for ${group} at λ_min = ${sig3(best.lambdaMin)}${best.nnzMin !== null ? ` (${best.nnzMin} nonzero coefficients)` : ''}.`,
+    `On this sweep the ${data.metric.lowerIsBetter ? 'lowest' : 'highest'} validation ${metric} is ${sig3(best.meanMin)}${best.seMin > 0 ? ` ± ${sig3(best.seMin)}` : ''}, for ${group} at λ_min = ${sig3(best.lambdaMin)}${best.nnzMin !== null ? ` (${best.nnzMin} nonzero coefficients${best.featuresMin !== undefined ? `, in ${best.featuresMin} of ${data.sweep.p} features` : ''})` : ''}.`,
   ];
   if (best.lambda1se !== best.lambdaMin) {
     // "Simpler" only when it has fewer nonzero coefficients; otherwise it is the same model, shrunk more.
@@ -234,8 +254,8 @@ function fitGuide(data: ReportData, metric: string): string {
     parts.push(`Underfitting is the right side: at λ = ${sig3(largest.lambda)} the penalty leaves too little of the signal, and validation (${sig3(largest.mean)}) and training${largest.trainMean !== null ? ` (${sig3(largest.trainMean)})` : ''} losses are both high and close together.`);
   if (smallest && smallest.lambda < best.lambdaMin && smallest.trainMean !== null) {
     // Overfitting is claimed only when the loss at the small-λ end is above the best by more than its standard error.
-    if (smallest.mean - best.meanMin > best.seMin)
-      parts.push(`Overfitting is the left side: at λ = ${sig3(smallest.lambda)} the training ${metric} falls to ${sig3(smallest.trainMean)} while the validation ${metric} is ${sig3(smallest.mean)}, above the best by ${sig3(smallest.mean - best.meanMin)} (more than its standard error): the fit follows noise in its training rows.`);
+    if (worseBy(data, smallest.mean, best.meanMin) > best.seMin)
+      parts.push(`Overfitting is the left side: at λ = ${sig3(smallest.lambda)} the training ${metric} ${data.metric.lowerIsBetter ? 'falls' : 'rises'} to ${sig3(smallest.trainMean)} while the validation ${metric} is ${sig3(smallest.mean)}, worse than the best by ${sig3(worseBy(data, smallest.mean, best.meanMin))} (more than its standard error): the fit follows noise in its training rows.`);
     else
       parts.push(`No clear overfitting in this range: at the smallest λ (${sig3(smallest.lambda)}) the validation ${metric} (${sig3(smallest.mean)}) is within one standard error of the best, though the training ${metric} falls to ${sig3(smallest.trainMean)}; smaller λ would show whether it rises.`);
   }
@@ -362,15 +382,15 @@ export function distinctDigits(a: number, b: number): [string, string] {
 }
 
 /** The best cell of the heatmap and how far apart the l1 ratios' best values are. */
-function bestCell(rows: { l1_ratio: number; lambda: number; loss: number }[]): string {
+function bestCell(rows: { l1_ratio: number; lambda: number; loss: number; above: number }[]): string {
   if (rows.length === 0) return '';
-  const best = rows.reduce((a, b) => (b.loss < a.loss ? b : a));
-  const perRatio = new Map<number, number>();
-  for (const r of rows) perRatio.set(r.l1_ratio, Math.min(perRatio.get(r.l1_ratio) ?? Infinity, r.loss));
-  const bests = [...perRatio.values()];
+  const best = rows.reduce((a, b) => (b.above < a.above ? b : a));
+  const perRatio = new Map<number, { loss: number; above: number }>();
+  for (const r of rows) if (!perRatio.has(r.l1_ratio) || r.above < perRatio.get(r.l1_ratio)!.above) perRatio.set(r.l1_ratio, r);
+  const bests = [...perRatio.values()].map((r) => r.loss);
   const highest = Math.max(...bests);
   const [low, high] = distinctDigits(Math.min(...bests), highest);
-  return `On this sweep the lowest cell is l1_ratio ${sig3(best.l1_ratio)} at λ ${sig3(best.lambda)} (${distinctDigits(best.loss, highest)[0]}); the best of each l1_ratio lies between ${low} and ${high}. `;
+  return `On this sweep the best cell is l1_ratio ${sig3(best.l1_ratio)} at λ ${sig3(best.lambda)} (${distinctDigits(best.loss, highest)[0]}); the best of each l1_ratio lies between ${low} and ${high}. `;
 }
 
 /** "On this sweep, at λ_min: l1 leaves 12 of 150 weights nonzero (92% exact zeros), …" from the fits kept. */
@@ -384,13 +404,14 @@ function sparsityAtSelections(data: ReportData): string {
 }
 
 /** Which penalty is best here, and whether the others are within its standard error. */
-function penaltyVerdict(picks: ReportData['selections']): string {
+function penaltyVerdict(picks: ReportData['selections'], lowerIsBetter: boolean, metric: string): string {
   const sorted = [...picks].sort((a, b) => a.meanMin - b.meanMin);
+  if (!lowerIsBetter) sorted.reverse();
   const best = sorted[0];
   if (!best) return '';
-  const close = sorted.slice(1).filter((s) => s.meanMin - s.seMin <= best.meanMin + best.seMin);
+  const close = sorted.slice(1).filter((s) => Math.abs(s.meanMin - best.meanMin) <= s.seMin + best.seMin);
   const label = (s: (typeof picks)[number]) => groupLabel(s.penalty, s.l1Ratio, s.settings);
-  return `On this sweep ${label(best)} has the lowest validation loss (${sig3(best.meanMin)}${best.seMin > 0 ? ` ± ${sig3(best.seMin)}` : ''})${close.length ? `; ${close.map(label).join(', ')} ${close.length > 1 ? 'are' : 'is'} within its standard error` : ', by more than the standard errors'}. `;
+  return `On this sweep ${label(best)} has the ${lowerIsBetter ? 'lowest' : 'highest'} validation ${metric} (${sig3(best.meanMin)}${best.seMin > 0 ? ` ± ${sig3(best.seMin)}` : ''})${close.length ? `; ${close.map(label).join(', ')} ${close.length > 1 ? 'are' : 'is'} within its standard error` : ', by more than the standard errors'}. `;
 }
 
 /** 4. L1 vs L2 at each one's λ_min: weight histogram (sparse vs diffuse) and validation loss ± se. */
@@ -408,7 +429,7 @@ export function l1VsL2Chart(data: ReportData): Chart | undefined {
     id: 'l1-vs-l2',
     title: 'L1 vs L2 at each one’s best λ',
     caption: 'Left: the weights of the fit on all rows at each penalty’s λ_min (L1: a spike at zero and a few large weights; L2: many small ones). Right: the validation loss at λ_min with ±1 standard error.',
-    guide: `${penaltyVerdict(picks)}When the error bars overlap, the data cannot tell the penalties apart: take the simpler model (the one with more zeros). A penalty that wins by more than its standard error is telling you about the signal — few strong features favour L1, many small effects favour L2.`,
+    guide: `${penaltyVerdict(picks, data.metric.lowerIsBetter, metricName(data))}When the error bars overlap, the data cannot tell the penalties apart: take the simpler model (the one with more zeros). A penalty that wins by more than its standard error is telling you about the signal — few strong features favour L1, many small effects favour L2.`,
     spec: {
       $schema: SCHEMA,
       hconcat: [
@@ -478,9 +499,9 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
   if (alphas.size < 2) return undefined;
   // Coloured by how far above the best a cell is, on a scale that is linear within a standard error of the best and
   // logarithmic beyond (symlog), clamped: the region of interest gets the colours, not the underfitting end.
-  const best = points.reduce((a, b) => (b.mean < a.mean ? b : a));
+  const best = points.reduce((a, b) => (worseBy(data, b.mean, a.mean) < 0 ? b : a));
   const unit = best.se > 0 ? best.se : Math.max(Math.abs(best.mean) * 1e-3, 1e-12);
-  const rows = points.map((s) => ({ l1_ratio: s.l1Ratio, lambda: s.lambda, loss: s.mean, se: s.se, penalty: s.penalty, above: s.mean - best.mean }));
+  const rows = points.map((s) => ({ l1_ratio: s.l1Ratio, lambda: s.lambda, loss: s.mean, se: s.se, penalty: s.penalty, above: worseBy(data, s.mean, best.mean) }));
   const ceiling = Math.max(unit, Math.min(Math.max(...rows.map((r) => r.above)), 20 * unit));
   const random = data.config.sweep.kind === 'random';
   const tooltip = [
@@ -488,14 +509,14 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
     { field: 'l1_ratio', type: 'quantitative', title: 'l1_ratio' },
     { field: 'lambda', type: 'quantitative', format: '.3g', title: 'λ' },
     { field: 'loss', type: 'quantitative', format: '.4g', title: 'validation loss' },
-    { field: 'above', type: 'quantitative', format: '.3g', title: 'above the best' },
+    { field: 'above', type: 'quantitative', format: '.3g', title: 'worse than the best by' },
     { field: 'se', type: 'quantitative', format: '.3g', title: 'se' },
   ] as const;
   const color = {
     field: 'above',
     type: 'quantitative',
     scale: { type: 'symlog', constant: unit, domain: [0, ceiling], clamp: true, scheme: 'viridis' },
-    title: 'loss above the best',
+    title: 'worse than the best by',
     legend: { format: '~r', labelOverlap: 'greedy' },
   } as const;
   const spec: TopLevelSpec = random
@@ -525,7 +546,7 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
   return {
     id: 'alpha-lambda',
     title: random ? 'Random sweep: validation loss over l1_ratio and λ' : 'l1_ratio × λ: validation loss',
-    caption: `Mean validation loss over folds for each l1_ratio and λ, coloured by how far it is above the best cell (${sig3(best.mean)}): darkest is the best, the colour changes evenly within one standard error of it (${sig3(unit)}) and by decades beyond, up to ${sig3(ceiling)} above (the underfitting end shares the lightest colour). l1_ratio 1 is the lasso (L1), 0 ridge (L2).`,
+    caption: `Mean validation ${metricName(data)} over folds for each l1_ratio and λ, coloured by how much worse it is than the best cell (${sig3(best.mean)}): darkest is the best, the colour changes evenly within one standard error of it (${sig3(unit)}) and by decades beyond, up to ${sig3(ceiling)} worse (the underfitting end shares the lightest colour). l1_ratio 1 is the lasso (L1), 0 ridge (L2).`,
     guide: `${bestCell(rows)}A dark band along one row says that mix of L1 and L2 is best over a range of λ; a dark region running diagonally says λ and l1_ratio trade off (more L1 wants a smaller λ). Light cells on the right are underfitting at every mix; on the left, the rows part ways as overfitting sets in.`,
     spec,
   };

@@ -2,7 +2,8 @@
 import type { Selection, Sweep } from '../domain.js';
 import { UserError } from '../errors.js';
 import { countsLine, countTrials } from '../select/counts.js';
-import { METRICS, edgeWarning, selectLambdas, selectionsToShow, summarize } from '../select/cv.js';
+import { edgeWarning, selectLambdas, selectionsToShow, summarize } from '../select/cv.js';
+import { metricNamed } from '../select/model.js';
 import type { SweepSelector, TaskCounts } from '../store/contract.js';
 import { openStore } from '../store/open.js';
 import { sweepConfig, withResults } from './open.js';
@@ -20,8 +21,7 @@ export interface BestResult {
 /** Best λ per (penalty, l1 ratio) for a metric (val_loss, accuracy, auc), with λ_1se, grid edges and notes. */
 export async function bestTrials(location: string, options: { sweep?: SweepSelector; metric?: string } = {}): Promise<BestResult> {
   const metricName = options.metric ?? 'val_loss';
-  const metric = METRICS[metricName];
-  if (!metric) throw new UserError(`--metric: unknown metric "${metricName}" (metrics: ${Object.keys(METRICS).join(', ')})`);
+  const metric = metricNamed(metricName);
   return withResults(location, options.sweep, async ({ store, sweep }) => {
     const trials = await store.trials(sweep.id);
     const config = sweepConfig(sweep);

@@ -79,6 +79,7 @@ export function selectionRecord(sweep: Sweep, s: Selection): Record<string, unkn
     mean_1se: s.mean1se,
     nnz_min: s.nnzMin,
     nnz_1se: s.nnz1se,
+    ...(s.featuresMin !== undefined ? { features_min: s.featuresMin, features_1se: s.features1se ?? null } : {}),
     edge: s.edge,
   };
 }

@@ -8,8 +8,20 @@ export interface Metric {
   lowerIsBetter: boolean;
 }
 
+/** A figure a trial may carry in its metrics, or null. */
+const stored = (key: string) => (t: Trial) => t.metrics[key] ?? null;
+
+/**
+ * What curves and λ can be chosen by: the loss fitted (val_loss), cv.glmnet's type.measure values (deviance, mse, mae,
+ * class, auc) and accuracy. deviance is the loss for gaussian, mgaussian and poisson and twice it for the classifiers
+ * (glmnet's binomial and multinomial deviance); a network's is its loss.
+ */
 export const METRICS: Record<string, Metric> = {
   val_loss: { name: 'val_loss', value: (t) => t.valLoss, train: (t) => t.trainLoss, lowerIsBetter: true },
+  deviance: { name: 'deviance', value: (t) => t.metrics.val_deviance ?? t.valLoss, train: (t) => t.metrics.train_deviance ?? t.trainLoss, lowerIsBetter: true },
+  mse: { name: 'mse', value: stored('val_mse'), lowerIsBetter: true },
+  mae: { name: 'mae', value: stored('val_mae'), lowerIsBetter: true },
+  class: { name: 'class', value: stored('val_class'), lowerIsBetter: true },
   accuracy: { name: 'accuracy', value: (t) => t.metrics.val_accuracy ?? null, train: (t) => t.metrics.train_accuracy ?? null, lowerIsBetter: false },
   auc: { name: 'auc', value: (t) => t.metrics.val_auc ?? null, train: (t) => t.metrics.train_auc ?? null, lowerIsBetter: false },
 };
@@ -22,7 +34,7 @@ const groupKey = (penalty: string, l1Ratio: number, settings: string) => `${pena
  * finished (status ok) count; a point missing in some folds is averaged over the folds it has.
  */
 export function summarize(trials: Trial[], metric: Metric = METRICS.val_loss): CvPoint[] {
-  const points = new Map<string, { penalty: Penalty; l1Ratio: number; settings: string; lambda: number; values: number[]; weights: number[]; train: number[]; nnzAll: number | null; pruned?: boolean }>();
+  const points = new Map<string, { penalty: Penalty; l1Ratio: number; settings: string; lambda: number; values: number[]; weights: number[]; train: number[]; nnzAll: number | null; featuresAll?: number; pruned?: boolean }>();
   for (const t of trials) {
     const key = `${groupKey(t.penalty, t.l1Ratio, t.settings)}\u0000${t.lambda}`;
     let pt = points.get(key);
@@ -32,6 +44,7 @@ export function summarize(trials: Trial[], metric: Metric = METRICS.val_loss): C
     if (t.status !== 'ok') continue;
     if (t.fold === 'all') {
       pt.nnzAll = t.nnz;
+      if (t.metrics.nonzero_features !== undefined) pt.featuresAll = t.metrics.nonzero_features;
       continue;
     }
     const v = metric.value(t);
@@ -60,6 +73,7 @@ export function summarize(trials: Trial[], metric: Metric = METRICS.val_loss): C
       se: k > 1 ? Math.sqrt(meanSq / (k - 1)) : 0,
       trainMean: pt.train.length ? pt.train.reduce((a, b) => a + b, 0) / pt.train.length : null,
       nnzAll: pt.nnzAll,
+      ...(pt.featuresAll !== undefined ? { featuresAll: pt.featuresAll } : {}),
     });
   }
   return rows.sort((a, b) => (a.penalty < b.penalty ? -1 : a.penalty > b.penalty ? 1 : a.l1Ratio - b.l1Ratio || (a.settings < b.settings ? -1 : a.settings > b.settings ? 1 : 0) || b.lambda - a.lambda));
@@ -98,6 +112,8 @@ export function selectLambdas(summary: CvPoint[], metric: Metric = METRICS.val_l
       mean1se: oneSe.mean,
       nnzMin: best.nnzAll,
       nnz1se: oneSe.nnzAll,
+      ...(best.featuresAll !== undefined ? { featuresMin: best.featuresAll } : {}),
+      ...(oneSe.featuresAll !== undefined ? { features1se: oneSe.featuresAll } : {}),
       edge,
     });
   }

@@ -3,7 +3,7 @@
 import type { CvPoint, Penalty, Selection, Trial } from '../domain.js';
 import { PENALTIES, settingsLabel } from '../domain.js';
 import { UserError } from '../errors.js';
-import { METRICS, fmt, selectLambdas, selectionName, summarize } from './cv.js';
+import { METRICS, fmt, selectLambdas, selectionName, summarize, type Metric } from './cv.js';
 
 /** How λ is chosen: the best mean, the largest λ within one standard error of it (glmnet's default), or a given value. */
 export type SelectRule = { kind: 'min' } | { kind: '1se' } | { kind: 'lambda'; value: number };
@@ -12,6 +12,15 @@ export interface ModelRequest {
   penalty?: Penalty;
   l1Ratio?: number;
   select?: SelectRule;
+  /** What λ_min and λ_1se are taken by (a METRICS name, cv.glmnet's type.measure); default val_loss. */
+  metric?: string;
+}
+
+/** A --metric name as its metric, or a UserError that lists them. */
+export function metricNamed(name = 'val_loss'): Metric {
+  const metric = METRICS[name];
+  if (!metric) throw new UserError(`--metric: unknown metric "${name}" (metrics: ${Object.keys(METRICS).join(', ')})`);
+  return metric;
 }
 
 export interface ModelChoice {
@@ -63,15 +72,17 @@ export function chooseModel(trials: Trial[], sweepName: string, modelFold: strin
   const notes: string[] = [];
   const penalties = [...new Set(trials.map((t) => t.penalty))];
   if (penalties.length === 0) throw new UserError(`sweep "${sweepName}" has no trials recorded yet`);
-  const points = summarize(trials, METRICS.val_loss);
-  const selections = selectLambdas(points, METRICS.val_loss);
+  const metric = metricNamed(request.metric);
+  const points = summarize(trials, metric);
+  const selections = selectLambdas(points, metric);
 
   let penalty = request.penalty ?? (request.l1Ratio !== undefined ? 'elasticnet' : undefined);
   if (penalty !== undefined && !penalties.includes(penalty))
     throw new UserError(`--penalty ${penalty}: sweep "${sweepName}" has ${penalties.join(', ')}`);
   if (request.l1Ratio !== undefined && penalty !== 'elasticnet')
     throw new UserError(`--l1-ratio: applies to --penalty elasticnet (the l1 ratio of ${penalty} is fixed)`);
-  const best = (candidates: Selection[]) => candidates.reduce<Selection | undefined>((b, s) => (!b || s.meanMin < b.meanMin ? s : b), undefined);
+  const better = (a: number, b: number) => (metric.lowerIsBetter ? a < b : a > b);
+  const best = (candidates: Selection[]) => candidates.reduce<Selection | undefined>((b, s) => (!b || better(s.meanMin, b.meanMin) ? s : b), undefined);
 
   if (penalty === undefined) {
     const top = best(selections);

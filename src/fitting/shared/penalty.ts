@@ -3,8 +3,14 @@ export function penaltyWeights(lambda: number, l1Ratio: number): { l1: number; l
   return { l1: lambda * l1Ratio, l2: lambda * (1 - l1Ratio) };
 }
 
+/**
+ * S(z, t) = sign(z)·max(|z| − t, 0), with |z| within 1e-12 of t counted as on the threshold: at λ_max the entering
+ * feature's |z| equals t up to round-off, and the few units in the last place left over (a coefficient of 1e-18) are
+ * not a coefficient.
+ */
 export function softThreshold(z: number, t: number): number {
-  return z > t ? z - t : z < -t ? z + t : 0;
+  const edge = t * (1 + 1e-12);
+  return z > edge ? z - t : z < -edge ? z + t : 0;
 }
 
 /**

@@ -1,0 +1,104 @@
+// cv.glmnet's ways of measuring (type.measure): the curves of deviance, mse, mae, class and auc from the same trials
+// as the loss, each equal to cv.glmnet's cvm and cvsd with the same folds, and the λ_min / λ_1se it picks by them —
+// for binomial, multinomial, gaussian and poisson fits (tests/fixtures/make_glmnet_measures.R).
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runSweep } from '../../src/pool/coordinator.js';
+import { bestTrials } from '../../src/results/best.js';
+import { withResults } from '../../src/results/open.js';
+import { METRICS, summarize } from '../../src/select/cv.js';
+import { BIN, ROOT, readFixture, tempDir, writeFile } from '../helpers.js';
+
+interface Measured {
+  cvm: number[];
+  cvsd: number[];
+  lambda_min: number;
+  lambda_1se: number;
+}
+type Case = { file: string; target: string; lambda: number[]; df: number[] } & Record<string, Measured>;
+const reference = readFixture<Record<string, Case>>('glmnet_measures.json');
+const MEASURES = ['deviance', 'mse', 'mae', 'class', 'auc'];
+const KIND: Record<string, string> = { binomial: 'logistic', multinomial: 'logistic', gaussian: 'linear', poisson: 'poisson' };
+
+describe("cv.glmnet's type.measure from the same trials", () => {
+  const dir = tempDir('regsweep-measures-');
+  beforeAll(async () => {
+    for (const [name, c] of Object.entries(reference)) {
+      const lines = readFileSync(join(ROOT, c.file), 'utf8').trimEnd().split('\n');
+      writeFile(dir, `${name}.csv`, [`${lines[0]},fold`, ...lines.slice(1).map((l, i) => `${l},${(i % 5) + 1}`)].join('\n') + '\n');
+      // Classifiers clip probabilities at 1e-5 before the deviance, as cv.glmnet; the other measures do not clip.
+      const clip = KIND[name] === 'logistic' ? ', clip_probabilities: 1e-5' : '';
+      writeFile(
+        dir,
+        `${name}.yaml`,
+        `name: ${name}\ndata: {path: ${name}.csv, target: ${c.target}}\nmodel: {kind: ${KIND[name]}, tol: 1e-12${clip}}\nvalidation: {kind: column, column: fold}\nsweep: {kind: grid, penalty: [l1], lambda: [${c.lambda.join(', ')}], extend: 0}\nworkers: 2\noutput: ${name}.db\n`,
+      );
+      await runSweep(join(dir, `${name}.yaml`));
+    }
+  }, 180_000);
+
+  for (const name of ['binomial', 'multinomial', 'gaussian', 'poisson'])
+    it(`${name}: every measure's cvm and cvsd to 1e-6, and the same λ_min and λ_1se`, async () => {
+      const c = reference[name];
+      const measures = MEASURES.filter((m) => c[m]);
+      expect(measures.length).toBeGreaterThanOrEqual(2);
+      const trials = await withResults(join(dir, `${name}.db`), undefined, ({ store, sweep }) => store.trials(sweep.id));
+      for (const m of measures) {
+        const curve = summarize(trials, METRICS[m]).sort((a, b) => b.lambda - a.lambda);
+        expect(curve.length, m).toBe(c.lambda.length);
+        curve.forEach((point, l) => {
+          expect(Math.abs(point.lambda - c.lambda[l]) / c.lambda[l]).toBeLessThan(1e-12);
+          // class counts rows on the wrong side of 1/2: equal to the row, so to the round-off of a mean.
+          expect(Math.abs(point.mean - c[m].cvm[l]), `${m} at λ ${c.lambda[l]}: ${point.mean} vs ${c[m].cvm[l]}`).toBeLessThan(1e-6 * Math.max(1, Math.abs(c[m].cvm[l])));
+          expect(Math.abs(point.se - c[m].cvsd[l]), `${m} se at λ ${c.lambda[l]}`).toBeLessThan(1e-6 * Math.max(1, Math.abs(c[m].cvsd[l])));
+        });
+        const best = await bestTrials(join(dir, `${name}.db`), { metric: m });
+        expect(best.selections).toHaveLength(1);
+        expect(best.selections[0].lambdaMin, `${m} λ_min`).toBeCloseTo(c[m].lambda_min, 12);
+        expect(best.selections[0].lambda1se, `${m} λ_1se`).toBeCloseTo(c[m].lambda_1se, 12);
+      }
+    });
+
+  it("variables in the model counted as glmnet's df (multinomial: a feature nonzero in any class), and nothing at λ_max", async () => {
+    for (const name of ['binomial', 'multinomial', 'gaussian', 'poisson']) {
+      const c = reference[name];
+      const trials = await withResults(join(dir, `${name}.db`), undefined, ({ store, sweep }) => store.trials(sweep.id, { fold: 'all' }));
+      const fits = trials.sort((a, b) => b.lambda - a.lambda);
+      expect(fits).toHaveLength(c.lambda.length);
+      // At λ_max no coefficient is left over from round-off (a 1e-18 once counted as a nonzero).
+      expect(fits[0].nnz, `${name} at λ_max`).toBe(0);
+      const variables = fits.map((t) => t.metrics.nonzero_features ?? t.nnz);
+      expect(variables, name).toEqual(c.df);
+      if (name === 'multinomial') {
+        expect(fits.every((t) => t.metrics.nonzero_features !== undefined)).toBe(true);
+        // Coefficients outnumber features once some feature is in two classes' models.
+        expect(fits.some((t) => t.nnz > t.metrics.nonzero_features!)).toBe(true);
+      }
+    }
+    const table = spawnSync(process.execPath, [BIN, 'query', 'multinomial.db'], { cwd: dir, encoding: 'utf8' });
+    expect(table.stdout.split('\n')[1]).toMatch(/^penalty\s+l1_ratio\s+lambda_min\s+val_loss\s+nnz\s+features\s+lambda_1se\s+nnz_1se\s+features_1se/);
+  });
+
+  it('the command line takes --metric (alias --type-measure) in query, report and predict, and names what it does not know', () => {
+    const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8' });
+    const query = run(['query', 'binomial.db', '--best', '--type-measure', 'auc', '--json']);
+    expect(query.status, query.stderr).toBe(0);
+    const best = JSON.parse(query.stdout) as { metric: string; best: { lambda_min: number; lambda_1se: number }[] };
+    expect(best.metric).toBe('auc');
+    expect(best.best[0].lambda_min).toBeCloseTo(reference.binomial.auc.lambda_min, 12);
+    const report = run(['report', 'binomial.db', '--metric', 'class', '--no-png', '--out', 'class-report']);
+    expect(report.status, report.stderr).toBe(0);
+    const html = readFileSync(join(dir, 'class-report', 'report.html'), 'utf8');
+    expect(html).toContain('Best λ per penalty by misclassification error');
+    expect(html).toContain('Under- vs overfitting: misclassification error vs λ');
+    // predict picks the model at λ_1se by the measure asked for: the model card says which λ.
+    const card = run(['export', 'binomial.db', '--model', '--metric', 'class', '--select', 'min']);
+    expect(card.status, card.stderr).toBe(0);
+    expect((JSON.parse(card.stdout) as { lambda: number }).lambda).toBeCloseTo(reference.binomial.class.lambda_min, 12);
+    const unknown = run(['query', 'binomial.db', '--best', '--metric', 'rmse']);
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr.trim()).toBe('regsweep: --metric: unknown metric "rmse" (metrics: val_loss, deviance, mse, mae, class, accuracy, auc)');
+  });
+});
