@@ -282,7 +282,7 @@ workers: 2
     const loose = await timeIt(REPEATS, () => sweepTime(yaml(tol), loaded, 'cv-enet'));
     rows.push({ workload: 'cv-enet', tool: `regsweep, tol ${tolLabel(tol)}`, seconds: loose.seconds, note: '2 workers, incl. SQLite writes' });
   }
-  const foldid = Array.from(assignFolds(loaded.n, { kind: 'kfold', folds: 5, shuffle: true, stratify: false, repeats: 1, seed: 0 }).foldOf);
+  const foldid = Array.from(assignFolds(loaded.n, { kind: 'kfold', folds: 5, shuffle: true, stratify: false, repeats: 1, seed: 0, keep: false }).foldOf);
   const params = JSON.stringify({ alphas, repeats: REPEATS, foldid });
   record('cv-enet', 'sklearn ElasticNetCV (n_jobs 2)', anchor(PYTHON, [join(ANCHORS, 'sklearn_bench.py'), 'cv-enet', csv, params]));
   record('cv-enet', 'cv.glmnet × 4 α (1 core)', anchor('Rscript', [join(ANCHORS, 'glmnet_bench.R'), 'cv-enet', csv, params]));

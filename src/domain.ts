@@ -158,6 +158,18 @@ export interface TaskResult {
   coefs: Float64Array;
   /** nλ × outputs. */
   intercepts: Float64Array;
+  /** validation.keep: the validation rows' linear predictors at every λ, with the rows and their targets. */
+  heldOut?: HeldOutPredictions;
+}
+
+/** One validation task's out-of-fold predictions (cv.glmnet's fit.preval), as validation.keep stores them. */
+export interface HeldOutPredictions {
+  /** The validation rows, 0-based, ascending. */
+  rows: Int32Array;
+  /** Their targets: rows × target columns, column-major (a class code for a classifier). */
+  observed: Float64Array;
+  /** nλ × (K · rows): per λ, the K linear predictors (classes or responses), each over the rows. */
+  link: Float64Array;
 }
 
 /** A task whose computation threw: recorded as failed trials, run again on resume. */
@@ -263,6 +275,23 @@ export interface TrialCoefficients {
   intercept: number[];
   /** p × outputs, column-major per output. */
   coefs: Float64Array;
+}
+
+/**
+ * A validation trial's out-of-fold predictions (validation.keep): its K linear predictors over the fold's rows; the
+ * task's first trial (largest λ) also carries the rows and their targets, the same for every λ of the task.
+ */
+export interface TrialPredictions {
+  trialId: number;
+  taskId: string;
+  penalty: Penalty;
+  lambda: number;
+  l1Ratio: number;
+  settings: string;
+  fold: string;
+  link: Float64Array;
+  rows: Int32Array | null;
+  observed: Float64Array | null;
 }
 
 export interface TrialEpoch extends EpochLoss {

@@ -89,6 +89,9 @@ export const dataSchema = z
       ctx.addIssue({ code: 'custom', message: 'give exactly one of data.path or data.synthetic', path: [] });
   });
 
+/** cv.glmnet's keep: every validation fit's out-of-fold predictions stored (export --table predictions). */
+const keep = z.boolean({ error: 'expected true or false' }).default(false);
+
 export const validationSchema = z.discriminatedUnion(
   'kind',
   [
@@ -101,11 +104,13 @@ export const validationSchema = z.discriminatedUnion(
       /** Repeated cross-validation: the folds drawn again this many times with seeds seed, seed + 1, …. */
       repeats: posInt.default(1),
       seed,
+      keep,
     }),
     z.strictObject({
       kind: z.literal('column'),
       /** A column of the data holding each row's fold (integers or strings); it is not a feature. */
       column: z.string({ error: 'expected a column name' }).min(1),
+      keep,
     }),
     z.strictObject({
       kind: z.literal('holdout'),
@@ -117,6 +122,7 @@ export const validationSchema = z.discriminatedUnion(
         .lt(1, { error: 'expected a number in (0, 1)' })
         .default(0.2),
       seed,
+      keep,
     }),
     z.strictObject({ kind: z.literal('none') }),
   ],
@@ -341,7 +347,7 @@ export const configSchema = z.strictObject({
     .string({ error: 'expected a name' })
     .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'expected letters, digits, ".", "_" or "-"' }),
   data: dataSchema,
-  validation: validationSchema.default({ kind: 'kfold', folds: 5, shuffle: true, stratify: false, repeats: 1, seed: 0 }),
+  validation: validationSchema.default({ kind: 'kfold', folds: 5, shuffle: true, stratify: false, repeats: 1, seed: 0, keep: false }),
   model: modelSchema.default({ kind: 'linear', tol: 1e-5, max_iter: 100000, solver: 'cd' }),
   sweep: sweepSchema,
   /** |w| below this counts as near zero in the sparsity figures. */

@@ -1,6 +1,6 @@
 // A task (one warm-started λ path on one fold) → the path solver its model and shape call for → figures per trial.
 // Pure: the shared data and a kernel context in, results out.
-import { FitStatus, settingsOf, type Batch, type FoldId, type Task, type TaskResult, type TrialFigures } from '../domain.js';
+import { FitStatus, settingsOf, type Batch, type FoldId, type HeldOutPredictions, type Task, type TaskResult, type TrialFigures } from '../domain.js';
 import type { KernelContext } from './context.js';
 import { featureGroups, type Design, type FeaturePenalty, type PathProblem, type PathSolution } from './path/types.js';
 import { binomialPath, poissonPath } from './point/glm.js';
@@ -66,6 +66,8 @@ export interface FitSettings {
   model: ModelSettings;
   standardize: boolean;
   nearZero: number;
+  /** validation.keep: validation tasks hand back their rows' linear predictors at every λ. */
+  keep?: boolean;
   /** Each feature's population sd: a coefficient is near zero when it is on the standardized scale (absent: as it is). */
   featureScales?: number[];
   /** Networks of a sweep with sweep.prune: the rungs and the board the process's threads share. */
@@ -184,7 +186,48 @@ export function fitTask(context: KernelContext, shared: SharedData, task: Task, 
   if (task.warmFrom === undefined) return fitPath(context, data, task, settings);
   const steps = task.lambdas.length + 1;
   const r = fitPath(context, data, { ...task, lambdas: [task.warmFrom, ...task.lambdas] }, settings);
-  return { taskId: task.id, trials: r.trials.slice(1), coefs: r.coefs.slice(r.coefs.length / steps), intercepts: r.intercepts.slice(r.intercepts.length / steps) };
+  return {
+    taskId: task.id,
+    trials: r.trials.slice(1),
+    coefs: r.coefs.slice(r.coefs.length / steps),
+    intercepts: r.intercepts.slice(r.intercepts.length / steps),
+    ...(r.heldOut ? { heldOut: { ...r.heldOut, link: r.heldOut.link.slice(r.heldOut.link.length / steps) } } : {}),
+  };
+}
+
+/** validation.keep: the validation rows' linear predictors at each λ of a task, with the rows and their targets. */
+class HeldOut {
+  readonly rows: Int32Array;
+  private readonly link: Float64Array;
+
+  constructor(
+    private readonly data: SharedData,
+    validation: Float64Array,
+    lambdas: number,
+    private readonly K: number,
+  ) {
+    this.rows = rowsWhere(validation);
+    this.link = new Float64Array(lambdas * K * this.rows.length);
+  }
+
+  /** λ index l's predictors: K blocks of `stride` values, row `rows[r]` at `at(rows[r], r)` in each. */
+  record(l: number, eta: Float64Array, stride: number, at: (row: number, index: number) => number): void {
+    const m = this.rows.length;
+    for (let k = 0; k < this.K; k++) for (let r = 0; r < m; r++) this.link[(l * this.K + k) * m + r] = eta[k * stride + at(this.rows[r], r)];
+  }
+
+  result(): HeldOutPredictions {
+    const { y, n, outputs } = this.data;
+    const m = this.rows.length;
+    const observed = new Float64Array(m * outputs);
+    for (let c = 0; c < outputs; c++) for (let r = 0; r < m; r++) observed[c * m + r] = y[c * n + this.rows[r]];
+    return { rows: this.rows, observed, link: this.link };
+  }
+}
+
+/** A held-out collector when the settings keep predictions and the task has validation rows. */
+function heldOutFor(settings: FitSettings, data: SharedData, validation: Float64Array, nVal: number, lambdas: number, K: number): HeldOut | undefined {
+  return settings.keep && nVal > 0 ? new HeldOut(data, validation, lambdas, K) : undefined;
 }
 
 function fitPath(context: KernelContext, data: SharedData, task: Task, settings: FitSettings): TaskResult {
@@ -231,6 +274,7 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
   const group = Math.max(4, Math.floor(context.limits.predictionDoubles / Math.max(1, m)) & ~3);
   let predictions: Float64Array = new Float64Array(0);
   const trials: TrialFigures[] = [];
+  const heldOut = heldOutFor(settings, data, validation, nVal, lambdas.length, 1);
   for (let l = 0; l < lambdas.length; l++) {
     const coefs = solution.coefs.subarray(l * p, (l + 1) * p);
     if (l % group === 0 && (nVal > 0 || trainWeights)) {
@@ -241,6 +285,7 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
     const valLoss = nVal > 0 ? (logistic ? logLoss(y, eta, valWeights, clipOf(model)) : loss(y, eta, valWeights)) : null;
     const measures =
       valLoss === null ? {} : logistic ? { ...binomialMeasures(y, eta, valWeights), ...devianceOf(trainLoss, valLoss) } : regressionMeasures(y, (i) => eta[i], valWeights);
+    heldOut?.record(l, eta, m, rows ? (_row, index) => index : (row) => row);
     trials.push(
       trialAt(solution, lambdas[l], l, coefs, settings, { nTrain, nVal }, {
         trainLoss,
@@ -249,7 +294,7 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
       }),
     );
   }
-  return { taskId: task.id, trials, coefs: solution.coefs, intercepts: solution.intercepts };
+  return { taskId: task.id, trials, coefs: solution.coefs, intercepts: solution.intercepts, ...(heldOut ? { heldOut: heldOut.result() } : {}) };
 }
 
 /** The figures of the trial at λ index l of a path: its status, the losses and metrics given, sparsity, passes, time. */
@@ -298,12 +343,14 @@ function fitGlmTask(context: KernelContext, data: SharedData, task: Task, settin
     family === 'poisson' ? poissonPath(context, problem) : family === 'multinomial' ? multinomialPath(context, problem, K, model.grouped ?? false) : mgaussianPath(context, problem, K);
   const loss = familyLoss[family];
   const trials: TrialFigures[] = [];
+  const heldOut = heldOutFor(settings, data, validation, nVal, lambdas.length, K);
   for (let l = 0; l < lambdas.length; l++) {
     const coefs = solution.coefs.subarray(l * p * K, (l + 1) * p * K);
     // K linear predictors of every row, response after response; offsets added.
     const eta = pathPredictions(context.heap, design, null, solution.coefs, solution.intercepts, l * K, (l + 1) * K);
     if (data.offset) for (let i = 0; i < n; i++) eta[i] += data.offset[i];
     const finite = solution.status[l] !== FitStatus.diverged;
+    heldOut?.record(l, eta, n, (row) => row);
     const trainLoss = finite ? loss(data, eta, train) : null;
     const valLoss = finite && nVal > 0 ? (family === 'multinomial' ? multinomialLoss(data, eta, validation, clipOf(model)) : loss(data, eta, validation)) : null;
     const measures =
@@ -327,7 +374,7 @@ function fitGlmTask(context: KernelContext, data: SharedData, task: Task, settin
       }),
     );
   }
-  return { taskId: task.id, trials, coefs: solution.coefs, intercepts: solution.intercepts };
+  return { taskId: task.id, trials, coefs: solution.coefs, intercepts: solution.intercepts, ...(heldOut ? { heldOut: heldOut.result() } : {}) };
 }
 
 /** A classifier's deviance as glmnet writes it: twice the mean negative log-likelihood (the loss stored). */

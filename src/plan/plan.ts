@@ -201,6 +201,8 @@ function checkSettings(loaded: LoadedConfig): void {
     if (config.model.kind !== 'mlp') throw new UserError(`${where(key)}: sweep.prune: stops networks early by their learning curves; model.kind ${config.model.kind} has none — use model.kind mlp`);
     if (config.validation.kind === 'none') throw new UserError(`${where(key)}: sweep.prune: compares validation losses; validation kind none holds out no rows (use kfold or holdout)`);
   }
+  if ('keep' in config.validation && config.validation.keep && config.model.kind === 'mlp')
+    throw new UserError(`${where(['validation', 'keep'])}: validation.keep: stores the out-of-fold predictions of penalized linear paths (cv.glmnet's keep); model.kind mlp keeps none — remove it`);
   const dims = config.sweep.model;
   if (!dims || config.model.kind === 'mlp') return;
   throw new UserError(`${where(['sweep', 'model'])}: sweep.model: varies network settings (lr, l1_method, hidden, …); model.kind ${config.model.kind} has none — use model.kind mlp`);

@@ -370,6 +370,7 @@ export function fitSettings(config: SweepConfig, trials: number, penalties: Pick
     model: config.model,
     standardize: config.data.standardize,
     nearZero: config.near_zero,
+    ...('keep' in config.validation && config.validation.keep ? { keep: true } : {}),
     ...(featureScales ? { featureScales } : {}),
     ...(featurePenalty ? { featurePenalty } : {}),
     ...(groups ? { groups } : {}),

@@ -1,5 +1,5 @@
 // `regsweep export`: a stored table as rows, with one name per column; CSV or JSON.
-import { outputNames, type Sweep } from '../domain.js';
+import { outputNames, sweepFamily, type Sweep, type TrialPredictions } from '../domain.js';
 import { UserError } from '../errors.js';
 import type { Store, SweepSelector } from '../store/contract.js';
 import { sweepConfig, withResults } from './open.js';
@@ -22,7 +22,7 @@ export async function exportRows(location: string, options: { table: ExportTable
       const folds = foldsOf(sweep, stored);
       if (!folds.includes(options.fold))
         throw new UserError(`--fold ${options.fold}: sweep "${sweep.name}" has folds ${folds.join(', ')} ("all" is the fit on all rows)${/lambda|min|1se/i.test(options.fold) ? '; λ_min and λ_1se are in --table selections' : ''}`);
-      if (options.table === 'summary' || options.table === 'selections' || options.table === 'folds') throw new UserError(`--fold: the ${options.table} table is over folds already; --fold applies to trials and coefficients`);
+      if (options.table === 'summary' || options.table === 'selections' || options.table === 'folds') throw new UserError(`--fold: the ${options.table} table is over folds already; --fold applies to trials, coefficients and predictions`);
     }
     const filter = options.fold !== undefined ? { fold: options.fold } : {};
     switch (options.table) {
@@ -34,6 +34,8 @@ export async function exportRows(location: string, options: { table: ExportTable
         return (await store.selections(sweep.id)).map((r) => selectionRecord(sweep, r));
       case 'folds':
         return foldRows(sweep, stored);
+      case 'predictions':
+        return predictionRows(sweep, await store.predictions(sweep.id, filter));
       case 'coefficients': {
         const config = sweepConfig(sweep);
         if (config.model.kind === 'mlp' && config.model.hidden.length > 0 && !config.sweep.model?.hidden)
@@ -52,6 +54,70 @@ export async function exportRows(location: string, options: { table: ExportTable
       }
     }
   });
+}
+
+/**
+ * validation.keep's out-of-fold predictions, a row per validation trial and data row (cv.glmnet's fit.preval, long):
+ * the data row (1 = the first after the header), its target and the linear predictor with the prediction on the
+ * response's scale — `probability` of the second class and `label` (binomial), `probability:<class>` and `label`
+ * (multinomial), `prediction` (exp of it for poisson), or one of each per target (mgaussian).
+ */
+function predictionRows(sweep: Sweep, trials: TrialPredictions[]): Record<string, unknown>[] {
+  const config = sweepConfig(sweep);
+  if (!('keep' in config.validation && config.validation.keep))
+    throw new UserError(`--table predictions: sweep "${sweep.name}" was run without validation.keep: true, so no out-of-fold predictions were stored; add keep: true under validation: and run it again (--new)`);
+  const family = sweepFamily(sweep);
+  const outputs = outputNames(sweep);
+  const classes = sweep.classes ?? [];
+  const rows: Record<string, unknown>[] = [];
+  let taskRows: Int32Array | null = null;
+  let observed: Float64Array | null = null;
+  let task = '';
+  for (const t of trials) {
+    if (t.taskId !== task) {
+      task = t.taskId;
+      taskRows = t.rows;
+      observed = t.observed;
+    }
+    if (!taskRows || !observed) continue;
+    const m = taskRows.length;
+    const head = { sweep: sweep.name, penalty: t.penalty, l1_ratio: t.l1Ratio, ...settingColumns(sweep, t.settings), lambda: t.lambda, fold: t.fold };
+    for (let r = 0; r < m; r++) {
+      const row: Record<string, unknown> = { ...head, row: taskRows[r] + 1 };
+      if (family === 'binomial' || family === 'multinomial') {
+        row.observed = classes[observed[r]] ?? observed[r];
+        if (family === 'binomial') {
+          const eta = t.link[r];
+          row.link = eta;
+          row.probability = 1 / (1 + Math.exp(-eta));
+          row.label = classes[eta > 0 ? 1 : 0];
+        } else {
+          const K = classes.length;
+          let top = -Infinity;
+          for (let k = 0; k < K; k++) top = Math.max(top, t.link[k * m + r]);
+          let sum = 0;
+          for (let k = 0; k < K; k++) sum += Math.exp(t.link[k * m + r] - top);
+          let best = 0;
+          for (let k = 0; k < K; k++) {
+            row[`probability:${classes[k]}`] = Math.exp(t.link[k * m + r] - top) / sum;
+            if (t.link[k * m + r] > t.link[best * m + r]) best = k;
+          }
+          row.label = classes[best];
+        }
+      } else if (outputs.length > 1) {
+        outputs.forEach((name, k) => {
+          row[`observed:${name}`] = observed![k * m + r];
+          row[`prediction:${name}`] = t.link[k * m + r];
+        });
+      } else {
+        row.observed = observed[r];
+        row.link = t.link[r];
+        row.prediction = family === 'poisson' ? Math.exp(t.link[r]) : t.link[r];
+      }
+      rows.push(row);
+    }
+  }
+  return rows;
 }
 
 /** Feature names as in the data header; with several targets or classes, "target:feature" or "class:feature". */

@@ -1,5 +1,5 @@
 // What every store shares: picking a sweep by selector, and figures as a database can hold them.
-import type { Penalty, Sweep, Trial, TrialFigures, TrialTally } from '../domain.js';
+import type { Penalty, Sweep, Trial, TrialFigures, TrialPredictions, TrialTally } from '../domain.js';
 import { UserError } from '../errors.js';
 import { parseSweepName, type ProcessState, type SweepSelector, type TaskState } from './contract.js';
 
@@ -150,5 +150,31 @@ export function processFromRow(r: Record<string, unknown>, silentFor: number): P
     fenced: Number(r.fenced),
     leasesLost: Number(r.leases_lost),
     takenOver: Number(r.taken_over),
+  };
+}
+
+/** A typed array (or `length` values of it from `offset`) as the bytes a BLOB / bytea column holds. */
+export function bytesOf(values: Float64Array | Int32Array, offset = 0, length = values.length - offset): Buffer {
+  return Buffer.from(values.buffer, values.byteOffset + offset * values.BYTES_PER_ELEMENT, length * values.BYTES_PER_ELEMENT);
+}
+
+/** The bytes of a BLOB / bytea column back as a typed array, copied out of the driver's buffer pool (for alignment). */
+function arrayOf<T extends Float64Array | Int32Array>(bytes: Buffer, make: (buffer: ArrayBuffer) => T): T {
+  return make(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
+}
+
+/** A row of trials joined with predictions (columns id, task_id, penalty, lambda, l1_ratio, settings, fold, link, rows, observed). */
+export function predictionsFromRow(r: Record<string, unknown>): TrialPredictions {
+  return {
+    trialId: Number(r.id),
+    taskId: r.task_id as string,
+    penalty: r.penalty as Penalty,
+    lambda: r.lambda as number,
+    l1Ratio: r.l1_ratio as number,
+    settings: r.settings as string,
+    fold: r.fold as string,
+    link: arrayOf(r.link as Buffer, (b) => new Float64Array(b)),
+    rows: r.rows ? arrayOf(r.rows as Buffer, (b) => new Int32Array(b)) : null,
+    observed: r.observed ? arrayOf(r.observed as Buffer, (b) => new Float64Array(b)) : null,
   };
 }

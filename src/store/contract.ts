@@ -1,6 +1,6 @@
 // The one way into stored sweeps. SQLite (one machine) and PostgreSQL (many) implement it; the same contract tests
 // (tests/store.contract.test.ts) run against both.
-import type { CvPoint, NewSweep, Selection, StoredDataset, StoredFolds, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialTally } from '../domain.js';
+import type { CvPoint, NewSweep, Selection, StoredDataset, StoredFolds, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialPredictions, TrialTally } from '../domain.js';
 
 export type { StoredDataset, StoredFolds } from '../domain.js';
 
@@ -243,6 +243,8 @@ export interface Store {
   runningAndFailedTasks(sweepId: number): Promise<TaskState[]>;
   coefficients(sweepId: number, filter?: TrialFilter): Promise<TrialCoefficients[]>;
   epochs(sweepId: number): Promise<TrialEpoch[]>;
+  /** validation.keep's out-of-fold predictions, in trial order within each task (none for a sweep without keep). */
+  predictions(sweepId: number, filter?: TrialFilter): Promise<TrialPredictions[]>;
   summary(sweepId: number): Promise<CvPoint[]>;
   selections(sweepId: number): Promise<Selection[]>;
 

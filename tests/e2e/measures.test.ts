@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/pool/coordinator.js';
 import { bestTrials } from '../../src/results/best.js';
+import { exportRows } from '../../src/results/export.js';
 import { withResults } from '../../src/results/open.js';
 import { METRICS, summarize } from '../../src/select/cv.js';
 import { BIN, ROOT, readFixture, tempDir, writeFile } from '../helpers.js';
@@ -17,7 +18,7 @@ interface Measured {
   lambda_min: number;
   lambda_1se: number;
 }
-type Case = { file: string; target: string; lambda: number[]; df: number[] } & Record<string, Measured>;
+type Case = { file: string; target: string; lambda: number[]; df: number[]; preval: number[] } & Record<string, Measured>;
 const reference = readFixture<Record<string, Case>>('glmnet_measures.json');
 const MEASURES = ['deviance', 'mse', 'mae', 'class', 'auc'];
 const KIND: Record<string, string> = { binomial: 'logistic', multinomial: 'logistic', gaussian: 'linear', poisson: 'poisson' };
@@ -33,7 +34,7 @@ describe("cv.glmnet's type.measure from the same trials", () => {
       writeFile(
         dir,
         `${name}.yaml`,
-        `name: ${name}\ndata: {path: ${name}.csv, target: ${c.target}}\nmodel: {kind: ${KIND[name]}, tol: 1e-12${clip}}\nvalidation: {kind: column, column: fold}\nsweep: {kind: grid, penalty: [l1], lambda: [${c.lambda.join(', ')}], extend: 0}\nworkers: 2\noutput: ${name}.db\n`,
+        `name: ${name}\ndata: {path: ${name}.csv, target: ${c.target}}\nmodel: {kind: ${KIND[name]}, tol: 1e-12${clip}}\nvalidation: {kind: column, column: fold, keep: true}\nsweep: {kind: grid, penalty: [l1], lambda: [${c.lambda.join(', ')}], extend: 0}\nworkers: 2\noutput: ${name}.db\n`,
       );
       await runSweep(join(dir, `${name}.yaml`));
     }
@@ -79,6 +80,43 @@ describe("cv.glmnet's type.measure from the same trials", () => {
     }
     const table = spawnSync(process.execPath, [BIN, 'query', 'multinomial.db'], { cwd: dir, encoding: 'utf8' });
     expect(table.stdout.split('\n')[1]).toMatch(/^penalty\s+l1_ratio\s+lambda_min\s+val_loss\s+nnz\s+features\s+lambda_1se\s+nnz_1se\s+features_1se/);
+  });
+
+  it("keep: true stores the out-of-fold predictions, equal to cv.glmnet's fit.preval (export --table predictions)", async () => {
+    for (const name of ['binomial', 'multinomial', 'gaussian', 'poisson']) {
+      const c = reference[name];
+      const rows = await exportRows(join(dir, `${name}.db`), { table: 'predictions' });
+      const n = readFileSync(join(dir, `${name}.csv`), 'utf8').trimEnd().split('\n').length - 1;
+      // Every data row once per λ (each row is in one validation fold).
+      expect(rows, name).toHaveLength(n * c.lambda.length);
+      const classes = name === 'multinomial' ? Object.keys(rows[0]).filter((k) => k.startsWith('probability:')) : [];
+      const K = Math.max(1, classes.length);
+      let worst = 0;
+      [0, 5, 10].forEach((l, slot) => {
+        const at = rows.filter((r) => Math.abs((r.lambda as number) - c.lambda[l]) <= 1e-12 * c.lambda[l]).sort((a, b) => (a.row as number) - (b.row as number));
+        expect(at.map((r) => r.row)).toEqual(Array.from({ length: n }, (_, i) => i + 1));
+        for (let i = 0; i < n; i++) {
+          const glmnet = c.preval.slice((slot * n + i) * K, (slot * n + i + 1) * K);
+          if (name === 'multinomial') {
+            // Softmax probabilities: glmnet's class intercepts are fixed only up to a common shift.
+            const top = Math.max(...glmnet);
+            const sum = glmnet.reduce((s, v) => s + Math.exp(v - top), 0);
+            classes.forEach((k, q) => expect(Math.abs((at[i][k] as number) - Math.exp(glmnet[q] - top) / sum), `${name} row ${i + 1} λ ${l}`).toBeLessThan(1e-6));
+          } else {
+            worst = Math.max(worst, Math.abs((at[i].link as number) - glmnet[0]) / Math.max(1, Math.abs(glmnet[0])));
+          }
+        }
+      });
+      // Two solvers' out-of-fold fits: glmnet's binomial stops its outer loop on the deviance, and near separation
+      // (λ number 11 of the breast cancer lasso) the linear predictors agree to 5e-6 relative; the others to 1e-7.
+      expect(worst, name).toBeLessThan(1e-5);
+      if (name === 'binomial') expect(new Set(rows.map((r) => r.observed))).toEqual(new Set(['benign', 'malignant']));
+    }
+    // Without keep there are none, and the message says what to add.
+    const plain = join(dir, 'plain.yaml');
+    writeFile(dir, 'plain.yaml', `name: plain\ndata: {path: gaussian.csv, target: progression}\nvalidation: {kind: column, column: fold}\nsweep: {kind: grid, penalty: [l1], lambda: {auto: 5}, extend: 0}\nworkers: 1\noutput: plain.db\n`);
+    await runSweep(plain);
+    await expect(exportRows(join(dir, 'plain.db'), { table: 'predictions' })).rejects.toThrow('--table predictions: sweep "plain" was run without validation.keep: true');
   });
 
   it('the command line takes --metric (alias --type-measure) in query, report and predict, and names what it does not know', () => {

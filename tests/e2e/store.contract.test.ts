@@ -63,6 +63,8 @@ function result(t: Task): TaskResult {
     trials: t.lambdas.map((lambda) => figures(lambda, t.fold === 'all' ? null : lambda + 1)),
     coefs: Float64Array.from({ length: t.lambdas.length * 3 }, (_, k) => k + 0.5),
     intercepts: Float64Array.from(t.lambdas, (l) => -l),
+    // validation.keep: two held-out rows' predictions at each λ (a validation task only).
+    ...(t.fold === 'all' ? {} : { heldOut: { rows: Int32Array.from([3, 7]), observed: Float64Array.from([1.25, -2]), link: Float64Array.from({ length: t.lambdas.length * 2 }, (_, k) => k / 4) } }),
   };
 }
 
@@ -193,6 +195,14 @@ for (const impl of STORES) {
           [0.5, [-0.5], [3.5, 4.5, 5.5]],
           [0.25, [-0.25], [6.5, 7.5, 8.5]],
         ]);
+        // The held-out predictions: each trial its λ's two values, the task's first trial the rows and targets.
+        const kept = await s.predictions(sweep.id, { fold: '0' });
+        expect(kept.map((p) => [p.lambda, Array.from(p.link), p.rows && Array.from(p.rows), p.observed && Array.from(p.observed)])).toEqual([
+          [1, [0, 0.25], [3, 7], [1.25, -2]],
+          [0.5, [0.5, 0.75], null, null],
+          [0.25, [1, 1.25], null, null],
+        ]);
+        expect(await s.predictions(sweep.id, { fold: 'all' })).toEqual([]);
         expect(await s.taskCounts(sweep.id)).toMatchObject({ done: 2, running: 1, trialsRecorded: 6 });
         expect(await s.trialCount(sweep.id)).toBe(6);
       });

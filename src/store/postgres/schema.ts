@@ -200,6 +200,15 @@ CREATE TABLE IF NOT EXISTS regsweep.epochs (
   val_loss double precision,
   PRIMARY KEY (trial_id, epoch)
 );
+-- validation.keep: a validation trial's linear predictors over its fold's rows (float64, K blocks); the task's first
+-- trial also holds the rows (int32) and their targets (float64), the same for every λ of the task.
+CREATE TABLE IF NOT EXISTS regsweep.predictions (
+  trial_id bigint PRIMARY KEY REFERENCES regsweep.trials(id) ON DELETE CASCADE,
+  link bytea NOT NULL,
+  rows bytea,
+  observed bytea
+);
+ALTER TABLE regsweep.predictions ALTER COLUMN link SET STORAGE EXTERNAL;
 CREATE TABLE IF NOT EXISTS regsweep.summary (
   sweep_id bigint NOT NULL REFERENCES regsweep.sweeps(id) ON DELETE CASCADE,
   penalty text NOT NULL,

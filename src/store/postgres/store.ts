@@ -2,10 +2,10 @@
 // sweep; a claim takes them with FOR UPDATE SKIP LOCKED and a lease on the server's clock; a result is recorded only
 // under the claim's attempt (fencing); the data travel in the database.
 import pg from 'pg';
-import type { CvPoint, Encoding, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialTally } from '../../domain.js';
+import type { CvPoint, Encoding, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialPredictions, TrialTally } from '../../domain.js';
 import { valuesChecksum } from '../../data/stored.js';
 import { EmptyStoreError, OutsideError, UserError, errorCode } from '../../errors.js';
-import { pickSweep, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialsFromRows } from '../common.js';
+import { bytesOf, pickSweep, predictionsFromRow, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialsFromRows } from '../common.js';
 import {
   failedTrials,
   type Claim,
@@ -660,6 +660,18 @@ export class PostgresStore implements Store {
     });
   }
 
+  async predictions(sweepId: number, filter: TrialFilter = {}): Promise<TrialPredictions[]> {
+    const { where, values } = trialWhere(sweepId, filter, 't.');
+    const rows = (
+      await this.query(
+        `SELECT t.id, t.task_id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, p.link, p.rows, p.observed FROM regsweep.trials t JOIN regsweep.predictions p ON p.trial_id = t.id
+         WHERE ${where} ORDER BY t.task_id, t.id`,
+        values,
+      )
+    ).rows;
+    return rows.map(predictionsFromRow);
+  }
+
   async epochs(sweepId: number): Promise<TrialEpoch[]> {
     const rows = (
       await this.query(
@@ -773,10 +785,15 @@ async function recordOutcomes(c: pg.PoolClient, sweepId: number, completions: Co
   const intercepts: string[] = [];
   const blobs: Buffer[] = [];
   const epochs: [number, number, number | null, number | null][] = [];
+  const predictions: { id: number; link: Buffer; rows: Buffer | null; observed: Buffer | null }[] = [];
   for (const { task, result, outputs, trials } of tasks) {
     const width = result && trials.length ? result.coefs.length / trials.length : 0;
+    const heldOut = result?.heldOut;
+    const linkWidth = heldOut && trials.length ? heldOut.link.length / trials.length : 0;
     trials.forEach((t, l) => {
       const id = idOf.get(`${task.id}\u0000${t.lambda}`)!;
+      if (heldOut && linkWidth > 0 && t.status !== 'failed')
+        predictions.push({ id, link: bytesOf(heldOut.link, l * linkWidth, linkWidth), rows: l === 0 ? bytesOf(heldOut.rows) : null, observed: l === 0 ? bytesOf(heldOut.observed) : null });
       if (result && width > 0 && t.status !== 'failed') {
         ids.push(id);
         intercepts.push(`{${Array.from(result.intercepts.subarray(l * outputs, (l + 1) * outputs)).join(',')}}`);
@@ -788,6 +805,10 @@ async function recordOutcomes(c: pg.PoolClient, sweepId: number, completions: Co
   if (ids.length)
     await c.query(`INSERT INTO regsweep.coefficients (trial_id, intercept, coef) SELECT u.id, u.intercept::float8[], u.coef FROM unnest($1::bigint[], $2::text[], $3::bytea[]) AS u(id, intercept, coef)`, [
       ids, intercepts, blobs,
+    ]);
+  if (predictions.length)
+    await c.query(`INSERT INTO regsweep.predictions (trial_id, link, rows, observed) SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::bytea[])`, [
+      predictions.map((p) => p.id), predictions.map((p) => p.link), predictions.map((p) => p.rows), predictions.map((p) => p.observed),
     ]);
   if (epochs.length)
     await c.query(`INSERT INTO regsweep.epochs (trial_id, epoch, train_loss, val_loss) SELECT * FROM unnest($1::bigint[], $2::int[], $3::float8[], $4::float8[])`, [

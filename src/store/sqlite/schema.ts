@@ -4,7 +4,7 @@ import type Database from 'better-sqlite3';
 export const SCHEMA_VERSION = 3;
 
 /** The tables of a regsweep database: a file with other tables and none of these is someone else's. */
-export const REGSWEEP_TABLES = ['sweeps', 'tasks', 'trials', 'coefficients', 'epochs', 'summary', 'selections', 'fold_assignments', 'processes'];
+export const REGSWEEP_TABLES = ['sweeps', 'tasks', 'trials', 'coefficients', 'epochs', 'summary', 'selections', 'fold_assignments', 'processes', 'predictions'];
 
 /**
  * Tables added without a new schema version: a database without them is read as it is (nothing to migrate in memory),
@@ -29,6 +29,14 @@ CREATE TABLE IF NOT EXISTS processes (
   leases_lost INTEGER NOT NULL,
   taken_over INTEGER NOT NULL,
   PRIMARY KEY (sweep_id, owner)
+);
+-- validation.keep: a validation trial's linear predictors over its fold's rows (float64, K blocks); the task's first
+-- trial also holds the rows (int32) and their targets (float64), the same for every λ of the task.
+CREATE TABLE IF NOT EXISTS predictions (
+  trial_id INTEGER PRIMARY KEY REFERENCES trials(id) ON DELETE CASCADE,
+  link BLOB NOT NULL,
+  rows BLOB,
+  observed BLOB
 );
 CREATE TABLE IF NOT EXISTS fold_assignments (
   sweep_id INTEGER PRIMARY KEY REFERENCES sweeps(id) ON DELETE CASCADE,

@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { fork } from 'node:child_process';
 import { join } from 'node:path';
 import { builtFile } from '../../builtFile.js';
-import type { CvPoint, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialTally } from '../../domain.js';
+import type { CvPoint, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialPredictions, TrialTally } from '../../domain.js';
 import { OutsideError, UserError, errorCode } from '../../errors.js';
 import { fileIdentity } from '../../util/files.js';
 import { displayPath } from '../../util/paths.js';
@@ -27,7 +27,7 @@ import {
   type TrialFilter,
 } from '../contract.js';
 import { inClaimOrder, toTaskRow } from '../taskOrder.js';
-import { pickSweep, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialReader } from '../common.js';
+import { bytesOf, pickSweep, predictionsFromRow, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialReader } from '../common.js';
 import { openForReading, openForWriting, sqliteError } from './file.js';
 
 /** How long one attempt waits for a lock inside SQLite before the store backs off and tries again (ms). */
@@ -289,6 +289,9 @@ export class SqliteStore implements Store {
     );
     const insertCoef = this.db.prepare('INSERT INTO coefficients (trial_id, intercept, coef) VALUES (?, ?, ?)');
     const insertEpoch = this.db.prepare('INSERT INTO epochs (trial_id, epoch, train_loss, val_loss) VALUES (?, ?, ?, ?)');
+    const insertPrediction = this.db.prepare('INSERT INTO predictions (trial_id, link, rows, observed) VALUES (?, ?, ?, ?)');
+    const heldOut = result?.heldOut;
+    const linkWidth = heldOut && trials.length ? heldOut.link.length / trials.length : 0;
     const width = result && trials.length ? result.coefs.length / trials.length : 0;
     const fold = String(task.fold);
     // A task that failed before is replaced whole.
@@ -306,6 +309,8 @@ export class SqliteStore implements Store {
         insertCoef.run(trialId, JSON.stringify(Array.from(result.intercepts.subarray(l * outputs, (l + 1) * outputs))), row);
       }
       for (const e of ('epochs' in t ? t.epochs : undefined) ?? []) insertEpoch.run(trialId, e.epoch, e.trainLoss, e.valLoss);
+      if (heldOut && linkWidth > 0 && t.status !== 'failed')
+        insertPrediction.run(trialId, bytesOf(heldOut.link, l * linkWidth, linkWidth), l === 0 ? bytesOf(heldOut.rows) : null, l === 0 ? bytesOf(heldOut.observed) : null);
     });
     const failed = trials.some((t) => t.status === 'failed');
     this.db
@@ -502,6 +507,20 @@ export class SqliteStore implements Store {
       coefs: new Float64Array(r.coef.buffer.slice(r.coef.byteOffset, r.coef.byteOffset + r.coef.byteLength)),
     })),
     );
+  }
+
+  async predictions(sweepId: number, filter: TrialFilter = {}): Promise<TrialPredictions[]> {
+    const { where, params } = trialWhere(sweepId, filter, 't.');
+    return this.read(() => {
+      if (!this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'predictions'`).get()) return [];
+      const rows = this.db
+        .prepare(
+          `SELECT t.id, t.task_id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, p.link, p.rows, p.observed FROM trials t JOIN predictions p ON p.trial_id = t.id
+           WHERE ${where} ORDER BY t.task_id, t.id`,
+        )
+        .all(...params) as Record<string, unknown>[];
+      return rows.map(predictionsFromRow);
+    });
   }
 
   async epochs(sweepId: number): Promise<TrialEpoch[]> {
