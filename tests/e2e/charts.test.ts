@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/pool/coordinator.js';
 import { readReportData, type ReportData } from '../../src/report/data.js';
 import { renderSvg, svgToPng } from '../../src/report/render.js';
-import { buildCharts, type Chart } from '../../src/report/specs.js';
+import { buildCharts, distinctDigits, type Chart } from '../../src/report/specs.js';
+import { objectiveLine } from '../../src/report/html.js';
 import { withResults } from '../../src/results/open.js';
 import { ROOT, tempDir, writeFile } from '../helpers.js';
 
@@ -189,4 +190,103 @@ sweep: {kind: grid, penalty: [l2], lambda: [1e-3, 1e-1], extend: 0}
     const heat = buildCharts(grid).find((c) => c.id === 'alpha-lambda')!;
     expect(JSON.stringify(heat.spec)).toContain('"x":{"field":"lambdaLow","type":"quantitative","scale":{"type":"log"}');
   });
+
+  type PathPanel = { title: string; data: { values: { feature: string; x: number; lambda: number; coef: number; part: string; label?: string }[] } };
+  const pathPanels = (d: ReportData, options = {}) => (buildCharts(d, options).find((c) => c.id === 'paths')!.spec as unknown as { concat: PathPanel[] }).concat;
+
+  it('coefficient paths: on the standardized scale by default (coefficient × the feature’s sd), the original with coefScale, against λ, the L1 norm or the deviance explained', () => {
+    const scales = grid.sweep.featureScales!;
+    expect(scales).toHaveLength(grid.sweep.p);
+    const fits = grid.coefficients.filter((c) => c.penalty === 'l1' && c.fold === 'all' && c.lambda > 0);
+    const lambdaOf = (panel: PathPanel) => panel.data.values.filter((v) => v.part === 'path');
+    const check = (panels: PathPanel[], scaled: boolean) => {
+      const l1 = lambdaOf(panels.find((p) => p.title === 'l1')!);
+      let compared = 0;
+      for (const v of l1) {
+        const fit = fits.find((c) => c.lambda === v.lambda)!;
+        const j = grid.sweep.featureNames.indexOf(v.feature);
+        expect(v.coef).toBeCloseTo(fit.coefs[j] * (scaled ? scales[j] : 1), 12);
+        compared++;
+      }
+      expect(compared).toBeGreaterThan(100);
+    };
+    check(pathPanels(grid), true);
+    check(pathPanels(grid, { coefScale: 'original' }), false);
+    // L1 norm: Σ|b_j·s_j| of the fit; deviance explained: 1 − training loss / the null fit's, rising as λ falls.
+    const norm = lambdaOf(pathPanels(grid, { pathX: 'l1-norm' }).find((p) => p.title === 'l1')!);
+    for (const v of norm.slice(0, 50)) {
+      const fit = fits.find((c) => c.lambda === v.lambda)!;
+      expect(v.x).toBeCloseTo(fit.coefs.reduce((s, b, j) => s + Math.abs(b * scales[j]), 0), 10);
+    }
+    const deviance = lambdaOf(pathPanels(grid, { pathX: 'deviance' }).find((p) => p.title === 'l1')!);
+    const nullLoss = grid.trials.find((t) => t.fold === 'all' && t.nnz === 0)!.trainLoss!;
+    for (const v of deviance.slice(0, 50)) {
+      const trial = grid.trials.find((t) => t.fold === 'all' && t.penalty === 'l1' && t.lambda === v.lambda)!;
+      expect(v.x).toBeCloseTo(1 - trial.trainLoss! / nullLoss, 12);
+    }
+    const byLambda = [...new Map(deviance.map((v) => [v.lambda, v.x])).entries()].sort((a, b) => b[0] - a[0]).map((e) => e[1]);
+    expect(byLambda[0]).toBeCloseTo(0, 12);
+    expect(byLambda.at(-1)!).toBeGreaterThan(0.5);
+  });
+
+  it('path names: the largest at the small-λ end, spread at least 12 px apart inside the panel, with padding around the lines', () => {
+    for (const panel of pathPanels(grid)) {
+      const spec = panel as PathPanel & { height: number; layer: { encoding: { y: { scale: { domain: number[] } } } }[] };
+      const [low, high] = spec.layer[0].encoding.y.scale.domain;
+      const labels = panel.data.values.filter((v) => v.part === 'label');
+      expect(labels.length, panel.title).toBeGreaterThanOrEqual(3);
+      const pixels = labels.map((v) => (spec.height * (high - v.coef)) / (high - low)).sort((a, b) => a - b);
+      pixels.forEach((y, k) => {
+        expect(y).toBeGreaterThanOrEqual(5.9);
+        expect(y).toBeLessThanOrEqual(spec.height - 5.9);
+        if (k > 0) expect(y - pixels[k - 1]).toBeGreaterThanOrEqual(11.999);
+      });
+      // No line touches the frame: 6% of the range free above and below.
+      const coefs = panel.data.values.filter((v) => v.part === 'path').map((v) => v.coef);
+      expect(high - Math.max(...coefs, 0)).toBeGreaterThan(0.05 * (high - low));
+      expect(Math.min(...coefs, 0) - low).toBeGreaterThan(0.05 * (high - low));
+      // The names are those of the largest |coefficient| at the smallest λ.
+      const ends = panel.data.values.filter((v) => v.part === 'path');
+      const smallest = Math.min(...ends.map((v) => v.lambda));
+      const largest = ends.filter((v) => v.lambda === smallest && v.coef !== 0).sort((a, b) => Math.abs(b.coef) - Math.abs(a.coef)).slice(0, labels.length).map((v) => v.feature);
+      expect(new Set(labels.map((v) => v.label))).toEqual(new Set(largest));
+    }
+  });
+
+  it('near zero is counted on the standardized scale: |w × sd| < near_zero', () => {
+    const fits = grid.coefficients.filter((c) => c.fold === 'all');
+    let checked = 0;
+    for (const c of fits) {
+      const trial = grid.trials.find((t) => t.id === c.trialId)!;
+      const near = Array.from(c.coefs).filter((b, j) => Math.abs(b * grid.sweep.featureScales![j]) < grid.config.near_zero).length;
+      expect(trial.nearZeroFraction).toBeCloseTo(near / grid.sweep.p, 12);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(50);
+    expect(buildCharts(grid).find((c) => c.id === 'sparsity')!.caption).toContain("|w × the feature's sd| < 0.001, on the standardized scale");
+  });
+
+  it('the heatmap colours by how much worse than the best a cell is (0 at the best), its text at the digits that tell the ratios apart', () => {
+    const heat = buildCharts(grid).find((c) => c.id === 'alpha-lambda')!;
+    const spec = heat.spec as unknown as { data: { values: { above: number; loss: number }[] }; encoding: { color: { field: string; scale: { type: string; domain: number[]; clamp: boolean } } } };
+    expect(spec.encoding.color.field).toBe('above');
+    expect(spec.encoding.color.scale).toMatchObject({ type: 'symlog', clamp: true });
+    const aboves = spec.data.values.map((v) => v.above);
+    expect(Math.min(...aboves)).toBe(0);
+    expect(aboves.every((a) => a >= 0)).toBe(true);
+    expect(distinctDigits(26.1234, 26.1199)).toEqual(['26.123', '26.12']);
+    expect(distinctDigits(26.1, 26.1)).toEqual(['26.1', '26.1']);
+    expect(distinctDigits(0.123456, 0.98)).toEqual(['0.123', '0.98']);
+    const [lo, hi] = heat.guide!.match(/lies between (\S+) and (\S+)\./)!.slice(1);
+    expect(lo).not.toBe(hi);
+  });
+
+  it('a random sweep’s sparsity shows every penalty, elastic net included; the objective line and the settings chart speak of their model', () => {
+    const sparsity = buildCharts(random).find((c) => c.id === 'sparsity')!.spec as unknown as { data: { values: { group: string }[] } };
+    expect(new Set(sparsity.data.values.map((v) => v.group))).toEqual(new Set(['l1', 'l2', 'elasticnet (each its l1_ratio)']));
+    expect(objectiveLine(logistic)).toContain('LogisticRegression(C=1/(n·λ)');
+    expect(objectiveLine(logistic)).not.toContain('ElasticNet(');
+    expect(objectiveLine(grid)).toContain('ElasticNet(alpha=λ, l1_ratio=r)');
+  });
 });
+

@@ -10,7 +10,7 @@ import { bestTrials } from '../../src/results/best.js';
 import { exportRows } from '../../src/results/export.js';
 import { withResults } from '../../src/results/open.js';
 import { METRICS, summarize } from '../../src/select/cv.js';
-import { BIN, ROOT, readFixture, tempDir, writeFile } from '../helpers.js';
+import { BIN, PYTHON, ROOT, readFixture, runTool, tempDir, writeFile } from '../helpers.js';
 
 interface Measured {
   cvm: number[];
@@ -117,6 +117,15 @@ describe("cv.glmnet's type.measure from the same trials", () => {
     writeFile(dir, 'plain.yaml', `name: plain\ndata: {path: gaussian.csv, target: progression}\nvalidation: {kind: column, column: fold}\nsweep: {kind: grid, penalty: [l1], lambda: {auto: 5}, extend: 0}\nworkers: 1\noutput: plain.db\n`);
     await runSweep(plain);
     await expect(exportRows(join(dir, 'plain.db'), { table: 'predictions' })).rejects.toThrow('--table predictions: sweep "plain" was run without validation.keep: true');
+  });
+
+  it("the sweep keeps each feature's population sd (numpy's std), which the charts and near-zero counts use", async () => {
+    const sweep = await withResults(join(dir, 'gaussian.db'), undefined, async ({ sweep }) => sweep);
+    const numpy = JSON.parse(
+      runTool(PYTHON, ['-c', `import json, numpy as np; d = np.genfromtxt('${join(dir, 'gaussian.csv')}', delimiter=',', names=True); print(json.dumps([float(np.std(d[c])) for c in d.dtype.names if c not in ('progression', 'fold')]))`], dir),
+    ) as number[];
+    expect(sweep.featureNames).toHaveLength(numpy.length);
+    sweep.featureScales!.forEach((s, j) => expect(Math.abs(s - numpy[j]) / numpy[j], sweep.featureNames[j]).toBeLessThan(1e-12));
   });
 
   it('the command line takes --metric (alias --type-measure) in query, report and predict, and names what it does not know', () => {
