@@ -288,5 +288,24 @@ sweep: {kind: grid, penalty: [l2], lambda: [1e-3, 1e-1], extend: 0}
     expect(objectiveLine(logistic)).not.toContain('ElasticNet(');
     expect(objectiveLine(grid)).toContain('ElasticNet(alpha=λ, l1_ratio=r)');
   });
+
+  it('settings compared: the loss axis is linear when the losses span less than two decades (a log axis of 10–100 drew them all in 10–20)', async () => {
+    const settings = await sweepData(
+      dir,
+      'settings',
+      `data: {synthetic: {kind: regression, n: 120, p: 6, nonzero: 3, seed: 2}}
+validation: {kind: holdout, fraction: 0.25, seed: 0}
+model: {kind: mlp, hidden: [], epochs: 8, lr: 0.01, batch: 32}
+sweep: {kind: grid, penalty: [l1], lambda: [1e-3, 1e-2, 1e-1], extend: 0, model: {l1_method: [subgradient, proximal]}}
+`,
+    );
+    const methods = buildCharts(settings).find((c) => c.id === 'methods')!.spec as unknown as { data: { values: { measure: string; value: number }[] }; hconcat: { encoding: { y: { scale: Record<string, unknown>; title: string } } }[] };
+    const losses = methods.data.values.filter((v) => v.measure === 'validation loss').map((v) => v.value);
+    expect(losses.length).toBeGreaterThanOrEqual(6);
+    const span = Math.max(...losses) / Math.min(...losses);
+    const y = methods.hconcat[0].encoding.y;
+    expect(y.scale.type === 'log', `span ${span}`).toBe(span > 100);
+    expect(y.title.includes('log scale')).toBe(span > 100);
+  });
 });
 
