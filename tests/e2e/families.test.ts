@@ -113,8 +113,9 @@ describe('the example sweeps of each family', () => {
       ['linnerud-mgaussian', ['weight', 'waist', 'pulse']],
     ] as const) {
       ok(['report', `${sweep}.db`, '--out', `${sweep}-report`], dir);
-      const spec = readFileSync(join(dir, `${sweep}-report`, 'paths.vl.json'), 'utf8');
-      for (const output of outputs) expect(spec).toContain(`"${output}"`);
+      const spec = JSON.parse(readFileSync(join(dir, `${sweep}-report`, 'paths.vl.json'), 'utf8')) as { concat: { title: string }[] };
+      // A row of panels per class or target: "class barbera · l1", "response weight · l2", …
+      for (const output of outputs) for (const penalty of ['l1', 'l2']) expect(spec.concat.map((p) => p.title)).toContain(`${sweep.startsWith('wine') ? 'class' : 'response'} ${output} · ${penalty}`);
     }
   }, 120_000);
 

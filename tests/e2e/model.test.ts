@@ -255,7 +255,7 @@ describe('compare', () => {
     expect(c.best.find((b) => b.penalty === 'l1')!.A!.lambda_min).toBe(a.best.find((b) => b.penalty === 'l1')!.lambda_min);
     for (const f of ['compare.html', 'compare-fit.vl.json', 'compare-fit.svg', 'compare-fit.png']) expect(existsSync(join(dir, 'cmp', f)), f).toBe(true);
     const spec = JSON.parse(readFileSync(join(dir, 'cmp', 'compare-fit.vl.json'), 'utf8')) as { data: { values: { sweep: string; penalty: string }[] } };
-    expect(new Set(spec.data.values.map((v) => v.sweep))).toEqual(new Set(['A', 'B']));
+    expect(new Set(spec.data.values.map((v) => v.sweep))).toEqual(new Set(['A: diabetes', 'B: diabetes-l1']));
 
     const text = cli(['compare', 'diabetes.db', 'cancer.db', '--no-report'], dir);
     expect(text.status, text.stderr).toBe(0);

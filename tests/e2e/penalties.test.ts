@@ -318,11 +318,12 @@ describe('factors as groups (model.group_categorical): the group lasso', () => {
     // The coefficient-path chart draws each factor as one line, its group norm.
     const report = cli(['report', 'groups-gaussian.db', '--out', 'groups-report', '--no-png']);
     expect(report.status, report.stderr).toBe(0);
-    const paths = JSON.parse(readFileSync(join(dir, 'groups-report', 'paths.vl.json'), 'utf8')) as { data: { values: { feature: string; coef: number }[] } };
-    const lines = new Set(paths.data.values.map((v) => v.feature));
+    const panels = JSON.parse(readFileSync(join(dir, 'groups-report', 'paths.vl.json'), 'utf8')) as { concat: { data: { values: { feature: string; coef: number; part: string }[] } }[] };
+    const values = panels.concat.flatMap((p) => p.data.values.filter((v) => v.part === 'path'));
+    const lines = new Set(values.map((v) => v.feature));
     expect([...lines].filter((f) => f.includes('='))).toEqual([]);
     for (const factor of ['island', 'sex', 'species']) expect(lines.has(`${factor} (group norm)`)).toBe(true);
-    expect(paths.data.values.filter((v) => v.feature.endsWith('(group norm)')).every((v) => v.coef >= 0)).toBe(true);
+    expect(values.filter((v) => v.feature.endsWith('(group norm)')).every((v) => v.coef >= 0)).toBe(true);
     const exported = cli(['export', 'groups-gaussian.db', '--model', '--select', `lambda=${lambdas[10]}`, '--format', 'glmnet', '--out', 'groups.R']);
     expect(exported.status, exported.stderr).toBe(0);
     const refit = spawnSync('Rscript', ['groups.R', '--refit', 'penguins.csv'], { cwd: dir, encoding: 'utf8' });

@@ -40,7 +40,7 @@ describe('sweep config', () => {
 
   it('accepts JSON too', () => {
     const { config } = parseConfig(JSON.stringify({ name: 'j', data: { synthetic: { kind: 'regression', n: 50, p: 5 } }, sweep: { kind: 'grid', lambda: [1, 0.1] } }), 'x.json');
-    expect(config.validation).toEqual({ kind: 'kfold', folds: 5, shuffle: true, stratify: false, repeats: 1, seed: 0 });
+    expect(config.validation).toEqual({ kind: 'kfold', folds: 5, shuffle: true, stratify: false, repeats: 1, seed: 0, keep: false });
     expect(config.model.kind).toBe('linear');
   });
 
