@@ -372,7 +372,7 @@ async function wideRidgeWorkload() {
   const context = threadKernelContext();
   const one = { ...problem, lambdas: Float64Array.of(lambdas[50]), maxIter: 200_000 };
   const cd = await timeIt(1, () => gaussianNaivePath(context, one));
-  rows.push({ workload: 'wide-ridge', tool: 'regsweep coordinate descent, one λ', seconds: cd.seconds, note: `λ ${lambdas[50].toPrecision(3)}: ${cd.result.iterations[0]} passes (what the path used before)` });
+  rows.push({ workload: 'wide-ridge', tool: 'regsweep coordinate descent, one λ', seconds: cd.seconds, note: `λ ${lambdas[50].toPrecision(3)}: ${cd.result.passes[0]} passes (what the path used before)` });
 }
 
 /** cv-enet (20 λ) on n 20 000 × p 2 000 at 1 and 2 workers, each in a fresh process so its peak RSS is its own. */

@@ -23,7 +23,7 @@ export function postgresUrl(): string | undefined {
  * that stop and start the server: the other files, running at the same time on the shared server, are not disturbed.
  * Call in beforeAll; the returned function stops and removes it (afterAll).
  */
-export function usePrivateServer(): () => void {
+function usePrivateServer(): () => void {
   const dir = mkdtempSync(join(tmpdir(), 'regsweep-pg-own-'));
   const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'test-postgres.sh');
   const started = spawnSync('bash', [script, 'start', dir], { encoding: 'utf8', timeout: 120_000 });

@@ -7,6 +7,7 @@ import { GRAM_SHARE_FIELDS, type KernelHelper } from '../src/fitting/kernels/gra
 /** Control words in the shared kernel memory: the state, then a GramShare's fields in GRAM_SHARE_FIELDS order. */
 export const STATE = 0;
 export const enum HelperState {
+  /** The zero the shared memory starts with. @public */
   starting = 0,
   idle = 1,
   working = 2,

@@ -15,7 +15,7 @@ const compiled = new Map<boolean, { module: WebAssembly.Module; fused: boolean }
  * The kernels with fused multiply-adds when the engine accepts relaxed SIMD, else the plain-SIMD build. Node 20's
  * V8 has relaxed SIMD complete but behind a flag (Node 22 ships it on), so the flag is set first where needed.
  */
-export function kernelModule(fused: boolean): { module: WebAssembly.Module; fused: boolean } {
+function kernelModule(fused: boolean): { module: WebAssembly.Module; fused: boolean } {
   const known = compiled.get(fused);
   if (known) return known;
   const fusedBinary = Buffer.from(KERNELS_FUSED_WASM_BASE64, 'base64');

@@ -66,7 +66,7 @@ function distance(a: string, b: string): number {
 }
 
 /** The key a misspelled or foreign one most likely means, if any. */
-export function suggestKey(key: string, schema: unknown): string | undefined {
+function suggestKey(key: string, schema: unknown): string | undefined {
   if (SYNONYMS[key]) return SYNONYMS[key];
   knownKeys ??= [...allKeys(schema)];
   let best: string | undefined;
@@ -82,7 +82,7 @@ export function suggestKey(key: string, schema: unknown): string | undefined {
 }
 
 /** What a value is, in the words of a message: `the string "100"`, `.inf`, `a list`. */
-export function describeValue(value: unknown): string {
+function describeValue(value: unknown): string {
   if (value === null) return 'an empty value';
   if (typeof value === 'string') return `the string ${JSON.stringify(value.length > 40 ? value.slice(0, 40) + '…' : value)}`;
   if (typeof value === 'number') return Number.isNaN(value) ? '.nan' : value === Infinity ? '.inf' : value === -Infinity ? '-.inf' : String(value);

@@ -26,7 +26,7 @@ const ascendingPair = (what: string) =>
     .tuple([posNumber, posNumber], { error: `expected [low, high], two positive numbers` })
     .refine(([lo, hi]) => lo < hi, { error: `${what}: low must be below high` });
 
-export const syntheticSchema = z.strictObject({
+const syntheticSchema = z.strictObject({
   kind: z.enum(['regression', 'classification', 'counts'], { error: 'expected regression, classification or counts' }),
   /** Classes of classification data (more than two: a multinomial target). */
   classes: posInt.refine((k) => k >= 2, { error: 'expected an integer of at least 2' }).default(2),
@@ -45,7 +45,7 @@ export const syntheticSchema = z.strictObject({
   seed,
 });
 
-export const dataSchema = z
+const dataSchema = z
   .strictObject({
     path: z.string({ error: 'expected a file path' }).min(1).optional(),
     synthetic: syntheticSchema.optional(),
@@ -92,7 +92,7 @@ export const dataSchema = z
 /** cv.glmnet's keep: every validation fit's out-of-fold predictions stored (export --table predictions). */
 const keep = z.boolean({ error: 'expected true or false' }).default(false);
 
-export const validationSchema = z.discriminatedUnion(
+const validationSchema = z.discriminatedUnion(
   'kind',
   [
     z.strictObject({
@@ -169,7 +169,7 @@ const solverSettings = {
   group_categorical: z.boolean({ error: 'expected true or false' }).optional(),
 };
 
-export const modelSchema = z.discriminatedUnion(
+const modelSchema = z.discriminatedUnion(
   'kind',
   [
     z.strictObject({ kind: z.literal('linear'), ...solverSettings }),
@@ -206,7 +206,7 @@ export const modelSchema = z.discriminatedUnion(
   { error: 'expected kind: linear, logistic, multinomial, poisson or mlp' },
 );
 
-export const penaltySchema = z.enum(PENALTIES, { error: 'expected none, l1, l2 or elasticnet' });
+const penaltySchema = z.enum(PENALTIES, { error: 'expected none, l1, l2 or elasticnet' });
 
 /** A single value where a list is expected is read as a one-element list (`penalty: l1`). */
 const listOf = <T extends z.ZodType>(item: T) => z.preprocess((v) => (v !== undefined && v !== null && !Array.isArray(v) ? [v] : v), z.array(item).min(1, { error: 'expected a non-empty list' }));
@@ -270,7 +270,7 @@ const NETWORK_SETTINGS = {
   penalize_bias: z.boolean({ error: 'expected true or false' }),
   seed: nonNegInt,
 };
-export type NetworkSettingName = keyof typeof NETWORK_SETTINGS;
+type NetworkSettingName = keyof typeof NETWORK_SETTINGS;
 
 /** A grid varies each setting over a list of values (a single value is a list of one). */
 const gridSettingsSchema = z.strictObject(
@@ -279,7 +279,7 @@ const gridSettingsSchema = z.strictObject(
   },
 );
 
-export type RandomSetting<T> = { choice: T[] } | { uniform: [number, number] } | { log_uniform: [number, number] };
+type RandomSetting<T> = { choice: T[] } | { uniform: [number, number] } | { log_uniform: [number, number] };
 
 /** A random sweep draws each setting: {choice: [...]} (or a list), and numbers also {uniform: [a, b]} or {log_uniform: [a, b]}. */
 const randomSettingSchema = <T extends z.ZodType>(value: T, numeric: boolean) => {
@@ -340,7 +340,7 @@ const sweepKinds = z.discriminatedUnion(
   ],
   { error: 'expected kind: grid or random' },
 );
-export const sweepSchema = renamed('trials', 'points', sweepKinds);
+const sweepSchema = renamed('trials', 'points', sweepKinds);
 
 export const configSchema = z.strictObject({
   name: z
@@ -357,9 +357,7 @@ export const configSchema = z.strictObject({
 });
 
 export type SweepConfig = z.infer<typeof configSchema>;
-export type DataConfig = SweepConfig['data'];
 export type ModelConfig = SweepConfig['model'];
 export type ValidationConfig = SweepConfig['validation'];
 export type SweepSpec = SweepConfig['sweep'];
 export type LambdaGrid = z.infer<typeof lambdaGridSchema>;
-export type { Penalty } from '../domain.js';

@@ -8,11 +8,11 @@ import type { StoredDataset } from '../domain.js';
 import { removeAbandonedTemporaries, writeFileAtomic } from '../util/files.js';
 import { valuesChecksum } from './stored.js';
 
-export function cacheDir(): string {
+function cacheDir(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'regsweep', 'datasets');
 }
 
-export const cachedFile = (hash: string) => join(cacheDir(), `${hash}.bin`);
+const cachedFile = (hash: string) => join(cacheDir(), `${hash}.bin`);
 
 /** The cached dataset of a hash; or nothing cached; or why the file there cannot be used (it is then fetched again). */
 export type CacheRead = { dataset: StoredDataset } | { absent: true } | { unusable: string };

@@ -121,7 +121,7 @@ const MAX_CLASSES = 100;
  * Distinct labels in class order. Given classes must be exactly the labels in the column. Otherwise numeric 0/1 keep
  * their meaning, numbers sort by value, and other labels in sorted order, as R's factor levels.
  */
-export function classLabels(labels: string[], given: string[] | undefined, where: string, n: number, binary: boolean): string[] {
+function classLabels(labels: string[], given: string[] | undefined, where: string, n: number, binary: boolean): string[] {
   const distinct = [...new Set(labels)];
   const shown = distinct.slice(0, 5).map((v) => `"${v}"`).join(', ') + (distinct.length > 5 ? ', ...' : '');
   if (distinct.length < 2) throw new UserError(`${where}: a classification model needs at least two distinct labels, found ${distinct.length}${distinct.length ? ` (${shown})` : ''}`);

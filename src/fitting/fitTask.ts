@@ -44,7 +44,7 @@ export interface SharedData {
 }
 
 /** What a model needs to know to fit, as the config gives it (the worker message carries it). */
-export type ModelSettings =
+type ModelSettings =
   | { kind: 'linear' | 'logistic' | 'multinomial' | 'poisson'; tol: number; max_iter: number; solver: 'cd' | 'fista'; grouped?: boolean; clip_probabilities?: number }
   | {
       kind: 'mlp';
@@ -122,7 +122,7 @@ export interface BatchMessage extends FitSettings {
  * Training and validation weights for one fold (of one repeat): the row's observation weight (1 without data.weights)
  * where it is in that part, 0 elsewhere.
  */
-export function foldWeights(data: Pick<SharedData, 'foldOf' | 'foldsPerRepeat' | 'n'> & { weights?: Float64Array | null }, fold: FoldId): { train: Float64Array; validation: Float64Array } {
+function foldWeights(data: Pick<SharedData, 'foldOf' | 'foldsPerRepeat' | 'n'> & { weights?: Float64Array | null }, fold: FoldId): { train: Float64Array; validation: Float64Array } {
   const { n, foldOf } = data;
   const train = new Float64Array(n);
   const validation = new Float64Array(n);
@@ -138,9 +138,9 @@ export function foldWeights(data: Pick<SharedData, 'foldOf' | 'foldsPerRepeat' |
 }
 
 /** The model a task fits, from the model kind and the data's shape. */
-export type Family = 'gaussian' | 'mgaussian' | 'binomial' | 'multinomial' | 'poisson';
+type Family = 'gaussian' | 'mgaussian' | 'binomial' | 'multinomial' | 'poisson';
 
-export function familyOf(kind: 'linear' | 'logistic' | 'multinomial' | 'poisson', data: Pick<SharedData, 'outputs' | 'classes'>): Family {
+function familyOf(kind: 'linear' | 'logistic' | 'multinomial' | 'poisson', data: Pick<SharedData, 'outputs' | 'classes'>): Family {
   if (kind === 'poisson') return 'poisson';
   if (kind === 'multinomial') return 'multinomial';
   if (kind === 'logistic') return data.classes > 2 ? 'multinomial' : 'binomial';
@@ -231,7 +231,7 @@ function heldOutFor(settings: FitSettings, data: SharedData, validation: Float64
 }
 
 function fitPath(context: KernelContext, data: SharedData, task: Task, settings: FitSettings): TaskResult {
-  const { model, standardize, nearZero } = settings;
+  const { model, standardize } = settings;
   const { n, p } = data;
   const design = { X: data.X, n, p };
   const { train, validation } = foldWeights(data, task.fold);
@@ -299,7 +299,7 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
 
 /** The figures of the trial at λ index l of a path: its status, the losses and metrics given, sparsity, passes, time. */
 function trialAt(
-  solution: Pick<PathSolution, 'status' | 'iterations' | 'seconds'>,
+  solution: Pick<PathSolution, 'status' | 'passes' | 'seconds'>,
   lambda: number,
   l: number,
   coefs: Float64Array,
@@ -317,7 +317,7 @@ function trialAt(
     ...figures,
     ...rows,
     ...sparsity(coefs, settings.nearZero, settings.featureScales),
-    passes: solution.iterations[l],
+    passes: solution.passes[l],
     epochsRun: 0,
     seconds: solution.seconds[l],
   };
@@ -329,7 +329,7 @@ function trialAt(
  * validation rows, and its metrics.
  */
 function fitGlmTask(context: KernelContext, data: SharedData, task: Task, settings: FitSettings, family: 'mgaussian' | 'multinomial' | 'poisson', train: Float64Array, validation: Float64Array): TaskResult {
-  const { model, standardize, nearZero } = settings;
+  const { model } = settings;
   if (model.kind === 'mlp') throw new Error('not a generalized linear model');
   const { n, p } = data;
   const design = { X: data.X, n, p };

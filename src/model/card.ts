@@ -20,7 +20,7 @@ export function provenance(model: Model, location: string): string[] {
 }
 
 /** The objective the model minimizes, in the notation of the docs. */
-export function objectiveText(model: Pick<Model, 'family' | 'outputs' | 'grouped'>): string {
+function objectiveText(model: Pick<Model, 'family' | 'outputs' | 'grouped'>): string {
   const several = model.outputs.length > 1;
   const loss =
     model.family === 'binomial' || model.family === 'multinomial'

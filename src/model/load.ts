@@ -1,6 +1,6 @@
 // The chosen model of a stored sweep, with its coefficients: what predict, export --model and compare hand on.
 import type { SweepConfig } from '../config/schema.js';
-import { outputNames, settingsOf, sweepFamily, type Encoding, type Penalty, type Sweep, type Trial } from '../domain.js';
+import { outputNames, settingsOf, sweepFamily, type Encoding, type Sweep, type Trial } from '../domain.js';
 import { UserError } from '../errors.js';
 import { featurePenalty, type FeaturePenaltySettings } from '../config/featurePenalty.js';
 import { chooseModel, type ModelChoice, type ModelRequest } from '../select/model.js';
@@ -11,7 +11,7 @@ import { sweepConfig, withResults } from '../results/open.js';
  * How predictions come from the linear predictors η = b0 + x·b: as they are (gaussian, one or several responses),
  * through the logistic function (binomial) or the softmax (multinomial), or as the count e^η (poisson).
  */
-export type ModelFamily = 'gaussian' | 'binomial' | 'multinomial' | 'poisson';
+type ModelFamily = 'gaussian' | 'binomial' | 'multinomial' | 'poisson';
 
 export interface Model extends ModelChoice {
   sweep: Sweep;
@@ -96,9 +96,4 @@ export async function loadModel(location: string, options: ModelOptions = {}): P
     }
     return readModel(store, sweep, options);
   });
-}
-
-/** "l1", "l2", "elasticnet (l1_ratio 0.5)". */
-export function penaltyLabel(penalty: Penalty, l1Ratio: number): string {
-  return penalty === 'elasticnet' ? `elasticnet (l1_ratio ${l1Ratio})` : penalty;
 }

@@ -46,7 +46,7 @@ export function predictionColumns(model: Pick<Model, 'family' | 'outputs'>): str
 }
 
 /** The prediction cells of one row from its linear predictors η (one per output, offset included). */
-export function predictionCells(model: Pick<Model, 'family' | 'classes'>, eta: Float64Array): string[] {
+function predictionCells(model: Pick<Model, 'family' | 'classes'>, eta: Float64Array): string[] {
   switch (model.family) {
     case 'binomial':
       return [String(1 / (1 + Math.exp(-eta[0]))), csvCell(eta[0] > 0 ? model.classes![1] : model.classes![0])];

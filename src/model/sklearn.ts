@@ -9,7 +9,7 @@ import { predictionColumns } from './predict.js';
 import { groupedCategories, NO_GROUP_REFIT } from './glmnet.js';
 
 /** A class of sklearn.linear_model and the parameters it is made with. */
-export interface Estimator {
+interface Estimator {
   estimator: string;
   params: { [name: string]: Literal };
 }
@@ -24,7 +24,7 @@ function callText({ estimator, params }: Estimator): string {
  * where scikit-learn has none (a grouped multinomial, a poisson model with an L1 part or an offset) — the estimator
  * for predicting is then the family's, whose penalty does not matter once the coefficients are set.
  */
-export function sklearnEstimator(model: Model, n: number, tight: boolean): Estimator | undefined {
+function sklearnEstimator(model: Model, n: number, tight: boolean): Estimator | undefined {
   const { penalty, lambda, l1Ratio, family } = model;
   const several = model.outputs.length > 1;
   const exact: Estimator['params'] = tight ? { tol: 1e-12, max_iter: 1000000 } : {};
@@ -69,7 +69,7 @@ function carrier(model: Model): Estimator {
 }
 
 /** Why a refit is not offered, in one line, or undefined when it is. */
-export function noSklearnRefit(model: Model): string | undefined {
+function noSklearnRefit(model: Model): string | undefined {
   if (groupedCategories(model)) return NO_GROUP_REFIT;
   if (model.featurePenalty)
     return 'scikit-learn has no per-feature penalty factors or coefficient bounds (model.penalty_factor, model.limits, model.nonnegative); refit with glmnet (export --model --format glmnet)';

@@ -7,7 +7,7 @@ import { symmetricEigenvalues } from '../util/eigen.js';
 import { drawSettings, gridSettings } from './settings.js';
 
 /** Evenly spaced on a log scale, from high down to low. */
-export function logSpaceDescending(high: number, low: number, num: number): number[] {
+function logSpaceDescending(high: number, low: number, num: number): number[] {
   if (num === 1) return [high];
   const step = Math.log(low / high) / (num - 1);
   return Array.from({ length: num }, (_, k) => (k === num - 1 ? low : high * Math.exp(step * k)));

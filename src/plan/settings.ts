@@ -15,13 +15,6 @@ export function relevantSettings(penalty: Penalty, settings: Record<string, unkn
   return Object.fromEntries(Object.entries(settings).filter(([name]) => PENALTY_PART[name]?.(penalty) ?? true));
 }
 
-/** The names a sweep varies, in the sweep file's order. */
-export function settingNames(spec: SweepSpec): string[] {
-  return Object.entries(spec.model ?? {})
-    .filter(([, v]) => v !== undefined)
-    .map(([k]) => k);
-}
-
 /** Every combination of a grid's settings for one penalty, as settings keys, without repeats ([""] when none vary). */
 export function gridSettings(spec: Extract<SweepSpec, { kind: 'grid' }>, penalty: Penalty): string[] {
   let combinations: Record<string, unknown>[] = [{}];

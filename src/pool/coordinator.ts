@@ -174,7 +174,7 @@ export function sharedData(data: Pick<Dataset, 'X' | 'y' | 'n' | 'p' | 'outputs'
 }
 
 /** The folds as a store keeps them. */
-export function storedFolds(folds: FoldAssignment): StoredFolds {
+function storedFolds(folds: FoldAssignment): StoredFolds {
   return { foldOf: folds.foldOf, perRepeat: folds.perRepeat, repeats: folds.repeats, labels: folds.labels ?? null };
 }
 

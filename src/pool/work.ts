@@ -62,7 +62,7 @@ export interface WorkResult {
 }
 
 /** "host:pid:nonce": who holds a claim. */
-export function ownerId(): string {
+function ownerId(): string {
   return `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
 }
 

@@ -21,7 +21,7 @@ function seriesName(s: ComparedSweep, penalty: string, l1Ratio: number): string 
   return `${s.label}: ${s.sweep.name}${penalty === 'elasticnet' ? ` (l1_ratio ${fmt(l1Ratio)})` : ''}`;
 }
 
-export function overlayChart(c: Comparison): Chart | undefined {
+function overlayChart(c: Comparison): Chart | undefined {
   const rows: Record<string, unknown>[] = [];
   // The legend names each sweep: "A: diabetes" in blue, "B: diabetes-raw" in red.
   const names = c.sweeps.map((s) => `${s.label}: ${s.sweep.name}${s.label === 'B' && s.sweep.name === c.sweeps[0].sweep.name ? ` (id ${s.sweep.id})` : ''}`);

@@ -16,7 +16,7 @@ export function escapeHtml(text: string): string {
 }
 
 /** JSON inside a <script> element: "<" escaped so no value can close the element. */
-export function scriptJson(value: unknown): string {
+function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
@@ -44,7 +44,7 @@ export function libraryFile(pkg: string, file: string): string {
 }
 
 /** The chart libraries inlined, so that the page works from file:// with no network. */
-export function inlineLibraries(): string {
+function inlineLibraries(): string {
   return CHART_LIBRARIES.map(([pkg, file]) => `<script>${readFileSync(libraryFile(pkg, file), 'utf8').replace(/<\/script/gi, '<\\/script')}</script>`).join('\n');
 }
 

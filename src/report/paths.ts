@@ -98,7 +98,7 @@ function pathAxis(data: ReportData, kind: PathAxis, scale: (j: number) => number
  * Names spread apart vertically: sorted by where their path ends, pushed down to at least LABEL_GAP from the one
  * above, then back up from the bottom edge — the least movement that keeps them apart and inside the panel.
  */
-export function spreadLabels(targets: number[], height: number, gap = LABEL_GAP): number[] {
+function spreadLabels(targets: number[], height: number, gap = LABEL_GAP): number[] {
   const order = targets.map((y, i) => ({ y, i })).sort((a, b) => a.y - b.y);
   const top = gap / 2;
   const bottom = height - gap / 2;

@@ -6,7 +6,7 @@ import { sweepFamily, type Trial } from '../domain.js';
 import { pathChart, type PathOptions } from './paths.js';
 import { facetColumns, lambdaAxis, LOSS_AXIS, onPaths, PANEL, SCHEMA, sig3, type Chart } from './chartKit.js';
 
-export { sig3, type Chart } from './chartKit.js';
+export { type Chart } from './chartKit.js';
 
 /** How the loss axis is drawn: `auto` takes a log scale when the curve spans more than two decades. */
 export type LossScale = 'auto' | 'log' | 'linear';
@@ -18,12 +18,12 @@ export interface ChartOptions extends PathOptions {
 
 /** Every chart that has data in this sweep, in reading order. */
 export function buildCharts(data: ReportData, options: ChartOptions = {}): Chart[] {
-  const charts = [fitChart(data, options), methodsChart(data), sparsityChart(data), pathChart(data, options), l1VsL2Chart(data), alphaLambdaChart(data), learningCurveChart(data)];
+  const charts = [fitChart(data, options), methodsChart(data), sparsityChart(data), pathChart(data, options), l1VsL2Chart(data), l1RatioLambdaChart(data), learningCurveChart(data)];
   return charts.filter((c): c is Chart => c !== undefined);
 }
 
 /** How much worse `value` is than `best` under the report's metric (positive: worse), whichever way it is better. */
-export function worseBy(data: Pick<ReportData, 'metric'>, value: number, best: number): number {
+function worseBy(data: Pick<ReportData, 'metric'>, value: number, best: number): number {
   return data.metric.lowerIsBetter ? value - best : best - value;
 }
 
@@ -52,7 +52,7 @@ export function metricName(data: ReportData): string {
 }
 
 /** "mean ± se over 5 folds", "one holdout", … for the validation figures of this sweep. */
-export function validationWords(data: ReportData): string {
+function validationWords(data: ReportData): string {
   const v = data.config.validation;
   if (v.kind === 'kfold') return `mean ± se over ${v.folds * (v.repeats ?? 1)} folds`;
   if (v.kind === 'holdout') return 'one holdout set';
@@ -71,7 +71,7 @@ function lossScale(values: number[], asked: LossScale = 'auto'): 'log' | 'linear
 const OVER_UNDER = 'λ (log scale): ← overfitting · underfitting →';
 
 /** 1. Train and validation loss vs λ, ±1 se band, λ_min and λ_1se; a random sweep's points as a scatter. */
-export function fitChart(data: ReportData, options: ChartOptions = {}): Chart | undefined {
+function fitChart(data: ReportData, options: ChartOptions = {}): Chart | undefined {
   return data.config.sweep.kind === 'random' ? randomFitChart(data, options) : gridFitChart(data, options);
 }
 
@@ -278,7 +278,7 @@ function keptFits(data: ReportData) {
  * weights vs λ, one line per penalty and settings, side by side — weight decay against explicit L1, subgradient
  * against proximal.
  */
-export function methodsChart(data: ReportData): Chart | undefined {
+function methodsChart(data: ReportData): Chart | undefined {
   if (!data.trials.some((t) => t.settings)) return undefined;
   const rows = [
     ...data.summary.filter((p) => p.lambda > 0).map((p) => ({ group: groupLabel(p.penalty, p.l1Ratio, p.settings), lambda: p.lambda, measure: 'validation loss', value: p.mean })),
@@ -326,7 +326,7 @@ export function methodsChart(data: ReportData): Chart | undefined {
 }
 
 /** 2. Fraction of exact-zero and near-zero weights vs λ, per penalty. */
-export function sparsityChart(data: ReportData): Chart | undefined {
+function sparsityChart(data: ReportData): Chart | undefined {
   // A random sweep's points (each elastic-net point its own l1 ratio) are dots per penalty, not lines per l1 ratio.
   const random = data.config.sweep.kind === 'random';
   const label = (t: Trial) => (random ? groupLabel(t.penalty === 'elasticnet' ? 'elasticnet (each its l1_ratio)' : t.penalty, t.l1Ratio, t.settings) : groupLabel(t.penalty, t.l1Ratio, t.settings));
@@ -415,7 +415,7 @@ function penaltyVerdict(picks: ReportData['selections'], lowerIsBetter: boolean,
 }
 
 /** 4. L1 vs L2 at each one's λ_min: weight histogram (sparse vs diffuse) and validation loss ± se. */
-export function l1VsL2Chart(data: ReportData): Chart | undefined {
+function l1VsL2Chart(data: ReportData): Chart | undefined {
   const picks = data.shownSelections.filter((s) => s.penalty === 'l1' || s.penalty === 'l2' || s.penalty === 'elasticnet');
   if (picks.length < 2) return undefined;
   const weights: Record<string, unknown>[] = [];
@@ -493,10 +493,10 @@ function withCells<T extends { l1_ratio: number; lambda: number }>(rows: T[]): (
 }
 
 /** 5. l1 ratio × λ heatmap of validation loss (grid sweeps), or a scatter coloured by it (random sweeps). */
-export function alphaLambdaChart(data: ReportData): Chart | undefined {
+function l1RatioLambdaChart(data: ReportData): Chart | undefined {
   const points = data.summary.filter((s) => s.penalty !== 'none' && s.lambda > 0);
-  const alphas = new Set(points.map((r) => r.l1Ratio));
-  if (alphas.size < 2) return undefined;
+  const ratios = new Set(points.map((r) => r.l1Ratio));
+  if (ratios.size < 2) return undefined;
   // Coloured by how far above the best a cell is, on a scale that is linear within a standard error of the best and
   // logarithmic beyond (symlog), clamped: the region of interest gets the colours, not the underfitting end.
   const best = points.reduce((a, b) => (worseBy(data, b.mean, a.mean) < 0 ? b : a));
@@ -531,7 +531,7 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
     : {
         $schema: SCHEMA,
         width: 520,
-        height: Math.max(120, 28 * alphas.size),
+        height: Math.max(120, 28 * ratios.size),
         data: { values: withCells(rows) },
         mark: 'rect',
         encoding: {
@@ -544,7 +544,7 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
         },
       };
   return {
-    id: 'alpha-lambda',
+    id: 'l1-ratio-lambda',
     title: random ? 'Random sweep: validation loss over l1_ratio and λ' : 'l1_ratio × λ: validation loss',
     caption: `Mean validation ${metricName(data)} over folds for each l1_ratio and λ, coloured by how much worse it is than the best cell (${sig3(best.mean)}): darkest is the best, the colour changes evenly within one standard error of it (${sig3(unit)}) and by decades beyond, up to ${sig3(ceiling)} worse (the underfitting end shares the lightest colour). l1_ratio 1 is the lasso (L1), 0 ridge (L2).`,
     guide: `${bestCell(rows)}A dark band along one row says that mix of L1 and L2 is best over a range of λ; a dark region running diagonally says λ and l1_ratio trade off (more L1 wants a smaller λ). Light cells on the right are underfitting at every mix; on the left, the rows part ways as overfitting sets in.`,
@@ -553,7 +553,7 @@ export function alphaLambdaChart(data: ReportData): Chart | undefined {
 }
 
 /** 6. Training and validation loss per epoch for network trials, the epoch kept by early stopping marked. */
-export function learningCurveChart(data: ReportData): Chart | undefined {
+function learningCurveChart(data: ReportData): Chart | undefined {
   const epochs = data.epochs.filter((e) => e.fold === '0');
   const rows: Record<string, unknown>[] = epochs.flatMap((e) => {
     const base = { group: groupLabel(e.penalty, e.l1Ratio, e.settings), lambda: e.lambda, lambdaLabel: sig3(e.lambda), epoch: e.epoch };

@@ -32,7 +32,7 @@ export interface ReportResult {
 }
 
 /** The folder a report goes to when none is given. */
-export function defaultReportDir(location: string): string {
+function defaultReportDir(location: string): string {
   if (isStoreUrl(location)) return resolve('regsweep-report');
   return join(dirname(location), `${basename(location, extname(location))}-report`);
 }

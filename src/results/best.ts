@@ -1,6 +1,5 @@
 // `regsweep query`: the best λ per penalty, the list of sweeps, and read-only SQL.
 import type { Selection, Sweep } from '../domain.js';
-import { UserError } from '../errors.js';
 import { countsLine, countTrials } from '../select/counts.js';
 import { edgeWarning, selectLambdas, selectionsToShow, summarize } from '../select/cv.js';
 import { metricNamed } from '../select/model.js';

@@ -17,7 +17,7 @@ export interface ComparedSweep {
   curves: CvPoint[];
 }
 
-export interface ComparisonRow {
+interface ComparisonRow {
   penalty: string;
   a: Selection | null;
   b: Selection | null;

@@ -121,7 +121,7 @@ function predictionRows(sweep: Sweep, trials: TrialPredictions[]): Record<string
 }
 
 /** Feature names as in the data header; with several targets or classes, "target:feature" or "class:feature". */
-export function coefficientColumns(sweep: Sweep): string[] {
+function coefficientColumns(sweep: Sweep): string[] {
   const outputs = outputNames(sweep);
   if (outputs.length === 1) return sweep.featureNames;
   return outputs.flatMap((t) => sweep.featureNames.map((f) => `${t}:${f}`));

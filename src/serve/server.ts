@@ -10,7 +10,6 @@ import { isIPv6 } from 'node:net';
 import { hostname, networkInterfaces } from 'node:os';
 import { OutsideError, UserError } from '../errors.js';
 import { CHART_LIBRARIES, libraryFile } from '../report/html.js';
-import type { Store } from '../store/contract.js';
 import { openStore } from '../store/open.js';
 import { displayPath } from '../util/paths.js';
 import type { Sweep } from '../domain.js';

@@ -51,7 +51,7 @@ const MAX_LAMBDAS_SHOWN = 100;
  * The report data with each (penalty, l1 ratio, settings) group's λ thinned to MAX_LAMBDAS_SHOWN, evenly along the
  * grid, keeping the selected λ_min and λ_1se: what the page draws, not what the selections are computed from.
  */
-export function thinForDisplay(data: ReportData): ReportData {
+function thinForDisplay(data: ReportData): ReportData {
   const lambdasOf = new Map<string, number[]>();
   for (const s of data.summary) {
     const key = groupLabel(s.penalty, s.l1Ratio, s.settings);

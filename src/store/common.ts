@@ -44,7 +44,7 @@ export function storableFigures(t: TrialFigures): TrialFigures {
 }
 
 /** Metrics with their keys in one order, whichever store kept them (PostgreSQL's jsonb reorders keys). */
-export function sortedMetrics(metrics: Record<string, number>): Record<string, number> {
+function sortedMetrics(metrics: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.keys(metrics).sort().map((k) => [k, metrics[k]]));
 }
 

@@ -253,7 +253,7 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export type StoreMode = 'read' | 'write';
+type StoreMode = 'read' | 'write';
 
 export interface OpenOptions {
   mode: StoreMode;

@@ -114,7 +114,7 @@ export function requireWritable(path: string, shown = path): void {
 }
 
 /** Checks an output file's path before anything is computed: its folder can be made, and it is not a folder itself. */
-export function checkOutputFile(path: string, option: string): void {
+function checkOutputFile(path: string, option: string): void {
   const s = statOrUndefined(path);
   if (s && s.isDirectory()) throw new UserError(`${option} ${path}: is a folder; give a file name`);
   if (s && !s.isFile()) throw new UserError(`${option} ${path}: is not a regular file (a device or pipe); give a file name`);

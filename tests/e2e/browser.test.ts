@@ -60,7 +60,7 @@ output: b.db
     await tab.evaluate(() => (window as unknown as { regsweepCharts: Promise<unknown> }).regsweepCharts.then(() => true));
 
     const charts = await tab.$$eval('.chart', (els) => els.map((el) => ({ id: el.getAttribute('data-chart'), marks: el.querySelectorAll('svg .mark-line path, svg .mark-symbol path, svg .mark-rect path, svg .mark-area path, svg .mark-rule line').length })));
-    expect(charts.map((c) => c.id)).toEqual(['fit', 'sparsity', 'paths', 'l1-vs-l2', 'alpha-lambda']);
+    expect(charts.map((c) => c.id)).toEqual(['fit', 'sparsity', 'paths', 'l1-vs-l2', 'l1-ratio-lambda']);
     for (const c of charts) expect(c.marks, c.id!).toBeGreaterThan(0);
 
     // The hostile column name is shown as text (in the coefficient-path legend), never as an element.
@@ -88,7 +88,7 @@ output: b.db
     await served.goto(page);
     const drawn = await perChart(served);
     await still.close();
-    expect(drawn.map(([id]) => id)).toEqual(['fit', 'sparsity', 'paths', 'l1-vs-l2', 'alpha-lambda']);
+    expect(drawn.map(([id]) => id)).toEqual(['fit', 'sparsity', 'paths', 'l1-vs-l2', 'l1-ratio-lambda']);
     for (const [id, marks] of drawn) expect(marks, String(id)).toBeGreaterThan(0);
     // The drawing is the chart's SVG file.
     const fitSvg = readFileSync(join(dir, 'report', 'fit.svg'), 'utf8');

@@ -142,10 +142,10 @@ describe.runIf(haveBrowser)('the charts as chromium draws them, on the reports o
     it(`${name}: text apart, panels with marks, colours named, no SI prefix, path names inside their panels`, async () => {
       const charts = await layouts(name);
       const expected: Record<string, string[]> = {
-        gaussian: ['fit', 'sparsity', 'paths', 'l1-vs-l2', 'alpha-lambda'],
-        binomial: ['fit', 'sparsity', 'paths', 'l1-vs-l2', 'alpha-lambda'],
-        multinomial: ['fit', 'sparsity', 'paths', 'l1-vs-l2', 'alpha-lambda'],
-        random: ['fit', 'sparsity', 'paths', 'l1-vs-l2', 'alpha-lambda'],
+        gaussian: ['fit', 'sparsity', 'paths', 'l1-vs-l2', 'l1-ratio-lambda'],
+        binomial: ['fit', 'sparsity', 'paths', 'l1-vs-l2', 'l1-ratio-lambda'],
+        multinomial: ['fit', 'sparsity', 'paths', 'l1-vs-l2', 'l1-ratio-lambda'],
+        random: ['fit', 'sparsity', 'paths', 'l1-vs-l2', 'l1-ratio-lambda'],
         compare: ['compare-fit'],
       };
       expect(charts.map((c) => c.id)).toEqual(expected[name]);

@@ -76,7 +76,7 @@ sweep: {kind: grid, penalty: [l2], lambda: [1e-3, 1e-1], extend: 0}
 
   it('every chart of every kind is a valid Vega-Lite spec, with a reading guide on the loss chart', () => {
     const charts = all();
-    expect(new Set(charts.map((c) => c.chart.id))).toEqual(new Set(['fit', 'sparsity', 'paths', 'l1-vs-l2', 'alpha-lambda', 'learning-curves']));
+    expect(new Set(charts.map((c) => c.chart.id))).toEqual(new Set(['fit', 'sparsity', 'paths', 'l1-vs-l2', 'l1-ratio-lambda', 'learning-curves']));
     for (const { sweep, chart } of charts) {
       const ok = validate(chart.spec);
       expect(ok, `${sweep}/${chart.id}: ${JSON.stringify(validate.errors?.slice(0, 2))}`).toBe(true);
@@ -147,7 +147,7 @@ sweep: {kind: grid, penalty: [l2], lambda: [1e-3, 1e-1], extend: 0}
     const si = /^[−-]?\d+(\.\d+)?[yzafpnµμmkMGTPEZY]$/;
     let labels = 0;
     for (const data of [grid, logistic, random]) {
-      for (const chart of buildCharts(data).filter((c) => ['fit', 'l1-vs-l2', 'alpha-lambda', 'paths'].includes(c.id))) {
+      for (const chart of buildCharts(data).filter((c) => ['fit', 'l1-vs-l2', 'l1-ratio-lambda', 'paths'].includes(c.id))) {
         const found = texts(await renderSvg(chart.spec));
         labels += found.length;
         expect(found.filter((t) => si.test(t)), `${data.sweep.name} ${chart.id}`).toEqual([]);
@@ -187,7 +187,7 @@ sweep: {kind: grid, penalty: [l2], lambda: [1e-3, 1e-1], extend: 0}
   });
 
   it('the α × λ heatmap puts λ on a log axis', () => {
-    const heat = buildCharts(grid).find((c) => c.id === 'alpha-lambda')!;
+    const heat = buildCharts(grid).find((c) => c.id === 'l1-ratio-lambda')!;
     expect(JSON.stringify(heat.spec)).toContain('"x":{"field":"lambdaLow","type":"quantitative","scale":{"type":"log"}');
   });
 
@@ -267,7 +267,7 @@ sweep: {kind: grid, penalty: [l2], lambda: [1e-3, 1e-1], extend: 0}
   });
 
   it('the heatmap colours by how much worse than the best a cell is (0 at the best), its text at the digits that tell the ratios apart', () => {
-    const heat = buildCharts(grid).find((c) => c.id === 'alpha-lambda')!;
+    const heat = buildCharts(grid).find((c) => c.id === 'l1-ratio-lambda')!;
     const spec = heat.spec as unknown as { data: { values: { above: number; loss: number }[] }; encoding: { color: { field: string; scale: { type: string; domain: number[]; clamp: boolean } } } };
     expect(spec.encoding.color.field).toBe('above');
     expect(spec.encoding.color.scale).toMatchObject({ type: 'symlog', clamp: true });

@@ -42,7 +42,7 @@ describe('report specs', () => {
 
   it('every chart validates against the Vega-Lite schema and compiles to Vega', async () => {
     const charts = buildCharts(await withResults(db, undefined, ({ store, sweep }) => readReportData(store, sweep)));
-    expect(charts.map((c) => c.id)).toEqual(['fit', 'sparsity', 'paths', 'l1-vs-l2', 'alpha-lambda']);
+    expect(charts.map((c) => c.id)).toEqual(['fit', 'sparsity', 'paths', 'l1-vs-l2', 'l1-ratio-lambda']);
     for (const c of charts) {
       expect(validate(c.spec), `${c.id}: ${JSON.stringify(validate.errors?.slice(0, 2))}`).toBe(true);
       expect(compile(c.spec).spec.marks?.length).toBeGreaterThan(0);
@@ -62,7 +62,7 @@ describe('report specs', () => {
   });
 
   it('writes .vl.json, .svg and .png per chart and an offline page', () => {
-    for (const id of ['fit', 'sparsity', 'paths', 'l1-vs-l2', 'alpha-lambda']) {
+    for (const id of ['fit', 'sparsity', 'paths', 'l1-vs-l2', 'l1-ratio-lambda']) {
       expect(readFileSync(join(outDir, `${id}.svg`), 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>$/);
       expect(readFileSync(join(outDir, `${id}.png`)).subarray(1, 4).toString()).toBe('PNG');
       expect(existsSync(join(outDir, `${id}.vl.json`))).toBe(true);

@@ -200,7 +200,7 @@ output: early.db
       await served.goto(`${url}sweeps/1`);
       const drawn = await marksPerChart(served);
       await still.close();
-      expect(drawn.map(([id]) => id)).toEqual(['fit', 'sparsity', 'paths', 'l1-vs-l2', 'alpha-lambda']);
+      expect(drawn.map(([id]) => id)).toEqual(['fit', 'sparsity', 'paths', 'l1-vs-l2', 'l1-ratio-lambda']);
       for (const [id, marks] of drawn) expect(marks, String(id)).toBeGreaterThan(0);
       const tab = await browser.newPage();
       await tab.goto(`${url}sweeps/1`);

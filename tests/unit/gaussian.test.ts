@@ -223,7 +223,7 @@ describe('λ_max, weights and constant columns', () => {
     const data = await fixtureData('diabetes.csv');
     const fit = solve.covariance(pathProblem(data, { lambdas: [0.01], tol: 1e-14, maxIter: 2 }));
     expect(fit.status[0]).toBe(FitStatus.maxIter);
-    expect(fit.iterations[0]).toBe(2);
+    expect(fit.passes[0]).toBe(2);
   });
 });
 
@@ -281,7 +281,7 @@ describe('warm starts extrapolated along the path', () => {
     const lambdas = Float64Array.from({ length: 8 }, (_, k) => 0.01 * Math.pow(0.8, k));
     const fit = solve.covariance(pathProblem({ X, n, p, y }, { standardize: false, lambdas }));
     for (let l = 0; l < lambdas.length; l++) expect(fit.coefs.subarray(l * p, (l + 1) * p).every((b) => b > 0)).toBe(true);
-    expect(Array.from(fit.iterations.subarray(2))).toEqual(new Array(lambdas.length - 2).fill(1));
+    expect(Array.from(fit.passes.subarray(2))).toEqual(new Array(lambdas.length - 2).fill(1));
     // And they are the solutions: the same as each λ fitted from zero.
     const alone = solve.covariance(pathProblem({ X, n, p, y }, { standardize: false, lambdas: lambdas.subarray(7) }));
     expect(relativeError(fit.coefs.subarray(7 * p), Array.from(alone.coefs))).toBeLessThan(1e-7);

@@ -1,4 +1,5 @@
-// The import rules (.dependency-cruiser.cjs) hold for the code, and a deliberate bad import is caught.
+// The import rules (.dependency-cruiser.cjs) hold for the code, and a deliberate bad import is caught; no export is
+// left that nothing imports (knip.json), and a forgotten one is caught.
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -34,5 +35,27 @@ describe('import rules', () => {
     expect(output).toMatch(/fitting-is-pure: src\/fitting\/point\/solver\.ts → (node:)?fs/);
     expect(output).toMatch(/select-is-pure: src\/select\/cv\.ts → src\/store\/sqlite\/store\.ts/);
     expect(output).toMatch(/readers-use-the-contract: src\/report\/write\.ts → src\/store\/sqlite\/store\.ts/);
+  });
+});
+
+const knip = (cwd: string) => spawnSync(process.execPath, [join(ROOT, 'node_modules', 'knip', 'bin', 'knip.js'), '--no-progress'], { cwd, encoding: 'utf8' });
+
+describe('dead code (knip)', () => {
+  it('no file, dependency or export that nothing uses', () => {
+    const r = knip(ROOT);
+    expect(r.stdout + r.stderr).toBe('');
+    expect(r.status).toBe(0);
+  });
+
+  it('an export nothing imports fails', () => {
+    const dir = tempDir('regsweep-knip-');
+    mkdirSync(join(dir, 'src'));
+    writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'x', type: 'module' }));
+    writeFileSync(join(dir, 'knip.json'), JSON.stringify({ entry: ['src/cli.ts'], project: ['src/**/*.ts'] }));
+    writeFileSync(join(dir, 'src', 'cli.ts'), "import { used } from './lib.js';\nconsole.log(used);\n");
+    writeFileSync(join(dir, 'src', 'lib.ts'), 'export const used = 1;\nexport function forgotten(): number {\n  return 2;\n}\n');
+    const r = knip(dir);
+    expect(r.status).toBe(1);
+    expect(r.stdout).toMatch(/Unused exports \(1\)\s+forgotten\s+function\s+src\/lib\.ts:2:17/);
   });
 });

@@ -33,7 +33,7 @@ export function solvePath(settings: PathSettings, solver: PointSolver, options: 
   const solution: PathSolution = {
     intercepts: new Float64Array(nLambda * outputs),
     coefs: new Float64Array(nLambda * width),
-    iterations: new Int32Array(nLambda),
+    passes: new Int32Array(nLambda),
     status: new Uint8Array(nLambda),
     seconds: new Float64Array(nLambda),
     ...(options.trainLoss ? { trainMse: new Float64Array(nLambda) } : {}),
@@ -47,7 +47,7 @@ export function solvePath(settings: PathSettings, solver: PointSolver, options: 
       const { passes, status } = solver.solve({ index: l, lambda, previousLambda: l === 0 ? lambda : lambdas[l - 1], l1Ratio, l1, l2 }, maxIter);
       storeOriginalScale(solver, solution, l);
       if (solution.trainMse) solution.trainMse[l] = solver.trainLoss!();
-      solution.iterations[l] = passes;
+      solution.passes[l] = passes;
       solution.status[l] = status;
       solution.seconds[l] = (performance.now() - started) / 1000;
       options.afterPoint?.(l);
@@ -78,7 +78,7 @@ function storeOriginalScale(solver: PointSolver, solution: PathSolution, l: numb
  * β[from … from + p) on the scaled, centered features → the original scale into coefs[row …]; returns the intercept.
  * A function of its own, so the JIT compiles it once (docs/performance.md, "JIT").
  */
-export function toOriginalScale(beta: Float64Array, from: number, intercept: number, stats: Pick<ColumnStats, 'mean' | 'scale'>, coefs: Float64Array, row: number): number {
+function toOriginalScale(beta: Float64Array, from: number, intercept: number, stats: Pick<ColumnStats, 'mean' | 'scale'>, coefs: Float64Array, row: number): number {
   const { mean, scale } = stats;
   const p = mean.length;
   for (let j = 0; j < p; j++) {

@@ -67,7 +67,7 @@ export interface PathSolution {
   /** nλ × (p · outputs), row l = coefficients at lambdas[l], original scale. */
   coefs: Float64Array;
   /** Passes over the features (epochs, for the network) per λ. */
-  iterations: Int32Array;
+  passes: Int32Array;
   status: Uint8Array;
   /** Wall time spent on each λ, in seconds. */
   seconds: Float64Array;

@@ -1,4 +1,4 @@
-import { FitStatus, type FitStatusCode } from '../../domain.js';
+import { type FitStatusCode } from '../../domain.js';
 import type { KernelContext } from '../context.js';
 import { solvePath } from '../path/driver.js';
 import type { PathPoint, PathProblem, PathSolution, PointSolver } from '../path/types.js';

@@ -8,7 +8,7 @@ import { extrapolate, WlsSolver } from '../shared/weightedLeastSquares.js';
 
 /** glmnet keeps fitted probabilities this far from 0 and 1 so that IRLS weights never vanish. */
 export const PROBABILITY_FLOOR = 1e-5;
-export const MAX_NEWTON_STEPS = 100;
+const MAX_NEWTON_STEPS = 100;
 /** Active sets up to this size get a Newton step of their own (a dense solve of this order)… */
 const MAX_NEWTON_ACTIVE = 300;
 /** …when coordinate descent needed this many passes for the last quadratic (an ill-conditioned one), or the Newton
@@ -305,7 +305,7 @@ class Irls implements PointSolver {
 }
 
 /** The intercept of the Poisson model without features: log(Σ w y / Σ w e^offset). */
-export function nullLogIntercept(y: Float64Array, rows: Int32Array, w: Float64Array, offset: Float64Array): number {
+function nullLogIntercept(y: Float64Array, rows: Int32Array, w: Float64Array, offset: Float64Array): number {
   let counts = 0;
   let exposure = 0;
   for (let r = 0; r < rows.length; r++) {

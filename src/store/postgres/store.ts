@@ -64,7 +64,6 @@ export class PostgresStore implements Store {
     url: string,
     private readonly config: pg.ClientConfig,
     private readonly pool: pg.Pool,
-    private readonly writable: boolean,
     private readonly signal: AbortSignal | undefined,
     readonly reconnectMs: number,
   ) {
@@ -82,7 +81,7 @@ export class PostgresStore implements Store {
     const location = maskedLocation(url);
     const config = connectionConfig(url);
     const pool = makePool(config);
-    const store = new PostgresStore(url, config, pool, mode === 'write', signal, reconnectMs);
+    const store = new PostgresStore(url, config, pool, signal, reconnectMs);
     const started = Date.now();
     for (;;) {
       try {

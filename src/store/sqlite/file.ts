@@ -1,6 +1,6 @@
 // Opening a database file: every check happens before anything is written, so a wrong path leaves its file as it was.
 import Database from 'better-sqlite3';
-import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, rmSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { OutsideError, UserError, errorCode, fileError } from '../../errors.js';
 import { ensureFolder, requireWritable } from '../../util/files.js';
@@ -166,11 +166,6 @@ export function openForWriting(path: string, busyTimeoutMs: number, options: { m
     if (found === 'absent') for (const f of [path, `${path}-wal`, `${path}-shm`]) rmSync(f, { force: true });
     throw isBusy(e) ? e : sqliteError(path, e, 'write the database');
   }
-}
-
-/** Whether the file exists (for messages after a failure). */
-export function databaseExists(path: string): boolean {
-  return existsSync(path);
 }
 
 /** Columns added without a new schema version (SQLite has no ADD COLUMN IF NOT EXISTS). */
