@@ -19,7 +19,13 @@ const unitInterval = z
   .number({ error: 'expected a number in [0, 1]' })
   .min(0, { error: 'expected a number in [0, 1]' })
   .max(1, { error: 'expected a number in [0, 1]' });
-const seed = nonNegInt.default(0);
+/**
+ * A key's entry in docs/config.md (written from this schema by src/config/reference.ts): what it means, and the default
+ * in words where the value alone would not say it.
+ */
+const doc = (description: string, shownDefault?: string) => ({ description, ...(shownDefault !== undefined ? { shownDefault } : {}) });
+
+const seed = nonNegInt.default(0).meta(doc('seed of the random draws (folds, points, data)'));
 
 const ascendingPair = (what: string) =>
   z
@@ -27,62 +33,79 @@ const ascendingPair = (what: string) =>
     .refine(([lo, hi]) => lo < hi, { error: `${what}: low must be below high` });
 
 const syntheticSchema = z.strictObject({
-  kind: z.enum(['regression', 'classification', 'counts'], { error: 'expected regression, classification or counts' }),
-  /** Classes of classification data (more than two: a multinomial target). */
-  classes: posInt.refine((k) => k >= 2, { error: 'expected an integer of at least 2' }).default(2),
-  n: posInt,
-  p: posInt,
-  nonzero: nonNegInt.optional(),
+  kind: z.enum(['regression', 'classification', 'counts'], { error: 'expected regression, classification or counts' }).meta(doc('what is generated: `regression`, `classification` or `counts` (poisson)')),
+  classes: posInt.refine((k) => k >= 2, { error: 'expected an integer of at least 2' }).default(2).meta(doc('classes of classification data (more than two: a multinomial target)')),
+  n: posInt.meta(doc('rows')),
+  p: posInt.meta(doc('features')),
+  nonzero: nonNegInt.optional().meta(doc('features with a nonzero true coefficient', 'all')),
   rho: z
     .number({ error: 'expected a number in [0, 1)' })
     .min(0, { error: 'expected a number in [0, 1)' })
     .lt(1, { error: 'expected a number in [0, 1)' })
-    .default(0),
-  snr: posNumber.default(3),
-  /** A fixed noise sd instead of one set by snr. */
-  noise_sd: z.number({ error: 'expected a non-negative number' }).nonnegative({ error: 'expected a non-negative number' }).optional(),
-  outputs: posInt.default(1),
+    .default(0)
+    .meta(doc('correlation between neighbouring features (AR(1))')),
+  snr: posNumber.default(3).meta(doc('signal-to-noise ratio of the target')),
+  noise_sd: z.number({ error: 'expected a non-negative number' }).nonnegative({ error: 'expected a non-negative number' }).optional().meta(doc('a fixed noise sd instead of one set by `snr`')),
+  outputs: posInt.default(1).meta(doc('target columns (several: mgaussian)')),
   seed,
 });
 
 const dataSchema = z
   .strictObject({
-    path: z.string({ error: 'expected a file path' }).min(1).optional(),
-    synthetic: syntheticSchema.optional(),
+    path: z.string({ error: 'expected a file path' }).min(1).optional().meta(doc('a data file, relative to the sweep file ([input formats](data.md#input-formats)); give it or `data.synthetic`', 'one of path and synthetic')),
+    synthetic: syntheticSchema.optional().meta(doc('generated data instead of a file', 'one of path and synthetic')),
     target: z
       .union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
         error: 'expected a column name or a list of column names',
       })
-      .optional(),
-    standardize: z.boolean({ error: 'expected true or false' }).default(true),
-    /**
-     * For classification: the labels in the order of the coded classes ([negative, positive] for two); default: the
-     * labels sorted (numeric 0/1 keep their meaning).
-     */
-    classes: z.array(z.string(), { error: 'expected a list of labels, e.g. [negative, positive]' }).min(2, { error: 'expected at least two labels' }).optional(),
-    /** For poisson models: a column added to the linear predictor (log exposure); not a feature. */
-    offset: z.string({ error: 'expected a column name' }).min(1).optional(),
-    /** A column of non-negative observation weights (glmnet's weights); not a feature. */
-    weights: z.string({ error: 'expected a column name' }).min(1).optional(),
-    /**
-     * Feature columns read as categories, one indicator column per level: auto (every text column), none (text is an
-     * error), or a list of names (integer-coded columns too).
-     */
+      .optional()
+      .meta(doc('the target column; a list of columns for several outputs (linear: glmnet\'s mgaussian; networks)', 'the last column')),
+    standardize: z
+      .boolean({ error: 'expected true or false' })
+      .default(true)
+      .meta(doc('scale features by their population sd (fitted on each fold\'s training rows) while fitting; coefficients are reported on the original scale')),
+    classes: z
+      .array(z.string(), { error: 'expected a list of labels, e.g. [negative, positive]' })
+      .min(2, { error: 'expected at least two labels' })
+      .optional()
+      .meta(doc('the labels of a classifier\'s target in class order (`[negative, positive]` for two; at most 100 classes)', 'the labels sorted (numbers numerically)')),
+    offset: z.string({ error: 'expected a column name' }).min(1).optional().meta(doc('poisson: a column added to the linear predictor (log exposure); not a feature')),
+    weights: z
+      .string({ error: 'expected a column name' })
+      .min(1)
+      .optional()
+      .meta(
+        doc(
+          'a column of observation weights (≥ 0; 0 leaves a row out of every fit), not a feature: glmnet\'s `weights` in every family but networks — each fit minimizes the weighted objective, validation losses are weighted means, and folds are averaged by their weight sums with cv.glmnet\'s standard error',
+        ),
+      ),
     categorical: z
       .union([z.enum(['auto', 'none']), z.array(z.string().min(1)).min(1)], { error: 'expected auto, none or a list of column names' })
-      .default('auto'),
-    /** none: an indicator for every level (a penalized model wants them all); first: the first level has none, as R's model.matrix. */
-    drop: z.enum(['none', 'first'], { error: 'expected none or first' }).default('none'),
-    /** The most levels a categorical column may have. */
-    max_levels: posInt.default(100),
-    /** Columns of the file that are not features (an id, free text, a leak): read past. */
-    ignore: z.array(z.string().min(1), { error: 'expected a list of column names' }).optional(),
-    /** Cells read as missing. */
-    na_values: z.array(z.string(), { error: 'expected a list of strings' }).default([...NA_VALUES]),
-    /** error, drop (rows with a missing target or feature), or fill a feature's gaps from each fold's training rows. */
-    missing: z.enum(MISSING_RULES, { error: 'expected error, drop, mean, median or most_frequent' }).default('error'),
-    /** With a fill rule: an indicator column (1 = missing) for each feature column that has gaps. */
-    missing_indicator: z.boolean({ error: 'expected true or false' }).default(false),
+      .default('auto')
+      .meta(
+        doc(
+          'feature columns read as categories, one indicator column per level named `column=level` (levels sorted; integer codes by value): `auto` (every text column), `none` (text is an error), or a list of names (which makes integer-coded columns categories too)',
+        ),
+      ),
+    drop: z
+      .enum(['none', 'first'], { error: 'expected none or first' })
+      .default('none')
+      .meta(doc('`none`: an indicator for every level (scikit-learn\'s `OneHotEncoder(drop=None)`, what a penalized model wants); `first`: the first level has none (treatment coding, as R\'s `model.matrix`)')),
+    max_levels: posInt.default(100).meta(doc('the most levels a categorical column may have')),
+    ignore: z.array(z.string().min(1), { error: 'expected a list of column names' }).optional().meta(doc('columns that are not features (an id, free text, a leak): read past')),
+    na_values: z.array(z.string(), { error: 'expected a list of strings' }).default([...NA_VALUES]).meta(doc('cells read as missing')),
+    missing: z
+      .enum(MISSING_RULES, { error: 'expected error, drop, mean, median or most_frequent' })
+      .default('error')
+      .meta(
+        doc(
+          'a gap in a feature: `error` (one line naming the column and row), `drop` (rows with a gap in the target or any feature; the count is reported), `mean` / `median` / `most_frequent` (a category: its most frequent level) — fill values fitted on each fold\'s training rows only, and on all rows for the model you keep; a gap in the target, offset or fold column is only dropped',
+        ),
+      ),
+    missing_indicator: z
+      .boolean({ error: 'expected true or false' })
+      .default(false)
+      .meta(doc('with a fill rule: an indicator column `column=NA` (1 = the cell was missing) after each column that has gaps')),
   })
   .superRefine((d, ctx) => {
     if ((d.path === undefined) === (d.synthetic === undefined))
@@ -90,41 +113,47 @@ const dataSchema = z
   });
 
 /** cv.glmnet's keep: every validation fit's out-of-fold predictions stored (export --table predictions). */
-const keep = z.boolean({ error: 'expected true or false' }).default(false);
+const keep = z
+  .boolean({ error: 'expected true or false' })
+  .default(false)
+  .meta(doc("store every validation fit's out-of-fold predictions (cv.glmnet's `keep`) for `export --table predictions`: a row per λ and data row with its target, linear predictor and probability or prediction"));
 
 const validationSchema = z.discriminatedUnion(
   'kind',
   [
     z.strictObject({
-      kind: z.literal('kfold'),
-      folds: posInt.refine((k) => k >= 2, { error: 'expected an integer of at least 2' }).default(5),
-      shuffle: z.boolean({ error: 'expected true or false' }).default(true),
-      /** Keep each class's share in every fold (classification), as scikit-learn's StratifiedKFold. */
-      stratify: z.boolean({ error: 'expected true or false' }).default(false),
-      /** Repeated cross-validation: the folds drawn again this many times with seeds seed, seed + 1, …. */
-      repeats: posInt.default(1),
+      kind: z.literal('kfold').meta(doc('K-fold cross-validation')),
+      folds: posInt.refine((k) => k >= 2, { error: 'expected an integer of at least 2' }).default(5).meta(doc('folds')),
+      shuffle: z
+        .boolean({ error: 'expected true or false' })
+        .default(true)
+        .meta(doc("rows shuffled before they are dealt into folds; `false` gives scikit-learn `KFold`'s folds (with `stratify`, `StratifiedKFold`'s)")),
+      stratify: z.boolean({ error: 'expected true or false' }).default(false).meta(doc("each class's share kept in every fold (classification), as scikit-learn's `StratifiedKFold`")),
+      repeats: posInt.default(1).meta(doc('the folds drawn again this many times with seeds seed, seed + 1, …; mean ± se over all')),
       seed,
       keep,
     }),
     z.strictObject({
-      kind: z.literal('column'),
-      /** A column of the data holding each row's fold (integers or strings); it is not a feature. */
-      column: z.string({ error: 'expected a column name' }).min(1),
+      kind: z.literal('column').meta(doc('folds given by a column of the data')),
+      column: z
+        .string({ error: 'expected a column name' })
+        .min(1)
+        .meta(doc("the column holding each row's fold, integers or strings, not a feature — a scikit-learn split or a glmnet `foldid`")),
       keep,
     }),
     z.strictObject({
-      kind: z.literal('holdout'),
-      /** false: the last fraction of the rows (in file order) is held out, e.g. for time-ordered data. */
-      shuffle: z.boolean({ error: 'expected true or false' }).default(true),
+      kind: z.literal('holdout').meta(doc('one held-out part of the rows')),
+      shuffle: z.boolean({ error: 'expected true or false' }).default(true).meta(doc('`false`: the last fraction of the rows (in file order) is held out, e.g. for time-ordered data')),
       fraction: z
         .number({ error: 'expected a number in (0, 1)' })
         .gt(0, { error: 'expected a number in (0, 1)' })
         .lt(1, { error: 'expected a number in (0, 1)' })
-        .default(0.2),
+        .default(0.2)
+        .meta(doc('the share of rows held out')),
       seed,
       keep,
     }),
-    z.strictObject({ kind: z.literal('none') }),
+    z.strictObject({ kind: z.literal('none').meta(doc('no held-out rows: training losses only, no λ_min')) }),
   ],
   { error: 'expected kind: kfold, holdout, column or none' },
 );
@@ -138,12 +167,18 @@ const clipSchema = z
   .number({ error: 'expected a number in [0, 0.5), e.g. 1e-5 as cv.glmnet' })
   .min(0, { error: 'expected a number in [0, 0.5), e.g. 1e-5 as cv.glmnet' })
   .lt(0.5, { error: 'expected a number in [0, 0.5), e.g. 1e-5 as cv.glmnet' })
-  .optional();
+  .optional()
+  .meta(doc("validation losses with each predicted probability clipped to [c, 1 − c]; `1e-5` reproduces cv.glmnet's deviance curve on nearly separable data", 'none (unclipped)'));
 const solverSettings = {
-  /** The loosest tolerance whose objective at the last λ is no worse than scikit-learn's default on every bench path. */
-  tol: posNumber.default(1e-5),
-  max_iter: posInt.default(100000),
-  solver: z.enum(['cd', 'fista'], { error: 'expected cd or fista' }).default('cd'),
+  tol: posNumber
+    .default(1e-5)
+    .meta(
+      doc(
+        "relative accuracy of the coefficients (glmnet's `thresh` is its square); the default is the loosest whose objective at the last λ is no worse than scikit-learn's default on every bench path — tighten it (e.g. `1e-9`) to compare coefficients to 1e-6. A sweep made at the old default (1e-7) resumes only with `tol: 1e-7` in its file",
+      ),
+    ),
+  max_iter: posInt.default(100000).meta(doc('passes over the features per λ; a trial that hits it is stored with `converged = 0`')),
+  solver: z.enum(['cd', 'fista'], { error: 'expected cd or fista' }).default('cd').meta(doc('`cd` (coordinate descent) or `fista` (a cross-check; linear and two-class logistic)')),
   /**
    * Per feature (or per categorical column: all its indicators), a factor on its penalty (glmnet's penalty.factor,
    * rescaled to sum to the number of features); 0 leaves it unpenalized. Features not named: 1.
@@ -152,7 +187,13 @@ const solverSettings = {
     .record(z.string(), z.number({ error: 'expected a non-negative number' }).nonnegative({ error: 'expected a non-negative number' }).finite({ error: 'expected a non-negative number' }), {
       error: 'expected a map of feature name to factor, e.g. {age: 0, bmi: 2}',
     })
-    .optional(),
+    .optional()
+    .meta(
+      doc(
+        "per feature, a factor on its penalty (glmnet's `penalty.factor`, rescaled to sum to the number of features as glmnet does); `0` leaves a feature unpenalized, and λ_max of an automatic grid is computed after fitting those; a categorical column's name stands for all its indicators: `{age: 0, island: 2}` (linear with one target, two-class logistic, poisson; `cd`)",
+        'every factor 1',
+      ),
+    ),
   /** Per feature (or categorical column), [lower, upper] on its coefficient, original scale (glmnet's lower.limits / upper.limits). */
   limits: z
     .record(
@@ -162,45 +203,68 @@ const solverSettings = {
         .refine(([lo, hi]) => (lo ?? -Infinity) <= 0 && (hi ?? Infinity) >= 0, { error: 'lower must be at most 0 and upper at least 0 (as glmnet), e.g. [0, null]' }),
       { error: 'expected a map of feature name to [lower, upper]' },
     )
-    .optional(),
-  /** Every coefficient ≥ 0 (glmnet's lower.limits = 0); model.limits may still bound single features. */
-  nonnegative: z.boolean({ error: 'expected true or false' }).optional(),
-  /** Each categorical column's indicators penalized as one group (the group lasso, scaled by √(group size)). */
-  group_categorical: z.boolean({ error: 'expected true or false' }).optional(),
+    .optional()
+    .meta(doc("per feature (or categorical column), `[lower, upper]` on its coefficient, original scale, with lower ≤ 0 ≤ upper; `null` for no bound: `{bp: [0, null], bmi: [null, 0.5]}` (glmnet's `lower.limits` / `upper.limits`)")),
+  nonnegative: z
+    .boolean({ error: 'expected true or false' })
+    .optional()
+    .meta(doc("every coefficient ≥ 0 (glmnet's `lower.limits = 0`); `model.limits` still bounds single features", '`false`')),
+  group_categorical: z
+    .boolean({ error: 'expected true or false' })
+    .optional()
+    .meta(
+      doc(
+        "each categorical column's indicators penalized as one group — the group lasso, λ·(r·√|g|·‖β_g‖₂ + (1−r)/2·‖β_g‖²) — so a factor enters or leaves the model whole; drawn as one line (its group norm) in the path chart (linear with one target, two-class logistic, poisson)",
+        '`false`',
+      ),
+    ),
 };
+
+/** multinomial: one group per feature across the classes (glmnet's type.multinomial = "grouped"). */
+const grouped = () =>
+  z.boolean({ error: 'expected true or false' }).default(false).meta(doc('more than two classes: one group per feature across the classes (glmnet\'s `type.multinomial = "grouped"`)'));
 
 const modelSchema = z.discriminatedUnion(
   'kind',
   [
-    z.strictObject({ kind: z.literal('linear'), ...solverSettings }),
+    z.strictObject({ kind: z.literal('linear').meta(doc('least squares; several targets: mgaussian ([models](models.md#linear))')), ...solverSettings }),
     z.strictObject({
-      kind: z.literal('logistic'),
+      kind: z.literal('logistic').meta(doc('two classes; more than two labels: multinomial ([models](models.md#logistic))')),
       ...solverSettings,
       clip_probabilities: clipSchema,
-      /** With more than two classes: one group per feature across the classes (glmnet's type.multinomial = "grouped"). */
-      grouped: z.boolean({ error: 'expected true or false' }).default(false),
+      grouped: grouped(),
     }),
-    z.strictObject({ kind: z.literal('multinomial'), ...solverSettings, grouped: z.boolean({ error: 'expected true or false' }).default(false), clip_probabilities: clipSchema }),
-    z.strictObject({ kind: z.literal('poisson'), ...solverSettings }),
+    z.strictObject({ kind: z.literal('multinomial').meta(doc('several classes ([models](models.md#multinomial))')), ...solverSettings, grouped: grouped(), clip_probabilities: clipSchema }),
+    z.strictObject({ kind: z.literal('poisson').meta(doc('counts, log link ([models](models.md#poisson))')), ...solverSettings }),
     z.strictObject({
-      kind: z.literal('mlp'),
-      hidden: z.array(posInt).default([]),
-      optimizer: z.enum(['adam', 'sgd'], { error: 'expected adam or sgd' }).default('adam'),
-      lr: posNumber.default(1e-3),
-      batch: posInt.default(64),
-      epochs: posInt.default(20),
-      momentum: unitInterval.default(0),
-      l2_method: z.enum(['coupled', 'decoupled'], { error: 'expected coupled or decoupled' }).default('coupled'),
-      l1_method: z.enum(['subgradient', 'proximal'], { error: 'expected subgradient or proximal' }).default('proximal'),
-      penalize_bias: z.boolean({ error: 'expected true or false' }).default(false),
+      kind: z.literal('mlp').meta(doc("a network trained by Adam or SGD, the penalty on its weights ([models](models.md#mlp))")),
+      hidden: z.array(posInt).default([]).meta(doc('hidden layer sizes; `[]` is a linear model trained by the optimizer')),
+      optimizer: z.enum(['adam', 'sgd'], { error: 'expected adam or sgd' }).default('adam').meta(doc('`adam` or `sgd`')),
+      lr: posNumber.default(1e-3).meta(doc('learning rate')),
+      batch: posInt.default(64).meta(doc('minibatch rows')),
+      epochs: posInt.default(20).meta(doc('passes over the training rows')),
+      momentum: unitInterval.default(0).meta(doc('SGD momentum')),
+      l2_method: z
+        .enum(['coupled', 'decoupled'], { error: 'expected coupled or decoupled' })
+        .default('coupled')
+        .meta(doc("`coupled`: torch's `weight_decay`; `decoupled`: AdamW")),
+      l1_method: z
+        .enum(['subgradient', 'proximal'], { error: 'expected subgradient or proximal' })
+        .default('proximal')
+        .meta(doc('`subgradient`: `lam * w.abs().sum()` in the loss; `proximal`: after each step soft-threshold by λ·r times the step taken — `lr` for SGD, `lr/(√v̂+ε)` per weight for Adam — which gives exact zeros')),
+      penalize_bias: z.boolean({ error: 'expected true or false' }).default(false).meta(doc('biases penalized too')),
       seed,
-      /** Stop a trial whose validation loss has not improved for `patience` epochs; the best epoch's weights are kept. */
       early_stopping: z
         .strictObject({
-          patience: posInt.default(5),
-          min_delta: z.number({ error: 'expected a non-negative number' }).nonnegative({ error: 'expected a non-negative number' }).default(0),
+          patience: posInt.default(5).meta(doc('epochs without improvement before a trial stops')),
+          min_delta: z
+            .number({ error: 'expected a non-negative number' })
+            .nonnegative({ error: 'expected a non-negative number' })
+            .default(0)
+            .meta(doc('the least fall in validation loss that counts as improvement')),
         })
-        .optional(),
+        .optional()
+        .meta(doc("stop a trial whose validation loss has not improved for `patience` epochs; the best epoch's weights are kept", 'off')),
     }),
   ],
   { error: 'expected kind: linear, logistic, multinomial, poisson or mlp' },
@@ -301,41 +365,57 @@ const sweepKinds = z.discriminatedUnion(
   'kind',
   [
     z.strictObject({
-      kind: z.literal('grid'),
-      penalty: listOf(penaltySchema).default(['l1', 'l2', 'elasticnet']),
-      lambda: lambdaSchema,
-      l1_ratio: listOf(unitInterval).default([0.5]),
-      /** When λ_min sits on an edge of the grid after a run, extend the grid past it by a decade, up to this many times. */
-      extend: nonNegInt.default(2),
-      /** Network settings as sweep dimensions: every combination is swept (those a penalty can use). */
-      model: gridSettingsSchema.optional(),
+      kind: z.literal('grid').meta(doc('every penalty × l1 ratio × λ (× network setting), each λ path warm-started as glmnet')),
+      penalty: listOf(penaltySchema)
+        .default(['l1', 'l2', 'elasticnet'])
+        .meta(doc('any of `l1`, `l2`, `elasticnet` (at each `l1_ratio`), `none` (λ = 0); one name alone is a list of one')),
+      lambda: lambdaSchema.meta(
+        doc(
+          "a list, `{log_range: [lo, hi], num}`, or `{auto: N, ratio: r}`: N values from λ_max (on all rows) down to r·λ_max (ridge: a grid spanning the effective degrees of freedom 0.5 … p − 0.5, [see models](models.md#automatic-λ-grids)); or one of these per penalty: `{l1: {auto: 100}, l2: {log_range: [1e-2, 1e4], num: 50}}`",
+          'required',
+        ),
+      ),
+      l1_ratio: listOf(unitInterval).default([0.5]).meta(doc("the elastic net's mix of L1 in the penalty (scikit-learn's `l1_ratio`, glmnet's `alpha`)")),
+      extend: nonNegInt
+        .default(2)
+        .meta(doc('when the best λ is on the edge of the grid, `run` extends the grid by a decade at its own spacing (warm-started from the edge) up to this many times; `0`: only say so')),
+      model: gridSettingsSchema
+        .optional()
+        .meta(
+          doc(
+            "network settings as sweep dimensions (model.kind mlp): `{l1_method: [subgradient, proximal], l2_method: [coupled, decoupled], lr: [1e-3, 3e-3]}` — every combination a penalty can use (l1_method only with an L1 part, l2_method only with an L2 part); any of `hidden`, `optimizer`, `lr`, `batch`, `epochs`, `momentum`, `l2_method`, `l1_method`, `penalize_bias`, `seed`. Each becomes a column in exports and `query --best`; the report compares them",
+          ),
+        ),
     }),
     z.strictObject({
-      kind: z.literal('random'),
-      /** Points of the sweep to draw; each is fitted once per fold (`trials:` is the old name). */
-      points: posInt,
+      kind: z.literal('random').meta(doc('points drawn at random, each fitted once per fold')),
+      points: posInt.meta(doc('points to draw (`trials:` is the old name)')),
       seed,
-      penalty: listOf(penaltySchema).default(['elasticnet']),
-      lambda: z.strictObject({ log_uniform: ascendingPair('log_uniform') }),
+      penalty: listOf(penaltySchema).default(['elasticnet']).meta(doc('the penalties points are drawn for')),
+      lambda: z.strictObject({ log_uniform: ascendingPair('log_uniform') }).meta(doc('`{log_uniform: [lo, hi]}`', 'required')),
       l1_ratio: z
         .strictObject({
           uniform: z
             .tuple([unitInterval, unitInterval], { error: 'expected [low, high] in [0, 1]' })
             .refine(([lo, hi]) => lo <= hi, { error: 'low must not be above high' }),
         })
-        .default({ uniform: [0, 1] }),
-      /** Network settings drawn per point. */
-      model: randomSettingsSchema.optional(),
-      /**
-       * Successive halving for networks: at epochs min_epochs·reduction^k a trial whose validation loss is not among
-       * the best 1/reduction of those that reached that epoch before it stops there (status pruned).
-       */
+        .default({ uniform: [0, 1] })
+        .meta(doc("the elastic net's l1 ratio, `{uniform: [lo, hi]}`", '`{uniform: [0, 1]}`')),
+      model: randomSettingsSchema
+        .optional()
+        .meta(doc('network settings drawn per point: `{lr: {log_uniform: [1e-4, 1e-1]}, hidden: {choice: [[], [32]]}}` (numbers also `{uniform: [a, b]}`)')),
       prune: z
         .strictObject({
-          min_epochs: posInt.default(5),
-          reduction: posInt.refine((r) => r >= 2, { error: 'expected an integer of at least 2' }).default(3),
+          min_epochs: posInt.default(5).meta(doc('the first rung')),
+          reduction: posInt.refine((r) => r >= 2, { error: 'expected an integer of at least 2' }).default(3).meta(doc('1/reduction of the trials go on at each rung')),
         })
-        .optional(),
+        .optional()
+        .meta(
+          doc(
+            'random network sweeps: successive halving — at epochs min_epochs·reduction^k a trial whose validation loss is not among the best 1/reduction of those that reached that epoch before it stops there (status `pruned`, its curve kept, left out of the selection); on PostgreSQL the processes exchange their losses every 250 ms ([what differs](distributed.md#not-the-same-as-on-one-machine))',
+            'off',
+          ),
+        ),
     }),
   ],
   { error: 'expected kind: grid or random' },
@@ -345,15 +425,23 @@ const sweepSchema = renamed('trials', 'points', sweepKinds);
 export const configSchema = z.strictObject({
   name: z
     .string({ error: 'expected a name' })
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'expected letters, digits, ".", "_" or "-"' }),
-  data: dataSchema,
-  validation: validationSchema.default({ kind: 'kfold', folds: 5, shuffle: true, stratify: false, repeats: 1, seed: 0, keep: false }),
-  model: modelSchema.default({ kind: 'linear', tol: 1e-5, max_iter: 100000, solver: 'cd' }),
-  sweep: sweepSchema,
-  /** |w| below this counts as near zero in the sparsity figures. */
-  near_zero: posNumber.default(1e-3),
-  workers: posInt.default(() => availableParallelism()),
-  output: z.string({ error: 'expected a file path' }).min(1).optional(),
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, { error: 'expected letters, digits, ".", "_" or "-"' })
+    .meta(doc('the sweep\'s name (letters, digits, `.`, `_`, `-`)')),
+  data: dataSchema.meta(doc('what is fitted')),
+  validation: validationSchema
+    .default({ kind: 'kfold', folds: 5, shuffle: true, stratify: false, repeats: 1, seed: 0, keep: false })
+    .meta(doc('how rows are held out to measure each fit: `kind` `kfold`, `column`, `holdout` or `none`', '5-fold, shuffled')),
+  model: modelSchema.default({ kind: 'linear', tol: 1e-5, max_iter: 100000, solver: 'cd' }).meta(doc('the model: `kind` `linear`, `logistic`, `multinomial`, `poisson` or `mlp`', '`linear`')),
+  sweep: sweepSchema.meta(doc('the hyperparameters swept: `kind` `grid` or `random`')),
+  near_zero: posNumber
+    .default(1e-3)
+    .meta(doc("a coefficient counts as near zero in the sparsity figures when |w × its feature's sd| is below this (on the standardized scale, so a unit does not decide it; a network's weights as they are)")),
+  workers: posInt.default(() => availableParallelism()).meta(doc('worker threads (a sweep with fewer paths than workers splits each Gram matrix with a helper thread instead)', 'the cores')),
+  output: z
+    .string({ error: 'expected a file path' })
+    .min(1)
+    .optional()
+    .meta(doc('the database: a path relative to the sweep file, or a `postgres://` URL', '`results/<name>.db` beside the sweep file')),
 });
 
 export type SweepConfig = z.infer<typeof configSchema>;
