@@ -23,3 +23,9 @@ export { predict, type PredictOptions, type PredictResult } from './model/predic
 export { exportModel, type ModelFormat } from './model/export.js';
 export { compareSweeps, type Comparison } from './results/compare.js';
 export { chooseModel, parseSelectRule, type SelectRule, type ModelRequest } from './select/model.js';
+export { runWorker } from './pool/worker.js';
+export { sweepStatuses } from './results/status.js';
+export { writeReport, type ReportOptions } from './report/write.js';
+export { writeCompareReport } from './report/compare.js';
+export { serve } from './serve/server.js';
+export { configReference } from './config/reference.js';
