@@ -12,9 +12,9 @@ import { OutsideError, UserError } from '../errors.js';
 import { CHART_LIBRARIES, libraryFile } from '../report/html.js';
 import { openStore } from '../store/open.js';
 import { displayPath } from '../util/paths.js';
-import type { Sweep } from '../domain.js';
+import type { Store } from '../store/contract.js';
 import { STATIC_LIBRARIES, gonePage, sweepListPage, sweepPage } from './page.js';
-import { liveState, ProgressClock, specWithRows, TrialCache, type LiveState } from './state.js';
+import { goneEvent, SweepWatcher } from './watcher.js';
 
 export interface ServeOptions {
   port?: number;
@@ -70,25 +70,95 @@ function answeredHosts(host: string, extra: string[]): Set<string> {
   return new Set([...names, ...extra].map(hostName).filter((n): n is string => n !== undefined));
 }
 
-/** A sweep as it was first seen: a database overwritten under the server has other sweeps under the same ids. */
-const sweepMark = (s: Sweep) => `${s.name} ${s.createdAt} ${s.configHash}`;
 /** Sweeps whose state is computed when the server starts (the latest ones). */
 const WARM_SWEEPS = 3;
-/** A state is computed at most this often per sweep while trials arrive, and at most a third of the time. */
-const MIN_STATE_INTERVAL_MS = 500;
 
-/** One sweep being watched for the pages open on it. */
-interface Watch {
-  clients: Set<ServerResponse>;
-  clock: ProgressClock;
-  trials: TrialCache;
-  /** The store's trial mark (stateMark) when the latest state was made. */
-  lastSeen: string;
-  latest?: LiveState;
-  computing?: Promise<LiveState>;
-  lastComputed: number;
-  /** How long the last state took to compute (ms). */
-  computeMs: number;
+/** What a route answers with: the request, its URL, the store and its watcher. */
+interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  url: URL;
+  store: Store;
+  watcher: SweepWatcher;
+  /** The store as pages name it. */
+  shown: string;
+}
+
+/** The server's routes, tried in order: each a path pattern and what it answers. */
+const ROUTES: { path: RegExp; answer: (x: Exchange, match: RegExpExecArray) => Promise<void> }[] = [
+  {
+    path: /^\/$/,
+    answer: async ({ res, store, shown }) => {
+      const sweeps = await store.listSweeps();
+      const list = await Promise.all(sweeps.map(async (sweep) => ({ sweep, trialsDone: await store.trialCount(sweep.id) })));
+      html(res, sweepListPage(shown, list));
+    },
+  },
+  {
+    path: /^\/metrics$/,
+    answer: async ({ req, res, store }) => {
+      const { metricsText } = await import('./metrics.js');
+      const { contentType, text } = await metricsText(store);
+      res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
+      res.end(req.method === 'HEAD' ? undefined : text);
+    },
+  },
+  {
+    path: /^\/api\/sweeps$/,
+    answer: async ({ res, store }) => {
+      const sweeps = await store.listSweeps();
+      json(res, await Promise.all(sweeps.map(async (s) => ({ id: s.id, name: s.name, status: s.status, model: s.modelKind, trials_done: await store.trialCount(s.id), trials_total: s.totalTrials }))));
+    },
+  },
+  {
+    path: /^\/static\/([a-z-]+\.min\.js)$/,
+    answer: async ({ req, res }, [, file]) => {
+      if (!STATIC_LIBRARIES.includes(file)) return plain(res, 404, 'not found\n');
+      const [pkg, path] = CHART_LIBRARIES[STATIC_LIBRARIES.indexOf(file)];
+      res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'max-age=3600' });
+      if (req.method === 'HEAD') return void res.end();
+      createReadStream(libraryFile(pkg, path)).pipe(res);
+    },
+  },
+  {
+    // A sweep's page, its state as JSON (/api/…), or its event stream (…/events).
+    path: /^\/(api\/)?sweeps\/(\d+)(\/events)?$/,
+    answer: async ({ req, res, store, watcher, shown }, [, api, id, events]) => {
+      const sweepId = Number(id);
+      try {
+        await store.findSweep({ id: sweepId });
+      } catch (e) {
+        if (e instanceof UserError) return plain(res, 404, `no sweep ${sweepId} in ${shown}\n`);
+        throw e;
+      }
+      if (events) return api ? plain(res, 404, 'not found\n') : watcher.subscribe(req, res, sweepId);
+      const state = await watcher.stateOf(sweepId);
+      if (api) json(res, state);
+      else html(res, sweepPage(state, await watcher.drawnCharts(state)));
+    },
+  },
+];
+
+/** A request to a store that is gone: its pages and event streams say why, the API answers 410. */
+function answerGone(res: ServerResponse, path: string, shown: string, why: string): void {
+  if (/\/events$/.test(path)) {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store' });
+    return void res.end(goneEvent(why));
+  }
+  if (path.startsWith('/api/')) return void res.writeHead(410, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: why }));
+  res.writeHead(410, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+  res.end(gonePage(shown, why));
+}
+
+/** Which token a request carries (query, cookie or bearer): 'cookie' when it came in the URL and is to be kept. */
+function authorized(token: string | undefined, req: IncomingMessage, url: URL): 'ok' | 'cookie' | false {
+  if (!token) return 'ok';
+  const given = url.searchParams.get('token') ?? /(?:^|;\s*)regsweep_token=([^;]+)/.exec(req.headers.cookie ?? '')?.[1] ?? /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  if (a.length !== b.length || !timingSafeEqual(a, b)) return false;
+  return url.searchParams.has('token') ? 'cookie' : 'ok';
 }
 
 export async function serve(location: string, options: ServeOptions = {}): Promise<RunningServer> {
@@ -101,140 +171,8 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
   const hosts = answeredHosts(host, options.allowHosts ?? []);
   const store = await openStore(location, { mode: 'read', mustExist: true });
   const shown = displayPath(location);
-  const known = new Map((await store.listSweeps()).map((s) => [s.id, sweepMark(s)]));
-  const watches = new Map<number, Watch>();
-  let closing = false;
-  /** Why the store can no longer be served (deleted, replaced, overwritten), once that is seen: pages then say so. */
-  let gone: string | undefined;
-
-  /** Stops serving a store that is gone: every open page is told why, and its event stream ends. */
-  const markGone = (why: string) => {
-    gone ??= `${why}; restart regsweep serve to read the database as it is now`;
-    for (const watch of watches.values()) for (const res of watch.clients) res.end(goneEvent(gone));
-    watches.clear();
-  };
-  /** Whether the store is still the one opened: the same file, and every sweep seen so far still the same sweep. */
-  const intact = async (): Promise<boolean> => {
-    if (gone) return false;
-    try {
-      await store.ensureIntact();
-    } catch (e) {
-      markGone(e instanceof Error ? e.message : String(e));
-      return false;
-    }
-    let sweeps: Sweep[];
-    try {
-      sweeps = await store.listSweeps();
-    } catch (e) {
-      // Damage is for good; a lock or a lost connection is asked about again.
-      if (e instanceof UserError) markGone(e.message);
-      return !gone;
-    }
-    const now = new Map(sweeps.map((s) => [s.id, s]));
-    for (const [id, mark] of known) {
-      const sweep = now.get(id);
-      if (!sweep || sweepMark(sweep) !== mark) {
-        markGone(`${shown}: the database was overwritten while it was served (sweep ${id} ${sweep ? 'is another sweep now' : 'is no longer in it'})`);
-        return false;
-      }
-    }
-    for (const sweep of sweeps) if (!known.has(sweep.id)) known.set(sweep.id, sweepMark(sweep));
-    return true;
-  };
-
-  const authorized = (req: IncomingMessage, url: URL): 'ok' | 'cookie' | false => {
-    if (!token) return 'ok';
-    const given = url.searchParams.get('token') ?? /(?:^|;\s*)regsweep_token=([^;]+)/.exec(req.headers.cookie ?? '')?.[1] ?? /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
-    if (!given) return false;
-    const a = Buffer.from(given);
-    const b = Buffer.from(token);
-    if (a.length !== b.length || !timingSafeEqual(a, b)) return false;
-    return url.searchParams.has('token') ? 'cookie' : 'ok';
-  };
-
-  // What changes when trials are recorded: their count and largest id (a completion may commit after a later one,
-  // so the largest id alone can stay the same while trials arrive).
-  const storeMark = async (sweepId: number) => `${await store.trialCount(sweepId)}:${await store.lastTrialId(sweepId)}`;
-  const stateMark = (state: LiveState) => `${state.progress.done}:${state.lastTrialId}`;
-  const stateOf = async (sweepId: number): Promise<LiveState> => {
-    const watch = watchOf(sweepId);
-    // A finished sweep does not change: its state is computed once. A running one's is reused for a moment.
-    const latest = watch.latest;
-    if (latest && stateMark(latest) === (await storeMark(sweepId)) && (latest.sweep.status === 'done' || Date.now() - watch.lastComputed < 2000)) return latest;
-    return compute(watch, sweepId);
-  };
-  const compute = (watch: Watch, sweepId: number): Promise<LiveState> => {
-    watch.computing ??= (async () => {
-      try {
-        const started = Date.now();
-        const sweep = await store.findSweep({ id: sweepId });
-        const state = await liveState(store, sweep, watch.clock, watch.trials);
-        watch.latest = state;
-        watch.lastSeen = stateMark(state);
-        watch.lastComputed = Date.now();
-        watch.computeMs = watch.lastComputed - started;
-        // A finished sweep's state is kept, not its trials (a server over many large sweeps would hold them all).
-        if (state.sweep.status === 'done') watch.trials = new TrialCache();
-        return state;
-      } finally {
-        watch.computing = undefined;
-      }
-    })();
-    return watch.computing;
-  };
-  const watchOf = (sweepId: number): Watch => {
-    let watch = watches.get(sweepId);
-    if (!watch) {
-      watch = { clients: new Set(), clock: new ProgressClock(), trials: new TrialCache(), lastSeen: '', lastComputed: 0, computeMs: 0 };
-      watches.set(sweepId, watch);
-    }
-    return watch;
-  };
-  // Each state's charts drawn once, when a page is first asked for with it.
-  const drawings = new WeakMap<LiveState, Promise<string[]>>();
-  const drawnCharts = (state: LiveState): Promise<string[]> => {
-    let drawn = drawings.get(state);
-    if (!drawn) {
-      // A chart that cannot be drawn here is left to the page (it draws every chart anyway).
-      drawn = (async () => {
-        // vega and its renderer load on the first drawing, not before the server listens.
-        const { renderSvg } = await import('../report/render.js');
-        const svgs: string[] = [];
-        for (const chart of state.charts) svgs.push(await renderSvg(specWithRows(chart)).catch(() => ''));
-        return svgs;
-      })();
-      drawings.set(state, drawn);
-    }
-    return drawn;
-  };
-  const send = (res: ServerResponse, state: LiveState) => res.write(`id: ${state.lastTrialId}\nevent: state\ndata: ${JSON.stringify(state)}\n\n`);
-
-  // The watcher: for each sweep with a page open, a new trial (or a status change) sends the new state to its pages.
-  const watcher = (async () => {
-    while (!closing) {
-      if (!(await intact())) {
-        await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
-        continue;
-      }
-      for (const [sweepId, watch] of watches) {
-        if (watch.clients.size === 0 || closing) continue;
-        try {
-          const last = await storeMark(sweepId);
-          const statusChanged = watch.latest && watch.latest.sweep.status !== (await store.findSweep({ id: sweepId })).status;
-          if ((last !== watch.lastSeen || statusChanged) && Date.now() - watch.lastComputed >= Math.max(MIN_STATE_INTERVAL_MS, 2 * watch.computeMs)) {
-            const state = await compute(watch, sweepId);
-            for (const res of watch.clients) send(res, state);
-          }
-        } catch {
-          // A store that is briefly busy (a writer's checkpoint) is asked again on the next round.
-        }
-      }
-      const sweeps = [...watches].filter(([, w]) => w.clients.size > 0).map(([id]) => id);
-      // PostgreSQL wakes this wait on a finished task (LISTEN/NOTIFY); SQLite waits the whole interval.
-      if (sweeps.length === 1) await store.waitForChange(sweeps[0], options.pollMs ?? 250).catch(() => undefined);
-      else await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 250));
-    }
-  })();
+  const watcher = new SweepWatcher(store, shown, options.pollMs);
+  await watcher.start();
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -244,79 +182,18 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
     if (!asked || !hosts.has(asked))
       return plain(res, 421, `this server answers as ${[...hosts].join(', ')} only, not as ${JSON.stringify(req.headers.host ?? '')}${LOOPBACK.has(host) ? '' : ' (regsweep serve --allow-host NAME adds a name)'}\n`);
     if (req.method !== 'GET' && req.method !== 'HEAD') return plain(res, 405, 'read-only: GET only\n');
-    const auth = authorized(req, url);
+    const auth = authorized(token, req, url);
     if (!auth) return plain(res, 401, 'a token is needed: open the URL `regsweep serve` printed (…?token=…)\n');
     // The token from the URL goes into a cookie, so that the page's own requests (EventSource, scripts) carry it.
     if (auth === 'cookie') res.setHeader('Set-Cookie', `${TOKEN_COOKIE}=${token}; HttpOnly; SameSite=Strict; Path=/`);
     const path = url.pathname;
-    const library = /^\/static\/([a-z-]+\.min\.js)$/.exec(path);
-    if (!library && !(await intact())) {
-      if (/\/events$/.test(path)) {
-        res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store' });
-        return void res.end(goneEvent(gone!));
-      }
-      if (path.startsWith('/api/')) return void res.writeHead(410, { 'Content-Type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: gone }));
-      res.writeHead(410, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
-      return void res.end(gonePage(shown, gone!));
+    // The chart libraries are served whatever became of the store; everything else only while it is the one opened.
+    if (!path.startsWith('/static/') && !(await watcher.intact())) return answerGone(res, path, shown, watcher.gone!);
+    for (const route of ROUTES) {
+      const match = route.path.exec(path);
+      if (match) return route.answer({ req, res, url, store, watcher, shown }, match);
     }
-    if (path === '/') {
-      const sweeps = await store.listSweeps();
-      const list = await Promise.all(sweeps.map(async (sweep) => ({ sweep, trialsDone: await store.trialCount(sweep.id) })));
-      return html(res, sweepListPage(shown, list));
-    }
-    if (path === '/metrics') {
-      const { metricsText } = await import('./metrics.js');
-      const { contentType, text } = await metricsText(store);
-      res.writeHead(200, { 'Content-Type': contentType, 'Cache-Control': 'no-store' });
-      return void res.end(req.method === 'HEAD' ? undefined : text);
-    }
-    if (path === '/api/sweeps') {
-      const sweeps = await store.listSweeps();
-      return json(res, await Promise.all(sweeps.map(async (s) => ({ id: s.id, name: s.name, status: s.status, model: s.modelKind, trials_done: await store.trialCount(s.id), trials_total: s.totalTrials }))));
-    }
-    if (library && STATIC_LIBRARIES.includes(library[1])) {
-      const [pkg, file] = CHART_LIBRARIES[STATIC_LIBRARIES.indexOf(library[1])];
-      res.writeHead(200, { 'Content-Type': 'text/javascript; charset=utf-8', 'Cache-Control': 'max-age=3600' });
-      if (req.method === 'HEAD') return void res.end();
-      createReadStream(libraryFile(pkg, file)).pipe(res);
-      return;
-    }
-    const page = /^\/(api\/)?sweeps\/(\d+)(\/events)?$/.exec(path);
-    if (page) {
-      const sweepId = Number(page[2]);
-      try {
-        await store.findSweep({ id: sweepId });
-      } catch (e) {
-        if (e instanceof UserError) return plain(res, 404, `no sweep ${sweepId} in ${shown}\n`);
-        throw e;
-      }
-      if (page[3]) {
-        if (page[1]) return plain(res, 404, 'not found\n');
-        return events(req, res, sweepId);
-      }
-      const state = await stateOf(sweepId);
-      return page[1] ? json(res, state) : html(res, sweepPage(state, await drawnCharts(state)));
-    }
-    return plain(res, 404, 'not found\n');
-  };
-
-  const events = async (req: IncomingMessage, res: ServerResponse, sweepId: number) => {
-    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive' });
-    res.write('retry: 1000\n\n');
-    const watch = watchOf(sweepId);
-    watch.clients.add(res);
-    const heartbeat = setInterval(() => res.write(': still here\n\n'), 15_000);
-    req.on('close', () => {
-      clearInterval(heartbeat);
-      watch.clients.delete(res);
-    });
-    // A page that reconnects says what it has seen (Last-Event-ID: the last trial id of its state); anything newer is
-    // sent at once. Each state carries everything (aggregated), so nothing recorded in between is missed. A new
-    // connection is sent the state at once: the page's data comes this way.
-    const lastEventId = req.headers['last-event-id'];
-    const state = await stateOf(sweepId);
-    // After a reconnection the status the page saw is not known: a sweep no longer running is sent once more.
-    if (lastEventId === undefined || state.lastTrialId !== Number(lastEventId) || state.sweep.status !== 'running') send(res, state);
+    plain(res, 404, 'not found\n');
   };
 
   const server = createServer((req, res) => {
@@ -337,13 +214,13 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
     );
     server.listen(port, host, () => resolve());
   }).catch(async (e) => {
-    closing = true;
+    await watcher.close();
     await store.close();
     throw e;
   });
   // The latest sweeps' states and drawings are made now, while nobody waits: a large sweep's first state is the slow one.
   void (async () => {
-    for (const sweep of (await store.listSweeps()).slice(-WARM_SWEEPS).reverse()) if (!closing) await stateOf(sweep.id).then(drawnCharts).catch(() => undefined);
+    for (const sweep of (await store.listSweeps()).slice(-WARM_SWEEPS).reverse()) if (!watcher.closed) await watcher.stateOf(sweep.id).then((s) => watcher.drawnCharts(s)).catch(() => undefined);
   })();
   const bound = (server.address() as { port: number }).port;
   const shownHost = host.includes(':') ? `[${host}]` : host;
@@ -352,19 +229,13 @@ export async function serve(location: string, options: ServeOptions = {}): Promi
     port: bound,
     token,
     close: async () => {
-      closing = true;
-      for (const watch of watches.values()) for (const res of watch.clients) res.end();
+      const stopping = watcher.close();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
-      await watcher;
+      await stopping;
       await store.close();
     },
   };
-}
-
-/** The event that tells a page its store is gone; the page stops listening. */
-function goneEvent(why: string): string {
-  return `event: gone\ndata: ${JSON.stringify({ message: why })}\n\n`;
 }
 
 function plain(res: ServerResponse, status: number, body: string): void {
