@@ -76,256 +76,356 @@ const MAX_CLAIMED_PER_THREAD = 32;
 const RUNG_SYNC_MS = 250;
 
 export async function workOn(input: WorkInput): Promise<WorkResult> {
-  const { store, sweepId, shared, settings, log, leaseMs } = input;
-  const owner = ownerId();
-  const result: WorkResult = { tasksRun: 0, tasksFailed: 0, fenced: 0, retries: 0, leasesLost: 0, takenOver: 0, interrupted: false, gramHelper: false };
-  const start = await store.taskCounts(sweepId);
-  const open = start.pending + start.running;
-  if (open === 0) return result;
-  // A fold's paths go together when there are folds enough to keep every worker busy; otherwise one task a batch.
-  const bundleFolds = input.covariance && start.openFolds >= input.workers;
-  const batchCount = bundleFolds ? start.openFolds : open;
-  const { threads, gramHelper } = input.inline ? { threads: 1, gramHelper: false } : threadsFor(batchCount, input.workers, input.covariance);
-  result.gramHelper = gramHelper;
-  const cores = availableParallelism();
-  if (input.workers > cores)
-    log(
-      `warning: workers: ${input.workers} on ${cores} cores; more threads than cores only take more memory (${input.inline ? 'starting none: the sweep is small enough to fit on this thread' : `starting ${threads}: no more than there are batches of tasks`})`,
-    );
+  const start = await input.store.taskCounts(input.sweepId);
+  if (start.pending + start.running === 0) return emptyResult();
+  const work = new WorkLoop(input, start);
+  await work.begin();
+  try {
+    await work.loop();
+  } finally {
+    await work.wind();
+  }
+  return work.end();
+}
 
-  let stopping = false;
-  const pool = input.inline ? await inlineRunner(shared) : await poolRunner(threads, shared, log, () => stopping);
-  const stop = () => {
-    if (stopping) return;
-    stopping = true;
-    void pool.destroy();
-  };
-  const onAbort = () => {
-    result.interrupted = true;
-    stop();
-    wake();
-  };
-  // The loop sleeps until a batch comes back, the user stops it, or it is time to look at the queue again; a wake-up
-  // that comes while the loop is busy is kept for its next sleep.
-  let woke = false;
-  let resolveWake: (() => void) | undefined;
-  const wake = () => {
-    woke = true;
-    resolveWake?.();
-  };
-  const woken = () =>
-    new Promise<void>((resolve) => {
-      if (woke) resolve();
-      resolveWake = resolve;
-    }).then(() => {
-      woke = false;
-      resolveWake = undefined;
-    });
-  /** Waits for a wake-up or for `wait`, whichever comes first; the other is stopped (no timer left behind). */
-  const untilWoken = async (wait: (cancel: AbortSignal) => Promise<unknown>) => {
-    const waiting = new AbortController();
-    await Promise.race([wait(waiting.signal), woken()]);
-    waiting.abort();
-  };
-  if (input.signal?.aborted) onAbort();
-  input.signal?.addEventListener('abort', onAbort, { once: true });
+const emptyResult = (): WorkResult => ({ tasksRun: 0, tasksFailed: 0, fenced: 0, retries: 0, leasesLost: 0, takenOver: 0, interrupted: false, gramHelper: false });
 
-  // Progress: counted here when this process is alone on the store; asked of the store (at most twice a second)
-  // when other processes record tasks too.
-  let recordedHere = 0;
-  let lastAsked = 0;
-  const reportProgress = () => {
-    if (!input.onProgress) return;
-    if (!store.shared) return input.onProgress({ ...start, trialsRecorded: start.trialsRecorded + recordedHere });
-    if (Date.now() - lastAsked < 500) return;
-    lastAsked = Date.now();
-    void store.taskCounts(sweepId).then((c) => input.onProgress?.(c), () => undefined);
-  };
-  const inFlight = new Set<Claim[]>();
-  const unwritten: Completion[] = [];
+/**
+ * One process's work on a sweep, in named steps: claim batches (claimMore), run them (runBatch), record their
+ * outcomes a transaction at a time (recordWaiting), renew the leases of what it holds (renew), and at the end give
+ * back what it did not finish (end). The loop sleeps until a batch comes back, the user stops it, or it is time to
+ * look at the queue again.
+ */
+class WorkLoop {
+  private readonly store: Store;
+  private readonly sweepId: number;
+  private readonly owner = ownerId();
+  private readonly result = emptyResult();
+  /** A fold's paths go together when there are folds enough to keep every worker busy; otherwise one task a batch. */
+  private readonly bundleFolds: boolean;
+  private readonly threads: number;
+  private readonly gramHelper: boolean;
+  private pool!: BatchRunner;
+  private stopping = false;
+  private readonly inFlight = new Set<Claim[]>();
   /** Claims held and not yet answered by the store (recorded, queued again or fenced): renewed, and released when stopped. */
-  const held = new Set<Claim>();
+  private readonly held = new Set<Claim>();
   /** Outcomes waiting to be recorded: one transaction records all that came back meanwhile. */
-  const toRecord: Completion[] = [];
-  let recorder: Promise<void> | undefined;
-  /** What recording a claim's outcome did, told and counted. */
-  const recorded = ({ claim, outcome }: Completion, verdict: CompletionVerdict) => {
-    held.delete(claim);
-    if (verdict === 'fenced') {
-      result.fenced++;
-      log(`task ${claim.task.id}: its lease ran out and another process took it over; this result was not recorded`);
-    } else if (verdict === 'retry') {
-      result.retries++;
-      log(`task ${claim.task.id} failed (attempt ${claim.attempt} of ${input.maxAttempts}), queued again: ${'error' in outcome ? outcome.error : ''}`);
-    } else {
-      result.tasksRun++;
-      recordedHere += claim.task.lambdas.length;
-      if ('error' in outcome) {
-        result.tasksFailed++;
-        log(`task ${claim.task.id} failed after ${claim.attempt} attempt(s): ${outcome.error}`);
+  private readonly toRecord: Completion[] = [];
+  /** Outcomes the store could not take when it failed: written once more at the end. */
+  private readonly unwritten: Completion[] = [];
+  private recorder: Promise<void> | undefined;
+  /** Seconds a task takes here (recent batches): claims are sized to about CLAIM_SECONDS of work. */
+  private taskSeconds = 0;
+  private recordedHere = 0;
+  private lastAsked = 0;
+  private woke = false;
+  private resolveWake: (() => void) | undefined;
+  private renewal: NodeJS.Timeout | undefined;
+  private readonly rungs: RungExchange | undefined;
+  private readonly onAbort = () => {
+    this.result.interrupted = true;
+    this.stop();
+    this.wake();
+  };
+
+  constructor(
+    private readonly input: WorkInput,
+    private readonly start: TaskCounts,
+  ) {
+    this.store = input.store;
+    this.sweepId = input.sweepId;
+    const open = start.pending + start.running;
+    this.bundleFolds = input.covariance && start.openFolds >= input.workers;
+    const batchCount = this.bundleFolds ? start.openFolds : open;
+    ({ threads: this.threads, gramHelper: this.gramHelper } = input.inline ? { threads: 1, gramHelper: false } : threadsFor(batchCount, input.workers, input.covariance));
+    this.result.gramHelper = this.gramHelper;
+    const { settings } = input;
+    this.rungs = settings.prune && this.store.shared ? new RungExchange(this.store, this.sweepId, this.owner, new RungBoard(settings.prune), settings.prune.rungs.length) : undefined;
+  }
+
+  /** Starts the pool, says so to the store, and starts renewing leases and exchanging rung losses. */
+  async begin(): Promise<void> {
+    const { input } = this;
+    const cores = availableParallelism();
+    if (input.workers > cores)
+      input.log(
+        `warning: workers: ${input.workers} on ${cores} cores; more threads than cores only take more memory (${input.inline ? 'starting none: the sweep is small enough to fit on this thread' : `starting ${this.threads}: no more than there are batches of tasks`})`,
+      );
+    this.pool = input.inline ? await inlineRunner(input.shared) : await poolRunner(this.threads, input.shared, input.log, () => this.stopping);
+    if (input.signal?.aborted) this.onAbort();
+    input.signal?.addEventListener('abort', this.onAbort, { once: true });
+    await this.heartbeat('working');
+    await this.rungs?.start();
+    // Leases are renewed for every claim held (queued in the pool, running, or waiting to be recorded), a third of a
+    // lease apart.
+    this.renewal = setInterval(() => this.renew(), Math.max(100, input.leaseMs / 3));
+    this.renewal.unref();
+  }
+
+  /** Claims and runs batches until the queue is empty, the user stops it, or the store fails. */
+  async loop(): Promise<void> {
+    const { store, sweepId, input } = this;
+    while (!this.stopping) {
+      const claimed = this.inFlight.size < this.threads ? await this.claimMore() : 0;
+      if (claimed < 0) break;
+      if (this.inFlight.size === 0 && claimed === 0 && !this.recorder) {
+        const counts = await store.taskCounts(sweepId);
+        input.onProgress?.(counts);
+        if (counts.pending + counts.running === 0) break;
+        // Other processes hold the rest: wait for one to finish a task, or for a lease to run out.
+        await this.untilWoken((cancel) => store.waitForChange(sweepId, Math.min(input.leaseMs / 3, 2000), cancel));
+        continue;
+      }
+      // A shared store's queue is looked at again now and then (leases of others run out); a lone one's only on a wake-up.
+      await this.untilWoken((cancel) => (store.shared ? store.waitForChange(sweepId, Math.min(input.leaseMs / 3, 2000), cancel) : new Promise(() => {})));
+    }
+  }
+
+  /** Stops the timers and the pool, and waits for the batches in flight and the recorder. */
+  async wind(): Promise<void> {
+    clearInterval(this.renewal);
+    // The last losses of this process, for the others still at work.
+    await this.rungs?.stop();
+    this.input.signal?.removeEventListener('abort', this.onAbort);
+    await this.pool?.destroy();
+    while (this.inFlight.size > 0 || this.recorder) await sleep(5);
+  }
+
+  /** Gives back what was not finished, reports the end, and writes once more what the store could not take. */
+  async end(): Promise<WorkResult> {
+    const { result, store, sweepId } = this;
+    if (result.interrupted && !result.stoppedBy) {
+      // Claims not finished go back to the queue, so that a resumed run or another process takes them at once.
+      await store.releaseClaims(sweepId, this.owner, [...this.held]).catch(() => undefined);
+    }
+    await this.heartbeat(result.stoppedBy ? 'failed' : result.interrupted ? 'interrupted' : 'done');
+    if (result.stoppedBy) {
+      // Results computed before the store failed are written once more: a lock may be gone by now. What still fails
+      // is computed again on resume.
+      try {
+        while (this.unwritten.length > 0) await this.recordGroup(this.unwritten.splice(0, RECORD_GROUP));
+      } catch {
+        // Still failing: run again to resume.
       }
     }
-  };
-  const recordGroup = async (group: Completion[]) => {
-    const verdicts = await store.completeTasks(sweepId, group, input.maxAttempts);
-    group.forEach((c, k) => recorded(c, verdicts[k]));
-  };
-  /** Records the outcomes waiting, a group per transaction, until none is left (or the store fails). */
-  const recordWaiting = () => {
-    recorder ??= (async () => {
-      try {
-        while (toRecord.length > 0 && !result.stoppedBy) {
-          const group = toRecord.splice(0, RECORD_GROUP);
-          try {
-            await recordGroup(group);
-            await store.ensureIntact();
-          } catch (e) {
-            // The store failed, not the tasks: keep the results to try once more, and stop claiming work.
-            unwritten.push(...group);
-            result.stoppedBy ??= e as Error;
-            stop();
-          }
-          if (!result.stoppedBy && !stopping) reportProgress();
-        }
-        if (result.stoppedBy) unwritten.push(...toRecord.splice(0));
-      } finally {
-        recorder = undefined;
-        wake();
-      }
-    })();
-  };
-  /** Seconds a task takes here (recent batches): claims are sized to about CLAIM_SECONDS of work. */
-  let taskSeconds = 0;
-  const dispatch = (batch: Claim[]) => {
-    inFlight.add(batch);
-    for (const claim of batch) held.add(claim);
-    result.takenOver += batch.filter((c) => c.takenOver).length;
+    return result;
+  }
+
+  private stop(): void {
+    if (this.stopping) return;
+    this.stopping = true;
+    void this.pool?.destroy();
+  }
+
+  /** A wake-up that comes while the loop is busy is kept for its next sleep. */
+  private wake(): void {
+    this.woke = true;
+    this.resolveWake?.();
+  }
+
+  /** Waits for a wake-up or for `wait`, whichever comes first; the other is stopped (no timer left behind). */
+  private async untilWoken(wait: (cancel: AbortSignal) => Promise<unknown>): Promise<void> {
+    const waiting = new AbortController();
+    const woken = new Promise<void>((resolve) => {
+      if (this.woke) resolve();
+      this.resolveWake = resolve;
+    }).then(() => {
+      this.woke = false;
+      this.resolveWake = undefined;
+    });
+    await Promise.race([wait(waiting.signal), woken]);
+    waiting.abort();
+  }
+
+  /**
+   * Claims batches for the free threads: on a shared store a few tasks at a time when they are quick (a claim per task
+   * would cost more than the task), about CLAIM_SECONDS of work a thread, so that the last tasks still spread out.
+   * The number claimed, or −1 when the store failed.
+   */
+  private async claimMore(): Promise<number> {
+    const { store, input } = this;
+    const free = this.threads - this.inFlight.size;
+    const perThread =
+      this.bundleFolds || this.taskSeconds === 0 ? 1 : Math.max(1, Math.min(MAX_CLAIMED_PER_THREAD, Math.floor(Math.min(CLAIM_SECONDS, input.leaseMs / 6000) / this.taskSeconds)));
+    try {
+      const batches = await store.claimBatches(this.sweepId, { owner: this.owner, leaseMs: input.leaseMs, bundleFolds: this.bundleFolds, batches: store.shared ? free * perThread : Infinity });
+      for (const batch of batches) this.runBatch(batch);
+      return batches.length;
+    } catch (e) {
+      this.result.stoppedBy ??= e as Error;
+      this.stop();
+      return -1;
+    }
+  }
+
+  /** Runs a batch on the pool and queues its outcomes to be recorded. */
+  private runBatch(batch: Claim[]): void {
+    const { input } = this;
+    this.inFlight.add(batch);
+    for (const claim of batch) this.held.add(claim);
+    this.result.takenOver += batch.filter((c) => c.takenOver).length;
     const started = performance.now();
     void (async () => {
       let outcomes: TaskOutcome[];
       try {
-        outcomes = await pool.run({ tasks: batch.map((c) => c.task), gramHelper, ...settings } satisfies BatchMessage);
+        outcomes = await this.pool.run({ tasks: batch.map((c) => c.task), gramHelper: this.gramHelper, ...input.settings } satisfies BatchMessage);
       } catch (e) {
-        if (stopping) return;
+        if (this.stopping) return;
         // A worker that dies (out of memory, a crash in native code) fails its whole batch; each task is tried again
         // until its attempts run out.
         outcomes = batch.map((c) => ({ taskId: c.task.id, error: e instanceof Error ? e.message : String(e) }));
       }
       const seconds = (performance.now() - started) / 1000 / batch.length;
-      taskSeconds = taskSeconds === 0 ? seconds : 0.7 * taskSeconds + 0.3 * seconds;
+      this.taskSeconds = this.taskSeconds === 0 ? seconds : 0.7 * this.taskSeconds + 0.3 * seconds;
       // Coefficient vectors per λ: one per response or class (the result says how many), none for hidden layers.
-      const outputsOf = (o: TaskOutcome) => ('error' in o ? shared.outputs : o.intercepts.length / Math.max(1, o.trials.length));
-      toRecord.push(...batch.map((claim, k) => ({ claim, outcome: outcomes[k], outputs: outputsOf(outcomes[k]) })));
-      recordWaiting();
+      const outputsOf = (o: TaskOutcome) => ('error' in o ? input.shared.outputs : o.intercepts.length / Math.max(1, o.trials.length));
+      this.toRecord.push(...batch.map((claim, k) => ({ claim, outcome: outcomes[k], outputs: outputsOf(outcomes[k]) })));
+      this.recordWaiting();
     })().finally(() => {
-      inFlight.delete(batch);
-      wake();
+      this.inFlight.delete(batch);
+      this.wake();
     });
-  };
+  }
+
+  /** Records the outcomes waiting, a group per transaction, until none is left (or the store fails). */
+  private recordWaiting(): void {
+    const { result } = this;
+    this.recorder ??= (async () => {
+      try {
+        while (this.toRecord.length > 0 && !result.stoppedBy) {
+          const group = this.toRecord.splice(0, RECORD_GROUP);
+          try {
+            await this.recordGroup(group);
+            await this.store.ensureIntact();
+          } catch (e) {
+            // The store failed, not the tasks: keep the results to try once more, and stop claiming work.
+            this.unwritten.push(...group);
+            result.stoppedBy ??= e as Error;
+            this.stop();
+          }
+          if (!result.stoppedBy && !this.stopping) this.reportProgress();
+        }
+        if (result.stoppedBy) this.unwritten.push(...this.toRecord.splice(0));
+      } finally {
+        this.recorder = undefined;
+        this.wake();
+      }
+    })();
+  }
+
+  private async recordGroup(group: Completion[]): Promise<void> {
+    const verdicts = await this.store.completeTasks(this.sweepId, group, this.input.maxAttempts);
+    group.forEach((c, k) => this.recorded(c, verdicts[k]));
+  }
+
+  /** What recording a claim's outcome did, told and counted. */
+  private recorded({ claim, outcome }: Completion, verdict: CompletionVerdict): void {
+    const { result, input } = this;
+    this.held.delete(claim);
+    if (verdict === 'fenced') {
+      result.fenced++;
+      input.log(`task ${claim.task.id}: its lease ran out and another process took it over; this result was not recorded`);
+    } else if (verdict === 'retry') {
+      result.retries++;
+      input.log(`task ${claim.task.id} failed (attempt ${claim.attempt} of ${input.maxAttempts}), queued again: ${'error' in outcome ? outcome.error : ''}`);
+    } else {
+      result.tasksRun++;
+      this.recordedHere += claim.task.lambdas.length;
+      if ('error' in outcome) {
+        result.tasksFailed++;
+        input.log(`task ${claim.task.id} failed after ${claim.attempt} attempt(s): ${outcome.error}`);
+      }
+    }
+  }
+
+  /**
+   * Progress: counted here when this process is alone on the store; asked of the store (at most twice a second) when
+   * other processes record tasks too.
+   */
+  private reportProgress(): void {
+    const { input, store, start } = this;
+    if (!input.onProgress) return;
+    if (!store.shared) return input.onProgress({ ...start, trialsRecorded: start.trialsRecorded + this.recordedHere });
+    if (Date.now() - this.lastAsked < 500) return;
+    this.lastAsked = Date.now();
+    void store.taskCounts(this.sweepId).then((c) => input.onProgress?.(c), () => undefined);
+  }
+
+  /** Renews the leases of every claim held, and reports this process as working. */
+  private renew(): void {
+    if (this.stopping) return;
+    void this.heartbeat('working');
+    const claims = [...this.held];
+    if (claims.length === 0) return;
+    this.store.renewLeases(this.sweepId, this.owner, claims, this.input.leaseMs).then(
+      (lost) => {
+        this.result.leasesLost += lost.length;
+        for (const c of lost) this.input.log(`warning: task ${c.task.id}: lease lost (another process may take it over)`);
+      },
+      (e) => this.input.log(`warning: could not renew leases: ${(e as Error).message}`),
+    );
+  }
 
   /** This process as the store shows it (status, metrics): reported at its start, with each renewal, and at its end. */
-  const report = (state: ProcessReport['state']) =>
-    store
-      .heartbeat(sweepId, {
-        owner, host: hostname(), pid: process.pid, command: input.command, threads, leaseMs, state, tasksDone: result.tasksRun, tasksFailed: result.tasksFailed,
-        retries: result.retries, fenced: result.fenced, leasesLost: result.leasesLost, takenOver: result.takenOver,
+  private heartbeat(state: ProcessReport['state']): Promise<void> {
+    const { result, input } = this;
+    return this.store
+      .heartbeat(this.sweepId, {
+        owner: this.owner, host: hostname(), pid: process.pid, command: input.command, threads: this.threads, leaseMs: input.leaseMs, state, tasksDone: result.tasksRun,
+        tasksFailed: result.tasksFailed, retries: result.retries, fenced: result.fenced, leasesLost: result.leasesLost, takenOver: result.takenOver,
       })
       .catch(() => undefined);
-  await report('working');
-  // On a shared store the rung losses of successive halving go out to the other processes and theirs come in, every
-  // RUNG_SYNC_MS: a trial is compared with every loss the store had then, and with all of its own process's.
-  const rungBoard = settings.prune && store.shared ? new RungBoard(settings.prune) : undefined;
-  const sent = settings.prune ? settings.prune.rungs.map(() => 0) : [];
-  const seen = new Set<number>();
-  let rungCursor: string | undefined;
-  let exchanging = false;
-  const exchangeRungs = async () => {
-    if (!rungBoard || exchanging) return;
-    exchanging = true;
+  }
+}
+
+/**
+ * On a shared store the rung losses of successive halving go out to the other processes and theirs come in, every
+ * RUNG_SYNC_MS: a trial is compared with every loss the store had then, and with all of its own process's.
+ */
+class RungExchange {
+  private readonly sent: number[];
+  private readonly seen = new Set<number>();
+  private cursor: string | undefined;
+  private exchanging = false;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly sweepId: number,
+    private readonly owner: string,
+    private readonly board: RungBoard,
+    rungs: number,
+  ) {
+    this.sent = new Array<number>(rungs).fill(0);
+  }
+
+  async start(): Promise<void> {
+    this.timer = setInterval(() => void this.exchange(), RUNG_SYNC_MS);
+    this.timer.unref();
+    await this.exchange();
+  }
+
+  /** The last losses of this process, for the others still at work. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.exchange();
+  }
+
+  private async exchange(): Promise<void> {
+    if (this.exchanging) return;
+    this.exchanging = true;
     try {
-      const own = rungBoard.ownSince(sent);
-      const { reports, cursor } = await store.exchangeRungReports(sweepId, owner, own, rungCursor);
-      rungCursor = cursor;
-      for (const r of reports) if (!seen.has(r.id)) (seen.add(r.id), rungBoard.merge(r.rung, r.loss));
+      const own = this.board.ownSince(this.sent);
+      const { reports, cursor } = await this.store.exchangeRungReports(this.sweepId, this.owner, own, this.cursor);
+      this.cursor = cursor;
+      for (const r of reports) if (!this.seen.has(r.id)) (this.seen.add(r.id), this.board.merge(r.rung, r.loss));
     } catch {
       // Exchanged on the next round (the store is waited for by the claims and results).
     } finally {
-      exchanging = false;
-    }
-  };
-  const rungSync = rungBoard ? setInterval(() => void exchangeRungs(), RUNG_SYNC_MS) : undefined;
-  rungSync?.unref();
-  await exchangeRungs();
-  // Leases are renewed for every claim held (queued in the pool, running, or waiting to be recorded), a third of a
-  // lease apart.
-  const renewal = setInterval(() => {
-    if (stopping) return;
-    void report('working');
-    const claims = [...held];
-    if (claims.length === 0) return;
-    store.renewLeases(sweepId, owner, claims, leaseMs).then(
-      (lost) => {
-        result.leasesLost += lost.length;
-        for (const c of lost) log(`warning: task ${c.task.id}: lease lost (another process may take it over)`);
-      },
-      (e) => log(`warning: could not renew leases: ${(e as Error).message}`),
-    );
-  }, Math.max(100, leaseMs / 3));
-  renewal.unref();
-
-  try {
-    while (!stopping) {
-      const free = threads - inFlight.size;
-      let claimed = 0;
-      if (free > 0) {
-        try {
-          // On a shared store, tasks are claimed a few at a time when they are quick (a claim per task would cost
-          // more than the task); about CLAIM_SECONDS of work a thread, so that the last tasks still spread out.
-          const perThread = bundleFolds || taskSeconds === 0 ? 1 : Math.max(1, Math.min(MAX_CLAIMED_PER_THREAD, Math.floor(Math.min(CLAIM_SECONDS, leaseMs / 6000) / taskSeconds)));
-          const batches = await store.claimBatches(sweepId, { owner, leaseMs, bundleFolds, batches: store.shared ? free * perThread : Infinity });
-          claimed = batches.length;
-          for (const batch of batches) dispatch(batch);
-        } catch (e) {
-          result.stoppedBy ??= e as Error;
-          stop();
-          break;
-        }
-      }
-      if (inFlight.size === 0 && claimed === 0 && !recorder) {
-        const counts = await store.taskCounts(sweepId);
-        input.onProgress?.(counts);
-        if (counts.pending + counts.running === 0) break;
-        // Other processes hold the rest: wait for one to finish a task, or for a lease to run out.
-        await untilWoken((cancel) => store.waitForChange(sweepId, Math.min(leaseMs / 3, 2000), cancel));
-        continue;
-      }
-      // A shared store's queue is looked at again now and then (leases of others run out); a lone one's only on a wake-up.
-      await untilWoken((cancel) => (store.shared ? store.waitForChange(sweepId, Math.min(leaseMs / 3, 2000), cancel) : new Promise(() => {})));
-    }
-  } finally {
-    clearInterval(renewal);
-    clearInterval(rungSync);
-    // The last losses of this process, for the others still at work.
-    await exchangeRungs();
-    input.signal?.removeEventListener('abort', onAbort);
-    await pool.destroy();
-    while (inFlight.size > 0 || recorder) await sleep(5);
-  }
-  if (result.interrupted && !result.stoppedBy) {
-    // Claims not finished go back to the queue, so that a resumed run or another process takes them at once.
-    await store.releaseClaims(sweepId, owner, [...held]).catch(() => undefined);
-  }
-  await report(result.stoppedBy ? 'failed' : result.interrupted ? 'interrupted' : 'done');
-  if (result.stoppedBy) {
-    // Results computed before the store failed are written once more: a lock may be gone by now. What still fails is
-    // computed again on resume.
-    try {
-      while (unwritten.length > 0) await recordGroup(unwritten.splice(0, RECORD_GROUP));
-    } catch {
-      // Still failing: run again to resume.
+      this.exchanging = false;
     }
   }
-  return result;
 }
 
 async function poolRunner(threads: number, shared: SharedData, log: (message: string) => void, stopping: () => boolean): Promise<BatchRunner> {
