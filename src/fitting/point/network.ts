@@ -64,46 +64,80 @@ export interface NetworkResult {
   prunedEpoch: number;
 }
 
-/**
- * A multilayer perceptron (ReLU hidden layers, linear output, MSE averaged over outputs as nn.MSELoss) trained by
- * minibatch Adam or SGD on the training rows, with L1 and L2 penalties on the weights (biases too when asked).
- * Initialization as torch.nn.Linear: U(−1/√fan_in, 1/√fan_in). A loss that stops being finite ends the run as
- * diverged (so does one that grows ten orders of magnitude). Pure: everything it needs comes in the problem.
- */
-export function trainNetwork(heap: WasmHeap, problem: NetworkProblem): NetworkResult {
-  const { p, outputs, hidden, trainRows, valRows, lr, epochs } = problem;
-  const sizes = [p, ...hidden, outputs];
-  // Every layer width padded to a multiple of 4 for the SIMD kernel; padding weights, biases and activations are
-  // zero and stay zero (their gradients are zero, and every penalty and optimizer step keeps 0 at 0).
-  const padded = sizes.map((units) => (units + 3) & ~3);
-  const maxBatch = Math.max(1, Math.min(problem.batch, trainRows.length));
-  // The kernel takes batch rows in pairs.
-  const rowsCap = (maxBatch + 1) & ~1;
-  const { gram } = heap.kernels;
-  const blocks: [start: number, length: number][] = [];
-  const take = (count: number) => {
-    const start = heap.alloc(count);
-    blocks.push([start, count]);
-    return start;
-  };
-  const zeros = take(Math.max(rowsCap, ...padded));
-  const layerBlocks = sizes.slice(1).map((_, k) => ({
-    w: take(padded[k + 1] * padded[k]),
-    gw: take(padded[k + 1] * padded[k]),
-    // Wᵀ, for the gradient flowing back to a hidden layer.
-    wt: take(padded[k] * padded[k + 1]),
-  }));
-  const actBlocks = padded.map((units) => take(rowsCap * units));
-  const gradBlocks = padded.map((units) => take(rowsCap * units));
-  const transposedBlocks = padded.map((units) => take(units * rowsCap));
-  // Views only after the last allocation (growing the memory detaches them); all blocks start zeroed.
-  const F = heap.f64;
-  for (const [start, length] of blocks) F.fill(0, start, start + length);
-  try {
-    const view = (start: number, length: number) => F.subarray(start, start + length);
+/** A layer's parameters, gradients and optimizer moments; weights in kernel memory, rows padded to `inStride`. */
+interface Layer {
+  in: number;
+  out: number;
+  inStride: number;
+  outStride: number;
+  w: Float64Array;
+  b: Float64Array;
+  gwView: Float64Array;
+  wtView: Float64Array;
+  /** Where Wᵀ lives in kernel memory (index into heap.f64). */
+  wtAt: number;
+  gb: Float64Array;
+  mw: Float64Array;
+  vw: Float64Array;
+  mb: Float64Array;
+  vb: Float64Array;
+}
 
-    const rng = new Rng(problem.seed);
-    const layers = sizes.slice(1).map((out, k) => {
+/** Row-major, standardized copies of some rows, as minibatches read them. */
+interface RowSet {
+  x: Float64Array;
+  y: Float64Array;
+  count: number;
+}
+
+/**
+ * The network in kernel memory: its layers, the batch's activations and gradients, and the forward and backward
+ * passes through the SIMD product kernel. Every layer width is padded to a multiple of 4 for the kernel; padding
+ * weights, biases and activations are zero and stay zero (their gradients are zero, and every penalty and optimizer
+ * step keeps 0 at 0).
+ */
+class Mlp {
+  readonly layers: Layer[];
+  private readonly padded: number[];
+  /** The kernel takes batch rows in pairs. */
+  private readonly rowsCap: number;
+  private readonly F: Float64Array;
+  private readonly zeros: number;
+  private readonly acts: Float64Array[];
+  private readonly grads: Float64Array[];
+  private readonly transposedAt: number[];
+  private readonly targets: Float64Array;
+  private readonly blocks: [start: number, length: number][] = [];
+
+  constructor(
+    private readonly heap: WasmHeap,
+    sizes: number[],
+    readonly maxBatch: number,
+    rng: Rng,
+  ) {
+    this.padded = sizes.map((units) => (units + 3) & ~3);
+    this.rowsCap = (maxBatch + 1) & ~1;
+    const { padded, rowsCap } = this;
+    const take = (count: number) => {
+      const start = heap.alloc(count);
+      this.blocks.push([start, count]);
+      return start;
+    };
+    this.zeros = take(Math.max(rowsCap, ...padded));
+    const layerBlocks = sizes.slice(1).map((_, k) => ({
+      w: take(padded[k + 1] * padded[k]),
+      gw: take(padded[k + 1] * padded[k]),
+      // Wᵀ, for the gradient flowing back to a hidden layer.
+      wt: take(padded[k] * padded[k + 1]),
+    }));
+    const actBlocks = padded.map((units) => take(rowsCap * units));
+    const gradBlocks = padded.map((units) => take(rowsCap * units));
+    this.transposedAt = padded.map((units) => take(units * rowsCap));
+    // Views only after the last allocation (growing the memory detaches them); all blocks start zeroed.
+    this.F = heap.f64;
+    for (const [start, length] of this.blocks) this.F.fill(0, start, start + length);
+    const view = (start: number, length: number) => this.F.subarray(start, start + length);
+    this.layers = sizes.slice(1).map((out, k) => {
       const fanIn = sizes[k];
       const inStride = padded[k];
       const bound = 1 / Math.sqrt(fanIn);
@@ -115,109 +149,246 @@ export function trainNetwork(heap: WasmHeap, problem: NetworkProblem): NetworkRe
       const size = w.length;
       return {
         in: fanIn, out, inStride, outStride: padded[k + 1], w, b,
-        gwView: view(layerBlocks[k].gw, size), wtView: view(layerBlocks[k].wt, size), gb: new Float64Array(padded[k + 1]),
+        gwView: view(layerBlocks[k].gw, size), wtView: view(layerBlocks[k].wt, size), wtAt: layerBlocks[k].wt, gb: new Float64Array(padded[k + 1]),
         mw: new Float64Array(size), vw: new Float64Array(size), mb: new Float64Array(padded[k + 1]), vb: new Float64Array(padded[k + 1]),
       };
     });
-    const acts = padded.map((units, k) => view(actBlocks[k], rowsCap * units));
-    const grads = padded.map((units, k) => view(gradBlocks[k], rowsCap * units));
-    const targets = new Float64Array(maxBatch * outputs);
-    // Row-major, standardized copies of the training and validation rows: minibatches visit rows in random order,
-    // and gathering a row from the column-major matrix would touch p + outputs cache lines per sample.
-    const gather = (rows: Int32Array) => {
-      const { X, Y, n, mean, scale } = problem;
-      const x = new Float64Array(rows.length * p);
-      const y = new Float64Array(rows.length * outputs);
-      for (let j = 0; j < p; j++) for (let r = 0; r < rows.length; r++) x[r * p + j] = (X[j * n + rows[r]] - mean[j]) / scale[j];
-      for (let k = 0; k < outputs; k++) for (let r = 0; r < rows.length; r++) y[r * outputs + k] = Y[k * n + rows[r]];
-      return { x, y, count: rows.length };
-    };
-    const trainSet = gather(trainRows);
-    const valSet = gather(valRows);
-    type RowSet = typeof trainSet;
+    this.acts = padded.map((units, k) => view(actBlocks[k], rowsCap * units));
+    this.grads = padded.map((units, k) => view(gradBlocks[k], rowsCap * units));
+    this.targets = new Float64Array(maxBatch * sizes[sizes.length - 1]);
+  }
+
+  release(): void {
+    for (const [start] of this.blocks) this.heap.release(start);
+  }
+
+  private get outputs(): number {
+    return this.layers[this.layers.length - 1].out;
+  }
+
+  /** Rows `start … start + count` of a set (through `positions` when given) into the input activations and targets. */
+  loadBatch(set: RowSet, positions: Int32Array | null, start: number, count: number): void {
+    const stride = this.padded[0];
+    const a0 = this.acts[0];
+    const p = this.layers[0].in;
+    const { outputs, targets } = this;
+    const { x, y } = set;
+    // Plain loops: rows are short, and a subarray per row would cost more than the copy.
+    for (let b = 0; b < count; b++) {
+      const at = positions ? positions[start + b] : start + b;
+      for (let j = 0; j < p; j++) a0[b * stride + j] = x[at * p + j];
+      for (let k = 0; k < outputs; k++) targets[b * outputs + k] = y[at * outputs + k];
+    }
+  }
+
+  /** from (rows × cols, row-major) → its transpose at kernel-memory start `into`, rows `stride` apart. */
+  private transpose(from: Float64Array, rows: number, cols: number, into: number, stride = this.rowsCap): void {
+    const { F } = this;
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) F[into + c * stride + r] = from[r * cols + c];
+  }
+
+  forward(count: number): void {
+    const { gram } = this.heap.kernels;
+    const pairs = (count + 1) & ~1;
+    for (let k = 0; k < this.layers.length; k++) {
+      const L = this.layers[k];
+      const output = this.acts[k + 1];
+      // Each row starts at the bias; the kernel adds Σ_i w_oi · a_bi (rows of W against rows of the batch).
+      for (let b = 0; b < pairs; b++) output.set(L.b, b * L.outStride);
+      gram(L.w.byteOffset, L.outStride, this.acts[k].byteOffset, pairs, this.zeros * 8, L.in, L.inStride, output.byteOffset);
+      if (k < this.layers.length - 1) for (let t = 0; t < count * L.outStride; t++) if (output[t] < 0) output[t] = 0;
+    }
+  }
+
+  /** Sum of squared errors over the batch (all outputs). */
+  batchSse(count: number): number {
+    const { outputs, targets } = this;
+    const out = this.acts[this.layers.length];
+    const stride = this.padded[this.layers.length];
+    let s = 0;
+    for (let b = 0; b < count; b++) for (let o = 0; o < outputs; o++) s += (out[b * stride + o] - targets[b * outputs + o]) ** 2;
+    return s;
+  }
+
+  /** Mean squared error over a set (NaN for none). */
+  evaluate(set: RowSet): number {
+    if (set.count === 0) return NaN;
+    let sse = 0;
+    for (let start = 0; start < set.count; start += this.maxBatch) {
+      const count = Math.min(this.maxBatch, set.count - start);
+      this.loadBatch(set, null, start, count);
+      this.forward(count);
+      sse += this.batchSse(count);
+    }
+    return sse / (set.count * this.outputs);
+  }
+
+  /** The gradients of the batch's mean squared error, layer by layer, after forward(count). */
+  backward(count: number): void {
+    const { gram } = this.heap.kernels;
+    const { layers, acts, grads, padded, outputs, targets, rowsCap } = this;
+    // d(mean squared error)/d(output); padding outputs get 0.
+    const top = layers.length;
+    const topStride = padded[top];
+    const scaleOut = 2 / (count * outputs);
+    grads[top].fill(0);
+    for (let b = 0; b < count; b++) for (let o = 0; o < outputs; o++) grads[top][b * topStride + o] = scaleOut * (acts[top][b * topStride + o] - targets[b * outputs + o]);
+    for (let k = layers.length - 1; k >= 0; k--) {
+      const L = layers[k];
+      const gOut = grads[k + 1];
+      // gW[o, i] = Σ_b gOut[b, o] · a[b, i]: columns of the batch against each other, so both go in transposed.
+      this.transpose(acts[k], count, L.inStride, this.transposedAt[k]);
+      this.transpose(gOut, count, L.outStride, this.transposedAt[k + 1]);
+      L.gwView.fill(0);
+      gram(this.transposedAt[k] * 8, L.inStride, this.transposedAt[k + 1] * 8, L.outStride, this.zeros * 8, count, rowsCap, L.gwView.byteOffset);
+      L.gb.fill(0);
+      for (let b = 0; b < count; b++) for (let o = 0; o < L.out; o++) L.gb[o] += gOut[b * L.outStride + o];
+      if (k > 0) {
+        // Back through the weights (rows of Wᵀ against rows of gOut) and the ReLU of the layer below.
+        const gIn = grads[k];
+        this.transpose(L.w, L.outStride, L.inStride, L.wtAt, L.outStride);
+        gIn.fill(0);
+        gram(L.wtView.byteOffset, L.inStride, gOut.byteOffset, (count + 1) & ~1, this.zeros * 8, L.outStride, L.outStride, gIn.byteOffset);
+        const input = acts[k];
+        for (let t = 0; t < count * L.inStride; t++) if (input[t] <= 0) gIn[t] = 0;
+      }
+    }
+  }
+}
+
+/** Row-major, standardized copies of the given rows: minibatches visit rows in random order, and gathering a row from
+ * the column-major matrix would touch p + outputs cache lines per sample. */
+function gatherRows(problem: NetworkProblem, rows: Int32Array): RowSet {
+  const { X, Y, n, p, outputs, mean, scale } = problem;
+  const x = new Float64Array(rows.length * p);
+  const y = new Float64Array(rows.length * outputs);
+  for (let j = 0; j < p; j++) for (let r = 0; r < rows.length; r++) x[r * p + j] = (X[j * n + rows[r]] - mean[j]) / scale[j];
+  for (let k = 0; k < outputs; k++) for (let r = 0; r < rows.length; r++) y[r * outputs + k] = Y[k * n + rows[r]];
+  return { x, y, count: rows.length };
+}
+
+const BETA1 = 0.9;
+const BETA2 = 0.999;
+const EPS = 1e-8;
+
+/**
+ * One optimizer step on a parameter block with the problem's penalty: coupled L2 and subgradient L1 in the gradient,
+ * decoupled L2 as a decay, proximal L1 as a soft-threshold by λ times the step the optimizer just took — lr for SGD,
+ * and for Adam its per-coordinate lr/(√v̂+ε) (the prox in Adam's metric), or the threshold is far too small to give
+ * zeros. `step` counts the optimizer's steps from 1 (Adam's bias correction).
+ */
+function optimizerStep(problem: NetworkProblem, step: number, param: Float64Array, grad: Float64Array, m: Float64Array, v: Float64Array, penalized: boolean): void {
+  const { l1, l2, lr } = problem;
+  const coupledL2 = penalized && problem.l2Method === 'coupled' ? l2 : 0;
+  const subgradientL1 = penalized && problem.l1Method === 'subgradient' ? l1 : 0;
+  const decay = penalized && problem.l2Method === 'decoupled' ? 1 - lr * l2 : 1;
+  const shrink = penalized && problem.l1Method === 'proximal' ? lr * l1 : 0;
+  const c1 = 1 - Math.pow(BETA1, step);
+  const c2 = 1 - Math.pow(BETA2, step);
+  for (let t = 0; t < param.length; t++) {
+    let g = grad[t];
+    if (coupledL2) g += coupledL2 * param[t];
+    if (subgradientL1) g += subgradientL1 * Math.sign(param[t]);
+    let w = param[t] * decay;
+    let threshold = shrink;
+    if (problem.optimizer === 'adam') {
+      m[t] = BETA1 * m[t] + (1 - BETA1) * g;
+      v[t] = BETA2 * v[t] + (1 - BETA2) * g * g;
+      const denominator = Math.sqrt(v[t] / c2) + EPS;
+      w -= (lr * (m[t] / c1)) / denominator;
+      threshold /= denominator;
+    } else if (problem.momentum > 0) {
+      m[t] = problem.momentum * m[t] + g;
+      w -= lr * m[t];
+    } else {
+      w -= lr * g;
+    }
+    param[t] = threshold ? softThreshold(w, threshold) : w;
+  }
+}
+
+/**
+ * Early stopping: the best epoch's weights kept while the validation loss improves by more than minDelta, the run
+ * stopped after `patience` epochs without, and those weights put back at the end.
+ */
+class EarlyStop {
+  bestEpoch = 0;
+  private bestLoss = Infinity;
+  private readonly kept: { w: Float64Array; b: Float64Array }[];
+
+  constructor(
+    private readonly rule: { patience: number; minDelta: number },
+    layers: Layer[],
+  ) {
+    this.kept = layers.map((L) => ({ w: new Float64Array(L.w.length), b: new Float64Array(L.b.length) }));
+  }
+
+  /** After 1-based `epoch` with this validation loss: whether to stop now. */
+  shouldStop(epoch: number, loss: number, layers: Layer[]): boolean {
+    if (loss < this.bestLoss - this.rule.minDelta) {
+      this.bestLoss = loss;
+      this.bestEpoch = epoch;
+      layers.forEach((L, k) => {
+        this.kept[k].w.set(L.w);
+        this.kept[k].b.set(L.b);
+      });
+      return false;
+    }
+    return epoch - this.bestEpoch >= this.rule.patience;
+  }
+
+  restore(layers: Layer[]): void {
+    if (this.bestEpoch === 0) return;
+    layers.forEach((L, k) => {
+      L.w.set(this.kept[k].w);
+      L.b.set(this.kept[k].b);
+    });
+  }
+}
+
+/**
+ * A multilayer perceptron (ReLU hidden layers, linear output, MSE averaged over outputs as nn.MSELoss) trained by
+ * minibatch Adam or SGD on the training rows, with L1 and L2 penalties on the weights (biases too when asked).
+ * Initialization as torch.nn.Linear: U(−1/√fan_in, 1/√fan_in). A loss that stops being finite ends the run as
+ * diverged (so does one that grows ten orders of magnitude). Pure: everything it needs comes in the problem.
+ */
+export function trainNetwork(heap: WasmHeap, problem: NetworkProblem): NetworkResult {
+  const { p, outputs, hidden, trainRows, valRows, epochs } = problem;
+  const rng = new Rng(problem.seed);
+  const net = new Mlp(heap, [p, ...hidden, outputs], Math.max(1, Math.min(problem.batch, trainRows.length)), rng);
+  try {
+    const { layers } = net;
+    const trainSet = gatherRows(problem, trainRows);
+    const valSet = gatherRows(problem, valRows);
     /** Positions in trainSet, reshuffled every epoch. */
     const order = Int32Array.from({ length: trainRows.length }, (_, i) => i);
-
-    const loadBatch = (set: RowSet, positions: Int32Array | null, start: number, count: number) => {
-      const stride = padded[0];
-      const a0 = acts[0];
-      const { x, y } = set;
-      // Plain loops: rows are short, and a subarray per row would cost more than the copy.
-      for (let b = 0; b < count; b++) {
-        const at = positions ? positions[start + b] : start + b;
-        for (let j = 0; j < p; j++) a0[b * stride + j] = x[at * p + j];
-        for (let k = 0; k < outputs; k++) targets[b * outputs + k] = y[at * outputs + k];
-      }
-    };
-    /** from (rows × cols, row-major) → its transpose at kernel-memory start `into`, rows `stride` apart. */
-    const transpose = (from: Float64Array, rows: number, cols: number, into: number, stride = rowsCap) => {
-      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) F[into + c * stride + r] = from[r * cols + c];
-    };
-    const forward = (count: number) => {
-      const pairs = (count + 1) & ~1;
-      for (let k = 0; k < layers.length; k++) {
-        const L = layers[k];
-        const output = acts[k + 1];
-        // Each row starts at the bias; the kernel adds Σ_i w_oi · a_bi (rows of W against rows of the batch).
-        for (let b = 0; b < pairs; b++) output.set(L.b, b * L.outStride);
-        gram(L.w.byteOffset, L.outStride, acts[k].byteOffset, pairs, zeros * 8, L.in, L.inStride, output.byteOffset);
-        if (k < layers.length - 1) for (let t = 0; t < count * L.outStride; t++) if (output[t] < 0) output[t] = 0;
-      }
-    };
-    /** Sum of squared errors over the batch (all outputs). */
-    const batchSse = (count: number) => {
-      const out = acts[layers.length];
-      const stride = padded[layers.length];
-      let s = 0;
-      for (let b = 0; b < count; b++) for (let o = 0; o < outputs; o++) s += (out[b * stride + o] - targets[b * outputs + o]) ** 2;
-      return s;
-    };
-    const evaluate = (set: RowSet): number => {
-      if (set.count === 0) return NaN;
-      let sse = 0;
-      for (let start = 0; start < set.count; start += maxBatch) {
-        const count = Math.min(maxBatch, set.count - start);
-        loadBatch(set, null, start, count);
-        forward(count);
-        sse += batchSse(count);
-      }
-      return sse / (set.count * outputs);
-    };
-
-    const beta1 = 0.9;
-    const beta2 = 0.999;
-    const eps = 1e-8;
     let step = 0;
-    const applyUpdate = (param: Float64Array, grad: Float64Array, m: Float64Array, v: Float64Array, penalized: boolean) => {
-      const { l1, l2 } = problem;
-      const coupledL2 = penalized && problem.l2Method === 'coupled' ? l2 : 0;
-      const subgradientL1 = penalized && problem.l1Method === 'subgradient' ? l1 : 0;
-      const decay = penalized && problem.l2Method === 'decoupled' ? 1 - lr * l2 : 1;
-      // The proximal step's threshold is λ times the step the optimizer just took: lr for SGD, and for Adam its
-      // per-coordinate lr/(√v̂+ε) (the prox in Adam's metric), or the threshold is far too small to give zeros.
-      const shrink = penalized && problem.l1Method === 'proximal' ? lr * l1 : 0;
-      const c1 = 1 - Math.pow(beta1, step);
-      const c2 = 1 - Math.pow(beta2, step);
-      for (let t = 0; t < param.length; t++) {
-        let g = grad[t];
-        if (coupledL2) g += coupledL2 * param[t];
-        if (subgradientL1) g += subgradientL1 * Math.sign(param[t]);
-        let w = param[t] * decay;
-        let threshold = shrink;
-        if (problem.optimizer === 'adam') {
-          m[t] = beta1 * m[t] + (1 - beta1) * g;
-          v[t] = beta2 * v[t] + (1 - beta2) * g * g;
-          const denominator = Math.sqrt(v[t] / c2) + eps;
-          w -= (lr * (m[t] / c1)) / denominator;
-          threshold /= denominator;
-        } else if (problem.momentum > 0) {
-          m[t] = problem.momentum * m[t] + g;
-          w -= lr * m[t];
-        } else {
-          w -= lr * g;
-        }
-        param[t] = threshold ? softThreshold(w, threshold) : w;
+    /** One epoch of minibatches in a fresh order: the sum of the batches' squared errors. */
+    const trainEpoch = (onFirstBatch: (meanLoss: number) => void): number => {
+      // Shuffle the training rows (Fisher–Yates with the run's own stream).
+      for (let i = order.length - 1; i > 0; i--) {
+        const j = rng.int(i + 1);
+        const t = order[i];
+        order[i] = order[j];
+        order[j] = t;
       }
+      let sse = 0;
+      for (let start = 0; start < order.length; start += net.maxBatch) {
+        const count = Math.min(net.maxBatch, order.length - start);
+        net.loadBatch(trainSet, order, start, count);
+        net.forward(count);
+        const batchLoss = net.batchSse(count);
+        onFirstBatch(batchLoss / (count * outputs));
+        sse += batchLoss;
+        if (!Number.isFinite(batchLoss)) break;
+        net.backward(count);
+        step++;
+        for (const L of layers) {
+          optimizerStep(problem, step, L.w, L.gwView, L.mw, L.vw, true);
+          optimizerStep(problem, step, L.b, L.gb, L.mb, L.vb, problem.penalizeBias);
+        }
+      }
+      return sse;
     };
 
     const epochTrain = new Float64Array(epochs);
@@ -228,65 +399,16 @@ export function trainNetwork(heap: WasmHeap, problem: NetworkProblem): NetworkRe
     let firstBatchLoss = NaN;
     let initialLoss = Infinity;
     const exploded = (loss: number) => !Number.isFinite(loss) || loss > 1e10 * initialLoss;
-    const stopping = problem.earlyStopping && valRows.length > 0 ? problem.earlyStopping : undefined;
-    let bestEpoch = 0;
-    let bestLoss = Infinity;
-    const kept = stopping ? layers.map((L) => ({ w: new Float64Array(L.w.length), b: new Float64Array(L.b.length) })) : [];
+    const early = problem.earlyStopping && valRows.length > 0 ? new EarlyStop(problem.earlyStopping, layers) : undefined;
     const prune = problem.prune && valRows.length > 0 ? problem.prune : undefined;
     let prunedEpoch = 0;
     for (let epoch = 0; epoch < epochs && !divergedEpoch; epoch++) {
-      // Shuffle the training rows each epoch (Fisher–Yates with the run's own stream).
-      for (let i = order.length - 1; i > 0; i--) {
-        const j = rng.int(i + 1);
-        const t = order[i];
-        order[i] = order[j];
-        order[j] = t;
-      }
-      let sse = 0;
-      for (let start = 0; start < order.length; start += maxBatch) {
-        const count = Math.min(maxBatch, order.length - start);
-        loadBatch(trainSet, order, start, count);
-        forward(count);
-        const batchLoss = batchSse(count);
-        if (Number.isNaN(firstBatchLoss)) firstBatchLoss = batchLoss / (count * outputs);
-        sse += batchLoss;
-        if (!Number.isFinite(batchLoss)) break;
-        // d(mean squared error)/d(output); padding outputs get 0.
-        const top = layers.length;
-        const topStride = padded[top];
-        const scaleOut = 2 / (count * outputs);
-        grads[top].fill(0);
-        for (let b = 0; b < count; b++)
-          for (let o = 0; o < outputs; o++) grads[top][b * topStride + o] = scaleOut * (acts[top][b * topStride + o] - targets[b * outputs + o]);
-        for (let k = layers.length - 1; k >= 0; k--) {
-          const L = layers[k];
-          const gOut = grads[k + 1];
-          // gW[o, i] = Σ_b gOut[b, o] · a[b, i]: columns of the batch against each other, so both go in transposed.
-          transpose(acts[k], count, L.inStride, transposedBlocks[k]);
-          transpose(gOut, count, L.outStride, transposedBlocks[k + 1]);
-          L.gwView.fill(0);
-          gram(transposedBlocks[k] * 8, L.inStride, transposedBlocks[k + 1] * 8, L.outStride, zeros * 8, count, rowsCap, L.gwView.byteOffset);
-          L.gb.fill(0);
-          for (let b = 0; b < count; b++) for (let o = 0; o < L.out; o++) L.gb[o] += gOut[b * L.outStride + o];
-          if (k > 0) {
-            // Back through the weights (rows of Wᵀ against rows of gOut) and the ReLU of the layer below.
-            const gIn = grads[k];
-            transpose(L.w, L.outStride, L.inStride, layerBlocks[k].wt, L.outStride);
-            gIn.fill(0);
-            gram(L.wtView.byteOffset, L.inStride, gOut.byteOffset, (count + 1) & ~1, zeros * 8, L.outStride, L.outStride, gIn.byteOffset);
-            const input = acts[k];
-            for (let t = 0; t < count * L.inStride; t++) if (input[t] <= 0) gIn[t] = 0;
-          }
-        }
-        step++;
-        for (const L of layers) {
-          applyUpdate(L.w, L.gwView, L.mw, L.vw, true);
-          applyUpdate(L.b, L.gb, L.mb, L.vb, problem.penalizeBias);
-        }
-      }
+      const sse = trainEpoch((loss) => {
+        if (Number.isNaN(firstBatchLoss)) firstBatchLoss = loss;
+      });
       epochsRun = epoch + 1;
       epochTrain[epoch] = sse / (order.length * outputs);
-      epochVal[epoch] = evaluate(valSet);
+      epochVal[epoch] = net.evaluate(valSet);
       if (epoch === 0) initialLoss = Math.max(firstBatchLoss, 1e-12);
       if (exploded(epochTrain[epoch]) || (valRows.length > 0 && exploded(epochVal[epoch]))) divergedEpoch = epoch + 1;
       const rung = prune && !divergedEpoch ? prune.rungOf(epoch + 1) : -1;
@@ -294,38 +416,25 @@ export function trainNetwork(heap: WasmHeap, problem: NetworkProblem): NetworkRe
         prunedEpoch = epoch + 1;
         break;
       }
-      if (stopping && !divergedEpoch) {
-        if (epochVal[epoch] < bestLoss - stopping.minDelta) {
-          bestLoss = epochVal[epoch];
-          bestEpoch = epoch + 1;
-          layers.forEach((L, k) => {
-            kept[k].w.set(L.w);
-            kept[k].b.set(L.b);
-          });
-        } else if (epoch + 1 - bestEpoch >= stopping.patience) break;
-      }
+      if (early && !divergedEpoch && early.shouldStop(epoch + 1, epochVal[epoch], layers)) break;
     }
-    if (stopping && bestEpoch > 0 && !divergedEpoch)
-      layers.forEach((L, k) => {
-        L.w.set(kept[k].w);
-        L.b.set(kept[k].b);
-      });
+    if (early && !divergedEpoch) early.restore(layers);
     return {
       // Without the padding: (units out × units in), row-major.
       weights: layers.map((L) => Float64Array.from({ length: L.out * L.in }, (_, t) => L.w[Math.floor(t / L.in) * L.inStride + (t % L.in)])),
       biases: layers.map((L) => L.b.slice(0, L.out)),
-      trainLoss: divergedEpoch ? NaN : evaluate(trainSet),
-      valLoss: divergedEpoch ? NaN : evaluate(valSet),
+      trainLoss: divergedEpoch ? NaN : net.evaluate(trainSet),
+      valLoss: divergedEpoch ? NaN : net.evaluate(valSet),
       epochTrain: epochTrain.slice(0, epochsRun),
       epochVal: epochVal.slice(0, epochsRun),
       status: divergedEpoch ? 'diverged' : prunedEpoch ? 'pruned' : 'ok',
       divergedEpoch,
       epochsRun,
-      bestEpoch: stopping ? bestEpoch : 0,
+      bestEpoch: early ? early.bestEpoch : 0,
       prunedEpoch,
     };
   } finally {
-    for (const [start] of blocks) heap.release(start);
+    net.release();
   }
 }
 
