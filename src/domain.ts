@@ -228,7 +228,9 @@ export interface Sweep {
 }
 
 /** What a sweep fits, told by its model kind and its data's shape. */
-export type SweepFamily = 'gaussian' | 'mgaussian' | 'binomial' | 'multinomial' | 'poisson' | 'network';
+export type SweepFamily = Family | 'network';
+/** glmnet's families: the objective, and how a prediction comes from the linear predictor(s). */
+export type Family = 'gaussian' | 'mgaussian' | 'binomial' | 'multinomial' | 'poisson';
 
 export function sweepFamily(sweep: Pick<Sweep, 'modelKind' | 'targetNames' | 'classes'>): SweepFamily {
   switch (sweep.modelKind) {

@@ -1,6 +1,6 @@
 // A task (one warm-started λ path on one fold) → the path solver its model and shape call for → figures per trial.
 // Pure: the shared data and a kernel context in, results out.
-import { FitStatus, settingsOf, type Batch, type FoldId, type HeldOutPredictions, type Task, type TaskResult, type TrialFigures } from '../domain.js';
+import { FitStatus, settingsOf, type Batch, type Family, type FoldId, type HeldOutPredictions, type Task, type TaskResult, type TrialFigures } from '../domain.js';
 import type { KernelContext } from './context.js';
 import { featureGroups, type Design, type FeaturePenalty, type PathProblem, type PathSolution } from './path/types.js';
 import { binomialPath, poissonPath } from './point/glm.js';
@@ -138,7 +138,6 @@ function foldWeights(data: Pick<SharedData, 'foldOf' | 'foldsPerRepeat' | 'n'> &
 }
 
 /** The model a task fits, from the model kind and the data's shape. */
-type Family = 'gaussian' | 'mgaussian' | 'binomial' | 'multinomial' | 'poisson';
 
 function familyOf(kind: 'linear' | 'logistic' | 'multinomial' | 'poisson', data: Pick<SharedData, 'outputs' | 'classes'>): Family {
   if (kind === 'poisson') return 'poisson';

@@ -1,6 +1,6 @@
 // The chosen model of a stored sweep, with its coefficients: what predict, export --model and compare hand on.
 import type { SweepConfig } from '../config/schema.js';
-import { outputNames, settingsOf, sweepFamily, type Encoding, type Sweep, type Trial } from '../domain.js';
+import { outputNames, settingsOf, sweepFamily, type Encoding, type Family, type Sweep, type Trial } from '../domain.js';
 import { UserError } from '../errors.js';
 import { featurePenalty, type FeaturePenaltySettings } from '../config/featurePenalty.js';
 import { chooseModel, type ModelChoice, type ModelRequest } from '../select/model.js';
@@ -11,7 +11,8 @@ import { sweepConfig, withResults } from '../results/open.js';
  * How predictions come from the linear predictors η = b0 + x·b: as they are (gaussian, one or several responses),
  * through the logistic function (binomial) or the softmax (multinomial), or as the count e^η (poisson).
  */
-type ModelFamily = 'gaussian' | 'binomial' | 'multinomial' | 'poisson';
+/** A model's family as the model card names it (several targets are gaussian, one η per target). */
+type ModelFamily = Exclude<Family, 'mgaussian'>;
 
 export interface Model extends ModelChoice {
   sweep: Sweep;

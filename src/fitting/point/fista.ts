@@ -1,10 +1,10 @@
-import { FitStatus, type FitStatusCode } from '../../domain.js';
+import { FitStatus, type Family, type FitStatusCode } from '../../domain.js';
 import { solvePath } from '../path/driver.js';
 import type { PathPoint, PathProblem, PathSolution, PointSolver } from '../path/types.js';
 import { centerTarget, columnStats, featureProducts, type ColumnStats } from '../shared/columnStats.js';
 import { softThreshold } from '../shared/penalty.js';
 
-export type FistaFamily = 'gaussian' | 'binomial';
+export type FistaFamily = Extract<Family, 'gaussian' | 'binomial'>;
 
 /**
  * A second solver, for cross-checks: FISTA (accelerated proximal gradient, Beck & Teboulle 2009) with adaptive
