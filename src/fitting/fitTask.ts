@@ -1,82 +1,21 @@
 // A task (one warm-started λ path on one fold) → the path solver its model and shape call for → figures per trial.
 // Pure: the shared data and a kernel context in, results out.
-import { FitStatus, settingsOf, type Batch, type Family, type FoldId, type HeldOutPredictions, type Task, type TaskResult, type TrialFigures } from '../domain.js';
+import { FitStatus, settingsOf, type Batch, type FoldId, type HeldOutPredictions, type Task, type TaskResult, type TrialFigures } from '../domain.js';
 import type { KernelContext } from './context.js';
 import { featureGroups, type Design, type FeaturePenalty, type PathProblem, type PathSolution } from './path/types.js';
-import { binomialPath, poissonPath } from './point/glm.js';
-import { mgaussianPath } from './point/mgaussian.js';
-import { multinomialPath } from './point/multinomial.js';
-import { fistaPath } from './point/fista.js';
-import { RungBoard, type PruneSettings } from './shared/rungBoard.js';
-import { gaussianRidgeDualPath, ridgeDualApplies } from './point/gaussianRidgeDual.js';
-import { gaussianCovariancePath } from './point/gaussianCovariance.js';
-import { gaussianNaivePath } from './point/gaussianNaive.js';
+import { RungBoard } from './shared/rungBoard.js';
 import { networkPath } from './point/network.js';
 import { columnStats } from './shared/columnStats.js';
 import { LazyGram } from './shared/lazyGram.js';
-import { accuracy, logLoss, meanSquaredError, rocAuc, sparsity } from './shared/metrics.js';
+import { sparsity } from './shared/metrics.js';
+import { familyOf } from './family/index.js';
+import type { FamilySpec, Rows } from './family/types.js';
 import { pathPredictions } from './shared/predict.js';
-import { binomialMeasures, multinomialMeasures, multiResponseMeasures, regressionMeasures } from './shared/measures.js';
-import { filledDesign, type FillGroup } from '../data/imputation.js';
+import { filledDesign } from '../data/imputation.js';
 
-/** The data every task of a sweep reads: views on SharedArrayBuffers, so workers share them without a copy. */
-export interface SharedData {
-  X: Float64Array;
-  y: Float64Array;
-  n: number;
-  p: number;
-  outputs: number;
-  /**
-   * Per repeat of the cross-validation, per row: its validation fold within the repeat, or −1 when it is never held
-   * out (n × repeats, repeat after repeat). Fold f of a task is fold f mod foldsPerRepeat of repeat ⌊f / foldsPerRepeat⌋.
-   */
-  foldOf: Int32Array;
-  /** Folds of one repeat (1 for a holdout). */
-  foldsPerRepeat: number;
-  /** Classes of a classification target (y holds 0 … classes − 1); 0 for other targets. */
-  classes: number;
-  /** Added to each row's linear predictor (Poisson exposure on the log scale), or null. */
-  offset: Float64Array | null;
-  /** The design's gaps (NaN cells), each filled from the training rows of the fit (data.missing: mean, median, most_frequent). */
-  fills: FillGroup[];
-  /** Per row, its observation weight (data.weights), or null: every row weighs 1. */
-  weights: Float64Array | null;
-}
+import type { FitSettings, ModelSettings, SharedData } from './settings.js';
 
-/** What a model needs to know to fit, as the config gives it (the worker message carries it). */
-type ModelSettings =
-  | { kind: 'linear' | 'logistic' | 'multinomial' | 'poisson'; tol: number; max_iter: number; solver: 'cd' | 'fista'; grouped?: boolean; clip_probabilities?: number }
-  | {
-      kind: 'mlp';
-      hidden: number[];
-      optimizer: 'adam' | 'sgd';
-      lr: number;
-      batch: number;
-      epochs: number;
-      momentum: number;
-      l2_method: 'coupled' | 'decoupled';
-      l1_method: 'subgradient' | 'proximal';
-      penalize_bias: boolean;
-      seed: number;
-      early_stopping?: { patience: number; min_delta: number };
-    };
-
-/** A batch's settings, the same for each of its tasks. */
-export interface FitSettings {
-  model: ModelSettings;
-  standardize: boolean;
-  nearZero: number;
-  /** validation.keep: validation tasks hand back their rows' linear predictors at every λ. */
-  keep?: boolean;
-  /** Each feature's population sd: a coefficient is near zero when it is on the standardized scale (absent: as it is). */
-  featureScales?: number[];
-  /** Networks of a sweep with sweep.prune: the rungs and the board the process's threads share. */
-  prune?: PruneSettings;
-  /** Per-feature penalty factors and bounds (model.penalty_factor, model.limits), each p long or null. */
-  featurePenalty?: { factor: number[] | null; lower: number[] | null; upper: number[] | null };
-  /** Features penalized as one group (model.group_categorical): each group's features, two or more. */
-  groups?: number[][];
-}
+export type { FitSettings, SharedData } from './settings.js';
 
 /** The path a task fits: the shared design with the fold's training weights, the settings' penalties and tolerance. */
 function pathProblem(data: SharedData, task: Task, settings: FitSettings, train: Float64Array): PathProblem {
@@ -135,15 +74,6 @@ function foldWeights(data: Pick<SharedData, 'foldOf' | 'foldsPerRepeat' | 'n'> &
     else train[i] = w ? w[i] : 1;
   }
   return { train, validation };
-}
-
-/** The model a task fits, from the model kind and the data's shape. */
-
-function familyOf(kind: 'linear' | 'logistic' | 'multinomial' | 'poisson', data: Pick<SharedData, 'outputs' | 'classes'>): Family {
-  if (kind === 'poisson') return 'poisson';
-  if (kind === 'multinomial') return 'multinomial';
-  if (kind === 'logistic') return data.classes > 2 ? 'multinomial' : 'binomial';
-  return data.outputs > 1 ? 'mgaussian' : 'gaussian';
 }
 
 /**
@@ -231,37 +161,29 @@ function heldOutFor(settings: FitSettings, data: SharedData, validation: Float64
 
 function fitPath(context: KernelContext, data: SharedData, task: Task, settings: FitSettings): TaskResult {
   const { model, standardize } = settings;
-  const { n, p } = data;
-  const design = { X: data.X, n, p };
   const { train, validation } = foldWeights(data, task.fold);
   if (model.kind === 'mlp') return fitNetworkTask(context, data, task, settings, train, validation);
   const family = familyOf(model.kind, data);
-  if (family === 'mgaussian' || family === 'multinomial' || family === 'poisson') return fitGlmTask(context, data, task, settings, family, train, validation);
+  const problem = pathProblem(data, task, settings, train);
+  const design = { X: data.X, n: data.n, p: data.p };
+  const solution = family.solve({ context, problem, data, task, fold: task.fold, settings, nTrain: count(train), gram: () => gramFor(context, design, task.fold, train, standardize) });
+  return measurePath(context, data, task, settings, family, solution, train, validation);
+}
+
+/**
+ * Every trial of a solved path: per λ the family's loss on the training and the validation rows, its measures and
+ * figures. Predictions come a group of λ at a time (one matrix product each, within the context's prediction budget)
+ * for a family with one predictor per row, one λ at a time (K predictors per row, offsets added) for the others.
+ * Covariance mode hands back the training MSE, so only the validation rows need predictions (a fifth of the work on 5
+ * folds, none on the refit on all rows); elsewhere every row is predicted.
+ */
+function measurePath(context: KernelContext, data: SharedData, task: Task, settings: FitSettings, family: FamilySpec, solution: PathSolution, train: Float64Array, validation: Float64Array): TaskResult {
+  const { n, p } = data;
+  const design = { X: data.X, n, p };
+  const K = family.predictors(data);
+  const lambdas = task.lambdas;
   const nTrain = count(train);
   const nVal = count(validation);
-  const problem = pathProblem(data, task, settings, train);
-  const { lambdas, featurePenalty, groups } = problem;
-  // glmnet's choice: covariance updates while the p × p Gram is cheaper than passes over n rows, naive otherwise;
-  // ridge on fewer rows than features in the row space, whole path from one eigen-decomposition. Per-feature
-  // penalties and bounds: naive updates (the covariance kernels and the ridge path take one penalty for all).
-  const solution: PathSolution =
-    model.solver === 'fista'
-      ? fistaPath(problem, model.kind === 'logistic' ? 'binomial' : 'gaussian')
-      : model.kind === 'logistic'
-        ? binomialPath(context, problem)
-        : featurePenalty || groups
-          ? gaussianNaivePath(context, problem)
-          : ridgeDualApplies(problem, nTrain)
-          ? gaussianRidgeDualPath(problem)
-          : nTrain > p && p <= context.limits.covarianceMaxFeatures
-          ? gaussianCovariancePath(context, problem, gramFor(context, design, task.fold, train, standardize))
-          : gaussianNaivePath(context, problem);
-  const logistic = model.kind === 'logistic';
-  const loss = logistic ? logLoss : meanSquaredError;
-
-  // Covariance mode hands back the training MSE, so only the validation rows need predictions (a fifth of the
-  // work on 5 folds, none on the refit on all rows); elsewhere every row is predicted. Predictions come a group of
-  // λ at a time (one matrix product each), within the context's prediction budget (four λ at least).
   const trainMse = solution.trainMse;
   const validationOnly = trainMse !== undefined && !trainMse.some(Number.isNaN);
   const rows = validationOnly ? rowsWhere(validation) : null;
@@ -270,26 +192,29 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
   const trainWeights = rows ? null : train;
   const valWeights = rows ? Float64Array.from(rows, (i) => validation[i]) : validation;
   const weightFigure = validationWeight(data, validation, nVal);
-  const group = Math.max(4, Math.floor(context.limits.predictionDoubles / Math.max(1, m)) & ~3);
+  const clip = clipOf(settings.model);
+  const group = family.groupsLambdas ? Math.max(4, Math.floor(context.limits.predictionDoubles / Math.max(1, m)) & ~3) : 1;
   let predictions: Float64Array = new Float64Array(0);
   const trials: TrialFigures[] = [];
-  const heldOut = heldOutFor(settings, data, validation, nVal, lambdas.length, 1);
+  const heldOut = heldOutFor(settings, data, validation, nVal, lambdas.length, K);
   for (let l = 0; l < lambdas.length; l++) {
-    const coefs = solution.coefs.subarray(l * p, (l + 1) * p);
+    const coefs = solution.coefs.subarray(l * p * K, (l + 1) * p * K);
     if (l % group === 0 && (nVal > 0 || trainWeights)) {
-      predictions = pathPredictions(context.heap, design, rows, solution.coefs, solution.intercepts, l, Math.min(lambdas.length, l + group));
+      predictions = pathPredictions(context.heap, design, rows, solution.coefs, solution.intercepts, l * K, Math.min(lambdas.length, l + group) * K);
+      if (family.addsOffset && data.offset) for (let i = 0; i < n; i++) predictions[i] += data.offset[i];
     }
-    const eta = predictions.subarray((l % group) * m, (l % group + 1) * m);
-    const trainLoss = trainWeights ? loss(y, eta, trainWeights) : trainMse![l];
-    const valLoss = nVal > 0 ? (logistic ? logLoss(y, eta, valWeights, clipOf(model)) : loss(y, eta, valWeights)) : null;
-    const measures =
-      valLoss === null ? {} : logistic ? { ...binomialMeasures(y, eta, valWeights), ...devianceOf(trainLoss, valLoss) } : regressionMeasures(y, (i) => eta[i], valWeights);
+    const eta = predictions.subarray((l % group) * m * K, ((l % group) + 1) * m * K);
     heldOut?.record(l, eta, m, rows ? (_row, index) => index : (row) => row);
+    const measured: Rows = { y, eta, m, K };
+    const finite = solution.status[l] !== FitStatus.diverged;
+    const trainLoss = !finite ? null : trainWeights ? family.loss(measured, trainWeights, 0) : trainMse![l];
+    const valLoss = finite && nVal > 0 ? family.loss(measured, valWeights, clip) : null;
+    const measures = valLoss === null ? {} : { ...family.measures(measured, valWeights), ...(family.classifier ? devianceOf(trainLoss, valLoss) : {}) };
     trials.push(
       trialAt(solution, lambdas[l], l, coefs, settings, { nTrain, nVal }, {
         trainLoss,
         valLoss,
-        metrics: { ...(logistic ? classificationMetrics(y, eta, train, validation, nVal) : {}), ...measures, ...weightFigure },
+        metrics: { ...(finite ? family.metrics({ rows: measured, coefs, p, train, validation, nVal }) : {}), ...measures, ...weightFigure },
       }),
     );
   }
@@ -322,159 +247,14 @@ function trialAt(
   };
 }
 
-/**
- * The families beyond the first two (several responses, several classes, counts): the path from their solver, then
- * per λ one product of predictions (K linear predictors per row), the family's loss on the training and the
- * validation rows, and its metrics.
- */
-function fitGlmTask(context: KernelContext, data: SharedData, task: Task, settings: FitSettings, family: 'mgaussian' | 'multinomial' | 'poisson', train: Float64Array, validation: Float64Array): TaskResult {
-  const { model } = settings;
-  if (model.kind === 'mlp') throw new Error('not a generalized linear model');
-  const { n, p } = data;
-  const design = { X: data.X, n, p };
-  const nTrain = count(train);
-  const nVal = count(validation);
-  const weightFigure = validationWeight(data, validation, nVal);
-  const problem = pathProblem(data, task, settings, train);
-  const { lambdas } = problem;
-  const K = family === 'multinomial' ? data.classes : family === 'mgaussian' ? data.outputs : 1;
-  const solution =
-    family === 'poisson' ? poissonPath(context, problem) : family === 'multinomial' ? multinomialPath(context, problem, K, model.grouped ?? false) : mgaussianPath(context, problem, K);
-  const loss = familyLoss[family];
-  const trials: TrialFigures[] = [];
-  const heldOut = heldOutFor(settings, data, validation, nVal, lambdas.length, K);
-  for (let l = 0; l < lambdas.length; l++) {
-    const coefs = solution.coefs.subarray(l * p * K, (l + 1) * p * K);
-    // K linear predictors of every row, response after response; offsets added.
-    const eta = pathPredictions(context.heap, design, null, solution.coefs, solution.intercepts, l * K, (l + 1) * K);
-    if (data.offset) for (let i = 0; i < n; i++) eta[i] += data.offset[i];
-    const finite = solution.status[l] !== FitStatus.diverged;
-    heldOut?.record(l, eta, n, (row) => row);
-    const trainLoss = finite ? loss(data, eta, train) : null;
-    const valLoss = finite && nVal > 0 ? (family === 'multinomial' ? multinomialLoss(data, eta, validation, clipOf(model)) : loss(data, eta, validation)) : null;
-    const measures =
-      valLoss === null
-        ? {}
-        : family === 'multinomial'
-          ? { ...multinomialMeasures(data.y, eta, n, K, validation), ...devianceOf(trainLoss, valLoss) }
-          : family === 'poisson'
-            ? regressionMeasures(data.y, (i) => Math.exp(eta[i]), validation)
-            : multiResponseMeasures(data.y, eta, n, K, validation);
-    trials.push(
-      trialAt(solution, lambdas[l], l, coefs, settings, { nTrain, nVal }, {
-        trainLoss,
-        valLoss,
-        metrics: {
-          ...(finite && family === 'multinomial' ? multinomialMetrics(data, eta, train, validation, nVal) : {}),
-          ...(family !== 'poisson' ? nonzeroFeatures(coefs, p, K) : {}),
-          ...measures,
-          ...weightFigure,
-        },
-      }),
-    );
-  }
-  return { taskId: task.id, trials, coefs: solution.coefs, intercepts: solution.intercepts, ...(heldOut ? { heldOut: heldOut.result() } : {}) };
-}
-
 /** A classifier's deviance as glmnet writes it: twice the mean negative log-likelihood (the loss stored). */
 function devianceOf(trainLoss: number | null, valLoss: number): Record<string, number> {
   return { val_deviance: 2 * valLoss, ...(trainLoss !== null ? { train_deviance: 2 * trainLoss } : {}) };
 }
 
-/** Features with a nonzero coefficient for any class or response (glmnet's count of variables in the model). */
-function nonzeroFeatures(coefs: Float64Array, p: number, K: number): Record<string, number> {
-  let count = 0;
-  for (let j = 0; j < p; j++) {
-    for (let k = 0; k < K; k++)
-      if (coefs[k * p + j] !== 0) {
-        count++;
-        break;
-      }
-  }
-  return { nonzero_features: count };
-}
-
 /** A classifier's clip of predicted probabilities for its validation losses (model.clip_probabilities), or 0. */
 function clipOf(model: ModelSettings): number {
   return 'clip_probabilities' in model ? (model.clip_probabilities ?? 0) : 0;
-}
-
-/**
- * Mean negative log-probability of the observed class; with `clip` > 0 that probability is first clipped to
- * [clip, 1 − clip], as cv.glmnet's multinomial deviance does.
- */
-function multinomialLoss({ y, n, classes }: SharedData, eta: Float64Array, w: Float64Array, clip: number): number {
-  let s = 0;
-  let total = 0;
-  for (let i = 0; i < n; i++) {
-    if (w[i] === 0) continue;
-    let top = -Infinity;
-    for (let k = 0; k < classes; k++) top = Math.max(top, eta[k * n + i]);
-    let sum = 0;
-    for (let k = 0; k < classes; k++) sum += Math.exp(eta[k * n + i] - top);
-    const minusLog = top + Math.log(sum) - eta[y[i] * n + i];
-    s += w[i] * (clip > 0 ? -Math.log(Math.min(Math.max(Math.exp(-minusLog), clip), 1 - clip)) : minusLog);
-    total += w[i];
-  }
-  return s / total;
-}
-
-/** Each family's loss on the rows a weight vector selects, from the K linear predictors of every row. */
-const familyLoss: Record<'mgaussian' | 'multinomial' | 'poisson', (data: SharedData, eta: Float64Array, weights: Float64Array) => number> = {
-  /** Squared errors summed over the responses, averaged over rows (cv.glmnet's mse for mgaussian). */
-  mgaussian: ({ y, n, outputs }, eta, w) => {
-    let s = 0;
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      if (w[i] === 0) continue;
-      let e = 0;
-      for (let k = 0; k < outputs; k++) e += (y[k * n + i] - eta[k * n + i]) ** 2;
-      s += w[i] * e;
-      total += w[i];
-    }
-    return s / total;
-  },
-  /** Mean negative log-probability of the observed class. */
-  multinomial: (data, eta, w) => multinomialLoss(data, eta, w, 0),
-  /** Mean Poisson deviance 2[y log(y/μ) − (y − μ)] (y log y = 0 at y = 0). */
-  poisson: ({ y, n }, eta, w) => {
-    let s = 0;
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      if (w[i] === 0) continue;
-      const mu = Math.exp(eta[i]);
-      const yi = y[i];
-      s += w[i] * 2 * ((yi > 0 ? yi * (Math.log(yi) - eta[i]) : 0) - (yi - mu));
-      total += w[i];
-    }
-    return s / total;
-  },
-};
-
-/** Accuracy on the training and validation rows, and the validation confusion counts (val_confusion_<true>_<predicted>). */
-function multinomialMetrics({ y, n, classes }: SharedData, eta: Float64Array, train: Float64Array, validation: Float64Array, nVal: number): Record<string, number> {
-  const predicted = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let k = 1; k < classes; k++) if (eta[k * n + i] > eta[best * n + i]) best = k;
-    predicted[i] = best;
-  }
-  const accuracyOn = (w: Float64Array) => {
-    let right = 0;
-    let total = 0;
-    for (let i = 0; i < n; i++) if (w[i] !== 0) {
-      total += w[i];
-      if (predicted[i] === y[i]) right += w[i];
-    }
-    return right / total;
-  };
-  const m: Record<string, number> = { train_accuracy: accuracyOn(train) };
-  if (nVal > 0) {
-    m.val_accuracy = accuracyOn(validation);
-    for (let t = 0; t < classes; t++) for (let q = 0; q < classes; q++) m[`val_confusion_${t}_${q}`] = 0;
-    for (let i = 0; i < n; i++) if (validation[i] !== 0) m[`val_confusion_${y[i]}_${predicted[i]}`] += 1;
-  }
-  return m;
 }
 
 /** Each λ trains a network from the same initialization; L2 and L1 as the model settings say. */
@@ -539,15 +319,6 @@ function concat(parts: Float64Array[]): Float64Array {
     off += a.length;
   }
   return out;
-}
-
-function classificationMetrics(y: Float64Array, eta: Float64Array, train: Float64Array, validation: Float64Array, nVal: number) {
-  const m: Record<string, number> = { train_accuracy: accuracy(y, eta, train), train_auc: rocAuc(y, eta, train) };
-  if (nVal > 0) {
-    m.val_accuracy = accuracy(y, eta, validation);
-    m.val_auc = rocAuc(y, eta, validation);
-  }
-  return m;
 }
 
 function count(weights: Float64Array): number {

@@ -1,0 +1,26 @@
+// binomial: two classes, the logistic link; glmnet's IRLS path (point/glm.ts) or FISTA.
+import { fistaPath } from '../point/fista.js';
+import { binomialPath } from '../point/glm.js';
+import { binomialMeasures } from '../shared/measures.js';
+import { accuracy, logLoss, rocAuc } from '../shared/metrics.js';
+import type { FamilySpec } from './types.js';
+
+export const binomial: FamilySpec = {
+  name: 'binomial',
+  predictors: () => 1,
+  solve: ({ context, problem, settings }) => (settings.model.kind !== 'mlp' && settings.model.solver === 'fista' ? fistaPath(problem, 'binomial') : binomialPath(context, problem)),
+  loss: ({ y, eta }, w, clip) => logLoss(y, eta, w, clip),
+  measures: ({ y, eta }, w) => binomialMeasures(y, eta, w),
+  /** Accuracy and AUC on the training and validation rows. */
+  metrics: ({ rows: { y, eta }, train, validation, nVal }) => {
+    const m: Record<string, number> = { train_accuracy: accuracy(y, eta, train), train_auc: rocAuc(y, eta, train) };
+    if (nVal > 0) {
+      m.val_accuracy = accuracy(y, eta, validation);
+      m.val_auc = rocAuc(y, eta, validation);
+    }
+    return m;
+  },
+  classifier: true,
+  groupsLambdas: true,
+  addsOffset: false,
+};
