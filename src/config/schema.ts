@@ -174,7 +174,7 @@ const solverSettings = {
     .default(1e-5)
     .meta(
       doc(
-        "relative accuracy of the coefficients (glmnet's `thresh` is its square); the default is the loosest whose objective at the last λ is no worse than scikit-learn's default on every bench path — tighten it (e.g. `1e-9`) to compare coefficients to 1e-6. A sweep made at the old default (1e-7) resumes only with `tol: 1e-7` in its file",
+        "relative accuracy of the coefficients (glmnet's `thresh` is its square); the default is the loosest whose objective at the last λ is no worse than scikit-learn's default on every bench path — tighten it (e.g. `1e-9`) to compare coefficients to 1e-6",
       ),
     ),
   max_iter: posInt.default(100000).meta(doc('passes over the features per λ; a trial that hits it is stored with `converged = 0`')),
@@ -389,7 +389,7 @@ const sweepKinds = z.discriminatedUnion(
     }),
     z.strictObject({
       kind: z.literal('random').meta(doc('points drawn at random, each fitted once per fold')),
-      points: posInt.meta(doc('points to draw (`trials:` is the old name)')),
+      points: posInt.meta(doc('points to draw')),
       seed,
       penalty: listOf(penaltySchema).default(['elasticnet']).meta(doc('the penalties points are drawn for')),
       lambda: z.strictObject({ log_uniform: ascendingPair('log_uniform') }).meta(doc('`{log_uniform: [lo, hi]}`', 'required')),

@@ -38,13 +38,6 @@ export function gonePage(location: string, why: string): string {
 `;
 }
 
-/**
- * A sweep's page: the state when it was served, with its charts already drawn (`drawn`: one SVG per chart, by the
- * server), then updates by Server-Sent Events (EventSource resumes with Last-Event-ID after a lost connection). After
- * the first paint the chart libraries load and each drawing is replaced by a live vega view (tooltips, changesets).
- * Updates are applied once per animation frame, the newest one winning; a chart whose spec is unchanged gets its rows
- * by a vega changeset, a new or changed one is drawn again.
- */
 // The words of the progress line and the task lists, written by the server into the page and by the page's script
 // (its copies below say the same) on each update.
 const LIST_SHOWN = 8;
@@ -68,6 +61,14 @@ function listItems(lines: string[]): string {
   return shown.length ? shown.join('') : '<li>none</li>';
 }
 
+/**
+ * A sweep's page: the state when it was served, with its charts already drawn (`drawn`: one SVG per chart, by the
+ * server), then updates by Server-Sent Events (EventSource resumes with Last-Event-ID after a lost connection). After
+ * the first paint the chart libraries load and each drawing is replaced by a live vega view (tooltips, changesets).
+ * Updates are applied once per animation frame, the newest one winning; a chart whose spec is unchanged gets its rows
+ * by a vega changeset, a new or changed one is drawn again. One long function: it is the page, HTML and its script in
+ * one template string (the script's helpers are the page's own, not the server's).
+ */
 export function sweepPage(state: LiveState, drawn: string[] = []): string {
   const sections = state.charts
     .map(
