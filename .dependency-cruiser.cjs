@@ -4,7 +4,7 @@ module.exports = {
   forbidden: [
     {
       name: 'fitting-is-pure',
-      comment: 'The fitting code (path driver, point solvers, kernels) takes arrays and returns arrays: no I/O, no stores, no threads.',
+      comment: 'The fitting code (path driver, λ solvers, kernels) takes arrays and returns arrays: no I/O, no stores, no threads.',
       severity: 'error',
       from: { path: '^src/fitting/' },
       to: {

@@ -11,11 +11,11 @@ import { parseConfig } from '../src/config/load.js';
 import { loadCsv } from '../src/data/csv.js';
 import { syntheticDataset } from '../src/data/synthetic.js';
 import type { Dataset } from '../src/data/dataset.js';
-import { binomialPath } from '../src/fitting/point/glm.js';
-import { gaussianCovariancePath } from '../src/fitting/point/gaussianCovariance.js';
-import { gaussianNaivePath } from '../src/fitting/point/gaussianNaive.js';
-import { gaussianRidgeDualPath } from '../src/fitting/point/gaussianRidgeDual.js';
-import { trainNetwork } from '../src/fitting/point/network.js';
+import { binomialPath } from '../src/fitting/solvers/glm.js';
+import { gaussianCovariancePath } from '../src/fitting/solvers/gaussianCovariance.js';
+import { gaussianNaivePath } from '../src/fitting/solvers/gaussianNaive.js';
+import { gaussianRidgeDualPath } from '../src/fitting/solvers/gaussianRidgeDual.js';
+import { trainNetwork } from '../src/fitting/solvers/network.js';
 import { runLoadedSweep } from '../src/pool/coordinator.js';
 import { assignFolds } from '../src/plan/folds.js';
 import { lambdaMaxFor, lassoLambdaMax } from '../src/plan/grid.js';
@@ -323,11 +323,11 @@ async function networkWorkload() {
   const base = {
     X: data.X, Y: data.y, n: data.n, p: 50, outputs: 20, trainRows: range(0, 8000), valRows: new Int32Array(0),
     mean: new Float64Array(50), scale: new Float64Array(50).fill(1), hidden: [], optimizer: 'adam' as const, lr: 1e-3,
-    batch: 64, epochs: 20, momentum: 0, seed: 0, l2Method: 'coupled' as const, l1Method: 'subgradient' as const, penalizeBias: false,
+    batch: 64, epochs: 20, momentum: 0, seed: 0, l2_method: 'coupled' as const, l1_method: 'subgradient' as const, penalize_bias: false,
   };
   const torch = anchor(PYTHON, [join(ANCHORS, 'torch_epochs.py'), csv]);
   const zeros = (w: Float64Array) => `${((100 * w.filter((x) => x === 0).length) / w.length).toFixed(1)}% exact zeros`;
-  for (const [kind, l1, l2, l1Method] of [
+  for (const [kind, l1, l2, l1_method] of [
     ['none', 0, 0, 'subgradient'],
     ['l2', 0, 1e-3, 'subgradient'],
     ['l1', 1e-4, 0, 'subgradient'],
@@ -335,7 +335,7 @@ async function networkWorkload() {
   ] as const) {
     let weights: Float64Array = new Float64Array(0);
     const ours = await timeIt(REPEATS, () => {
-      weights = trainNetwork(threadKernelContext().heap, { ...base, l1, l2, l1Method }).weights[0];
+      weights = trainNetwork(threadKernelContext().heap, { ...base, l1, l2, l1_method }).weights[0];
     });
     rows.push({ workload: `nn-${kind} (per epoch)`, tool: 'regsweep', seconds: ours.seconds / 20, note: `Adam, batch 64, one thread; λ ${l1 || l2}; ${zeros(weights)}` });
     if ('skipped' in torch) rows.push({ workload: `nn-${kind} (per epoch)`, tool: 'PyTorch (1 thread)', seconds: null, note: `skipped: ${torch.skipped}` });

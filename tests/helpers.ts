@@ -8,10 +8,10 @@ import { loadCsv } from '../src/data/csv.js';
 import { FitStatus } from '../src/domain.js';
 import type { KernelContext } from '../src/fitting/context.js';
 import type { PathProblem, PathSolution } from '../src/fitting/path/types.js';
-import { binomialPath } from '../src/fitting/point/glm.js';
-import { fistaPath } from '../src/fitting/point/fista.js';
-import { gaussianCovariancePath } from '../src/fitting/point/gaussianCovariance.js';
-import { gaussianNaivePath } from '../src/fitting/point/gaussianNaive.js';
+import { binomialPath } from '../src/fitting/solvers/glm.js';
+import { fistaPath } from '../src/fitting/solvers/fista.js';
+import { gaussianCovariancePath } from '../src/fitting/solvers/gaussianCovariance.js';
+import { gaussianNaivePath } from '../src/fitting/solvers/gaussianNaive.js';
 import { createKernelContext } from '../workers/kernelContext.js';
 
 export const FIXTURES = resolve(__dirname, 'fixtures');

@@ -4,7 +4,7 @@ import { FitStatus, settingsOf, type Batch, type FoldId, type HeldOutPredictions
 import type { KernelContext } from './context.js';
 import { featureGroups, type Design, type FeaturePenalty, type PathProblem, type PathSolution } from './path/types.js';
 import { RungBoard } from './shared/rungBoard.js';
-import { networkPath } from './point/network.js';
+import { networkPath } from './solvers/network.js';
 import { columnStats } from './shared/columnStats.js';
 import { LazyGram } from './shared/lazyGram.js';
 import { sparsity } from './shared/metrics.js';
@@ -269,9 +269,9 @@ function fitNetworkTask(context: KernelContext, data: SharedData, task: Task, se
   const { solution, results } = networkPath(context, {
     X: data.X, Y: data.y, n, p, outputs, trainRows, valRows, mean, scale: stats.scale,
     hidden: model.hidden, optimizer: model.optimizer, lr: model.lr, batch: model.batch, epochs: model.epochs,
-    momentum: model.momentum, seed: model.seed, l2Method: model.l2_method, l1Method: model.l1_method,
-    penalizeBias: model.penalize_bias, lambdas: Float64Array.from(task.lambdas), l1Ratio: task.l1Ratio,
-    ...(model.early_stopping ? { earlyStopping: { patience: model.early_stopping.patience, minDelta: model.early_stopping.min_delta } } : {}),
+    momentum: model.momentum, seed: model.seed, l2_method: model.l2_method, l1_method: model.l1_method,
+    penalize_bias: model.penalize_bias, lambdas: Float64Array.from(task.lambdas), l1Ratio: task.l1Ratio,
+    ...(model.early_stopping ? { early_stopping: model.early_stopping } : {}),
     ...(settings.prune ? { prune: rungReporter(new RungBoard(settings.prune)) } : {}),
   });
   const trials: TrialFigures[] = results.map((r, l) => {

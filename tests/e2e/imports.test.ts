@@ -26,7 +26,7 @@ describe('import rules', () => {
     };
     file('workers/entry.ts', "export const w = 1;\n");
     file('src/store/sqlite/store.ts', 'export const store = 1;\n');
-    file('src/fitting/point/solver.ts', "import { readFileSync } from 'node:fs';\nexport const s = readFileSync;\n");
+    file('src/fitting/solvers/solver.ts', "import { readFileSync } from 'node:fs';\nexport const s = readFileSync;\n");
     file('src/select/cv.ts', "import { store } from '../store/sqlite/store.js';\nexport const c = store;\n");
     file('src/report/write.ts', "import { store } from '../store/sqlite/store.js';\nexport const r = store;\n");
     const r = depcruise(dir);

@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCsv } from '../../src/data/csv.js';
 import { FitStatus } from '../../src/domain.js';
-import { poissonPath } from '../../src/fitting/point/glm.js';
-import { mgaussianPath } from '../../src/fitting/point/mgaussian.js';
-import { multinomialPath } from '../../src/fitting/point/multinomial.js';
+import { poissonPath } from '../../src/fitting/solvers/glm.js';
+import { mgaussianPath } from '../../src/fitting/solvers/mgaussian.js';
+import { multinomialPath } from '../../src/fitting/solvers/multinomial.js';
 import { kernels, pathProblem, readFixture, ROOT } from '../helpers.js';
 
 interface FamilyFit {

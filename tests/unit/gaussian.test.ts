@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { syntheticDataset } from '../../src/data/synthetic.js';
 import { FitStatus } from '../../src/domain.js';
-import { gaussianCovariancePath } from '../../src/fitting/point/gaussianCovariance.js';
-import { gaussianRidgeDualPath, ridgeDualApplies } from '../../src/fitting/point/gaussianRidgeDual.js';
+import { gaussianCovariancePath } from '../../src/fitting/solvers/gaussianCovariance.js';
+import { gaussianRidgeDualPath, ridgeDualApplies } from '../../src/fitting/solvers/gaussianRidgeDual.js';
 import { LazyGram } from '../../src/fitting/shared/lazyGram.js';
 import { columnStats } from '../../src/fitting/shared/columnStats.js';
 import { linearPredictor, meanSquaredError } from '../../src/fitting/shared/metrics.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { syntheticDataset } from '../../src/data/synthetic.js';
-import { trainNetwork as train, type NetworkProblem } from '../../src/fitting/point/network.js';
+import { trainNetwork as train, type NetworkProblem } from '../../src/fitting/solvers/network.js';
 import { SEEDS_SPEC } from '../../bench/data.js';
 import { createRungBoard, RungBoard } from '../../src/fitting/shared/rungBoard.js';
 import { kernels, readFixture } from '../helpers.js';
@@ -14,7 +14,7 @@ const range = (from: number, to: number) => Int32Array.from({ length: to - from 
 const base: NetworkProblem = {
   X: seeds.X, Y: seeds.y, n: seeds.n, p: 50, outputs: 20, trainRows: range(0, 8000), valRows: range(8000, 10000),
   mean: new Float64Array(50), scale: new Float64Array(50).fill(1), hidden: [], optimizer: 'adam', lr: 1e-3, batch: 64,
-  epochs: 20, momentum: 0, seed: 0, l1: 0, l2: 0, l2Method: 'coupled', l1Method: 'subgradient', penalizeBias: false,
+  epochs: 20, momentum: 0, seed: 0, l1: 0, l2: 0, l2_method: 'coupled', l1_method: 'subgradient', penalize_bias: false,
 };
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
@@ -22,8 +22,8 @@ describe("the seeds' network case against PyTorch (nn.Linear(50, 20), Adam lr 1e
   it('no penalty, L2 as weight_decay and L1 added to the loss: validation MSE within 5% of PyTorch', () => {
     for (const [kind, settings] of [
       ['none', {}],
-      ['l2', { l2: torch.l2.lambda, l2Method: 'coupled' }],
-      ['l1', { l1: torch.l1.lambda, l1Method: 'subgradient' }],
+      ['l2', { l2: torch.l2.lambda, l2_method: 'coupled' }],
+      ['l1', { l1: torch.l1.lambda, l1_method: 'subgradient' }],
     ] as const) {
       const r = trainNetwork({ ...base, ...settings });
       const reference = mean(torch[kind].val_mse);
@@ -37,8 +37,8 @@ describe("the seeds' network case against PyTorch (nn.Linear(50, 20), Adam lr 1e
 describe('proximal L1 under Adam (the prox in Adam\'s metric: threshold lr·λ/(√v̂+ε) per weight), at λ = 1e-2', () => {
   const zeros = (w: Float64Array) => w.filter((x) => x === 0).length / w.length;
   const lambda = torch.l1_proximal.lambda;
-  const prox = trainNetwork({ ...base, l1: lambda, l1Method: 'proximal' });
-  const sub = trainNetwork({ ...base, l1: lambda, l1Method: 'subgradient' });
+  const prox = trainNetwork({ ...base, l1: lambda, l1_method: 'proximal' });
+  const sub = trainNetwork({ ...base, l1: lambda, l1_method: 'subgradient' });
 
   it('gives ≥ 60% exact zeros and ≥ 95% of the true zeros; the subgradient gives none', () => {
     expect(zeros(prox.weights[0])).toBeGreaterThanOrEqual(0.6);
@@ -75,7 +75,7 @@ describe('early stopping', () => {
   const small = { ...base, trainRows: range(0, 100), valRows: range(8000, 9000), lr: 1e-2, batch: 16, epochs: 200 };
 
   it('stops `patience` epochs after the best validation loss and keeps that epoch\'s weights', () => {
-    const stopped = trainNetwork({ ...small, earlyStopping: { patience: 5, minDelta: 0 } });
+    const stopped = trainNetwork({ ...small, early_stopping: { patience: 5, min_delta: 0 } });
     const curve = Array.from(stopped.epochVal);
     const best = curve.indexOf(Math.min(...curve)) + 1;
     expect(stopped.epochsRun).toBeLessThan(200);
@@ -90,10 +90,10 @@ describe('early stopping', () => {
   });
 
   it('min_delta: an improvement smaller than it does not count; without validation rows every epoch runs', () => {
-    const strict = trainNetwork({ ...small, earlyStopping: { patience: 3, minDelta: 1e9 } });
+    const strict = trainNetwork({ ...small, early_stopping: { patience: 3, min_delta: 1e9 } });
     expect(strict.bestEpoch).toBe(1);
     expect(strict.epochsRun).toBe(4);
-    const blind = trainNetwork({ ...small, epochs: 12, valRows: new Int32Array(0), earlyStopping: { patience: 1, minDelta: 0 } });
+    const blind = trainNetwork({ ...small, epochs: 12, valRows: new Int32Array(0), early_stopping: { patience: 1, min_delta: 0 } });
     expect(blind.epochsRun).toBe(12);
     expect(blind.bestEpoch).toBe(0);
   });

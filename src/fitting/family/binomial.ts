@@ -1,6 +1,6 @@
 // binomial: two classes, the logistic link; glmnet's IRLS path (point/glm.ts) or FISTA.
-import { fistaPath } from '../point/fista.js';
-import { binomialPath } from '../point/glm.js';
+import { fistaPath } from '../solvers/fista.js';
+import { binomialPath } from '../solvers/glm.js';
 import { binomialMeasures } from '../shared/measures.js';
 import { accuracy, logLoss, rocAuc } from '../shared/metrics.js';
 import type { FamilySpec } from './types.js';

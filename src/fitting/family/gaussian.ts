@@ -1,9 +1,9 @@
 // gaussian: least squares, the identity link. Solved by covariance updates while the p × p Gram is cheaper than passes
 // over n rows, naive updates otherwise, the ridge path in the row space on fewer rows than features, or FISTA.
-import { fistaPath } from '../point/fista.js';
-import { gaussianCovariancePath } from '../point/gaussianCovariance.js';
-import { gaussianNaivePath } from '../point/gaussianNaive.js';
-import { gaussianRidgeDualPath, ridgeDualApplies } from '../point/gaussianRidgeDual.js';
+import { fistaPath } from '../solvers/fista.js';
+import { gaussianCovariancePath } from '../solvers/gaussianCovariance.js';
+import { gaussianNaivePath } from '../solvers/gaussianNaive.js';
+import { gaussianRidgeDualPath, ridgeDualApplies } from '../solvers/gaussianRidgeDual.js';
 import { regressionMeasures } from '../shared/measures.js';
 import { meanSquaredError } from '../shared/metrics.js';
 import type { FamilySpec } from './types.js';

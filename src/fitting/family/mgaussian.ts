@@ -1,6 +1,6 @@
 // mgaussian: several targets, one linear predictor each, a feature's coefficients across them penalized as a group
 // (point/mgaussian.ts).
-import { mgaussianPath } from '../point/mgaussian.js';
+import { mgaussianPath } from '../solvers/mgaussian.js';
 import { multiResponseMeasures } from '../shared/measures.js';
 import { nonzeroFeatures } from './shared.js';
 import type { FamilySpec } from './types.js';

@@ -1,6 +1,6 @@
 // multinomial: several classes, one linear predictor each, the softmax; glmnet's path (point/multinomial.ts),
 // ungrouped or grouped across the classes.
-import { multinomialPath } from '../point/multinomial.js';
+import { multinomialPath } from '../solvers/multinomial.js';
 import { multinomialMeasures } from '../shared/measures.js';
 import { nonzeroFeatures } from './shared.js';
 import type { FamilySpec, Rows } from './types.js';

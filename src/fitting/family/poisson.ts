@@ -1,5 +1,5 @@
 // poisson: counts, the log link, an optional offset (log exposure); glmnet's IRLS path (point/glm.ts).
-import { poissonPath } from '../point/glm.js';
+import { poissonPath } from '../solvers/glm.js';
 import { regressionMeasures } from '../shared/measures.js';
 import type { FamilySpec } from './types.js';
 

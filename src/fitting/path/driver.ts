@@ -1,7 +1,7 @@
 import { FitStatus } from '../../domain.js';
 import type { ColumnStats } from '../shared/columnStats.js';
 import { penaltyWeights, stepRatio } from '../shared/penalty.js';
-import type { PathSolution, PointSolver } from './types.js';
+import type { PathSolution, LambdaSolver } from './types.js';
 
 export interface PathSettings {
   /** Descending. */
@@ -21,11 +21,11 @@ export interface DriverOptions {
 }
 
 /**
- * The λ loop every path solver shares (glmnet's path layer): for each λ, the warm start, the point solver, the
+ * The λ loop every path solver shares (glmnet's path layer): for each λ, the warm start, the λ solver, the
  * back-transform of its solution to the original scale, the passes, the status and the time. The solver is
  * released when the path ends, whether it finished or threw.
  */
-export function solvePath(settings: PathSettings, solver: PointSolver, options: DriverOptions = {}): PathSolution {
+export function solvePath(settings: PathSettings, solver: LambdaSolver, options: DriverOptions = {}): PathSolution {
   const { lambdas, l1Ratio, maxIter } = settings;
   const nLambda = lambdas.length;
   const width = solver.beta.length;
@@ -63,7 +63,7 @@ export function solvePath(settings: PathSettings, solver: PointSolver, options: 
 }
 
 /** Row l of the solution from the solver's state: per output, b_j = β_j / s_j and b0 = intercept − Σ m_j b_j. */
-function storeOriginalScale(solver: PointSolver, solution: PathSolution, l: number): void {
+function storeOriginalScale(solver: LambdaSolver, solution: PathSolution, l: number): void {
   const outputs = solver.outputs ?? 1;
   const width = solver.beta.length;
   if (width === 0) return;

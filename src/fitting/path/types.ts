@@ -78,8 +78,8 @@ export interface PathSolution {
   trainMse?: Float64Array;
 }
 
-/** One λ of a path as a point solver sees it. */
-export interface PathPoint {
+/** One λ of a path as a λ solver sees it. */
+export interface PathStep {
   /** Position on the path. */
   index: number;
   lambda: number;
@@ -95,7 +95,7 @@ export interface PathPoint {
  * A solver for one family and mode at one λ at a time, keeping its state between λ (the warm start). The path
  * driver owns the λ loop, the timing, the status bookkeeping and the back-transform to the original scale.
  */
-export interface PointSolver {
+export interface LambdaSolver {
   /** Centering and scaling of the features on the training rows (for the back-transform). */
   readonly stats: Pick<ColumnStats, 'mean' | 'scale'>;
   /** Targets fitted at once (1 unless a network has several outputs). */
@@ -103,7 +103,7 @@ export interface PointSolver {
   /** Moves the start for the next λ: `ratio` > 0 extrapolates from the last two solutions (see stepRatio). */
   warmStart(ratio: number): void;
   /** Solves at one λ from the current state, in at most `maxIter` passes. */
-  solve(point: PathPoint, maxIter: number): { passes: number; status: FitStatusCode };
+  solve(point: PathStep, maxIter: number): { passes: number; status: FitStatusCode };
   /**
    * Coefficients on the fitting scale (feature j divided by its scale), p per output, output after output; empty when
    * the model has none to report (a network with hidden layers).

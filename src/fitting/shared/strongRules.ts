@@ -1,5 +1,5 @@
 import { FitStatus, type FitStatusCode } from '../../domain.js';
-import type { FeatureGroups, PathPoint } from '../path/types.js';
+import type { FeatureGroups, PathStep } from '../path/types.js';
 
 /** What the rules read of a solver: its active features and every feature's gradient (a group's norm for groups). */
 export interface ScreenedSolver {
@@ -93,7 +93,7 @@ export class StrongSet {
 export function solveScreened(
   solver: ScreenedSolver & { solve(members: Int32Array, count: number, l1: number, l2: number, thresholdSq: number, maxPasses: number): { passes: number; converged: boolean } },
   strong: StrongSet,
-  { lambda, previousLambda, l1Ratio, l1, l2 }: PathPoint,
+  { lambda, previousLambda, l1Ratio, l1, l2 }: PathStep,
   thresholdSq: number,
   maxIter: number,
   finite: () => boolean,

@@ -1,7 +1,7 @@
 import { type FitStatusCode } from '../../domain.js';
 import type { KernelContext } from '../context.js';
 import { solvePath } from '../path/driver.js';
-import type { PathPoint, PathProblem, PathSolution, PointSolver } from '../path/types.js';
+import type { PathStep, PathProblem, PathSolution, LambdaSolver } from '../path/types.js';
 import { centerTarget, columnStats, type ColumnStats } from '../shared/columnStats.js';
 import { solveScreened, StrongSet } from '../shared/strongRules.js';
 import { extrapolate, WlsSolver } from '../shared/weightedLeastSquares.js';
@@ -16,7 +16,7 @@ export function gaussianNaivePath(context: KernelContext, problem: PathProblem):
  * glmnet's "naive" mode at one λ: coordinate descent on a residual vector (O(n) per update, see WlsSolver) over the
  * strong set, then a KKT check over every feature, until none is violated.
  */
-class GaussianNaive implements PointSolver {
+class GaussianNaive implements LambdaSolver {
   readonly stats: ColumnStats;
   private readonly solver: WlsSolver;
   private readonly strong: StrongSet;
@@ -54,7 +54,7 @@ class GaussianNaive implements PointSolver {
     extrapolate(this.solver, this.previous, ratio);
   }
 
-  solve(point: PathPoint, maxIter: number): { passes: number; status: FitStatusCode } {
+  solve(point: PathStep, maxIter: number): { passes: number; status: FitStatusCode } {
     const { solver } = this;
     return solveScreened(solver, this.strong, point, this.thresholdSq, maxIter, () => Number.isFinite(solver.residual[0]));
   }

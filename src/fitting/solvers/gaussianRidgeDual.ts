@@ -1,7 +1,7 @@
 import { FitStatus, type FitStatusCode } from '../../domain.js';
 import { symmetricEigen } from '../../util/eigen.js';
 import { solvePath } from '../path/driver.js';
-import type { PathPoint, PathProblem, PathSolution, PointSolver } from '../path/types.js';
+import type { PathStep, PathProblem, PathSolution, LambdaSolver } from '../path/types.js';
 import { centerTarget, columnStats, type ColumnStats } from '../shared/columnStats.js';
 
 /**
@@ -21,7 +21,7 @@ export function ridgeDualApplies(problem: Pick<PathProblem, 'l1Ratio' | 'lambdas
   return problem.l1Ratio === 0 && trainingRows < problem.design.p && problem.lambdas.every((lambda) => lambda > 0);
 }
 
-class GaussianRidgeDual implements PointSolver {
+class GaussianRidgeDual implements LambdaSolver {
   readonly stats: ColumnStats;
   readonly beta: Float64Array;
   private readonly rows: Int32Array;
@@ -82,7 +82,7 @@ class GaussianRidgeDual implements PointSolver {
 
   warmStart(): void {}
 
-  solve({ l2 }: PathPoint): { passes: number; status: FitStatusCode } {
+  solve({ l2 }: PathStep): { passes: number; status: FitStatusCode } {
     const { rows, rootWeight, vectors, values, projected, stats, beta } = this;
     const { X, n, p } = this.problem.design;
     const m = rows.length;

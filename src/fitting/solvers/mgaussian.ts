@@ -1,7 +1,7 @@
 import { type FitStatusCode } from '../../domain.js';
 import type { KernelContext } from '../context.js';
 import { solvePath } from '../path/driver.js';
-import type { PathPoint, PathProblem, PathSolution, PointSolver } from '../path/types.js';
+import type { PathStep, PathProblem, PathSolution, LambdaSolver } from '../path/types.js';
 import { centerTarget, columnStats, type ColumnStats } from '../shared/columnStats.js';
 import { extrapolateGroups, GroupWls } from '../shared/groupLeastSquares.js';
 import { solveScreened, StrongSet } from '../shared/strongRules.js';
@@ -16,7 +16,7 @@ export function mgaussianPath(context: KernelContext, problem: PathProblem, resp
   return solvePath({ lambdas, l1Ratio, maxIter }, new MultiGaussian(context, problem, responses));
 }
 
-class MultiGaussian implements PointSolver {
+class MultiGaussian implements LambdaSolver {
   readonly stats: ColumnStats;
   readonly outputs: number;
   private readonly solver: GroupWls;
@@ -60,7 +60,7 @@ class MultiGaussian implements PointSolver {
     extrapolateGroups(this.solver, this.previous, ratio);
   }
 
-  solve(point: PathPoint, maxIter: number): { passes: number; status: FitStatusCode } {
+  solve(point: PathStep, maxIter: number): { passes: number; status: FitStatusCode } {
     const { solver } = this;
     return solveScreened(solver, this.strong, point, this.thresholdSq, maxIter, () => solver.intercepts.every(Number.isFinite));
   }

@@ -1,6 +1,6 @@
 import { FitStatus, type Family, type FitStatusCode } from '../../domain.js';
 import { solvePath } from '../path/driver.js';
-import type { PathPoint, PathProblem, PathSolution, PointSolver } from '../path/types.js';
+import type { PathStep, PathProblem, PathSolution, LambdaSolver } from '../path/types.js';
 import { centerTarget, columnStats, featureProducts, type ColumnStats } from '../shared/columnStats.js';
 import { softThreshold } from '../shared/penalty.js';
 
@@ -19,7 +19,7 @@ export function fistaPath(problem: PathProblem, family: FistaFamily): PathSoluti
   return solvePath({ lambdas, l1Ratio, maxIter }, new Fista(problem, family));
 }
 
-class Fista implements PointSolver {
+class Fista implements LambdaSolver {
   readonly stats: ColumnStats;
   readonly beta: Float64Array;
   private b0: number;
@@ -121,7 +121,7 @@ class Fista implements PointSolver {
     return lipschitz;
   }
 
-  solve({ l1, l2 }: PathPoint, maxIter: number): { passes: number; status: FitStatusCode } {
+  solve({ l1, l2 }: PathStep, maxIter: number): { passes: number; status: FitStatusCode } {
     const { beta, z, g, next } = this;
     const { constant } = this.stats;
     const p = beta.length;

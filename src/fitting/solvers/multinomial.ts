@@ -1,7 +1,7 @@
 import { FitStatus, type FitStatusCode } from '../../domain.js';
 import type { KernelContext } from '../context.js';
 import { solvePath } from '../path/driver.js';
-import type { PathPoint, PathProblem, PathSolution, PointSolver } from '../path/types.js';
+import type { PathStep, PathProblem, PathSolution, LambdaSolver } from '../path/types.js';
 import { columnStats, type ColumnStats } from '../shared/columnStats.js';
 import { DistanceEstimate } from '../shared/convergence.js';
 import { extrapolateGroups, GroupWls } from '../shared/groupLeastSquares.js';
@@ -68,7 +68,7 @@ function softmaxRow(eta: Float64Array, m: number, K: number, r: number, out: Flo
  * other classes held) solved by coordinate descent on the shared training columns, until a sweep over the classes
  * moves nothing; strong rules and a KKT check per class.
  */
-class MultinomialUngrouped implements PointSolver {
+class MultinomialUngrouped implements LambdaSolver {
   readonly stats: ColumnStats;
   readonly outputs: number;
   readonly beta: Float64Array;
@@ -168,7 +168,7 @@ class MultinomialUngrouped implements PointSolver {
     if (ratio !== 0) this.refreshEta();
   }
 
-  solve({ lambda, previousLambda, l1Ratio, l1, l2 }: PathPoint, maxIter: number): { passes: number; status: FitStatusCode } {
+  solve({ lambda, previousLambda, l1Ratio, l1, l2 }: PathStep, maxIter: number): { passes: number; status: FitStatusCode } {
     const { solver, strong, start, thresholdSq, K } = this;
     for (const s of strong) s.screen(l1Ratio, lambda, previousLambda, solver);
     let passes = 0;
@@ -224,7 +224,7 @@ class MultinomialUngrouped implements PointSolver {
  * penalty — exact block updates (GroupWls) — and never increases the objective. Steps repeat until the estimated
  * distance to the optimum is below tol; then the KKT check on the true gradient.
  */
-class MultinomialGrouped implements PointSolver {
+class MultinomialGrouped implements LambdaSolver {
   readonly stats: ColumnStats;
   readonly outputs: number;
   private readonly solver: GroupWls;
@@ -291,7 +291,7 @@ class MultinomialGrouped implements PointSolver {
     if (ratio !== 0) this.refreshEta();
   }
 
-  solve({ lambda, previousLambda, l1Ratio, l1, l2 }: PathPoint, maxIter: number): { passes: number; status: FitStatusCode } {
+  solve({ lambda, previousLambda, l1Ratio, l1, l2 }: PathStep, maxIter: number): { passes: number; status: FitStatusCode } {
     const { solver, strong, start, thresholdSq, K } = this;
     const p = this.stats.mean.length;
     const weightSum = this.stats.weightSum;

@@ -2,7 +2,7 @@ import { FitStatus, type FitStatusCode } from '../../domain.js';
 import type { KernelContext } from '../context.js';
 import { runCdPass, type CdPassLayout, type WasmHeap } from '../kernels/heap.js';
 import { solvePath } from '../path/driver.js';
-import type { PathPoint, PathProblem, PathSolution, PointSolver } from '../path/types.js';
+import type { PathStep, PathProblem, PathSolution, LambdaSolver } from '../path/types.js';
 import { centerTarget, columnStats } from '../shared/columnStats.js';
 import { DistanceEstimate } from '../shared/convergence.js';
 import { LazyGram } from '../shared/lazyGram.js';
@@ -34,7 +34,7 @@ export function gaussianCovariancePath(context: KernelContext, problem: PathProb
  * where the kernels work on it; its layout is in docs/architecture.md ("Memory layout"). No kernel memory is allocated
  * while the path runs, so the views stay valid.
  */
-class CovarianceDescent implements PointSolver {
+class CovarianceDescent implements LambdaSolver {
   readonly grad: Float64Array;
   readonly beta: Float64Array;
   readonly activeList: Int32Array;
@@ -145,7 +145,7 @@ class CovarianceDescent implements PointSolver {
    * One λ from the current start: KKT check over the features never active (their gradients are current; one that
    * violates it enters) → active-set cycle to convergence → KKT check, until none enters.
    */
-  solve({ l1, l2 }: PathPoint, maxIter: number): { passes: number; status: FitStatusCode } {
+  solve({ l1, l2 }: PathStep, maxIter: number): { passes: number; status: FitStatusCode } {
     this.l1 = l1;
     this.l2 = l2;
     let passes = 0;

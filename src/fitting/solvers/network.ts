@@ -3,7 +3,7 @@ import { Rng } from '../../util/random.js';
 import type { KernelContext } from '../context.js';
 import type { WasmHeap } from '../kernels/heap.js';
 import { solvePath } from '../path/driver.js';
-import type { PathPoint, PathSolution, PointSolver } from '../path/types.js';
+import type { PathStep, PathSolution, LambdaSolver } from '../path/types.js';
 import { softThreshold } from '../shared/penalty.js';
 
 export interface NetworkProblem {
@@ -29,18 +29,18 @@ export interface NetworkProblem {
   l1: number;
   l2: number;
   /** coupled: l2·w added to the gradient (torch Adam weight_decay); decoupled: AdamW's w ← w − lr·l2·w. */
-  l2Method: 'coupled' | 'decoupled';
+  l2_method: 'coupled' | 'decoupled';
   /**
    * subgradient: l1·sign(w) added to the gradient; proximal: soft-threshold after each step by l1 times the step
    * taken (lr for SGD, lr/(√v̂+ε) per weight for Adam), which gives exact zeros.
    */
-  l1Method: 'subgradient' | 'proximal';
-  penalizeBias: boolean;
+  l1_method: 'subgradient' | 'proximal';
+  penalize_bias: boolean;
   /**
-   * Stop when the validation loss has not improved by more than minDelta for `patience` epochs, and keep the weights
+   * Stop when the validation loss has not improved by more than min_delta for `patience` epochs, and keep the weights
    * of the best epoch (needs validation rows; without them every epoch runs).
    */
-  earlyStopping?: { patience: number; minDelta: number };
+  early_stopping?: { patience: number; min_delta: number };
   /** Successive halving: at each rung epoch the validation loss is reported; a trial told to stop is pruned there. */
   prune?: { rungOf: (epoch: number) => number; report: (rung: number, loss: number) => boolean };
 }
@@ -279,10 +279,10 @@ const EPS = 1e-8;
  */
 function optimizerStep(problem: NetworkProblem, step: number, param: Float64Array, grad: Float64Array, m: Float64Array, v: Float64Array, penalized: boolean): void {
   const { l1, l2, lr } = problem;
-  const coupledL2 = penalized && problem.l2Method === 'coupled' ? l2 : 0;
-  const subgradientL1 = penalized && problem.l1Method === 'subgradient' ? l1 : 0;
-  const decay = penalized && problem.l2Method === 'decoupled' ? 1 - lr * l2 : 1;
-  const shrink = penalized && problem.l1Method === 'proximal' ? lr * l1 : 0;
+  const coupledL2 = penalized && problem.l2_method === 'coupled' ? l2 : 0;
+  const subgradientL1 = penalized && problem.l1_method === 'subgradient' ? l1 : 0;
+  const decay = penalized && problem.l2_method === 'decoupled' ? 1 - lr * l2 : 1;
+  const shrink = penalized && problem.l1_method === 'proximal' ? lr * l1 : 0;
   const c1 = 1 - Math.pow(BETA1, step);
   const c2 = 1 - Math.pow(BETA2, step);
   for (let t = 0; t < param.length; t++) {
@@ -308,7 +308,7 @@ function optimizerStep(problem: NetworkProblem, step: number, param: Float64Arra
 }
 
 /**
- * Early stopping: the best epoch's weights kept while the validation loss improves by more than minDelta, the run
+ * Early stopping: the best epoch's weights kept while the validation loss improves by more than min_delta, the run
  * stopped after `patience` epochs without, and those weights put back at the end.
  */
 class EarlyStop {
@@ -317,7 +317,7 @@ class EarlyStop {
   private readonly kept: { w: Float64Array; b: Float64Array }[];
 
   constructor(
-    private readonly rule: { patience: number; minDelta: number },
+    private readonly rule: { patience: number; min_delta: number },
     layers: Layer[],
   ) {
     this.kept = layers.map((L) => ({ w: new Float64Array(L.w.length), b: new Float64Array(L.b.length) }));
@@ -325,7 +325,7 @@ class EarlyStop {
 
   /** After 1-based `epoch` with this validation loss: whether to stop now. */
   shouldStop(epoch: number, loss: number, layers: Layer[]): boolean {
-    if (loss < this.bestLoss - this.rule.minDelta) {
+    if (loss < this.bestLoss - this.rule.min_delta) {
       this.bestLoss = loss;
       this.bestEpoch = epoch;
       layers.forEach((L, k) => {
@@ -385,7 +385,7 @@ export function trainNetwork(heap: WasmHeap, problem: NetworkProblem): NetworkRe
         step++;
         for (const L of layers) {
           optimizerStep(problem, step, L.w, L.gwView, L.mw, L.vw, true);
-          optimizerStep(problem, step, L.b, L.gb, L.mb, L.vb, problem.penalizeBias);
+          optimizerStep(problem, step, L.b, L.gb, L.mb, L.vb, problem.penalize_bias);
         }
       }
       return sse;
@@ -399,7 +399,7 @@ export function trainNetwork(heap: WasmHeap, problem: NetworkProblem): NetworkRe
     let firstBatchLoss = NaN;
     let initialLoss = Infinity;
     const exploded = (loss: number) => !Number.isFinite(loss) || loss > 1e10 * initialLoss;
-    const early = problem.earlyStopping && valRows.length > 0 ? new EarlyStop(problem.earlyStopping, layers) : undefined;
+    const early = problem.early_stopping && valRows.length > 0 ? new EarlyStop(problem.early_stopping, layers) : undefined;
     const prune = problem.prune && valRows.length > 0 ? problem.prune : undefined;
     let prunedEpoch = 0;
     for (let epoch = 0; epoch < epochs && !divergedEpoch; epoch++) {
@@ -455,7 +455,7 @@ export function networkPath(context: KernelContext, problem: NetworkPathProblem)
   return { solution, results };
 }
 
-class NetworkPerLambda implements PointSolver {
+class NetworkPerLambda implements LambdaSolver {
   readonly stats: { mean: Float64Array; scale: Float64Array };
   readonly outputs: number;
   /** The single layer's weights (outputs × p, row-major: p per output), or empty with hidden layers. */
@@ -473,7 +473,7 @@ class NetworkPerLambda implements PointSolver {
 
   warmStart(): void {}
 
-  solve({ l1, l2 }: PathPoint): { passes: number; status: FitStatusCode } {
+  solve({ l1, l2 }: PathStep): { passes: number; status: FitStatusCode } {
     const r = (this.last = trainNetwork(this.heap, { ...this.problem, l1, l2 }));
     if (this.beta.length) this.beta.set(r.weights[0]);
     return { passes: r.epochsRun, status: r.status === 'ok' ? FitStatus.converged : FitStatus.diverged };

@@ -1,7 +1,7 @@
 import { FitStatus, type FitStatusCode } from '../../domain.js';
 import type { KernelContext } from '../context.js';
 import { solvePath } from '../path/driver.js';
-import type { PathPoint, PathProblem, PathSolution, PointSolver } from '../path/types.js';
+import type { PathStep, PathProblem, PathSolution, LambdaSolver } from '../path/types.js';
 import { centerTarget, columnStats, type ColumnStats } from '../shared/columnStats.js';
 import { StrongSet } from '../shared/strongRules.js';
 import { extrapolate, WlsSolver } from '../shared/weightedLeastSquares.js';
@@ -73,7 +73,7 @@ export function poissonPath(context: KernelContext, problem: PathProblem): PathS
   return solvePath({ lambdas, l1Ratio, maxIter }, new Irls(context, problem, 'log'), { stopAfterDivergence: true });
 }
 
-class Irls implements PointSolver {
+class Irls implements LambdaSolver {
   readonly stats: ColumnStats;
   private readonly solver: WlsSolver;
   private readonly strong: StrongSet;
@@ -251,7 +251,7 @@ class Irls implements PointSolver {
     solver.newQuadratic();
   }
 
-  solve({ lambda, previousLambda, l1Ratio, l1, l2 }: PathPoint, maxIter: number): { passes: number; status: FitStatusCode } {
+  solve({ lambda, previousLambda, l1Ratio, l1, l2 }: PathStep, maxIter: number): { passes: number; status: FitStatusCode } {
     const { solver, strong, start, thresholdSq } = this;
     strong.screen(l1Ratio, lambda, previousLambda, solver);
     let passes = 0;
