@@ -32,7 +32,7 @@ describe('import rules', () => {
     const r = depcruise(dir);
     expect(r.status).not.toBe(0);
     const output = r.stdout + r.stderr;
-    expect(output).toMatch(/fitting-is-pure: src\/fitting\/point\/solver\.ts → (node:)?fs/);
+    expect(output).toMatch(/fitting-is-pure: src\/fitting\/solvers\/solver\.ts → (node:)?fs/);
     expect(output).toMatch(/select-is-pure: src\/select\/cv\.ts → src\/store\/sqlite\/store\.ts/);
     expect(output).toMatch(/readers-use-the-contract: src\/report\/write\.ts → src\/store\/sqlite\/store\.ts/);
   });
