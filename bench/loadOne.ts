@@ -9,6 +9,18 @@ import { loadCsv } from '../src/data/csv.js';
 import { loadColumnar } from '../src/data/columnar.js';
 import { loadDataFile } from '../src/data/load.js';
 
+/**
+ * A reader only the bench compares with (not a dependency every contributor installs): `npm install --no-save
+ * csv-parse udsv` to include it; without it that row of the bench says it was skipped.
+ */
+async function optional(name: string): Promise<unknown> {
+  try {
+    return await import(name);
+  } catch {
+    throw new Error(`${name} is not installed (npm install --no-save ${name})`);
+  }
+}
+
 const [reader, file] = process.argv.slice(2);
 /** The header's names, from the file's first megabyte (reading the whole file here would count in the peak RSS). */
 function headerOf(path: string): string[] {
@@ -71,16 +83,17 @@ async function read(): Promise<{ n: number; p: number; checksum: number }> {
       return { n: out.length / columns, p: columns - 1, checksum: sum(out.values, out.length) };
     }
     case 'csv-parse': {
-      const { parse } = await import('csv-parse');
+      const { parse } = (await optional('csv-parse')) as { parse: (options: { from_line: number }) => NodeJS.ReadWriteStream };
       const out = new Numbers();
       const parser = createReadStream(file, { highWaterMark: 1 << 20 }).pipe(parse({ from_line: 2 }));
       for await (const record of parser as AsyncIterable<string[]>) for (const cell of record) out.push(Number(cell));
       return { n: out.length / columns, p: columns - 1, checksum: sum(out.values, out.length) };
     }
     case 'udsv': {
-      const { inferSchema, initParser } = await import('udsv');
+      type Parser = { typedArrs: unknown; chunk(text: string, arrs: unknown, each: (row: number[]) => void): void; end(): void };
+      const { inferSchema, initParser } = (await optional('udsv')) as { inferSchema(text: string): unknown; initParser(schema: unknown): Parser };
       const out = new Numbers();
-      let parser: ReturnType<typeof initParser> | undefined;
+      let parser: Parser | undefined;
       for await (const chunk of createReadStream(file, { encoding: 'utf8', highWaterMark: 1 << 20 })) {
         parser ??= initParser(inferSchema(chunk as string));
         parser.chunk(chunk as string, parser.typedArrs, (row: number[]) => {
@@ -120,7 +133,11 @@ async function read(): Promise<{ n: number; p: number; checksum: number }> {
 }
 
 const t = performance.now();
-const result = await read();
+// A reader that cannot run says why in one line (the bench shows it as that row's skip note).
+const result = await read().catch((e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+  process.exit(1);
+});
 const seconds = (performance.now() - t) / 1000;
 // maxRSS covers the whole process, worker threads included (kilobytes).
 console.log(JSON.stringify({ seconds, maxRssMb: process.resourceUsage().maxRSS / 1024, ...result }));
