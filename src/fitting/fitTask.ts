@@ -261,6 +261,7 @@ function clipOf(model: ModelSettings): number {
 function fitNetworkTask(context: KernelContext, data: SharedData, task: Task, settings: FitSettings, train: Float64Array, validation: Float64Array): TaskResult {
   const { model, standardize, nearZero } = settings;
   if (model.kind !== 'mlp') throw new Error('not a network task');
+  const { kind: _kind, ...network } = model;
   const { n, p, outputs } = data;
   const stats = columnStats({ X: data.X, n, p }, train, standardize);
   const mean = standardize ? stats.mean : new Float64Array(p);
@@ -268,10 +269,7 @@ function fitNetworkTask(context: KernelContext, data: SharedData, task: Task, se
   const valRows = rowsWhere(validation);
   const { solution, results } = networkPath(context, {
     X: data.X, Y: data.y, n, p, outputs, trainRows, valRows, mean, scale: stats.scale,
-    hidden: model.hidden, optimizer: model.optimizer, lr: model.lr, batch: model.batch, epochs: model.epochs,
-    momentum: model.momentum, seed: model.seed, l2_method: model.l2_method, l1_method: model.l1_method,
-    penalize_bias: model.penalize_bias, lambdas: Float64Array.from(task.lambdas), l1Ratio: task.l1Ratio,
-    ...(model.early_stopping ? { early_stopping: model.early_stopping } : {}),
+    ...network, lambdas: Float64Array.from(task.lambdas), l1Ratio: task.l1Ratio,
     ...(settings.prune ? { prune: rungReporter(new RungBoard(settings.prune)) } : {}),
   });
   const trials: TrialFigures[] = results.map((r, l) => {

@@ -30,20 +30,32 @@ export interface SharedData {
 /** What a model needs to know to fit, as the config gives it (the worker message carries it). */
 export type ModelSettings =
   | { kind: 'linear' | 'logistic' | 'multinomial' | 'poisson'; tol: number; max_iter: number; solver: 'cd' | 'fista'; grouped?: boolean; clip_probabilities?: number }
-  | {
-      kind: 'mlp';
-      hidden: number[];
-      optimizer: 'adam' | 'sgd';
-      lr: number;
-      batch: number;
-      epochs: number;
-      momentum: number;
-      l2_method: 'coupled' | 'decoupled';
-      l1_method: 'subgradient' | 'proximal';
-      penalize_bias: boolean;
-      seed: number;
-      early_stopping?: { patience: number; min_delta: number };
-    };
+  | NetworkSettings;
+
+/** A network's settings, with the sweep file's names from the config to the trainer (solvers/network.ts). */
+export interface NetworkSettings {
+  kind: 'mlp';
+  hidden: number[];
+  optimizer: 'adam' | 'sgd';
+  lr: number;
+  batch: number;
+  epochs: number;
+  momentum: number;
+  /** coupled: l2·w added to the gradient (torch Adam weight_decay); decoupled: AdamW's w ← w − lr·l2·w. */
+  l2_method: 'coupled' | 'decoupled';
+  /**
+   * subgradient: l1·sign(w) added to the gradient; proximal: soft-threshold after each step by l1 times the step
+   * taken (lr for SGD, lr/(√v̂+ε) per weight for Adam), which gives exact zeros.
+   */
+  l1_method: 'subgradient' | 'proximal';
+  penalize_bias: boolean;
+  seed: number;
+  /**
+   * Stop when the validation loss has not improved by more than min_delta for `patience` epochs, and keep the weights
+   * of the best epoch (needs validation rows; without them every epoch runs).
+   */
+  early_stopping?: { patience: number; min_delta: number };
+}
 
 /** A batch's settings, the same for each of its tasks. */
 export interface FitSettings {

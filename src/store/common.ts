@@ -163,6 +163,9 @@ function arrayOf<T extends Float64Array | Int32Array>(bytes: Buffer, make: (buff
   return make(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer);
 }
 
+/** A BLOB / bytea of doubles (coefficients, predictions) as a Float64Array. */
+export const float64Of = (bytes: Buffer) => arrayOf(bytes, (b) => new Float64Array(b));
+
 /** A row of trials joined with predictions (columns id, task_id, penalty, lambda, l1_ratio, settings, fold, link, rows, observed). */
 export function predictionsFromRow(r: Record<string, unknown>): TrialPredictions {
   return {
@@ -173,8 +176,8 @@ export function predictionsFromRow(r: Record<string, unknown>): TrialPredictions
     l1Ratio: r.l1_ratio as number,
     settings: r.settings as string,
     fold: r.fold as string,
-    link: arrayOf(r.link as Buffer, (b) => new Float64Array(b)),
+    link: float64Of(r.link as Buffer),
     rows: r.rows ? arrayOf(r.rows as Buffer, (b) => new Int32Array(b)) : null,
-    observed: r.observed ? arrayOf(r.observed as Buffer, (b) => new Float64Array(b)) : null,
+    observed: r.observed ? float64Of(r.observed as Buffer) : null,
   };
 }

@@ -5,8 +5,9 @@ import type { WasmHeap } from '../kernels/heap.js';
 import { solvePath } from '../path/driver.js';
 import type { PathStep, PathSolution, LambdaSolver } from '../path/types.js';
 import { softThreshold } from '../shared/penalty.js';
+import type { NetworkSettings } from '../settings.js';
 
-export interface NetworkProblem {
+export interface NetworkProblem extends Omit<NetworkSettings, 'kind'> {
   /** Column-major n × p inputs and n × outputs targets. */
   X: Float64Array;
   Y: Float64Array;
@@ -18,29 +19,9 @@ export interface NetworkProblem {
   /** Input centering and scaling (fitted on the training rows by the caller); identity when not standardizing. */
   mean: Float64Array;
   scale: Float64Array;
-  hidden: number[];
-  optimizer: 'adam' | 'sgd';
-  lr: number;
-  batch: number;
-  epochs: number;
-  momentum: number;
-  seed: number;
   /** Penalty λ·(r‖W‖₁ + (1−r)/2‖W‖²) (r the l1 ratio) as its two weights. */
   l1: number;
   l2: number;
-  /** coupled: l2·w added to the gradient (torch Adam weight_decay); decoupled: AdamW's w ← w − lr·l2·w. */
-  l2_method: 'coupled' | 'decoupled';
-  /**
-   * subgradient: l1·sign(w) added to the gradient; proximal: soft-threshold after each step by l1 times the step
-   * taken (lr for SGD, lr/(√v̂+ε) per weight for Adam), which gives exact zeros.
-   */
-  l1_method: 'subgradient' | 'proximal';
-  penalize_bias: boolean;
-  /**
-   * Stop when the validation loss has not improved by more than min_delta for `patience` epochs, and keep the weights
-   * of the best epoch (needs validation rows; without them every epoch runs).
-   */
-  early_stopping?: { patience: number; min_delta: number };
   /** Successive halving: at each rung epoch the validation loss is reported; a trial told to stop is pruned there. */
   prune?: { rungOf: (epoch: number) => number; report: (rung: number, loss: number) => boolean };
 }

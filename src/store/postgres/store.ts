@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { CvPoint, Encoding, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialPredictions, TrialTally } from '../../domain.js';
 import { valuesChecksum } from '../../data/stored.js';
 import { EmptyStoreError, OutsideError, UserError, errorCode } from '../../errors.js';
-import { bytesOf, pickSweep, predictionsFromRow, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialsFromRows } from '../common.js';
+import { bytesOf, float64Of, pickSweep, predictionsFromRow, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialsFromRows } from '../common.js';
 import {
   failedTrials,
   type Claim,
@@ -654,7 +654,7 @@ export class PostgresStore implements Store {
         settings: r.settings,
         fold: r.fold,
         intercept: (r.intercept as number[]).map(Number),
-        coefs: new Float64Array(coef.buffer.slice(coef.byteOffset, coef.byteOffset + coef.byteLength)),
+        coefs: float64Of(coef),
       };
     });
   }
@@ -796,7 +796,7 @@ async function recordOutcomes(c: pg.PoolClient, sweepId: number, completions: Co
       if (result && width > 0 && t.status !== 'failed') {
         ids.push(id);
         intercepts.push(`{${Array.from(result.intercepts.subarray(l * outputs, (l + 1) * outputs)).join(',')}}`);
-        blobs.push(Buffer.from(result.coefs.buffer, result.coefs.byteOffset + l * width * 8, width * 8));
+        blobs.push(bytesOf(result.coefs, l * width, width));
       }
       for (const e of ('epochs' in t ? t.epochs : undefined) ?? []) epochs.push([id, e.epoch, e.trainLoss, e.valLoss]);
     });
