@@ -2,7 +2,7 @@
 // as the loss, each equal to cv.glmnet's cvm and cvsd with the same folds, and the λ_min / λ_1se it picks by them —
 // for binomial, multinomial, gaussian and poisson fits (tests/fixtures/make_glmnet_measures.R).
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/pool/coordinator.js';
@@ -126,6 +126,24 @@ describe("cv.glmnet's type.measure from the same trials", () => {
     ) as number[];
     expect(sweep.featureNames).toHaveLength(numpy.length);
     sweep.featureScales!.forEach((s, j) => expect(Math.abs(s - numpy[j]) / numpy[j], sweep.featureNames[j]).toBeLessThan(1e-12));
+  });
+
+  it('refused in one line naming the key, nothing written: keep for a network, a deviance axis without a null fit', () => {
+    const run = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8' });
+    writeFile(dir, 'net-keep.yaml', 'name: net-keep\ndata: {synthetic: {kind: regression, n: 60, p: 4}}\nvalidation: {kind: kfold, folds: 3, keep: true}\nmodel: {kind: mlp, epochs: 2}\nsweep: {kind: grid, penalty: [l2], lambda: [0.1], extend: 0}\noutput: net-keep.db\n');
+    const refused = run(['run', 'net-keep.yaml']);
+    expect(refused.status).toBe(2);
+    expect(refused.stderr.trim()).toMatch(/^regsweep: net-keep\.yaml:3: validation\.keep: stores the out-of-fold predictions of penalized linear paths \(cv\.glmnet's keep\); model\.kind mlp keeps none — remove it$/);
+    expect(existsSync(join(dir, 'net-keep.db'))).toBe(false);
+    // A ridge-only sweep has no fit with every coefficient zero to measure deviance explained from.
+    writeFile(dir, 'ridge.yaml', 'name: ridge\ndata: {synthetic: {kind: regression, n: 60, p: 4}}\nvalidation: {kind: kfold, folds: 3}\nsweep: {kind: grid, penalty: [l2], lambda: {auto: 5}, extend: 0}\noutput: ridge.db\n');
+    expect(run(['run', 'ridge.yaml', '--quiet']).status).toBe(0);
+    const before = readFileSync(join(dir, 'ridge.db'));
+    const axis = run(['report', 'ridge.db', '--path-x', 'deviance', '--no-png', '--out', 'ridge-report']);
+    expect(axis.status).toBe(2);
+    expect(axis.stderr.trim()).toBe('regsweep: --path-x deviance: no fit on all rows has every coefficient zero (the null model the deviance is measured from); the grid must reach λ_max of an l1 or elasticnet path');
+    expect(existsSync(join(dir, 'ridge-report'))).toBe(false);
+    expect(readFileSync(join(dir, 'ridge.db')).equals(before)).toBe(true);
   });
 
   it('the command line takes --metric (alias --type-measure) in query, report and predict, and names what it does not know', () => {
