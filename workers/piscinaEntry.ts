@@ -10,10 +10,13 @@ const shared = Piscina.workerData as SharedData;
 const context = threadKernelContext();
 let helper: Promise<unknown> | undefined;
 
-export default async function runPoolBatch(message: BatchMessage): Promise<TaskOutcome[]> {
+/** A batch's outcomes and the seconds this thread spent on them (not counting the time it waited in the queue). */
+export default async function runPoolBatch(message: BatchMessage): Promise<{ outcomes: TaskOutcome[]; seconds: number }> {
   // Started once and kept: it ends with this worker. Without it (a thread that would not start) the results are
   // the same, only the Gram blocks take one thread. Results are copied back, not transferred: a transfer detaches
   // buffers, which costs this thread its optimized code (docs/performance.md, "JIT").
   if (message.gramHelper) await (helper ??= startGramHelper(context).catch(() => undefined));
-  return runBatch(context, shared, message);
+  const started = performance.now();
+  const outcomes = runBatch(context, shared, message);
+  return { outcomes, seconds: (performance.now() - started) / 1000 };
 }

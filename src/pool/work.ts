@@ -38,7 +38,8 @@ export interface WorkInput {
 
 /** Where batches run: a pool of worker threads, or this thread. */
 interface BatchRunner {
-  run(message: BatchMessage): Promise<TaskOutcome[]>;
+  /** A batch's outcomes, and the seconds spent running it (the time it waited for a thread left out). */
+  run(message: BatchMessage): Promise<{ outcomes: TaskOutcome[]; seconds: number }>;
   destroy(): Promise<void>;
 }
 
@@ -71,7 +72,9 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const RECORD_GROUP = 64;
 /** Seconds of work a thread's claim is sized to on a shared store, and the most tasks it takes at once. */
 const CLAIM_SECONDS = 1;
-const MAX_CLAIMED_PER_THREAD = 32;
+const MAX_CLAIMED_PER_THREAD = 128;
+/** After a claim that got fewer tasks than asked, how long before claiming ahead again. */
+const SHORT_CLAIM_PAUSE_MS = 500;
 /** How often a process exchanges successive-halving losses with the others on a shared store. */
 const RUNG_SYNC_MS = 250;
 
@@ -119,6 +122,7 @@ class WorkLoop {
   private taskSeconds = 0;
   private recordedHere = 0;
   private lastAsked = 0;
+  private lastShortClaim = -Infinity;
   private woke = false;
   private resolveWake: (() => void) | undefined;
   private renewal: NodeJS.Timeout | undefined;
@@ -167,7 +171,7 @@ class WorkLoop {
   async loop(): Promise<void> {
     const { store, sweepId, input } = this;
     while (!this.stopping) {
-      const claimed = this.inFlight.size < this.threads ? await this.claimMore() : 0;
+      const claimed = this.wantsMore() ? await this.claimMore() : 0;
       if (claimed < 0) break;
       if (this.inFlight.size === 0 && claimed === 0 && !this.recorder) {
         const counts = await store.taskCounts(sweepId);
@@ -238,18 +242,44 @@ class WorkLoop {
     waiting.abort();
   }
 
+  /** Tasks claimed and not yet back from the pool. */
+  private heldTasks(): number {
+    let n = 0;
+    for (const batch of this.inFlight) n += batch.length;
+    return n;
+  }
+
   /**
-   * Claims batches for the free threads: on a shared store a few tasks at a time when they are quick (a claim per task
-   * would cost more than the task), about CLAIM_SECONDS of work a thread, so that the last tasks still spread out.
-   * The number claimed, or −1 when the store failed.
+   * Whether to claim now: when a thread is free, and on a shared store also while less than about CLAIM_SECONDS of
+   * quick work a thread is held, so that a thread does not wait for the store between claims (a claim waits behind
+   * the recording of results on the process's one connection).
+   */
+  private wantsMore(): boolean {
+    if (this.inFlight.size < this.threads) return true;
+    // Not again right after the queue gave fewer than asked: the rest is held by others.
+    if (!this.store.shared || this.taskSeconds === 0 || performance.now() - this.lastShortClaim < SHORT_CLAIM_PAUSE_MS) return false;
+    return this.heldTasks() * this.taskSeconds < this.threads * this.claimSeconds();
+  }
+
+  /** Work held at once, a thread: CLAIM_SECONDS, and at most a sixth of a lease. */
+  private claimSeconds(): number {
+    return Math.min(CLAIM_SECONDS, this.input.leaseMs / 6000);
+  }
+
+  /**
+   * Claims batches up to about CLAIM_SECONDS of work a thread on a shared store — many tasks at a time when they are
+   * quick (a claim per task would cost more than the task), so that the last tasks still spread out; a fold's
+   * bundle, or a task whose time is not known yet, one batch a free thread. The number claimed, or −1 when the store
+   * failed.
    */
   private async claimMore(): Promise<number> {
     const { store, input } = this;
-    const free = this.threads - this.inFlight.size;
-    const perThread =
-      this.bundleFolds || this.taskSeconds === 0 ? 1 : Math.max(1, Math.min(MAX_CLAIMED_PER_THREAD, Math.floor(Math.min(CLAIM_SECONDS, input.leaseMs / 6000) / this.taskSeconds)));
+    const free = Math.max(1, this.threads - this.inFlight.size);
+    const room = Math.floor((this.threads * this.claimSeconds()) / this.taskSeconds) - this.heldTasks();
+    const want = this.bundleFolds || this.taskSeconds === 0 ? free : Math.max(1, Math.min(this.threads * MAX_CLAIMED_PER_THREAD, room));
     try {
-      const batches = await store.claimBatches(this.sweepId, { owner: this.owner, leaseMs: input.leaseMs, bundleFolds: this.bundleFolds, batches: store.shared ? free * perThread : Infinity });
+      const batches = await store.claimBatches(this.sweepId, { owner: this.owner, leaseMs: input.leaseMs, bundleFolds: this.bundleFolds, batches: store.shared ? want : Infinity });
+      if (batches.length < want) this.lastShortClaim = performance.now();
       for (const batch of batches) this.runBatch(batch);
       return batches.length;
     } catch (e) {
@@ -265,19 +295,19 @@ class WorkLoop {
     this.inFlight.add(batch);
     for (const claim of batch) this.held.add(claim);
     this.result.takenOver += batch.filter((c) => c.takenOver).length;
-    const started = performance.now();
     void (async () => {
       let outcomes: TaskOutcome[];
       try {
-        outcomes = await this.pool.run({ tasks: batch.map((c) => c.task), gramHelper: this.gramHelper, ...input.settings } satisfies BatchMessage);
+        const ran = await this.pool.run({ tasks: batch.map((c) => c.task), gramHelper: this.gramHelper, ...input.settings } satisfies BatchMessage);
+        outcomes = ran.outcomes;
+        const seconds = ran.seconds / batch.length;
+        this.taskSeconds = this.taskSeconds === 0 ? seconds : 0.7 * this.taskSeconds + 0.3 * seconds;
       } catch (e) {
         if (this.stopping) return;
         // A worker that dies (out of memory, a crash in native code) fails its whole batch; each task is tried again
         // until its attempts run out.
         outcomes = batch.map((c) => ({ taskId: c.task.id, error: e instanceof Error ? e.message : String(e) }));
       }
-      const seconds = (performance.now() - started) / 1000 / batch.length;
-      this.taskSeconds = this.taskSeconds === 0 ? seconds : 0.7 * this.taskSeconds + 0.3 * seconds;
       // Coefficient vectors per λ: one per response or class (the result says how many), none for hidden layers.
       const outputsOf = (o: TaskOutcome) => ('error' in o ? input.shared.outputs : o.intercepts.length / Math.max(1, o.trials.length));
       this.toRecord.push(...batch.map((claim, k) => ({ claim, outcome: outcomes[k], outputs: outputsOf(outcomes[k]) })));
@@ -446,7 +476,7 @@ async function poolRunner(threads: number, shared: SharedData, log: (message: st
   pool.on('error', (e: Error) => {
     if (!stopping()) log(`warning: worker pool: ${e.message}`);
   });
-  return { run: (message) => pool.run(message) as Promise<TaskOutcome[]>, destroy: () => pool.destroy() };
+  return { run: (message) => pool.run(message) as ReturnType<BatchRunner['run']>, destroy: () => pool.destroy() };
 }
 
 /** The same batches on this thread, one macrotask each so that progress and Ctrl-C get their turn between them. */
@@ -454,7 +484,14 @@ async function inlineRunner(shared: SharedData): Promise<BatchRunner> {
   const [{ runBatch }, { threadKernelContext }] = await Promise.all([import('../../workers/batch.js'), import('../../workers/kernelContext.js')]);
   const context = threadKernelContext();
   return {
-    run: (message) => new Promise((resolve) => setImmediate(() => resolve(runBatch(context, shared, message)))),
+    run: (message) =>
+      new Promise((resolve) =>
+        setImmediate(() => {
+          const started = performance.now();
+          const outcomes = runBatch(context, shared, message);
+          resolve({ outcomes, seconds: (performance.now() - started) / 1000 });
+        }),
+      ),
     destroy: async () => undefined,
   };
 }
