@@ -3,7 +3,7 @@
 // A missing anchor is reported as skipped. Results: bench/results/latest.json and latest.md.
 import { spawn, spawnSync } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -375,6 +375,50 @@ async function wideRidgeWorkload() {
   rows.push({ workload: 'wide-ridge', tool: 'regsweep coordinate descent, one λ', seconds: cd.seconds, note: `λ ${lambdas[50].toPrecision(3)}: ${cd.result.passes[0]} passes (what the path used before)` });
 }
 
+/**
+ * separable: lasso logistic CV at the defaults a user runs (tol 1e-5, 100 λ down to 1e-4·λ_max, glmnet's foldid = row
+ * mod 10 + 1) on near-separable data — the UCI sonar set and a synthetic one (tests/fixtures) — against cv.glmnet at
+ * its defaults with the same folds, both on one thread; the whole sweep (SQLite writes included) against cv.glmnet's
+ * call. λ_min is compared too: cv.glmnet at its default thresh is less converged at small λ than either solver at
+ * thresh 1e-12 (tests/e2e/separable.test.ts checks regsweep against that).
+ */
+async function separableWorkload() {
+  const fixtures = join(ROOT, 'tests', 'fixtures');
+  for (const [name, file, target] of [
+    ['sonar', 'sonar.csv', 'Class'],
+    ['synthetic', 'separable.csv', 'y'],
+  ] as const) {
+    const workload = `separable-${name}`;
+    const lines = readFileSync(join(fixtures, file), 'utf8').trimEnd().split('\n');
+    const header = lines[0].split(',');
+    const t = header.indexOf(target);
+    // The target last (the anchor script's convention), then the fold column for regsweep.
+    const reordered = lines.map((l) => {
+      const cells = l.split(',');
+      return [...cells.filter((_, j) => j !== t), cells[t]];
+    });
+    const dir = join(tmpdir(), `regsweep-bench-${process.pid}`);
+    mkdirSync(dir, { recursive: true });
+    const csv = join(dir, `${name}.csv`);
+    writeFileSync(csv, reordered.map((r) => r.join(',')).join('\n') + '\n');
+    const withFolds = join(dir, `${name}-folds.csv`);
+    writeFileSync(withFolds, reordered.map((r, i) => [...r, i === 0 ? 'fold' : String((i % 10) + 1)].join(',')).join('\n') + '\n');
+    const loaded = await loadCsv(withFolds, { target, classification: true, foldColumn: 'fold' });
+    const yaml = `name: ${workload}
+data: {path: x.csv, target: ${target}}
+model: {kind: logistic}
+validation: {kind: column, column: fold}
+sweep: {kind: grid, penalty: [l1], lambda: {auto: 100, ratio: 1e-4}, extend: 0}
+workers: 1
+`;
+    const ours = await timeIt(REPEATS, () => sweepTime(yaml, loaded, workload));
+    const [selection] = ours.result.selections;
+    rows.push({ workload, tool: 'regsweep', seconds: ours.seconds, note: `one thread, incl. SQLite writes; λ_min ${selection.lambdaMin.toPrecision(4)}, λ_1se ${selection.lambda1se.toPrecision(4)}` });
+    const glmnet = anchor('Rscript', [join(ANCHORS, 'glmnet_bench.R'), 'separable', csv, JSON.stringify({ repeats: REPEATS })]);
+    record(workload, 'cv.glmnet (1 core)', glmnet, 'best' in glmnet ? `λ_min ${(glmnet.best as { lambda_min: number }).lambda_min.toPrecision(4)}, λ_1se ${(glmnet.best as { lambda_1se: number }).lambda_1se.toPrecision(4)}; ${glmnet.lambdas} λ` : '');
+  }
+}
+
 /** cv-enet (20 λ) on n 20 000 × p 2 000 at 1 and 2 workers, each in a fresh process so its peak RSS is its own. */
 function scaleWorkload() {
   const results: Record<number, { seconds: number; maxRssMb: number }> = {};
@@ -447,6 +491,7 @@ if (want('path')) {
   await pathWorkload('path-logit-l1', 'binomial', syntheticDataset(benchSpec('classification', 2000, 500)), 1, 50, 1e-2);
 }
 if (want('cv')) await cvWorkload();
+if (want('separable')) await separableWorkload();
 if (want('grid')) await gridWorkload();
 if (want('nn')) await networkWorkload();
 if (want('wide-ridge')) await wideRidgeWorkload();

@@ -320,6 +320,11 @@ export interface CvPoint {
   nnzAll: number | null;
   /** Several classes or responses: the features with a nonzero coefficient in any of them (glmnet's count of variables). */
   featuresAll?: number;
+  /**
+   * The group's last point because a path ended there by a stopping rule (sweep.lambda fdev / devmax): no λ below it
+   * is in every fold, and λ_min there is not on an edge the grid could be extended past. Not stored.
+   */
+  pathEnd?: 'fdev' | 'devmax';
 }
 
 /** λ_min and λ_1se for one (penalty, l1 ratio). */

@@ -22,6 +22,10 @@ if (workload %in% c("path-lasso", "path-enet")) {
   })[["elapsed"]])
   best <- which.min(sapply(fits, function(f) min(f$cvm)))
   extra <- sprintf(',"best":{"lambda":%.17g,"alpha":%s}', fits[[best]]$lambda.min, num("alphas")[best])
+} else if (workload == "separable") {
+  foldid <- seq_len(nrow(X)) %% 10 + 1
+  for (r in 1:repeats) times <- c(times, system.time(cv <- cv.glmnet(X, y, family = "binomial", nlambda = 100, lambda.min.ratio = 1e-4, foldid = foldid))[["elapsed"]])
+  extra <- sprintf(',"best":{"lambda_min":%.17g,"lambda_1se":%.17g},"lambdas":%d', cv$lambda.min, cv$lambda.1se, length(cv$lambda))
 } else if (workload == "path-logit-l1") {
   for (r in 1:repeats) times <- c(times, system.time(fit <- glmnet(X, y, family = "binomial", alpha = 1, lambda = num("lambdas"), standardize = FALSE))[["elapsed"]])
   B <- as.matrix(coef(fit)); l <- ncol(B)

@@ -296,6 +296,9 @@ const lambdaGridSchema = z.union(
         .gt(0, { error: 'expected a number in (0, 1)' })
         .lt(1, { error: 'expected a number in (0, 1)' })
         .default(1e-3),
+      // glmnet.control's fdev and devmax: a path ends once its deviance explained stops changing or nears 1.
+      fdev: z.number({ error: 'expected a number in [0, 1); 0 turns the rule off' }).min(0, { error: 'expected a number in [0, 1); 0 turns the rule off' }).lt(1, { error: 'expected a number in [0, 1); 0 turns the rule off' }).default(1e-5),
+      devmax: z.number({ error: 'expected a number in (0, 1]; 1 turns the rule off' }).gt(0, { error: 'expected a number in (0, 1]; 1 turns the rule off' }).max(1, { error: 'expected a number in (0, 1]; 1 turns the rule off' }).default(0.999),
     }),
   ],
   { error: 'expected a list of numbers, {log_range: [low, high], num: N} or {auto: N, ratio: r}' },
@@ -371,7 +374,7 @@ const sweepKinds = z.discriminatedUnion(
         .meta(doc('any of `l1`, `l2`, `elasticnet` (at each `l1_ratio`), `none` (λ = 0); one name alone is a list of one')),
       lambda: lambdaSchema.meta(
         doc(
-          "a list, `{log_range: [lo, hi], num}`, or `{auto: N, ratio: r}`: N values from λ_max (on all rows) down to r·λ_max (ridge: a grid spanning the effective degrees of freedom 0.5 … p − 0.5, [see models](models.md#automatic-λ-grids)); or one of these per penalty: `{l1: {auto: 100}, l2: {log_range: [1e-2, 1e4], num: 50}}`",
+          "a list, `{log_range: [lo, hi], num}`, or `{auto: N, ratio: r}`: N values from λ_max (on all rows) down to r·λ_max (ridge: a grid spanning the effective degrees of freedom 0.5 … p − 0.5, [see models](models.md#automatic-λ-grids)); or one of these per penalty: `{l1: {auto: 100}, l2: {log_range: [1e-2, 1e4], num: 50}}`. An automatic path ends early as glmnet's do ([see models](models.md#where-a-path-stops)): after 5 λ, once its fraction of deviance explained changes by less than `fdev` between λ (default `1e-5`; relative for linear models, over 5 λ and 10× for poisson) or exceeds `devmax` (default `0.999`); `{auto: 100, fdev: 0, devmax: 1}` fits every λ",
           'required',
         ),
       ),

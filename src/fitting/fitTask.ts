@@ -2,7 +2,7 @@
 // Pure: the shared data and a kernel context in, results out.
 import { FitStatus, settingsOf, type Batch, type FoldId, type HeldOutPredictions, type Task, type TaskResult, type TrialFigures } from '../domain.js';
 import type { KernelContext } from './context.js';
-import { featureGroups, type Design, type FeaturePenalty, type PathProblem, type PathSolution } from './path/types.js';
+import { featureGroups, type Design, type FeaturePenalty, type PathProblem, type PathSolution, type PathStop } from './path/types.js';
 import { RungBoard } from './shared/rungBoard.js';
 import { networkPath } from './solvers/network.js';
 import { columnStats } from './shared/columnStats.js';
@@ -113,8 +113,9 @@ export function fitTask(context: KernelContext, shared: SharedData, task: Task, 
   // A task of a sweep that varies model settings fits with them in place of the sweep file's.
   const settings = task.settings ? { ...given, model: { ...given.model, ...settingsOf(task.settings) } as ModelSettings } : given;
   if (task.warmFrom === undefined) return fitPath(context, data, task, settings);
-  const steps = task.lambdas.length + 1;
   const r = fitPath(context, data, { ...task, lambdas: [task.warmFrom, ...task.lambdas] }, settings);
+  // The λ fitted (fewer than given when a stopping rule ended the path), the first of them the one warmed from.
+  const steps = r.trials.length;
   return {
     taskId: task.id,
     trials: r.trials.slice(1),
@@ -145,12 +146,14 @@ class HeldOut {
     for (let k = 0; k < this.K; k++) for (let r = 0; r < m; r++) this.link[(l * this.K + k) * m + r] = eta[k * stride + at(this.rows[r], r)];
   }
 
-  result(): HeldOutPredictions {
+  /** The predictors of the first `fitted` λ (all of them unless a stopping rule ended the path). */
+  result(fitted: number): HeldOutPredictions {
     const { y, n, outputs } = this.data;
     const m = this.rows.length;
     const observed = new Float64Array(m * outputs);
     for (let c = 0; c < outputs; c++) for (let r = 0; r < m; r++) observed[c * m + r] = y[c * n + this.rows[r]];
-    return { rows: this.rows, observed, link: this.link };
+    const size = fitted * this.K * m;
+    return { rows: this.rows, observed, link: size === this.link.length ? this.link : this.link.slice(0, size) };
   }
 }
 
@@ -165,9 +168,64 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
   if (model.kind === 'mlp') return fitNetworkTask(context, data, task, settings, train, validation);
   const family = familyOf(model.kind, data);
   const problem = pathProblem(data, task, settings, train);
+  const stop = pathStopFor(context, data, task, settings, family, train);
+  if (stop) problem.stop = stop;
   const design = { X: data.X, n: data.n, p: data.p };
   const solution = family.solve({ context, problem, data, task, fold: task.fold, settings, nTrain: count(train), gram: () => gramFor(context, design, task.fold, train, standardize) });
   return measurePath(context, data, task, settings, family, solution, train, validation);
+}
+
+/** glmnet's floor on fitted probabilities in the binomial deviance its path-stopping rules read (pmin). */
+const STOP_PROBABILITY_FLOOR = 1e-9;
+
+/**
+ * glmnet's rules for ending the task's path early (FitSettings.pathStop, for an automatic grid): the fraction of the
+ * null deviance its fit explains at a λ, from the training rows' predictions (covariance mode's training MSE when it
+ * has it), against the intercept-only fit's.
+ */
+function pathStopFor(context: KernelContext, data: SharedData, task: Task, settings: FitSettings, family: FamilySpec, train: Float64Array): PathStop | undefined {
+  const rule = task.penalty === 'none' ? undefined : settings.pathStop?.[task.penalty];
+  if (!rule) return undefined;
+  const K = family.predictors(data);
+  const { n, p } = data;
+  const clip = family.name === 'binomial' ? STOP_PROBABILITY_FLOOR : 0;
+  const loss = (eta: Float64Array) => family.loss({ y: data.y, eta, m: n, K }, train, clip);
+  const nullLoss = loss(nullPredictors(family, data, train, K));
+  return {
+    ...rule,
+    change: family.name === 'gaussian' || family.name === 'mgaussian' ? 'relative' : family.name === 'poisson' ? 'window' : 'absolute',
+    explained: (solution, l) => {
+      const mse = solution.trainMse?.[l];
+      if (mse !== undefined && !Number.isNaN(mse)) return 1 - mse / nullLoss;
+      const eta = pathPredictions(context.heap, { X: data.X, n, p }, null, solution.coefs, solution.intercepts, l * K, (l + 1) * K);
+      if (family.addsOffset && data.offset) for (let i = 0; i < n; i++) eta[i] += data.offset[i];
+      return 1 - loss(eta) / nullLoss;
+    },
+  };
+}
+
+/** The intercept-only fit on the training rows as linear predictors (K blocks of n): what glmnet's null deviance is of. */
+function nullPredictors(family: FamilySpec, data: SharedData, train: Float64Array, K: number): Float64Array {
+  const { n, y, offset } = data;
+  const eta = new Float64Array(n * K);
+  const total = train.reduce((a, b) => a + b, 0);
+  const mean = (k: number) => {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += train[i] * y[k * n + i];
+    return s / total;
+  };
+  if (family.name === 'multinomial') {
+    const share = new Float64Array(K);
+    for (let i = 0; i < n; i++) share[y[i]] += train[i];
+    for (let k = 0; k < K; k++) eta.fill(Math.log(share[k] / total), k * n, (k + 1) * n);
+  } else if (family.name === 'binomial') eta.fill(Math.log(mean(0) / (1 - mean(0))));
+  else if (family.name === 'poisson') {
+    let exposure = 0;
+    for (let i = 0; i < n; i++) exposure += train[i] * Math.exp(offset?.[i] ?? 0);
+    const intercept = Math.log((mean(0) * total) / exposure);
+    for (let i = 0; i < n; i++) eta[i] = intercept + (offset?.[i] ?? 0);
+  } else for (let k = 0; k < K; k++) eta.fill(mean(k), k * n, (k + 1) * n);
+  return eta;
 }
 
 /**
@@ -181,7 +239,9 @@ function measurePath(context: KernelContext, data: SharedData, task: Task, setti
   const { n, p } = data;
   const design = { X: data.X, n, p };
   const K = family.predictors(data);
-  const lambdas = task.lambdas;
+  // A path a stopping rule ended has trials up to the λ where it stopped.
+  const stopped = solution.stopped;
+  const lambdas = stopped ? task.lambdas.slice(0, stopped.index + 1) : task.lambdas;
   const nTrain = count(train);
   const nVal = count(validation);
   const trainMse = solution.trainMse;
@@ -210,15 +270,31 @@ function measurePath(context: KernelContext, data: SharedData, task: Task, setti
     const trainLoss = !finite ? null : trainWeights ? family.loss(measured, trainWeights, 0) : trainMse![l];
     const valLoss = finite && nVal > 0 ? family.loss(measured, valWeights, clip) : null;
     const measures = valLoss === null ? {} : { ...family.measures(measured, valWeights), ...(family.classifier ? devianceOf(trainLoss, valLoss) : {}) };
+    const stopFigures = stopped?.index === l ? stopMetrics(stopped) : {};
     trials.push(
       trialAt(solution, lambdas[l], l, coefs, settings, { nTrain, nVal }, {
         trainLoss,
         valLoss,
-        metrics: { ...(finite ? family.metrics({ rows: measured, coefs, p, train, validation, nVal }) : {}), ...measures, ...weightFigure },
+        metrics: { ...(finite ? family.metrics({ rows: measured, coefs, p, train, validation, nVal }) : {}), ...measures, ...weightFigure, ...stopFigures },
       }),
     );
   }
-  return { taskId: task.id, trials, coefs: solution.coefs, intercepts: solution.intercepts, ...(heldOut ? { heldOut: heldOut.result() } : {}) };
+  const fitted = lambdas.length;
+  return {
+    taskId: task.id,
+    trials,
+    coefs: stopped ? solution.coefs.slice(0, fitted * p * K) : solution.coefs,
+    intercepts: stopped ? solution.intercepts.slice(0, fitted * K) : solution.intercepts,
+    ...(heldOut ? { heldOut: heldOut.result(fitted) } : {}),
+  };
+}
+
+/**
+ * The last trial of a path a stopping rule ended: which rule (path_stop 1: fdev, 2: devmax), the fraction of deviance
+ * explained there and its change (as the rule measured it).
+ */
+function stopMetrics(stopped: NonNullable<PathSolution['stopped']>): Record<string, number> {
+  return { path_stop: stopped.reason === 'fdev' ? 1 : 2, dev_ratio: stopped.explained, dev_change: stopped.change };
 }
 
 /** The figures of the trial at λ index l of a path: its status, the losses and metrics given, sparsity, passes, time. */

@@ -72,5 +72,7 @@ export interface FitSettings {
   featurePenalty?: { factor: number[] | null; lower: number[] | null; upper: number[] | null };
   /** Features penalized as one group (model.group_categorical): each group's features, two or more. */
   groups?: number[][];
+  /** Per penalty whose λ grid is automatic: glmnet's rules for ending a path early (sweep.lambda fdev, devmax). */
+  pathStop?: Partial<Record<'l1' | 'l2' | 'elasticnet', { fdev: number; devmax: number }>>;
 }
 

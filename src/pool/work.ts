@@ -10,6 +10,7 @@ import type { TaskOutcome } from '../domain.js';
 import type { BatchMessage, FitSettings, SharedData } from '../fitting/fitTask.js';
 import type { SweepConfig } from '../config/schema.js';
 import { createRungBoard, RungBoard } from '../fitting/shared/rungBoard.js';
+import { gridOf } from '../plan/grid.js';
 import { pruneRungs } from '../plan/settings.js';
 import { threadsFor } from '../plan/schedule.js';
 import type { Claim, Completion, CompletionVerdict, ProcessReport, Store, TaskCounts } from '../store/contract.js';
@@ -512,10 +513,25 @@ export function fitSettings(config: SweepConfig, trials: number, penalties: Pick
     ...(featurePenalty ? { featurePenalty } : {}),
     ...(groups ? { groups } : {}),
   };
+  const pathStop = pathStopOf(config);
+  if (pathStop) settings.pathStop = pathStop;
   const prune = config.sweep.kind === 'random' ? config.sweep.prune : undefined;
   if (!prune || config.model.kind !== 'mlp') return settings;
   const epochs = Math.max(config.model.epochs, ...((config.sweep.model?.epochs as { choice?: number[] } | undefined)?.choice ?? []));
   const rungs = pruneRungs(prune, epochs);
   if (rungs.length === 0) return settings;
   return { ...settings, prune: { rungs, reduction: prune.reduction, board: createRungBoard(rungs.length, Math.min(Math.max(trials, 1), 1_000_000)) } };
+}
+
+/** glmnet's rules for ending a path early, for each penalty of a grid sweep whose λ are automatic (and a rule is on). */
+function pathStopOf(config: SweepConfig): FitSettings['pathStop'] {
+  const { sweep, model } = config;
+  if (sweep.kind !== 'grid' || model.kind === 'mlp') return undefined;
+  const stop: NonNullable<FitSettings['pathStop']> = {};
+  for (const penalty of sweep.penalty) {
+    if (penalty === 'none') continue;
+    const grid = gridOf(sweep, penalty);
+    if (grid && !Array.isArray(grid) && 'auto' in grid && (grid.fdev > 0 || grid.devmax < 1)) stop[penalty] = { fdev: grid.fdev, devmax: grid.devmax };
+  }
+  return Object.keys(stop).length ? stop : undefined;
 }

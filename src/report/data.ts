@@ -2,7 +2,7 @@ import type { SweepConfig } from '../config/schema.js';
 import { settingsLabel, type CvPoint, type Selection, type Sweep, type Trial, type TrialCoefficients, type TrialEpoch } from '../domain.js';
 import { sweepConfig } from '../results/open.js';
 import { countsLine, countTrials } from '../select/counts.js';
-import { edgeWarning, selectLambdas, selectionsToShow, summarize, type Metric } from '../select/cv.js';
+import { edgeWarning, pathEndNotes, selectionsToShow, selectLambdas, summarize, type Metric } from '../select/cv.js';
 import type { Store } from '../store/contract.js';
 import { readModel, type Model } from '../model/load.js';
 import { metricNamed, type ModelRequest } from '../select/model.js';
@@ -47,6 +47,7 @@ export async function readReportData(store: Store, sweep: Sweep, request: ModelR
     const w = edgeWarning(s);
     if (w) notes.push(w);
   }
+  notes.push(...pathEndNotes(trials));
   const counts = countTrials(trials, sweep.modelKind);
   if (counts.usable < counts.total) notes.push(`${countsLine(counts)}; the others are left out of the charts (status column in the trials table)`);
   if (sweep.status !== 'done') notes.push(`sweep "${sweep.name}" is ${sweep.status}: ${trials.length} of ${sweep.totalTrials} trials recorded`);

@@ -194,7 +194,7 @@ export function reportHtml(data: ReportData, charts: Chart[], location = 'result
 <h1>Sweep <code>${escapeHtml(sweep.name)}</code></h1>
 <p>${escapeHtml(config.model.kind)} model on ${sweep.n} rows × ${sweep.p} features (target ${escapeHtml(sweep.targetNames.join(', '))}),
 validation ${escapeHtml(config.validation.kind)}${config.validation.kind === 'kfold' ? ` (${config.validation.folds} folds)` : ''};
-status <b>${escapeHtml(sweep.status)}</b>, ${done} of ${sweep.totalTrials} trials recorded.</p>
+status <b>${escapeHtml(sweep.status)}</b>, ${done} of ${sweep.totalTrials} trials recorded${sweep.status === 'done' && done < sweep.totalTrials ? ' (the rest lie past where paths ended: sweep.lambda fdev, devmax)' : ''}.</p>
 <p class="caption">${objectiveLine(data)}</p>
 ${data.notes.map((w) => `<p class="warning">${escapeHtml(w)}</p>`).join('\n')}
 <h2>Best λ per penalty${data.metric.name === 'val_loss' ? '' : ` by ${escapeHtml(metricName(data))}`}</h2>

@@ -34,6 +34,7 @@ const groupKey = (penalty: string, l1Ratio: number, settings: string) => `${pena
  * finished (status ok) count; a point missing in some folds is averaged over the folds it has.
  */
 export function summarize(trials: Trial[], metric: Metric = METRICS.val_loss): CvPoint[] {
+  const ends = pathEnds(trials);
   const points = new Map<string, { penalty: Penalty; l1Ratio: number; settings: string; lambda: number; values: number[]; weights: number[]; train: number[]; nnzAll: number | null; featuresAll?: number; pruned?: boolean }>();
   for (const t of trials) {
     const key = `${groupKey(t.penalty, t.l1Ratio, t.settings)}\u0000${t.lambda}`;
@@ -59,6 +60,9 @@ export function summarize(trials: Trial[], metric: Metric = METRICS.val_loss): C
   for (const pt of points.values()) {
     const k = pt.values.length;
     if (k === 0 || pt.pruned) continue;
+    // cv.glmnet's rule: only λ every path reached (a path a stopping rule ended has no trials below its end).
+    const end = ends.get(groupKey(pt.penalty, pt.l1Ratio, pt.settings))?.curveEnd;
+    if (end && pt.lambda < end.lambda) continue;
     const wSum = pt.weights.reduce((a, b) => a + b, 0);
     const mean = pt.values.reduce((s, v, i) => s + v * pt.weights[i], 0) / wSum;
     const meanSq = pt.values.reduce((s, v, i) => s + (v - mean) ** 2 * pt.weights[i], 0) / wSum;
@@ -74,9 +78,63 @@ export function summarize(trials: Trial[], metric: Metric = METRICS.val_loss): C
       trainMean: pt.train.length ? pt.train.reduce((a, b) => a + b, 0) / pt.train.length : null,
       nnzAll: pt.nnzAll,
       ...(pt.featuresAll !== undefined ? { featuresAll: pt.featuresAll } : {}),
+      ...(end && pt.lambda === end.lambda ? { pathEnd: end.reason } : {}),
     });
   }
   return rows.sort((a, b) => (a.penalty < b.penalty ? -1 : a.penalty > b.penalty ? 1 : a.l1Ratio - b.l1Ratio || (a.settings < b.settings ? -1 : a.settings > b.settings ? 1 : 0) || b.lambda - a.lambda));
+}
+
+/** Where a stopping rule ended one path: its λ, the rule, the deviance explained there and the λ fitted. */
+interface PathEnd {
+  fold: string;
+  lambda: number;
+  reason: 'fdev' | 'devmax';
+  explained: number;
+  fitted: number;
+}
+
+/**
+ * Per (penalty, l1_ratio, settings) whose paths a stopping rule ended (sweep.lambda fdev, devmax): each such path's
+ * end, and where the CV curve ends — the largest λ at which a path ended, the smallest every path reached.
+ */
+function pathEnds(trials: Trial[]): Map<string, { ends: PathEnd[]; curveEnd: PathEnd }> {
+  const fitted = new Map<string, number>();
+  const stops: { key: string; t: Trial }[] = [];
+  for (const t of trials) {
+    const key = groupKey(t.penalty, t.l1Ratio, t.settings);
+    fitted.set(`${key}\u0000${t.fold}`, (fitted.get(`${key}\u0000${t.fold}`) ?? 0) + 1);
+    if (t.metrics.path_stop !== undefined) stops.push({ key, t });
+  }
+  const groups = new Map<string, { ends: PathEnd[]; curveEnd: PathEnd }>();
+  for (const { key, t } of stops) {
+    const end: PathEnd = { fold: t.fold, lambda: t.lambda, reason: t.metrics.path_stop === 1 ? 'fdev' : 'devmax', explained: t.metrics.dev_ratio ?? NaN, fitted: fitted.get(`${key}\u0000${t.fold}`) ?? 0 };
+    const g = groups.get(key);
+    if (!g) groups.set(key, { ends: [end], curveEnd: end });
+    else {
+      g.ends.push(end);
+      if (end.lambda > g.curveEnd.lambda) g.curveEnd = end;
+    }
+  }
+  return groups;
+}
+
+/** A line per group whose paths a stopping rule ended: where and why, and where its CV curve ends. */
+export function pathEndNotes(trials: Trial[]): string[] {
+  const notes: string[] = [];
+  for (const { ends, curveEnd } of pathEnds(trials).values()) {
+    const first = trials.find((t) => t.fold === ends[0].fold && t.lambda === ends[0].lambda)!;
+    const all = ends.find((e) => e.fold === 'all');
+    const folds = ends.filter((e) => e.fold !== 'all');
+    const why = (e: PathEnd) => (e.reason === 'devmax' ? `deviance explained ${e.explained.toPrecision(5)} over devmax` : `deviance explained ${e.explained.toPrecision(5)}, changing by less than fdev`);
+    const parts = [
+      all ? `the path on all rows at λ ${fmt(all.lambda)} after ${all.fitted} λ (${why(all)})` : '',
+      folds.length ? `${folds.length} fold path(s) at λ ${fmt(Math.min(...folds.map((e) => e.lambda)))} … ${fmt(Math.max(...folds.map((e) => e.lambda)))}` : '',
+    ].filter(Boolean);
+    const validated = trials.some((t) => t.fold !== 'all' && groupKey(t.penalty, t.l1Ratio, t.settings) === groupKey(first.penalty, first.l1Ratio, first.settings));
+    const curve = validated ? `; the CV curve ends at λ ${fmt(curveEnd.lambda)}, the smallest every path reached` : '';
+    notes.push(`${selectionName(first)}: paths ended early by glmnet's rules (sweep.lambda fdev, devmax): ${parts.join(', ')}${curve}`);
+  }
+  return notes;
 }
 
 /**
@@ -99,7 +157,8 @@ export function selectLambdas(summary: CvPoint[], metric: Metric = METRICS.val_l
     for (const r of rows) if (better(r.mean, best.mean)) best = r;
     const bound = metric.lowerIsBetter ? best.mean + best.se : best.mean - best.se;
     const oneSe = rows.find((r) => r.lambda >= best.lambda && (metric.lowerIsBetter ? r.mean <= bound : r.mean >= bound)) ?? best;
-    const edge = rows.length < 2 ? null : best === rows[0] ? 'largest' : best === rows[rows.length - 1] ? 'smallest' : null;
+    // The end of paths a stopping rule ended is not an edge: the deviance explained had stopped changing there.
+    const edge = rows.length < 2 ? null : best === rows[0] ? 'largest' : best === rows[rows.length - 1] && !best.pathEnd ? 'smallest' : null;
     selections.push({
       penalty: best.penalty,
       l1Ratio: best.l1Ratio,

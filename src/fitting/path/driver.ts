@@ -1,7 +1,7 @@
 import { FitStatus } from '../../domain.js';
 import type { ColumnStats } from '../shared/columnStats.js';
 import { penaltyWeights, stepRatio } from '../shared/penalty.js';
-import type { PathSolution, LambdaSolver } from './types.js';
+import type { PathSolution, LambdaSolver, PathStop } from './types.js';
 
 export interface PathSettings {
   /** Descending. */
@@ -9,7 +9,12 @@ export interface PathSettings {
   l1Ratio: number;
   /** Passes allowed per λ. */
   maxIter: number;
+  /** glmnet's rules for ending an automatic path early; absent: every λ is fitted. */
+  stop?: PathStop;
 }
+
+/** glmnet's mnlam: a path is not ended by fdev or devmax before this many λ. */
+const MIN_PATH_LAMBDAS = 5;
 
 export interface DriverOptions {
   /** Keep the solver's own training loss per λ (covariance mode has it for free). */
@@ -38,6 +43,8 @@ export function solvePath(settings: PathSettings, solver: LambdaSolver, options:
     seconds: new Float64Array(nLambda),
     ...(options.trainLoss ? { trainMse: new Float64Array(nLambda) } : {}),
   };
+  // The fraction of the null deviance explained at each λ fitted, for the stopping rules.
+  const explained = new Float64Array(nLambda);
   try {
     for (let l = 0; l < nLambda; l++) {
       const started = performance.now();
@@ -55,11 +62,35 @@ export function solvePath(settings: PathSettings, solver: LambdaSolver, options:
         for (let k = l + 1; k < nLambda; k++) solution.status[k] = FitStatus.diverged;
         break;
       }
+      if (settings.stop && status !== FitStatus.diverged && endsHere(settings.stop, solution, explained, l)) break;
     }
   } finally {
     solver.release();
   }
   return solution;
+}
+
+/**
+ * Whether the path ends after λ index l, as glmnet's do once MIN_PATH_LAMBDAS are fitted: the deviance explained
+ * changed by less than fdev since the λ before (relative to itself for least squares; over the last MIN_PATH_LAMBDAS
+ * λ and against 10·fdev for poisson), or exceeds devmax. The point l is kept and the reason recorded on the solution.
+ */
+function endsHere(stop: PathStop, solution: PathSolution, explained: Float64Array, l: number): boolean {
+  const ratio = (explained[l] = stop.explained(solution, l));
+  if (l + 1 < MIN_PATH_LAMBDAS) return false;
+  const change =
+    stop.change === 'absolute'
+      ? ratio - explained[l - 1]
+      : stop.change === 'relative'
+        ? ratio === 0
+          ? Infinity
+          : (ratio - explained[l - 1]) / ratio
+        : (ratio - explained[l - MIN_PATH_LAMBDAS + 1]) / ratio;
+  const fdev = stop.change === 'window' ? 10 * stop.fdev : stop.fdev;
+  const reason = stop.fdev > 0 && change < fdev ? 'fdev' : ratio > stop.devmax ? 'devmax' : undefined;
+  if (!reason) return false;
+  solution.stopped = { index: l, reason, explained: ratio, change };
+  return true;
 }
 
 /** Row l of the solution from the solver's state: per output, b_j = β_j / s_j and b0 = intercept − Σ m_j b_j. */

@@ -31,6 +31,20 @@ export interface PathProblem {
   featurePenalty?: FeaturePenalty;
   /** Groups of features penalized as one (model.group_categorical: a category's indicators); absent: none. */
   groups?: FeatureGroups;
+  /** glmnet's rules for ending an automatic path early (sweep.lambda fdev, devmax); absent: every λ is fitted. */
+  stop?: PathStop;
+}
+
+/**
+ * glmnet's path-stopping rules: `fdev` on the change in the fraction of deviance explained between λ (`absolute` for
+ * the classifiers, `relative` to the fraction for least squares, over a window of λ for poisson), `devmax` on the
+ * fraction itself; `explained` computes the fraction at a λ of the solution.
+ */
+export interface PathStop {
+  fdev: number;
+  devmax: number;
+  change: 'absolute' | 'relative' | 'window';
+  explained(solution: PathSolution, l: number): number;
 }
 
 /**
@@ -76,6 +90,8 @@ export interface PathSolution {
    * gradients it keeps); NaN where that would lose precision. Absent: compute it from predictions.
    */
   trainMse?: Float64Array;
+  /** Set when a stopping rule ended the path after λ index `index` (the later λ were not fitted). */
+  stopped?: { index: number; reason: 'fdev' | 'devmax'; explained: number; change: number };
 }
 
 /** One λ of a path as a λ solver sees it. */

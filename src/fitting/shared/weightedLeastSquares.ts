@@ -119,7 +119,10 @@ export class WlsSolver implements CoordinateSolver {
   standardizedColumn(j: number): Float64Array {
     const start = this.column(j) / 8;
     const s = this.stats.scale[j];
-    return Float64Array.from(this.heap.f64.subarray(start, start + this.rows.length), (x) => x / s);
+    const column = new Float64Array(this.rows.length);
+    const f64 = this.heap.f64;
+    for (let r = 0; r < column.length; r++) column[r] = f64[start + r] / s;
+    return column;
   }
 
   /** Call after changing v (a new quadratic approximation): curvatures are recomputed lazily. */

@@ -15,8 +15,8 @@ export type FistaFamily = Extract<Family, 'gaussian' | 'binomial'>;
  * Each λ starts from the last solution.
  */
 export function fistaPath(problem: PathProblem, family: FistaFamily): PathSolution {
-  const { lambdas, l1Ratio, maxIter } = problem;
-  return solvePath({ lambdas, l1Ratio, maxIter }, new Fista(problem, family));
+  const { lambdas, l1Ratio, maxIter, stop } = problem;
+  return solvePath({ lambdas, l1Ratio, maxIter, stop }, new Fista(problem, family));
 }
 
 class Fista implements LambdaSolver {

@@ -22,7 +22,7 @@ export function gaussianCovariancePath(context: KernelContext, problem: PathProb
   const ownGram = gram === undefined;
   const columns = gram ?? new LazyGram(context, design, weights, columnStats(design, weights, standardize));
   try {
-    return solvePath({ lambdas, l1Ratio, maxIter }, new CovarianceDescent(columns, y, tol, context.limits.compactBytes), { trainLoss: true });
+    return solvePath({ lambdas, l1Ratio, maxIter, stop: problem.stop }, new CovarianceDescent(columns, y, tol, context.limits.compactBytes), { trainLoss: true });
   } finally {
     if (ownGram) columns.dispose();
   }

@@ -8,8 +8,8 @@ import { extrapolate, WlsSolver } from '../shared/weightedLeastSquares.js';
 
 /** Gaussian elastic-net path with naive updates and strong rules: the mode for p ≥ n (no p × p Gram matrix). */
 export function gaussianNaivePath(context: KernelContext, problem: PathProblem): PathSolution {
-  const { lambdas, l1Ratio, maxIter } = problem;
-  return solvePath({ lambdas, l1Ratio, maxIter }, new GaussianNaive(context, problem));
+  const { lambdas, l1Ratio, maxIter, stop } = problem;
+  return solvePath({ lambdas, l1Ratio, maxIter, stop }, new GaussianNaive(context, problem));
 }
 
 /**

@@ -12,8 +12,8 @@ import { centerTarget, columnStats, type ColumnStats } from '../shared/columnSta
  * features (ridge never leaves a feature at zero, and wide designs are ill-conditioned).
  */
 export function gaussianRidgeDualPath(problem: PathProblem): PathSolution {
-  const { lambdas, l1Ratio, maxIter } = problem;
-  return solvePath({ lambdas, l1Ratio, maxIter }, new GaussianRidgeDual(problem));
+  const { lambdas, l1Ratio, maxIter, stop } = problem;
+  return solvePath({ lambdas, l1Ratio, maxIter, stop }, new GaussianRidgeDual(problem));
 }
 
 /** Whether the row-space ridge applies: pure L2 at positive λ, fewer training rows than features. */

@@ -60,8 +60,8 @@ type Link = 'logit' | 'log';
  * being finite, which ends the path: there is nothing sensible to warm-start from) instead of looping.
  */
 export function binomialPath(context: KernelContext, problem: PathProblem): PathSolution {
-  const { lambdas, l1Ratio, maxIter } = problem;
-  return solvePath({ lambdas, l1Ratio, maxIter }, new Irls(context, problem, 'logit'), { stopAfterDivergence: true });
+  const { lambdas, l1Ratio, maxIter, stop } = problem;
+  return solvePath({ lambdas, l1Ratio, maxIter, stop }, new Irls(context, problem, 'logit'), { stopAfterDivergence: true });
 }
 
 /**
@@ -69,8 +69,8 @@ export function binomialPath(context: KernelContext, problem: PathProblem): Path
  * binomial with weights μ = e^η and an optional offset added to η. Counts are non-negative.
  */
 export function poissonPath(context: KernelContext, problem: PathProblem): PathSolution {
-  const { lambdas, l1Ratio, maxIter } = problem;
-  return solvePath({ lambdas, l1Ratio, maxIter }, new Irls(context, problem, 'log'), { stopAfterDivergence: true });
+  const { lambdas, l1Ratio, maxIter, stop } = problem;
+  return solvePath({ lambdas, l1Ratio, maxIter, stop }, new Irls(context, problem, 'log'), { stopAfterDivergence: true });
 }
 
 class Irls implements LambdaSolver {
@@ -84,6 +84,8 @@ class Irls implements LambdaSolver {
   private readonly previous: { beta: Float64Array; intercept: number };
   /** The offset of each training row (0 without one). */
   private readonly offset: Float64Array;
+  /** The signs at the last λ's solution when Newton steps on its active set took it there. */
+  private newtonSigns: string | undefined;
 
   constructor(
     context: KernelContext,
@@ -187,7 +189,8 @@ class Irls implements LambdaSolver {
     if (q > MAX_NEWTON_ACTIVE + 1) return false;
     const m = rows.length;
     const W = this.stats.weightSum;
-    const columns = active.map((j) => solver.standardizedColumn(j));
+    // The intercept's column of ones first, then the active features'.
+    const columns = [new Float64Array(rows.length).fill(1), ...active.map((j) => solver.standardizedColumn(j))];
     const eta = solver.predictTraining();
     const curvature = new Float64Array(m);
     const score = new Float64Array(m);
@@ -200,17 +203,20 @@ class Irls implements LambdaSolver {
     // Variables: the intercept, then the active coefficients. H row-major, g the gradient of the smooth objective.
     const H = new Float64Array(q * q);
     const g = new Float64Array(q);
-    const column = (a: number) => (a === 0 ? null : columns[a - 1]);
+    const weighted = new Float64Array(m);
     for (let a = 0; a < q; a++) {
-      const xa = column(a);
+      const xa = columns[a];
       let grad = 0;
-      for (let r = 0; r < m; r++) grad -= score[r] * (xa ? xa[r] : 1);
+      for (let r = 0; r < m; r++) {
+        grad -= score[r] * xa[r];
+        weighted[r] = curvature[r] * xa[r];
+      }
       const f = a === 0 ? 0 : solver.factorOf(active[a - 1]);
       g[a] = grad / W + (a === 0 ? 0 : f * (l1 * Math.sign(beta[active[a - 1]]) + l2 * beta[active[a - 1]]));
       for (let b = 0; b <= a; b++) {
-        const xb = column(b);
+        const xb = columns[b];
         let h = 0;
-        for (let r = 0; r < m; r++) h += curvature[r] * (xa ? xa[r] : 1) * (xb ? xb[r] : 1);
+        for (let r = 0; r < m; r++) h += weighted[r] * xb[r];
         H[a * q + b] = H[b * q + a] = h / W + (a === b && a > 0 ? f * l2 : 0);
       }
     }
@@ -256,6 +262,7 @@ class Irls implements LambdaSolver {
     strong.screen(l1Ratio, lambda, previousLambda, solver);
     let passes = 0;
     let current = NaN;
+    let tookNewton = false;
     for (;;) {
       let newtonConverged = false;
       // Inexact Newton: early steps are solved only as far as the step is still moving things.
@@ -263,34 +270,49 @@ class Irls implements LambdaSolver {
       let signsBefore = '';
       let usedActiveSet = false;
       let lastPasses = 0;
-      for (let step = 0; step < MAX_NEWTON_STEPS && passes < maxIter; step++) {
+      // Passes a quadratic gets before the Newton step on the active set is tried instead; doubled each time that
+      // step cannot be taken (a sign would flip, the set is too large), so a hard quadratic is still solved.
+      let innerBudget = solver.groups ? Infinity : SLOW_INNER_PASSES;
+      let cutShort: boolean;
+      // Steps cut short do not count against MAX_NEWTON_STEPS: they hand over to the active-set step.
+      let counted = 0;
+      for (let step = 0; counted < MAX_NEWTON_STEPS && passes < maxIter; step++) {
         // The objective where the last step ended (same λ, same coefficients), or computed afresh.
         const before = Number.isNaN(current) ? this.objective(l1, l2) : current;
         const signs = signPattern(solver.beta);
         // Once a slow coordinate-descent step left the active set and its signs as they were, Newton on that set;
         // the step after it is coordinate descent again, which checks the zeros.
+        // At a λ's first step, when the last λ ended by Newton steps and the signs are still its (the saturated end of
+        // a nearly separable path), Newton at once.
         const settled: boolean =
-          step >= 2 && signs === signsBefore && !usedActiveSet && (lastPasses >= SLOW_INNER_PASSES || (step >= SLOW_NEWTON_STEPS && solver.activeCount <= SMALL_ACTIVE_SET));
+          (step === 0 && signs === this.newtonSigns) ||
+          (step >= 1 && signs === signsBefore && !usedActiveSet && (lastPasses >= SLOW_INNER_PASSES || (step >= SLOW_NEWTON_STEPS && solver.activeCount <= SMALL_ACTIVE_SET)));
         start.set(solver.beta);
         const startIntercept = solver.intercept;
         const innerSq = Math.max(thresholdSq, Math.min(1e-6, 1e-4 * lastMove));
         usedActiveSet = settled && this.activeSetNewton(l1, l2);
+        if (settled && !usedActiveSet) innerBudget *= 2;
+        tookNewton ||= usedActiveSet;
+        cutShort = false;
         this.linearize();
         if (usedActiveSet) {
           passes++;
           // linearize() ran after the step: start again from its quadratic at the new point.
         } else {
-          const r = solver.solve(strong.members, strong.count, l1, l2, innerSq, maxIter - passes);
+          const budget = Math.min(maxIter - passes, innerBudget);
+          const r = solver.solve(strong.members, strong.count, l1, l2, innerSq, budget);
           passes += r.passes;
           lastPasses = r.passes;
-          if (!Number.isFinite(solver.intercept) || !r.converged) break;
+          cutShort = !r.converged && r.passes === budget && budget < maxIter - passes + r.passes;
+          if (!Number.isFinite(solver.intercept) || (!r.converged && !cutShort)) break;
         }
+        if (!cutShort) counted++;
         signsBefore = signs;
         current = this.backtrack(before, startIntercept, l1, l2);
         // Converged when a whole Newton step moved no coefficient by more than tol (weighted by its curvature).
         const moved = solver.stepMove(start, startIntercept, strong.members, strong.count);
         // An active-set step leaves the zeros unchecked: only a coordinate-descent step can end the Newton loop.
-        if (moved <= thresholdSq && innerSq === thresholdSq && !usedActiveSet) {
+        if (moved <= thresholdSq && innerSq === thresholdSq && !usedActiveSet && !cutShort) {
           newtonConverged = true;
           break;
         }
@@ -299,7 +321,10 @@ class Irls implements LambdaSolver {
       if (!Number.isFinite(solver.intercept) || solver.beta.some((b) => !Number.isFinite(b))) return { passes, status: FitStatus.diverged };
       if (!newtonConverged) return { passes, status: FitStatus.maxIter };
       this.linearize();
-      if (strong.checkKkt(l1Ratio, lambda, solver) === 0) return { passes, status: FitStatus.converged };
+      if (strong.checkKkt(l1Ratio, lambda, solver) === 0) {
+        this.newtonSigns = tookNewton ? signPattern(solver.beta) : undefined;
+        return { passes, status: FitStatus.converged };
+      }
     }
   }
 }

@@ -12,8 +12,8 @@ import { solveScreened, StrongSet } from '../shared/strongRules.js';
  * holds the K responses column after column.
  */
 export function mgaussianPath(context: KernelContext, problem: PathProblem, responses: number): PathSolution {
-  const { lambdas, l1Ratio, maxIter } = problem;
-  return solvePath({ lambdas, l1Ratio, maxIter }, new MultiGaussian(context, problem, responses));
+  const { lambdas, l1Ratio, maxIter, stop } = problem;
+  return solvePath({ lambdas, l1Ratio, maxIter, stop }, new MultiGaussian(context, problem, responses));
 }
 
 class MultiGaussian implements LambdaSolver {

@@ -17,9 +17,9 @@ import { PROBABILITY_FLOOR } from './glm.js';
  * scale they sum to 0).
  */
 export function multinomialPath(context: KernelContext, problem: PathProblem, classes: number, grouped: boolean): PathSolution {
-  const { lambdas, l1Ratio, maxIter } = problem;
+  const { lambdas, l1Ratio, maxIter, stop } = problem;
   const solver = grouped ? new MultinomialGrouped(context, problem, classes) : new MultinomialUngrouped(context, problem, classes);
-  const solution = solvePath({ lambdas, l1Ratio, maxIter }, solver, { stopAfterDivergence: true });
+  const solution = solvePath({ lambdas, l1Ratio, maxIter, stop }, solver, { stopAfterDivergence: true });
   // The likelihood fixes the intercepts up to a constant: they are reported summing to 0 on the original scale.
   for (let l = 0; l < lambdas.length; l++) center(solution.intercepts.subarray(l * classes, (l + 1) * classes));
   return solution;
