@@ -40,7 +40,8 @@ export async function readReportData(store: Store, sweep: Sweep, request: ModelR
   const selections = selectLambdas(summary, metric);
   const config = sweepConfig(sweep);
   const kind = config.sweep.kind;
-  const notes = sweep.notes.filter((n) => !/trials usable|the best λ/.test(n));
+  // Notes recomputed below from the trials (the stored ones are the run's, of its finished sweep).
+  const notes = sweep.notes.filter((n) => !/trials usable|the best λ|paths ended early/.test(n));
   if (metric.name !== 'val_loss' && summary.length === 0 && trials.some((t) => t.fold !== 'all' && t.status === 'ok'))
     notes.push(`--metric ${metric.name}: no trial of this sweep has it (${metric.name === 'auc' || metric.name === 'class' || metric.name === 'accuracy' ? 'a classifier\'s measure; ' : ''}sweeps made before it was kept lack mse, mae and class)`);
   for (const s of selectionsToShow(selections, kind, metric)) {

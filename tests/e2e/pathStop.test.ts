@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/pool/coordinator.js';
+import { readReportData } from '../../src/report/data.js';
 import { openStore } from '../../src/store/open.js';
 import { FIXTURES, readFixture, ROOT, tempDir, writeFile } from '../helpers.js';
 
@@ -32,7 +33,7 @@ async function trialsOf(yaml: string, name: string) {
   const store = await openStore(out, { mode: 'read' });
   try {
     const sweep = await store.findSweep();
-    return { result, trials: await store.trials(sweep.id), summary: await store.summary(sweep.id) };
+    return { result, trials: await store.trials(sweep.id), summary: await store.summary(sweep.id), report: await readReportData(store, sweep, null) };
   } finally {
     await store.close();
   }
@@ -76,7 +77,7 @@ describe('with folds: the CV curve ends where every path reached', () => {
     writeFile(dir, 'separable.csv', [`${lines[0]},fold`, ...lines.slice(1).map((l, i) => `${l},${((i + 1) % 10) + 1}`)].join('\n') + '\n');
     // extend left at its default (2): a best λ at the curve's end must not extend the grid past where paths ended.
     const yaml = 'name: folds\ndata: {path: separable.csv, target: y}\nmodel: {kind: logistic}\nvalidation: {kind: column, column: fold}\nsweep: {kind: grid, penalty: [l1], lambda: {auto: 100, ratio: 1e-4}}\nworkers: 2\n';
-    const { result, trials, summary } = await trialsOf(yaml, 'folds');
+    const { result, trials, summary, report } = await trialsOf(yaml, 'folds');
     const ends = trials.filter((t) => t.metrics.path_stop !== undefined);
     // Every path ended (each fold and the one on all rows), each at its own last trial.
     expect(new Set(ends.map((t) => t.fold)).size).toBe(11);
@@ -90,5 +91,7 @@ describe('with folds: the CV curve ends where every path reached', () => {
     const note = result.notes.find((n) => n.includes("glmnet's rules"));
     expect(note).toMatch(/^l1: paths ended early by glmnet's rules \(sweep\.lambda fdev, devmax\): the path on all rows at λ \S+ after 95 λ \(deviance explained 0\.999\d+ over devmax\), 10 fold path\(s\) at λ \S+ … \S+; the CV curve ends at λ \S+, the smallest every path reached$/);
     expect(result.notes.some((n) => n.includes('edge'))).toBe(false);
+    // The report says it once (the run's note and the one made again from the trials are the same).
+    expect(report.notes.filter((n) => n.includes('paths ended early'))).toEqual([note]);
   }, 120_000);
 });
