@@ -94,3 +94,138 @@ export async function copyChunksOut(client: pg.PoolClient, hash: string, totalBy
 function literal(text: string): string {
   return `'${text.replace(/'/g, "''")}'`;
 }
+
+/**
+ * Rows in COPY's binary format, built field by field (network byte order) into one growing buffer: the server takes
+ * the values as they are, with no text to parse, and nothing is formatted here. A null is NULL (the table's
+ * constraints judge it).
+ */
+export class BinaryRows {
+  private buffer = Buffer.allocUnsafe(1 << 16);
+  private at = 0;
+
+  constructor() {
+    this.bytes(SIGNATURE);
+    this.int32(0);
+    this.int32(0);
+  }
+
+  private room(bytes: number): void {
+    if (this.at + bytes <= this.buffer.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.buffer.length * 2, this.at + bytes));
+    this.buffer.copy(grown, 0, 0, this.at);
+    this.buffer = grown;
+  }
+
+  private int32(v: number): void {
+    this.room(4);
+    this.at = this.buffer.writeInt32BE(v, this.at);
+  }
+
+  private bytes(b: Uint8Array): void {
+    this.room(b.length);
+    this.buffer.set(b, this.at);
+    this.at += b.length;
+  }
+
+  /** Starts a row of `fields` values. */
+  row(fields: number): this {
+    this.room(2);
+    this.at = this.buffer.writeInt16BE(fields, this.at);
+    return this;
+  }
+
+  null(): this {
+    this.int32(-1);
+    return this;
+  }
+
+  int8(v: number | null): this {
+    if (v === null) return this.null();
+    this.int32(8);
+    this.room(8);
+    this.at = this.buffer.writeBigInt64BE(BigInt(v), this.at);
+    return this;
+  }
+
+  int4(v: number | null): this {
+    if (v === null) return this.null();
+    this.int32(4);
+    this.int32(v);
+    return this;
+  }
+
+  float8(v: number | null): this {
+    if (v === null) return this.null();
+    this.int32(8);
+    this.room(8);
+    this.at = this.buffer.writeDoubleBE(v, this.at);
+    return this;
+  }
+
+  bool(v: boolean | null): this {
+    if (v === null) return this.null();
+    this.int32(1);
+    this.room(1);
+    this.buffer[this.at++] = v ? 1 : 0;
+    return this;
+  }
+
+  text(v: string | null): this {
+    if (v === null) return this.null();
+    const length = Buffer.byteLength(v);
+    this.int32(length);
+    this.room(length);
+    this.at += this.buffer.write(v, this.at);
+    return this;
+  }
+
+  /** jsonb's binary form: a version byte (1), then the text. */
+  jsonb(v: string): this {
+    const length = Buffer.byteLength(v);
+    this.int32(length + 1);
+    this.room(length + 1);
+    this.buffer[this.at++] = 1;
+    this.at += this.buffer.write(v, this.at);
+    return this;
+  }
+
+  bytea(v: Uint8Array): this {
+    this.int32(v.length);
+    this.bytes(v);
+    return this;
+  }
+
+  /** A one-dimensional float8[] (element type oid 701), lower bound 1, no nulls. */
+  float8Array(values: ArrayLike<number>): this {
+    this.int32(20 + 12 * values.length);
+    this.int32(1);
+    this.int32(0);
+    this.int32(701);
+    this.int32(values.length);
+    this.int32(1);
+    for (let k = 0; k < values.length; k++) {
+      this.int32(8);
+      this.room(8);
+      this.at = this.buffer.writeDoubleBE(values[k], this.at);
+    }
+    return this;
+  }
+
+  /** The rows with COPY's trailer. */
+  end(): Buffer {
+    this.room(2);
+    this.at = this.buffer.writeInt16BE(-1, this.at);
+    return this.buffer.subarray(0, this.at);
+  }
+}
+
+/** Sends rows built by BinaryRows with `COPY target FROM STDIN (FORMAT binary)` on the caller's connection. */
+export async function copyRowsIn(client: pg.PoolClient, target: string, rows: BinaryRows): Promise<void> {
+  const stream = client.query(copyFrom(`COPY ${target} FROM STDIN (FORMAT binary)`));
+  await new Promise<void>((resolve, reject) => {
+    stream.on('finish', resolve);
+    stream.on('error', reject);
+    stream.end(rows.end());
+  });
+}

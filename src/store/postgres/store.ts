@@ -26,7 +26,7 @@ import {
 } from '../contract.js';
 import { foldRank, inClaimOrder, toTaskRow } from '../taskOrder.js';
 import { behindTransactionPooler, connectionConfig, contended, isConnectionError, isContention, lostConnection, makePool, maskedLocation, openingError } from './connection.js';
-import { copyChunksIn, copyChunksOut } from './copy.js';
+import { BinaryRows, copyChunksIn, copyChunksOut, copyRowsIn } from './copy.js';
 import { ADDITIONS, SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 /** How long an operation waits for a lost connection to come back before it gives up (--reconnect-timeout for run and worker). */
@@ -763,48 +763,44 @@ async function recordOutcomes(c: pg.PoolClient, sweepId: number, completions: Co
   });
   const again = tasks.filter((t) => recordedBefore.has(t.task.id)).map((t) => t.task.id);
   if (again.length) await c.query('DELETE FROM regsweep.trials WHERE sweep_id = $1 AND task_id = ANY($2::text[])', [sweepId, again]);
-  const rows = tasks.flatMap(({ task, trials }) => trials.map((t) => ({ task, t })));
-  const column = <T>(f: (r: (typeof rows)[number]) => T) => rows.map(f);
-  const inserted = await c.query(
-    `INSERT INTO regsweep.trials (sweep_id, task_id, penalty, lambda, l1_ratio, settings, fold, status, converged, error, train_loss, val_loss, n_train, n_val,
-       nnz, zero_fraction, near_zero_fraction, l1_norm, l2_norm, passes, epochs_run, seconds, metrics)
-     SELECT $1, u.* FROM unnest($2::text[], $3::text[], $4::float8[], $5::float8[], $6::text[], $7::text[], $8::text[], $9::bool[], $10::text[], $11::float8[],
-       $12::float8[], $13::int[], $14::int[], $15::int[], $16::float8[], $17::float8[], $18::float8[], $19::float8[], $20::int[], $21::int[], $22::float8[], $23::jsonb[]) AS u
-     RETURNING id, task_id, lambda`,
-    [
-      sweepId, column((r) => r.task.id), column((r) => r.task.penalty), column((r) => r.t.lambda), column((r) => r.task.l1Ratio), column((r) => r.task.settings ?? ''),
-      column((r) => String(r.task.fold)), column((r) => r.t.status), column((r) => r.t.converged), column((r) => r.t.error), column((r) => r.t.trainLoss),
-      column((r) => r.t.valLoss), column((r) => r.t.nTrain), column((r) => r.t.nVal), column((r) => r.t.nnz), column((r) => r.t.zeroFraction),
-      column((r) => r.t.nearZeroFraction), column((r) => r.t.l1Norm), column((r) => r.t.l2Norm), column((r) => r.t.passes), column((r) => r.t.epochsRun),
-      column((r) => r.t.seconds), column((r) => JSON.stringify(r.t.metrics)),
-    ],
-  );
-  const idOf = new Map(inserted.rows.map((r) => [`${r.task_id}\u0000${r.lambda}`, Number(r.id)]));
-  const ids: number[] = [];
-  const intercepts: string[] = [];
-  const blobs: Buffer[] = [];
+  // Ids first (one round trip), so that the trials and their coefficients go in by COPY, not as parsed text.
+  const count = tasks.reduce((s, t) => s + t.trials.length, 0);
+  const ids = count ? (await c.query(`SELECT nextval('regsweep.trials_id_seq') AS id FROM generate_series(1, $1)`, [count])).rows.map((r) => Number(r.id)) : [];
+  const trialRows = new BinaryRows();
+  const coefficientRows = new BinaryRows();
+  let coefficientCount = 0;
   const epochs: [number, number, number | null, number | null][] = [];
   const predictions: { id: number; link: Buffer; rows: Buffer | null; observed: Buffer | null }[] = [];
+  let next = 0;
   for (const { task, result, outputs, trials } of tasks) {
     const width = result && trials.length ? result.coefs.length / trials.length : 0;
     const heldOut = result?.heldOut;
     const linkWidth = heldOut && trials.length ? heldOut.link.length / trials.length : 0;
     trials.forEach((t, l) => {
-      const id = idOf.get(`${task.id}\u0000${t.lambda}`)!;
+      const id = ids[next++];
+      trialRows
+        .row(24)
+        .int8(id).int8(sweepId).text(task.id).text(task.penalty).float8(t.lambda).float8(task.l1Ratio).text(task.settings ?? '').text(String(task.fold))
+        .text(t.status).bool(t.converged).text(t.error).float8(t.trainLoss).float8(t.valLoss).int4(t.nTrain).int4(t.nVal).int4(t.nnz)
+        .float8(t.zeroFraction).float8(t.nearZeroFraction).float8(t.l1Norm).float8(t.l2Norm).int4(t.passes).int4(t.epochsRun).float8(t.seconds)
+        .jsonb(JSON.stringify(t.metrics));
       if (heldOut && linkWidth > 0 && t.status !== 'failed')
         predictions.push({ id, link: bytesOf(heldOut.link, l * linkWidth, linkWidth), rows: l === 0 ? bytesOf(heldOut.rows) : null, observed: l === 0 ? bytesOf(heldOut.observed) : null });
       if (result && width > 0 && t.status !== 'failed') {
-        ids.push(id);
-        intercepts.push(`{${Array.from(result.intercepts.subarray(l * outputs, (l + 1) * outputs)).join(',')}}`);
-        blobs.push(bytesOf(result.coefs, l * width, width));
+        coefficientRows.row(3).int8(id).float8Array(result.intercepts.subarray(l * outputs, (l + 1) * outputs)).bytea(bytesOf(result.coefs, l * width, width));
+        coefficientCount++;
       }
       for (const e of ('epochs' in t ? t.epochs : undefined) ?? []) epochs.push([id, e.epoch, e.trainLoss, e.valLoss]);
     });
   }
-  if (ids.length)
-    await c.query(`INSERT INTO regsweep.coefficients (trial_id, intercept, coef) SELECT u.id, u.intercept::float8[], u.coef FROM unnest($1::bigint[], $2::text[], $3::bytea[]) AS u(id, intercept, coef)`, [
-      ids, intercepts, blobs,
-    ]);
+  if (count)
+    await copyRowsIn(
+      c,
+      `regsweep.trials (id, sweep_id, task_id, penalty, lambda, l1_ratio, settings, fold, status, converged, error, train_loss, val_loss, n_train, n_val, nnz,
+         zero_fraction, near_zero_fraction, l1_norm, l2_norm, passes, epochs_run, seconds, metrics)`,
+      trialRows,
+    );
+  if (coefficientCount) await copyRowsIn(c, 'regsweep.coefficients (trial_id, intercept, coef)', coefficientRows);
   if (predictions.length)
     await c.query(`INSERT INTO regsweep.predictions (trial_id, link, rows, observed) SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::bytea[])`, [
       predictions.map((p) => p.id), predictions.map((p) => p.link), predictions.map((p) => p.rows), predictions.map((p) => p.observed),
