@@ -6,7 +6,7 @@ export function threadsFor(batches: number, workers: number, covariance: boolean
 }
 
 /** Below this many matrix cells to fit (trials × n × p × outputs), starting worker threads takes longer than the fits. */
-const INLINE_CELLS = 2_000_000;
+const INLINE_CELLS = 5_000_000;
 
 /**
  * Whether a sweep is small enough to fit on the main thread: starting a thread and loading its kernels takes longer
