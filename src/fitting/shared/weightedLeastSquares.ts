@@ -30,6 +30,8 @@ export class WlsSolver implements CoordinateSolver {
   readonly v: Float64Array;
   /** Scratch for η on the training rows. */
   readonly eta: Float64Array;
+  /** The coefficients `eta` was last computed from. */
+  private etaOf: { beta: Float64Array; intercept: number } | undefined;
   vSum = 0;
   /** (1/W) Σ v_i x̃_ij², computed when feature j is first touched in a quadratic problem. */
   private readonly curvature: Float64Array;
@@ -278,16 +280,29 @@ export class WlsSolver implements CoordinateSolver {
     return solveByPasses(this, candidates, candidateCount, l1, l2, thresholdSq, maxPasses);
   }
 
-  /** η on the training rows from the current coefficients (O(n · nnz)), in `eta`. */
+  /**
+   * η on the training rows from the current coefficients (O(n · nnz)), in `eta`; the last one again when the
+   * coefficients are those it was computed from (an IRLS step's objective and the next linearization ask at one point).
+   */
   predictTraining(): Float64Array {
+    if (this.etaOf && this.etaOf.intercept === this.intercept && sameValues(this.etaOf.beta, this.beta)) return this.eta;
     this.eta.fill(this.intercept);
     for (let j = 0; j < this.beta.length; j++) {
       const b = this.beta[j];
       // η −= (−b/s_j) x̃_j
       if (b !== 0) this.heap.kernels.axpy(this.eta.byteOffset, this.column(j), -b / this.stats.scale[j], 0, this.rows.length);
     }
+    if (this.etaOf) {
+      this.etaOf.beta.set(this.beta);
+      this.etaOf.intercept = this.intercept;
+    } else this.etaOf = { beta: Float64Array.from(this.beta), intercept: this.intercept };
     return this.eta;
   }
+}
+
+function sameValues(a: Float64Array, b: Float64Array): boolean {
+  for (let j = 0; j < a.length; j++) if (a[j] !== b[j]) return false;
+  return true;
 }
 
 /**
