@@ -12,11 +12,8 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const external = ['better-sqlite3', 'piscina', 'pg', 'pg-copy-streams', 'prom-client', 'vega', 'vega-lite', 'vega-embed', '@resvg/resvg-js'];
 
-const built = await build({
-  entryPoints: [join(root, 'dist/src/cli.js')],
-  outdir: join(root, 'dist/cli'),
+const common = {
   bundle: true,
-  splitting: true,
   platform: 'node',
   target: 'node20',
   format: 'esm',
@@ -25,25 +22,12 @@ const built = await build({
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   minify: true,
   keepNames: true,
-  metafile: true,
   logLevel: 'warning',
-});
+};
+const built = await build({ ...common, entryPoints: [join(root, 'dist/src/cli.js')], outdir: join(root, 'dist/cli'), splitting: true, metafile: true });
 // The worker threads' entry as one file in place of the module it was built from: each thread loads it when it
 // starts, and finding and linking its few dozen modules took longer than the fits of a small sweep.
-await build({
-  entryPoints: [join(root, 'dist/workers/piscinaEntry.js')],
-  outfile: join(root, 'dist/workers/piscinaEntry.js'),
-  allowOverwrite: true,
-  bundle: true,
-  platform: 'node',
-  target: 'node20',
-  format: 'esm',
-  external,
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
-  minify: true,
-  keepNames: true,
-  logLevel: 'warning',
-});
+await build({ ...common, entryPoints: [join(root, 'dist/workers/piscinaEntry.js')], outfile: join(root, 'dist/workers/piscinaEntry.js'), allowOverwrite: true });
 // Which source modules each file of the bundle holds: the start-up test reads the module graph from it.
 writeFileSync(join(root, 'dist/cli-modules.json'), JSON.stringify(Object.fromEntries(Object.entries(built.metafile.outputs).map(([file, o]) => [file, Object.keys(o.inputs)]))));
 
