@@ -268,7 +268,7 @@ describe('6. a sweep where no trial is usable', () => {
 describe('9, 11. runaway resources', () => {
   it('9. --workers 300 starts no more threads than batches, and says so', () => {
     // q.yaml is small enough to fit on the main thread (no threads at all); this one needs threads.
-    writeFile(dir, 'threads.yaml', 'name: threads\ndata: {synthetic: {kind: regression, n: 3000, p: 50, seed: 1}}\nsweep: {kind: grid, penalty: [l1], lambda: [10, 1, 0.1], extend: 0}\noutput: threads.db\n');
+    writeFile(dir, 'threads.yaml', 'name: threads\ndata: {synthetic: {kind: regression, n: 8000, p: 50, seed: 1}}\nsweep: {kind: grid, penalty: [l1], lambda: [10, 1, 0.1], extend: 0}\noutput: threads.db\n');
     const r = run(['run', 'threads.yaml', '--workers', '300', '--quiet']);
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/^warning: workers: 300 on \d+ cores; more threads than cores only take more memory \(starting 6: no more than there are batches of tasks\)$/m);

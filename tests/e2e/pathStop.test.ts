@@ -7,7 +7,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/pool/coordinator.js';
 import { readReportData } from '../../src/report/data.js';
 import { openStore } from '../../src/store/open.js';
-import { FIXTURES, readFixture, ROOT, tempDir, writeFile } from '../helpers.js';
+import { spawnSync } from 'node:child_process';
+import { BIN, FIXTURES, readFixture, ROOT, storedTrialSet, tempDir, writeFile } from '../helpers.js';
+import { freshPostgresDatabase, postgresUrl } from '../postgres.js';
 
 interface StopReference {
   name: string;
@@ -94,4 +96,42 @@ describe('with folds: the CV curve ends where every path reached', () => {
     // The report says it once (the run's note and the one made again from the trials are the same).
     expect(report.notes.filter((n) => n.includes('paths ended early'))).toEqual([note]);
   }, 120_000);
+});
+
+const haveServer = postgresUrl() !== undefined;
+if (!haveServer && process.env.CI) throw new Error('REGSWEEP_TEST_PG_URL is not set: PostgreSQL is not tested (see scripts/test-postgres.sh)');
+
+describe.runIf(haveServer)('paths that end early, on PostgreSQL', () => {
+  it('the same trials, coefficients, out-of-fold predictions and curve as in SQLite (fewer trials than planned, by COPY)', async () => {
+    const lines = (await import('node:fs')).readFileSync(join(FIXTURES, 'separable.csv'), 'utf8').trimEnd().split('\n');
+    writeFile(dir, 'separable-pg.csv', [`${lines[0]},fold`, ...lines.slice(1).map((l, i) => `${l},${((i + 1) % 10) + 1}`)].join('\n') + '\n');
+    writeFile(dir, 'pg.yaml', 'name: pg\ndata: {path: separable-pg.csv, target: y}\nmodel: {kind: logistic}\nvalidation: {kind: column, column: fold, keep: true}\nsweep: {kind: grid, penalty: [l1], lambda: {auto: 100, ratio: 1e-4}}\nworkers: 2\n');
+    const url = await freshPostgresDatabase();
+    const cli = (args: string[]) => spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', timeout: 120_000 });
+    for (const args of [['run', 'pg.yaml', '--store', url, '--quiet'], ['run', 'pg.yaml', '--out', 'pg.db', '--quiet']]) {
+      const r = cli(args);
+      expect(r.status, r.stderr).toBe(0);
+    }
+    const [fromPg, fromSqlite] = await Promise.all([storedTrialSet(url), storedTrialSet(join(dir, 'pg.db'))]);
+    expect(fromPg).toEqual(fromSqlite);
+    // 11 paths of 100 λ planned; each ended before its 100th.
+    const trials = [...fromPg.keys()].filter((k) => !k.endsWith(':coef'));
+    expect(trials.length).toBeLessThan(1100);
+    expect(trials.length).toBeGreaterThan(1000);
+    const read = async (location: string) => {
+      const store = await openStore(location, { mode: 'read' });
+      try {
+        const sweep = await store.findSweep();
+        return { summary: (await store.summary(sweep.id)).sort((a, b) => b.lambda - a.lambda), predictions: await store.predictions(sweep.id), notes: sweep.notes };
+      } finally {
+        await store.close();
+      }
+    };
+    const [pg, lite] = await Promise.all([read(url), read(join(dir, 'pg.db'))]);
+    expect(pg.summary).toEqual(lite.summary);
+    // A prediction per validation trial, truncated with its path.
+    expect(pg.predictions.length).toBe(trials.filter((k) => !k.endsWith('/all')).length);
+    expect(pg.predictions.length).toBe(lite.predictions.length);
+    expect(pg.notes.filter((n) => n.includes('paths ended early'))).toHaveLength(1);
+  }, 180_000);
 });
