@@ -11,8 +11,8 @@ export const PROBABILITY_FLOOR = 1e-5;
 const MAX_NEWTON_STEPS = 100;
 /** Active sets up to this size get a Newton step of their own (a dense solve of this order)… */
 const MAX_NEWTON_ACTIVE = 300;
-/** …when coordinate descent needed this many passes for the last quadratic (an ill-conditioned one), or the Newton
- * steps at this λ reach this many (the floored curvature slows them on nearly separable data). */
+/** …when coordinate descent needed this many passes for the last quadratic (an ill-conditioned one: it is cut short
+ * there), or the Newton steps at this λ reach this many (the floored curvature slows them on nearly separable data). */
 const SLOW_INNER_PASSES = 50;
 const SLOW_NEWTON_STEPS = 4;
 /** Below this many active features a Newton step is cheap enough to try whenever the Newton steps are slow. */
