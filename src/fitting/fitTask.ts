@@ -11,6 +11,7 @@ import { sparsity } from './shared/metrics.js';
 import { familyOf } from './family/index.js';
 import type { FamilySpec, Rows } from './family/types.js';
 import { pathPredictions } from './shared/predict.js';
+import { STOP_PROBABILITY_FLOOR } from './solvers/glm.js';
 import { filledDesign } from '../data/imputation.js';
 
 import type { FitSettings, ModelSettings, SharedData } from './settings.js';
@@ -175,8 +176,6 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
   return measurePath(context, data, task, settings, family, solution, train, validation);
 }
 
-/** glmnet's floor on fitted probabilities in the binomial deviance its path-stopping rules read (pmin). */
-const STOP_PROBABILITY_FLOOR = 1e-9;
 
 /**
  * glmnet's rules for ending the task's path early (FitSettings.pathStop, for an automatic grid): the fraction of the
@@ -194,6 +193,7 @@ function pathStopFor(context: KernelContext, data: SharedData, task: Task, setti
   return {
     ...rule,
     change: family.name === 'gaussian' || family.name === 'mgaussian' ? 'relative' : family.name === 'poisson' ? 'window' : 'absolute',
+    nullLoss,
     explained: (solution, l) => {
       const mse = solution.trainMse?.[l];
       if (mse !== undefined && !Number.isNaN(mse)) return 1 - mse / nullLoss;

@@ -62,7 +62,7 @@ export function solvePath(settings: PathSettings, solver: LambdaSolver, options:
         for (let k = l + 1; k < nLambda; k++) solution.status[k] = FitStatus.diverged;
         break;
       }
-      if (settings.stop && status !== FitStatus.diverged && endsHere(settings.stop, solution, explained, l)) break;
+      if (settings.stop && status !== FitStatus.diverged && endsHere(settings.stop, solution, explained, l, solver.fittedLoss?.())) break;
     }
   } finally {
     solver.release();
@@ -75,8 +75,8 @@ export function solvePath(settings: PathSettings, solver: LambdaSolver, options:
  * changed by less than fdev since the λ before (relative to itself for least squares; over the last MIN_PATH_LAMBDAS
  * λ and against 10·fdev for poisson), or exceeds devmax. The point l is kept and the reason recorded on the solution.
  */
-function endsHere(stop: PathStop, solution: PathSolution, explained: Float64Array, l: number): boolean {
-  const ratio = (explained[l] = stop.explained(solution, l));
+function endsHere(stop: PathStop, solution: PathSolution, explained: Float64Array, l: number, fittedLoss: number | undefined): boolean {
+  const ratio = (explained[l] = fittedLoss !== undefined && Number.isFinite(fittedLoss) ? 1 - fittedLoss / stop.nullLoss : stop.explained(solution, l));
   if (l + 1 < MIN_PATH_LAMBDAS) return false;
   const change =
     stop.change === 'absolute'

@@ -44,6 +44,8 @@ export interface PathStop {
   fdev: number;
   devmax: number;
   change: 'absolute' | 'relative' | 'window';
+  /** The intercept-only fit's loss on the training rows. */
+  nullLoss: number;
   explained(solution: PathSolution, l: number): number;
 }
 
@@ -129,6 +131,11 @@ export interface LambdaSolver {
   intercepts(): ArrayLike<number>;
   /** The training loss at the current solution when the solver has it for free; NaN when it would be imprecise. */
   trainLoss?(): number;
+  /**
+   * The family's loss (FamilySpec.loss's units) on the training rows at the current solution, from the solver's own
+   * state, for glmnet's stopping rules; absent: PathStop.explained predicts the rows.
+   */
+  fittedLoss?(): number;
   /** Gives kernel memory back. */
   release(): void;
 }

@@ -8,6 +8,8 @@ import { extrapolate, WlsSolver } from '../shared/weightedLeastSquares.js';
 
 /** glmnet keeps fitted probabilities this far from 0 and 1 so that IRLS weights never vanish. */
 export const PROBABILITY_FLOOR = 1e-5;
+/** glmnet's floor on fitted probabilities in the binomial deviance its path-stopping rules read (pmin). */
+export const STOP_PROBABILITY_FLOOR = 1e-9;
 const MAX_NEWTON_STEPS = 100;
 /** Active sets up to this size get a Newton step of their own (a dense solve of this order)… */
 const MAX_NEWTON_ACTIVE = 300;
@@ -150,6 +152,27 @@ class Irls implements LambdaSolver {
       penalty += l1 * Math.sqrt(members.length) * Math.sqrt(sq) + (l2 / 2) * sq;
     }
     return loss / this.stats.weightSum + penalty;
+  }
+
+  /**
+   * The family's loss on the training rows at the current coefficients, for the stopping rules: the mean negative
+   * log-likelihood with probabilities kept within STOP_PROBABILITY_FLOOR of 0 and 1 (binomial), the mean deviance
+   * (poisson). η comes from the solver (the KKT check's linearization has just computed it).
+   */
+  fittedLoss(): number {
+    const { solver, y, offset } = this;
+    const { rows, w } = solver;
+    const eta = solver.predictTraining();
+    let loss = 0;
+    for (let r = 0; r < rows.length; r++) {
+      const e = eta[r] + offset[r];
+      const yi = y[rows[r]];
+      if (this.link === 'logit') {
+        const prob = Math.min(Math.max(1 / (1 + Math.exp(-e)), STOP_PROBABILITY_FLOOR), 1 - STOP_PROBABILITY_FLOOR);
+        loss -= w[r] * (yi * Math.log(prob) + (1 - yi) * Math.log(1 - prob));
+      } else loss += w[r] * 2 * ((yi > 0 ? yi * (Math.log(yi) - e) : 0) - (yi - Math.exp(e)));
+    }
+    return loss / this.stats.weightSum;
   }
 
   /**
