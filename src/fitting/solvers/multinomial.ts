@@ -115,6 +115,22 @@ class MultinomialUngrouped implements LambdaSolver {
     this.solver.dispose();
   }
 
+  /** The mean negative log-probability of each training row's class, from η as the solve left it (stopping rules). */
+  fittedLoss(): number {
+    const { eta, code, K } = this;
+    const { rows, w } = this.solver;
+    const m = rows.length;
+    let loss = 0;
+    for (let r = 0; r < m; r++) {
+      let top = -Infinity;
+      for (let k = 0; k < K; k++) top = Math.max(top, eta[k * m + r]);
+      let sum = 0;
+      for (let k = 0; k < K; k++) sum += Math.exp(eta[k * m + r] - top);
+      loss += w[r] * (top + Math.log(sum) - eta[code[r] * m + r]);
+    }
+    return loss / this.stats.weightSum;
+  }
+
   /** Puts class k's coefficients into the solver and linearizes around the current probabilities. */
   private load(k: number): void {
     const { solver, K, code, prob } = this;
