@@ -176,11 +176,10 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
   return measurePath(context, data, task, settings, family, solution, train, validation);
 }
 
-
 /**
  * glmnet's rules for ending the task's path early (FitSettings.pathStop, for an automatic grid): the fraction of the
- * null deviance its fit explains at a λ, from the training rows' predictions (covariance mode's training MSE when it
- * has it), against the intercept-only fit's.
+ * null deviance its fit explains at a λ — from the solver's own loss where it keeps one (LambdaSolver.fittedLoss),
+ * else covariance mode's training MSE, else the training rows' predictions — against the intercept-only fit's.
  */
 function pathStopFor(context: KernelContext, data: SharedData, task: Task, settings: FitSettings, family: FamilySpec, train: Float64Array): PathStop | undefined {
   const rule = task.penalty === 'none' ? undefined : settings.pathStop?.[task.penalty];
