@@ -54,6 +54,14 @@ class GaussianNaive implements LambdaSolver {
     extrapolate(this.solver, this.previous, ratio);
   }
 
+  /** The weighted mean squared training residual, from the residual the solver keeps (r = w (y − η)). */
+  fittedLoss(): number {
+    const { residual, w, rows } = this.solver;
+    let sum = 0;
+    for (let r = 0; r < rows.length; r++) if (w[r] > 0) sum += (residual[r] * residual[r]) / w[r];
+    return sum / this.stats.weightSum;
+  }
+
   solve(point: PathStep, maxIter: number): { passes: number; status: FitStatusCode } {
     const { solver } = this;
     return solveScreened(solver, this.strong, point, this.thresholdSq, maxIter, () => Number.isFinite(solver.residual[0]));
