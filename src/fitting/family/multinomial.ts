@@ -2,28 +2,9 @@
 // ungrouped or grouped across the classes.
 import { multinomialPath } from '../solvers/multinomial.js';
 import { multinomialMeasures } from '../shared/measures.js';
+import { multinomialLogLoss } from '../shared/metrics.js';
 import { nonzeroFeatures } from './shared.js';
 import type { FamilySpec, Rows } from './types.js';
-
-/**
- * Mean negative log-probability of the observed class; with `clip` > 0 that probability is first clipped to
- * [clip, 1 − clip], as cv.glmnet's multinomial deviance does.
- */
-function multinomialLoss({ y, eta, m, K }: Rows, w: Float64Array, clip: number): number {
-  let s = 0;
-  let total = 0;
-  for (let i = 0; i < m; i++) {
-    if (w[i] === 0) continue;
-    let top = -Infinity;
-    for (let k = 0; k < K; k++) top = Math.max(top, eta[k * m + i]);
-    let sum = 0;
-    for (let k = 0; k < K; k++) sum += Math.exp(eta[k * m + i] - top);
-    const minusLog = top + Math.log(sum) - eta[y[i] * m + i];
-    s += w[i] * (clip > 0 ? -Math.log(Math.min(Math.max(Math.exp(-minusLog), clip), 1 - clip)) : minusLog);
-    total += w[i];
-  }
-  return s / total;
-}
 
 /** Accuracy on the training and validation rows, and the validation confusion counts (val_confusion_<true>_<predicted>). */
 function multinomialMetrics({ y, eta, m, K }: Rows, train: Float64Array, validation: Float64Array, nVal: number): Record<string, number> {
@@ -56,7 +37,7 @@ export const multinomial: FamilySpec = {
   name: 'multinomial',
   predictors: (data) => data.classes,
   solve: ({ context, problem, data, settings }) => multinomialPath(context, problem, data.classes, settings.model.kind !== 'mlp' && (settings.model.grouped ?? false)),
-  loss: multinomialLoss,
+  loss: ({ y, eta, m, K }: Rows, w: Float64Array, clip: number) => multinomialLogLoss(y, eta, m, K, w, clip),
   measures: ({ y, eta, m, K }, w) => multinomialMeasures(y, eta, m, K, w),
   metrics: ({ rows, coefs, p, train, validation, nVal }) => ({ ...multinomialMetrics(rows, train, validation, nVal), ...nonzeroFeatures(coefs, p, rows.K) }),
   classifier: true,

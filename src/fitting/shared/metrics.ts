@@ -26,6 +26,40 @@ export function meanSquaredError(y: Float64Array, eta: Float64Array, weights: Fl
   return s / w;
 }
 
+/** Mean Poisson deviance 2[y log(y/μ) − (y − μ)] with μ = e^η (y log y = 0 at y = 0). */
+export function poissonDeviance(y: Float64Array, eta: Float64Array, weights: Float64Array): number {
+  let s = 0;
+  let total = 0;
+  for (let i = 0; i < eta.length; i++) {
+    if (weights[i] === 0) continue;
+    const mu = Math.exp(eta[i]);
+    const yi = y[i];
+    s += weights[i] * 2 * ((yi > 0 ? yi * (Math.log(yi) - eta[i]) : 0) - (yi - mu));
+    total += weights[i];
+  }
+  return s / total;
+}
+
+/**
+ * Mean negative log-probability of each row's class (y holds 0 … K−1; η K blocks of m); with `clip` > 0 that
+ * probability is first clipped to [clip, 1 − clip], as cv.glmnet's multinomial deviance does.
+ */
+export function multinomialLogLoss(y: ArrayLike<number>, eta: Float64Array, m: number, K: number, weights: Float64Array, clip: number): number {
+  let s = 0;
+  let total = 0;
+  for (let i = 0; i < m; i++) {
+    if (weights[i] === 0) continue;
+    let top = -Infinity;
+    for (let k = 0; k < K; k++) top = Math.max(top, eta[k * m + i]);
+    let sum = 0;
+    for (let k = 0; k < K; k++) sum += Math.exp(eta[k * m + i] - top);
+    const minusLog = top + Math.log(sum) - eta[y[i] * m + i];
+    s += weights[i] * (clip > 0 ? -Math.log(Math.min(Math.max(Math.exp(-minusLog), clip), 1 - clip)) : minusLog);
+    total += weights[i];
+  }
+  return s / total;
+}
+
 /**
  * Mean negative log-likelihood of 0/1 labels given log-odds η (stable for large |η|); with `clip` > 0 the probability
  * is first clipped to [clip, 1 − clip], as cv.glmnet's binomial deviance does.

@@ -3,6 +3,7 @@ import type { KernelContext } from '../context.js';
 import { solvePath } from '../path/driver.js';
 import type { PathStep, PathProblem, PathSolution, LambdaSolver } from '../path/types.js';
 import { centerTarget, columnStats, type ColumnStats } from '../shared/columnStats.js';
+import { logLoss, poissonDeviance } from '../shared/metrics.js';
 import { StrongSet } from '../shared/strongRules.js';
 import { extrapolate, WlsSolver } from '../shared/weightedLeastSquares.js';
 
@@ -88,6 +89,9 @@ class Irls implements LambdaSolver {
   private readonly offset: Float64Array;
   /** The signs at the last λ's solution when Newton steps on its active set took it there. */
   private newtonSigns: string | undefined;
+  /** The training rows' targets, and scratch for their η with the offset (fittedLoss). */
+  private readonly trainingY: Float64Array;
+  private readonly fittedEta: Float64Array;
 
   constructor(
     context: KernelContext,
@@ -100,6 +104,8 @@ class Irls implements LambdaSolver {
     const stats = (this.stats = columnStats(design, weights, standardize));
     const solver = (this.solver = new WlsSolver(context, design, stats, weights, problem.featurePenalty, problem.groups));
     this.offset = Float64Array.from(solver.rows, (i) => problem.offset?.[i] ?? 0);
+    this.trainingY = Float64Array.from(solver.rows, (i) => y[i]);
+    this.fittedEta = new Float64Array(solver.rows.length);
     const yMean = centerTarget(y, weights, stats.weightSum).mean;
     solver.intercept = link === 'logit' ? Math.log(yMean / (1 - yMean)) : nullLogIntercept(y, solver.rows, solver.w, this.offset);
     this.start = new Float64Array(p);
@@ -157,22 +163,14 @@ class Irls implements LambdaSolver {
   /**
    * The family's loss on the training rows at the current coefficients, for the stopping rules: the mean negative
    * log-likelihood with probabilities kept within STOP_PROBABILITY_FLOOR of 0 and 1 (binomial), the mean deviance
-   * (poisson). η comes from the solver (the KKT check's linearization has just computed it).
+   * (poisson) — the functions the families measure with. η comes from the solver (the KKT check's linearization has
+   * just computed it).
    */
   fittedLoss(): number {
-    const { solver, y, offset } = this;
-    const { rows, w } = solver;
+    const { solver, offset, fittedEta } = this;
     const eta = solver.predictTraining();
-    let loss = 0;
-    for (let r = 0; r < rows.length; r++) {
-      const e = eta[r] + offset[r];
-      const yi = y[rows[r]];
-      if (this.link === 'logit') {
-        const prob = Math.min(Math.max(1 / (1 + Math.exp(-e)), STOP_PROBABILITY_FLOOR), 1 - STOP_PROBABILITY_FLOOR);
-        loss -= w[r] * (yi * Math.log(prob) + (1 - yi) * Math.log(1 - prob));
-      } else loss += w[r] * 2 * ((yi > 0 ? yi * (Math.log(yi) - e) : 0) - (yi - Math.exp(e)));
-    }
-    return loss / this.stats.weightSum;
+    for (let r = 0; r < fittedEta.length; r++) fittedEta[r] = eta[r] + offset[r];
+    return this.link === 'logit' ? logLoss(this.trainingY, fittedEta, solver.w, STOP_PROBABILITY_FLOOR) : poissonDeviance(this.trainingY, fittedEta, solver.w);
   }
 
   /**

@@ -4,6 +4,7 @@ import { solvePath } from '../path/driver.js';
 import type { PathStep, PathProblem, PathSolution, LambdaSolver } from '../path/types.js';
 import { columnStats, type ColumnStats } from '../shared/columnStats.js';
 import { DistanceEstimate } from '../shared/convergence.js';
+import { multinomialLogLoss } from '../shared/metrics.js';
 import { extrapolateGroups, GroupWls } from '../shared/groupLeastSquares.js';
 import { extrapolated } from '../shared/penalty.js';
 import { StrongSet } from '../shared/strongRules.js';
@@ -117,18 +118,7 @@ class MultinomialUngrouped implements LambdaSolver {
 
   /** The mean negative log-probability of each training row's class, from η as the solve left it (stopping rules). */
   fittedLoss(): number {
-    const { eta, code, K } = this;
-    const { rows, w } = this.solver;
-    const m = rows.length;
-    let loss = 0;
-    for (let r = 0; r < m; r++) {
-      let top = -Infinity;
-      for (let k = 0; k < K; k++) top = Math.max(top, eta[k * m + r]);
-      let sum = 0;
-      for (let k = 0; k < K; k++) sum += Math.exp(eta[k * m + r] - top);
-      loss += w[r] * (top + Math.log(sum) - eta[code[r] * m + r]);
-    }
-    return loss / this.stats.weightSum;
+    return multinomialLogLoss(this.code, this.eta, this.solver.rows.length, this.K, this.solver.w, 0);
   }
 
   /** Puts class k's coefficients into the solver and linearizes around the current probabilities. */
