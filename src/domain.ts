@@ -61,6 +61,17 @@ export function isFactorGroup({ column, values }: EncodedSpan): boolean {
 }
 
 /** A fit is either on all rows ("all": the model users keep) or on all rows but one validation fold. */
+/**
+ * A sparse design in compressed columns (glmnet's dgCMatrix layout): column j's nonzero values are
+ * values[starts[j] … starts[j + 1]), at rows rows[…] (ascending). Every array lives on a SharedArrayBuffer.
+ */
+export interface SparseColumns {
+  values: Float64Array;
+  rows: Int32Array;
+  /** p + 1 offsets into values and rows. */
+  starts: Int32Array;
+}
+
 export type FoldId = number | 'all';
 
 /** The l1 ratio a penalty fits with: 1 for l1, 0 for l2 and none, the given one for elasticnet. */
@@ -356,8 +367,13 @@ export interface StoredDataset {
   featureNames: string[];
   targetNames: string[];
   classes: string[] | null;
-  /** n × p, column-major. */
+  /**
+   * n × p, column-major; for a sparse design (nnz not null) its compressed columns packed as doubles: the nnz values,
+   * the nnz row indices, the p + 1 column starts.
+   */
   X: Float64Array;
+  /** The nonzeros of a sparse design, or null (dense). */
+  nnz: number | null;
   /** n × outputs, column-major. */
   y: Float64Array;
   /** Per row, added to the linear predictor (data.offset), or null. */

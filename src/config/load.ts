@@ -13,6 +13,9 @@ export interface LoadedConfig {
   file: string;
   /** Absolute path of the data file, when the data come from a file. */
   dataPath?: string;
+  /** Absolute paths of a sparse design's side files: its target (data.target_path) and feature names (data.feature_names). */
+  targetPath?: string;
+  featureNamesPath?: string;
   /** Where the results go: an absolute database path, or a store URL (postgres://…). */
   outputPath: string;
   /**
@@ -75,6 +78,8 @@ export function parseConfig(text: string, file: string, overrides: { output?: st
 
   const base = dirname(resolve(file));
   const dataPath = config.data.path !== undefined ? resolve(base, config.data.path) : undefined;
+  const targetPath = config.data.target_path !== undefined ? resolve(base, config.data.target_path) : undefined;
+  const featureNamesPath = config.data.feature_names !== undefined ? resolve(base, config.data.feature_names) : undefined;
   const output = overrides.output ?? config.output;
   // Paths in the sweep file are relative to its folder, the default one too; --out is relative to where it is typed.
   const outputPath =
@@ -85,7 +90,7 @@ export function parseConfig(text: string, file: string, overrides: { output?: st
         : overrides.output !== undefined
           ? resolve(output)
           : resolve(base, output);
-  return { config, file, dataPath, outputPath, where, gives };
+  return { config, file, dataPath, ...(targetPath ? { targetPath } : {}), ...(featureNamesPath ? { featureNamesPath } : {}), outputPath, where, gives };
 }
 
 /** Line number of the deepest node of the path that exists in the document (an old key spelling counts). */

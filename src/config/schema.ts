@@ -54,6 +54,16 @@ const dataSchema = z
   .strictObject({
     path: z.string({ error: 'expected a file path' }).min(1).optional().meta(doc('a data file, relative to the sweep file ([input formats](data.md#input-formats)); give it or `data.synthetic`', 'one of path and synthetic')),
     synthetic: syntheticSchema.optional().meta(doc('generated data instead of a file', 'one of path and synthetic')),
+    target_path: z
+      .string({ error: 'expected a file path' })
+      .min(1)
+      .optional()
+      .meta(doc("a Matrix Market `.mtx` design's target: a CSV with a row per matrix row holding the target (`data.target`, else its last column) and any fold, weights or offset column, relative to the sweep file ([sparse data](data.md#sparse-data))")),
+    feature_names: z
+      .string({ error: 'expected a file path' })
+      .min(1)
+      .optional()
+      .meta(doc("a sparse design's feature names: a text file with one per line, one per column, relative to the sweep file", '`f` and the index in the file (`f1`, `f2`, …)')),
     target: z
       .union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
         error: 'expected a column name or a list of column names',

@@ -6,7 +6,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { StoredDataset } from '../domain.js';
 import { removeAbandonedTemporaries, writeFileAtomic } from '../util/files.js';
-import { valuesChecksum } from './stored.js';
+import { storedDesignLength, valuesChecksum } from './stored.js';
 
 function cacheDir(): string {
   return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'regsweep', 'datasets');
@@ -23,21 +23,24 @@ export function readCachedDataset(hash: string): CacheRead {
   try {
     const bytes = readFileSync(file);
     const headerLength = bytes.readUInt32LE(0);
-    const head = JSON.parse(bytes.subarray(4, 4 + headerLength).toString('utf8')) as Omit<StoredDataset, 'X' | 'y' | 'offset' | 'weights'> & { hasOffset?: boolean; hasWeights?: boolean; sha256?: string };
+    const head = JSON.parse(bytes.subarray(4, 4 + headerLength).toString('utf8')) as Omit<StoredDataset, 'X' | 'y' | 'offset' | 'weights' | 'nnz'> & { nnz?: number | null; hasOffset?: boolean; hasWeights?: boolean; sha256?: string };
     const start = 4 + headerLength;
     const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset + start, bytes.byteOffset + bytes.length));
     const offsetLength = head.hasOffset ? head.n : 0;
     const weightsLength = head.hasWeights ? head.n : 0;
-    if (head.hash !== hash || values.length !== head.n * (head.p + head.outputs) + offsetLength + weightsLength) return { unusable: `${file}: not the cached data of ${hash.slice(0, 12)}… (another size or hash)` };
+    const nnz = head.nnz ?? null;
+    const xLength = storedDesignLength(head.n, head.p, nnz);
+    if (head.hash !== hash || values.length !== xLength + head.n * head.outputs + offsetLength + weightsLength) return { unusable: `${file}: not the cached data of ${hash.slice(0, 12)}… (another size or hash)` };
     if (!head.sha256) return { unusable: `${file}: has no checksum (cached by an older regsweep)` };
     if (valuesChecksum([values]) !== head.sha256) return { unusable: `${file}: its values do not match their checksum (the file changed on disk)` };
-    const yEnd = head.n * (head.p + head.outputs);
+    const yEnd = xLength + head.n * head.outputs;
     const { hasOffset: _hasOffset, hasWeights: _hasWeights, sha256: _sha256, ...rest } = head;
     return {
       dataset: {
         ...rest,
-        X: values.subarray(0, head.n * head.p),
-        y: values.subarray(head.n * head.p, yEnd),
+        nnz,
+        X: values.subarray(0, xLength),
+        y: values.subarray(xLength, yEnd),
         offset: offsetLength ? values.subarray(yEnd, yEnd + offsetLength) : null,
         weights: weightsLength ? values.subarray(yEnd + offsetLength) : null,
       },

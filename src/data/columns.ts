@@ -28,6 +28,8 @@ export interface ColumnOptions extends FrameOptions {
   textColumns?: string[];
   /** Columns that are not features (data.ignore): read past. */
   ignore?: string[];
+  /** A side file of a sparse matrix (data.target_path): its columns besides the target, fold, weights and offset are read past. */
+  noFeatures?: boolean;
 }
 
 /** Column name → index; an empty or repeated name is an error at `where` (file:line). */
@@ -67,8 +69,9 @@ export function resolveColumns(header: string[], options: ColumnOptions, where: 
     if (targetIdx.includes(j) || j === offsetIdx || j === foldIdx || j === weightsIdx) throw new UserError(`${where}: data.ignore names "${name}", which the sweep reads (the target, offset, weights or fold column)`);
     ignored.add(j);
   }
+  if (options.noFeatures) for (let j = 0; j < header.length; j++) if (!targetIdx.includes(j) && j !== offsetIdx && j !== foldIdx && j !== weightsIdx) ignored.add(j);
   const featureIdx = header.map((_, j) => j).filter((j) => !targetIdx.includes(j) && j !== offsetIdx && j !== foldIdx && j !== weightsIdx && !ignored.has(j));
-  if (featureIdx.length === 0) throw new UserError(`${where}: no feature columns besides the target`);
+  if (featureIdx.length === 0 && !options.noFeatures) throw new UserError(`${where}: no feature columns besides the target`);
   const categoricalIdx = new Set<number>();
   if (Array.isArray(options.categorical))
     for (const name of options.categorical) {

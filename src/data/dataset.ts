@@ -1,11 +1,13 @@
-import type { Encoding } from '../domain.js';
+import type { Encoding, SparseColumns } from '../domain.js';
 
 /** The loaded data, ready to share with workers: every array lives on a SharedArrayBuffer. */
 export interface Dataset {
   n: number;
   p: number;
-  /** n × p, column-major: feature j of row i is X[j * n + i]. */
+  /** n × p, column-major: feature j of row i is X[j * n + i]; empty when the design is `sparse`. */
   X: Float64Array;
+  /** A sparse file's design in compressed columns (svmlight, Matrix Market). */
+  sparse?: SparseColumns;
   /** n × outputs, column-major. */
   y: Float64Array;
   outputs: number;

@@ -8,6 +8,7 @@ import { columnarFormat, loadColumnar } from './columnar.js';
 import type { SweepConfig } from '../config/schema.js';
 import type { Dataset } from './dataset.js';
 import { syntheticDataset } from './synthetic.js';
+import { loadSparse, sparseFormat, type SparseOptions } from './sparse.js';
 
 /** The share of the machine's memory generated data may take (the workers and the kernels need the rest). */
 const MEMORY_SHARE = 0.75;
@@ -33,9 +34,21 @@ export function csvOptions(config: SweepConfig): CsvOptions {
   };
 }
 
-/** A data file by its name: Parquet (.parquet), Arrow IPC / Feather v2 (.arrow, .feather, .ipc), else CSV. */
-export function loadDataFile(path: string, options: CsvOptions): Promise<Dataset> {
+/**
+ * A data file by its name: Parquet (.parquet), Arrow IPC / Feather v2 (.arrow, .feather, .ipc), svmlight (.svm,
+ * .svmlight, .libsvm), Matrix Market (.mtx), else CSV.
+ */
+export function loadDataFile(path: string, options: SparseOptions): Promise<Dataset> {
+  const sparse = sparseFormat(path);
+  if (sparse) return loadSparse(path, sparse, options);
+  if (options.targetPath !== undefined) throw new UserError(`${options.displayName ?? path}: data.target_path is for a Matrix Market (.mtx) design; this file holds its target`);
+  if (options.featureNamesPath !== undefined) throw new UserError(`${options.displayName ?? path}: data.feature_names is for a sparse design (.mtx, .svm); this file names its columns`);
   return columnarFormat(path) ? loadColumnar(path, options) : loadCsv(path, options);
+}
+
+/** The side files a sweep names for a sparse design. */
+export function sideFiles(loaded: Pick<LoadedConfig, 'targetPath' | 'featureNamesPath'>): Pick<SparseOptions, 'targetPath' | 'featureNamesPath'> {
+  return { ...(loaded.targetPath ? { targetPath: loaded.targetPath } : {}), ...(loaded.featureNamesPath ? { featureNamesPath: loaded.featureNamesPath } : {}) };
 }
 
 /** The data a sweep file names, checked against its model (labels for classifiers, counts for poisson, one target unless linear or mlp). */
@@ -54,7 +67,8 @@ export async function loadData(loaded: LoadedConfig): Promise<Dataset> {
   const foldColumn = config.validation.kind === 'column' ? config.validation.column : undefined;
   let data: Dataset;
   if (loaded.dataPath) {
-    data = await loadDataFile(loaded.dataPath, { ...csvOptions(config), displayName: displayPath(loaded.dataPath) });
+    data = await loadDataFile(loaded.dataPath, { ...csvOptions(config), ...sideFiles(loaded), displayName: displayPath(loaded.dataPath) });
+    if (data.sparse) refuseDenseOnly(loaded);
   } else {
     const s = config.data.synthetic!;
     const wanted = classification ? 'classification' : kind === 'poisson' ? 'counts' : 'regression';
@@ -81,4 +95,16 @@ export async function loadData(loaded: LoadedConfig): Promise<Dataset> {
     if (total === 0) throw new UserError(`${where(['data', 'target'])}: data.target: every count is 0, so there is nothing to fit`);
   }
   return data;
+}
+
+/** What a sparse design is not fitted with: networks, FISTA, the grouped multinomial, factors as groups, several targets. */
+function refuseDenseOnly({ config, where }: LoadedConfig): void {
+  const model = config.model;
+  const refuse = (path: string[], what: string) => {
+    throw new UserError(`${where(path)}: ${path.join('.')}: ${what} takes a dense design; a sparse file (.svm, .mtx) is fitted by coordinate descent (linear, logistic, multinomial, poisson)`);
+  };
+  if (model.kind === 'mlp') refuse(['model', 'kind'], 'a network (mlp)');
+  if ('solver' in model && model.solver === 'fista') refuse(['model', 'solver'], 'the fista solver');
+  if ('grouped' in model && model.grouped) refuse(['model', 'grouped'], 'the grouped multinomial');
+  if ('group_categorical' in model && model.group_categorical) refuse(['model', 'group_categorical'], 'the group lasso over factors');
 }

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import type { Encoding, StoredDataset } from '../domain.js';
-import { sharedFloat64, type Dataset } from './dataset.js';
+import type { Encoding, SparseColumns, StoredDataset } from '../domain.js';
+import { sharedFloat64, sharedInt32, type Dataset } from './dataset.js';
 
 /** A dataset as a shared store keeps it, for workers on other machines. */
 export function toStoredDataset(data: Dataset): StoredDataset {
@@ -12,7 +12,8 @@ export function toStoredDataset(data: Dataset): StoredDataset {
     featureNames: data.featureNames,
     targetNames: data.targetNames,
     classes: data.classes ?? null,
-    X: data.X,
+    X: data.sparse ? packSparse(data.sparse) : data.X,
+    nnz: data.sparse ? data.sparse.values.length : null,
     y: data.y,
     offset: data.offset ?? null,
     weights: data.weights ?? null,
@@ -21,8 +22,9 @@ export function toStoredDataset(data: Dataset): StoredDataset {
 
 /** A stored dataset back on SharedArrayBuffers, ready for the workers. */
 export function fromStoredDataset(stored: StoredDataset, source: string, encoding: Encoding | null): Dataset {
-  const X = sharedFloat64(stored.X.length);
-  X.set(stored.X);
+  const sparse = stored.nnz === null ? undefined : unpackSparse(stored.X, stored.nnz, stored.p);
+  const X = sharedFloat64(sparse ? 0 : stored.X.length);
+  if (!sparse) X.set(stored.X);
   const y = sharedFloat64(stored.y.length);
   y.set(stored.y);
   let offset: Float64Array | undefined;
@@ -39,6 +41,7 @@ export function fromStoredDataset(stored: StoredDataset, source: string, encodin
     n: stored.n,
     p: stored.p,
     X,
+    ...(sparse ? { sparse } : {}),
     y,
     outputs: stored.outputs,
     featureNames: stored.featureNames,
@@ -51,6 +54,30 @@ export function fromStoredDataset(stored: StoredDataset, source: string, encodin
     hash: stored.hash,
     warnings: [],
   };
+}
+
+/** A sparse design as one array of doubles: values, row indices, column starts (integers below 2^31 are exact). */
+function packSparse({ values, rows, starts }: SparseColumns): Float64Array {
+  const packed = new Float64Array(2 * values.length + starts.length);
+  packed.set(values);
+  packed.set(rows, values.length);
+  packed.set(starts, 2 * values.length);
+  return packed;
+}
+
+function unpackSparse(packed: Float64Array, nnz: number, p: number): SparseColumns {
+  const values = sharedFloat64(nnz);
+  values.set(packed.subarray(0, nnz));
+  const rows = sharedInt32(nnz);
+  rows.set(packed.subarray(nnz, 2 * nnz));
+  const starts = sharedInt32(p + 1);
+  starts.set(packed.subarray(2 * nnz, 2 * nnz + p + 1));
+  return { values, rows, starts };
+}
+
+/** Doubles a stored design takes: n × p dense, 2 nnz + p + 1 sparse. */
+export function storedDesignLength(n: number, p: number, nnz: number | null): number {
+  return nnz === null ? n * p : 2 * nnz + p + 1;
 }
 
 /** SHA-256 of values as little-endian float64 bytes, in order: what a stored or cached copy of the data is checked by. */

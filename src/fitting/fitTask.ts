@@ -24,7 +24,7 @@ function pathProblem(data: SharedData, task: Task, settings: FitSettings, train:
   if (model.kind === 'mlp') throw new Error('a network is not a penalized path');
   const featurePenalty = featurePenaltyOf(settings);
   return {
-    design: { X: data.X, n: data.n, p: data.p },
+    design: designOf(data),
     y: data.y,
     weights: train,
     standardize,
@@ -36,6 +36,11 @@ function pathProblem(data: SharedData, task: Task, settings: FitSettings, train:
     ...(featurePenalty ? { featurePenalty } : {}),
     ...(settings.groups ? { groups: featureGroups(settings.groups, data.p) } : {}),
   };
+}
+
+/** The shared data's design matrix, dense or sparse. */
+function designOf(data: SharedData): Design {
+  return { X: data.X, n: data.n, p: data.p, ...(data.sparse ? { sparse: data.sparse } : {}) };
 }
 
 /** With observation weights the folds are averaged by their weight sums (cv.glmnet): each trial says its fold's. */
@@ -171,7 +176,7 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
   const problem = pathProblem(data, task, settings, train);
   const stop = pathStopFor(context, data, task, settings, family, train);
   if (stop) problem.stop = stop;
-  const design = { X: data.X, n: data.n, p: data.p };
+  const design = designOf(data);
   const solution = family.solve({ context, problem, data, task, fold: task.fold, settings, nTrain: count(train), gram: () => gramFor(context, design, task.fold, train, standardize) });
   return measurePath(context, data, task, settings, family, solution, train, validation);
 }
@@ -185,7 +190,7 @@ function pathStopFor(context: KernelContext, data: SharedData, task: Task, setti
   const rule = task.penalty === 'none' ? undefined : settings.pathStop?.[task.penalty];
   if (!rule) return undefined;
   const K = family.predictors(data);
-  const { n, p } = data;
+  const { n } = data;
   const clip = family.name === 'binomial' ? STOP_PROBABILITY_FLOOR : 0;
   const loss = (eta: Float64Array) => family.loss({ y: data.y, eta, m: n, K }, train, clip);
   const nullLoss = loss(nullPredictors(family, data, train, K));
@@ -196,7 +201,7 @@ function pathStopFor(context: KernelContext, data: SharedData, task: Task, setti
     explained: (solution, l) => {
       const mse = solution.trainMse?.[l];
       if (mse !== undefined && !Number.isNaN(mse)) return 1 - mse / nullLoss;
-      const eta = pathPredictions(context.heap, { X: data.X, n, p }, null, solution.coefs, solution.intercepts, l * K, (l + 1) * K);
+      const eta = pathPredictions(context.heap, designOf(data), null, solution.coefs, solution.intercepts, l * K, (l + 1) * K);
       if (family.addsOffset && data.offset) for (let i = 0; i < n; i++) eta[i] += data.offset[i];
       return 1 - loss(eta) / nullLoss;
     },
@@ -236,7 +241,7 @@ function nullPredictors(family: FamilySpec, data: SharedData, train: Float64Arra
  */
 function measurePath(context: KernelContext, data: SharedData, task: Task, settings: FitSettings, family: FamilySpec, solution: PathSolution, train: Float64Array, validation: Float64Array): TaskResult {
   const { n, p } = data;
-  const design = { X: data.X, n, p };
+  const design = designOf(data);
   const K = family.predictors(data);
   // A path a stopping rule ended has trials up to the λ where it stopped.
   const stopped = solution.stopped;
@@ -337,6 +342,7 @@ function fitNetworkTask(context: KernelContext, data: SharedData, task: Task, se
   const { model, standardize, nearZero } = settings;
   if (model.kind !== 'mlp') throw new Error('not a network task');
   const { kind: _kind, ...network } = model;
+  if (data.sparse) throw new Error('a network takes a dense design');
   const { n, p, outputs } = data;
   const stats = columnStats({ X: data.X, n, p }, train, standardize);
   const mean = standardize ? stats.mean : new Float64Array(p);

@@ -1,11 +1,15 @@
 // What a task is fitted with: the shared data every task of a sweep reads, and a batch's settings (the worker message
 // carries them).
+import type { SparseColumns } from '../domain.js';
 import type { FillGroup } from '../data/imputation.js';
 import type { PruneSettings } from './shared/rungBoard.js';
 
 /** The data every task of a sweep reads: views on SharedArrayBuffers, so workers share them without a copy. */
 export interface SharedData {
+  /** The dense design (column-major), or empty when the design is `sparse`. */
   X: Float64Array;
+  /** A sparse design's compressed columns. */
+  sparse?: SparseColumns;
   y: Float64Array;
   n: number;
   p: number;

@@ -11,6 +11,7 @@ import { displayPath } from '../util/paths.js';
 import { openAtomicFile, refuseProtectedOutput, storeFiles, type ProtectedFile } from '../util/files.js';
 import { loadModel, type Model, type ModelOptions } from './load.js';
 import { rowEncoder, type UnknownLevel } from './encodeRow.js';
+import { readSparseDesign, sparseFormat, type SparseFormat } from '../data/sparse.js';
 
 export interface PredictOptions extends ModelOptions {
   /** The CSV of rows to predict (a header with the model's feature names; other columns are ignored). */
@@ -110,6 +111,18 @@ export async function predict(location: string, options: PredictOptions): Promis
     return emit(text);
   };
 
+  const sparseFile = sparseFormat(options.data);
+  if (sparseFile) {
+    try {
+      const rows = predictSparse(model, options, sparseFile, dataName, emit, columns);
+      file?.commit();
+      return { model, rows, columns };
+    } catch (e) {
+      file?.abort();
+      throw e;
+    }
+  }
+
   try {
     emit(columns.map(csvCell).join(',') + '\n');
     const stream = columnarFormat(options.data) ? streamColumnarRecords : streamCsv;
@@ -154,4 +167,36 @@ export async function predict(location: string, options: PredictOptions): Promis
     file?.abort();
     throw e;
   }
+}
+
+/**
+ * Predictions for a sparse file (svmlight, Matrix Market): its columns are the model's features by position (a file
+ * may have fewer columns than the model, never more); an svmlight file's labels are not read.
+ */
+function predictSparse(model: Model, options: PredictOptions, format: SparseFormat, dataName: string, emit: (text: string) => unknown, columns: string[]): number {
+  if ((options.keep ?? []).length) throw new UserError(`--keep: a sparse file (${dataName}) has no named columns to keep`);
+  if (model.offset !== null) throw new UserError(`${dataName}: the model adds the offset column "${model.offset}", which a sparse file does not have`);
+  if (model.encoding) throw new UserError(`${dataName}: the model reads a data frame's columns (${model.encoding.columns.map((c) => c.name).join(', ')}); give it a CSV, Parquet or Arrow file`);
+  const { sparse, n, p } = readSparseDesign(options.data, format, dataName);
+  const features = model.features.length;
+  if (p > features) throw new UserError(`${dataName}: column ${p} has a value, but the model has ${features} features`);
+  const outputs = model.outputs.length;
+  const eta = new Float64Array(n * outputs);
+  for (let k = 0; k < outputs; k++) {
+    const b = model.coefs[k];
+    eta.fill(model.intercepts[k], k * n, (k + 1) * n);
+    for (let j = 0; j < p; j++) if (b[j] !== 0) for (let e = sparse.starts[j]; e < sparse.starts[j + 1]; e++) eta[k * n + sparse.rows[e]] += sparse.values[e] * b[j];
+  }
+  let text = columns.map(csvCell).join(',') + '\n';
+  const row = new Float64Array(outputs);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < outputs; k++) row[k] = eta[k * n + i];
+    text += predictionCells(model, row).join(',') + '\n';
+    if (text.length > 1 << 20) {
+      emit(text);
+      text = '';
+    }
+  }
+  emit(text);
+  return n;
 }

@@ -1,6 +1,7 @@
 import type { LambdaGrid, SweepSpec } from '../config/schema.js';
 import { l1RatioOf, type Penalty } from '../domain.js';
 import type { Design } from '../fitting/path/types.js';
+import { denseColumn } from '../fitting/shared/design.js';
 import { centerTarget, columnStats, featureProducts } from '../fitting/shared/columnStats.js';
 import { Rng } from '../util/random.js';
 import { symmetricEigenvalues } from '../util/eigen.js';
@@ -199,10 +200,11 @@ function penalizedNullFigures(family: GridFamily, data: GridData, standardize: b
  * for the binomial and poisson families): the residual y − μ and the mean IRLS weight at it.
  */
 function unpenalizedFit(family: GridFamily, data: GridData, stats: ReturnType<typeof columnStats>, free: number[]): { residual: Float64Array; curvature: number } {
-  const { n, X, y } = data;
+  const { n, y } = data;
   const weight = (i: number) => (data.weights ? data.weights[i] : 1);
   const k = free.length + 1;
-  const column = (c: number, i: number) => (c === 0 ? 1 : (X[free[c - 1] * n + i] - stats.mean[free[c - 1]]) / stats.scale[free[c - 1]]);
+  const columns = free.map((j) => denseColumn(data, j));
+  const column = (c: number, i: number) => (c === 0 ? 1 : (columns[c - 1][i] - stats.mean[free[c - 1]]) / stats.scale[free[c - 1]]);
   const theta = new Float64Array(k);
   const mean = y.reduce((a, b, i) => a + weight(i) * b, 0) / stats.weightSum;
   if (family === 'binomial') theta[0] = Math.log(mean / (1 - mean));
@@ -291,7 +293,7 @@ const SPECTRUM_ROWS = 5000;
  * (df ≤ tr/λ), and λ_lo = λ_hi · ratio, with the grid's extension to cover the rest.
  */
 export function ridgeLambdas(data: Design, standardize: boolean, curvature: number, num: number, ratio: number): number[] {
-  const { X, n, p } = data;
+  const { n, p } = data;
   const stats = columnStats(data, new Float64Array(n).fill(1), standardize);
   const rows = n > SPECTRUM_ROWS ? Array.from(new Rng(0).permutation(n).subarray(0, SPECTRUM_ROWS)).sort((a, b) => a - b) : Array.from({ length: n }, (_, i) => i);
   const m = rows.length;
@@ -300,7 +302,10 @@ export function ridgeLambdas(data: Design, standardize: boolean, curvature: numb
   const hi = 2 * curvature * trace;
   if (Math.min(m, live.length) > SPECTRUM_SIZE || live.length === 0) return logSpaceDescending(hi, hi * ratio, num);
   // The smaller of the two Gram matrices: features × features, or rows × rows (the same nonzero eigenvalues).
-  const scaled = live.map((j) => Float64Array.from(rows, (i) => (X[j * n + i] - stats.mean[j]) / stats.scale[j]));
+  const scaled = live.map((j) => {
+    const column = denseColumn(data, j);
+    return Float64Array.from(rows, (i) => (column[i] - stats.mean[j]) / stats.scale[j]);
+  });
   const byFeatures = live.length <= m;
   const size = byFeatures ? live.length : m;
   const gram = new Float64Array(size * size);

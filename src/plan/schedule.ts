@@ -5,13 +5,14 @@ export function threadsFor(batches: number, workers: number, covariance: boolean
   return { threads: Math.max(1, Math.min(workers, batches)), gramHelper: covariance && batches > 0 && batches * 2 <= workers };
 }
 
-/** Below this many matrix cells to fit (trials × n × p × outputs), starting worker threads takes longer than the fits. */
+/** Below this many matrix cells to fit (trials × n × p × outputs; nonzeros for n × p of a sparse design), starting worker threads takes longer than the fits. */
 const INLINE_CELLS = 5_000_000;
 
 /**
  * Whether a sweep is small enough to fit on the main thread: starting a thread and loading its kernels takes longer
  * than a handful of linear-model fits. Networks always get threads.
  */
-export function fitsInline(trials: number, data: { n: number; p: number; outputs: number }, kind: string): boolean {
-  return kind !== 'mlp' && trials * data.n * data.p * Math.max(1, data.outputs) <= INLINE_CELLS;
+export function fitsInline(trials: number, data: { n: number; p: number; outputs: number; sparse?: { values: Float64Array } }, kind: string): boolean {
+  const cells = data.sparse ? data.sparse.values.length : data.n * data.p;
+  return kind !== 'mlp' && trials * cells * Math.max(1, data.outputs) <= INLINE_CELLS;
 }

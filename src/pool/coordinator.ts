@@ -155,11 +155,12 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
 }
 
 /** The data every worker reads, with the folds of every row. */
-export function sharedData(data: Pick<Dataset, 'X' | 'y' | 'n' | 'p' | 'outputs' | 'classes' | 'offset' | 'encoding' | 'weights'>, folds: Pick<FoldAssignment, 'foldOf' | 'perRepeat'>): SharedData {
+export function sharedData(data: Pick<Dataset, 'X' | 'sparse' | 'y' | 'n' | 'p' | 'outputs' | 'classes' | 'offset' | 'encoding' | 'weights'>, folds: Pick<FoldAssignment, 'foldOf' | 'perRepeat'>): SharedData {
   const foldOf = sharedInt32(folds.foldOf.length);
   foldOf.set(folds.foldOf);
   return {
     X: data.X,
+    ...(data.sparse ? { sparse: data.sparse } : {}),
     y: data.y,
     n: data.n,
     p: data.p,

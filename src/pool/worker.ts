@@ -4,6 +4,7 @@ import type { SweepConfig } from '../config/schema.js';
 import { readCachedDataset, removeUnfinishedCacheFiles, writeCachedDataset } from '../data/cache.js';
 import type { Dataset } from '../data/dataset.js';
 import { fromStoredDataset } from '../data/stored.js';
+import { sparseFormat } from '../data/sparse.js';
 import { featureScales } from '../data/scales.js';
 import type { Sweep } from '../domain.js';
 import { EmptyStoreError, StoreUnavailableError, UserError } from '../errors.js';
@@ -146,7 +147,9 @@ async function sweepData(store: Store, sweep: Sweep, config: SweepConfig, dataPa
     const notIts = (why: string) => new UserError(`--data ${dataPath}: not the data of sweep "${sweep.name}" (${why})`);
     // A CSV's hash is of its bytes: compared before the file is read as the sweep's data, which other data could fail.
     // (A frame with categories or gaps has a hash of its encoding too: checked once read.)
-    if (!columnarFormat(dataPath) && sweep.encoding === null && config.data.missing === 'error' && config.data.weights === undefined) {
+    if (sparseFormat(dataPath) === 'matrix-market')
+      throw new UserError(`--data ${dataPath}: a Matrix Market design has its target in another file (data.target_path); start the worker without --data and it fetches the sweep's stored data`);
+    if (!columnarFormat(dataPath) && !sparseFormat(dataPath) && sweep.encoding === null && config.data.missing === 'error' && config.data.weights === undefined) {
       requireRegularFile(dataPath, dataPath, 'data file');
       if ((await fileSha256(dataPath)) !== sweep.dataHash) throw notIts('its content differs from the data the sweep was made with');
     }

@@ -12,11 +12,11 @@ export const gaussian: FamilySpec = {
   name: 'gaussian',
   predictors: () => 1,
   // glmnet's choice; per-feature penalties and bounds take naive updates (the covariance kernels and the ridge path
-  // take one penalty for all).
+  // take one penalty for all), and so does a sparse design (its columns are read where they lie).
   solve: ({ context, problem, settings, nTrain, gram, data }) =>
     settings.model.kind !== 'mlp' && settings.model.solver === 'fista'
       ? fistaPath(problem, 'gaussian')
-      : problem.featurePenalty || problem.groups
+      : problem.featurePenalty || problem.groups || problem.design.sparse
         ? gaussianNaivePath(context, problem)
         : ridgeDualApplies(problem, nTrain)
           ? gaussianRidgeDualPath(problem)

@@ -1,4 +1,5 @@
 import type { Design } from './design.js';
+import { sparseDot, sparseMoments } from './sparseColumns.js';
 
 /** Per-feature weighted mean and scale for one training part; constant features are flagged, not dropped. */
 export interface ColumnStats {
@@ -12,17 +13,18 @@ export interface ColumnStats {
   constant: Uint8Array;
 }
 
-export function columnStats({ X, n, p }: Design, weights: Float64Array, standardize: boolean): ColumnStats {
+export function columnStats({ X, n, p, sparse }: Design, weights: Float64Array, standardize: boolean): ColumnStats {
   let weightSum = 0;
   for (let i = 0; i < n; i++) weightSum += weights[i];
+  const moments = sparse ? sparseMoments(sparse, p, weights, weightSum) : undefined;
   const mean = new Float64Array(p);
   const scale = new Float64Array(p);
   const variance = new Float64Array(p);
   const constant = new Uint8Array(p);
   for (let j = 0; j < p; j++) {
     const off = j * n;
-    const m = productSum(weights, X, off, n) / weightSum;
-    const v = centeredSquareSum(weights, X, off, n, m) / weightSum;
+    const m = moments ? moments.mean[j] : productSum(weights, X, off, n) / weightSum;
+    const v = moments ? moments.variance[j] : centeredSquareSum(weights, X, off, n, m) / weightSum;
     const sd = Math.sqrt(v);
     mean[j] = m;
     // Relative test: a column of 5s may come out with sd ~1e-16 from rounding.
@@ -61,7 +63,7 @@ export function centerTarget(y: Float64Array, weights: Float64Array, weightSum: 
  * out_j = (1/W) Σ_i r_i x̃_ij for every non-constant feature (0 for constant ones), with x̃ the centered and scaled
  * feature: (Σ r_i x_ij − m_j Σ r_i) / (W s_j). Gradients, λ_max and power iterations are all this product.
  */
-export function featureProducts({ X, n, p }: Design, stats: ColumnStats, r: Float64Array, out: Float64Array): Float64Array {
+export function featureProducts({ X, n, p, sparse }: Design, stats: ColumnStats, r: Float64Array, out: Float64Array): Float64Array {
   let rSum = 0;
   for (let i = 0; i < n; i++) rSum += r[i];
   for (let j = 0; j < p; j++) {
@@ -69,7 +71,8 @@ export function featureProducts({ X, n, p }: Design, stats: ColumnStats, r: Floa
       out[j] = 0;
       continue;
     }
-    out[j] = (productSum(r, X, j * n, n) - stats.mean[j] * rSum) / (stats.weightSum * stats.scale[j]);
+    const product = sparse ? sparseDot(sparse, j, r) : productSum(r, X, j * n, n);
+    out[j] = (product - stats.mean[j] * rSum) / (stats.weightSum * stats.scale[j]);
   }
   return out;
 }

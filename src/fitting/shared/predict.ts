@@ -1,5 +1,6 @@
 import type { WasmHeap } from '../kernels/heap.js';
 import type { Design } from './design.js';
+import { sparsePathPredictions } from './sparseColumns.js';
 
 /** Rows staged row-major per kernel call (even): rows × p doubles, a few MB at most, whatever n is. */
 const ROW_CHUNK = 128;
@@ -13,13 +14,14 @@ const ROW_CHUNK = 128;
  */
 export function pathPredictions(
   heap: WasmHeap,
-  { X, n, p }: Design,
+  { X, n, p, sparse }: Design,
   rows: Int32Array | null,
   coefs: Float64Array,
   intercepts: Float64Array,
   first: number,
   last: number,
 ): Float64Array {
+  if (sparse) return sparsePathPredictions(sparse, n, p, rows, coefs, intercepts, first, last);
   const m = rows ? rows.length : n;
   const count = last - first;
   const out = new Float64Array(count * m);

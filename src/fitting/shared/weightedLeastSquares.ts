@@ -1,6 +1,8 @@
 import type { KernelContext } from '../context.js';
 import type { WasmHeap } from '../kernels/heap.js';
-import type { Design } from './design.js';
+import type { SparseColumns } from '../../domain.js';
+import { denseColumn, type Design } from './design.js';
+import { sparseAxpy, sparseDot, sparseDots } from './sparseColumns.js';
 import type { FeatureGroups, FeaturePenalty } from '../path/types.js';
 import { symmetricEigenvalues } from '../../util/eigen.js';
 import { ColumnCache } from './columnCache.js';
@@ -16,6 +18,10 @@ import { extrapolated, softThreshold } from './penalty.js';
  *
  * Minimizes (1/2W) Σ v_i (z_i − η_i)² + λ(r‖β‖₁ + (1−r)/2‖β‖²) (r the l1 ratio), with the residual stored as r_i = v_i (z_i − η_i).
  * Every per-row vector is indexed by position in `rows`.
+ *
+ * On a sparse design every row is a position (a weight of 0 leaves it out) and the vectors are plain arrays: the
+ * columns are read where they are, and centering is implicit as in glmnet's sparse routines — the stored residual r'
+ * and a scalar `shift` o make the residual r = r' + o·v, so an update touches only its column's nonzeros.
  */
 export class WlsSolver implements CoordinateSolver {
   readonly beta: Float64Array;
@@ -24,10 +30,10 @@ export class WlsSolver implements CoordinateSolver {
   readonly rows: Int32Array;
   /** Their observation weights. */
   readonly w: Float64Array;
-  /** r_i = v_i (z_i − η_i). */
-  readonly residual: Float64Array;
+  /** r_i = v_i (z_i − η_i) (on a sparse design, less shift · v_i). */
+  private readonly res: Float64Array;
   /** Row weights of the current quadratic problem (observation weight × IRLS weight). */
-  readonly v: Float64Array;
+  private readonly vw: Float64Array;
   /** Scratch for η on the training rows. */
   readonly eta: Float64Array;
   /** The coefficients `eta` was last computed from. */
@@ -41,9 +47,15 @@ export class WlsSolver implements CoordinateSolver {
   activeCount = 0;
   private readonly isActive: Uint8Array;
   private readonly heap: WasmHeap;
-  /** Centered training columns, and the start of residual, v and η (m each) in kernel memory. */
-  private readonly columns: ColumnCache;
+  /** Centered training columns, and the start of residual, v and η (m each) in kernel memory (dense designs). */
+  private readonly columns: ColumnCache | null;
   private readonly vectors: number;
+  /** A sparse design's columns, the residual's shift o, Σ r' and per feature Σ v_i x_ij (with the curvature). */
+  private readonly sparse: SparseColumns | null;
+  private shift = 0;
+  private shiftedSum = 0;
+  private readonly vx: Float64Array;
+  private interceptUpdates = 0;
 
   /** Per-feature penalty factors, and bounds on the standardized coefficients (the original ones times s_j), or null. */
   private readonly factor: Float64Array | null;
@@ -72,24 +84,57 @@ export class WlsSolver implements CoordinateSolver {
     this.lower = penalty?.lower ? Float64Array.from(penalty.lower, (b, j) => b * stats.scale[j]) : null;
     this.upper = penalty?.upper ? Float64Array.from(penalty.upper, (b, j) => b * stats.scale[j]) : null;
     this.beta = new Float64Array(p);
-    const rows: number[] = [];
-    for (let i = 0; i < n; i++) if (weights[i] !== 0) rows.push(i);
-    this.rows = Int32Array.from(rows);
-    const m = rows.length;
-    this.w = Float64Array.from(this.rows, (i) => weights[i]);
-    this.vectors = this.heap.alloc(3 * m + 6);
-    this.columns = new ColumnCache(context, design, stats.mean, this.rows);
-    // Views only after the last allocation: growing the memory would detach them.
-    const F = this.heap.f64;
-    // Each vector starts 16-byte aligned (m rounded up to even).
-    const stride = m + (m & 1);
-    this.residual = F.subarray(this.vectors, this.vectors + m);
-    this.v = F.subarray(this.vectors + stride, this.vectors + stride + m);
-    this.eta = F.subarray(this.vectors + 2 * stride, this.vectors + 2 * stride + m);
+    this.sparse = design.sparse ?? null;
+    this.vx = new Float64Array(this.sparse ? p : 0);
+    if (this.sparse) {
+      if (groups) throw new Error('the group lasso takes a dense design');
+      this.rows = Int32Array.from({ length: n }, (_, i) => i);
+      this.w = Float64Array.from(weights);
+      this.vectors = -1;
+      this.columns = null;
+      this.res = new Float64Array(n);
+      this.vw = new Float64Array(n);
+      this.eta = new Float64Array(n);
+    } else {
+      const rows: number[] = [];
+      for (let i = 0; i < n; i++) if (weights[i] !== 0) rows.push(i);
+      this.rows = Int32Array.from(rows);
+      const m = rows.length;
+      this.w = Float64Array.from(this.rows, (i) => weights[i]);
+      this.vectors = this.heap.alloc(3 * m + 6);
+      this.columns = new ColumnCache(context, design, stats.mean, this.rows);
+      // Views only after the last allocation: growing the memory would detach them.
+      const F = this.heap.f64;
+      // Each vector starts 16-byte aligned (m rounded up to even).
+      const stride = m + (m & 1);
+      this.res = F.subarray(this.vectors, this.vectors + m);
+      this.vw = F.subarray(this.vectors + stride, this.vectors + stride + m);
+      this.eta = F.subarray(this.vectors + 2 * stride, this.vectors + 2 * stride + m);
+    }
     this.curvature = new Float64Array(p);
     this.curvatureStamp = new Int32Array(p);
     this.active = new Int32Array(p);
     this.isActive = new Uint8Array(p);
+  }
+
+  /** r_i = v_i (z_i − η_i), to read or to set whole (followed by newQuadratic). */
+  get residual(): Float64Array {
+    if (this.shift !== 0) this.unshift();
+    return this.res;
+  }
+
+  /** The row weights of the current quadratic, to read or to set whole (followed by newQuadratic). */
+  get v(): Float64Array {
+    if (this.shift !== 0) this.unshift();
+    return this.vw;
+  }
+
+  /** Folds a sparse design's residual shift into the stored residual. */
+  private unshift(): void {
+    const { res, vw, shift } = this;
+    for (let i = 0; i < res.length; i++) res[i] += shift * vw[i];
+    this.shift = 0;
+    this.shiftedSum = sum(res);
   }
 
   /** Feature j's penalty factor (1 without factors). */
@@ -109,18 +154,23 @@ export class WlsSolver implements CoordinateSolver {
 
   /** Gives the kernel memory back; the solver must not be used afterwards. */
   dispose(): void {
+    if (!this.columns) return;
     this.columns.dispose();
     this.heap.release(this.vectors);
   }
 
   private column(j: number): number {
-    return this.columns.offset(j);
+    return this.columns!.offset(j);
   }
 
   /** A copy of feature j's standardized training column x̃_j = (x_j − m_j)/s_j, row by row. */
   standardizedColumn(j: number): Float64Array {
-    const start = this.column(j) / 8;
     const s = this.stats.scale[j];
+    if (this.sparse) {
+      const m = this.stats.mean[j];
+      return Float64Array.from(denseColumn(this.design, j), (x) => (x - m) / s);
+    }
+    const start = this.column(j) / 8;
     const column = new Float64Array(this.rows.length);
     const f64 = this.heap.f64;
     for (let r = 0; r < column.length; r++) column[r] = f64[start + r] / s;
@@ -130,16 +180,24 @@ export class WlsSolver implements CoordinateSolver {
   /** Call after changing v (a new quadratic approximation): curvatures are recomputed lazily. */
   newQuadratic(): void {
     this.stamp++;
-    let s = 0;
-    for (let i = 0; i < this.v.length; i++) s += this.v[i];
-    this.vSum = s;
+    this.vSum = sum(this.v);
+    if (this.sparse) this.shiftedSum = sum(this.residual);
   }
 
   curvatureOf(j: number): number {
     if (this.curvatureStamp[j] === this.stamp) return this.curvature[j];
     const s = this.stats.scale[j];
-    const x = this.column(j);
-    const c = this.heap.kernels.dot(x, x, this.v.byteOffset, this.rows.length) / (this.stats.weightSum * s * s);
+    let c: number;
+    if (this.sparse) {
+      // Σ v (x − m)² = Σ_nz v x² − 2m Σ_nz v x + m² Σ v.
+      const [vx, vxx] = sparseDots(this.sparse, j, this.vw);
+      const m = this.stats.mean[j];
+      this.vx[j] = vx;
+      c = Math.max(0, vxx - 2 * m * vx + m * m * this.vSum) / (this.stats.weightSum * s * s);
+    } else {
+      const x = this.column(j);
+      c = this.heap.kernels.dot(x, x, this.vw.byteOffset, this.rows.length) / (this.stats.weightSum * s * s);
+    }
     this.curvature[j] = c;
     this.curvatureStamp[j] = this.stamp;
     return c;
@@ -147,7 +205,14 @@ export class WlsSolver implements CoordinateSolver {
 
   /** (1/W) Σ r_i x̃_ij. */
   gradient(j: number): number {
-    return this.heap.kernels.dot(this.residual.byteOffset, this.column(j), 0, this.rows.length) / (this.stats.weightSum * this.stats.scale[j]);
+    if (this.sparse) {
+      // Σ (r' + o v)(x − m) = Σ_nz r' x + o Σ_nz v x − m (Σ r' + o Σ v).
+      this.curvatureOf(j);
+      const { shift } = this;
+      const product = sparseDot(this.sparse, j, this.res) + shift * this.vx[j] - this.stats.mean[j] * (this.shiftedSum + shift * this.vSum);
+      return product / (this.stats.weightSum * this.stats.scale[j]);
+    }
+    return this.heap.kernels.dot(this.res.byteOffset, this.column(j), 0, this.rows.length) / (this.stats.weightSum * this.stats.scale[j]);
   }
 
   /** Every feature's gradient (0 for constant ones). */
@@ -170,7 +235,7 @@ export class WlsSolver implements CoordinateSolver {
       for (let b = 0; b <= a; b++) {
         const ja = members[a];
         const jb = members[b];
-        const dot = this.heap.kernels.dot(this.column(ja), this.column(jb), this.v.byteOffset, this.rows.length);
+        const dot = this.heap.kernels.dot(this.column(ja), this.column(jb), this.vw.byteOffset, this.rows.length);
         block[a * k + b] = block[b * k + a] = dot / (W * this.stats.scale[ja] * this.stats.scale[jb]);
       }
     const L = Math.max(0, ...symmetricEigenvalues(block, k));
@@ -222,8 +287,7 @@ export class WlsSolver implements CoordinateSolver {
     if (bNew === bj) return 0;
     const d = bNew - bj;
     this.beta[j] = bNew;
-    // r −= v ∘ (d/s_j) x̃_j
-    this.heap.kernels.axpy(this.residual.byteOffset, this.column(j), d / this.stats.scale[j], this.v.byteOffset, this.rows.length);
+    this.moveResidual(j, d);
     if (!this.isActive[j]) {
       this.isActive[j] = 1;
       this.active[this.activeCount++] = j;
@@ -236,14 +300,26 @@ export class WlsSolver implements CoordinateSolver {
     const d = value - this.beta[j];
     if (d === 0) return;
     this.beta[j] = value;
-    this.heap.kernels.axpy(this.residual.byteOffset, this.column(j), d / this.stats.scale[j], this.v.byteOffset, this.rows.length);
+    this.moveResidual(j, d);
+  }
+
+  /** r −= v ∘ (d/s_j) x̃_j: on a sparse design r' −= v ∘ (d/s_j) x_j over the nonzeros and o += (d/s_j) m_j. */
+  private moveResidual(j: number, d: number): void {
+    const c = d / this.stats.scale[j];
+    if (this.sparse) {
+      this.curvatureOf(j);
+      sparseAxpy(this.sparse, j, c, this.res, this.vw);
+      this.shift += c * this.stats.mean[j];
+      this.shiftedSum -= c * this.vx[j];
+    } else this.heap.kernels.axpy(this.res.byteOffset, this.column(j), c, this.vw.byteOffset, this.rows.length);
   }
 
   /** Sets the intercept, keeping the residual consistent (r −= v · d). */
   setIntercept(value: number): void {
     const d = value - this.intercept;
     this.intercept = value;
-    for (let i = 0; i < this.residual.length; i++) this.residual[i] -= this.v[i] * d;
+    if (this.sparse) this.shift -= d;
+    else for (let i = 0; i < this.res.length; i++) this.res[i] -= this.vw[i] * d;
   }
 
   /**
@@ -263,12 +339,17 @@ export class WlsSolver implements CoordinateSolver {
   /** Unpenalized intercept: the weighted mean of the working residual. */
   updateIntercept(): number {
     if (this.vSum === 0) return 0;
-    let rsum = 0;
-    for (let i = 0; i < this.residual.length; i++) rsum += this.residual[i];
+    let rsum: number;
+    if (this.sparse) {
+      // Σ r' is kept up to date by each update; summed afresh now and then so rounding does not build up.
+      if (++this.interceptUpdates % 32 === 0) this.shiftedSum = sum(this.res);
+      rsum = this.shiftedSum + this.shift * this.vSum;
+    } else rsum = sum(this.res);
     const d = rsum / this.vSum;
     if (d === 0) return 0;
     this.intercept += d;
-    for (let i = 0; i < this.residual.length; i++) this.residual[i] -= this.v[i] * d;
+    if (this.sparse) this.shift -= d;
+    else for (let i = 0; i < this.res.length; i++) this.res[i] -= this.vw[i] * d;
     return (this.vSum / this.stats.weightSum) * d * d;
   }
 
@@ -286,18 +367,38 @@ export class WlsSolver implements CoordinateSolver {
    */
   predictTraining(): Float64Array {
     if (this.etaOf && this.etaOf.intercept === this.intercept && sameValues(this.etaOf.beta, this.beta)) return this.eta;
-    this.eta.fill(this.intercept);
-    for (let j = 0; j < this.beta.length; j++) {
-      const b = this.beta[j];
-      // η −= (−b/s_j) x̃_j
-      if (b !== 0) this.heap.kernels.axpy(this.eta.byteOffset, this.column(j), -b / this.stats.scale[j], 0, this.rows.length);
-    }
+    if (this.sparse) this.sparseEta();
+    else this.denseEta();
     if (this.etaOf) {
       this.etaOf.beta.set(this.beta);
       this.etaOf.intercept = this.intercept;
     } else this.etaOf = { beta: Float64Array.from(this.beta), intercept: this.intercept };
     return this.eta;
   }
+
+  /** η = b0 − Σ β_j m_j/s_j + Σ (β_j/s_j) x_j, over the nonzeros of the columns in the model. */
+  private sparseEta(): void {
+    const { beta, stats } = this;
+    let constant = this.intercept;
+    for (let j = 0; j < beta.length; j++) if (beta[j] !== 0) constant -= (beta[j] * stats.mean[j]) / stats.scale[j];
+    this.eta.fill(constant);
+    for (let j = 0; j < beta.length; j++) if (beta[j] !== 0) sparseAxpy(this.sparse!, j, -beta[j] / stats.scale[j], this.eta);
+  }
+
+  private denseEta(): void {
+    this.eta.fill(this.intercept);
+    for (let j = 0; j < this.beta.length; j++) {
+      const b = this.beta[j];
+      // η −= (−b/s_j) x̃_j
+      if (b !== 0) this.heap.kernels.axpy(this.eta.byteOffset, this.column(j), -b / this.stats.scale[j], 0, this.rows.length);
+    }
+  }
+}
+
+function sum(a: Float64Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return s;
 }
 
 function sameValues(a: Float64Array, b: Float64Array): boolean {

@@ -17,6 +17,10 @@ DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'datasets' AND column_name = 'values_sha256') THEN
     ALTER TABLE regsweep.datasets ADD COLUMN values_sha256 text;
   END IF;
+  -- A sparse design's nonzeros (its compressed columns stored in place of X), null for a dense one.
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'datasets' AND column_name = 'nnz') THEN
+    ALTER TABLE regsweep.datasets ADD COLUMN nnz bigint;
+  END IF;
   -- How the data's columns became the features (categories, gaps), for predict and the exported scripts.
   IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'sweeps' AND column_name = 'encoding') THEN
     ALTER TABLE regsweep.sweeps ADD COLUMN encoding jsonb;

@@ -3,7 +3,7 @@
 // under the claim's attempt (fencing); the data travel in the database.
 import pg from 'pg';
 import type { CvPoint, Encoding, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialPredictions, TrialTally } from '../../domain.js';
-import { valuesChecksum } from '../../data/stored.js';
+import { storedDesignLength, valuesChecksum } from '../../data/stored.js';
 import { EmptyStoreError, OutsideError, UserError, errorCode } from '../../errors.js';
 import { bytesOf, float64Of, pickSweep, predictionsFromRow, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialsFromRows } from '../common.js';
 import {
@@ -254,8 +254,8 @@ export class PostgresStore implements Store {
     const count = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
     await this.transaction(async (c) => {
       const inserted = await c.query(
-        `INSERT INTO regsweep.datasets (hash, n, p, outputs, feature_names, target_names, classes, chunks, has_offset, has_weights, values_sha256) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (hash) DO NOTHING`,
-        [d.hash, d.n, d.p, d.outputs, JSON.stringify(d.featureNames), JSON.stringify(d.targetNames), d.classes ? JSON.stringify(d.classes) : null, count, d.offset !== null, d.weights !== null, valuesChecksum(parts)],
+        `INSERT INTO regsweep.datasets (hash, n, p, outputs, feature_names, target_names, classes, chunks, has_offset, has_weights, values_sha256, nnz) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (hash) DO NOTHING`,
+        [d.hash, d.n, d.p, d.outputs, JSON.stringify(d.featureNames), JSON.stringify(d.targetNames), d.classes ? JSON.stringify(d.classes) : null, count, d.offset !== null, d.weights !== null, valuesChecksum(parts), d.nnz],
       );
       if (inserted.rowCount === 0) return;
       await copyChunksIn(c, d.hash, Array.from({ length: count }, (_, k) => bytes.subarray(k * CHUNK_BYTES, (k + 1) * CHUNK_BYTES)));
@@ -265,7 +265,8 @@ export class PostgresStore implements Store {
   async loadDataset(hash: string): Promise<StoredDataset | undefined> {
     const head = (await this.query('SELECT * FROM regsweep.datasets WHERE hash = $1', [hash])).rows[0];
     if (!head) return undefined;
-    const xLength = head.n * head.p;
+    const nnz = head.nnz === null || head.nnz === undefined ? null : Number(head.nnz);
+    const xLength = storedDesignLength(head.n, head.p, nnz);
     const offsetLength = head.has_offset ? head.n : 0;
     const weightsLength = head.has_weights ? head.n : 0;
     const total = 8 * (xLength + head.n * head.outputs + offsetLength + weightsLength);
@@ -288,6 +289,7 @@ export class PostgresStore implements Store {
       featureNames: head.feature_names,
       targetNames: head.target_names,
       classes: head.classes ?? null,
+      nnz,
       X: values.subarray(0, xLength),
       y: values.subarray(xLength, xLength + head.n * head.outputs),
       offset: offsetLength ? values.subarray(xLength + head.n * head.outputs, xLength + head.n * head.outputs + offsetLength) : null,

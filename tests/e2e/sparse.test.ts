@@ -1,0 +1,231 @@
+// Sparse designs (svmlight, Matrix Market) fitted on their compressed columns: glmnet's own paths on its dgCMatrix to
+// 1e-6 (gaussian, elastic net, binomial, poisson), cv.glmnet's λ_min / λ_1se with the same foldid, the same sweep read
+// dense and sparse giving the same numbers, predict on a sparse file, the PostgreSQL store, and every bad input one
+// line with exit 2. Fixture: tests/fixtures/make_glmnet_sparse.R.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runSweep } from '../../src/pool/coordinator.js';
+import { openStore } from '../../src/store/open.js';
+import { BIN, csvRows, FIXTURES, readFixture, storedTrialSet, tempDir, writeFile } from '../helpers.js';
+import { freshPostgresDatabase } from '../postgres.js';
+
+interface PathReference {
+  name: string;
+  alpha: number;
+  lambda: number[];
+  intercept: number[];
+  coef: number[][];
+}
+interface SparseReference {
+  example: { lasso: PathReference; enet: PathReference };
+  text: { nnz: number; binomial: PathReference; poisson: PathReference; cv: { lambda: number[]; cvm: number[]; cvsd: number[]; lambda_min: number; lambda_1se: number } };
+}
+
+const reference = readFixture<SparseReference>('glmnet_sparse.json');
+const cli = (args: string[], cwd: string) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+
+let dir: string;
+beforeAll(() => {
+  dir = tempDir('regsweep-sparse-');
+});
+
+async function fitted(yaml: string, name: string, out = join(dir, `${name}.db`)) {
+  await runSweep(writeFile(dir, `${name}.yaml`, yaml), { out, log: () => undefined });
+  const store = await openStore(out, { mode: 'read' });
+  try {
+    const sweep = await store.findSweep();
+    return { sweep, coefficients: await store.coefficients(sweep.id, { fold: 'all' }), summary: await store.selections(sweep.id), trials: await store.trials(sweep.id) };
+  } finally {
+    await store.close();
+  }
+}
+
+/** The largest difference from glmnet's coefficients (and intercept) over the path, relative to the largest coefficient there. */
+function pathError(coefficients: { lambda: number; intercept: number[]; coefs: Float64Array }[], ref: PathReference): number {
+  let worst = 0;
+  ref.lambda.forEach((lambda, l) => {
+    const mine = coefficients.find((c) => Math.abs(c.lambda - lambda) <= 1e-12 * lambda);
+    expect(mine, `λ ${lambda}`).toBeDefined();
+    const scale = Math.max(1, ...ref.coef[l].map(Math.abs));
+    worst = Math.max(worst, Math.abs(mine!.intercept[0] - ref.intercept[l]) / scale);
+    ref.coef[l].forEach((b, j) => (worst = Math.max(worst, Math.abs(mine!.coefs[j] - b) / scale)));
+  });
+  return worst;
+}
+
+const lambdaList = (ref: PathReference) => `[${ref.lambda.map((l) => l.toPrecision(17)).join(', ')}]`;
+const penaltyOf = (alpha: number) => (alpha === 1 ? 'penalty: [l1]' : `penalty: [elasticnet], l1_ratio: [${alpha}]`);
+
+describe("glmnet's paths on its dgCMatrix", () => {
+  it.each(['lasso', 'enet'] as const)('SparseExample (Matrix Market, target in a side file), %s: coefficients to 1e-6 at tol 1e-9', async (which) => {
+    const ref = reference.example[which];
+    const yaml = `name: example-${which}\ndata: {path: ${join(FIXTURES, 'sparse_example.mtx')}, target_path: ${join(FIXTURES, 'sparse_example_y.csv')}, target: y}\nmodel: {kind: linear, tol: 1e-9}\nvalidation: {kind: none}\nsweep: {kind: grid, ${penaltyOf(ref.alpha)}, lambda: ${lambdaList(ref)}, extend: 0}\nworkers: 1\n`;
+    const { coefficients, sweep } = await fitted(yaml, `example-${which}`);
+    expect(sweep.p).toBe(20);
+    expect(sweep.featureNames.slice(0, 3)).toEqual(['f1', 'f2', 'f3']);
+    expect(coefficients).toHaveLength(ref.lambda.length);
+    expect(pathError(coefficients, ref)).toBeLessThan(1e-6);
+  }, 60_000);
+
+  it.each(['binomial', 'poisson'] as const)('a text-like svmlight file (1 000 × 300), $0 lasso: coefficients to 1e-6, feature names from a file', async (family) => {
+    const ref = reference.text[family];
+    const file = family === 'binomial' ? 'sparse_text.svm' : 'sparse_text_counts.svm';
+    const kind = family === 'binomial' ? 'logistic' : 'poisson';
+    const yaml = `name: text-${family}\ndata: {path: ${join(FIXTURES, file)}, feature_names: ${join(FIXTURES, 'sparse_text_names.txt')}}\nmodel: {kind: ${kind}, tol: 1e-9}\nvalidation: {kind: none}\nsweep: {kind: grid, penalty: [l1], lambda: ${lambdaList(ref)}, extend: 0}\nworkers: 1\n`;
+    const { coefficients, sweep } = await fitted(yaml, `text-${family}`);
+    expect(sweep.p).toBe(300);
+    expect(sweep.featureNames[0]).toBe('word1');
+    expect(sweep.featureNames[299]).toBe('word300');
+    expect(pathError(coefficients, ref)).toBeLessThan(1e-6);
+  }, 60_000);
+});
+
+/** The text data as a Matrix Market file with a side file holding the label, the counts and glmnet's foldid. */
+function textAsMatrixMarket(): void {
+  const lines = readFileSync(join(FIXTURES, 'sparse_text.svm'), 'utf8').trimEnd().split('\n');
+  const counts = readFileSync(join(FIXTURES, 'sparse_text_counts.svm'), 'utf8').trimEnd().split('\n');
+  const entries: string[] = [];
+  lines.forEach((line, i) => {
+    for (const pair of line.split(' ').slice(1)) {
+      const [j, v] = pair.split(':');
+      entries.push(`${i + 1} ${j} ${v}`);
+    }
+  });
+  writeFile(dir, 'text.mtx', `%%MatrixMarket matrix coordinate real general\n% written by the test\n${lines.length} 300 ${entries.length}\n${entries.join('\n')}\n`);
+  writeFile(dir, 'text_y.csv', `label,count,fold\n${lines.map((l, i) => `${l.split(' ')[0]},${counts[i].split(' ')[0]},${((i + 1) % 5) + 1}`).join('\n')}\n`);
+}
+
+describe('cross-validation on a sparse design', () => {
+  it("cv.glmnet's λ_min and λ_1se with the same foldid (Matrix Market, folds from the side file); the svmlight and Matrix Market readers agree", async () => {
+    textAsMatrixMarket();
+    const ref = reference.text;
+    expect(ref.nnz).toBe(readFileSync(join(dir, 'text.mtx'), 'utf8').trimEnd().split('\n').length - 3);
+    const yaml = `name: text-cv\ndata: {path: text.mtx, target_path: text_y.csv, target: label}\nmodel: {kind: logistic, tol: 1e-9}\nvalidation: {kind: column, column: fold}\nsweep: {kind: grid, penalty: [l1], lambda: ${lambdaList(ref.binomial)}, extend: 0}\nworkers: 2\n`;
+    const { summary, coefficients } = await fitted(yaml, 'text-cv');
+    const l1 = summary.find((s) => s.penalty === 'l1')!;
+    expect(Math.abs(l1.lambdaMin - ref.cv.lambda_min) / ref.cv.lambda_min).toBeLessThan(1e-12);
+    expect(Math.abs(l1.lambda1se - ref.cv.lambda_1se) / ref.cv.lambda_1se).toBeLessThan(1e-12);
+    // The fits on all rows are those of the svmlight file.
+    expect(pathError(coefficients, ref.binomial)).toBeLessThan(1e-6);
+  }, 120_000);
+
+  it('the same data read dense (CSV) and sparse (svmlight) give the same curve and coefficients', async () => {
+    const lines = readFileSync(join(FIXTURES, 'sparse_text.svm'), 'utf8').trimEnd().split('\n');
+    const dense = lines.map((line) => {
+      const row = new Array<number>(300).fill(0);
+      for (const pair of line.split(' ').slice(1)) {
+        const [j, v] = pair.split(':');
+        row[Number(j) - 1] = Number(v);
+      }
+      return [...row, line.split(' ')[0]].join(',');
+    });
+    writeFile(dir, 'text.csv', `${Array.from({ length: 300 }, (_, j) => `word${j + 1}`).join(',')},label\n${dense.join('\n')}\n`);
+    const body = `model: {kind: logistic, tol: 1e-9}\nvalidation: {kind: kfold, folds: 5, seed: 3}\nsweep: {kind: grid, penalty: [l1, elasticnet], l1_ratio: [0.5], lambda: {auto: 30, ratio: 0.02}, extend: 0}\nworkers: 2\n`;
+    const a = await fitted(`name: dense\ndata: {path: text.csv, target: label}\n${body}`, 'dense');
+    const b = await fitted(`name: sparse\ndata: {path: ${join(FIXTURES, 'sparse_text.svm')}, feature_names: ${join(FIXTURES, 'sparse_text_names.txt')}}\n${body}`, 'sparse');
+    expect(b.trials).toHaveLength(a.trials.length);
+    // λ_max is a sum over rows in another order: the grids agree to rounding.
+    const same = (x: number, y: number) => Math.abs(x - y) <= 1e-12 * Math.abs(y);
+    for (const s of a.summary) {
+      const t = b.summary.find((x) => x.penalty === s.penalty)!;
+      expect(same(t.lambdaMin, s.lambdaMin)).toBe(true);
+      expect(same(t.lambda1se, s.lambda1se)).toBe(true);
+      expect(Math.abs(t.meanMin - s.meanMin)).toBeLessThan(1e-8);
+    }
+    let worst = 0;
+    for (const c of a.coefficients) {
+      const d = b.coefficients.find((x) => x.penalty === c.penalty && same(x.lambda, c.lambda))!;
+      c.coefs.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - d.coefs[j]))));
+    }
+    expect(worst).toBeLessThan(1e-6);
+  }, 180_000);
+});
+
+describe('predict on a sparse file', () => {
+  it('equals the predictions of the same rows as a CSV', () => {
+    const db = join(dir, 'sparse.db');
+    expect(existsSync(db)).toBe(true);
+    const fromSparse = cli(['predict', db, '--data', join(FIXTURES, 'sparse_text.svm')], dir);
+    expect(fromSparse.status, fromSparse.stderr).toBe(0);
+    const fromCsv = cli(['predict', db, '--data', join(dir, 'text.csv')], dir);
+    expect(fromCsv.status, fromCsv.stderr).toBe(0);
+    const a = csvRows(fromSparse.stdout);
+    const b = csvRows(fromCsv.stdout);
+    expect(a).toHaveLength(1000);
+    expect(a).toEqual(b);
+  }, 60_000);
+});
+
+describe('on PostgreSQL', () => {
+  it('a sparse sweep stores its data once; a worker fetches it and finishes the sweep; the trials are those of SQLite', async () => {
+    const url = await freshPostgresDatabase();
+    const yaml = `name: pg-sparse\ndata: {path: ${join(FIXTURES, 'sparse_text_counts.svm')}}\nmodel: {kind: poisson, tol: 1e-9}\nvalidation: {kind: kfold, folds: 4, seed: 1}\nsweep: {kind: grid, penalty: [l1, elasticnet], l1_ratio: [0.3, 0.7], lambda: {auto: 20, ratio: 0.05}, extend: 0}\nworkers: 1\n`;
+    await fitted(yaml, 'pg-sparse-local');
+    // The run stops as soon as its tasks are queued; the worker does the rest from the stored data.
+    const stop = new AbortController();
+    await runSweep(writeFile(dir, 'pg-sparse.yaml', yaml), { out: url, log: () => undefined, signal: stop.signal, onStart: () => stop.abort() }).catch(() => undefined);
+    const store = await openStore(url, { mode: 'read' });
+    try {
+      const sweep = await store.findSweep();
+      const stored = await store.loadDataset(sweep.dataHash);
+      expect(stored?.nnz).toBe(reference.text.nnz);
+      expect(stored?.X.length).toBe(2 * reference.text.nnz + 301);
+    } finally {
+      await store.close();
+    }
+    const worker = cli(['worker', url, '--sweep', 'pg-sparse', '--workers', '1', '--quiet'], dir);
+    expect(worker.status, worker.stderr).toBe(0);
+    const [fromPg, fromSqlite] = await Promise.all([storedTrialSet(url), storedTrialSet(join(dir, 'pg-sparse-local.db'))]);
+    expect(fromPg.size).toBe(fromSqlite.size);
+    expect(fromPg).toEqual(fromSqlite);
+  }, 120_000);
+});
+
+describe('bad sparse input: one line naming the file and line, exit 2, nothing written', () => {
+  const cases: [string, string, string, RegExp][] = [
+    ['an index beyond the size line', 'bad.mtx', '%%MatrixMarket matrix coordinate real general\n3 2 2\n1 1 1.5\n2 3 2\n', /bad\.mtx:4: column 3 is outside 1 … 2 \(the size line 2\)/],
+    ['a value that is not a number', 'bad.svm', '1 1:0.5 2:abc\n0 1:1\n', /bad\.svm:1: "2:abc": "abc" is not a number/],
+    ['an index twice on a line', 'twice.svm', '1 1:0.5 3:1 3:2\n0 1:1\n', /twice\.svm:1: index 3 appears twice on the line/],
+    ['indices out of order', 'order.svm', '1 3:0.5 1:1\n0 1:1\n', /order\.svm:1: index 1 after 3: indices on a line are increasing/],
+    ['an empty file', 'empty.svm', '', /empty\.svm: the file is empty/],
+    ['a qid', 'qid.svm', '1 qid:3 1:0.5\n0 qid:3 1:1\n', /qid\.svm:1: qid \(a ranking query id\) is not read/],
+    ['an entry twice', 'dup.mtx', '%%MatrixMarket matrix coordinate real general\n2 2 3\n1 1 1\n2 2 1\n1 1 3\n', /dup\.mtx: lines 3 and 5 both give row 1, column 1/],
+    ['fewer entries than the size line', 'short.mtx', '%%MatrixMarket matrix coordinate real general\n2 2 3\n1 1 1\n', /short\.mtx: 1 entries, but the size line 2 gives 3/],
+    ['a dense Matrix Market file', 'array.mtx', '%%MatrixMarket matrix array real general\n2 1\n1\n2\n', /array\.mtx:1: a Matrix Market "array" file/],
+  ];
+  it.each(cases)('%s', (_what, file, content, message) => {
+    const sub = tempDir('regsweep-sparse-bad-');
+    writeFile(sub, file, content);
+    writeFile(sub, 'y.csv', 'y\n1\n0\n1\n');
+    const side = file.endsWith('.mtx') ? ', target_path: y.csv' : '';
+    writeFile(sub, 'sweep.yaml', `name: bad\ndata: {path: ${file}${side}}\nmodel: {kind: linear}\nvalidation: {kind: none}\nsweep: {kind: grid, penalty: [l1], lambda: {auto: 5}}\n`);
+    const before = readdirSync(sub).sort();
+    const r = cli(['run', 'sweep.yaml'], sub);
+    expect(r.status, r.stderr).toBe(2);
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(message);
+    expect(readdirSync(sub).sort()).toEqual(before);
+  });
+
+  it('side files: the target file has another row count, names of another count, no target file, a network', () => {
+    const sub = tempDir('regsweep-sparse-side-');
+    writeFile(sub, 'x.mtx', '%%MatrixMarket matrix coordinate real general\n3 2 2\n1 1 1.5\n2 2 2\n');
+    writeFile(sub, 'y.csv', 'y\n1\n0\n');
+    writeFile(sub, 'names.txt', 'a\nb\nc\n');
+    writeFile(sub, 'x.svm', '1 1:1 2:1\n0 1:1\n1 2:3\n');
+    const run = (data: string, model = 'linear') => {
+      writeFile(sub, 'sweep.yaml', `name: side\ndata: {${data}}\nmodel: {kind: ${model}}\nvalidation: {kind: none}\nsweep: {kind: grid, penalty: [l1], lambda: {auto: 5}}\n`);
+      const r = cli(['run', 'sweep.yaml'], sub);
+      expect(r.status, r.stderr).toBe(2);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+      return r.stderr;
+    };
+    expect(run('path: x.mtx, target_path: y.csv')).toMatch(/y\.csv: 2 rows, but the matrix .*x\.mtx has 3/);
+    expect(run('path: x.mtx')).toMatch(/x\.mtx: a Matrix Market file holds the features only; give the target's file as data.target_path/);
+    expect(run('path: x.svm, feature_names: names.txt')).toMatch(/names\.txt: 3 names for the 2 columns of the matrix/);
+    expect(run('path: x.svm', 'mlp')).toMatch(/sweep\.yaml:\d+: model\.kind: a network \(mlp\) takes a dense design/);
+    expect(existsSync(join(sub, 'results'))).toBe(false);
+  });
+});
