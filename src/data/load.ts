@@ -47,7 +47,7 @@ export function loadDataFile(path: string, options: SparseOptions): Promise<Data
 }
 
 /** The side files a sweep names for a sparse design. */
-export function sideFiles(loaded: Pick<LoadedConfig, 'targetPath' | 'featureNamesPath'>): Pick<SparseOptions, 'targetPath' | 'featureNamesPath'> {
+function sideFiles(loaded: Pick<LoadedConfig, 'targetPath' | 'featureNamesPath'>): Pick<SparseOptions, 'targetPath' | 'featureNamesPath'> {
   return { ...(loaded.targetPath ? { targetPath: loaded.targetPath } : {}), ...(loaded.featureNamesPath ? { featureNamesPath: loaded.featureNamesPath } : {}) };
 }
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/pool/coordinator.js';
 import { openStore } from '../../src/store/open.js';
-import { BIN, csvRows, FIXTURES, readFixture, storedTrialSet, tempDir, writeFile } from '../helpers.js';
+import { BIN, csvRows, FIXTURES, PYTHON, readFixture, storedTrialSet, tempDir, writeFile } from '../helpers.js';
 import { freshPostgresDatabase } from '../postgres.js';
 
 interface PathReference {
@@ -156,6 +156,26 @@ describe('predict on a sparse file', () => {
     expect(a).toHaveLength(1000);
     expect(a).toEqual(b);
   }, 60_000);
+
+  it("the exported model.py (scikit-learn on load_svmlight_file's CSR) and model.R (a dgCMatrix) predict a sparse file as regsweep does", () => {
+    const db = join(dir, 'sparse.db');
+    const ours = csvRows(cli(['predict', db, '--data', join(FIXTURES, 'sparse_text.svm')], dir).stdout);
+    for (const [format, file, command] of [['sklearn', 'model.py', PYTHON], ['glmnet', 'model.R', 'Rscript']] as const) {
+      const exported = cli(['export', db, '--model', '--format', format, '--out', join(dir, file)], dir);
+      expect(exported.status, exported.stderr).toBe(0);
+      for (const data of [join(FIXTURES, 'sparse_text.svm'), join(dir, 'text.mtx')]) {
+        const r = spawnSync(command, [join(dir, file), data], { encoding: 'utf8', timeout: 120_000 });
+        expect(r.status, `${file} ${data}: ${r.stderr}`).toBe(0);
+        const theirs = csvRows(r.stdout);
+        expect(theirs).toHaveLength(ours.length);
+        const column = Object.keys(ours[0])[0];
+        let worst = 0;
+        ours.forEach((row, i) => (worst = Math.max(worst, Math.abs(Number(row[column]) - Number(theirs[i][column])))));
+        expect(worst, `${file} on ${data}`).toBeLessThan(1e-12);
+        expect(theirs.map((t) => t[Object.keys(t)[1]])).toEqual(ours.map((o) => o[Object.keys(o)[1]]));
+      }
+    }
+  }, 120_000);
 });
 
 describe('on PostgreSQL', () => {

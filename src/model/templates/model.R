@@ -112,7 +112,7 @@ columns_of <- function(path, header, names) {
 }
 
 predict_rows <- function(x, off) {
-  eta <- sweep(x %*% B, 2, a, "+") + off
+  eta <- sweep(as.matrix(x %*% B), 2, a, "+") + off
   if (family == "binomial") return(list(number_text(1 / (1 + exp(-eta[, 1]))), csv_cell(ifelse(eta[, 1] > 0, classes[2], classes[1]))))
   if (family == "multinomial") {
     P <- exp(eta - apply(eta, 1, max))
@@ -174,7 +174,40 @@ dropped_rows <- function(chunk, at) {
   Reduce(`|`, lapply(at, function(j) gaps_of(chunk[[j]])), rep(FALSE, nrow(chunk)))
 }
 
+is_sparse <- function(path) grepl("[.](svm|svmlight|libsvm|mtx)$", tolower(path))
+
+# A sparse file as a dgCMatrix of the model's features by position: Matrix Market (readMM) or svmlight (labels not read;
+# 1-based indices unless one is 0, as regsweep and scikit-learn read them).
+sparse_rows <- function(path) {
+  if (!file.exists(path)) fail(sprintf("%s: no such file", path))
+  if (grepl("[.]mtx$", tolower(path))) {
+    x <- tryCatch(as(Matrix::readMM(path), "CsparseMatrix"), error = function(e) fail(sprintf("%s: %s", path, conditionMessage(e))))
+  } else {
+    lines <- sub("#.*$", "", readLines(path, warn = FALSE))
+    lines <- lines[grepl("[^[:space:]]", lines)]
+    pairs <- lapply(strsplit(trimws(lines), "[[:space:]]+"), function(t) t[-1])
+    counts <- lengths(pairs)
+    flat <- unlist(pairs)
+    index <- as.integer(sub(":.*$", "", flat))
+    value <- as.numeric(sub("^[^:]*:", "", flat))
+    if (anyNA(index) || anyNA(value)) fail(sprintf("%s: an index:value pair that is not two numbers", path))
+    base <- if (length(index) && min(index) == 0) 0L else 1L
+    x <- Matrix::sparseMatrix(i = rep(seq_along(lines), counts), j = index - base + 1L, x = value, dims = c(length(lines), max(c(0L, index - base + 1L))))
+  }
+  if (ncol(x) > length(features)) fail(sprintf("%s: column %d has a value, but the model has %d features", path, ncol(x), length(features)))
+  if (ncol(x) < length(features)) x <- cbind(x, Matrix::Matrix(0, nrow(x), length(features) - ncol(x), sparse = TRUE))
+  x
+}
+
 predict_file <- function(path, keep, unknown_zero = FALSE) {
+  if (is_sparse(path)) {
+    if (length(keep)) fail(sprintf("--keep: a sparse file (%s) has no named columns", path))
+    csv_line(columns)
+    cells <- predict_rows(sparse_rows(path), 0)
+    cells <- lapply(cells, as.vector)
+    emit(paste0(do.call(paste, c(cells, sep = ",")), "\n"))
+    return(invisible())
+  }
   started <- FALSE
   read_csv_chunks(path, function(chunk, line, header) {
     at <- columns_of(path, header, inputs)
@@ -261,6 +294,7 @@ refit <- function(path) {
 if (!is.null(partial)) cat("note: ", partial, "\n", sep = "", file = stderr())
 args <- commandArgs(trailingOnly = TRUE)
 if (length(args) == 2 && args[1] == "--refit") {
+  if (is_sparse(args[2])) fail("--refit: reads the training data as a CSV; refit a sparse design with glmnet on its dgCMatrix (Matrix::readMM)")
   refit(args[2])
 } else {
   keep <- character(0)

@@ -280,8 +280,45 @@ def refit(path):
     return coef, intercept
 
 
+def is_sparse(path):
+    return path.lower().endswith((".svm", ".svmlight", ".libsvm", ".mtx"))
+
+
+def sparse_rows(path):
+    """A sparse file as CSR rows of the model's features by position: svmlight (its labels not read) or Matrix Market."""
+    try:
+        if path.lower().endswith(".mtx"):
+            from scipy.io import mmread
+
+            X = mmread(path).tocsr()
+        else:
+            from sklearn.datasets import load_svmlight_file
+
+            X = load_svmlight_file(path)[0]
+    except (OSError, ValueError) as e:
+        fail(f"{path}: {e}")
+    if X.shape[1] > len(FEATURES):
+        fail(f"{path}: column {X.shape[1]} has a value, but the model has {len(FEATURES)} features")
+    X.resize((X.shape[0], len(FEATURES)))
+    return X
+
+
+def predict_sparse(path, keep, out):
+    """Predicts a sparse file's rows (no columns to keep, no offset: a sparse design has neither)."""
+    if keep:
+        fail(f"--keep: a sparse file ({path}) has no named columns")
+    X = sparse_rows(path)
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(COLUMNS)
+    cols = predictions(estimator(), X, np.zeros(X.shape[0]))
+    for i in range(X.shape[0]):
+        writer.writerow([c[i] if isinstance(c[i], str) else repr(float(c[i])) for c in cols])
+
+
 def predict_file(path, keep, out, unknown_zero=False):
     """Predicts a CSV 10000 rows at a time, writing the columns of `regsweep predict`."""
+    if is_sparse(path):
+        return predict_sparse(path, keep, out)
     est = model(unknown_zero)
     writer = csv.writer(out, lineterminator="\n")
     rows = records(path)
@@ -322,6 +359,8 @@ def main(argv):
     if PARTIAL is not None:
         sys.stderr.write(f"note: {PARTIAL}\n")
     if len(argv) == 2 and argv[0] == "--refit":
+        if is_sparse(argv[1]):
+            fail(f"--refit: reads the training data as a CSV; refit a sparse design with model.R (glmnet on a dgCMatrix) or scikit-learn on load_svmlight_file's matrix")
         coef, intercept = refit(argv[1])
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["term", "refit", "model"])
