@@ -2,7 +2,7 @@
 // fitted on its compressed columns — the lasso path of 100 λ and 5-fold CV, binomial and gaussian — beside R glmnet on
 // the dgCMatrix and scikit-learn on CSR, the same objective (standardize off: scikit-learn cannot scale a sparse
 // column without densifying it), in the same run. Fit times only; files written once to bench/.data.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSparse } from '../src/data/sparse.js';
@@ -147,7 +147,10 @@ export async function sparseWorkload(root: string, dataDir: string, python: stri
       objectives.glmnet = objective(sparse, data.y, n, family, glmnet.intercept as number, glmnet.coef as number[], lambdas[last]);
       kit.rows.push({ workload, tool: 'glmnet path (dgCMatrix)', seconds: median_(glmnet.times), note: 'thresh 1e-7 (its default), standardize = FALSE' });
     }
-    const sklearn = kit.anchor(python, [join(anchors, 'sklearn_sparse.py'), files.svm, files.targets, family, params]);
+    // scikit-learn's paths take minutes at the full size: one repeat.
+    const sklearnParams = join(tmpdir(), `regsweep-sparse-${process.pid}-${family}-sklearn.json`);
+    writeFileSync(sklearnParams, JSON.stringify({ ...JSON.parse(readFileSync(params, 'utf8')), repeats: 1 }));
+    const sklearn = kit.anchor(python, [join(anchors, 'sklearn_sparse.py'), files.svm, files.targets, family, sklearnParams]);
     if ('skipped' in sklearn) kit.rows.push({ workload, tool: 'scikit-learn path', seconds: null, note: `skipped: ${sklearn.skipped}` });
     else
       for (const [solver, out] of Object.entries(sklearn as unknown as Record<string, { times: number[]; coef: number[]; intercept: number }>)) {

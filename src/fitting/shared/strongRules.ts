@@ -5,7 +5,8 @@ import type { FeatureGroups, PathStep } from '../path/types.js';
 export interface ScreenedSolver {
   readonly active: Int32Array;
   readonly activeCount: number;
-  gradients(out: Float64Array): void;
+  /** Every feature's gradient into out; those with skip[j] set may be left as they were (members of the strong set). */
+  gradients(out: Float64Array, skip?: Uint8Array, kktBound?: number): void;
 }
 
 /**
@@ -64,16 +65,22 @@ export class StrongSet {
     for (let j = 0; j < this.p; j++) if (!this.inSet[j] && this.size(j) >= (factor ? cut * factor[j] : cut)) this.add(j);
   }
 
-  /** Every feature's gradient at the solver's current point. */
-  refresh(solver: ScreenedSolver): void {
-    solver.gradients(this.gradient);
+  /**
+   * The gradient at the solver's current point of every feature outside the set (the rule and the check read only
+   * those; a group is in or out whole): on sparse text the most frequent columns, most of the nonzeros, are members.
+   */
+  refresh(solver: ScreenedSolver, kktBound?: number): void {
+    solver.gradients(this.gradient, this.inSet, kktBound);
   }
 
-  /** Refreshes every feature's gradient; returns how many outside the set violate KKT (and adds them). */
+  /**
+   * Refreshes every feature's gradient (a solver may give an upper bound on |g_j| instead where that bound is below
+   * the KKT bound); returns how many outside the set violate KKT (and adds them).
+   */
   checkKkt(l1Ratio: number, lambda: number, solver: ScreenedSolver): number {
-    this.refresh(solver);
-    let violations = 0;
     const bound = l1Ratio * lambda * (1 + 1e-9);
+    this.refresh(solver, this.groups ? undefined : bound);
+    let violations = 0;
     for (let j = 0; j < this.p; j++) {
       if (this.constant[j]) continue;
       if (!this.inSet[j] && this.size(j) > (this.factor ? bound * this.factor[j] : bound)) {

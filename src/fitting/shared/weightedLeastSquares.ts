@@ -45,6 +45,7 @@ export class WlsSolver implements CoordinateSolver {
   private stamp = 1;
   readonly active: Int32Array;
   activeCount = 0;
+  private sortedActive = new Int32Array(0);
   private readonly isActive: Uint8Array;
   private readonly heap: WasmHeap;
   /** Centered training columns, and the start of residual, v and η (m each) in kernel memory (dense designs). */
@@ -56,6 +57,9 @@ export class WlsSolver implements CoordinateSolver {
   private shiftedSum = 0;
   private readonly vx: Float64Array;
   private interceptUpdates = 0;
+  /** Where every gradient of a sparse design was last computed (its residual, the gradients, ‖x_j − m_j‖ over all rows). */
+  private gradientReference: { residual: Float64Array; gradient: Float64Array; norm: Float64Array } | undefined;
+  private readonly gradientDone: Uint8Array;
 
   /** Per-feature penalty factors, and bounds on the standardized coefficients (the original ones times s_j), or null. */
   private readonly factor: Float64Array | null;
@@ -86,6 +90,7 @@ export class WlsSolver implements CoordinateSolver {
     this.beta = new Float64Array(p);
     this.sparse = design.sparse ?? null;
     this.vx = new Float64Array(this.sparse ? p : 0);
+    this.gradientDone = new Uint8Array(this.sparse ? p : 0);
     if (this.sparse) {
       if (groups) throw new Error('the group lasso takes a dense design');
       this.rows = Int32Array.from({ length: n }, (_, i) => i);
@@ -135,6 +140,12 @@ export class WlsSolver implements CoordinateSolver {
     for (let i = 0; i < res.length; i++) res[i] += shift * vw[i];
     this.shift = 0;
     this.shiftedSum = sum(res);
+  }
+
+  /** The features ever made nonzero, in index order (sorted again only when the set has grown). */
+  activeInOrder(): Int32Array {
+    if (this.sortedActive.length !== this.activeCount) this.sortedActive = this.active.slice(0, this.activeCount).sort();
+    return this.sortedActive;
   }
 
   /** Feature j's penalty factor (1 without factors). */
@@ -216,8 +227,56 @@ export class WlsSolver implements CoordinateSolver {
   }
 
   /** Every feature's gradient (0 for constant ones). */
-  gradients(out: Float64Array): Float64Array {
-    for (let j = 0; j < out.length; j++) out[j] = this.stats.constant[j] ? 0 : this.gradient(j);
+  gradients(out: Float64Array, skip?: Uint8Array, kktBound?: number): Float64Array {
+    if (this.sparse) return this.sparseGradients(out, skip, kktBound);
+    for (let j = 0; j < out.length; j++) if (!skip?.[j]) out[j] = this.stats.constant[j] ? 0 : this.gradient(j);
+    return out;
+  }
+
+  /**
+   * The gradients of a sparse design (the shift folded in first: no Σ v x_j needed). With a KKT bound, a feature whose
+   * gradient provably stays below it is not computed: |g_j(r)| ≤ |g_j(r₀)| + ‖x̃_j‖ ‖r − r₀‖ / W from a reference
+   * residual r₀ where every gradient was computed, and out[j] gets that upper bound (the strong rule then screens on
+   * it, conservatively). The reference moves to the current residual when the bound has stopped saving work.
+   */
+  private sparseGradients(out: Float64Array, skip?: Uint8Array, kktBound?: number): Float64Array {
+    if (this.shift !== 0) this.unshift();
+    const { mean, scale, constant, weightSum } = this.stats;
+    const sparse = this.sparse!;
+    const rSum = this.shiftedSum;
+    const exact = (j: number) => (sparseDot(sparse, j, this.res) - mean[j] * rSum) / (weightSum * scale[j]);
+    const reference = this.gradientReference;
+    // Features whose exact gradient this call has in out (a fresh reference then need not compute them again).
+    const done = this.gradientDone;
+    done.fill(0);
+    if (kktBound !== undefined && reference) {
+      let moved = 0;
+      for (let i = 0; i < this.res.length; i++) moved += (this.res[i] - reference.residual[i]) ** 2;
+      const distance = Math.sqrt(moved) / weightSum;
+      let work = 0;
+      for (let j = 0; j < out.length; j++) {
+        if (skip?.[j]) continue;
+        if (constant[j]) {
+          out[j] = 0;
+          done[j] = 1;
+          continue;
+        }
+        const upper = Math.abs(reference.gradient[j]) + (reference.norm[j] / scale[j]) * distance;
+        if (upper < CERTIFIED_SHARE * kktBound * this.factorOf(j)) out[j] = upper;
+        else {
+          out[j] = exact(j);
+          done[j] = 1;
+          work += sparse.starts[j + 1] - sparse.starts[j];
+        }
+      }
+      // Past a quarter of the nonzeros computed, a fresh reference costs little more and tightens every bound.
+      if (work * 4 < sparse.values.length) return out;
+    }
+    const gradient = reference?.gradient ?? new Float64Array(out.length);
+    for (let j = 0; j < out.length; j++) gradient[j] = done[j] ? out[j] : constant[j] ? 0 : exact(j);
+    for (let j = 0; j < out.length; j++) if (!skip?.[j]) out[j] = gradient[j];
+    if (reference) reference.residual.set(this.res);
+    else this.gradientReference = { residual: Float64Array.from(this.res), gradient, norm: centeredNorms(sparse, mean, this.res.length) };
     return out;
   }
 
@@ -393,6 +452,30 @@ export class WlsSolver implements CoordinateSolver {
       if (b !== 0) this.heap.kernels.axpy(this.eta.byteOffset, this.column(j), -b / this.stats.scale[j], 0, this.rows.length);
     }
   }
+}
+
+/**
+ * A gradient is left uncomputed when its bound is below this share of the KKT bound: below the next λ's strong-rule
+ * cut too (α(2λ_next − λ) ≥ α·λ/2 on any grid with λ_next/λ ≥ 0.75), so the screening sees no bound that would let in
+ * a feature the exact gradient keeps out.
+ */
+const CERTIFIED_SHARE = 0.5;
+
+/** ‖x_j − m_j‖₂ over all n rows, from the nonzeros: √(Σ x² − 2m Σ x + n m²). */
+function centeredNorms(sparse: SparseColumns, mean: Float64Array, n: number): Float64Array {
+  const norm = new Float64Array(mean.length);
+  for (let j = 0; j < norm.length; j++) {
+    let s = 0;
+    let ss = 0;
+    for (let k = sparse.starts[j]; k < sparse.starts[j + 1]; k++) {
+      s += sparse.values[k];
+      ss += sparse.values[k] * sparse.values[k];
+    }
+    const m = mean[j];
+    // Rounding must not make the bound smaller than it is: a relative margin on the sum.
+    norm[j] = Math.sqrt(Math.max(0, ss - 2 * m * s + n * m * m) * (1 + 1e-12) + 1e-300);
+  }
+  return norm;
 }
 
 function sum(a: Float64Array): number {
