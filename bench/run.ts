@@ -529,18 +529,7 @@ if (only.includes('distributed')) await distributed();
 if (want('load')) await loadWorkload(ROOT, DATA, PYTHON, quick, rows, notes);
 if (want('startup')) startupWorkload(ROOT, rows, notes);
 if (want('serve')) await serveWorkload(ROOT, rows, notes);
-if (want('sparse'))
-  await sparseWorkload(ROOT, DATA, PYTHON, {
-    rows,
-    notes,
-    repeats: REPEATS,
-    quick,
-    anchor,
-    sweepSeconds: async (yaml, data, label) => {
-      const ours = await timeIt(REPEATS, () => sweepTime(yaml, data, label));
-      return { seconds: ours.seconds, lambdaMin: ours.result.selections[0].lambdaMin };
-    },
-  });
+if (want('sparse')) await sparseWorkload(ROOT, DATA, PYTHON, { rows, notes, repeats: REPEATS, quick, anchor });
 
 const md = `${table()}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
 process.stdout.write(`\n${md}\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s\n`);

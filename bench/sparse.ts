@@ -1,18 +1,16 @@
 // `npm run bench -- sparse`: a text-like sparse design (power-law column frequencies, 20 000 × 50 000, ~0.2% nonzero)
 // fitted on its compressed columns — the lasso path of 100 λ and 5-fold CV, binomial and gaussian — beside R glmnet on
 // the dgCMatrix and scikit-learn on CSR, the same objective (standardize off: scikit-learn cannot scale a sparse
-// column without densifying it), in the same run. Fit times only; files written once to bench/.data.
+// column without densifying it), in the same run. Fit times only (the CV: the whole sweep); regsweep runs in processes
+// of its own (bench/sparseOne.ts) so that each figure's peak RSS is its own; files written once to bench/.data.
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSparse } from '../src/data/sparse.js';
-import type { Dataset } from '../src/data/dataset.js';
 import type { SparseColumns } from '../src/domain.js';
-import { binomialPath } from '../src/fitting/solvers/glm.js';
-import { gaussianNaivePath } from '../src/fitting/solvers/gaussianNaive.js';
 import { lassoLambdaMax } from '../src/plan/grid.js';
 import { Rng } from '../src/util/random.js';
-import { threadKernelContext } from '../workers/kernelContext.js';
 
 interface Row {
   workload: string;
@@ -27,7 +25,6 @@ export interface BenchKit {
   repeats: number;
   quick: boolean;
   anchor(command: string, args: string[]): AnchorOut;
-  sweepSeconds(yaml: string, data: Dataset, label: string): Promise<{ seconds: number; lambdaMin: number }>;
 }
 
 /**
@@ -72,11 +69,12 @@ function textLike(n: number, p: number, density: number, seed: number) {
 }
 
 /** The design written three ways: svmlight (labels), Matrix Market, and the targets with a fold column. */
-function writeFiles(dir: string, n: number, p: number, data: ReturnType<typeof textLike>): { svm: string; mtx: string; targets: string } {
+function writeFiles(dir: string, n: number, p: number, generate: () => ReturnType<typeof textLike>): { svm: string; mtx: string; targets: string } {
   const svm = join(dir, `text-${n}x${p}.svm`);
   const mtx = join(dir, `text-${n}x${p}.mtx`);
   const targets = join(dir, `text-${n}x${p}-y.csv`);
   if (existsSync(svm) && existsSync(mtx) && existsSync(targets)) return { svm, mtx, targets };
+  const data = generate();
   const { values, rows, starts } = data.sparse;
   const byRow: string[][] = Array.from({ length: n }, () => []);
   const entries: string[] = [];
@@ -111,37 +109,36 @@ export async function sparseWorkload(root: string, dataDir: string, python: stri
   const [n, p] = kit.quick ? [4_000, 10_000] : [20_000, 50_000];
   const density = 0.002;
   mkdirSync(dataDir, { recursive: true });
-  const files = writeFiles(dataDir, n, p, textLike(n, p, density, 11));
+  const files = writeFiles(dataDir, n, p, () => textLike(n, p, density, 11));
   const anchors = join(root, 'bench', 'anchors');
-  const csrBytes = (d: Dataset) => d.sparse!.values.length * 12 + (n + 1) * 4;
   for (const family of ['binomial', 'gaussian'] as const) {
     const workload = `sparse-${family}`;
-    const data = await loadSparse(family === 'binomial' ? files.svm : files.mtx, family === 'binomial' ? 'svmlight' : 'matrix-market', {
-      classification: family === 'binomial',
-      ...(family === 'gaussian' ? { targetPath: files.targets, target: 'response' } : {}),
-    });
+    const data = await loadSparse(files.mtx, 'matrix-market', { classification: family === 'binomial', targetPath: files.targets, target: family === 'binomial' ? 'label' : 'response' });
     const sparse = data.sparse!;
-    const weights = new Float64Array(n).fill(1);
-    const lambdaMax = lassoLambdaMax({ X: data.X, n, p, sparse }, data.y, false, weights);
-    const lambdas = Float64Array.from({ length: 100 }, (_, l) => lambdaMax * 0.01 ** (l / 99));
-    const problem = { design: { X: data.X, n, p, sparse }, y: data.y, weights, standardize: false, l1Ratio: 1, lambdas, tol: 1e-5, maxIter: 100_000 };
-    const context = threadKernelContext();
-    const times: number[] = [];
-    let solution!: ReturnType<typeof binomialPath>;
-    for (let r = 0; r < kit.repeats; r++) {
-      const t = performance.now();
-      solution = family === 'binomial' ? binomialPath(context, problem) : gaussianNaivePath(context, problem);
-      times.push((performance.now() - t) / 1000);
-    }
+    const csrMb = (sparse.values.length * 12 + (n + 1) * 4) / 2 ** 20;
+    const lambdaMax = lassoLambdaMax({ X: data.X, n, p, sparse }, data.y, false, new Float64Array(n).fill(1));
+    const lambdas = Array.from({ length: 100 }, (_, l) => lambdaMax * 0.01 ** (l / 99));
     const last = lambdas.length - 1;
-    const ours = objective(sparse, data.y, n, family, solution.intercepts[last], solution.coefs.subarray(last * p, (last + 1) * p), lambdas[last]);
-    const median = [...times].sort((a, b) => a - b)[Math.floor(times.length / 2)];
-    kit.rows.push({ workload, tool: 'regsweep path', seconds: median, note: `${n} × ${p}, ${sparse.values.length} nonzeros, 100 λ to 0.01·λ_max, tol 1e-5, one thread; ${solution.passes.reduce((a, b) => a + b, 0)} passes` });
+    const lambdasFile = join(tmpdir(), `regsweep-sparse-${process.pid}-${family}-lambdas.json`);
+    writeFileSync(lambdasFile, JSON.stringify(lambdas));
+    const objectives: Record<string, number> = {};
+    // regsweep in processes of their own: the time and peak RSS of a user's process on this data.
+    const one = (what: 'path' | 'cv') => childJson(join(root, 'dist', 'bench', 'sparseOne.js'), [what, family, files.svm, files.mtx, files.targets, lambdasFile, String(kit.repeats)]);
+    const path = one('path');
+    if ('failed' in path) kit.rows.push({ workload, tool: 'regsweep path', seconds: null, note: `failed: ${path.failed}` });
+    else {
+      objectives.regsweep = objective(sparse, data.y, n, family, path.intercept as number, path.coef as number[], lambdas[last]);
+      kit.rows.push({
+        workload,
+        tool: 'regsweep path',
+        seconds: path.seconds as number,
+        note: `${n} × ${p}, ${sparse.values.length} nonzeros, 100 λ to 0.01·λ_max, tol 1e-5, one thread; ${path.passes} passes; peak RSS ${(path.maxRssMb as number).toFixed(0)} MB (CSR arrays ${csrMb.toFixed(0)} MB: target ≤ ${(3 * csrMb + 200).toFixed(0)} MB)`,
+      });
+    }
     const params = join(tmpdir(), `regsweep-sparse-${process.pid}-${family}.json`);
     // saga takes minutes at the full size (36 s at the quick size, 4 000 × 10 000): timed at the quick size only.
-    writeFileSync(params, JSON.stringify({ lambdas: Array.from(lambdas), repeats: kit.repeats, p, foldid: Array.from({ length: n }, (_, i) => (i % 5) + 1), saga: kit.quick }));
+    writeFileSync(params, JSON.stringify({ lambdas, repeats: kit.repeats, p, foldid: Array.from({ length: n }, (_, i) => (i % 5) + 1), saga: kit.quick }));
     const glmnet = kit.anchor('Rscript', [join(anchors, 'glmnet_sparse.R'), files.mtx, files.targets, family, params]);
-    const objectives: Record<string, number> = { regsweep: ours };
     if ('skipped' in glmnet) kit.rows.push({ workload, tool: 'glmnet path', seconds: null, note: `skipped: ${glmnet.skipped}` });
     else {
       objectives.glmnet = objective(sparse, data.y, n, family, glmnet.intercept as number, glmnet.coef as number[], lambdas[last]);
@@ -155,27 +152,29 @@ export async function sparseWorkload(root: string, dataDir: string, python: stri
     else
       for (const [solver, out] of Object.entries(sklearn as unknown as Record<string, { times: number[]; coef: number[]; intercept: number }>)) {
         objectives[solver] = objective(sparse, data.y, n, family, out.intercept, out.coef, lambdas[last]);
-        kit.rows.push({ workload, tool: `scikit-learn ${solver} path (CSR)`, seconds: median_(out.times), note: solver === 'liblinear' ? 'penalizes the intercept too (intercept_scaling 100): not the same objective' : 'warm-started, its default tol' });
+        kit.rows.push({ workload, tool: `scikit-learn ${solver} path (CSR)`, seconds: median_(out.times), note: solver === 'liblinear' ? 'penalizes the intercept too (intercept_scaling 100): not the same objective' : 'warm-started, its default tol; one repeat' });
       }
     const comparable = Object.entries(objectives).filter(([t]) => t !== 'regsweep' && t !== 'liblinear');
     const best = Math.min(...comparable.map(([, v]) => v));
     kit.notes.push(
-      `${workload}: objective at the last λ — ${Object.entries(objectives).map(([t, v]) => `${t} ${v.toPrecision(10)}`).join(', ')}; regsweep − best anchor ${comparable.length ? ((ours - best) / Math.abs(best)).toExponential(2) : '—'} relative (target ≤ 1e-7)`,
+      `${workload}: objective at the last λ — ${Object.entries(objectives).map(([t, v]) => `${t} ${v.toPrecision(10)}`).join(', ')}; regsweep − best anchor ${comparable.length && objectives.regsweep !== undefined ? ((objectives.regsweep - best) / Math.abs(best)).toExponential(2) : '—'} relative (target ≤ 1e-7)`,
     );
-    // 5-fold CV: the whole sweep in this process, one worker thread, SQLite writes included.
-    const yaml = `name: ${workload}-cv
-data: {path: x, standardize: false}
-model: {kind: ${family === 'binomial' ? 'logistic' : 'linear'}}
-validation: {kind: column, column: fold}
-sweep: {kind: grid, penalty: [l1], lambda: [${Array.from(lambdas).join(', ')}], extend: 0}
-workers: 1
-`;
-    const withFolds = await loadSparse(files.mtx, 'matrix-market', { classification: family === 'binomial', targetPath: files.targets, target: family === 'binomial' ? 'label' : 'response', foldColumn: 'fold' });
-    const cv = await kit.sweepSeconds(yaml, withFolds, `${workload}-cv`);
-    kit.rows.push({ workload: `${workload}-cv`, tool: 'regsweep', seconds: cv.seconds, note: `5 folds given as glmnet's foldid, one thread, incl. SQLite writes; λ_min ${cv.lambdaMin.toPrecision(4)}` });
+    // 5-fold CV: the whole sweep (planning, SQLite writes) in a fresh process, one worker thread, glmnet's foldid.
+    const cv = one('cv');
+    kit.rows.push(
+      'failed' in cv
+        ? { workload: `${workload}-cv`, tool: 'regsweep', seconds: null, note: `failed: ${cv.failed}` }
+        : { workload: `${workload}-cv`, tool: 'regsweep', seconds: cv.seconds as number, note: `5 folds as glmnet's foldid, one thread, incl. SQLite writes; λ_min ${(cv.lambdaMin as number).toPrecision(4)}; peak RSS ${(cv.maxRssMb as number).toFixed(0)} MB` },
+    );
     if (!('skipped' in glmnet)) kit.rows.push({ workload: `${workload}-cv`, tool: 'cv.glmnet', seconds: glmnet.cv_seconds as number, note: `λ_min ${(glmnet.lambda_min as number).toPrecision(4)}` });
-    kit.notes.push(`${workload}: peak RSS of this process so far ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB; the CSR arrays ${(csrBytes(data) / 2 ** 20).toFixed(0)} MB (target ≤ 3 × that + 200 MB, run \`npm run bench -- sparse\` alone for a figure of its own)`);
   }
+}
+
+/** A child node process's last stdout line as JSON, or why it failed. */
+function childJson(script: string, args: string[]): Record<string, unknown> | { failed: string } {
+  const r = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) return { failed: (r.stderr || '').trim().split('\n').at(-1) ?? `exit ${r.status}` };
+  return JSON.parse(r.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
 }
 
 function median_(xs: number[]): number {

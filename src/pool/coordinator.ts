@@ -99,6 +99,7 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
   const log = options.log ?? (() => {});
   const plan = planSweep(loaded, data, { ...DEFAULT_PLAN_LIMITS, ...options.limits });
   for (const w of data.warnings) log(`warning: ${w}`);
+  if (data.sparse) log(sparseHeader(data));
 
   const store = await openStore(loaded.outputPath, { mode: 'write', lockTimeoutMs: options.lockTimeoutMs, mustExist: options.resume, signal: options.signal, reconnectMs: options.reconnectMs ?? DEFAULT_RECONNECT_MS });
   try {
@@ -152,6 +153,13 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
   } finally {
     await store.close();
   }
+}
+
+/** The run's line about a sparse design: its size, how sparse, and how it is fitted. */
+function sparseHeader({ source, n, p, sparse }: Dataset): string {
+  const nonzeros = sparse!.values.length;
+  const share = (100 * nonzeros) / (n * p);
+  return `${source}: a sparse design, ${n} × ${p} with ${nonzeros} nonzeros (${share < 0.1 ? share.toPrecision(2) : share.toFixed(1)}%), fitted on its compressed columns`;
 }
 
 /** The data every worker reads, with the folds of every row. */

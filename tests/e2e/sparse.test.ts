@@ -203,6 +203,23 @@ describe('on PostgreSQL', () => {
   }, 120_000);
 });
 
+describe('the command line', () => {
+  it('the run says the design is sparse, its size and density; query and report read the sweep', () => {
+    const sub = tempDir('regsweep-sparse-cli-');
+    writeFile(sub, 'sweep.yaml', `name: cli\ndata: {path: ${join(FIXTURES, 'sparse_example.mtx')}, target_path: ${join(FIXTURES, 'sparse_example_y.csv')}, target: y}\nmodel: {kind: linear}\nvalidation: {kind: column, column: fold}\nsweep: {kind: grid, penalty: [l1, elasticnet], l1_ratio: [0.5], lambda: {auto: 30}}\n`);
+    const r = cli(['run', 'sweep.yaml'], sub);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr + r.stdout).toMatch(/sparse_example\.mtx: a sparse design, 100 × 20 with 322 nonzeros \(16\.1%\), fitted on its compressed columns/);
+    const best = cli(['query', join(sub, 'results', 'cli.db'), '--best'], sub);
+    expect(best.status, best.stderr).toBe(0);
+    expect(best.stdout).toMatch(/^l1 /m);
+    const report = cli(['report', join(sub, 'results', 'cli.db'), '--out', join(sub, 'report')], sub);
+    expect(report.status, report.stderr).toBe(0);
+    const html = readFileSync(join(sub, 'report', 'report.html'), 'utf8');
+    expect(html).toContain('f1');
+  }, 60_000);
+});
+
 describe('bad sparse input: one line naming the file and line, exit 2, nothing written', () => {
   const cases: [string, string, string, RegExp][] = [
     ['an index beyond the size line', 'bad.mtx', '%%MatrixMarket matrix coordinate real general\n3 2 2\n1 1 1.5\n2 3 2\n', /bad\.mtx:4: column 3 is outside 1 … 2 \(the size line 2\)/],

@@ -36,6 +36,8 @@ export class WlsSolver implements CoordinateSolver {
   private readonly vw: Float64Array;
   /** Scratch for η on the training rows. */
   readonly eta: Float64Array;
+  /** Counts the times `eta` was computed afresh: what a caller's per-row values computed from it are tagged with. */
+  etaVersion = 0;
   /** The coefficients `eta` was last computed from. */
   private etaOf: { beta: Float64Array; intercept: number } | undefined;
   vSum = 0;
@@ -428,6 +430,7 @@ export class WlsSolver implements CoordinateSolver {
     if (this.etaOf && this.etaOf.intercept === this.intercept && sameValues(this.etaOf.beta, this.beta)) return this.eta;
     if (this.sparse) this.sparseEta();
     else this.denseEta();
+    this.etaVersion++;
     if (this.etaOf) {
       this.etaOf.beta.set(this.beta);
       this.etaOf.intercept = this.intercept;

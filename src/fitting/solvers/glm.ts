@@ -92,6 +92,9 @@ class Irls implements LambdaSolver {
   /** The training rows' targets, and scratch for their η with the offset (fittedLoss). */
   private readonly trainingY: Float64Array;
   private readonly fittedEta: Float64Array;
+  /** Per training row e^−|η| (binomial) or e^η (poisson) from the last objective, and the solver's η it was of. */
+  private readonly rowExp: Float64Array;
+  private rowExpOf = -1;
 
   constructor(
     context: KernelContext,
@@ -106,6 +109,7 @@ class Irls implements LambdaSolver {
     this.offset = Float64Array.from(solver.rows, (i) => problem.offset?.[i] ?? 0);
     this.trainingY = Float64Array.from(solver.rows, (i) => y[i]);
     this.fittedEta = new Float64Array(solver.rows.length);
+    this.rowExp = new Float64Array(solver.rows.length);
     const yMean = centerTarget(y, weights, stats.weightSum).mean;
     solver.intercept = link === 'logit' ? Math.log(yMean / (1 - yMean)) : nullLogIntercept(y, solver.rows, solver.w, this.offset);
     this.start = new Float64Array(p);
@@ -141,13 +145,17 @@ class Irls implements LambdaSolver {
     const { solver, y, offset } = this;
     const { rows, w, beta } = solver;
     const eta = solver.predictTraining();
+    const { rowExp } = this;
     let loss = 0;
     for (let r = 0; r < rows.length; r++) {
       const e = eta[r] + offset[r];
       const yi = y[rows[r]];
-      // log(1 + e^η) without overflow.
-      loss += w[r] * (this.link === 'logit' ? (e > 0 ? e + Math.log1p(Math.exp(-e)) : Math.log1p(Math.exp(e))) - yi * e : Math.exp(e) - yi * e);
+      // log(1 + e^η) without overflow, from e^−|η|; kept for linearize() at the same point.
+      const t = this.link === 'logit' ? Math.exp(-Math.abs(e)) : Math.exp(e);
+      rowExp[r] = t;
+      loss += w[r] * (this.link === 'logit' ? (e > 0 ? e + Math.log1p(t) : Math.log1p(t)) - yi * e : t - yi * e);
     }
+    this.rowExpOf = solver.etaVersion;
     let penalty = 0;
     const groups = solver.groups;
     // Over the features ever nonzero, in index order (every other coefficient is 0): a sum of the same terms in the
@@ -258,23 +266,28 @@ class Irls implements LambdaSolver {
 
   /** Working residual r = w (y − μ) and IRLS weights v = w μ'(η) at the current coefficients: p(1 − p) or μ. */
   private linearize(): void {
-    const { solver, y } = this;
+    const { solver, y, offset, rowExp } = this;
     const { rows, w } = solver;
     const eta = solver.predictTraining();
+    // objective() has just computed e^−|η| (e^η for poisson) at these coefficients, as a step's backtracking does.
+    const known = this.rowExpOf === solver.etaVersion;
+    const v = solver.v;
+    const residual = solver.residual;
     if (this.link === 'logit') {
       for (let r = 0; r < rows.length; r++) {
-        const prob = 1 / (1 + Math.exp(-eta[r]));
+        const e = eta[r] + offset[r];
+        const t = known ? rowExp[r] : Math.exp(-Math.abs(e));
+        const prob = e >= 0 ? 1 / (1 + t) : t / (1 + t);
         // The floor applies to the curvature only; the residual keeps the true probability so the fixed point is exact.
         const floored = Math.min(Math.max(prob, PROBABILITY_FLOOR), 1 - PROBABILITY_FLOOR);
-        solver.v[r] = w[r] * floored * (1 - floored);
-        solver.residual[r] = w[r] * (y[rows[r]] - prob);
+        v[r] = w[r] * floored * (1 - floored);
+        residual[r] = w[r] * (y[rows[r]] - prob);
       }
     } else {
-      const offset = this.offset;
       for (let r = 0; r < rows.length; r++) {
-        const mu = Math.exp(eta[r] + offset[r]);
-        solver.v[r] = w[r] * mu;
-        solver.residual[r] = w[r] * (y[rows[r]] - mu);
+        const mu = known ? rowExp[r] : Math.exp(eta[r] + offset[r]);
+        v[r] = w[r] * mu;
+        residual[r] = w[r] * (y[rows[r]] - mu);
       }
     }
     solver.newQuadratic();
