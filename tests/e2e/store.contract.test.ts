@@ -120,6 +120,28 @@ for (const impl of STORES) {
       });
     });
 
+    it('keeps a wide coefficient vector of mostly zeros in its sparse form, and gives every vector back as it was', async () => {
+      const { store } = await writable();
+      const tasks = [task('all', [1, 0.5, 0.25, 0.125])];
+      await use(store, async (s) => {
+        const sweep = (await s.createSweep(newSweep('wide', tasks), tasks)).sweep;
+        const [claim] = (await s.claimBatches(sweep.id, { ...lease, owner: 'me', batches: 1 })).flat();
+        const width = 500;
+        // λ 1: all zero; λ 0.5: three nonzeros (−0 stays a zero); λ 0.25: a quarter nonzero (still sparse); λ 0.125: every entry.
+        const coefs = new Float64Array(4 * width);
+        coefs.set([1e-300, -2.5, 7], width + 0);
+        coefs[width + 499] = 3;
+        coefs[width + 7] = -0;
+        for (let j = 0; j < width / 4; j++) coefs[2 * width + 4 * j + 1] = j / 3;
+        for (let j = 0; j < width; j++) coefs[3 * width + j] = Math.sin(j) + 2;
+        const wide: TaskResult = { taskId: claim.task.id, trials: [1, 0.5, 0.25, 0.125].map((l) => figures(l, null)), coefs, intercepts: Float64Array.of(0, 1, 2, 3) };
+        expect(await s.completeTask(sweep.id, claim, wide, 1, 4)).toBe('recorded');
+        const back = await s.coefficients(sweep.id);
+        expect(back.map((c) => c.lambda)).toEqual([1, 0.5, 0.25, 0.125]);
+        back.forEach((c, l) => expect(Array.from(c.coefs)).toEqual(Array.from(coefs.subarray(l * width, (l + 1) * width)).map((v) => (v === 0 ? 0 : v))));
+      });
+    });
+
     it('tells the last trial id, and which tasks run now (with their owner) and which failed (with their error)', async () => {
       const { store } = await writable();
       const tasks = [task('all'), task(0), task(1)];

@@ -8,21 +8,29 @@ import { regressionMeasures } from '../shared/measures.js';
 import { meanSquaredError } from '../shared/metrics.js';
 import type { FamilySpec } from './types.js';
 
+/** Below this many features a sparse design is fitted in covariance mode (glmnet's rule for type.gaussian). */
+const SPARSE_COVARIANCE_FEATURES = 500;
+
 export const gaussian: FamilySpec = {
   name: 'gaussian',
   predictors: () => 1,
   // glmnet's choice; per-feature penalties and bounds take naive updates (the covariance kernels and the ridge path
-  // take one penalty for all), and so does a sparse design (its columns are read where they lie).
+  // take one penalty for all). A sparse design takes covariance updates below glmnet's 500 features (its Gram columns
+  // from the nonzeros), else naive ones on its compressed columns.
   solve: ({ context, problem, settings, nTrain, gram, data }) =>
     settings.model.kind !== 'mlp' && settings.model.solver === 'fista'
       ? fistaPath(problem, 'gaussian')
-      : problem.featurePenalty || problem.groups || problem.design.sparse
+      : problem.featurePenalty || problem.groups
         ? gaussianNaivePath(context, problem)
-        : ridgeDualApplies(problem, nTrain)
-          ? gaussianRidgeDualPath(problem)
-          : nTrain > data.p && data.p <= context.limits.covarianceMaxFeatures
+        : problem.design.sparse
+          ? nTrain > data.p && data.p < SPARSE_COVARIANCE_FEATURES
             ? gaussianCovariancePath(context, problem, gram())
-            : gaussianNaivePath(context, problem),
+            : gaussianNaivePath(context, problem)
+          : ridgeDualApplies(problem, nTrain)
+            ? gaussianRidgeDualPath(problem)
+            : nTrain > data.p && data.p <= context.limits.covarianceMaxFeatures
+              ? gaussianCovariancePath(context, problem, gram())
+              : gaussianNaivePath(context, problem),
   loss: ({ y, eta }, w) => meanSquaredError(y, eta, w),
   measures: ({ y, eta }, w) => regressionMeasures(y, (i) => eta[i], w),
   metrics: () => ({}),

@@ -98,7 +98,8 @@ export class LazyGram {
     this.rowWeights = Float64Array.from(kept, (i) => weights[i]);
     this.unitWeights = this.rowWeights.every((w) => w === 1);
     const chunks = Math.ceil(kept.length / CHUNK);
-    if (chunks * p * LD * 8 > context.limits.gramCacheBytes) return;
+    // A sparse design's columns are computed from its nonzeros (sparseBlock): no copy of the rows.
+    if (design.sparse || chunks * p * LD * 8 > context.limits.gramCacheBytes) return;
     this.cache = heap.alloc(chunks * p * LD);
     this.owned.blocks.push(this.cache);
     if (context.helper) {
@@ -258,6 +259,7 @@ export class LazyGram {
   }
 
   private computeBlock(block: number[]): void {
+    if (this.design.sparse) return this.sparseBlock(block);
     const { p } = this.design;
     const F = this.heap.f64;
     const { gramStaged } = this.heap.kernels;
@@ -295,6 +297,35 @@ export class LazyGram {
         gramStaged(this.block * 8, m4, this.partnerList * 8, K, even, (this.out + first * m4) * 8);
       }
     }
+    this.storeBlock(block, todo, this.out);
+  }
+
+  /**
+   * The block's sums of a sparse design, by merging each pair's sorted row lists: Σ w x_a x_b over the rows both hold,
+   * less W·m_a·m_b (the means are weighted), with a < b in every product so that C_jk and C_kj are the same number
+   * whichever was computed first (as the dense kernel's sums are).
+   */
+  private sparseBlock(block: number[]): void {
+    const { values, rows, starts } = this.design.sparse!;
+    const { mean, weightSum } = this.stats;
+    const w = this.weights;
+    const F = this.heap.f64;
+    const m4 = (block.length + 3) & ~3;
+    const todo = this.withoutColumn();
+    for (let t = 0; t < block.length; t++)
+      for (let s = 0; s < todo.length; s++) {
+        const a = Math.min(block[t], todo[s]);
+        const b = Math.max(block[t], todo[s]);
+        let sum = 0;
+        for (let ka = starts[a], kb = starts[b]; ka < starts[a + 1] && kb < starts[b + 1]; ) {
+          const ra = rows[ka];
+          const rb = rows[kb];
+          if (ra === rb) sum += w[ra] * values[ka++] * values[kb++];
+          else if (ra < rb) ka++;
+          else kb++;
+        }
+        F[this.out + s * m4 + t] = sum - weightSum * mean[a] * mean[b];
+      }
     this.storeBlock(block, todo, this.out);
   }
 

@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { CvPoint, Encoding, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialPredictions, TrialTally } from '../../domain.js';
 import { storedDesignLength, valuesChecksum } from '../../data/stored.js';
 import { EmptyStoreError, OutsideError, UserError, errorCode } from '../../errors.js';
-import { bytesOf, float64Of, pickSweep, predictionsFromRow, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialsFromRows } from '../common.js';
+import { bytesOf, coefficientBytes, coefficientsOf, pickSweep, predictionsFromRow, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialsFromRows } from '../common.js';
 import {
   failedTrials,
   type Claim,
@@ -656,7 +656,7 @@ export class PostgresStore implements Store {
         settings: r.settings,
         fold: r.fold,
         intercept: (r.intercept as number[]).map(Number),
-        coefs: float64Of(coef),
+        coefs: coefficientsOf(coef),
       };
     });
   }
@@ -789,7 +789,7 @@ async function recordOutcomes(c: pg.PoolClient, sweepId: number, completions: Co
       if (heldOut && linkWidth > 0 && t.status !== 'failed')
         predictions.push({ id, link: bytesOf(heldOut.link, l * linkWidth, linkWidth), rows: l === 0 ? bytesOf(heldOut.rows) : null, observed: l === 0 ? bytesOf(heldOut.observed) : null });
       if (result && width > 0 && t.status !== 'failed') {
-        coefficientRows.row(3).int8(id).float8Array(result.intercepts.subarray(l * outputs, (l + 1) * outputs)).bytea(bytesOf(result.coefs, l * width, width));
+        coefficientRows.row(3).int8(id).float8Array(result.intercepts.subarray(l * outputs, (l + 1) * outputs)).bytea(coefficientBytes(result.coefs, l * width, width));
         coefficientCount++;
       }
       for (const e of ('epochs' in t ? t.epochs : undefined) ?? []) epochs.push([id, e.epoch, e.trainLoss, e.valLoss]);

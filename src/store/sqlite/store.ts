@@ -27,7 +27,7 @@ import {
   type TrialFilter,
 } from '../contract.js';
 import { inClaimOrder, toTaskRow } from '../taskOrder.js';
-import { bytesOf, float64Of, pickSweep, predictionsFromRow, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialReader } from '../common.js';
+import { bytesOf, coefficientBytes, coefficientsOf, pickSweep, predictionsFromRow, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialReader } from '../common.js';
 import { openForReading, openForWriting, sqliteError } from './file.js';
 
 /** How long one attempt waits for a lock inside SQLite before the store backs off and tries again (ms). */
@@ -305,7 +305,7 @@ export class SqliteStore implements Store {
       );
       const trialId = Number(info.lastInsertRowid);
       if (result && width > 0 && t.status !== 'failed') {
-        const row = bytesOf(result.coefs, l * width, width);
+        const row = coefficientBytes(result.coefs, l * width, width);
         insertCoef.run(trialId, JSON.stringify(Array.from(result.intercepts.subarray(l * outputs, (l + 1) * outputs))), row);
       }
       for (const e of ('epochs' in t ? t.epochs : undefined) ?? []) insertEpoch.run(trialId, e.epoch, e.trainLoss, e.valLoss);
@@ -503,7 +503,7 @@ export class SqliteStore implements Store {
       settings: r.settings,
       fold: r.fold,
       intercept: JSON.parse(r.intercept) as number[],
-      coefs: float64Of(r.coef),
+      coefs: coefficientsOf(r.coef),
     })),
     );
   }
