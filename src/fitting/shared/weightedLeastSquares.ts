@@ -60,7 +60,7 @@ export class WlsSolver implements CoordinateSolver {
   private readonly vx: Float64Array;
   private interceptUpdates = 0;
   /** Where every gradient of a sparse design was last computed (its residual, the gradients, ‖x_j − m_j‖ over all rows). */
-  private gradientReference: { residual: Float64Array; gradient: Float64Array; norm: Float64Array } | undefined;
+  private gradientReference: { residual: Float64Array; gradient: Float64Array; norm: Float64Array; absSum: Float64Array } | undefined;
   private readonly gradientDone: Uint8Array;
 
   /** Per-feature penalty factors, and bounds on the standardized coefficients (the original ones times s_j), or null. */
@@ -252,9 +252,20 @@ export class WlsSolver implements CoordinateSolver {
     const done = this.gradientDone;
     done.fill(0);
     if (kktBound !== undefined && reference) {
+      // ‖Δr‖₂, ‖Δr‖∞ and |Σ Δr| since the reference: |Δg_j|·W·s_j is at most ‖x_j − m_j‖₂‖Δr‖₂ (Cauchy–Schwarz) and
+      // at most Σ|x_ij|·‖Δr‖∞ + |m_j||Σ Δr| (the nonzeros, then the mean); the second is the tighter on rare columns.
       let moved = 0;
-      for (let i = 0; i < this.res.length; i++) moved += (this.res[i] - reference.residual[i]) ** 2;
-      const distance = Math.sqrt(moved) / weightSum;
+      let largest = 0;
+      let total = 0;
+      for (let i = 0; i < this.res.length; i++) {
+        const d = this.res[i] - reference.residual[i];
+        moved += d * d;
+        total += d;
+        if (Math.abs(d) > largest) largest = Math.abs(d);
+      }
+      const distance = Math.sqrt(moved) * (1 + 1e-12);
+      largest *= 1 + 1e-12;
+      total = Math.abs(total) * (1 + 1e-12) + 1e-300;
       let work = 0;
       for (let j = 0; j < out.length; j++) {
         if (skip?.[j]) continue;
@@ -263,7 +274,8 @@ export class WlsSolver implements CoordinateSolver {
           done[j] = 1;
           continue;
         }
-        const upper = Math.abs(reference.gradient[j]) + (reference.norm[j] / scale[j]) * distance;
+        const change = Math.min(reference.norm[j] * distance, reference.absSum[j] * largest + Math.abs(mean[j]) * total);
+        const upper = Math.abs(reference.gradient[j]) + change / (weightSum * scale[j]);
         if (upper < CERTIFIED_SHARE * kktBound * this.factorOf(j)) out[j] = upper;
         else {
           out[j] = exact(j);
@@ -278,7 +290,7 @@ export class WlsSolver implements CoordinateSolver {
     for (let j = 0; j < out.length; j++) gradient[j] = done[j] ? out[j] : constant[j] ? 0 : exact(j);
     for (let j = 0; j < out.length; j++) if (!skip?.[j]) out[j] = gradient[j];
     if (reference) reference.residual.set(this.res);
-    else this.gradientReference = { residual: Float64Array.from(this.res), gradient, norm: centeredNorms(sparse, mean, this.res.length) };
+    else this.gradientReference = { residual: Float64Array.from(this.res), gradient, ...columnNorms(sparse, mean, this.res.length) };
     return out;
   }
 
@@ -464,21 +476,26 @@ export class WlsSolver implements CoordinateSolver {
  */
 const CERTIFIED_SHARE = 0.5;
 
-/** ‖x_j − m_j‖₂ over all n rows, from the nonzeros: √(Σ x² − 2m Σ x + n m²). */
-function centeredNorms(sparse: SparseColumns, mean: Float64Array, n: number): Float64Array {
+/** Per column ‖x_j − m_j‖₂ over all n rows (√(Σ x² − 2m Σ x + n m²), from the nonzeros) and Σ |x_ij|. */
+function columnNorms(sparse: SparseColumns, mean: Float64Array, n: number): { norm: Float64Array; absSum: Float64Array } {
   const norm = new Float64Array(mean.length);
+  const absSum = new Float64Array(mean.length);
   for (let j = 0; j < norm.length; j++) {
     let s = 0;
     let ss = 0;
+    let a = 0;
     for (let k = sparse.starts[j]; k < sparse.starts[j + 1]; k++) {
-      s += sparse.values[k];
-      ss += sparse.values[k] * sparse.values[k];
+      const x = sparse.values[k];
+      s += x;
+      ss += x * x;
+      a += Math.abs(x);
     }
     const m = mean[j];
-    // Rounding must not make the bound smaller than it is: a relative margin on the sum.
+    // Rounding must not make a bound smaller than it is: a relative margin on each sum.
     norm[j] = Math.sqrt(Math.max(0, ss - 2 * m * s + n * m * m) * (1 + 1e-12) + 1e-300);
+    absSum[j] = a * (1 + 1e-12);
   }
-  return norm;
+  return { norm, absSum };
 }
 
 function sum(a: Float64Array): number {
