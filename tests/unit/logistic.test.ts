@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { FitStatus } from '../../src/domain.js';
 import { createKernelContext } from '../../workers/kernelContext.js';
+import { rocAuc } from '../../src/fitting/shared/metrics.js';
+import { Rng } from '../../src/util/random.js';
 import { coefsAt, columnMoments, expectPathEqualsSingleFits, fixtureData, pathProblem, readFixture, type ReferenceFit, relativeError, solve } from '../helpers.js';
 
 describe('a logistic regression small enough to solve on paper', () => {
@@ -130,5 +132,27 @@ describe('training columns in a bounded cache', () => {
     expect(Array.from(small.coefs)).toEqual(Array.from(full.coefs));
     expect(Array.from(small.intercepts)).toEqual(Array.from(full.intercepts));
     expect(full.coefs.subarray(11 * data.p).filter((b) => b !== 0).length).toBeGreaterThan(3);
+  });
+});
+
+describe('rocAuc', () => {
+  it('equals the share of (positive, negative) pairs ranked right, ties counting half, over the rows of nonzero weight', () => {
+    const rng = new Rng(5);
+    for (const n of [7, 200, 3001]) {
+      // Scores on a coarse grid so that many tie within and across the classes; a weight of 0 leaves a row out.
+      const eta = Float64Array.from({ length: n }, () => Math.round(rng.normal() * 4) / 4);
+      const y = Float64Array.from(eta, (e) => (rng.uniform() < 1 / (1 + Math.exp(-2 * e)) ? 1 : 0));
+      const w = Float64Array.from({ length: n }, () => (rng.uniform() < 0.2 ? 0 : 1));
+      let pairs = 0;
+      let right = 0;
+      for (let i = 0; i < n; i++)
+        for (let k = 0; k < n; k++)
+          if (w[i] && w[k] && y[i] === 1 && y[k] === 0) {
+            pairs++;
+            right += eta[i] > eta[k] ? 1 : eta[i] === eta[k] ? 0.5 : 0;
+          }
+      expect(rocAuc(y, eta, w)).toBe(right / pairs);
+    }
+    expect(rocAuc(Float64Array.of(1, 1), Float64Array.of(0.2, 0.4), Float64Array.of(1, 1))).toBeNaN();
   });
 });

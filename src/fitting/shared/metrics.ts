@@ -104,24 +104,27 @@ export function accuracy(y: Float64Array, eta: Float64Array, weights: Float64Arr
 
 /** Area under the ROC curve (Mann–Whitney U with mid-ranks for ties); NaN when one class is absent. */
 export function rocAuc(y: Float64Array, eta: Float64Array, weights: Float64Array): number {
-  const idx: number[] = [];
-  for (let i = 0; i < eta.length; i++) if (weights[i] !== 0) idx.push(i);
-  idx.sort((a, b) => eta[a] - eta[b]);
-  let rankSumPositive = 0;
   let positives = 0;
-  for (let start = 0; start < idx.length; ) {
-    let end = start;
-    while (end + 1 < idx.length && eta[idx[end + 1]] === eta[idx[start]]) end++;
-    const midRank = (start + end) / 2 + 1;
-    for (let k = start; k <= end; k++) if (y[idx[k]] === 1) {
-      rankSumPositive += midRank;
-      positives++;
-    }
-    start = end + 1;
-  }
-  const negatives = idx.length - positives;
+  let negatives = 0;
+  for (let i = 0; i < eta.length; i++) if (weights[i] !== 0) y[i] === 1 ? positives++ : negatives++;
   if (positives === 0 || negatives === 0) return NaN;
-  return (rankSumPositive - (positives * (positives + 1)) / 2) / (positives * negatives);
+  // The Mann–Whitney count from the two classes' scores sorted apart (native typed-array sorts): per positive, the
+  // negatives below it and half those tied with it — the rank-sum with mid-ranks, the same number in halves exactly.
+  const pos = new Float64Array(positives);
+  const neg = new Float64Array(negatives);
+  for (let i = 0, a = 0, b = 0; i < eta.length; i++) if (weights[i] !== 0) y[i] === 1 ? (pos[a++] = eta[i]) : (neg[b++] = eta[i]);
+  pos.sort();
+  neg.sort();
+  let below = 0;
+  let upTo = 0;
+  let count = 0;
+  for (let k = 0; k < positives; k++) {
+    const s = pos[k];
+    while (below < negatives && neg[below] < s) below++;
+    while (upTo < negatives && neg[upTo] <= s) upTo++;
+    count += below + (upTo - below) / 2;
+  }
+  return count / (positives * negatives);
 }
 
 export interface Sparsity {
