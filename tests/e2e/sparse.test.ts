@@ -20,7 +20,7 @@ interface PathReference {
 }
 interface SparseReference {
   example: { lasso: PathReference; enet: PathReference };
-  text: { nnz: number; binomial: PathReference; poisson: PathReference; cv: { lambda: number[]; cvm: number[]; cvsd: number[]; lambda_min: number; lambda_1se: number } };
+  text: { nnz: number; binomial: PathReference; poisson: PathReference; multinomial: { lambda: number[]; intercept: number[][]; coef: number[][][] }; cv: { lambda: number[]; cvm: number[]; cvsd: number[]; lambda_min: number; lambda_1se: number } };
 }
 
 const reference = readFixture<SparseReference>('glmnet_sparse.json');
@@ -80,6 +80,26 @@ describe("glmnet's paths on its dgCMatrix", () => {
     expect(sweep.featureNames[299]).toBe('word300');
     expect(pathError(coefficients, ref)).toBeLessThan(1e-6);
   }, 60_000);
+});
+
+describe("glmnet's multinomial on its dgCMatrix", () => {
+  it('three classes (svmlight labels 0, 1, 2), the ungrouped lasso: every class\'s coefficients and intercept to 1e-6 along 20 λ', async () => {
+    const ref = reference.text.multinomial;
+    const yaml = `name: text-multinomial\ndata: {path: ${join(FIXTURES, 'sparse_text_classes.svm')}}\nmodel: {kind: multinomial, tol: 1e-9}\nvalidation: {kind: none}\nsweep: {kind: grid, penalty: [l1], lambda: [${ref.lambda.map((l) => l.toPrecision(17)).join(', ')}], extend: 0}\nworkers: 1\n`;
+    const { coefficients, sweep } = await fitted(yaml, 'text-multinomial');
+    expect(sweep.classes).toEqual(['0', '1', '2']);
+    expect(coefficients).toHaveLength(ref.lambda.length);
+    let worst = 0;
+    ref.lambda.forEach((lambda, l) => {
+      const mine = coefficients.find((c) => Math.abs(c.lambda - lambda) <= 1e-12 * lambda)!;
+      const scale = Math.max(1, ...ref.coef[l].flat().map(Math.abs));
+      for (let k = 0; k < 3; k++) {
+        worst = Math.max(worst, Math.abs(mine.intercept[k] - ref.intercept[l][k]) / scale);
+        ref.coef[l][k].forEach((b, j) => (worst = Math.max(worst, Math.abs(mine.coefs[k * 300 + j] - b) / scale)));
+      }
+    });
+    expect(worst).toBeLessThan(1e-6);
+  }, 120_000);
 });
 
 /** The text data as a Matrix Market file with a side file holding the label, the counts and glmnet's foldid. */
