@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FitStatus } from '../../src/domain.js';
 import { createKernelContext } from '../../workers/kernelContext.js';
 import { rocAuc } from '../../src/fitting/shared/metrics.js';
+import { logisticLossRise } from '../../src/fitting/solvers/glm.js';
 import { Rng } from '../../src/util/random.js';
 import { coefsAt, columnMoments, expectPathEqualsSingleFits, fixtureData, pathProblem, readFixture, type ReferenceFit, relativeError, solve } from '../helpers.js';
 
@@ -154,5 +155,29 @@ describe('rocAuc', () => {
       expect(rocAuc(y, eta, w)).toBe(right / pairs);
     }
     expect(rocAuc(Float64Array.of(1, 1), Float64Array.of(0.2, 0.4), Float64Array.of(1, 1))).toBeNaN();
+  });
+});
+
+describe('logisticLossRise', () => {
+  it('is never below the true change of the weighted logistic loss, and close to it for small steps', () => {
+    const rng = new Rng(11);
+    const loss = (e: number, y: number) => (e > 0 ? e + Math.log1p(Math.exp(-e)) : Math.log1p(Math.exp(e))) - y * e;
+    for (const scale of [1e-3, 0.1, 1, 5, 40]) {
+      const m = 500;
+      const rows = Int32Array.from({ length: m }, (_, i) => i);
+      const w = Float64Array.from({ length: m }, () => (rng.uniform() < 0.1 ? 0 : rng.uniform() * 2));
+      const eta0 = Float64Array.from({ length: m }, () => rng.normal() * 3);
+      const eta = Float64Array.from(eta0, (e) => e + rng.normal() * scale);
+      const y = Float64Array.from({ length: m }, () => (rng.uniform() < 0.4 ? 1 : 0));
+      const prob0 = Float64Array.from(eta0, (e) => 1 / (1 + Math.exp(-e)));
+      let exact = 0;
+      for (let r = 0; r < m; r++) exact += w[r] * (loss(eta[r], y[r]) - loss(eta0[r], y[r]));
+      const bound = logisticLossRise(eta0, eta, prob0, y, rows, w);
+      expect(bound).toBeGreaterThanOrEqual(exact - 1e-12 * Math.abs(exact));
+      // No looser than twice its remainder allowance (√3/108 per |Δη|³): the expansion part is exact to second order.
+      let allowance = 0;
+      for (let r = 0; r < m; r++) allowance += (w[r] * Math.sqrt(3) * Math.abs(eta[r] - eta0[r]) ** 3) / 108;
+      expect(bound - exact).toBeLessThanOrEqual(2 * allowance + 1e-12 * Math.abs(exact));
+    }
   });
 });

@@ -11,6 +11,8 @@ import { extrapolate, WlsSolver } from '../shared/weightedLeastSquares.js';
 export const PROBABILITY_FLOOR = 1e-5;
 /** glmnet's floor on fitted probabilities in the binomial deviance its path-stopping rules read (pmin). */
 export const STOP_PROBABILITY_FLOOR = 1e-9;
+/** max |ℓ'''| / 6 for ℓ(η) = log(1 + e^η): (√3/18)/6. */
+const LOGISTIC_THIRD = Math.sqrt(3) / 108;
 const MAX_NEWTON_STEPS = 100;
 /** Active sets up to this size get a Newton step of their own (a dense solve of this order)… */
 const MAX_NEWTON_ACTIVE = 300;
@@ -26,6 +28,21 @@ function signPattern(beta: Float64Array): string {
   let key = '';
   for (let j = 0; j < beta.length; j++) if (beta[j] !== 0) key += `${j}${beta[j] > 0 ? '+' : '-'}`;
   return key;
+}
+
+/**
+ * An upper bound on Σ_r w_r [ℓ(η_r) − ℓ(η0_r)] for the logistic loss ℓ(η) = log(1 + e^η) − yη, from η0's
+ * probabilities alone: the second-order expansion at η0 plus max|ℓ'''|/6 · |Δη|³ per row (Taylor with remainder).
+ */
+export function logisticLossRise(eta0: Float64Array, eta: Float64Array, prob0: Float64Array, y: Float64Array, rows: Int32Array, w: Float64Array): number {
+  let bound = 0;
+  for (let r = 0; r < rows.length; r++) {
+    const d = eta[r] - eta0[r];
+    const p = prob0[r];
+    const ad = Math.abs(d);
+    bound += w[r] * ((p - y[rows[r]]) * d + 0.5 * p * (1 - p) * d * d + LOGISTIC_THIRD * ad * ad * ad);
+  }
+  return bound;
 }
 
 /** Solves H·x = b for a symmetric positive definite H (q × q, row-major) by Cholesky; null when H is not. */
@@ -95,6 +112,9 @@ class Irls implements LambdaSolver {
   /** Per training row e^−|η| (binomial) or e^η (poisson) from the last objective, and the solver's η it was of. */
   private readonly rowExp: Float64Array;
   private rowExpOf = -1;
+  /** η and (binomial) the probability of each training row where linearize() last ran: a step's start. */
+  private readonly etaStart: Float64Array;
+  private readonly probStart: Float64Array;
 
   constructor(
     context: KernelContext,
@@ -110,6 +130,8 @@ class Irls implements LambdaSolver {
     this.trainingY = Float64Array.from(solver.rows, (i) => y[i]);
     this.fittedEta = new Float64Array(solver.rows.length);
     this.rowExp = new Float64Array(solver.rows.length);
+    this.etaStart = new Float64Array(solver.rows.length);
+    this.probStart = new Float64Array(link === 'logit' ? solver.rows.length : 0);
     const yMean = centerTarget(y, weights, stats.weightSum).mean;
     solver.intercept = link === 'logit' ? Math.log(yMean / (1 - yMean)) : nullLogIntercept(y, solver.rows, solver.w, this.offset);
     this.start = new Float64Array(p);
@@ -142,20 +164,46 @@ class Irls implements LambdaSolver {
    * deviance half, plus l1·‖β‖₁ + l2/2·‖β‖² on the fitting scale.
    */
   private objective(l1: number, l2: number): number {
+    const value = this.objectiveOf(this.solver.predictTraining(), this.solver.beta, l1, l2, this.rowExp);
+    this.rowExpOf = this.solver.etaVersion;
+    return value;
+  }
+
+  /** The objective where the current step started (its η and β were kept by linearize() and the step). */
+  private startObjective(l1: number, l2: number): number {
+    return this.objectiveOf(this.etaStart, this.start, l1, l2, null);
+  }
+
+  /** The objective at training η `eta` (offset not added) and coefficients `beta`; each row's exponential into `keep`. */
+  private objectiveOf(eta: Float64Array, beta: Float64Array, l1: number, l2: number, keep: Float64Array | null): number {
     const { solver, y, offset } = this;
-    const { rows, w, beta } = solver;
-    const eta = solver.predictTraining();
-    const { rowExp } = this;
+    const { rows, w } = solver;
     let loss = 0;
     for (let r = 0; r < rows.length; r++) {
       const e = eta[r] + offset[r];
       const yi = y[rows[r]];
       // log(1 + e^η) without overflow, from e^−|η|; kept for linearize() at the same point.
       const t = this.link === 'logit' ? Math.exp(-Math.abs(e)) : Math.exp(e);
-      rowExp[r] = t;
+      if (keep) keep[r] = t;
       loss += w[r] * (this.link === 'logit' ? (e > 0 ? e + Math.log1p(t) : Math.log1p(t)) - yi * e : t - yi * e);
     }
-    this.rowExpOf = solver.etaVersion;
+    return loss / this.stats.weightSum + this.penaltyOf(beta, l1, l2);
+  }
+
+  /**
+   * Whether a coordinate-descent step on the binomial quadratic provably did not raise the objective, without the
+   * log-likelihood's n logarithms: the loss's change is at most its second-order expansion at the step's start plus
+   * max|ℓ'''|/6 · Σ|Δη|³ (ℓ''' of log(1 + e^η) is p(1 − p)(1 − 2p), at most √3/18). When this says no, the objective is
+   * compared as always — so every step is taken or halved exactly as the comparison alone would decide.
+   */
+  private provablyNoWorse(l1: number, l2: number): boolean {
+    const { solver } = this;
+    const loss = logisticLossRise(this.etaStart, solver.predictTraining(), this.probStart, this.y, solver.rows, solver.w) / this.stats.weightSum;
+    return loss + this.penaltyOf(solver.beta, l1, l2) - this.penaltyOf(this.start, l1, l2) <= 0;
+  }
+
+  private penaltyOf(beta: Float64Array, l1: number, l2: number): number {
+    const { solver } = this;
     let penalty = 0;
     const groups = solver.groups;
     // Over the features ever nonzero, in index order (every other coefficient is 0): a sum of the same terms in the
@@ -167,7 +215,7 @@ class Irls implements LambdaSolver {
       for (const j of members) sq += beta[j] * beta[j];
       penalty += l1 * Math.sqrt(members.length) * Math.sqrt(sq) + (l2 / 2) * sq;
     }
-    return loss / this.stats.weightSum + penalty;
+    return penalty;
   }
 
   /**
@@ -188,10 +236,13 @@ class Irls implements LambdaSolver {
    * than there: a full step on a nearly separable problem can overshoot without bound. Returns the objective where
    * it stopped (NaN when it gave up halving), which is the next step's starting value.
    */
-  private backtrack(before: number, startIntercept: number, l1: number, l2: number): number {
+  private backtrack(beforeOf: () => number, startIntercept: number, l1: number, l2: number, expandedAtStart: boolean): number {
     const { solver, start, strong } = this;
     for (let halvings = 0; halvings < 40; halvings++) {
+      // NaN: taken, the objective there not computed (the next step computes it if it needs it).
+      if (halvings === 0 && expandedAtStart && this.link === 'logit' && this.provablyNoWorse(l1, l2)) return NaN;
       const after = this.objective(l1, l2);
+      const before = beforeOf();
       if (after <= before + 1e-12 * Math.abs(before)) return after;
       for (let k = 0; k < strong.count; k++) {
         const j = strong.members[k];
@@ -273,11 +324,14 @@ class Irls implements LambdaSolver {
     const known = this.rowExpOf === solver.etaVersion;
     const v = solver.v;
     const residual = solver.residual;
+    this.etaStart.set(eta);
     if (this.link === 'logit') {
+      const probStart = this.probStart;
       for (let r = 0; r < rows.length; r++) {
         const e = eta[r] + offset[r];
         const t = known ? rowExp[r] : Math.exp(-Math.abs(e));
         const prob = e >= 0 ? 1 / (1 + t) : t / (1 + t);
+        probStart[r] = prob;
         // The floor applies to the curvature only; the residual keeps the true probability so the fixed point is exact.
         const floored = Math.min(Math.max(prob, PROBABILITY_FLOOR), 1 - PROBABILITY_FLOOR);
         v[r] = w[r] * floored * (1 - floored);
@@ -313,8 +367,8 @@ class Irls implements LambdaSolver {
       // Steps cut short do not count against MAX_NEWTON_STEPS: they hand over to the active-set step.
       let counted = 0;
       for (let step = 0; counted < MAX_NEWTON_STEPS && passes < maxIter; step++) {
-        // The objective where the last step ended (same λ, same coefficients), or computed afresh.
-        const before = Number.isNaN(current) ? this.objective(l1, l2) : current;
+        // The objective where the last step ended (same λ, same coefficients), or NaN until it is needed.
+        let before = current;
         const signs = signPattern(solver.beta);
         // Once a slow coordinate-descent step left the active set and its signs as they were, Newton on that set;
         // the step after it is coordinate descent again, which checks the zeros.
@@ -323,6 +377,8 @@ class Irls implements LambdaSolver {
         const settled: boolean =
           (step === 0 && signs === this.newtonSigns) ||
           (step >= 1 && signs === signsBefore && !usedActiveSet && (lastPasses >= SLOW_INNER_PASSES || (step >= SLOW_NEWTON_STEPS && solver.activeCount <= SMALL_ACTIVE_SET)));
+        // A Newton step moves before linearize() runs: the objective where it starts is computed now.
+        if (settled && Number.isNaN(before)) before = this.objective(l1, l2);
         start.set(solver.beta);
         const startIntercept = solver.intercept;
         const innerSq = Math.max(thresholdSq, Math.min(1e-6, 1e-4 * lastMove));
@@ -344,7 +400,8 @@ class Irls implements LambdaSolver {
         }
         if (!cutShort) counted++;
         signsBefore = signs;
-        current = this.backtrack(before, startIntercept, l1, l2);
+        const beforeOf = () => (Number.isNaN(before) ? (before = this.startObjective(l1, l2)) : before);
+        current = this.backtrack(beforeOf, startIntercept, l1, l2, !usedActiveSet);
         // Converged when a whole Newton step moved no coefficient by more than tol (weighted by its curvature).
         const moved = solver.stepMove(start, startIntercept, strong.members, strong.count);
         // An active-set step leaves the zeros unchecked: only a coordinate-descent step can end the Newton loop.
