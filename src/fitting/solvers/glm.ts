@@ -37,6 +37,7 @@ function signPattern(beta: Float64Array): string {
 export function logisticLossRise(eta0: Float64Array, eta: Float64Array, prob0: Float64Array, y: Float64Array, rows: Int32Array, w: Float64Array): number {
   let bound = 0;
   for (let r = 0; r < rows.length; r++) {
+    if (w[r] === 0) continue;
     const d = eta[r] - eta0[r];
     const p = prob0[r];
     const ad = Math.abs(d);
@@ -180,6 +181,7 @@ class Irls implements LambdaSolver {
     const { rows, w } = solver;
     let loss = 0;
     for (let r = 0; r < rows.length; r++) {
+      if (w[r] === 0) continue;
       const e = eta[r] + offset[r];
       const yi = y[rows[r]];
       // log(1 + e^η) without overflow, from e^−|η|; kept for linearize() at the same point.
@@ -327,7 +329,9 @@ class Irls implements LambdaSolver {
     this.etaStart.set(eta);
     if (this.link === 'logit') {
       const probStart = this.probStart;
+      // A sparse design keeps every row as a position: another fold's rows (weight 0) are skipped here and below.
       for (let r = 0; r < rows.length; r++) {
+        if (w[r] === 0) continue;
         const e = eta[r] + offset[r];
         const t = known ? rowExp[r] : Math.exp(-Math.abs(e));
         const prob = e >= 0 ? 1 / (1 + t) : t / (1 + t);
@@ -339,6 +343,7 @@ class Irls implements LambdaSolver {
       }
     } else {
       for (let r = 0; r < rows.length; r++) {
+        if (w[r] === 0) continue;
         const mu = known ? rowExp[r] : Math.exp(eta[r] + offset[r]);
         v[r] = w[r] * mu;
         residual[r] = w[r] * (y[rows[r]] - mu);
