@@ -1,5 +1,5 @@
 // `regsweep export`: a stored table as rows, with one name per column; CSV or JSON.
-import { outputNames, sweepFamily, type Sweep, type TrialPredictions } from '../domain.js';
+import { outputNames, sweepFamily, type Sweep, type TrialCoefficients, type TrialPredictions } from '../domain.js';
 import { UserError } from '../errors.js';
 import type { Store, SweepSelector } from '../store/contract.js';
 import { sweepConfig, withResults } from './open.js';
@@ -15,7 +15,7 @@ function foldsOf(sweep: Sweep, stored: { perRepeat: number; repeats: number } | 
 }
 
 /** Rows of one table as plain objects, columns in a stable order. */
-export async function exportRows(location: string, options: { table: ExportTable; fold?: string; sweep?: SweepSelector }): Promise<Record<string, unknown>[]> {
+export async function exportRows(location: string, options: { table: ExportTable; fold?: string; sweep?: SweepSelector; layout?: 'wide' | 'long' }): Promise<Record<string, unknown>[]> {
   return withResults(location, options.sweep, async ({ store, sweep }) => {
     const stored = await store.folds(sweep.id);
     if (options.fold !== undefined) {
@@ -44,7 +44,9 @@ export async function exportRows(location: string, options: { table: ExportTable
               `their losses are in --table trials (and learning curves in the epochs table)`,
           );
         const columns = coefficientColumns(sweep);
-        return (await store.coefficients(sweep.id, filter)).map((c) => {
+        const coefficients = await store.coefficients(sweep.id, filter);
+        if (options.layout === 'long') return longCoefficients(sweep, coefficients, columns);
+        return coefficients.map((c) => {
           const row: Record<string, unknown> = { sweep: sweep.name, penalty: c.penalty, lambda: c.lambda, l1_ratio: c.l1Ratio, ...settingColumns(sweep, c.settings), fold: c.fold };
           if (c.intercept.length === 1) row.intercept = c.intercept[0];
           else outputNames(sweep).forEach((t, k) => (row[`intercept:${t}`] = c.intercept[k]));
@@ -54,6 +56,23 @@ export async function exportRows(location: string, options: { table: ExportTable
       }
     }
   });
+}
+
+/**
+ * The coefficients as a row per fit and term with a nonzero value (`--layout long`), the intercepts always: what a
+ * sweep over tens of thousands of sparse features needs instead of as many columns (glmnet's sparse coefficient matrix).
+ */
+function longCoefficients(sweep: Sweep, coefficients: TrialCoefficients[], columns: string[]): Record<string, unknown>[] {
+  const outputs = outputNames(sweep);
+  const rows: Record<string, unknown>[] = [];
+  for (const c of coefficients) {
+    const fit = { sweep: sweep.name, penalty: c.penalty, lambda: c.lambda, l1_ratio: c.l1Ratio, ...settingColumns(sweep, c.settings), fold: c.fold };
+    c.intercept.forEach((value, k) => rows.push({ ...fit, term: c.intercept.length === 1 ? 'intercept' : `intercept:${outputs[k]}`, value }));
+    columns.forEach((term, j) => {
+      if (c.coefs[j] !== 0) rows.push({ ...fit, term, value: c.coefs[j] });
+    });
+  }
+  return rows;
 }
 
 /**

@@ -233,6 +233,16 @@ describe('the command line', () => {
     const best = cli(['query', join(sub, 'results', 'cli.db'), '--best'], sub);
     expect(best.status, best.stderr).toBe(0);
     expect(best.stdout).toMatch(/^l1 /m);
+    // A row per nonzero coefficient (and the intercept) of each fit, the same numbers as the wide table's columns.
+    const wide = csvRows(cli(['export', join(sub, 'results', 'cli.db'), '--table', 'coefficients', '--fold', 'all'], sub).stdout);
+    const long = csvRows(cli(['export', join(sub, 'results', 'cli.db'), '--table', 'coefficients', '--fold', 'all', '--layout', 'long'], sub).stdout);
+    const features = Array.from({ length: 20 }, (_, j) => `f${j + 1}`);
+    expect(long).toHaveLength(wide.reduce((count, row) => count + 1 + features.filter((f) => Number(row[f]) !== 0).length, 0));
+    for (const row of long) {
+      const fit = wide.find((w) => w.penalty === row.penalty && w.lambda === row.lambda && w.l1_ratio === row.l1_ratio)!;
+      expect(Number(row.value)).toBe(Number(fit[row.term]));
+    }
+    expect(cli(['export', join(sub, 'results', 'cli.db'), '--table', 'trials', '--layout', 'long'], sub).stderr).toMatch(/--layout: applies to --table coefficients \(not trials\)/);
     const report = cli(['report', join(sub, 'results', 'cli.db'), '--out', join(sub, 'report')], sub);
     expect(report.status, report.stderr).toBe(0);
     const html = readFileSync(join(sub, 'report', 'report.html'), 'utf8');

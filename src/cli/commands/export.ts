@@ -17,6 +17,7 @@ export function exportCommand(parser: Argv, later: Later): Argv {
         .option('model', { type: 'boolean', default: false, describe: 'write the chosen model instead of a table (see --select)' })
         .option('fold', { type: 'string', describe: '"all" (the fit on all rows) or a fold index' })
         .option('format', { choices: ['csv', 'json', 'sklearn', 'glmnet'] as const, describe: 'tables: csv (default) or json; --model: json (default), sklearn or glmnet' })
+        .option('layout', { choices: ['wide', 'long'] as const, describe: '--table coefficients: a column per feature (wide, the default) or a row per nonzero coefficient (long: term, value), for many sparse features' })
         .options(sweepOptions)
         .options(modelOptions)
         .options(partialOption)
@@ -24,6 +25,7 @@ export function exportCommand(parser: Argv, later: Later): Argv {
     later(async (args) => {
       if (args.out !== undefined) refuseProtectedOutput(args.out, storeFiles(args.db), '--out');
       if (args.model === (args.table !== undefined)) throw new UserError('export: give --table NAME or --model');
+      if (args.model && args.layout !== undefined) throw new UserError('--layout: applies to --table coefficients, not --model');
       let parts: Iterable<string>;
       if (args.model) {
         if (args.fold !== undefined) throw new UserError('--fold applies to --table; the model is the fit on all rows');
@@ -38,7 +40,8 @@ export function exportCommand(parser: Argv, later: Later): Argv {
         if (format !== 'csv' && format !== 'json') throw new UserError(`--format ${format}: applies to --model; a table is csv or json`);
         if (args.penalty !== undefined || args['l1-ratio'] !== undefined || args.select !== undefined) throw new UserError('--penalty, --l1-ratio and --select choose a model: they apply to --model (use --sql or the CSV to filter a table)');
         const { csvLines, exportRows } = await import('../../results/export.js');
-        const rows = await exportRows(args.db, { table: args.table as ExportTable, fold: args.fold, sweep: selectorOf(args) });
+        if (args.layout !== undefined && args.table !== 'coefficients') throw new UserError(`--layout: applies to --table coefficients (not ${args.table})`);
+        const rows = await exportRows(args.db, { table: args.table as ExportTable, fold: args.fold, sweep: selectorOf(args), ...(args.layout ? { layout: args.layout } : {}) });
         parts = format === 'json' ? [JSON.stringify(rows, null, 1) + '\n'] : csvLines(rows);
       }
       if (args.out !== undefined) writeFileAtomic(args.out, parts);
