@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/pool/coordinator.js';
 import { openStore } from '../../src/store/open.js';
-import { BIN, csvRows, FIXTURES, PYTHON, readFixture, storedTrialSet, tempDir, writeFile } from '../helpers.js';
+import { BIN, csvRows, FIXTURES, PYTHON, readFixture, ROOT, storedTrialSet, tempDir, writeFile } from '../helpers.js';
 import { freshPostgresDatabase } from '../postgres.js';
 
 interface PathReference {
@@ -248,6 +248,24 @@ describe('the command line', () => {
     const html = readFileSync(join(sub, 'report', 'report.html'), 'utf8');
     expect(html).toContain('f1');
   }, 60_000);
+});
+
+describe('the shipped example', () => {
+  it('sweeps/text-sparse.yaml runs as shipped: the true model's eight words are in the fit at λ_1se with their signs, and few others', () => {
+    const sub = tempDir('regsweep-sparse-example-');
+    const r = cli(['run', join(ROOT, 'sweeps', 'text-sparse.yaml'), '--out', join(sub, 'text.db'), '--quiet'], sub);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^l1 /m);
+    const model = cli(['export', join(sub, 'text.db'), '--model', '--format', 'json', '--penalty', 'l1', '--select', '1se'], sub);
+    expect(model.status, model.stderr).toBe(0);
+    const card = JSON.parse(model.stdout) as { features: string[]; coefficients: Record<string, number> };
+    expect(card.features).toHaveLength(300);
+    // make_glmnet_sparse.R's true model: words 1, 2, 3, 5, 8, 13, 21, 34 with effects ±0.7 … 1.2; each is in the fit
+    // with the sign of its effect, and the fit keeps fewer than a fifth of the words.
+    const truth: Record<string, number> = { word1: 1.2, word2: -1, word3: 0.8, word5: -0.9, word8: 1.1, word13: -0.7, word21: 0.9, word34: 1 };
+    for (const [word, effect] of Object.entries(truth)) expect(Math.sign(card.coefficients[word]), word).toBe(Math.sign(effect));
+    expect(Object.values(card.coefficients).filter((b) => b !== 0).length).toBeLessThan(60);
+  }, 120_000);
 });
 
 describe('bad sparse input: one line naming the file and line, exit 2, nothing written', () => {
