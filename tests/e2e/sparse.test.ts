@@ -251,7 +251,7 @@ describe('the command line', () => {
 });
 
 describe('the shipped example', () => {
-  it('sweeps/text-sparse.yaml runs as shipped: the true model's eight words are in the fit at λ_1se with their signs, and few others', () => {
+  it('sweeps/text-sparse.yaml runs as shipped: the eight words of the true model are in the fit at λ_1se with their signs, and few others', () => {
     const sub = tempDir('regsweep-sparse-example-');
     const r = cli(['run', join(ROOT, 'sweeps', 'text-sparse.yaml'), '--out', join(sub, 'text.db'), '--quiet'], sub);
     expect(r.status, r.stderr).toBe(0);
