@@ -113,6 +113,8 @@ function toOriginalScale(beta: Float64Array, from: number, intercept: number, st
   const { mean, scale } = stats;
   const p = mean.length;
   for (let j = 0; j < p; j++) {
+    // A zero stays the zero `coefs` holds and moves no intercept: on wide sparse fits most of the p.
+    if (beta[from + j] === 0) continue;
     const b = beta[from + j] / scale[j];
     coefs[row + j] = b;
     intercept -= mean[j] * b;

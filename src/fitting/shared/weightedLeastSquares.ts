@@ -515,7 +515,12 @@ function sameValues(a: Float64Array, b: Float64Array): boolean {
  */
 export function extrapolate(solver: WlsSolver, previous: { beta: Float64Array; intercept: number }, ratio: number): void {
   const { beta } = solver;
-  for (let j = 0; j < beta.length; j++) {
+  // Features never made nonzero are 0 here and in `previous`: only the others are visited (in index order, so the
+  // residual moves in the same order), unless groups move members the active list does not hold.
+  const features = solver.groups ? null : solver.activeInOrder();
+  const count = features ? features.length : beta.length;
+  for (let k = 0; k < count; k++) {
+    const j = features ? features[k] : k;
     const b = beta[j];
     const before = previous.beta[j];
     previous.beta[j] = b;
