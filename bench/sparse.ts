@@ -136,7 +136,7 @@ export async function sparseWorkload(root: string, dataDir: string, python: stri
       });
     }
     const params = join(tmpdir(), `regsweep-sparse-${process.pid}-${family}.json`);
-    // saga takes minutes at the full size (36 s at the quick size, 4 000 × 10 000): timed at the quick size only.
+    // saga takes minutes at the full size: timed at the quick size only.
     writeFileSync(params, JSON.stringify({ lambdas, repeats: kit.repeats, p, foldid: Array.from({ length: n }, (_, i) => (i % 5) + 1), saga: kit.quick }));
     const glmnet = kit.anchor('Rscript', [join(anchors, 'glmnet_sparse.R'), files.mtx, files.targets, family, params]);
     if ('skipped' in glmnet) kit.rows.push({ workload, tool: 'glmnet path', seconds: null, note: `skipped: ${glmnet.skipped}` });

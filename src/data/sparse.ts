@@ -258,12 +258,20 @@ export function readSparseDesign(path: string, format: SparseFormat, name: strin
     const read = readMatrixMarket(path, name, hash);
     return { sparse: read.triplets.compress(read.p, name), n: read.n, p: read.p };
   }
-  const read = readSvmlight(path, name, hash, false);
-  if (read.labels.length === 0) throw new UserError(`${name}: the file is empty`);
-  const shift = read.zeroBased ? 0 : 1;
-  const p = Math.max(0, read.largest + 1 - shift);
-  if (shift) for (let k = 0; k < read.triplets.count; k++) read.triplets.columns[k] -= 1;
-  return { sparse: read.triplets.compress(p, name), n: read.labels.length, p };
+  return svmlightColumns(readSvmlight(path, name, hash, false), name);
+}
+
+/**
+ * An svmlight file's entries as compressed columns: indices made 0-based (the file's are 1-based unless one is 0),
+ * as many columns as the largest index; `firstIndex` is the file's index of column 0.
+ */
+function svmlightColumns(read: SvmlightRead, name: string): { sparse: SparseColumns; n: number; p: number; firstIndex: number } {
+  const n = read.labels.length;
+  if (n === 0) throw new UserError(`${name}: the file is empty`);
+  const firstIndex = read.zeroBased ? 0 : 1;
+  const p = Math.max(0, read.largest + 1 - firstIndex);
+  if (firstIndex) for (let k = 0; k < read.triplets.count; k++) read.triplets.columns[k] -= 1;
+  return { sparse: read.triplets.compress(p, name), n, p, firstIndex };
 }
 
 /** A sparse data file as a Dataset: X empty, the design in `sparse`. */
@@ -280,13 +288,10 @@ export async function loadSparse(path: string, format: SparseFormat, options: Sp
     for (const [key, given] of [['data.weights', options.weights], ['data.offset', options.offset], ['validation.column', options.foldColumn]] as const)
       if (given !== undefined) throw new UserError(`${name}: ${key}: an svmlight file has no columns besides its label; give the matrix as a Matrix Market file with data.target_path`);
     const read = readSvmlight(path, name, hash, !!options.counts);
-    const n = read.labels.length;
-    if (n === 0) throw new UserError(`${name}: the file is empty`);
-    const shift = read.zeroBased ? 0 : 1;
-    p = Math.max(0, read.largest + 1 - shift);
-    if (shift) for (let k = 0; k < read.triplets.count; k++) read.triplets.columns[k] -= 1;
-    sparse = read.triplets.compress(p, name);
-    defaultNames = (j) => `f${j + shift}`;
+    const columns = svmlightColumns(read, name);
+    const { n, firstIndex } = columns;
+    ({ sparse, p } = columns);
+    defaultNames = (j) => `f${j + firstIndex}`;
     const classification = !!options.classification;
     const y = sharedFloat64(n);
     if (!classification) read.labels.forEach((label, i) => (y[i] = Number(label)));

@@ -5,17 +5,10 @@ import type { SparseColumns } from '../../domain.js';
 
 /** Weighted mean and population variance of each column: Σ w x / W and Σ w x² / W − m² over its nonzeros. */
 export function sparseMoments(sparse: SparseColumns, p: number, weights: Float64Array, weightSum: number): { mean: Float64Array; variance: Float64Array } {
-  const { values, rows, starts } = sparse;
   const mean = new Float64Array(p);
   const variance = new Float64Array(p);
   for (let j = 0; j < p; j++) {
-    let s = 0;
-    let ss = 0;
-    for (let k = starts[j]; k < starts[j + 1]; k++) {
-      const wx = weights[rows[k]] * values[k];
-      s += wx;
-      ss += wx * values[k];
-    }
+    const [s, ss] = sparseDots(sparse, j, weights);
     const m = s / weightSum;
     mean[j] = m;
     variance[j] = Math.max(0, ss / weightSum - m * m);
