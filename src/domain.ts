@@ -171,6 +171,8 @@ export interface TaskResult {
   intercepts: Float64Array;
   /** validation.keep: the validation rows' linear predictors at every λ, with the rows and their targets. */
   heldOut?: HeldOutPredictions;
+  /** A Cox fit on all rows: Breslow's baseline cumulative hazard at the death times, per λ (nλ × times). */
+  baseline?: { times: Float64Array; hazard: Float64Array };
 }
 
 /** One validation task's out-of-fold predictions (cv.glmnet's fit.preval), as validation.keep stores them. */
@@ -241,12 +243,14 @@ export interface Sweep {
 /** What a sweep fits, told by its model kind and its data's shape. */
 export type SweepFamily = Family | 'network';
 /** glmnet's families: the objective, and how a prediction comes from the linear predictor(s). */
-export type Family = 'gaussian' | 'mgaussian' | 'binomial' | 'multinomial' | 'poisson';
+export type Family = 'gaussian' | 'mgaussian' | 'binomial' | 'multinomial' | 'poisson' | 'cox';
 
 export function sweepFamily(sweep: Pick<Sweep, 'modelKind' | 'targetNames' | 'classes'>): SweepFamily {
   switch (sweep.modelKind) {
     case 'poisson':
       return 'poisson';
+    case 'cox':
+      return 'cox';
     case 'multinomial':
       return 'multinomial';
     case 'logistic':
@@ -258,9 +262,13 @@ export function sweepFamily(sweep: Pick<Sweep, 'modelKind' | 'targetNames' | 'cl
   }
 }
 
-/** The names of a sweep's coefficient vectors: one per class of a multinomial model, else one per target. */
+/**
+ * The names of a sweep's coefficient vectors: one per class of a multinomial model, one for a Cox model (named by its
+ * time column; its targets are the time and the status), else one per target.
+ */
 export function outputNames(sweep: Pick<Sweep, 'modelKind' | 'targetNames' | 'classes'>): string[] {
-  return sweepFamily(sweep) === 'multinomial' ? sweep.classes! : sweep.targetNames;
+  const family = sweepFamily(sweep);
+  return family === 'multinomial' ? sweep.classes! : family === 'cox' ? sweep.targetNames.slice(0, 1) : sweep.targetNames;
 }
 
 export type NewSweep = Omit<Sweep, 'id' | 'status' | 'createdAt' | 'finishedAt' | 'writer' | 'runNotes'>;
@@ -288,6 +296,14 @@ export interface TrialCoefficients {
   intercept: number[];
   /** p × outputs, column-major per output. */
   coefs: Float64Array;
+  /** A Cox fit on all rows: Breslow's baseline cumulative hazard at its death times (for survival predictions). */
+  baseline?: BaselineHazard;
+}
+
+/** The death times, ascending, and the cumulative hazard H0 at each: S(t | x) = exp(−H0(t) e^{x·b}). */
+export interface BaselineHazard {
+  times: Float64Array;
+  hazard: Float64Array;
 }
 
 /**

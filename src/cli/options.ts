@@ -28,7 +28,7 @@ export const sweepOptions = {
 
 /** --metric (alias --type-measure): what λ_min and λ_1se are taken by. */
 export const metricOption = {
-  metric: { type: 'string', alias: 'type-measure', default: 'val_loss', describe: 'what λ_min and λ_1se are taken by, as cv.glmnet\'s type.measure: val_loss (the loss fitted), deviance, mse, mae, class (misclassification), auc or accuracy' },
+  metric: { type: 'string', alias: 'type-measure', default: 'val_loss', describe: 'what λ_min and λ_1se are taken by, as cv.glmnet\'s type.measure: val_loss (the loss fitted), deviance, mse, mae, class (misclassification), auc, accuracy, or for cox C (Harrell\'s concordance) and deviance_ungrouped' },
 } as const;
 
 export const modelOptions = {

@@ -15,6 +15,7 @@ export interface FeaturePenaltySettings {
 
 /** These keys act on one linear predictor fitted by coordinate descent: anything else is one line at the key. */
 function requireOneLinearPredictor(model: Exclude<ModelConfig, { kind: 'mlp' }>, family: string, key: string, where: (path: KeyPath) => string): void {
+  if (family === 'cox') throw new UserError(`${where(['model', key])}: model.${key}: not built for cox models yet (linear with one target, logistic with two classes, poisson)`);
   if (family !== 'gaussian' && family !== 'binomial' && family !== 'poisson')
     throw new UserError(`${where(['model', key])}: model.${key}: applies to models with one linear predictor (linear with one target, logistic with two classes, poisson); this sweep fits ${family}`);
   if (model.solver === 'fista') throw new UserError(`${where(['model', key])}: model.${key}: needs solver cd (the fista cross-check takes one penalty for all)`);

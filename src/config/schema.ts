@@ -80,6 +80,12 @@ const dataSchema = z
       .optional()
       .meta(doc('the labels of a classifier\'s target in class order (`[negative, positive]` for two; at most 100 classes)', 'the labels sorted (numbers numerically)')),
     offset: z.string({ error: 'expected a column name' }).min(1).optional().meta(doc('poisson: a column added to the linear predictor (log exposure); not a feature')),
+    time: z.string({ error: 'expected a column name' }).min(1).optional().meta(doc('cox: the column of survival or censoring times (> 0); not a feature', 'required for cox')),
+    status: z
+      .string({ error: 'expected a column name' })
+      .min(1)
+      .optional()
+      .meta(doc('cox: the column saying whether the time is a death (1, the event) or a censoring (0); not a feature', 'required for cox')),
     weights: z
       .string({ error: 'expected a column name' })
       .min(1)
@@ -138,7 +144,7 @@ const validationSchema = z.discriminatedUnion(
         .boolean({ error: 'expected true or false' })
         .default(true)
         .meta(doc("rows shuffled before they are dealt into folds; `false` gives scikit-learn `KFold`'s folds (with `stratify`, `StratifiedKFold`'s)")),
-      stratify: z.boolean({ error: 'expected true or false' }).default(false).meta(doc("each class's share kept in every fold (classification), as scikit-learn's `StratifiedKFold`")),
+      stratify: z.boolean({ error: 'expected true or false' }).default(false).meta(doc("each class's share kept in every fold (classification; for cox, the share of deaths), as scikit-learn's `StratifiedKFold`")),
       repeats: posInt.default(1).meta(doc('the folds drawn again this many times with seeds seed, seed + 1, …; mean ± se over all')),
       seed,
       keep,
@@ -247,6 +253,10 @@ const modelSchema = z.discriminatedUnion(
     z.strictObject({ kind: z.literal('multinomial').meta(doc('several classes ([models](models.md#multinomial))')), ...solverSettings, grouped: grouped(), clip_probabilities: clipSchema }),
     z.strictObject({ kind: z.literal('poisson').meta(doc('counts, log link ([models](models.md#poisson))')), ...solverSettings }),
     z.strictObject({
+      kind: z.literal('cox').meta(doc("survival times with censoring, proportional hazards (glmnet's `family = \"cox\"`, Breslow ties, no intercept; [models](models.md#cox)); the data name `data.time` and `data.status`")),
+      ...solverSettings,
+    }),
+    z.strictObject({
       kind: z.literal('mlp').meta(doc("a network trained by Adam or SGD, the penalty on its weights ([models](models.md#mlp))")),
       hidden: z.array(posInt).default([]).meta(doc('hidden layer sizes; `[]` is a linear model trained by the optimizer')),
       optimizer: z.enum(['adam', 'sgd'], { error: 'expected adam or sgd' }).default('adam').meta(doc('`adam` or `sgd`')),
@@ -277,7 +287,7 @@ const modelSchema = z.discriminatedUnion(
         .meta(doc("stop a trial whose validation loss has not improved for `patience` epochs; the best epoch's weights are kept", 'off')),
     }),
   ],
-  { error: 'expected kind: linear, logistic, multinomial, poisson or mlp' },
+  { error: 'expected kind: linear, logistic, multinomial, poisson, cox or mlp' },
 );
 
 const penaltySchema = z.enum(PENALTIES, { error: 'expected none, l1, l2 or elasticnet' });
@@ -444,7 +454,7 @@ export const configSchema = z.strictObject({
   validation: validationSchema
     .default({ kind: 'kfold', folds: 5, shuffle: true, stratify: false, repeats: 1, seed: 0, keep: false })
     .meta(doc('how rows are held out to measure each fit: `kind` `kfold`, `column`, `holdout` or `none`', '5-fold, shuffled')),
-  model: modelSchema.default({ kind: 'linear', tol: 1e-5, max_iter: 100000, solver: 'cd' }).meta(doc('the model: `kind` `linear`, `logistic`, `multinomial`, `poisson` or `mlp`', '`linear`')),
+  model: modelSchema.default({ kind: 'linear', tol: 1e-5, max_iter: 100000, solver: 'cd' }).meta(doc('the model: `kind` `linear`, `logistic`, `multinomial`, `poisson`, `cox` or `mlp`', '`linear`')),
   sweep: sweepSchema.meta(doc('the hyperparameters swept: `kind` `grid` or `random`')),
   near_zero: posNumber
     .default(1e-3)

@@ -17,7 +17,8 @@ const MEMORY_SHARE = 0.75;
 export function csvOptions(config: SweepConfig): CsvOptions {
   const kind = config.model.kind;
   return {
-    target: config.data.target,
+    // A Cox model's target is two columns: the time, then the status.
+    target: kind === 'cox' && config.data.time !== undefined && config.data.status !== undefined ? [config.data.time, config.data.status] : config.data.target,
     classification: kind === 'logistic' || kind === 'multinomial',
     classes: config.data.classes,
     counts: kind === 'poisson',
@@ -64,6 +65,10 @@ export async function loadData(loaded: LoadedConfig): Promise<Dataset> {
     throw new UserError(`${where(['data', 'offset'])}: data.offset: applies to poisson models (model.kind is ${kind})`);
   if (config.data.classes !== undefined && !classification)
     throw new UserError(`${where(['data', 'classes'])}: data.classes: applies to logistic and multinomial models (model.kind is ${kind})`);
+  if (kind === 'cox') refuseForCox(loaded);
+  else
+    for (const key of ['time', 'status'] as const)
+      if (config.data[key] !== undefined) throw new UserError(`${where(['data', key])}: data.${key}: applies to cox models (model.kind is ${kind})`);
   const foldColumn = config.validation.kind === 'column' ? config.validation.column : undefined;
   let data: Dataset;
   if (loaded.dataPath) {
@@ -87,7 +92,8 @@ export async function loadData(loaded: LoadedConfig): Promise<Dataset> {
       );
     data = syntheticDataset(s);
   }
-  if (data.outputs > 1 && kind !== 'mlp' && kind !== 'linear')
+  if (kind === 'cox') checkSurvival(data, loaded);
+  else if (data.outputs > 1 && kind !== 'mlp' && kind !== 'linear')
     throw new UserError(`${where(['data', 'target'])}: data.target: several target columns need model.kind linear (multi-response gaussian) or mlp; ${kind} takes one`);
   if (kind === 'poisson') {
     let total = 0;
@@ -107,4 +113,31 @@ function refuseDenseOnly({ config, where }: LoadedConfig): void {
   if ('solver' in model && model.solver === 'fista') refuse(['model', 'solver'], 'the fista solver');
   if ('grouped' in model && model.grouped) refuse(['model', 'grouped'], 'the grouped multinomial');
   if ('group_categorical' in model && model.group_categorical) refuse(['model', 'group_categorical'], 'the group lasso over factors');
+}
+
+/** A Cox sweep names its time and status columns, on a dense file; no target, offset or synthetic data. */
+function refuseForCox({ config, where, dataPath }: LoadedConfig): void {
+  const data = config.data;
+  if (data.target !== undefined) throw new UserError(`${where(['data', 'target'])}: data.target: a cox model reads data.time and data.status instead`);
+  for (const key of ['time', 'status'] as const)
+    if (data[key] === undefined) throw new UserError(`${where(['data'])}: data.${key}: a cox model needs the column of its ${key === 'time' ? 'survival or censoring times' : 'statuses (1 death, 0 censored)'}`);
+  if (data.time === data.status) throw new UserError(`${where(['data', 'status'])}: data.status: the same column as data.time`);
+  if (!dataPath) throw new UserError(`${where(['data', 'synthetic'])}: data.synthetic: a cox model reads its times and statuses from a file (data.path)`);
+  if (sparseFormat(dataPath)) throw new UserError(`${where(['data', 'path'])}: data.path: a cox model takes a dense design (CSV, Parquet, Arrow); this file is sparse`);
+}
+
+/** Times > 0 and statuses 0 or 1, with at least one death: what the partial likelihood is defined on. */
+function checkSurvival(data: Dataset, { config, where }: LoadedConfig): void {
+  const { n, y } = data;
+  let deaths = 0;
+  for (let i = 0; i < n; i++) {
+    const time = y[i];
+    const status = y[n + i];
+    if (!(time > 0) || !Number.isFinite(time))
+      throw new UserError(`${where(['data', 'time'])}: data.time: column "${config.data.time}", data row ${i + 1}: ${time} is not a time > 0`);
+    if (status !== 0 && status !== 1)
+      throw new UserError(`${where(['data', 'status'])}: data.status: column "${config.data.status}", data row ${i + 1}: ${status} is not 1 (death) or 0 (censored)`);
+    deaths += status;
+  }
+  if (deaths === 0) throw new UserError(`${where(['data', 'status'])}: data.status: column "${config.data.status}" has no death (1), so there is nothing to fit`);
 }

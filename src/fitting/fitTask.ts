@@ -128,6 +128,7 @@ export function fitTask(context: KernelContext, shared: SharedData, task: Task, 
     coefs: r.coefs.slice(r.coefs.length / steps),
     intercepts: r.intercepts.slice(r.intercepts.length / steps),
     ...(r.heldOut ? { heldOut: { ...r.heldOut, link: r.heldOut.link.slice(r.heldOut.link.length / steps) } } : {}),
+    ...(r.baseline ? { baseline: { times: r.baseline.times, hazard: r.baseline.hazard.slice(r.baseline.hazard.length / steps) } } : {}),
   };
 }
 
@@ -196,7 +197,7 @@ function pathStopFor(context: KernelContext, data: SharedData, task: Task, setti
   const nullLoss = loss(nullPredictors(family, data, train, K));
   return {
     ...rule,
-    change: family.name === 'gaussian' || family.name === 'mgaussian' ? 'relative' : family.name === 'poisson' ? 'window' : 'absolute',
+    change: family.name === 'gaussian' || family.name === 'mgaussian' ? 'relative' : family.name === 'poisson' ? 'window' : family.name === 'cox' ? 'coxWindow' : 'absolute',
     nullLoss,
     explained: (solution, l) => {
       const mse = solution.trainMse?.[l];
@@ -228,7 +229,8 @@ function nullPredictors(family: FamilySpec, data: SharedData, train: Float64Arra
     for (let i = 0; i < n; i++) exposure += train[i] * Math.exp(offset?.[i] ?? 0);
     const intercept = Math.log((mean(0) * total) / exposure);
     for (let i = 0; i < n; i++) eta[i] = intercept + (offset?.[i] ?? 0);
-  } else for (let k = 0; k < K; k++) eta.fill(mean(k), k * n, (k + 1) * n);
+  } else if (family.name !== 'cox') for (let k = 0; k < K; k++) eta.fill(mean(k), k * n, (k + 1) * n);
+  // The Cox model without features: η = 0.
   return eta;
 }
 
@@ -261,6 +263,9 @@ function measurePath(context: KernelContext, data: SharedData, task: Task, setti
   let predictions: Float64Array = new Float64Array(0);
   const trials: TrialFigures[] = [];
   const heldOut = heldOutFor(settings, data, validation, nVal, lambdas.length, K);
+  // A Cox fit on all rows keeps its baseline hazard per λ: what survival predictions need besides the coefficients.
+  const baselineOf = task.fold === 'all' && !rows && family.baseline ? family.baseline.bind(family) : undefined;
+  let baseline: { times: Float64Array; hazard: Float64Array } | undefined;
   for (let l = 0; l < lambdas.length; l++) {
     const coefs = solution.coefs.subarray(l * p * K, (l + 1) * p * K);
     if (l % group === 0 && (nVal > 0 || trainWeights)) {
@@ -271,8 +276,13 @@ function measurePath(context: KernelContext, data: SharedData, task: Task, setti
     heldOut?.record(l, eta, m, rows ? (_row, index) => index : (row) => row);
     const measured: Rows = { y, eta, m, K };
     const finite = solution.status[l] !== FitStatus.diverged;
+    if (baselineOf) {
+      const { times, hazard } = baselineOf(measured, train);
+      baseline ??= { times, hazard: new Float64Array(lambdas.length * times.length) };
+      baseline.hazard.set(hazard, l * times.length);
+    }
     const trainLoss = !finite ? null : trainWeights ? family.loss(measured, trainWeights, 0) : trainMse![l];
-    const valLoss = finite && nVal > 0 ? family.loss(measured, valWeights, clip) : null;
+    const valLoss = finite && nVal > 0 ? (family.validationLoss ? family.validationLoss(measured, train, valWeights) : family.loss(measured, valWeights, clip)) : null;
     const measures = valLoss === null ? {} : { ...family.measures(measured, valWeights), ...(family.classifier ? devianceOf(trainLoss, valLoss) : {}) };
     const stopFigures = stopped?.index === l ? stopMetrics(stopped) : {};
     trials.push(
@@ -290,6 +300,7 @@ function measurePath(context: KernelContext, data: SharedData, task: Task, setti
     coefs: stopped ? solution.coefs.slice(0, fitted * p * K) : solution.coefs,
     intercepts: stopped ? solution.intercepts.slice(0, fitted * K) : solution.intercepts,
     ...(heldOut ? { heldOut: heldOut.result(fitted) } : {}),
+    ...(baseline ? { baseline } : {}),
   };
 }
 

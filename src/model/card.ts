@@ -27,6 +27,8 @@ function objectiveText(model: Pick<Model, 'family' | 'outputs' | 'grouped'>): st
       ? '-(1/n)·loglik(y; b0 + Xb)'
       : model.family === 'poisson'
         ? '-(1/n)·Σ(y·η - exp(η)), η = b0 + Xb (+ offset)'
+        : model.family === 'cox'
+          ? '-(1/n)·log partial likelihood (Breslow ties), η = Xb'
         : several
           ? '(1/2n)·Σ_i ||y_i - b0 - B x_i||²'
           : '(1/2n)·||y - b0 - Xb||²';
@@ -34,7 +36,7 @@ function objectiveText(model: Pick<Model, 'family' | 'outputs' | 'grouped'>): st
   const penalty = grouped
     ? "lambda·Σ_j (l1_ratio·||b_j||₂ + (1 - l1_ratio)/2·||b_j||²), b_j a feature's coefficients across outputs"
     : `lambda·(l1_ratio·||b||₁ + (1 - l1_ratio)/2·||b||²)${several ? ' summed over outputs' : ''}`;
-  return `${loss} + ${penalty}, intercepts not penalized`;
+  return `${loss} + ${penalty}, ${model.family === 'cox' ? 'no intercept' : 'intercepts not penalized'}`;
 }
 
 /** Per output (a target, or a class of a multinomial model), or the value itself for a single one. */
@@ -89,7 +91,7 @@ export function modelCard(model: Model, location: string): Record<string, unknow
       epochs: trial.epochsRun,
     },
     features: model.features,
-    target: model.targets.length === 1 ? model.targets[0] : model.targets,
+    target: model.family === 'cox' ? { time: model.targets[0], status: model.targets[1] } : model.targets.length === 1 ? model.targets[0] : model.targets,
     ...(model.family === 'binomial' ? { classes: { negative: model.classes![0], positive: model.classes![1] } } : model.classes ? { classes: model.classes } : {}),
     ...(model.offset ? { offset: model.offset } : {}),
     // How new rows become the features: each category's levels, the value each gap is filled with (from every row).
@@ -97,8 +99,10 @@ export function modelCard(model: Model, location: string): Record<string, unknow
     // Per-feature penalty factors (rescaled to sum to the number of features, as glmnet) and bounds, where not 1 / none.
     ...(model.featurePenalty ? { feature_penalty: featurePenaltyCard(model) } : {}),
     ...(model.family === 'multinomial' ? { grouped: model.grouped } : {}),
-    intercept: perOutput(model, (k) => model.intercepts[k]),
+    ...(model.family === 'cox' ? {} : { intercept: perOutput(model, (k) => model.intercepts[k]) }),
     coefficients: perOutput(model, (k) => Object.fromEntries(model.features.map((f, j) => [f, model.coefs[k][j]]))),
+    // A Cox model's survival at time t is exp(−H0(t)·exp(x·b)), H0 the step at the last death time not after t.
+    ...(model.baseline ? { baseline_hazard: { method: 'breslow', times: Array.from(model.baseline.times), cumulative_hazard: Array.from(model.baseline.hazard) } } : {}),
     nonzero: model.nonzero,
     notes: model.notes,
   };

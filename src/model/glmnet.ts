@@ -25,13 +25,13 @@ export function groupedCategories(model: Model): boolean {
  * The refit for the model. glmnet's single-response gaussian family scales y to unit variance internally, which turns
  * the ridge part of its penalty into λ(1−r)/(2·sd(y)); asking it for alpha = r/(r + s(1−r)) and lambda = λ(r + s(1−r)),
  * with s the population sd of y, gives back λr for the lasso part and λ(1−r) for the ridge part: regsweep's objective
- * (`translate`). mgaussian, binomial, multinomial and poisson need no translation.
+ * (`translate`). mgaussian, binomial, multinomial, poisson and cox need no translation.
  */
 function refitOf(model: Model): Refit {
   const { family, penalty, lambda, l1Ratio } = model;
   if (groupedCategories(model)) return { fit: 'none', why: NO_GROUP_REFIT };
   const standardize = model.config.data.standardize;
-  if (penalty === 'none' && !model.featurePenalty) {
+  if (penalty === 'none' && !model.featurePenalty && family !== 'cox') {
     if (family === 'gaussian') return { fit: 'lm' };
     if (family === 'binomial' || family === 'poisson') return { fit: 'glm' };
     if (family === 'multinomial') return { fit: 'glmnet', args: { family: 'multinomial', lambda: 0, standardize, ...EXACT }, translate: false };
@@ -57,6 +57,8 @@ function refitText(model: Model, refit: Refit): string[] {
   const response: Record<string, string> = {
     binomial: 'y <- as.integer(d[[target[1]]] == classes[2])',
     multinomial: 'y <- factor(d[[target[1]]], levels = classes)',
+    // Times scaled to (0, 1]: glmnet's 100·eps that keeps a row censored at a death time at risk is lost at large times.
+    cox: 'y <- cbind(time = d[[target[1]]] / max(d[[target[1]]]), status = d[[target[2]]])',
   };
   const lines = [
     'library(glmnet)',

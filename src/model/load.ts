@@ -1,6 +1,6 @@
 // The chosen model of a stored sweep, with its coefficients: what predict, export --model and compare hand on.
 import type { SweepConfig } from '../config/schema.js';
-import { outputNames, settingsOf, sweepFamily, type Encoding, type Family, type Sweep, type Trial } from '../domain.js';
+import { outputNames, settingsOf, sweepFamily, type BaselineHazard, type Encoding, type Family, type Sweep, type Trial } from '../domain.js';
 import { UserError } from '../errors.js';
 import { featurePenalty, type FeaturePenaltySettings } from '../config/featurePenalty.js';
 import { chooseModel, type ModelChoice, type ModelRequest } from '../select/model.js';
@@ -9,7 +9,8 @@ import { sweepConfig, withResults } from '../results/open.js';
 
 /**
  * How predictions come from the linear predictors η = b0 + x·b: as they are (gaussian, one or several responses),
- * through the logistic function (binomial) or the softmax (multinomial), or as the count e^η (poisson).
+ * through the logistic function (binomial) or the softmax (multinomial), as the count e^η (poisson), or as a relative
+ * risk e^η and survival probabilities exp(−H0(t)·e^η) (cox).
  */
 /** A model's family as the model card names it (several targets are gaussian, one η per target). */
 type ModelFamily = Exclude<Family, 'mgaussian'>;
@@ -28,6 +29,8 @@ export interface Model extends ModelChoice {
   intercepts: number[];
   /** Per output, the coefficients of every feature on the original scale. */
   coefs: Float64Array[];
+  /** A Cox model fitted on all rows: Breslow's baseline cumulative hazard (survival predictions); else null. */
+  baseline: BaselineHazard | null;
   /** The column added to η (data.offset of a poisson model), if any. */
   offset: string | null;
   /** A multinomial model with one group per feature across classes. */
@@ -76,6 +79,7 @@ export async function readModel(store: Store, sweep: Sweep, request: ModelReques
     outputs,
     intercepts: stored.intercept,
     coefs,
+    baseline: stored.baseline ?? null,
     offset: config.data.offset ?? null,
     grouped: (config.model.kind === 'logistic' || config.model.kind === 'multinomial') && config.model.grouped,
     encoding: sweep.encoding,

@@ -28,6 +28,8 @@ export interface PredictOptions extends ModelOptions {
   onNote?: (note: string) => void;
   /** A category's level not seen in training: refused (error, the default) or encoded as all zeros. */
   unknownLevel?: UnknownLevel;
+  /** A Cox model: the times at which each row's survival probability is written. */
+  times?: number[];
 }
 
 export interface PredictResult {
@@ -38,17 +40,23 @@ export interface PredictResult {
 
 /**
  * The output columns of a model: one prediction per target (the expected count for poisson), the probability and
- * label of a binomial model, or a probability per class and the label of a multinomial one.
+ * label of a binomial model, a probability per class and the label of a multinomial one, or a Cox model's linear
+ * predictor, relative risk e^η and survival probability at each of `times`.
  */
-export function predictionColumns(model: Pick<Model, 'family' | 'outputs'>): string[] {
+export function predictionColumns(model: Pick<Model, 'family' | 'outputs'>, times: number[] = []): string[] {
+  if (model.family === 'cox') return ['linear_predictor', 'relative_risk', ...times.map((t) => `survival:${t}`)];
   if (model.family === 'binomial') return ['probability', 'label'];
   if (model.family === 'multinomial') return [...model.outputs.map((c) => `probability:${c}`), 'label'];
   return model.outputs.length === 1 ? ['prediction'] : model.outputs.map((t) => `prediction:${t}`);
 }
 
 /** The prediction cells of one row from its linear predictors η (one per output, offset included). */
-function predictionCells(model: Pick<Model, 'family' | 'classes'>, eta: Float64Array): string[] {
+function predictionCells(model: Pick<Model, 'family' | 'classes'>, eta: Float64Array, hazards: Float64Array): string[] {
   switch (model.family) {
+    case 'cox': {
+      const risk = Math.exp(eta[0]);
+      return [String(eta[0]), String(risk), ...Array.from(hazards, (h) => String(Math.exp(-h * risk)))];
+    }
     case 'binomial':
       return [String(1 / (1 + Math.exp(-eta[0]))), csvCell(eta[0] > 0 ? model.classes![1] : model.classes![0])];
     case 'multinomial': {
@@ -76,7 +84,8 @@ export async function predict(location: string, options: PredictOptions): Promis
   const outputs = model.outputs.length;
   const chunkRows = options.chunkRows ?? 4096;
   const keep = options.keep ?? [];
-  const columns = [...keep, ...predictionColumns(model)];
+  const hazards = baselineAt(model, options.times);
+  const columns = [...keep, ...predictionColumns(model, options.times)];
   // A model fitted on a frame reads the frame's columns and encodes them; otherwise its features are columns.
   const encode = model.encoding ? rowEncoder(model.encoding, options.unknownLevel ?? 'error') : undefined;
   const inputs = model.encoding ? model.encoding.columns.map((c) => c.name) : model.features;
@@ -104,7 +113,7 @@ export async function predict(location: string, options: PredictOptions): Promis
         for (let j = 0; j < p; j++) s += row[j] * b[j];
         eta[k] = s;
       }
-      text += [...kept[r], ...predictionCells(model, eta)].join(',') + '\n';
+      text += [...kept[r], ...predictionCells(model, eta, hazards)].join(',') + '\n';
     }
     filled = 0;
     kept.length = 0;
@@ -114,7 +123,7 @@ export async function predict(location: string, options: PredictOptions): Promis
   const sparseFile = sparseFormat(options.data);
   if (sparseFile) {
     try {
-      const rows = predictSparse(model, options, sparseFile, dataName, emit, columns);
+      const rows = predictSparse(model, options, sparseFile, dataName, emit, columns, hazards);
       file?.commit();
       return { model, rows, columns };
     } catch (e) {
@@ -173,7 +182,7 @@ export async function predict(location: string, options: PredictOptions): Promis
  * Predictions for a sparse file (svmlight, Matrix Market): its columns are the model's features by position (a file
  * may have fewer columns than the model, never more); an svmlight file's labels are not read.
  */
-function predictSparse(model: Model, options: PredictOptions, format: SparseFormat, dataName: string, emit: (text: string) => unknown, columns: string[]): number {
+function predictSparse(model: Model, options: PredictOptions, format: SparseFormat, dataName: string, emit: (text: string) => unknown, columns: string[], hazards: Float64Array): number {
   if ((options.keep ?? []).length) throw new UserError(`--keep: a sparse file (${dataName}) has no named columns to keep`);
   if (model.offset !== null) throw new UserError(`${dataName}: the model adds the offset column "${model.offset}", which a sparse file does not have`);
   if (model.encoding) throw new UserError(`${dataName}: the model reads a data frame's columns (${model.encoding.columns.map((c) => c.name).join(', ')}); give it a CSV, Parquet or Arrow file`);
@@ -191,7 +200,7 @@ function predictSparse(model: Model, options: PredictOptions, format: SparseForm
   const row = new Float64Array(outputs);
   for (let i = 0; i < n; i++) {
     for (let k = 0; k < outputs; k++) row[k] = eta[k * n + i];
-    text += predictionCells(model, row).join(',') + '\n';
+    text += predictionCells(model, row, hazards).join(',') + '\n';
     if (text.length > 1 << 20) {
       emit(text);
       text = '';
@@ -199,4 +208,27 @@ function predictSparse(model: Model, options: PredictOptions, format: SparseForm
   }
   emit(text);
   return n;
+}
+
+/**
+ * The baseline cumulative hazard H0(t) at each time asked for (a Cox model's survival there is exp(−H0(t)·e^η)): the
+ * Breslow estimate's step at the last death time not after t, 0 before the first; empty without times.
+ */
+function baselineAt(model: Model, times: number[] | undefined): Float64Array {
+  if (!times?.length) return new Float64Array(0);
+  if (model.family !== 'cox') throw new UserError(`--times: survival probabilities come from a cox model; sweep "${model.sweep.name}" fits ${model.family}`);
+  const baseline = model.baseline;
+  if (!baseline)
+    throw new UserError(`--times: sweep "${model.sweep.name}" has no fit on all rows (its model is a holdout's training fit), so no baseline hazard was kept; its linear predictor and relative risk are written without --times`);
+  for (const t of times) if (!(t >= 0) || !Number.isFinite(t)) throw new UserError(`--times: ${t} is not a time ≥ 0`);
+  return Float64Array.from(times, (t) => {
+    let lo = 0;
+    let hi = baseline.times.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (baseline.times[mid] <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? 0 : baseline.hazard[lo - 1];
+  });
 }

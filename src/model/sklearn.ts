@@ -26,6 +26,8 @@ function callText({ estimator, params }: Estimator): string {
  */
 function sklearnEstimator(model: Model, n: number, tight: boolean): Estimator | undefined {
   const { penalty, lambda, l1Ratio, family } = model;
+  // scikit-learn has no Cox model (scikit-survival's CoxnetSurvivalAnalysis is glmnet's path, not part of it).
+  if (family === 'cox') return undefined;
   const several = model.outputs.length > 1;
   const exact: Estimator['params'] = tight ? { tol: 1e-12, max_iter: 1000000 } : {};
   if (family === 'gaussian') {
@@ -63,9 +65,12 @@ function sklearnEstimator(model: Model, n: number, tight: boolean): Estimator | 
   }
 }
 
-/** The estimator that carries the coefficients for predicting when scikit-learn has none for the objective. */
+/**
+ * The estimator that carries the coefficients for predicting when scikit-learn has none for the objective: a Cox
+ * model's linear predictor is a linear regression's prediction with its coefficients and no intercept.
+ */
 function carrier(model: Model): Estimator {
-  return { estimator: model.family === 'poisson' ? 'PoissonRegressor' : 'LogisticRegression', params: {} };
+  return { estimator: model.family === 'poisson' ? 'PoissonRegressor' : model.family === 'cox' ? 'LinearRegression' : 'LogisticRegression', params: {} };
 }
 
 /** Why a refit is not offered, in one line, or undefined when it is. */
@@ -74,6 +79,8 @@ function noSklearnRefit(model: Model): string | undefined {
   if (model.featurePenalty)
     return 'scikit-learn has no per-feature penalty factors or coefficient bounds (model.penalty_factor, model.limits, model.nonnegative); refit with glmnet (export --model --format glmnet)';
   if (sklearnEstimator(model, 1, false)) return undefined;
+  if (model.family === 'cox')
+    return "scikit-learn has no Cox model; refit with glmnet (export --model --format glmnet), or with scikit-survival's CoxnetSurvivalAnalysis where it is installed";
   if (model.family === 'multinomial') return 'scikit-learn has no grouped multinomial penalty; refit with glmnet (export --model --format glmnet)';
   return model.offset
     ? "scikit-learn's PoissonRegressor takes no offset; refit with glmnet (export --model --format glmnet)"

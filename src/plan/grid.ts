@@ -3,6 +3,7 @@ import { l1RatioOf, type Penalty } from '../domain.js';
 import type { Design } from '../fitting/path/types.js';
 import { denseColumn } from '../fitting/shared/design.js';
 import { centerTarget, columnStats, featureProducts } from '../fitting/shared/columnStats.js';
+import { coxQuadratic, riskSets } from '../fitting/shared/cox.js';
 import { Rng } from '../util/random.js';
 import { symmetricEigenvalues } from '../util/eigen.js';
 import { drawSettings, gridSettings } from './settings.js';
@@ -110,7 +111,7 @@ export interface GridData extends Design {
   weights?: Float64Array;
 }
 
-export type GridFamily = 'gaussian' | 'mgaussian' | 'binomial' | 'multinomial' | 'poisson';
+export type GridFamily = 'gaussian' | 'mgaussian' | 'binomial' | 'multinomial' | 'poisson' | 'cox';
 
 /**
  * The lasso's λ_max for a family: the largest gradient of the loss at the model without features (intercepts only),
@@ -146,6 +147,13 @@ export function nullModelFigures(
       residuals.push(Float64Array.from(data.y, (c, i) => (data.weights ? weights[i] : 1) * ((c === k ? 1 : 0) - share[k])));
       curvature += (share[k] * (1 - share[k])) / K;
     }
+  } else if (family === 'cox') {
+    // The gradient of the partial likelihood at β = 0 (glmnet's coxnet: its weights scaled to sum to 1).
+    const residual = new Float64Array(n);
+    const v = new Float64Array(n);
+    coxQuadratic(riskSets(data.y.subarray(0, n), data.y.subarray(n, 2 * n), weights), new Float64Array(n), data.y.subarray(n, 2 * n), weights, residual, v, (i) => i);
+    residuals.push(residual);
+    curvature = v.reduce((a, b) => a + b, 0) / stats.weightSum;
   } else {
     let counts = 0;
     let exposure = 0;

@@ -53,6 +53,7 @@ export function planFamily(config: SweepConfig, data: Pick<PlanData, 'outputs' |
   const kind = config.model.kind;
   if (kind === 'mlp') return 'network';
   if (kind === 'poisson') return 'poisson';
+  if (kind === 'cox') return 'cox';
   if (kind === 'multinomial') return 'multinomial';
   if (kind === 'logistic') return (data.classes?.length ?? 2) > 2 ? 'multinomial' : 'binomial';
   return data.outputs > 1 ? 'mgaussian' : 'gaussian';
@@ -66,7 +67,9 @@ export function planSweep(loaded: LoadedConfig, data: PlanData, limits: PlanLimi
   checkValidation(loaded, data);
   checkSolver(loaded, data);
   checkSettings(loaded);
-  const folds = assignFolds(data.n, config.validation, { classOf: data.classes ? data.y : undefined, foldLabels: data.foldLabels });
+  // A Cox model's folds are stratified by status (its second target block).
+  const classOf = data.classes ? data.y : config.model.kind === 'cox' ? data.y.subarray(data.n, 2 * data.n) : undefined;
+  const folds = assignFolds(data.n, config.validation, { classOf, foldLabels: data.foldLabels });
   checkFolds(loaded, data.n, folds);
   checkGrids(loaded);
   const fits = folds.count + 1;
@@ -77,7 +80,8 @@ export function planSweep(loaded: LoadedConfig, data: PlanData, limits: PlanLimi
       `${where(sizeKey)}: ${sizeKey.join('.')}: the sweep would have ${count(planned)} trials (${count(planned / fits)} points × ${fits} fits), ` +
         `over the limit of ${count(limits.maxTrials)}; make the sweep smaller, or allow it with --max-trials ${Math.ceil(planned)}`,
     );
-  const outputs = planFamily(config, data) === 'multinomial' ? (data.classes?.length ?? 1) : data.outputs;
+  const family = planFamily(config, data);
+  const outputs = family === 'multinomial' ? (data.classes?.length ?? 1) : family === 'cox' ? 1 : data.outputs;
   const bytes = planned * (TRIAL_BYTES + 8 * data.p * outputs);
   if (bytes > limits.maxBytes)
     throw new UserError(
@@ -99,8 +103,9 @@ function checkValidation(loaded: LoadedConfig, data: PlanData): void {
   const v = config.validation;
   checkRows(loaded, data.n);
   if (v.kind !== 'kfold') return;
+  if (config.model.kind === 'cox') return checkRepeats(loaded);
   if (v.stratify && !data.classes)
-    throw new UserError(`${where(['validation', 'stratify'])}: validation.stratify: keeps class shares in the folds of a classification target; model.kind ${config.model.kind} has none`);
+    throw new UserError(`${where(['validation', 'stratify'])}: validation.stratify: keeps class shares in the folds of a classification target (or deaths' share for cox); model.kind ${config.model.kind} has none`);
   if (v.stratify && data.classes) {
     // As scikit-learn's StratifiedKFold: a class must be able to fill every fold at least once.
     const counts = new Array<number>(data.classes.length).fill(0);
@@ -109,7 +114,12 @@ function checkValidation(loaded: LoadedConfig, data: PlanData): void {
     if (v.folds > largest)
       throw new UserError(`${where(['validation', 'folds'])}: validation.folds: ${v.folds} stratified folds, but the largest class ("${data.classes[counts.indexOf(largest)]}") has ${largest} rows; use at most ${largest} folds`);
   }
-  if (v.repeats > 1 && !v.shuffle)
+  checkRepeats(loaded);
+}
+
+function checkRepeats({ config, where }: LoadedConfig): void {
+  const v = config.validation;
+  if (v.kind === 'kfold' && v.repeats > 1 && !v.shuffle)
     throw new UserError(`${where(['validation', 'repeats'])}: validation.repeats: ${v.repeats} repeats of unshuffled folds are the same folds; set shuffle: true`);
 }
 
@@ -246,7 +256,7 @@ function autoGrids(loaded: LoadedConfig, data: PlanData, factor: number[] | null
   let figures: { lassoMax: number; curvature: number } | undefined;
   const nullModel = () => {
     if (family === 'network')
-      throw new UserError(`${where(['sweep', 'lambda', 'auto'])}: sweep.lambda.auto: λ_max is defined for linear, logistic and poisson models; give the network a list or log_range`);
+      throw new UserError(`${where(['sweep', 'lambda', 'auto'])}: sweep.lambda.auto: λ_max is defined for linear, logistic, poisson and cox models; give the network a list or log_range`);
     if (!figures) {
       const grouped = (config.model.kind === 'logistic' || config.model.kind === 'multinomial') && config.model.grouped;
       figures = nullModelFigures(family, { ...data, classes: data.classes?.length ?? 0 }, config.data.standardize, grouped, factor, groups);

@@ -55,12 +55,12 @@ function modelSection(data: ReportData, location: string): string {
   const m = data.model;
   if ('missing' in m) return `<h2>The model</h2>\n<p class="caption">No model to use: ${escapeHtml(m.missing)}</p>`;
   const what = m.penalty === 'elasticnet' ? `elasticnet, l1_ratio ${fmt(m.l1Ratio)}` : m.penalty;
-  const terms = m.targets.flatMap((t, k) => m.features.map((f, j) => ({ name: m.targets.length > 1 ? `${t}:${f}` : f, value: m.coefs[k][j] })));
+  const terms = m.outputs.flatMap((t, k) => m.features.map((f, j) => ({ name: m.outputs.length > 1 ? `${t}:${f}` : f, value: m.coefs[k][j] })));
   const shown = terms.filter((t) => t.value !== 0).sort((a, b) => Math.abs(b.value) - Math.abs(a.value)).slice(0, MAX_SHOWN_COEFFICIENTS);
   const rule = m.rule.kind === '1se' ? 'λ_1se, the largest λ within one standard error of the best' : m.rule.kind === 'min' ? 'λ_min, the best mean' : `the grid λ nearest to ${m.rule.value}`;
   const db = escapeHtml(location);
   return `<h2>The model</h2>
-<p>${escapeHtml(what)} at λ = ${m.lambda.toPrecision(6)} (${escapeHtml(rule)})${m.cv ? `: validation loss ${fmt(m.cv.mean)} ± ${m.cv.se > 0 ? fmt(m.cv.se) : '—'}` : ''}; ${m.nonzero} nonzero of ${terms.length} coefficients, intercept ${m.intercepts.map((b) => b.toPrecision(6)).join(', ')}; fit on ${m.trial.nTrain} rows.</p>
+<p>${escapeHtml(what)} at λ = ${m.lambda.toPrecision(6)} (${escapeHtml(rule)})${m.cv ? `: validation loss ${fmt(m.cv.mean)} ± ${m.cv.se > 0 ? fmt(m.cv.se) : '—'}` : ''}; ${m.nonzero} nonzero of ${terms.length} coefficients${m.family === 'cox' ? ' (log hazard ratios; no intercept)' : `, intercept ${m.intercepts.map((b) => b.toPrecision(6)).join(', ')}`}; fit on ${m.trial.nTrain} rows.</p>
 ${m.notes.map((n) => `<p class="warning">${escapeHtml(n)}</p>`).join('\n')}
 <table>
 <thead><tr><th>feature</th><th>coefficient (original scale)</th></tr></thead>
@@ -69,7 +69,7 @@ ${shown.map((t) => `<tr><td>${escapeHtml(t.name)}</td><td>${t.value.toPrecision(
 </tbody>
 </table>
 ${shown.length < m.nonzero ? `<p class="caption">The ${shown.length} largest of ${m.nonzero} nonzero coefficients; all of them: <code>regsweep export ${db} --model</code>.</p>` : ''}
-<p class="caption">Use it: <code>regsweep predict ${db} --data new.csv</code>; hand it on: <code>regsweep export ${db} --model --format sklearn</code> (or <code>glmnet</code>, <code>json</code>). Another choice: <code>--penalty</code>, <code>--l1-ratio</code>, <code>--select min|1se|lambda=VALUE</code>.</p>`;
+<p class="caption">Use it: <code>regsweep predict ${db} --data new.csv${m.family === 'cox' ? ' --times 365,730' : ''}</code>${m.family === 'cox' ? ' (the linear predictor, the relative risk and the survival probability at each time)' : ''}; hand it on: <code>regsweep export ${db} --model --format sklearn</code> (or <code>glmnet</code>, <code>json</code>). Another choice: <code>--penalty</code>, <code>--l1-ratio</code>, <code>--select min|1se|lambda=VALUE</code>.</p>`;
 }
 
 /** The top of a regsweep page, through <body>: its title and the stylesheet every page shares. */
@@ -169,6 +169,8 @@ export function objectiveLine(data: ReportData): string {
       return `Objective: −(1/n)·log-likelihood of the multinomial model + ${penalty} over every class's coefficients; glmnet's <code>family="multinomial", lambda=λ, alpha=r</code>, scikit-learn's <code>LogisticRegression(C=1/(n·λ), l1_ratio=r, solver="saga")</code>.`;
     case 'poisson':
       return `Objective: (1/n)·Σ(exp(η) − y·η) (the Poisson negative log-likelihood, η = Xb + b0) + ${penalty}; glmnet's <code>family="poisson", lambda=λ, alpha=r</code>, scikit-learn's <code>PoissonRegressor(alpha=λ)</code> for ridge (r = 0).`;
+    case 'cox':
+      return `Objective: −(1/n)·log partial likelihood of the proportional-hazards model (Breslow ties, η = Xb, no intercept) + λ·(r‖b‖₁ + (1−r)/2·‖b‖²) with r the l1_ratio; glmnet's <code>family="cox", lambda=λ, alpha=r</code> (scikit-learn has no Cox model). The validation curve is cv.glmnet's partial-likelihood deviance per death, grouped (the fold's rows added to its training rows, less the training rows alone); <code>--metric C</code> gives Harrell's concordance.`;
     case 'mgaussian':
       return `Objective: (1/2n)‖Y − XB − b0‖² + λ·(r·Σⱼ‖Bⱼ‖₂ + (1−r)/2·‖B‖²), each feature's row of coefficients across the responses penalized as a group, intercepts unpenalized; glmnet's <code>family="mgaussian", lambda=λ, alpha=r</code>, scikit-learn's <code>MultiTaskElasticNet(alpha=λ, l1_ratio=r)</code>.`;
     case 'network':

@@ -33,7 +33,7 @@ export function metricName(data: ReportData): string {
   const classifier = family === 'binomial' || family === 'multinomial';
   switch (data.metric.name) {
     case 'deviance':
-      return classifier ? `${family} deviance` : family === 'poisson' ? 'Poisson deviance' : family === 'mgaussian' ? 'MSE (summed over targets)' : family === 'network' ? 'loss' : 'MSE';
+      return classifier ? `${family} deviance` : family === 'poisson' ? 'Poisson deviance' : family === 'cox' ? 'partial-likelihood deviance per death' : family === 'mgaussian' ? 'MSE (summed over targets)' : family === 'network' ? 'loss' : 'MSE';
     case 'mse':
       return classifier ? 'MSE of the class probabilities' : family === 'mgaussian' ? 'MSE (summed over targets)' : 'MSE';
     case 'mae':
@@ -42,11 +42,16 @@ export function metricName(data: ReportData): string {
       return 'misclassification error';
     case 'auc':
       return 'AUC';
+    case 'C':
+      return "Harrell's C";
+    case 'deviance_ungrouped':
+      return 'partial-likelihood deviance per death (ungrouped)';
     case 'accuracy':
       return 'accuracy';
   }
   if (family === 'binomial' || family === 'multinomial') return 'log-loss';
   if (family === 'poisson') return 'Poisson deviance';
+  if (family === 'cox') return 'partial-likelihood deviance per death';
   if (family === 'mgaussian') return 'MSE (summed over targets)';
   return 'MSE';
 }

@@ -48,8 +48,11 @@ export async function exportRows(location: string, options: { table: ExportTable
         if (options.layout === 'long') return longCoefficients(sweep, coefficients, columns);
         return coefficients.map((c) => {
           const row: Record<string, unknown> = { sweep: sweep.name, penalty: c.penalty, lambda: c.lambda, l1_ratio: c.l1Ratio, ...settingColumns(sweep, c.settings), fold: c.fold };
-          if (c.intercept.length === 1) row.intercept = c.intercept[0];
-          else outputNames(sweep).forEach((t, k) => (row[`intercept:${t}`] = c.intercept[k]));
+          // A Cox model has no intercept (the 0 stored is not one).
+          if (sweepFamily(sweep) !== 'cox') {
+            if (c.intercept.length === 1) row.intercept = c.intercept[0];
+            else outputNames(sweep).forEach((t, k) => (row[`intercept:${t}`] = c.intercept[k]));
+          }
           columns.forEach((name, j) => (row[name] = c.coefs[j]));
           return row;
         });
@@ -67,7 +70,7 @@ function longCoefficients(sweep: Sweep, coefficients: TrialCoefficients[], colum
   const rows: Record<string, unknown>[] = [];
   for (const c of coefficients) {
     const fit = { sweep: sweep.name, penalty: c.penalty, lambda: c.lambda, l1_ratio: c.l1Ratio, ...settingColumns(sweep, c.settings), fold: c.fold };
-    c.intercept.forEach((value, k) => rows.push({ ...fit, term: c.intercept.length === 1 ? 'intercept' : `intercept:${outputs[k]}`, value }));
+    if (sweepFamily(sweep) !== 'cox') c.intercept.forEach((value, k) => rows.push({ ...fit, term: c.intercept.length === 1 ? 'intercept' : `intercept:${outputs[k]}`, value }));
     columns.forEach((term, j) => {
       if (c.coefs[j] !== 0) rows.push({ ...fit, term, value: c.coefs[j] });
     });

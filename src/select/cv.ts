@@ -6,24 +6,32 @@ export interface Metric {
   value: (t: Trial) => number | null;
   train?: (t: Trial) => number | null;
   lowerIsBetter: boolean;
+  /** A fold's weight in the CV mean when the metric sets its own (a Cox deviance: the fold's deaths). */
+  weight?: (t: Trial) => number | undefined;
 }
+
+/** A Cox deviance is per death, and its folds are weighted by their deaths (cv.glmnet); other trials have none. */
+const deaths = (t: Trial) => t.metrics.val_deaths;
 
 /** A figure a trial may carry in its metrics, or null. */
 const stored = (key: string) => (t: Trial) => t.metrics[key] ?? null;
 
 /**
  * What curves and λ can be chosen by: the loss fitted (val_loss), cv.glmnet's type.measure values (deviance, mse, mae,
- * class, auc) and accuracy. deviance is the loss for gaussian, mgaussian and poisson and twice it for the classifiers
- * (glmnet's binomial and multinomial deviance); a network's is its loss.
+ * class, auc; for cox C and the ungrouped deviance) and accuracy. deviance is the loss for gaussian, mgaussian, poisson
+ * and cox (its grouped partial-likelihood deviance per death) and twice it for the classifiers (glmnet's binomial and
+ * multinomial deviance); a network's is its loss.
  */
 export const METRICS: Record<string, Metric> = {
-  val_loss: { name: 'val_loss', value: (t) => t.valLoss, train: (t) => t.trainLoss, lowerIsBetter: true },
-  deviance: { name: 'deviance', value: (t) => t.metrics.val_deviance ?? t.valLoss, train: (t) => t.metrics.train_deviance ?? t.trainLoss, lowerIsBetter: true },
+  val_loss: { name: 'val_loss', value: (t) => t.valLoss, train: (t) => t.trainLoss, lowerIsBetter: true, weight: deaths },
+  deviance: { name: 'deviance', value: (t) => t.metrics.val_deviance ?? t.valLoss, train: (t) => t.metrics.train_deviance ?? t.trainLoss, lowerIsBetter: true, weight: deaths },
   mse: { name: 'mse', value: stored('val_mse'), lowerIsBetter: true },
   mae: { name: 'mae', value: stored('val_mae'), lowerIsBetter: true },
   class: { name: 'class', value: stored('val_class'), lowerIsBetter: true },
   accuracy: { name: 'accuracy', value: (t) => t.metrics.val_accuracy ?? null, train: (t) => t.metrics.train_accuracy ?? null, lowerIsBetter: false },
   auc: { name: 'auc', value: (t) => t.metrics.val_auc ?? null, train: (t) => t.metrics.train_auc ?? null, lowerIsBetter: false },
+  deviance_ungrouped: { name: 'deviance_ungrouped', value: stored('val_deviance_ungrouped'), lowerIsBetter: true, weight: deaths },
+  C: { name: 'C', value: stored('val_C'), train: stored('train_C'), lowerIsBetter: false },
 };
 
 const groupKey = (penalty: string, l1Ratio: number, settings: string) => `${penalty}\u0000${l1Ratio}\u0000${settings}`;
@@ -52,7 +60,7 @@ export function summarize(trials: Trial[], metric: Metric = METRICS.val_loss): C
     if (v === null || !Number.isFinite(v)) continue;
     pt.values.push(v);
     // Folds weigh their rows, or with observation weights (data.weights) the sum of their weights, as cv.glmnet.
-    pt.weights.push(t.metrics.val_weight ?? t.nVal);
+    pt.weights.push(metric.weight?.(t) ?? t.metrics.val_weight ?? t.nVal);
     const tr = metric.train?.(t);
     if (tr !== null && tr !== undefined && Number.isFinite(tr)) pt.train.push(tr);
   }

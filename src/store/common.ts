@@ -1,5 +1,5 @@
 // What every store shares: picking a sweep by selector, and figures as a database can hold them.
-import type { Penalty, Sweep, Trial, TrialFigures, TrialPredictions, TrialTally } from '../domain.js';
+import type { BaselineHazard, Penalty, Sweep, Trial, TrialFigures, TrialPredictions, TrialTally } from '../domain.js';
 import { UserError } from '../errors.js';
 import { parseSweepName, type ProcessState, type SweepSelector, type TaskState } from './contract.js';
 
@@ -224,4 +224,20 @@ export function predictionsFromRow(r: Record<string, unknown>): TrialPredictions
     rows: r.rows ? arrayOf(r.rows as Buffer, (b) => new Int32Array(b)) : null,
     observed: r.observed ? float64Of(r.observed as Buffer) : null,
   };
+}
+
+/** A baseline hazard as stored with its coefficients: the times, then the cumulative hazards (float64, little-endian). */
+export function baselineBytes(baseline: { times: Float64Array; hazard: Float64Array }, l: number): Buffer {
+  const T = baseline.times.length;
+  const values = new Float64Array(2 * T);
+  values.set(baseline.times);
+  values.set(baseline.hazard.subarray(l * T, (l + 1) * T), T);
+  return Buffer.from(values.buffer);
+}
+
+export function baselineOf(bytes: Buffer | null): BaselineHazard | undefined {
+  if (!bytes) return undefined;
+  const values = new Float64Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+  const T = values.length / 2;
+  return { times: values.slice(0, T), hazard: values.slice(T) };
 }

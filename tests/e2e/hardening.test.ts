@@ -224,7 +224,7 @@ describe('5, 8, 10, 13. bad input: one line naming the file and the line or key,
     ['13: .inf for a rate', `name: x\n${synth}\nmodel: {kind: mlp, lr: .inf}\nsweep: {kind: grid, lambda: [1]}\n`, 'c.yaml:3: model.lr: expected a positive number, found .inf'],
     ['13: alpha under sweep', `name: x\n${synth}\nsweep:\n  kind: grid\n  alpha: [0.5]\n  lambda: [1]\n`, 'c.yaml:5: sweep.alpha: unknown key; did you mean l1_ratio?'],
     ['13: a constant target with an automatic grid', 'name: x\ndata: {path: constant.csv}\nsweep:\n  kind: grid\n  lambda: {auto: 10}\n', 'c.yaml:5: sweep.lambda.auto: the target is constant, so every λ gives the same (empty) model'],
-    ['13: a network with an automatic grid', `name: x\n${synth}\nmodel: {kind: mlp}\nsweep:\n  kind: grid\n  lambda: {auto: 10}\n`, 'c.yaml:6: sweep.lambda.auto: λ_max is defined for linear, logistic and poisson models; give the network a list or log_range'],
+    ['13: a network with an automatic grid', `name: x\n${synth}\nmodel: {kind: mlp}\nsweep:\n  kind: grid\n  lambda: {auto: 10}\n`, 'c.yaml:6: sweep.lambda.auto: λ_max is defined for linear, logistic, poisson and cox models; give the network a list or log_range'],
   ])('%s', (_, yaml, message) => {
     writeFile(dir, 'c.yaml', yaml + 'output: bad-input.db\n');
     const r = run(['run', 'c.yaml']);

@@ -164,6 +164,6 @@ describe("cv.glmnet's type.measure from the same trials", () => {
     expect((JSON.parse(card.stdout) as { lambda: number }).lambda).toBeCloseTo(reference.binomial.class.lambda_min, 12);
     const unknown = run(['query', 'binomial.db', '--best', '--metric', 'rmse']);
     expect(unknown.status).toBe(2);
-    expect(unknown.stderr.trim()).toBe('regsweep: --metric: unknown metric "rmse" (metrics: val_loss, deviance, mse, mae, class, accuracy, auc)');
+    expect(unknown.stderr.trim()).toBe('regsweep: --metric: unknown metric "rmse" (metrics: val_loss, deviance, mse, mae, class, accuracy, auc, deviance_ungrouped, C)');
   });
 });

@@ -50,6 +50,13 @@ export interface FamilySpec {
   solve(input: SolveInput): PathSolution;
   /** The loss fitted, a weighted mean over the rows; `clip` > 0 clips a classifier's probabilities (validation). */
   loss(rows: Rows, weights: Float64Array, clip: number): number;
+  /**
+   * The validation loss when it reads the training rows too (cox: cv.glmnet's grouped deviance); absent: `loss` on
+   * the validation rows.
+   */
+  validationLoss?(rows: Rows, train: Float64Array, validation: Float64Array): number;
+  /** The Breslow baseline cumulative hazard of a fit on all rows (cox), for survival predictions. */
+  baseline?(rows: Rows, weights: Float64Array): { times: Float64Array; hazard: Float64Array };
   /** cv.glmnet's type.measure values on the validation rows. */
   measures(rows: Rows, weights: Float64Array): Record<string, number>;
   metrics(input: MetricsInput): Record<string, number>;

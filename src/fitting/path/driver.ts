@@ -73,7 +73,7 @@ export function solvePath(settings: PathSettings, solver: LambdaSolver, options:
 /**
  * Whether the path ends after λ index l, as glmnet's do once MIN_PATH_LAMBDAS are fitted: the deviance explained
  * changed by less than fdev since the λ before (relative to itself for least squares; over the last MIN_PATH_LAMBDAS
- * λ and against 10·fdev for poisson), or exceeds devmax. The point l is kept and the reason recorded on the solution.
+ * λ and against 10·fdev for poisson, 100·fdev and 0.99/0.999 of devmax for cox), or exceeds devmax. The point l is kept and the reason recorded on the solution.
  */
 function endsHere(stop: PathStop, solution: PathSolution, explained: Float64Array, l: number, fittedLoss: number | undefined): boolean {
   const ratio = (explained[l] = fittedLoss !== undefined && Number.isFinite(fittedLoss) ? 1 - fittedLoss / stop.nullLoss : stop.explained(solution, l));
@@ -86,8 +86,10 @@ function endsHere(stop: PathStop, solution: PathSolution, explained: Float64Arra
           ? Infinity
           : (ratio - explained[l - 1]) / ratio
         : (ratio - explained[l - MIN_PATH_LAMBDAS + 1]) / ratio;
-  const fdev = stop.change === 'window' ? 10 * stop.fdev : stop.fdev;
-  const reason = stop.fdev > 0 && change < fdev ? 'fdev' : ratio > stop.devmax ? 'devmax' : undefined;
+  // glmnet's coxnet reads the window against 100·fdev and devmax·0.99/0.999.
+  const fdev = stop.change === 'window' ? 10 * stop.fdev : stop.change === 'coxWindow' ? 100 * stop.fdev : stop.fdev;
+  const devmax = stop.change === 'coxWindow' ? (stop.devmax * 0.99) / 0.999 : stop.devmax;
+  const reason = stop.fdev > 0 && change < fdev ? 'fdev' : ratio > devmax ? 'devmax' : undefined;
   if (!reason) return false;
   solution.stopped = { index: l, reason, explained: ratio, change };
   return true;

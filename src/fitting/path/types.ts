@@ -8,7 +8,7 @@ export type { Design };
 /** One warm-started λ path to fit: the shared design, the fold's weights and the solver settings. */
 export interface PathProblem {
   design: Design;
-  /** Response, length n (0/1 labels for the binomial family). */
+  /** Response, length n (0/1 labels for the binomial family; for cox 2n: the times, then the statuses). */
   y: Float64Array;
   /** Observation weights, length n; 0 for rows outside the training part. */
   weights: Float64Array;
@@ -37,13 +37,14 @@ export interface PathProblem {
 
 /**
  * glmnet's path-stopping rules: `fdev` on the change in the fraction of deviance explained between λ (`absolute` for
- * the classifiers, `relative` to the fraction for least squares, over a window of λ for poisson), `devmax` on the
+ * the classifiers, `relative` to the fraction for least squares, over a window of λ for poisson and, with coxnet's
+ * scaled thresholds, for cox), `devmax` on the
  * fraction itself; `explained` computes the fraction at a λ of the solution.
  */
 export interface PathStop {
   fdev: number;
   devmax: number;
-  change: 'absolute' | 'relative' | 'window';
+  change: 'absolute' | 'relative' | 'window' | 'coxWindow';
   /** The intercept-only fit's loss on the training rows. */
   nullLoss: number;
   explained(solution: PathSolution, l: number): number;

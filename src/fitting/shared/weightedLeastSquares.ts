@@ -26,6 +26,8 @@ import { extrapolated, softThreshold } from './penalty.js';
 export class WlsSolver implements CoordinateSolver {
   readonly beta: Float64Array;
   intercept = 0;
+  /** False holds the intercept at 0 (the Cox model has none: its likelihood ignores a shift of η). */
+  fitsIntercept = true;
   /** The training rows (nonzero weight), in order. */
   readonly rows: Int32Array;
   /** Their observation weights. */
@@ -411,7 +413,7 @@ export class WlsSolver implements CoordinateSolver {
 
   /** Unpenalized intercept: the weighted mean of the working residual. */
   updateIntercept(): number {
-    if (this.vSum === 0) return 0;
+    if (this.vSum === 0 || !this.fitsIntercept) return 0;
     let rsum: number;
     if (this.sparse) {
       // Σ r' is kept up to date by each update; summed afresh now and then so rounding does not build up.

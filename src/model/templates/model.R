@@ -120,6 +120,7 @@ predict_rows <- function(x, off) {
     return(c(lapply(seq_len(ncol(P)), function(k) number_text(P[, k])), list(csv_cell(classes[max.col(eta, ties.method = "first")]))))
   }
   if (family == "poisson") return(list(number_text(exp(eta[, 1]))))
+  if (family == "cox") return(list(number_text(eta[, 1]), number_text(exp(eta[, 1]))))
   lapply(seq_len(ncol(eta)), function(k) number_text(eta[, k]))
 }
 
@@ -252,6 +253,9 @@ training_data <- function(path) {
   colnames(x) <- features
   y <- if (family == "binomial") as.integer(unlist(ys) == 2) else if (family == "multinomial") factor(unlist(ys), levels = seq_along(classes)) else do.call(rbind, ys)
   if (!(family %in% c("binomial", "multinomial")) && ncol(y) == 1) y <- y[, 1]
+  # glmnet keeps a row censored at a death time at risk by adding 100·eps to censored times, which rounding loses at
+  # large times: the times are scaled to (0, 1] (the model reads only their order).
+  if (family == "cox") y <- cbind(time = y[, 1] / max(y[, 1]), status = y[, 2])
   list(x = x, y = y, off = if (is.null(offset_column)) NULL else unlist(offs), w = if (is.null(weights_column)) NULL else unlist(ws))
 }
 
@@ -282,6 +286,7 @@ refit <- function(path) {
     if (ncol(x) == 1) x <- cbind(x, 0)
     fit <- do.call(glmnet, c(list(x = x, y = y), args))
     b <- do.call(cbind, lapply(if (is.list(coef(fit))) coef(fit) else list(coef(fit)), function(m) as.matrix(m)[, 1]))
+    if (family == "cox") b <- rbind(0, b)   # the Cox model has no intercept
   }
   b <- as.matrix(b)[seq_len(length(features) + 1), , drop = FALSE]
   model <- rbind(a, B)

@@ -185,6 +185,10 @@ def predictions(est, X, offset):
         return [proba[:, k] for k in range(len(OUTPUTS))] + [est.predict(X)]
     if FAMILY == "poisson":
         return [est.predict(X) * np.exp(offset)]
+    if FAMILY == "cox":
+        # The linear predictor x·b (no intercept) and the relative risk exp(x·b).
+        eta = est.predict(X)
+        return [eta, np.exp(eta)]
     return [col for col in np.atleast_2d(est.predict(X).T)]
 
 

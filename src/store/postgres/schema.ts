@@ -29,6 +29,10 @@ DO $$ BEGIN
   IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'sweeps' AND column_name = 'feature_scales') THEN
     ALTER TABLE regsweep.sweeps ADD COLUMN feature_scales jsonb;
   END IF;
+  -- A Cox fit's baseline hazard on all rows (survival predictions).
+  IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'coefficients' AND column_name = 'baseline') THEN
+    ALTER TABLE regsweep.coefficients ADD COLUMN baseline bytea;
+  END IF;
   IF NOT EXISTS (SELECT 1 FROM information_schema.columns WHERE table_schema = 'regsweep' AND table_name = 'tasks' AND column_name = 'warm_from') THEN
     ALTER TABLE regsweep.tasks ADD COLUMN warm_from double precision;
   END IF;

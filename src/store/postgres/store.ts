@@ -5,7 +5,7 @@ import pg from 'pg';
 import type { CvPoint, Encoding, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialPredictions, TrialTally } from '../../domain.js';
 import { storedDesignLength, valuesChecksum } from '../../data/stored.js';
 import { EmptyStoreError, OutsideError, UserError, errorCode } from '../../errors.js';
-import { bytesOf, coefficientBytes, coefficientsOf, pickSweep, predictionsFromRow, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialsFromRows } from '../common.js';
+import { baselineBytes, baselineOf, bytesOf, coefficientBytes, coefficientsOf, pickSweep, predictionsFromRow, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialsFromRows } from '../common.js';
 import {
   failedTrials,
   type Claim,
@@ -641,7 +641,7 @@ export class PostgresStore implements Store {
     const { where, values } = trialWhere(sweepId, filter, 't.');
     const rows = (
       await this.query(
-        `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, c.intercept, c.coef FROM regsweep.trials t JOIN regsweep.coefficients c ON c.trial_id = t.id
+        `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, c.intercept, c.coef, c.baseline FROM regsweep.trials t JOIN regsweep.coefficients c ON c.trial_id = t.id
          WHERE ${where} ORDER BY t.penalty, t.l1_ratio, t.settings, t.lambda DESC, t.fold`,
         values,
       )
@@ -657,6 +657,7 @@ export class PostgresStore implements Store {
         fold: r.fold,
         intercept: (r.intercept as number[]).map(Number),
         coefs: coefficientsOf(coef),
+        ...(r.baseline ? { baseline: baselineOf(r.baseline as Buffer) } : {}),
       };
     });
   }
@@ -789,7 +790,9 @@ async function recordOutcomes(c: pg.PoolClient, sweepId: number, completions: Co
       if (heldOut && linkWidth > 0 && t.status !== 'failed')
         predictions.push({ id, link: bytesOf(heldOut.link, l * linkWidth, linkWidth), rows: l === 0 ? bytesOf(heldOut.rows) : null, observed: l === 0 ? bytesOf(heldOut.observed) : null });
       if (result && width > 0 && t.status !== 'failed') {
-        coefficientRows.row(3).int8(id).float8Array(result.intercepts.subarray(l * outputs, (l + 1) * outputs)).bytea(coefficientBytes(result.coefs, l * width, width));
+        coefficientRows.row(4).int8(id).float8Array(result.intercepts.subarray(l * outputs, (l + 1) * outputs)).bytea(coefficientBytes(result.coefs, l * width, width));
+        if (result.baseline) coefficientRows.bytea(baselineBytes(result.baseline, l));
+        else coefficientRows.null();
         coefficientCount++;
       }
       for (const e of ('epochs' in t ? t.epochs : undefined) ?? []) epochs.push([id, e.epoch, e.trainLoss, e.valLoss]);
@@ -802,7 +805,7 @@ async function recordOutcomes(c: pg.PoolClient, sweepId: number, completions: Co
          zero_fraction, near_zero_fraction, l1_norm, l2_norm, passes, epochs_run, seconds, metrics)`,
       trialRows,
     );
-  if (coefficientCount) await copyRowsIn(c, 'regsweep.coefficients (trial_id, intercept, coef)', coefficientRows);
+  if (coefficientCount) await copyRowsIn(c, 'regsweep.coefficients (trial_id, intercept, coef, baseline)', coefficientRows);
   if (predictions.length)
     await c.query(`INSERT INTO regsweep.predictions (trial_id, link, rows, observed) SELECT * FROM unnest($1::bigint[], $2::bytea[], $3::bytea[], $4::bytea[])`, [
       predictions.map((p) => p.id), predictions.map((p) => p.link), predictions.map((p) => p.rows), predictions.map((p) => p.observed),

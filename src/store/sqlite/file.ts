@@ -175,4 +175,6 @@ function addColumns(db: Database.Database): void {
   const sweepColumns = (db.prepare('PRAGMA table_info(sweeps)').all() as { name: string }[]).map((c) => c.name);
   if (!sweepColumns.includes('encoding')) db.exec('ALTER TABLE sweeps ADD COLUMN encoding TEXT');
   if (!sweepColumns.includes('feature_scales')) db.exec('ALTER TABLE sweeps ADD COLUMN feature_scales TEXT');
+  const coefficientColumns = (db.prepare('PRAGMA table_info(coefficients)').all() as { name: string }[]).map((c) => c.name);
+  if (!coefficientColumns.includes('baseline')) db.exec('ALTER TABLE coefficients ADD COLUMN baseline BLOB');
 }

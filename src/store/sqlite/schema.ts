@@ -120,7 +120,8 @@ CREATE INDEX IF NOT EXISTS trials_by_task ON trials (sweep_id, task_id);
 CREATE TABLE IF NOT EXISTS coefficients (
   trial_id INTEGER PRIMARY KEY REFERENCES trials(id) ON DELETE CASCADE,
   intercept TEXT NOT NULL,
-  coef BLOB NOT NULL
+  coef BLOB NOT NULL,
+  baseline BLOB
 );
 CREATE TABLE IF NOT EXISTS epochs (
   trial_id INTEGER NOT NULL REFERENCES trials(id) ON DELETE CASCADE,

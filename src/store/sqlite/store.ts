@@ -27,7 +27,7 @@ import {
   type TrialFilter,
 } from '../contract.js';
 import { inClaimOrder, toTaskRow } from '../taskOrder.js';
-import { bytesOf, coefficientBytes, coefficientsOf, pickSweep, predictionsFromRow, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialReader } from '../common.js';
+import { baselineBytes, baselineOf, bytesOf, coefficientBytes, coefficientsOf, pickSweep, predictionsFromRow, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialReader } from '../common.js';
 import { openForReading, openForWriting, sqliteError } from './file.js';
 
 /** How long one attempt waits for a lock inside SQLite before the store backs off and tries again (ms). */
@@ -287,7 +287,7 @@ export class SqliteStore implements Store {
          nnz, zero_fraction, near_zero_fraction, l1_norm, l2_norm, passes, epochs_run, seconds, metrics)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
-    const insertCoef = this.db.prepare('INSERT INTO coefficients (trial_id, intercept, coef) VALUES (?, ?, ?)');
+    const insertCoef = this.db.prepare('INSERT INTO coefficients (trial_id, intercept, coef, baseline) VALUES (?, ?, ?, ?)');
     const insertEpoch = this.db.prepare('INSERT INTO epochs (trial_id, epoch, train_loss, val_loss) VALUES (?, ?, ?, ?)');
     const insertPrediction = this.db.prepare('INSERT INTO predictions (trial_id, link, rows, observed) VALUES (?, ?, ?, ?)');
     const heldOut = result?.heldOut;
@@ -306,7 +306,7 @@ export class SqliteStore implements Store {
       const trialId = Number(info.lastInsertRowid);
       if (result && width > 0 && t.status !== 'failed') {
         const row = coefficientBytes(result.coefs, l * width, width);
-        insertCoef.run(trialId, JSON.stringify(Array.from(result.intercepts.subarray(l * outputs, (l + 1) * outputs))), row);
+        insertCoef.run(trialId, JSON.stringify(Array.from(result.intercepts.subarray(l * outputs, (l + 1) * outputs))), row, result.baseline ? baselineBytes(result.baseline, l) : null);
       }
       for (const e of ('epochs' in t ? t.epochs : undefined) ?? []) insertEpoch.run(trialId, e.epoch, e.trainLoss, e.valLoss);
       if (heldOut && linkWidth > 0 && t.status !== 'failed')
@@ -491,10 +491,10 @@ export class SqliteStore implements Store {
       (
         this.db
           .prepare(
-            `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, c.intercept, c.coef FROM trials t JOIN coefficients c ON c.trial_id = t.id
+            `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, c.intercept, c.coef, c.baseline FROM trials t JOIN coefficients c ON c.trial_id = t.id
              WHERE ${where} ORDER BY t.penalty, t.l1_ratio, t.settings, t.lambda DESC, t.fold`,
           )
-          .all(...params) as { id: number; penalty: Penalty; lambda: number; l1_ratio: number; settings: string; fold: string; intercept: string; coef: Buffer }[]
+          .all(...params) as { id: number; penalty: Penalty; lambda: number; l1_ratio: number; settings: string; fold: string; intercept: string; coef: Buffer; baseline: Buffer | null }[]
       ).map((r) => ({
       trialId: r.id,
       penalty: r.penalty,
@@ -504,6 +504,7 @@ export class SqliteStore implements Store {
       fold: r.fold,
       intercept: JSON.parse(r.intercept) as number[],
       coefs: coefficientsOf(r.coef),
+      ...(r.baseline ? { baseline: baselineOf(r.baseline) } : {}),
     })),
     );
   }
