@@ -402,6 +402,14 @@ const sweepKinds = z.discriminatedUnion(
       extend: nonNegInt
         .default(2)
         .meta(doc('when the best λ is on the edge of the grid, `run` extends the grid by a decade at its own spacing (warm-started from the edge) up to this many times; `0`: only say so')),
+      gamma: listOf(unitInterval)
+        .optional()
+        .meta(
+          doc(
+            "the relaxed lasso (glmnet's `relax = TRUE`): for each λ of an `l1` or `elasticnet` path, the unpenalized refit on the features the path has nonzero there, blended γ·(penalized fit) + (1 − γ)·(refit) — each γ a sweep dimension (`gamma=0.5` in exports), chosen jointly with λ by cross-validation as `cv.glmnet(relax = TRUE)`; γ = 1 (the plain path) is always added. linear with one target, two-class logistic, poisson, cox ([models](models.md#the-relaxed-lasso))",
+            'none (not relaxed)',
+          ),
+        ),
       model: gridSettingsSchema
         .optional()
         .meta(

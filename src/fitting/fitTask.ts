@@ -13,6 +13,7 @@ import type { FamilySpec, Rows } from './family/types.js';
 import { pathPredictions } from './shared/predict.js';
 import { STOP_PROBABILITY_FLOOR } from './solvers/glm.js';
 import { filledDesign } from '../data/imputation.js';
+import { relaxedPath } from './relaxed.js';
 
 import type { FitSettings, ModelSettings, SharedData } from './settings.js';
 
@@ -178,8 +179,12 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
   const stop = pathStopFor(context, data, task, settings, family, train);
   if (stop) problem.stop = stop;
   const design = designOf(data);
-  const solution = family.solve({ context, problem, data, task, fold: task.fold, settings, nTrain: count(train), gram: () => gramFor(context, design, task.fold, train, standardize) });
-  return measurePath(context, data, task, settings, family, solution, train, validation);
+  const nTrain = count(train);
+  const solution = family.solve({ context, problem, data, task, fold: task.fold, settings, nTrain, gram: () => gramFor(context, design, task.fold, train, standardize) });
+  // A relaxed task (sweep.gamma): the path blended with its refits on each λ's active set.
+  const gamma = model.gamma ?? 1;
+  const fitted = gamma < 1 ? relaxedPath({ context, data, task, fold: task.fold, settings, nTrain }, family, problem, solution, gamma) : solution;
+  return measurePath(context, data, task, settings, family, fitted, train, validation);
 }
 
 /**

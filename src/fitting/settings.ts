@@ -33,7 +33,16 @@ export interface SharedData {
 
 /** What a model needs to know to fit, as the config gives it (the worker message carries it). */
 export type ModelSettings =
-  | { kind: 'linear' | 'logistic' | 'multinomial' | 'poisson' | 'cox'; tol: number; max_iter: number; solver: 'cd' | 'fista'; grouped?: boolean; clip_probabilities?: number }
+  | {
+      kind: 'linear' | 'logistic' | 'multinomial' | 'poisson' | 'cox';
+      tol: number;
+      max_iter: number;
+      solver: 'cd' | 'fista';
+      grouped?: boolean;
+      clip_probabilities?: number;
+      /** The relaxed lasso's blend (a task's setting from sweep.gamma): γ·fit + (1 − γ)·refit on its active set; absent: 1. */
+      gamma?: number;
+    }
   | NetworkSettings;
 
 /** A network's settings, with the sweep file's names from the config to the trainer (solvers/network.ts). */

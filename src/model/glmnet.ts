@@ -2,6 +2,7 @@
 // does, and shows (and runs, with --refit) the glmnet call that refits the same objective. The code is
 // src/model/templates/model.R; the model enters it only through the R emitter (emit.ts).
 import { UserError } from '../errors.js';
+import { relaxedGamma } from '../select/cv.js';
 import { provenance } from './card.js';
 import { fillTemplate, modelValues, r, readTemplate, type Literal } from './emit.js';
 import type { Model } from './load.js';
@@ -11,7 +12,7 @@ import { predictionColumns } from './predict.js';
 const EXACT = { thresh: 1e-20, maxit: 1e8 };
 
 /** How model.R refits: lm or glm for an unpenalized model, else glmnet with these arguments. */
-type Refit = { fit: 'lm' } | { fit: 'glm' } | { fit: 'glmnet'; args: { [name: string]: Literal }; translate: boolean } | { fit: 'none'; why: string };
+type Refit = { fit: 'lm' } | { fit: 'glm' } | { fit: 'glmnet'; args: { [name: string]: Literal }; translate: boolean; gamma?: number } | { fit: 'none'; why: string };
 
 /** glmnet has no group lasso over several features: a model of model.group_categorical is not refitted. */
 export const NO_GROUP_REFIT = 'glmnet and scikit-learn have no group lasso over a category\'s indicators (model.group_categorical); the script predicts with the stored coefficients but cannot refit';
@@ -45,10 +46,13 @@ function refitOf(model: Model): Refit {
         ...(perFeature.lower ? { 'lower.limits': perFeature.lower, 'upper.limits': perFeature.upper! } : {}),
       }
     : {};
+  const gamma = relaxedGamma(model.settings);
   return {
     fit: 'glmnet',
     args: { family: glmnetFamily, ...multinomial, alpha: penalty === 'none' ? 0 : l1Ratio, lambda: penalty === 'none' ? 0 : lambda, ...limits, standardize, ...EXACT },
     translate: glmnetFamily === 'gaussian' && penalty !== 'none' && l1Ratio !== 1,
+    // A relaxed model (sweep.gamma): the fit at λ blended with the unpenalized refit on its active features.
+    ...(gamma !== undefined && gamma < 1 ? { gamma } : {}),
   };
 }
 
@@ -69,6 +73,13 @@ function refitText(model: Model, refit: Refit): string[] {
   if (refit.fit === 'glm') return [...lines, `fit <- glm(y ~ x${model.offset ? ' + offset(off)' : ''}, family = ${model.family}(), control = glm.control(epsilon = 1e-14, maxit = 100))`];
   const args = Object.entries(refit.args).map(([k, v]) => `${k} = ${r.literal(v)}`);
   const offset = model.offset ? ', offset = off' : '';
+  if (refit.gamma !== undefined)
+    return [
+      ...lines,
+      `fit <- glmnet(x, y, ${args.join(', ')}, relax = TRUE${offset})`,
+      `coef(fit, gamma = ${r.number(refit.gamma)})   # the relaxed lasso: gamma·fit + (1 − gamma)·(unpenalized refit on its active features)`,
+      '(glmnet blends with a gamma of at least 1e-5; model.R --refit blends exactly)',
+    ];
   if (!refit.translate) return [...lines, `fit <- glmnet(x, y, ${args.join(', ')}${offset})`];
   const rest = args.filter((a) => !/^(alpha|lambda) =/.test(a));
   return [

@@ -7,6 +7,7 @@ import { fillTemplate, modelValues, python, readTemplate, type Literal } from '.
 import type { Model } from './load.js';
 import { predictionColumns } from './predict.js';
 import { groupedCategories, NO_GROUP_REFIT } from './glmnet.js';
+import { relaxedGamma } from '../select/cv.js';
 
 /** A class of sklearn.linear_model and the parameters it is made with. */
 interface Estimator {
@@ -76,6 +77,8 @@ function carrier(model: Model): Estimator {
 /** Why a refit is not offered, in one line, or undefined when it is. */
 function noSklearnRefit(model: Model): string | undefined {
   if (groupedCategories(model)) return NO_GROUP_REFIT;
+  if (relaxed(model))
+    return "scikit-learn has no relaxed lasso (the fit blended with an unpenalized refit on its active features); refit with glmnet (export --model --format glmnet)";
   if (model.featurePenalty)
     return 'scikit-learn has no per-feature penalty factors or coefficient bounds (model.penalty_factor, model.limits, model.nonnegative); refit with glmnet (export --model --format glmnet)';
   if (sklearnEstimator(model, 1, false)) return undefined;
@@ -128,7 +131,7 @@ export function sklearnScript(model: Model, location: string): string {
     throw new UserError(`export --model --format sklearn: sweep "${model.sweep.name}" trains a network by ${model.config.model.optimizer}; scikit-learn has no estimator that refits its objective (use --format json for its weights)`);
   const n = model.trial.nTrain;
   // Per-feature penalty factors and bounds have no scikit-learn estimator: the script predicts, glmnet refits.
-  const refit = model.featurePenalty || groupedCategories(model) ? undefined : sklearnEstimator(model, n, true);
+  const refit = model.featurePenalty || groupedCategories(model) || relaxed(model) ? undefined : sklearnEstimator(model, n, true);
   return fillTemplate(readTemplate('model.py'), python, {
     comments: { REGSWEEP_HEADER: header(model, location, refit, n) },
     values: {
@@ -138,4 +141,10 @@ export function sklearnScript(model: Model, location: string): string {
       REGSWEEP_NO_REFIT: noSklearnRefit(model) ?? null,
     },
   });
+}
+
+/** A relaxed model (sweep.gamma below 1): its coefficients blend a penalized fit with an unpenalized refit. */
+function relaxed(model: Model): boolean {
+  const gamma = relaxedGamma(model.settings);
+  return gamma !== undefined && gamma < 1;
 }

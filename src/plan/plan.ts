@@ -66,6 +66,7 @@ export function planSweep(loaded: LoadedConfig, data: PlanData, limits: PlanLimi
   const { config, where } = loaded;
   checkValidation(loaded, data);
   checkSolver(loaded, data);
+  checkRelaxed(loaded, data);
   checkSettings(loaded);
   // A Cox model's folds are stratified by status (its second target block).
   const classOf = data.classes ? data.y : config.model.kind === 'cox' ? data.y.subarray(data.n, 2 * data.n) : undefined;
@@ -133,6 +134,23 @@ function checkSolver(loaded: LoadedConfig, data: PlanData): void {
     throw new UserError(`${where(['model', 'solver'])}: model.solver: fista fits one linear or two-class logistic output; this sweep is ${family}: use solver cd`);
   if ((model.kind === 'logistic' || model.kind === 'multinomial') && model.grouped && family !== 'multinomial' && gives(['model', 'grouped']))
     throw new UserError(`${where(['model', 'grouped'])}: model.grouped: groups a feature's coefficients across classes; the target has two classes, so there is one coefficient per feature`);
+}
+
+/** The relaxed lasso (sweep.gamma) refits one linear predictor by coordinate descent, on paths with an L1 part. */
+function checkRelaxed(loaded: LoadedConfig, data: PlanData): void {
+  const { config, where } = loaded;
+  const spec = config.sweep;
+  if (spec.kind !== 'grid' || !spec.gamma) return;
+  const at = where(['sweep', 'gamma']);
+  const model = config.model;
+  if (model.kind === 'mlp') throw new UserError(`${at}: sweep.gamma: the relaxed lasso refits a penalized path; a network (mlp) has none`);
+  const family = planFamily(config, data);
+  if (family !== 'gaussian' && family !== 'binomial' && family !== 'poisson' && family !== 'cox')
+    throw new UserError(`${at}: sweep.gamma: the relaxed lasso is built for one linear predictor (linear with one target, two-class logistic, poisson, cox); this sweep fits ${family}`);
+  if (model.solver === 'fista') throw new UserError(`${at}: sweep.gamma: needs solver cd (the refits are coordinate descent)`);
+  if (model.group_categorical) throw new UserError(`${at}: sweep.gamma: not with model.group_categorical (a group's refit is not built)`);
+  if (!spec.penalty.some((p) => p === 'l1' || p === 'elasticnet'))
+    throw new UserError(`${at}: sweep.gamma: relaxes the l1 and elasticnet paths; this sweep has ${spec.penalty.join(', ')}`);
 }
 
 /** Every fold of a column must leave two rows to train on, and there must be two folds. */

@@ -18,6 +18,8 @@ export function relevantSettings(penalty: Penalty, settings: Record<string, unkn
 /** Every combination of a grid's settings for one penalty, as settings keys, without repeats ([""] when none vary). */
 export function gridSettings(spec: Extract<SweepSpec, { kind: 'grid' }>, penalty: Penalty): string[] {
   let combinations: Record<string, unknown>[] = [{}];
+  // The relaxed lasso's γ, for the penalties with an L1 part; γ = 1 (the plain path) is always among them, as cv.glmnet.
+  if (spec.gamma && (penalty === 'l1' || penalty === 'elasticnet')) combinations = relaxedGammas(spec.gamma).map((gamma) => ({ gamma }));
   for (const [name, values] of Object.entries(spec.model ?? {})) {
     if (values === undefined || !(PENALTY_PART[name]?.(penalty) ?? true)) continue;
     combinations = combinations.flatMap((c) => (values as unknown[]).map((v) => ({ ...c, [name]: v })));
@@ -42,4 +44,9 @@ export function pruneRungs(prune: { min_epochs: number; reduction: number }, epo
   const rungs: number[] = [];
   for (let e = prune.min_epochs; e < epochs && rungs.length < 16; e *= prune.reduction) rungs.push(e);
   return rungs;
+}
+
+/** A sweep's γ in ascending order, without repeats, with 1 added when absent. */
+function relaxedGammas(gammas: number[]): number[] {
+  return [...new Set([...gammas, 1])].sort((a, b) => a - b);
 }

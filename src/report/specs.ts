@@ -5,6 +5,7 @@ import { groupLabel, type ReportData } from './data.js';
 import { sweepFamily, type Trial } from '../domain.js';
 import { pathChart, type PathOptions } from './paths.js';
 import { facetColumns, lambdaAxis, LOSS_AXIS, onPaths, PANEL, SCHEMA, sig3, type Chart } from './chartKit.js';
+import { fmt, relaxedChoice, relaxedGamma } from '../select/cv.js';
 
 export { type Chart } from './chartKit.js';
 
@@ -18,7 +19,7 @@ export interface ChartOptions extends PathOptions {
 
 /** Every chart that has data in this sweep, in reading order. */
 export function buildCharts(data: ReportData, options: ChartOptions = {}): Chart[] {
-  const charts = [fitChart(data, options), methodsChart(data), sparsityChart(data), pathChart(data, options), l1VsL2Chart(data), l1RatioLambdaChart(data), learningCurveChart(data)];
+  const charts = [fitChart(data, options), relaxedChart(data), methodsChart(data), sparsityChart(data), pathChart(data, options), l1VsL2Chart(data), l1RatioLambdaChart(data), learningCurveChart(data)];
   return charts.filter((c): c is Chart => c !== undefined);
 }
 
@@ -279,12 +280,77 @@ function keptFits(data: ReportData) {
 }
 
 /**
+ * The relaxed lasso (sweep.gamma), as glmnet's plot(cv.relaxed): the validation curve against λ, one line per γ, a
+ * panel per penalty and l1 ratio, with rules at λ and γ chosen together (λ_min and λ_1se of cv.glmnet relax = TRUE).
+ */
+function relaxedChart(data: ReportData): Chart | undefined {
+  const points = data.summary.filter((p) => p.lambda > 0 && relaxedGamma(p.settings) !== undefined);
+  if (points.length === 0) return undefined;
+  const metric = metricName(data);
+  const rows: Record<string, unknown>[] = points.map((p) => ({ group: groupLabel(p.penalty, p.l1Ratio), gamma: String(relaxedGamma(p.settings)), lambda: p.lambda, loss: p.mean, se: p.se }));
+  const picks: string[] = [];
+  for (const group of new Set(points.map((p) => groupLabel(p.penalty, p.l1Ratio)))) {
+    const choice = relaxedChoice(data.summary.filter((p) => groupLabel(p.penalty, p.l1Ratio) === group), data.metric);
+    if (!choice) continue;
+    for (const [series, p] of [['λ_min', choice.min], ['λ_1se', choice.oneSe]] as const) rows.push({ group, series, lambda: p.lambda, loss: p.mean, gamma: String(relaxedGamma(p.settings)) });
+    picks.push(`${group}: λ_min ${fmt(choice.min.lambda)} with γ ${relaxedGamma(choice.min.settings)}, λ_1se ${fmt(choice.oneSe.lambda)} with γ ${relaxedGamma(choice.oneSe.settings)}`);
+  }
+  const y = { field: 'loss', type: 'quantitative', scale: { zero: false }, title: `validation ${metric}`, axis: LOSS_AXIS } as const;
+  return {
+    id: 'relaxed',
+    title: `The relaxed lasso: validation ${metric} vs λ for each γ`,
+    caption: `Each line blends the penalized fit at λ with the unpenalized refit on the features it keeps: γ = 1 is the plain path, γ = 0 the refit alone (${validationWords(data)}). λ and γ are chosen together, as cv.glmnet with relax = TRUE: ${picks.join('; ')}. Solid rule: λ_min; dashed: λ_1se.`,
+    spec: {
+      $schema: SCHEMA,
+      data: { values: rows },
+      facet: { field: 'group', type: 'nominal', title: null },
+      columns: facetColumns(rows, 'group'),
+      spec: {
+        ...PANEL,
+        width: 320,
+        layer: [
+          {
+            transform: [{ filter: 'datum.series == null' }],
+            mark: { type: 'line', point: { size: 12 } },
+            encoding: {
+              x: { ...lambdaAxis, title: OVER_UNDER },
+              y,
+              color: { field: 'gamma', type: 'ordinal', title: 'γ', scale: { scheme: 'viridis' } },
+              tooltip: [
+                { field: 'gamma', title: 'γ' },
+                { field: 'lambda', type: 'quantitative', format: '.3g', title: 'λ' },
+                { field: 'loss', type: 'quantitative', format: '.4g', title: metric },
+                { field: 'se', type: 'quantitative', format: '.3g', title: 'standard error' },
+              ],
+            },
+          },
+          {
+            transform: [{ filter: 'datum.series != null' }],
+            mark: { type: 'rule', strokeWidth: 1.5, color: '#333' },
+            encoding: {
+              x: { ...lambdaAxis, title: OVER_UNDER },
+              strokeDash: { field: 'series', type: 'nominal', scale: { domain: ['λ_min', 'λ_1se'], range: [[1, 0], [5, 3]] }, title: null, legend: { symbolType: 'stroke' } },
+              tooltip: [
+                { field: 'series', title: 'marker' },
+                { field: 'lambda', type: 'quantitative', format: '.3g', title: 'λ' },
+                { field: 'gamma', title: 'γ' },
+              ],
+            },
+          },
+        ],
+      },
+    } as TopLevelSpec,
+  };
+}
+
+/**
  * For a sweep that varies model settings (the seeds' comparison): validation loss and the exact-zero fraction of the
  * weights vs λ, one line per penalty and settings, side by side — weight decay against explicit L1, subgradient
  * against proximal.
  */
 function methodsChart(data: ReportData): Chart | undefined {
-  if (!data.trials.some((t) => t.settings)) return undefined;
+  // A relaxed sweep's settings are its γ alone: the relaxed chart compares them.
+  if (!data.trials.some((t) => t.settings && relaxedGamma(t.settings) === undefined)) return undefined;
   const rows = [
     ...data.summary.filter((p) => p.lambda > 0).map((p) => ({ group: groupLabel(p.penalty, p.l1Ratio, p.settings), lambda: p.lambda, measure: 'validation loss', value: p.mean })),
     ...referenceFits(data)

@@ -1,7 +1,7 @@
 // `regsweep query`: the best λ per penalty, the list of sweeps, and read-only SQL.
 import type { Selection, Sweep } from '../domain.js';
 import { countsLine, countTrials } from '../select/counts.js';
-import { edgeWarning, selectLambdas, selectionsToShow, summarize } from '../select/cv.js';
+import { edgeWarning, fmt, relaxedChoice, relaxedGamma, selectionName, selectLambdas, selectionsToShow, summarize } from '../select/cv.js';
 import { metricNamed } from '../select/model.js';
 import type { SweepSelector, TaskCounts } from '../store/contract.js';
 import { openStore } from '../store/open.js';
@@ -15,6 +15,17 @@ export interface BestResult {
   notes: string[];
   /** Trials recorded so far, for a sweep that is still running or was interrupted. */
   trialsDone: number;
+  /** Per relaxed (penalty, l1 ratio): λ and γ chosen together, as cv.glmnet(relax = TRUE). */
+  relaxed: RelaxedChoice[];
+}
+
+interface RelaxedChoice {
+  penalty: string;
+  l1Ratio: number;
+  lambdaMin: number;
+  gammaMin: number;
+  lambda1se: number;
+  gamma1se: number;
 }
 
 /** Best λ per (penalty, l1 ratio) for a metric (val_loss, accuracy, auc), with λ_1se, grid edges and notes. */
@@ -25,8 +36,19 @@ export async function bestTrials(location: string, options: { sweep?: SweepSelec
     const trials = await store.trials(sweep.id);
     const config = sweepConfig(sweep);
     // Computed from the trials, not read from the summary table, so a running sweep can be asked too.
-    const selections = selectionsToShow(selectLambdas(summarize(trials, metric), metric), config.sweep.kind, metric);
+    const points = summarize(trials, metric);
+    const selections = selectionsToShow(selectLambdas(points, metric), config.sweep.kind, metric);
     const notes = sweep.notes.filter((n) => !/trials usable|the best λ/.test(n));
+    const relaxed: RelaxedChoice[] = [];
+    for (const group of new Set(points.map((p) => `${p.penalty}\u0000${p.l1Ratio}`))) {
+      const choice = relaxedChoice(points.filter((p) => `${p.penalty}\u0000${p.l1Ratio}` === group), metric);
+      if (!choice) continue;
+      const { min, oneSe } = choice;
+      relaxed.push({ penalty: min.penalty, l1Ratio: min.l1Ratio, lambdaMin: min.lambda, gammaMin: relaxedGamma(min.settings)!, lambda1se: oneSe.lambda, gamma1se: relaxedGamma(oneSe.settings)! });
+      notes.push(
+        `${selectionName({ penalty: min.penalty, l1Ratio: min.l1Ratio, settings: '' })} relaxed, λ and γ chosen together (cv.glmnet relax = TRUE): λ_min ${fmt(min.lambda)} with γ ${relaxedGamma(min.settings)}, λ_1se ${fmt(oneSe.lambda)} with γ ${relaxedGamma(oneSe.settings)}`,
+      );
+    }
     for (const s of selections) {
       const w = edgeWarning(s);
       if (w) notes.push(w);
@@ -35,7 +57,7 @@ export async function bestTrials(location: string, options: { sweep?: SweepSelec
     if (counts.usable < counts.total) notes.push(countsLine(counts));
     if (selections.length === 0) notes.push(whyNoSelection(config.validation.kind, metricName, trials.length, counts.usable));
     if (sweep.status !== 'done') notes.push(`sweep "${sweep.name}" is ${sweep.status}: ${trials.length} of ${sweep.totalTrials} trials recorded`);
-    return { sweep, metric: metricName, selections, notes, trialsDone: trials.length };
+    return { sweep, metric: metricName, selections, notes, trialsDone: trials.length, relaxed };
   });
 }
 

@@ -11,13 +11,15 @@ const settingNamesOf = new WeakMap<Sweep, string[]>();
 export function settingColumns(sweep: Sweep, key: string): Record<string, unknown> {
   let names = settingNamesOf.get(sweep);
   if (!names) {
-    const spec = (JSON.parse(sweep.configJson) as { sweep?: { model?: Record<string, unknown> } }).sweep;
-    names = Object.keys(spec?.model ?? {});
+    const spec = (JSON.parse(sweep.configJson) as { sweep?: { model?: Record<string, unknown>; gamma?: number[] } }).sweep;
+    // The relaxed lasso's γ is a column too (1 for the penalties it does not relax, as their paths are).
+    names = [...(spec?.gamma ? ['gamma'] : []), ...Object.keys(spec?.model ?? {})];
     settingNamesOf.set(sweep, names);
   }
   if (names.length === 0) return {};
   const values = settingsOf(key);
-  return Object.fromEntries(names.map((name) => [name, name in values ? (Array.isArray(values[name]) ? JSON.stringify(values[name]) : values[name]) : null]));
+  const absent = (name: string) => (name === 'gamma' ? 1 : null);
+  return Object.fromEntries(names.map((name) => [name, name in values ? (Array.isArray(values[name]) ? JSON.stringify(values[name]) : values[name]) : absent(name)]));
 }
 
 export function trialRecord(sweep: Sweep, t: Trial): Record<string, unknown> {

@@ -1,4 +1,4 @@
-import { settingsLabel, type CvPoint, type Penalty, type Selection, type Trial } from '../domain.js';
+import { settingsLabel, settingsOf, type CvPoint, type Penalty, type Selection, type Trial } from '../domain.js';
 
 /** A metric users choose by: its name, how to read it off a trial, and whether smaller is better. */
 export interface Metric {
@@ -89,7 +89,15 @@ export function summarize(trials: Trial[], metric: Metric = METRICS.val_loss): C
       ...(end && pt.lambda === end.lambda ? { pathEnd: end.reason } : {}),
     });
   }
-  return rows.sort((a, b) => (a.penalty < b.penalty ? -1 : a.penalty > b.penalty ? 1 : a.l1Ratio - b.l1Ratio || (a.settings < b.settings ? -1 : a.settings > b.settings ? 1 : 0) || b.lambda - a.lambda));
+  return rows.sort((a, b) => (a.penalty < b.penalty ? -1 : a.penalty > b.penalty ? 1 : a.l1Ratio - b.l1Ratio || settingsOrder(a.settings, b.settings) || b.lambda - a.lambda));
+}
+
+/** Settings keys in order: a relaxed sweep's by γ, others as text. */
+function settingsOrder(a: string, b: string): number {
+  const ga = relaxedGamma(a);
+  const gb = relaxedGamma(b);
+  if (ga !== undefined && gb !== undefined) return ga - gb;
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /** Where a stopping rule ended one path: its λ, the rule, the deviance explained there and the λ fitted. */
@@ -129,8 +137,11 @@ function pathEnds(trials: Trial[]): Map<string, { ends: PathEnd[]; curveEnd: Pat
 /** A line per group whose paths a stopping rule ended: where and why, and where its CV curve ends. */
 export function pathEndNotes(trials: Trial[]): string[] {
   const notes: string[] = [];
-  for (const { ends, curveEnd } of pathEnds(trials).values()) {
-    const first = trials.find((t) => t.fold === ends[0].fold && t.lambda === ends[0].lambda)!;
+  for (const [key, { ends, curveEnd }] of pathEnds(trials)) {
+    const first = trials.find((t) => t.fold === ends[0].fold && t.lambda === ends[0].lambda && groupKey(t.penalty, t.l1Ratio, t.settings) === key)!;
+    // A relaxed sweep's γ share one path: it is told once, for γ = 1.
+    const gamma = relaxedGamma(first.settings);
+    if (gamma !== undefined && gamma !== 1) continue;
     const all = ends.find((e) => e.fold === 'all');
     const folds = ends.filter((e) => e.fold !== 'all');
     const why = (e: PathEnd) => (e.reason === 'devmax' ? `deviance explained ${e.explained.toPrecision(5)} over devmax` : `deviance explained ${e.explained.toPrecision(5)}, changing by less than fdev`);
@@ -185,6 +196,30 @@ export function selectLambdas(summary: CvPoint[], metric: Metric = METRICS.val_l
     });
   }
   return selections;
+}
+
+/** The relaxed lasso's γ of a settings key, or undefined when the key holds anything else (or nothing). */
+export function relaxedGamma(settings: string): number | undefined {
+  const values = settingsOf(settings);
+  const names = Object.keys(values);
+  return names.length === 1 && names[0] === 'gamma' ? Number(values.gamma) : undefined;
+}
+
+/**
+ * cv.glmnet's joint choice of λ and γ for a relaxed path (getOptcv.relaxed), over the CV points of one penalty and l1
+ * ratio at every γ: the best mean (ties to the larger λ, then the larger γ), and the largest λ (then γ) whose mean is
+ * within one standard error of it. Undefined when the points are not of relaxed tasks.
+ */
+export function relaxedChoice(points: CvPoint[], metric: Metric = METRICS.val_loss): { min: CvPoint; oneSe: CvPoint } | undefined {
+  const relaxed = points.filter((p) => p.metric === metric.name && relaxedGamma(p.settings) !== undefined);
+  if (relaxed.length === 0 || relaxed.length !== points.filter((p) => p.metric === metric.name).length) return undefined;
+  const sign = metric.lowerIsBetter ? 1 : -1;
+  const later = (a: CvPoint, b: CvPoint) => b.lambda - a.lambda || relaxedGamma(b.settings)! - relaxedGamma(a.settings)!;
+  const best = Math.min(...relaxed.map((p) => sign * p.mean));
+  const min = relaxed.filter((p) => sign * p.mean <= best).sort(later)[0];
+  const bound = sign * min.mean + min.se;
+  const oneSe = relaxed.filter((p) => sign * p.mean <= bound).sort(later)[0];
+  return { min, oneSe };
 }
 
 /** The warning a user sees when λ_min sits on the edge of the grid. */

@@ -3,7 +3,7 @@
 import type { CvPoint, Penalty, Selection, Trial } from '../domain.js';
 import { PENALTIES, settingsLabel } from '../domain.js';
 import { UserError } from '../errors.js';
-import { METRICS, fmt, selectLambdas, selectionName, summarize, type Metric } from './cv.js';
+import { METRICS, fmt, relaxedChoice, selectLambdas, selectionName, summarize, type Metric } from './cv.js';
 
 /** How λ is chosen: the best mean, the largest λ within one standard error of it (glmnet's default), or a given value. */
 export type SelectRule = { kind: 'min' } | { kind: '1se' } | { kind: 'lambda'; value: number };
@@ -103,10 +103,14 @@ export function chooseModel(trials: Trial[], sweepName: string, modelFold: strin
     if (!top) throw new UserError(`sweep "${sweepName}" has no validation loss to choose an l1 ratio by: name one with --l1-ratio (${ratios.map(fmt).join(', ')})`);
     l1Ratio = top.l1Ratio;
   }
-  // A sweep that varies model settings: the best of them by validation loss.
+  // A sweep that varies model settings: the best of them by validation loss; a relaxed one's λ and γ chosen together.
   const variants = [...new Set(trials.filter((t) => t.penalty === penalty && t.l1Ratio === l1Ratio).map((t) => t.settings))];
   let settings = variants[0] ?? '';
-  if (variants.length > 1) {
+  const relaxed = rule.kind === 'lambda' ? undefined : relaxedChoice(points.filter((p) => p.penalty === penalty && p.l1Ratio === l1Ratio), metric);
+  if (relaxed) {
+    settings = (rule.kind === 'min' ? relaxed.min : relaxed.oneSe).settings;
+    notes.push(`relaxed lasso: λ and γ chosen together by cross-validation (as cv.glmnet with relax = TRUE): ${settingsLabel(settings)}`);
+  } else if (variants.length > 1) {
     const top = best(selections.filter((s) => s.penalty === penalty && s.l1Ratio === l1Ratio));
     if (!top) throw new UserError(`sweep "${sweepName}" has no validation loss to choose its model settings by (${variants.map(settingsLabel).join('; ')})`);
     settings = top.settings;
@@ -127,6 +131,8 @@ export function chooseModel(trials: Trial[], sweepName: string, modelFold: strin
     const distance = (l: number) => (l > 0 && rule.value > 0 ? Math.abs(Math.log(l / rule.value)) : Math.abs(l - rule.value));
     lambda = lambdas.reduce((b, l) => (distance(l) < distance(b) ? l : b));
     if (lambda !== rule.value) notes.push(`--select lambda=${rule.value}: the nearest grid λ is ${lambda}`);
+  } else if (relaxed) {
+    lambda = (rule.kind === 'min' ? relaxed.min : relaxed.oneSe).lambda;
   } else {
     if (!selection)
       throw new UserError(

@@ -41,7 +41,7 @@ export function queryCommand(parser: Argv, later: Later): Argv {
       // Without an option: the commonest question, the best λ per penalty (--best).
       const best = await bestTrials(args.db, { sweep: selectorOf(args), metric: args.metric });
       if (args.json) {
-        await write(JSON.stringify({ sweep: best.sweep.name, sweep_id: best.sweep.id, status: best.sweep.status, metric: best.metric, best: best.selections.map((s) => selectionRecord(best.sweep, s)), notes: best.notes }, null, 2) + '\n');
+        await write(JSON.stringify({ sweep: best.sweep.name, sweep_id: best.sweep.id, status: best.sweep.status, metric: best.metric, best: best.selections.map((s) => selectionRecord(best.sweep, s)), ...(best.relaxed.length ? { relaxed: best.relaxed.map((r) => ({ penalty: r.penalty, l1_ratio: r.l1Ratio, lambda_min: r.lambdaMin, gamma_min: r.gammaMin, lambda_1se: r.lambda1se, gamma_1se: r.gamma1se })) } : {}), notes: best.notes }, null, 2) + '\n');
       } else {
         await write(`sweep ${best.sweep.name} (id ${best.sweep.id}, ${best.sweep.status}), metric ${best.metric}\n`);
         if (best.selections.length) await write(selectionTable(best.selections));

@@ -27,8 +27,8 @@ interface SolveInput {
   fold: FoldId;
   settings: FitSettings;
   nTrain: number;
-  /** The fold's Gram columns, shared by the paths of one fold (gaussian covariance mode). */
-  gram: () => LazyGram;
+  /** The fold's Gram columns, shared by the paths of one fold (gaussian covariance mode); undefined: the solver makes its own. */
+  gram: () => LazyGram | undefined;
 }
 
 /** Figures a family adds to a trial (accuracy, confusion counts, features in the model). */

@@ -286,6 +286,18 @@ refit <- function(path) {
     if (ncol(x) == 1) x <- cbind(x, 0)
     fit <- do.call(glmnet, c(list(x = x, y = y), args))
     b <- do.call(cbind, lapply(if (is.list(coef(fit))) coef(fit) else list(coef(fit)), function(m) as.matrix(m)[, 1]))
+    if (!is.null(refit_with$gamma)) {
+      # The relaxed lasso as glmnet's relax = TRUE does it (the unpenalized fit on the active features), blended with
+      # gamma exactly: glmnet's own blend raises a gamma of 0 to 1e-5.
+      slopes <- if (family == "cox") b[, 1] else b[-1, 1]
+      active <- which(slopes[seq_len(length(features))] != 0)
+      if (length(active) > 0 && length(active) <= nrow(x) - 3) {
+        args$lambda <- 0
+        args$exclude <- setdiff(seq_len(ncol(x)), active)
+        unpenalized <- do.call(glmnet, c(list(x = x, y = y), args))
+        b <- refit_with$gamma * b + (1 - refit_with$gamma) * as.matrix(coef(unpenalized))[, 1]
+      }
+    }
     if (family == "cox") b <- rbind(0, b)   # the Cox model has no intercept
   }
   b <- as.matrix(b)[seq_len(length(features) + 1), , drop = FALSE]
