@@ -384,6 +384,37 @@ const randomSettingsSchema = z.strictObject(
   },
 );
 
+/** What a sweep that draws its points (random, tpe) says about them. */
+const drawnFields = {
+      points: posInt.meta(doc('points to draw')),
+      seed,
+      penalty: listOf(penaltySchema).default(['elasticnet']).meta(doc('the penalties points are drawn for')),
+      lambda: z.strictObject({ log_uniform: ascendingPair('log_uniform') }).meta(doc('`{log_uniform: [lo, hi]}`', 'required')),
+      l1_ratio: z
+        .strictObject({
+          uniform: z
+            .tuple([unitInterval, unitInterval], { error: 'expected [low, high] in [0, 1]' })
+            .refine(([lo, hi]) => lo <= hi, { error: 'low must not be above high' }),
+        })
+        .default({ uniform: [0, 1] })
+        .meta(doc("the elastic net's l1 ratio, `{uniform: [lo, hi]}`", '`{uniform: [0, 1]}`')),
+      model: randomSettingsSchema
+        .optional()
+        .meta(doc('network settings drawn per point: `{lr: {log_uniform: [1e-4, 1e-1]}, hidden: {choice: [[], [32]]}}` (numbers also `{uniform: [a, b]}`)')),
+      prune: z
+        .strictObject({
+          min_epochs: posInt.default(5).meta(doc('the first rung')),
+          reduction: posInt.refine((r) => r >= 2, { error: 'expected an integer of at least 2' }).default(3).meta(doc('1/reduction of the trials go on at each rung')),
+        })
+        .optional()
+        .meta(
+          doc(
+            'random network sweeps: successive halving — at epochs min_epochs·reduction^k a trial whose validation loss is not among the best 1/reduction of those that reached that epoch before it stops there (status `pruned`, its curve kept, left out of the selection); on PostgreSQL the processes exchange their losses every 250 ms ([what differs](distributed.md#not-the-same-as-on-one-machine))',
+            'off',
+          ),
+        ),
+};
+
 const sweepKinds = z.discriminatedUnion(
   'kind',
   [
@@ -420,36 +451,20 @@ const sweepKinds = z.discriminatedUnion(
     }),
     z.strictObject({
       kind: z.literal('random').meta(doc('points drawn at random, each fitted once per fold')),
-      points: posInt.meta(doc('points to draw')),
-      seed,
-      penalty: listOf(penaltySchema).default(['elasticnet']).meta(doc('the penalties points are drawn for')),
-      lambda: z.strictObject({ log_uniform: ascendingPair('log_uniform') }).meta(doc('`{log_uniform: [lo, hi]}`', 'required')),
-      l1_ratio: z
-        .strictObject({
-          uniform: z
-            .tuple([unitInterval, unitInterval], { error: 'expected [low, high] in [0, 1]' })
-            .refine(([lo, hi]) => lo <= hi, { error: 'low must not be above high' }),
-        })
-        .default({ uniform: [0, 1] })
-        .meta(doc("the elastic net's l1 ratio, `{uniform: [lo, hi]}`", '`{uniform: [0, 1]}`')),
-      model: randomSettingsSchema
+      ...drawnFields,
+    }),
+    z.strictObject({
+      kind: z
+        .literal('tpe')
+        .meta(doc("points proposed by the tree-structured Parzen estimator (Optuna's default sampler) from the points finished so far, after `startup` random ones ([models](models.md#tpe))")),
+      ...drawnFields,
+      startup: posInt.default(10).meta(doc('random points before the estimator proposes (Optuna\'s `n_startup_trials`)')),
+      batch: posInt
         .optional()
-        .meta(doc('network settings drawn per point: `{lr: {log_uniform: [1e-4, 1e-1]}, hidden: {choice: [[], [32]]}}` (numbers also `{uniform: [a, b]}`)')),
-      prune: z
-        .strictObject({
-          min_epochs: posInt.default(5).meta(doc('the first rung')),
-          reduction: posInt.refine((r) => r >= 2, { error: 'expected an integer of at least 2' }).default(3).meta(doc('1/reduction of the trials go on at each rung')),
-        })
-        .optional()
-        .meta(
-          doc(
-            'random network sweeps: successive halving — at epochs min_epochs·reduction^k a trial whose validation loss is not among the best 1/reduction of those that reached that epoch before it stops there (status `pruned`, its curve kept, left out of the selection); on PostgreSQL the processes exchange their losses every 250 ms ([what differs](distributed.md#not-the-same-as-on-one-machine))',
-            'off',
-          ),
-        ),
+        .meta(doc('points proposed at a time (the ones in flight count as bad while the next are chosen: a constant liar), so that the workers stay busy', 'workers')),
     }),
   ],
-  { error: 'expected kind: grid or random' },
+  { error: 'expected kind: grid, random or tpe' },
 );
 const sweepSchema = renamed('trials', 'points', sweepKinds);
 
@@ -463,7 +478,7 @@ export const configSchema = z.strictObject({
     .default({ kind: 'kfold', folds: 5, shuffle: true, stratify: false, repeats: 1, seed: 0, keep: false })
     .meta(doc('how rows are held out to measure each fit: `kind` `kfold`, `column`, `holdout` or `none`', '5-fold, shuffled')),
   model: modelSchema.default({ kind: 'linear', tol: 1e-5, max_iter: 100000, solver: 'cd' }).meta(doc('the model: `kind` `linear`, `logistic`, `multinomial`, `poisson`, `cox` or `mlp`', '`linear`')),
-  sweep: sweepSchema.meta(doc('the hyperparameters swept: `kind` `grid` or `random`')),
+  sweep: sweepSchema.meta(doc('the hyperparameters swept: `kind` `grid`, `random` or `tpe`')),
   near_zero: posNumber
     .default(1e-3)
     .meta(doc("a coefficient counts as near zero in the sparsity figures when |w × its feature's sd| is below this (on the standardized scale, so a unit does not decide it; a network's weights as they are)")),

@@ -83,7 +83,7 @@ export function sweepGroups(spec: SweepSpec, lambdaMax: (l1Ratio: number) => num
         for (const settings of variants) for (const lambda of lambdas) add(penalty, l1Ratio, lambda, settings);
       }
     }
-  } else {
+  } else if (spec.kind === 'random') {
     const rng = new Rng(spec.seed);
     const [lo, hi] = spec.lambda.log_uniform;
     const [aLo, aHi] = spec.l1_ratio.uniform;

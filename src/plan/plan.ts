@@ -8,6 +8,7 @@ import { count, gigabytes } from '../util/format.js';
 import type { Design } from '../fitting/path/types.js';
 import { assignFolds, type FoldAssignment } from './folds.js';
 import { relevantSettings } from './settings.js';
+import { startupTasks } from './proposals.js';
 import { fillGroups, filledDesign } from '../data/imputation.js';
 import { gridOf, lambdaMaxFor, nullModelFigures, ridgeLambdas, type GridFamily } from './grid.js';
 import { planTasks, trialCount } from './tasks.js';
@@ -75,7 +76,7 @@ export function planSweep(loaded: LoadedConfig, data: PlanData, limits: PlanLimi
   checkGrids(loaded);
   const fits = folds.count + 1;
   const planned = plannedTrials(config) * fits;
-  const sizeKey = config.sweep.kind === 'random' ? ['sweep', 'points'] : sweepSizeKey(config);
+  const sizeKey = config.sweep.kind !== 'grid' ? ['sweep', 'points'] : sweepSizeKey(config);
   if (planned > limits.maxTrials)
     throw new UserError(
       `${where(sizeKey)}: ${sizeKey.join('.')}: the sweep would have ${count(planned)} trials (${count(planned / fits)} points × ${fits} fits), ` +
@@ -94,8 +95,10 @@ export function planSweep(loaded: LoadedConfig, data: PlanData, limits: PlanLimi
   const penalty = featurePenalty(config.model, planFamily(config, data), features, data.encoding, where);
   const groups = categoricalGroups(config.model, planFamily(config, data), data.encoding, where);
   const auto = autoGrids(loaded, data, penalty?.factor ?? null, groups ?? null);
-  const tasks = planTasks(config.sweep, folds.count, auto.lambdaMax, auto.ridge);
-  return { folds, tasks, totalTrials: trialCount(tasks), ...(penalty ? { featurePenalty: penalty } : {}), ...(groups ? { groups } : {}) };
+  // A TPE sweep starts with its random points; the rest are proposed as the points finish (pool/coordinator.ts).
+  const tasks = config.sweep.kind === 'tpe' ? startupTasks(config.sweep, folds.count) : planTasks(config.sweep, folds.count, auto.lambdaMax, auto.ridge);
+  // A TPE sweep plans its startup points; its total is its budget, the rest proposed as points finish.
+  return { folds, tasks, totalTrials: config.sweep.kind === 'tpe' ? planned : trialCount(tasks), ...(penalty ? { featurePenalty: penalty } : {}), ...(groups ? { groups } : {}) };
 }
 
 /** Options that need a kind of data: stratify a class target, repeats a shuffle. */
@@ -224,7 +227,9 @@ function checkNetworkSize(loaded: LoadedConfig, data: PlanData): void {
 /** Settings dimensions are network settings; pruning compares networks' validation losses. */
 function checkSettings(loaded: LoadedConfig): void {
   const { config, where } = loaded;
-  if (config.sweep.kind === 'random' && config.sweep.prune) {
+  if (config.sweep.kind === 'tpe' && config.validation.kind === 'none')
+    throw new UserError(`${where(['sweep', 'kind'])}: sweep.kind: tpe learns from validation losses; validation kind none holds out no rows (use kfold or holdout)`);
+  if (config.sweep.kind !== 'grid' && config.sweep.prune) {
     const key = ['sweep', 'prune'];
     if (config.model.kind !== 'mlp') throw new UserError(`${where(key)}: sweep.prune: stops networks early by their learning curves; model.kind ${config.model.kind} has none — use model.kind mlp`);
     if (config.validation.kind === 'none') throw new UserError(`${where(key)}: sweep.prune: compares validation losses; validation kind none holds out no rows (use kfold or holdout)`);
@@ -239,14 +244,17 @@ function checkSettings(loaded: LoadedConfig): void {
 /** Points of the sweep before folds, counted without building them (a grid of a billion λ is refused, not made). */
 function plannedTrials(config: SweepConfig): number {
   const spec = config.sweep;
-  if (spec.kind === 'random') return spec.points;
+  if (spec.kind !== 'grid') return spec.points;
   const perGroup = (penalty: Exclude<(typeof spec.penalty)[number], 'none'>) => {
     const grid = gridOf(spec, penalty);
     if (!grid) return 0;
     return Array.isArray(grid) ? new Set(grid).size : 'num' in grid ? grid.num : grid.auto;
   };
-  // Combinations of settings multiply a penalty's points (counted by their sizes: a billion is refused, not listed).
+  // Combinations of settings multiply a penalty's points (counted by their sizes: a billion is refused, not listed), and
+  // so do the relaxed lasso's γ (1 among them) on the paths with an L1 part.
+  const gammas = (penalty: (typeof spec.penalty)[number]) => (spec.gamma && (penalty === 'l1' || penalty === 'elasticnet') ? new Set([...spec.gamma, 1]).size : 1);
   const variants = (penalty: (typeof spec.penalty)[number]) =>
+    gammas(penalty) *
     Object.entries(spec.model ?? {}).reduce((product, [name, values]) => (values === undefined || Object.keys(relevantSettings(penalty, { [name]: 0 })).length === 0 ? product : product * (values as unknown[]).length), 1);
   return spec.penalty.reduce(
     (sum, penalty) => sum + variants(penalty) * (penalty === 'none' ? 1 : penalty === 'elasticnet' ? new Set(spec.l1_ratio).size * perGroup(penalty) : perGroup(penalty)),
@@ -257,7 +265,7 @@ function plannedTrials(config: SweepConfig): number {
 function sweepSizeKey(config: SweepConfig): string[] {
   const spec = config.sweep;
   const grid = spec.kind === 'grid' ? gridOf(spec, spec.penalty.find((q) => q !== 'none') ?? 'l1') : undefined;
-  if (spec.kind === 'random' || !grid || Array.isArray(grid) || grid !== spec.lambda) return ['sweep', 'lambda'];
+  if (spec.kind !== 'grid' || !grid || Array.isArray(grid) || grid !== spec.lambda) return ['sweep', 'lambda'];
   return ['sweep', 'lambda', 'num' in grid ? 'num' : 'auto'];
 }
 

@@ -28,7 +28,7 @@ export function gridSettings(spec: Extract<SweepSpec, { kind: 'grid' }>, penalty
 }
 
 /** One random point's settings for a penalty, drawn after its λ and l1 ratio (nothing is drawn when none vary). */
-export function drawSettings(spec: Extract<SweepSpec, { kind: 'random' }>, penalty: Penalty, rng: Rng): string {
+export function drawSettings(spec: Extract<SweepSpec, { kind: 'random' | 'tpe' }>, penalty: Penalty, rng: Rng): string {
   const drawn: Record<string, unknown> = {};
   for (const [name, dist] of Object.entries(spec.model ?? {})) {
     if (dist === undefined) continue;

@@ -22,6 +22,7 @@ import { databaseFiles, refuseProtectedOutput } from '../util/files.js';
 import { displayPath, isStoreUrl, maskedLocation } from '../util/paths.js';
 import { fitSettings, workOn, type WorkResult } from './work.js';
 import { extensionsDone, extensionTasks } from './extend.js';
+import { nextTasks } from '../plan/proposals.js';
 import type { SharedData } from '../fitting/fitTask.js';
 import type { FoldAssignment } from '../plan/folds.js';
 import { selectLambdas, summarize } from '../select/cv.js';
@@ -145,6 +146,14 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
       await store.addTasks(sweep.id, extension.tasks);
       await store.reopenSweep(sweep.id);
       total = (await store.findSweep({ id: sweep.id })).totalTrials;
+      result = await finish(store, sweep, await work(), { tasksSkipped: result.tasksSkipped, totalTrials: total });
+    }
+    // A TPE sweep: once every point so far has finished, the next batch is proposed from them, until its budget is spent.
+    while (!result.interrupted && spec.kind === 'tpe' && result.sweep.status === 'done') {
+      const proposed = nextTasks(spec, await store.trials(sweep.id), plan.folds.count, spec.batch ?? config.workers);
+      if (proposed.length === 0) break;
+      await store.addTasks(sweep.id, proposed);
+      await store.reopenSweep(sweep.id);
       result = await finish(store, sweep, await work(), { tasksSkipped: result.tasksSkipped, totalTrials: total });
     }
     // The last word: results written to a database file that was deleted or replaced meanwhile are lost.

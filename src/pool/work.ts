@@ -515,7 +515,7 @@ export function fitSettings(config: SweepConfig, trials: number, penalties: Pick
   };
   const pathStop = pathStopOf(config);
   if (pathStop) settings.pathStop = pathStop;
-  const prune = config.sweep.kind === 'random' ? config.sweep.prune : undefined;
+  const prune = config.sweep.kind !== 'grid' ? config.sweep.prune : undefined;
   if (!prune || config.model.kind !== 'mlp') return settings;
   const epochs = Math.max(config.model.epochs, ...((config.sweep.model?.epochs as { choice?: number[] } | undefined)?.choice ?? []));
   const rungs = pruneRungs(prune, epochs);

@@ -6,6 +6,7 @@ import { sweepFamily, type Trial } from '../domain.js';
 import { pathChart, type PathOptions } from './paths.js';
 import { facetColumns, lambdaAxis, LOSS_AXIS, onPaths, PANEL, SCHEMA, sig3, type Chart } from './chartKit.js';
 import { fmt, relaxedChoice, relaxedGamma } from '../select/cv.js';
+import { historyChart, importanceChart } from './search.js';
 
 export { type Chart } from './chartKit.js';
 
@@ -19,7 +20,7 @@ export interface ChartOptions extends PathOptions {
 
 /** Every chart that has data in this sweep, in reading order. */
 export function buildCharts(data: ReportData, options: ChartOptions = {}): Chart[] {
-  const charts = [fitChart(data, options), relaxedChart(data), methodsChart(data), sparsityChart(data), pathChart(data, options), l1VsL2Chart(data), l1RatioLambdaChart(data), learningCurveChart(data)];
+  const charts = [fitChart(data, options), historyChart(data), importanceChart(data), relaxedChart(data), methodsChart(data), sparsityChart(data), pathChart(data, options), l1VsL2Chart(data), l1RatioLambdaChart(data), learningCurveChart(data)];
   return charts.filter((c): c is Chart => c !== undefined);
 }
 
@@ -78,7 +79,7 @@ const OVER_UNDER = 'λ (log scale): ← overfitting · underfitting →';
 
 /** 1. Train and validation loss vs λ, ±1 se band, λ_min and λ_1se; a random sweep's points as a scatter. */
 function fitChart(data: ReportData, options: ChartOptions = {}): Chart | undefined {
-  return data.config.sweep.kind === 'random' ? randomFitChart(data, options) : gridFitChart(data, options);
+  return data.config.sweep.kind !== 'grid' ? randomFitChart(data, options) : gridFitChart(data, options);
 }
 
 function gridFitChart(data: ReportData, options: ChartOptions): Chart | undefined {
@@ -399,7 +400,7 @@ function methodsChart(data: ReportData): Chart | undefined {
 /** 2. Fraction of exact-zero and near-zero weights vs λ, per penalty. */
 function sparsityChart(data: ReportData): Chart | undefined {
   // A random sweep's points (each elastic-net point its own l1 ratio) are dots per penalty, not lines per l1 ratio.
-  const random = data.config.sweep.kind === 'random';
+  const random = data.config.sweep.kind !== 'grid';
   const label = (t: Trial) => (random ? groupLabel(t.penalty === 'elasticnet' ? 'elasticnet (each its l1_ratio)' : t.penalty, t.l1Ratio, t.settings) : groupLabel(t.penalty, t.l1Ratio, t.settings));
   const rows = (random ? keptFits(data) : referenceFits(data))
     .filter((t) => t.lambda > 0)
@@ -574,7 +575,7 @@ function l1RatioLambdaChart(data: ReportData): Chart | undefined {
   const unit = best.se > 0 ? best.se : Math.max(Math.abs(best.mean) * 1e-3, 1e-12);
   const rows = points.map((s) => ({ l1_ratio: s.l1Ratio, lambda: s.lambda, loss: s.mean, se: s.se, penalty: s.penalty, above: worseBy(data, s.mean, best.mean) }));
   const ceiling = Math.max(unit, Math.min(Math.max(...rows.map((r) => r.above)), 20 * unit));
-  const random = data.config.sweep.kind === 'random';
+  const random = data.config.sweep.kind !== 'grid';
   const tooltip = [
     { field: 'penalty' },
     { field: 'l1_ratio', type: 'quantitative', title: 'l1_ratio' },

@@ -256,5 +256,5 @@ export function bestPerPenalty(selections: Selection[], metric: Metric = METRICS
 
 /** The selections a person reads: per (penalty, l1 ratio) for grids, per penalty for random sweeps. */
 export function selectionsToShow(selections: Selection[], sweepKind: string, metric: Metric = METRICS.val_loss): Selection[] {
-  return sweepKind === 'random' ? bestPerPenalty(selections, metric) : selections;
+  return sweepKind !== 'grid' ? bestPerPenalty(selections, metric) : selections;
 }

@@ -1,0 +1,189 @@
+// The tree-structured Parzen estimator (Bergstra et al. 2011) as Optuna's default TPESampler makes it: each dimension on
+// its own, the trials split into the best share ("below") and the rest ("above"), a Parzen mixture fitted to each (one
+// truncated normal per observation plus a prior, Optuna's bandwidths and magic clip), candidates drawn from the good
+// mixture and the one with the largest l(x)/g(x) kept. Pure and seeded: the same trials give the same proposal.
+import { Rng } from '../util/random.js';
+
+/** One dimension of the search space: a range (on a log scale when `log`) or a set of choices. */
+export type Dimension = { kind: 'float'; low: number; high: number; log: boolean } | { kind: 'choice'; count: number };
+
+/** A finished point: its value per dimension (a choice's index; absent where the dimension does not apply) and loss. */
+export interface Observation {
+  values: Record<string, number | undefined>;
+  /** Lower is better; not finite: a point that failed, counted among the worst. */
+  loss: number;
+}
+
+/** Optuna's defaults. */
+const PRIOR_WEIGHT = 1;
+const CANDIDATES = 24;
+const EPS = 1e-12;
+
+/** How many of n observations are "good": Optuna's default_gamma, min(⌈0.1·n⌉, 25). */
+function goodCount(n: number): number {
+  return Math.min(Math.ceil(0.1 * n), 25);
+}
+
+/** Optuna's default_weights: equal below 25 observations; beyond, the oldest ramp down to 1/n (observations in order). */
+function observationWeights(n: number): number[] {
+  if (n < 25) return new Array<number>(n).fill(1);
+  const ramp = Array.from({ length: n - 25 }, (_, i) => (n - 25 === 1 ? 1 / n : 1 / n + ((1 - 1 / n) * i) / (n - 26)));
+  return [...ramp, ...new Array<number>(25).fill(1)];
+}
+
+interface Mixture {
+  weights: number[];
+  mus: number[];
+  sigmas: number[];
+  low: number;
+  high: number;
+}
+
+/** A numeric dimension's Parzen mixture on its (log) scale: a kernel per observation, bandwidths as Optuna's, and the prior. */
+function numericMixture(points: number[], order: number[], low: number, high: number): Mixture {
+  const n = points.length;
+  const kernelWeights = [...observationWeightsInOrder(order), PRIOR_WEIGHT];
+  const sorted = points.map((x, i) => ({ x, i })).sort((a, b) => a.x - b.x);
+  const withEnds = [low, ...sorted.map((s) => s.x), high];
+  const sigmas = new Array<number>(n);
+  sorted.forEach((s, k) => {
+    let sigma = Math.max(withEnds[k + 1] - withEnds[k], withEnds[k + 2] - withEnds[k + 1]);
+    // consider_endpoints = False: the outermost kernels look inward only.
+    if (withEnds.length >= 4) {
+      if (k === 0) sigma = withEnds[2] - withEnds[1];
+      if (k === n - 1) sigma = withEnds[withEnds.length - 2] - withEnds[withEnds.length - 3];
+    }
+    sigmas[s.i] = sigma;
+  });
+  // The magic clip: no kernel narrower than the range over min(100, kernels + 1), none wider than the range.
+  const minSigma = (high - low) / Math.min(100, n + 2);
+  const clipped = sigmas.map((s) => Math.min(Math.max(s, minSigma), high - low));
+  const total = kernelWeights.reduce((a, b) => a + b, 0);
+  return { weights: kernelWeights.map((w) => w / total), mus: [...points, (low + high) / 2], sigmas: [...clipped, high - low], low, high };
+}
+
+/** The weights of observations given in the order they were made (`order[i]`: the rank in time of observation i). */
+function observationWeightsInOrder(order: number[]): number[] {
+  const byTime = observationWeights(order.length);
+  return order.map((t) => byTime[t]);
+}
+
+const SQRT2 = Math.SQRT2;
+/** The standard normal cdf (by erf, Abramowitz–Stegun 7.1.26 refined with erfc's continued behaviour at the tails). */
+function normalCdf(z: number): number {
+  return 0.5 * erfc(-z / SQRT2);
+}
+
+/** erfc to about 1e-7 relative (Numerical Recipes' erfcc), enough for a density ratio. */
+function erfc(x: number): number {
+  const z = Math.abs(x);
+  const t = 1 / (1 + 0.5 * z);
+  const r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return x >= 0 ? r : 2 - r;
+}
+
+/** log of the mixture's density at x (each kernel a normal truncated to [low, high]). */
+function mixtureLogPdf(m: Mixture, x: number): number {
+  let p = 0;
+  for (let k = 0; k < m.mus.length; k++) {
+    const s = m.sigmas[k];
+    const mass = normalCdf((m.high - m.mus[k]) / s) - normalCdf((m.low - m.mus[k]) / s);
+    const z = (x - m.mus[k]) / s;
+    p += (m.weights[k] * Math.exp(-0.5 * z * z)) / (s * Math.sqrt(2 * Math.PI) * Math.max(mass, EPS));
+  }
+  return Math.log(Math.max(p, 1e-300));
+}
+
+/** A draw from the mixture: a kernel by weight, then its normal truncated to [low, high] (by rejection, then clamped). */
+function mixtureSample(m: Mixture, rng: Rng): number {
+  let u = rng.uniform();
+  let k = 0;
+  while (k < m.weights.length - 1 && u >= m.weights[k]) u -= m.weights[k++];
+  for (let tries = 0; tries < 100; tries++) {
+    const x = m.mus[k] + m.sigmas[k] * rng.normal();
+    if (x >= m.low && x <= m.high) return x;
+  }
+  return Math.min(Math.max(m.mus[k], m.low), m.high);
+}
+
+/** A choice dimension's mixture: per kernel the prior spread over the choices and a unit at the observed one. */
+function choiceProbabilities(points: number[], order: number[], count: number): number[] {
+  const kernelWeights = [...observationWeightsInOrder(order), PRIOR_WEIGHT];
+  const total = kernelWeights.reduce((a, b) => a + b, 0);
+  const kernels = points.length + 1;
+  const p = new Array<number>(count).fill(0);
+  kernelWeights.forEach((w, k) => {
+    const row = new Array<number>(count).fill(PRIOR_WEIGHT / kernels);
+    if (k < points.length) row[points[k]] += 1;
+    const rowSum = row.reduce((a, b) => a + b, 0);
+    row.forEach((v, c) => (p[c] += ((w / total) * v) / rowSum));
+  });
+  return p;
+}
+
+/** The observations of one dimension split into the good and the rest, each with its values and their order in time. */
+function split(observations: Observation[], name: string): { good: { values: number[]; order: number[] }; rest: { values: number[]; order: number[] } } {
+  // Ranked by loss (failures last, ties in the order they came); the good are the first goodCount of all observations.
+  const ranked = observations.map((o, time) => ({ o, time })).sort((a, b) => lossKey(a.o.loss) - lossKey(b.o.loss) || a.time - b.time);
+  const cut = goodCount(observations.length);
+  const part = (items: typeof ranked) => {
+    const having = items.filter(({ o }) => o.values[name] !== undefined).sort((a, b) => a.time - b.time);
+    return { values: having.map(({ o }) => o.values[name]!), order: having.map((_, i) => i) };
+  };
+  return { good: part(ranked.slice(0, cut)), rest: part(ranked.slice(cut)) };
+}
+
+const lossKey = (loss: number) => (Number.isFinite(loss) ? loss : Infinity);
+
+/**
+ * The next point: per dimension, CANDIDATES draws from the good observations' mixture, the one with the largest
+ * log l(x) − log g(x) kept (a float on its own scale; a choice as its index). `applies(name, point)` says whether a
+ * dimension takes part given the choices made before it (l1_ratio only for the elastic net); dimensions are decided in
+ * the order given.
+ */
+export function proposeTpe(space: [string, Dimension][], observations: Observation[], rng: Rng, applies: (name: string, point: Record<string, number>) => boolean = () => true): Record<string, number> {
+  const point: Record<string, number> = {};
+  for (const [name, dim] of space) {
+    if (!applies(name, point)) continue;
+    const { good, rest } = split(observations, name);
+    if (dim.kind === 'choice') {
+      const l = choiceProbabilities(good.values, good.order, dim.count);
+      const g = choiceProbabilities(rest.values, rest.order, dim.count);
+      let best = -Infinity;
+      let chosen = 0;
+      for (let c = 0; c < CANDIDATES; c++) {
+        let u = rng.uniform();
+        let pick = 0;
+        while (pick < dim.count - 1 && u >= l[pick]) u -= l[pick++];
+        const score = Math.log(l[pick]) - Math.log(g[pick]);
+        if (score > best) [best, chosen] = [score, pick];
+      }
+      point[name] = chosen;
+    } else {
+      const scale = (x: number) => (dim.log ? Math.log(x) : x);
+      const low = scale(dim.low);
+      const high = scale(dim.high);
+      const l = numericMixture(good.values.map(scale), good.order, low, high);
+      const g = numericMixture(rest.values.map(scale), rest.order, low, high);
+      let best = -Infinity;
+      let chosen = (low + high) / 2;
+      for (let c = 0; c < CANDIDATES; c++) {
+        const x = mixtureSample(l, rng);
+        const score = mixtureLogPdf(l, x) - mixtureLogPdf(g, x);
+        if (score > best) [best, chosen] = [score, x];
+      }
+      point[name] = dim.log ? Math.exp(chosen) : chosen;
+    }
+  }
+  return point;
+}
+
+/** A point drawn uniformly (on each dimension's scale): the startup points, before there is anything to learn from. */
+export function drawUniform(space: [string, Dimension][], rng: Rng, applies: (name: string, point: Record<string, number>) => boolean = () => true): Record<string, number> {
+  const point: Record<string, number> = {};
+  for (const [name, dim] of space) {
+    if (!applies(name, point)) continue;
+    point[name] = dim.kind === 'choice' ? rng.int(dim.count) : dim.log ? Math.exp(Math.log(dim.low) + rng.uniform() * Math.log(dim.high / dim.low)) : dim.low + rng.uniform() * (dim.high - dim.low);
+  }
+  return point;
+}
