@@ -26,6 +26,7 @@ import { distributedWorkload } from './distributed.js';
 import { loadWorkload, startupWorkload } from './load.js';
 import { serveWorkload } from './serve.js';
 import { sparseWorkload } from './sparse.js';
+import { tpeWorkload } from './tpe.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const ANCHORS = join(ROOT, 'bench', 'anchors');
@@ -530,6 +531,7 @@ if (want('load')) await loadWorkload(ROOT, DATA, PYTHON, quick, rows, notes);
 if (want('startup')) startupWorkload(ROOT, rows, notes);
 if (want('serve')) await serveWorkload(ROOT, rows, notes);
 if (want('sparse')) await sparseWorkload(ROOT, DATA, PYTHON, { rows, notes, repeats: REPEATS, quick, anchor });
+if (only.includes('tpe')) await tpeWorkload(ROOT, PYTHON, { notes, quick });
 
 const md = `${table()}\n\n${notes.map((n) => `- ${n}`).join('\n')}\n`;
 process.stdout.write(`\n${md}\nbench took ${((Date.now() - started) / 1000).toFixed(0)} s\n`);

@@ -1,0 +1,87 @@
+// `npm run bench -- tpe`: the best validation loss a TPE sweep reaches after 20, 50 and 100 points, against random
+// search (the same sweep with every point drawn at random) and Optuna's TPESampler on the same objective (its points
+// evaluated by bench/tpeObjective.ts, the loss a TPE sweep computes), medians over 5 seeds; on the seeds' network and
+// on an elastic net. regsweep proposes one point at a time here, as Optuna's ask/tell loop does.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadConfig } from '../src/config/load.js';
+import { loadData } from '../src/data/load.js';
+import { runLoadedSweep } from '../src/pool/coordinator.js';
+import { withResults } from '../src/results/open.js';
+import { pointLosses } from '../src/select/points.js';
+
+const SEEDS = [1, 2, 3, 4, 5];
+const CHECKPOINTS = [20, 50, 100];
+
+interface Objective {
+  name: string;
+  /** The sweep file without its `sweep` section. */
+  body: string;
+  sweep: string;
+  /** The same space for Optuna. */
+  space: { penalty: string[]; lambda: [number, number]; l1_ratio?: [number, number]; settings?: Record<string, { choice: string[] } | { log_uniform: [number, number] }> };
+}
+
+const OBJECTIVES: Objective[] = [
+  {
+    name: "seeds' network (λ, lr, penalty, l1_method)",
+    body: `data:\n  synthetic: {kind: regression, n: 400, p: 50, outputs: 20, nonzero: 10, rho: 0, noise_sd: 0.5, seed: 0}\n  standardize: false\nvalidation: {kind: holdout, fraction: 0.5, shuffle: false}\nmodel: {kind: mlp, hidden: [], optimizer: adam, batch: 32, epochs: 60, seed: 0}\n`,
+    sweep: `  penalty: [l1, l2]\n  lambda: {log_uniform: [1e-5, 1e-1]}\n  model: {lr: {log_uniform: [1e-3, 1e-1]}, l1_method: [subgradient, proximal]}\n`,
+    space: { penalty: ['l1', 'l2'], lambda: [1e-5, 1e-1], settings: { lr: { log_uniform: [1e-3, 1e-1] }, l1_method: { choice: ['subgradient', 'proximal'] } } },
+  },
+  {
+    name: 'elastic net, 5-fold CV (penalty, λ, l1_ratio)',
+    body: `data:\n  synthetic: {kind: regression, n: 300, p: 60, nonzero: 6, rho: 0.7, snr: 2, seed: 5}\nvalidation: {kind: kfold, folds: 5, seed: 0}\nmodel: {kind: linear}\n`,
+    sweep: `  penalty: [l1, l2, elasticnet]\n  lambda: {log_uniform: [1e-3, 10]}\n  l1_ratio: {uniform: [0, 1]}\n`,
+    space: { penalty: ['l1', 'l2', 'elasticnet'], lambda: [1e-3, 10], l1_ratio: [0, 1] },
+  },
+];
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/** Best loss after each checkpoint of a regsweep sweep (TPE after `startup` random points; random: startup = all). */
+async function regsweepBests(dir: string, objective: Objective, seed: number, startup: number): Promise<{ bests: number[]; seconds: number }> {
+  const file = join(dir, `s${seed}-${startup}.yaml`);
+  writeFileSync(file, `name: tpe-bench\n${objective.body}sweep:\n  kind: tpe\n  points: ${CHECKPOINTS[CHECKPOINTS.length - 1]}\n  startup: ${startup}\n  batch: 1\n  seed: ${seed}\n${objective.sweep}workers: 2\noutput: ${join(dir, `s${seed}-${startup}.db`)}\n`);
+  const loaded = loadConfig(file);
+  const started = performance.now();
+  await runLoadedSweep(loaded, await loadData(loaded), { log: () => undefined });
+  const seconds = (performance.now() - started) / 1000;
+  const losses = await withResults(loaded.outputPath, undefined, async ({ store, sweep }) => pointLosses(await store.trials(sweep.id)));
+  return { bests: CHECKPOINTS.map((c) => Math.min(...[...losses].filter(([k]) => k <= c).map(([, l]) => l))), seconds };
+}
+
+export async function tpeWorkload(root: string, python: string, kit: { notes: string[]; quick: boolean }): Promise<void> {
+  const seeds = kit.quick ? SEEDS.slice(0, 2) : SEEDS;
+  for (const objective of OBJECTIVES) {
+    const dir = mkdtempSync(join(tmpdir(), 'regsweep-tpe-bench-'));
+    const tpe: number[][] = [];
+    const random: number[][] = [];
+    let tpeSeconds = 0;
+    for (const seed of seeds) {
+      const a = await regsweepBests(dir, objective, seed, 10);
+      tpe.push(a.bests);
+      tpeSeconds += a.seconds;
+      random.push((await regsweepBests(dir, objective, seed, CHECKPOINTS[CHECKPOINTS.length - 1])).bests);
+    }
+    const evaluatorSweep = join(dir, `s${seeds[0]}-10.yaml`);
+    const started = performance.now();
+    const optuna = spawnSync(
+      python,
+      [join(root, 'bench', 'anchors', 'optuna_tpe.py'), JSON.stringify(objective.space), String(CHECKPOINTS[CHECKPOINTS.length - 1]), seeds.join(','), CHECKPOINTS.join(','), '--', process.execPath, join(root, 'dist', 'bench', 'tpeObjective.js'), evaluatorSweep],
+      { encoding: 'utf8', maxBuffer: 1 << 26 },
+    );
+    const optunaSeconds = (performance.now() - started) / 1000;
+    const theirs = optuna.status === 0 ? (Object.values(JSON.parse(optuna.stdout.trim().split('\n').pop()!)) as number[][]) : undefined;
+    if (!theirs) kit.notes.push(`tpe ${objective.name}: Optuna skipped (${(optuna.stderr || '').trim().split('\n').pop()})`);
+    const lines = CHECKPOINTS.map((c, k) => {
+      const [ours, rand, opt] = [median(tpe.map((b) => b[k])), median(random.map((b) => b[k])), theirs ? median(theirs.map((b) => b[k])) : NaN];
+      return `after ${c} points: regsweep TPE ${ours.toPrecision(4)}, random ${rand.toPrecision(4)}, Optuna TPESampler ${theirs ? opt.toPrecision(4) : '—'}${theirs ? ` (TPE / Optuna ${(ours / opt).toFixed(3)})` : ''}`;
+    });
+    kit.notes.push(
+      `tpe ${objective.name}, best validation loss, medians over ${seeds.length} seeds — ${lines.join('; ')}; time per sweep of 100 points: regsweep TPE ${(tpeSeconds / seeds.length).toFixed(1)} s, Optuna with the same evaluator ${(optunaSeconds / seeds.length).toFixed(1)} s`,
+    );
+  }
+}
