@@ -12,7 +12,7 @@ import { runLoadedSweep } from '../src/pool/coordinator.js';
 import { withResults } from '../src/results/open.js';
 import { pointLosses } from '../src/select/points.js';
 
-const SEEDS = [1, 2, 3, 4, 5];
+const SEEDS = Array.from({ length: 11 }, (_, k) => k + 1);
 const CHECKPOINTS = [20, 50, 100];
 
 interface Objective {

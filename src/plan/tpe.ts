@@ -43,23 +43,25 @@ interface Mixture {
 function numericMixture(points: number[], order: number[], low: number, high: number): Mixture {
   const n = points.length;
   const kernelWeights = [...observationWeightsInOrder(order), PRIOR_WEIGHT];
-  const sorted = points.map((x, i) => ({ x, i })).sort((a, b) => a.x - b.x);
+  // The prior's centre is among the neighbours a kernel's bandwidth is measured to (Optuna 3's rule).
+  const mus = [...points, (low + high) / 2];
+  const sorted = mus.map((x, i) => ({ x, i })).sort((a, b) => a.x - b.x);
   const withEnds = [low, ...sorted.map((s) => s.x), high];
-  const sigmas = new Array<number>(n);
+  const sigmas = new Array<number>(n + 1);
   sorted.forEach((s, k) => {
     let sigma = Math.max(withEnds[k + 1] - withEnds[k], withEnds[k + 2] - withEnds[k + 1]);
     // consider_endpoints = False: the outermost kernels look inward only.
     if (withEnds.length >= 4) {
       if (k === 0) sigma = withEnds[2] - withEnds[1];
-      if (k === n - 1) sigma = withEnds[withEnds.length - 2] - withEnds[withEnds.length - 3];
+      if (k === n) sigma = withEnds[withEnds.length - 2] - withEnds[withEnds.length - 3];
     }
     sigmas[s.i] = sigma;
   });
   // The magic clip: no kernel narrower than the range over min(100, kernels + 1), none wider than the range.
   const minSigma = (high - low) / Math.min(100, n + 2);
-  const clipped = sigmas.map((s) => Math.min(Math.max(s, minSigma), high - low));
+  const clipped = sigmas.slice(0, n).map((s) => Math.min(Math.max(s, minSigma), high - low));
   const total = kernelWeights.reduce((a, b) => a + b, 0);
-  return { weights: kernelWeights.map((w) => w / total), mus: [...points, (low + high) / 2], sigmas: [...clipped, high - low], low, high };
+  return { weights: kernelWeights.map((w) => w / total), mus, sigmas: [...clipped, high - low], low, high };
 }
 
 /** The weights of observations given in the order they were made (`order[i]`: the rank in time of observation i). */

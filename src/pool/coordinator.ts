@@ -20,7 +20,7 @@ import type { Store, StoredFolds } from '../store/contract.js';
 import { openStore } from '../store/open.js';
 import { databaseFiles, refuseProtectedOutput } from '../util/files.js';
 import { displayPath, isStoreUrl, maskedLocation } from '../util/paths.js';
-import { fitSettings, workOn, type WorkResult } from './work.js';
+import { fitSettings, openRunner, workOn, type BatchRunner, type WorkResult } from './work.js';
 import { extensionsDone, extensionTasks } from './extend.js';
 import { nextTasks } from '../plan/proposals.js';
 import type { SharedData } from '../fitting/fitTask.js';
@@ -115,7 +115,8 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
     options.onStart?.({ sweep, total: plan.totalTrials, alreadyDone, tasks: before.pending + before.running });
     const shared = sharedData(data, plan.folds);
     let total = Math.max(plan.totalTrials, sweep.totalTrials);
-    const work = () =>
+    const inline = () => options.inline ?? fitsInline(total, data, config.model.kind);
+    const work = (runner?: BatchRunner) =>
       workOn({
         store,
         sweepId: sweep.id,
@@ -128,12 +129,28 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
         signal: options.signal,
         log,
         onProgress: (counts) => options.onProgress?.({ done: counts.trialsRecorded, total }),
-        inline: options.inline ?? fitsInline(total, data, config.model.kind),
+        inline: inline(),
         command: 'run',
+        ...(runner ? { runner } : {}),
       });
-    let result = await finish(store, sweep, await work(), { tasksSkipped: before.done + before.failed, totalTrials: total });
-    // A best λ on the edge of the grid: the grid grows past it, a decade at a time, up to sweep.extend times.
     const spec = config.sweep;
+    // A TPE sweep: once every point so far has finished, the next batch is proposed from them, until its budget is spent
+    // (the sweep is finished, its summary made, only then), on threads kept from one batch to the next.
+    const runner = spec.kind === 'tpe' ? await openRunner(inline() ? 0 : config.workers, shared, log) : undefined;
+    let worked: WorkResult;
+    try {
+      worked = await work(runner);
+      while (spec.kind === 'tpe' && !worked.interrupted && !worked.stoppedBy) {
+        const proposed = nextTasks(spec, await store.trials(sweep.id), plan.folds.count, spec.batch ?? config.workers);
+        if (proposed.length === 0) break;
+        await store.addTasks(sweep.id, proposed);
+        worked = addWork(worked, await work(runner));
+      }
+    } finally {
+      await runner?.destroy();
+    }
+    let result = await finish(store, sweep, worked, { tasksSkipped: before.done + before.failed, totalTrials: total });
+    // A best λ on the edge of the grid: the grid grows past it, a decade at a time, up to sweep.extend times.
     while (!result.interrupted && spec.kind === 'grid' && result.sweep.status === 'done') {
       // The stored selections say whether any best λ is on an edge: only then are the trials read again.
       if (spec.extend === 0 || !(await store.selections(sweep.id)).some((s) => s.edge && s.penalty !== 'none')) break;
@@ -146,14 +163,6 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
       await store.addTasks(sweep.id, extension.tasks);
       await store.reopenSweep(sweep.id);
       total = (await store.findSweep({ id: sweep.id })).totalTrials;
-      result = await finish(store, sweep, await work(), { tasksSkipped: result.tasksSkipped, totalTrials: total });
-    }
-    // A TPE sweep: once every point so far has finished, the next batch is proposed from them, until its budget is spent.
-    while (!result.interrupted && spec.kind === 'tpe' && result.sweep.status === 'done') {
-      const proposed = nextTasks(spec, await store.trials(sweep.id), plan.folds.count, spec.batch ?? config.workers);
-      if (proposed.length === 0) break;
-      await store.addTasks(sweep.id, proposed);
-      await store.reopenSweep(sweep.id);
       result = await finish(store, sweep, await work(), { tasksSkipped: result.tasksSkipped, totalTrials: total });
     }
     // The last word: results written to a database file that was deleted or replaced meanwhile are lost.
@@ -342,4 +351,18 @@ function canonicalJson(value: unknown): string {
       .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
       .join(',')}}`;
   return JSON.stringify(value);
+}
+
+/** Two rounds of work as one: counts added, the last round's state. */
+function addWork(a: WorkResult, b: WorkResult): WorkResult {
+  return {
+    ...b,
+    tasksRun: a.tasksRun + b.tasksRun,
+    tasksFailed: a.tasksFailed + b.tasksFailed,
+    fenced: a.fenced + b.fenced,
+    retries: a.retries + b.retries,
+    leasesLost: a.leasesLost + b.leasesLost,
+    takenOver: a.takenOver + b.takenOver,
+    gramHelper: a.gramHelper || b.gramHelper,
+  };
 }

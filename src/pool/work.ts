@@ -35,10 +35,12 @@ export interface WorkInput {
   inline?: boolean;
   /** Which command works: said in its reports to the store (status, metrics). */
   command: 'run' | 'worker';
+  /** Threads kept across calls (a TPE sweep's rounds: openRunner); absent: this call starts and stops its own. */
+  runner?: BatchRunner;
 }
 
 /** Where batches run: a pool of worker threads, or this thread. */
-interface BatchRunner {
+export interface BatchRunner {
   /** A batch's outcomes, and the seconds spent running it (the time it waited for a thread left out). */
   run(message: BatchMessage): Promise<{ outcomes: TaskOutcome[]; seconds: number }>;
   destroy(): Promise<void>;
@@ -157,7 +159,7 @@ class WorkLoop {
       input.log(
         `warning: workers: ${input.workers} on ${cores} cores; more threads than cores only take more memory (${input.inline ? 'starting none: the sweep is small enough to fit on this thread' : `starting ${this.threads}: no more than there are batches of tasks`})`,
       );
-    this.pool = input.inline ? await inlineRunner(input.shared) : await poolRunner(this.threads, input.shared, input.log, () => this.stopping);
+    this.pool = input.runner ?? (await openRunner(input.inline ? 0 : this.threads, input.shared, input.log, () => this.stopping));
     if (input.signal?.aborted) this.onAbort();
     input.signal?.addEventListener('abort', this.onAbort, { once: true });
     await this.heartbeat('working');
@@ -193,7 +195,7 @@ class WorkLoop {
     // The last losses of this process, for the others still at work.
     await this.rungs?.stop();
     this.input.signal?.removeEventListener('abort', this.onAbort);
-    await this.pool?.destroy();
+    if (!this.input.runner) await this.pool?.destroy();
     while (this.inFlight.size > 0 || this.recorder) await sleep(5);
   }
 
@@ -457,6 +459,11 @@ class RungExchange {
       this.exchanging = false;
     }
   }
+}
+
+/** Threads to run batches on (0: this thread), for calls of workOn that share them. */
+export function openRunner(threads: number, shared: SharedData, log: (message: string) => void, stopping: () => boolean = () => false): Promise<BatchRunner> {
+  return threads === 0 ? inlineRunner(shared) : poolRunner(threads, shared, log, stopping);
 }
 
 async function poolRunner(threads: number, shared: SharedData, log: (message: string) => void, stopping: () => boolean): Promise<BatchRunner> {
