@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/pool/coordinator.js';
 import { withResults } from '../../src/results/open.js';
 import { pointLosses, pointNumber } from '../../src/select/points.js';
-import { BIN, tempDir, writeFile } from '../helpers.js';
+import { BIN, startCli, tempDir, writeFile } from '../helpers.js';
 import { freshPostgresDatabase } from '../postgres.js';
 import { spawnSync } from 'node:child_process';
 
@@ -70,9 +70,11 @@ describe('a TPE sweep', () => {
     expect((await pointsOf('stopped.db')).byPoint).toEqual((await pointsOf('tpe.db')).byPoint);
   }, 180_000);
 
-  it('on PostgreSQL: the same points and trials as in SQLite', async () => {
+  it('on PostgreSQL, two runs of the sweep at once: one proposal per batch, the same points and trials as in SQLite', async () => {
     const url = await freshPostgresDatabase();
-    await runSweep(join(dir, 'tpe.yaml'), { out: url, log: () => undefined });
+    // Both wait until every point so far has finished and propose from the same trials: the same batch, stored once.
+    const runs = [startCli(['run', 'tpe.yaml', '--out', url, '--quiet'], dir), startCli(['run', 'tpe.yaml', '--out', url, '--quiet'], dir)];
+    expect(await Promise.all(runs.map((r) => r.exited))).toEqual([0, 0]);
     // Trials by their point and fold, with what they measured (a network's seconds per epoch is a timing, left out).
     const measured = async (location: string) =>
       withResults(location, undefined, async ({ store, sweep }) =>
