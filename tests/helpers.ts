@@ -203,3 +203,17 @@ export async function storedTrialSet(location: string): Promise<Map<string, stri
     await store.close();
   }
 }
+
+/** The CLI run in a folder (`cli`), and the same expecting exit 0 (`ok`: the failure shows its stderr). */
+export function cliIn(dir: () => string) {
+  const cli = (args: string[], cwd = dir()) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
+  const ok = (args: string[], cwd = dir()) => {
+    const r = cli(args, cwd);
+    expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
+    return r;
+  };
+  return { cli, ok };
+}
+
+/** |a − b| within `tolerance` of b's size (at least 1): a comparison to a reference to so many digits. */
+export const closeTo = (a: number, b: number, tolerance = 1e-6) => Math.abs(a - b) <= tolerance * Math.max(1, Math.abs(b));

@@ -11,7 +11,7 @@ import { bestTrials } from '../../src/results/best.js';
 import { withResults } from '../../src/results/open.js';
 import { METRICS, summarize } from '../../src/select/cv.js';
 import { coxDeviance, harrellC } from '../../src/fitting/shared/cox.js';
-import { BIN, csvRows, PYTHON, readFixture, ROOT, runTool, storedTrialSet, tempDir, writeFile } from '../helpers.js';
+import { cliIn, closeTo, csvRows, PYTHON, readFixture, ROOT, runTool, storedTrialSet, tempDir, writeFile } from '../helpers.js';
 import { freshPostgresDatabase } from '../postgres.js';
 
 interface Path {
@@ -86,13 +86,8 @@ beforeAll(async () => {
 }, 240_000);
 
 const trialsOf = (name: string, fold?: string) => withResults(join(dir, `${name}.db`), undefined, ({ store, sweep }) => store.trials(sweep.id, fold ? { fold } : {}));
-const cli = (args: string[], cwd = dir) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
-const ok = (args: string[], cwd = dir) => {
-  const r = cli(args, cwd);
-  expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r;
-};
-const close = (a: number, b: number, tolerance = 1e-6) => Math.abs(a - b) <= tolerance * Math.max(1, Math.abs(b));
+const { cli, ok } = cliIn(() => dir);
+const close = closeTo;
 const coefficientsOf = (name: string) => withResults(join(dir, `${name}.db`), undefined, ({ store, sweep }) => store.coefficients(sweep.id, { fold: 'all' }));
 
 describe('the Cox model against R glmnet on the PBC data', () => {

@@ -8,7 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/pool/coordinator.js';
 import { withResults } from '../../src/results/open.js';
 import { METRICS, relaxedGamma, summarize } from '../../src/select/cv.js';
-import { BIN, csvRows, PYTHON, readFixture, ROOT, runTool, storedTrialSet, tempDir, writeFile } from '../helpers.js';
+import { cliIn, closeTo, csvRows, PYTHON, readFixture, ROOT, runTool, storedTrialSet, tempDir, writeFile } from '../helpers.js';
 import { freshPostgresDatabase } from '../postgres.js';
 
 interface Relaxed {
@@ -36,13 +36,8 @@ const TARGET: Record<string, string> = {
 };
 
 let dir: string;
-const cli = (args: string[], cwd = dir) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
-const ok = (args: string[], cwd = dir) => {
-  const r = cli(args, cwd);
-  expect(r.status, `${args.join(' ')}: ${r.stderr}`).toBe(0);
-  return r;
-};
-const close = (a: number, b: number, tolerance = 1e-6) => Math.abs(a - b) <= tolerance * Math.max(1, Math.abs(b));
+const { cli, ok } = cliIn(() => dir);
+const close = closeTo;
 
 beforeAll(async () => {
   dir = tempDir('regsweep-relaxed-');
