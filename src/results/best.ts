@@ -1,7 +1,7 @@
 // `regsweep query`: the best λ per penalty, the list of sweeps, and read-only SQL.
 import type { Selection, Sweep } from '../domain.js';
 import { countsLine, countTrials } from '../select/counts.js';
-import { edgeWarning, fmt, relaxedChoice, relaxedGamma, selectionName, selectLambdas, selectionsToShow, summarize } from '../select/cv.js';
+import { edgeWarning, relaxedChoices, relaxedGamma, selectLambdas, selectionsToShow, summarize } from '../select/cv.js';
 import { metricNamed } from '../select/model.js';
 import type { SweepSelector, TaskCounts } from '../store/contract.js';
 import { openStore } from '../store/open.js';
@@ -40,14 +40,9 @@ export async function bestTrials(location: string, options: { sweep?: SweepSelec
     const selections = selectionsToShow(selectLambdas(points, metric), config.sweep.kind, metric);
     const notes = sweep.notes.filter((n) => !/trials usable|the best λ/.test(n));
     const relaxed: RelaxedChoice[] = [];
-    for (const group of new Set(points.map((p) => `${p.penalty}\u0000${p.l1Ratio}`))) {
-      const choice = relaxedChoice(points.filter((p) => `${p.penalty}\u0000${p.l1Ratio}` === group), metric);
-      if (!choice) continue;
-      const { min, oneSe } = choice;
-      relaxed.push({ penalty: min.penalty, l1Ratio: min.l1Ratio, lambdaMin: min.lambda, gammaMin: relaxedGamma(min.settings)!, lambda1se: oneSe.lambda, gamma1se: relaxedGamma(oneSe.settings)! });
-      notes.push(
-        `${selectionName({ penalty: min.penalty, l1Ratio: min.l1Ratio, settings: '' })} relaxed, λ and γ chosen together (cv.glmnet relax = TRUE): λ_min ${fmt(min.lambda)} with γ ${relaxedGamma(min.settings)}, λ_1se ${fmt(oneSe.lambda)} with γ ${relaxedGamma(oneSe.settings)}`,
-      );
+    for (const { penalty, l1Ratio, min, oneSe, note } of relaxedChoices(points, metric)) {
+      relaxed.push({ penalty, l1Ratio, lambdaMin: min.lambda, gammaMin: relaxedGamma(min.settings)!, lambda1se: oneSe.lambda, gamma1se: relaxedGamma(oneSe.settings)! });
+      notes.push(note);
     }
     for (const s of selections) {
       const w = edgeWarning(s);

@@ -222,6 +222,19 @@ export function relaxedChoice(points: CvPoint[], metric: Metric = METRICS.val_lo
   return { min, oneSe };
 }
 
+/** Per (penalty, l1 ratio) of relaxed tasks: the joint choice of λ and γ, and a line saying it. */
+export function relaxedChoices(points: CvPoint[], metric: Metric = METRICS.val_loss): { penalty: Penalty; l1Ratio: number; min: CvPoint; oneSe: CvPoint; note: string }[] {
+  const out = [];
+  for (const group of new Set(points.map((p) => `${p.penalty}\u0000${p.l1Ratio}`))) {
+    const choice = relaxedChoice(points.filter((p) => `${p.penalty}\u0000${p.l1Ratio}` === group), metric);
+    if (!choice) continue;
+    const { min, oneSe } = choice;
+    const note = `${selectionName({ penalty: min.penalty, l1Ratio: min.l1Ratio, settings: '' })} relaxed, λ and γ chosen together (cv.glmnet relax = TRUE): λ_min ${fmt(min.lambda)} with γ ${relaxedGamma(min.settings)}, λ_1se ${fmt(oneSe.lambda)} with γ ${relaxedGamma(oneSe.settings)}`;
+    out.push({ penalty: min.penalty, l1Ratio: min.l1Ratio, min, oneSe, note });
+  }
+  return out;
+}
+
 /** The warning a user sees when λ_min sits on the edge of the grid. */
 export function edgeWarning(s: Selection): string | undefined {
   if (!s.edge) return undefined;
@@ -256,5 +269,7 @@ export function bestPerPenalty(selections: Selection[], metric: Metric = METRICS
 
 /** The selections a person reads: per (penalty, l1 ratio) for grids, per penalty for random sweeps. */
 export function selectionsToShow(selections: Selection[], sweepKind: string, metric: Metric = METRICS.val_loss): Selection[] {
-  return sweepKind !== 'grid' ? bestPerPenalty(selections, metric) : selections;
+  if (sweepKind !== 'grid') return bestPerPenalty(selections, metric);
+  // In the order of the summary (a relaxed sweep's γ by value), whatever order they were stored in.
+  return [...selections].sort((a, b) => (a.penalty < b.penalty ? -1 : a.penalty > b.penalty ? 1 : a.l1Ratio - b.l1Ratio || settingsOrder(a.settings, b.settings)));
 }
