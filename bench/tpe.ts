@@ -1,6 +1,6 @@
 // `npm run bench -- tpe`: the best validation loss a TPE sweep reaches after 20, 50 and 100 points, against random
 // search (the same sweep with every point drawn at random) and Optuna's TPESampler on the same objective (its points
-// evaluated by bench/tpeObjective.ts, the loss a TPE sweep computes), medians over 5 seeds; on the seeds' network and
+// evaluated by bench/tpeObjective.ts, the loss a TPE sweep computes), medians over 21 seeds; on the seeds' network and
 // on an elastic net. regsweep proposes one point at a time here, as Optuna's ask/tell loop does.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -12,7 +12,7 @@ import { runLoadedSweep } from '../src/pool/coordinator.js';
 import { withResults } from '../src/results/open.js';
 import { pointLosses } from '../src/select/points.js';
 
-const SEEDS = Array.from({ length: 11 }, (_, k) => k + 1);
+const SEEDS = Array.from({ length: 21 }, (_, k) => k + 1);
 const CHECKPOINTS = [20, 50, 100];
 
 interface Objective {
