@@ -461,9 +461,14 @@ class RungExchange {
   }
 }
 
-/** Threads to run batches on (0: this thread), for calls of workOn that share them. */
-export function openRunner(threads: number, shared: SharedData, log: (message: string) => void, stopping: () => boolean = () => false): Promise<BatchRunner> {
-  return threads === 0 ? inlineRunner(shared) : poolRunner(threads, shared, log, stopping);
+/**
+ * Threads to run batches on (0: this thread), for calls of workOn that share them. Destroying it twice is destroying
+ * it once: a call stopped by the user destroys it, and so does its owner afterwards.
+ */
+export async function openRunner(threads: number, shared: SharedData, log: (message: string) => void, stopping: () => boolean = () => false): Promise<BatchRunner> {
+  const runner = threads === 0 ? await inlineRunner(shared) : await poolRunner(threads, shared, log, stopping);
+  let destroyed: Promise<void> | undefined;
+  return { run: (message) => runner.run(message), destroy: () => (destroyed ??= runner.destroy()) };
 }
 
 async function poolRunner(threads: number, shared: SharedData, log: (message: string) => void, stopping: () => boolean): Promise<BatchRunner> {

@@ -124,7 +124,8 @@ export function coxQuadratic(
     const i = order[r];
     const e = E[i];
     residual[at(i)] = weights[i] * status[i] - e * b;
-    curvature[at(i)] = e * (b - e * c);
+    // Not negative (E_i c_i ≤ b_i term by term, as E_i ≤ S_k); rounding could make it so.
+    curvature[at(i)] = Math.max(0, e * (b - e * c));
   }
 }
 
