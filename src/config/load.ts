@@ -75,6 +75,8 @@ export function parseConfig(text: string, file: string, overrides: { output?: st
   }
   const config = parsed.data;
   if (overrides.workers !== undefined) config.workers = overrides.workers;
+  // A Cox model's folds keep the share of deaths unless the file says otherwise (stored so, for workers and resumes).
+  if (config.model.kind === 'cox' && config.validation.kind === 'kfold' && !gives(['validation', 'stratify'])) config.validation.stratify = true;
 
   const base = dirname(resolve(file));
   const dataPath = config.data.path !== undefined ? resolve(base, config.data.path) : undefined;

@@ -144,7 +144,7 @@ const validationSchema = z.discriminatedUnion(
         .boolean({ error: 'expected true or false' })
         .default(true)
         .meta(doc("rows shuffled before they are dealt into folds; `false` gives scikit-learn `KFold`'s folds (with `stratify`, `StratifiedKFold`'s)")),
-      stratify: z.boolean({ error: 'expected true or false' }).default(false).meta(doc("each class's share kept in every fold (classification; for cox, the share of deaths), as scikit-learn's `StratifiedKFold`")),
+      stratify: z.boolean({ error: 'expected true or false' }).default(false).meta(doc("each class's share kept in every fold (classification; for cox, the share of deaths — on unless set to `false`), as scikit-learn's `StratifiedKFold`")),
       repeats: posInt.default(1).meta(doc('the folds drawn again this many times with seeds seed, seed + 1, …; mean ± se over all')),
       seed,
       keep,

@@ -69,9 +69,7 @@ export function planSweep(loaded: LoadedConfig, data: PlanData, limits: PlanLimi
   checkSolver(loaded, data);
   checkRelaxed(loaded, data);
   checkSettings(loaded);
-  // A Cox model's folds are stratified by status (its second target block).
-  const classOf = data.classes ? data.y : config.model.kind === 'cox' ? data.y.subarray(data.n, 2 * data.n) : undefined;
-  const folds = assignFolds(data.n, config.validation, { classOf, foldLabels: data.foldLabels });
+  const folds = assignFolds(data.n, config.validation, { classOf: foldClasses(config, data), foldLabels: data.foldLabels });
   checkFolds(loaded, data.n, folds);
   checkGrids(loaded);
   const fits = folds.count + 1;
@@ -99,6 +97,11 @@ export function planSweep(loaded: LoadedConfig, data: PlanData, limits: PlanLimi
   const tasks = config.sweep.kind === 'tpe' ? startupTasks(config.sweep, folds.count) : planTasks(config.sweep, folds.count, auto.lambdaMax, auto.ridge);
   // A TPE sweep plans its startup points; its total is its budget, the rest proposed as points finish.
   return { folds, tasks, totalTrials: config.sweep.kind === 'tpe' ? planned : trialCount(tasks), ...(penalty ? { featurePenalty: penalty } : {}), ...(groups ? { groups } : {}) };
+}
+
+/** What stratified folds keep the shares of: a classifier's classes, a Cox model's statuses (its second target block). */
+export function foldClasses(config: SweepConfig, data: Pick<PlanData, 'y' | 'n' | 'classes'>): Float64Array | undefined {
+  return data.classes ? data.y : config.model.kind === 'cox' ? data.y.subarray(data.n, 2 * data.n) : undefined;
 }
 
 /** Options that need a kind of data: stratify a class target, repeats a shuffle. */

@@ -9,7 +9,7 @@ import { featureScales } from '../data/scales.js';
 import type { Sweep } from '../domain.js';
 import { EmptyStoreError, StoreUnavailableError, UserError } from '../errors.js';
 import { assignFolds } from '../plan/folds.js';
-import { planFamily } from '../plan/plan.js';
+import { foldClasses, planFamily } from '../plan/plan.js';
 import { categoricalGroups, featurePenalty } from '../config/featurePenalty.js';
 import { csvOptions, loadDataFile } from '../data/load.js';
 import { columnarFormat } from '../data/columnar.js';
@@ -116,7 +116,7 @@ async function workOnSweep(store: Store, sweep: Sweep, options: WorkerOptions, l
   log(`sweep ${sweep.name} (id ${sweep.id}): joining`);
   // The folds the sweep was made with; a sweep made before they were kept draws them again (kfold, holdout).
   const stored = await store.folds(sweep.id);
-  const folds = stored ? { ...stored, count: stored.perRepeat * stored.repeats } : assignFolds(data.n, config.validation, { classOf: data.classes ? data.y : undefined });
+  const folds = stored ? { ...stored, count: stored.perRepeat * stored.repeats } : assignFolds(data.n, config.validation, { classOf: foldClasses(config, { ...data, classes: data.classes ?? undefined }) });
   await store.beginWriting(sweep.id);
   const before = await store.taskCounts(sweep.id);
   const work = await workOn({

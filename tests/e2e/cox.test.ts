@@ -214,6 +214,26 @@ describe('using the model', () => {
   }, 60_000);
 });
 
+describe('folds', () => {
+  it("keep the share of deaths in every fold unless the file says stratify: false (then scikit-learn's KFold)", async () => {
+    const deathsPerFold = async (stratify: string) => {
+      const name = `folds${stratify ? 'plain' : 'strat'}`;
+      writeFile(dir, `${name}.yaml`, `name: ${name}\ndata: {path: pbc.csv, time: time, status: status}\nmodel: {kind: cox}\nvalidation: {kind: kfold, folds: 5, seed: 3${stratify}}\nsweep: {kind: grid, penalty: [l1], lambda: {auto: 5}}\noutput: ${name}.db\n`);
+      await runSweep(join(dir, `${name}.yaml`));
+      const folds = csvRows(ok(['export', `${name}.db`, '--table', 'folds']).stdout);
+      const counts = new Array<number>(5).fill(0);
+      folds.forEach((row, i) => (counts[Number(row.fold)] += status[i]));
+      return counts;
+    };
+    const stratified = await deathsPerFold('');
+    expect(stratified.reduce((a, b) => a + b, 0)).toBe(111);
+    expect(Math.max(...stratified) - Math.min(...stratified)).toBeLessThanOrEqual(1);
+    const plain = await deathsPerFold(', stratify: false');
+    expect(plain.reduce((a, b) => a + b, 0)).toBe(111);
+    expect(plain).not.toEqual(stratified);
+  }, 60_000);
+});
+
 describe('on PostgreSQL', () => {
   it('a Cox sweep queued by run and finished by a worker: the same trials, coefficients and survival predictions as SQLite', async () => {
     const url = await freshPostgresDatabase();
