@@ -19,6 +19,16 @@ function deathsOf({ y, m }: Rows, w: Float64Array): number {
 
 const concordance = ({ y, eta, m }: Rows, w: Float64Array) => harrellC(y.subarray(0, m), y.subarray(m, 2 * m), eta.subarray(0, m), w);
 
+/** The training and validation rows of a fold together, made once per fold (its risk sets are then sorted once). */
+const unions = new WeakMap<Float64Array, { validation: Float64Array; both: Float64Array }>();
+function bothParts(train: Float64Array, validation: Float64Array): Float64Array {
+  const hit = unions.get(train);
+  if (hit && hit.validation === validation) return hit.both;
+  const both = Float64Array.from(train, (t, i) => t + validation[i]);
+  unions.set(train, { validation, both });
+  return both;
+}
+
 export const cox: FamilySpec = {
   name: 'cox',
   predictors: () => 1,
@@ -29,7 +39,7 @@ export const cox: FamilySpec = {
    * the training rows, both at the fold's fit, per validation death — a fold's risk sets keep every row at risk.
    */
   validationLoss: (rows, train, validation) => {
-    const both = Float64Array.from(train, (t, i) => t + validation[i]);
+    const both = bothParts(train, validation);
     const { y, eta, m } = rows;
     const time = y.subarray(0, m);
     const status = y.subarray(m, 2 * m);

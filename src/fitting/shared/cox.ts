@@ -42,6 +42,26 @@ export function riskSets(time: ArrayLike<number>, status: ArrayLike<number>, wei
   return { order, deathTimes: Float64Array.from(deathTimes), riskStart: Int32Array.from(riskStart), deaths: Float64Array.from(deaths), timesBefore };
 }
 
+/**
+ * The risk sets of the last times and statuses seen with a weights array: a path's measures at every λ (train and
+ * validation deviance, C, the baseline) read the same sets, which depend on the weights' zeros and the times only. A
+ * weights array is not changed once measured with (a fold's is made per task).
+ */
+const measuredSets = new WeakMap<object, { time: ArrayLike<number>; status: ArrayLike<number>; sets: RiskSets }>();
+
+function sameView(a: ArrayLike<number>, b: ArrayLike<number>): boolean {
+  if (a === b) return true;
+  return ArrayBuffer.isView(a) && ArrayBuffer.isView(b) && a.buffer === b.buffer && a.byteOffset === b.byteOffset && a.length === b.length;
+}
+
+function riskSetsOf(time: ArrayLike<number>, status: ArrayLike<number>, weights: ArrayLike<number>): RiskSets {
+  const hit = measuredSets.get(weights);
+  if (hit && sameView(hit.time, time) && sameView(hit.status, status)) return hit.sets;
+  const sets = riskSets(time, status, weights);
+  measuredSets.set(weights, { time, status, sets });
+  return sets;
+}
+
 /** Per death time, Σ w_j e^{η_j} over its risk set (rows at or after it), from one backward pass. */
 function riskSums(sets: RiskSets, expEta: ArrayLike<number>, out = new Float64Array(sets.deathTimes.length)): Float64Array {
   const { order, riskStart } = sets;
@@ -77,7 +97,8 @@ function saturatedLogLikelihood(sets: RiskSets): number {
 
 /**
  * glmnet's Cox deviance (coxnet.deviance) of the rows with weight > 0: 2(ℓ_saturated − ℓ(η)) with the weights scaled
- * to sum to the number of those rows, and the weighted deaths it is measured over.
+ * by c to sum to the number of those rows — which is c times the deviance of the weights as they are — and the
+ * weighted deaths it is measured over.
  */
 export function coxDeviance(time: ArrayLike<number>, status: ArrayLike<number>, eta: ArrayLike<number>, weights: ArrayLike<number>): { deviance: number; deaths: number } {
   let total = 0;
@@ -90,9 +111,8 @@ export function coxDeviance(time: ArrayLike<number>, status: ArrayLike<number>, 
       if (status[i] === 1) deaths += weights[i];
     }
   if (deaths === 0) return { deviance: 0, deaths: 0 };
-  const scaled = Float64Array.from(weights, (w) => (w > 0 ? (w * rows) / total : 0));
-  const sets = riskSets(time, status, scaled);
-  return { deviance: 2 * (saturatedLogLikelihood(sets) - partialLogLikelihood(sets, eta, status, scaled)), deaths };
+  const sets = riskSetsOf(time, status, weights);
+  return { deviance: ((2 * rows) / total) * (saturatedLogLikelihood(sets) - partialLogLikelihood(sets, eta, status, weights)), deaths };
 }
 
 /**
@@ -134,7 +154,7 @@ export function coxQuadratic(
  * survival of a row with linear predictor η is exp(−H0(t) e^η) (η on the scale the sums were taken on).
  */
 export function breslowHazard(time: ArrayLike<number>, status: ArrayLike<number>, eta: ArrayLike<number>, weights: ArrayLike<number>): { times: Float64Array; hazard: Float64Array } {
-  const sets = riskSets(time, status, weights);
+  const sets = riskSetsOf(time, status, weights);
   const sums = riskSums(
     sets,
     Float64Array.from(eta, (e, i) => weights[i] * Math.exp(e)),
@@ -151,9 +171,9 @@ export function breslowHazard(time: ArrayLike<number>, status: ArrayLike<number>
  * the earlier death has the higher score, ties in the score counting a half. O(n log n) by a Fenwick tree over scores.
  */
 export function harrellC(time: ArrayLike<number>, status: ArrayLike<number>, score: ArrayLike<number>, weights: ArrayLike<number>): number {
-  const rows: number[] = [];
-  for (let i = 0; i < weights.length; i++) if (weights[i] > 0) rows.push(i);
-  const byScore = [...rows].sort((a, b) => score[a] - score[b]);
+  // The rows by time, as the risk sets order them; latest first below.
+  const byTime = riskSetsOf(time, status, weights).order.slice().reverse();
+  const byScore = byTime.slice().sort((a, b) => score[a] - score[b]);
   const rank = new Int32Array(weights.length);
   const distinct: number[] = [];
   for (const i of byScore) {
@@ -170,7 +190,6 @@ export function harrellC(time: ArrayLike<number>, status: ArrayLike<number>, sco
     return s;
   };
   // Latest time first: the tree holds the rows known to outlive the time being looked at.
-  const byTime = [...rows].sort((a, b) => time[b] - time[a]);
   let concordant = 0;
   let discordant = 0;
   let tied = 0;
