@@ -42,9 +42,9 @@ const OBJECTIVES: Objective[] = [
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 /** Best loss after each checkpoint of a regsweep sweep (TPE after `startup` random points; random: startup = all). */
-async function regsweepBests(dir: string, objective: Objective, seed: number, startup: number): Promise<{ bests: number[]; seconds: number }> {
-  const file = join(dir, `s${seed}-${startup}.yaml`);
-  writeFileSync(file, `name: tpe-bench\n${objective.body}sweep:\n  kind: tpe\n  points: ${CHECKPOINTS[CHECKPOINTS.length - 1]}\n  startup: ${startup}\n  batch: 1\n  seed: ${seed}\n${objective.sweep}workers: 2\noutput: ${join(dir, `s${seed}-${startup}.db`)}\n`);
+async function regsweepBests(dir: string, objective: Objective, seed: number, startup: number, multivariate = true): Promise<{ bests: number[]; seconds: number }> {
+  const file = join(dir, `s${seed}-${startup}-${multivariate}.yaml`);
+  writeFileSync(file, `name: tpe-bench\n${objective.body}sweep:\n  kind: tpe\n  points: ${CHECKPOINTS[CHECKPOINTS.length - 1]}\n  startup: ${startup}\n  batch: 1\n  multivariate: ${multivariate}\n  seed: ${seed}\n${objective.sweep}workers: 2\noutput: ${join(dir, `s${seed}-${startup}-${multivariate}.db`)}\n`);
   const loaded = loadConfig(file);
   const started = performance.now();
   await runLoadedSweep(loaded, await loadData(loaded), { log: () => undefined });
@@ -53,35 +53,48 @@ async function regsweepBests(dir: string, objective: Objective, seed: number, st
   return { bests: CHECKPOINTS.map((c) => Math.min(...[...losses].filter(([k]) => k <= c).map(([, l]) => l))), seconds };
 }
 
+/** Optuna's best losses per seed (TPESampler, its default or multivariate), undefined when it could not run. */
+function optunaBests(root: string, python: string, objective: Objective, seeds: number[], evaluatorSweep: string, multivariate: boolean, notes: string[]): { bests?: number[][]; seconds: number } {
+  const started = performance.now();
+  const run = spawnSync(
+    python,
+    [join(root, 'bench', 'anchors', 'optuna_tpe.py'), JSON.stringify(objective.space), String(CHECKPOINTS[CHECKPOINTS.length - 1]), seeds.join(','), CHECKPOINTS.join(','), ...(multivariate ? ['--multivariate'] : []), '--', process.execPath, join(root, 'dist', 'bench', 'tpeObjective.js'), evaluatorSweep],
+    { encoding: 'utf8', maxBuffer: 1 << 26 },
+  );
+  const seconds = (performance.now() - started) / 1000;
+  if (run.status !== 0) {
+    notes.push(`tpe ${objective.name}: Optuna${multivariate ? ' multivariate' : ''} skipped (${(run.stderr || '').trim().split('\n').pop()})`);
+    return { seconds };
+  }
+  return { bests: Object.values(JSON.parse(run.stdout.trim().split('\n').pop()!)) as number[][], seconds };
+}
+
 export async function tpeWorkload(root: string, python: string, kit: { notes: string[]; quick: boolean }): Promise<void> {
   const seeds = kit.quick ? SEEDS.slice(0, 2) : SEEDS;
   for (const objective of OBJECTIVES) {
     const dir = mkdtempSync(join(tmpdir(), 'regsweep-tpe-bench-'));
     const tpe: number[][] = [];
+    const independent: number[][] = [];
     const random: number[][] = [];
     let tpeSeconds = 0;
     for (const seed of seeds) {
       const a = await regsweepBests(dir, objective, seed, 10);
       tpe.push(a.bests);
       tpeSeconds += a.seconds;
+      independent.push((await regsweepBests(dir, objective, seed, 10, false)).bests);
       random.push((await regsweepBests(dir, objective, seed, CHECKPOINTS[CHECKPOINTS.length - 1])).bests);
     }
-    const evaluatorSweep = join(dir, `s${seeds[0]}-10.yaml`);
-    const started = performance.now();
-    const optuna = spawnSync(
-      python,
-      [join(root, 'bench', 'anchors', 'optuna_tpe.py'), JSON.stringify(objective.space), String(CHECKPOINTS[CHECKPOINTS.length - 1]), seeds.join(','), CHECKPOINTS.join(','), '--', process.execPath, join(root, 'dist', 'bench', 'tpeObjective.js'), evaluatorSweep],
-      { encoding: 'utf8', maxBuffer: 1 << 26 },
-    );
-    const optunaSeconds = (performance.now() - started) / 1000;
-    const theirs = optuna.status === 0 ? (Object.values(JSON.parse(optuna.stdout.trim().split('\n').pop()!)) as number[][]) : undefined;
-    if (!theirs) kit.notes.push(`tpe ${objective.name}: Optuna skipped (${(optuna.stderr || '').trim().split('\n').pop()})`);
+    const evaluatorSweep = join(dir, `s${seeds[0]}-10-true.yaml`);
+    const optuna = optunaBests(root, python, objective, seeds, evaluatorSweep, false, kit.notes);
+    const optunaJoint = optunaBests(root, python, objective, seeds, evaluatorSweep, true, kit.notes);
+    const at = (runs: number[][] | undefined, k: number) => (runs ? median(runs.map((b) => b[k])) : NaN);
+    const shown = (x: number) => (Number.isNaN(x) ? '—' : x.toPrecision(4));
     const lines = CHECKPOINTS.map((c, k) => {
-      const [ours, rand, opt] = [median(tpe.map((b) => b[k])), median(random.map((b) => b[k])), theirs ? median(theirs.map((b) => b[k])) : NaN];
-      return `after ${c} points: regsweep TPE ${ours.toPrecision(4)}, random ${rand.toPrecision(4)}, Optuna TPESampler ${theirs ? opt.toPrecision(4) : '—'}${theirs ? ` (TPE / Optuna ${(ours / opt).toFixed(3)})` : ''}`;
+      const [ours, alone, rand, opt, optJoint] = [at(tpe, k), at(independent, k), at(random, k), at(optuna.bests, k), at(optunaJoint.bests, k)];
+      return `after ${c} points: regsweep TPE ${shown(ours)} (independent ${shown(alone)}), random ${shown(rand)}, Optuna TPESampler ${shown(opt)} (multivariate ${shown(optJoint)}); regsweep TPE / Optuna's default ${(ours / opt).toFixed(3)}, independent / independent ${(alone / opt).toFixed(3)}, multivariate / multivariate ${(ours / optJoint).toFixed(3)}`;
     });
     kit.notes.push(
-      `tpe ${objective.name}, best validation loss, medians over ${seeds.length} seeds — ${lines.join('; ')}; time per sweep of 100 points: regsweep TPE ${(tpeSeconds / seeds.length).toFixed(1)} s, Optuna with the same evaluator ${(optunaSeconds / seeds.length).toFixed(1)} s`,
+      `tpe ${objective.name}, best validation loss, medians over ${seeds.length} seeds (regsweep TPE: multivariate, its default) — ${lines.join('; ')}; time per sweep of 100 points: regsweep TPE ${(tpeSeconds / seeds.length).toFixed(1)} s, Optuna with the same evaluator ${(optuna.seconds / seeds.length).toFixed(1)} s`,
     );
   }
 }

@@ -1,19 +1,23 @@
 """Optuna's TPESampler (its defaults: 10 random startup points, 24 candidates) on a regsweep objective: each point
 asked of Optuna is evaluated by the evaluator process (bench/tpeObjective.ts: the same cross-validated loss a regsweep
 TPE sweep computes) and told back. Prints, per seed, the best loss after each number of points asked for, as JSON.
-Usage: optuna_tpe.py SPACE_JSON POINTS SEEDS CHECKPOINTS -- EVALUATOR ARGS..."""
+With --multivariate, TPESampler(multivariate=True, group=True).
+Usage: optuna_tpe.py SPACE_JSON POINTS SEEDS CHECKPOINTS [--multivariate] -- EVALUATOR ARGS..."""
 import json
 import subprocess
 import sys
+import warnings
 
 import optuna
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
+warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
 split = sys.argv.index("--")
 space = json.loads(sys.argv[1])
 points = int(sys.argv[2])
 seeds = [int(s) for s in sys.argv[3].split(",")]
 checkpoints = [int(c) for c in sys.argv[4].split(",")]
+multivariate = "--multivariate" in sys.argv[5:split]
 evaluator = subprocess.Popen(sys.argv[split + 1 :], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
 
 
@@ -25,7 +29,7 @@ def evaluate(point):
 
 out = {}
 for seed in seeds:
-    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed))
+    study = optuna.create_study(sampler=optuna.samplers.TPESampler(seed=seed, multivariate=multivariate, group=multivariate))
     best = float("inf")
     bests = []
     for t in range(points):

@@ -462,6 +462,14 @@ const sweepKinds = z.discriminatedUnion(
       batch: posInt
         .optional()
         .meta(doc('points proposed at a time (the ones in flight count as bad while the next are chosen: a constant liar), so that the workers stay busy', 'workers')),
+      multivariate: z
+        .boolean()
+        .default(true)
+        .meta(
+          doc(
+            "draw the parameters seen together jointly, one product kernel per point (Optuna's `multivariate=True, group=True`), so a λ good with L1 is not mixed with one good with L2; `false`: each parameter on its own, as Optuna's default sampler ([models](models.md#tpe))",
+          ),
+        ),
     }),
   ],
   { error: 'expected kind: grid, random or tpe' },

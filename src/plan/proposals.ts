@@ -121,7 +121,7 @@ export function nextTasks(spec: TpeSpec, trials: Trial[], foldCount: number, bat
   const applies = appliesIn(spec);
   const tasks: Task[] = [];
   for (let b = 0; b < count; b++) {
-    const point = proposeTpe(space.dimensions, observations, rng, applies);
+    const point = proposeTpe(space.dimensions, observations, rng, applies, spec.multivariate);
     observations.push({ values: point, loss: Infinity });
     tasks.push(...pointTasks(spec, space, point, done + b + 1, foldCount));
   }

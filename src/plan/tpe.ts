@@ -123,61 +123,180 @@ function choiceProbabilities(points: number[], order: number[], count: number): 
   return p;
 }
 
-/** The observations of one dimension split into the good and the rest, each with its values and their order in time. */
-function split(observations: Observation[], name: string): { good: { values: number[]; order: number[] }; rest: { values: number[]; order: number[] } } {
+/** The observations that have the given dimensions: their values (one row each, in the order of `names`) and order in time. */
+interface Part {
+  rows: number[][];
+  /** The first dimension's column (the one an independent proposal reads). */
+  values: number[];
+  order: number[];
+}
+
+/** The observations split into the good and the rest, each keeping those that have every dimension named, in time order. */
+function split(observations: Observation[], names: string[]): { good: Part; rest: Part } {
   // Ranked by loss (failures last, ties in the order they came); the good are the first goodCount of all observations.
   const ranked = observations.map((o, time) => ({ o, time })).sort((a, b) => lossKey(a.o.loss) - lossKey(b.o.loss) || a.time - b.time);
   const cut = goodCount(observations.length);
-  const part = (items: typeof ranked) => {
-    const having = items.filter(({ o }) => o.values[name] !== undefined).sort((a, b) => a.time - b.time);
-    return { values: having.map(({ o }) => o.values[name]!), order: having.map((_, i) => i) };
+  const part = (items: typeof ranked): Part => {
+    const having = items.filter(({ o }) => names.every((name) => o.values[name] !== undefined)).sort((a, b) => a.time - b.time);
+    const rows = having.map(({ o }) => names.map((name) => o.values[name]!));
+    return { rows, values: rows.map((row) => row[0]), order: having.map((_, i) => i) };
   };
   return { good: part(ranked.slice(0, cut)), rest: part(ranked.slice(cut)) };
 }
 
 const lossKey = (loss: number) => (Number.isFinite(loss) ? loss : Infinity);
 
-/**
- * The next point: per dimension, CANDIDATES draws from the good observations' mixture, the one with the largest
- * log l(x) − log g(x) kept (a float on its own scale; a choice as its index). `applies(name, point)` says whether a
- * dimension takes part given the choices made before it (l1_ratio only for the elastic net); dimensions are decided in
- * the order given.
- */
-export function proposeTpe(space: [string, Dimension][], observations: Observation[], rng: Rng, applies: (name: string, point: Record<string, number>) => boolean = () => true): Record<string, number> {
-  const point: Record<string, number> = {};
-  for (const [name, dim] of space) {
-    if (!applies(name, point)) continue;
-    const { good, rest } = split(observations, name);
-    if (dim.kind === 'choice') {
-      const l = choiceProbabilities(good.values, good.order, dim.count);
-      const g = choiceProbabilities(rest.values, rest.order, dim.count);
-      let best = -Infinity;
-      let chosen = 0;
-      for (let c = 0; c < CANDIDATES; c++) {
-        let u = rng.uniform();
-        let pick = 0;
-        while (pick < dim.count - 1 && u >= l[pick]) u -= l[pick++];
-        const score = Math.log(l[pick]) - Math.log(g[pick]);
-        if (score > best) [best, chosen] = [score, pick];
-      }
-      point[name] = chosen;
-    } else {
-      const scale = (x: number) => (dim.log ? Math.log(x) : x);
-      const low = scale(dim.low);
-      const high = scale(dim.high);
-      const l = numericMixture(good.values.map(scale), good.order, low, high);
-      const g = numericMixture(rest.values.map(scale), rest.order, low, high);
-      let best = -Infinity;
-      let chosen = (low + high) / 2;
-      for (let c = 0; c < CANDIDATES; c++) {
-        const x = mixtureSample(l, rng);
-        const score = mixtureLogPdf(l, x) - mixtureLogPdf(g, x);
-        if (score > best) [best, chosen] = [score, x];
-      }
-      point[name] = dim.log ? Math.exp(chosen) : chosen;
+/** The best candidate of one dimension on its own: CANDIDATES draws from the good mixture, the largest log l(x) − log g(x) kept. */
+function proposeDimension(dim: Dimension, good: Part, rest: Part, rng: Rng): number {
+  if (dim.kind === 'choice') {
+    const l = choiceProbabilities(good.values, good.order, dim.count);
+    const g = choiceProbabilities(rest.values, rest.order, dim.count);
+    let best = -Infinity;
+    let chosen = 0;
+    for (let c = 0; c < CANDIDATES; c++) {
+      let u = rng.uniform();
+      let pick = 0;
+      while (pick < dim.count - 1 && u >= l[pick]) u -= l[pick++];
+      const score = Math.log(l[pick]) - Math.log(g[pick]);
+      if (score > best) [best, chosen] = [score, pick];
     }
+    return chosen;
+  }
+  const scale = (x: number) => (dim.log ? Math.log(x) : x);
+  const low = scale(dim.low);
+  const high = scale(dim.high);
+  const l = numericMixture(good.values.map(scale), good.order, low, high);
+  const g = numericMixture(rest.values.map(scale), rest.order, low, high);
+  let best = -Infinity;
+  let chosen = (low + high) / 2;
+  for (let c = 0; c < CANDIDATES; c++) {
+    const x = mixtureSample(l, rng);
+    const score = mixtureLogPdf(l, x) - mixtureLogPdf(g, x);
+    if (score > best) [best, chosen] = [score, x];
+  }
+  return dim.log ? Math.exp(chosen) : chosen;
+}
+
+type Applies = (name: string, point: Record<string, number>) => boolean;
+
+/**
+ * The next point. Independent (Optuna's default): per dimension, CANDIDATES draws from the good observations' mixture,
+ * the one with the largest log l(x) − log g(x) kept (a float on its own scale; a choice as its index). Multivariate
+ * (Optuna's `multivariate=True, group=True`): the dimensions that were always observed together form a group, and each
+ * group is drawn and scored jointly, one product kernel per observation, so that a good λ for L1 is not mixed with a good
+ * λ for L2. `applies(name, point)` says whether a dimension takes part given the choices made before it (l1_ratio only
+ * for the elastic net); dimensions are decided in the order given.
+ */
+export function proposeTpe(space: [string, Dimension][], observations: Observation[], rng: Rng, applies: Applies = () => true, multivariate = false): Record<string, number> {
+  const point: Record<string, number> = {};
+  if (!multivariate) {
+    for (const [name, dim] of space) {
+      if (!applies(name, point)) continue;
+      const { good, rest } = split(observations, [name]);
+      point[name] = proposeDimension(dim, good, rest, rng);
+    }
+    return point;
+  }
+  for (const group of groupsOf(space, observations)) {
+    const names = group.map(([name]) => name);
+    if (!names.some((name) => applies(name, point))) continue;
+    const { good, rest } = split(observations, names);
+    const joint = group.length === 1 ? { [names[0]]: proposeDimension(group[0][1], good, rest, rng) } : proposeJointly(group, good, rest, rng);
+    for (const name of names) if (applies(name, point)) point[name] = joint[name];
   }
   return point;
+}
+
+/** The dimensions grouped by the observations they were seen in (Optuna's group decomposition), in the space's order. */
+function groupsOf(space: [string, Dimension][], observations: Observation[]): [string, Dimension][][] {
+  const groups = new Map<string, [string, Dimension][]>();
+  for (const entry of space) {
+    const seenIn = observations.map((o) => (o.values[entry[0]] === undefined ? '0' : '1')).join('');
+    groups.set(seenIn, [...(groups.get(seenIn) ?? []), entry]);
+  }
+  return [...groups.values()];
+}
+
+/** One group's point drawn from the good observations' product-kernel mixture, scored against the rest's. */
+function proposeJointly(group: [string, Dimension][], good: Part, rest: Part, rng: Rng): Record<string, number> {
+  const l = jointMixture(group, good);
+  const g = jointMixture(group, rest);
+  let best = -Infinity;
+  let chosen: number[] = [];
+  for (let c = 0; c < CANDIDATES; c++) {
+    const x = jointSample(l, rng);
+    const score = jointLogPdf(l, x) - jointLogPdf(g, x);
+    if (score > best) [best, chosen] = [score, x];
+  }
+  return Object.fromEntries(group.map(([name, dim], d) => [name, dim.kind === 'float' && dim.log ? Math.exp(chosen[d]) : chosen[d]]));
+}
+
+/** Per dimension of a group: a numeric one's kernel centres and widths on its scale, or a choice's probabilities per kernel. */
+type JointDimension = { kind: 'float'; low: number; high: number; mus: number[]; sigma: number[] } | { kind: 'choice'; rows: number[][] };
+interface JointMixture {
+  weights: number[];
+  dims: JointDimension[];
+}
+
+/** Optuna's multivariate Parzen estimator: a kernel per observation and the prior; numeric widths by Scott's rule, 0.2·n^(−1/(d+4)) of the range, clipped as the univariate ones. */
+function jointMixture(group: [string, Dimension][], part: Part): JointMixture {
+  const n = part.rows.length;
+  const raw = [...observationWeightsInOrder(part.order), PRIOR_WEIGHT];
+  const total = raw.reduce((a, b) => a + b, 0);
+  const width = 0.2 * Math.max(n, 1) ** (-1 / (group.length + 4));
+  const dims = group.map(([, dim], d): JointDimension => {
+    const column = part.rows.map((row) => row[d]);
+    if (dim.kind === 'choice') {
+      const rows = [...column.map((c) => {
+        const row = new Array<number>(dim.count).fill(PRIOR_WEIGHT / (n + 1));
+        row[c] += 1;
+        const sum = row.reduce((a, b) => a + b, 0);
+        return row.map((v) => v / sum);
+      }), new Array<number>(dim.count).fill(1 / dim.count)];
+      return { kind: 'choice', rows };
+    }
+    const low = dim.log ? Math.log(dim.low) : dim.low;
+    const high = dim.log ? Math.log(dim.high) : dim.high;
+    const range = high - low;
+    const clipped = Math.min(Math.max(width * range, range / Math.min(100, n + 2)), range);
+    return { kind: 'float', low, high, mus: [...column.map((x) => (dim.log ? Math.log(x) : x)), (low + high) / 2], sigma: [...new Array<number>(n).fill(clipped), range] };
+  });
+  return { weights: raw.map((w) => w / total), dims };
+}
+
+/** A draw: a kernel by weight, then each dimension from that kernel (a truncated normal, or its choice probabilities). */
+function jointSample(m: JointMixture, rng: Rng): number[] {
+  let u = rng.uniform();
+  let k = 0;
+  while (k < m.weights.length - 1 && u >= m.weights[k]) u -= m.weights[k++];
+  return m.dims.map((d) => {
+    if (d.kind === 'choice') {
+      let v = rng.uniform();
+      let pick = 0;
+      while (pick < d.rows[k].length - 1 && v >= d.rows[k][pick]) v -= d.rows[k][pick++];
+      return pick;
+    }
+    return mixtureSample({ weights: [1], mus: [d.mus[k]], sigmas: [d.sigma[k]], low: d.low, high: d.high }, rng);
+  });
+}
+
+/** log of the joint mixture's density at x (a sum over kernels of the weight times the product over dimensions). */
+function jointLogPdf(m: JointMixture, x: number[]): number {
+  const logs = m.weights.map((w, k) => {
+    let s = Math.log(w);
+    m.dims.forEach((d, j) => {
+      if (d.kind === 'choice') s += Math.log(d.rows[k][x[j]]);
+      else {
+        const sd = d.sigma[k];
+        const mass = normalCdf((d.high - d.mus[k]) / sd) - normalCdf((d.low - d.mus[k]) / sd);
+        const z = (x[j] - d.mus[k]) / sd;
+        s += -0.5 * z * z - Math.log(sd * Math.sqrt(2 * Math.PI) * Math.max(mass, EPS));
+      }
+    });
+    return s;
+  });
+  const top = Math.max(...logs);
+  return top + Math.log(logs.reduce((a, l) => a + Math.exp(l - top), 0));
 }
 
 /** A point drawn uniformly (on each dimension's scale): the startup points, before there is anything to learn from. */

@@ -34,7 +34,7 @@ export function historyChart(data: ReportData): Chart | undefined {
   if (data.config.sweep.kind !== 'tpe') return undefined;
   const points = finishedPoints(data.trials);
   if (points.length === 0) return undefined;
-  const startup = data.config.sweep.startup;
+  const { startup, multivariate } = data.config.sweep;
   let best = Infinity;
   const rows = points.flatMap(({ point, loss }) => {
     best = Math.min(best, loss);
@@ -47,7 +47,7 @@ export function historyChart(data: ReportData): Chart | undefined {
   return {
     id: 'history',
     title: 'Optimization history: validation loss by point',
-    caption: `Each point's cross-validated validation loss in the order it was proposed (the first ${startup} drawn at random, the rest by TPE from those finished before), and the best so far: ${best.toPrecision(4)}, first reached at point ${first.point} of ${points.length}.`,
+    caption: `Each point's cross-validated validation loss in the order it was proposed (the first ${startup} drawn at random, the rest by TPE from those finished before, ${multivariate ? 'the parameters seen together drawn jointly' : 'each parameter on its own'}), and the best so far: ${best.toPrecision(4)}, first reached at point ${first.point} of ${points.length}.`,
     spec: {
       $schema: SCHEMA,
       width: 520,

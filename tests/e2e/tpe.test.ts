@@ -68,6 +68,12 @@ describe('a TPE sweep', () => {
     expect(partial.byPoint.size).toBeLessThan(14);
     await runSweep(join(dir, 'stopped.yaml'));
     expect((await pointsOf('stopped.db')).byPoint).toEqual((await pointsOf('tpe.db')).byPoint);
+    // multivariate: false (Optuna's default sampler) starts from the same random points and proposes others after them.
+    writeFile(dir, 'independent.yaml', `name: tpe\n${SWEEP.replace('  batch: 3\n', '  batch: 3\n  multivariate: false\n')}output: independent.db\n`);
+    await runSweep(join(dir, 'independent.yaml'));
+    const [independent, joint] = [(await pointsOf('independent.db')).byPoint, (await pointsOf('tpe.db')).byPoint];
+    for (let k = 1; k <= 6; k++) expect(independent.get(k)).toBe(joint.get(k));
+    expect([7, 8, 9].map((k) => independent.get(k))).not.toEqual([7, 8, 9].map((k) => joint.get(k)));
   }, 180_000);
 
   it('on PostgreSQL, two runs of the sweep at once: one proposal per batch, the same points and trials as in SQLite', async () => {
@@ -97,7 +103,7 @@ describe('a TPE sweep', () => {
     expect(files).toEqual(expect.arrayContaining(['history.svg', 'importance.svg']));
     const html = readFileSync(join(dir, 'tpe-report', 'report.html'), 'utf8');
     expect(html).toMatch(/Optimization history: validation loss by point/);
-    expect(html).toMatch(/the first 6 drawn at random, the rest by TPE from those finished before\), and the best so far: \S+, first reached at point \d+ of 14/);
+    expect(html).toMatch(/the first 6 drawn at random, the rest by TPE from those finished before, the parameters seen together drawn jointly\), and the best so far: \S+, first reached at point \d+ of 14/);
     expect(html).toMatch(/the correlation ratio η², a simpler stand-in for Optuna(&#39;|'|&#x27;)s fANOVA\)\. Most important here: (lr|λ|l1_method|penalty)/);
     const svg = readFileSync(join(dir, 'tpe-report', 'importance.svg'), 'utf8');
     for (const parameter of ['lr', 'penalty', 'λ']) expect(svg).toContain(`>${parameter}<`);
