@@ -134,18 +134,11 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
         ...(runner ? { runner } : {}),
       });
     const spec = config.sweep;
-    // A TPE sweep: once every point so far has finished, the next batch is proposed from them, until its budget is spent
-    // (the sweep is finished, its summary made, only then), on threads kept from one batch to the next.
+    // A TPE sweep's batches run on threads kept from one batch to the next.
     const runner = spec.kind === 'tpe' ? await openRunner(inline() ? 0 : config.workers, shared, log) : undefined;
     let worked: WorkResult;
     try {
-      worked = await work(runner);
-      while (spec.kind === 'tpe' && !worked.interrupted && !worked.stoppedBy) {
-        const proposed = nextTasks(spec, await store.trials(sweep.id), plan.folds.count, spec.batch ?? config.workers);
-        if (proposed.length === 0) break;
-        await store.addTasks(sweep.id, proposed);
-        worked = addWork(worked, await work(runner));
-      }
+      worked = await workThrough(store, sweep, plan.folds.count, () => work(runner));
     } finally {
       await runner?.destroy();
     }
@@ -171,6 +164,36 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
   } finally {
     await store.close();
   }
+}
+
+/**
+ * Works on a sweep until no task is left. A TPE sweep: once every point so far has finished, the next batch is proposed
+ * from them until its budget is spent (the sweep is finished, its summary made, only then) — by whichever process, run or
+ * worker, gets there first: the proposal is a function of the finished points and of the sweep as stored (read again
+ * with today's defaults, its `workers` the batch size when the file gives none), so they all propose the same batch,
+ * which is stored once.
+ */
+export async function workThrough(store: Store, sweep: Sweep, foldCount: number, work: () => Promise<WorkResult>): Promise<WorkResult> {
+  let worked = await work();
+  const stored = configSchema.safeParse(JSON.parse(sweep.configJson));
+  if (!stored.success || stored.data.sweep.kind !== 'tpe') return worked;
+  const spec = stored.data.sweep;
+  while (!worked.interrupted && !worked.stoppedBy) {
+    // The trials are read between two counts of the tasks: when another process stored its batch meanwhile (some of
+    // whose points may be half done in what was read), that batch is worked on instead of proposing from a mixture.
+    const before = await store.taskCounts(sweep.id);
+    const trials = await store.trials(sweep.id);
+    const after = await store.taskCounts(sweep.id);
+    if (before.pending + before.running > 0 || after.total !== before.total) {
+      worked = addWork(worked, await work());
+      continue;
+    }
+    const proposed = nextTasks(spec, trials, foldCount, spec.batch ?? stored.data.workers);
+    if (proposed.length === 0) break;
+    await store.addTasks(sweep.id, proposed);
+    worked = addWork(worked, await work());
+  }
+  return worked;
 }
 
 /** The run's line about a sparse design: its size, how sparse, and how it is fitted. */

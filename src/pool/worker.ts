@@ -17,8 +17,8 @@ import { fileSha256, requireRegularFile } from '../util/files.js';
 import type { Store, SweepSelector } from '../store/contract.js';
 import { openStore } from '../store/open.js';
 import { displayPath, isStoreUrl } from '../util/paths.js';
-import { DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, DEFAULT_RECONNECT_MS, finish, sharedData, sharesGram, type RunResult } from './coordinator.js';
-import { fitSettings, workOn } from './work.js';
+import { DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, DEFAULT_RECONNECT_MS, finish, sharedData, sharesGram, workThrough, type RunResult } from './coordinator.js';
+import { fitSettings, openRunner, workOn, type WorkResult } from './work.js';
 
 export interface WorkerOptions {
   sweep?: SweepSelector;
@@ -80,8 +80,9 @@ export async function runWorker(location: string, options: WorkerOptions = {}): 
       if (options.signal?.aborted) return { results, interrupted: true };
       const sweep = await nextSweep(store, options.sweep);
       if (!sweep) {
-        if (!options.wait) {
-          if (results.length === 0) log(`${store.location}: no sweep with tasks left to run`);
+        // A named sweep that exists has no work left: it is complete (--wait waited for it to be made, not for more).
+        if (!options.wait || options.sweep) {
+          if (results.length === 0) log(`${store.location}: no ${options.sweep ? 'task left to run in that sweep' : 'sweep with tasks left to run'}`);
           return { results, interrupted: false };
         }
         await sleep(2000);
@@ -119,23 +120,34 @@ async function workOnSweep(store: Store, sweep: Sweep, options: WorkerOptions, l
   const folds = stored ? { ...stored, count: stored.perRepeat * stored.repeats } : assignFolds(data.n, config.validation, { classOf: foldClasses(config, { ...data, classes: data.classes ?? undefined }) });
   await store.beginWriting(sweep.id);
   const before = await store.taskCounts(sweep.id);
-  const work = await workOn({
+  const shared = sharedData(data, folds);
+  const threads = options.workers ?? config.workers;
+  // A TPE sweep's batches (this worker proposes the next when it finds the last one finished) on threads kept throughout.
+  const runner = config.sweep.kind === 'tpe' ? await openRunner(threads, shared, log) : undefined;
+  const workBatch = () => workOn({
     store,
     sweepId: sweep.id,
-    shared: sharedData(data, folds),
+    shared,
     settings: fitSettings(config, sweep.totalTrials, {
       featurePenalty: featurePenalty(config.model, planFamily(config, data), data.featureNames, sweep.encoding, () => `sweep "${sweep.name}" (id ${sweep.id})`),
       groups: categoricalGroups(config.model, planFamily(config, data), sweep.encoding, () => `sweep "${sweep.name}" (id ${sweep.id})`),
       featureScales: featureScales(data),
     }),
-    workers: options.workers ?? config.workers,
+    workers: threads,
     covariance: sharesGram(config, folds, data.p),
     leaseMs: options.leaseMs ?? DEFAULT_LEASE_MS,
     maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
     signal: options.signal,
     log,
     command: 'worker',
+    ...(runner ? { runner } : {}),
   });
+  let work: WorkResult;
+  try {
+    work = await workThrough(store, sweep, folds.count, workBatch);
+  } finally {
+    await runner?.destroy();
+  }
   const result = await finish(store, sweep, work, { tasksSkipped: before.done + before.failed, totalTrials: sweep.totalTrials });
   log(`sweep ${sweep.name} (id ${sweep.id}): ${work.interrupted ? 'stopped' : 'complete'}; this worker recorded ${work.tasksRun} task(s)${work.fenced ? `, ${work.fenced} result(s) fenced off` : ''}`);
   return result;

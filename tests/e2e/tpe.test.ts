@@ -5,6 +5,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/pool/coordinator.js';
+import { runWorker, type WorkerResult } from '../../src/pool/worker.js';
 import { withResults } from '../../src/results/open.js';
 import { pointLosses, pointNumber } from '../../src/select/points.js';
 import { BIN, startCli, tempDir, writeFile } from '../helpers.js';
@@ -30,7 +31,7 @@ workers: 2
 
 const dir = tempDir('regsweep-tpe-');
 const pointsOf = (db: string) =>
-  withResults(join(dir, db), undefined, async ({ store, sweep }) => {
+  withResults(db.includes('://') ? db : join(dir, db), undefined, async ({ store, sweep }) => {
     const trials = await store.trials(sweep.id);
     const byPoint = new Map<number, string>();
     for (const t of trials) if (t.fold === 'all') byPoint.set(pointNumber(t.taskId)!, `${t.penalty} ${t.lambda} ${t.settings}`);
@@ -108,6 +109,46 @@ describe('a TPE sweep', () => {
     const svg = readFileSync(join(dir, 'tpe-report', 'importance.svg'), 'utf8');
     for (const parameter of ['lr', 'penalty', 'λ']) expect(svg).toContain(`>${parameter}<`);
   });
+
+  it('on PostgreSQL, a run and a worker share the batches, and the sweep is summarized only once its last point is in', async () => {
+    writeFile(dir, 'shared.yaml', `name: shared\n${SWEEP.replace('epochs: 15', 'epochs: 60').replace('points: 14', 'points: 20')}`);
+    await runSweep(join(dir, 'shared.yaml'), { out: join(dir, 'shared.db') });
+    const url = await freshPostgresDatabase();
+    // Either proposes the next batch when it finds the last one finished (the same batch, stored once).
+    // The worker (in this process, so that it joins at once) starts when the run has made the sweep.
+    let worker: Promise<WorkerResult> | undefined;
+    await runSweep(join(dir, 'shared.yaml'), { out: url, workers: 1, onStart: () => void (worker = runWorker(url, { sweep: { name: 'shared' }, workers: 1 })) });
+    const joined = await worker!;
+    expect(joined.results).toHaveLength(1);
+    expect(joined.results[0].tasksRun).toBeGreaterThan(0);
+    const [pg, sqlite] = await Promise.all([url, join(dir, 'shared.db')].map((at) => withResults(at, undefined, async ({ store, sweep }) => ({ sweep, trials: await store.trials(sweep.id), selections: await store.selections(sweep.id) }))));
+    expect(pg.trials).toHaveLength(80);
+    expect(pg.sweep.status).toBe('done');
+    const byPoint = (trials: typeof pg.trials) => new Map(trials.filter((t) => t.fold === 'all').map((t) => [pointNumber(t.taskId), `${t.penalty} ${t.lambda} ${t.settings}`]));
+    expect(byPoint(pg.trials)).toEqual(byPoint(sqlite.trials));
+    const chosen = (selections: typeof pg.selections) => selections.map((x) => JSON.stringify([x.penalty, x.settings, x.metric, x.lambdaMin, x.meanMin])).sort();
+    expect(chosen(pg.selections)).toEqual(chosen(sqlite.selections));
+    // A worker told to wait for this sweep when it is already complete has nothing to wait for (it waited forever).
+    const late = startCli(['worker', url, '--sweep', 'shared', '--wait'], dir);
+    expect(await late.exited).toBe(0);
+    expect(late.output()).toMatch(/no task left to run in that sweep/);
+  }, 120_000);
+
+  it('on PostgreSQL, a worker alone goes on with a sweep whose run stopped during its startup: it proposes the rest', async () => {
+    // Before, such a worker ran what was queued and then summarized the sweep as done, with the points of the startup only.
+    const url = await freshPostgresDatabase();
+    const stop = new AbortController();
+    await runSweep(join(dir, 'tpe.yaml'), { out: url, signal: stop.signal, onProgress: ({ done }) => done >= 12 && stop.abort() }).catch(() => undefined);
+    const partial = await withResults(url, undefined, async ({ store, sweep }) => ({ sweep, trials: await store.trials(sweep.id) }));
+    expect(partial.sweep.status).not.toBe('done');
+    expect(new Set(partial.trials.map((t) => pointNumber(t.taskId))).size).toBeLessThan(14);
+    const worker = startCli(['worker', url, '--workers', '1', '--quiet'], dir);
+    expect(await worker.exited).toBe(0);
+    const after = await pointsOf(url);
+    expect(after.sweep.status).toBe('done');
+    expect(after.trials).toHaveLength(56);
+    expect(after.byPoint).toEqual((await pointsOf('tpe.db')).byPoint);
+  }, 120_000);
 
   it('refuses a TPE sweep without validation: one line naming the key, exit 2', () => {
     writeFile(dir, 'none.yaml', `name: none\n${SWEEP.replace('validation: {kind: kfold, folds: 3, seed: 0}', 'validation: {kind: none}')}`);
