@@ -8,7 +8,7 @@ import { runSweep } from '../../src/pool/coordinator.js';
 import { runWorker, type WorkerResult } from '../../src/pool/worker.js';
 import { withResults } from '../../src/results/open.js';
 import { pointLosses, pointNumber } from '../../src/select/points.js';
-import { BIN, startCli, tempDir, writeFile } from '../helpers.js';
+import { BIN, cliIn, csvRows, PYTHON, ROOT, runTool, startCli, tempDir, writeFile } from '../helpers.js';
 import { freshPostgresDatabase } from '../postgres.js';
 import { spawnSync } from 'node:child_process';
 
@@ -149,6 +149,34 @@ describe('a TPE sweep', () => {
     expect(after.trials).toHaveLength(56);
     expect(after.byPoint).toEqual((await pointsOf('tpe.db')).byPoint);
   }, 120_000);
+
+  it('a logistic TPE sweep on a CSV: query, export, predict and the scikit-learn script give the same answers from SQLite and PostgreSQL', async () => {
+    const { ok } = cliIn(() => dir);
+    writeFile(dir, 'bc.yaml', `name: bc-tpe\ndata: {path: ${join(ROOT, 'data', 'breast_cancer.csv')}, target: diagnosis}\nvalidation: {kind: kfold, folds: 5, seed: 0}\nmodel: {kind: logistic}\nsweep:\n  kind: tpe\n  points: 24\n  seed: 1\n  penalty: [l1, elasticnet]\n  lambda: {log_uniform: [1e-4, 1]}\nworkers: 2\n`);
+    const url = await freshPostgresDatabase();
+    ok(['run', 'bc.yaml', '--out', 'bc.db', '--quiet']);
+    ok(['run', 'bc.yaml', '--out', url, '--quiet']);
+    const answers = (at: string) => {
+      const best = JSON.parse(ok(['query', at, '--best', '--json']).stdout) as { best: { penalty: string; lambda_min: number; mean_min: number }[] };
+      const card = JSON.parse(ok(['export', at, '--model', '--format', 'json']).stdout) as { penalty: string; lambda: number; coefficients: Record<string, number> };
+      const predictions = ok(['predict', at, '--data', join(ROOT, 'data', 'breast_cancer.csv')]).stdout;
+      return { best: best.best, card: [card.penalty, card.lambda, card.coefficients], predictions };
+    };
+    const [sqlite, pg] = [answers('bc.db'), answers(url)];
+    expect(pg).toEqual(sqlite);
+    // The choice is the point of least cross-validated loss among the 24 (each point its own λ).
+    expect(sqlite.best).toHaveLength(2);
+    const chosen = sqlite.best.reduce((a, b) => (b.mean_min < a.mean_min ? b : a));
+    expect(sqlite.card[0]).toBe(chosen.penalty);
+    expect(sqlite.card[1]).toBe(chosen.lambda_min);
+    const rows = csvRows(sqlite.predictions);
+    expect(rows).toHaveLength(569);
+    expect(new Set(rows.map((r) => r.label))).toEqual(new Set(['benign', 'malignant']));
+    // The exported scikit-learn script refits at the chosen point and predicts the same labels.
+    ok(['export', 'bc.db', '--model', '--format', 'sklearn', '--out', 'bc.py']);
+    const theirs = csvRows(runTool(PYTHON, ['bc.py', join(ROOT, 'data', 'breast_cancer.csv')], dir));
+    expect(theirs.map((r) => r.label)).toEqual(rows.map((r) => r.label));
+  }, 180_000);
 
   it('refuses a TPE sweep without validation: one line naming the key, exit 2', () => {
     writeFile(dir, 'none.yaml', `name: none\n${SWEEP.replace('validation: {kind: kfold, folds: 3, seed: 0}', 'validation: {kind: none}')}`);
