@@ -1,6 +1,7 @@
 // The work queue under load: many processes' worth of connections claiming and completing tiny tasks on one
 // PostgreSQL sweep at once. Used by `npm run bench -- distributed` (claim throughput) and by a bounded test (no task
 // lost or done twice).
+import { packRows } from '../src/util/coefficientRows.js';
 import pg from 'pg';
 import { openStore } from '../src/store/open.js';
 import type { Store } from '../src/store/contract.js';
@@ -30,7 +31,7 @@ const tinyResult = (task: Task): TaskResult => ({
       nearZeroFraction: 1, l1Norm: 0, l2Norm: 0, passes: 1, epochsRun: 0, seconds: 0, metrics: {},
     },
   ],
-  coefs: new Float64Array(1),
+  coefficients: packRows(new Float64Array(1), 1),
   intercepts: new Float64Array(1),
 });
 

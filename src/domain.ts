@@ -162,11 +162,17 @@ export interface EpochLoss {
 }
 
 /** A task's results as a worker hands them back: figures per λ and the coefficients of every λ. */
+/** A path's coefficient vectors packed in one buffer, row l at bytes[offsets[l] … offsets[l + 1]) (src/util/coefficientRows.ts). */
+export interface CoefficientRows {
+  bytes: Uint8Array;
+  offsets: Int32Array;
+}
+
 export interface TaskResult {
   taskId: string;
   trials: TrialFigures[];
-  /** nλ × (p · outputs), original scale; empty for networks with hidden layers. */
-  coefs: Float64Array;
+  /** Per λ the p · outputs coefficients on the original scale, packed as the stores keep them (src/util/coefficientRows.ts); no rows for networks with hidden layers. */
+  coefficients: CoefficientRows;
   /** nλ × outputs. */
   intercepts: Float64Array;
   /** validation.keep: the validation rows' linear predictors at every λ, with the rows and their targets. */

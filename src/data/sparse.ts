@@ -58,19 +58,28 @@ function eachLine(path: string, hash: Hash, line: (text: string, number: number)
   }
 }
 
-/** Nonzero entries as they are read (row, column, value), grown as needed. */
+/** An entry given twice (found when the columns are compressed): its row and column, 0-based. */
+class DuplicateEntry {
+  constructor(
+    readonly row: number,
+    readonly column: number,
+  ) {}
+}
+
+/** Nonzero entries as they are read (row, column, value), grown as needed (or sized once when the file says how many). */
 class Triplets {
-  rows = new Int32Array(1 << 16);
-  columns = new Int32Array(1 << 16);
-  values = new Float64Array(1 << 16);
-  lines: Int32Array | null;
+  rows: Int32Array;
+  columns: Int32Array;
+  values: Float64Array;
   count = 0;
 
-  constructor(keepLines: boolean) {
-    this.lines = keepLines ? new Int32Array(1 << 16) : null;
+  constructor(capacity = 1 << 16) {
+    this.rows = new Int32Array(Math.max(1, capacity));
+    this.columns = new Int32Array(Math.max(1, capacity));
+    this.values = new Float64Array(Math.max(1, capacity));
   }
 
-  push(row: number, column: number, value: number, line: number): void {
+  push(row: number, column: number, value: number): void {
     if (this.count === this.rows.length) {
       const grow = <T extends Int32Array | Float64Array>(a: T): T => {
         const b = new (a.constructor as { new (n: number): T })(a.length * 2);
@@ -80,44 +89,44 @@ class Triplets {
       this.rows = grow(this.rows);
       this.columns = grow(this.columns);
       this.values = grow(this.values);
-      if (this.lines) this.lines = grow(this.lines);
     }
     this.rows[this.count] = row;
     this.columns[this.count] = column;
     this.values[this.count] = value;
-    if (this.lines) this.lines[this.count] = line;
     this.count++;
   }
 
   /**
-   * Compressed columns of a p-column matrix, rows ascending within each column; a (row, column) given twice is
-   * refused with both lines when lines are kept.
+   * Compressed columns of a p-column matrix, rows ascending within each column (entries are placed by a counting sort on
+   * their column, so a file in row or column order needs no other sorting); throws DuplicateEntry for a (row, column)
+   * given twice.
    */
-  compress(p: number, name: string): SparseColumns {
+  compress(p: number): SparseColumns {
     const { count } = this;
     const starts = sharedInt32(p + 1);
     for (let k = 0; k < count; k++) starts[this.columns[k] + 1]++;
     for (let j = 0; j < p; j++) starts[j + 1] += starts[j];
     const next = Int32Array.from(starts.subarray(0, p));
-    const order = new Int32Array(count);
-    for (let k = 0; k < count; k++) order[next[this.columns[k]]++] = k;
     const rows = sharedInt32(count);
     const values = sharedFloat64(count);
+    for (let k = 0; k < count; k++) {
+      const at = next[this.columns[k]]++;
+      rows[at] = this.rows[k];
+      values[at] = this.values[k];
+    }
     for (let j = 0; j < p; j++) {
       const from = starts[j];
       const to = starts[j + 1];
-      const slice = order.subarray(from, to);
       let sorted = true;
-      for (let a = 1; a < slice.length && sorted; a++) sorted = this.rows[slice[a]] > this.rows[slice[a - 1]];
-      if (!sorted) slice.sort((a, b) => this.rows[a] - this.rows[b] || a - b);
-      for (let a = 0; a < slice.length; a++) {
-        const k = slice[a];
-        if (a > 0 && this.rows[k] === this.rows[slice[a - 1]]) {
-          const lines = this.lines ? `lines ${this.lines[slice[a - 1]]} and ${this.lines[k]}` : `row ${this.rows[k] + 1}`;
-          throw new UserError(`${name}: ${lines} both give row ${this.rows[k] + 1}, column ${j + 1}; each entry appears once`);
-        }
-        rows[from + a] = this.rows[k];
-        values[from + a] = this.values[k];
+      for (let a = from + 1; a < to && sorted; a++) sorted = rows[a] > rows[a - 1];
+      if (sorted) continue;
+      const order = Array.from({ length: to - from }, (_, a) => from + a).sort((a, b) => rows[a] - rows[b] || a - b);
+      const columnRows = order.map((a) => rows[a]);
+      const columnValues = order.map((a) => values[a]);
+      for (let a = 0; a < order.length; a++) {
+        if (a > 0 && columnRows[a] === columnRows[a - 1]) throw new DuplicateEntry(columnRows[a], j);
+        rows[from + a] = columnRows[a];
+        values[from + a] = columnValues[a];
       }
     }
     return { values, rows, starts };
@@ -153,7 +162,7 @@ interface SvmlightRead {
 
 /** Reads an svmlight / libsvm file: per line a label, then `index:value` pairs with indices strictly increasing. */
 function readSvmlight(path: string, name: string, hash: Hash, counts: boolean): SvmlightRead {
-  const triplets = new Triplets(false);
+  const triplets = new Triplets();
   const labels: string[] = [];
   let largest = -1;
   let zeroBased = false;
@@ -183,7 +192,7 @@ function readSvmlight(path: string, name: string, hash: Hash, counts: boolean): 
       const value = parseValue(token.slice(colon + 1), where);
       if (index === 0) zeroBased = true;
       if (index > largest) largest = index;
-      if (value !== 0) triplets.push(row, index, value, line);
+      if (value !== 0) triplets.push(row, index, value);
     }
   });
   return { triplets, labels, largest, zeroBased };
@@ -191,7 +200,7 @@ function readSvmlight(path: string, name: string, hash: Hash, counts: boolean): 
 
 /** Reads a Matrix Market coordinate file (real, integer or pattern; general). */
 function readMatrixMarket(path: string, name: string, hash: Hash): { triplets: Triplets; n: number; p: number } {
-  const triplets = new Triplets(true);
+  let triplets = new Triplets();
   let size: { n: number; p: number; entries: number; line: number } | undefined;
   let pattern = false;
   let seen = 0;
@@ -214,6 +223,8 @@ function readMatrixMarket(path: string, name: string, hash: Hash): { triplets: T
       if (tokens.length !== 3) throw new UserError(`${where()}: expected the size line "rows columns entries", found "${text}"`);
       const [n, p, entries] = tokens.map((t) => parseIndex(t, where, 'size'));
       size = { n, p, entries, line };
+      // Sized once: the size line says how many entries follow (a file that gives more is refused below).
+      triplets = new Triplets(entries);
       return;
     }
     if (tokens.length !== (pattern ? 2 : 3)) throw new UserError(`${where()}: expected "row column${pattern ? '' : ' value'}", found "${text}"`);
@@ -224,12 +235,32 @@ function readMatrixMarket(path: string, name: string, hash: Hash): { triplets: T
     const value = pattern ? 1 : parseValue(tokens[2], () => `${where()}: value`);
     seen++;
     if (seen > size.entries) throw new UserError(`${where()}: more entries than the ${size.entries} the size line ${size.line} gives`);
-    if (value !== 0) triplets.push(i - 1, j - 1, value, line);
+    if (value !== 0) triplets.push(i - 1, j - 1, value);
   });
   if (!size) throw new UserError(`${name}: the file is empty (no size line)`);
   if (seen !== size.entries) throw new UserError(`${name}: ${seen} entries, but the size line ${size.line} gives ${size.entries}`);
   if (size.n === 0) throw new UserError(`${name}: the matrix has no rows`);
   return { triplets, n: size.n, p: size.p };
+}
+
+/** A Matrix Market file's entries as compressed columns; an entry given twice is refused with the two lines that give it. */
+function matrixMarketColumns(path: string, name: string, read: { triplets: Triplets; p: number }): SparseColumns {
+  try {
+    return read.triplets.compress(read.p);
+  } catch (e) {
+    if (!(e instanceof DuplicateEntry)) throw e;
+    // Rare: the file is read again for the lines, rather than every entry's line kept while reading.
+    const lines: number[] = [];
+    let sized = false;
+    eachLine(path, createHash('sha256'), (raw, line) => {
+      const text = raw.trim();
+      if (line === 1 || text === '' || text.startsWith('%')) return;
+      if (!sized) return void (sized = true);
+      const [i, j] = text.split(/\s+/).map(Number);
+      if (i === e.row + 1 && j === e.column + 1) lines.push(line);
+    });
+    throw new UserError(`${name}: lines ${lines[0]} and ${lines[1]} both give row ${e.row + 1}, column ${e.column + 1}; each entry appears once`);
+  }
 }
 
 /** data.feature_names: one per line (a trailing empty line is not a name); as many as the matrix has columns. */
@@ -256,7 +287,7 @@ export function readSparseDesign(path: string, format: SparseFormat, name: strin
   const hash = createHash('sha256');
   if (format === 'matrix-market') {
     const read = readMatrixMarket(path, name, hash);
-    return { sparse: read.triplets.compress(read.p, name), n: read.n, p: read.p };
+    return { sparse: matrixMarketColumns(path, name, read), n: read.n, p: read.p };
   }
   return svmlightColumns(readSvmlight(path, name, hash, false), name);
 }
@@ -271,7 +302,7 @@ function svmlightColumns(read: SvmlightRead, name: string): { sparse: SparseColu
   const firstIndex = read.zeroBased ? 0 : 1;
   const p = Math.max(0, read.largest + 1 - firstIndex);
   if (firstIndex) for (let k = 0; k < read.triplets.count; k++) read.triplets.columns[k] -= 1;
-  return { sparse: read.triplets.compress(p, name), n, p, firstIndex };
+  return { sparse: read.triplets.compress(p), n, p, firstIndex };
 }
 
 /** A sparse data file as a Dataset: X empty, the design in `sparse`. */
@@ -306,7 +337,7 @@ export async function loadSparse(path: string, format: SparseFormat, options: Sp
     if (options.targetPath === undefined) throw new UserError(`${name}: a Matrix Market file holds the features only; give the target's file as data.target_path`);
     const read = readMatrixMarket(path, name, hash);
     p = read.p;
-    sparse = read.triplets.compress(p, name);
+    sparse = matrixMarketColumns(path, name, read);
     defaultNames = (j) => `f${j + 1}`;
     base = await loadCsv(options.targetPath, { ...options, displayName: displayPath(options.targetPath), noFeatures: true });
     if (base.n !== read.n) throw new UserError(`${base.source}: ${base.n} rows, but the matrix ${name} has ${read.n}`);

@@ -20,7 +20,7 @@ export const DEFAULT_LIMITS: KernelLimits = {
   gramCacheBytes: 128 * 2 ** 20,
   compactBytes: 8 * 2 ** 20,
   columnCacheBytes: 2 ** 30,
-  predictionDoubles: 1 << 22,
+  predictionDoubles: 1 << 20,
 };
 
 /**

@@ -1,5 +1,6 @@
 // A task (one warm-started λ path on one fold) → the path solver its model and shape call for → figures per trial.
 // Pure: the shared data and a kernel context in, results out.
+import { packRows } from '../util/coefficientRows.js';
 import { FitStatus, settingsOf, type Batch, type FoldId, type HeldOutPredictions, type Task, type TaskResult, type TrialFigures } from '../domain.js';
 import type { KernelContext } from './context.js';
 import { featureGroups, type Design, type FeaturePenalty, type PathProblem, type PathSolution, type PathStop } from './path/types.js';
@@ -119,18 +120,26 @@ export function fitTask(context: KernelContext, shared: SharedData, task: Task, 
   const data = withFills(context, shared, task.fold);
   // A task of a sweep that varies model settings fits with them in place of the sweep file's.
   const settings = task.settings ? { ...given, model: { ...given.model, ...settingsOf(task.settings) } as ModelSettings } : given;
-  if (task.warmFrom === undefined) return fitPath(context, data, task, settings);
+  if (task.warmFrom === undefined) return packed(fitPath(context, data, task, settings));
   const r = fitPath(context, data, { ...task, lambdas: [task.warmFrom, ...task.lambdas] }, settings);
   // The λ fitted (fewer than given when a stopping rule ended the path), the first of them the one warmed from.
   const steps = r.trials.length;
-  return {
+  return packed({
     taskId: task.id,
     trials: r.trials.slice(1),
-    coefs: r.coefs.slice(r.coefs.length / steps),
+    coefs: r.coefs.subarray(r.coefs.length / steps),
     intercepts: r.intercepts.slice(r.intercepts.length / steps),
     ...(r.heldOut ? { heldOut: { ...r.heldOut, link: r.heldOut.link.slice(r.heldOut.link.length / steps) } } : {}),
     ...(r.baseline ? { baseline: { times: r.baseline.times, hazard: r.baseline.hazard.slice(r.baseline.hazard.length / steps) } } : {}),
-  };
+  });
+}
+
+/** A task's result as fitted: its coefficients as the dense λ × (p · outputs) matrix of the path. */
+type DenseResult = Omit<TaskResult, 'coefficients'> & { coefs: Float64Array };
+
+/** The result as it leaves the thread: the coefficients packed per λ (a wide lasso path's nonzeros only). */
+function packed({ coefs, ...rest }: DenseResult): TaskResult {
+  return { ...rest, coefficients: packRows(coefs, rest.trials.length) };
 }
 
 /** validation.keep: the validation rows' linear predictors at each λ of a task, with the rows and their targets. */
@@ -170,7 +179,7 @@ function heldOutFor(settings: FitSettings, data: SharedData, validation: Float64
   return settings.keep && nVal > 0 ? new HeldOut(data, validation, lambdas, K) : undefined;
 }
 
-function fitPath(context: KernelContext, data: SharedData, task: Task, settings: FitSettings): TaskResult {
+function fitPath(context: KernelContext, data: SharedData, task: Task, settings: FitSettings): DenseResult {
   const { model, standardize } = settings;
   const { train, validation } = foldWeights(data, task.fold);
   if (model.kind === 'mlp') return fitNetworkTask(context, data, task, settings, train, validation);
@@ -246,7 +255,7 @@ function nullPredictors(family: FamilySpec, data: SharedData, train: Float64Arra
  * Covariance mode hands back the training MSE, so only the validation rows need predictions (a fifth of the work on 5
  * folds, none on the refit on all rows); elsewhere every row is predicted.
  */
-function measurePath(context: KernelContext, data: SharedData, task: Task, settings: FitSettings, family: FamilySpec, solution: PathSolution, train: Float64Array, validation: Float64Array): TaskResult {
+function measurePath(context: KernelContext, data: SharedData, task: Task, settings: FitSettings, family: FamilySpec, solution: PathSolution, train: Float64Array, validation: Float64Array): DenseResult {
   const { n, p } = data;
   const design = designOf(data);
   const K = family.predictors(data);
@@ -302,7 +311,7 @@ function measurePath(context: KernelContext, data: SharedData, task: Task, setti
   return {
     taskId: task.id,
     trials,
-    coefs: stopped ? solution.coefs.slice(0, fitted * p * K) : solution.coefs,
+    coefs: stopped ? solution.coefs.subarray(0, fitted * p * K) : solution.coefs,
     intercepts: stopped ? solution.intercepts.slice(0, fitted * K) : solution.intercepts,
     ...(heldOut ? { heldOut: heldOut.result(fitted) } : {}),
     ...(baseline ? { baseline } : {}),
@@ -354,7 +363,7 @@ function clipOf(model: ModelSettings): number {
 }
 
 /** Each λ trains a network from the same initialization; L2 and L1 as the model settings say. */
-function fitNetworkTask(context: KernelContext, data: SharedData, task: Task, settings: FitSettings, train: Float64Array, validation: Float64Array): TaskResult {
+function fitNetworkTask(context: KernelContext, data: SharedData, task: Task, settings: FitSettings, train: Float64Array, validation: Float64Array): DenseResult {
   const { model, standardize, nearZero } = settings;
   if (model.kind !== 'mlp') throw new Error('not a network task');
   const { kind: _kind, ...network } = model;

@@ -2,6 +2,8 @@
 import type { BaselineHazard, Penalty, Sweep, Trial, TrialFigures, TrialPredictions, TrialTally } from '../domain.js';
 import { UserError } from '../errors.js';
 import { parseSweepName, type ProcessState, type SweepSelector, type TaskState } from './contract.js';
+import type { CoefficientRows } from '../domain.js';
+import { rowBytes, unpackRow } from '../util/coefficientRows.js';
 
 /** The sweep a selector means, or one line saying which sweeps there are. */
 export function pickSweep(location: string, sweeps: Sweep[], selector: SweepSelector): Sweep {
@@ -166,49 +168,14 @@ function arrayOf<T extends Float64Array | Int32Array>(bytes: Buffer, make: (buff
 /** A BLOB / bytea of doubles (coefficients, predictions) as a Float64Array. */
 const float64Of = (bytes: Buffer) => arrayOf(bytes, (b) => new Float64Array(b));
 
-/** The first 8 bytes of a sparse coefficient BLOB (ASCII), which a dense one of the same length cannot also satisfy below. */
-const SPARSE_MAGIC = Buffer.from('RSSPARSE', 'latin1');
-/** Vectors shorter than this are stored dense whatever their zeros: the sparse form saves nothing worth a second format. */
-const SPARSE_MIN_LENGTH = 64;
-
-/**
- * A trial's coefficient vector as stored: little-endian float64 values; or, when at least three quarters of a vector
- * of 64 or more are zero (lasso fits on wide data), the sparse form — "RSSPARSE", uint32 length, uint32 count, count
- * uint32 indices (padded to 8 bytes), count float64 values — so that the store follows the nonzeros as the data do.
- */
-export function coefficientBytes(values: Float64Array, offset: number, length: number): Buffer {
-  let count = 0;
-  for (let j = offset; j < offset + length; j++) if (values[j] !== 0) count++;
-  if (length < SPARSE_MIN_LENGTH || count * 4 > length) return bytesOf(values, offset, length);
-  const indexBytes = 4 * count + ((4 * count) & 4);
-  const out = Buffer.alloc(16 + indexBytes + 8 * count);
-  SPARSE_MAGIC.copy(out, 0);
-  out.writeUInt32LE(length, 8);
-  out.writeUInt32LE(count, 12);
-  for (let j = 0, k = 0; j < length; j++) {
-    const v = values[offset + j];
-    if (v === 0) continue;
-    out.writeUInt32LE(j, 16 + 4 * k);
-    out.writeDoubleLE(v, 16 + indexBytes + 8 * k);
-    k++;
-  }
-  return out;
+/** Row l of a task's packed coefficients as the bytes a BLOB / bytea column holds (a view, not a copy). */
+export function coefficientBytes(rows: CoefficientRows, l: number): Buffer {
+  const bytes = rowBytes(rows, l);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
-/** A stored coefficient vector (either form) as a Float64Array. */
-export function coefficientsOf(bytes: Buffer): Float64Array {
-  if (bytes.length >= 16 && bytes.subarray(0, 8).equals(SPARSE_MAGIC)) {
-    const length = bytes.readUInt32LE(8);
-    const count = bytes.readUInt32LE(12);
-    const indexBytes = 4 * count + ((4 * count) & 4);
-    if (bytes.length === 16 + indexBytes + 8 * count && count <= length) {
-      const out = new Float64Array(length);
-      for (let k = 0; k < count; k++) out[bytes.readUInt32LE(16 + 4 * k)] = bytes.readDoubleLE(16 + indexBytes + 8 * k);
-      return out;
-    }
-  }
-  return float64Of(bytes);
-}
+/** A stored coefficient vector (either form, src/util/coefficientRows.ts) as a Float64Array. */
+export const coefficientsOf = (bytes: Buffer): Float64Array => unpackRow(bytes);
 
 /** A row of trials joined with predictions (columns id, task_id, penalty, lambda, l1_ratio, settings, fold, link, rows, observed). */
 export function predictionsFromRow(r: Record<string, unknown>): TrialPredictions {

@@ -186,7 +186,7 @@ describe('gaps filled from training rows only', () => {
     const settings = { model: { kind: 'linear' as const, tol: 1e-10, max_iter: 100000, solver: 'cd' as const }, standardize: true, nearZero: 1e-3 };
     const before = fitTask(kernels, shared, task, settings);
     const after = fitTask(kernels, { ...shared, X: moved }, task, settings);
-    expect(Array.from(after.coefs)).toEqual(Array.from(before.coefs));
+    expect(Array.from(after.coefficients.bytes)).toEqual(Array.from(before.coefficients.bytes));
     expect(after.trials[0].trainLoss).toBe(before.trials[0].trainLoss);
     expect(after.trials[0].valLoss).not.toBe(before.trials[0].valLoss);
     // The final model's fill is the all-rows mean, the one predict uses.

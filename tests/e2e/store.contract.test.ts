@@ -11,6 +11,7 @@ import { openStore } from '../../src/store/open.js';
 import { createRungBoard, RungBoard } from '../../src/fitting/shared/rungBoard.js';
 import { freshPostgresDatabase, postgresUrl } from '../postgres.js';
 import { ROOT, tempDir } from '../helpers.js';
+import { packRows } from '../../src/util/coefficientRows.js';
 
 interface StoreUnderTest {
   name: string;
@@ -63,7 +64,7 @@ function result(t: Task): TaskResult {
   return {
     taskId: t.id,
     trials: t.lambdas.map((lambda) => figures(lambda, t.fold === 'all' ? null : lambda + 1)),
-    coefs: Float64Array.from({ length: t.lambdas.length * 3 }, (_, k) => k + 0.5),
+    coefficients: packRows(Float64Array.from({ length: t.lambdas.length * 3 }, (_, k) => k + 0.5), t.lambdas.length),
     intercepts: Float64Array.from(t.lambdas, (l) => -l),
     // validation.keep: two held-out rows' predictions at each λ (a validation task only).
     ...(t.fold === 'all' ? {} : { heldOut: { rows: Int32Array.from([3, 7]), observed: Float64Array.from([1.25, -2]), link: Float64Array.from({ length: t.lambdas.length * 2 }, (_, k) => k / 4) } }),
@@ -134,7 +135,7 @@ for (const impl of STORES) {
         coefs[width + 7] = -0;
         for (let j = 0; j < width / 4; j++) coefs[2 * width + 4 * j + 1] = j / 3;
         for (let j = 0; j < width; j++) coefs[3 * width + j] = Math.sin(j) + 2;
-        const wide: TaskResult = { taskId: claim.task.id, trials: [1, 0.5, 0.25, 0.125].map((l) => figures(l, null)), coefs, intercepts: Float64Array.of(0, 1, 2, 3) };
+        const wide: TaskResult = { taskId: claim.task.id, trials: [1, 0.5, 0.25, 0.125].map((l) => figures(l, null)), coefficients: packRows(coefs, 4), intercepts: Float64Array.of(0, 1, 2, 3) };
         expect(await s.completeTask(sweep.id, claim, wide, 1, 4)).toBe('recorded');
         const back = await s.coefficients(sweep.id);
         expect(back.map((c) => c.lambda)).toEqual([1, 0.5, 0.25, 0.125]);

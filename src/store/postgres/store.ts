@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { CvPoint, Encoding, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialPredictions, TrialTally } from '../../domain.js';
 import { storedDesignLength, valuesChecksum } from '../../data/stored.js';
 import { EmptyStoreError, OutsideError, UserError, errorCode } from '../../errors.js';
+import { rowCount } from '../../util/coefficientRows.js';
 import { baselineBytes, baselineOf, bytesOf, coefficientBytes, coefficientsOf, pickSweep, predictionsFromRow, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialsFromRows } from '../common.js';
 import {
   failedTrials,
@@ -776,7 +777,7 @@ async function recordOutcomes(c: pg.PoolClient, sweepId: number, completions: Co
   const predictions: { id: number; link: Buffer; rows: Buffer | null; observed: Buffer | null }[] = [];
   let next = 0;
   for (const { task, result, outputs, trials } of tasks) {
-    const width = result && trials.length ? result.coefs.length / trials.length : 0;
+    const packed = result && rowCount(result.coefficients) === trials.length ? result.coefficients : undefined;
     const heldOut = result?.heldOut;
     const linkWidth = heldOut && trials.length ? heldOut.link.length / trials.length : 0;
     trials.forEach((t, l) => {
@@ -789,8 +790,8 @@ async function recordOutcomes(c: pg.PoolClient, sweepId: number, completions: Co
         .jsonb(JSON.stringify(t.metrics));
       if (heldOut && linkWidth > 0 && t.status !== 'failed')
         predictions.push({ id, link: bytesOf(heldOut.link, l * linkWidth, linkWidth), rows: l === 0 ? bytesOf(heldOut.rows) : null, observed: l === 0 ? bytesOf(heldOut.observed) : null });
-      if (result && width > 0 && t.status !== 'failed') {
-        coefficientRows.row(4).int8(id).float8Array(result.intercepts.subarray(l * outputs, (l + 1) * outputs)).bytea(coefficientBytes(result.coefs, l * width, width));
+      if (result && packed && t.status !== 'failed') {
+        coefficientRows.row(4).int8(id).float8Array(result.intercepts.subarray(l * outputs, (l + 1) * outputs)).bytea(coefficientBytes(packed, l));
         if (result.baseline) coefficientRows.bytea(baselineBytes(result.baseline, l));
         else coefficientRows.null();
         coefficientCount++;

@@ -27,6 +27,7 @@ import {
   type TrialFilter,
 } from '../contract.js';
 import { inClaimOrder, toTaskRow } from '../taskOrder.js';
+import { rowCount } from '../../util/coefficientRows.js';
 import { baselineBytes, baselineOf, bytesOf, coefficientBytes, coefficientsOf, pickSweep, predictionsFromRow, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialReader } from '../common.js';
 import { openForReading, openForWriting, sqliteError } from './file.js';
 
@@ -292,7 +293,7 @@ export class SqliteStore implements Store {
     const insertPrediction = this.db.prepare('INSERT INTO predictions (trial_id, link, rows, observed) VALUES (?, ?, ?, ?)');
     const heldOut = result?.heldOut;
     const linkWidth = heldOut && trials.length ? heldOut.link.length / trials.length : 0;
-    const width = result && trials.length ? result.coefs.length / trials.length : 0;
+    const coefficientRows = result && rowCount(result.coefficients) === trials.length ? result.coefficients : undefined;
     const fold = String(task.fold);
     // A task that failed before is replaced whole.
     this.db.prepare('DELETE FROM trials WHERE sweep_id = ? AND task_id = ?').run(sweepId, task.id);
@@ -304,8 +305,8 @@ export class SqliteStore implements Store {
         t.nTrain, t.nVal, t.nnz, t.zeroFraction, t.nearZeroFraction, t.l1Norm, t.l2Norm, t.passes, t.epochsRun, t.seconds, metrics,
       );
       const trialId = Number(info.lastInsertRowid);
-      if (result && width > 0 && t.status !== 'failed') {
-        const row = coefficientBytes(result.coefs, l * width, width);
+      if (result && coefficientRows && t.status !== 'failed') {
+        const row = coefficientBytes(coefficientRows, l);
         insertCoef.run(trialId, JSON.stringify(Array.from(result.intercepts.subarray(l * outputs, (l + 1) * outputs))), row, result.baseline ? baselineBytes(result.baseline, l) : null);
       }
       for (const e of ('epochs' in t ? t.epochs : undefined) ?? []) insertEpoch.run(trialId, e.epoch, e.trainLoss, e.valLoss);
