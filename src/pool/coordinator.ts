@@ -115,7 +115,7 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
     options.onStart?.({ sweep, total: plan.totalTrials, alreadyDone, tasks: before.pending + before.running });
     const shared = sharedData(data, plan.folds);
     let total = Math.max(plan.totalTrials, sweep.totalTrials);
-    const inline = () => options.inline ?? fitsInline(total, data, config.model.kind);
+    const inline = () => options.inline ?? fitsInline(total, data, config.model.kind, config.workers);
     const work = (runner?: BatchRunner) =>
       workOn({
         store,

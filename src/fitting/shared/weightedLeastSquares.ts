@@ -178,18 +178,17 @@ export class WlsSolver implements CoordinateSolver {
     return this.columns!.offset(j);
   }
 
-  /** A copy of feature j's standardized training column x̃_j = (x_j − m_j)/s_j, row by row. */
-  standardizedColumn(j: number): Float64Array {
+  /** Feature j's standardized training column x̃_j = (x_j − m_j)/s_j, row by row, written into `out` from `at`. */
+  standardizedColumnInto(j: number, out: Float64Array, at: number): void {
     const s = this.stats.scale[j];
     if (this.sparse) {
       const m = this.stats.mean[j];
-      return Float64Array.from(denseColumn(this.design, j), (x) => (x - m) / s);
+      denseColumn(this.design, j).forEach((x, r) => (out[at + r] = (x - m) / s));
+      return;
     }
     const start = this.column(j) / 8;
-    const column = new Float64Array(this.rows.length);
     const f64 = this.heap.f64;
-    for (let r = 0; r < column.length; r++) column[r] = f64[start + r] / s;
-    return column;
+    for (let r = 0; r < this.rows.length; r++) out[at + r] = f64[start + r] / s;
   }
 
   /** Call after changing v (a new quadratic approximation): curvatures are recomputed lazily. */

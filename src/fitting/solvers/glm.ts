@@ -115,6 +115,8 @@ class Irls implements LambdaSolver {
   private rowExpOf = -1;
   /** η and (binomial) the probability of each training row where linearize() last ran: a step's start. */
   private readonly etaStart: Float64Array;
+  /** The Newton step's columns (the intercept's, then the active features'), kept from one step to the next. */
+  private newtonColumns = new Float64Array(0);
   private readonly probStart: Float64Array;
 
   constructor(
@@ -273,15 +275,19 @@ class Irls implements LambdaSolver {
     if (q > MAX_NEWTON_ACTIVE + 1) return false;
     const m = rows.length;
     const W = this.stats.weightSum;
-    // The intercept's column of ones first, then the active features'.
-    const columns = [new Float64Array(rows.length).fill(1), ...active.map((j) => solver.standardizedColumn(j))];
+    // The intercept's column of ones first, then the active features', one after another in a buffer kept between calls.
+    if (this.newtonColumns.length < q * m) this.newtonColumns = new Float64Array(Math.max(q * m, 2 * this.newtonColumns.length));
+    const X = this.newtonColumns;
+    X.fill(1, 0, m);
+    active.forEach((j, a) => solver.standardizedColumnInto(j, X, (a + 1) * m));
     const eta = solver.predictTraining();
     const curvature = new Float64Array(m);
     const score = new Float64Array(m);
+    const logit = this.link === 'logit';
     for (let r = 0; r < m; r++) {
       const e = eta[r] + offset[r];
-      const mu = this.link === 'logit' ? 1 / (1 + Math.exp(-e)) : Math.exp(e);
-      curvature[r] = w[r] * (this.link === 'logit' ? mu * (1 - mu) : mu);
+      const mu = logit ? 1 / (1 + Math.exp(-e)) : Math.exp(e);
+      curvature[r] = w[r] * (logit ? mu * (1 - mu) : mu);
       score[r] = w[r] * (y[rows[r]] - mu);
     }
     // Variables: the intercept, then the active coefficients. H row-major, g the gradient of the smooth objective.
@@ -289,20 +295,42 @@ class Irls implements LambdaSolver {
     const g = new Float64Array(q);
     const weighted = new Float64Array(m);
     for (let a = 0; a < q; a++) {
-      const xa = columns[a];
+      const xa = a * m;
       let grad = 0;
       for (let r = 0; r < m; r++) {
-        grad -= score[r] * xa[r];
-        weighted[r] = curvature[r] * xa[r];
+        grad -= score[r] * X[xa + r];
+        weighted[r] = curvature[r] * X[xa + r];
       }
       const f = a === 0 ? 0 : solver.factorOf(active[a - 1]);
       g[a] = grad / W + (a === 0 ? 0 : f * (l1 * Math.sign(beta[active[a - 1]]) + l2 * beta[active[a - 1]]));
-      for (let b = 0; b <= a; b++) {
-        const xb = columns[b];
-        let h = 0;
-        for (let r = 0; r < m; r++) h += weighted[r] * xb[r];
-        H[a * q + b] = H[b * q + a] = h / W + (a === b && a > 0 ? f * l2 : 0);
+      const ridge = a > 0 ? f * l2 : 0;
+      // Four columns per pass over the rows (each sum still over the rows in order).
+      let b = 0;
+      for (; b + 3 <= a; b += 4) {
+        const x0 = b * m;
+        let h0 = 0;
+        let h1 = 0;
+        let h2 = 0;
+        let h3 = 0;
+        for (let r = 0; r < m; r++) {
+          const v = weighted[r];
+          h0 += v * X[x0 + r];
+          h1 += v * X[x0 + m + r];
+          h2 += v * X[x0 + 2 * m + r];
+          h3 += v * X[x0 + 3 * m + r];
+        }
+        H[a * q + b] = H[b * q + a] = h0 / W;
+        H[a * q + b + 1] = H[(b + 1) * q + a] = h1 / W;
+        H[a * q + b + 2] = H[(b + 2) * q + a] = h2 / W;
+        H[a * q + b + 3] = H[(b + 3) * q + a] = h3 / W;
       }
+      for (; b <= a; b++) {
+        const xb = b * m;
+        let h = 0;
+        for (let r = 0; r < m; r++) h += weighted[r] * X[xb + r];
+        H[a * q + b] = H[b * q + a] = h / W;
+      }
+      H[a * q + a] += ridge;
     }
     const step = choleskySolve(H, g, q);
     if (!step) return false;
