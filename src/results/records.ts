@@ -1,6 +1,7 @@
 // The stored figures as flat records with one name per thing (snake_case, as in the database and the config):
 // export, query --json and the report's tables all use these.
 import { settingsOf, type CvPoint, type Selection, type Sweep, type Trial } from '../domain.js';
+import { pointNumber } from '../select/points.js';
 
 const settingNamesOf = new WeakMap<Sweep, string[]>();
 
@@ -22,11 +23,24 @@ export function settingColumns(sweep: Sweep, key: string): Record<string, unknow
   return Object.fromEntries(names.map((name) => [name, name in values ? (Array.isArray(values[name]) ? JSON.stringify(values[name]) : values[name]) : absent(name)]));
 }
 
+const proposesPoints = new WeakMap<Sweep, boolean>();
+
+/** A TPE sweep's trials carry the number of their point (1, 2, … in the order proposed, Optuna's trial number); others none. */
+function pointColumn(sweep: Sweep, taskId: string): Record<string, unknown> {
+  let tpe = proposesPoints.get(sweep);
+  if (tpe === undefined) {
+    tpe = (JSON.parse(sweep.configJson) as { sweep?: { kind?: string } }).sweep?.kind === 'tpe';
+    proposesPoints.set(sweep, tpe);
+  }
+  return tpe ? { point: pointNumber(taskId) ?? null } : {};
+}
+
 export function trialRecord(sweep: Sweep, t: Trial): Record<string, unknown> {
   return {
     sweep: sweep.name,
     trial_id: t.id,
     task_id: t.taskId,
+    ...pointColumn(sweep, t.taskId),
     penalty: t.penalty,
     lambda: t.lambda,
     l1_ratio: t.l1Ratio,

@@ -172,6 +172,11 @@ describe('a TPE sweep', () => {
     const rows = csvRows(sqlite.predictions);
     expect(rows).toHaveLength(569);
     expect(new Set(rows.map((r) => r.label))).toEqual(new Set(['benign', 'malignant']));
+    // Each trial carries its point's number (Optuna's trial number): 24 points, each on all rows and 5 folds.
+    const exported = csvRows(ok(['export', 'bc.db', '--table', 'trials']).stdout);
+    expect(exported).toHaveLength(24 * 6);
+    expect(new Set(exported.map((r) => Number(r.point)))).toEqual(new Set(Array.from({ length: 24 }, (_, k) => k + 1)));
+    for (const r of exported) expect(r.task_id.endsWith(`/point=${r.point}`)).toBe(true);
     // The exported scikit-learn script refits at the chosen point and predicts the same labels.
     ok(['export', 'bc.db', '--model', '--format', 'sklearn', '--out', 'bc.py']);
     const theirs = csvRows(runTool(PYTHON, ['bc.py', join(ROOT, 'data', 'breast_cancer.csv')], dir));
