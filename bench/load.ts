@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { syntheticDataset } from '../src/data/synthetic.js';
+import { Rng } from '../src/util/random.js';
 import { benchSpec, writeCsv } from './data.js';
 
 export interface LoadRow {
@@ -159,4 +160,57 @@ export function startupWorkload(root: string, rows: LoadRow[], notes: string[]):
     notes.push(
       `startup: regsweep --help ${(1000 * measured['regsweep --help']).toFixed(0)} ms (target ≤ 150), a one-trial sweep ${(1000 * measured['regsweep run (one trial)']).toFixed(0)} ms (target ≤ 300); node -e 0 takes ${(1000 * (measured['node -e 0'] ?? NaN)).toFixed(0)} ms here`,
     );
+}
+
+/** A CSV of `n` rows × `p` columns of 10-significant-digit numbers (the last column the target, y), written once. */
+function tenDigitCsv(path: string, n: number, p: number): void {
+  if (existsSync(path)) return;
+  const rng = new Rng(10);
+  const lines = [Array.from({ length: p }, (_, j) => (j === p - 1 ? 'y' : `x${j + 1}`)).join(',')];
+  for (let i = 0; i < n; i++) lines.push(Array.from({ length: p }, () => rng.normal().toPrecision(10)).join(','));
+  writeFileSync(path, lines.join('\n') + '\n');
+}
+
+/**
+ * load-10digit (issue 33): a CSV of 10-significant-digit numbers read by a whole `regsweep run` of a one-trial sweep,
+ * less the same run on the file's first 10 rows (start-up, the database and the fit taken out), against numpy
+ * loadtxt on the same file in the same run.
+ */
+export function tenDigitWorkload(root: string, dataDir: string, python: string, rows: LoadRow[], notes: string[]): void {
+  const big = join(dataDir, 'load-10digit-20000x520.csv');
+  tenDigitCsv(big, 20_000, 520);
+  const dir = join(tmpdir(), `regsweep-10digit-${process.pid}`);
+  mkdirSync(dir, { recursive: true });
+  const small = join(dir, 'first-rows.csv');
+  writeFileSync(small, readFileSync(big, 'utf8').split('\n').slice(0, 11).join('\n') + '\n');
+  const fileMb = mb(readFileSync(big).length);
+  const bin = join(root, 'bin', 'regsweep.js');
+  const runOf = (csv: string) => {
+    const sweep = join(dir, 'sweep.yaml');
+    const db = join(dir, 'sweep.db');
+    writeFileSync(sweep, `name: ten-digit\ndata: {path: ${csv}, target: y}\nvalidation: {kind: holdout, fraction: 0.2, seed: 0}\nmodel: {kind: linear}\nsweep: {kind: grid, penalty: [l1], lambda: [1e6]}\nworkers: 1\noutput: ${db}\n`);
+    const times: number[] = [];
+    for (let r = 0; r < 3; r++) {
+      for (const f of [db, `${db}-wal`, `${db}-shm`]) rmSync(f, { force: true });
+      const t = performance.now();
+      const out = spawnSync(process.execPath, [bin, 'run', sweep, '--quiet'], { encoding: 'utf8' });
+      if (out.status !== 0) return { skipped: (out.stderr || `exit ${out.status}`).trim().split('\n').at(-1)! };
+      times.push((performance.now() - t) / 1000);
+    }
+    return { seconds: median(times) };
+  };
+  const whole = runOf(big);
+  const tiny = runOf(small);
+  const numpy = anchorRun(python, [join(root, 'bench', 'anchors', 'load_anchors.py'), 'numpy', big, '3']);
+  if ('skipped' in whole || 'skipped' in tiny) {
+    rows.push({ workload: 'load-10digit', tool: 'regsweep run', seconds: null, note: `failed: ${'skipped' in whole ? whole.skipped : (tiny as { skipped: string }).skipped}` });
+    return;
+  }
+  const ours = whole.seconds - tiny.seconds;
+  rows.push({ workload: 'load-10digit', tool: 'regsweep run, less the same run on 10 rows', seconds: ours, note: `${fileMb.toFixed(0)} MB, 20 000 × 520, 10 significant digits; whole runs ${whole.seconds.toFixed(2)} s and ${tiny.seconds.toFixed(2)} s` });
+  if ('skipped' in numpy) rows.push({ workload: 'load-10digit', tool: 'numpy loadtxt', seconds: null, note: `skipped: ${numpy.skipped}` });
+  else {
+    rows.push({ workload: 'load-10digit', tool: 'numpy loadtxt', seconds: numpy.seconds, note: '' });
+    notes.push(`load-10digit: regsweep / numpy loadtxt ${(ours / numpy.seconds).toFixed(2)} (target ≤ 0.5; the reader parses on one thread)`);
+  }
 }
