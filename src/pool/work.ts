@@ -323,28 +323,31 @@ class WorkLoop {
 
   /** Records the outcomes waiting, a group per transaction, until none is left (or the store fails). */
   private recordWaiting(): void {
+    if (this.recorder) return;
+    // Cleared in a `finally` callback, which runs after this assignment even when nothing was left to write (an
+    // async function that ends without awaiting would clear it first, and the assignment would then keep it forever).
+    this.recorder = this.recordAll().finally(() => {
+      this.recorder = undefined;
+      this.wake();
+    });
+  }
+
+  private async recordAll(): Promise<void> {
     const { result } = this;
-    this.recorder ??= (async () => {
+    while (this.toRecord.length > 0 && !result.stoppedBy) {
+      const group = this.toRecord.splice(0, RECORD_GROUP);
       try {
-        while (this.toRecord.length > 0 && !result.stoppedBy) {
-          const group = this.toRecord.splice(0, RECORD_GROUP);
-          try {
-            await this.recordGroup(group);
-            await this.store.ensureIntact();
-          } catch (e) {
-            // The store failed, not the tasks: keep the results to try once more, and stop claiming work.
-            this.unwritten.push(...group);
-            result.stoppedBy ??= e as Error;
-            this.stop();
-          }
-          if (!result.stoppedBy && !this.stopping) this.reportProgress();
-        }
-        if (result.stoppedBy) this.unwritten.push(...this.toRecord.splice(0));
-      } finally {
-        this.recorder = undefined;
-        this.wake();
+        await this.recordGroup(group);
+        await this.store.ensureIntact();
+      } catch (e) {
+        // The store failed, not the tasks: keep the results to try once more, and stop claiming work.
+        this.unwritten.push(...group);
+        result.stoppedBy ??= e as Error;
+        this.stop();
       }
-    })();
+      if (!result.stoppedBy && !this.stopping) this.reportProgress();
+    }
+    if (result.stoppedBy) this.unwritten.push(...this.toRecord.splice(0));
   }
 
   private async recordGroup(group: Completion[]): Promise<void> {
