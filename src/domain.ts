@@ -161,13 +161,13 @@ export interface EpochLoss {
   valLoss: number | null;
 }
 
-/** A task's results as a worker hands them back: figures per λ and the coefficients of every λ. */
 /** A path's coefficient vectors packed in one buffer, row l at bytes[offsets[l] … offsets[l + 1]) (src/util/coefficientRows.ts). */
 export interface CoefficientRows {
   bytes: Uint8Array;
   offsets: Int32Array;
 }
 
+/** A task's results as a worker hands them back: figures per λ and the coefficients of every λ. */
 export interface TaskResult {
   taskId: string;
   trials: TrialFigures[];

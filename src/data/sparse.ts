@@ -198,9 +198,11 @@ function readSvmlight(path: string, name: string, hash: Hash, counts: boolean): 
   return { triplets, labels, largest, zeroBased };
 }
 
-/** Reads a Matrix Market coordinate file (real, integer or pattern; general). */
-function readMatrixMarket(path: string, name: string, hash: Hash): { triplets: Triplets; n: number; p: number } {
-  let triplets = new Triplets();
+/**
+ * Reads a Matrix Market coordinate file (real, integer or pattern; general), every line checked: `onSize` gets the
+ * number of entries the size line gives, `onEntry` each entry (0-based row and column) with its line.
+ */
+function scanMatrixMarket(path: string, name: string, hash: Hash, onSize: (entries: number) => void, onEntry: (row: number, column: number, value: number, line: number) => void): { n: number; p: number } {
   let size: { n: number; p: number; entries: number; line: number } | undefined;
   let pattern = false;
   let seen = 0;
@@ -223,8 +225,7 @@ function readMatrixMarket(path: string, name: string, hash: Hash): { triplets: T
       if (tokens.length !== 3) throw new UserError(`${where()}: expected the size line "rows columns entries", found "${text}"`);
       const [n, p, entries] = tokens.map((t) => parseIndex(t, where, 'size'));
       size = { n, p, entries, line };
-      // Sized once: the size line says how many entries follow (a file that gives more is refused below).
-      triplets = new Triplets(entries);
+      onSize(entries);
       return;
     }
     if (tokens.length !== (pattern ? 2 : 3)) throw new UserError(`${where()}: expected "row column${pattern ? '' : ' value'}", found "${text}"`);
@@ -235,12 +236,28 @@ function readMatrixMarket(path: string, name: string, hash: Hash): { triplets: T
     const value = pattern ? 1 : parseValue(tokens[2], () => `${where()}: value`);
     seen++;
     if (seen > size.entries) throw new UserError(`${where()}: more entries than the ${size.entries} the size line ${size.line} gives`);
-    if (value !== 0) triplets.push(i - 1, j - 1, value);
+    onEntry(i - 1, j - 1, value, line);
   });
   if (!size) throw new UserError(`${name}: the file is empty (no size line)`);
   if (seen !== size.entries) throw new UserError(`${name}: ${seen} entries, but the size line ${size.line} gives ${size.entries}`);
   if (size.n === 0) throw new UserError(`${name}: the matrix has no rows`);
-  return { triplets, n: size.n, p: size.p };
+  return { n: size.n, p: size.p };
+}
+
+/** A Matrix Market file's nonzero entries. */
+function readMatrixMarket(path: string, name: string, hash: Hash): { triplets: Triplets; n: number; p: number } {
+  let triplets = new Triplets();
+  const { n, p } = scanMatrixMarket(
+    path,
+    name,
+    hash,
+    // Sized once: the size line says how many entries follow (a file that gives more is refused).
+    (entries) => (triplets = new Triplets(entries)),
+    (row, column, value) => {
+      if (value !== 0) triplets.push(row, column, value);
+    },
+  );
+  return { triplets, n, p };
 }
 
 /** A Matrix Market file's entries as compressed columns; an entry given twice is refused with the two lines that give it. */
@@ -251,13 +268,8 @@ function matrixMarketColumns(path: string, name: string, read: { triplets: Tripl
     if (!(e instanceof DuplicateEntry)) throw e;
     // Rare: the file is read again for the lines, rather than every entry's line kept while reading.
     const lines: number[] = [];
-    let sized = false;
-    eachLine(path, createHash('sha256'), (raw, line) => {
-      const text = raw.trim();
-      if (line === 1 || text === '' || text.startsWith('%')) return;
-      if (!sized) return void (sized = true);
-      const [i, j] = text.split(/\s+/).map(Number);
-      if (i === e.row + 1 && j === e.column + 1) lines.push(line);
+    scanMatrixMarket(path, name, createHash('sha256'), () => undefined, (row, column, value, line) => {
+      if (value !== 0 && row === e.row && column === e.column) lines.push(line);
     });
     throw new UserError(`${name}: lines ${lines[0]} and ${lines[1]} both give row ${e.row + 1}, column ${e.column + 1}; each entry appears once`);
   }

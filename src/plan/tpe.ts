@@ -84,14 +84,23 @@ function erfc(x: number): number {
   return x >= 0 ? r : 2 - r;
 }
 
+/** The normalizer of a normal kernel truncated to [low, high]: σ√(2π) times its mass inside (not below EPS). */
+function kernelNormalizer(mu: number, sigma: number, low: number, high: number): number {
+  const mass = normalCdf((high - mu) / sigma) - normalCdf((low - mu) / sigma);
+  return sigma * Math.sqrt(2 * Math.PI) * Math.max(mass, EPS);
+}
+
+/** A numeric dimension's values on the scale its kernels live on (log for a log range), and back. */
+type FloatDimension = Extract<Dimension, { kind: 'float' }>;
+const toScale = (dim: FloatDimension, x: number) => (dim.log ? Math.log(x) : x);
+const fromScale = (dim: FloatDimension, x: number) => (dim.log ? Math.exp(x) : x);
+
 /** log of the mixture's density at x (each kernel a normal truncated to [low, high]). */
 function mixtureLogPdf(m: Mixture, x: number): number {
   let p = 0;
   for (let k = 0; k < m.mus.length; k++) {
-    const s = m.sigmas[k];
-    const mass = normalCdf((m.high - m.mus[k]) / s) - normalCdf((m.low - m.mus[k]) / s);
-    const z = (x - m.mus[k]) / s;
-    p += (m.weights[k] * Math.exp(-0.5 * z * z)) / (s * Math.sqrt(2 * Math.PI) * Math.max(mass, EPS));
+    const z = (x - m.mus[k]) / m.sigmas[k];
+    p += (m.weights[k] * Math.exp(-0.5 * z * z)) / kernelNormalizer(m.mus[k], m.sigmas[k], m.low, m.high);
   }
   return Math.log(Math.max(p, 1e-300));
 }
@@ -162,7 +171,7 @@ function proposeDimension(dim: Dimension, good: Part, rest: Part, rng: Rng): num
     }
     return chosen;
   }
-  const scale = (x: number) => (dim.log ? Math.log(x) : x);
+  const scale = (x: number) => toScale(dim, x);
   const low = scale(dim.low);
   const high = scale(dim.high);
   const l = numericMixture(good.values.map(scale), good.order, low, high);
@@ -174,7 +183,7 @@ function proposeDimension(dim: Dimension, good: Part, rest: Part, rng: Rng): num
     const score = mixtureLogPdf(l, x) - mixtureLogPdf(g, x);
     if (score > best) [best, chosen] = [score, x];
   }
-  return dim.log ? Math.exp(chosen) : chosen;
+  return fromScale(dim, chosen);
 }
 
 type Applies = (name: string, point: Record<string, number>) => boolean;
@@ -228,7 +237,7 @@ function proposeJointly(group: [string, Dimension][], good: Part, rest: Part, rn
     const score = jointLogPdf(l, x) - jointLogPdf(g, x);
     if (score > best) [best, chosen] = [score, x];
   }
-  return Object.fromEntries(group.map(([name, dim], d) => [name, dim.kind === 'float' && dim.log ? Math.exp(chosen[d]) : chosen[d]]));
+  return Object.fromEntries(group.map(([name, dim], d) => [name, dim.kind === 'float' ? fromScale(dim, chosen[d]) : chosen[d]]));
 }
 
 /** Per dimension of a group: a numeric one's kernel centres and widths on its scale, or a choice's probabilities per kernel. */
@@ -255,11 +264,11 @@ function jointMixture(group: [string, Dimension][], part: Part): JointMixture {
       }), new Array<number>(dim.count).fill(1 / dim.count)];
       return { kind: 'choice', rows };
     }
-    const low = dim.log ? Math.log(dim.low) : dim.low;
-    const high = dim.log ? Math.log(dim.high) : dim.high;
+    const low = toScale(dim, dim.low);
+    const high = toScale(dim, dim.high);
     const range = high - low;
     const clipped = Math.min(Math.max(width * range, range / Math.min(100, n + 2)), range);
-    return { kind: 'float', low, high, mus: [...column.map((x) => (dim.log ? Math.log(x) : x)), (low + high) / 2], sigma: [...new Array<number>(n).fill(clipped), range] };
+    return { kind: 'float', low, high, mus: [...column.map((x) => toScale(dim, x)), (low + high) / 2], sigma: [...new Array<number>(n).fill(clipped), range] };
   });
   return { weights: raw.map((w) => w / total), dims };
 }
@@ -287,10 +296,8 @@ function jointLogPdf(m: JointMixture, x: number[]): number {
     m.dims.forEach((d, j) => {
       if (d.kind === 'choice') s += Math.log(d.rows[k][x[j]]);
       else {
-        const sd = d.sigma[k];
-        const mass = normalCdf((d.high - d.mus[k]) / sd) - normalCdf((d.low - d.mus[k]) / sd);
-        const z = (x[j] - d.mus[k]) / sd;
-        s += -0.5 * z * z - Math.log(sd * Math.sqrt(2 * Math.PI) * Math.max(mass, EPS));
+        const z = (x[j] - d.mus[k]) / d.sigma[k];
+        s += -0.5 * z * z - Math.log(kernelNormalizer(d.mus[k], d.sigma[k], d.low, d.high));
       }
     });
     return s;

@@ -3,36 +3,34 @@
 import { settingsOf, type CvPoint, type Selection, type Sweep, type Trial } from '../domain.js';
 import { pointNumber } from '../select/points.js';
 
-const settingNamesOf = new WeakMap<Sweep, string[]>();
+/** What a sweep's stored config says about its records' columns, read once per sweep. */
+const columnsOf = new WeakMap<Sweep, { settings: string[]; points: boolean }>();
+function sweepColumns(sweep: Sweep): { settings: string[]; points: boolean } {
+  let columns = columnsOf.get(sweep);
+  if (!columns) {
+    const spec = (JSON.parse(sweep.configJson) as { sweep?: { kind?: string; model?: Record<string, unknown>; gamma?: number[] } }).sweep;
+    // The relaxed lasso's γ is a column too (1 for the penalties it does not relax, as their paths are).
+    columns = { settings: [...(spec?.gamma ? ['gamma'] : []), ...Object.keys(spec?.model ?? {})], points: spec?.kind === 'tpe' };
+    columnsOf.set(sweep, columns);
+  }
+  return columns;
+}
 
 /**
  * The model settings a sweep varies, a column each ("lr", "l1_method"; null where a penalty does not use one); none
  * for a sweep that varies none.
  */
 export function settingColumns(sweep: Sweep, key: string): Record<string, unknown> {
-  let names = settingNamesOf.get(sweep);
-  if (!names) {
-    const spec = (JSON.parse(sweep.configJson) as { sweep?: { model?: Record<string, unknown>; gamma?: number[] } }).sweep;
-    // The relaxed lasso's γ is a column too (1 for the penalties it does not relax, as their paths are).
-    names = [...(spec?.gamma ? ['gamma'] : []), ...Object.keys(spec?.model ?? {})];
-    settingNamesOf.set(sweep, names);
-  }
+  const names = sweepColumns(sweep).settings;
   if (names.length === 0) return {};
   const values = settingsOf(key);
   const absent = (name: string) => (name === 'gamma' ? 1 : null);
   return Object.fromEntries(names.map((name) => [name, name in values ? (Array.isArray(values[name]) ? JSON.stringify(values[name]) : values[name]) : absent(name)]));
 }
 
-const proposesPoints = new WeakMap<Sweep, boolean>();
-
 /** A TPE sweep's trials carry the number of their point (1, 2, … in the order proposed, Optuna's trial number); others none. */
 function pointColumn(sweep: Sweep, taskId: string): Record<string, unknown> {
-  let tpe = proposesPoints.get(sweep);
-  if (tpe === undefined) {
-    tpe = (JSON.parse(sweep.configJson) as { sweep?: { kind?: string } }).sweep?.kind === 'tpe';
-    proposesPoints.set(sweep, tpe);
-  }
-  return tpe ? { point: pointNumber(taskId) ?? null } : {};
+  return sweepColumns(sweep).points ? { point: pointNumber(taskId) ?? null } : {};
 }
 
 export function trialRecord(sweep: Sweep, t: Trial): Record<string, unknown> {
