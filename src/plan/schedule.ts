@@ -8,7 +8,7 @@ export function threadsFor(batches: number, workers: number, covariance: boolean
 /** Below this many matrix cells to fit (trials × n × p × outputs; nonzeros for n × p of a sparse design), starting worker threads takes longer than the fits. */
 const INLINE_CELLS = 5_000_000;
 /**
- * With one worker a thread adds nothing but its start (~0.1–0.2 s): up to this many cells the fits run on the main
+ * With one worker a thread adds nothing but its start: up to this many cells the fits run on the main
  * thread, where a batch (one path) still ends within about a second, so progress and Ctrl-C get their turn.
  */
 const INLINE_CELLS_ONE_WORKER = 50_000_000;
