@@ -225,8 +225,16 @@ export function relaxedChoice(points: CvPoint[], metric: Metric = METRICS.val_lo
 /** Per (penalty, l1 ratio) of relaxed tasks: the joint choice of λ and γ, and a line saying it. */
 export function relaxedChoices(points: CvPoint[], metric: Metric = METRICS.val_loss): { penalty: Penalty; l1Ratio: number; min: CvPoint; oneSe: CvPoint; note: string }[] {
   const out = [];
-  for (const group of new Set(points.map((p) => `${p.penalty}\u0000${p.l1Ratio}`))) {
-    const choice = relaxedChoice(points.filter((p) => `${p.penalty}\u0000${p.l1Ratio}` === group), metric);
+  // Grouped in one pass: a sweep of many l1 ratios has thousands of points.
+  const groups = new Map<string, CvPoint[]>();
+  for (const p of points) {
+    const key = `${p.penalty}\u0000${p.l1Ratio}`;
+    const group = groups.get(key);
+    if (group) group.push(p);
+    else groups.set(key, [p]);
+  }
+  for (const group of groups.values()) {
+    const choice = relaxedChoice(group, metric);
     if (!choice) continue;
     const { min, oneSe } = choice;
     const note = `${selectionName({ penalty: min.penalty, l1Ratio: min.l1Ratio, settings: '' })} relaxed, λ and γ chosen together (cv.glmnet relax = TRUE): λ_min ${fmt(min.lambda)} with γ ${relaxedGamma(min.settings)}, λ_1se ${fmt(oneSe.lambda)} with γ ${relaxedGamma(oneSe.settings)}`;

@@ -263,6 +263,25 @@ for (const impl of STORES) {
       });
     });
 
+    it('a task recorded with a failed λ and run again (--retry-failed) is replaced whole: no coefficients or predictions of its first trials are left', async () => {
+      const { store } = await writable();
+      const tasks = [task(0)];
+      await use(store, async (s) => {
+        const sweep = (await s.createSweep(newSweep('replaced', tasks), tasks)).sweep;
+        const [first] = await claimAll(s, sweep.id);
+        const partly = result(first.task);
+        partly.trials[1] = { ...partly.trials[1], status: 'failed', error: 'singular', valLoss: null };
+        expect(await s.completeTask(sweep.id, first, partly, 1, 3)).toBe('recorded');
+        const rows = async () => (await s.readOnlyQuery(`SELECT (SELECT count(*) FROM coefficients) AS coefficients, (SELECT count(*) FROM predictions) AS predictions, (SELECT count(*) FROM trials) AS trials`, { timeoutMs: 10_000 }))[0];
+        expect(await rows()).toEqual({ coefficients: 2, predictions: 2, trials: 3 });
+        expect(await s.requeueFailed(sweep.id)).toEqual({ failed: 1, released: 0 });
+        const [again] = await claimAll(s, sweep.id);
+        expect(await s.completeTask(sweep.id, again, result(again.task), 1, 3)).toBe('recorded');
+        expect(await rows()).toEqual({ coefficients: 3, predictions: 3, trials: 3 });
+        expect((await s.coefficients(sweep.id)).map((c) => c.lambda)).toEqual([1, 0.5, 0.25]);
+      });
+    });
+
     it('fencing: a claim whose lease ran out and was taken over cannot record; renewal keeps a claim', async () => {
       const { store } = await writable();
       const tasks = [task(0), task(1)];

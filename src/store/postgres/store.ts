@@ -1,6 +1,7 @@
 // PostgreSQL: the results store and the work queue of a sweep that many machines share. Tasks are rows made with the
 // sweep; a claim takes them with FOR UPDATE SKIP LOCKED and a lease on the server's clock; a result is recorded only
 // under the claim's attempt (fencing); the data travel in the database.
+import { createHash } from 'node:crypto';
 import pg from 'pg';
 import type { CvPoint, Encoding, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialPredictions, TrialTally } from '../../domain.js';
 import { storedDesignLength, valuesChecksum } from '../../data/stored.js';
@@ -114,7 +115,9 @@ export class PostgresStore implements Store {
         const version = Number((await client.query(`SELECT value FROM regsweep.meta WHERE key = 'schema_version'`)).rows[0]?.value ?? 0);
         if (version > SCHEMA_VERSION) throw new UserError(`${this.location}: made by a newer regsweep (schema ${version}; this one reads up to ${SCHEMA_VERSION}); upgrade regsweep`);
         if (mode === 'write') {
-          await client.query(ADDITIONS);
+          // Run once per version of them: every worker of a fleet opens the store for writing.
+          const made = (await client.query(`SELECT value FROM regsweep.meta WHERE key = 'additions'`)).rows[0]?.value;
+          if (made !== ADDITIONS_HASH) await makeAdditions(client);
           await client.query('COMMIT');
         }
         return;
@@ -131,7 +134,7 @@ export class PostgresStore implements Store {
       if (others.length > 0) throw new UserError(`${this.location}: not a regsweep database (it has tables: ${others.join(', ')}); give an empty database (createdb regsweep)`);
       if (mode === 'read' || mustExist) throw new EmptyStoreError(`${this.location}: the database holds no sweep yet (run one: regsweep run <config> --store ${this.location})`);
       await client.query(SCHEMA);
-      await client.query(ADDITIONS);
+      await makeAdditions(client);
       await client.query(`INSERT INTO regsweep.meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO NOTHING`, [String(SCHEMA_VERSION)]);
       await client.query('COMMIT');
     } catch (e) {
@@ -742,6 +745,14 @@ const SWEEP_SELECT = `SELECT s.*,
        THEN 'interrupted' ELSE s.status END AS shown_status
   FROM regsweep.sweeps s`;
 
+const ADDITIONS_HASH = createHash('sha256').update(ADDITIONS).digest('hex');
+
+/** The schema's additions, and a note of which (so that the next process to open the database skips them). */
+async function makeAdditions(c: pg.PoolClient): Promise<void> {
+  await c.query(ADDITIONS);
+  await c.query(`INSERT INTO regsweep.meta (key, value) VALUES ('additions', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, [ADDITIONS_HASH]);
+}
+
 async function insertTasks(c: pg.PoolClient, sweepId: number, tasks: Task[]): Promise<void> {
   if (tasks.length === 0) return;
   await c.query(
@@ -765,8 +776,19 @@ async function recordOutcomes(c: pg.PoolClient, sweepId: number, completions: Co
     const result = 'error' in outcome ? undefined : outcome;
     return { task: claim.task, failure, result, outputs, trials: (result ? result.trials : failedTrials(claim.task, failure!)).map(storableFigures) };
   });
-  const again = tasks.filter((t) => recordedBefore.has(t.task.id)).map((t) => t.task.id);
-  if (again.length) await c.query('DELETE FROM regsweep.trials WHERE sweep_id = $1 AND task_id = ANY($2::text[])', [sweepId, again]);
+  const again = tasks.filter((t) => recordedBefore.has(t.task.id)).map((t) => t.task);
+  if (again.length) {
+    // Found by the point index (a task is one group and fold); a trial's rows in other tables go with it (they carry
+    // no foreign key that would cascade).
+    const gone = (
+      await c.query(
+        `DELETE FROM regsweep.trials t USING unnest($2::text[], $3::text[], $4::float8[], $5::text[], $6::text[]) AS u(task_id, penalty, l1_ratio, settings, fold)
+         WHERE t.sweep_id = $1 AND t.penalty = u.penalty AND t.l1_ratio = u.l1_ratio AND t.settings = u.settings AND t.fold = u.fold AND t.task_id = u.task_id RETURNING t.id`,
+        [sweepId, again.map((t) => t.id), again.map((t) => t.penalty), again.map((t) => t.l1Ratio), again.map((t) => t.settings ?? ''), again.map((t) => String(t.fold))],
+      )
+    ).rows.map((r) => r.id as string);
+    for (const table of ['coefficients', 'epochs', 'predictions']) await c.query(`DELETE FROM regsweep.${table} WHERE trial_id = ANY($1::bigint[])`, [gone]);
+  }
   // Ids first (one round trip), so that the trials and their coefficients go in by COPY, not as parsed text.
   const count = tasks.reduce((s, t) => s + t.trials.length, 0);
   const ids = count ? (await c.query(`SELECT nextval('regsweep.trials_id_seq') AS id FROM generate_series(1, $1)`, [count])).rows.map((r) => Number(r.id)) : [];
