@@ -211,6 +211,6 @@ export function tenDigitWorkload(root: string, dataDir: string, python: string, 
   if ('skipped' in numpy) rows.push({ workload: 'load-10digit', tool: 'numpy loadtxt', seconds: null, note: `skipped: ${numpy.skipped}` });
   else {
     rows.push({ workload: 'load-10digit', tool: 'numpy loadtxt', seconds: numpy.seconds, note: '' });
-    notes.push(`load-10digit: regsweep / numpy loadtxt ${(ours / numpy.seconds).toFixed(2)} (target ≤ 0.5; the reader parses on one thread)`);
+    notes.push(`load-10digit: regsweep / numpy loadtxt ${(ours / numpy.seconds).toFixed(2)} (target ≤ 0.5)`);
   }
 }

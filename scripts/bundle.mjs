@@ -25,9 +25,11 @@ const common = {
   logLevel: 'warning',
 };
 const built = await build({ ...common, entryPoints: [join(root, 'dist/src/cli.js')], outdir: join(root, 'dist/cli'), splitting: true, metafile: true });
-// The worker threads' entry as one file in place of the module it was built from: each thread loads it when it
-// starts, and finding and linking its few dozen modules took longer than the fits of a small sweep.
-await build({ ...common, entryPoints: [join(root, 'dist/workers/piscinaEntry.js')], outfile: join(root, 'dist/workers/piscinaEntry.js'), allowOverwrite: true });
+// The worker threads' entries (the fits', the CSV reader's) as one file each in place of the module it was built
+// from: each thread loads it when it starts, and finding and linking its few dozen modules took longer than the fits
+// of a small sweep.
+for (const entry of ['piscinaEntry', 'csvChunk'])
+  await build({ ...common, entryPoints: [join(root, `dist/workers/${entry}.js`)], outfile: join(root, `dist/workers/${entry}.js`), allowOverwrite: true });
 // Which source modules each file of the bundle holds: the start-up test reads the module graph from it.
 writeFileSync(join(root, 'dist/cli-modules.json'), JSON.stringify(Object.fromEntries(Object.entries(built.metafile.outputs).map(([file, o]) => [file, Object.keys(o.inputs)]))));
 

@@ -7,7 +7,7 @@ import { requireRegularFile } from '../util/files.js';
 import { assembleDataset, checkGap, loadedColumns, missingTokens, negativeWeight, resolveColumns, type ColumnOptions, type GapRole } from './columns.js';
 import type { MissingRule } from '../domain.js';
 import type { CsvRecordHandlers } from './csvRows.js';
-import { LARGEST_VALUE } from './csv.js';
+import { LARGEST_VALUE } from './cells.js';
 import { ColumnMajor, type Dataset } from './dataset.js';
 
 /** The data file formats read by column, by file name ending. */

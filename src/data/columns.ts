@@ -30,6 +30,8 @@ export interface ColumnOptions extends FrameOptions {
   ignore?: string[];
   /** A side file of a sparse matrix (data.target_path): its columns besides the target, fold, weights and offset are read past. */
   noFeatures?: boolean;
+  /** Threads that parse a large CSV at once (default: every core). */
+  threads?: number;
 }
 
 /** Column name → index; an empty or repeated name is an error at `where` (file:line). */

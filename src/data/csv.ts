@@ -1,4 +1,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { builtFile } from '../builtFile.js';
 import { isUtf8 } from 'node:buffer';
 import { createHash, type Hash } from 'node:crypto';
 import { UserError } from '../errors.js';
@@ -8,6 +11,8 @@ import { assembleDataset, checkGap, loadedColumns, missingTokens, negativeWeight
 import type { MissingRule } from '../domain.js';
 import { ColumnMajor, type Dataset } from './dataset.js';
 import { readDecimal } from './decimal.js';
+import { parseCell } from './cells.js';
+import type { ChunkDone, ChunkJob, ChunkLayout } from './csvChunk.js';
 
 /** How a CSV's columns are read (the same for every data file). */
 export type CsvOptions = ColumnOptions;
@@ -206,6 +211,45 @@ class TableBuilder {
     (role === Role.Label ? this.labels : this.foldLabels).push(cell);
   }
 
+  /**
+   * The columns as parseChunk reads them, with room for `rows` rows; undefined unless every column holds numbers or is
+   * read past (labels, categories and numeric gap tokens are read on one thread).
+   */
+  chunkLayout(rows: number): ChunkLayout | undefined {
+    if (this.numericMissing || this.blockRows > 0 || this.role.some((r) => r !== Role.Number && r !== Role.Skip)) return undefined;
+    for (const a of this.arrays) a.ensure(rows, this.rows);
+    const arrayOf: number[] = [];
+    const columnOf: number[] = [];
+    this.arrays.forEach((a, k) => {
+      for (let c = 0; c < a.columns; c++) arrayOf.push(k), columnOf.push(c);
+    });
+    const n = this.header.length;
+    const layout: ChunkLayout = {
+      name: this.name,
+      header: this.header,
+      skip: new Uint8Array(n),
+      array: new Int32Array(n),
+      column: new Int32Array(n),
+      arrays: this.arrays.map((a) => a.values),
+      capacities: this.arrays.map((a) => a.capacity),
+      gapAllowed: new Uint8Array(n),
+      missing: [...this.missingCells],
+      countsColumn: this.countsColumn,
+      weightsColumn: this.weightsIdx,
+    };
+    for (let j = 0; j < n; j++) {
+      if (this.role[j] === Role.Skip) {
+        layout.skip[j] = 1;
+        continue;
+      }
+      layout.array[j] = arrayOf[this.slot[j]];
+      layout.column[j] = columnOf[this.slot[j]];
+      const role = this.featureAt[j] >= 0 ? 'feature' : j === this.offsetIdx ? 'offset' : j === this.weightsIdx ? 'weight' : 'target';
+      layout.gapAllowed[j] = this.rule !== 'error' && (role === 'feature' || this.rule === 'drop') ? 1 : 0;
+    }
+    return layout;
+  }
+
   /** Scatters the block's rows into the columns. */
   flush(): void {
     const count = this.blockRows;
@@ -323,7 +367,10 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
   // A text feature column found on the way (data.categorical: auto): read again with it as a category.
   for (let general: number | undefined; !read; ) {
     try {
-      read = general === undefined ? readNumericCsv(path, name, options, fileBytes) : await readGeneralCsv(path, name, options, general);
+      read =
+        general === undefined
+          ? ((await readNumericCsvInParallel(path, name, options, fileBytes, Math.min(options.threads ?? Infinity, availableParallelism()))) ?? readNumericCsv(path, name, options, fileBytes))
+          : await readGeneralCsv(path, name, options, general);
     } catch (e) {
       if (e instanceof NeedsGeneralParser) general = e.rowEstimate;
       else if (e instanceof TextFeature) options = { ...options, textColumns: [...(options.textColumns ?? []), e.column] };
@@ -356,24 +403,8 @@ function readNumericCsv(path: string, name: string, options: CsvOptions, fileByt
   let bytesSeen = 0;
   const handleLine = (b: Buffer, start: number, end: number) => {
     line++;
-    if (end > start && b[end - 1] === 13) end--;
-    let k = start;
-    // Blank, or commas and blanks only: skipped, as Papa Parse's skipEmptyLines 'greedy' does.
-    while (k < end && (b[k] === 32 || b[k] === 9 || b[k] === 44)) k++;
-    if (k === end) return;
-    if (!builder) {
-      const text = b.toString('utf8', start, end);
-      if (text.includes('"') || text.includes('\r')) throw new NeedsGeneralParser(estimateRows(fileBytes, bytesSeen, linesSeen));
-      builder = new TableBuilder(
-        text.split(',').map((h) => h.trim()),
-        options,
-        name,
-        `${name}:${line}`,
-        estimateRows(fileBytes, bytesSeen, linesSeen),
-      );
-      return;
-    }
-    readRow(builder, b, start, end, line, rowEstimate);
+    if (builder) readLine(builder, b, start, end, line, rowEstimate);
+    else builder = headerOf(b, start, end, line, name, options, rowEstimate);
   };
   const rowEstimate = () => estimateRows(fileBytes, bytesSeen, linesSeen);
   try {
@@ -421,6 +452,174 @@ function readNumericCsv(path: string, name: string, options: CsvOptions, fileByt
   }
   utf8.end();
   return { builder, hash, utf8 };
+}
+
+/** The header line, or undefined for a blank line before it; quotes in it send the file to the general parser. */
+function headerOf(b: Buffer, start: number, end: number, line: number, name: string, options: CsvOptions, rowEstimate: () => number): TableBuilder | undefined {
+  if (end > start && b[end - 1] === 13) end--;
+  if (blank(b, start, end)) return undefined;
+  const text = b.toString('utf8', start, end);
+  if (text.includes('"') || text.includes('\r')) throw new NeedsGeneralParser(rowEstimate());
+  return new TableBuilder(
+    text.split(',').map((h) => h.trim()),
+    options,
+    name,
+    `${name}:${line}`,
+    rowEstimate(),
+  );
+}
+
+/** Blank, or commas and blanks only: skipped, as Papa Parse's skipEmptyLines 'greedy' does. */
+function blank(b: Uint8Array, start: number, end: number): boolean {
+  let k = start;
+  while (k < end && (b[k] === 32 || b[k] === 9 || b[k] === 44)) k++;
+  return k === end;
+}
+
+/** A data line (its newline excluded): a carriage return before it dropped, a blank line skipped. */
+function readLine(builder: TableBuilder, b: Buffer, start: number, end: number, line: number, rowEstimate: () => number): void {
+  if (end > start && b[end - 1] === 13) end--;
+  if (!blank(b, start, end)) readRow(builder, b, start, end, line, rowEstimate);
+}
+
+/** Files at least this large are parsed on every core (the workers'); larger than the second, on one (streamed). */
+const PARALLEL_BYTES = 16 << 20;
+const PARALLEL_MAX_BYTES = 1 << 30;
+
+/**
+ * The fast path on every core: the file read whole into shared memory (hashed and checked as UTF-8 on the way), its
+ * lines after the header cut into one stretch per thread at line starts, each parsed straight into the columns at
+ * the rows its lines go to (data/csvChunk.ts). A stretch that meets a line the threads do not read is finished, with
+ * the rest of the file, by the one-thread reader from that line on — with its checks and its messages. Undefined when
+ * the file is not worth it or its columns are not all numbers (labels, categories): then it is read on one thread.
+ */
+async function readNumericCsvInParallel(path: string, name: string, options: CsvOptions, fileBytes: number, threads: number) {
+  if (threads < 2 || fileBytes < PARALLEL_BYTES || fileBytes > PARALLEL_MAX_BYTES) return undefined;
+  // The threads start while the file is read.
+  const parsers = await ChunkParsers.start(threads);
+  try {
+    const bytes = Buffer.from(new SharedArrayBuffer(fileBytes));
+    let length = 0;
+    let fd: number;
+    try {
+      fd = openSync(path, 'r');
+    } catch (e) {
+      throw readFailure(name, e);
+    }
+    try {
+      for (let got = -1; got !== 0 && length < fileBytes; length += got) {
+        try {
+          got = readSync(fd, bytes, length, Math.min(CHUNK_BYTES, fileBytes - length), length);
+        } catch (e) {
+          throw readFailure(name, e);
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+    const b = bytes.subarray(0, length);
+    // Hashed and checked as UTF-8 here while the threads parse.
+    const digest = () => {
+      const hash = createHash('sha256').update(b);
+      const utf8 = new Utf8Watch();
+      utf8.feed(b, 0);
+      utf8.end();
+      return { hash, utf8 };
+    };
+    let start = length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
+    let line = 0;
+    let lines = 0;
+    for (let k = b.indexOf(10, start); k >= 0; k = b.indexOf(10, k + 1)) lines++;
+    if (length > 0 && b[length - 1] !== 10) lines++;
+    const rowEstimate = () => lines;
+    const lineEnd = (from: number) => {
+      const nl = b.indexOf(10, from);
+      return nl < 0 ? length : nl;
+    };
+    const rest = (builder: TableBuilder | undefined, from: number, at: number) => {
+      for (; from < length; from = lineEnd(from) + 1, at++) {
+        if (builder) readLine(builder, b, from, lineEnd(from), at, rowEstimate);
+        else builder = headerOf(b, from, lineEnd(from), at, name, options, rowEstimate);
+      }
+      return builder;
+    };
+    let builder: TableBuilder | undefined;
+    while (!builder && start < length) {
+      const end = lineEnd(start);
+      builder = headerOf(b, start, end, ++line, name, options, rowEstimate);
+      start = end + 1;
+    }
+    const layout = builder?.chunkLayout(lines - line);
+    // Not for the threads (no header, labels or categories): the rest of the file on this one, from memory.
+    if (!builder || !layout) return { builder: rest(builder, start, line + 1), ...digest() };
+    // One stretch a thread, cut at line starts; each stretch's first line number and first row (its lines before it).
+    const jobs: ChunkJob[] = [];
+    for (let k = 0, from = start, firstLine = line + 1; k < threads && from < length; k++) {
+      let to = k === threads - 1 ? length : Math.min(length, start + Math.ceil(((length - start) * (k + 1)) / threads));
+      if (to < length) to = lineEnd(Math.max(from, to - 1)) + 1;
+      let count = 0;
+      for (let nl = b.indexOf(10, from); nl >= 0 && nl < to; nl = b.indexOf(10, nl + 1)) count++;
+      if (to === length && b[length - 1] !== 10) count++;
+      jobs.push({ bytes: b, start: from, end: to, firstLine, firstRow: firstLine - line - 1 });
+      from = to;
+      firstLine += count;
+    }
+    const parsing = parsers.parse(layout, jobs);
+    const { hash, utf8 } = digest();
+    const done = await parsing;
+    // The stretches' rows moved up over blank lines left out before them; the first stretch that stopped, and the rest
+    // of the file, read on this thread from the line it stopped at.
+    let rows = 0;
+    for (let k = 0; k < jobs.length; k++) {
+      const { firstRow } = jobs[k];
+      const { rows: got, stopped } = done[k];
+      if (rows < firstRow && got > 0)
+        layout.arrays.forEach((values, a) => {
+          const capacity = layout.capacities[a];
+          for (let c = 0; c < values.length / capacity; c++) values.copyWithin(c * capacity + rows, c * capacity + firstRow, c * capacity + firstRow + got);
+        });
+      rows += got;
+      if (stopped) {
+        builder.rows = rows;
+        return { builder: rest(builder, stopped.at, stopped.line), hash, utf8 };
+      }
+    }
+    builder.rows = rows;
+    return { builder, hash, utf8 };
+  } finally {
+    parsers.stop();
+  }
+}
+
+/** Worker threads of the CSV reader, each started at once and given one stretch of the file to parse. */
+class ChunkParsers {
+  private constructor(private readonly threads: import('node:worker_threads').Worker[]) {}
+
+  static async start(count: number): Promise<ChunkParsers> {
+    const { Worker } = await import('node:worker_threads');
+    const file = builtFile(join('workers', 'csvChunk.js'));
+    return new ChunkParsers(Array.from({ length: count }, () => new Worker(file)));
+  }
+
+  /** Each job on a thread of its own; their results in the same order. */
+  parse(layout: ChunkLayout, jobs: ChunkJob[]): Promise<ChunkDone[]> {
+    return Promise.all(
+      jobs.map(
+        (job, k) =>
+          new Promise<ChunkDone>((resolve, reject) => {
+            const worker = this.threads[k];
+            worker.once('message', resolve);
+            worker.once('error', reject);
+            worker.once('exit', (code) => reject(new Error(`the CSV reader's thread stopped (exit ${code})`)));
+            worker.postMessage({ layout, job });
+          }),
+      ),
+    );
+  }
+
+  stop(): void {
+    for (const worker of this.threads) void worker.terminate();
+  }
 }
 
 /** One data line of the fast path: numbers read in place, labels decoded; anything quoted goes to the general parser. */
@@ -487,28 +686,3 @@ async function readGeneralCsv(path: string, name: string, options: CsvOptions, r
   utf8.end();
   return { builder, hash, utf8 };
 }
-
-/** Past this magnitude a column's sum of squares overflows double precision (its sd would be infinite). */
-export const LARGEST_VALUE = 1e150;
-/** Number() also reads hexadecimal, octal and binary literals; a data cell is decimal. */
-const NOT_DECIMAL = /[xXoObB]/;
-
-/** A cell as a number; `line` is asked for only when there is something to report. */
-export function parseCell(cell: string, file: string, line: () => number, j: number, column: string): number {
-  const v = Number(cell);
-  // Number() reads surrounding spaces as part of the number, and a blank cell as 0.
-  if (Number.isFinite(v) && (v !== 0 || cell.trim() !== '') && Math.abs(v) < LARGEST_VALUE && !NOT_DECIMAL.test(cell)) return v;
-  const where = `${file}:${line()}:${j + 1}: column "${column}"`;
-  cell = cell.trim();
-  if (Number.isFinite(v) && NOT_DECIMAL.test(cell)) throw new UserError(`${where}: "${cell}" is not a decimal number`);
-  if (Number.isFinite(v) && Math.abs(v) >= LARGEST_VALUE)
-    throw new UserError(`${where}: ${cell} is too large in magnitude (at most 1e150: its square would overflow); rescale the column`);
-  if (cell === '') throw new UserError(`${where}: empty cell (a missing value: data.missing drops or fills them)`);
-  if (Number.isNaN(v)) {
-    if (/^[+-]?nan$/i.test(cell)) throw new UserError(`${where}: NaN is not allowed`);
-    throw new UserError(`${where}: "${cell}" is not a number`);
-  }
-  if (!Number.isFinite(v)) throw new UserError(`${where}: "${cell}" is infinite`);
-  return v;
-}
-

@@ -10,7 +10,7 @@ import { displayPath } from '../util/paths.js';
 import { assembleDataset, type ColumnOptions } from './columns.js';
 import { loadCsv } from './csv.js';
 import { sharedFloat64, sharedInt32, type Dataset } from './dataset.js';
-import { LARGEST_VALUE } from './csv.js';
+import { LARGEST_VALUE } from './cells.js';
 
 export type SparseFormat = 'svmlight' | 'matrix-market';
 

@@ -2,7 +2,7 @@
 // indicators (a level not seen in training refused, or all zeros when asked), gaps filled with the final model's values.
 import type { Encoding } from '../domain.js';
 import { UserError } from '../errors.js';
-import { parseCell } from '../data/csv.js';
+import { parseCell } from '../data/cells.js';
 
 export type UnknownLevel = 'error' | 'zero';
 

@@ -2,7 +2,7 @@
 // than memory works. Features are found by name; the coefficients are on the original scale, so the rows are used as
 // they are (the standardization of the fit is folded into the coefficients and the intercept).
 import { headerIndex } from '../data/columns.js';
-import { parseCell } from '../data/csv.js';
+import { parseCell } from '../data/cells.js';
 import { streamCsv } from '../data/csvRows.js';
 import { columnarFormat, streamColumnarRecords } from '../data/columnar.js';
 import { UserError } from '../errors.js';

@@ -17,7 +17,7 @@ describe('npm pack, installed elsewhere', () => {
     // What the package holds: the built code and the native kernel's source, no tests, no benchmark, no build output
     // of this machine.
     const listing = spawnSync('tar', ['-tzf', join(dir, tarball)], { encoding: 'utf8' }).stdout.split('\n');
-    expect(listing).toEqual(expect.arrayContaining(['package/dist/src/cli.js', 'package/dist/cli/cli.js', 'package/dist/help.json', 'package/bin/package.json', 'package/dist/workers/piscinaEntry.js', 'package/native/gram.c', 'package/LICENSE', 'package/bin/regsweep.js', 'package/sweeps/quickstart.yaml', 'package/src/model/templates/model.py', 'package/src/model/templates/model.R']));
+    expect(listing).toEqual(expect.arrayContaining(['package/dist/src/cli.js', 'package/dist/cli/cli.js', 'package/dist/help.json', 'package/bin/package.json', 'package/dist/workers/piscinaEntry.js', 'package/dist/workers/csvChunk.js', 'package/native/gram.c', 'package/LICENSE', 'package/bin/regsweep.js', 'package/sweeps/quickstart.yaml', 'package/src/model/templates/model.py', 'package/src/model/templates/model.R']));
     expect(listing.filter((f) => /^package\/(tests|bench|dist\/bench|dist\/native)\//.test(f))).toEqual([]);
 
     const consumer = join(dir, 'consumer');

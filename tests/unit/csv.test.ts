@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCsv } from '../../src/data/csv.js';
+import { parseChunk, type ChunkJob, type ChunkLayout } from '../../src/data/csvChunk.js';
 import { UserError } from '../../src/errors.js';
 import { tempDir, writeFile } from '../helpers.js';
 
@@ -162,5 +163,113 @@ describe('CSV loading', () => {
     const ok = await loadCsv(writeFile(dir, 'ok8.csv', `${names},y\n` + Array.from({ length: 700_000 }, (_, i) => `${i},${i % 2 ? 'é' : 'ü'}`).join('\n') + '\n'), { classification: true });
     expect(ok.warnings).toEqual([]);
     expect(ok.classes).toEqual(['é', 'ü'].sort());
+  });
+});
+
+describe('a large CSV parsed on several threads (16 MB and more)', () => {
+  // 190 000 rows of 8 numbers (~18.5 MB); `edit` replaces or adds lines by their index (0 is the first data line).
+  function big(name: string, edit: Record<number, string> = {}, header = 'a,b,c,d,e,f,g,y', crlfEvery = 0): string {
+    let seed = 11;
+    const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const lines: string[] = [];
+    for (let i = 0; i < 190_000; i++) {
+      const row = i in edit ? edit[i] : Array.from({ length: 8 }, (_, j) => (j === 2 ? (next() * 1e-7).toExponential(9) : ((next() - 0.5) * 10 ** ((i + j) % 5)).toPrecision(9))).join(',');
+      lines.push(crlfEvery && i % crlfEvery === 0 ? `${row}\r` : row);
+    }
+    return writeFile(dir, name, `${header}\n${lines.join('\n')}\n`);
+  }
+  const both = async (path: string, options: Parameters<typeof loadCsv>[1] = {}) => {
+    const read = async (threads: number) => {
+      try {
+        return await loadCsv(path, { displayName: 'big.csv', ...options, threads });
+      } catch (e) {
+        expect(e).toBeInstanceOf(UserError);
+        return (e as Error).message;
+      }
+    };
+    // Past the size at which the reader splits a file among threads.
+    expect(statSync(path).size).toBeGreaterThan(16 << 20);
+    return { one: await read(1), two: await read(2) };
+  };
+  const same = (a: unknown, b: unknown) => {
+    if (typeof a === 'string' || typeof b === 'string') return expect(b).toBe(a);
+    const x = a as Awaited<ReturnType<typeof loadCsv>>;
+    const y = b as Awaited<ReturnType<typeof loadCsv>>;
+    expect([y.n, y.p, y.hash, y.warnings, y.featureNames]).toEqual([x.n, x.p, x.hash, x.warnings, x.featureNames]);
+    expect(Buffer.from(y.X.buffer, y.X.byteOffset, y.X.byteLength).equals(Buffer.from(x.X.buffer, x.X.byteOffset, x.X.byteLength))).toBe(true);
+    expect(Buffer.from(y.y.buffer, y.y.byteOffset, y.y.byteLength).equals(Buffer.from(x.y.buffer, x.y.byteOffset, x.y.byteLength))).toBe(true);
+  };
+
+  it('gives every number bit for bit as one thread does, past blank lines, CRLF ends, a byte order mark and numbers Number() must read', async () => {
+    const path = big('plain.csv', { 5: '', 90_000: ' , ,', 120_000: '1e-80,1.00000000000000000001,0x,4,5,6,7,8'.replace('0x', '12345678901234567890123'), 150_000: '\t' }, '\uFEFFa,b,c,d,e,f,g,y', 7);
+    const { one, two } = await both(path);
+    expect(typeof one).not.toBe('string');
+    same(one, two);
+    expect((one as { n: number }).n).toBe(190_000 - 3);
+    expect(Array.from({ length: 3 }, (_, j) => (one as { X: Float64Array; n: number }).X[j * (one as { n: number }).n + 120_000 - 2])).toEqual([1e-80, 1, 12345678901234567890123]);
+  });
+
+  it('a bad cell, a ragged row, a negative weight or text under numbers past the middle: the same one line, file:line:column', async () => {
+    for (const [edit, options, message] of [
+      [{ 140_000: '1,2,3,4,x5,6,7,8' }, {}, 'big.csv:140002:5: column "e": "x5" is not a number (the rows above hold numbers; list the column in data.categorical to read it as categories)'],
+      [{ 100_001: '1,2,3,4,5,6,7' }, {}, 'big.csv:100003: expected 8 fields as in the header, found 7'],
+      [{ 160_000: '1,2,-0.5,4,5,6,7,8' }, { weights: 'c' }, 'big.csv:160002:3: column "c": -0.5 is negative; an observation weight (data.weights) is 0 or more'],
+      [{ 130_000: '1,2,3,4,5,6,NA,8' }, {}, 'big.csv:130002:7: column "g": missing value ("NA"); set data.missing to drop (drop such rows), or mean, median or most_frequent (fill a feature\'s gaps)'],
+    ] as [Record<number, string>, Parameters<typeof loadCsv>[1], string][]) {
+      const { one, two } = await both(big('bad.csv', edit), options);
+      expect(one).toBe(message);
+      expect(two).toBe(message);
+    }
+  });
+
+  it('gaps that data.missing drops, a column read past, a quote (the general parser) and labels (one thread) past the middle: the same data', async () => {
+    const gaps = await both(big('gaps.csv', { 110_000: '1,2,3,NA,5,6,7,8', 165_000: ',2,3,4,5,6,7,8' }), { missing: 'drop' });
+    same(gaps.one, gaps.two);
+    expect((gaps.two as { n: number }).n).toBe(190_000 - 2);
+    const ignored = await both(big('ignored.csv', { 120_000: '1,2,3,4,5,six,7,8' }), { ignore: ['f'] });
+    same(ignored.one, ignored.two);
+    const quoted = await both(big('quoted.csv', { 150_000: '1,2,3,4,5,"6",7,8' }));
+    same(quoted.one, quoted.two);
+    const labels = await both(big('labels.csv', { 1: '1,2,3,4,5,6,7,pos', 160_000: '1,2,3,4,5,6,7,pos' }), { classification: true });
+    same(labels.one, labels.two);
+  });
+});
+
+describe('parseChunk: one stretch of lines, as a reader thread parses it', () => {
+  const layout = (capacity: number, options: { gapAllowed?: number[]; skip?: number[] } = {}): ChunkLayout => ({
+    name: 'd.csv',
+    header: ['a', 'b', 'y'],
+    skip: Uint8Array.from(options.skip ?? [0, 0, 0]),
+    array: Int32Array.of(0, 0, 1),
+    column: Int32Array.of(0, 1, 0),
+    arrays: [new Float64Array(2 * capacity), new Float64Array(capacity)],
+    capacities: [capacity, capacity],
+    gapAllowed: Uint8Array.from(options.gapAllowed ?? [0, 0, 0]),
+    missing: ['', 'NA'],
+    countsColumn: -1,
+    weightsColumn: -1,
+  });
+  const job = (text: string, firstRow = 0): ChunkJob => ({ bytes: Buffer.from(text), start: 0, end: Buffer.byteLength(text), firstLine: 10, firstRow });
+
+  it('reads plain and Number()-read numbers at their rows past blank lines and CRLF ends, without stopping', () => {
+    const l = layout(8);
+    expect(parseChunk(l, job('1,2,3\r\n\n , ,\n4.5,1e-80,6\n12345678901234567890123,8,9', 2))).toEqual({ rows: 3, stopped: null });
+    expect(Array.from(l.arrays[0])).toEqual([0, 0, 1, 4.5, 12345678901234567890123, 0, 0, 0, 0, 0, 2, 1e-80, 8, 0, 0, 0]);
+    expect(Array.from(l.arrays[1]).slice(2, 5)).toEqual([3, 6, 9]);
+  });
+
+  it('stops at the line the one-thread reader must read: text, a quote, a ragged row, a gap not allowed', () => {
+    for (const [text, rows, at, line] of [
+      ['1,2,3\n4,x,6\n', 1, 6, 11],
+      ['1,2,3\n4,5,6\n7,"8",9\n', 2, 12, 12],
+      ['1,2,3,4\n', 0, 0, 10],
+      ['1,2\n', 0, 0, 10],
+      ['1,2,3\n\n4,NA,6\n', 1, 7, 12],
+    ] as [string, number, number, number][])
+      expect(parseChunk(layout(4), job(text))).toEqual({ rows, stopped: { at, line } });
+    // A gap the rules allow is NaN; a column read past may hold text.
+    const l = layout(4, { gapAllowed: [1, 1, 0], skip: [0, 1, 0] });
+    expect(parseChunk(l, job('NA,text,3\n'))).toEqual({ rows: 1, stopped: null });
+    expect(l.arrays[0][0]).toBeNaN();
   });
 });
