@@ -127,14 +127,12 @@ export function encodeFrame(
       if (fills) for (const l of levels) if (fill === null || counts.get(l)! > counts.get(fill)!) fill = l;
       columns.push({ name: column, kind: 'categorical', levels, dropFirst: !!options.dropFirst, fill: fills ? (fill ?? levels[0] ?? '') : null, indicator: gap && fills && !!options.missingIndicator });
     } else {
-      const values: number[] = [];
-      for (let i = 0; i < n; i++) {
-        const v = X[f * n + i];
-        if (!Number.isNaN(v)) values.push(v);
-      }
-      const gap = values.length < n;
+      const cells = X.subarray(f * n, (f + 1) * n);
+      // The present values are gathered only for a fill: a wide file's columns are mostly without gaps.
+      let gap = false;
+      for (let i = 0; i < n && !gap; i++) gap = Number.isNaN(cells[i]);
       if (gap) gapped.push(column);
-      columns.push({ name: column, kind: 'numeric', fill: fills ? numericFill(values, rule) : null, indicator: gap && fills && !!options.missingIndicator });
+      columns.push({ name: column, kind: 'numeric', fill: fills ? numericFill(cells.filter((v) => !Number.isNaN(v)), rule) : null, indicator: gap && fills && !!options.missingIndicator });
     }
   });
   if (categories.size === 0 && gapped.length === 0)

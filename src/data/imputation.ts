@@ -65,7 +65,7 @@ export function fillValue(group: FillGroup, X: Float64Array, n: number, weights:
 }
 
 /** The mean, median or most frequent of a column's values (ties: the smallest); 0 when there is none. */
-export function numericFill(values: number[], rule: FillGroup['rule']): number {
+export function numericFill(values: ArrayLike<number> & Iterable<number>, rule: FillGroup['rule']): number {
   if (values.length === 0) return 0;
   if (rule === 'mean') {
     let sum = 0;
