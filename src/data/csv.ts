@@ -12,7 +12,7 @@ import type { MissingRule } from '../domain.js';
 import { ColumnMajor, type Dataset } from './dataset.js';
 import { readDecimal } from './decimal.js';
 import { parseCell } from './cells.js';
-import type { ChunkDone, ChunkJob, ChunkLayout } from './csvChunk.js';
+import { CellKind, parseChunk, type ChunkDone, type ChunkJob, type ChunkLayout } from './csvChunk.js';
 
 /** How a CSV's columns are read (the same for every data file). */
 export type CsvOptions = ColumnOptions;
@@ -212,11 +212,11 @@ class TableBuilder {
   }
 
   /**
-   * The columns as parseChunk reads them, with room for `rows` rows; undefined unless every column holds numbers or is
-   * read past (labels, categories and numeric gap tokens are read on one thread).
+   * The columns as parseChunk reads them, with room for `rows` rows; undefined when a column holds categories or a
+   * gap token is a number (such a file is read on one thread).
    */
   chunkLayout(rows: number): ChunkLayout | undefined {
-    if (this.numericMissing || this.blockRows > 0 || this.role.some((r) => r !== Role.Number && r !== Role.Skip)) return undefined;
+    if (this.numericMissing || this.blockRows > 0 || this.role.includes(Role.Category)) return undefined;
     for (const a of this.arrays) a.ensure(rows, this.rows);
     const arrayOf: number[] = [];
     const columnOf: number[] = [];
@@ -227,7 +227,7 @@ class TableBuilder {
     const layout: ChunkLayout = {
       name: this.name,
       header: this.header,
-      skip: new Uint8Array(n),
+      kind: new Uint8Array(n),
       array: new Int32Array(n),
       column: new Int32Array(n),
       arrays: this.arrays.map((a) => a.values),
@@ -237,15 +237,15 @@ class TableBuilder {
       countsColumn: this.countsColumn,
       weightsColumn: this.weightsIdx,
     };
+    const kinds = { [Role.Number]: CellKind.Number, [Role.Skip]: CellKind.Skip, [Role.Label]: CellKind.Label, [Role.FoldLabel]: CellKind.FoldLabel, [Role.Category]: CellKind.Skip };
     for (let j = 0; j < n; j++) {
-      if (this.role[j] === Role.Skip) {
-        layout.skip[j] = 1;
-        continue;
+      layout.kind[j] = kinds[this.role[j]];
+      if (this.role[j] === Role.Number) {
+        layout.array[j] = arrayOf[this.slot[j]];
+        layout.column[j] = columnOf[this.slot[j]];
       }
-      layout.array[j] = arrayOf[this.slot[j]];
-      layout.column[j] = columnOf[this.slot[j]];
-      const role = this.featureAt[j] >= 0 ? 'feature' : j === this.offsetIdx ? 'offset' : j === this.weightsIdx ? 'weight' : 'target';
-      layout.gapAllowed[j] = this.rule !== 'error' && (role === 'feature' || this.rule === 'drop') ? 1 : 0;
+      // As checkGap decides: a gap in a feature unless data.missing is error; elsewhere only when it drops rows.
+      layout.gapAllowed[j] = this.rule !== 'error' && (this.featureAt[j] >= 0 || this.rule === 'drop') ? 1 : 0;
     }
     return layout;
   }
@@ -482,116 +482,153 @@ function readLine(builder: TableBuilder, b: Buffer, start: number, end: number, 
   if (!blank(b, start, end)) readRow(builder, b, start, end, line, rowEstimate);
 }
 
-/** Files at least this large are parsed on every core (the workers'); larger than the second, on one (streamed). */
-const PARALLEL_BYTES = 16 << 20;
-const PARALLEL_MAX_BYTES = 1 << 30;
+/** Files at least this large are parsed on every core (the sweep's cores; below it, starting threads costs more). */
+const PARALLEL_BYTES = 24 << 20;
+/** Bytes of the file parsed at once on every core: the file is not held whole (a longer line grows it). */
+const WINDOW_BYTES = 32 << 20;
 
 /**
- * The fast path on every core: the file read whole into shared memory (hashed and checked as UTF-8 on the way), its
- * lines after the header cut into one stretch per thread at line starts, each parsed straight into the columns at
- * the rows its lines go to (data/csvChunk.ts). A stretch that meets a line the threads do not read is finished, with
- * the rest of the file, by the one-thread reader from that line on — with its checks and its messages. Undefined when
- * the file is not worth it or its columns are not all numbers (labels, categories): then it is read on one thread.
+ * The fast path on every core: the file read a window at a time into shared memory, the window's lines cut into one
+ * stretch per thread at line starts, each parsed straight into the columns at the rows its lines go to
+ * (data/csvChunk.ts) — the first on this thread, which then hashes the window and checks it is UTF-8. A stretch that
+ * meets a line the threads do not read is finished, with the rest of the file, by the one-thread reader from that
+ * line on, with its checks and its messages; so is a file with a categorical column. Undefined when the file is too
+ * small to be worth it.
  */
 async function readNumericCsvInParallel(path: string, name: string, options: CsvOptions, fileBytes: number, threads: number) {
-  if (threads < 2 || fileBytes < PARALLEL_BYTES || fileBytes > PARALLEL_MAX_BYTES) return undefined;
-  // The threads start while the file is read.
-  const parsers = await ChunkParsers.start(threads);
+  if (threads < 2 || fileBytes < PARALLEL_BYTES) return undefined;
+  // The threads start while the first window is read.
+  const parsers = await ChunkParsers.start(threads - 1);
+  const hash = createHash('sha256');
+  const utf8 = new Utf8Watch();
+  let fd: number;
   try {
-    const bytes = Buffer.from(new SharedArrayBuffer(fileBytes));
-    let length = 0;
-    let fd: number;
-    try {
-      fd = openSync(path, 'r');
-    } catch (e) {
-      throw readFailure(name, e);
-    }
-    try {
-      for (let got = -1; got !== 0 && length < fileBytes; length += got) {
-        try {
-          got = readSync(fd, bytes, length, Math.min(CHUNK_BYTES, fileBytes - length), length);
-        } catch (e) {
-          throw readFailure(name, e);
+    fd = openSync(path, 'r');
+  } catch (e) {
+    parsers.stop();
+    throw readFailure(name, e);
+  }
+  try {
+    let window = Buffer.from(new SharedArrayBuffer(WINDOW_BYTES));
+    let filled = 0;
+    let offset = 0;
+    let eof = false;
+    let builder: TableBuilder | undefined;
+    /** The number of the last line read. */
+    let line = 0;
+    /** From a stop on (or for a file with categories), every line on this thread. */
+    let oneThread = false;
+    let linesSeen = 0;
+    let bytesSeen = 0;
+    const rowEstimate = () => estimateRows(fileBytes, bytesSeen, linesSeen);
+    for (let first = true; ; first = false) {
+      // Whole lines only: the part of a line at the end waits for the next window (a line longer than one grows it).
+      let end = 0;
+      for (;;) {
+        while (!eof && filled < window.length) {
+          let got: number;
+          try {
+            got = readSync(fd, window, filled, window.length - filled, null);
+          } catch (e) {
+            throw readFailure(name, e);
+          }
+          if (got === 0) eof = true;
+          filled += got;
+        }
+        end = eof ? filled : window.lastIndexOf(10, filled - 1) + 1;
+        if (end > 0 || eof) break;
+        const larger = Buffer.from(new SharedArrayBuffer(window.length * 2));
+        window.copy(larger, 0, 0, filled);
+        window = larger;
+      }
+      const b = window;
+      const lineEnd = (from: number) => {
+        const nl = b.indexOf(10, from);
+        return nl < 0 || nl >= end ? end : nl;
+      };
+      const countLines = (from: number, to: number) => {
+        let count = 0;
+        for (let nl = b.indexOf(10, from); nl >= 0 && nl < to; nl = b.indexOf(10, nl + 1)) count++;
+        return count + (to === end && eof && to > from && b[to - 1] !== 10 ? 1 : 0);
+      };
+      if (first) {
+        // The first window's lines per byte size the matrix, as the streaming reader's first chunk does.
+        linesSeen = countLines(0, end);
+        bytesSeen = end;
+      }
+      let start = first && end >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
+      while (!builder && start < end) {
+        const lineAt = lineEnd(start);
+        builder = headerOf(b, start, lineAt, ++line, name, options, rowEstimate);
+        start = lineAt + 1;
+      }
+      const windowLines = start < end ? countLines(start, end) : 0;
+      const layout = builder && !oneThread && windowLines > 0 ? builder.chunkLayout(builder.rows + windowLines) : undefined;
+      const digest = () => {
+        hash.update(b.subarray(0, end));
+        utf8.feed(b.subarray(0, end), offset);
+      };
+      const rest = (from: number, at: number) => {
+        for (; from < end; from = lineEnd(from) + 1, at++) {
+          if (builder) readLine(builder, b, from, lineEnd(from), at, rowEstimate);
+          else builder = headerOf(b, from, lineEnd(from), at, name, options, rowEstimate);
+        }
+      };
+      if (!layout || !builder) {
+        if (builder && windowLines > 0) oneThread = true;
+        digest();
+        rest(start, line + 1);
+      } else {
+        // One stretch a thread, cut at line starts; each stretch's first line number and first row (its lines before it).
+        const jobs: ChunkJob[] = [];
+        for (let k = 0, from = start, firstLine = line + 1; k < threads && from < end; k++) {
+          let to = k === threads - 1 ? end : Math.min(end, start + Math.ceil(((end - start) * (k + 1)) / threads));
+          if (to < end) to = lineEnd(Math.max(from, to - 1)) + 1;
+          jobs.push({ bytes: b, start: from, end: to, firstLine, firstRow: builder.rows + firstLine - line - 1 });
+          firstLine += countLines(from, to);
+          from = to;
+        }
+        const parsing = parsers.parse(layout, jobs.slice(1));
+        const done = [parseChunk(layout, jobs[0])];
+        digest();
+        done.push(...(await parsing));
+        // The stretches' rows moved up over blank lines left out before them; the first stretch that stopped, and
+        // the rest of the file, read on this thread from the line it stopped at.
+        let rows = builder.rows;
+        for (let k = 0; k < jobs.length && !oneThread; k++) {
+          const { firstRow } = jobs[k];
+          const { rows: got, stopped } = done[k];
+          if (rows < firstRow && got > 0)
+            layout.arrays.forEach((values, a) => {
+              const capacity = layout.capacities[a];
+              for (let c = 0; c < values.length / capacity; c++) values.copyWithin(c * capacity + rows, c * capacity + firstRow, c * capacity + firstRow + got);
+            });
+          rows += got;
+          // Appended one at a time: a spread of a million labels would not fit on the stack.
+          for (const label of done[k].labels) builder.labels.push(label);
+          for (const label of done[k].foldLabels) builder.foldLabels.push(label);
+          builder.rows = rows;
+          if (stopped) {
+            oneThread = true;
+            rest(stopped.at, stopped.line);
+          }
         }
       }
-    } finally {
-      closeSync(fd);
+      line += windowLines;
+      if (eof) break;
+      window.copy(window, 0, end, filled);
+      offset += end;
+      filled -= end;
     }
-    const b = bytes.subarray(0, length);
-    // Hashed and checked as UTF-8 here while the threads parse.
-    const digest = () => {
-      const hash = createHash('sha256').update(b);
-      const utf8 = new Utf8Watch();
-      utf8.feed(b, 0);
-      utf8.end();
-      return { hash, utf8 };
-    };
-    let start = length >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf ? 3 : 0;
-    let line = 0;
-    let lines = 0;
-    for (let k = b.indexOf(10, start); k >= 0; k = b.indexOf(10, k + 1)) lines++;
-    if (length > 0 && b[length - 1] !== 10) lines++;
-    const rowEstimate = () => lines;
-    const lineEnd = (from: number) => {
-      const nl = b.indexOf(10, from);
-      return nl < 0 ? length : nl;
-    };
-    const rest = (builder: TableBuilder | undefined, from: number, at: number) => {
-      for (; from < length; from = lineEnd(from) + 1, at++) {
-        if (builder) readLine(builder, b, from, lineEnd(from), at, rowEstimate);
-        else builder = headerOf(b, from, lineEnd(from), at, name, options, rowEstimate);
-      }
-      return builder;
-    };
-    let builder: TableBuilder | undefined;
-    while (!builder && start < length) {
-      const end = lineEnd(start);
-      builder = headerOf(b, start, end, ++line, name, options, rowEstimate);
-      start = end + 1;
-    }
-    const layout = builder?.chunkLayout(lines - line);
-    // Not for the threads (no header, labels or categories): the rest of the file on this one, from memory.
-    if (!builder || !layout) return { builder: rest(builder, start, line + 1), ...digest() };
-    // One stretch a thread, cut at line starts; each stretch's first line number and first row (its lines before it).
-    const jobs: ChunkJob[] = [];
-    for (let k = 0, from = start, firstLine = line + 1; k < threads && from < length; k++) {
-      let to = k === threads - 1 ? length : Math.min(length, start + Math.ceil(((length - start) * (k + 1)) / threads));
-      if (to < length) to = lineEnd(Math.max(from, to - 1)) + 1;
-      let count = 0;
-      for (let nl = b.indexOf(10, from); nl >= 0 && nl < to; nl = b.indexOf(10, nl + 1)) count++;
-      if (to === length && b[length - 1] !== 10) count++;
-      jobs.push({ bytes: b, start: from, end: to, firstLine, firstRow: firstLine - line - 1 });
-      from = to;
-      firstLine += count;
-    }
-    const parsing = parsers.parse(layout, jobs);
-    const { hash, utf8 } = digest();
-    const done = await parsing;
-    // The stretches' rows moved up over blank lines left out before them; the first stretch that stopped, and the rest
-    // of the file, read on this thread from the line it stopped at.
-    let rows = 0;
-    for (let k = 0; k < jobs.length; k++) {
-      const { firstRow } = jobs[k];
-      const { rows: got, stopped } = done[k];
-      if (rows < firstRow && got > 0)
-        layout.arrays.forEach((values, a) => {
-          const capacity = layout.capacities[a];
-          for (let c = 0; c < values.length / capacity; c++) values.copyWithin(c * capacity + rows, c * capacity + firstRow, c * capacity + firstRow + got);
-        });
-      rows += got;
-      if (stopped) {
-        builder.rows = rows;
-        return { builder: rest(builder, stopped.at, stopped.line), hash, utf8 };
-      }
-    }
-    builder.rows = rows;
+    utf8.end();
     return { builder, hash, utf8 };
   } finally {
+    closeSync(fd);
     parsers.stop();
   }
 }
 
-/** Worker threads of the CSV reader, each started at once and given one stretch of the file to parse. */
+/** Worker threads of the CSV reader (the main thread parses a stretch too), each given one stretch of a window at a time. */
 class ChunkParsers {
   private constructor(private readonly threads: import('node:worker_threads').Worker[]) {}
 
@@ -608,9 +645,14 @@ class ChunkParsers {
         (job, k) =>
           new Promise<ChunkDone>((resolve, reject) => {
             const worker = this.threads[k];
-            worker.once('message', resolve);
-            worker.once('error', reject);
-            worker.once('exit', (code) => reject(new Error(`the CSV reader's thread stopped (exit ${code})`)));
+            const settle = (f: () => void) => {
+              worker.off('message', done).off('error', failed).off('exit', exited);
+              f();
+            };
+            const done = (m: ChunkDone) => settle(() => resolve(m));
+            const failed = (e: Error) => settle(() => reject(e));
+            const exited = (code: number) => settle(() => reject(new Error(`the CSV reader's thread stopped (exit ${code})`)));
+            worker.on('message', done).on('error', failed).on('exit', exited);
             worker.postMessage({ layout, job });
           }),
       ),

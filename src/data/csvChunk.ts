@@ -10,14 +10,14 @@ import { readDecimal } from './decimal.js';
 export interface ChunkLayout {
   name: string;
   header: string[];
-  /** Per column: 1 when its cells are read past (data.ignore), 0 when they are numbers. */
-  skip: Uint8Array;
+  /** Per column: 1 when its cells are read past (data.ignore), 2 when they are labels, 3 fold labels, 0 numbers. */
+  kind: Uint8Array;
   /** Per column: the array its numbers go to, and the column within it (row r at column × capacity + r). */
   array: Int32Array;
   column: Int32Array;
   arrays: Float64Array[];
   capacities: number[];
-  /** Per column: 1 when data.missing allows a gap there (it is stored as NaN). */
+  /** Per column: 1 when data.missing allows a gap there (a number's is NaN, a label's null). */
   gapAllowed: Uint8Array;
   missing: string[];
   /** The column of a poisson target (non-negative integers) and of the observation weights (≥ 0), or −1. */
@@ -36,17 +36,36 @@ export interface ChunkJob {
   firstRow: number;
 }
 
-/** Rows written from firstRow on; where it stopped (a line the one-thread reader must read), or null. */
+/** Rows written from firstRow on, their labels and fold labels; where it stopped (a line the one-thread reader must read), or null. */
 export interface ChunkDone {
   rows: number;
+  labels: (string | null)[];
+  foldLabels: (string | null)[];
   stopped: { at: number; line: number } | null;
+}
+
+/** What a column of the layout holds. */
+export const enum CellKind {
+  Number = 0,
+  Skip = 1,
+  Label = 2,
+  FoldLabel = 3,
 }
 
 /** Parses the lines of a job into the layout's arrays. */
 export function parseChunk(layout: ChunkLayout, job: ChunkJob): ChunkDone {
   const { bytes: b, end: chunkEnd } = job;
-  const { skip, array, column, arrays, capacities, gapAllowed, countsColumn, weightsColumn } = layout;
-  const columns = skip.length;
+  const { kind, array, column, arrays, capacities, gapAllowed, countsColumn, weightsColumn } = layout;
+  const columns = kind.length;
+  const labels: (string | null)[] = [];
+  const foldLabels: (string | null)[] = [];
+  // A stopped line's labels are left to the one-thread reader.
+  const stop = (at: number, line: number, labelsBefore: number, foldLabelsBefore: number): ChunkDone => ({
+    rows,
+    labels: labels.slice(0, labelsBefore),
+    foldLabels: foldLabels.slice(0, foldLabelsBefore),
+    stopped: { at, line },
+  });
   const missing = new Set(layout.missing);
   const at = new Int32Array(columns);
   let rows = 0;
@@ -63,6 +82,8 @@ export function parseChunk(layout: ChunkLayout, job: ChunkJob): ChunkDone {
     while (k < end && (b[k] === 32 || b[k] === 9 || b[k] === 44)) k++;
     if (k === end) continue;
     const row = job.firstRow + rows;
+    const labelsBefore = labels.length;
+    const foldLabelsBefore = foldLabels.length;
     for (let j = 0; j < columns; j++) at[j] = column[j] * capacities[array[j]] + row;
     k = lineStart;
     let j = 0;
@@ -73,11 +94,12 @@ export function parseChunk(layout: ChunkLayout, job: ChunkJob): ChunkDone {
         break;
       }
       const out = arrays[array[j]];
-      let next = skip[j] ? -1 : readDecimal(b, k, end, out, at[j]);
+      let next = kind[j] === CellKind.Number ? readDecimal(b, k, end, out, at[j]) : -1;
       if (next < 0 || (next < end && b[next] !== 44)) {
         let fieldEnd = b.indexOf(44, k);
         if (fieldEnd < 0 || fieldEnd > end) fieldEnd = end;
-        if (!readText(b, k, fieldEnd, j, line, layout, missing, out, at[j], skip[j] === 1, gapAllowed[j] === 1)) {
+        const list = kind[j] === CellKind.Label ? labels : kind[j] === CellKind.FoldLabel ? foldLabels : undefined;
+        if (!readText(b, k, fieldEnd, j, line, layout, missing, out, at[j], list, gapAllowed[j] === 1)) {
           ok = false;
           break;
         }
@@ -97,21 +119,30 @@ export function parseChunk(layout: ChunkLayout, job: ChunkJob): ChunkDone {
       if (next >= end) break;
       k = next + 1;
     }
-    if (!ok || j !== columns) return { rows, stopped: { at: lineStart, line } };
+    if (!ok || j !== columns) return stop(lineStart, line, labelsBefore, foldLabelsBefore);
     rows++;
   }
-  return { rows, stopped: null };
+  return { rows, labels, foldLabels, stopped: null };
 }
 
-/** A cell that is not a plain decimal: read past, a gap, or a number Number() reads; false when the reader must see it. */
-function readText(b: Uint8Array, start: number, end: number, j: number, line: number, layout: ChunkLayout, missing: Set<string>, out: Float64Array, at: number, skip: boolean, gapAllowed: boolean): boolean {
+/**
+ * A cell that is not a plain decimal: read past, a label (into `labels`), a gap, or a number Number() reads; false
+ * when the reader must see it.
+ */
+function readText(b: Uint8Array, start: number, end: number, j: number, line: number, layout: ChunkLayout, missing: Set<string>, out: Float64Array, at: number, labels: (string | null)[] | undefined, gapAllowed: boolean): boolean {
   for (let k = start; k < end; k++) if (b[k] === 34 || b[k] === 13) return false;
-  if (skip) return true;
+  if (layout.kind[j] === CellKind.Skip) return true;
   const text = Buffer.from(b.buffer, b.byteOffset + start, end - start).toString('utf8');
   const cell = text.trim();
   if (missing.has(cell)) {
     if (!gapAllowed) return false;
-    out[at] = NaN;
+    if (labels) labels.push(null);
+    else out[at] = NaN;
+    return true;
+  }
+  if (labels) {
+    if (cell === '') return false;
+    labels.push(cell);
     return true;
   }
   if (Number.isNaN(Number(cell))) return false;

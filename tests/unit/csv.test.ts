@@ -166,14 +166,16 @@ describe('CSV loading', () => {
   });
 });
 
-describe('a large CSV parsed on several threads (16 MB and more)', () => {
-  // 190 000 rows of 8 numbers (~18.5 MB); `edit` replaces or adds lines by their index (0 is the first data line).
-  function big(name: string, edit: Record<number, string> = {}, header = 'a,b,c,d,e,f,g,y', crlfEvery = 0): string {
+describe('a large CSV parsed on several threads (24 MB and more)', () => {
+  // 260 000 rows of 8 numbers (~25 MB); `edit` replaces or adds lines by their index (0 is the first data line).
+  function big(name: string, edit: Record<number, string> = {}, header = 'a,b,c,d,e,f,g,y', crlfEvery = 0, labelled = false, count = 290_000): string {
     let seed = 11;
     const next = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const lines: string[] = [];
-    for (let i = 0; i < 190_000; i++) {
-      const row = i in edit ? edit[i] : Array.from({ length: 8 }, (_, j) => (j === 2 ? (next() * 1e-7).toExponential(9) : ((next() - 0.5) * 10 ** ((i + j) % 5)).toPrecision(9))).join(',');
+    for (let i = 0; i < count; i++) {
+      const cells = Array.from({ length: 8 }, (_, j) => (j === 2 ? (next() * 1e-7).toExponential(9) : ((next() - 0.5) * 10 ** ((i + j) % 5)).toPrecision(9)));
+      if (labelled) cells[7] = ['no', 'yes', 'maybe'][i % 3];
+      const row = i in edit ? edit[i] : cells.join(',');
       lines.push(crlfEvery && i % crlfEvery === 0 ? `${row}\r` : row);
     }
     return writeFile(dir, name, `${header}\n${lines.join('\n')}\n`);
@@ -188,7 +190,7 @@ describe('a large CSV parsed on several threads (16 MB and more)', () => {
       }
     };
     // Past the size at which the reader splits a file among threads.
-    expect(statSync(path).size).toBeGreaterThan(16 << 20);
+    expect(statSync(path).size).toBeGreaterThan(24 << 20);
     return { one: await read(1), two: await read(2) };
   };
   const same = (a: unknown, b: unknown) => {
@@ -205,41 +207,60 @@ describe('a large CSV parsed on several threads (16 MB and more)', () => {
     const { one, two } = await both(path);
     expect(typeof one).not.toBe('string');
     same(one, two);
-    expect((one as { n: number }).n).toBe(190_000 - 3);
+    expect((one as { n: number }).n).toBe(290_000 - 3);
     expect(Array.from({ length: 3 }, (_, j) => (one as { X: Float64Array; n: number }).X[j * (one as { n: number }).n + 120_000 - 2])).toEqual([1e-80, 1, 12345678901234567890123]);
   });
 
-  it('a bad cell, a ragged row, a negative weight or text under numbers past the middle: the same one line, file:line:column', async () => {
+  it('a bad cell, a ragged row, a negative weight, text under numbers or an empty label, in either stretch: the same one line, file:line:column', async () => {
     for (const [edit, options, message] of [
       [{ 140_000: '1,2,3,4,x5,6,7,8' }, {}, 'big.csv:140002:5: column "e": "x5" is not a number (the rows above hold numbers; list the column in data.categorical to read it as categories)'],
       [{ 100_001: '1,2,3,4,5,6,7' }, {}, 'big.csv:100003: expected 8 fields as in the header, found 7'],
       [{ 160_000: '1,2,-0.5,4,5,6,7,8' }, { weights: 'c' }, 'big.csv:160002:3: column "c": -0.5 is negative; an observation weight (data.weights) is 0 or more'],
       [{ 130_000: '1,2,3,4,5,6,NA,8' }, {}, 'big.csv:130002:7: column "g": missing value ("NA"); set data.missing to drop (drop such rows), or mean, median or most_frequent (fill a feature\'s gaps)'],
+      [{ 150_000: '1,2,3,4,5,6,7, ' }, { classification: true, labelled: true }, 'big.csv:150002:8: column "y": missing label (an empty cell); data.missing: drop drops such rows (a gap is filled only in a feature)'],
     ] as [Record<number, string>, Parameters<typeof loadCsv>[1], string][]) {
-      const { one, two } = await both(big('bad.csv', edit), options);
+      const { labelled, ...rest } = options as { labelled?: boolean };
+      const { one, two } = await both(big('bad.csv', edit, undefined, 0, labelled), rest);
       expect(one).toBe(message);
       expect(two).toBe(message);
     }
   });
 
-  it('gaps that data.missing drops, a column read past, a quote (the general parser) and labels (one thread) past the middle: the same data', async () => {
+  it('a file of several windows (32 MB each): the same bits, a line across a window\'s end, a stop in the first window read on one thread to the end', async () => {
+    const many = await both(big('windows.csv', { 5: '', 400_000: ' , ,', 650_000: '1e-80,2,3,4,5,6,7,8' }, undefined, 5, false, 700_000));
+    same(many.one, many.two);
+    expect((many.two as { n: number }).n).toBe(700_000 - 2);
+    // A gap in the weights that data.missing drops: the threads leave it (and what follows) to the one-thread reader.
+    const stopped = await both(big('windows-stop.csv', { 100_000: '1,2,NA,4,5,6,7,8' }, undefined, 0, false, 700_000), { weights: 'c', missing: 'drop' });
+    same(stopped.one, stopped.two);
+    expect((stopped.two as { n: number }).n).toBe(700_000 - 1);
+    const late = await both(big('windows-late.csv', { 600_000: '1,2,3,4,x5,6,7,8' }, undefined, 0, false, 700_000));
+    expect(late.two).toBe('big.csv:600002:5: column "e": "x5" is not a number (the rows above hold numbers; list the column in data.categorical to read it as categories)');
+    expect(late.one).toBe(late.two);
+  });
+
+  it('gaps that data.missing drops, a column read past, a quote (the general parser), labels, and categories (read on one thread) past the middle: the same data', async () => {
     const gaps = await both(big('gaps.csv', { 110_000: '1,2,3,NA,5,6,7,8', 165_000: ',2,3,4,5,6,7,8' }), { missing: 'drop' });
     same(gaps.one, gaps.two);
-    expect((gaps.two as { n: number }).n).toBe(190_000 - 2);
+    expect((gaps.two as { n: number }).n).toBe(290_000 - 2);
     const ignored = await both(big('ignored.csv', { 120_000: '1,2,3,4,5,six,7,8' }), { ignore: ['f'] });
     same(ignored.one, ignored.two);
     const quoted = await both(big('quoted.csv', { 150_000: '1,2,3,4,5,"6",7,8' }));
     same(quoted.one, quoted.two);
-    const labels = await both(big('labels.csv', { 1: '1,2,3,4,5,6,7,pos', 160_000: '1,2,3,4,5,6,7,pos' }), { classification: true });
+    const labels = await both(big('labels.csv', { 1: '1,2,3,4,5,6,7,pos', 160_000: '1,2,3,4,5,6,7,pos', 170_000: '1,2,3,4,5,6,7,NA' }, undefined, 0, true), { classification: true, missing: 'drop' });
     same(labels.one, labels.two);
+    expect((labels.two as { classes: string[] }).classes).toEqual(['maybe', 'no', 'pos', 'yes']);
+    expect((labels.two as { n: number }).n).toBe(290_000 - 1);
+    const categories = await both(big('categories.csv', { 0: '1,2,3,4,5,6,seven,8', 160_000: '1,2,3,4,5,6,eight,8' }));
+    same(categories.one, categories.two);
   });
 });
 
 describe('parseChunk: one stretch of lines, as a reader thread parses it', () => {
-  const layout = (capacity: number, options: { gapAllowed?: number[]; skip?: number[] } = {}): ChunkLayout => ({
+  const layout = (capacity: number, options: { gapAllowed?: number[]; kind?: number[] } = {}): ChunkLayout => ({
     name: 'd.csv',
     header: ['a', 'b', 'y'],
-    skip: Uint8Array.from(options.skip ?? [0, 0, 0]),
+    kind: Uint8Array.from(options.kind ?? [0, 0, 0]),
     array: Int32Array.of(0, 0, 1),
     column: Int32Array.of(0, 1, 0),
     arrays: [new Float64Array(2 * capacity), new Float64Array(capacity)],
@@ -253,7 +274,7 @@ describe('parseChunk: one stretch of lines, as a reader thread parses it', () =>
 
   it('reads plain and Number()-read numbers at their rows past blank lines and CRLF ends, without stopping', () => {
     const l = layout(8);
-    expect(parseChunk(l, job('1,2,3\r\n\n , ,\n4.5,1e-80,6\n12345678901234567890123,8,9', 2))).toEqual({ rows: 3, stopped: null });
+    expect(parseChunk(l, job('1,2,3\r\n\n , ,\n4.5,1e-80,6\n12345678901234567890123,8,9', 2))).toEqual({ rows: 3, labels: [], foldLabels: [], stopped: null });
     expect(Array.from(l.arrays[0])).toEqual([0, 0, 1, 4.5, 12345678901234567890123, 0, 0, 0, 0, 0, 2, 1e-80, 8, 0, 0, 0]);
     expect(Array.from(l.arrays[1]).slice(2, 5)).toEqual([3, 6, 9]);
   });
@@ -266,10 +287,16 @@ describe('parseChunk: one stretch of lines, as a reader thread parses it', () =>
       ['1,2\n', 0, 0, 10],
       ['1,2,3\n\n4,NA,6\n', 1, 7, 12],
     ] as [string, number, number, number][])
-      expect(parseChunk(layout(4), job(text))).toEqual({ rows, stopped: { at, line } });
+      expect(parseChunk(layout(4), job(text))).toEqual({ rows, labels: [], foldLabels: [], stopped: { at, line } });
     // A gap the rules allow is NaN; a column read past may hold text.
-    const l = layout(4, { gapAllowed: [1, 1, 0], skip: [0, 1, 0] });
-    expect(parseChunk(l, job('NA,text,3\n'))).toEqual({ rows: 1, stopped: null });
+    const l = layout(4, { gapAllowed: [1, 1, 0], kind: [0, 1, 0] });
+    expect(parseChunk(l, job('NA,text,3\n'))).toEqual({ rows: 1, labels: [], foldLabels: [], stopped: null });
     expect(l.arrays[0][0]).toBeNaN();
+    // Labels and fold labels in row order; a gap in them only where allowed, an empty label stops (with the labels
+    // before its line).
+    expect(parseChunk(layout(4, { kind: [0, 3, 2], gapAllowed: [0, 0, 1] }), job('1, f1 ,yes\n2,f2,NA\n3,f1,\n4,f2,no\n'))).toEqual({
+      rows: 4, labels: ['yes', null, null, 'no'], foldLabels: ['f1', 'f2', 'f1', 'f2'], stopped: null,
+    });
+    expect(parseChunk(layout(4, { kind: [0, 3, 2] }), job('1, f1 ,yes\n2,f2,NA\n3,f1,no\n'))).toEqual({ rows: 1, labels: ['yes'], foldLabels: ['f1'], stopped: { at: 11, line: 11 } });
   });
 });
