@@ -485,12 +485,13 @@ function readLine(builder: TableBuilder, b: Buffer, start: number, end: number, 
 /** Files at least this large are parsed on every core (the sweep's cores; below it, starting threads costs more). */
 const PARALLEL_BYTES = 24 << 20;
 /** Bytes of the file parsed at once on every core: the file is not held whole (a longer line grows it). */
-const WINDOW_BYTES = 32 << 20;
+const WINDOW_BYTES = 16 << 20;
 
 /**
  * The fast path on every core: the file read a window at a time into shared memory, the window's lines cut into one
  * stretch per thread at line starts, each parsed straight into the columns at the rows its lines go to
- * (data/csvChunk.ts) — the first on this thread, which then hashes the window and checks it is UTF-8. A stretch that
+ * (data/csvChunk.ts) — the first on this thread, which then hashes the window, checks it is UTF-8 and reads the
+ * next window while the other threads finish. A stretch that
  * meets a line the threads do not read is finished, with the rest of the file, by the one-thread reader from that
  * line on, with its checks and its messages; so is a file with a categorical column. Undefined when the file is too
  * small to be worth it.
@@ -509,10 +510,26 @@ async function readNumericCsvInParallel(path: string, name: string, options: Csv
     throw readFailure(name, e);
   }
   try {
+    // Two windows: the next is read while the threads parse this one.
     let window = Buffer.from(new SharedArrayBuffer(WINDOW_BYTES));
+    let spare = Buffer.from(new SharedArrayBuffer(WINDOW_BYTES));
     let filled = 0;
     let offset = 0;
     let eof = false;
+    /** Fills `into` from `from` on with the file's next bytes, until it is full or the file ends; the bytes it holds. */
+    const fill = (into: Buffer, from: number) => {
+      while (!eof && from < into.length) {
+        let got: number;
+        try {
+          got = readSync(fd, into, from, into.length - from, null);
+        } catch (e) {
+          throw readFailure(name, e);
+        }
+        if (got === 0) eof = true;
+        from += got;
+      }
+      return from;
+    };
     let builder: TableBuilder | undefined;
     /** The number of the last line read. */
     let line = 0;
@@ -525,16 +542,7 @@ async function readNumericCsvInParallel(path: string, name: string, options: Csv
       // Whole lines only: the part of a line at the end waits for the next window (a line longer than one grows it).
       let end = 0;
       for (;;) {
-        while (!eof && filled < window.length) {
-          let got: number;
-          try {
-            got = readSync(fd, window, filled, window.length - filled, null);
-          } catch (e) {
-            throw readFailure(name, e);
-          }
-          if (got === 0) eof = true;
-          filled += got;
-        }
+        filled = fill(window, filled);
         end = eof ? filled : window.lastIndexOf(10, filled - 1) + 1;
         if (end > 0 || eof) break;
         const larger = Buffer.from(new SharedArrayBuffer(window.length * 2));
@@ -542,6 +550,15 @@ async function readNumericCsvInParallel(path: string, name: string, options: Csv
         window = larger;
       }
       const b = window;
+      const last = eof;
+      /** The part of a line after `end`, then the file's next bytes, into the spare window. */
+      let ahead = 0;
+      const readAhead = () => {
+        if (last) return;
+        if (spare.length < window.length) spare = Buffer.from(new SharedArrayBuffer(window.length));
+        window.copy(spare, 0, end, filled);
+        ahead = fill(spare, filled - end);
+      };
       const lineEnd = (from: number) => {
         const nl = b.indexOf(10, from);
         return nl < 0 || nl >= end ? end : nl;
@@ -578,8 +595,10 @@ async function readNumericCsvInParallel(path: string, name: string, options: Csv
         if (builder && windowLines > 0) oneThread = true;
         digest();
         rest(start, line + 1);
+        readAhead();
       } else {
         // One stretch a thread, cut at line starts; each stretch's first line number and first row (its lines before it).
+        // Equal stretches: a shorter one for this thread, which also hashes the window and reads the next, was slower.
         const jobs: ChunkJob[] = [];
         for (let k = 0, from = start, firstLine = line + 1; k < threads && from < end; k++) {
           let to = k === threads - 1 ? end : Math.min(end, start + Math.ceil(((end - start) * (k + 1)) / threads));
@@ -591,6 +610,7 @@ async function readNumericCsvInParallel(path: string, name: string, options: Csv
         const parsing = parsers.parse(layout, jobs.slice(1));
         const done = [parseChunk(layout, jobs[0])];
         digest();
+        readAhead();
         done.push(...(await parsing));
         // The stretches' rows moved up over blank lines left out before them; the first stretch that stopped, and
         // the rest of the file, read on this thread from the line it stopped at.
@@ -615,10 +635,10 @@ async function readNumericCsvInParallel(path: string, name: string, options: Csv
         }
       }
       line += windowLines;
-      if (eof) break;
-      window.copy(window, 0, end, filled);
+      if (last) break;
+      [window, spare] = [spare, window];
       offset += end;
-      filled -= end;
+      filled = ahead;
     }
     utf8.end();
     return { builder, hash, utf8 };
