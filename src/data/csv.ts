@@ -482,7 +482,7 @@ function readLine(builder: TableBuilder, b: Buffer, start: number, end: number, 
   if (!blank(b, start, end)) readRow(builder, b, start, end, line, rowEstimate);
 }
 
-/** Files at least this large are parsed on every core (the sweep's cores; below it, starting threads costs more). */
+/** Files at least this large are parsed on every core (below it, starting a thread costs what it saves). */
 const PARALLEL_BYTES = 24 << 20;
 /** Bytes of the file parsed at once on every core: the file is not held whole (a longer line grows it). */
 const WINDOW_BYTES = 16 << 20;
@@ -491,10 +491,9 @@ const WINDOW_BYTES = 16 << 20;
  * The fast path on every core: the file read a window at a time into shared memory, the window's lines cut into one
  * stretch per thread at line starts, each parsed straight into the columns at the rows its lines go to
  * (data/csvChunk.ts) — the first on this thread, which then hashes the window, checks it is UTF-8 and reads the
- * next window while the other threads finish. A stretch that
- * meets a line the threads do not read is finished, with the rest of the file, by the one-thread reader from that
- * line on, with its checks and its messages; so is a file with a categorical column. Undefined when the file is too
- * small to be worth it.
+ * next window while the other threads finish. A stretch that meets a line the threads do not read is finished, with
+ * the rest of the file, by the one-thread reader from that line on, with its checks and its messages; so is a file
+ * with a categorical column. Undefined when the file is too small to be worth it.
  */
 async function readNumericCsvInParallel(path: string, name: string, options: CsvOptions, fileBytes: number, threads: number) {
   if (threads < 2 || fileBytes < PARALLEL_BYTES) return undefined;
@@ -566,7 +565,7 @@ async function readNumericCsvInParallel(path: string, name: string, options: Csv
       const countLines = (from: number, to: number) => {
         let count = 0;
         for (let nl = b.indexOf(10, from); nl >= 0 && nl < to; nl = b.indexOf(10, nl + 1)) count++;
-        return count + (to === end && eof && to > from && b[to - 1] !== 10 ? 1 : 0);
+        return count + (to === end && last && to > from && b[to - 1] !== 10 ? 1 : 0);
       };
       if (first) {
         // The first window's lines per byte size the matrix, as the streaming reader's first chunk does.

@@ -227,9 +227,14 @@ describe('a large CSV parsed on several threads (24 MB and more)', () => {
   });
 
   it('a file of several windows (16 MB each): the same bits, a line across a window\'s end, a stop in the first window read on one thread to the end', async () => {
-    const many = await both(big('windows.csv', { 5: '', 400_000: ' , ,', 650_000: '1e-80,2,3,4,5,6,7,8' }, undefined, 5, false, 700_000));
+    const path = big('windows.csv', { 5: '', 400_000: ' , ,', 650_000: '1e-80,2,3,4,5,6,7,8' }, undefined, 5, false, 700_000);
+    const many = await both(path);
     same(many.one, many.two);
     expect((many.two as { n: number }).n).toBe(700_000 - 2);
+    // The last line without its newline.
+    const open = await both(writeFile(dir, 'windows-open.csv', readFileSync(path, 'latin1').trimEnd()));
+    same(open.one, open.two);
+    expect((open.two as { n: number }).n).toBe(700_000 - 2);
     // A gap in the weights that data.missing drops: the threads leave it (and what follows) to the one-thread reader.
     const stopped = await both(big('windows-stop.csv', { 100_000: '1,2,NA,4,5,6,7,8' }, undefined, 0, false, 700_000), { weights: 'c', missing: 'drop' });
     same(stopped.one, stopped.two);
