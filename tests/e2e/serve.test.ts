@@ -122,6 +122,8 @@ output: live.db
     expect(requests.some((u) => u.endsWith('/static/vega-lite.min.js'))).toBe(true);
     expect(errors).toEqual([]);
     await tab.close();
+    // The next test starts a server of its own: this one would outlive the run.
+    await stop(server);
   });
 
   it('before the first validation fold completes the page says when validation curves appear, and shows the rate, the time left and the claimed tasks', { timeout: 120_000 }, async () => {
