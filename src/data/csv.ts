@@ -12,12 +12,12 @@ import type { MissingRule } from '../domain.js';
 import { ColumnMajor, type Dataset } from './dataset.js';
 import { readDecimal } from './decimal.js';
 import { parseCell } from './cells.js';
-import { CellKind, parseChunk, type ChunkDone, type ChunkJob, type ChunkLayout } from './csvChunk.js';
+import { blank, CellKind, parseChunk, type ChunkDone, type ChunkJob, type ChunkLayout } from './csvChunk.js';
 
 /** How a CSV's columns are read (the same for every data file). */
 export type CsvOptions = ColumnOptions;
 
-/** Bytes read at a time; a line longer than this grows the buffer. */
+/** Bytes read at a time on one thread; a line longer than this grows the window. */
 const CHUNK_BYTES = 1 << 22;
 /** Rows gathered row-major before they are scattered into the columns (writes to each column then run contiguous). */
 const BLOCK_VALUES = 1 << 15;
@@ -369,7 +369,7 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
     try {
       read =
         general === undefined
-          ? ((await readNumericCsvInParallel(path, name, options, fileBytes, Math.min(options.threads ?? Infinity, availableParallelism()))) ?? readNumericCsv(path, name, options, fileBytes))
+          ? await readNumericCsv(path, name, options, fileBytes, Math.min(options.threads ?? Infinity, availableParallelism()))
           : await readGeneralCsv(path, name, options, general);
     } catch (e) {
       if (e instanceof NeedsGeneralParser) general = e.rowEstimate;
@@ -382,76 +382,6 @@ export async function loadCsv(path: string, options: CsvOptions = {}): Promise<D
   if (builder.rows + builder.blockRows === 0) throw new UserError(`${name}: a header but no data rows`);
   const warnings = utf8.invalidAt >= 0 ? [`${name}:${lineOfOffset(path, utf8.invalidAt)}: not valid UTF-8 (read as U+FFFD); save the file as UTF-8`] : [];
   return assembleDataset(builder.finish(), name, hash.digest('hex'), warnings);
-}
-
-/** The fast path: plain comma-separated numbers and labels, no quotes. */
-function readNumericCsv(path: string, name: string, options: CsvOptions, fileBytes: number) {
-  const hash = createHash('sha256');
-  const utf8 = new Utf8Watch();
-  let builder: TableBuilder | undefined;
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch (e) {
-    throw readFailure(name, e);
-  }
-  let buffer = Buffer.allocUnsafe(CHUNK_BYTES);
-  let filled = 0;
-  let offset = 0;
-  let line = 0;
-  let linesSeen = 0;
-  let bytesSeen = 0;
-  const handleLine = (b: Buffer, start: number, end: number) => {
-    line++;
-    if (builder) readLine(builder, b, start, end, line, rowEstimate);
-    else builder = headerOf(b, start, end, line, name, options, rowEstimate);
-  };
-  const rowEstimate = () => estimateRows(fileBytes, bytesSeen, linesSeen);
-  try {
-    for (let eof = false; !eof; ) {
-      if (filled === buffer.length) {
-        const larger = Buffer.allocUnsafe(buffer.length * 2);
-        buffer.copy(larger, 0, 0, filled);
-        buffer = larger;
-      }
-      let got: number;
-      try {
-        got = readSync(fd, buffer, filled, buffer.length - filled, null);
-      } catch (e) {
-        throw readFailure(name, e);
-      }
-      eof = got === 0;
-      const fresh = buffer.subarray(filled, filled + got);
-      hash.update(fresh);
-      utf8.feed(fresh, offset);
-      offset += got;
-      filled += got;
-      const view = buffer.subarray(0, filled);
-      let start = 0;
-      if (offset === got && got >= 3 && view[0] === 0xef && view[1] === 0xbb && view[2] === 0xbf) start = 3;
-      if (!builder && linesSeen === 0) {
-        // The first chunk: its lines per byte size the matrix.
-        for (let k = view.indexOf(10); k >= 0; k = view.indexOf(10, k + 1)) linesSeen++;
-        bytesSeen = filled;
-        if (eof || filled >= fileBytes) linesSeen += view[filled - 1] === 10 ? 0 : 1;
-      }
-      for (let nl = view.indexOf(10, start); nl >= 0; nl = view.indexOf(10, start)) {
-        handleLine(view, start, nl);
-        start = nl + 1;
-      }
-      if (eof) {
-        if (start < filled) handleLine(view, start, filled);
-        filled = 0;
-      } else {
-        buffer.copy(buffer, 0, start, filled);
-        filled -= start;
-      }
-    }
-  } finally {
-    closeSync(fd);
-  }
-  utf8.end();
-  return { builder, hash, utf8 };
 }
 
 /** The header line, or undefined for a blank line before it; quotes in it send the file to the general parser. */
@@ -469,13 +399,6 @@ function headerOf(b: Buffer, start: number, end: number, line: number, name: str
   );
 }
 
-/** Blank, or commas and blanks only: skipped, as Papa Parse's skipEmptyLines 'greedy' does. */
-function blank(b: Uint8Array, start: number, end: number): boolean {
-  let k = start;
-  while (k < end && (b[k] === 32 || b[k] === 9 || b[k] === 44)) k++;
-  return k === end;
-}
-
 /** A data line (its newline excluded): a carriage return before it dropped, a blank line skipped. */
 function readLine(builder: TableBuilder, b: Buffer, start: number, end: number, line: number, rowEstimate: () => number): void {
   if (end > start && b[end - 1] === 13) end--;
@@ -488,30 +411,32 @@ const PARALLEL_BYTES = 24 << 20;
 const WINDOW_BYTES = 16 << 20;
 
 /**
- * The fast path on every core: the file read a window at a time into shared memory, the window's lines cut into one
- * stretch per thread at line starts, each parsed straight into the columns at the rows its lines go to
- * (data/csvChunk.ts) — the first on this thread, which then hashes the window, checks it is UTF-8 and reads the
- * next window while the other threads finish. A stretch that meets a line the threads do not read is finished, with
- * the rest of the file, by the one-thread reader from that line on, with its checks and its messages; so is a file
- * with a categorical column. Undefined when the file is too small to be worth it.
+ * The fast path, plain comma-separated numbers and labels: the file read a window at a time (it is never held whole;
+ * a line longer than a window grows it), hashed and checked as UTF-8 on the way. A file of PARALLEL_BYTES or more,
+ * on more than one thread: each window's lines cut into one stretch per thread at line starts, each parsed straight
+ * into the columns at the rows its lines go to (data/csvChunk.ts) — the first on this thread, which then hashes the
+ * window and reads the next into a second window while the other threads finish. A stretch that meets a line the
+ * threads do not read is finished, with the rest of the file, by the one-thread reader from that line on, with its
+ * checks and its messages; so is a file with a categorical column. A quote sends the file to the general parser.
  */
-async function readNumericCsvInParallel(path: string, name: string, options: CsvOptions, fileBytes: number, threads: number) {
-  if (threads < 2 || fileBytes < PARALLEL_BYTES) return undefined;
+async function readNumericCsv(path: string, name: string, options: CsvOptions, fileBytes: number, threads: number) {
+  const parallel = threads >= 2 && fileBytes >= PARALLEL_BYTES;
   // The threads start while the first window is read.
-  const parsers = await ChunkParsers.start(threads - 1);
+  const parsers = parallel ? await ChunkParsers.start(threads - 1) : undefined;
   const hash = createHash('sha256');
   const utf8 = new Utf8Watch();
   let fd: number;
   try {
     fd = openSync(path, 'r');
   } catch (e) {
-    parsers.stop();
+    parsers?.stop();
     throw readFailure(name, e);
   }
   try {
-    // Two windows: the next is read while the threads parse this one.
-    let window = Buffer.from(new SharedArrayBuffer(WINDOW_BYTES));
-    let spare = Buffer.from(new SharedArrayBuffer(WINDOW_BYTES));
+    // Two windows: the next is read while the threads parse this one (a small file's are its size).
+    const windowBytes = Math.min(parallel ? WINDOW_BYTES : CHUNK_BYTES, fileBytes + 1);
+    let window = Buffer.from(new SharedArrayBuffer(windowBytes));
+    let spare = Buffer.from(new SharedArrayBuffer(windowBytes));
     let filled = 0;
     let offset = 0;
     let eof = false;
@@ -532,8 +457,8 @@ async function readNumericCsvInParallel(path: string, name: string, options: Csv
     let builder: TableBuilder | undefined;
     /** The number of the last line read. */
     let line = 0;
-    /** From a stop on (or for a file with categories), every line on this thread. */
-    let oneThread = false;
+    /** Every line on this thread: a file not parsed on every core, or from a stop on, or with categories. */
+    let oneThread = !parsers;
     let linesSeen = 0;
     let bytesSeen = 0;
     const rowEstimate = () => estimateRows(fileBytes, bytesSeen, linesSeen);
@@ -568,7 +493,7 @@ async function readNumericCsvInParallel(path: string, name: string, options: Csv
         return count + (to === end && last && to > from && b[to - 1] !== 10 ? 1 : 0);
       };
       if (first) {
-        // The first window's lines per byte size the matrix, as the streaming reader's first chunk does.
+        // The first window's lines per byte size the matrix.
         linesSeen = countLines(0, end);
         bytesSeen = end;
       }
@@ -578,35 +503,39 @@ async function readNumericCsvInParallel(path: string, name: string, options: Csv
         builder = headerOf(b, start, lineAt, ++line, name, options, rowEstimate);
         start = lineAt + 1;
       }
-      const windowLines = start < end ? countLines(start, end) : 0;
-      const layout = builder && !oneThread && windowLines > 0 ? builder.chunkLayout(builder.rows + windowLines) : undefined;
       const digest = () => {
         hash.update(b.subarray(0, end));
         utf8.feed(b.subarray(0, end), offset);
       };
+      /** Lines from `from` to the window's end on this thread, the first numbered `at`; the next line's number. */
       const rest = (from: number, at: number) => {
         for (; from < end; from = lineEnd(from) + 1, at++) {
           if (builder) readLine(builder, b, from, lineEnd(from), at, rowEstimate);
           else builder = headerOf(b, from, lineEnd(from), at, name, options, rowEstimate);
         }
+        return at;
       };
-      if (!layout || !builder) {
-        if (builder && windowLines > 0) oneThread = true;
-        digest();
-        rest(start, line + 1);
-        readAhead();
-      } else {
-        // One stretch a thread, cut at line starts; each stretch's first line number and first row (its lines before it).
-        // Equal stretches: a shorter one for this thread, which also hashes the window and reads the next, was slower.
-        const jobs: ChunkJob[] = [];
-        for (let k = 0, from = start, firstLine = line + 1; k < threads && from < end; k++) {
+      // One stretch a thread, cut at line starts; each stretch's first line number and first row (its lines before it).
+      // Equal stretches: a shorter one for this thread, which also hashes the window and reads the next, was slower.
+      const jobs: ChunkJob[] = [];
+      let next = line + 1;
+      if (builder && !oneThread)
+        for (let k = 0, from = start; k < threads && from < end; k++) {
           let to = k === threads - 1 ? end : Math.min(end, start + Math.ceil(((end - start) * (k + 1)) / threads));
           if (to < end) to = lineEnd(Math.max(from, to - 1)) + 1;
-          jobs.push({ bytes: b, start: from, end: to, firstLine, firstRow: builder.rows + firstLine - line - 1 });
-          firstLine += countLines(from, to);
+          jobs.push({ bytes: b, start: from, end: to, firstLine: next, firstRow: builder.rows + next - line - 1 });
+          next += countLines(from, to);
           from = to;
         }
-        const parsing = parsers.parse(layout, jobs.slice(1));
+      const layout = builder && jobs.length ? builder.chunkLayout(builder.rows + next - line - 1) : undefined;
+      if (!layout || !builder) {
+        // A categorical column: this thread from here on.
+        if (jobs.length) oneThread = true;
+        digest();
+        line = rest(start, line + 1) - 1;
+        readAhead();
+      } else {
+        const parsing = parsers!.parse(layout, jobs.slice(1));
         const done = [parseChunk(layout, jobs[0])];
         digest();
         readAhead();
@@ -632,8 +561,8 @@ async function readNumericCsvInParallel(path: string, name: string, options: Csv
             rest(stopped.at, stopped.line);
           }
         }
+        line = next - 1;
       }
-      line += windowLines;
       if (last) break;
       [window, spare] = [spare, window];
       offset += end;
@@ -643,7 +572,7 @@ async function readNumericCsvInParallel(path: string, name: string, options: Csv
     return { builder, hash, utf8 };
   } finally {
     closeSync(fd);
-    parsers.stop();
+    parsers?.stop();
   }
 }
 

@@ -52,6 +52,13 @@ export const enum CellKind {
   FoldLabel = 3,
 }
 
+/** Blank, or commas and blanks only: skipped, as Papa Parse's skipEmptyLines 'greedy' does. */
+export function blank(b: Uint8Array, start: number, end: number): boolean {
+  let k = start;
+  while (k < end && (b[k] === 32 || b[k] === 9 || b[k] === 44)) k++;
+  return k === end;
+}
+
 /** Parses the lines of a job into the layout's arrays. */
 export function parseChunk(layout: ChunkLayout, job: ChunkJob): ChunkDone {
   const { bytes: b, end: chunkEnd } = job;
@@ -77,15 +84,12 @@ export function parseChunk(layout: ChunkLayout, job: ChunkJob): ChunkDone {
     if (end > start && b[end - 1] === 13) end--;
     const lineStart = start;
     start = nl + 1;
-    let k = lineStart;
-    // Blank, or commas and blanks only: skipped, as the one-thread reader does.
-    while (k < end && (b[k] === 32 || b[k] === 9 || b[k] === 44)) k++;
-    if (k === end) continue;
+    if (blank(b, lineStart, end)) continue;
     const row = job.firstRow + rows;
     const labelsBefore = labels.length;
     const foldLabelsBefore = foldLabels.length;
     for (let j = 0; j < columns; j++) at[j] = column[j] * capacities[array[j]] + row;
-    k = lineStart;
+    let k = lineStart;
     let j = 0;
     let ok = true;
     for (;;) {
