@@ -1,5 +1,5 @@
 // What every store shares: picking a sweep by selector, and figures as a database can hold them.
-import type { BaselineHazard, Penalty, Sweep, Trial, TrialFigures, TrialPredictions, TrialTally } from '../domain.js';
+import type { BaselineHazard, Penalty, Sweep, TrialFigures, TrialPredictions, TrialTally } from '../domain.js';
 import { UserError } from '../errors.js';
 import { parseSweepName, type ProcessState, type SweepSelector, type TaskState } from './contract.js';
 import type { CoefficientRows } from '../domain.js';
@@ -50,57 +50,9 @@ function sortedMetrics(metrics: Record<string, number>): Record<string, number> 
   return Object.fromEntries(Object.keys(metrics).sort().map((k) => [k, metrics[k]]));
 }
 
-/**
- * A reader of trials rows given as arrays of values in the order of `columns`, as either store returns them: SQLite
- * gives 0/1 for booleans, NULL for a NaN norm and metrics as text; PostgreSQL gives booleans, NaN, jsonb objects and
- * bigint ids as strings. Arrays, not row objects: a live page reads every trial of a sweep.
- */
-export function trialReader(columns: string[]): (values: unknown[]) => Trial {
-  const at = (name: string) => {
-    const k = columns.indexOf(name);
-    if (k < 0) throw new Error(`a trials row without the column ${name}`);
-    return k;
-  };
-  const [id, sweepId, taskId, penalty, lambda, l1Ratio, settings, fold, status, converged, error, trainLoss, valLoss, nTrain, nVal, nnz, zeroFraction, nearZeroFraction, l1Norm, l2Norm, passes, epochsRun, seconds, metrics] = [
-    'id', 'sweep_id', 'task_id', 'penalty', 'lambda', 'l1_ratio', 'settings', 'fold', 'status', 'converged', 'error', 'train_loss', 'val_loss', 'n_train', 'n_val', 'nnz',
-    'zero_fraction', 'near_zero_fraction', 'l1_norm', 'l2_norm', 'passes', 'epochs_run', 'seconds', 'metrics',
-  ].map(at);
-  return (v) => {
-    const m = v[metrics];
-    return {
-      id: Number(v[id]),
-      sweepId: Number(v[sweepId]),
-      taskId: v[taskId] as string,
-      penalty: v[penalty] as Penalty,
-      lambda: v[lambda] as number,
-      l1Ratio: v[l1Ratio] as number,
-      settings: (v[settings] as string | undefined) ?? '',
-      fold: v[fold] as string,
-      status: v[status] as Trial['status'],
-      converged: v[converged] === true || v[converged] === 1,
-      error: v[error] as string | null,
-      trainLoss: v[trainLoss] as number | null,
-      valLoss: v[valLoss] as number | null,
-      nTrain: v[nTrain] as number,
-      nVal: v[nVal] as number,
-      nnz: v[nnz] as number,
-      zeroFraction: v[zeroFraction] as number,
-      nearZeroFraction: v[nearZeroFraction] as number,
-      l1Norm: (v[l1Norm] as number | null) ?? NaN,
-      l2Norm: (v[l2Norm] as number | null) ?? NaN,
-      passes: v[passes] as number,
-      epochsRun: v[epochsRun] as number,
-      seconds: v[seconds] as number,
-      metrics: m === '{}' ? {} : sortedMetrics(typeof m === 'string' ? JSON.parse(m) : (m as Record<string, number>)),
-    };
-  };
-}
-
-/** Trials rows given as objects (node-postgres), all with the same columns. */
-export function trialsFromRows(rows: Record<string, unknown>[]): Trial[] {
-  if (rows.length === 0) return [];
-  const read = trialReader(Object.keys(rows[0]));
-  return rows.map((r) => read(Object.values(r)));
+/** A trial's metrics as stored (JSON text), keys in order. */
+export function metricsFromText(text: string): Record<string, number> {
+  return text === '{}' ? {} : sortedMetrics(JSON.parse(text) as Record<string, number>);
 }
 
 /** A tasks row (SQLite or PostgreSQL) as the live page shows it. */
@@ -179,18 +131,13 @@ export const coefficientsOf = (bytes: Buffer): Float64Array => unpackRow(bytes);
 
 /** A row of trials joined with predictions (columns id, task_id, penalty, lambda, l1_ratio, settings, fold, link, rows, observed). */
 export function predictionsFromRow(r: Record<string, unknown>): TrialPredictions {
-  return {
-    trialId: Number(r.id),
-    taskId: r.task_id as string,
-    penalty: r.penalty as Penalty,
-    lambda: r.lambda as number,
-    l1Ratio: r.l1_ratio as number,
-    settings: r.settings as string,
-    fold: r.fold as string,
-    link: float64Of(r.link as Buffer),
-    rows: r.rows ? arrayOf(r.rows as Buffer, (b) => new Int32Array(b)) : null,
-    observed: r.observed ? float64Of(r.observed as Buffer) : null,
-  };
+  const head = { trialId: Number(r.id), taskId: r.task_id as string, penalty: r.penalty as Penalty, lambda: r.lambda as number, l1Ratio: r.l1_ratio as number, settings: r.settings as string, fold: r.fold as string };
+  return predictionsOf(head, r.link as Buffer, r.rows as Buffer | null, r.observed as Buffer | null);
+}
+
+/** A trial's held-out predictions from their stored bytes (copied out: for alignment, and to let the rows read go). */
+export function predictionsOf(head: Omit<TrialPredictions, 'link' | 'rows' | 'observed'>, link: Buffer, rows: Buffer | null, observed: Buffer | null): TrialPredictions {
+  return { ...head, link: float64Of(link), rows: rows ? arrayOf(rows, (b) => new Int32Array(b)) : null, observed: observed ? float64Of(observed) : null };
 }
 
 /** A baseline hazard as stored with its coefficients: the times, then the cumulative hazards (float64, little-endian). */

@@ -233,6 +233,36 @@ for (const impl of STORES) {
       });
     });
 
+    it('gives back every figure of a trial as written (gaps, NaN norms, an error, metrics); a filter is a value, never SQL', async () => {
+      const { store } = await writable();
+      const tasks = [task('all'), task(0)];
+      await use(store, async (s) => {
+        const sweep = (await s.createSweep(newSweep('figures', tasks), tasks)).sweep;
+        const [c0, c1] = await claimAll(s, sweep.id);
+        const odd = result(c0.task);
+        const written: TrialFigures = {
+          ...odd.trials[1], status: 'diverged', converged: false, error: `it's \\ "odd" — é`, trainLoss: null, valLoss: null, nnz: 0,
+          zeroFraction: 1, nearZeroFraction: 0.75, l1Norm: NaN, l2Norm: NaN, passes: 2 ** 31 - 1, epochsRun: 3, seconds: 1e-300, metrics: { b: 2, a: 0.1 + 0.2 },
+        };
+        odd.trials[1] = written;
+        expect(await s.completeTask(sweep.id, c0, odd, 1, 3)).toBe('recorded');
+        expect(await s.completeTask(sweep.id, c1, result(c1.task), 1, 3)).toBe('recorded');
+        const trials = await s.trials(sweep.id);
+        // Ordered by penalty, l1 ratio, settings, λ descending, then fold ('0' before 'all').
+        expect(trials.map((t) => [t.lambda, t.fold])).toEqual([[1, '0'], [1, 'all'], [0.5, '0'], [0.5, 'all'], [0.25, '0'], [0.25, 'all']]);
+        const back = trials.find((t) => t.fold === 'all' && t.lambda === 0.5)!;
+        expect(back).toMatchObject({ sweepId: sweep.id, taskId: c0.task.id, penalty: 'l1', l1Ratio: 1, settings: '', ...written, l1Norm: NaN, l2Norm: NaN });
+        expect(Object.keys(back.metrics)).toEqual(['a', 'b']);
+        expect(back.metrics.a).toBe(0.1 + 0.2);
+        expect(trials.every((t) => Number.isSafeInteger(t.id) && t.id > 0)).toBe(true);
+        expect(await s.trials(sweep.id, { fold: '0' })).toHaveLength(3);
+        expect(await s.trials(sweep.id, { penalty: 'l1', fold: 'all' })).toHaveLength(3);
+        for (const fold of ["0' OR 'x' = 'x", "\\' OR 1 = 1 --", 'all\\']) expect(await s.trials(sweep.id, { fold })).toEqual([]);
+        expect(await s.trials(sweep.id, { penalty: "l1' OR '1' = '1" })).toEqual([]);
+        expect((await s.newTrials(sweep.id, undefined)).trials).toEqual(trials);
+      });
+    });
+
     it('a task that throws is queued again until its attempts run out, then stored as failed; --retry-failed queues it again', async () => {
       const { store } = await writable();
       const tasks = [task(0)];

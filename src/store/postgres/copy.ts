@@ -1,5 +1,6 @@
-// A dataset's bytes in and out of PostgreSQL with COPY in binary format: the bytes as they are, where a bytea query
-// would send them as hexadecimal text (twice the size, and slow to decode at hundreds of megabytes).
+// A dataset's bytes, and rows of the tables a sweep fills, in and out of PostgreSQL with COPY in binary format: the
+// bytes as they are, where a query's text format would send a bytea as hexadecimal and every double as decimal digits
+// (formatted by the server, parsed again here).
 import type pg from 'pg';
 import { from as copyFrom, to as copyTo } from 'pg-copy-streams';
 
@@ -91,8 +92,113 @@ export async function copyChunksOut(client: pg.PoolClient, hash: string, totalBy
   return out;
 }
 
-function literal(text: string): string {
-  return `'${text.replace(/'/g, "''")}'`;
+/** The rows of `COPY (query) TO STDOUT (FORMAT binary)` on the caller's connection, for BinaryRowReader. */
+export async function copyRowsOut(client: pg.PoolClient, query: string): Promise<Buffer> {
+  const stream = client.query(copyTo(`COPY (${query}) TO STDOUT (FORMAT binary)`));
+  const parts: Buffer[] = [];
+  for await (const chunk of stream as AsyncIterable<Buffer>) parts.push(chunk);
+  return Buffer.concat(parts);
+}
+
+/** Reads COPY's binary rows: next() starts a row, then one call a column in the query's order (null for NULL). */
+export class BinaryRowReader {
+  private at: number;
+
+  constructor(private readonly b: Buffer) {
+    if (b.length < 21 || !b.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('not the binary format of COPY');
+    this.at = 19 + b.readInt32BE(15);
+  }
+
+  /** Starts the next row; false at the trailer. */
+  next(): boolean {
+    const fields = this.b.readInt16BE(this.at);
+    this.at += 2;
+    return fields !== -1;
+  }
+
+  /** The next field's length, past it when it is NULL (−1). */
+  private field(): number {
+    const length = this.b.readInt32BE(this.at);
+    this.at += 4;
+    return length;
+  }
+
+  /** A bigint below 2^53 as a number. */
+  int8(): number | null {
+    if (this.field() < 0) return null;
+    const v = this.b.readInt32BE(this.at) * 4294967296 + this.b.readUInt32BE(this.at + 4);
+    this.at += 8;
+    return v;
+  }
+
+  int4(): number | null {
+    if (this.field() < 0) return null;
+    const v = this.b.readInt32BE(this.at);
+    this.at += 4;
+    return v;
+  }
+
+  float8(): number | null {
+    if (this.field() < 0) return null;
+    const v = this.b.readDoubleBE(this.at);
+    this.at += 8;
+    return v;
+  }
+
+  bool(): boolean | null {
+    if (this.field() < 0) return null;
+    return this.b[this.at++] === 1;
+  }
+
+  text(): string | null {
+    const length = this.field();
+    if (length < 0) return null;
+    const v = this.b.toString('utf8', this.at, this.at + length);
+    this.at += length;
+    return v;
+  }
+
+  /** A bytea's bytes: a view into the rows (copy what is kept). */
+  bytea(): Buffer | null {
+    const length = this.field();
+    if (length < 0) return null;
+    const v = this.b.subarray(this.at, this.at + length);
+    this.at += length;
+    return v;
+  }
+
+  /** A one-dimensional float8[] (an empty array has no dimension); a NULL element is NaN. */
+  float8Array(): number[] | null {
+    const length = this.field();
+    if (length < 0) return null;
+    const end = this.at + length;
+    const dimensions = this.b.readInt32BE(this.at);
+    if (dimensions > 1) throw new Error(`a float8 array of ${dimensions} dimensions`);
+    const count = dimensions === 0 ? 0 : this.b.readInt32BE(this.at + 12);
+    const values = new Array<number>(count);
+    let at = this.at + 12 + 8 * dimensions;
+    for (let k = 0; k < count; k++) {
+      const size = this.b.readInt32BE(at);
+      values[k] = size < 0 ? NaN : this.b.readDoubleBE(at + 4);
+      at += 4 + Math.max(0, size);
+    }
+    this.at = end;
+    return values;
+  }
+
+  /** jsonb's text, after its version byte. */
+  jsonb(): string | null {
+    const length = this.field();
+    if (length < 0) return null;
+    const v = this.b.toString('utf8', this.at + 1, this.at + length);
+    this.at += length;
+    return v;
+  }
+}
+
+/** Text as an SQL literal, for the statements COPY runs (they take no parameters); E'' whatever standard_conforming_strings says. */
+export function literal(text: string): string {
+  return `E'${text.replace(/\\/g, '\\\\').replace(/'/g, "''")}'`;
 }
 
 /**

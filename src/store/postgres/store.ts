@@ -7,7 +7,7 @@ import type { CvPoint, Encoding, NewSweep, Penalty, Selection, Sweep, SweepStatu
 import { storedDesignLength, valuesChecksum } from '../../data/stored.js';
 import { EmptyStoreError, OutsideError, UserError, errorCode } from '../../errors.js';
 import { rowCount } from '../../util/coefficientRows.js';
-import { baselineBytes, baselineOf, bytesOf, coefficientBytes, coefficientsOf, pickSweep, predictionsFromRow, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialsFromRows } from '../common.js';
+import { baselineBytes, baselineOf, bytesOf, coefficientBytes, coefficientsOf, pickSweep, metricsFromText, predictionsOf, processFromRow, storableFigures, tallyFromRow, taskStateFromRow } from '../common.js';
 import {
   failedTrials,
   type Claim,
@@ -28,7 +28,7 @@ import {
 } from '../contract.js';
 import { foldRank, inClaimOrder, toTaskRow } from '../taskOrder.js';
 import { behindTransactionPooler, connectionConfig, contended, isConnectionError, isContention, lostConnection, makePool, maskedLocation, openingError } from './connection.js';
-import { BinaryRows, copyChunksIn, copyChunksOut, copyRowsIn } from './copy.js';
+import { BinaryRowReader, BinaryRows, copyChunksIn, copyChunksOut, copyRowsIn, copyRowsOut, literal } from './copy.js';
 import { ADDITIONS, SCHEMA, SCHEMA_VERSION } from './schema.js';
 
 /** How long an operation waits for a lost connection to come back before it gives up (--reconnect-timeout for run and worker). */
@@ -542,7 +542,7 @@ export class PostgresStore implements Store {
     return this.transaction(async (c) => {
       const status = (await c.query('SELECT status FROM regsweep.sweeps WHERE id = $1 FOR UPDATE', [sweepId])).rows[0]?.status;
       if (status === 'done' || (await open(c)) > 0) return false;
-      const trials = trialsFromRows((await c.query(`SELECT * FROM regsweep.trials WHERE sweep_id = $1 ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`, [sweepId])).rows);
+      const trials = readTrials(new BinaryRowReader(await copyRowsOut(c, trialsQuery(trialCondition(sweepId, {})))));
       const { points, selections, notes } = summarize(trials, await this.sweepById(sweepId, c));
       await c.query('DELETE FROM regsweep.summary WHERE sweep_id = $1', [sweepId]);
       await c.query('DELETE FROM regsweep.selections WHERE sweep_id = $1', [sweepId]);
@@ -581,8 +581,19 @@ export class PostgresStore implements Store {
   }
 
   async trials(sweepId: number, filter: TrialFilter = {}): Promise<Trial[]> {
-    const { where, values } = trialWhere(sweepId, filter);
-    return trialsFromRows((await this.query(`SELECT * FROM regsweep.trials WHERE ${where} ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`, values)).rows);
+    return this.copyOut(trialsQuery(trialCondition(sweepId, filter)), readTrials);
+  }
+
+  /** Rows of a statement read with COPY in binary format (doubles and bytea as they are stored), on a client of the pool. */
+  private copyOut<T>(query: string, read: (rows: BinaryRowReader) => T): Promise<T> {
+    return this.retrying(async () => {
+      const client = await this.pool.connect();
+      try {
+        return read(new BinaryRowReader(await copyRowsOut(client, query)));
+      } finally {
+        client.release();
+      }
+    });
   }
 
   /**
@@ -596,15 +607,10 @@ export class PostgresStore implements Store {
         // One snapshot for the horizon and the rows.
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         const horizon = (await client.query('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS x')).rows[0].x as string;
-        const { where, values } = trialWhere(sweepId, {});
-        const rows = (
-          await client.query(
-            `SELECT * FROM regsweep.trials WHERE ${where}${cursor === undefined ? '' : ` AND recorded_xid >= $${values.push(cursor)}::xid8`} ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`,
-            values,
-          )
-        ).rows;
+        if (cursor !== undefined && !/^\d+$/.test(cursor)) throw new Error(`not a transaction id: ${cursor}`);
+        const trials = readTrials(new BinaryRowReader(await copyRowsOut(client, trialsQuery(`${trialCondition(sweepId, {})}${cursor === undefined ? '' : ` AND recorded_xid >= '${cursor}'::xid8`}`))));
         await client.query('COMMIT');
-        return { trials: trialsFromRows(rows), cursor: horizon };
+        return { trials, cursor: horizon };
       } catch (e) {
         await client.query('ROLLBACK').catch(() => undefined);
         throw e;
@@ -642,40 +648,36 @@ export class PostgresStore implements Store {
   }
 
   async coefficients(sweepId: number, filter: TrialFilter = {}): Promise<TrialCoefficients[]> {
-    const { where, values } = trialWhere(sweepId, filter, 't.');
-    const rows = (
-      await this.query(
-        `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, c.intercept, c.coef, c.baseline FROM regsweep.trials t JOIN regsweep.coefficients c ON c.trial_id = t.id
-         WHERE ${where} ORDER BY t.penalty, t.l1_ratio, t.settings, t.lambda DESC, t.fold`,
-        values,
-      )
-    ).rows;
-    return rows.map((r) => {
-      const coef = r.coef as Buffer;
-      return {
-        trialId: Number(r.id),
-        penalty: r.penalty as Penalty,
-        lambda: r.lambda,
-        l1Ratio: r.l1_ratio,
-        settings: r.settings,
-        fold: r.fold,
-        intercept: (r.intercept as number[]).map(Number),
-        coefs: coefficientsOf(coef),
-        ...(r.baseline ? { baseline: baselineOf(r.baseline as Buffer) } : {}),
-      };
-    });
+    return this.copyOut(
+      `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, c.intercept, c.coef, c.baseline FROM regsweep.trials t JOIN regsweep.coefficients c ON c.trial_id = t.id
+       WHERE ${trialCondition(sweepId, filter, 't.')} ORDER BY t.penalty, t.l1_ratio, t.settings, t.lambda DESC, t.fold`,
+      (rows) => {
+        const out: TrialCoefficients[] = [];
+        while (rows.next()) {
+          const head = { trialId: rows.int8()!, penalty: rows.text() as Penalty, lambda: rows.float8()!, l1Ratio: rows.float8()!, settings: rows.text()!, fold: rows.text()! };
+          const intercept = rows.float8Array()!;
+          const coefs = coefficientsOf(rows.bytea()!);
+          const baseline = baselineOf(rows.bytea());
+          out.push({ ...head, intercept, coefs, ...(baseline ? { baseline } : {}) });
+        }
+        return out;
+      },
+    );
   }
 
   async predictions(sweepId: number, filter: TrialFilter = {}): Promise<TrialPredictions[]> {
-    const { where, values } = trialWhere(sweepId, filter, 't.');
-    const rows = (
-      await this.query(
-        `SELECT t.id, t.task_id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, p.link, p.rows, p.observed FROM regsweep.trials t JOIN regsweep.predictions p ON p.trial_id = t.id
-         WHERE ${where} ORDER BY t.task_id, t.id`,
-        values,
-      )
-    ).rows;
-    return rows.map(predictionsFromRow);
+    return this.copyOut(
+      `SELECT t.id, t.task_id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, p.link, p.rows, p.observed FROM regsweep.trials t JOIN regsweep.predictions p ON p.trial_id = t.id
+       WHERE ${trialCondition(sweepId, filter, 't.')} ORDER BY t.task_id, t.id`,
+      (rows) => {
+        const out: TrialPredictions[] = [];
+        while (rows.next()) {
+          const head = { trialId: rows.int8()!, taskId: rows.text()!, penalty: rows.text() as Penalty, lambda: rows.float8()!, l1Ratio: rows.float8()!, settings: rows.text()!, fold: rows.text()! };
+          out.push(predictionsOf(head, rows.bytea()!, rows.bytea(), rows.bytea()));
+        }
+        return out;
+      },
+    );
   }
 
   async epochs(sweepId: number): Promise<TrialEpoch[]> {
@@ -850,12 +852,58 @@ function readableTypes(oid: number, format?: string) {
   return pg.types.getTypeParser(oid, format as 'text');
 }
 
-function trialWhere(sweepId: number, filter: TrialFilter, prefix = '') {
-  const clauses = [`${prefix}sweep_id = $1`];
-  const values: unknown[] = [sweepId];
-  if (filter.fold !== undefined) clauses.push(`${prefix}fold = $${values.push(filter.fold)}`);
-  if (filter.penalty !== undefined) clauses.push(`${prefix}penalty = $${values.push(filter.penalty)}`);
-  return { where: clauses.join(' AND '), values };
+const TRIAL_COLUMNS =
+  'id, sweep_id, task_id, penalty, lambda, l1_ratio, settings, fold, status, converged, error, train_loss, val_loss, n_train, n_val, nnz, zero_fraction, near_zero_fraction, l1_norm, l2_norm, passes, epochs_run, seconds, metrics';
+
+/**
+ * The trials a condition picks, in the order every reader takes them. Read with COPY in binary format (readTrials): a
+ * sweep's end reads all of them, and as text the server formats every double in decimal and this process parses it back.
+ */
+function trialsQuery(condition: string): string {
+  return `SELECT ${TRIAL_COLUMNS} FROM regsweep.trials WHERE ${condition} ORDER BY penalty, l1_ratio, settings, lambda DESC, fold`;
+}
+
+function readTrials(rows: BinaryRowReader): Trial[] {
+  const trials: Trial[] = [];
+  while (rows.next()) {
+    // Read in TRIAL_COLUMNS' order: an object literal's values are evaluated in the order written.
+    trials.push({
+      id: rows.int8()!,
+      sweepId: rows.int8()!,
+      taskId: rows.text()!,
+      penalty: rows.text() as Penalty,
+      lambda: rows.float8()!,
+      l1Ratio: rows.float8()!,
+      settings: rows.text() ?? '',
+      fold: rows.text()!,
+      status: rows.text() as Trial['status'],
+      converged: rows.bool() === true,
+      error: rows.text(),
+      trainLoss: rows.float8(),
+      valLoss: rows.float8(),
+      nTrain: rows.int4()!,
+      nVal: rows.int4()!,
+      nnz: rows.int4()!,
+      zeroFraction: rows.float8()!,
+      nearZeroFraction: rows.float8()!,
+      l1Norm: rows.float8() ?? NaN,
+      l2Norm: rows.float8() ?? NaN,
+      passes: rows.int4()!,
+      epochsRun: rows.int4()!,
+      seconds: rows.float8()!,
+      metrics: metricsFromText(rows.jsonb() ?? '{}'),
+    });
+  }
+  return trials;
+}
+
+/** Which trials of a sweep, its values written in: the statements COPY runs take no parameters. */
+function trialCondition(sweepId: number, filter: TrialFilter, prefix = ''): string {
+  if (!Number.isSafeInteger(sweepId)) throw new Error(`not a sweep id: ${sweepId}`);
+  const clauses = [`${prefix}sweep_id = ${sweepId}`];
+  if (filter.fold !== undefined) clauses.push(`${prefix}fold = ${literal(filter.fold)}`);
+  if (filter.penalty !== undefined) clauses.push(`${prefix}penalty = ${literal(filter.penalty)}`);
+  return clauses.join(' AND ');
 }
 
 function toSweep(r: Record<string, unknown>): Sweep {

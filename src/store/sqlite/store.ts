@@ -28,7 +28,7 @@ import {
 } from '../contract.js';
 import { inClaimOrder, toTaskRow } from '../taskOrder.js';
 import { rowCount } from '../../util/coefficientRows.js';
-import { baselineBytes, baselineOf, bytesOf, coefficientBytes, coefficientsOf, pickSweep, predictionsFromRow, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, trialReader } from '../common.js';
+import { baselineBytes, baselineOf, bytesOf, coefficientBytes, coefficientsOf, pickSweep, predictionsFromRow, processFromRow, storableFigures, tallyFromRow, taskStateFromRow, metricsFromText } from '../common.js';
 import { openForReading, openForWriting, sqliteError } from './file.js';
 
 /** How long one attempt waits for a lock inside SQLite before the store backs off and tries again (ms). */
@@ -677,3 +677,46 @@ function toSweep(r: Record<string, unknown>): Sweep {
   };
 }
 
+/**
+ * A reader of trials rows given as arrays of values in the order of `columns` (0/1 for booleans, NULL for a NaN norm,
+ * metrics as text). Arrays, not row objects: a live page reads every trial of a sweep.
+ */
+function trialReader(columns: string[]): (values: unknown[]) => Trial {
+  const at = (name: string) => {
+    const k = columns.indexOf(name);
+    if (k < 0) throw new Error(`a trials row without the column ${name}`);
+    return k;
+  };
+  const [id, sweepId, taskId, penalty, lambda, l1Ratio, settings, fold, status, converged, error, trainLoss, valLoss, nTrain, nVal, nnz, zeroFraction, nearZeroFraction, l1Norm, l2Norm, passes, epochsRun, seconds, metrics] = [
+    'id', 'sweep_id', 'task_id', 'penalty', 'lambda', 'l1_ratio', 'settings', 'fold', 'status', 'converged', 'error', 'train_loss', 'val_loss', 'n_train', 'n_val', 'nnz',
+    'zero_fraction', 'near_zero_fraction', 'l1_norm', 'l2_norm', 'passes', 'epochs_run', 'seconds', 'metrics',
+  ].map(at);
+  return (v) => {
+    return {
+      id: Number(v[id]),
+      sweepId: Number(v[sweepId]),
+      taskId: v[taskId] as string,
+      penalty: v[penalty] as Penalty,
+      lambda: v[lambda] as number,
+      l1Ratio: v[l1Ratio] as number,
+      settings: (v[settings] as string | undefined) ?? '',
+      fold: v[fold] as string,
+      status: v[status] as Trial['status'],
+      converged: v[converged] === 1,
+      error: v[error] as string | null,
+      trainLoss: v[trainLoss] as number | null,
+      valLoss: v[valLoss] as number | null,
+      nTrain: v[nTrain] as number,
+      nVal: v[nVal] as number,
+      nnz: v[nnz] as number,
+      zeroFraction: v[zeroFraction] as number,
+      nearZeroFraction: v[nearZeroFraction] as number,
+      l1Norm: (v[l1Norm] as number | null) ?? NaN,
+      l2Norm: (v[l2Norm] as number | null) ?? NaN,
+      passes: v[passes] as number,
+      epochsRun: v[epochsRun] as number,
+      seconds: v[seconds] as number,
+      metrics: metricsFromText(v[metrics] as string),
+    };
+  };
+}
