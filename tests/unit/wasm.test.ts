@@ -152,6 +152,46 @@ describe('WebAssembly kernels', () => {
     }
   });
 
+  it('path predictions on one heap: rows staged once are used again only for the same rows of the same matrix', () => {
+    const rand = random(12);
+    const n = 257;
+    const p = 21;
+    const X = Float64Array.from({ length: n * p }, () => rand() * 2 - 1);
+    const Y = Float64Array.from(X, (x) => -x);
+    const coefs = Float64Array.from({ length: 3 * p }, () => rand() * 4 - 2);
+    const intercepts = Float64Array.from({ length: 3 }, () => rand());
+    const everyThird = Int32Array.from({ length: 85 }, (_, k) => 3 * k);
+    // The same number of rows, other rows; and the same rows in another order.
+    const shifted = Int32Array.from(everyThird, (i) => i + 1);
+    const reversed = everyThird.slice().reverse();
+    const heap = new WasmHeap();
+    const fresh = (design: Float64Array, rows: Int32Array | null) => pathPredictions(new WasmHeap(), { X: design, n, p }, rows, coefs, intercepts, 0, 3);
+    const steps: [Float64Array, Int32Array | null][] = [
+      [X, everyThird], [X, everyThird], [X, shifted], [X, reversed], [Y, reversed], [X, null], [Y, null], [X, everyThird], [Y, everyThird],
+    ];
+    for (const [design, rows] of steps) {
+      const out = pathPredictions(heap, { X: design, n, p }, rows, coefs, intercepts, 0, 3);
+      const alone = fresh(design, rows);
+      expect(out.length).toBe(alone.length);
+      expect(out.every((v, k) => Object.is(v, alone[k]))).toBe(true);
+      const m = rows ? rows.length : n;
+      let s = intercepts[2];
+      const i = rows ? rows[m - 1] : m - 1;
+      for (let j = 0; j < p; j++) s += design[j * n + i] * coefs[2 * p + j];
+      expect(out[2 * m + m - 1]).toBeCloseTo(s, 12);
+    }
+    // Rows beyond what stays staged (16 MB) are staged a chunk at a time, to the same values.
+    const wide = 16_400;
+    const W = Float64Array.from({ length: wide * 120 }, () => rand() * 2 - 1);
+    const wideCoefs = Float64Array.from({ length: 120 }, () => rand());
+    const big = pathPredictions(heap, { X: W, n: wide, p: 120 }, null, wideCoefs, Float64Array.of(0.5), 0, 1);
+    for (const r of [0, 8191, wide - 1]) {
+      let s = 0.5;
+      for (let j = 0; j < 120; j++) s += W[j * wide + r] * wideCoefs[j];
+      expect(big[r]).toBeCloseTo(s, 11);
+    }
+  });
+
   it('axpy updates every entry, or only those marked to keep, with odd lengths', () => {
     const heap = new WasmHeap();
     const len = 11;

@@ -29,8 +29,9 @@ export function pathPredictions(
   // Leading dimension ≥ p, even (16-byte rows), a little past it so rows do not share cache sets.
   const ld = ((p + 1) & ~1) + 8;
   const lambdas4 = (count + 3) & ~3;
+  const staged = stagedRows(heap, X, n, p, rows, ld);
   const coefBase = heap.alloc(lambdas4 * ld);
-  const rowBase = heap.alloc(ROW_CHUNK * ld);
+  const rowBase = staged === undefined ? heap.alloc(ROW_CHUNK * ld) : -1;
   const zeros = heap.alloc(ROW_CHUNK);
   const sums = heap.alloc(ROW_CHUNK * lambdas4);
   try {
@@ -44,23 +45,69 @@ export function pathPredictions(
       const chunk = Math.min(ROW_CHUNK, m - r0);
       // The kernel takes rows in pairs: an odd chunk repeats its last row (its sums are not read).
       const pairs = (chunk + 1) & ~1;
-      for (let r = 0; r < pairs; r++) {
-        const row = r0 + Math.min(r, chunk - 1);
-        source[r] = rows ? rows[row] : row;
-      }
-      // Feature-major: reads nearby entries of one column, writes one entry into each of ≤ 128 staged rows.
-      for (let j = 0; j < p; j++) stageFeature(F, rowBase + j, ld, X, j * n, source, pairs);
+      let at = rowBase;
+      if (staged === undefined) stageRows(F, rowBase, ld, X, n, p, rows, r0, chunk, source);
+      else at = staged + r0 * ld;
       F.fill(0, sums, sums + pairs * lambdas4);
-      gram(coefBase * 8, lambdas4, rowBase * 8, pairs, zeros * 8, p, ld, sums * 8);
+      gram(coefBase * 8, lambdas4, at * 8, pairs, zeros * 8, p, ld, sums * 8);
       for (let l = 0; l < count; l++) addIntercept(out, l * m + r0, intercepts[first + l], F, sums + l, lambdas4, chunk);
     }
   } finally {
     heap.release(coefBase);
-    heap.release(rowBase);
+    if (rowBase >= 0) heap.release(rowBase);
     heap.release(zeros);
     heap.release(sums);
   }
   return out;
+}
+
+/** Rows staged on a heap and kept, with what they are: a copy of X's rows, row-major at stride ld. */
+interface Staged {
+  X: Float64Array;
+  rows: Int32Array | null;
+  ld: number;
+  at: number;
+}
+/**
+ * At most this many doubles of rows stay staged per heap (16 MB): a fold's paths for each l1 ratio predict the same
+ * validation rows, which were gathered again for every path — from every column of X, the one pass over memory the
+ * predictions made.
+ */
+const STAGED_DOUBLES = 1 << 21;
+const stagedOn = new WeakMap<WasmHeap, Staged>();
+
+/** Where the given rows of X (all rows when null) are staged whole on the heap, staging them if they are not; undefined when they would take too much memory. */
+function stagedRows(heap: WasmHeap, X: Float64Array, n: number, p: number, rows: Int32Array | null, ld: number): number | undefined {
+  const m = rows ? rows.length : n;
+  // Padded to an even count: the last pair of an odd chunk repeats its last row.
+  const padded = m + (m & 1);
+  if (padded * ld > STAGED_DOUBLES) return undefined;
+  const kept = stagedOn.get(heap);
+  if (kept && kept.X === X && kept.ld === ld && sameRows(kept.rows, rows)) return kept.at;
+  if (kept) heap.release(kept.at);
+  const at = heap.alloc(padded * ld);
+  const source = new Int32Array(ROW_CHUNK);
+  for (let r0 = 0; r0 < m; r0 += ROW_CHUNK) stageRows(heap.f64, at + r0 * ld, ld, X, n, p, rows, r0, Math.min(ROW_CHUNK, m - r0), source);
+  stagedOn.set(heap, { X, rows: rows && Int32Array.from(rows), ld, at });
+  return at;
+}
+
+function sameRows(kept: Int32Array | null, rows: Int32Array | null): boolean {
+  if (kept === null || rows === null) return kept === rows;
+  if (kept.length !== rows.length) return false;
+  for (let r = 0; r < rows.length; r++) if (kept[r] !== rows[r]) return false;
+  return true;
+}
+
+/** Rows r0 … r0 + chunk of the selection into F from `at`, row-major at stride ld, an odd chunk's last row twice. */
+function stageRows(F: Float64Array, at: number, ld: number, X: Float64Array, n: number, p: number, rows: Int32Array | null, r0: number, chunk: number, source: Int32Array): void {
+  const pairs = (chunk + 1) & ~1;
+  for (let r = 0; r < pairs; r++) {
+    const row = r0 + Math.min(r, chunk - 1);
+    source[r] = rows ? rows[row] : row;
+  }
+  // Feature-major: reads nearby entries of one column, writes one entry into each of ≤ 128 staged rows.
+  for (let j = 0; j < p; j++) stageFeature(F, at + j, ld, X, j * n, source, pairs);
 }
 
 // The loops over rows as small functions, compiled once by the JIT (docs/performance.md, "JIT").
