@@ -84,6 +84,46 @@ function foldWeights(data: Pick<SharedData, 'foldOf' | 'foldsPerRepeat' | 'n'> &
   return { train, validation };
 }
 
+/** What every path of one fold shares: its weights, their counts, its validation rows, and what depends on them alone. */
+interface FoldParts {
+  train: Float64Array;
+  validation: Float64Array;
+  nTrain: number;
+  nVal: number;
+  validationRows: Int32Array;
+  /** The validation rows' targets (first output) and weights, gathered once. */
+  validationY: Float64Array;
+  validationWeights: Float64Array;
+  /** The intercept-only fit's training loss, by family, outputs and clip (pathStopFor). */
+  nullLosses: Map<string, number>;
+}
+
+/**
+ * The last fold a kernel context saw, with the data it belongs to: a fold's paths for every l1 ratio and setting come
+ * one after the other, and each of them made these again (a pass over n per figure, a quarter of a thread's time on
+ * a grid of many small paths). Read only: every path of the fold gets the same arrays.
+ */
+const foldPartsCache = new WeakMap<KernelContext, { of: SharedData; fold: FoldId; parts: FoldParts }>();
+function foldPartsFor(context: KernelContext, data: SharedData, fold: FoldId): FoldParts {
+  const hit = foldPartsCache.get(context);
+  const same = (a: SharedData) => a.foldOf === data.foldOf && a.foldsPerRepeat === data.foldsPerRepeat && a.n === data.n && a.weights === data.weights && a.y === data.y && a.offset === data.offset;
+  if (hit && hit.fold === fold && same(hit.of)) return hit.parts;
+  const { train, validation } = foldWeights(data, fold);
+  const validationRows = rowsWhere(validation);
+  const parts: FoldParts = {
+    train,
+    validation,
+    nTrain: count(train),
+    nVal: validationRows.length,
+    validationRows,
+    validationY: Float64Array.from(validationRows, (i) => data.y[i]),
+    validationWeights: Float64Array.from(validationRows, (i) => validation[i]),
+    nullLosses: new Map(),
+  };
+  foldPartsCache.set(context, { of: data, fold, parts });
+  return parts;
+}
+
 /**
  * The Gram columns of the last (fold, standardization) pair a kernel context saw: the paths for other l1 ratios on
  * the same fold reuse them instead of recomputing the p × p products (the coordinator sends a fold's paths as one
@@ -181,19 +221,19 @@ function heldOutFor(settings: FitSettings, data: SharedData, validation: Float64
 
 function fitPath(context: KernelContext, data: SharedData, task: Task, settings: FitSettings): DenseResult {
   const { model, standardize } = settings;
-  const { train, validation } = foldWeights(data, task.fold);
+  const fold = foldPartsFor(context, data, task.fold);
+  const { train, validation, nTrain } = fold;
   if (model.kind === 'mlp') return fitNetworkTask(context, data, task, settings, train, validation);
   const family = familyOf(model.kind, data);
   const problem = pathProblem(data, task, settings, train);
-  const stop = pathStopFor(context, data, task, settings, family, train);
+  const stop = pathStopFor(context, data, task, settings, family, fold);
   if (stop) problem.stop = stop;
   const design = designOf(data);
-  const nTrain = count(train);
   const solution = family.solve({ context, problem, data, task, fold: task.fold, settings, nTrain, gram: () => gramFor(context, design, task.fold, train, standardize) });
   // A relaxed task (sweep.gamma): the path blended with its refits on each λ's active set.
   const gamma = model.gamma ?? 1;
   const fitted = gamma < 1 ? relaxedPath({ context, data, task, fold: task.fold, settings, nTrain }, family, problem, solution, gamma) : solution;
-  return measurePath(context, data, task, settings, family, fitted, train, validation);
+  return measurePath(context, data, task, settings, family, fitted, fold);
 }
 
 /**
@@ -201,14 +241,16 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
  * null deviance its fit explains at a λ — from the solver's own loss where it keeps one (LambdaSolver.fittedLoss),
  * else covariance mode's training MSE, else the training rows' predictions — against the intercept-only fit's.
  */
-function pathStopFor(context: KernelContext, data: SharedData, task: Task, settings: FitSettings, family: FamilySpec, train: Float64Array): PathStop | undefined {
+function pathStopFor(context: KernelContext, data: SharedData, task: Task, settings: FitSettings, family: FamilySpec, { train, nullLosses }: FoldParts): PathStop | undefined {
   const rule = task.penalty === 'none' ? undefined : settings.pathStop?.[task.penalty];
   if (!rule) return undefined;
   const K = family.predictors(data);
   const { n } = data;
   const clip = family.name === 'binomial' ? STOP_PROBABILITY_FLOOR : 0;
   const loss = (eta: Float64Array) => family.loss({ y: data.y, eta, m: n, K }, train, clip);
-  const nullLoss = loss(nullPredictors(family, data, train, K));
+  const nullKey = `${family.name}/${K}/${clip}`;
+  let nullLoss = nullLosses.get(nullKey);
+  if (nullLoss === undefined) nullLosses.set(nullKey, (nullLoss = loss(nullPredictors(family, data, train, K))));
   return {
     ...rule,
     change: family.name === 'gaussian' || family.name === 'mgaussian' ? 'relative' : family.name === 'poisson' ? 'window' : family.name === 'cox' ? 'coxWindow' : 'absolute',
@@ -255,22 +297,21 @@ function nullPredictors(family: FamilySpec, data: SharedData, train: Float64Arra
  * Covariance mode hands back the training MSE, so only the validation rows need predictions (a fifth of the work on 5
  * folds, none on the refit on all rows); elsewhere every row is predicted.
  */
-function measurePath(context: KernelContext, data: SharedData, task: Task, settings: FitSettings, family: FamilySpec, solution: PathSolution, train: Float64Array, validation: Float64Array): DenseResult {
+function measurePath(context: KernelContext, data: SharedData, task: Task, settings: FitSettings, family: FamilySpec, solution: PathSolution, fold: FoldParts): DenseResult {
+  const { train, validation, nTrain, nVal } = fold;
   const { n, p } = data;
   const design = designOf(data);
   const K = family.predictors(data);
   // A path a stopping rule ended has trials up to the λ where it stopped.
   const stopped = solution.stopped;
   const lambdas = stopped ? task.lambdas.slice(0, stopped.index + 1) : task.lambdas;
-  const nTrain = count(train);
-  const nVal = count(validation);
   const trainMse = solution.trainMse;
   const validationOnly = trainMse !== undefined && !trainMse.some(Number.isNaN);
-  const rows = validationOnly ? rowsWhere(validation) : null;
+  const rows = validationOnly ? fold.validationRows : null;
   const m = rows ? rows.length : n;
-  const y = rows ? Float64Array.from(rows, (i) => data.y[i]) : data.y;
+  const y = rows ? fold.validationY : data.y;
   const trainWeights = rows ? null : train;
-  const valWeights = rows ? Float64Array.from(rows, (i) => validation[i]) : validation;
+  const valWeights = rows ? fold.validationWeights : validation;
   const weightFigure = validationWeight(data, validation, nVal);
   const clip = clipOf(settings.model);
   const group = family.groupsLambdas ? Math.max(4, Math.floor(context.limits.predictionDoubles / Math.max(1, m)) & ~3) : 1;
