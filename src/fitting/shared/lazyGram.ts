@@ -2,7 +2,7 @@ import type { KernelContext } from '../context.js';
 import { runGramShare, STAGED_STRIDE, type GramShare, type KernelHelper } from '../kernels/gramShare.js';
 import type { WasmHeap } from '../kernels/heap.js';
 import type { Design } from './design.js';
-import { featureProducts, type ColumnStats } from './columnStats.js';
+import { centerTarget, featureProducts, type ColumnStats } from './columnStats.js';
 
 /** Columns per block, smallest and largest: a block costs one pass over X, so it grows with the active set. */
 const MIN_BLOCK = 16;
@@ -134,12 +134,19 @@ export class LazyGram {
 
   private initial?: { y: Float64Array; gradient: Float64Array };
   /**
-   * X̃ᵀ(w ∘ (y − ȳ))/W, the gradient at β = 0 (`centered` is w ∘ (y − ȳ)): the same for every l1 ratio on this fold, so
-   * computed once per target. Read-only.
+   * X̃ᵀ(w ∘ (y − ȳ))/W, the gradient at β = 0: the same for every l1 ratio on this fold, so computed once per target.
+   * Read-only.
    */
-  initialGradient(y: Float64Array, centered: Float64Array): Float64Array {
-    if (this.initial?.y !== y) this.initial = { y, gradient: featureProducts(this.design, this.stats, centered, new Float64Array(this.design.p)) };
+  initialGradient(y: Float64Array): Float64Array {
+    if (this.initial?.y !== y) this.initial = { y, gradient: featureProducts(this.design, this.stats, this.target(y).centered, new Float64Array(this.design.p)) };
     return this.initial.gradient;
+  }
+
+  private centered?: { y: Float64Array; target: ReturnType<typeof centerTarget> };
+  /** The training target's weighted mean and variance, and w ∘ (y − ȳ): the same for every path of the fold (read only). */
+  target(y: Float64Array): ReturnType<typeof centerTarget> {
+    if (this.centered?.y !== y) this.centered = { y, target: centerTarget(y, this.weights, this.stats.weightSum) };
+    return this.centered.target;
   }
 
   /** The kernel memory holding the columns; read it again after anything else allocates kernel memory. */

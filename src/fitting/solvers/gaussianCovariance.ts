@@ -3,7 +3,7 @@ import type { KernelContext } from '../context.js';
 import { runCdPass, type CdPassLayout, type WasmHeap } from '../kernels/heap.js';
 import { solvePath } from '../path/driver.js';
 import type { PathStep, PathProblem, PathSolution, LambdaSolver } from '../path/types.js';
-import { centerTarget, columnStats } from '../shared/columnStats.js';
+import { columnStats } from '../shared/columnStats.js';
 import { DistanceEstimate } from '../shared/convergence.js';
 import { LazyGram } from '../shared/lazyGram.js';
 import { extrapolated, softThreshold } from '../shared/penalty.js';
@@ -78,10 +78,10 @@ class CovarianceDescent implements LambdaSolver {
     tol: number,
     compactBytes: number,
   ) {
-    const target = centerTarget(y, gram.weights, gram.stats.weightSum);
+    const target = gram.target(y);
     this.target = target;
     // g_j = (1/W) Σ w_i x̃_ij r_i with r the current residual; at b = 0, r = y − ȳ.
-    this.initialGrad = gram.initialGradient(y, target.centered);
+    this.initialGrad = gram.initialGradient(y);
     this.threshold = tol * Math.sqrt(target.variance);
     const p = gram.design.p;
     this.p = p;
