@@ -100,11 +100,14 @@ export async function copyRowsOut(client: pg.PoolClient, query: string): Promise
   return Buffer.concat(parts);
 }
 
-/** Reads COPY's binary rows: next() starts a row, then one call a column in the query's order (null for NULL). */
+/** Reads COPY's binary rows of `columns` fields: next() starts a row, then one call a column in the query's order (null for NULL). */
 export class BinaryRowReader {
   private at: number;
 
-  constructor(private readonly b: Buffer) {
+  constructor(
+    private readonly b: Buffer,
+    private readonly columns: number,
+  ) {
     if (b.length < 21 || !b.subarray(0, SIGNATURE.length).equals(SIGNATURE)) throw new Error('not the binary format of COPY');
     this.at = 19 + b.readInt32BE(15);
   }
@@ -113,6 +116,7 @@ export class BinaryRowReader {
   next(): boolean {
     const fields = this.b.readInt16BE(this.at);
     this.at += 2;
+    if (fields !== -1 && fields !== this.columns) throw new Error(`a COPY row of ${fields} fields where ${this.columns} were read`);
     return fields !== -1;
   }
 

@@ -542,7 +542,7 @@ export class PostgresStore implements Store {
     return this.transaction(async (c) => {
       const status = (await c.query('SELECT status FROM regsweep.sweeps WHERE id = $1 FOR UPDATE', [sweepId])).rows[0]?.status;
       if (status === 'done' || (await open(c)) > 0) return false;
-      const trials = readTrials(new BinaryRowReader(await copyRowsOut(c, trialsQuery(trialCondition(sweepId, {})))));
+      const trials = readTrials(new BinaryRowReader(await copyRowsOut(c, trialsQuery(trialCondition(sweepId, {}))), TRIAL_FIELDS));
       const { points, selections, notes } = summarize(trials, await this.sweepById(sweepId, c));
       await c.query('DELETE FROM regsweep.summary WHERE sweep_id = $1', [sweepId]);
       await c.query('DELETE FROM regsweep.selections WHERE sweep_id = $1', [sweepId]);
@@ -581,15 +581,15 @@ export class PostgresStore implements Store {
   }
 
   async trials(sweepId: number, filter: TrialFilter = {}): Promise<Trial[]> {
-    return this.copyOut(trialsQuery(trialCondition(sweepId, filter)), readTrials);
+    return this.copyOut(trialsQuery(trialCondition(sweepId, filter)), TRIAL_FIELDS, readTrials);
   }
 
   /** Rows of a statement read with COPY in binary format (doubles and bytea as they are stored), on a client of the pool. */
-  private copyOut<T>(query: string, read: (rows: BinaryRowReader) => T): Promise<T> {
+  private copyOut<T>(query: string, columns: number, read: (rows: BinaryRowReader) => T): Promise<T> {
     return this.retrying(async () => {
       const client = await this.pool.connect();
       try {
-        return read(new BinaryRowReader(await copyRowsOut(client, query)));
+        return read(new BinaryRowReader(await copyRowsOut(client, query), columns));
       } finally {
         client.release();
       }
@@ -608,7 +608,7 @@ export class PostgresStore implements Store {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         const horizon = (await client.query('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS x')).rows[0].x as string;
         if (cursor !== undefined && !/^\d+$/.test(cursor)) throw new Error(`not a transaction id: ${cursor}`);
-        const trials = readTrials(new BinaryRowReader(await copyRowsOut(client, trialsQuery(`${trialCondition(sweepId, {})}${cursor === undefined ? '' : ` AND recorded_xid >= '${cursor}'::xid8`}`))));
+        const trials = readTrials(new BinaryRowReader(await copyRowsOut(client, trialsQuery(`${trialCondition(sweepId, {})}${cursor === undefined ? '' : ` AND recorded_xid >= '${cursor}'::xid8`}`)), TRIAL_FIELDS));
         await client.query('COMMIT');
         return { trials, cursor: horizon };
       } catch (e) {
@@ -651,6 +651,7 @@ export class PostgresStore implements Store {
     return this.copyOut(
       `SELECT t.id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, c.intercept, c.coef, c.baseline FROM regsweep.trials t JOIN regsweep.coefficients c ON c.trial_id = t.id
        WHERE ${trialCondition(sweepId, filter, 't.')} ORDER BY t.penalty, t.l1_ratio, t.settings, t.lambda DESC, t.fold`,
+      9,
       (rows) => {
         const out: TrialCoefficients[] = [];
         while (rows.next()) {
@@ -669,6 +670,7 @@ export class PostgresStore implements Store {
     return this.copyOut(
       `SELECT t.id, t.task_id, t.penalty, t.lambda, t.l1_ratio, t.settings, t.fold, p.link, p.rows, p.observed FROM regsweep.trials t JOIN regsweep.predictions p ON p.trial_id = t.id
        WHERE ${trialCondition(sweepId, filter, 't.')} ORDER BY t.task_id, t.id`,
+      10,
       (rows) => {
         const out: TrialPredictions[] = [];
         while (rows.next()) {
@@ -854,6 +856,7 @@ function readableTypes(oid: number, format?: string) {
 
 const TRIAL_COLUMNS =
   'id, sweep_id, task_id, penalty, lambda, l1_ratio, settings, fold, status, converged, error, train_loss, val_loss, n_train, n_val, nnz, zero_fraction, near_zero_fraction, l1_norm, l2_norm, passes, epochs_run, seconds, metrics';
+const TRIAL_FIELDS = TRIAL_COLUMNS.split(',').length;
 
 /**
  * The trials a condition picks, in the order every reader takes them. Read with COPY in binary format (readTrials): a
