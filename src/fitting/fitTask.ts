@@ -103,10 +103,11 @@ interface FoldParts {
  * one after the other, and each of them made these again (a pass over n per figure, a quarter of a thread's time on
  * a grid of many small paths). Read only: every path of the fold gets the same arrays.
  */
-const foldPartsCache = new WeakMap<KernelContext, { of: SharedData; fold: FoldId; parts: FoldParts }>();
+type FoldSource = Pick<SharedData, 'foldOf' | 'foldsPerRepeat' | 'n' | 'weights' | 'y' | 'offset'>;
+const foldPartsCache = new WeakMap<KernelContext, { of: FoldSource; fold: FoldId; parts: FoldParts }>();
 function foldPartsFor(context: KernelContext, data: SharedData, fold: FoldId): FoldParts {
   const hit = foldPartsCache.get(context);
-  const same = (a: SharedData) => a.foldOf === data.foldOf && a.foldsPerRepeat === data.foldsPerRepeat && a.n === data.n && a.weights === data.weights && a.y === data.y && a.offset === data.offset;
+  const same = (a: FoldSource) => a.foldOf === data.foldOf && a.foldsPerRepeat === data.foldsPerRepeat && a.n === data.n && a.weights === data.weights && a.y === data.y && a.offset === data.offset;
   if (hit && hit.fold === fold && same(hit.of)) return hit.parts;
   const { train, validation } = foldWeights(data, fold);
   const validationRows = rowsWhere(validation);
@@ -120,7 +121,9 @@ function foldPartsFor(context: KernelContext, data: SharedData, fold: FoldId): F
     validationWeights: Float64Array.from(validationRows, (i) => validation[i]),
     nullLosses: new Map(),
   };
-  foldPartsCache.set(context, { of: data, fold, parts });
+  // What the parts are made of, without the design (X may be a fold's filled copy, and is not needed to compare).
+  const { foldOf, foldsPerRepeat, n, weights, y, offset } = data;
+  foldPartsCache.set(context, { of: { foldOf, foldsPerRepeat, n, weights, y, offset }, fold, parts });
   return parts;
 }
 

@@ -61,9 +61,9 @@ export function pathPredictions(
   return out;
 }
 
-/** Rows staged on a heap and kept, with what they are: a copy of X's rows, row-major at stride ld. */
+/** Rows staged on a heap and kept, with what they are: a copy of X's rows, row-major at stride ld (X weakly held: the rows do not keep a finished sweep's data alive). */
 interface Staged {
-  X: Float64Array;
+  X: WeakRef<Float64Array>;
   rows: Int32Array | null;
   ld: number;
   at: number;
@@ -83,12 +83,12 @@ function stagedRows(heap: WasmHeap, X: Float64Array, n: number, p: number, rows:
   const padded = m + (m & 1);
   if (padded * ld > STAGED_DOUBLES) return undefined;
   const kept = stagedOn.get(heap);
-  if (kept && kept.X === X && kept.ld === ld && sameRows(kept.rows, rows)) return kept.at;
+  if (kept && kept.X.deref() === X && kept.ld === ld && sameRows(kept.rows, rows)) return kept.at;
   if (kept) heap.release(kept.at);
   const at = heap.alloc(padded * ld);
   const source = new Int32Array(ROW_CHUNK);
   for (let r0 = 0; r0 < m; r0 += ROW_CHUNK) stageRows(heap.f64, at + r0 * ld, ld, X, n, p, rows, r0, Math.min(ROW_CHUNK, m - r0), source);
-  stagedOn.set(heap, { X, rows: rows && Int32Array.from(rows), ld, at });
+  stagedOn.set(heap, { X: new WeakRef(X), rows: rows && Int32Array.from(rows), ld, at });
   return at;
 }
 
