@@ -99,9 +99,8 @@ interface FoldParts {
 }
 
 /**
- * The last fold a kernel context saw, with the data it belongs to: a fold's paths for every l1 ratio and setting come
- * one after the other, and each of them made these again (a pass over n per figure, a quarter of a thread's time on
- * a grid of many small paths). Read only: every path of the fold gets the same arrays.
+ * The last fold a kernel context saw, with the arrays it was made from: a fold's paths for every l1 ratio and setting
+ * come one after the other. Read only: every path of the fold gets the same arrays.
  */
 type FoldSource = Pick<SharedData, 'foldOf' | 'foldsPerRepeat' | 'n' | 'weights' | 'y' | 'offset'>;
 const foldPartsCache = new WeakMap<KernelContext, { of: FoldSource; fold: FoldId; parts: FoldParts }>();
@@ -121,7 +120,7 @@ function foldPartsFor(context: KernelContext, data: SharedData, fold: FoldId): F
     validationWeights: Float64Array.from(validationRows, (i) => validation[i]),
     nullLosses: new Map(),
   };
-  // What the parts are made of, without the design (X may be a fold's filled copy, and is not needed to compare).
+  // Not the design: a finished sweep's X is not kept alive, and a fold's filled copy compares as the same fold.
   const { foldOf, foldsPerRepeat, n, weights, y, offset } = data;
   foldPartsCache.set(context, { of: { foldOf, foldsPerRepeat, n, weights, y, offset }, fold, parts });
   return parts;
@@ -153,7 +152,7 @@ function withFills(context: KernelContext, data: SharedData, fold: FoldId): Shar
   const key = String(fold);
   const hit = filledCache.get(context);
   if (hit && hit.key === key && hit.source === data.X) return { ...data, X: hit.X, fills: [] };
-  const X = filledDesign(data.X, data.n, data.fills, foldWeights(data, fold).train, (length) => new Float64Array(length));
+  const X = filledDesign(data.X, data.n, data.fills, foldPartsFor(context, data, fold).train, (length) => new Float64Array(length));
   filledCache.set(context, { key, source: data.X, X });
   return { ...data, X, fills: [] };
 }

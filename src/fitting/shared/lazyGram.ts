@@ -132,21 +132,18 @@ export class LazyGram {
     F[at + count] = 0;
   }
 
-  private initial?: { y: Float64Array; gradient: Float64Array };
-  /**
-   * X̃ᵀ(w ∘ (y − ȳ))/W, the gradient at β = 0: the same for every l1 ratio on this fold, so computed once per target.
-   * Read-only.
-   */
-  initialGradient(y: Float64Array): Float64Array {
-    if (this.initial?.y !== y) this.initial = { y, gradient: featureProducts(this.design, this.stats, this.target(y).centered, new Float64Array(this.design.p)) };
-    return this.initial.gradient;
+  /** What every path of this fold shares about its target, made once per target y. */
+  private ofTarget?: { y: Float64Array; target: ReturnType<typeof centerTarget>; gradient?: Float64Array };
+  /** The training target's weighted mean and variance, and w ∘ (y − ȳ). Read-only. */
+  target(y: Float64Array): ReturnType<typeof centerTarget> {
+    if (this.ofTarget?.y !== y) this.ofTarget = { y, target: centerTarget(y, this.weights, this.stats.weightSum) };
+    return this.ofTarget.target;
   }
 
-  private centered?: { y: Float64Array; target: ReturnType<typeof centerTarget> };
-  /** The training target's weighted mean and variance, and w ∘ (y − ȳ): the same for every path of the fold (read only). */
-  target(y: Float64Array): ReturnType<typeof centerTarget> {
-    if (this.centered?.y !== y) this.centered = { y, target: centerTarget(y, this.weights, this.stats.weightSum) };
-    return this.centered.target;
+  /** X̃ᵀ(w ∘ (y − ȳ))/W, the gradient at β = 0. Read-only. */
+  initialGradient(y: Float64Array): Float64Array {
+    const { centered } = this.target(y);
+    return (this.ofTarget!.gradient ??= featureProducts(this.design, this.stats, centered, new Float64Array(this.design.p)));
   }
 
   /** The kernel memory holding the columns; read it again after anything else allocates kernel memory. */

@@ -70,8 +70,7 @@ interface Staged {
 }
 /**
  * At most this many doubles of rows stay staged per heap (16 MB): a fold's paths for each l1 ratio predict the same
- * validation rows, which were gathered again for every path — from every column of X, the one pass over memory the
- * predictions made.
+ * validation rows, and gathering them reads every column of X.
  */
 const STAGED_DOUBLES = 1 << 21;
 const stagedOn = new WeakMap<WasmHeap, Staged>();

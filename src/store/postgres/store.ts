@@ -542,7 +542,7 @@ export class PostgresStore implements Store {
     return this.transaction(async (c) => {
       const status = (await c.query('SELECT status FROM regsweep.sweeps WHERE id = $1 FOR UPDATE', [sweepId])).rows[0]?.status;
       if (status === 'done' || (await open(c)) > 0) return false;
-      const trials = readTrials(new BinaryRowReader(await copyRowsOut(c, trialsQuery(trialCondition(sweepId, {}))), TRIAL_FIELDS));
+      const trials = await readCopy(c, trialsQuery(trialCondition(sweepId, {})), TRIAL_FIELDS, readTrials);
       const { points, selections, notes } = summarize(trials, await this.sweepById(sweepId, c));
       await c.query('DELETE FROM regsweep.summary WHERE sweep_id = $1', [sweepId]);
       await c.query('DELETE FROM regsweep.selections WHERE sweep_id = $1', [sweepId]);
@@ -589,7 +589,7 @@ export class PostgresStore implements Store {
     return this.retrying(async () => {
       const client = await this.pool.connect();
       try {
-        return read(new BinaryRowReader(await copyRowsOut(client, query), columns));
+        return await readCopy(client, query, columns, read);
       } finally {
         client.release();
       }
@@ -608,7 +608,7 @@ export class PostgresStore implements Store {
         await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
         const horizon = (await client.query('SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS x')).rows[0].x as string;
         if (cursor !== undefined && !/^\d+$/.test(cursor)) throw new Error(`not a transaction id: ${cursor}`);
-        const trials = readTrials(new BinaryRowReader(await copyRowsOut(client, trialsQuery(`${trialCondition(sweepId, {})}${cursor === undefined ? '' : ` AND recorded_xid >= '${cursor}'::xid8`}`)), TRIAL_FIELDS));
+        const trials = await readCopy(client, trialsQuery(`${trialCondition(sweepId, {})}${cursor === undefined ? '' : ` AND recorded_xid >= '${cursor}'::xid8`}`), TRIAL_FIELDS, readTrials);
         await client.query('COMMIT');
         return { trials, cursor: horizon };
       } catch (e) {
@@ -852,6 +852,11 @@ async function recordOutcomes(c: pg.PoolClient, sweepId: number, completions: Co
 function readableTypes(oid: number, format?: string) {
   if (oid === pg.types.builtins.INT8) return (text: string) => (Number.isSafeInteger(Number(text)) ? Number(text) : text);
   return pg.types.getTypeParser(oid, format as 'text');
+}
+
+/** The rows of a statement of `columns` columns, read with COPY in binary format on the caller's connection. */
+async function readCopy<T>(client: pg.PoolClient, query: string, columns: number, read: (rows: BinaryRowReader) => T): Promise<T> {
+  return read(new BinaryRowReader(await copyRowsOut(client, query), columns));
 }
 
 const TRIAL_COLUMNS =

@@ -61,8 +61,8 @@ export class SqliteStore implements Store {
   }
 
   /**
-   * A statement of fixed text, prepared once: recording a task prepared seven (28 000 compilations of the same SQL for
-   * 4 000 tasks, a tenth of the main thread's time while threads fit). Not for text with values written in.
+   * A statement of fixed text, prepared once per store: claiming and recording run per task, on the thread that may
+   * be the sweep's bottleneck. Not for text with values written in (the map would grow with them).
    */
   private readonly prepared = new Map<string, Database.Statement>();
   private statement(sql: string): Database.Statement {
