@@ -29,8 +29,11 @@ export interface SparseOptions extends ColumnOptions {
   featureNamesPath?: string;
 }
 
-/** Bytes read at a time. */
-const CHUNK_BYTES = 1 << 22;
+/**
+ * Bytes read at a time: each chunk's text a young string, collected at once; 4 MB chunks were large objects that
+ * stayed until a full collection, which a sweep's main thread may never run.
+ */
+const CHUNK_BYTES = 1 << 16;
 
 /** Calls `line(text, number)` for each line of the file, feeding every byte to `hash`. */
 function eachLine(path: string, hash: Hash, line: (text: string, number: number) => void): void {
@@ -66,20 +69,42 @@ class DuplicateEntry {
   ) {}
 }
 
-/** Nonzero entries as they are read (row, column, value), grown as needed (or sized once when the file says how many). */
+/**
+ * Nonzero entries as they are read (row, column, value), grown as needed — or, when the file says how many and the
+ * matrix's columns, sized once on SharedArrayBuffers: then a file in column order (as R's Matrix::writeMM writes one)
+ * is its compressed columns already, and its entries' columns are only counted.
+ */
 class Triplets {
   rows: Int32Array;
-  columns: Int32Array;
   values: Float64Array;
   count = 0;
+  /** Each entry's column; absent while a sized file's entries come column by column (`perColumn` counts them). */
+  private columns: Int32Array | undefined;
+  /** A sized file's entries per column j at j + 1: the columns' starts once summed. */
+  private readonly perColumn: Int32Array | undefined;
+  private lastRow = -1;
+  private lastColumn = -1;
 
-  constructor(capacity = 1 << 16) {
-    this.rows = new Int32Array(Math.max(1, capacity));
-    this.columns = new Int32Array(Math.max(1, capacity));
-    this.values = new Float64Array(Math.max(1, capacity));
+  constructor(size?: { entries: number; p: number }) {
+    const length = Math.max(1, size?.entries ?? 1 << 16);
+    this.rows = size ? sharedInt32(length) : new Int32Array(length);
+    this.values = size ? sharedFloat64(length) : new Float64Array(length);
+    if (size) this.perColumn = sharedInt32(size.p + 1);
+    else this.columns = new Int32Array(length);
   }
 
   push(row: number, column: number, value: number): void {
+    if (!this.columns) {
+      if (column > this.lastColumn || (column === this.lastColumn && row > this.lastRow)) {
+        this.perColumn![column + 1]++;
+        this.lastRow = row;
+        this.lastColumn = column;
+        this.rows[this.count] = row;
+        this.values[this.count++] = value;
+        return;
+      }
+      this.columns = this.columnsSoFar();
+    }
     if (this.count === this.rows.length) {
       const grow = <T extends Int32Array | Float64Array>(a: T): T => {
         const b = new (a.constructor as { new (n: number): T })(a.length * 2);
@@ -96,21 +121,49 @@ class Triplets {
     this.count++;
   }
 
+  /** Every column index moved by `by` (an svmlight file's 1-based indices made 0-based). */
+  shiftColumns(by: number): void {
+    const columns = this.columns ?? (this.columns = this.columnsSoFar());
+    for (let k = 0; k < this.count; k++) columns[k] += by;
+  }
+
+  /** The columns of the entries read in column order so far, from their counts. */
+  private columnsSoFar(): Int32Array {
+    const columns = new Int32Array(this.rows.length);
+    const perColumn = this.perColumn!;
+    for (let j = 0, k = 0; j + 1 < perColumn.length; j++) {
+      columns.fill(j, k, k + perColumn[j + 1]);
+      k += perColumn[j + 1];
+    }
+    return columns;
+  }
+
   /**
    * Compressed columns of a p-column matrix, rows ascending within each column (entries are placed by a counting sort on
    * their column, so a file in row or column order needs no other sorting); throws DuplicateEntry for a (row, column)
    * given twice.
    */
   compress(p: number): SparseColumns {
-    const { count } = this;
+    const { count, columns } = this;
+    if (!columns) {
+      const starts = this.perColumn!;
+      for (let j = 0; j < p; j++) starts[j + 1] += starts[j];
+      if (count === this.rows.length) return { values: this.values, rows: this.rows, starts };
+      // Fewer than the size line's entries (explicit zeros are not kept): arrays of their own length.
+      const rows = sharedInt32(count);
+      const values = sharedFloat64(count);
+      rows.set(this.rows.subarray(0, count));
+      values.set(this.values.subarray(0, count));
+      return { values, rows, starts };
+    }
     const starts = sharedInt32(p + 1);
-    for (let k = 0; k < count; k++) starts[this.columns[k] + 1]++;
+    for (let k = 0; k < count; k++) starts[columns[k] + 1]++;
     for (let j = 0; j < p; j++) starts[j + 1] += starts[j];
     const next = Int32Array.from(starts.subarray(0, p));
     const rows = sharedInt32(count);
     const values = sharedFloat64(count);
     for (let k = 0; k < count; k++) {
-      const at = next[this.columns[k]]++;
+      const at = next[columns[k]]++;
       rows[at] = this.rows[k];
       values[at] = this.values[k];
     }
@@ -200,9 +253,9 @@ function readSvmlight(path: string, name: string, hash: Hash, counts: boolean): 
 
 /**
  * Reads a Matrix Market coordinate file (real, integer or pattern; general), every line checked: `onSize` gets the
- * number of entries the size line gives, `onEntry` each entry (0-based row and column) with its line.
+ * number of entries the size line gives (and the columns), `onEntry` each entry (0-based row and column) with its line.
  */
-function scanMatrixMarket(path: string, name: string, hash: Hash, onSize: (entries: number) => void, onEntry: (row: number, column: number, value: number, line: number) => void): { n: number; p: number } {
+function scanMatrixMarket(path: string, name: string, hash: Hash, onSize: (entries: number, p: number) => void, onEntry: (row: number, column: number, value: number, line: number) => void): { n: number; p: number } {
   let size: { n: number; p: number; entries: number; line: number } | undefined;
   let pattern = false;
   let seen = 0;
@@ -225,7 +278,7 @@ function scanMatrixMarket(path: string, name: string, hash: Hash, onSize: (entri
       if (tokens.length !== 3) throw new UserError(`${where()}: expected the size line "rows columns entries", found "${text}"`);
       const [n, p, entries] = tokens.map((t) => parseIndex(t, where, 'size'));
       size = { n, p, entries, line };
-      onSize(entries);
+      onSize(entries, p);
       return;
     }
     if (tokens.length !== (pattern ? 2 : 3)) throw new UserError(`${where()}: expected "row column${pattern ? '' : ' value'}", found "${text}"`);
@@ -246,18 +299,18 @@ function scanMatrixMarket(path: string, name: string, hash: Hash, onSize: (entri
 
 /** A Matrix Market file's nonzero entries. */
 function readMatrixMarket(path: string, name: string, hash: Hash): { triplets: Triplets; n: number; p: number } {
-  let triplets = new Triplets();
+  let triplets: Triplets | undefined;
   const { n, p } = scanMatrixMarket(
     path,
     name,
     hash,
     // Sized once: the size line says how many entries follow (a file that gives more is refused).
-    (entries) => (triplets = new Triplets(entries)),
+    (entries, columns) => (triplets = new Triplets({ entries, p: columns })),
     (row, column, value) => {
-      if (value !== 0) triplets.push(row, column, value);
+      if (value !== 0) triplets!.push(row, column, value);
     },
   );
-  return { triplets, n, p };
+  return { triplets: triplets!, n, p };
 }
 
 /** A Matrix Market file's entries as compressed columns; an entry given twice is refused with the two lines that give it. */
@@ -313,7 +366,7 @@ function svmlightColumns(read: SvmlightRead, name: string): { sparse: SparseColu
   if (n === 0) throw new UserError(`${name}: the file is empty`);
   const firstIndex = read.zeroBased ? 0 : 1;
   const p = Math.max(0, read.largest + 1 - firstIndex);
-  if (firstIndex) for (let k = 0; k < read.triplets.count; k++) read.triplets.columns[k] -= 1;
+  if (firstIndex) read.triplets.shiftColumns(-1);
   return { sparse: read.triplets.compress(p), n, p, firstIndex };
 }
 

@@ -4,6 +4,7 @@ import { packRows } from '../util/coefficientRows.js';
 import { FitStatus, settingsOf, type Batch, type FoldId, type HeldOutPredictions, type Task, type TaskResult, type TrialFigures } from '../domain.js';
 import type { KernelContext } from './context.js';
 import { featureGroups, type Design, type FeaturePenalty, type PathProblem, type PathSolution, type PathStop } from './path/types.js';
+import { releasePathCoefficients } from './path/driver.js';
 import { RungBoard } from './shared/rungBoard.js';
 import { networkPath } from './solvers/network.js';
 import { columnStats } from './shared/columnStats.js';
@@ -157,6 +158,18 @@ function withFills(context: KernelContext, data: SharedData, fold: FoldId): Shar
   return { ...data, X, fills: [] };
 }
 
+/**
+ * A thread's room for a path's predictions, kept from one path to the next up to the context's prediction budget: a
+ * group's 8 MB allocated afresh for each group was garbage the thread's heap held until its next collection.
+ */
+const predictionRoom = new WeakMap<KernelContext, Float64Array>();
+function predictionRoomFor(context: KernelContext, length: number): Float64Array | undefined {
+  if (length > context.limits.predictionDoubles) return undefined;
+  let room = predictionRoom.get(context);
+  if (!room || room.length < length) predictionRoom.set(context, (room = new Float64Array(length)));
+  return room;
+}
+
 /** Runs one task and measures every trial on it; a task that warm-starts from a λ solves that one first, unrecorded. */
 export function fitTask(context: KernelContext, shared: SharedData, task: Task, given: FitSettings): TaskResult {
   const data = withFills(context, shared, task.fold);
@@ -180,8 +193,11 @@ export function fitTask(context: KernelContext, shared: SharedData, task: Task, 
 type DenseResult = Omit<TaskResult, 'coefficients'> & { coefs: Float64Array };
 
 /** The result as it leaves the thread: the coefficients packed per λ (a wide lasso path's nonzeros only). */
+/** The result with its coefficients packed as the stores keep them; the dense matrix is given back to the path driver. */
 function packed({ coefs, ...rest }: DenseResult): TaskResult {
-  return { ...rest, coefficients: packRows(coefs, rest.trials.length) };
+  const result = { ...rest, coefficients: packRows(coefs, rest.trials.length) };
+  releasePathCoefficients(coefs);
+  return result;
 }
 
 /** validation.keep: the validation rows' linear predictors at each λ of a task, with the rows and their targets. */
@@ -260,7 +276,7 @@ function pathStopFor(context: KernelContext, data: SharedData, task: Task, setti
     explained: (solution, l) => {
       const mse = solution.trainMse?.[l];
       if (mse !== undefined && !Number.isNaN(mse)) return 1 - mse / nullLoss;
-      const eta = pathPredictions(context.heap, designOf(data), null, solution.coefs, solution.intercepts, l * K, (l + 1) * K);
+      const eta = pathPredictions(context.heap, designOf(data), null, solution.coefs, solution.intercepts, l * K, (l + 1) * K, predictionRoomFor(context, K * n));
       if (family.addsOffset && data.offset) for (let i = 0; i < n; i++) eta[i] += data.offset[i];
       return 1 - loss(eta) / nullLoss;
     },
@@ -326,7 +342,8 @@ function measurePath(context: KernelContext, data: SharedData, task: Task, setti
   for (let l = 0; l < lambdas.length; l++) {
     const coefs = solution.coefs.subarray(l * p * K, (l + 1) * p * K);
     if (l % group === 0 && (nVal > 0 || trainWeights)) {
-      predictions = pathPredictions(context.heap, design, rows, solution.coefs, solution.intercepts, l * K, Math.min(lambdas.length, l + group) * K);
+      const last = Math.min(lambdas.length, l + group) * K;
+      predictions = pathPredictions(context.heap, design, rows, solution.coefs, solution.intercepts, l * K, last, predictionRoomFor(context, (last - l * K) * m));
       if (family.addsOffset && data.offset) for (let i = 0; i < n; i++) predictions[i] += data.offset[i];
     }
     const eta = predictions.subarray((l % group) * m * K, ((l % group) + 1) * m * K);

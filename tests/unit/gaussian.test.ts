@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import { syntheticDataset } from '../../src/data/synthetic.js';
 import { FitStatus } from '../../src/domain.js';
 import { gaussianCovariancePath } from '../../src/fitting/solvers/gaussianCovariance.js';
+import { gaussianNaivePath } from '../../src/fitting/solvers/gaussianNaive.js';
+import { releasePathCoefficients } from '../../src/fitting/path/driver.js';
 import { gaussianRidgeDualPath, ridgeDualApplies } from '../../src/fitting/solvers/gaussianRidgeDual.js';
 import { LazyGram } from '../../src/fitting/shared/lazyGram.js';
 import { columnStats } from '../../src/fitting/shared/columnStats.js';
@@ -314,5 +316,24 @@ describe('active-set cycles on the compact copy of the Gram block', () => {
       expect(Math.abs(compact.intercepts[l] - columns.intercepts[l])).toBeLessThan(1e-9 * Math.max(1, Math.abs(columns.intercepts[l])));
     }
     expect(Array.from(compact.status).every((s) => s === FitStatus.converged)).toBe(true);
+  });
+});
+
+describe("a path's coefficient matrix given back and reused by the next path", () => {
+  it('holds the next path alone: every coefficient the earlier path set is zero again where the next one has none', () => {
+    const data = syntheticDataset({ kind: 'regression', n: 200, p: 40, nonzero: 5, rho: 0.3, snr: 2, outputs: 1, seed: 12 });
+    const lambdaMax = lassoLambdaMax({ X: data.X, n: data.n, p: data.p }, data.y, true, new Float64Array(data.n).fill(1));
+    // A sparse path (large λ, few nonzeros) and a dense one (small λ, ridge-like, every coefficient nonzero).
+    const sparsePath = () => gaussianNaivePath(kernels, pathProblem(data, { lambdas: [lambdaMax * 0.9, lambdaMax * 0.6, lambdaMax * 0.4] }));
+    const densePath = () => gaussianNaivePath(kernels, pathProblem(data, { lambdas: [lambdaMax * 0.01, lambdaMax * 0.005, lambdaMax * 0.001], l1Ratio: 0.05 }));
+    const alone = sparsePath().coefs.slice();
+    const dense = densePath();
+    expect(dense.coefs.every((b) => b !== 0)).toBe(true);
+    releasePathCoefficients(dense.coefs);
+    const reused = sparsePath();
+    // The same memory (the next path took it), holding the sparse path's numbers only.
+    expect(reused.coefs.buffer).toBe(dense.coefs.buffer);
+    expect(Array.from(reused.coefs)).toEqual(Array.from(alone));
+    expect(alone.filter((b) => b === 0).length).toBeGreaterThan(60);
   });
 });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FitStatus } from '../../src/domain.js';
 import { createKernelContext } from '../../workers/kernelContext.js';
-import { rocAuc } from '../../src/fitting/shared/metrics.js';
+import { rocAuc, sortScores } from '../../src/fitting/shared/metrics.js';
 import { logisticLossRise } from '../../src/fitting/solvers/glm.js';
 import { Rng } from '../../src/util/random.js';
 import { coefsAt, columnMoments, expectPathEqualsSingleFits, fixtureData, pathProblem, readFixture, type ReferenceFit, relativeError, solve } from '../helpers.js';
@@ -155,6 +155,51 @@ describe('rocAuc', () => {
       expect(rocAuc(y, eta, w)).toBe(right / pairs);
     }
     expect(rocAuc(Float64Array.of(1, 1), Float64Array.of(0.2, 0.4), Float64Array.of(1, 1))).toBeNaN();
+  });
+
+  it('on classes of tens of thousands of rows (sorted by radix) equals the Mann–Whitney U of mid-ranks', () => {
+    const rng = new Rng(8);
+    const n = 50_000;
+    // Ties (a third of the rows share a few values), both signs, −0 and 0, tiny and huge magnitudes: every digit moves.
+    const pick = () => {
+      const u = rng.uniform();
+      if (u < 0.3) return [-1, 0, -0, 0.25][Math.floor(rng.uniform() * 4)];
+      if (u < 0.35) return (rng.uniform() - 0.5) * 1e-300;
+      if (u < 0.4) return (rng.uniform() - 0.5) * 1e300;
+      return rng.normal() * 3;
+    };
+    const eta = Float64Array.from({ length: n }, pick);
+    const y = Float64Array.from(eta, (e) => (rng.uniform() < 1 / (1 + Math.exp(-Math.max(-30, Math.min(30, e)))) ? 1 : 0));
+    const w = Float64Array.from({ length: n }, () => (rng.uniform() < 0.1 ? 0 : 1));
+    const kept = Array.from({ length: n }, (_, i) => i).filter((i) => w[i] !== 0);
+    // Mid-ranks over the kept rows (ties share the mean of their ranks), then U of the positives.
+    kept.sort((a, b) => eta[a] - eta[b]);
+    let rankSum = 0;
+    for (let start = 0; start < kept.length; ) {
+      let end = start;
+      while (end + 1 < kept.length && eta[kept[end + 1]] === eta[kept[start]]) end++;
+      const midRank = (start + end) / 2 + 1;
+      for (let k = start; k <= end; k++) if (y[kept[k]] === 1) rankSum += midRank;
+      start = end + 1;
+    }
+    const positives = kept.filter((i) => y[i] === 1).length;
+    const negatives = kept.length - positives;
+    expect(positives).toBeGreaterThan(8192);
+    expect(negatives).toBeGreaterThan(8192);
+    const u = rankSum - (positives * (positives + 1)) / 2;
+    expect(rocAuc(y, eta, w)).toBeCloseTo(u / (positives * negatives), 12);
+  });
+});
+
+describe('sortScores', () => {
+  it('puts scores in the native sort order, −0 before 0, at every size', () => {
+    const rng = new Rng(9);
+    for (const n of [5, 8191, 8192, 30_000]) {
+      const values = Float64Array.from({ length: n }, (_, i) => (i % 7 === 0 ? (i % 2 ? -0 : 0) : i % 5 === 0 ? -1.5 : rng.normal() * 10 ** Math.floor(rng.uniform() * 40 - 20)));
+      const native = values.slice().sort();
+      sortScores(values);
+      expect(Array.from(values).every((v, i) => Object.is(v, native[i]))).toBe(true);
+    }
   });
 });
 

@@ -37,7 +37,7 @@ export function solvePath(settings: PathSettings, solver: LambdaSolver, options:
   const outputs = solver.outputs ?? 1;
   const solution: PathSolution = {
     intercepts: new Float64Array(nLambda * outputs),
-    coefs: new Float64Array(nLambda * width),
+    coefs: coefficientMatrix(nLambda * width),
     passes: new Int32Array(nLambda),
     status: new Uint8Array(nLambda),
     seconds: new Float64Array(nLambda),
@@ -68,6 +68,29 @@ export function solvePath(settings: PathSettings, solver: LambdaSolver, options:
     solver.release();
   }
   return solution;
+}
+
+/** The coefficient matrices this thread's paths were given (by their memory), and the last one given back (weakly held). */
+const issued = new WeakMap<ArrayBufferLike, Float64Array>();
+let spare: WeakRef<Float64Array> | undefined;
+
+/**
+ * A zeroed matrix for a path's coefficients: the one its last path gave back when it is large enough. On a wide
+ * sparse design it is tens of MB, and each path's matrix lived on until the thread's next collection, beside the next.
+ */
+function coefficientMatrix(length: number): Float64Array {
+  const given = spare?.deref();
+  spare = undefined;
+  if (given && given.length >= length) return given.subarray(0, length).fill(0);
+  const matrix = new Float64Array(length);
+  issued.set(matrix.buffer, matrix);
+  return matrix;
+}
+
+/** A path's coefficients are read no more (measured and packed): the next path of this thread may reuse their memory. */
+export function releasePathCoefficients(coefs: Float64Array): void {
+  const matrix = issued.get(coefs.buffer);
+  if (matrix) spare = new WeakRef(matrix);
 }
 
 /**

@@ -36,12 +36,21 @@ export function multiResponseMeasures(y: Float64Array, eta: Float64Array, n: num
 
 /** 0/1 labels and log-odds η: glmnet's binomial mse, mae and misclassification. */
 export function binomialMeasures(y: Float64Array, eta: Float64Array, weights: Float64Array): Record<string, number> {
-  const p = (i: number) => 1 / (1 + Math.exp(-eta[i]));
-  return {
-    val_mse: weightedMean(weights, (i) => 2 * (y[i] - p(i)) ** 2),
-    val_mae: weightedMean(weights, (i) => 2 * Math.abs(y[i] - p(i))),
-    val_class: weightedMean(weights, (i) => (y[i] === 1 ? (p(i) <= 0.5 ? 1 : 0) : p(i) >= 0.5 ? 1 : 0)),
-  };
+  // The three weighted means in one pass, each row's probability computed once: they were a third of a wide path's trials.
+  let squares = 0;
+  let absolutes = 0;
+  let wrong = 0;
+  let total = 0;
+  for (let i = 0; i < weights.length; i++) {
+    const w = weights[i];
+    if (w === 0) continue;
+    const p = 1 / (1 + Math.exp(-eta[i]));
+    squares += w * (2 * (y[i] - p) ** 2);
+    absolutes += w * (2 * Math.abs(y[i] - p));
+    wrong += w * (y[i] === 1 ? (p <= 0.5 ? 1 : 0) : p >= 0.5 ? 1 : 0);
+    total += w;
+  }
+  return { val_mse: squares / total, val_mae: absolutes / total, val_class: wrong / total };
 }
 
 /** Class codes and K linear predictors per row (K blocks of n): glmnet's multinomial mse, mae and misclassification. */

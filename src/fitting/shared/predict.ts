@@ -20,11 +20,13 @@ export function pathPredictions(
   intercepts: Float64Array,
   first: number,
   last: number,
+  room?: Float64Array,
 ): Float64Array {
-  if (sparse) return sparsePathPredictions(sparse, n, p, rows, coefs, intercepts, first, last);
   const m = rows ? rows.length : n;
   const count = last - first;
-  const out = new Float64Array(count * m);
+  // Written into `room` when it is large enough: a path measured a group of λ at a time makes no garbage per group.
+  const out = room && room.length >= count * m ? room.subarray(0, count * m) : new Float64Array(count * m);
+  if (sparse) return sparsePathPredictions(sparse, n, p, rows, coefs, intercepts, first, last, out);
   if (m === 0 || count === 0) return out;
   // Leading dimension ≥ p, even (16-byte rows), a little past it so rows do not share cache sets.
   const ld = ((p + 1) & ~1) + 8;

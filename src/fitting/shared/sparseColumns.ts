@@ -45,20 +45,19 @@ export function sparseAxpy(sparse: SparseColumns, j: number, c: number, out: Flo
 }
 
 /**
- * Linear predictors of a path's λ in [first, last) on the given rows (all when null): out[(l − first)·m + r]. Column
+ * Linear predictors of a path's λ in [first, last) on the given rows (all when null), written into out[(l − first)·m + r]. Column
  * by column, so each coefficient's nonzeros are read once per λ (n · λ + nnz · λ work).
  */
-export function sparsePathPredictions(sparse: SparseColumns, n: number, p: number, rows: Int32Array | null, coefs: Float64Array, intercepts: Float64Array, first: number, last: number): Float64Array {
+export function sparsePathPredictions(sparse: SparseColumns, n: number, p: number, rows: Int32Array | null, coefs: Float64Array, intercepts: Float64Array, first: number, last: number, out: Float64Array): Float64Array {
   const m = rows ? rows.length : n;
   const count = last - first;
-  const out = new Float64Array(count * m);
-  const eta = new Float64Array(n);
+  const gathered = rows ? new Float64Array(n) : undefined;
   for (let l = 0; l < count; l++) {
+    const eta = gathered ?? out.subarray(l * m, (l + 1) * m);
     eta.fill(intercepts[first + l]);
     const b = coefs.subarray((first + l) * p, (first + l + 1) * p);
     for (let j = 0; j < p; j++) if (b[j] !== 0) sparseAxpy(sparse, j, -b[j], eta);
     if (rows) for (let r = 0; r < m; r++) out[l * m + r] = eta[rows[r]];
-    else out.set(eta, l * m);
   }
   return out;
 }

@@ -24,10 +24,25 @@ const SLOW_NEWTON_STEPS = 4;
 const SMALL_ACTIVE_SET = 50;
 
 /** Which coefficients are nonzero and their signs, as a key. */
-function signPattern(beta: Float64Array): string {
-  let key = '';
-  for (let j = 0; j < beta.length; j++) if (beta[j] !== 0) key += `${j}${beta[j] > 0 ? '+' : '-'}`;
-  return key;
+const signOf = (b: number): number => (b > 0 ? 1 : b < 0 ? -1 : 0);
+
+/** Whether each coefficient has the sign (−1, 0 or 1) `signs` holds for it; `signs` then holds the coefficients' signs. */
+function signsKept(beta: Float64Array, signs: Int8Array): boolean {
+  let kept = true;
+  for (let j = 0; j < beta.length; j++) {
+    const s = signOf(beta[j]);
+    if (s !== signs[j]) {
+      kept = false;
+      signs[j] = s;
+    }
+  }
+  return kept;
+}
+
+/** Whether each coefficient has the sign `signs` holds for it. */
+function sameSigns(beta: Float64Array, signs: Int8Array): boolean {
+  for (let j = 0; j < beta.length; j++) if (signOf(beta[j]) !== signs[j]) return false;
+  return true;
 }
 
 /**
@@ -105,8 +120,11 @@ class Irls implements LambdaSolver {
   private readonly previous: { beta: Float64Array; intercept: number };
   /** The offset of each training row (0 without one). */
   private readonly offset: Float64Array;
-  /** The signs at the last λ's solution when Newton steps on its active set took it there. */
-  private newtonSigns: string | undefined;
+  /** The signs at the last λ's solution when Newton steps on its active set took it there (newtonSettled). */
+  private readonly newtonSigns: Int8Array;
+  private newtonSettled = false;
+  /** The signs where the last Newton step started (an array, not a string: on wide designs most are 0). */
+  private readonly signsBefore: Int8Array;
   /** The training rows' targets, and scratch for their η with the offset (fittedLoss). */
   private readonly trainingY: Float64Array;
   private readonly fittedEta: Float64Array;
@@ -138,6 +156,8 @@ class Irls implements LambdaSolver {
     const yMean = centerTarget(y, weights, stats.weightSum).mean;
     solver.intercept = link === 'logit' ? Math.log(yMean / (1 - yMean)) : nullLogIntercept(y, solver.rows, solver.w, this.offset);
     this.start = new Float64Array(p);
+    this.signsBefore = new Int8Array(p);
+    this.newtonSigns = new Int8Array(p);
     this.thresholdSq = tol * tol;
     this.strong = new StrongSet(p, stats.constant, problem.featurePenalty?.factor, problem.groups);
     this.linearize();
@@ -390,7 +410,6 @@ class Irls implements LambdaSolver {
       let newtonConverged = false;
       // Inexact Newton: early steps are solved only as far as the step is still moving things.
       let lastMove = 1e-4;
-      let signsBefore = '';
       let usedActiveSet = false;
       let lastPasses = 0;
       // Passes a quadratic gets before the Newton step on the active set is tried instead; doubled each time that
@@ -402,14 +421,15 @@ class Irls implements LambdaSolver {
       for (let step = 0; counted < MAX_NEWTON_STEPS && passes < maxIter; step++) {
         // The objective where the last step ended (same λ, same coefficients), or NaN until it is needed.
         let before = current;
-        const signs = signPattern(solver.beta);
+        // Read at every step, so that the next step compares with this one's.
+        const signsAsBefore = signsKept(solver.beta, this.signsBefore);
         // Once a slow coordinate-descent step left the active set and its signs as they were, Newton on that set;
         // the step after it is coordinate descent again, which checks the zeros.
         // At a λ's first step, when the last λ ended by Newton steps and the signs are still its (the saturated end of
         // a nearly separable path), Newton at once.
         const settled: boolean =
-          (step === 0 && signs === this.newtonSigns) ||
-          (step >= 1 && signs === signsBefore && !usedActiveSet && (lastPasses >= SLOW_INNER_PASSES || (step >= SLOW_NEWTON_STEPS && solver.activeCount <= SMALL_ACTIVE_SET)));
+          (step === 0 && this.newtonSettled && sameSigns(solver.beta, this.newtonSigns)) ||
+          (step >= 1 && signsAsBefore && !usedActiveSet && (lastPasses >= SLOW_INNER_PASSES || (step >= SLOW_NEWTON_STEPS && solver.activeCount <= SMALL_ACTIVE_SET)));
         // A Newton step moves before linearize() runs: the objective where it starts is computed now.
         if (settled && Number.isNaN(before)) before = this.objective(l1, l2);
         start.set(solver.beta);
@@ -432,7 +452,6 @@ class Irls implements LambdaSolver {
           if (!Number.isFinite(solver.intercept) || (!r.converged && !cutShort)) break;
         }
         if (!cutShort) counted++;
-        signsBefore = signs;
         const beforeOf = () => (Number.isNaN(before) ? (before = this.startObjective(l1, l2)) : before);
         current = this.backtrack(beforeOf, startIntercept, l1, l2, !usedActiveSet);
         // Converged when a whole Newton step moved no coefficient by more than tol (weighted by its curvature).
@@ -448,7 +467,8 @@ class Irls implements LambdaSolver {
       if (!newtonConverged) return { passes, status: FitStatus.maxIter };
       this.linearize();
       if (strong.checkKkt(l1Ratio, lambda, solver) === 0) {
-        this.newtonSigns = tookNewton ? signPattern(solver.beta) : undefined;
+        this.newtonSettled = tookNewton;
+        if (tookNewton) for (let j = 0; j < solver.beta.length; j++) this.newtonSigns[j] = signOf(solver.beta[j]);
         return { passes, status: FitStatus.converged };
       }
     }
