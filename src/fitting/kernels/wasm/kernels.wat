@@ -319,37 +319,66 @@
               (f64.sub (f64.load (i32.add (local.get $y) (local.get $end)))
                 (f64.mul (local.get $a) (f64.load (i32.add (local.get $x) (local.get $end))))))))
         (return)))
-    (if (local.get $end)
+    ;; Weighted (a logistic fit's residual update, r −= v ∘ a x): four entries per step, then a pair; each entry the
+    ;; same operations in the same order as one at a time.
+    (local.set $end4 (i32.shl (i32.and (local.get $len) (i32.const -4)) (i32.const 3)))
+    (if (local.get $end4)
       (then
-        (loop $masked
+        (loop $masked4
           (v128.store (i32.add (local.get $y) (local.get $i))
             (f64x2.sub (v128.load (i32.add (local.get $y) (local.get $i)))
               (f64x2.mul (v128.load (i32.add (local.get $keep) (local.get $i)))
                 (f64x2.mul (local.get $av) (v128.load (i32.add (local.get $x) (local.get $i)))))))
-          (local.set $i (i32.add (local.get $i) (i32.const 16)))
-          (br_if $masked (i32.lt_u (local.get $i) (local.get $end))))))
+          (v128.store offset=16 (i32.add (local.get $y) (local.get $i))
+            (f64x2.sub (v128.load offset=16 (i32.add (local.get $y) (local.get $i)))
+              (f64x2.mul (v128.load offset=16 (i32.add (local.get $keep) (local.get $i)))
+                (f64x2.mul (local.get $av) (v128.load offset=16 (i32.add (local.get $x) (local.get $i)))))))
+          (local.set $i (i32.add (local.get $i) (i32.const 32)))
+          (br_if $masked4 (i32.lt_u (local.get $i) (local.get $end4))))))
+    (if (i32.lt_u (local.get $i) (local.get $end))
+      (then
+        (v128.store (i32.add (local.get $y) (local.get $i))
+          (f64x2.sub (v128.load (i32.add (local.get $y) (local.get $i)))
+            (f64x2.mul (v128.load (i32.add (local.get $keep) (local.get $i)))
+              (f64x2.mul (local.get $av) (v128.load (i32.add (local.get $x) (local.get $i)))))))))
     (if (i32.and (local.get $len) (i32.const 1))
       (then
         (f64.store (i32.add (local.get $y) (local.get $end))
           (f64.sub (f64.load (i32.add (local.get $y) (local.get $end)))
             (f64.mul (f64.load (i32.add (local.get $keep) (local.get $end)))
               (f64.mul (local.get $a) (f64.load (i32.add (local.get $x) (local.get $end))))))))))
-  ;; Σ x[k]·y[k] for k < len, or Σ w[k]·x[k]·y[k] when w ≠ 0. Four rows per step in two lane pairs, added at the end.
+  ;; Σ x[k]·y[k] for k < len, or Σ w[k]·x[k]·y[k] when w ≠ 0. The plain sum takes eight rows per step in four lane
+  ;; pairs (four independent chains of multiply-adds: one chain waits on its last add), the weighted one four rows in
+  ;; two; the pairs are added at the end.
   (func (export "dot") (param $x i32) (param $y i32) (param $w i32) (param $len i32) (result f64)
-    (local $i i32) (local $end4 i32) (local $end2 i32) (local $a0 v128) (local $a1 v128) (local $s f64)
+    (local $i i32) (local $end8 i32) (local $end4 i32) (local $end2 i32) (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $s f64)
+    (local.set $end8 (i32.shl (i32.and (local.get $len) (i32.const -8)) (i32.const 3)))
     (local.set $end4 (i32.shl (i32.and (local.get $len) (i32.const -4)) (i32.const 3)))
     (local.set $end2 (i32.shl (i32.and (local.get $len) (i32.const -2)) (i32.const 3)))
     (if (i32.eqz (local.get $w))
       (then
-        (if (local.get $end4)
+        (if (local.get $end8)
           (then
-            (loop $plain
+            (loop $plain8
               (local.set $a0 (f64x2.relaxed_madd
                 (v128.load (i32.add (local.get $x) (local.get $i))) (v128.load (i32.add (local.get $y) (local.get $i))) (local.get $a0)))
               (local.set $a1 (f64x2.relaxed_madd
                 (v128.load offset=16 (i32.add (local.get $x) (local.get $i))) (v128.load offset=16 (i32.add (local.get $y) (local.get $i))) (local.get $a1)))
-              (local.set $i (i32.add (local.get $i) (i32.const 32)))
-              (br_if $plain (i32.lt_u (local.get $i) (local.get $end4))))))
+              (local.set $a2 (f64x2.relaxed_madd
+                (v128.load offset=32 (i32.add (local.get $x) (local.get $i))) (v128.load offset=32 (i32.add (local.get $y) (local.get $i))) (local.get $a2)))
+              (local.set $a3 (f64x2.relaxed_madd
+                (v128.load offset=48 (i32.add (local.get $x) (local.get $i))) (v128.load offset=48 (i32.add (local.get $y) (local.get $i))) (local.get $a3)))
+              (local.set $i (i32.add (local.get $i) (i32.const 64)))
+              (br_if $plain8 (i32.lt_u (local.get $i) (local.get $end8))))))
+        (local.set $a0 (f64x2.add (local.get $a0) (local.get $a2)))
+        (local.set $a1 (f64x2.add (local.get $a1) (local.get $a3)))
+        (if (i32.lt_u (local.get $i) (local.get $end4))
+          (then
+            (local.set $a0 (f64x2.relaxed_madd
+              (v128.load (i32.add (local.get $x) (local.get $i))) (v128.load (i32.add (local.get $y) (local.get $i))) (local.get $a0)))
+            (local.set $a1 (f64x2.relaxed_madd
+              (v128.load offset=16 (i32.add (local.get $x) (local.get $i))) (v128.load offset=16 (i32.add (local.get $y) (local.get $i))) (local.get $a1)))
+            (local.set $i (i32.add (local.get $i) (i32.const 32)))))
         (if (i32.lt_u (local.get $i) (local.get $end2))
           (then
             (local.set $a0 (f64x2.add (local.get $a0)
