@@ -14,7 +14,7 @@ import { threadKernelContext } from '../workers/kernelContext.js';
 const loaded = loadConfig(process.argv[2]);
 const data = await loadData(loaded);
 const plan = planSweep(loaded, data);
-const shared = sharedData(data, plan.folds);
+const shared = sharedData(data, plan.folds, loaded.config.model);
 const settings = fitSettings(loaded.config, 1);
 const context = threadKernelContext();
 const folds: FoldId[] = Array.from({ length: plan.folds.count }, (_, k) => k);

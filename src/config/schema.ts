@@ -74,6 +74,14 @@ const dataSchema = z
       .boolean({ error: 'expected true or false' })
       .default(true)
       .meta(doc('scale features by their population sd (fitted on each fold\'s training rows) while fitting; coefficients are reported on the original scale')),
+    compress_columns: z
+      .enum(['auto', 'never'], { error: 'expected auto or never' })
+      .default('auto')
+      .meta(
+        doc(
+          "`auto`: a dense file with at most 5% nonzero values is fitted on its compressed columns, as a sparse file is, by logistic, multinomial and poisson models (the run says so; the numbers agree to rounding); `never`: always on the dense columns. No effect on a sparse file ([sparse data](data.md#sparse-data))",
+        ),
+      ),
     classes: z
       .array(z.string(), { error: 'expected a list of labels, e.g. [negative, positive]' })
       .min(2, { error: 'expected at least two labels' })

@@ -24,6 +24,7 @@ import { fitSettings, openRunner, workOn, type BatchRunner, type WorkResult } fr
 import { extensionsDone, extensionTasks } from './extend.js';
 import { nextTasks } from '../plan/proposals.js';
 import type { SharedData } from '../fitting/fitTask.js';
+import { denseAsSparse, type SparseEligible } from '../fitting/shared/sparseColumns.js';
 import type { FoldAssignment } from '../plan/folds.js';
 import { selectLambdas, summarize } from '../select/cv.js';
 
@@ -113,7 +114,9 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
     const before = await store.taskCounts(sweep.id);
     const alreadyDone = before.trialsRecorded;
     options.onStart?.({ sweep, total: plan.totalTrials, alreadyDone, tasks: before.pending + before.running });
-    const shared = sharedData(data, plan.folds);
+    const shared = sharedData(data, plan.folds, config.data.compress_columns === 'never' ? null : config.model);
+    const compressed = denseAsSparseHeader(data, shared);
+    if (compressed) log(compressed);
     let total = Math.max(plan.totalTrials, sweep.totalTrials);
     const inline = () => options.inline ?? fitsInline(total, data, config.model.kind, config.workers);
     const work = (runner?: BatchRunner) =>
@@ -204,12 +207,20 @@ function sparseHeader({ source, n, p, sparse }: Dataset): string {
 }
 
 /** The data every worker reads, with the folds of every row. */
-export function sharedData(data: Pick<Dataset, 'X' | 'sparse' | 'y' | 'n' | 'p' | 'outputs' | 'classes' | 'offset' | 'encoding' | 'weights'>, folds: Pick<FoldAssignment, 'foldOf' | 'perRepeat'>): SharedData {
+export function sharedData(
+  data: Pick<Dataset, 'X' | 'sparse' | 'y' | 'n' | 'p' | 'outputs' | 'classes' | 'offset' | 'encoding' | 'weights'>,
+  folds: Pick<FoldAssignment, 'foldOf' | 'perRepeat'>,
+  /** The model, when a dense design may be fitted on its compressed columns (data.compress_columns: auto). */
+  compressFor: SparseEligible | null,
+): SharedData {
   const foldOf = sharedInt32(folds.foldOf.length);
   foldOf.set(folds.foldOf);
+  const fills = fillGroups(data.encoding, data.X, data.n);
+  // A dense design mostly of zeros, for a model fitted faster on its nonzeros: compressed once, shared by the threads.
+  const sparse = data.sparse ?? (compressFor ? denseAsSparse(compressFor, data.X, data.n, data.p, fills.length > 0) : undefined);
   return {
     X: data.X,
-    ...(data.sparse ? { sparse: data.sparse } : {}),
+    ...(sparse ? { sparse } : {}),
     y: data.y,
     n: data.n,
     p: data.p,
@@ -218,9 +229,16 @@ export function sharedData(data: Pick<Dataset, 'X' | 'sparse' | 'y' | 'n' | 'p' 
     foldsPerRepeat: folds.perRepeat,
     classes: data.classes?.length ?? 0,
     offset: data.offset ?? null,
-    fills: fillGroups(data.encoding, data.X, data.n),
+    fills,
     weights: data.weights ?? null,
   };
+}
+
+/** The run's line about a dense design fitted on its compressed columns (sharedData's choice), or undefined. */
+export function denseAsSparseHeader({ source, n, p, sparse }: Pick<Dataset, 'source' | 'n' | 'p' | 'sparse'>, shared: SharedData): string | undefined {
+  if (sparse || !shared.sparse) return undefined;
+  const share = (100 * shared.sparse.values.length) / (n * p);
+  return `${source}: ${share < 0.1 ? share.toPrecision(2) : share.toFixed(1)}% of the design's ${n} × ${p} values are nonzero: fitted on its compressed columns, as a sparse file is`;
 }
 
 /** The folds as a store keeps them. */

@@ -157,7 +157,7 @@ describe('gaps filled from training rows only', () => {
     writeFile(dir, 'gappy.csv', gappyFrame(200, 7));
     const data = await loadCsv(join(dir, 'gappy.csv'), { target: 'tip', missing: 'mean', missingIndicator: true });
     const folds = assignFolds(data.n, { kind: 'kfold', folds: 5, shuffle: true, stratify: false, repeats: 1, seed: 0 });
-    const shared = sharedData(data, folds);
+    const shared = sharedData(data, folds, { kind: 'linear' });
     expect(shared.fills.map((g) => g.kind)).toEqual(['numeric', 'categorical', 'numeric']);
     const train = (fold: number) => Float64Array.from({ length: data.n }, (_, i) => (folds.foldOf[i] === fold ? 0 : 1));
     const fills = (X: Float64Array, fold: number) => shared.fills.map((g) => fillValue(g, X, data.n, train(fold)));

@@ -31,8 +31,8 @@ beforeAll(() => {
   dir = tempDir('regsweep-sparse-');
 });
 
-async function fitted(yaml: string, name: string, out = join(dir, `${name}.db`)) {
-  await runSweep(writeFile(dir, `${name}.yaml`, yaml), { out, log: () => undefined });
+async function fitted(yaml: string, name: string, out = join(dir, `${name}.db`), log: (line: string) => void = () => undefined) {
+  await runSweep(writeFile(dir, `${name}.yaml`, yaml), { out, log });
   const store = await openStore(out, { mode: 'read' });
   try {
     const sweep = await store.findSweep();
@@ -143,7 +143,8 @@ describe('cross-validation on a sparse design', () => {
     });
     writeFile(dir, 'text.csv', `${Array.from({ length: 300 }, (_, j) => `word${j + 1}`).join(',')},label\n${dense.join('\n')}\n`);
     const body = `model: {kind: logistic, tol: 1e-9}\nvalidation: {kind: kfold, folds: 5, seed: 3}\nsweep: {kind: grid, penalty: [l1, elasticnet], l1_ratio: [0.5], lambda: {auto: 30, ratio: 0.02}, extend: 0}\nworkers: 2\n`;
-    const a = await fitted(`name: dense\ndata: {path: text.csv, target: label}\n${body}`, 'dense');
+    // 2% nonzero: kept on its dense columns here, so that the dense kernels are what is compared.
+    const a = await fitted(`name: dense\ndata: {path: text.csv, target: label, compress_columns: never}\n${body}`, 'dense');
     const b = await fitted(`name: sparse\ndata: {path: ${join(FIXTURES, 'sparse_text.svm')}, feature_names: ${join(FIXTURES, 'sparse_text_names.txt')}}\n${body}`, 'sparse');
     expect(b.trials).toHaveLength(a.trials.length);
     // λ_max is a sum over rows in another order: the grids agree to rounding.
@@ -160,6 +161,32 @@ describe('cross-validation on a sparse design', () => {
       c.coefs.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - d.coefs[j]))));
     }
     expect(worst).toBeLessThan(1e-6);
+  }, 180_000);
+
+  it('a dense file of 2% nonzeros is fitted on its compressed columns (the run says so) as its svmlight file is; never keeps the dense columns', async () => {
+    // text.csv from the test above: the svmlight fixture written out dense.
+    const body = `model: {kind: logistic}\nvalidation: {kind: kfold, folds: 5, seed: 3}\nsweep: {kind: grid, penalty: [l1], lambda: {auto: 20, ratio: 0.02}, extend: 0}\nworkers: 1\n`;
+    const said: string[] = [];
+    const auto = await fitted(`name: auto\ndata: {path: text.csv, target: label}\n${body}`, 'auto', join(dir, 'auto.db'), (line) => said.push(line));
+    expect(said.join('\n')).toMatch(/text\.csv: 2\.2% of the design's 1000 × 300 values are nonzero: fitted on its compressed columns, as a sparse file is/);
+    const sparse = await fitted(`name: svm\ndata: {path: ${join(FIXTURES, 'sparse_text.svm')}}\n${body}`, 'svm');
+    const denseSaid: string[] = [];
+    const dense = await fitted(`name: never\ndata: {path: text.csv, target: label, compress_columns: never}\n${body}`, 'never', join(dir, 'never.db'), (line) => denseSaid.push(line));
+    expect(denseSaid.join('\n')).not.toMatch(/compressed columns/);
+    // The same kernels as the svmlight file: the same passes at every λ, the losses to rounding (λ_max is summed in
+    // another order); the dense kernels sum in other orders, so their losses differ in the last bits.
+    const key = (t: { fold: string; lambda: number }) => `${t.fold}/${t.lambda.toPrecision(12)}`;
+    const bySparse = new Map(sparse.trials.map((t) => [key(t), t]));
+    expect(auto.trials).toHaveLength(sparse.trials.length);
+    for (const t of auto.trials) {
+      const u = bySparse.get(key(t))!;
+      expect(t.passes).toBe(u.passes);
+      expect(Math.abs(t.valLoss! - u.valLoss!)).toBeLessThan(1e-12);
+    }
+    expect(dense.trials.map(key)).toEqual(auto.trials.map(key));
+    expect(auto.trials.some((t, k) => t.valLoss !== dense.trials[k].valLoss)).toBe(true);
+    expect(Math.abs(auto.summary[0].meanMin - dense.summary[0].meanMin)).toBeLessThan(1e-6);
+    expect(auto.summary[0].lambdaMin).toBe(dense.summary[0].lambdaMin);
   }, 180_000);
 });
 

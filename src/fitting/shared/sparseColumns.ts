@@ -61,3 +61,45 @@ export function sparsePathPredictions(sparse: SparseColumns, n: number, p: numbe
   }
   return out;
 }
+
+/**
+ * Up to this share of nonzeros a dense design is fitted on compressed columns by the families that take naive updates
+ * on every pass (logistic, multinomial, poisson): a coordinate update then reads the column's nonzeros, not its n rows.
+ */
+export const DENSE_AS_SPARSE_DENSITY = 0.05;
+
+/** What of a sweep's model decides whether its design may be fitted on compressed columns (the sweep file's names). */
+export interface SparseEligible {
+  kind: string;
+  solver?: string;
+  grouped?: boolean;
+  group_categorical?: boolean;
+}
+
+/**
+ * A dense design's compressed columns (on SharedArrayBuffers) when its model is fitted faster on them: a logistic,
+ * multinomial (not grouped) or poisson model by coordinate descent, no gaps to fill, at most DENSE_AS_SPARSE_DENSITY
+ * nonzero. Undefined otherwise: linear models keep the dense Gram, networks and Cox the dense design.
+ */
+export function denseAsSparse(model: SparseEligible, X: Float64Array, n: number, p: number, fills: boolean): SparseColumns | undefined {
+  if (fills || X.length === 0 || X.length !== n * p) return undefined;
+  if (model.kind !== 'logistic' && model.kind !== 'multinomial' && model.kind !== 'poisson') return undefined;
+  if (model.solver === 'fista' || model.grouped || model.group_categorical) return undefined;
+  let nonzeros = 0;
+  for (let k = 0; k < X.length; k++) if (X[k] !== 0) nonzeros++;
+  if (nonzeros > DENSE_AS_SPARSE_DENSITY * X.length) return undefined;
+  const starts = new Int32Array(new SharedArrayBuffer((p + 1) * 4));
+  const rows = new Int32Array(new SharedArrayBuffer(nonzeros * 4));
+  const values = new Float64Array(new SharedArrayBuffer(nonzeros * 8));
+  let at = 0;
+  for (let j = 0; j < p; j++) {
+    for (let i = 0; i < n; i++) {
+      const x = X[j * n + i];
+      if (x === 0) continue;
+      rows[at] = i;
+      values[at++] = x;
+    }
+    starts[j + 1] = at;
+  }
+  return { values, rows, starts };
+}
