@@ -66,7 +66,7 @@ export function sparsePathPredictions(sparse: SparseColumns, n: number, p: numbe
  * Up to this share of nonzeros a dense design is fitted on compressed columns by the families that take naive updates
  * on every pass (logistic, multinomial, poisson): a coordinate update then reads the column's nonzeros, not its n rows.
  */
-export const DENSE_AS_SPARSE_DENSITY = 0.05;
+const DENSE_AS_SPARSE_DENSITY = 0.05;
 
 /** What of a sweep's model decides whether its design may be fitted on compressed columns (the sweep file's names). */
 export interface SparseEligible {
