@@ -192,8 +192,10 @@ export function fitTask(context: KernelContext, shared: SharedData, task: Task, 
 /** A task's result as fitted: its coefficients as the dense λ × (p · outputs) matrix of the path. */
 type DenseResult = Omit<TaskResult, 'coefficients'> & { coefs: Float64Array };
 
-/** The result as it leaves the thread: the coefficients packed per λ (a wide lasso path's nonzeros only). */
-/** The result with its coefficients packed as the stores keep them; the dense matrix is given back to the path driver. */
+/**
+ * The result as it leaves the thread: the coefficients packed per λ (a wide lasso path's nonzeros only); the dense
+ * matrix is given back to the path driver for the thread's next path.
+ */
 function packed({ coefs, ...rest }: DenseResult): TaskResult {
   const result = { ...rest, coefficients: packRows(coefs, rest.trials.length) };
   releasePathCoefficients(coefs);

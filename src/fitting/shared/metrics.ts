@@ -192,7 +192,7 @@ export function rocAuc(y: Float64Array, eta: Float64Array, weights: Float64Array
   let negatives = 0;
   for (let i = 0; i < eta.length; i++) if (weights[i] !== 0) y[i] === 1 ? positives++ : negatives++;
   if (positives === 0 || negatives === 0) return NaN;
-  // The Mann–Whitney count from the two classes' scores sorted apart (native typed-array sorts): per positive, the
+  // The Mann–Whitney count from the two classes' scores sorted apart (sortScores): per positive, the
   // negatives below it and half those tied with it — the rank-sum with mid-ranks, the same number in halves exactly.
   const both = aucScratch(positives + negatives);
   const pos = both.subarray(0, positives);

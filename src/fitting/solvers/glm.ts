@@ -23,7 +23,7 @@ const SLOW_NEWTON_STEPS = 4;
 /** Below this many active features a Newton step is cheap enough to try whenever the Newton steps are slow. */
 const SMALL_ACTIVE_SET = 50;
 
-/** Which coefficients are nonzero and their signs, as a key. */
+/** A coefficient's sign: −1, 0 or 1. */
 const signOf = (b: number): number => (b > 0 ? 1 : b < 0 ? -1 : 0);
 
 /** Whether each coefficient has the sign (−1, 0 or 1) `signs` holds for it; `signs` then holds the coefficients' signs. */
