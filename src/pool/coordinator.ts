@@ -202,8 +202,13 @@ export async function workThrough(store: Store, sweep: Sweep, foldCount: number,
 /** The run's line about a sparse design: its size, how sparse, and how it is fitted. */
 function sparseHeader({ source, n, p, sparse }: Dataset): string {
   const nonzeros = sparse!.values.length;
-  const share = (100 * nonzeros) / (n * p);
-  return `${source}: a sparse design, ${n} × ${p} with ${nonzeros} nonzeros (${share < 0.1 ? share.toPrecision(2) : share.toFixed(1)}%), fitted on its compressed columns`;
+  return `${source}: a sparse design, ${n} × ${p} with ${nonzeros} nonzeros (${percentOf(nonzeros, n * p)}%), fitted on its compressed columns`;
+}
+
+/** A share of cells in percent as the run's lines write it: two significant digits below 0.1%, else one decimal. */
+function percentOf(part: number, whole: number): string {
+  const share = (100 * part) / whole;
+  return share < 0.1 ? share.toPrecision(2) : share.toFixed(1);
 }
 
 /** The data every worker reads, with the folds of every row. */
@@ -237,8 +242,7 @@ export function sharedData(
 /** The run's line about a dense design fitted on its compressed columns (sharedData's choice), or undefined. */
 export function denseAsSparseHeader({ source, n, p, sparse }: Pick<Dataset, 'source' | 'n' | 'p' | 'sparse'>, shared: SharedData): string | undefined {
   if (sparse || !shared.sparse) return undefined;
-  const share = (100 * shared.sparse.values.length) / (n * p);
-  return `${source}: ${share < 0.1 ? share.toPrecision(2) : share.toFixed(1)}% of the design's ${n} × ${p} values are nonzero: fitted on its compressed columns, as a sparse file is`;
+  return `${source}: ${percentOf(shared.sparse.values.length, n * p)}% of the design's ${n} × ${p} values are nonzero: fitted on its compressed columns, as a sparse file is`;
 }
 
 /** The folds as a store keeps them. */

@@ -468,7 +468,7 @@ class Irls implements LambdaSolver {
       this.linearize();
       if (strong.checkKkt(l1Ratio, lambda, solver) === 0) {
         this.newtonSettled = tookNewton;
-        if (tookNewton) for (let j = 0; j < solver.beta.length; j++) this.newtonSigns[j] = signOf(solver.beta[j]);
+        if (tookNewton) signsKept(solver.beta, this.newtonSigns);
         return { passes, status: FitStatus.converged };
       }
     }
