@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FitStatus } from '../../src/domain.js';
 import { createKernelContext } from '../../workers/kernelContext.js';
-import { rocAuc, sortScores } from '../../src/fitting/shared/metrics.js';
+import { accuracyAndAuc, rocAuc, sortScores } from '../../src/fitting/shared/metrics.js';
 import { logisticLossRise } from '../../src/fitting/solvers/glm.js';
 import { Rng } from '../../src/util/random.js';
 import { coefsAt, columnMoments, expectPathEqualsSingleFits, fixtureData, pathProblem, readFixture, type ReferenceFit, relativeError, solve } from '../helpers.js';
@@ -200,6 +200,43 @@ describe('sortScores', () => {
       sortScores(values);
       expect(Array.from(values).every((v, i) => Object.is(v, native[i]))).toBe(true);
     }
+  });
+
+  it('orders scores that agree in their first 20 bits of mantissa by the rest, in short and in long runs', () => {
+    const rng = new Rng(10);
+    // 1 + 1e-9·z: one high word for nearly all (a run sorted natively); 1 + 1e-7·z: runs of a few (by insertion).
+    for (const spread of [1e-9, 1e-7, 1e-5]) {
+      const values = Float64Array.from({ length: 20_000 }, (_, i) => (i % 3 === 0 ? -1 : 1) * (1 + spread * rng.normal()));
+      const native = values.slice().sort();
+      sortScores(values);
+      expect(Array.from(values).every((v, i) => Object.is(v, native[i]))).toBe(true);
+    }
+  });
+});
+
+describe('accuracyAndAuc', () => {
+  it('gives the weighted accuracy of η > 0 and the AUC of the rows with weight, from one pass', () => {
+    const rng = new Rng(12);
+    const n = 9_000;
+    const y = Float64Array.from({ length: n }, () => (rng.uniform() < 0.3 ? 1 : 0));
+    const eta = Float64Array.from(y, (c) => rng.normal() + c - 0.5);
+    const w = Float64Array.from({ length: n }, () => (rng.uniform() < 0.2 ? 0 : 1 + rng.uniform()));
+    let right = 0;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      if ((eta[i] > 0 ? 1 : 0) === y[i]) right += w[i];
+      total += w[i];
+    }
+    const { accuracy, auc } = accuracyAndAuc(y, eta, w);
+    expect(accuracy).toBe(right / total);
+    expect(auc).toBe(rocAuc(y, eta, w));
+    // The AUC by its definition: the share of (positive, negative) pairs ordered right, ties counting half.
+    const pos = Array.from(eta).filter((_, i) => w[i] !== 0 && y[i] === 1);
+    const neg = Array.from(eta).filter((_, i) => w[i] !== 0 && y[i] === 0);
+    let pairs = 0;
+    for (const a of pos) for (const b of neg) pairs += a > b ? 1 : a === b ? 0.5 : 0;
+    expect(auc).toBeCloseTo(pairs / (pos.length * neg.length), 12);
+    expect(accuracyAndAuc(y, eta, Float64Array.from(y, (c) => c)).auc).toBeNaN();
   });
 });
 

@@ -2,7 +2,7 @@
 import { fistaPath } from '../solvers/fista.js';
 import { binomialPath } from '../solvers/glm.js';
 import { binomialMeasures } from '../shared/measures.js';
-import { accuracy, logLoss, rocAuc } from '../shared/metrics.js';
+import { accuracyAndAuc, logLoss } from '../shared/metrics.js';
 import type { FamilySpec } from './types.js';
 
 export const binomial: FamilySpec = {
@@ -13,10 +13,12 @@ export const binomial: FamilySpec = {
   measures: ({ y, eta }, w) => binomialMeasures(y, eta, w),
   /** Accuracy and AUC on the training and validation rows. */
   metrics: ({ rows: { y, eta }, train, validation, nVal }) => {
-    const m: Record<string, number> = { train_accuracy: accuracy(y, eta, train), train_auc: rocAuc(y, eta, train) };
+    const trained = accuracyAndAuc(y, eta, train);
+    const m: Record<string, number> = { train_accuracy: trained.accuracy, train_auc: trained.auc };
     if (nVal > 0) {
-      m.val_accuracy = accuracy(y, eta, validation);
-      m.val_auc = rocAuc(y, eta, validation);
+      const validated = accuracyAndAuc(y, eta, validation);
+      m.val_accuracy = validated.accuracy;
+      m.val_auc = validated.auc;
     }
     return m;
   },

@@ -78,7 +78,9 @@ export function logLoss(y: Float64Array, eta: Float64Array, weights: Float64Arra
     const e = eta[i];
     if (clip > 0) {
       const p = Math.min(Math.max(1 / (1 + Math.exp(-e)), clip), 1 - clip);
-      s += -wi * (y[i] * Math.log(p) + (1 - y[i]) * Math.log(1 - p));
+      // A 0/1 label needs one of the two logs (the other term is an exact zero).
+      const yi = y[i];
+      s += -wi * (yi === 1 ? Math.log(p) : yi === 0 ? Math.log(1 - p) : yi * Math.log(p) + (1 - yi) * Math.log(1 - p));
       w += wi;
       continue;
     }
@@ -88,18 +90,6 @@ export function logLoss(y: Float64Array, eta: Float64Array, weights: Float64Arra
     w += wi;
   }
   return s / w;
-}
-
-export function accuracy(y: Float64Array, eta: Float64Array, weights: Float64Array): number {
-  let right = 0;
-  let w = 0;
-  for (let i = 0; i < eta.length; i++) {
-    const wi = weights[i];
-    if (wi === 0) continue;
-    if ((eta[i] > 0 ? 1 : 0) === y[i]) right += wi;
-    w += wi;
-  }
-  return right / w;
 }
 
 /**
@@ -116,15 +106,20 @@ function aucScratch(length: number): Float64Array {
 /** Scores at least this many are sorted by radix (below it the native sort is faster). */
 const RADIX_FROM = 4096;
 const DIGIT_BITS = 11;
-const DIGITS = Math.ceil(64 / DIGIT_BITS);
+/** The high word's digits: 11, 11 and 10 bits. */
+const DIGITS = Math.ceil(32 / DIGIT_BITS);
 const DIGIT_MASK = (1 << DIGIT_BITS) - 1;
+/** Runs of equal high words up to this long are put in order by insertion; longer ones by the native sort. */
+const INSERTION_RUN = 32;
 let radixKeys = new Uint32Array(0);
 const digitCounts = new Uint32Array(DIGITS << DIGIT_BITS);
 
 /**
- * Ascending, in place, into the same order as the native sort (−0 before 0): an LSD radix sort on the doubles' bits
- * made unsigned-ordered (11-bit digits, a pass skipped where every score has the same digit). rocAuc sorts each
- * class's scores twice per trial; past a few thousand scores this is faster than the native sort.
+ * Ascending, in place, into the same order as the native sort (−0 before 0): an LSD radix sort on the high words of
+ * the doubles' bits made unsigned-ordered (sign, exponent and 20 bits of mantissa; a pass skipped where every score has
+ * the same digit), then each run of equal high words put in order by its low words. rocAuc sorts each class's scores
+ * twice per trial; past a few thousand scores this is faster than the native sort, and half the passes of a sort on
+ * all 64 bits: scores whose first 20 bits of mantissa agree are few, or equal.
  */
 export function sortScores(values: Float64Array): void {
   const m = values.length;
@@ -147,24 +142,41 @@ export function sortScores(values: Float64Array): void {
     } else h = (h | 0x80000000) >>> 0;
     high[i] = h;
     low[i] = l;
-    for (let d = 0; d < DIGITS; d++) digitCounts[(d << DIGIT_BITS) + digitOf(h, l, d * DIGIT_BITS)]++;
+    digitCounts[h & DIGIT_MASK]++;
+    digitCounts[(1 << DIGIT_BITS) + ((h >>> DIGIT_BITS) & DIGIT_MASK)]++;
+    digitCounts[(2 << DIGIT_BITS) + (h >>> (2 * DIGIT_BITS))]++;
   }
   for (let d = 0; d < DIGITS; d++) {
     const base = d << DIGIT_BITS;
     const shift = d * DIGIT_BITS;
-    if (digitCounts[base + digitOf(high[0], low[0], shift)] === m) continue;
+    if (digitCounts[base + ((high[0] >>> shift) & DIGIT_MASK)] === m) continue;
     for (let k = 0, sum = 0; k <= DIGIT_MASK; k++) {
       const c = digitCounts[base + k];
       digitCounts[base + k] = sum;
       sum += c;
     }
     for (let i = 0; i < m; i++) {
-      const at = digitCounts[base + digitOf(high[i], low[i], shift)]++;
-      nextHigh[at] = high[i];
+      const h = high[i];
+      const at = digitCounts[base + ((h >>> shift) & DIGIT_MASK)]++;
+      nextHigh[at] = h;
       nextLow[at] = low[i];
     }
     [high, nextHigh] = [nextHigh, high];
     [low, nextLow] = [nextLow, low];
+  }
+  for (let start = 0; start < m; ) {
+    const h = high[start];
+    let end = start + 1;
+    while (end < m && high[end] === h) end++;
+    if (end - start > INSERTION_RUN) low.subarray(start, end).sort();
+    else
+      for (let i = start + 1; i < end; i++) {
+        const l = low[i];
+        let k = i - 1;
+        for (; k >= start && low[k] > l; k--) low[k + 1] = low[k];
+        low[k + 1] = l;
+      }
+    start = end;
   }
   for (let i = 0; i < m; i++) {
     const h = high[i];
@@ -179,25 +191,38 @@ export function sortScores(values: Float64Array): void {
   }
 }
 
-/** The DIGIT_BITS bits of the 64-bit key (high, low) from bit `shift` up. */
-function digitOf(high: number, low: number, shift: number): number {
-  if (shift >= 32) return (high >>> (shift - 32)) & DIGIT_MASK;
-  if (shift + DIGIT_BITS <= 32) return (low >>> shift) & DIGIT_MASK;
-  return ((low >>> shift) | (high << (32 - shift))) & DIGIT_MASK;
-}
-
 /** Area under the ROC curve (Mann–Whitney U with mid-ranks for ties); NaN when one class is absent. */
 export function rocAuc(y: Float64Array, eta: Float64Array, weights: Float64Array): number {
+  return accuracyAndAuc(y, eta, weights).auc;
+}
+
+/**
+ * The weighted share of rows whose class η > 0 predicts, and the area under the ROC curve, from one pass over the
+ * rows (a path's trials take both on the training and the validation rows at every λ).
+ */
+export function accuracyAndAuc(y: Float64Array, eta: Float64Array, weights: Float64Array): { accuracy: number; auc: number } {
+  const m = eta.length;
+  // Positives from the front of the scratch, negatives from its back.
+  const both = aucScratch(m);
   let positives = 0;
   let negatives = 0;
-  for (let i = 0; i < eta.length; i++) if (weights[i] !== 0) y[i] === 1 ? positives++ : negatives++;
-  if (positives === 0 || negatives === 0) return NaN;
+  let right = 0;
+  let total = 0;
+  for (let i = 0; i < m; i++) {
+    const wi = weights[i];
+    if (wi === 0) continue;
+    const e = eta[i];
+    if (y[i] === 1) both[positives++] = e;
+    else both[m - 1 - negatives++] = e;
+    if ((e > 0 ? 1 : 0) === y[i]) right += wi;
+    total += wi;
+  }
+  const accuracy = right / total;
+  if (positives === 0 || negatives === 0) return { accuracy, auc: NaN };
   // The Mann–Whitney count from the two classes' scores sorted apart (sortScores): per positive, the
   // negatives below it and half those tied with it — the rank-sum with mid-ranks, the same number in halves exactly.
-  const both = aucScratch(positives + negatives);
   const pos = both.subarray(0, positives);
-  const neg = both.subarray(positives, positives + negatives);
-  for (let i = 0, a = 0, b = 0; i < eta.length; i++) if (weights[i] !== 0) y[i] === 1 ? (pos[a++] = eta[i]) : (neg[b++] = eta[i]);
+  const neg = both.subarray(m - negatives, m);
   sortScores(pos);
   sortScores(neg);
   let below = 0;
@@ -209,7 +234,7 @@ export function rocAuc(y: Float64Array, eta: Float64Array, weights: Float64Array
     while (upTo < negatives && neg[upTo] <= s) upTo++;
     count += below + (upTo - below) / 2;
   }
-  return count / (positives * negatives);
+  return { accuracy, auc: count / (positives * negatives) };
 }
 
 export interface Sparsity {
@@ -232,16 +257,20 @@ export function sparsity(coefs: Float64Array, nearZero: number, scales?: ArrayLi
   let l2 = 0;
   const scaled = scales && scales.length > 0 ? scales : undefined;
   const p = scaled?.length ?? coefs.length;
-  // Block by block (K outputs of p), so that no index is reduced modulo p.
+  // Block by block (K outputs of p), so that no index is reduced modulo p. A zero adds nothing to the norms and is
+  // near zero (below a positive bound): most of a sparse path's coefficients are passed over.
   for (let from = 0; from < coefs.length; from += p) {
     for (let j = 0; j < p && from + j < coefs.length; j++) {
-      const a = Math.abs(coefs[from + j]);
-      if (a !== 0) nnz++;
+      const c = coefs[from + j];
+      if (c === 0) continue;
+      const a = Math.abs(c);
+      nnz++;
       if ((scaled ? a * scaled[j] : a) < nearZero) near++;
       l1 += a;
       l2 += a * a;
     }
   }
+  if (nearZero > 0) near += coefs.length - nnz;
   const m = coefs.length || 1;
   return { nnz, zeroFraction: (coefs.length - nnz) / m, nearZeroFraction: near / m, l1Norm: l1, l2Norm: Math.sqrt(l2) };
 }

@@ -138,6 +138,16 @@ export class WlsSolver implements CoordinateSolver {
     return this.vw;
   }
 
+  /**
+   * The residual and the row weights, for a caller that writes both afresh on every row with weight (then calls
+   * newQuadratic): a sparse design's pending shift is dropped instead of folded in — rows without weight have v = 0,
+   * where the shift moves nothing.
+   */
+  rewrite(): { residual: Float64Array; v: Float64Array } {
+    this.shift = 0;
+    return { residual: this.res, v: this.vw };
+  }
+
   /** Folds a sparse design's residual shift into the stored residual. */
   private unshift(): void {
     const { res, vw, shift } = this;
@@ -288,7 +298,9 @@ export class WlsSolver implements CoordinateSolver {
       if (work * 4 < sparse.values.length) return out;
     }
     const gradient = reference?.gradient ?? new Float64Array(out.length);
-    for (let j = 0; j < out.length; j++) gradient[j] = done[j] ? out[j] : constant[j] ? 0 : exact(j);
+    // A skipped feature's reference is left unknown (NaN: its bound is never below anything, so it is computed if it is
+    // ever asked for): the strong set only grows, and its members — the most frequent columns — are most of the nonzeros.
+    for (let j = 0; j < out.length; j++) gradient[j] = done[j] ? out[j] : constant[j] ? 0 : skip?.[j] ? NaN : exact(j);
     for (let j = 0; j < out.length; j++) if (!skip?.[j]) out[j] = gradient[j];
     if (reference) reference.residual.set(this.res);
     else this.gradientReference = { residual: Float64Array.from(this.res), gradient, ...columnNorms(sparse, mean, this.res.length) };
@@ -440,7 +452,7 @@ export class WlsSolver implements CoordinateSolver {
    * coefficients are those it was computed from (an IRLS step's objective and the next linearization ask at one point).
    */
   predictTraining(): Float64Array {
-    if (this.etaOf && this.etaOf.intercept === this.intercept && sameValues(this.etaOf.beta, this.beta)) return this.eta;
+    if (this.etaOf && this.etaOf.intercept === this.intercept && this.sameCoefficients(this.etaOf.beta)) return this.eta;
     if (this.sparse) this.sparseEta();
     else this.denseEta();
     this.etaVersion++;
@@ -449,6 +461,19 @@ export class WlsSolver implements CoordinateSolver {
       this.etaOf.intercept = this.intercept;
     } else this.etaOf = { beta: Float64Array.from(this.beta), intercept: this.intercept };
     return this.eta;
+  }
+
+  /**
+   * Whether β equals `beta`, a copy of it taken earlier: over the features ever made nonzero (the others are 0 in both),
+   * or over all where groups move members the active list does not hold.
+   */
+  private sameCoefficients(beta: Float64Array): boolean {
+    if (this.groups) {
+      for (let j = 0; j < beta.length; j++) if (beta[j] !== this.beta[j]) return false;
+      return true;
+    }
+    for (let a = 0; a < this.activeCount; a++) if (beta[this.active[a]] !== this.beta[this.active[a]]) return false;
+    return true;
   }
 
   /** η = b0 − Σ β_j m_j/s_j + Σ (β_j/s_j) x_j, over the nonzeros of the columns in the model. */
@@ -505,10 +530,6 @@ function sum(a: Float64Array): number {
   return s;
 }
 
-function sameValues(a: Float64Array, b: Float64Array): boolean {
-  for (let j = 0; j < a.length; j++) if (a[j] !== b[j]) return false;
-  return true;
-}
 
 /**
  * Moves the solver's β and intercept from the last solution by `ratio` times its step from the one before (held in

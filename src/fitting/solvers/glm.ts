@@ -27,9 +27,11 @@ const SMALL_ACTIVE_SET = 50;
 const signOf = (b: number): number => (b > 0 ? 1 : b < 0 ? -1 : 0);
 
 /** Whether each coefficient has the sign (−1, 0 or 1) `signs` holds for it; `signs` then holds the coefficients' signs. */
-function signsKept(beta: Float64Array, signs: Int8Array): boolean {
+function signsKept(solver: WlsSolver, signs: Int8Array): boolean {
+  const { beta } = solver;
   let kept = true;
-  for (let j = 0; j < beta.length; j++) {
+  for (let a = 0, count = visitedCount(solver); a < count; a++) {
+    const j = solver.groups ? a : solver.active[a];
     const s = signOf(beta[j]);
     if (s !== signs[j]) {
       kept = false;
@@ -40,9 +42,20 @@ function signsKept(beta: Float64Array, signs: Int8Array): boolean {
 }
 
 /** Whether each coefficient has the sign `signs` holds for it. */
-function sameSigns(beta: Float64Array, signs: Int8Array): boolean {
-  for (let j = 0; j < beta.length; j++) if (signOf(beta[j]) !== signs[j]) return false;
+function sameSigns(solver: WlsSolver, signs: Int8Array): boolean {
+  for (let a = 0, count = visitedCount(solver); a < count; a++) {
+    const j = solver.groups ? a : solver.active[a];
+    if (signOf(solver.beta[j]) !== signs[j]) return false;
+  }
   return true;
+}
+
+/**
+ * How many features a sign pattern visits: the solver's active list (a feature never made nonzero is 0, with sign 0 in
+ * every pattern), or every feature where groups move members the list does not hold.
+ */
+function visitedCount(solver: WlsSolver): number {
+  return solver.groups ? solver.beta.length : solver.activeCount;
 }
 
 /**
@@ -372,8 +385,7 @@ class Irls implements LambdaSolver {
     const eta = solver.predictTraining();
     // objective() has just computed e^−|η| (e^η for poisson) at these coefficients, as a step's backtracking does.
     const known = this.rowExpOf === solver.etaVersion;
-    const v = solver.v;
-    const residual = solver.residual;
+    const { residual, v } = solver.rewrite();
     this.etaStart.set(eta);
     if (this.link === 'logit') {
       const probStart = this.probStart;
@@ -422,13 +434,13 @@ class Irls implements LambdaSolver {
         // The objective where the last step ended (same λ, same coefficients), or NaN until it is needed.
         let before = current;
         // Read at every step, so that the next step compares with this one's.
-        const signsAsBefore = signsKept(solver.beta, this.signsBefore);
+        const signsAsBefore = signsKept(solver, this.signsBefore);
         // Once a slow coordinate-descent step left the active set and its signs as they were, Newton on that set;
         // the step after it is coordinate descent again, which checks the zeros.
         // At a λ's first step, when the last λ ended by Newton steps and the signs are still its (the saturated end of
         // a nearly separable path), Newton at once.
         const settled: boolean =
-          (step === 0 && this.newtonSettled && sameSigns(solver.beta, this.newtonSigns)) ||
+          (step === 0 && this.newtonSettled && sameSigns(solver, this.newtonSigns)) ||
           (step >= 1 && signsAsBefore && !usedActiveSet && (lastPasses >= SLOW_INNER_PASSES || (step >= SLOW_NEWTON_STEPS && solver.activeCount <= SMALL_ACTIVE_SET)));
         // A Newton step moves before linearize() runs: the objective where it starts is computed now.
         if (settled && Number.isNaN(before)) before = this.objective(l1, l2);
@@ -468,7 +480,7 @@ class Irls implements LambdaSolver {
       this.linearize();
       if (strong.checkKkt(l1Ratio, lambda, solver) === 0) {
         this.newtonSettled = tookNewton;
-        if (tookNewton) signsKept(solver.beta, this.newtonSigns);
+        if (tookNewton) signsKept(solver, this.newtonSigns);
         return { passes, status: FitStatus.converged };
       }
     }

@@ -129,12 +129,13 @@ class MultinomialUngrouped implements LambdaSolver {
     const m = rows.length;
     solver.beta.set(this.beta.subarray(k * p, (k + 1) * p));
     solver.intercept = this.a[k];
+    const { v, residual } = solver.rewrite();
     for (let r = 0; r < m; r++) {
       softmaxRow(this.eta, m, K, r, prob);
       const pk = prob[k];
       const floored = Math.min(Math.max(pk, PROBABILITY_FLOOR), 1 - PROBABILITY_FLOOR);
-      solver.v[r] = w[r] * floored * (1 - floored);
-      solver.residual[r] = w[r] * ((code[r] === k ? 1 : 0) - pk);
+      v[r] = w[r] * floored * (1 - floored);
+      residual[r] = w[r] * ((code[r] === k ? 1 : 0) - pk);
     }
     solver.newQuadratic();
   }
