@@ -530,7 +530,6 @@ function sum(a: Float64Array): number {
   return s;
 }
 
-
 /**
  * Moves the solver's β and intercept from the last solution by `ratio` times its step from the one before (held in
  * `previous`, which then becomes the last); a coefficient that would change sign stops at 0. Ratio 0 only records.
