@@ -168,9 +168,12 @@ export async function sparseWorkload(root: string, dataDir: string, python: stri
     kit.rows.push(
       'failed' in cv
         ? { workload: `${workload}-cv`, tool: 'regsweep', seconds: null, note: `failed: ${cv.failed}` }
-        : { workload: `${workload}-cv`, tool: 'regsweep', seconds: cv.seconds as number, note: `5 folds as glmnet's foldid, one thread, incl. SQLite writes, a process per repeat; λ_min ${(cv.lambdaMin as number).toPrecision(4)}; peak RSS ${(cv.maxRssMb as number).toFixed(0)} MB (target ≤ ${(3 * csrMb + 200).toFixed(0)} MB)` },
+        : { workload: `${workload}-cv`, tool: 'regsweep', seconds: cv.seconds as number, note: `5 folds as glmnet's foldid, one thread, incl. SQLite writes, a process per repeat (${ran.map((r) => r.seconds.toFixed(2)).join(', ')} s); λ_min ${(cv.lambdaMin as number).toPrecision(4)}; peak RSS ${(cv.maxRssMb as number).toFixed(0)} MB (target ≤ ${(3 * csrMb + 200).toFixed(0)} MB)` },
     );
-    if (!('skipped' in glmnet)) kit.rows.push({ workload: `${workload}-cv`, tool: 'cv.glmnet', seconds: glmnet.cv_seconds as number, note: `λ_min ${(glmnet.lambda_min as number).toPrecision(4)}` });
+    if (!('skipped' in glmnet)) {
+      const repeats = (glmnet.cv_times as number[] | undefined) ?? [];
+      kit.rows.push({ workload: `${workload}-cv`, tool: 'cv.glmnet', seconds: glmnet.cv_seconds as number, note: `median of ${repeats.length} (${repeats.map((t) => t.toFixed(2)).join(', ')} s); λ_min ${(glmnet.lambda_min as number).toPrecision(4)}` });
+    }
   }
 }
 
