@@ -114,9 +114,7 @@ export async function runLoadedSweep(loaded: LoadedConfig, data: Dataset, option
     const before = await store.taskCounts(sweep.id);
     const alreadyDone = before.trialsRecorded;
     options.onStart?.({ sweep, total: plan.totalTrials, alreadyDone, tasks: before.pending + before.running });
-    const shared = sharedData(data, plan.folds, config.data.compress_columns === 'never' ? null : config.model);
-    const compressed = denseAsSparseHeader(data, shared);
-    if (compressed) log(compressed);
+    const shared = sweepSharedData(config, data, plan.folds, log);
     let total = Math.max(plan.totalTrials, sweep.totalTrials);
     const inline = () => options.inline ?? fitsInline(total, data, config.model.kind, config.workers);
     const work = (runner?: BatchRunner) =>
@@ -239,10 +237,16 @@ export function sharedData(
   };
 }
 
-/** The run's line about a dense design fitted on its compressed columns (sharedData's choice), or undefined. */
-export function denseAsSparseHeader({ source, n, p, sparse }: Pick<Dataset, 'source' | 'n' | 'p' | 'sparse'>, shared: SharedData): string | undefined {
-  if (sparse || !shared.sparse) return undefined;
-  return `${source}: ${percentOf(shared.sparse.values.length, n * p)}% of the design's ${n} × ${p} values are nonzero: fitted on its compressed columns, as a sparse file is`;
+/**
+ * A sweep's shared data as its config asks (data.compress_columns), for a run and for a worker alike; the line saying
+ * a dense design is fitted on its compressed columns goes to `log`.
+ */
+export function sweepSharedData(config: SweepConfig, data: Dataset, folds: Pick<FoldAssignment, 'foldOf' | 'perRepeat'>, log: (line: string) => void): SharedData {
+  const shared = sharedData(data, folds, config.data.compress_columns === 'never' ? null : config.model);
+  if (!data.sparse && shared.sparse) {
+    log(`${data.source}: ${percentOf(shared.sparse.values.length, data.n * data.p)}% of the design's ${data.n} × ${data.p} values are nonzero: fitted on its compressed columns, as a sparse file is`);
+  }
+  return shared;
 }
 
 /** The folds as a store keeps them. */

@@ -17,7 +17,7 @@ import { fileSha256, requireRegularFile } from '../util/files.js';
 import type { Store, SweepSelector } from '../store/contract.js';
 import { openStore } from '../store/open.js';
 import { displayPath, isStoreUrl } from '../util/paths.js';
-import { DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, DEFAULT_RECONNECT_MS, denseAsSparseHeader, finish, sharedData, sharesGram, workThrough, type RunResult } from './coordinator.js';
+import { DEFAULT_LEASE_MS, DEFAULT_MAX_ATTEMPTS, DEFAULT_RECONNECT_MS, finish, sharesGram, sweepSharedData, workThrough, type RunResult } from './coordinator.js';
 import { fitSettings, openRunner, workOn, type WorkResult } from './work.js';
 
 export interface WorkerOptions {
@@ -120,9 +120,7 @@ async function workOnSweep(store: Store, sweep: Sweep, options: WorkerOptions, l
   const folds = stored ? { ...stored, count: stored.perRepeat * stored.repeats } : assignFolds(data.n, config.validation, { classOf: foldClasses(config, { ...data, classes: data.classes ?? undefined }) });
   await store.beginWriting(sweep.id);
   const before = await store.taskCounts(sweep.id);
-  const shared = sharedData(data, folds, config.data.compress_columns === 'never' ? null : config.model);
-  const compressed = denseAsSparseHeader(data, shared);
-  if (compressed) log(compressed);
+  const shared = sweepSharedData(config, data, folds, log);
   const threads = options.workers ?? config.workers;
   // A TPE sweep's batches (this worker proposes the next when it finds the last one finished) on threads kept throughout.
   const runner = config.sweep.kind === 'tpe' ? await openRunner(threads, shared, log) : undefined;

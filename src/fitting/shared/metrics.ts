@@ -93,7 +93,7 @@ export function logLoss(y: Float64Array, eta: Float64Array, weights: Float64Arra
 }
 
 /**
- * The scores rocAuc sorts, kept between calls up to 1 M doubles: a path's trials take two AUCs per λ, and their arrays
+ * The scores accuracyAndAuc sorts, kept between calls up to 1 M doubles: a path's trials take two AUCs per λ, and their arrays
  * were most of what measuring a path left for the thread's collector.
  */
 let aucScores = new Float64Array(0);
@@ -117,7 +117,7 @@ const digitCounts = new Uint32Array(DIGITS << DIGIT_BITS);
 /**
  * Ascending, in place, into the same order as the native sort (−0 before 0): an LSD radix sort on the high words of
  * the doubles' bits made unsigned-ordered (sign, exponent and 20 bits of mantissa; a pass skipped where every score has
- * the same digit), then each run of equal high words put in order by its low words. rocAuc sorts each class's scores
+ * the same digit), then each run of equal high words put in order by its low words. accuracyAndAuc sorts each class's scores
  * twice per trial; past a few thousand scores this is faster than the native sort, and half the passes of a sort on
  * all 64 bits: scores whose first 20 bits of mantissa agree are few, or equal.
  */
@@ -191,14 +191,10 @@ export function sortScores(values: Float64Array): void {
   }
 }
 
-/** Area under the ROC curve (Mann–Whitney U with mid-ranks for ties); NaN when one class is absent. */
-export function rocAuc(y: Float64Array, eta: Float64Array, weights: Float64Array): number {
-  return accuracyAndAuc(y, eta, weights).auc;
-}
-
 /**
- * The weighted share of rows whose class η > 0 predicts, and the area under the ROC curve, from one pass over the
- * rows (a path's trials take both on the training and the validation rows at every λ).
+ * The weighted share of rows whose class η > 0 predicts, and the area under the ROC curve (Mann–Whitney U with
+ * mid-ranks for ties; NaN when one class is absent), from one pass over the rows (a path's trials take both on the
+ * training and the validation rows at every λ).
  */
 export function accuracyAndAuc(y: Float64Array, eta: Float64Array, weights: Float64Array): { accuracy: number; auc: number } {
   const m = eta.length;

@@ -2,6 +2,7 @@
 // routines: x̃_ij = (x_ij − m_j)/s_j is never formed; sums over rows split into a sum over the column's nonzeros and
 // a term in m_j times a sum over all rows.
 import type { SparseColumns } from '../../domain.js';
+import { sharedFloat64, sharedInt32 } from '../../data/dataset.js';
 
 /** Weighted mean and population variance of each column: Σ w x / W and Σ w x² / W − m² over its nonzeros. */
 export function sparseMoments(sparse: SparseColumns, p: number, weights: Float64Array, weightSum: number): { mean: Float64Array; variance: Float64Array } {
@@ -88,9 +89,9 @@ export function denseAsSparse(model: SparseEligible, X: Float64Array, n: number,
   let nonzeros = 0;
   for (let k = 0; k < X.length; k++) if (X[k] !== 0) nonzeros++;
   if (nonzeros > DENSE_AS_SPARSE_DENSITY * X.length) return undefined;
-  const starts = new Int32Array(new SharedArrayBuffer((p + 1) * 4));
-  const rows = new Int32Array(new SharedArrayBuffer(nonzeros * 4));
-  const values = new Float64Array(new SharedArrayBuffer(nonzeros * 8));
+  const starts = sharedInt32(p + 1);
+  const rows = sharedInt32(nonzeros);
+  const values = sharedFloat64(nonzeros);
   let at = 0;
   for (let j = 0; j < p; j++) {
     for (let i = 0; i < n; i++) {
