@@ -60,18 +60,35 @@ export function isFactorGroup({ column, values }: EncodedSpan): boolean {
   return column.kind === 'categorical' && values.length >= 2;
 }
 
-/** A fit is either on all rows ("all": the model users keep) or on all rows but one validation fold. */
 /**
  * A sparse design in compressed columns (glmnet's dgCMatrix layout): column j's nonzero values are
- * values[starts[j] … starts[j + 1]), at rows rows[…] (ascending). Every array lives on a SharedArrayBuffer.
+ * values[starts[j] … starts[j + 1]), at rows rows[…] (ascending, or ascending within each fold group when
+ * `foldGroups` is given). Every array lives on a SharedArrayBuffer.
  */
 export interface SparseColumns {
   values: Float64Array;
   rows: Int32Array;
   /** p + 1 offsets into values and rows. */
   starts: Int32Array;
+  /**
+   * Each column's entries ordered by the fold of their row (the run's folds, once it has them): a fold's path then
+   * skips the held-out block instead of reading its rows' zero weights.
+   */
+  foldGroups?: FoldGroups;
 }
 
+/**
+ * The groups of a sparse design's rows: group 0 the rows never held out, group g ≥ 1 fold g − 1's. Column j's group g
+ * is entries [starts[j·(count + 1) + g], starts[j·(count + 1) + g + 1]).
+ */
+export interface FoldGroups {
+  count: number;
+  /** Per row its group. */
+  groupOf: Int32Array;
+  starts: Int32Array;
+}
+
+/** A fit is either on all rows ("all": the model users keep) or on all rows but one validation fold. */
 export type FoldId = number | 'all';
 
 /** The l1 ratio a penalty fits with: 1 for l1, 0 for l2 and none, the given one for elasticnet. */

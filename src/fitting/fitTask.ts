@@ -27,7 +27,7 @@ function pathProblem(data: SharedData, task: Task, settings: FitSettings, train:
   if (model.kind === 'mlp') throw new Error('a network is not a penalized path');
   const featurePenalty = featurePenaltyOf(settings);
   return {
-    design: designOf(data),
+    design: pathDesign(data, task.fold),
     y: data.y,
     weights: train,
     standardize,
@@ -44,6 +44,13 @@ function pathProblem(data: SharedData, task: Task, settings: FitSettings, train:
 /** The shared data's design matrix, dense or sparse. */
 function designOf(data: SharedData): Design {
   return { X: data.X, n: data.n, p: data.p, ...(data.sparse ? { sparse: data.sparse } : {}) };
+}
+
+/** The design a fold's path is fitted on: a sparse design grouped by fold is read without the held-out block. */
+function pathDesign(data: SharedData, fold: FoldId): Design {
+  const design = designOf(data);
+  if (!data.sparse?.foldGroups || fold === 'all' || fold >= data.foldsPerRepeat) return design;
+  return { ...design, sparse: { ...data.sparse, heldOutGroup: fold + 1 } };
 }
 
 /** With observation weights the folds are averaged by their weight sums (cv.glmnet): each trial says its fold's. */
@@ -248,7 +255,7 @@ function fitPath(context: KernelContext, data: SharedData, task: Task, settings:
   const problem = pathProblem(data, task, settings, train);
   const stop = pathStopFor(context, data, task, settings, family, fold);
   if (stop) problem.stop = stop;
-  const design = designOf(data);
+  const design = problem.design;
   const solution = family.solve({ context, problem, data, task, fold: task.fold, settings, nTrain, gram: () => gramFor(context, design, task.fold, train, standardize) });
   // A relaxed task (sweep.gamma): the path blended with its refits on each λ's active set.
   const gamma = model.gamma ?? 1;

@@ -24,7 +24,7 @@ import { fitSettings, openRunner, workOn, type BatchRunner, type WorkResult } fr
 import { extensionsDone, extensionTasks } from './extend.js';
 import { nextTasks } from '../plan/proposals.js';
 import type { SharedData } from '../fitting/fitTask.js';
-import { denseAsSparse, type SparseEligible } from '../fitting/shared/sparseColumns.js';
+import { denseAsSparse, groupByFold, type SparseEligible } from '../fitting/shared/sparseColumns.js';
 import type { FoldAssignment } from '../plan/folds.js';
 import { selectLambdas, summarize } from '../select/cv.js';
 
@@ -221,6 +221,8 @@ export function sharedData(
   const fills = fillGroups(data.encoding, data.X, data.n);
   // A dense design mostly of zeros, for a model fitted faster on its nonzeros: compressed once, shared by the threads.
   const sparse = data.sparse ?? (compressFor ? denseAsSparse(compressFor, data.X, data.n, data.p, fills.length > 0) : undefined);
+  // In place, once the folds are known: a fold's path then reads each column without its held-out rows.
+  if (sparse) groupByFold(sparse, foldOf, folds.perRepeat, data.n);
   return {
     X: data.X,
     ...(sparse ? { sparse } : {}),

@@ -8,7 +8,15 @@ export interface Design {
   X: Float64Array;
   n: number;
   p: number;
-  sparse?: SparseColumns;
+  sparse?: SparseDesign;
+}
+
+/**
+ * A sparse design as a path reads it: with `heldOutGroup`, a design grouped by fold is read without that group's block
+ * of each column — the rows a fold's path gives no weight, whose terms are zeros.
+ */
+export interface SparseDesign extends SparseColumns {
+  heldOutGroup?: number;
 }
 
 /** Feature j over every row as a dense column (for the few columns a Newton step or an unpenalized fit takes). */

@@ -310,23 +310,32 @@ export class LazyGram {
    * whichever was computed first (as the dense kernel's sums are).
    */
   private sparseBlock(block: number[]): void {
-    const { values, rows, starts } = this.design.sparse!;
+    const { values, rows, starts, foldGroups, heldOutGroup } = this.design.sparse!;
     const { mean, weightSum } = this.stats;
     const w = this.weights;
     const F = this.heap.f64;
     const m4 = (block.length + 3) & ~3;
     const todo = this.withoutColumn();
+    // A design grouped by fold has its rows ascending within each group: the lists merge group by group.
+    const groups = foldGroups?.count ?? 1;
+    const groupStarts = foldGroups?.starts ?? starts;
+    const stride = foldGroups ? groups + 1 : 1;
     for (let t = 0; t < block.length; t++)
       for (let s = 0; s < todo.length; s++) {
         const a = Math.min(block[t], todo[s]);
         const b = Math.max(block[t], todo[s]);
         let sum = 0;
-        for (let ka = starts[a], kb = starts[b]; ka < starts[a + 1] && kb < starts[b + 1]; ) {
-          const ra = rows[ka];
-          const rb = rows[kb];
-          if (ra === rb) sum += w[ra] * values[ka++] * values[kb++];
-          else if (ra < rb) ka++;
-          else kb++;
+        for (let g = 0; g < groups; g++) {
+          if (g === heldOutGroup) continue;
+          const endA = groupStarts[a * stride + g + 1];
+          const endB = groupStarts[b * stride + g + 1];
+          for (let ka = groupStarts[a * stride + g], kb = groupStarts[b * stride + g]; ka < endA && kb < endB; ) {
+            const ra = rows[ka];
+            const rb = rows[kb];
+            if (ra === rb) sum += w[ra] * values[ka++] * values[kb++];
+            else if (ra < rb) ka++;
+            else kb++;
+          }
         }
         F[this.out + s * m4 + t] = sum - weightSum * mean[a] * mean[b];
       }

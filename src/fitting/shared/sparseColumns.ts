@@ -3,9 +3,25 @@
 // a term in m_j times a sum over all rows.
 import type { SparseColumns } from '../../domain.js';
 import { sharedFloat64, sharedInt32 } from '../../data/dataset.js';
+import type { SparseDesign } from './design.js';
+
+/**
+ * Column j's held-out block as [from, to) (both the column's end when the path reads every entry): the kernels read
+ * [starts[j], from) and [to, starts[j + 1]). Written into `heldOut` to keep the hot loops free of allocation.
+ */
+const heldOut = new Int32Array(2);
+function heldOutBlock(sparse: SparseDesign, j: number): Int32Array {
+  const groups = sparse.foldGroups;
+  if (groups && sparse.heldOutGroup !== undefined) {
+    const at = j * (groups.count + 1) + sparse.heldOutGroup;
+    heldOut[0] = groups.starts[at];
+    heldOut[1] = groups.starts[at + 1];
+  } else heldOut[0] = heldOut[1] = sparse.starts[j + 1];
+  return heldOut;
+}
 
 /** Weighted mean and population variance of each column: Σ w x / W and Σ w x² / W − m² over its nonzeros. */
-export function sparseMoments(sparse: SparseColumns, p: number, weights: Float64Array, weightSum: number): { mean: Float64Array; variance: Float64Array } {
+export function sparseMoments(sparse: SparseDesign, p: number, weights: Float64Array, weightSum: number): { mean: Float64Array; variance: Float64Array } {
   const mean = new Float64Array(p);
   const variance = new Float64Array(p);
   for (let j = 0; j < p; j++) {
@@ -17,39 +33,98 @@ export function sparseMoments(sparse: SparseColumns, p: number, weights: Float64
   return { mean, variance };
 }
 
-/** Σ_i a_i x_ij over column j's nonzeros. */
-export function sparseDot(sparse: SparseColumns, j: number, a: Float64Array): number {
+// Each kernel reads column j in two stretches, before and after its held-out block (the second empty without one).
+
+/** Σ_i a_i x_ij over column j's nonzeros (a must be 0 on the held-out rows). */
+export function sparseDot(sparse: SparseDesign, j: number, a: Float64Array): number {
   const { values, rows, starts } = sparse;
-  let s = 0;
-  for (let k = starts[j]; k < starts[j + 1]; k++) s += a[rows[k]] * values[k];
-  return s;
+  const block = heldOutBlock(sparse, j);
+  const to = block[1];
+  const end = starts[j + 1];
+  const before = stretchDot(values, rows, a, starts[j], block[0]);
+  return to === end ? before : before + stretchDot(values, rows, a, to, end);
 }
 
-/** Σ a_i x_ij and Σ a_i x_ij² over column j's nonzeros, in one pass. */
-export function sparseDots(sparse: SparseColumns, j: number, a: Float64Array): [number, number] {
+/** Σ a[rows[k]] · values[k] over k in [from, to): four sums, so that the additions do not wait on one another. */
+function stretchDot(values: Float64Array, rows: Int32Array, a: Float64Array, from: number, to: number): number {
+  let s0 = 0;
+  let s1 = 0;
+  let s2 = 0;
+  let s3 = 0;
+  let k = from;
+  for (; k + 3 < to; k += 4) {
+    s0 += a[rows[k]] * values[k];
+    s1 += a[rows[k + 1]] * values[k + 1];
+    s2 += a[rows[k + 2]] * values[k + 2];
+    s3 += a[rows[k + 3]] * values[k + 3];
+  }
+  for (; k < to; k++) s0 += a[rows[k]] * values[k];
+  return s0 + s1 + (s2 + s3);
+}
+
+/** Σ a_i x_ij and Σ a_i x_ij² over column j's nonzeros, in one pass (a must be 0 on the held-out rows). */
+export function sparseDots(sparse: SparseDesign, j: number, a: Float64Array): [number, number] {
   const { values, rows, starts } = sparse;
+  const block = heldOutBlock(sparse, j);
+  const from = block[0];
+  const to = block[1];
+  const end = starts[j + 1];
   let s = 0;
   let ss = 0;
-  for (let k = starts[j]; k < starts[j + 1]; k++) {
-    const ax = a[rows[k]] * values[k];
-    s += ax;
-    ss += ax * values[k];
+  for (let k = starts[j], stop = from; ; k = to, stop = end) {
+    for (; k < stop; k++) {
+      const ax = a[rows[k]] * values[k];
+      s += ax;
+      ss += ax * values[k];
+    }
+    if (stop === end) return [s, ss];
   }
-  return [s, ss];
 }
 
-/** out_i −= c · a_i · x_ij over column j's nonzeros (a omitted: 1). */
-export function sparseAxpy(sparse: SparseColumns, j: number, c: number, out: Float64Array, a?: Float64Array): void {
+/** out_i −= c · a_i · x_ij over column j's nonzeros (a omitted: 1); the held-out rows' out is left as it is. */
+export function sparseAxpy(sparse: SparseDesign, j: number, c: number, out: Float64Array, a?: Float64Array): void {
   const { values, rows, starts } = sparse;
-  if (a) for (let k = starts[j]; k < starts[j + 1]; k++) out[rows[k]] -= c * a[rows[k]] * values[k];
-  else for (let k = starts[j]; k < starts[j + 1]; k++) out[rows[k]] -= c * values[k];
+  const block = heldOutBlock(sparse, j);
+  const from = block[0];
+  const to = block[1];
+  const end = starts[j + 1];
+  for (let k = starts[j], stop = from; ; k = to, stop = end) {
+    if (a) for (; k < stop; k++) out[rows[k]] -= c * a[rows[k]] * values[k];
+    else for (; k < stop; k++) out[rows[k]] -= c * values[k];
+    if (stop === end) return;
+  }
+}
+
+/** Σ x_ij, Σ x_ij² and Σ |x_ij| over column j's nonzeros, into out[0 … 2]. */
+export function sparseSums(sparse: SparseDesign, j: number, out: Float64Array): Float64Array {
+  const { values, starts } = sparse;
+  const block = heldOutBlock(sparse, j);
+  const from = block[0];
+  const to = block[1];
+  const end = starts[j + 1];
+  let s = 0;
+  let ss = 0;
+  let a = 0;
+  for (let k = starts[j], stop = from; ; k = to, stop = end) {
+    for (; k < stop; k++) {
+      const x = values[k];
+      s += x;
+      ss += x * x;
+      a += Math.abs(x);
+    }
+    if (stop === end) break;
+  }
+  out[0] = s;
+  out[1] = ss;
+  out[2] = a;
+  return out;
 }
 
 /**
  * Linear predictors of a path's λ in [first, last) on the given rows (all when null), written into out[(l − first)·m + r]. Column
  * by column, so each coefficient's nonzeros are read once per λ (n · λ + nnz · λ work).
  */
-export function sparsePathPredictions(sparse: SparseColumns, n: number, p: number, rows: Int32Array | null, coefs: Float64Array, intercepts: Float64Array, first: number, last: number, out: Float64Array): Float64Array {
+export function sparsePathPredictions(sparse: SparseDesign, n: number, p: number, rows: Int32Array | null, coefs: Float64Array, intercepts: Float64Array, first: number, last: number, out: Float64Array): Float64Array {
   const m = rows ? rows.length : n;
   const count = last - first;
   const gathered = rows ? new Float64Array(n) : undefined;
@@ -103,4 +178,56 @@ export function denseAsSparse(model: SparseEligible, X: Float64Array, n: number,
     starts[j + 1] = at;
   }
   return { values, rows, starts };
+}
+
+/**
+ * Orders each column's entries by the fold of their row — the rows never held out first, then fold 0's, 1's, … —
+ * rows ascending within each, in place, and records the groups on `sparse` (a design already grouped by the same
+ * folds is left as it is). A fold's path then reads each column without the held-out block (SparseDesign.heldOutGroup).
+ * With repeated folds a row is held out in several folds: the columns keep their order.
+ */
+export function groupByFold(sparse: SparseColumns, foldOf: Int32Array, foldsPerRepeat: number, n: number): void {
+  if (foldsPerRepeat < 1 || foldOf.length !== n) return;
+  const count = foldsPerRepeat + 1;
+  const previous = sparse.foldGroups;
+  if (previous && previous.count === count && previous.groupOf.every((g, i) => g === foldOf[i] + 1)) return;
+  const groupOf = sharedInt32(n);
+  for (let i = 0; i < n; i++) groupOf[i] = foldOf[i] + 1;
+  const { values, rows, starts } = sparse;
+  const p = starts.length - 1;
+  let longest = 0;
+  for (let j = 0; j < p; j++) longest = Math.max(longest, starts[j + 1] - starts[j]);
+  const rowsBefore = new Int32Array(longest);
+  const valuesBefore = new Float64Array(longest);
+  const next = new Int32Array(count);
+  const groupStarts = sharedInt32(p * (count + 1));
+  for (let j = 0; j < p; j++) {
+    const first = starts[j];
+    const length = starts[j + 1] - first;
+    const order = previous ? ascendingOrder(rows, first, length) : null;
+    for (let k = 0; k < length; k++) {
+      const from = first + (order ? order[k] : k);
+      rowsBefore[k] = rows[from];
+      valuesBefore[k] = values[from];
+    }
+    next.fill(0);
+    for (let k = 0; k < length; k++) next[groupOf[rowsBefore[k]]]++;
+    for (let g = 0, at = first; g < count; g++) {
+      groupStarts[j * (count + 1) + g] = at;
+      at += next[g];
+      next[g] = at - next[g];
+    }
+    groupStarts[j * (count + 1) + count] = first + length;
+    for (let k = 0; k < length; k++) {
+      const to = next[groupOf[rowsBefore[k]]]++;
+      rows[to] = rowsBefore[k];
+      values[to] = valuesBefore[k];
+    }
+  }
+  sparse.foldGroups = { count, groupOf, starts: groupStarts };
+}
+
+/** The positions of column entries [first, first + length) in ascending order of their rows (a grouped column's). */
+function ascendingOrder(rows: Int32Array, first: number, length: number): Int32Array {
+  return Int32Array.from({ length }, (_, k) => k).sort((a, b) => rows[first + a] - rows[first + b]);
 }

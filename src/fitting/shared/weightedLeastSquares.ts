@@ -1,8 +1,7 @@
 import type { KernelContext } from '../context.js';
 import type { WasmHeap } from '../kernels/heap.js';
-import type { SparseColumns } from '../../domain.js';
-import { denseColumn, type Design } from './design.js';
-import { sparseAxpy, sparseDot, sparseDots } from './sparseColumns.js';
+import { denseColumn, type Design, type SparseDesign } from './design.js';
+import { sparseAxpy, sparseDot, sparseDots, sparseSums } from './sparseColumns.js';
 import type { FeatureGroups, FeaturePenalty } from '../path/types.js';
 import { symmetricEigenvalues } from '../../util/eigen.js';
 import { ColumnCache } from './columnCache.js';
@@ -56,14 +55,16 @@ export class WlsSolver implements CoordinateSolver {
   private readonly columns: ColumnCache | null;
   private readonly vectors: number;
   /** A sparse design's columns, the residual's shift o, Σ r' and per feature Σ v_i x_ij (with the curvature). */
-  private readonly sparse: SparseColumns | null;
+  private readonly sparse: SparseDesign | null;
   private shift = 0;
   private shiftedSum = 0;
   private readonly vx: Float64Array;
   private interceptUpdates = 0;
   /** Where every gradient of a sparse design was last computed (its residual, the gradients, ‖x_j − m_j‖ over all rows). */
-  private gradientReference: { residual: Float64Array; gradient: Float64Array; norm: Float64Array; absSum: Float64Array } | undefined;
+  private gradientReference: ({ residual: Float64Array; gradient: Float64Array } & GradientReach) | undefined;
   private readonly gradientDone: Uint8Array;
+  /** The features whose gradient bound did not settle them (boundGradients), kept between calls. */
+  private readonly uncertain: { list: Int32Array; count: number };
 
   /** Per-feature penalty factors, and bounds on the standardized coefficients (the original ones times s_j), or null. */
   private readonly factor: Float64Array | null;
@@ -95,6 +96,7 @@ export class WlsSolver implements CoordinateSolver {
     this.sparse = design.sparse ?? null;
     this.vx = new Float64Array(this.sparse ? p : 0);
     this.gradientDone = new Uint8Array(this.sparse ? p : 0);
+    this.uncertain = { list: new Int32Array(this.sparse ? p : 0), count: 0 };
     if (this.sparse) {
       if (groups) throw new Error('the group lasso takes a dense design');
       this.rows = Int32Array.from({ length: n }, (_, i) => i);
@@ -277,22 +279,13 @@ export class WlsSolver implements CoordinateSolver {
       const distance = Math.sqrt(moved) * (1 + 1e-12);
       largest *= 1 + 1e-12;
       total = Math.abs(total) * (1 + 1e-12) + 1e-300;
+      const uncertain = boundGradients(reference, distance, largest, total, CERTIFIED_SHARE * kktBound, this.factor, constant, skip, out, this.uncertain);
       let work = 0;
-      for (let j = 0; j < out.length; j++) {
-        if (skip?.[j]) continue;
-        if (constant[j]) {
-          out[j] = 0;
-          done[j] = 1;
-          continue;
-        }
-        const change = Math.min(reference.norm[j] * distance, reference.absSum[j] * largest + Math.abs(mean[j]) * total);
-        const upper = Math.abs(reference.gradient[j]) + change / (weightSum * scale[j]);
-        if (upper < CERTIFIED_SHARE * kktBound * this.factorOf(j)) out[j] = upper;
-        else {
-          out[j] = exact(j);
-          done[j] = 1;
-          work += sparse.starts[j + 1] - sparse.starts[j];
-        }
+      for (let k = 0; k < uncertain.count; k++) {
+        const j = uncertain.list[k];
+        out[j] = exact(j);
+        done[j] = 1;
+        work += sparse.starts[j + 1] - sparse.starts[j];
       }
       // Past a quarter of the nonzeros computed, a fresh reference costs little more and tightens every bound.
       if (work * 4 < sparse.values.length) return out;
@@ -303,7 +296,7 @@ export class WlsSolver implements CoordinateSolver {
     for (let j = 0; j < out.length; j++) gradient[j] = done[j] ? out[j] : constant[j] ? 0 : skip?.[j] ? NaN : exact(j);
     for (let j = 0; j < out.length; j++) if (!skip?.[j]) out[j] = gradient[j];
     if (reference) reference.residual.set(this.res);
-    else this.gradientReference = { residual: Float64Array.from(this.res), gradient, ...columnNorms(sparse, mean, this.res.length) };
+    else this.gradientReference = { residual: Float64Array.from(this.res), gradient, ...gradientReach(sparse, this.stats, this.res.length) };
     return out;
   }
 
@@ -479,10 +472,12 @@ export class WlsSolver implements CoordinateSolver {
   /** η = b0 − Σ β_j m_j/s_j + Σ (β_j/s_j) x_j, over the nonzeros of the columns in the model. */
   private sparseEta(): void {
     const { beta, stats } = this;
+    // The features ever nonzero, in index order: every other coefficient is 0 (a sparse design has no groups).
+    const active = this.activeInOrder();
     let constant = this.intercept;
-    for (let j = 0; j < beta.length; j++) if (beta[j] !== 0) constant -= (beta[j] * stats.mean[j]) / stats.scale[j];
+    for (const j of active) if (beta[j] !== 0) constant -= (beta[j] * stats.mean[j]) / stats.scale[j];
     this.eta.fill(constant);
-    for (let j = 0; j < beta.length; j++) if (beta[j] !== 0) sparseAxpy(this.sparse!, j, -beta[j] / stats.scale[j], this.eta);
+    for (const j of active) if (beta[j] !== 0) sparseAxpy(this.sparse!, j, -beta[j] / stats.scale[j], this.eta);
   }
 
   private denseEta(): void {
@@ -502,26 +497,67 @@ export class WlsSolver implements CoordinateSolver {
  */
 const CERTIFIED_SHARE = 0.5;
 
-/** Per column ‖x_j − m_j‖₂ over all n rows (√(Σ x² − 2m Σ x + n m²), from the nonzeros) and Σ |x_ij|. */
-function columnNorms(sparse: SparseColumns, mean: Float64Array, n: number): { norm: Float64Array; absSum: Float64Array } {
-  const norm = new Float64Array(mean.length);
-  const absSum = new Float64Array(mean.length);
-  for (let j = 0; j < norm.length; j++) {
-    let s = 0;
-    let ss = 0;
-    let a = 0;
-    for (let k = sparse.starts[j]; k < sparse.starts[j + 1]; k++) {
-      const x = sparse.values[k];
-      s += x;
-      ss += x * x;
-      a += Math.abs(x);
+/**
+ * How far each sparse gradient can move with the residual, per unit of ‖Δr‖₂, of ‖Δr‖∞ and of |Σ Δr| (each over W·s_j):
+ * ‖x_j − m_j‖₂ over all n rows (√(Σ x² − 2m Σ x + n m²), from the nonzeros), Σ |x_ij| and |m_j| — without a held-out
+ * block's nonzeros: the residual does not move on those rows, and n m² still bounds the zeros.
+ */
+interface GradientReach {
+  perDistance: Float64Array;
+  perLargest: Float64Array;
+  perTotal: Float64Array;
+}
+
+/**
+ * Each gradient's upper bound from the reference (out[j]) for the features not skipped; the constant ones 0. The features
+ * whose bound is not below limit × their penalty factor go to `uncertain` (kept between calls), which is returned.
+ */
+function boundGradients(
+  reference: { gradient: Float64Array } & GradientReach,
+  distance: number,
+  largest: number,
+  total: number,
+  limit: number,
+  factor: Float64Array | null,
+  constant: Uint8Array,
+  skip: Uint8Array | undefined,
+  out: Float64Array,
+  uncertain: { list: Int32Array; count: number },
+): { list: Int32Array; count: number } {
+  const { gradient, perDistance, perLargest, perTotal } = reference;
+  const list = uncertain.list;
+  let count = 0;
+  for (let j = 0; j < out.length; j++) {
+    if (skip !== undefined && skip[j] !== 0) continue;
+    if (constant[j] !== 0) {
+      out[j] = 0;
+      continue;
     }
-    const m = mean[j];
-    // Rounding must not make a bound smaller than it is: a relative margin on each sum.
-    norm[j] = Math.sqrt(Math.max(0, ss - 2 * m * s + n * m * m) * (1 + 1e-12) + 1e-300);
-    absSum[j] = a * (1 + 1e-12);
+    const upper = Math.abs(gradient[j]) + Math.min(perDistance[j] * distance, perLargest[j] * largest + perTotal[j] * total);
+    out[j] = upper;
+    if (!(upper < (factor === null ? limit : limit * factor[j]))) list[count++] = j;
   }
-  return { norm, absSum };
+  uncertain.count = count;
+  return uncertain;
+}
+
+function gradientReach(sparse: SparseDesign, { mean, scale, constant, weightSum }: ColumnStats, n: number): GradientReach {
+  const p = mean.length;
+  const perDistance = new Float64Array(p);
+  const perLargest = new Float64Array(p);
+  const perTotal = new Float64Array(p);
+  const sums = new Float64Array(3);
+  for (let j = 0; j < p; j++) {
+    if (constant[j]) continue;
+    const [s, ss, a] = sparseSums(sparse, j, sums);
+    const m = mean[j];
+    // Rounding must not make a bound smaller than it is: a relative margin on each figure.
+    const unit = (1 + 1e-12) / (weightSum * scale[j]);
+    perDistance[j] = Math.sqrt(Math.max(0, ss - 2 * m * s + n * m * m) * (1 + 1e-12) + 1e-300) * unit;
+    perLargest[j] = a * (1 + 1e-12) * unit;
+    perTotal[j] = Math.abs(m) * unit;
+  }
+  return { perDistance, perLargest, perTotal };
 }
 
 function sum(a: Float64Array): number {
