@@ -95,12 +95,22 @@ describe('a sparse design grouped by fold (groupByFold)', () => {
     for (let j = 0; j < p; j++) expect(entries(grouped, j)).toBe(entries(sparse, j));
   });
 
-  it('keeps the order of repeated folds (a row is held out more than once) and of a sweep without validation', () => {
-    const repeated = copyOf(sparse);
-    groupByFold(repeated, Int32Array.from({ length: 2 * n }, (_, i) => i % 3), 3, n);
-    groupByFold(repeated, new Int32Array(n).fill(-1), 0, n);
-    expect(repeated.foldGroups).toBeUndefined();
-    expect(repeated.rows).toEqual(sparse.rows);
+  it('leaves the rows ascending for repeated folds (a row held out more than once) and without validation, after a grouping too', () => {
+    for (const [foldOf, perRepeat] of [
+      [Int32Array.from({ length: 2 * n }, (_, i) => i % 3), 3],
+      [new Int32Array(n).fill(-1), 0],
+    ] as const) {
+      const design = copyOf(sparse);
+      groupByFold(design, foldOf, perRepeat, n);
+      expect(design.foldGroups).toBeUndefined();
+      expect(design.rows).toEqual(sparse.rows);
+      groupByFold(design, kfold, 5, n);
+      expect(design.rows).not.toEqual(sparse.rows);
+      groupByFold(design, foldOf, perRepeat, n);
+      expect(design.foldGroups).toBeUndefined();
+      expect(design.rows).toEqual(sparse.rows);
+      expect(design.values).toEqual(sparse.values);
+    }
   });
 });
 

@@ -184,15 +184,17 @@ export function denseAsSparse(model: SparseEligible, X: Float64Array, n: number,
  * Orders each column's entries by the fold of their row — the rows never held out first, then fold 0's, 1's, … —
  * rows ascending within each, in place, and records the groups on `sparse` (a design already grouped by the same
  * folds is left as it is). A fold's path then reads each column without the held-out block (SparseDesign.heldOutGroup).
- * With repeated folds a row is held out in several folds: the columns keep their order.
+ * With repeated folds (a row held out in several) or none, the columns are left with their rows ascending.
  */
 export function groupByFold(sparse: SparseColumns, foldOf: Int32Array, foldsPerRepeat: number, n: number): void {
-  if (foldsPerRepeat < 1 || foldOf.length !== n) return;
-  const count = foldsPerRepeat + 1;
   const previous = sparse.foldGroups;
+  const groupable = foldsPerRepeat >= 1 && foldOf.length === n;
+  const count = groupable ? foldsPerRepeat + 1 : 1;
   if (previous && previous.count === count && previous.groupOf.every((g, i) => g === foldOf[i] + 1)) return;
+  if (!groupable && !previous) return;
+  // Not groupable after an earlier grouping: one group of every row puts each column's rows back in ascending order.
   const groupOf = sharedInt32(n);
-  for (let i = 0; i < n; i++) groupOf[i] = foldOf[i] + 1;
+  if (groupable) for (let i = 0; i < n; i++) groupOf[i] = foldOf[i] + 1;
   const { values, rows, starts } = sparse;
   const p = starts.length - 1;
   let longest = 0;
@@ -224,7 +226,8 @@ export function groupByFold(sparse: SparseColumns, foldOf: Int32Array, foldsPerR
       values[to] = valuesBefore[k];
     }
   }
-  sparse.foldGroups = { count, groupOf, starts: groupStarts };
+  if (groupable) sparse.foldGroups = { count, groupOf, starts: groupStarts };
+  else delete sparse.foldGroups;
 }
 
 /** The positions of column entries [first, first + length) in ascending order of their rows (a grouped column's). */
