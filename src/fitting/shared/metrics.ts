@@ -1,11 +1,12 @@
 import type { Design } from './design.js';
-import { sparseAxpy } from './sparseColumns.js';
+import { everyRow, sparseAxpy } from './sparseColumns.js';
 
 /** η_i = b0 + x_i·b for every row (n · nnz work: zero coefficients are skipped). */
 export function linearPredictor({ X, n, p, sparse }: Design, intercept: number, coefs: Float64Array, out: Float64Array): Float64Array {
   out.fill(intercept);
   if (sparse) {
-    for (let j = 0; j < p; j++) if (coefs[j] !== 0) sparseAxpy(sparse, j, -coefs[j], out);
+    const columns = everyRow(sparse);
+    for (let j = 0; j < p; j++) if (coefs[j] !== 0) sparseAxpy(columns, j, -coefs[j], out);
     return out;
   }
   for (let j = 0; j < p; j++) {

@@ -120,11 +120,17 @@ export function sparseSums(sparse: SparseDesign, j: number, out: Float64Array): 
   return out;
 }
 
+/** The columns with every row, whichever a path reads: predictions are of the held-out rows too. */
+export function everyRow({ values, rows, starts }: SparseColumns): SparseColumns {
+  return { values, rows, starts };
+}
+
 /**
  * Linear predictors of a path's λ in [first, last) on the given rows (all when null), written into out[(l − first)·m + r]. Column
  * by column, so each coefficient's nonzeros are read once per λ (n · λ + nnz · λ work).
  */
-export function sparsePathPredictions(sparse: SparseDesign, n: number, p: number, rows: Int32Array | null, coefs: Float64Array, intercepts: Float64Array, first: number, last: number, out: Float64Array): Float64Array {
+export function sparsePathPredictions(design: SparseDesign, n: number, p: number, rows: Int32Array | null, coefs: Float64Array, intercepts: Float64Array, first: number, last: number, out: Float64Array): Float64Array {
+  const sparse = everyRow(design);
   const m = rows ? rows.length : n;
   const count = last - first;
   const gathered = rows ? new Float64Array(n) : undefined;

@@ -60,7 +60,7 @@ export class WlsSolver implements CoordinateSolver {
   private shiftedSum = 0;
   private readonly vx: Float64Array;
   private interceptUpdates = 0;
-  /** Where every gradient of a sparse design was last computed (its residual, the gradients, ‖x_j − m_j‖ over all rows). */
+  /** Where every gradient of a sparse design was last computed: its residual, the gradients, how far each can move. */
   private gradientReference: ({ residual: Float64Array; gradient: Float64Array } & GradientReach) | undefined;
   private readonly gradientDone: Uint8Array;
   /** The features whose gradient bound did not settle them (boundGradients), kept between calls. */
@@ -508,6 +508,28 @@ interface GradientReach {
   perTotal: Float64Array;
 }
 
+function gradientReach(sparse: SparseDesign, { mean, scale, constant, weightSum }: ColumnStats, n: number): GradientReach {
+  const p = mean.length;
+  const perDistance = new Float64Array(p);
+  const perLargest = new Float64Array(p);
+  const perTotal = new Float64Array(p);
+  const sums = new Float64Array(3);
+  for (let j = 0; j < p; j++) {
+    if (constant[j]) continue;
+    sparseSums(sparse, j, sums);
+    const s = sums[0];
+    const ss = sums[1];
+    const a = sums[2];
+    const m = mean[j];
+    // Rounding must not make a bound smaller than it is: a relative margin on each figure.
+    const unit = (1 + 1e-12) / (weightSum * scale[j]);
+    perDistance[j] = Math.sqrt(Math.max(0, ss - 2 * m * s + n * m * m) * (1 + 1e-12) + 1e-300) * unit;
+    perLargest[j] = a * (1 + 1e-12) * unit;
+    perTotal[j] = Math.abs(m) * unit;
+  }
+  return { perDistance, perLargest, perTotal };
+}
+
 /**
  * Each gradient's upper bound from the reference (out[j]) for the features not skipped; the constant ones 0. The features
  * whose bound is not below limit × their penalty factor go to `uncertain` (kept between calls), which is returned.
@@ -539,25 +561,6 @@ function boundGradients(
   }
   uncertain.count = count;
   return uncertain;
-}
-
-function gradientReach(sparse: SparseDesign, { mean, scale, constant, weightSum }: ColumnStats, n: number): GradientReach {
-  const p = mean.length;
-  const perDistance = new Float64Array(p);
-  const perLargest = new Float64Array(p);
-  const perTotal = new Float64Array(p);
-  const sums = new Float64Array(3);
-  for (let j = 0; j < p; j++) {
-    if (constant[j]) continue;
-    const [s, ss, a] = sparseSums(sparse, j, sums);
-    const m = mean[j];
-    // Rounding must not make a bound smaller than it is: a relative margin on each figure.
-    const unit = (1 + 1e-12) / (weightSum * scale[j]);
-    perDistance[j] = Math.sqrt(Math.max(0, ss - 2 * m * s + n * m * m) * (1 + 1e-12) + 1e-300) * unit;
-    perLargest[j] = a * (1 + 1e-12) * unit;
-    perTotal[j] = Math.abs(m) * unit;
-  }
-  return { perDistance, perLargest, perTotal };
 }
 
 function sum(a: Float64Array): number {
