@@ -6,18 +6,20 @@ import { sharedFloat64, sharedInt32 } from '../../data/dataset.js';
 import type { SparseDesign } from './design.js';
 
 /**
- * Column j's held-out block as [from, to) (both the column's end when the path reads every entry): the kernels read
- * [starts[j], from) and [to, starts[j + 1]). Written into `heldOut` to keep the hot loops free of allocation.
+ * The stretches of column j's entries a path reads, [bounds[0], bounds[1]) and [bounds[2], bounds[3]): before and after
+ * its held-out block, the second empty without one. Written into one array to keep the hot loops free of allocation.
  */
-const heldOut = new Int32Array(2);
-function heldOutBlock(sparse: SparseDesign, j: number): Int32Array {
+const bounds = new Int32Array(4);
+function stretchesOf(sparse: SparseDesign, j: number): Int32Array {
   const groups = sparse.foldGroups;
+  bounds[0] = sparse.starts[j];
+  bounds[3] = sparse.starts[j + 1];
   if (groups && sparse.heldOutGroup !== undefined) {
     const at = j * (groups.count + 1) + sparse.heldOutGroup;
-    heldOut[0] = groups.starts[at];
-    heldOut[1] = groups.starts[at + 1];
-  } else heldOut[0] = heldOut[1] = sparse.starts[j + 1];
-  return heldOut;
+    bounds[1] = groups.starts[at];
+    bounds[2] = groups.starts[at + 1];
+  } else bounds[1] = bounds[2] = bounds[3];
+  return bounds;
 }
 
 /** Weighted mean and population variance of each column: Σ w x / W and Σ w x² / W − m² over its nonzeros. */
@@ -33,16 +35,12 @@ export function sparseMoments(sparse: SparseDesign, p: number, weights: Float64A
   return { mean, variance };
 }
 
-// Each kernel reads column j in two stretches, before and after its held-out block (the second empty without one).
-
 /** Σ_i a_i x_ij over column j's nonzeros (a must be 0 on the held-out rows). */
 export function sparseDot(sparse: SparseDesign, j: number, a: Float64Array): number {
-  const { values, rows, starts } = sparse;
-  const block = heldOutBlock(sparse, j);
-  const to = block[1];
-  const end = starts[j + 1];
-  const before = stretchDot(values, rows, a, starts[j], block[0]);
-  return to === end ? before : before + stretchDot(values, rows, a, to, end);
+  const { values, rows } = sparse;
+  const stretches = stretchesOf(sparse, j);
+  const before = stretchDot(values, rows, a, stretches[0], stretches[1]);
+  return stretches[2] === stretches[3] ? before : before + stretchDot(values, rows, a, stretches[2], stretches[3]);
 }
 
 /** Σ a[rows[k]] · values[k] over k in [from, to): four sums, so that the additions do not wait on one another. */
@@ -64,56 +62,44 @@ function stretchDot(values: Float64Array, rows: Int32Array, a: Float64Array, fro
 
 /** Σ a_i x_ij and Σ a_i x_ij² over column j's nonzeros, in one pass (a must be 0 on the held-out rows). */
 export function sparseDots(sparse: SparseDesign, j: number, a: Float64Array): [number, number] {
-  const { values, rows, starts } = sparse;
-  const block = heldOutBlock(sparse, j);
-  const from = block[0];
-  const to = block[1];
-  const end = starts[j + 1];
+  const { values, rows } = sparse;
+  const stretches = stretchesOf(sparse, j);
   let s = 0;
   let ss = 0;
-  for (let k = starts[j], stop = from; ; k = to, stop = end) {
-    for (; k < stop; k++) {
+  for (let part = 0; part < 4; part += 2)
+    for (let k = stretches[part], end = stretches[part + 1]; k < end; k++) {
       const ax = a[rows[k]] * values[k];
       s += ax;
       ss += ax * values[k];
     }
-    if (stop === end) return [s, ss];
-  }
+  return [s, ss];
 }
 
 /** out_i −= c · a_i · x_ij over column j's nonzeros (a omitted: 1); the held-out rows' out is left as it is. */
 export function sparseAxpy(sparse: SparseDesign, j: number, c: number, out: Float64Array, a?: Float64Array): void {
-  const { values, rows, starts } = sparse;
-  const block = heldOutBlock(sparse, j);
-  const from = block[0];
-  const to = block[1];
-  const end = starts[j + 1];
-  for (let k = starts[j], stop = from; ; k = to, stop = end) {
-    if (a) for (; k < stop; k++) out[rows[k]] -= c * a[rows[k]] * values[k];
-    else for (; k < stop; k++) out[rows[k]] -= c * values[k];
-    if (stop === end) return;
+  const { values, rows } = sparse;
+  const stretches = stretchesOf(sparse, j);
+  for (let part = 0; part < 4; part += 2) {
+    const end = stretches[part + 1];
+    if (a) for (let k = stretches[part]; k < end; k++) out[rows[k]] -= c * a[rows[k]] * values[k];
+    else for (let k = stretches[part]; k < end; k++) out[rows[k]] -= c * values[k];
   }
 }
 
 /** Σ x_ij, Σ x_ij² and Σ |x_ij| over column j's nonzeros, into out[0 … 2]. */
 export function sparseSums(sparse: SparseDesign, j: number, out: Float64Array): Float64Array {
-  const { values, starts } = sparse;
-  const block = heldOutBlock(sparse, j);
-  const from = block[0];
-  const to = block[1];
-  const end = starts[j + 1];
+  const { values } = sparse;
+  const stretches = stretchesOf(sparse, j);
   let s = 0;
   let ss = 0;
   let a = 0;
-  for (let k = starts[j], stop = from; ; k = to, stop = end) {
-    for (; k < stop; k++) {
+  for (let part = 0; part < 4; part += 2)
+    for (let k = stretches[part], end = stretches[part + 1]; k < end; k++) {
       const x = values[k];
       s += x;
       ss += x * x;
       a += Math.abs(x);
     }
-    if (stop === end) break;
-  }
   out[0] = s;
   out[1] = ss;
   out[2] = a;
