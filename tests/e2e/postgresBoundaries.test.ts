@@ -258,14 +258,18 @@ describe.runIf(haveServer)('PostgreSQL at its boundaries', () => {
 
   it('status and /metrics: each process with its host, pid, threads and counts; one killed falls silent; its tasks counted as taken over', { timeout: 300_000 }, async () => {
     const url = await freshPostgresDatabase();
-    // 64 tasks: long enough that the steady worker is still at work when the killed one has fallen silent.
-    writeFile(dir, 'watched.yaml', sweepYaml('watched').replace('folds: 5', 'folds: 15'));
+    // 128 tasks: long enough that the steady worker is still at work when the killed one has fallen silent.
+    writeFile(dir, 'watched.yaml', sweepYaml('watched').replace('folds: 5', 'folds: 31'));
     const run = start(['run', 'watched.yaml', '--store', url, '--quiet', '--lease', '3']);
     await until(async () => (await sql(url, 'SELECT 1 FROM tasks LIMIT 1')).length > 0);
     const doomed = start(['worker', url, '--workers', '1', '--lease', '3']);
     const steady = start(['worker', url, '--workers', '1', '--lease', '3']);
     await until(async () => (await sql(url, `SELECT 1 FROM tasks WHERE status = 'running' AND owner LIKE $1`, [`%:${doomed.pid}:%`])).length > 0);
-    const working = JSON.parse(cli(['status', url, '--json']).stdout) as { name: string; tasks: { total: number }; processes: { pid: number; command: string; threads: number; state: string; silent: boolean }[] }[];
+    // The other worker may still be starting (connecting, fetching the data) when the first has a task: every process's
+    // first report is waited for.
+    const status = () => JSON.parse(cli(['status', url, '--json']).stdout) as { name: string; tasks: { total: number }; processes: { pid: number; command: string; threads: number; state: string; silent: boolean }[] }[];
+    await until(async () => [run, doomed, steady].every((child) => status()[0]?.processes.some((p) => p.pid === child.pid && p.state === 'working')));
+    const working = status();
     expect(working).toHaveLength(1);
     expect(working[0].name).toBe('watched');
     const byPid = new Map(working[0].processes.map((p) => [p.pid, p]));
@@ -276,7 +280,7 @@ describe.runIf(haveServer)('PostgreSQL at its boundaries', () => {
     // Two reports missed (every second at a lease of 3 s): silent.
     await until(async () => /silent/.test(cli(['status', url]).stdout), 30_000);
     const table = cli(['status', url]).stdout;
-    expect(table).toMatch(new RegExp(`^sweep watched \\(id 1, running\\): \\d+ of 64 tasks done, \\d+ claimed`, 'm'));
+    expect(table).toMatch(new RegExp(`^sweep watched \\(id 1, running\\): \\d+ of 128 tasks done, \\d+ claimed`, 'm'));
     expect(table).toMatch(new RegExp(`^\\S+ +${doomed.pid} +worker +1 +silent `, 'm'));
     const metrics = await fetchMetrics(url);
     expect(metrics).toMatch(new RegExp(`^regsweep_process_up\\{sweep="watched",sweep_id="1",host="[^"]+",pid="${doomed.pid}",command="worker"\\} 0$`, 'm'));
@@ -285,7 +289,7 @@ describe.runIf(haveServer)('PostgreSQL at its boundaries', () => {
     expect(await Promise.all([run.exited, steady.exited])).toEqual([0, 0]);
     // After the sweep: every survivor reported its end; the tasks add up; the killed one's were taken over.
     const ended = JSON.parse(cli(['status', url, '--json']).stdout)[0] as { tasks: { done: number }; processes: { owner: string; pid: number; state: string; tasksDone: number; takenOver: number }[] };
-    expect(ended.tasks.done).toBe(64);
+    expect(ended.tasks.done).toBe(128);
     const states = new Map(ended.processes.map((p) => [p.pid, p.state]));
     expect([states.get(run.pid!), states.get(steady.pid!), states.get(doomed.pid!)]).toEqual(['done', 'done', 'working']);
     // A survivor's last report counts every task it recorded (the store says who recorded each); the killed one's
@@ -296,7 +300,7 @@ describe.runIf(haveServer)('PostgreSQL at its boundaries', () => {
       else expect(p.tasksDone, p.owner).toBe(recordedBy.get(p.owner) ?? 0);
     }
     expect(ended.processes.reduce((n, p) => n + p.takenOver, 0)).toBeGreaterThanOrEqual(1);
-    expect(await fetchMetrics(url)).toMatch(/^regsweep_tasks\{sweep="watched",sweep_id="1",state="done"\} 64$/m);
+    expect(await fetchMetrics(url)).toMatch(/^regsweep_tasks\{sweep="watched",sweep_id="1",state="done"\} 128$/m);
   });
 
   it('a database made by an earlier version (foreign keys on a trial\'s rows, indexes by sweep and by task) is brought up to date by the first process that writes; its sweeps read as before', { timeout: 300_000 }, async () => {
