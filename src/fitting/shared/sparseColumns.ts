@@ -182,8 +182,8 @@ export function groupByFold(sparse: SparseColumns, foldOf: Int32Array, foldsPerR
   const previous = sparse.foldGroups;
   const groupable = foldsPerRepeat >= 1 && foldOf.length === n;
   const count = groupable ? foldsPerRepeat + 1 : 1;
-  if (previous && previous.count === count && previous.groupOf.every((g, i) => g === foldOf[i] + 1)) return;
   if (!groupable && !previous) return;
+  if (previous && previous.count === count && previous.groupOf.every((g, i) => g === foldOf[i] + 1)) return;
   // Not groupable after an earlier grouping: one group of every row puts each column's rows back in ascending order.
   const groupOf = sharedInt32(n);
   if (groupable) for (let i = 0; i < n; i++) groupOf[i] = foldOf[i] + 1;

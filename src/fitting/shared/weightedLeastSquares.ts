@@ -445,7 +445,8 @@ export class WlsSolver implements CoordinateSolver {
    * coefficients are those it was computed from (an IRLS step's objective and the next linearization ask at one point).
    */
   predictTraining(): Float64Array {
-    if (this.etaOf && this.etaOf.intercept === this.intercept && this.sameCoefficients(this.etaOf.beta)) return this.eta;
+    const etaOf = this.etaOf;
+    if (etaOf && etaOf.intercept === this.intercept && this.everyMayBeNonzero((j) => etaOf.beta[j] === this.beta[j])) return this.eta;
     if (this.sparse) this.sparseEta();
     else this.denseEta();
     this.etaVersion++;
@@ -457,15 +458,15 @@ export class WlsSolver implements CoordinateSolver {
   }
 
   /**
-   * Whether β equals `beta`, a copy of it taken earlier: over the features ever made nonzero (the others are 0 in both),
-   * or over all where groups move members the active list does not hold.
+   * Whether `test` holds for every feature that may be nonzero, stopping at the first that fails: the active list (a
+   * feature never made nonzero is 0), or every feature where groups move members the list does not hold.
    */
-  private sameCoefficients(beta: Float64Array): boolean {
+  everyMayBeNonzero(test: (j: number) => boolean): boolean {
     if (this.groups) {
-      for (let j = 0; j < beta.length; j++) if (beta[j] !== this.beta[j]) return false;
+      for (let j = 0; j < this.beta.length; j++) if (!test(j)) return false;
       return true;
     }
-    for (let a = 0; a < this.activeCount; a++) if (beta[this.active[a]] !== this.beta[this.active[a]]) return false;
+    for (let a = 0; a < this.activeCount; a++) if (!test(this.active[a])) return false;
     return true;
   }
 

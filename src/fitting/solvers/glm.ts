@@ -28,34 +28,21 @@ const signOf = (b: number): number => (b > 0 ? 1 : b < 0 ? -1 : 0);
 
 /** Whether each coefficient has the sign (−1, 0 or 1) `signs` holds for it; `signs` then holds the coefficients' signs. */
 function signsKept(solver: WlsSolver, signs: Int8Array): boolean {
-  const { beta } = solver;
   let kept = true;
-  for (let a = 0, count = visitedCount(solver); a < count; a++) {
-    const j = solver.groups ? a : solver.active[a];
-    const s = signOf(beta[j]);
+  solver.everyMayBeNonzero((j) => {
+    const s = signOf(solver.beta[j]);
     if (s !== signs[j]) {
       kept = false;
       signs[j] = s;
     }
-  }
+    return true;
+  });
   return kept;
 }
 
-/** Whether each coefficient has the sign `signs` holds for it. */
+/** Whether each coefficient has the sign `signs` holds for it (a coefficient never made nonzero has sign 0 in both). */
 function sameSigns(solver: WlsSolver, signs: Int8Array): boolean {
-  for (let a = 0, count = visitedCount(solver); a < count; a++) {
-    const j = solver.groups ? a : solver.active[a];
-    if (signOf(solver.beta[j]) !== signs[j]) return false;
-  }
-  return true;
-}
-
-/**
- * How many features a sign pattern visits: the solver's active list (a feature never made nonzero is 0, with sign 0 in
- * every pattern), or every feature where groups move members the list does not hold.
- */
-function visitedCount(solver: WlsSolver): number {
-  return solver.groups ? solver.beta.length : solver.activeCount;
+  return solver.everyMayBeNonzero((j) => signOf(solver.beta[j]) === signs[j]);
 }
 
 /**
