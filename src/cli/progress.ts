@@ -16,6 +16,8 @@ export async function makeProgress(quiet: boolean) {
   let startValue = 0;
   const rate = (done: number) => ((done - startValue) / Math.max(1e-3, (Date.now() - started) / 1000)).toFixed(1);
   return {
+    /** Whether updates show anywhere: with --quiet the run does not ask a shared store for its counts to show them. */
+    shows: !quiet,
     start(t: number, done: number) {
       total = t;
       started = Date.now();

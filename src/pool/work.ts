@@ -121,6 +121,8 @@ class WorkLoop {
   /** Outcomes the store could not take when it failed: written once more at the end. */
   private readonly unwritten: Completion[] = [];
   private recorder: Promise<void> | undefined;
+  /** A claim on its way: the recorder lets it go first on the process's connection, so that a free thread is fed. */
+  private claiming: Promise<number> | undefined;
   /** Seconds a task takes here (recent batches): claims are sized to about CLAIM_SECONDS of work. */
   private taskSeconds = 0;
   private recordedHere = 0;
@@ -174,7 +176,7 @@ class WorkLoop {
   async loop(): Promise<void> {
     const { store, sweepId, input } = this;
     while (!this.stopping) {
-      const claimed = this.wantsMore() ? await this.claimMore() : 0;
+      const claimed = this.wantsMore() ? await (this.claiming = this.claimMore()).finally(() => (this.claiming = undefined)) : 0;
       if (claimed < 0) break;
       if (this.inFlight.size === 0 && claimed === 0 && !this.recorder) {
         const counts = await store.taskCounts(sweepId);
@@ -254,13 +256,14 @@ class WorkLoop {
 
   /**
    * Whether to claim now: when a thread is free, and on a shared store also while less than about CLAIM_SECONDS of
-   * quick work a thread is held, so that a thread does not wait for the store between claims (a claim waits behind
-   * the recording of results on the process's one connection).
+   * quick work a thread is held, so that a thread does not wait for the store between claims. A fold's bundle is not
+   * claimed ahead: it is a large share of the sweep, which a process that held it early would leave the others
+   * without at the end.
    */
   private wantsMore(): boolean {
     if (this.inFlight.size < this.threads) return true;
     // Not again right after the queue gave fewer than asked: the rest is held by others.
-    if (!this.store.shared || this.taskSeconds === 0 || performance.now() - this.lastShortClaim < SHORT_CLAIM_PAUSE_MS) return false;
+    if (!this.store.shared || this.bundleFolds || this.taskSeconds === 0 || performance.now() - this.lastShortClaim < SHORT_CLAIM_PAUSE_MS) return false;
     return this.heldTasks() * this.taskSeconds < this.threads * this.claimSeconds();
   }
 
@@ -334,7 +337,11 @@ class WorkLoop {
 
   private async recordAll(): Promise<void> {
     const { result } = this;
+    // The loop claims for the thread a finished batch leaves free first (woken in the same turn): the claim goes before
+    // the recording on the process's connection.
+    await new Promise((resolve) => setImmediate(resolve));
     while (this.toRecord.length > 0 && !result.stoppedBy) {
+      await this.claiming;
       const group = this.toRecord.splice(0, RECORD_GROUP);
       try {
         await this.recordGroup(group);

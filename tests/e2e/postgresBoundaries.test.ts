@@ -303,7 +303,7 @@ describe.runIf(haveServer)('PostgreSQL at its boundaries', () => {
     expect(await fetchMetrics(url)).toMatch(/^regsweep_tasks\{sweep="watched",sweep_id="1",state="done"\} 128$/m);
   });
 
-  it('a database made by an earlier version (foreign keys on a trial\'s rows, indexes by sweep and by task) is brought up to date by the first process that writes; its sweeps read as before', { timeout: 300_000 }, async () => {
+  it('a database made by an earlier version (foreign keys on a trial and its rows, indexes by sweep and by task) is brought up to date by the first process that writes; its sweeps read as before', { timeout: 300_000 }, async () => {
     const url = await freshPostgresDatabase();
     writeFile(dir, 'older.yaml', `name: older
 data: {synthetic: {kind: regression, n: 300, p: 8, nonzero: 3, seed: 2}}
@@ -313,17 +313,20 @@ sweep: {kind: grid, penalty: [l1, l2], lambda: {auto: 12}, extend: 0}
     expect(cli(['run', 'older.yaml', '--store', url, '--quiet']).status).toBe(0);
     const best = cli(['query', url, '--best']).stdout;
     const older = async () => ({
-      keys: (await sql<{ conname: string }>(url, `SELECT conname FROM pg_constraint WHERE conname LIKE '%trial_id_fkey' AND connamespace = 'regsweep'::regnamespace ORDER BY 1`)).map((r) => r.conname),
+      keys: (
+        await sql<{ conname: string }>(url, `SELECT conname FROM pg_constraint WHERE conname LIKE ANY (ARRAY['%trial_id_fkey', 'trials_sweep_id_fkey']) AND connamespace = 'regsweep'::regnamespace ORDER BY 1`)
+      ).map((r) => r.conname),
       indexes: (await sql<{ relname: string }>(url, `SELECT relname FROM pg_class WHERE relname IN ('trials_by_sweep', 'trials_by_task') AND relnamespace = 'regsweep'::regnamespace ORDER BY 1`)).map((r) => r.relname),
     });
     expect(await older()).toEqual({ keys: [], indexes: [] });
     // What an earlier version made (and no note of the additions it ran).
     for (const table of ['coefficients', 'epochs', 'predictions'])
       await sql(url, `ALTER TABLE ${table} ADD CONSTRAINT ${table}_trial_id_fkey FOREIGN KEY (trial_id) REFERENCES trials(id) ON DELETE CASCADE`);
+    await sql(url, 'ALTER TABLE trials ADD CONSTRAINT trials_sweep_id_fkey FOREIGN KEY (sweep_id) REFERENCES sweeps(id) ON DELETE CASCADE');
     await sql(url, 'CREATE INDEX trials_by_sweep ON trials (sweep_id, id)');
     await sql(url, 'CREATE INDEX trials_by_task ON trials (sweep_id, task_id)');
     await sql(url, `DELETE FROM meta WHERE key = 'additions'`);
-    const made = { keys: ['coefficients_trial_id_fkey', 'epochs_trial_id_fkey', 'predictions_trial_id_fkey'], indexes: ['trials_by_sweep', 'trials_by_task'] };
+    const made = { keys: ['coefficients_trial_id_fkey', 'epochs_trial_id_fkey', 'predictions_trial_id_fkey', 'trials_sweep_id_fkey'], indexes: ['trials_by_sweep', 'trials_by_task'] };
     expect(await older()).toEqual(made);
     // A reader changes nothing; the first writer (here a run that finds its sweep complete) brings it up to date.
     expect(cli(['query', url, '--best']).stdout).toBe(best);

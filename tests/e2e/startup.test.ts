@@ -83,6 +83,16 @@ output: one.db
     expect(sourcesIn(r.modules)).toContain('dist/src/report/write.js');
   });
 
+  it("a command that opens PostgreSQL loads node-postgres without Node's fetch implementation (pg's Cloudflare probe)", () => {
+    // Port 1: refused at once; the driver is loaded by then.
+    const r = modulesLoaded(['worker', 'postgres://nobody@127.0.0.1:1/none', '--reconnect-timeout', '0.01'], dir);
+    expect(r.stderr).toMatch(/connection refused/);
+    expect(r.status).toBe(1);
+    expect(packagesIn(r.modules)).toContain('pg');
+    expect(r.modules.filter((m) => m.startsWith('node:internal/deps/')).length).toBeGreaterThan(0);
+    expect(r.modules.filter((m) => /undici/.test(m))).toEqual([]);
+  });
+
   it('--help and --version load no library at all', () => {
     for (const args of [['--help'], ['run', '--help'], ['--version']]) {
       const r = modulesLoaded(args, dir);

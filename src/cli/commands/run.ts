@@ -79,7 +79,7 @@ async function runFromCommandLine(config: string, opts: Parameters<typeof runSwe
         progress.log(`sweep ${sweep.name}: ${total} trials in ${sweep.totalTasks} tasks (${tasks} to run${resumed})`);
         progress.start(total, alreadyDone);
       },
-      onProgress: ({ done, total }) => progress.update(done, total),
+      ...(progress.shows ? { onProgress: ({ done, total }: { done: number; total: number }) => progress.update(done, total) } : {}),
     }).catch(stoppedWhileDown(abort.signal));
   } finally {
     progress.stop();

@@ -3,7 +3,8 @@
 // a passing fault, or lasting.
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions } from 'node:tls';
-import pg from 'pg';
+import type pg from 'pg';
+import { nodePostgres } from './driver.js';
 import { OutsideError, StoreUnavailableError, UserError, errorCode } from '../../errors.js';
 import { maskedLocation } from '../../util/paths.js';
 
@@ -149,7 +150,7 @@ export function lostConnection(location: string, e: unknown, waitedMs: number): 
  * (PgBouncer in transaction mode) may hand the connection to others between transactions.
  */
 export function makePool(config: pg.ClientConfig): pg.Pool {
-  const pool = new pg.Pool({ ...config, max: 1 });
+  const pool = new nodePostgres.Pool({ ...config, max: 1 });
   // An idle client whose server went away reports it here; the next query reconnects.
   pool.on('error', () => undefined);
   // So does a client in use: its query fails with the error (and is retried or reported); without a listener the

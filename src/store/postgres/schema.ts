@@ -75,6 +75,11 @@ DO $$ BEGIN
     ALTER TABLE IF EXISTS regsweep.epochs DROP CONSTRAINT IF EXISTS epochs_trial_id_fkey;
     ALTER TABLE IF EXISTS regsweep.predictions DROP CONSTRAINT IF EXISTS predictions_trial_id_fkey;
   END IF;
+  -- A trial is written under the claim of its task, whose row carries the sweep's key: the trial's own check took a
+  -- share lock on the sweep's row for every row written, which every process's completions then contended for.
+  IF EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'trials_sweep_id_fkey' AND connamespace = 'regsweep'::regnamespace) THEN
+    ALTER TABLE regsweep.trials DROP CONSTRAINT trials_sweep_id_fkey;
+  END IF;
   IF EXISTS (SELECT 1 FROM pg_class WHERE relname IN ('trials_by_sweep', 'trials_by_task') AND relnamespace = 'regsweep'::regnamespace) THEN
     DROP INDEX IF EXISTS regsweep.trials_by_sweep;
     DROP INDEX IF EXISTS regsweep.trials_by_task;
@@ -182,7 +187,7 @@ CREATE TABLE IF NOT EXISTS regsweep.tasks (
 CREATE INDEX IF NOT EXISTS tasks_claimable ON regsweep.tasks (sweep_id, status, fold_rank);
 CREATE TABLE IF NOT EXISTS regsweep.trials (
   id bigserial PRIMARY KEY,
-  sweep_id bigint NOT NULL REFERENCES regsweep.sweeps(id) ON DELETE CASCADE,
+  sweep_id bigint NOT NULL,
   task_id text NOT NULL,
   penalty text NOT NULL,
   lambda double precision NOT NULL,

@@ -2,7 +2,8 @@
 // sweep; a claim takes them with FOR UPDATE SKIP LOCKED and a lease on the server's clock; a result is recorded only
 // under the claim's attempt (fencing); the data travel in the database.
 import { createHash } from 'node:crypto';
-import pg from 'pg';
+import type pg from 'pg';
+import { nodePostgres } from './driver.js';
 import type { CvPoint, Encoding, NewSweep, Penalty, Selection, Sweep, SweepStatus, Task, TaskOutcome, Trial, TrialCoefficients, TrialEpoch, TrialPredictions, TrialTally } from '../../domain.js';
 import { storedDesignLength, valuesChecksum } from '../../data/stored.js';
 import { EmptyStoreError, OutsideError, UserError, errorCode } from '../../errors.js';
@@ -336,7 +337,8 @@ export class PostgresStore implements Store {
         `WITH picked AS (SELECT task_id, status AS was FROM regsweep.tasks WHERE ${claimable} AND ($4::text IS NULL OR fold = $4)
                          ORDER BY fold_rank, n_lambdas DESC, position LIMIT $5 FOR UPDATE SKIP LOCKED)
          UPDATE regsweep.tasks t SET status = 'running', owner = $2, lease_until = now() + $3 * interval '1 millisecond', lease_ms = $3, attempt = t.attempt + 1
-         FROM picked WHERE t.sweep_id = $1 AND t.task_id = picked.task_id RETURNING t.*, picked.was`,
+         FROM picked WHERE t.sweep_id = $1 AND t.task_id = picked.task_id
+         RETURNING t.task_id, t.position, t.penalty, t.l1_ratio, t.settings, t.fold, t.attempt, t.warm_from, array_to_json(t.lambdas)::text AS lambdas, picked.was`,
         [sweepId, owner, leaseMs, fold, limit],
       );
     // A task that was running when claimed had a lease that ran out: a takeover.
@@ -516,7 +518,7 @@ export class PostgresStore implements Store {
 
   private async listen(): Promise<void> {
     if (this.listener) return;
-    const client = new pg.Client(this.config);
+    const client = new nodePostgres.Client(this.config);
     this.listener = client;
     client.on('error', () => {
       // The server went away: a new listener is made on the next wait.
@@ -850,8 +852,8 @@ async function recordOutcomes(c: pg.PoolClient, sweepId: number, completions: Co
 
 /** Query results as a reader expects them: a bigint (count(*)) as a number while it is exact, else as text. */
 function readableTypes(oid: number, format?: string) {
-  if (oid === pg.types.builtins.INT8) return (text: string) => (Number.isSafeInteger(Number(text)) ? Number(text) : text);
-  return pg.types.getTypeParser(oid, format as 'text');
+  if (oid === nodePostgres.types.builtins.INT8) return (text: string) => (Number.isSafeInteger(Number(text)) ? Number(text) : text);
+  return nodePostgres.types.getTypeParser(oid, format as 'text');
 }
 
 /** The rows of a statement of `columns` columns, read with COPY in binary format on the caller's connection. */
