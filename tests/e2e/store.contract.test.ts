@@ -10,7 +10,7 @@ import type { Store } from '../../src/store/contract.js';
 import { openStore } from '../../src/store/open.js';
 import { createRungBoard, RungBoard } from '../../src/fitting/shared/rungBoard.js';
 import { freshPostgresDatabase, postgresUrl } from '../postgres.js';
-import { ROOT, tempDir } from '../helpers.js';
+import { ROOT, tempDir, until } from '../helpers.js';
 import { packRows } from '../../src/util/coefficientRows.js';
 
 interface StoreUnderTest {
@@ -445,6 +445,54 @@ for (const impl of STORES) {
         expect(await s.completeTask(sweep.id, again, result(again.task), 1, 3)).toBe('recorded');
       });
     });
+
+    if (impl.shared)
+      it("a wait for a sweep's change ends on another process's completion, on the store's one connection, and again after that connection was cut", async () => {
+        const { location, store } = await writable();
+        const tasks = [task(0), task(1), task(2)];
+        const other = await openStore(location, { mode: 'write' });
+        const admin = new pg.Client({ connectionString: location });
+        await admin.connect();
+        // The store's sessions (application_name regsweep), and the end of one wait of at most 20 s.
+        const sessions = async () => (await admin.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'regsweep'`)).rows.map((r) => r.pid as number);
+        const waited = async (s: Store, sweepId: number, act: () => Promise<unknown>) => {
+          const started = performance.now();
+          const wait = s.waitForChange(sweepId, 20_000);
+          await sleep(300);
+          await act();
+          await wait;
+          return performance.now() - started;
+        };
+        try {
+          await use(store, async (s) => {
+            const { sweep } = await s.createSweep(newSweep('woken', tasks), tasks);
+            const [a, b, c] = (await other.claimBatches(sweep.id, { owner: 'other', leaseMs: 60_000, bundleFolds: false, batches: 3 })).flat();
+            expect(await waited(s, sweep.id, () => other.completeTask(sweep.id, a, result(a.task), 1, 3))).toBeLessThan(10_000);
+            // Both stores, a connection each: the one that waited listens on the connection it works with.
+            expect(await sessions()).toHaveLength(2);
+            // Its connection cut (a server restart, an operator): the next query makes another, which listens again.
+            const before = await sessions();
+            await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND application_name = $1', ['regsweep']);
+            await until(async () => (await sessions()).length === 0);
+            await expect(s.taskCounts(sweep.id)).resolves.toMatchObject({ done: 1 });
+            await expect(other.taskCounts(sweep.id)).resolves.toMatchObject({ done: 1 });
+            const after = await sessions();
+            expect(after).toHaveLength(2);
+            expect(after.filter((pid) => before.includes(pid))).toEqual([]);
+            expect(await waited(s, sweep.id, () => other.completeTask(sweep.id, b, result(b.task), 1, 3))).toBeLessThan(10_000);
+            // A notification for another sweep does not end the wait: it runs to its timeout.
+            const started = performance.now();
+            const wait = s.waitForChange(sweep.id, 1_500);
+            await admin.query(`SELECT pg_notify('regsweep', $1)`, [String(sweep.id + 1)]);
+            await wait;
+            expect(performance.now() - started).toBeGreaterThan(1_400);
+            expect(await other.completeTask(sweep.id, c, result(c.task), 1, 3)).toBe('recorded');
+          });
+        } finally {
+          await other.close();
+          await admin.end();
+        }
+      });
 
     it('finishes a sweep exactly once, when no task is open, with its summary, selections and notes', async () => {
       const { store } = await writable();

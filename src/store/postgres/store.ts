@@ -60,12 +60,13 @@ type Query = pg.Pool | pg.PoolClient;
 export class PostgresStore implements Store {
   readonly location: string;
   readonly shared = true;
-  private listener: pg.Client | undefined;
+  /** Set once the process waits for notifications: LISTEN is on its connection from then on. */
+  private listening: Promise<void> | undefined;
+  private readonly listeningOn = new WeakSet<pg.ClientBase>();
   private readonly waiters = new Map<number, Set<() => void>>();
 
   private constructor(
     url: string,
-    private readonly config: pg.ClientConfig,
     private readonly pool: pg.Pool,
     private readonly signal: AbortSignal | undefined,
     readonly reconnectMs: number,
@@ -84,7 +85,7 @@ export class PostgresStore implements Store {
     const location = maskedLocation(url);
     const config = connectionConfig(url);
     const pool = makePool(config);
-    const store = new PostgresStore(url, config, pool, signal, reconnectMs);
+    const store = new PostgresStore(url, pool, signal, reconnectMs);
     const started = Date.now();
     for (;;) {
       try {
@@ -516,25 +517,36 @@ export class PostgresStore implements Store {
     });
   }
 
-  private async listen(): Promise<void> {
-    if (this.listener) return;
-    const client = new nodePostgres.Client(this.config);
-    this.listener = client;
-    client.on('error', () => {
-      // The server went away: a new listener is made on the next wait.
-      if (this.listener === client) this.listener = undefined;
-    });
-    client.on('notification', (m) => {
-      for (const wake of this.waiters.get(Number(m.payload)) ?? []) wake();
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
-    } catch (e) {
-      this.listener = undefined;
-      await client.end().catch(() => undefined);
+  /**
+   * LISTEN on the process's one connection, and on each one the pool makes after it (the server went away and came
+   * back): notifications arrive between its transactions, and no second connection is held for them.
+   */
+  private listen(): Promise<void> {
+    const listenOn = (client: pg.ClientBase) => {
+      if (this.listeningOn.has(client)) return;
+      this.listeningOn.add(client);
+      client.on('notification', (m) => {
+        for (const wake of this.waiters.get(Number(m.payload)) ?? []) wake();
+      });
+    };
+    this.listening ??= (async () => {
+      // Queued on a new client before any query of the pool's (pg-pool's way to set up a connection).
+      this.pool.on('connect', (client) => {
+        listenOn(client);
+        client.query(`LISTEN ${CHANNEL}`).catch(() => undefined);
+      });
+      const client = await this.pool.connect();
+      try {
+        listenOn(client);
+        await client.query(`LISTEN ${CHANNEL}`);
+      } finally {
+        client.release();
+      }
+    })().catch((e: unknown) => {
+      this.listening = undefined;
       throw e;
-    }
+    });
+    return this.listening;
   }
 
   async finishSweep(sweepId: number, summarize: (trials: Trial[], sweep: Sweep) => SweepSummary): Promise<boolean> {
@@ -733,8 +745,6 @@ export class PostgresStore implements Store {
 
   async close(): Promise<void> {
     for (const waiters of this.waiters.values()) for (const wake of waiters) wake();
-    await this.listener?.end().catch(() => undefined);
-    this.listener = undefined;
     await this.pool.end().catch(() => undefined);
   }
 }
