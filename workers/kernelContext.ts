@@ -1,14 +1,11 @@
 // Thread start: the kernels compiled (with fused multiply-adds where the engine takes them), the native kernels
 // loaded where they were built, once per thread; every solver then gets a KernelContext instead of globals.
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { setFlagsFromString } from 'node:v8';
-import { builtPath } from '../src/builtFile.js';
 import { DEFAULT_LIMITS, type KernelContext, type KernelLimits } from '../src/fitting/context.js';
 import { WasmHeap, type HeapSource } from '../src/fitting/kernels/heap.js';
 import type { NativeKernels } from '../src/fitting/kernels/native.js';
 import { KERNELS_FUSED_WASM_BASE64, KERNELS_PLAIN_WASM_BASE64 } from '../src/fitting/kernels/wasm/kernels.wasm.js';
+import { nativeModule } from '../src/util/nativeModule.js';
 
 const compiled = new Map<boolean, { module: WebAssembly.Module; fused: boolean }>();
 /**
@@ -32,25 +29,13 @@ function kernelModule(fused: boolean): { module: WebAssembly.Module; fused: bool
   return { module, fused: useFused };
 }
 
-let native: NativeKernels | null | undefined;
 /**
  * The native kernels (native/gram.c, built by `npm run build` when a C compiler is there). Undefined when they were
  * not built, when the CPU lacks AVX2 or FMA (the module then exports nothing), or with REGSWEEP_NATIVE=0.
  */
 export function nativeKernels(): NativeKernels | undefined {
-  if (native === undefined) {
-    native = null;
-    const file = builtPath(join('native', 'gram.node'));
-    if (process.env.REGSWEEP_NATIVE !== '0' && existsSync(file)) {
-      try {
-        const loaded = createRequire(import.meta.url)(file) as Partial<NativeKernels>;
-        if (loaded.gramStaged && loaded.gatherCentered && loaded.cdPass) native = loaded as NativeKernels;
-      } catch {
-        // Built for another Node or machine: the WebAssembly kernels.
-      }
-    }
-  }
-  return native ?? undefined;
+  const loaded = nativeModule() as Partial<NativeKernels> | undefined;
+  return loaded?.gramStaged && loaded.gatherCentered && loaded.cdPass && loaded.adviseHugePages ? (loaded as NativeKernels) : undefined;
 }
 
 /** What a heap is made from on this thread; `fused: false` and `native: false` force the plainer kernels (tests compare them). */

@@ -13,6 +13,7 @@ import { ColumnMajor, type Dataset } from './dataset.js';
 import { readDecimal } from './decimal.js';
 import { parseCell } from './cells.js';
 import { blank, CellKind, parseChunk, type ChunkDone, type ChunkJob, type ChunkLayout } from './csvChunk.js';
+import { adviseHugePages } from '../util/nativeModule.js';
 
 /** How a CSV's columns are read (the same for every data file). */
 export type CsvOptions = ColumnOptions;
@@ -354,6 +355,13 @@ function readFailure(name: string, e: unknown): UserError {
   return new UserError(`${name}: cannot read the data file (${(e as NodeJS.ErrnoException).code ?? e})`);
 }
 
+/** A window of the file, in memory the parsing threads share (on huge pages where they can be had). */
+function sharedBytes(length: number): Buffer {
+  const bytes = Buffer.from(new SharedArrayBuffer(length));
+  adviseHugePages(bytes);
+  return bytes;
+}
+
 /**
  * Loads a CSV with a header row into column-major Float64Arrays on SharedArrayBuffers, streaming the file in chunks:
  * numbers are read from the bytes, and the content hash and the UTF-8 check are made on the same pass. A file with a
@@ -435,8 +443,8 @@ async function readNumericCsv(path: string, name: string, options: CsvOptions, f
   try {
     // Two windows: the next is read while the threads parse this one (a small file's are its size).
     const windowBytes = Math.min(parallel ? WINDOW_BYTES : CHUNK_BYTES, fileBytes + 1);
-    let window = Buffer.from(new SharedArrayBuffer(windowBytes));
-    let spare = Buffer.from(new SharedArrayBuffer(windowBytes));
+    let window = sharedBytes(windowBytes);
+    let spare = sharedBytes(windowBytes);
     let filled = 0;
     let offset = 0;
     let eof = false;
@@ -469,7 +477,7 @@ async function readNumericCsv(path: string, name: string, options: CsvOptions, f
         filled = fill(window, filled);
         end = eof ? filled : window.lastIndexOf(10, filled - 1) + 1;
         if (end > 0 || eof) break;
-        const larger = Buffer.from(new SharedArrayBuffer(window.length * 2));
+        const larger = sharedBytes(window.length * 2);
         window.copy(larger, 0, 0, filled);
         window = larger;
       }
@@ -479,7 +487,7 @@ async function readNumericCsv(path: string, name: string, options: CsvOptions, f
       let ahead = 0;
       const readAhead = () => {
         if (last) return;
-        if (spare.length < window.length) spare = Buffer.from(new SharedArrayBuffer(window.length));
+        if (spare.length < window.length) spare = sharedBytes(window.length);
         window.copy(spare, 0, end, filled);
         ahead = fill(spare, filled - end);
       };

@@ -1,4 +1,5 @@
 import type { Encoding, SparseColumns } from '../domain.js';
+import { adviseHugePages } from '../util/nativeModule.js';
 
 /** The loaded data, ready to share with workers: every array lives on a SharedArrayBuffer. */
 export interface Dataset {
@@ -32,12 +33,17 @@ export interface Dataset {
   trueCoefficients?: Float64Array;
 }
 
+/** Zeros in memory the worker threads share; a large one on huge pages where they can be had (adviseHugePages). */
 export function sharedFloat64(length: number): Float64Array {
-  return new Float64Array(new SharedArrayBuffer(length * Float64Array.BYTES_PER_ELEMENT));
+  const array = new Float64Array(new SharedArrayBuffer(length * Float64Array.BYTES_PER_ELEMENT));
+  adviseHugePages(array);
+  return array;
 }
 
 export function sharedInt32(length: number): Int32Array {
-  return new Int32Array(new SharedArrayBuffer(length * Int32Array.BYTES_PER_ELEMENT));
+  const array = new Int32Array(new SharedArrayBuffer(length * Int32Array.BYTES_PER_ELEMENT));
+  adviseHugePages(array);
+  return array;
 }
 
 /**

@@ -1,5 +1,10 @@
-// The native (AVX2) kernels of native/gram.c, built by `npm run build`: the same sums and bits as the WebAssembly ones.
+// The native (AVX2) kernels of native/gram.c, built by `npm run build`: the same sums and bits as the WebAssembly ones,
+// and the huge pages they ask for under the kernel memory and large data.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers.js';
 import { STAGED_STRIDE } from '../../src/fitting/kernels/gramShare.js';
 import { WasmHeap as Heap, type KernelExports } from '../../src/fitting/kernels/heap.js';
 import { heapSource } from '../../workers/kernelContext.js';
@@ -104,5 +109,39 @@ describe('native kernels', () => {
       expect(b).toEqual(a);
       heap.release(start);
     }
+  });
+
+  it('the kernel memory and large shared data ask for transparent huge pages: filling them faults 2 MB pages, which without the native module they do not', () => {
+    // A fresh process each: what its first writes to 16 MB of kernel memory and to 16 MB of shared data added to its
+    // huge pages (smaps_rollup), and what the advice returned.
+    const filled = (env: NodeJS.ProcessEnv) => {
+      const script = `
+        const { readFileSync } = await import('node:fs');
+        const { heapSource } = await import(${JSON.stringify(join(ROOT, 'dist/workers/kernelContext.js'))});
+        const { WasmHeap } = await import(${JSON.stringify(join(ROOT, 'dist/src/fitting/kernels/heap.js'))});
+        const { sharedFloat64 } = await import(${JSON.stringify(join(ROOT, 'dist/src/data/dataset.js'))});
+        const huge = () => Number(/AnonHugePages:\\s+(\\d+) kB/.exec(readFileSync('/proc/self/smaps_rollup', 'utf8'))[1]) / 1024;
+        const source = heapSource();
+        const start = huge();
+        const heap = new WasmHeap(source);
+        const at = heap.alloc(2 << 20);
+        heap.f64.fill(1, at, at + (2 << 20));
+        const kernel = huge() - start;
+        sharedFloat64(2 << 20).fill(1);
+        console.log(JSON.stringify({ native: source.native !== undefined, kernel, data: huge() - start - kernel }));`;
+      const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', env: { ...process.env, ...env } });
+      expect(r.stderr).toBe('');
+      return JSON.parse(r.stdout) as { native: boolean; kernel: number; data: number };
+    };
+    const mode = /\[(\w+)\]/.exec(readFileSync('/sys/kernel/mm/transparent_hugepage/enabled', 'utf8'))![1];
+    const advised = filled({});
+    if (!advised.native && process.env.CI) throw new Error('the native module was not built (see scripts/build-native.mjs)');
+    // Under "never" the kernel gives none whatever is asked; under "always" everyone gets them unasked.
+    if (mode === 'never' || !advised.native) return;
+    expect(advised.kernel).toBeGreaterThanOrEqual(12);
+    expect(advised.data).toBeGreaterThanOrEqual(12);
+    const unadvised = filled({ REGSWEEP_NATIVE: '0' });
+    expect(unadvised.native).toBe(false);
+    if (mode === 'madvise') expect(unadvised).toMatchObject({ kernel: 0, data: 0 });
   });
 });

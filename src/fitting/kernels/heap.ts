@@ -49,6 +49,9 @@ export class WasmHeap {
     this.native = native !== undefined;
     this.kernels = kernelsOf(new WebAssembly.Instance(module, { env: { memory } }), native);
     const bytes = bytesOf(memory);
+    // The whole reservation, before any page of it is written: a fresh thread's first paths wrote tens of MB here
+    // a 4 KB page fault at a time.
+    native?.adviseHugePages(bytes(), MAX_DOUBLES / PAGE_DOUBLES);
     this.gatherCentered = native && ((X, from, rows, r0, count, at, mean) => native.gatherCentered(X, rows, bytes(), from, r0, count, at * 8, mean));
     const size = this.kernels.memory.buffer.byteLength / 8;
     this.free.set(RESERVED, size - RESERVED);

@@ -13,6 +13,8 @@ export interface NativeKernels {
   gramStaged: NativeGram;
   gatherCentered: NativeGather;
   cdPass: NativeCdPass;
+  /** Transparent huge pages (madvise) for `memory`'s bytes, or the first `pages` 64 KB pages from its start when more; whether taken. */
+  adviseHugePages: (memory: Uint8Array, pages: number) => boolean;
 }
 
 /** The memory's bytes, viewed again when it has grown (a grown shared memory comes with a new, longer buffer). */
