@@ -4,6 +4,7 @@
 //                   has two;
 //   gatherCentered  a fold's kept rows of a feature, centered, staged for it (a JavaScript loop before);
 //   cdPass          kernels.wat's active-set pass, operation for operation (the same bits), its axpys 4 wide.
+// And, on any CPU, adviseHugePages: transparent huge pages under the kernel memory and large data buffers.
 // Arguments are byte offsets into the WebAssembly kernel memory, as for the WebAssembly kernels; each function checks
 // them against the memory's length first (where the WebAssembly kernels would trap).
 #include <node_api.h>
@@ -267,17 +268,18 @@ static napi_value advise_huge_pages_js(napi_env env, napi_callback_info info) {
 }
 
 NAPI_MODULE_INIT() {
-  // Only where the CPU runs AVX2 and FMA: elsewhere the module exports nothing and the WebAssembly kernel is used.
+  napi_value fn;
+  // Memory advice is plain C: on every CPU.
+  napi_create_function(env, "adviseHugePages", NAPI_AUTO_LENGTH, advise_huge_pages_js, NULL, &fn);
+  napi_set_named_property(env, exports, "adviseHugePages", fn);
+  // The kernels only where the CPU runs AVX2 and FMA: elsewhere the WebAssembly kernels are used.
   __builtin_cpu_init();
   if (!__builtin_cpu_supports("avx2") || !__builtin_cpu_supports("fma")) return exports;
-  napi_value fn;
   napi_create_function(env, "gramStaged", NAPI_AUTO_LENGTH, gram_staged_js, NULL, &fn);
   napi_set_named_property(env, exports, "gramStaged", fn);
   napi_create_function(env, "gatherCentered", NAPI_AUTO_LENGTH, gather_centered_js, NULL, &fn);
   napi_set_named_property(env, exports, "gatherCentered", fn);
   napi_create_function(env, "cdPass", NAPI_AUTO_LENGTH, cd_pass_js, NULL, &fn);
   napi_set_named_property(env, exports, "cdPass", fn);
-  napi_create_function(env, "adviseHugePages", NAPI_AUTO_LENGTH, advise_huge_pages_js, NULL, &fn);
-  napi_set_named_property(env, exports, "adviseHugePages", fn);
   return exports;
 }

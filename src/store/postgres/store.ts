@@ -62,6 +62,7 @@ export class PostgresStore implements Store {
   readonly shared = true;
   /** Set once the process waits for notifications: LISTEN is on its connection from then on. */
   private listening: Promise<void> | undefined;
+  private listensOnConnect = false;
   private readonly listeningOn = new WeakSet<pg.ClientBase>();
   private readonly waiters = new Map<number, Set<() => void>>();
 
@@ -529,12 +530,16 @@ export class PostgresStore implements Store {
         for (const wake of this.waiters.get(Number(m.payload)) ?? []) wake();
       });
     };
-    this.listening ??= (async () => {
+    if (!this.listensOnConnect) {
+      this.listensOnConnect = true;
       // Queued on a new client before any query of the pool's (pg-pool's way to set up a connection).
       this.pool.on('connect', (client) => {
         listenOn(client);
         client.query(`LISTEN ${CHANNEL}`).catch(() => undefined);
       });
+    }
+    // Then the connection the pool holds now (tried again on the next wait if the server is away).
+    this.listening ??= (async () => {
       const client = await this.pool.connect();
       try {
         listenOn(client);
