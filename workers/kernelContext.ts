@@ -31,7 +31,7 @@ function kernelModule(fused: boolean): { module: WebAssembly.Module; fused: bool
 
 /**
  * The native kernels (native/gram.c, built by `npm run build` when a C compiler is there). Undefined when they were
- * not built, when the CPU lacks AVX2 or FMA (the module then exports nothing), or with REGSWEEP_NATIVE=0.
+ * not built, when the CPU lacks AVX2 or FMA (the module then exports only its memory advice), or with REGSWEEP_NATIVE=0.
  */
 export function nativeKernels(): NativeKernels | undefined {
   const loaded = nativeModule() as Partial<NativeKernels> | undefined;

@@ -9,7 +9,7 @@ let loaded: Record<string, unknown> | null | undefined;
 
 /**
  * The module's exports; undefined when it was not built, was built for another Node, or with REGSWEEP_NATIVE=0. On a
- * CPU without AVX2 and FMA it loads and exports nothing.
+ * CPU without AVX2 and FMA it exports only adviseHugePages.
  */
 export function nativeModule(): Record<string, unknown> | undefined {
   if (loaded === undefined) {
