@@ -97,8 +97,8 @@ async function timed(args: string[][], root: string, cwd: string, ready: () => P
 }
 
 /**
- * Whether the sweep's tasks are there, asked on one connection kept between calls: a connection a poll (every 100 ms
- * while the run starts) cost the server ~25 ms of CPU each, taken from the processes being timed.
+ * Whether the sweep's tasks are there, asked on one connection kept between calls: a new connection for each poll
+ * (every 100 ms while the run starts) took the server's CPU from the processes being timed.
  */
 function tasksThere(url: string): { ready: () => Promise<boolean>; end: () => Promise<void> } {
   let client: pg.Client | undefined;

@@ -23,10 +23,9 @@
 // i mod 4, added as (l0 + l1) + (l2 + l3) into out at the chunk's end. That order depends on the row index alone, so
 // C_jk and C_kj (which column is c, which x) agree to the bit, as with the WebAssembly kernel.
 //
-// Each step takes W partners (3, else 2) against the four block columns: W·4 accumulators, four block loads and W
-// partner loads for 4·W multiply-adds. Three partners keep twelve sums in flight and load 7 vectors for 12
-// multiply-adds (2 for 8 with two partners is 6 for 8); 12 accumulators, 3 partner vectors and the block vector are
-// the 16 registers AVX2 has. How partners are grouped does not change any sum's order.
+// Each step takes W partners (3, else 2) against the four block columns: 4·W accumulators, and 4 + W loads for 4·W
+// multiply-adds (7 for 12 with three partners, 6 for 8 with two). Twelve accumulators, three partner vectors and the
+// block vector fill AVX2's 16 registers. How partners are grouped does not change any sum's order.
 #define GRAM_STEP(W)                                                                                                   \
   do {                                                                                                                 \
     const double *x[W];                                                                                                \
@@ -248,8 +247,7 @@ static napi_value cd_pass_js(napi_env env, napi_callback_info info) {
 // Transparent huge pages (madvise) for the 2 MB-aligned part of a typed array's bytes, or of the first `pages`
 // WebAssembly pages (64 KB) from its start when that is more: the kernel memory is reserved up to its maximum as
 // address space, so its pages not yet made accessible are marked too. A first write then faults 2 MB at a time
-// instead of 4 KB, which on this project's VM cost ~2.8 ms a MB (a fresh process filling its data and kernel memory).
-// True when the kernel took the advice.
+// instead of 4 KB, far fewer faults where each is dear (a VM). True when the kernel took the advice.
 #define HUGE_PAGE ((uintptr_t)2 << 20)
 static napi_value advise_huge_pages_js(napi_env env, napi_callback_info info) {
   const char *usage = "adviseHugePages(memory: Uint8Array, pages: 64 KB pages)";

@@ -31,8 +31,8 @@ const ADVISED_BYTES = 4 << 20;
 
 /**
  * Asks for transparent huge pages under a large buffer that is about to be written for the first time (a loaded data
- * set, a window of the CSV reader): its first writes then fault 2 MB at a time instead of 4 KB — on this project's VM
- * 2.8 ms a MB the one way, 0.1 ms the other (docs/performance.md). Nothing without the native module.
+ * set, a window of the CSV reader): its first writes then fault 2 MB at a time instead of 4 KB (docs/performance.md
+ * has the costs measured). Nothing without the native module.
  */
 export function adviseHugePages(view: ArrayBufferView): void {
   if (view.byteLength < ADVISED_BYTES) return;

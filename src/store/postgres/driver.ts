@@ -1,7 +1,7 @@
 // node-postgres, loaded once. When it loads it asks whether it runs on Cloudflare Workers: with no `navigator` (Node 20
 // has none, Node 21 and later have one) it builds a fetch Response to find out, which loads Node's fetch implementation
-// (undici) — 30–100 ms of every process that opens a PostgreSQL store. A `navigator` that says Node, for the moment pg
-// loads, answers it as Node 21 would.
+// (undici) in every process that opens a PostgreSQL store. A `navigator` that says Node, for the moment pg loads,
+// answers it as Node 21 would.
 import { createRequire } from 'node:module';
 import type pg from 'pg';
 
