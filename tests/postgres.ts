@@ -19,6 +19,16 @@ export function postgresUrl(): string | undefined {
 }
 
 /**
+ * Whether a file's PostgreSQL tests run: they need the server of REGSWEEP_TEST_PG_URL. Without one they are skipped
+ * (a fresh clone's `npm test`), except in CI, where a missing server fails the run.
+ */
+export function postgresTestable(): boolean {
+  const there = postgresUrl() !== undefined;
+  if (!there && process.env.CI) throw new Error('REGSWEEP_TEST_PG_URL is not set: PostgreSQL is not tested (see scripts/test-postgres.sh)');
+  return there;
+}
+
+/**
  * Gives the calling test file a PostgreSQL server of its own (scripts/test-postgres.sh in a fresh folder), for tests
  * that stop and start the server: the other files, running at the same time on the shared server, are not disturbed.
  * Call in beforeAll; the returned function stops and removes it (afterAll).

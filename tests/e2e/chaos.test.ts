@@ -7,10 +7,9 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, startCli, storedTrialSet, tempDir, until, writeFile } from '../helpers.js';
-import { freshPostgresDatabase, pgCtl, postgresUrl, sql, startPgBouncer, privateServerForThisFile } from '../postgres.js';
+import { freshPostgresDatabase, pgCtl, postgresUrl, sql, startPgBouncer, privateServerForThisFile, postgresTestable } from '../postgres.js';
 
-const haveServer = postgresUrl() !== undefined;
-if (!haveServer && process.env.CI) throw new Error('REGSWEEP_TEST_PG_URL is not set: PostgreSQL is not tested (see scripts/test-postgres.sh)');
+const haveServer = postgresTestable();
 const haveBouncer = spawnSync('pgbouncer', ['--version']).status === 0;
 if (!haveBouncer && process.env.CI) throw new Error('pgbouncer is not installed: the fleet through PgBouncer is not tested (.ci/run installs it)');
 

@@ -12,7 +12,7 @@ import { withResults } from '../../src/results/open.js';
 import { METRICS, summarize } from '../../src/select/cv.js';
 import { coxDeviance, harrellC } from '../../src/fitting/shared/cox.js';
 import { cliIn, closeTo, csvRows, PYTHON, readFixture, ROOT, runTool, storedTrialSet, tempDir, writeFile } from '../helpers.js';
-import { freshPostgresDatabase } from '../postgres.js';
+import { freshPostgresDatabase, postgresTestable } from '../postgres.js';
 
 interface Path {
   lambda: number[];
@@ -234,7 +234,7 @@ describe('folds', () => {
   }, 60_000);
 });
 
-describe('on PostgreSQL', () => {
+describe.runIf(postgresTestable())('on PostgreSQL', () => {
   it('a Cox sweep queued by run and finished by a worker: the same trials, coefficients and survival predictions as SQLite', async () => {
     const url = await freshPostgresDatabase();
     const yaml = `name: pg-cox\ndata: {path: pbc.csv, time: time, status: status}\nmodel: {kind: cox, tol: 1e-9}\nvalidation: {kind: kfold, folds: 5, stratify: true, seed: 2}\nsweep: {kind: grid, penalty: [l1, elasticnet], l1_ratio: [0.5], lambda: {auto: 20, ratio: 0.05}, extend: 0}\nworkers: 1\n`;

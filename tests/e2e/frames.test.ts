@@ -13,7 +13,7 @@ import { runSweep, sharedData } from '../../src/pool/coordinator.js';
 import { openStore } from '../../src/store/open.js';
 import { assignFolds } from '../../src/plan/folds.js';
 import { csvRows, FIXTURES, kernels, PYTHON, readFixture, ROOT, runTool, startCli, storedTrialSet, tempDir, until, writeFile } from '../helpers.js';
-import { freshPostgresDatabase, sql } from '../postgres.js';
+import { freshPostgresDatabase, sql, postgresTestable } from '../postgres.js';
 
 const BIN = join(ROOT, 'bin', 'regsweep.js');
 const cli = (args: string[], cwd: string) => spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', timeout: 120_000 });
@@ -314,7 +314,7 @@ describe('bad frames give one line and exit 2', () => {
     });
 });
 
-describe('a frame on PostgreSQL', () => {
+describe.runIf(postgresTestable())('a frame on PostgreSQL', () => {
   it("workers fill each fold's gaps and weigh the rows from the store's copy (and from --data) as one process does in SQLite, bit for bit", { timeout: 300_000 }, async () => {
     const url = await freshPostgresDatabase();
     // With observation weights (some 0): the store keeps them with the data, and the workers fit with them.

@@ -9,7 +9,7 @@ import { readReportData } from '../../src/report/data.js';
 import { openStore } from '../../src/store/open.js';
 import { spawnSync } from 'node:child_process';
 import { BIN, FIXTURES, readFixture, ROOT, storedTrialSet, tempDir, writeFile } from '../helpers.js';
-import { freshPostgresDatabase, postgresUrl } from '../postgres.js';
+import { freshPostgresDatabase, postgresTestable } from '../postgres.js';
 
 interface StopReference {
   name: string;
@@ -98,8 +98,7 @@ describe('with folds: the CV curve ends where every path reached', () => {
   }, 120_000);
 });
 
-const haveServer = postgresUrl() !== undefined;
-if (!haveServer && process.env.CI) throw new Error('REGSWEEP_TEST_PG_URL is not set: PostgreSQL is not tested (see scripts/test-postgres.sh)');
+const haveServer = postgresTestable();
 
 describe.runIf(haveServer)('paths that end early, on PostgreSQL', () => {
   it('the same trials, coefficients, out-of-fold predictions and curve as in SQLite (fewer trials than planned, by COPY)', async () => {

@@ -7,10 +7,9 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, FIXTURES, startCli, startServe, stopChild, tempDir, until, writeFile } from '../helpers.js';
-import { freshPostgresDatabase, pgCtl, postgresUrl, sql, privateServerForThisFile } from '../postgres.js';
+import { freshPostgresDatabase, pgCtl, postgresUrl, sql, privateServerForThisFile, postgresTestable } from '../postgres.js';
 
-const haveServer = postgresUrl() !== undefined;
-if (!haveServer && process.env.CI) throw new Error('REGSWEEP_TEST_PG_URL is not set: PostgreSQL is not tested (see scripts/test-postgres.sh)');
+const haveServer = postgresTestable();
 
 const dir = tempDir('regsweep-pg-bounds-');
 const cache = join(dir, 'cache');

@@ -9,7 +9,7 @@ import { runSweep } from '../../src/pool/coordinator.js';
 import { withResults } from '../../src/results/open.js';
 import { METRICS, relaxedGamma, summarize } from '../../src/select/cv.js';
 import { cliIn, closeTo, csvRows, PYTHON, readFixture, ROOT, runTool, storedTrialSet, tempDir, writeFile } from '../helpers.js';
-import { freshPostgresDatabase } from '../postgres.js';
+import { freshPostgresDatabase, postgresTestable } from '../postgres.js';
 
 interface Relaxed {
   file: string;
@@ -146,7 +146,7 @@ describe('using a relaxed model', () => {
     expect(notes[0]).toMatch(/^note: l1 \(gamma=1\): paths ended early/);
   }, 60_000);
 
-  it('on PostgreSQL: the same trials and coefficients as in SQLite', async () => {
+  it.runIf(postgresTestable())('on PostgreSQL: the same trials and coefficients as in SQLite', async () => {
     const url = await freshPostgresDatabase();
     writeFile(dir, 'pg.yaml', `name: pg-relaxed\ndata: {path: folds.csv, target: progression}\nvalidation: {kind: kfold, folds: 4, seed: 5}\nmodel: {kind: linear, tol: 1e-9}\nsweep: {kind: grid, penalty: [l1, elasticnet], l1_ratio: [0.5], lambda: {auto: 15}, gamma: [0, 0.5], extend: 0}\nworkers: 2\noutput: pg-local.db\n`);
     await runSweep(join(dir, 'pg.yaml'));

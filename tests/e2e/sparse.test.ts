@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { runSweep } from '../../src/pool/coordinator.js';
 import { openStore } from '../../src/store/open.js';
 import { BIN, csvRows, FIXTURES, PYTHON, readFixture, ROOT, storedTrialSet, tempDir, writeFile } from '../helpers.js';
-import { freshPostgresDatabase } from '../postgres.js';
+import { freshPostgresDatabase, postgresTestable } from '../postgres.js';
 
 interface PathReference {
   name: string;
@@ -225,7 +225,7 @@ describe('predict on a sparse file', () => {
   }, 120_000);
 });
 
-describe('on PostgreSQL', () => {
+describe.runIf(postgresTestable())('on PostgreSQL', () => {
   it('a sparse sweep stores its data once; a worker fetches it and finishes the sweep; the trials are those of SQLite', async () => {
     const url = await freshPostgresDatabase();
     const yaml = `name: pg-sparse\ndata: {path: ${join(FIXTURES, 'sparse_text_counts.svm')}}\nmodel: {kind: poisson, tol: 1e-9}\nvalidation: {kind: kfold, folds: 4, seed: 1}\nsweep: {kind: grid, penalty: [l1, elasticnet], l1_ratio: [0.3, 0.7], lambda: {auto: 20, ratio: 0.05}, extend: 0}\nworkers: 1\n`;

@@ -9,7 +9,7 @@ import { runWorker, type WorkerResult } from '../../src/pool/worker.js';
 import { withResults } from '../../src/results/open.js';
 import { pointLosses, pointNumber } from '../../src/select/points.js';
 import { BIN, cliIn, csvRows, PYTHON, ROOT, runTool, startCli, tempDir, writeFile } from '../helpers.js';
-import { freshPostgresDatabase } from '../postgres.js';
+import { freshPostgresDatabase, postgresTestable } from '../postgres.js';
 import { spawnSync } from 'node:child_process';
 
 const SWEEP = `data:
@@ -77,7 +77,7 @@ describe('a TPE sweep', () => {
     expect([7, 8, 9].map((k) => independent.get(k))).not.toEqual([7, 8, 9].map((k) => joint.get(k)));
   }, 180_000);
 
-  it('on PostgreSQL, two runs of the sweep at once: one proposal per batch, the same points and trials as in SQLite', async () => {
+  it.runIf(postgresTestable())('on PostgreSQL, two runs of the sweep at once: one proposal per batch, the same points and trials as in SQLite', async () => {
     const url = await freshPostgresDatabase();
     // Both wait until every point so far has finished and propose from the same trials: the same batch, stored once.
     const runs = [startCli(['run', 'tpe.yaml', '--out', url, '--quiet'], dir), startCli(['run', 'tpe.yaml', '--out', url, '--quiet'], dir)];
@@ -110,7 +110,7 @@ describe('a TPE sweep', () => {
     for (const parameter of ['lr', 'penalty', 'λ']) expect(svg).toContain(`>${parameter}<`);
   });
 
-  it('on PostgreSQL, a run and a worker share the batches, and the sweep is summarized only once its last point is in', async () => {
+  it.runIf(postgresTestable())('on PostgreSQL, a run and a worker share the batches, and the sweep is summarized only once its last point is in', async () => {
     writeFile(dir, 'shared.yaml', `name: shared\n${SWEEP.replace('epochs: 15', 'epochs: 60').replace('points: 14', 'points: 20')}`);
     await runSweep(join(dir, 'shared.yaml'), { out: join(dir, 'shared.db') });
     const url = await freshPostgresDatabase();
@@ -134,7 +134,7 @@ describe('a TPE sweep', () => {
     expect(late.output()).toMatch(/no task left to run in that sweep/);
   }, 120_000);
 
-  it('on PostgreSQL, a worker alone goes on with a sweep whose run stopped during its startup: it proposes the rest', async () => {
+  it.runIf(postgresTestable())('on PostgreSQL, a worker alone goes on with a sweep whose run stopped during its startup: it proposes the rest', async () => {
     // Before, such a worker ran what was queued and then summarized the sweep as done, with the points of the startup only.
     const url = await freshPostgresDatabase();
     const stop = new AbortController();
@@ -150,7 +150,7 @@ describe('a TPE sweep', () => {
     expect(after.byPoint).toEqual((await pointsOf('tpe.db')).byPoint);
   }, 120_000);
 
-  it('a logistic TPE sweep on a CSV: query, export, predict and the scikit-learn script give the same answers from SQLite and PostgreSQL', async () => {
+  it.runIf(postgresTestable())('a logistic TPE sweep on a CSV: query, export, predict and the scikit-learn script give the same answers from SQLite and PostgreSQL', async () => {
     const { ok } = cliIn(() => dir);
     writeFile(dir, 'bc.yaml', `name: bc-tpe\ndata: {path: ${join(ROOT, 'data', 'breast_cancer.csv')}, target: diagnosis}\nvalidation: {kind: kfold, folds: 5, seed: 0}\nmodel: {kind: logistic}\nsweep:\n  kind: tpe\n  points: 24\n  seed: 1\n  penalty: [l1, elasticnet]\n  lambda: {log_uniform: [1e-4, 1]}\nworkers: 2\n`);
     const url = await freshPostgresDatabase();
